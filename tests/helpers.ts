@@ -1,4 +1,7 @@
 // Test helpers: one GPU per test file, deterministic random data, and closeness with the worst element.
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { createGpu, type Gpu } from '../src/index.js';
 
 let gpuP: Promise<Gpu> | undefined;
@@ -51,3 +54,18 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     throw new Error(`${what}: ${bad}/${actual.length} elements outside atol ${atol} + rtol ${rtol}·|ref|; worst at [${worst}]: got ${actual[worst]}, expected ${expected[worst]}`);
   }
 }
+
+/** Runs bin/slimgpu.js with `args`; never throws on a non-zero exit. */
+const exec = promisify(execFile);
+const BIN = resolve(import.meta.dirname, '../bin/slimgpu.js');
+
+export async function cli(args: string[], opts: { timeout?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await exec(process.execPath, [BIN, ...args], { timeout: opts.timeout ?? 300_000, maxBuffer: 64 << 20 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  }
+}
+
