@@ -1,6 +1,10 @@
 // The `slimgpu` command line: train, eval, export, bench, info.
-import { Command, CommanderError } from 'commander';
-import { adapterSummary, type AdapterSummary } from '../gpu/device.js';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { adapterSummary, createGpu, type AdapterSummary } from '../gpu/device.js';
+import { DATA_SOURCES, formatReport, loadData, readCheckpoint, runTraining, buildReport, type RunConfig } from '../run.js';
+import { evaluate } from '../nn/trainer.js';
+import { PRESETS } from '../nn/model.js';
 
 function printInfo(info: AdapterSummary): void {
   const rows: [string, string][] = [
@@ -15,6 +19,64 @@ function printInfo(info: AdapterSummary): void {
   for (const [k, v] of Object.entries(info.limits)) rows.push([k, String(v)]);
   const w = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+}
+
+function num(name: string, opts: { int?: boolean; min?: number; max?: number; minExclusive?: boolean } = {}) {
+  return (v: string): number => {
+    const x = Number(v);
+    const range = `${opts.min !== undefined ? (opts.minExclusive ? `> ${opts.min}` : `≥ ${opts.min}`) : ''}${opts.max !== undefined ? ` and ≤ ${opts.max}` : ''}`;
+    if (v.trim() === '' || !Number.isFinite(x) || (opts.int && !Number.isInteger(x)) ||
+      (opts.min !== undefined && (opts.minExclusive ? x <= opts.min : x < opts.min)) || (opts.max !== undefined && x > opts.max)) {
+      throw new InvalidArgumentError(`${name} must be ${opts.int ? 'an integer' : 'a number'}${range ? ' ' + range : ''}, got '${v}'`);
+    }
+    return x;
+  };
+}
+
+interface TrainFlags {
+  model: string; data: string; dataDir?: string; epochs: number; batch: number; lr: number; momentum: number; l2: number;
+  sparsity: number; schedule: 'constant' | 'polynomial'; pruning: 'layer' | 'global'; pruneBegin?: number; pruneEnd?: number;
+  pruneFrequency?: number; lrSchedule: 'constant' | 'step' | 'cosine'; seed: number; out?: string; resume?: string; json?: boolean;
+  maxSteps?: number; logEvery?: number; trainSize?: number; testSize?: number; progress: boolean;
+}
+
+async function trainCommand(f: TrainFlags): Promise<void> {
+  const cfg: RunConfig = {
+    model: f.model, data: f.data, dataDir: f.dataDir, epochs: f.epochs, batch: f.batch, lr: f.lr, momentum: f.momentum, l2: f.l2,
+    sparsity: f.sparsity, schedule: f.schedule, pruning: f.pruning, pruneBegin: f.pruneBegin, pruneEnd: f.pruneEnd,
+    pruneFrequency: f.pruneFrequency, lrSchedule: f.lrSchedule, seed: f.seed, out: f.out, maxSteps: f.maxSteps,
+    logEvery: f.logEvery, trainSize: f.trainSize, testSize: f.testSize,
+  };
+  const gpu = await createGpu();
+  const showBar = !f.json && f.progress && process.stderr.isTTY;
+  const bar = new SingleBar({
+    format: 'train |{bar}| {value}/{total} steps | loss {loss} | acc {acc} | {sps} samples/s | sparsity {sp}',
+    hideCursor: true, etaBuffer: 20,
+  }, Presets.shades_classic);
+  let started = false;
+  try {
+    const { report, net } = await runTraining(gpu, cfg, {
+      onStart: ({ totalSteps, startStep, params }) => {
+        if (!f.json) console.error(`slimgpu: training ${cfg.model} (${params} parameters) on ${cfg.data} for ${totalSteps - startStep} steps on ${gpu.info.description || gpu.info.device}`);
+        if (showBar) { bar.start(totalSteps, startStep, { loss: '-', acc: '-', sps: '-', sp: '0%' }); started = true; }
+      },
+      onLog: (e) => {
+        const acc = e.accuracy !== undefined ? `${(100 * e.accuracy).toFixed(1)}%` : '-';
+        if (showBar) bar.update(e.step, { loss: e.loss.toFixed(4), acc, sps: e.samplesPerSec.toFixed(0), sp: `${(100 * e.sparsity).toFixed(1)}%` });
+        else if (!f.json) console.error(`step ${e.step}  loss ${e.loss.toFixed(4)}  acc ${acc}  ${e.samplesPerSec.toFixed(0)} samples/s  sparsity ${(100 * e.sparsity).toFixed(1)}%`);
+      },
+    }, f.resume);
+    if (started) bar.stop();
+    if (f.json) console.log(JSON.stringify(report, null, 2));
+    else {
+      console.log(formatReport(report));
+      if (cfg.out) console.log(`wrote ${cfg.out}/report.json and ${cfg.out}/checkpoint.safetensors`);
+    }
+    net.dispose();
+  } finally {
+    if (started) bar.stop();
+    gpu.destroy();
+  }
 }
 
 export function buildCli(): Command {
@@ -33,6 +95,58 @@ export function buildCli(): Command {
       const info = await adapterSummary();
       if (opts.json) console.log(JSON.stringify(info, null, 2));
       else printInfo(info);
+    });
+
+  program
+    .command('train')
+    .description('train a (compressed) model and print its report')
+    .option('--model <name>', `model: ${PRESETS.join(', ')} (mlp:/autoencoder: take any sizes)`, 'lenet-300-100')
+    .option('--data <source>', `data: ${DATA_SOURCES.join(', ')}`, 'mnist')
+    .option('--data-dir <dir>', 'folder of IDX .gz files for --data fashion-mnist')
+    .option('--epochs <n>', 'epochs', num('--epochs', { int: true, min: 1 }), 5)
+    .option('--batch <n>', 'batch size', num('--batch', { int: true, min: 1 }), 128)
+    .option('--lr <x>', 'learning rate', num('--lr', { min: 0, minExclusive: true }), 0.1)
+    .option('--momentum <x>', 'SGD momentum', num('--momentum', { min: 0, max: 0.999999 }), 0.9)
+    .option('--l2 <x>', 'L2 regularisation λ (weights only, not biases)', num('--l2', { min: 0 }), 1e-4)
+    .option('--sparsity <s>', 'target sparsity in [0, 1] (0 = dense)', num('--sparsity', { min: 0, max: 1 }), 0)
+    .addOption(new Option('--schedule <kind>', 'sparsity schedule').choices(['constant', 'polynomial']).default('polynomial'))
+    .addOption(new Option('--pruning <scope>', 'per-layer or global magnitude pruning').choices(['layer', 'global']).default('layer'))
+    .option('--prune-begin <step>', 'first pruning step (default 10% of training)', num('--prune-begin', { int: true, min: 0 }))
+    .option('--prune-end <step>', 'step at which the target sparsity is reached (default 66%)', num('--prune-end', { int: true, min: 0 }))
+    .option('--prune-frequency <steps>', 'steps between mask refreshes', num('--prune-frequency', { int: true, min: 1 }))
+    .addOption(new Option('--lr-schedule <kind>', 'learning-rate schedule').choices(['constant', 'step', 'cosine']).default('constant'))
+    .option('--seed <n>', 'random seed (initialisation and shuffling)', num('--seed', { int: true, min: 0 }), 0)
+    .option('--max-steps <n>', 'stop after this many steps', num('--max-steps', { int: true, min: 1 }))
+    .option('--log-every <n>', 'steps between loss readbacks', num('--log-every', { int: true, min: 1 }))
+    .option('--train-size <n>', 'use only the first n training samples', num('--train-size', { int: true, min: 1 }))
+    .option('--test-size <n>', 'use only the first n test samples', num('--test-size', { int: true, min: 1 }))
+    .option('--out <dir>', 'write checkpoint.safetensors and report.json here (e.g. runs/NAME)')
+    .option('--resume <checkpoint>', 'continue the run saved in this checkpoint')
+    .option('--no-progress', 'no progress bar')
+    .option('--json', 'print the report as JSON on stdout')
+    .action(trainCommand);
+
+  program
+    .command('eval')
+    .description('evaluate a checkpoint on the test split of its data (or --data)')
+    .requiredOption('--checkpoint <path>', 'checkpoint.safetensors written by train')
+    .option('--data <source>', 'data source (default: the one it was trained on)')
+    .option('--data-dir <dir>', 'folder of IDX .gz files')
+    .option('--test-size <n>', 'use only the first n test samples', num('--test-size', { int: true, min: 1 }))
+    .option('--json', 'print JSON')
+    .action(async (f: { checkpoint: string; data?: string; dataDir?: string; testSize?: number; json?: boolean }) => {
+      const gpu = await createGpu();
+      try {
+        const { net, cfg } = await readCheckpoint(gpu, f.checkpoint);
+        const data = await loadData(f.data ?? cfg.data, { dataDir: f.dataDir ?? cfg.dataDir, testSize: f.testSize, seed: cfg.seed });
+        const res = await evaluate(net, data.test);
+        const report = await buildReport(net, { ...cfg, data: f.data ?? cfg.data }, res, undefined, gpu.info.description);
+        if (f.json) console.log(JSON.stringify(report, null, 2));
+        else console.log(formatReport(report));
+        net.dispose();
+      } finally {
+        gpu.destroy();
+      }
     });
 
   return program;

@@ -1,0 +1,66 @@
+// The scheduler's own kernels: per-step values and batch gathering, all driven by a step counter
+// that lives on the GPU, so many steps can be recorded into one command encoder with no CPU work
+// between them.
+//   state (u32[4]):  [0] global step, [1] step at which the current epoch's permutation starts
+//   table (f32[CAP * 4]): per step s at (s % CAP)*4: lr, momentum, l2, unused
+//   hyper (f32[4]):  lr, momentum, l2 of the current step (read by sgd_l2)
+//   perm  (u32[n]):  this epoch's shuffled sample order
+//   data  (u32[...]): the data set, bytes packed 4 per u32 (U8) or f32 bits; (n, D) row-major
+//   out   (f32[B, D]): the gathered, normalised batch: x·scale + shift
+// Defines: U8 (bool: data holds bytes); WG (workgroup size).
+
+struct Params { B: u32, D: u32, cap: u32, n: u32, scale: f32, shift: f32, _p0: u32, _p1: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> state: array<u32>;
+@group(0) @binding(2) var<storage, read> table: array<f32>;
+@group(0) @binding(3) var<storage, read_write> hyper: array<f32>;
+@group(0) @binding(4) var<storage, read> perm: array<u32>;
+@group(0) @binding(5) var<storage, read> data: array<u32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(7) var<storage, read> labels: array<u32>;
+@group(0) @binding(8) var<storage, read_write> out_labels: array<u32>;
+
+// hyper ← table[step % cap]
+@compute @workgroup_size(1)
+fn prepare() {
+  let row = (state[0] % p.cap) * 4u;
+  hyper[0] = table[row];
+  hyper[1] = table[row + 1u];
+  hyper[2] = table[row + 2u];
+  hyper[3] = table[row + 3u];
+}
+
+@compute @workgroup_size(1)
+fn advance() {
+  state[0] = state[0] + 1u;
+}
+
+fn sample_of(j: u32) -> u32 {
+  let local = state[0] - state[1];
+  return perm[(local * p.B + j) % p.n];
+}
+
+// out[j, d] = data[perm[batch start + j], d] · scale + shift
+@compute @workgroup_size(${WG})
+fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
+  if (i >= p.B * p.D) { return; }
+  let j = i / p.D;
+  let d = i - j * p.D;
+  let x = sample_of(j) * p.D + d;
+#if ${U8}
+  let v = f32((data[x >> 2u] >> ((x & 3u) * 8u)) & 0xffu);
+#else
+  let v = bitcast<f32>(data[x]);
+#endif
+  out[i] = v * p.scale + p.shift;
+}
+
+@compute @workgroup_size(${WG})
+fn gather_labels(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  if (j >= p.B) { return; }
+  out_labels[j] = labels[sample_of(j)];
+}

@@ -1,0 +1,186 @@
+// A whole run: load data, build (or resume) the model, train, evaluate, checkpoint, report.
+// Used by `slimgpu train` / `slimgpu eval` and by tests; Node only (files).
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Gpu } from './gpu/device.js';
+import type { DatasetSplit, RawDataset } from './data/dataset.js';
+import { subset } from './data/dataset.js';
+import { loadFashionMnist, loadIdxDirectory, FASHION_MNIST_DIR } from './data/idx.js';
+import { loadMnist } from './data/mnist.js';
+import { loadCsv } from './data/csv.js';
+import { synthetic } from './data/synthetic.js';
+import { loadCheckpoint, saveCheckpoint, type Checkpoint, type Json } from './io/checkpoint.js';
+import type { TensorMap } from './io/safetensors.js';
+import { writeFileAtomic } from './io/files.js';
+import { modelFromName, type ModelSpec } from './nn/model.js';
+import { evaluate, Network, trainNetwork, type LogEntry, type TrainOptions, type TrainSummary, type EvalResult } from './nn/trainer.js';
+import { formatReport, layerStats, totals, type RunReport } from './compress/report.js';
+
+export interface RunConfig extends TrainOptions {
+  model: string;
+  data: string;
+  /** Folder of IDX files for --data fashion-mnist / idx. */
+  dataDir?: string;
+  trainSize?: number;
+  testSize?: number;
+  evalBatch?: number;
+  /** Output folder: checkpoint.safetensors and report.json. */
+  out?: string;
+}
+
+export const DATA_SOURCES = ['mnist', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]'] as const;
+
+export class RunError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunError';
+  }
+}
+
+function limit(ds: RawDataset, n: number | undefined): RawDataset {
+  if (n === undefined || n >= ds.n) return ds;
+  if (!Number.isInteger(n) || n < 1) throw new RunError(`size limit must be a positive integer, got ${n}`);
+  return subset(ds, Uint32Array.from({ length: n }, (_, i) => i));
+}
+
+/** Loads a data source by name: mnist (bundled), fashion-mnist, synthetic, idx:DIR, csv:FILE[,FILE]. */
+export async function loadData(name: string, opts: { dataDir?: string; trainSize?: number; testSize?: number; seed?: number } = {}): Promise<DatasetSplit> {
+  let split: DatasetSplit;
+  if (name === 'mnist') split = await loadMnist({ seed: 0 });
+  else if (name === 'fashion-mnist') split = await loadFashionMnist(opts.dataDir ?? FASHION_MNIST_DIR);
+  else if (name === 'synthetic') split = synthetic({ seed: opts.seed ?? 0 });
+  else if (name.startsWith('idx:')) split = await loadIdxDirectory(name.slice(4));
+  else if (name.startsWith('csv:')) {
+    const [trainPath, testPath] = name.slice(4).split(',');
+    const train = await loadCsv(trainPath!);
+    split = { train, test: testPath ? await loadCsv(testPath) : train };
+  } else throw new RunError(`unknown data '${name}': use one of ${DATA_SOURCES.join(', ')}`);
+  return { train: limit(split.train, opts.trainSize), test: limit(split.test, opts.testSize) };
+}
+
+export function specFor(model: string, ds: RawDataset): ModelSpec {
+  const spec = modelFromName(model, { input: ds.inputShape, numClasses: ds.numClasses });
+  if (ds.task === 'regression' && spec.task === 'classification') {
+    // a regression data set: the preset's last layer gives targetDim outputs, trained with MSE
+    const layers = [...spec.layers];
+    const last = layers[layers.length - 1]!;
+    if (last.kind === 'dense') layers[layers.length - 1] = { kind: 'dense', units: ds.targetDim };
+    return { ...spec, layers, loss: 'mse', task: 'regression' };
+  }
+  return spec;
+}
+
+// ---- checkpoints -----------------------------------------------------------------------------
+
+export async function writeCheckpoint(path: string, net: Network, step: number, cfg: RunConfig, extra: Record<string, Json> = {}): Promise<void> {
+  const [w, m, v] = await Promise.all([net.arena.read('weights'), net.arena.read('mask'), net.arena.read('momentum')]);
+  const tensors: TensorMap = {};
+  for (const view of net.arena.views.values()) {
+    tensors[view.name] = { dtype: 'F32', shape: view.shape, data: w.get(view.name)! };
+    tensors[`${view.name}.momentum`] = { dtype: 'F32', shape: view.shape, data: v.get(view.name)! };
+    if (view.prunable) tensors[`${view.name}.mask`] = { dtype: 'F32', shape: view.shape, data: m.get(view.name)! };
+  }
+  const ckpt: Checkpoint = {
+    tensors, step,
+    config: JSON.parse(JSON.stringify(cfg)) as Json,
+    rng: { shuffleSeed: cfg.seed, scheme: 'shuffledIndices(n, seed, epoch)' },
+    extra: { spec: JSON.parse(JSON.stringify(net.spec)) as Json, ...extra },
+  };
+  await saveCheckpoint(path, ckpt);
+}
+
+/** Rebuilds the network of a checkpoint (weights, masks, momentum) and returns its config and step. */
+export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Network; cfg: RunConfig; step: number }> {
+  const ckpt = await loadCheckpoint(path);
+  const cfg = ckpt.config as unknown as RunConfig;
+  const spec = ckpt.extra?.spec as unknown as ModelSpec | undefined;
+  if (!cfg || typeof cfg !== 'object' || typeof cfg.model !== 'string' || typeof cfg.data !== 'string') {
+    throw new RunError(`checkpoint ${path}: its config has no model/data`);
+  }
+  if (!spec || !Array.isArray(spec.layers) || !Array.isArray(spec.input)) throw new RunError(`checkpoint ${path}: no model description (extra.spec)`);
+  let net: Network;
+  try {
+    net = Network.create(gpu, spec, cfg.seed ?? 0);
+  } catch (e) {
+    throw new RunError(`checkpoint ${path}: invalid model description: ${(e as Error).message}`);
+  }
+  const w = new Map<string, Float32Array>(), m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
+  for (const view of net.arena.views.values()) {
+    const get = (name: string, required: boolean) => {
+      const t = ckpt.tensors[name];
+      if (!t) { if (required) throw new RunError(`checkpoint ${path}: tensor '${name}' is missing`); return undefined; }
+      if (t.dtype !== 'F32') throw new RunError(`checkpoint ${path}: tensor '${name}' must be F32, got ${t.dtype}`);
+      if (t.shape.length !== view.shape.length || t.shape.some((d, i) => d !== view.shape[i])) {
+        throw new RunError(`checkpoint ${path}: tensor '${name}' must have shape [${view.shape}], got [${t.shape}]`);
+      }
+      return t.data as Float32Array;
+    };
+    w.set(view.name, get(view.name, true)!);
+    const mv = get(`${view.name}.momentum`, false);
+    if (mv) v.set(view.name, mv);
+    if (view.prunable) { const mk = get(`${view.name}.mask`, false); if (mk) m.set(view.name, mk); }
+  }
+  await net.setParams(w, m, v);
+  return { net, cfg, step: ckpt.step };
+}
+
+// ---- reports -----------------------------------------------------------------------------------
+
+export async function buildReport(net: Network, cfg: RunConfig, test: EvalResult, summary: TrainSummary | undefined, adapter?: string): Promise<RunReport> {
+  const w = await net.arena.read('weights');
+  const layers = net.layers.filter((l) => l.weightShape).map((l) => layerStats(l.name, l.spec.kind, l.weightShape!, w.get(`${l.name}.weight`)!));
+  const last = summary?.history[summary.history.length - 1];
+  return {
+    model: cfg.model, data: cfg.data, task: net.spec.task, layers, total: totals(layers),
+    metrics: { trainLoss: last?.loss, testLoss: test.loss, testAccuracy: test.accuracy, testMse: test.mse, testPsnr: test.psnr },
+    timing: summary
+      ? { steps: summary.steps, epochs: summary.epochs, wallSeconds: summary.wallSeconds, samplesPerSec: summary.samplesPerSec, msPerStep: summary.msPerStep, cpuRecordShare: summary.cpuRecordShare }
+      : { steps: 0, epochs: 0, wallSeconds: 0, samplesPerSec: 0, msPerStep: 0, cpuRecordShare: 0 },
+    config: JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>,
+    adapter,
+  };
+}
+
+export interface RunHooks {
+  onLog?(e: LogEntry, totalSteps: number): void;
+  onStart?(info: { totalSteps: number; startStep: number; params: number }): void;
+}
+
+/** Trains per `cfg` (resuming from `resume` when given) and returns the report. */
+export async function runTraining(gpu: Gpu, cfg: RunConfig, hooks: RunHooks = {}, resume?: string): Promise<{ report: RunReport; net: Network; summary: TrainSummary }> {
+  let net: Network;
+  let startStep = 0;
+  if (resume) {
+    const r = await readCheckpoint(gpu, resume);
+    net = r.net;
+    startStep = r.step;
+    // the run's identity comes from the checkpoint; the epochs / out / logging may be changed
+    cfg = { ...r.cfg, epochs: cfg.epochs ?? r.cfg.epochs, out: cfg.out ?? r.cfg.out, maxSteps: cfg.maxSteps, logEvery: cfg.logEvery ?? r.cfg.logEvery };
+  }
+  const data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
+  if (!resume) net = Network.create(gpu, specFor(cfg.model, data.train), cfg.seed);
+  net = net!;
+  const stepsPerEpoch = Math.floor(data.train.n / cfg.batch);
+  const totalSteps = Math.min(cfg.maxSteps ?? Infinity, cfg.epochs * stepsPerEpoch);
+  hooks.onStart?.({ totalSteps, startStep, params: net.paramCount });
+  const state = { step: startStep };
+  const ckptPath = cfg.out ? join(cfg.out, 'checkpoint.safetensors') : undefined;
+  if (cfg.out) await mkdir(cfg.out, { recursive: true });
+  let summary: TrainSummary;
+  try {
+    summary = await trainNetwork(net, data.train, cfg, state, {
+      onLog: (e) => hooks.onLog?.(e, totalSteps),
+      onEpochEnd: ckptPath ? (step) => writeCheckpoint(ckptPath, net, step, cfg) : undefined,
+    });
+  } catch (e) {
+    net.dispose();
+    throw e;
+  }
+  if (ckptPath) await writeCheckpoint(ckptPath, net, state.step, cfg);
+  const test = await evaluate(net, data.test, { batch: cfg.evalBatch });
+  const report = await buildReport(net, cfg, test, summary, gpu.info.description || gpu.info.device);
+  if (cfg.out) await writeFileAtomic(join(cfg.out, 'report.json'), [new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n')]);
+  return { report, net, summary };
+}
+
+export { formatReport };
