@@ -8,6 +8,7 @@ import type { Gpu } from './gpu/device.js';
 import { run } from './gpu/dispatch.js';
 import { createTensor, type Tensor } from './gpu/tensor.js';
 import * as mm from './kernels/matmul.js';
+import * as tk from './kernels/topk_mask.js';
 
 export function tensor(gpu: Gpu, data: ArrayLike<number> | undefined, shape: readonly number[], opts: { label?: string; dtype?: 'f32' | 'u32' | 'i32' } = {}): Tensor {
   return createTensor(gpu, shape, data, opts);
@@ -27,6 +28,25 @@ async function runOwned(gpu: Gpu, build: () => Promise<import('./gpu/dispatch.js
 }
 
 export const ops = {
+  /** Mask (f32 0/1, layout of w) keeping exactly round((1 − sparsity)·n) largest |w| over the views (default all; n = Σ lengths); ties lowest index first; outside the views the mask is untouched (0 when new). */
+  async topkMask(w: Tensor, sparsity: number, opts: { views?: readonly tk.TopkView[]; mask?: Tensor } = {}): Promise<Tensor> {
+    const { k } = tk.topkCount(w, sparsity, opts.views);
+    const mask = opts.mask ?? createTensor(w.gpu, w.shape, undefined, { label: 'topkMask.mask' });
+    const kt = createTensor(w.gpu, [1], [k], { dtype: 'u32', label: 'topkMask.k' });
+    let scratch: Tensor[] = [];
+    try {
+      const plan = await tk.topkMask(w.gpu, { weights: w, mask, views: opts.views, k: kt });
+      scratch = plan.scratch;
+      await run(w.gpu, plan.dispatches);
+    } catch (e) {
+      if (!opts.mask) mask.dispose();
+      throw e;
+    } finally {
+      kt.dispose();
+      for (const s of scratch) s.dispose();
+    }
+    return mask;
+  },
   /** op(a)·op(b) [+ bias] [→ relu]; a (M,K) or (K,M), b (K,N) or (N,K) → (M,N). */
   async matmul(a: Tensor, b: Tensor, opts: mm.MatmulOptions = {}): Promise<Tensor> {
     const { M, N } = mm.matmulDims(a, b, opts);

@@ -1,1 +1,2 @@
 export * from './matmul.js';
+export * from './topk_mask.js';
