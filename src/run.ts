@@ -74,6 +74,9 @@ export function specFor(model: string, ds: RawDataset): ModelSpec {
 
 export async function writeCheckpoint(path: string, net: Network, step: number, cfg: RunConfig, extra: Record<string, Json> = {}): Promise<void> {
   const [w, m, v] = await Promise.all([net.arena.read('weights'), net.arena.read('mask'), net.arena.read('momentum')]);
+  for (const [name, values] of w) {
+    if (!values.every(Number.isFinite)) throw new RunError(`not writing checkpoint ${path}: parameter '${name}' holds NaN or Inf (training diverged); the previous checkpoint is kept`);
+  }
   const tensors: TensorMap = {};
   for (const view of net.arena.views.values()) {
     tensors[view.name] = { dtype: 'F32', shape: view.shape, data: w.get(view.name)! };
@@ -147,15 +150,23 @@ export interface RunHooks {
 }
 
 /** Trains per `cfg` (resuming from `resume` when given) and returns the report. */
-export async function runTraining(gpu: Gpu, cfg: RunConfig, hooks: RunHooks = {}, resume?: string): Promise<{ report: RunReport; net: Network; summary: TrainSummary }> {
+export async function runTraining(gpu: Gpu, given: RunConfig, hooks: RunHooks = {}, resume?: string): Promise<{ report: RunReport; net: Network; summary: TrainSummary }> {
   let net: Network;
   let startStep = 0;
+  let cfg = given;
   if (resume) {
     const r = await readCheckpoint(gpu, resume);
     net = r.net;
     startStep = r.step;
-    // the run's identity comes from the checkpoint; the epochs / out / logging may be changed
-    cfg = { ...r.cfg, epochs: cfg.epochs ?? r.cfg.epochs, out: cfg.out ?? r.cfg.out, maxSteps: cfg.maxSteps, logEvery: cfg.logEvery ?? r.cfg.logEvery };
+    // the model and data come from the checkpoint; values given here (e.g. more epochs, another lr) win
+    const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<RunConfig>;
+    for (const k of ['model', 'data'] as const) {
+      if (defined[k] !== undefined && defined[k] !== r.cfg[k]) {
+        net.dispose();
+        throw new RunError(`--resume: the checkpoint was trained with ${k} '${r.cfg[k]}', not '${defined[k]}'`);
+      }
+    }
+    cfg = { ...r.cfg, ...defined };
   }
   const data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
   if (!resume) net = Network.create(gpu, specFor(cfg.model, data.train), cfg.seed);

@@ -40,13 +40,18 @@ interface TrainFlags {
   maxSteps?: number; logEvery?: number; trainSize?: number; testSize?: number; progress: boolean;
 }
 
-async function trainCommand(f: TrainFlags): Promise<void> {
-  const cfg: RunConfig = {
+async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
+  let cfg: RunConfig = {
     model: f.model, data: f.data, dataDir: f.dataDir, epochs: f.epochs, batch: f.batch, lr: f.lr, momentum: f.momentum, l2: f.l2,
     sparsity: f.sparsity, schedule: f.schedule, pruning: f.pruning, pruneBegin: f.pruneBegin, pruneEnd: f.pruneEnd,
     pruneFrequency: f.pruneFrequency, lrSchedule: f.lrSchedule, seed: f.seed, out: f.out, maxSteps: f.maxSteps,
     logEvery: f.logEvery, trainSize: f.trainSize, testSize: f.testSize,
   };
+  if (f.resume) {
+    // resuming: only the flags given on the command line override the checkpoint's configuration
+    const flagOf: Record<string, string> = { dataDir: 'dataDir', trainSize: 'trainSize', testSize: 'testSize' };
+    cfg = Object.fromEntries(Object.entries(cfg).filter(([k]) => cmd.getOptionValueSource(flagOf[k] ?? k) === 'cli')) as unknown as RunConfig;
+  }
   const gpu = await createGpu();
   const showBar = !f.json && f.progress && process.stderr.isTTY;
   const bar = new SingleBar({
