@@ -8,6 +8,9 @@ import type { Gpu } from './gpu/device.js';
 import { run } from './gpu/dispatch.js';
 import { createTensor, type Tensor } from './gpu/tensor.js';
 import * as mm from './kernels/matmul.js';
+import * as lossK from './kernels/loss.js';
+import * as sgdK from './kernels/sgd_l2.js';
+import * as ew from './kernels/elementwise.js';
 import * as tk from './kernels/topk_mask.js';
 
 export function tensor(gpu: Gpu, data: ArrayLike<number> | undefined, shape: readonly number[], opts: { label?: string; dtype?: 'f32' | 'u32' | 'i32' } = {}): Tensor {
@@ -28,6 +31,103 @@ async function runOwned(gpu: Gpu, build: () => Promise<import('./gpu/dispatch.js
 }
 
 export const ops = {
+  /** Softmax cross-entropy forward+backward: logits (B, C), labels (B) u32 → dlogits (B, C) = (softmax − onehot)/B, mean loss, accuracy; a label ≥ C gives loss 0, a zero gradient row, counts as wrong and in invalidLabels. */
+  async softmaxCrossEntropy(logits: Tensor, labels: Tensor): Promise<{ dlogits: Tensor; loss: number; accuracy: number; invalidLabels: number }> {
+    const { B, C } = lossK.softmaxCrossEntropyDims(logits, labels);
+    const gpu = logits.gpu;
+    const dlogits = createTensor(gpu, [B, C], undefined, { label: 'softmaxCrossEntropy.dlogits' });
+    const stats = lossK.createStats(gpu, 'softmaxCrossEntropy.stats');
+    try {
+      await runOwned(gpu, () => lossK.softmaxCrossEntropy(gpu, logits, labels, dlogits, stats), [dlogits]);
+      const s = await stats.read();
+      return { dlogits, loss: s[0]! / B, accuracy: s[1]! / B, invalidLabels: s[3]! };
+    } finally {
+      stats.dispose();
+    }
+  },
+  /** Mean squared error forward+backward: pred, target (B, ...) → dpred = 2(pred − target)/numel and loss = mean over all elements. */
+  async mse(pred: Tensor, target: Tensor): Promise<{ dpred: Tensor; loss: number }> {
+    const { B } = lossK.mseDims(pred, target);
+    const gpu = pred.gpu;
+    const dpred = createTensor(gpu, pred.shape, undefined, { label: 'mse.dpred' });
+    const stats = lossK.createStats(gpu, 'mse.stats');
+    try {
+      await runOwned(gpu, () => lossK.mse(gpu, pred, target, dpred, stats), [dpred]);
+      const s = await stats.read();
+      return { dpred, loss: s[0]! / B };
+    } finally {
+      stats.dispose();
+    }
+  },
+  /** One fused SGD step in place: g' = g + l2·w (i < decayEnd, default all), v = momentum·v + g', w = (w − lr·v)·mask. */
+  async sgdL2(params: sgdK.SgdParams, hyper: sgdK.SgdHyper & sgdK.SgdOptions): Promise<void> {
+    sgdK.sgdL2Check(params, undefined, hyper);
+    const gpu = params.w.gpu;
+    const h = createTensor(gpu, [sgdK.SGD_HYPER.size], sgdK.sgdHyperValues(hyper), { label: 'sgdL2.hyper' });
+    try {
+      await run(gpu, await sgdK.sgdL2(gpu, params, h, { decayEnd: hyper.decayEnd }));
+    } finally {
+      h.dispose();
+    }
+  },
+  /** y = max(x, 0). */
+  async relu(x: Tensor): Promise<Tensor> {
+    const y = createTensor(x.gpu, x.shape, undefined, { label: 'relu.y' });
+    await runOwned(x.gpu, () => ew.relu(x.gpu, x, y), [y]);
+    return y;
+  },
+  /** dx = dy · (y > 0). */
+  async reluBackward(y: Tensor, dy: Tensor): Promise<Tensor> {
+    const dx = createTensor(dy.gpu, dy.shape, undefined, { label: 'reluBackward.dx' });
+    await runOwned(dy.gpu, () => ew.reluBackward(dy.gpu, y, dy, dx), [dx]);
+    return dx;
+  },
+  /** y = 1/(1 + exp(−x)). */
+  async sigmoid(x: Tensor): Promise<Tensor> {
+    const y = createTensor(x.gpu, x.shape, undefined, { label: 'sigmoid.y' });
+    await runOwned(x.gpu, () => ew.sigmoid(x.gpu, x, y), [y]);
+    return y;
+  },
+  /** dx = dy · y(1 − y), y the sigmoid output. */
+  async sigmoidBackward(y: Tensor, dy: Tensor): Promise<Tensor> {
+    const dx = createTensor(dy.gpu, dy.shape, undefined, { label: 'sigmoidBackward.dx' });
+    await runOwned(dy.gpu, () => ew.sigmoidBackward(dy.gpu, y, dy, dx), [dx]);
+    return dx;
+  },
+  /** y = tanh(x). */
+  async tanh(x: Tensor): Promise<Tensor> {
+    const y = createTensor(x.gpu, x.shape, undefined, { label: 'tanh.y' });
+    await runOwned(x.gpu, () => ew.tanh(x.gpu, x, y), [y]);
+    return y;
+  },
+  /** dx = dy · (1 − y²), y the tanh output. */
+  async tanhBackward(y: Tensor, dy: Tensor): Promise<Tensor> {
+    const dx = createTensor(dy.gpu, dy.shape, undefined, { label: 'tanhBackward.dx' });
+    await runOwned(dy.gpu, () => ew.tanhBackward(dy.gpu, y, dy, dx), [dx]);
+    return dx;
+  },
+  /** out[:] = value, in place; returns out. */
+  async fill(out: Tensor, value: number): Promise<Tensor> {
+    await run(out.gpu, await ew.fill(out.gpu, out, value));
+    return out;
+  },
+  /** a · x as a new tensor. */
+  async scale(x: Tensor, a: number): Promise<Tensor> {
+    const out = createTensor(x.gpu, x.shape, undefined, { label: 'scale.out' });
+    await runOwned(x.gpu, () => ew.scale(x.gpu, x, a, out), [out]);
+    return out;
+  },
+  /** y += a · x in place; returns y. */
+  async axpy(a: number, x: Tensor, y: Tensor): Promise<Tensor> {
+    await run(y.gpu, await ew.axpy(y.gpu, a, x, y));
+    return y;
+  },
+  /** A copy of x (same shape). */
+  async copy(x: Tensor): Promise<Tensor> {
+    const out = createTensor(x.gpu, x.shape, undefined, { label: 'copy.out' });
+    await runOwned(x.gpu, () => ew.copy(x.gpu, x, out), [out]);
+    return out;
+  },
   /** Mask (f32 0/1, layout of w) keeping exactly round((1 − sparsity)·n) largest |w| over the views (default all; n = Σ lengths); ties lowest index first; outside the views the mask is untouched (0 when new). */
   async topkMask(w: Tensor, sparsity: number, opts: { views?: readonly tk.TopkView[]; mask?: Tensor } = {}): Promise<Tensor> {
     const { k } = tk.topkCount(w, sparsity, opts.views);

@@ -1,2 +1,5 @@
 export * from './matmul.js';
+export * from './loss.js';
+export * from './sgd_l2.js';
+export * from './elementwise.js';
 export * from './topk_mask.js';

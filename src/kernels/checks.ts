@@ -1,0 +1,45 @@
+// Argument checks shared by the loss, sgd_l2 and elementwise wrappers (not part of the public API).
+import type { Gpu } from '../gpu/device.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { fail } from './validate.js';
+
+/** Throws unless `t` is a live Tensor (any rank). */
+export function tensorArg(op: string, name: string, t: Tensor): void {
+  if (!t || !Array.isArray(t.shape)) fail(op, `${name} must be a Tensor`);
+  if (t.isDisposed) fail(op, `${name} was disposed`);
+}
+
+/** Throws unless the named tensors use different GPU buffers (WebGPU forbids binding one buffer writable and read-only at once). */
+export function distinctBuffers(op: string, ...ts: [string, Tensor | undefined][]): void {
+  for (let i = 0; i < ts.length; i++) for (let j = i + 1; j < ts.length; j++) {
+    const [na, a] = ts[i]!, [nb, b] = ts[j]!;
+    if (a && b && a.buffer === b.buffer) fail(op, `${na} and ${nb} must be in different GPU buffers`);
+  }
+}
+
+/** Whether two tensors are the same elements of the same buffer (an in-place operation). */
+export function sameRange(a: Tensor, b: Tensor): boolean {
+  return a.buffer === b.buffer && a.offset === b.offset && a.byteLength === b.byteLength;
+}
+
+/**
+ * Splits n elements into a vec4 body and a scalar tail: the body is a multiple of 4 elements whose
+ * byte length is a multiple of the device's storage offset alignment, so the tail range can be
+ * bound at its own offset. The tail has fewer than max(4, alignment/4) elements.
+ */
+export function vec4Split(gpu: Gpu, n: number): { body: number; tail: number } {
+  const q = Math.max(16, gpu.limits.minStorageBufferOffsetAlignment) / 4;
+  const body = Math.floor(n / q) * q;
+  return { body, tail: n - body };
+}
+
+/** Binding of elements [start, start + count) of a tensor. */
+export function elementRange(t: Tensor, start: number, count: number): GPUBufferBinding {
+  return { buffer: t.buffer, offset: t.offset + start * 4, size: count * 4 };
+}
+
+/** Throws unless the tensor's byte offset is a multiple of the device's minStorageBufferOffsetAlignment. */
+export function alignedOffset(op: string, name: string, t: Tensor): void {
+  const a = t.gpu.limits.minStorageBufferOffsetAlignment;
+  if (t.offset % a !== 0) fail(op, `${name} must start at a byte offset that is a multiple of ${a} (minStorageBufferOffsetAlignment), got ${t.offset}`);
+}
