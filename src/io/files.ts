@@ -1,3 +1,5 @@
+import { readFileBytes } from '../data/files.js';
+
 // File access for the io layer (Node only; node modules are imported when a function is called,
 // so browser bundles of the pure parse/serialize code never load them).
 
@@ -17,18 +19,8 @@ function needNode(what: string): void {
   if (!isNode()) throw new FileError(`slimgpu.io: ${what} needs Node (in a browser, use the parse/serialize functions on bytes)`);
 }
 
-/** Reads a whole file; errors name the file. */
-export async function readFileBytes(path: string): Promise<Uint8Array> {
-  needNode(`reading '${path}'`);
-  const { readFile } = await import('node:fs/promises');
-  try {
-    const buf = await readFile(path);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new FileError(`slimgpu.io: cannot read '${path}': ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-  }
-}
+/** Reads a whole file; errors name the file (shared with the data layer). */
+export { readFileBytes };
 
 /**
  * Writes `chunks` to `path` atomically: a temporary file in the same directory (so the rename
