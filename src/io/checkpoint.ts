@@ -100,5 +100,5 @@ export async function saveCheckpoint(path: string, ckpt: Checkpoint): Promise<vo
 
 /** Reads and validates a checkpoint. Node only. */
 export async function loadCheckpoint(path: string, opts: Omit<ParseOptions, 'name'> = {}): Promise<Checkpoint> {
-  return decodeCheckpoint(await readFileBytes(path), { ...opts, name: path });
+  return decodeCheckpoint(await readFileBytes(path, 'checkpoint'), { ...opts, name: path });
 }

@@ -327,7 +327,7 @@ export function serializeSafetensors(tensors: TensorMap | Map<string, SafeTensor
 
 /** Reads and validates a safetensors file (Node). */
 export async function readSafetensors(path: string, opts: Omit<ParseOptions, 'name'> = {}): Promise<SafetensorsContent> {
-  return parseSafetensors(await readFileBytes(path), { ...opts, name: path });
+  return parseSafetensors(await readFileBytes(path, 'safetensors file'), { ...opts, name: path });
 }
 
 /**
