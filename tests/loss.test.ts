@@ -135,9 +135,9 @@ describe('softmax cross-entropy (fused forward + backward)', () => {
 });
 
 describe('mean squared error (fused forward + backward)', () => {
-  it('matches the CPU reference, including 128×784', async () => {
+  it('matches the CPU reference, including 128×784 and more elements than the partial sums cover in one pass', async () => {
     const gpu = await testGpu();
-    for (const shape of [[1, 1], [3, 7], [1, 100003], [4099, 1], [128, 784], [2, 3, 5, 7]]) {
+    for (const shape of [[1, 1], [3, 7], [1, 100003], [4099, 1], [128, 784], [2, 3, 5, 7], [2048, 2053]]) {
       const n = shape.reduce((a, b) => a * b, 1), B = shape[0]!, D = n / B;
       const p = randn(n, n + 1), t = randn(n, n + 2);
       const { dpred, loss } = await ops.mse(createTensor(gpu, shape, p), createTensor(gpu, shape, t));
