@@ -8,6 +8,8 @@ import type { Gpu } from './gpu/device.js';
 import { run } from './gpu/dispatch.js';
 import { createTensor, type Tensor } from './gpu/tensor.js';
 import * as mm from './kernels/matmul.js';
+import * as cv from './kernels/conv2d.js';
+import * as pl from './kernels/pool.js';
 import * as lossK from './kernels/loss.js';
 import * as sgdK from './kernels/sgd_l2.js';
 import * as ew from './kernels/elementwise.js';
@@ -158,6 +160,49 @@ export const ops = {
   async colsum(dy: Tensor): Promise<Tensor> {
     const out = createTensor(dy.gpu, [dy.shape[1] ?? 1], undefined, { label: 'colsum.out' });
     await runOwned(dy.gpu, () => mm.colsum(dy.gpu, dy, out), [out]);
+    return out;
+  },
+  /** 2-D convolution, NCHW: x (N,C,H,W), w (OC,C,KH,KW) [+ bias (OC)] [→ relu] → (N,OC,OH,OW). */
+  async conv2d(x: Tensor, w: Tensor, opts: cv.Conv2dOptions = {}): Promise<Tensor> {
+    const d = cv.conv2dDims(x, w, opts);
+    const out = createTensor(x.gpu, [d.N, d.OC, d.OH, d.OW], undefined, { label: 'conv2d.out' });
+    await runOwned(x.gpu, () => cv.conv2d(x.gpu, x, w, out, opts), [out]);
+    return out;
+  },
+  /** Input gradient of conv2d: dy (N,OC,OH,OW), w (OC,C,KH,KW) → dx of shape inputShape (N,C,H,W). */
+  async conv2dBackwardData(dy: Tensor, w: Tensor, opts: cv.Conv2dGeometryOptions & { inputShape: readonly number[] }): Promise<Tensor> {
+    const d = cv.conv2dBackwardDataDims(dy, w, opts?.inputShape, opts);
+    const out = createTensor(dy.gpu, [d.N, d.C, d.H, d.W], undefined, { label: 'conv2d.dx' });
+    await runOwned(dy.gpu, () => cv.conv2dBackwardData(dy.gpu, dy, w, out, opts), [out]);
+    return out;
+  },
+  /** Weight gradient of conv2d: x (N,C,H,W), dy (N,OC,OH,OW) → dw (OC,C,KH,KW), summed over batch and positions. */
+  async conv2dBackwardFilter(x: Tensor, dy: Tensor, opts: cv.Conv2dFilterGradOptions): Promise<Tensor> {
+    const shape = cv.conv2dWeightShape(x, dy, opts ?? {});
+    cv.conv2dBackwardFilterDims(x, dy, shape, opts);
+    const out = createTensor(x.gpu, shape, undefined, { label: 'conv2d.dw' });
+    await runOwned(x.gpu, () => cv.conv2dBackwardFilter(x.gpu, x, dy, out, opts), [out]);
+    return out;
+  },
+  /** Bias gradient of conv2d: dy (N,OC,OH,OW) → db (OC). */
+  async conv2dBiasGrad(dy: Tensor): Promise<Tensor> {
+    const out = createTensor(dy.gpu, [dy.shape.length === 4 ? dy.shape[1]! : 1], undefined, { label: 'conv2d.db' });
+    await runOwned(dy.gpu, () => cv.conv2dBiasGrad(dy.gpu, dy, out), [out]);
+    return out;
+  },
+  /** Max pooling, NCHW: x (N,C,H,W) → y and argmax (N,C,OH,OW); argmax = ih·W + iw inside the (n,c) plane. */
+  async maxPool2d(x: Tensor, opts: pl.MaxPool2dOptions = {}): Promise<{ y: Tensor; argmax: Tensor<'u32'> }> {
+    const d = pl.maxPool2dDims(x, opts);
+    const y = createTensor(x.gpu, [d.N, d.C, d.OH, d.OW], undefined, { label: 'maxPool2d.y' });
+    const argmax = createTensor(x.gpu, [d.N, d.C, d.OH, d.OW], undefined, { label: 'maxPool2d.argmax', dtype: 'u32' });
+    await runOwned(x.gpu, () => pl.maxPool2d(x.gpu, x, y, argmax, opts), [y, argmax]);
+    return { y, argmax };
+  },
+  /** Input gradient of maxPool2d: dy, argmax (N,C,OH,OW) → dx of shape inputShape (N,C,H,W). */
+  async maxPool2dBackward(dy: Tensor, argmax: Tensor, inputShape: readonly number[], opts: pl.MaxPool2dOptions = {}): Promise<Tensor> {
+    const d = pl.maxPool2dBackwardDims(dy, argmax, inputShape, opts);
+    const out = createTensor(dy.gpu, [d.N, d.C, d.H, d.W], undefined, { label: 'maxPool2d.dx' });
+    await runOwned(dy.gpu, () => pl.maxPool2dBackward(dy.gpu, dy, argmax, out, opts), [out]);
     return out;
   },
 };

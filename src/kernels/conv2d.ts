@@ -1,0 +1,295 @@
+// conv2d (shaders/conv2d.wgsl), NCHW, cross-correlation:
+//   x (N, C, H, W), w (OC, C, KH, KW), bias (OC), y (N, OC, OH, OW),
+//   OH = ⌊(H + 2·padH − KH) / strideH⌋ + 1, likewise OW. Stride and padding are uniforms.
+// conv2d:               y = conv(x, w) [+ bias] [→ relu]                       entry point main
+// conv2dBackwardData:   dx (N, C, H, W) from dy (N, OC, OH, OW) and w           backward_data
+// conv2dBackwardFilter: dw (OC, C, KH, KW) = Σ_{n, oh, ow} dy ⊗ x-patch         filter_partial (+ reduce)
+// conv2dBiasGrad:       db (OC) = Σ_{n, oh, ow} dy                              bias_partial (+ reduce)
+// The two reductions are two-stage: partial sums over chunks of the N·OH·OW output positions into
+// a scratch buffer (owned by the second record), then a sum over chunks; with one chunk the first
+// stage writes the result directly.
+import type { Gpu } from '../gpu/device.js';
+import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
+import { pipelines } from '../gpu/pipeline.js';
+import { STORAGE, type Tensor } from '../gpu/tensor.js';
+import { dtype, fail, rank, sameDevice, shapeIs } from './validate.js';
+
+/** A per-axis value: one number for both axes, or [h, w]. */
+export type Conv2dPair = number | readonly [number, number];
+
+export interface Conv2dGeometryOptions {
+  /** Step between windows, default 1. */
+  stride?: Conv2dPair;
+  /** Zeros added on each side, default 0. */
+  padding?: Conv2dPair;
+}
+
+export interface Conv2dOptions extends Conv2dGeometryOptions {
+  bias?: Tensor;
+  activation?: 'none' | 'relu';
+}
+
+export interface Conv2dDims {
+  N: number; C: number; H: number; W: number;
+  OC: number; KH: number; KW: number; OH: number; OW: number;
+  SH: number; SW: number; PH: number; PW: number;
+}
+
+export const CONV2D_WG = 64;
+/** Invocations the first stage of a reduction aims for (keeps both lavapipe threads busy). */
+const REDUCE_TARGET_INVOCATIONS = 2048;
+/** Fewest output positions per chunk (below that the second stage costs more than it saves). */
+const MIN_CHUNK = 32;
+
+function pairOf(op: string, name: string, v: Conv2dPair | undefined, dflt: number, min: number): [number, number] {
+  if (v === undefined) return [dflt, dflt];
+  const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= min;
+  const what = min > 0 ? 'a positive integer' : 'a non-negative integer';
+  if (typeof v === 'number') {
+    if (!ok(v)) fail(op, `${name} must be ${what} or a pair [h, w] of them, got ${v}`);
+    return [v, v];
+  }
+  if (!Array.isArray(v) || v.length !== 2 || !ok(v[0]) || !ok(v[1])) {
+    fail(op, `${name} must be ${what} or a pair [h, w] of them, got ${JSON.stringify(v)}`);
+  }
+  return [v[0], v[1]];
+}
+
+/** Output size along one axis (may be < 1 when the kernel does not fit). */
+export function conv2dOutputSize(size: number, kernel: number, stride: number, pad: number): number {
+  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
+}
+
+/**
+ * Validates the geometry of a convolution of an input (N, C, H, W) with a kernel (OC, C, KH, KW)
+ * and returns every size. `xName`/`wName` name the arguments in errors.
+ */
+function geometry(
+  op: string, xShape: readonly number[], wShape: readonly number[], opts: Conv2dGeometryOptions,
+  xName: string, wName: string,
+): Conv2dDims {
+  const [SH, SW] = pairOf(op, 'stride', opts.stride, 1, 1);
+  const [PH, PW] = pairOf(op, 'padding', opts.padding, 0, 0);
+  const [N, C, H, W] = xShape as [number, number, number, number];
+  const [OC, WC, KH, KW] = wShape as [number, number, number, number];
+  if (WC !== C) {
+    fail(op, `${wName} must have shape [OC, C, KH, KW] with C = ${C} input channels (${xName} is [${xShape}]), got [${wShape}]`);
+  }
+  if (KH > H + 2 * PH || KW > W + 2 * PW) {
+    fail(op, `kernel ${KH}x${KW} (${wName} [${wShape}]) is larger than the padded input ` +
+      `${H + 2 * PH}x${W + 2 * PW} (${xName} [${xShape}] with padding [${PH}, ${PW}])`);
+  }
+  return { N, C, H, W, OC, KH, KW, SH, SW, PH, PW, OH: conv2dOutputSize(H, KH, SH, PH), OW: conv2dOutputSize(W, KW, SW, PW) };
+}
+
+function activationOf(op: string, a: unknown): 'none' | 'relu' {
+  const act = a ?? 'none';
+  if (act !== 'none' && act !== 'relu') fail(op, `activation must be 'none' or 'relu', got '${String(act)}'`);
+  return act;
+}
+
+/** Checks x, w (and bias, activation, stride, padding) of a forward convolution. */
+export function conv2dDims(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Conv2dDims {
+  const op = 'conv2d';
+  rank(op, 'x', x, 4, '(N, C, H, W)');
+  rank(op, 'w', w, 4, '(OC, C, KH, KW)');
+  dtype(op, 'x', x, 'f32');
+  dtype(op, 'w', w, 'f32');
+  const d = geometry(op, x.shape, w.shape, opts, 'x', 'w');
+  if (opts.bias) {
+    rank(op, 'bias', opts.bias, 1, '(OC)');
+    dtype(op, 'bias', opts.bias, 'f32');
+    shapeIs(op, 'bias', opts.bias, [d.OC]);
+  }
+  activationOf(op, opts.activation);
+  sameDevice(op, ['x', x], ['w', w], ['bias', opts.bias]);
+  return d;
+}
+
+/** Checks dy and w against the input shape (N, C, H, W) of a convolution's data gradient. */
+export function conv2dBackwardDataDims(dy: Tensor, w: Tensor, inputShape: readonly number[], opts: Conv2dGeometryOptions = {}): Conv2dDims {
+  const op = 'conv2dBackwardData';
+  if (!Array.isArray(inputShape) || inputShape.length !== 4 || inputShape.some((v) => !Number.isInteger(v) || v < 1)) {
+    fail(op, `inputShape must be 4 positive integers (N, C, H, W), got ${JSON.stringify(inputShape)}`);
+  }
+  rank(op, 'dy', dy, 4, '(N, OC, OH, OW)');
+  rank(op, 'w', w, 4, '(OC, C, KH, KW)');
+  dtype(op, 'dy', dy, 'f32');
+  dtype(op, 'w', w, 'f32');
+  const d = geometry(op, inputShape, w.shape, opts, 'inputShape', 'w');
+  shapeIs(op, 'dy', dy, [d.N, d.OC, d.OH, d.OW]);
+  sameDevice(op, ['dy', dy], ['w', w]);
+  return d;
+}
+
+/** Checks x and dy against the kernel shape (OC, C, KH, KW) of a convolution's filter gradient. */
+export function conv2dBackwardFilterDims(x: Tensor, dy: Tensor, weightShape: readonly number[], opts: Conv2dGeometryOptions = {}): Conv2dDims {
+  const op = 'conv2dBackwardFilter';
+  if (!Array.isArray(weightShape) || weightShape.length !== 4 || weightShape.some((v) => !Number.isInteger(v) || v < 1)) {
+    fail(op, `weightShape must be 4 positive integers (OC, C, KH, KW), got ${JSON.stringify(weightShape)}`);
+  }
+  rank(op, 'x', x, 4, '(N, C, H, W)');
+  rank(op, 'dy', dy, 4, '(N, OC, OH, OW)');
+  dtype(op, 'x', x, 'f32');
+  dtype(op, 'dy', dy, 'f32');
+  const d = geometry(op, x.shape, weightShape, opts, 'x', 'weightShape');
+  shapeIs(op, 'dy', dy, [d.N, d.OC, d.OH, d.OW]);
+  sameDevice(op, ['x', x], ['dy', dy]);
+  return d;
+}
+
+function params(gpu: Gpu, label: string, d: Conv2dDims, chunk = 0, splits = 0, len = 0): GPUBuffer {
+  return uniformParams(gpu, label, [
+    ['u32', d.N], ['u32', d.C], ['u32', d.H], ['u32', d.W],
+    ['u32', d.OC], ['u32', d.OH], ['u32', d.OW], ['u32', d.KH],
+    ['u32', d.KW], ['u32', d.SH], ['u32', d.SW], ['u32', d.PH],
+    ['u32', d.PW], ['u32', chunk], ['u32', splits], ['u32', len],
+  ]);
+}
+
+const defines = (bias: boolean, relu: boolean) => ({ BIAS: bias, RELU: relu, WG: CONV2D_WG });
+
+function groupsFor(gpu: Gpu, invocations: number): [number, number, number] {
+  return grid(gpu, Math.ceil(invocations / CONV2D_WG));
+}
+
+function withZ(g: [number, number, number], z: number): [number, number, number] {
+  return [g[0], g[1], z];
+}
+
+const dimsLabel = (d: Conv2dDims) =>
+  `${d.N}x${d.C}x${d.H}x${d.W} k${d.OC}x${d.KH}x${d.KW} s${d.SH},${d.SW} p${d.PH},${d.PW}`;
+
+/** Dispatch records for y (N, OC, OH, OW) = conv(x, w) [+ bias] [→ relu]. */
+export async function conv2d(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor, opts: Conv2dOptions = {}): Promise<Dispatch[]> {
+  const d = conv2dDims(x, w, opts);
+  rank('conv2d', 'y', y, 4, '(N, OC, OH, OW)');
+  shapeIs('conv2d', 'y', y, [d.N, d.OC, d.OH, d.OW]);
+  dtype('conv2d', 'y', y, 'f32');
+  const relu = activationOf('conv2d', opts.activation) === 'relu';
+  const pipeline = await pipelines(gpu).get('conv2d', defines(!!opts.bias, relu));
+  const label = `conv2d ${dimsLabel(d)}${opts.bias ? ' +b' : ''}${relu ? ' relu' : ''}`;
+  const p = params(gpu, 'conv2d.params', d);
+  return [{
+    label,
+    pipeline,
+    bindGroup: bindGroup(gpu, pipeline, label, [p, x, w, y, opts.bias]),
+    workgroups: withZ(groupsFor(gpu, d.N * d.OH * Math.ceil(d.OW / 4)), Math.ceil(d.OC / 4)),
+    owned: [p],
+  }];
+}
+
+/** Dispatch records for dx (N, C, H, W) from dy (N, OC, OH, OW) and w (OC, C, KH, KW). */
+export async function conv2dBackwardData(gpu: Gpu, dy: Tensor, w: Tensor, dx: Tensor, opts: Conv2dGeometryOptions = {}): Promise<Dispatch[]> {
+  const op = 'conv2dBackwardData';
+  rank(op, 'dx', dx, 4, '(N, C, H, W)');
+  dtype(op, 'dx', dx, 'f32');
+  const d = conv2dBackwardDataDims(dy, w, dx.shape, opts);
+  const pipeline = await pipelines(gpu).get('conv2d', defines(false, false), 'backward_data');
+  const label = `conv2d.backward_data ${dimsLabel(d)}`;
+  const p = params(gpu, 'conv2d.backward_data.params', d);
+  return [{
+    label,
+    pipeline,
+    bindGroup: bindGroup(gpu, pipeline, label, [p, undefined, w, undefined, undefined, dy, dx]),
+    workgroups: withZ(groupsFor(gpu, d.N * d.H * d.SW * Math.ceil(Math.ceil(d.W / d.SW) / 4)), Math.ceil(d.C / 4)),
+    owned: [p],
+  }];
+}
+
+/** Chunks of the P output positions for a first-stage reduction with `blocks` owners per chunk. */
+function splitPlan(gpu: Gpu, P: number, blocks: number, outLen: number): { splits: number; chunk: number } {
+  let splits = Math.max(1, Math.min(Math.ceil(REDUCE_TARGET_INVOCATIONS / blocks), Math.ceil(P / MIN_CHUNK)));
+  const maxSplits = Math.floor(gpu.limits.maxStorageBufferBindingSize / (4 * outLen));
+  splits = Math.max(1, Math.min(splits, maxSplits));
+  const chunk = Math.ceil(P / splits);
+  return { splits: Math.ceil(P / chunk), chunk };
+}
+
+function twoStage(
+  gpu: Gpu, name: string, d: Conv2dDims, out: Tensor, outLen: number, blocks: number,
+  stage1: (pipeline: GPUComputePipeline, p: GPUBuffer, part: Tensor | GPUBuffer, label: string) => GPUBindGroup,
+  stage1Pipeline: GPUComputePipeline, reducePipeline: GPUComputePipeline,
+): Dispatch[] {
+  const P = d.N * d.OH * d.OW;
+  const { splits, chunk } = splitPlan(gpu, P, blocks, outLen);
+  const p = params(gpu, `${name}.params`, d, chunk, splits, outLen);
+  const label = `${name} ${dimsLabel(d)} splits ${splits}`;
+  if (splits === 1) {
+    return [{ label, pipeline: stage1Pipeline, bindGroup: stage1(stage1Pipeline, p, out, label), workgroups: groupsFor(gpu, blocks), owned: [p] }];
+  }
+  const part = gpu.device.createBuffer({ label: `${name}.partial`, size: splits * outLen * 4, usage: STORAGE });
+  const rlabel = `${name}.reduce ${outLen} x ${splits}`;
+  return [
+    { label, pipeline: stage1Pipeline, bindGroup: stage1(stage1Pipeline, p, part, label), workgroups: groupsFor(gpu, splits * blocks) },
+    {
+      label: rlabel,
+      pipeline: reducePipeline,
+      bindGroup: bindGroup(gpu, reducePipeline, rlabel, [p, undefined, undefined, undefined, undefined, undefined, undefined, undefined, part, out]),
+      workgroups: groupsFor(gpu, outLen),
+      owned: [p, part],
+    },
+  ];
+}
+
+/** Dispatch records for dw (OC, C, KH, KW) = Σ_{n, oh, ow} dy[n, o, oh, ow] · x-patch. */
+export async function conv2dBackwardFilter(gpu: Gpu, x: Tensor, dy: Tensor, dw: Tensor, opts: Conv2dGeometryOptions = {}): Promise<Dispatch[]> {
+  const op = 'conv2dBackwardFilter';
+  rank(op, 'dw', dw, 4, '(OC, C, KH, KW)');
+  dtype(op, 'dw', dw, 'f32');
+  const d = conv2dBackwardFilterDims(x, dy, dw.shape, opts);
+  const [stage1, reduce] = await Promise.all([
+    pipelines(gpu).get('conv2d', defines(false, false), 'filter_partial'),
+    pipelines(gpu).get('conv2d', defines(false, false), 'reduce'),
+  ]);
+  const ckk = d.C * d.KH * d.KW;
+  const blocks = Math.ceil(d.OC / 4) * Math.ceil(ckk / 4);
+  return twoStage(gpu, 'conv2d.backward_filter', d, dw, d.OC * ckk, blocks,
+    (pl, p, part, label) => bindGroup(gpu, pl, label, [p, x, undefined, undefined, undefined, dy, undefined, part]),
+    stage1, reduce);
+}
+
+/** Dispatch records for db (OC) = Σ_{n, oh, ow} dy (N, OC, OH, OW). */
+export async function conv2dBiasGrad(gpu: Gpu, dy: Tensor, db: Tensor): Promise<Dispatch[]> {
+  const op = 'conv2dBiasGrad';
+  rank(op, 'dy', dy, 4, '(N, OC, OH, OW)');
+  dtype(op, 'dy', dy, 'f32');
+  const [N, OC, OH, OW] = dy.shape as [number, number, number, number];
+  rank(op, 'db', db, 1, '(OC)');
+  shapeIs(op, 'db', db, [OC]);
+  dtype(op, 'db', db, 'f32');
+  sameDevice(op, ['dy', dy], ['db', db]);
+  const d: Conv2dDims = { N, C: 1, H: OH, W: OW, OC, KH: 1, KW: 1, OH, OW, SH: 1, SW: 1, PH: 0, PW: 0 };
+  const [stage1, reduce] = await Promise.all([
+    pipelines(gpu).get('conv2d', defines(false, false), 'bias_partial'),
+    pipelines(gpu).get('conv2d', defines(false, false), 'reduce'),
+  ]);
+  return twoStage(gpu, 'conv2d.bias_grad', d, db, OC, OC,
+    (pl, p, part, label) => bindGroup(gpu, pl, label, [p, undefined, undefined, undefined, undefined, dy, undefined, part]),
+    stage1, reduce);
+}
+
+export interface Conv2dFilterGradOptions extends Conv2dGeometryOptions {
+  /** (KH, KW) of the kernel; with it the weight shape is (dy channels, x channels, KH, KW). */
+  kernelSize?: Conv2dPair;
+  /** The full weight shape (OC, C, KH, KW); give this or kernelSize. */
+  weightShape?: readonly number[];
+}
+
+/** The weight shape (OC, C, KH, KW) of a filter gradient from `weightShape` or `kernelSize`. */
+export function conv2dWeightShape(x: Tensor, dy: Tensor, opts: Conv2dFilterGradOptions): [number, number, number, number] {
+  const op = 'conv2dBackwardFilter';
+  rank(op, 'x', x, 4, '(N, C, H, W)');
+  rank(op, 'dy', dy, 4, '(N, OC, OH, OW)');
+  if (opts.weightShape !== undefined && opts.kernelSize !== undefined) fail(op, 'give weightShape or kernelSize, not both');
+  if (opts.weightShape !== undefined) {
+    const s = opts.weightShape;
+    if (!Array.isArray(s) || s.length !== 4 || s.some((v) => !Number.isInteger(v) || v < 1)) {
+      fail(op, `weightShape must be 4 positive integers (OC, C, KH, KW), got ${JSON.stringify(s)}`);
+    }
+    return [s[0]!, s[1]!, s[2]!, s[3]!];
+  }
+  if (opts.kernelSize === undefined) fail(op, 'needs kernelSize [KH, KW] or weightShape (OC, C, KH, KW)');
+  const [KH, KW] = pairOf(op, 'kernelSize', opts.kernelSize, 1, 1);
+  return [dy.shape[1]!, x.shape[1]!, KH, KW];
+}
