@@ -2,17 +2,29 @@
 //   op(A) (M, K): A (M, K) or, with transposeA, (K, M); op(B) (K, N): B (K, N) or (N, K);
 //   C (M, N); bias (N).
 // colsum: db (N) = Σ_m dY (M, N) — the bias gradient.
+//
+// Two kernels, chosen per adapter (see shaders/matmul.wgsl for why):
+//   'cpu' (entry sg8): CPU drivers (lavapipe/llvmpipe, SwiftShader) with 8-wide subgroups. A 16×32
+//          tile per 8-lane workgroup, vec4 loads, subgroupBroadcast, no workgroup memory.
+//   'gpu' (entry tiled): real GPUs. 64×64 tiles in workgroup memory, 4×4 per thread.
+// Override with `opts.variant` or the environment variable SLIMGPU_MATMUL_VARIANT=cpu|gpu (tests
+// and benchmarks run both on one machine). Divisibility by 4 of the row lengths picks vec4 or
+// scalar loads (compile-time defines VEC_A/VEC_B/VEC_C; shapes themselves travel in a uniform).
 import type { Gpu } from '../gpu/device.js';
 import { bindGroup, checkWorkgroups, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { dtype, fail, rank, sameDevice, shapeIs } from './validate.js';
 
+export type MatmulVariant = 'cpu' | 'gpu';
+
 export interface MatmulOptions {
   transposeA?: boolean;
   transposeB?: boolean;
   bias?: Tensor;
   activation?: 'none' | 'relu';
+  /** Kernel variant; default 'auto' (SLIMGPU_MATMUL_VARIANT, else by adapter). */
+  variant?: 'auto' | MatmulVariant;
 }
 
 export interface MatmulDims {
@@ -40,29 +52,75 @@ export function matmulDims(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Matm
   }
   const act = opts.activation ?? 'none';
   if (act !== 'none' && act !== 'relu') fail(op, `activation must be 'none' or 'relu', got '${act}'`);
+  const v = opts.variant ?? 'auto';
+  if (v !== 'auto' && v !== 'cpu' && v !== 'gpu') fail(op, `variant must be 'auto', 'cpu' or 'gpu', got '${v}'`);
   sameDevice(op, ['a', a], ['b', b], ['bias', opts.bias]);
   return { M, N, K: Ka };
 }
 
-export const MATMUL_WG = { x: 16, y: 4 } as const;
+/** Output tile of one workgroup (rows, columns) per variant. */
+export const MATMUL_TILE = { cpu: { rows: 16, cols: 32 }, gpu: { rows: 64, cols: 64 } } as const;
+
+/** True for CPU (software) adapters: lavapipe/llvmpipe, SwiftShader, WARP. */
+export function isCpuAdapter(gpu: Gpu): boolean {
+  const i = gpu.info;
+  return i.isFallbackAdapter || i.architecture === 'software' ||
+    /llvmpipe|lavapipe|swiftshader|warp|software/i.test(`${i.device} ${i.description}`);
+}
+
+/** Whether the 'cpu' kernel can run here: it needs subgroups of exactly 8 lanes. */
+export function hasSubgroups8(gpu: Gpu): boolean {
+  const info = gpu.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  return gpu.features.has('subgroups') && info.subgroupMinSize === 8 && info.subgroupMaxSize === 8;
+}
+
+function envVariant(): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const v = env?.SLIMGPU_MATMUL_VARIANT;
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** The variant a matmul on `gpu` uses: `requested`, else SLIMGPU_MATMUL_VARIANT, else by adapter. */
+export function matmulVariant(gpu: Gpu, requested: MatmulOptions['variant'] = 'auto'): MatmulVariant {
+  let v: string = requested;
+  if (v === 'auto') {
+    const env = envVariant();
+    if (env !== undefined && env !== 'auto') {
+      if (env !== 'cpu' && env !== 'gpu') fail('matmul', `SLIMGPU_MATMUL_VARIANT must be 'cpu', 'gpu' or 'auto', got '${env}'`);
+      v = env;
+    }
+  }
+  if (v === 'auto') return isCpuAdapter(gpu) && hasSubgroups8(gpu) ? 'cpu' : 'gpu';
+  if (v === 'cpu' && !hasSubgroups8(gpu)) {
+    fail('matmul', `variant 'cpu' needs the 'subgroups' feature with 8-lane subgroups; this adapter (${gpu.info.description || gpu.info.device}) has none`);
+  }
+  return v as MatmulVariant;
+}
 
 /** Dispatch records for out = op(a)·op(b) [+ bias] [→ relu]. */
 export async function matmul(gpu: Gpu, a: Tensor, b: Tensor, out: Tensor, opts: MatmulOptions = {}): Promise<Dispatch[]> {
   const { M, N, K } = matmulDims(a, b, opts);
   rank('matmul', 'out', out, 2, '(M, N)');
   shapeIs('matmul', 'out', out, [M, N]);
+  const tA = !!opts.transposeA, tB = !!opts.transposeB;
+  const variant = matmulVariant(gpu, opts.variant);
   const defines = {
-    TRANS_A: !!opts.transposeA,
-    TRANS_B: !!opts.transposeB,
+    TRANS_A: tA,
+    TRANS_B: tB,
     BIAS: !!opts.bias,
     RELU: (opts.activation ?? 'none') === 'relu',
-    WG_X: MATMUL_WG.x,
-    WG_Y: MATMUL_WG.y,
+    // vec4 bindings when every row of the operand is a whole number of vec4s
+    VEC_A: (tA ? M : K) % 4 === 0,
+    VEC_B: (tB ? K : N) % 4 === 0,
+    VEC_C: N % 4 === 0,
+    SUBGROUPS: gpu.features.has('subgroups'),
   };
-  const pipeline = await pipelines(gpu).get('matmul', defines);
+  const entry = variant === 'cpu' ? 'sg8' : 'tiled';
+  const pipeline = await pipelines(gpu).get('matmul', defines, entry);
   const params = uniformParams(gpu, 'matmul.params', [['u32', M], ['u32', N], ['u32', K]]);
-  const label = `matmul ${M}x${N}x${K}${opts.transposeA ? ' tA' : ''}${opts.transposeB ? ' tB' : ''}`;
-  const workgroups = [Math.ceil(N / 4 / MATMUL_WG.x), Math.ceil(M / 4 / MATMUL_WG.y), 1] as const;
+  const label = `matmul ${M}x${N}x${K}${tA ? ' tA' : ''}${tB ? ' tB' : ''} ${variant}`;
+  const tile = MATMUL_TILE[variant];
+  const workgroups = [Math.ceil(N / tile.cols), Math.ceil(M / tile.rows), 1] as const;
   checkWorkgroups(gpu, label, workgroups);
   return [{
     label,
@@ -79,7 +137,11 @@ export async function colsum(gpu: Gpu, dy: Tensor, db: Tensor): Promise<Dispatch
   const [M, N] = dy.shape as [number, number];
   rank('colsum', 'db', db, 1, '(N)');
   shapeIs('colsum', 'db', db, [N]);
-  const pipeline = await pipelines(gpu).get('matmul', { TRANS_A: false, TRANS_B: false, BIAS: false, RELU: false, WG_X: MATMUL_WG.x, WG_Y: MATMUL_WG.y }, 'colsum');
+  const defines = {
+    TRANS_A: false, TRANS_B: false, BIAS: false, RELU: false,
+    VEC_A: false, VEC_B: false, VEC_C: false, SUBGROUPS: false,
+  };
+  const pipeline = await pipelines(gpu).get('matmul', defines, 'colsum');
   const params = uniformParams(gpu, 'colsum.params', [['u32', M], ['u32', N], ['u32', 0]]);
   const label = `colsum ${M}x${N}`;
   return [{
