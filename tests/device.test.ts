@@ -45,15 +45,18 @@ describe('device (Node, Dawn)', () => {
 
   it('specialises shaders and caches pipelines by compile-time facts only', async () => {
     const gpu = await testGpu();
-    const src = specialize('matmul', { TRANS_A: true, TRANS_B: false, BIAS: false, RELU: true, WG_X: 8, WG_Y: 8 });
-    expect(src).toContain('@workgroup_size(8, 8, 1)');
-    expect(src).toContain('A[k * p.M + r]');
+    const src = specialize('step', { U8: true, WG: 32 });
+    expect(src).toContain('@workgroup_size(32)');
+    expect(src).toContain('& 0xffu');
+    expect(src).not.toContain('bitcast<f32>(data[x])');
     expect(src).not.toContain('#if');
-    expect(() => specialize('matmul', { TRANS_A: true })).toThrow(/shader 'matmul' needs define 'BIAS'/);
+    expect(specialize('step', { U8: false, WG: 32 })).toContain('bitcast<f32>(data[x])');
+    expect(() => specialize('step', { U8: true })).toThrow(/shader 'step' needs define 'WG'/);
     const cache = pipelines(gpu);
-    const d = { TRANS_A: false, TRANS_B: false, BIAS: false, RELU: false, WG_X: 16, WG_Y: 4 };
-    const p1 = await cache.get('matmul', d);
-    const p2 = await cache.get('matmul', { ...d });
+    const before = cache.size;
+    const p1 = await cache.get('step', { U8: true, WG: 32 }, 'gather');
+    const p2 = await cache.get('step', { WG: 32, U8: true }, 'gather');
+    expect(cache.size).toBe(before + 1);
     expect(p1).toBe(p2);
   });
 
