@@ -1,0 +1,53 @@
+// The kernel benchmark registry. A bench entry describes one kernel at one size (and variant):
+// how much work it does (flops for compute-bound kernels, bytes moved for memory-bound ones) and
+// how to prepare it on a GPU: the Dispatch records to time, a check against the CPU reference
+// (run once, before any timing; it throws on a mismatch) and cleanup.
+//
+// Adding a kernel: write bench/kernels/<name>.ts exporting a function that returns BenchCase[]
+// (see matmul.ts or sgd_l2.ts), and add it to KERNEL_SUITES below.
+import type { Gpu } from '../src/gpu/device.js';
+import type { Dispatch } from '../src/gpu/dispatch.js';
+import { conv2dCases } from './kernels/conv2d.js';
+import { lossCases } from './kernels/loss.js';
+import { matmulCases } from './kernels/matmul.js';
+import { poolCases } from './kernels/pool.js';
+import { sgdL2Cases } from './kernels/sgd_l2.js';
+import { topkMaskCases } from './kernels/topk_mask.js';
+
+export interface Prepared {
+  /** What one timed repetition runs, in one compute pass. */
+  dispatches: Dispatch[];
+  /** Reads the outputs of one run and throws (naming the worst element) if they differ from the CPU reference. */
+  validate(): Promise<void>;
+  /** Frees tensors and the dispatches' owned buffers. */
+  dispose(): void;
+}
+
+export interface BenchCase {
+  kernel: string;
+  /** Kernel variant ('cpu'/'gpu' for matmul), or '-' when the kernel has one. */
+  variant: string;
+  /** Human-readable size, e.g. '1024x1024x1024' or 'n=10M'. */
+  size: string;
+  /** Floating-point operations of one run (compute-bound kernels: reported as GFLOPS). */
+  flops?: number;
+  /** Bytes read + written by one run (memory-bound kernels: reported as GB/s). */
+  bytes?: number;
+  /** Part of the short default run (others need --all). */
+  quick?: boolean;
+  prepare(gpu: Gpu): Promise<Prepared>;
+}
+
+export interface Suite {
+  name: string;
+  cases(gpu: Gpu): BenchCase[];
+}
+
+export const KERNEL_SUITES: Suite[] = [
+  { name: 'matmul', cases: matmulCases },
+  { name: 'conv2d', cases: conv2dCases },
+  { name: 'pool', cases: poolCases },
+  { name: 'loss', cases: lossCases },
+  { name: 'sgd_l2', cases: sgdL2Cases },
+  { name: 'topk_mask', cases: topkMaskCases },
+];
