@@ -93,7 +93,7 @@ export function formatReport(r: RunReport): string {
     (t.compressionRatio ? `; compressed file ${fmtBytes(t.compressedBytes)} = ${t.compressionRatio.toFixed(1)}× smaller than fp32 dense` : ''));
   const m = r.metrics;
   if (m.testAccuracy !== undefined) out.push(`test accuracy: ${pct(m.testAccuracy)}   test loss: ${m.testLoss.toFixed(4)}` + (m.trainLoss !== undefined ? `   train loss: ${m.trainLoss.toFixed(4)}` : ''));
-  if (m.testMse !== undefined) out.push(`test reconstruction MSE: ${m.testMse.toExponential(3)}` + (m.testPsnr !== undefined ? `   PSNR: ${m.testPsnr.toFixed(2)} dB` : ''));
+  if (m.testMse !== undefined) out.push(`test ${r.task === 'autoencoder' ? 'reconstruction ' : ''}MSE: ${m.testMse.toExponential(3)}` + (m.testPsnr !== undefined ? `   PSNR: ${m.testPsnr.toFixed(2)} dB` : ''));
   const tm = r.timing;
   out.push(`timing: ${tm.steps} steps (${tm.epochs.toFixed(2)} epochs) in ${tm.wallSeconds.toFixed(1)} s — ${tm.samplesPerSec.toFixed(0)} samples/s, ${tm.msPerStep.toFixed(2)} ms/step, CPU recording ${pct(tm.cpuRecordShare)} of wall time`);
   if (r.adapter) out.push(`adapter: ${r.adapter}`);
