@@ -10,6 +10,7 @@ import { compileModule } from '../src/gpu/pipeline.js';
 import { KERNEL_SUITES, type BenchCase } from './registry.js';
 import { median, Timer, type TimingKind } from './timing.js';
 import { MismatchError } from './util.js';
+import { benchTrain } from './train.js';
 
 export interface BenchResult {
   kernel: string;
@@ -33,7 +34,8 @@ interface Args {
   budgetMs: number;
 }
 
-const USAGE = `usage: node dist/bench/index.js kernels [options]
+const USAGE = `usage: node dist/bench/index.js kernels|train [options]
+  train            training samples/s for LeNet-300-100 (batch 128) and LeNet-5 (batch 64)
   --json           print a JSON array of {kernel, variant, size, ms, gflops|gbps, timing}
   --all            also the long cases (2048³ matmul, ...)
   --only a,b       only these kernels (${KERNEL_SUITES.map((s) => s.name).join(', ')}, noop)
@@ -153,6 +155,10 @@ async function main(argv: string[]): Promise<number> {
   if (args.command === 'help' || args.command === '') {
     console.log(USAGE);
     return args.command === 'help' ? 0 : 2;
+  }
+  if (args.command === 'train') {
+    await benchTrain({ json: args.json });
+    return 0;
   }
   if (args.command !== 'kernels') {
     console.error(`unknown benchmark '${args.command}'\n${USAGE}`);
