@@ -5,3 +5,4 @@ export * from './loss.js';
 export * from './sgd_l2.js';
 export * from './elementwise.js';
 export * from './topk_mask.js';
+export * from './cluster.js';
