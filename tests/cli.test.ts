@@ -22,3 +22,54 @@ describe('slimgpu CLI', () => {
     expect(bad.stderr).toMatch(/unknown command 'frobnicate'/);
   });
 });
+
+describe('slimgpu train / eval', () => {
+  it('trains a compressed model, writes report.json and a checkpoint, and eval reads it back', async () => {
+    const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'slimgpu-cli-'));
+    const out = join(dir, 'run');
+    const r = await cli(['train', '--model', 'mlp:784-64-10', '--data', 'mnist', '--train-size', '1024', '--test-size', '400',
+      '--epochs', '2', '--batch', '64', '--lr', '0.1', '--sparsity', '0.8', '--schedule', 'polynomial', '--out', out, '--json']);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    const saved = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    expect(saved).toEqual(report);
+    expect(report.total.sparsity).toBeCloseTo(0.8, 2);
+    expect(report.metrics.testAccuracy).toBeGreaterThan(0.7);
+    expect(report.timing.samplesPerSec).toBeGreaterThan(0);
+    for (const l of report.layers) expect(l.nonzeros).toBe(Math.round(0.2 * l.params));
+    const table = await cli(['train', '--model', 'mlp:784-16-10', '--train-size', '256', '--test-size', '100', '--epochs', '1', '--batch', '64', '--no-progress']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/slimgpu report — model mlp:784-16-10/);
+    expect(table.stdout).toMatch(/test accuracy: [\d.]+%/);
+    const ev = await cli(['eval', '--checkpoint', join(out, 'checkpoint.safetensors'), '--json']);
+    expect(ev.code).toBe(0);
+    const evr = JSON.parse(ev.stdout);
+    expect(evr.metrics.testAccuracy).toBe(report.metrics.testAccuracy);
+    await rm(dir, { recursive: true });
+  });
+
+  it('bad flags get a clear error and the usage', async () => {
+    const cases: [string[], RegExp][] = [
+      [['train', '--lr', '-1'], /--lr must be a number > 0, got '-1'/],
+      [['train', '--sparsity', '1.5'], /--sparsity must be a number ≥ 0 and ≤ 1, got '1.5'/],
+      [['train', '--epochs', '2.5'], /--epochs must be an integer ≥ 1, got '2.5'/],
+      [['train', '--schedule', 'cubic'], /argument 'cubic' is invalid.*constant, polynomial/s],
+      [['train', '--model', 'resnet-50', '--train-size', '64', '--epochs', '1'], /unknown model 'resnet-50'/],
+      [['train', '--data', 'imagenet'], /unknown data 'imagenet'/],
+      [['train', '--bogus'], /unknown option '--bogus'/],
+      [['eval'], /required option '--checkpoint <path>' not specified/],
+      [['eval', '--checkpoint', '/nonexistent/c.safetensors'], /cannot read checkpoint '\/nonexistent\/c.safetensors': no such file/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stderr, args.join(' ')).toMatch(re);
+    }
+    const r = await cli(['train', '--lr', 'abc']);
+    expect(r.stderr).toMatch(/run with --help for usage/);
+  });
+});

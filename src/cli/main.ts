@@ -143,7 +143,7 @@ export function buildCli(): Command {
       const gpu = await createGpu();
       try {
         const { net, cfg } = await readCheckpoint(gpu, f.checkpoint);
-        const data = await loadData(f.data ?? cfg.data, { dataDir: f.dataDir ?? cfg.dataDir, testSize: f.testSize, seed: cfg.seed });
+        const data = await loadData(f.data ?? cfg.data, { dataDir: f.dataDir ?? cfg.dataDir, testSize: f.testSize ?? (f.data ? undefined : cfg.testSize), seed: cfg.seed });
         const res = await evaluate(net, data.test);
         const report = await buildReport(net, { ...cfg, data: f.data ?? cfg.data }, res, undefined, gpu.info.description);
         if (f.json) console.log(JSON.stringify(report, null, 2));
