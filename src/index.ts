@@ -20,4 +20,6 @@ export { Arena } from './nn/arena.js';
 export { StepPlan } from './nn/plan.js';
 export * from './compress/schedule.js';
 export { formatReport, layerStats, totals } from './compress/report.js';
+export * from './compress/sharing.js';
+export * from './io/export.js';
 export type { RunReport, LayerReport } from './compress/report.js';

@@ -14,7 +14,9 @@ import type { TensorMap } from './io/safetensors.js';
 import { writeFileAtomic } from './io/files.js';
 import { modelFromName, type ModelSpec } from './nn/model.js';
 import { evaluate, Network, trainNetwork, type LogEntry, type TrainOptions, type TrainSummary, type EvalResult } from './nn/trainer.js';
-import { formatReport, layerStats, totals, type RunReport } from './compress/report.js';
+import { formatReport, layerStats, totals, type FileBytes, type RunReport } from './compress/report.js';
+import { fineTuneCentroids, shareWeights, type InitMethod, type WeightSharing } from './compress/sharing.js';
+import { compressedSizes, exportCompressed } from './io/export.js';
 
 export interface RunConfig extends TrainOptions {
   model: string;
@@ -24,8 +26,16 @@ export interface RunConfig extends TrainOptions {
   trainSize?: number;
   testSize?: number;
   evalBatch?: number;
-  /** Output folder: checkpoint.safetensors and report.json. */
+  /** Output folder: checkpoint.safetensors, model.slim.safetensors and report.json. */
   out?: string;
+  /** Weight sharing after training: bits per dense layer (K = 2^bits centroids); undefined = none. */
+  bits?: number;
+  /** Bits per conv layer when sharing (default 8). */
+  convBits?: number;
+  /** Centroid initialisation (default linear). */
+  shareInit?: InitMethod;
+  /** Centroid fine-tuning steps after sharing (default 100). */
+  fineTuneSteps?: number;
 }
 
 export const DATA_SOURCES = ['mnist', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]'] as const;
@@ -129,19 +139,45 @@ export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Net
 
 // ---- reports -----------------------------------------------------------------------------------
 
-export async function buildReport(net: Network, cfg: RunConfig, test: EvalResult, summary: TrainSummary | undefined, adapter?: string): Promise<RunReport> {
+export async function buildReport(net: Network, cfg: RunConfig, test: EvalResult, summary: TrainSummary | undefined, adapter?: string, file?: FileBytes, pruned?: EvalResult): Promise<RunReport> {
   const w = await net.arena.read('weights');
-  const layers = net.layers.filter((l) => l.weightShape).map((l) => layerStats(l.name, l.spec.kind, l.weightShape!, w.get(`${l.name}.weight`)!));
+  const layers = net.layers.filter((l) => l.weightShape).map((l) => layerStats(l.name, l.spec.kind, l.weightShape!, w.get(`${l.name}.weight`)!, l.biasShape!.reduce((a, b) => a * b, 1)));
   const last = summary?.history[summary.history.length - 1];
   return {
-    model: cfg.model, data: cfg.data, task: net.spec.task, layers, total: totals(layers),
-    metrics: { trainLoss: last?.loss, testLoss: test.loss, testAccuracy: test.accuracy, testMse: test.mse, testPsnr: test.psnr },
+    model: cfg.model, data: cfg.data, task: net.spec.task, layers, total: totals(layers, file),
+    metrics: {
+      trainLoss: last?.loss, prunedTestAccuracy: pruned?.accuracy, prunedTestMse: pruned?.mse,
+      testLoss: test.loss, testAccuracy: test.accuracy, testMse: test.mse, testPsnr: test.psnr,
+    },
     timing: summary
       ? { steps: summary.steps, epochs: summary.epochs, wallSeconds: summary.wallSeconds, samplesPerSec: summary.samplesPerSec, msPerStep: summary.msPerStep, cpuRecordShare: summary.cpuRecordShare }
       : { steps: 0, epochs: 0, wallSeconds: 0, samplesPerSec: 0, msPerStep: 0, cpuRecordShare: 0 },
     config: JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>,
     adapter,
   };
+}
+
+/** The byte counts of a compressed export, for the report. */
+export function fileBytesOf(bytes: Uint8Array): FileBytes {
+  const s = compressedSizes(bytes);
+  if (s.fileBytes !== bytes.length) throw new RunError(`compressed export: sizes ${s.fileBytes} ≠ file ${bytes.length}`);
+  return { fileBytes: bytes.length, headerBytes: s.headerBytes, layers: s.layers.map((l) => ({ layer: l.layer, bytes: l.bytes, bits: l.bits })) };
+}
+
+/**
+ * Weight sharing (when cfg.bits is set) and the compressed export: returns the file's bytes and,
+ * when sharing was applied, the test result of the pruned model before it.
+ */
+export async function compressNetwork(net: Network, cfg: RunConfig, train: RawDataset, test: RawDataset): Promise<{ bytes: Uint8Array; sharing?: WeightSharing; pruned?: EvalResult }> {
+  if (cfg.bits === undefined) return { bytes: await exportCompressed(net) };
+  const pruned = await evaluate(net, test, { batch: cfg.evalBatch });
+  let sharing = await shareWeights(net, {
+    bits: (l) => (l.spec.kind === 'conv2d' ? cfg.convBits ?? 8 : cfg.bits!),
+    init: cfg.shareInit ?? 'linear', seed: cfg.seed,
+  });
+  const steps = cfg.fineTuneSteps ?? 100;
+  if (steps > 0) sharing = (await fineTuneCentroids(net, sharing, train, { steps, lr: cfg.lr * 0.1, batch: Math.min(cfg.batch, train.n), seed: cfg.seed })).sharing;
+  return { bytes: await exportCompressed(net, sharing), sharing, pruned };
 }
 
 export interface RunHooks {
@@ -188,9 +224,13 @@ export async function runTraining(gpu: Gpu, given: RunConfig, hooks: RunHooks = 
     throw e;
   }
   if (ckptPath) await writeCheckpoint(ckptPath, net, state.step, cfg);
+  const { bytes, pruned } = await compressNetwork(net, cfg, data.train, data.test);
   const test = await evaluate(net, data.test, { batch: cfg.evalBatch });
-  const report = await buildReport(net, cfg, test, summary, gpu.info.description || gpu.info.device);
-  if (cfg.out) await writeFileAtomic(join(cfg.out, 'report.json'), [new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n')]);
+  const report = await buildReport(net, cfg, test, summary, gpu.info.description || gpu.info.device, fileBytesOf(bytes), pruned);
+  if (cfg.out) {
+    await writeFileAtomic(join(cfg.out, 'model.slim.safetensors'), [bytes]);
+    await writeFileAtomic(join(cfg.out, 'report.json'), [new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n')]);
+  }
   return { report, net, summary };
 }
 

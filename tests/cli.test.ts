@@ -48,7 +48,25 @@ describe('slimgpu train / eval', () => {
     const ev = await cli(['eval', '--checkpoint', join(out, 'checkpoint.safetensors'), '--json']);
     expect(ev.code).toBe(0);
     const evr = JSON.parse(ev.stdout);
-    expect(evr.metrics.testAccuracy).toBe(report.metrics.testAccuracy);
+    // the checkpoint holds the pruned fp32 weights (what training resumes from)
+    expect(evr.metrics.testAccuracy).toBeGreaterThan(0.7);
+    // the compressed file: its size is what the report claims, and it evaluates as reported
+    const { statSync } = await import('node:fs');
+    const slim = join(out, 'model.slim.safetensors');
+    expect(statSync(slim).size).toBe(report.total.compressedBytes);
+    expect(report.total.compressionRatio).toBeCloseTo(report.total.denseBytes / report.total.compressedBytes, 6);
+    const evc = await cli(['eval', '--compressed', slim, '--test-size', '400', '--json']);
+    expect(evc.code).toBe(0);
+    expect(JSON.parse(evc.stdout).metrics.testAccuracy).toBe(report.metrics.testAccuracy);
+    // export with weight sharing: a smaller file, reported honestly
+    const shared = join(dir, 'shared.slim.safetensors');
+    const ex = await cli(['export', '--checkpoint', join(out, 'checkpoint.safetensors'), '--bits', '4', '--fine-tune-steps', '10', '--out', shared, '--json']);
+    expect(ex.code).toBe(0);
+    const exr = JSON.parse(ex.stdout);
+    expect(statSync(shared).size).toBe(exr.total.compressedBytes);
+    expect(exr.total.compressedBytes).toBeLessThan(report.total.compressedBytes);
+    for (const l of exr.layers) expect(l.bitsPerWeight).toBe(4);
+    expect(exr.metrics.prunedTestAccuracy).toBeGreaterThan(0.7);
     await rm(dir, { recursive: true });
   });
 
@@ -61,7 +79,8 @@ describe('slimgpu train / eval', () => {
       [['train', '--model', 'resnet-50', '--train-size', '64', '--epochs', '1'], /unknown model 'resnet-50'/],
       [['train', '--data', 'imagenet'], /unknown data 'imagenet'/],
       [['train', '--bogus'], /unknown option '--bogus'/],
-      [['eval'], /required option '--checkpoint <path>' not specified/],
+      [['eval'], /needs exactly one of --checkpoint <path> or --compressed <path>/],
+      [['export', '--checkpoint', 'x'], /required option '--out <file>' not specified/],
       [['eval', '--checkpoint', '/nonexistent/c.safetensors'], /cannot read checkpoint '\/nonexistent\/c.safetensors': no such file/],
     ];
     for (const [args, re] of cases) {

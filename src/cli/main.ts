@@ -5,6 +5,10 @@ import { adapterSummary, createGpu, type AdapterSummary } from '../gpu/device.js
 import { DATA_SOURCES, formatReport, loadData, readCheckpoint, runTraining, buildReport, type RunConfig } from '../run.js';
 import { evaluate } from '../nn/trainer.js';
 import { PRESETS } from '../nn/model.js';
+import { INIT_METHODS, type InitMethod } from '../compress/sharing.js';
+import { loadCompressed } from '../io/export.js';
+import { readFileBytes } from '../io/files.js';
+import { compressNetwork, fileBytesOf } from '../run.js';
 
 function printInfo(info: AdapterSummary): void {
   const rows: [string, string][] = [
@@ -38,6 +42,7 @@ interface TrainFlags {
   sparsity: number; schedule: 'constant' | 'polynomial'; pruning: 'layer' | 'global'; pruneBegin?: number; pruneEnd?: number;
   pruneFrequency?: number; lrSchedule: 'constant' | 'step' | 'cosine'; seed: number; out?: string; resume?: string; json?: boolean;
   maxSteps?: number; logEvery?: number; trainSize?: number; testSize?: number; progress: boolean;
+  bits?: number; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number;
 }
 
 async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
@@ -46,6 +51,7 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
     sparsity: f.sparsity, schedule: f.schedule, pruning: f.pruning, pruneBegin: f.pruneBegin, pruneEnd: f.pruneEnd,
     pruneFrequency: f.pruneFrequency, lrSchedule: f.lrSchedule, seed: f.seed, out: f.out, maxSteps: f.maxSteps,
     logEvery: f.logEvery, trainSize: f.trainSize, testSize: f.testSize,
+    bits: f.bits, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps,
   };
   if (f.resume) {
     // resuming: only the flags given on the command line override the checkpoint's configuration
@@ -75,7 +81,7 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
     if (f.json) console.log(JSON.stringify(report, null, 2));
     else {
       console.log(formatReport(report));
-      if (cfg.out) console.log(`wrote ${cfg.out}/report.json and ${cfg.out}/checkpoint.safetensors`);
+      if (cfg.out) console.log(`wrote ${cfg.out}/report.json, ${cfg.out}/checkpoint.safetensors and ${cfg.out}/model.slim.safetensors`);
     }
     net.dispose();
   } finally {
@@ -125,7 +131,11 @@ export function buildCli(): Command {
     .option('--log-every <n>', 'steps between loss readbacks', num('--log-every', { int: true, min: 1 }))
     .option('--train-size <n>', 'use only the first n training samples', num('--train-size', { int: true, min: 1 }))
     .option('--test-size <n>', 'use only the first n test samples', num('--test-size', { int: true, min: 1 }))
-    .option('--out <dir>', 'write checkpoint.safetensors and report.json here (e.g. runs/NAME)')
+    .option('--bits <b>', 'after training, share weights with 2^b centroids per dense layer (1..8)', num('--bits', { int: true, min: 1, max: 8 }))
+    .option('--conv-bits <b>', 'bits per conv layer when sharing', num('--conv-bits', { int: true, min: 1, max: 8 }), 8)
+    .addOption(new Option('--share-init <method>', 'centroid initialisation').choices([...INIT_METHODS]).default('linear'))
+    .option('--fine-tune-steps <n>', 'centroid fine-tuning steps after sharing', num('--fine-tune-steps', { int: true, min: 0 }), 100)
+    .option('--out <dir>', 'write checkpoint.safetensors, model.slim.safetensors and report.json here (e.g. runs/NAME)')
     .option('--resume <checkpoint>', 'continue the run saved in this checkpoint')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the report as JSON on stdout')
@@ -133,22 +143,61 @@ export function buildCli(): Command {
 
   program
     .command('eval')
-    .description('evaluate a checkpoint on the test split of its data (or --data)')
-    .requiredOption('--checkpoint <path>', 'checkpoint.safetensors written by train')
-    .option('--data <source>', 'data source (default: the one it was trained on)')
+    .description('evaluate a checkpoint, or a compressed model file, on the test split')
+    .option('--checkpoint <path>', 'checkpoint.safetensors written by train')
+    .option('--compressed <path>', 'a model.slim.safetensors written by train or export (needs --data unless mnist)')
+    .option('--data <source>', 'data source (default: the one it was trained on; mnist for --compressed)')
     .option('--data-dir <dir>', 'folder of IDX .gz files')
     .option('--test-size <n>', 'use only the first n test samples', num('--test-size', { int: true, min: 1 }))
     .option('--json', 'print JSON')
-    .action(async (f: { checkpoint: string; data?: string; dataDir?: string; testSize?: number; json?: boolean }) => {
+    .action(async (f: { checkpoint?: string; compressed?: string; data?: string; dataDir?: string; testSize?: number; json?: boolean }) => {
+      if (!f.checkpoint === !f.compressed) throw new Error('slimgpu eval: needs exactly one of --checkpoint <path> or --compressed <path> (see slimgpu eval --help)');
       const gpu = await createGpu();
       try {
-        const { net, cfg } = await readCheckpoint(gpu, f.checkpoint);
+        let net, cfg: RunConfig, file;
+        if (f.checkpoint) {
+          ({ net, cfg } = await readCheckpoint(gpu, f.checkpoint));
+        } else {
+          const bytes = await readFileBytes(f.compressed!, 'compressed model');
+          net = await loadCompressed(gpu, bytes, { name: f.compressed });
+          file = fileBytesOf(bytes);
+          cfg = { model: net.spec.name, data: f.data ?? 'mnist', epochs: 0, batch: 0, lr: 0, momentum: 0, l2: 0, seed: 0 };
+        }
         const data = await loadData(f.data ?? cfg.data, { dataDir: f.dataDir ?? cfg.dataDir, testSize: f.testSize ?? (f.data ? undefined : cfg.testSize), seed: cfg.seed });
         const res = await evaluate(net, data.test);
-        const report = await buildReport(net, { ...cfg, data: f.data ?? cfg.data }, res, undefined, gpu.info.description);
+        const report = await buildReport(net, { ...cfg, data: f.data ?? cfg.data }, res, undefined, gpu.info.description, file);
         if (f.json) console.log(JSON.stringify(report, null, 2));
         else console.log(formatReport(report));
         net.dispose();
+      } finally {
+        gpu.destroy();
+      }
+    });
+
+  program
+    .command('export')
+    .description('write the compressed model of a checkpoint: sparse index + (shared) values in a .slim.safetensors file')
+    .requiredOption('--checkpoint <path>', 'checkpoint.safetensors written by train')
+    .requiredOption('--out <file>', 'output file, e.g. model.slim.safetensors')
+    .option('--bits <b>', 'weight sharing: 2^b centroids per dense layer (omit: keep fp32 values)', num('--bits', { int: true, min: 1, max: 8 }))
+    .option('--conv-bits <b>', 'bits per conv layer', num('--conv-bits', { int: true, min: 1, max: 8 }), 8)
+    .addOption(new Option('--share-init <method>', 'centroid initialisation').choices([...INIT_METHODS]).default('linear'))
+    .option('--fine-tune-steps <n>', 'centroid fine-tuning steps on the checkpoint\'s training data', num('--fine-tune-steps', { int: true, min: 0 }), 100)
+    .option('--json', 'print the report as JSON')
+    .action(async (f: { checkpoint: string; out: string; bits?: number; convBits: number; shareInit: InitMethod; fineTuneSteps: number; json?: boolean }) => {
+      const gpu = await createGpu();
+      try {
+        const r = await readCheckpoint(gpu, f.checkpoint);
+        const cfg: RunConfig = { ...r.cfg, bits: f.bits, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps };
+        const data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
+        const { bytes, pruned } = await compressNetwork(r.net, cfg, data.train, data.test);
+        const { writeFileAtomic } = await import('../io/files.js');
+        await writeFileAtomic(f.out, [bytes]);
+        const res = await evaluate(r.net, data.test);
+        const report = await buildReport(r.net, cfg, res, undefined, gpu.info.description, fileBytesOf(bytes), pruned);
+        if (f.json) console.log(JSON.stringify(report, null, 2));
+        else { console.log(formatReport(report)); console.log(`wrote ${f.out} (${bytes.length} bytes)`); }
+        r.net.dispose();
       } finally {
         gpu.destroy();
       }
