@@ -58,7 +58,7 @@ const WANTED_LIMITS = [
   'maxBindGroups',
 ] as const;
 
-const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups', 'shader-f16'];
+const WANTED_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as GPUFeatureName[];
 
 const REPORTED_LIMITS = [
   ...WANTED_LIMITS,
