@@ -3,8 +3,15 @@
 //   y[n, o, oh, ow] = Σ_{c, kh, kw} x[n, c, oh·SH − PH + kh, ow·SW − PW + kw] · w[o, c, kh, kw]
 //   (x is zero outside the image), OH = ⌊(H + 2·PH − KH) / SH⌋ + 1, likewise OW.
 // Entry points:
-//   main            y = conv(x, w) [+ bias] [→ relu]         4 output channels per invocation
+//   main            y = conv(x, w) [+ bias] [→ relu]         OB (4/8/16) output channels × 4 columns
+//                   per invocation; with SG (8-lane subgroups: CPU drivers) each lane loads the
+//                   weights of 1-2 channels and the others get them by subgroupBroadcast; with FLIP
+//                   (and SG) it computes the stride-1 backward data as a forward convolution of dy
+//                   with the flipped, channel-transposed kernel, skipping kernel rows that fall in
+//                   the zero padding for a whole subgroup (subgroupAny)
 //   backward_data   dx (N, C, H, W) from dy and w             4 input channels per invocation
+//   filter_sg       (SG) filter gradient partial sums: 4 columns × 8/16 output channels per lane,
+//                   dy values by subgroupBroadcast
 //   filter_partial  dw (OC, C, KH, KW) partial sums over one chunk of the N·OH·OW output positions,
 //                   a 4 (output channels) × 4 (flattened c, kh, kw) block per invocation,
 //                   written to part[s, o, c, kh, kw] (s = chunk)
@@ -14,7 +21,15 @@
 // weight-sharing reduction is two-stage (chunks, then a sum over chunks). Out-of-range output
 // channels/columns of a block read clamped (valid) addresses and are never stored. Every
 // invocation index comes from num_workgroups/workgroup_id (1-D grids split over x and y).
-// Stride and padding are uniforms; the only defines are BIAS, RELU (bool) and WG (workgroup size).
+// Stride and padding are uniforms; the defines are BIAS, RELU, OB8, OB16 (channel block of main:
+// 4, 8 or 16), SG (subgroups), FLIP (bool) and WG (workgroup size). The wrapper picks SG on
+// adapters with 8-lane subgroups (lavapipe); OB by the channel count.
+
+#if ${SG}
+enable subgroups;
+// FLIP skips padding rows with subgroupAny inside loops whose bounds the analysis cannot prove uniform
+diagnostic(off, subgroup_uniformity);
+#endif
 
 struct Params {
   N: u32, C: u32, H: u32, W: u32,
@@ -45,84 +60,231 @@ fn x_at(xr: u32, iw: i32, row_ok: bool) -> f32 {
   return select(0.0, x[xr + u32(clamp(iw, 0, i32(p.W) - 1))], row_ok && u32(iw) < p.W);
 }
 
+// weights w[base.x + k], w[base.y + k], ... of 4 output channels (base: row offsets, uniform)
+fn w4(base: vec4<u32>, k: u32) -> vec4<f32> {
+  return vec4<f32>(w[base.x + k], w[base.y + k], w[base.z + k], w[base.w + k]);
+}
+
+// row offsets o·C·KH·KW of output channels o0 .. o0 + 3, clamped to the last channel
+fn w_rows(o0: u32, ckk: u32) -> vec4<u32> {
+  let last = p.OC - 1u;
+  return vec4<u32>(min(o0, last), min(o0 + 1u, last), min(o0 + 2u, last), min(o0 + 3u, last)) * ckk;
+}
+
+#if ${SG}
+// the 4 weights of channels o + 4h .. o + 4h + 3 at one tap, from the 8 lanes' loads v (lane l
+// loaded channel o + l): register extracts instead of 4 loads
+fn bcast4(v: f32, h: u32) -> vec4<f32> {
+  if (h == 0u) {
+    return vec4<f32>(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u));
+  }
+  return vec4<f32>(subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
+}
+#endif
+
 @compute @workgroup_size(${WG}, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  // A 4 (output channels) × 4 (neighbouring output columns) block per invocation. i → (n, oh,
-  // column quad); the channel block is workgroup_id.z, so weight loads are uniform.
-  let i = flat_id(wid, nwg, lid);
+        @builtin(local_invocation_id) lid: vec3<u32>
+#if ${SG}
+        , @builtin(subgroup_invocation_id) sl: u32
+#endif
+        ) {
+  // A block of OB output channels (OB = 4, 8 with OB8, 16 with OB16; workgroup_id.z, so weight
+  // loads are uniform) × 4 neighbouring output columns per invocation. i → (n, oh, column quad).
+  // Accumulator a{t}{q}: output column ow0 + t, channels o0 + 4q .. o0 + 4q + 3. Bigger blocks
+  // reuse every x value (a gather on lavapipe) for more channels: 4·OB FMAs per x load.
   let quads = (p.OW + 3u) / 4u;
-  if (i >= p.N * p.OH * quads) { return; }
+  let count = p.N * p.OH * quads;
+  // no early return: with SG every lane of a subgroup must reach the broadcasts
+  let live = flat_id(wid, nwg, lid) < count;
+  let i = min(flat_id(wid, nwg, lid), count - 1u);
+#if ${FLIP}
+  // samples vary fastest: the 8 lanes of a subgroup (N % 8 == 0) share the output row and the
+  // column quad, so a kernel row that falls in the zero padding for all of them is skipped
+  let n = i % p.N;
+  let rq = i / p.N;
+  let ow0 = (rq % quads) * 4u;
+  let oh = rq / quads;
+#else
   let ow0 = (i % quads) * 4u;
   let row = i / quads; // n·OH + oh
   let oh = row % p.OH;
   let n = row / p.OH;
+#endif
+#if ${OB16}
+  let o0 = wid.z * 16u;
+#elif ${OB8}
+  let o0 = wid.z * 8u;
+#else
   let o0 = wid.z * 4u;
+#endif
   let ckk = p.C * p.KH * p.KW;
   let kk = p.KH * p.KW;
-  // weight rows of the 4 output channels (clamped: rows past OC are computed, never stored)
-  let w0 = o0 * ckk;
-  let w1 = min(o0 + 1u, p.OC - 1u) * ckk;
-  let w2 = min(o0 + 2u, p.OC - 1u) * ckk;
-  let w3 = min(o0 + 3u, p.OC - 1u) * ckk;
+  // weight rows of the output channels (clamped: rows past OC are computed, never stored)
+#if ${FLIP}
+  // backward data as a forward convolution of dy: weight (out o, in c, kh, kw) is
+  // w[c, o, KH − 1 − kh, KW − 1 − kw] of the original (C_in = OC here, OC_out = C): row stride kk
+  let wstride = kk;
+#else
+  let wstride = ckk;
+#endif
+  let wb0 = w_rows(o0, wstride);
+  let wb1 = w_rows(o0 + 4u, wstride);
+  let wb2 = w_rows(o0 + 8u, wstride);
+  let wb3 = w_rows(o0 + 12u, wstride);
+#if ${SG}
+  // lane sl loads the weights of channels o0 + sl and o0 + 8 + sl (clamped)
+  let wl0 = min(o0 + sl, p.OC - 1u) * wstride;
+  let wl1 = min(o0 + 8u + sl, p.OC - 1u) * wstride;
+#endif
   let ihb = i32(oh * p.SH) - i32(p.PH);
   let iw0 = i32(ow0 * p.SW) - i32(p.PW);
   let iw1 = iw0 + i32(p.SW);
   let iw2 = iw1 + i32(p.SW);
   let iw3 = iw2 + i32(p.SW);
   let hw = p.H * p.W;
-  var a0 = vec4<f32>(0.0); // output column ow0 + 0, channels o0..o0+3
-  var a1 = vec4<f32>(0.0);
-  var a2 = vec4<f32>(0.0);
-  var a3 = vec4<f32>(0.0);
+  var a00 = vec4<f32>(0.0); var a10 = vec4<f32>(0.0); var a20 = vec4<f32>(0.0); var a30 = vec4<f32>(0.0);
+  var a01 = vec4<f32>(0.0); var a11 = vec4<f32>(0.0); var a21 = vec4<f32>(0.0); var a31 = vec4<f32>(0.0);
+  var a02 = vec4<f32>(0.0); var a12 = vec4<f32>(0.0); var a22 = vec4<f32>(0.0); var a32 = vec4<f32>(0.0);
+  var a03 = vec4<f32>(0.0); var a13 = vec4<f32>(0.0); var a23 = vec4<f32>(0.0); var a33 = vec4<f32>(0.0);
   // Loops with uniform bounds (taps outside the image read 0): the weight index is then uniform,
   // which lavapipe turns into one scalar load instead of a gather.
   for (var c = 0u; c < p.C; c = c + 1u) {
     let xc = (n * p.C + c) * hw;
+#if ${FLIP}
+    let wc = c * p.OC * kk + kk - 1u;
+#else
     let wc = c * kk;
+#endif
     for (var kh = 0u; kh < p.KH; kh = kh + 1u) {
       let ih = ihb + i32(kh);
       let row_ok = u32(ih) < p.H;
+#if ${FLIP}
+      if (!subgroupAny(row_ok)) { continue; }
+#endif
       let xr = xc + u32(clamp(ih, 0, i32(p.H) - 1)) * p.W;
+#if ${FLIP}
+      let wr = wc - kh * p.KW;
+#else
       let wr = wc + kh * p.KW;
+#endif
       if (p.SW == 1u) {
         // stride 1: the 4 columns see a sliding window, one new x value per tap
         var x0 = x_at(xr, iw0, row_ok);
         var x1 = x_at(xr, iw0 + 1, row_ok);
         var x2 = x_at(xr, iw0 + 2, row_ok);
         for (var kw = 0u; kw < p.KW; kw = kw + 1u) {
+#if ${FLIP}
+          let k = wr - kw;
+#else
           let k = wr + kw;
-          let wv = vec4<f32>(w[w0 + k], w[w1 + k], w[w2 + k], w[w3 + k]);
+#endif
           let x3 = x_at(xr, iw3 + i32(kw), row_ok);
-          a0 = fma(vec4<f32>(x0), wv, a0);
-          a1 = fma(vec4<f32>(x1), wv, a1);
-          a2 = fma(vec4<f32>(x2), wv, a2);
-          a3 = fma(vec4<f32>(x3), wv, a3);
+#if ${SG}
+          let wla = w[wl0 + k];
+#if ${OB16}
+          let wlb = w[wl1 + k];
+#endif
+          let wq0 = bcast4(wla, 0u);
+#else
+          let wq0 = w4(wb0, k);
+#endif
+          a00 = fma(vec4<f32>(x0), wq0, a00);
+          a10 = fma(vec4<f32>(x1), wq0, a10);
+          a20 = fma(vec4<f32>(x2), wq0, a20);
+          a30 = fma(vec4<f32>(x3), wq0, a30);
+#if ${OB8}
+#if ${SG}
+          let wq1 = bcast4(wla, 1u);
+#else
+          let wq1 = w4(wb1, k);
+#endif
+          a01 = fma(vec4<f32>(x0), wq1, a01);
+          a11 = fma(vec4<f32>(x1), wq1, a11);
+          a21 = fma(vec4<f32>(x2), wq1, a21);
+          a31 = fma(vec4<f32>(x3), wq1, a31);
+#endif
+#if ${OB16}
+#if ${SG}
+          let wq2 = bcast4(wlb, 0u);
+#else
+          let wq2 = w4(wb2, k);
+#endif
+          a02 = fma(vec4<f32>(x0), wq2, a02);
+          a12 = fma(vec4<f32>(x1), wq2, a12);
+          a22 = fma(vec4<f32>(x2), wq2, a22);
+          a32 = fma(vec4<f32>(x3), wq2, a32);
+#if ${SG}
+          let wq3 = bcast4(wlb, 1u);
+#else
+          let wq3 = w4(wb3, k);
+#endif
+          a03 = fma(vec4<f32>(x0), wq3, a03);
+          a13 = fma(vec4<f32>(x1), wq3, a13);
+          a23 = fma(vec4<f32>(x2), wq3, a23);
+          a33 = fma(vec4<f32>(x3), wq3, a33);
+#endif
           x0 = x1;
           x1 = x2;
           x2 = x3;
         }
       } else {
         for (var kw = 0u; kw < p.KW; kw = kw + 1u) {
+#if ${FLIP}
+          let k = wr - kw;
+#else
           let k = wr + kw;
-          let wv = vec4<f32>(w[w0 + k], w[w1 + k], w[w2 + k], w[w3 + k]);
+#endif
           let dk = i32(kw);
-          a0 = fma(vec4<f32>(x_at(xr, iw0 + dk, row_ok)), wv, a0);
-          a1 = fma(vec4<f32>(x_at(xr, iw1 + dk, row_ok)), wv, a1);
-          a2 = fma(vec4<f32>(x_at(xr, iw2 + dk, row_ok)), wv, a2);
-          a3 = fma(vec4<f32>(x_at(xr, iw3 + dk, row_ok)), wv, a3);
+          let wq0 = w4(wb0, k);
+          a00 = fma(vec4<f32>(x_at(xr, iw0 + dk, row_ok)), wq0, a00);
+          a10 = fma(vec4<f32>(x_at(xr, iw1 + dk, row_ok)), wq0, a10);
+          a20 = fma(vec4<f32>(x_at(xr, iw2 + dk, row_ok)), wq0, a20);
+          a30 = fma(vec4<f32>(x_at(xr, iw3 + dk, row_ok)), wq0, a30);
+#if ${OB8}
+          let wq1 = w4(wb1, k);
+          a01 = fma(vec4<f32>(x_at(xr, iw0 + dk, row_ok)), wq1, a01);
+          a11 = fma(vec4<f32>(x_at(xr, iw1 + dk, row_ok)), wq1, a11);
+          a21 = fma(vec4<f32>(x_at(xr, iw2 + dk, row_ok)), wq1, a21);
+          a31 = fma(vec4<f32>(x_at(xr, iw3 + dk, row_ok)), wq1, a31);
+#endif
+#if ${OB16}
+          let wq2 = w4(wb2, k);
+          a02 = fma(vec4<f32>(x_at(xr, iw0 + dk, row_ok)), wq2, a02);
+          a12 = fma(vec4<f32>(x_at(xr, iw1 + dk, row_ok)), wq2, a12);
+          a22 = fma(vec4<f32>(x_at(xr, iw2 + dk, row_ok)), wq2, a22);
+          a32 = fma(vec4<f32>(x_at(xr, iw3 + dk, row_ok)), wq2, a32);
+          let wq3 = w4(wb3, k);
+          a03 = fma(vec4<f32>(x_at(xr, iw0 + dk, row_ok)), wq3, a03);
+          a13 = fma(vec4<f32>(x_at(xr, iw1 + dk, row_ok)), wq3, a13);
+          a23 = fma(vec4<f32>(x_at(xr, iw2 + dk, row_ok)), wq3, a23);
+          a33 = fma(vec4<f32>(x_at(xr, iw3 + dk, row_ok)), wq3, a33);
+#endif
         }
       }
     }
   }
+  if (!live) { return; }
   let ohw = p.OH * p.OW;
   let yb = (n * p.OC + o0) * ohw + oh * p.OW + ow0;
   let cols = min(4u, p.OW - ow0);
-  let outs = min(4u, p.OC - o0);
-  store_y(yb, cols, o0, a0, a1, a2, a3, 0u);
-  if (outs > 1u) { store_y(yb + ohw, cols, o0, a0, a1, a2, a3, 1u); }
-  if (outs > 2u) { store_y(yb + 2u * ohw, cols, o0, a0, a1, a2, a3, 2u); }
-  if (outs > 3u) { store_y(yb + 3u * ohw, cols, o0, a0, a1, a2, a3, 3u); }
+  store_quad(yb + 0u * ohw, ohw, cols, o0 + 0u, a00, a10, a20, a30);
+#if ${OB8}
+  store_quad(yb + 4u * ohw, ohw, cols, o0 + 4u, a01, a11, a21, a31);
+#endif
+#if ${OB16}
+  store_quad(yb + 8u * ohw, ohw, cols, o0 + 8u, a02, a12, a22, a32);
+  store_quad(yb + 12u * ohw, ohw, cols, o0 + 12u, a03, a13, a23, a33);
+#endif
+}
+
+// the 4 channels o .. o + 3 (those below OC) of one channel quad: channel o + j is component j
+fn store_quad(b: u32, ohw: u32, cols: u32, o: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>) {
+  if (o >= p.OC) { return; }
+  store_y(b, cols, o, a0, a1, a2, a3, 0u);
+  if (o + 1u < p.OC) { store_y(b + ohw, cols, o, a0, a1, a2, a3, 1u); }
+  if (o + 2u < p.OC) { store_y(b + 2u * ohw, cols, o, a0, a1, a2, a3, 2u); }
+  if (o + 3u < p.OC) { store_y(b + 3u * ohw, cols, o, a0, a1, a2, a3, 3u); }
 }
 
 // y[b + t] for the `cols` output columns of channel o0 + j (component j of the accumulators)
@@ -318,6 +480,112 @@ fn filter_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   if (outs > 2u) { store_cols(base + 2u * ckk, cols, a0.z, a1.z, a2.z, a3.z); }
   if (outs > 3u) { store_cols(base + 3u * ckk, cols, a0.w, a1.w, a2.w, a3.w); }
 }
+
+#if ${SG}
+// x at plane offset xo (c·H·W of the sample included), row ih, column iw; 0 outside the image
+fn x_sel(xo: u32, ih: i32, iw: i32) -> f32 {
+  let ok = u32(ih) < p.H && u32(iw) < p.W;
+  return select(0.0, x[xo + u32(clamp(ih, 0, i32(p.H) - 1)) * p.W + u32(clamp(iw, 0, i32(p.W) - 1))], ok);
+}
+
+// filter_partial for CPU drivers with 8-lane subgroups: one workgroup = one subgroup; lane l owns
+// 4 consecutive flattened columns j = (c, kh, kw) (jb = workgroup_id.x·8 + l) × OB output
+// channels (block workgroup_id.y; 8, or 16 with OB16); workgroup_id.z is the chunk s of output
+// positions. Per position, lane l loads dy of channels o0 + l (and o0 + 8 + l) and every lane
+// gets all OB values by subgroupBroadcast: 4·OB FMAs per 4 x loads + 1-2 dy loads.
+// part[s, o, j] as in filter_partial.
+@compute @workgroup_size(8, 1, 1)
+fn filter_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) sl: u32) {
+  let kk = p.KH * p.KW;
+  let ckk = p.C * kk;
+  let jb = wid.x * 8u + sl;
+  let j0 = jb * 4u;
+#if ${OB16}
+  let o0 = wid.y * 16u;
+#else
+  let o0 = wid.y * 8u;
+#endif
+  let s = wid.z;
+  let hw = p.H * p.W;
+  let ohw = p.OH * p.OW;
+  let cl0 = column(j0, ckk, kk, hw);
+  let cl1 = column(j0 + 1u, ckk, kk, hw);
+  let cl2 = column(j0 + 2u, ckk, kk, hw);
+  let cl3 = column(j0 + 3u, ckk, kk, hw);
+  // dy rows of this lane's channels (clamped: channels past OC are computed, never stored)
+  let dl0 = min(o0 + sl, p.OC - 1u) * ohw;
+  let dl1 = min(o0 + 8u + sl, p.OC - 1u) * ohw;
+  let total = p.N * ohw;
+  let q0 = s * p.CHUNK;
+  let q1 = min(total, q0 + p.CHUNK);
+  var n = q0 / ohw;
+  var oh = (q0 % ohw) / p.OW;
+  var ow = q0 % p.OW;
+  var a00 = vec4<f32>(0.0); var a10 = vec4<f32>(0.0); var a20 = vec4<f32>(0.0); var a30 = vec4<f32>(0.0);
+  var a01 = vec4<f32>(0.0); var a11 = vec4<f32>(0.0); var a21 = vec4<f32>(0.0); var a31 = vec4<f32>(0.0);
+  var a02 = vec4<f32>(0.0); var a12 = vec4<f32>(0.0); var a22 = vec4<f32>(0.0); var a32 = vec4<f32>(0.0);
+  var a03 = vec4<f32>(0.0); var a13 = vec4<f32>(0.0); var a23 = vec4<f32>(0.0); var a33 = vec4<f32>(0.0);
+  for (var q = q0; q < q1; q = q + 1u) {
+    let pos = oh * p.OW + ow;
+    let dn = n * p.OC * ohw + pos;
+    let ga = dy[dn + dl0];
+    let g0 = bcast4(ga, 0u);
+    let g1 = bcast4(ga, 1u);
+#if ${OB16}
+    let gb = dy[dn + dl1];
+    let g2 = bcast4(gb, 0u);
+    let g3 = bcast4(gb, 1u);
+#endif
+    let xn = n * p.C * hw;
+    let ih = i32(oh * p.SH);
+    let iw = i32(ow * p.SW);
+    let xv = vec4<f32>(x_sel(xn + u32(cl0.x), ih + cl0.y, iw + cl0.z), x_sel(xn + u32(cl1.x), ih + cl1.y, iw + cl1.z),
+                       x_sel(xn + u32(cl2.x), ih + cl2.y, iw + cl2.z), x_sel(xn + u32(cl3.x), ih + cl3.y, iw + cl3.z));
+    a00 = fma(vec4<f32>(xv.x), g0, a00);
+    a10 = fma(vec4<f32>(xv.y), g0, a10);
+    a20 = fma(vec4<f32>(xv.z), g0, a20);
+    a30 = fma(vec4<f32>(xv.w), g0, a30);
+    a01 = fma(vec4<f32>(xv.x), g1, a01);
+    a11 = fma(vec4<f32>(xv.y), g1, a11);
+    a21 = fma(vec4<f32>(xv.z), g1, a21);
+    a31 = fma(vec4<f32>(xv.w), g1, a31);
+#if ${OB16}
+    a02 = fma(vec4<f32>(xv.x), g2, a02);
+    a12 = fma(vec4<f32>(xv.y), g2, a12);
+    a22 = fma(vec4<f32>(xv.z), g2, a22);
+    a32 = fma(vec4<f32>(xv.w), g2, a32);
+    a03 = fma(vec4<f32>(xv.x), g3, a03);
+    a13 = fma(vec4<f32>(xv.y), g3, a13);
+    a23 = fma(vec4<f32>(xv.z), g3, a23);
+    a33 = fma(vec4<f32>(xv.w), g3, a33);
+#endif
+    ow = ow + 1u;
+    if (ow == p.OW) {
+      ow = 0u;
+      oh = oh + 1u;
+      if (oh == p.OH) { oh = 0u; n = n + 1u; }
+    }
+  }
+  if (j0 >= ckk) { return; }
+  let base = s * p.OC * ckk + j0;
+  let cols = min(4u, ckk - j0);
+  store_block(base, ckk, cols, o0 + 0u, a00, a10, a20, a30);
+  store_block(base, ckk, cols, o0 + 4u, a01, a11, a21, a31);
+#if ${OB16}
+  store_block(base, ckk, cols, o0 + 8u, a02, a12, a22, a32);
+  store_block(base, ckk, cols, o0 + 12u, a03, a13, a23, a33);
+#endif
+}
+
+// part[base + o'·ckk + t] for the 4 channels o' = o .. o + 3 below OC and the `cols` columns t:
+// a{t} holds column t, its component e channel o + e
+fn store_block(base: u32, ckk: u32, cols: u32, o: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>) {
+  for (var e = 0u; e < 4u; e = e + 1u) {
+    if (o + e >= p.OC) { return; }
+    store_cols(base + (o + e) * ckk, cols, a0[e], a1[e], a2[e], a3[e]);
+  }
+}
+#endif
 
 fn store_cols(base: u32, cols: u32, v0: f32, v1: f32, v2: f32, v3: f32) {
   part[base] = v0;

@@ -5,13 +5,18 @@
 // conv2dBackwardData:   dx (N, C, H, W) from dy (N, OC, OH, OW) and w           backward_data
 // conv2dBackwardFilter: dw (OC, C, KH, KW) = Σ_{n, oh, ow} dy ⊗ x-patch         filter_partial (+ reduce)
 // conv2dBiasGrad:       db (OC) = Σ_{n, oh, ow} dy                              bias_partial (+ reduce)
+// On adapters with 8-lane subgroups (CPU drivers: lavapipe) the forward kernel takes 8 or 16 output
+// channels per invocation with weights shared by subgroupBroadcast, the filter gradient uses
+// filter_sg, and the stride-1 data gradient runs the forward kernel on dy with the flipped kernel
+// (FLIP). SLIMGPU_CONV_SG=0 forces the portable kernels, SLIMGPU_CONV_OB=4|8|16 the channel block.
 // The two reductions are two-stage: partial sums over chunks of the N·OH·OW output positions into
 // a scratch buffer (owned by the second record), then a sum over chunks; with one chunk the first
 // stage writes the result directly.
 import type { Gpu } from '../gpu/device.js';
-import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
+import { bindGroup, checkWorkgroups, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import { STORAGE, type Tensor } from '../gpu/tensor.js';
+import { hasSubgroups8 } from './matmul.js';
 import { dtype, fail, rank, sameDevice, shapeIs } from './validate.js';
 
 /** A per-axis value: one number for both axes, or [h, w]. */
@@ -147,7 +152,22 @@ function params(gpu: Gpu, label: string, d: Conv2dDims, chunk = 0, splits = 0, l
   ]);
 }
 
-const defines = (bias: boolean, relu: boolean) => ({ BIAS: bias, RELU: relu, WG: CONV2D_WG });
+const defines = (bias: boolean, relu: boolean, ob: 4 | 8 | 16 = 4, sg = false, flip = false) =>
+  ({ BIAS: bias, RELU: relu, WG: CONV2D_WG, OB8: ob >= 8, OB16: ob >= 16, SG: sg, FLIP: flip });
+
+/** Whether the forward kernel gets its weights by subgroup broadcast (8-lane subgroups). */
+function useSubgroups(gpu: Gpu): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SLIMGPU_CONV_SG;
+  if (env === '0') return false;
+  return hasSubgroups8(gpu);
+}
+
+/** Output channels per invocation of the forward kernel: bigger blocks reuse each x load more. */
+export function conv2dChannelBlock(OC: number): 4 | 8 | 16 {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SLIMGPU_CONV_OB;
+  if (env === '4' || env === '8' || env === '16') return Number(env) as 4 | 8 | 16;
+  return OC >= 32 ? 16 : OC > 4 ? 8 : 4;
+}
 
 function groupsFor(gpu: Gpu, invocations: number): [number, number, number] {
   return grid(gpu, Math.ceil(invocations / CONV2D_WG));
@@ -167,14 +187,16 @@ export async function conv2d(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor, opts: Co
   shapeIs('conv2d', 'y', y, [d.N, d.OC, d.OH, d.OW]);
   dtype('conv2d', 'y', y, 'f32');
   const relu = activationOf('conv2d', opts.activation) === 'relu';
-  const pipeline = await pipelines(gpu).get('conv2d', defines(!!opts.bias, relu));
-  const label = `conv2d ${dimsLabel(d)}${opts.bias ? ' +b' : ''}${relu ? ' relu' : ''}`;
+  const ob = conv2dChannelBlock(d.OC);
+  const sg = useSubgroups(gpu);
+  const pipeline = await pipelines(gpu).get('conv2d', defines(!!opts.bias, relu, ob, sg));
+  const label = `conv2d ${dimsLabel(d)}${opts.bias ? ' +b' : ''}${relu ? ' relu' : ''} ob${ob}${sg ? ' sg' : ''}`;
   const p = params(gpu, 'conv2d.params', d);
   return [{
     label,
     pipeline,
     bindGroup: bindGroup(gpu, pipeline, label, [p, x, w, y, opts.bias]),
-    workgroups: withZ(groupsFor(gpu, d.N * d.OH * Math.ceil(d.OW / 4)), Math.ceil(d.OC / 4)),
+    workgroups: withZ(groupsFor(gpu, d.N * d.OH * Math.ceil(d.OW / 4)), Math.ceil(d.OC / ob)),
     owned: [p],
   }];
 }
@@ -185,6 +207,25 @@ export async function conv2dBackwardData(gpu: Gpu, dy: Tensor, w: Tensor, dx: Te
   rank(op, 'dx', dx, 4, '(N, C, H, W)');
   dtype(op, 'dx', dx, 'f32');
   const d = conv2dBackwardDataDims(dy, w, dx.shape, opts);
+  if (useSubgroups(gpu) && d.SH === 1 && d.SW === 1 && d.PH < d.KH && d.PW < d.KW) {
+    // stride 1: dx is the forward convolution of dy (zero-padded by K − 1 − P) with the
+    // flipped, channel-transposed kernel (the forward kernel with FLIP)
+    const f: Conv2dDims = {
+      N: d.N, C: d.OC, H: d.OH, W: d.OW, OC: d.C, OH: d.H, OW: d.W, KH: d.KH, KW: d.KW,
+      SH: 1, SW: 1, PH: d.KH - 1 - d.PH, PW: d.KW - 1 - d.PW,
+    };
+    const ob = conv2dChannelBlock(f.OC);
+    const pipeline = await pipelines(gpu).get('conv2d', defines(false, false, ob, true, true));
+    const label = `conv2d.backward_data ${dimsLabel(d)} flip ob${ob} sg`;
+    const p = params(gpu, 'conv2d.backward_data.params', f);
+    return [{
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [p, dy, w, dx]),
+      workgroups: withZ(groupsFor(gpu, f.N * f.OH * Math.ceil(f.OW / 4)), Math.ceil(f.OC / ob)),
+      owned: [p],
+    }];
+  }
   const pipeline = await pipelines(gpu).get('conv2d', defines(false, false), 'backward_data');
   const label = `conv2d.backward_data ${dimsLabel(d)}`;
   const p = params(gpu, 'conv2d.backward_data.params', d);
@@ -238,6 +279,7 @@ export async function conv2dBackwardFilter(gpu: Gpu, x: Tensor, dy: Tensor, dw: 
   rank(op, 'dw', dw, 4, '(OC, C, KH, KW)');
   dtype(op, 'dw', dw, 'f32');
   const d = conv2dBackwardFilterDims(x, dy, dw.shape, opts);
+  if (useSubgroups(gpu)) return filterSubgroups(gpu, x, dy, dw, d);
   const [stage1, reduce] = await Promise.all([
     pipelines(gpu).get('conv2d', defines(false, false), 'filter_partial'),
     pipelines(gpu).get('conv2d', defines(false, false), 'reduce'),
@@ -247,6 +289,48 @@ export async function conv2dBackwardFilter(gpu: Gpu, x: Tensor, dy: Tensor, dw: 
   return twoStage(gpu, 'conv2d.backward_filter', d, dw, d.OC * ckk, blocks,
     (pl, p, part, label) => bindGroup(gpu, pl, label, [p, x, undefined, undefined, undefined, dy, undefined, part]),
     stage1, reduce);
+}
+
+/** Invocations the subgroup filter gradient aims for over all chunks. */
+const FILTER_SG_TARGET_INVOCATIONS = 4096;
+
+/** The filter gradient on 8-lane subgroups (entry filter_sg): chunks over z, then a reduce. */
+async function filterSubgroups(gpu: Gpu, x: Tensor, dy: Tensor, dw: Tensor, d: Conv2dDims): Promise<Dispatch[]> {
+  const ob = conv2dChannelBlock(d.OC) === 16 ? 16 : 8;
+  const [stage1, reduce] = await Promise.all([
+    pipelines(gpu).get('conv2d', defines(false, false, ob, true), 'filter_sg'),
+    pipelines(gpu).get('conv2d', defines(false, false, ob, true), 'reduce'),
+  ]);
+  const ckk = d.C * d.KH * d.KW;
+  const outLen = d.OC * ckk;
+  const jbGroups = Math.ceil(Math.ceil(ckk / 4) / 8);
+  const obCount = Math.ceil(d.OC / ob);
+  const P = d.N * d.OH * d.OW;
+  const perSplit = jbGroups * 8 * obCount;
+  let splits = Math.max(1, Math.min(Math.ceil(FILTER_SG_TARGET_INVOCATIONS / perSplit), Math.ceil(P / MIN_CHUNK), gpu.limits.maxComputeWorkgroupsPerDimension));
+  splits = Math.max(1, Math.min(splits, Math.floor(gpu.limits.maxStorageBufferBindingSize / (4 * outLen))));
+  const chunk = Math.ceil(P / splits);
+  splits = Math.ceil(P / chunk);
+  const name = 'conv2d.backward_filter';
+  const p = params(gpu, `${name}.params`, d, chunk, splits, outLen);
+  const label = `${name} ${dimsLabel(d)} sg ob${ob} splits ${splits}`;
+  const groups: [number, number, number] = [jbGroups, obCount, splits];
+  checkWorkgroups(gpu, label, groups);
+  if (splits === 1) {
+    return [{ label, pipeline: stage1, bindGroup: bindGroup(gpu, stage1, label, [p, x, undefined, undefined, undefined, dy, undefined, dw]), workgroups: groups, owned: [p] }];
+  }
+  const part = gpu.device.createBuffer({ label: `${name}.partial`, size: splits * outLen * 4, usage: STORAGE });
+  const rlabel = `${name}.reduce ${outLen} x ${splits}`;
+  return [
+    { label, pipeline: stage1, bindGroup: bindGroup(gpu, stage1, label, [p, x, undefined, undefined, undefined, dy, undefined, part]), workgroups: groups },
+    {
+      label: rlabel,
+      pipeline: reduce,
+      bindGroup: bindGroup(gpu, reduce, rlabel, [p, undefined, undefined, undefined, undefined, undefined, undefined, undefined, part, dw]),
+      workgroups: groupsFor(gpu, outLen),
+      owned: [p, part],
+    },
+  ];
 }
 
 /** Dispatch records for db (OC) = Σ_{n, oh, ow} dy (N, OC, OH, OW). */
