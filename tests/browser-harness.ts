@@ -46,12 +46,34 @@ export async function startHarness(extraFlags: string[] = []): Promise<Harness> 
   };
 }
 
-/** Opens `path`, collecting console errors and page errors. */
-export async function openPage(h: Harness, path: string): Promise<{ page: Page; errors: string[] }> {
+/** Opens `path`, collecting console errors and page errors (viewport: CSS pixels, e.g. for screenshots). */
+export async function openPage(h: Harness, path: string, opts: { viewport?: { width: number; height: number } } = {}): Promise<{ page: Page; errors: string[] }> {
   const page = await h.browser.newPage();
+  if (opts.viewport) await page.setViewport(opts.viewport);
   const errors: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(h.base + path, { waitUntil: 'load' });
   return { page, errors };
+}
+
+/**
+ * A second Chromium on the same server with other flags, e.g. without --enable-unsafe-webgpu
+ * (`flags` replaces CHROMIUM_FLAGS). Close it yourself.
+ */
+export async function launchChromium(flags: string[]): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: run scripts/setup-software-gpu.sh (installs Debian's chromium)`);
+  }
+  return puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: flags });
+}
+
+/** Waits until `cond` (run in the page) is true, polling every `pollMs`; the error names `what` and the last value of `describe`. */
+export async function waitInPage(page: Page, cond: string, what: string, timeoutMs: number, describe = 'null'): Promise<void> {
+  try {
+    await page.waitForFunction(cond, { timeout: timeoutMs, polling: 200 });
+  } catch (e) {
+    const state = await page.evaluate(describe).catch(() => undefined);
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${(e as Error).message}); page state: ${JSON.stringify(state)}`);
+  }
 }
