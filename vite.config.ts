@@ -27,6 +27,7 @@ export default defineConfig({
         index: resolve(__dirname, 'demo/index.html'),
         bench: resolve(__dirname, 'demo/bench.html'),
         smoke: resolve(__dirname, 'demo/smoke.html'),
+        'vs-tfjs': resolve(__dirname, 'demo/vs-tfjs.html'),
       },
     },
   },

@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGpu, type Gpu } from '../src/gpu/device.js';
-import { BROWSER_PRESET, markdownTable, NODE_PRESET, runVsTfjs, type VsOptions, type VsReport } from './vs-tfjs.js';
+import { BROWSER_PRESET, markdownTable, NODE_PRESET, optionsFrom, runVsTfjs, type VsOptions, type VsReport } from './vs-tfjs.js';
 import { MismatchError } from './util.js';
 
 /**
@@ -82,19 +82,6 @@ function parse(argv: string[]): Args {
   if (a.reps !== undefined && !(Number.isInteger(a.reps) && a.reps > 0)) throw new Error(`--reps must be a positive integer\n${USAGE}`);
   if (a.sizes?.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error(`--sizes must be positive integers\n${USAGE}`);
   return a;
-}
-
-/** The preset narrowed by the command line. */
-export function optionsFrom(base: VsOptions, a: Pick<Args, 'only' | 'reps' | 'sizes'>): VsOptions {
-  const o: VsOptions = { ...base };
-  if (a.sizes) o.matmul = a.sizes;
-  if (a.reps) o.reps = a.reps;
-  if (a.only) {
-    if (!a.only.includes('matmul')) o.matmul = [];
-    if (!a.only.includes('conv')) o.convBatch = 0;
-    if (!a.only.includes('train')) o.train = [];
-  }
-  return o;
 }
 
 export async function runNode(opts: VsOptions, log: (s: string) => void): Promise<{ gpu: Gpu; report: VsReport }> {

@@ -114,6 +114,19 @@ export interface VsReport {
   seconds: number;
 }
 
+/** The preset narrowed by the command line. */
+export function optionsFrom(base: VsOptions, a: { only?: string[]; reps?: number; sizes?: number[] }): VsOptions {
+  const o: VsOptions = { ...base };
+  if (a.sizes) o.matmul = a.sizes;
+  if (a.reps) o.reps = a.reps;
+  if (a.only) {
+    if (!a.only.includes('matmul')) o.matmul = [];
+    if (!a.only.includes('conv')) o.convBatch = 0;
+    if (!a.only.includes('train')) o.train = [];
+  }
+  return o;
+}
+
 // ---------------------------------------------------------------------------------------------
 // TF.js on slimgpu's device
 
@@ -498,6 +511,9 @@ async function trainCases(gpu: Gpu, model: TrainModel, B: number, opts: VsOption
     if (++disposed < 2) return; // shared by the two rows
     p.destroy(); data.dispose(); net.dispose();
     x.dispose(); onehot.dispose(); optimizer.dispose();
+    // tfjs-core 4.22: MomentumOptimizer.dispose() does not free the learning-rate scalar its base
+    // class (SGDOptimizer) keeps as `c`: one tensor per optimizer, not per step
+    (optimizer as unknown as { c?: tf.Tensor }).c?.dispose();
     for (const v of m.vars) v.dispose();
   };
   const size = `batch ${B}`;
@@ -581,6 +597,7 @@ export async function runVsTfjs(gpu: Gpu, opts: VsOptions, meta: { platform: str
     ...opts.train.map(({ model, batch }) => () => trainCases(gpu, model, batch, opts)),
   ];
   for (const build of builders) {
+    const alive = tf.memory().numTensors;
     const cases = await build();
     try {
       for (const c of cases) {
@@ -589,6 +606,7 @@ export async function runVsTfjs(gpu: Gpu, opts: VsOptions, meta: { platform: str
         gpu.check();
         log(`${check}`);
         let m: Pick<VsRow, 'slimMs' | 'tfMs' | 'slimK' | 'tfK'> = { slimMs: NaN, tfMs: NaN, slimK: 0, tfK: 0 };
+        const warm = tf.memory().numTensors;
         if (!opts.validateOnly) {
           // the 1-step-per-submission row times single steps by construction
           m = await measureCase(c, opts, c.name.includes('1 step/submit') ? { slim: 3, tf: 3 } : undefined);
@@ -596,6 +614,8 @@ export async function runVsTfjs(gpu: Gpu, opts: VsOptions, meta: { platform: str
           log(`; slimgpu ${m.slimMs.toFixed(3)} ms, TF.js ${m.tfMs.toFixed(3)} ms (${(m.tfMs / m.slimMs).toFixed(2)}x)`);
         }
         log('\n');
+        const growth = tf.memory().numTensors - warm;
+        if (growth !== 0) throw new Error(`vs-tfjs: TF.js tensors grew by ${growth} over the timed repeats of ${c.name}`);
         const row: VsRow = {
           group: c.group, name: c.name, size: c.size, ...m, speedup: +(m.tfMs / m.slimMs).toFixed(2),
           reps: opts.validateOnly ? 0 : opts.reps, check,
@@ -610,12 +630,14 @@ export async function runVsTfjs(gpu: Gpu, opts: VsOptions, meta: { platform: str
     } finally {
       for (const c of cases) c.dispose();
     }
+    const leaked = tf.memory().numTensors - alive;
+    if (leaked !== 0) log(`  TF.js tensors left by ${cases.map((c) => c.name).join(', ')}: ${leaked}\n`);
   }
   await tfSync(gpu);
   const after = tf.memory().numTensors;
   return {
     platform: meta.platform,
-    adapter: gpu.info.description || gpu.info.device,
+    adapter: gpu.info.description || gpu.info.device || `${gpu.info.vendor}/${gpu.info.architecture}${gpu.info.isFallbackAdapter ? ' (fallback)' : ''}`,
     polling: meta.polling,
     tfjs: tf.version_core,
     matmulVariant: matmulVariant(gpu),
