@@ -82,6 +82,28 @@ describe('training on the GPU', () => {
     await rm(dir, { recursive: true });
   });
 
+  it('evaluation covers every sample: any batch size gives the same predictions, and accuracy matches them', async () => {
+    const gpu = await testGpu();
+    const data = await mnistSmall(256, 203);
+    const net = Network.create(gpu, { name: 'mlp', input: [784], layers: [{ kind: 'dense', units: 24 }, { kind: 'relu' }, { kind: 'dense', units: 10 }], loss: 'softmax-ce', task: 'classification' }, 8);
+    await trainNetwork(net, data.train, { ...base, lr: 0.1 }, { step: 0 });
+    const whole = await evaluate(net, data.test, { batch: 203, predictions: true });
+    const small = await evaluate(net, data.test, { batch: 16, predictions: true }); // 12 steps + a tail of 11
+    expect(small.n).toBe(203);
+    expect(small.predictions).toEqual(whole.predictions);
+    let correct = 0;
+    const p = whole.predictions!;
+    for (let i = 0; i < 203; i++) {
+      const row = Array.from(p.subarray(i * 10, i * 10 + 10));
+      if (row.indexOf(Math.max(...row)) === data.test.labels![i]) correct++;
+    }
+    expect(whole.accuracy).toBeCloseTo(correct / 203, 10);
+    expect(small.accuracy).toBeCloseTo(correct / 203, 10);
+    // rows differ from sample to sample (each batch gathered its own samples)
+    expect(Array.from(p.subarray(0, 10))).not.toEqual(Array.from(p.subarray(160, 170)));
+    net.dispose();
+  });
+
   it('corrupt or truncated checkpoints are refused with a clear error', async () => {
     const gpu = await testGpu();
     const dir = await mkdtemp(join(tmpdir(), 'slimgpu-bad-'));

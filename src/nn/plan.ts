@@ -1,6 +1,6 @@
 // The step plan: a model compiled once for a batch size into dispatch records.
 //   train step = prepare · gather · forward · loss · backward · [top-k masks] · sgd_l2 · advance
-//   eval step  = gather · forward · loss (statistics only)
+//   eval step  = gather · forward · loss (statistics only) · advance
 // Every buffer (activations, gradients, statistics, per-step tables) is allocated here, once;
 // recording a step is a loop over prebuilt records (no allocation, no CPU readback).
 import type { Gpu } from '../gpu/device.js';
@@ -184,7 +184,9 @@ export class StepPlan {
       ? await loss.softmaxCrossEntropy(gpu, out.reshape([B, out.size / B]), labels!, gOut.reshape([B, out.size / B]), this.stats)
       : await loss.mse(gpu, out.reshape([B, out.size / B]), target!.reshape([B, out.size / B]), gOut.reshape([B, out.size / B]), this.stats);
 
-    this.evalStep = [...gather, ...forward, ...lossRecords];
+    // every step (eval too) advances the GPU step counter, so the next step gathers the next batch
+    const adv = await advanceStep(gpu, this.state);
+    this.evalStep = [...gather, ...forward, ...lossRecords, ...adv];
     this.records.push(this.evalStep);
     if (!train) return;
 
@@ -260,10 +262,9 @@ export class StepPlan {
 
     const update = await sgdL2(gpu, { w: arena.parts.weights, g: arena.parts.grads, v: arena.parts.momentum, mask: arena.parts.mask }, this.hyper, { decayEnd: arena.decayEnd });
     const prep = await prepareStep(gpu, { state: this.state, table: this.table, hyper: this.hyper });
-    const adv = await advanceStep(gpu, this.state);
     this.train = [...prep, ...gather, ...forward, ...lossRecords, ...backward, ...update, ...adv];
     this.trainPrune = [...prep, ...gather, ...forward, ...lossRecords, ...backward, ...prune, ...update, ...adv];
-    this.records.push(prep, backward, prune, update, adv);
+    this.records.push(prep, backward, prune, update);
   }
 
   /** Sets the GPU step counter and the step at which `perm` starts. */
