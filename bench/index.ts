@@ -5,10 +5,8 @@
 // timestamps (or wall time without 'timestamp-query') and report the median with GFLOPS
 // (compute-bound kernels) or GB/s (memory-bound ones). A no-op dispatch gives the floor.
 import { createGpu, type Gpu } from '../src/gpu/device.js';
-import type { Dispatch } from '../src/gpu/dispatch.js';
-import { compileModule } from '../src/gpu/pipeline.js';
 import { KERNEL_SUITES, type BenchCase } from './registry.js';
-import { median, Timer, type TimingKind } from './timing.js';
+import { measure, noopDispatch, rates, Timer, type TimingKind } from './timing.js';
 import { MismatchError } from './util.js';
 import { benchTrain } from './train.js';
 
@@ -70,29 +68,8 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-const NOOP_WGSL = '@compute @workgroup_size(1) fn main() {}';
-
-async function noopDispatch(gpu: Gpu): Promise<Dispatch> {
-  const module = await compileModule(gpu, 'bench-noop.wgsl', NOOP_WGSL);
-  const pipeline = await gpu.device.createComputePipelineAsync({ label: 'bench.noop', layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const bindGroup = gpu.device.createBindGroup({ label: 'bench.noop', layout: pipeline.getBindGroupLayout(0), entries: [] });
-  return { label: 'noop', pipeline, bindGroup, workgroups: [1, 1, 1] };
-}
-
-/** Times `dispatches`: warm-up, then repetitions in 3 rounds sized to the budget; the median. */
-async function measure(timer: Timer, dispatches: readonly Dispatch[], budgetMs: number): Promise<{ ms: number; reps: number }> {
-  const est = Math.max(await timer.once(dispatches), 0.01);
-  const perRound = Math.min(40, Math.max(3, Math.round(budgetMs / 3 / est)));
-  const times: number[] = [];
-  for (let r = 0; r < 3; r++) times.push(...await timer.time(dispatches, perRound));
-  return { ms: median(times), reps: times.length };
-}
-
 function result(c: Pick<BenchCase, 'kernel' | 'variant' | 'size' | 'flops' | 'bytes'>, ms: number, reps: number, timing: TimingKind): BenchResult {
-  const r: BenchResult = { kernel: c.kernel, variant: c.variant, size: c.size, ms: +ms.toFixed(4), timing, reps };
-  if (c.flops) r.gflops = +(c.flops / (ms * 1e6)).toFixed(2);
-  if (c.bytes) r.gbps = +(c.bytes / (ms * 1e6)).toFixed(2);
-  return r;
+  return { kernel: c.kernel, variant: c.variant, size: c.size, ms: +ms.toFixed(4), timing, reps, ...rates(c, ms) };
 }
 
 function printTable(gpu: Gpu, rows: BenchResult[]): void {

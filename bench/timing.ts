@@ -3,6 +3,7 @@
 // 'timestamp-query', else wall time per submission (submit → onSubmittedWorkDone).
 import type { Gpu } from '../src/gpu/device.js';
 import type { Dispatch } from '../src/gpu/dispatch.js';
+import { compileModule } from '../src/gpu/pipeline.js';
 
 export type TimingKind = 'gpu-timestamp' | 'wall';
 
@@ -88,4 +89,37 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const NOOP_WGSL = '@compute @workgroup_size(1) fn main() {}';
+
+/** A dispatch that does nothing: its time is the floor of every measurement. */
+export async function noopDispatch(gpu: Gpu): Promise<Dispatch> {
+  const module = await compileModule(gpu, 'bench-noop.wgsl', NOOP_WGSL);
+  const pipeline = await gpu.device.createComputePipelineAsync({ label: 'bench.noop', layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const bindGroup = gpu.device.createBindGroup({ label: 'bench.noop', layout: pipeline.getBindGroupLayout(0), entries: [] });
+  return { label: 'noop', pipeline, bindGroup, workgroups: [1, 1, 1] };
+}
+
+/**
+ * Times `dispatches`: one run to estimate, then repetitions in 3 rounds sized to the budget; the
+ * median. `betweenRounds` runs after each round (a page yields to paint there).
+ */
+export async function measure(timer: Timer, dispatches: readonly Dispatch[], budgetMs: number, betweenRounds?: () => Promise<void>): Promise<{ ms: number; reps: number }> {
+  const est = Math.max(await timer.once(dispatches), 0.01);
+  const perRound = Math.min(40, Math.max(3, Math.round(budgetMs / 3 / est)));
+  const times: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    times.push(...await timer.time(dispatches, perRound));
+    await betweenRounds?.();
+  }
+  return { ms: median(times), reps: times.length };
+}
+
+/** GFLOPS and GB/s of a case timed at `ms`. */
+export function rates(c: { flops?: number; bytes?: number }, ms: number): { gflops?: number; gbps?: number } {
+  const r: { gflops?: number; gbps?: number } = {};
+  if (c.flops) r.gflops = +(c.flops / (ms * 1e6)).toFixed(2);
+  if (c.bytes) r.gbps = +(c.bytes / (ms * 1e6)).toFixed(2);
+  return r;
 }

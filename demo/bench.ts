@@ -7,9 +7,9 @@
 // adapters); default: the registry's quick cases (as `bench kernels`); ?all=1 every case.
 // ?wall=1 wall time even with timestamps; ?budget=MS timed milliseconds per case.
 // window.__bench exposes the results for tests (tests/benchpage.test.ts).
-import { compileModule, createGpu, NO_ADAPTER_HELP, type Dispatch, type Gpu } from '../src/index.js';
+import { createGpu, NO_ADAPTER_HELP, type Gpu } from '../src/index.js';
 import { KERNEL_SUITES, type BenchCase } from '../bench/registry.js';
-import { median, Timer, type TimingKind } from '../bench/timing.js';
+import { measure, noopDispatch, rates, Timer, type TimingKind } from '../bench/timing.js';
 import { MismatchError } from '../bench/util.js';
 
 type Mode = 'quick' | 'default' | 'all';
@@ -60,34 +60,12 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&l
 const tbody = $('results').querySelector('tbody')!;
 const setPhase = (s: string) => { $('phase').textContent = s; };
 
-// ---- measuring (as bench/index.ts, which is a Node program and cannot be imported here) --------
+// ---- measuring: bench/timing.ts, shared with the Node harness --------------------------------
 
-const NOOP_WGSL = '@compute @workgroup_size(1) fn main() {}';
-
-async function noopDispatch(gpu: Gpu): Promise<Dispatch> {
-  const module = await compileModule(gpu, 'bench-noop.wgsl', NOOP_WGSL);
-  const pipeline = await gpu.device.createComputePipelineAsync({ label: 'bench.noop', layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const bindGroup = gpu.device.createBindGroup({ label: 'bench.noop', layout: pipeline.getBindGroupLayout(0), entries: [] });
-  return { label: 'noop', pipeline, bindGroup, workgroups: [1, 1, 1] };
-}
-
-/** Warm-up, then repetitions in 3 rounds sized to the budget; the median. */
-async function measure(timer: Timer, dispatches: readonly Dispatch[], budget: number): Promise<{ ms: number; reps: number }> {
-  const est = Math.max(await timer.once(dispatches), 0.01);
-  const perRound = Math.min(40, Math.max(3, Math.round(budget / 3 / est)));
-  const times: number[] = [];
-  for (let r = 0; r < 3; r++) {
-    times.push(...await timer.time(dispatches, perRound));
-    await new Promise((res) => setTimeout(res, 0)); // let the page paint between rounds
-  }
-  return { ms: median(times), reps: times.length };
-}
+const paint = () => new Promise<void>((res) => setTimeout(res, 0)); // let the page paint between rounds
 
 function measured(c: Pick<BenchCase, 'kernel' | 'variant' | 'size' | 'flops' | 'bytes'>, ms: number, reps: number, timing: TimingKind): Row {
-  const r: Row = { kernel: c.kernel, variant: c.variant, size: c.size, ms: +ms.toFixed(4), timing, reps, check: 'ok' };
-  if (c.flops) r.gflops = +(c.flops / (ms * 1e6)).toFixed(2);
-  if (c.bytes) r.gbps = +(c.bytes / (ms * 1e6)).toFixed(2);
-  return r;
+  return { kernel: c.kernel, variant: c.variant, size: c.size, ms: +ms.toFixed(4), timing, reps, check: 'ok', ...rates(c, ms) };
 }
 
 /** The cases of this mode: quick = the smallest (flops or bytes) per kernel and variant. */
@@ -156,7 +134,7 @@ async function runAll(gpu: Gpu): Promise<void> {
   try {
     setPhase('noop dispatch (the floor)…');
     const noop = await noopDispatch(gpu);
-    const m = await measure(timer, [noop], Math.min(budgetMs, 50));
+    const m = await measure(timer, [noop], Math.min(budgetMs, 50), paint);
     addRow(measured({ kernel: 'noop', variant: '-', size: '1 workgroup' }, m.ms, m.reps, timer.kind));
     progress(1);
     for (const [i, c] of cases.entries()) {
@@ -168,7 +146,7 @@ async function runAll(gpu: Gpu): Promise<void> {
         try {
           await timer.once(prepared.dispatches);
           await prepared.validate(); // before any timing
-          const r = await measure(timer, prepared.dispatches, budgetMs);
+          const r = await measure(timer, prepared.dispatches, budgetMs, paint);
           addRow(measured(c, r.ms, r.reps, timer.kind));
         } finally {
           prepared.dispose();
