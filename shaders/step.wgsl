@@ -7,7 +7,8 @@
 //   perm  (u32[n]):  this epoch's shuffled sample order
 //   data  (u32[...]): the data set, bytes packed 4 per u32 (U8) or f32 bits; (n, D) row-major
 //   out   (f32[B, D]): the gathered, normalised batch: x·scale + shift
-// Defines: U8 (bool: data holds bytes); WG (workgroup size).
+// Defines: U8 (bool: data holds bytes); WORDS (bool: U8 and D % 4 == 0, so every sample starts on
+// a word and one invocation unpacks a whole u32 into 4 outputs); WG (workgroup size).
 
 struct Params { B: u32, D: u32, cap: u32, n: u32, scale: f32, shift: f32, _p0: u32, _p1: u32 }
 
@@ -46,6 +47,19 @@ fn sample_of(j: u32) -> u32 {
 fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
+#if ${WORDS}
+  // one invocation per word: 4 consecutive features of one sample
+  let dw = p.D >> 2u;
+  if (i >= p.B * dw) { return; }
+  let j = i / dw;
+  let w = i - j * dw;
+  let word = data[sample_of(j) * dw + w];
+  let o = j * p.D + (w << 2u);
+  out[o] = f32(word & 0xffu) * p.scale + p.shift;
+  out[o + 1u] = f32((word >> 8u) & 0xffu) * p.scale + p.shift;
+  out[o + 2u] = f32((word >> 16u) & 0xffu) * p.scale + p.shift;
+  out[o + 3u] = f32(word >> 24u) * p.scale + p.shift;
+#else
   if (i >= p.B * p.D) { return; }
   let j = i / p.D;
   let d = i - j * p.D;
@@ -56,6 +70,7 @@ fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let v = bitcast<f32>(data[x]);
 #endif
   out[i] = v * p.scale + p.shift;
+#endif
 }
 
 @compute @workgroup_size(${WG})

@@ -45,17 +45,17 @@ describe('device (Node, Dawn)', () => {
 
   it('specialises shaders and caches pipelines by compile-time facts only', async () => {
     const gpu = await testGpu();
-    const src = specialize('step', { U8: true, WG: 32 });
+    const src = specialize('step', { U8: true, WORDS: false, WG: 32 });
     expect(src).toContain('@workgroup_size(32)');
     expect(src).toContain('& 0xffu');
     expect(src).not.toContain('bitcast<f32>(data[x])');
     expect(src).not.toContain('#if');
-    expect(specialize('step', { U8: false, WG: 32 })).toContain('bitcast<f32>(data[x])');
-    expect(() => specialize('step', { U8: true })).toThrow(/shader 'step' needs define 'WG'/);
+    expect(specialize('step', { U8: false, WORDS: false, WG: 32 })).toContain('bitcast<f32>(data[x])');
+    expect(() => specialize('step', { U8: true, WORDS: false })).toThrow(/shader 'step' needs define 'WG'/);
     const cache = pipelines(gpu);
     const before = cache.size;
-    const p1 = await cache.get('step', { U8: true, WG: 32 }, 'gather');
-    const p2 = await cache.get('step', { WG: 32, U8: true }, 'gather');
+    const p1 = await cache.get('step', { U8: true, WORDS: false, WG: 32 }, 'gather');
+    const p2 = await cache.get('step', { WG: 32, WORDS: false, U8: true }, 'gather');
     expect(cache.size).toBe(before + 1);
     expect(p1).toBe(p2);
   });

@@ -25,14 +25,14 @@ function params(gpu: Gpu, label: string, B: number, D: number, cap: number, n: n
 export async function prepareStep(gpu: Gpu, s: StepBuffers): Promise<Dispatch[]> {
   const cap = s.table.size / 4;
   if (!Number.isInteger(cap) || cap < 1) fail('prepareStep', `table must hold cap·4 values, got ${s.table.size}`);
-  const pipeline = await pipelines(gpu).get('step', { U8: false, WG }, 'prepare');
+  const pipeline = await pipelines(gpu).get('step', { U8: false, WORDS: false, WG }, 'prepare');
   const u = params(gpu, 'prepare.params', 0, 0, cap, 1);
   return [{ label: 'step.prepare', pipeline, bindGroup: bindGroup(gpu, pipeline, 'step.prepare', [u, s.state, s.table, s.hyper]), workgroups: [1, 1, 1], owned: [u] }];
 }
 
 /** state.step += 1. */
 export async function advanceStep(gpu: Gpu, state: Tensor): Promise<Dispatch[]> {
-  const pipeline = await pipelines(gpu).get('step', { U8: false, WG }, 'advance');
+  const pipeline = await pipelines(gpu).get('step', { U8: false, WORDS: false, WG }, 'advance');
   return [{ label: 'step.advance', pipeline, bindGroup: bindGroup(gpu, pipeline, 'step.advance', [undefined, state]), workgroups: [1, 1, 1] }];
 }
 
@@ -64,15 +64,17 @@ export async function gatherBatch(gpu: Gpu, a: GatherArgs): Promise<Dispatch[]> 
   finite(op, 'scale', a.scale ?? 1);
   finite(op, 'shift', a.shift ?? 0);
   const u = params(gpu, 'gather.params', B, a.D, 1, a.n, a.scale ?? 1, a.shift ?? 0);
-  const pipeline = await pipelines(gpu).get('step', { U8: a.bytes, WG }, 'gather');
+  // whole words per invocation when every sample starts on a word (bytes, D % 4 == 0)
+  const words = a.bytes && a.D % 4 === 0;
+  const pipeline = await pipelines(gpu).get('step', { U8: a.bytes, WORDS: words, WG }, 'gather');
   const out: Dispatch[] = [{
     label: `gather ${B}x${a.D}`, pipeline,
     bindGroup: bindGroup(gpu, pipeline, 'gather', [u, a.state, undefined, undefined, a.perm, a.data, a.out]),
-    workgroups: grid(gpu, Math.ceil((B * a.D) / WG)), owned: [u],
+    workgroups: grid(gpu, Math.ceil((B * (words ? a.D / 4 : a.D)) / WG)), owned: [u],
   }];
   if (a.labels && a.outLabels) {
     if (a.outLabels.size !== B) fail(op, `outLabels must hold B = ${B} values, got ${a.outLabels.size}`);
-    const pl = await pipelines(gpu).get('step', { U8: a.bytes, WG }, 'gather_labels');
+    const pl = await pipelines(gpu).get('step', { U8: a.bytes, WORDS: false, WG }, 'gather_labels');
     out.push({
       label: `gather labels ${B}`, pipeline: pl,
       bindGroup: bindGroup(gpu, pl, 'gather_labels', [u, a.state, undefined, undefined, a.perm, undefined, undefined, a.labels, a.outLabels]),

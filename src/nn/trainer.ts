@@ -256,7 +256,8 @@ export async function trainNetwork(net: Network, train: RawDataset, o: TrainOpti
   const statPool: GPUBuffer[] = [];
   const history: LogEntry[] = [];
   const inFlight: Promise<unknown>[] = [];
-  const pending: Promise<void>[] = [];
+  // statistics readbacks not yet processed (each removes itself when done)
+  const pending = new Set<Promise<void>>();
   let diverged: { step: number; loss: number } | undefined;
   let lastGood = { step: state.step, snapshot: -1 };
   let snapIdx = 0;
@@ -330,7 +331,10 @@ export async function trainNetwork(net: Network, train: RawDataset, o: TrainOpti
       }
       gpu.device.queue.submit([enc.finish()]);
       recordMs += performance.now() - tRec;
-      for (const [buf, s, snap] of reads) pending.push(onStats(buf, s, snap));
+      for (const [buf, s, snap] of reads) {
+        const p: Promise<void> = onStats(buf, s, snap).finally(() => pending.delete(p));
+        pending.add(p);
+      }
       inFlight.push(gpu.device.queue.onSubmittedWorkDone());
       if (inFlight.length > maxInFlight) await inFlight.shift();
       gpu.check();
@@ -338,13 +342,13 @@ export async function trainNetwork(net: Network, train: RawDataset, o: TrainOpti
       state.step = step;
       if (cb.onEpochEnd && step % stepsPerEpoch === 0 && step < totalSteps) {
         await Promise.all(inFlight.splice(0));
-        await Promise.all(pending);
+        await Promise.all([...pending]);
         if (!diverged) await cb.onEpochEnd(step);
       }
       if (cb.shouldStop?.()) break;
     }
     await Promise.all(inFlight);
-    await Promise.all(pending);
+    await Promise.all([...pending]);
     gpu.check();
     if (diverged) {
       // restore the weights of the last readback whose loss was finite (momentum is reset)
@@ -374,7 +378,7 @@ export async function trainNetwork(net: Network, train: RawDataset, o: TrainOpti
       msPerStep: (wall * 1000) / Math.max(1, ran),
     };
   } finally {
-    await Promise.allSettled(pending);
+    await Promise.allSettled([...pending]);
     plan.destroy();
     data.dispose();
     for (const s of snapshots) s.destroy();
