@@ -43,24 +43,13 @@ export async function profileDispatches(gpu: Gpu, dispatches: readonly Dispatch[
       const enc = dev.createCommandEncoder({ label: 'profile' });
       let q = 0;
       for (let s = 0; s < steps; s++) {
+        const stamps = () => ({ querySet: qs, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 });
         for (const d of dispatches) {
-          const pass = enc.beginComputePass({ label: d.label, timestampWrites: { querySet: qs, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } });
-          pass.setPipeline(d.pipeline);
-          pass.setBindGroup(0, d.bindGroup);
-          const [x, y, z] = d.workgroups;
-          if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
-          pass.end();
+          encodeDispatches(enc, [d], d.label, stamps());
           q += 2;
         }
         // the same step as one pass
-        const pass = enc.beginComputePass({ label: 'whole step', timestampWrites: { querySet: qs, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } });
-        for (const d of dispatches) {
-          pass.setPipeline(d.pipeline);
-          pass.setBindGroup(0, d.bindGroup);
-          const [x, y, z] = d.workgroups;
-          if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
-        }
-        pass.end();
+        encodeDispatches(enc, dispatches, 'whole step', stamps());
         q += 2;
       }
       enc.resolveQuerySet(qs, 0, q, resolveBuf, 0);

@@ -2,19 +2,11 @@
 // all repetitions in one submission, resolveQuerySet, one readback) when the device has
 // 'timestamp-query', else wall time per submission (submit → onSubmittedWorkDone).
 import type { Gpu } from '../src/gpu/device.js';
-import type { Dispatch } from '../src/gpu/dispatch.js';
+import { recordDispatches, type Dispatch } from '../src/gpu/dispatch.js';
 import { compileModule } from '../src/gpu/pipeline.js';
 
 export type TimingKind = 'gpu-timestamp' | 'wall';
 
-function encodePass(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[]): void {
-  for (const d of dispatches) {
-    pass.setPipeline(d.pipeline);
-    pass.setBindGroup(0, d.bindGroup);
-    const [x, y, z] = d.workgroups;
-    if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
-  }
-}
 
 export class Timer {
   readonly kind: TimingKind;
@@ -42,7 +34,7 @@ export class Timer {
     const t0 = performance.now();
     const enc = this.gpu.device.createCommandEncoder({ label: 'bench.once' });
     const pass = enc.beginComputePass({ label: 'bench.once' });
-    encodePass(pass, dispatches);
+    recordDispatches(pass, dispatches);
     pass.end();
     this.gpu.device.queue.submit([enc.finish()]);
     await this.gpu.device.queue.onSubmittedWorkDone();
@@ -65,7 +57,7 @@ export class Timer {
         label: 'bench.timed',
         timestampWrites: { querySet: this.querySet!, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
       });
-      encodePass(pass, dispatches);
+      recordDispatches(pass, dispatches);
       pass.end();
     }
     enc.resolveQuerySet(this.querySet!, 0, 2 * reps, this.resolveBuf!, 0);

@@ -64,15 +64,20 @@ export function checkWorkgroups(gpu: Gpu, label: string, wg: readonly number[]):
   }
 }
 
-/** Records `dispatches` into one compute pass of `encoder`. */
-export function encodeDispatches(encoder: GPUCommandEncoder, dispatches: readonly Dispatch[], label = 'slimgpu'): void {
-  const pass = encoder.beginComputePass({ label });
+/** Records `dispatches` into an open compute pass. */
+export function recordDispatches(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[]): void {
   for (const d of dispatches) {
     pass.setPipeline(d.pipeline);
     pass.setBindGroup(0, d.bindGroup);
     const [x, y, z] = d.workgroups;
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
   }
+}
+
+/** Records `dispatches` into one compute pass of `encoder` (with `timestampWrites` when given). */
+export function encodeDispatches(encoder: GPUCommandEncoder, dispatches: readonly Dispatch[], label = 'slimgpu', timestampWrites?: GPUComputePassTimestampWrites): void {
+  const pass = encoder.beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
+  recordDispatches(pass, dispatches);
   pass.end();
 }
 
