@@ -14,7 +14,7 @@ export * from './data/index.js';
 export * from './io/index.js';
 export { Network, evaluate, trainNetwork, uploadDataset, DivergedError, TrainError, sparsityScheduleOf, validateTrainOptions } from './nn/trainer.js';
 export type { TrainOptions, TrainCallbacks, TrainSummary, LogEntry, EvalResult } from './nn/trainer.js';
-export { modelFromName, resolveModel, initParams, PRESETS, ModelError } from './nn/model.js';
+export { modelFromName, resolveModel, initParams, defaultLr, PRESETS, ModelError } from './nn/model.js';
 export type { ModelSpec, LayerSpec, ResolvedLayer } from './nn/model.js';
 export { Arena } from './nn/arena.js';
 export { StepPlan } from './nn/plan.js';

@@ -41,6 +41,12 @@ describe('slimgpu train / eval', () => {
     expect(report.metrics.testAccuracy).toBeGreaterThan(0.7);
     expect(report.timing.samplesPerSec).toBeGreaterThan(0);
     for (const l of report.layers) expect(l.nonzeros).toBe(Math.round(0.2 * l.params));
+    // per-model default learning rates, reported in the run's config
+    const ae = await cli(['train', '--model', 'autoencoder:784-32', '--train-size', '512', '--test-size', '100', '--epochs', '2', '--json']);
+    expect(ae.code).toBe(0);
+    const aer = JSON.parse(ae.stdout);
+    expect(aer.config.lr).toBe(20);
+    expect(aer.metrics.testPsnr).toBeGreaterThan(10);
     const table = await cli(['train', '--model', 'mlp:784-16-10', '--train-size', '256', '--test-size', '100', '--epochs', '1', '--batch', '64', '--no-progress']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/slimgpu report — model mlp:784-16-10/);

@@ -4,7 +4,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { adapterSummary, createGpu, type AdapterSummary } from '../gpu/device.js';
 import { DATA_SOURCES, formatReport, loadData, readCheckpoint, runTraining, buildReport, type RunConfig } from '../run.js';
 import { evaluate } from '../nn/trainer.js';
-import { PRESETS } from '../nn/model.js';
+import { defaultLr, PRESETS } from '../nn/model.js';
 import { INIT_METHODS, type InitMethod } from '../compress/sharing.js';
 import { loadCompressed } from '../io/export.js';
 import { readFileBytes } from '../io/files.js';
@@ -38,7 +38,7 @@ function num(name: string, opts: { int?: boolean; min?: number; max?: number; mi
 }
 
 interface TrainFlags {
-  model: string; data: string; dataDir?: string; epochs: number; batch: number; lr: number; momentum: number; l2: number;
+  model: string; data: string; dataDir?: string; epochs: number; batch: number; lr?: number; momentum: number; l2: number;
   sparsity: number; schedule: 'constant' | 'polynomial'; pruning: 'layer' | 'global'; pruneBegin?: number; pruneEnd?: number;
   pruneFrequency?: number; lrSchedule: 'constant' | 'step' | 'cosine'; seed: number; out?: string; resume?: string; json?: boolean;
   maxSteps?: number; logEvery?: number; trainSize?: number; testSize?: number; progress: boolean;
@@ -47,7 +47,7 @@ interface TrainFlags {
 
 async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
   let cfg: RunConfig = {
-    model: f.model, data: f.data, dataDir: f.dataDir, epochs: f.epochs, batch: f.batch, lr: f.lr, momentum: f.momentum, l2: f.l2,
+    model: f.model, data: f.data, dataDir: f.dataDir, epochs: f.epochs, batch: f.batch, lr: f.lr ?? defaultLr(f.model), momentum: f.momentum, l2: f.l2,
     sparsity: f.sparsity, schedule: f.schedule, pruning: f.pruning, pruneBegin: f.pruneBegin, pruneEnd: f.pruneEnd,
     pruneFrequency: f.pruneFrequency, lrSchedule: f.lrSchedule, seed: f.seed, out: f.out, maxSteps: f.maxSteps,
     logEvery: f.logEvery, trainSize: f.trainSize, testSize: f.testSize,
@@ -116,7 +116,7 @@ export function buildCli(): Command {
     .option('--data-dir <dir>', 'folder of IDX .gz files for --data fashion-mnist')
     .option('--epochs <n>', 'epochs', num('--epochs', { int: true, min: 1 }), 5)
     .option('--batch <n>', 'batch size', num('--batch', { int: true, min: 1 }), 128)
-    .option('--lr <x>', 'learning rate', num('--lr', { min: 0, minExclusive: true }), 0.1)
+    .option('--lr <x>', 'learning rate (default per model: 0.1; lenet-5 0.01; autoencoder 20, its MSE is a per-value mean)', num('--lr', { min: 0, minExclusive: true }))
     .option('--momentum <x>', 'SGD momentum', num('--momentum', { min: 0, max: 0.999999 }), 0.9)
     .option('--l2 <x>', 'L2 regularisation λ (weights only, not biases)', num('--l2', { min: 0 }), 1e-4)
     .option('--sparsity <s>', 'target sparsity in [0, 1] (0 = dense)', num('--sparsity', { min: 0, max: 1 }), 0)
