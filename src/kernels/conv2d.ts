@@ -111,12 +111,17 @@ export function conv2dDims(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Conv
   return d;
 }
 
+/** Throws unless `v` is 4 positive integers. */
+function shape4(op: string, name: string, v: readonly number[], what: string): void {
+  if (!Array.isArray(v) || v.length !== 4 || v.some((d) => !Number.isInteger(d) || d < 1)) {
+    fail(op, `${name} must be 4 positive integers ${what}, got ${JSON.stringify(v)}`);
+  }
+}
+
 /** Checks dy and w against the input shape (N, C, H, W) of a convolution's data gradient. */
 export function conv2dBackwardDataDims(dy: Tensor, w: Tensor, inputShape: readonly number[], opts: Conv2dGeometryOptions = {}): Conv2dDims {
   const op = 'conv2dBackwardData';
-  if (!Array.isArray(inputShape) || inputShape.length !== 4 || inputShape.some((v) => !Number.isInteger(v) || v < 1)) {
-    fail(op, `inputShape must be 4 positive integers (N, C, H, W), got ${JSON.stringify(inputShape)}`);
-  }
+  shape4(op, 'inputShape', inputShape, '(N, C, H, W)');
   rank(op, 'dy', dy, 4, '(N, OC, OH, OW)');
   rank(op, 'w', w, 4, '(OC, C, KH, KW)');
   dtype(op, 'dy', dy, 'f32');
@@ -130,9 +135,7 @@ export function conv2dBackwardDataDims(dy: Tensor, w: Tensor, inputShape: readon
 /** Checks x and dy against the kernel shape (OC, C, KH, KW) of a convolution's filter gradient. */
 export function conv2dBackwardFilterDims(x: Tensor, dy: Tensor, weightShape: readonly number[], opts: Conv2dGeometryOptions = {}): Conv2dDims {
   const op = 'conv2dBackwardFilter';
-  if (!Array.isArray(weightShape) || weightShape.length !== 4 || weightShape.some((v) => !Number.isInteger(v) || v < 1)) {
-    fail(op, `weightShape must be 4 positive integers (OC, C, KH, KW), got ${JSON.stringify(weightShape)}`);
-  }
+  shape4(op, 'weightShape', weightShape, '(OC, C, KH, KW)');
   rank(op, 'x', x, 4, '(N, C, H, W)');
   rank(op, 'dy', dy, 4, '(N, OC, OH, OW)');
   dtype(op, 'x', x, 'f32');
