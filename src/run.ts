@@ -13,6 +13,8 @@ import { loadCheckpoint, saveCheckpoint, type Checkpoint, type Json } from './io
 import type { TensorMap } from './io/safetensors.js';
 import { writeFileAtomic } from './io/files.js';
 import { modelFromName, type ModelSpec } from './nn/model.js';
+import { acquireRunLock, type RunLock } from './io/runlock.js';
+import { DeviceLostError, type FaultPlan } from './nn/faults.js';
 import { evaluate, Network, trainNetwork, type LogEntry, type TrainOptions, type TrainSummary, type EvalResult } from './nn/trainer.js';
 import { formatReport, layerStats, totals, type FileBytes, type RunReport } from './compress/report.js';
 import { fineTuneCentroids, shareWeights, type InitMethod, type WeightSharing } from './compress/sharing.js';
@@ -183,10 +185,21 @@ export async function compressNetwork(net: Network, cfg: RunConfig, train: RawDa
 export interface RunHooks {
   onLog?(e: LogEntry, totalSteps: number): void;
   onStart?(info: { totalSteps: number; startStep: number; params: number }): void;
+  /** Fault injection (the CLI passes SLIMGPU_FAULT=device-lost@step=N here). */
+  fault?: FaultPlan;
 }
 
 /** Trains per `cfg` (resuming from `resume` when given) and returns the report. */
 export async function runTraining(gpu: Gpu, given: RunConfig, hooks: RunHooks = {}, resume?: string): Promise<{ report: RunReport; net: Network; summary: TrainSummary }> {
+  const locks: RunLock[] = [];
+  try {
+    return await runLocked(gpu, given, hooks, resume, locks);
+  } finally {
+    for (const l of locks) await l.release();
+  }
+}
+
+async function runLocked(gpu: Gpu, given: RunConfig, hooks: RunHooks, resume: string | undefined, locks: RunLock[]): Promise<{ report: RunReport; net: Network; summary: TrainSummary }> {
   let net: Network;
   let startStep = 0;
   let cfg = given;
@@ -204,6 +217,15 @@ export async function runTraining(gpu: Gpu, given: RunConfig, hooks: RunHooks = 
     }
     cfg = { ...r.cfg, ...defined };
   }
+  // one writer per run folder: refused while another live process holds it, taken over when stale
+  if (cfg.out) {
+    try {
+      locks.push(await acquireRunLock(cfg.out));
+    } catch (e) {
+      if (resume) net!.dispose();
+      throw e;
+    }
+  }
   const data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
   if (!resume) net = Network.create(gpu, specFor(cfg.model, data.train), cfg.seed);
   net = net!;
@@ -217,10 +239,17 @@ export async function runTraining(gpu: Gpu, given: RunConfig, hooks: RunHooks = 
   try {
     summary = await trainNetwork(net, data.train, cfg, state, {
       onLog: (e) => hooks.onLog?.(e, totalSteps),
-      onEpochEnd: ckptPath ? (step) => writeCheckpoint(ckptPath, net, step, cfg) : undefined,
+      onCheckpoint: ckptPath ? (step) => writeCheckpoint(ckptPath, net, step, cfg) : undefined,
+      fault: hooks.fault,
     });
   } catch (e) {
     net.dispose();
+    if (e instanceof DeviceLostError) {
+      const from = e.checkpointStep !== undefined ? ckptPath : resume;
+      e.message += from
+        ? ` Continue from ${from}: slimgpu train --resume ${from}${cfg.out ? ` --out ${cfg.out}` : ''}`
+        : ' No checkpoint to continue from: give --out DIR (and --checkpoint-every N) to keep one.';
+    }
     throw e;
   }
   if (ckptPath) await writeCheckpoint(ckptPath, net, state.step, cfg);

@@ -12,6 +12,8 @@ import { isPruningStep, keptCount, lrAt, sparsityAt, validateSchedule, type LrSc
 import { Arena, type ParamSpec } from './arena.js';
 import { initParams, resolveModel, type ModelSpec, type ResolvedLayer } from './model.js';
 import { StepPlan, TABLE_CAP, type DeviceData } from './plan.js';
+import { deviceLostError, type FaultPlan } from './faults.js';
+export { DeviceLostError } from './faults.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -39,6 +41,8 @@ export interface TrainOptions {
   stepsPerSubmit?: number;
   /** Submissions in flight at most. */
   maxInFlight?: number;
+  /** Also call `onCheckpoint` every this many steps (besides each epoch end). */
+  checkpointEvery?: number;
 }
 
 export interface LogEntry {
@@ -194,6 +198,10 @@ export interface TrainCallbacks {
   shouldStop?(): boolean;
   /** Called at the end of each epoch once its work is done and its losses were finite (e.g. to checkpoint). */
   onEpochEnd?(step: number): Promise<void> | void;
+  /** Like onEpochEnd, at each epoch end and every `checkpointEvery` steps: the place to write a checkpoint. */
+  onCheckpoint?(step: number): Promise<void> | void;
+  /** Fault injection (tests, the demo, SLIMGPU_FAULT): lose the device once `step` steps are submitted. */
+  fault?: FaultPlan;
 }
 
 export interface TrainSummary {
@@ -229,6 +237,7 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (o.sparsity !== undefined && (!Number.isFinite(o.sparsity) || o.sparsity < 0 || o.sparsity > 1)) bad('sparsity', 'in [0, 1]', o.sparsity);
   if (!Number.isInteger(o.seed)) bad('seed', 'an integer', o.seed);
   if (o.maxSteps !== undefined && (!Number.isInteger(o.maxSteps) || o.maxSteps < 1)) bad('maxSteps', 'a positive integer', o.maxSteps);
+  if (o.checkpointEvery !== undefined && (!Number.isInteger(o.checkpointEvery) || o.checkpointEvery < 1)) bad('checkpointEvery', 'a positive integer', o.checkpointEvery);
 }
 
 /**
@@ -259,6 +268,10 @@ export async function trainNetwork(net: Network, train: RawDataset, o: TrainOpti
   // statistics readbacks not yet processed (each removes itself when done)
   const pending = new Set<Promise<void>>();
   let diverged: { step: number; loss: number } | undefined;
+  let readError: unknown;
+  let checkpointStep: number | undefined;
+  const every = o.checkpointEvery;
+  const faultAt = cb.fault?.deviceLostAtStep;
   let lastGood = { step: state.step, snapshot: -1 };
   let snapIdx = 0;
   let recordMs = 0;
@@ -294,6 +307,8 @@ export async function trainNetwork(net: Network, train: RawDataset, o: TrainOpti
       const epochEnd = (epoch + 1) * stepsPerEpoch;
       // a chunk: up to perSubmit steps, inside one epoch, at most one mask refresh
       let end = Math.min(step + perSubmit, epochEnd, totalSteps);
+      if (every) end = Math.min(end, (Math.floor(step / every) + 1) * every);
+      if (faultAt !== undefined && faultAt > step) end = Math.min(end, faultAt);
       let pruneAt = -1;
       if (sched) {
         for (let t = step; t < end; t++) {
@@ -332,24 +347,37 @@ export async function trainNetwork(net: Network, train: RawDataset, o: TrainOpti
       gpu.device.queue.submit([enc.finish()]);
       recordMs += performance.now() - tRec;
       for (const [buf, s, snap] of reads) {
-        const p: Promise<void> = onStats(buf, s, snap).finally(() => pending.delete(p));
+        // a failed readback (a lost device) is kept and reported below, never left unhandled
+        const p: Promise<void> = onStats(buf, s, snap).catch((e: unknown) => { readError ??= e; }).finally(() => pending.delete(p));
         pending.add(p);
       }
       inFlight.push(gpu.device.queue.onSubmittedWorkDone());
+      if (faultAt === end) {
+        gpu.simulateLoss(`fault injected (device-lost@step=${faultAt})`);
+        await gpu.whenLost;
+      }
       if (inFlight.length > maxInFlight) await inFlight.shift();
       gpu.check();
+      if (readError) throw readError;
       step = end;
       state.step = step;
-      if (cb.onEpochEnd && step % stepsPerEpoch === 0 && step < totalSteps) {
+      const epochDone = step % stepsPerEpoch === 0;
+      if ((cb.onEpochEnd || cb.onCheckpoint) && (epochDone || (every && step % every === 0)) && step < totalSteps) {
         await Promise.all(inFlight.splice(0));
         await Promise.all([...pending]);
-        if (!diverged) await cb.onEpochEnd(step);
+        gpu.check();
+        if (!diverged) {
+          if (epochDone) await cb.onEpochEnd?.(step);
+          await cb.onCheckpoint?.(step);
+          checkpointStep = step;
+        }
       }
       if (cb.shouldStop?.()) break;
     }
     await Promise.all(inFlight);
     await Promise.all([...pending]);
     gpu.check();
+    if (readError) throw readError;
     if (diverged) {
       // restore the weights of the last readback whose loss was finite (momentum is reset)
       const d = diverged as { step: number; loss: number };
@@ -377,6 +405,14 @@ export async function trainNetwork(net: Network, train: RawDataset, o: TrainOpti
       cpuRecordShare: recordMs / Math.max(1e-9, wall * 1000),
       msPerStep: (wall * 1000) / Math.max(1, ran),
     };
+  } catch (e) {
+    if (!gpu.lost && !(e instanceof DivergedError)) {
+      // a readback failing is often the first sign of a lost device: give the loss a moment to arrive
+      await Promise.race([gpu.whenLost, new Promise((r) => setTimeout(r, 50))]);
+    }
+    if (!gpu.lost) throw e;
+    state.step = checkpointStep ?? startStep;
+    throw deviceLostError(gpu, lastGood.step, checkpointStep, startStep);
   } finally {
     await Promise.allSettled([...pending]);
     plan.destroy();
