@@ -14,6 +14,7 @@ import * as lossK from './kernels/loss.js';
 import * as sgdK from './kernels/sgd_l2.js';
 import * as ew from './kernels/elementwise.js';
 import * as tk from './kernels/topk_mask.js';
+import { transformerOps } from './ops-transformer.js';
 
 export function tensor(gpu: Gpu, data: ArrayLike<number> | undefined, shape: readonly number[], opts: { label?: string; dtype?: 'f32' | 'u32' | 'i32' } = {}): Tensor {
   return createTensor(gpu, shape, data, opts);
@@ -205,4 +206,6 @@ export const ops = {
     await runOwned(dy.gpu, () => pl.maxPool2dBackward(dy.gpu, dy, argmax, out, opts), [out]);
     return out;
   },
+  // embedding, layer norm, gelu, add, AdamW, gradient norm: src/ops-transformer.ts
+  ...transformerOps,
 };
