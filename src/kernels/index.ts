@@ -8,3 +8,4 @@ export * from './topk_mask.js';
 export * from './cluster.js';
 export * from './embedding.js';
 export * from './layernorm.js';
+export * from './attention.js';
