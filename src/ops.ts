@@ -14,12 +14,9 @@ import * as lossK from './kernels/loss.js';
 import * as sgdK from './kernels/sgd_l2.js';
 import * as ew from './kernels/elementwise.js';
 import * as tk from './kernels/topk_mask.js';
-<<<<<<< HEAD
 import { transformerOps } from './ops-transformer.js';
-=======
 import * as at from './kernels/attention.js';
 import { fail } from './kernels/validate.js';
->>>>>>> main
 
 export function tensor(gpu: Gpu, data: ArrayLike<number> | undefined, shape: readonly number[], opts: { label?: string; dtype?: 'f32' | 'u32' | 'i32' } = {}): Tensor {
   return createTensor(gpu, shape, data, opts);
