@@ -13,15 +13,16 @@ export class CountModel implements CodecModel {
 
   constructor(readonly windows: number, readonly context: number, private readonly skew?: 'forward' | 'train') {}
 
-  async logits(tokens: Uint32Array): Promise<Float32Array> {
+  async logits(tokens: Uint32Array, row?: number): Promise<Float32Array> {
     if (tokens.length !== this.windows * this.context) throw new Error(`tokens: expected ${this.windows * this.context}, got ${tokens.length}`);
     this.calls.logits++;
-    const out = new Float32Array(tokens.length * 256);
-    for (let r = 0; r < tokens.length; r++) {
-      const ctx = tokens[r]! * 256, pos = r % this.context;
+    const rows = row === undefined ? Array.from({ length: tokens.length }, (_, r) => r) : Array.from({ length: this.windows }, (_, b) => b * this.context + row);
+    const out = new Float32Array(rows.length * 256);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!, ctx = tokens[r]! * 256, pos = r % this.context;
       for (let s = 0; s < 256; s++) {
         // the position term makes rows of equal tokens differ, as a transformer's would
-        out[r * 256 + s] = Math.log(this.counts[ctx + s]! + 0.25) + ((s * 7 + pos) % 5) * 0.01 + (this.skew === 'forward' ? 1e-3 * (s % 3) : 0);
+        out[i * 256 + s] = Math.log(this.counts[ctx + s]! + 0.25) + ((s * 7 + pos) % 5) * 0.01 + (this.skew === 'forward' ? 1e-3 * (s % 3) : 0);
       }
     }
     return out;

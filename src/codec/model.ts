@@ -12,8 +12,9 @@ export interface CodecModel {
    * `tokens` (B·T byte values, window-major), with one readback. The model must be causal *in its
    * arithmetic*: row j depends only on tokens 0..j of its window, bit for bit, whatever the later
    * tokens are (the decoder fills them with padding; the encoder with the text).
+   * With `row`, only that row of each window comes back: (B, 256) (the decoder needs one row per pass).
    */
-  logits(tokens: Uint32Array): Promise<Float32Array>;
+  logits(tokens: Uint32Array, row?: number): Promise<Float32Array>;
   /** Appends bytes to the training text (coding order); the valid prefix grows by bytes.length. */
   appendText(bytes: Uint8Array): void | Promise<void>;
   /** `steps` training steps on windows of the valid prefix; the same calls give the same weights, bit for bit. */

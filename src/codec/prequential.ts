@@ -117,9 +117,9 @@ function fingerprintOf(logits: Float32Array, L: Layout, cum: Uint32Array): numbe
   return f.value;
 }
 
-function checkLogits(logits: Float32Array, L: Layout): void {
-  if (!(logits instanceof Float32Array) || logits.length !== L.B * L.T * SYMBOLS) {
-    codecFail(`model.logits must return a Float32Array of (B·T, 256) = ${L.B * L.T * SYMBOLS} values, got ${logits?.length}`);
+function checkLogits(logits: Float32Array, L: Layout, rows: number): void {
+  if (!(logits instanceof Float32Array) || logits.length !== L.B * rows * SYMBOLS) {
+    codecFail(`model.logits must return a Float32Array of (B·${rows === 1 ? 1 : 'T'}, 256) = ${L.B * rows * SYMBOLS} values, got ${logits?.length}`);
   }
 }
 
@@ -150,7 +150,7 @@ export async function encodeText(text: Uint8Array, model: CodecModel, o: CodeOpt
     for (let k = from / L.H; k * L.H < to; k++) {
       L.fillWindows(tokens, text, k, Infinity, coding.pad);
       const logits = await model.logits(tokens);
-      checkLogits(logits, L);
+      checkLogits(logits, L, L.T);
       if (k * L.H === from) fingerprint = fingerprintOf(logits, L, cum);
       const s = k * L.H - L.H;
       for (let j = L.H; j < 2 * L.H; j++) {
@@ -214,9 +214,12 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
         const p = s + j;
         if (p >= to) break;
         L.fillWindows(tokens, out, k, p, cs.pad);
-        const logits = await model.logits(tokens);
-        checkLogits(logits, L);
-        if (k * L.H === from && j === L.H) {
+        // the chunk's first pass reads every row (the fingerprint needs rows 0..H), the others one
+        const first = k * L.H === from && j === L.H;
+        const logits = await model.logits(tokens, first ? undefined : j);
+        checkLogits(logits, L, first ? L.T : 1);
+        const rowOf = (b: number) => (first ? (b * L.T + j) * SYMBOLS : b * SYMBOLS);
+        if (first) {
           const fp = fingerprintOf(logits, L, cum);
           if (fp !== rec.fingerprint) {
             codecFail(`chunk ${c} of ${L.chunks}: the model's predictions differ from the encoder's (fingerprint ${fp.toString(16)} ≠ ${rec.fingerprint.toString(16)}), ` +
@@ -226,7 +229,7 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
         }
         for (let b = 0; b < L.B; b++) {
           if (p >= L.len(b)) continue;
-          frequencies(logits, (b * L.T + j) * SYMBOLS, cum);
+          frequencies(logits, rowOf(b), cum);
           const sym = dec.decode(cum);
           out[b * L.S + p] = sym;
           bits += codeBits(cum, sym);
