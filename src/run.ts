@@ -86,6 +86,8 @@ export function specFor(model: string, ds: RawDataset): ModelSpec {
 
 export async function writeCheckpoint(path: string, net: Network, step: number, cfg: RunConfig, extra: Record<string, Json> = {}): Promise<void> {
   const [w, m, v] = await Promise.all([net.arena.read('weights'), net.arena.read('mask'), net.arena.read('momentum')]);
+  // AdamW's second moment: without it a resumed run would not continue exactly
+  const va = net.arena.parts.variance ? await net.arena.read('variance') : undefined;
   for (const [name, values] of w) {
     if (!values.every(Number.isFinite)) throw new RunError(`not writing checkpoint ${path}: parameter '${name}' holds NaN or Inf (training diverged); the previous checkpoint is kept`);
   }
@@ -93,6 +95,7 @@ export async function writeCheckpoint(path: string, net: Network, step: number, 
   for (const view of net.arena.views.values()) {
     tensors[view.name] = { dtype: 'F32', shape: view.shape, data: w.get(view.name)! };
     tensors[`${view.name}.momentum`] = { dtype: 'F32', shape: view.shape, data: v.get(view.name)! };
+    if (va) tensors[`${view.name}.variance`] = { dtype: 'F32', shape: view.shape, data: va.get(view.name)! };
     if (view.prunable) tensors[`${view.name}.mask`] = { dtype: 'F32', shape: view.shape, data: m.get(view.name)! };
   }
   const ckpt: Checkpoint = {
@@ -119,7 +122,7 @@ export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Net
   } catch (e) {
     throw new RunError(`checkpoint ${path}: invalid model description: ${(e as Error).message}`);
   }
-  const w = new Map<string, Float32Array>(), m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
+  const w = new Map<string, Float32Array>(), m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>(), va = new Map<string, Float32Array>();
   for (const view of net.arena.views.values()) {
     const get = (name: string, required: boolean) => {
       const t = ckpt.tensors[name];
@@ -133,9 +136,11 @@ export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Net
     w.set(view.name, get(view.name, true)!);
     const mv = get(`${view.name}.momentum`, false);
     if (mv) v.set(view.name, mv);
+    const vv = get(`${view.name}.variance`, false);
+    if (vv) va.set(view.name, vv);
     if (view.prunable) { const mk = get(`${view.name}.mask`, false); if (mk) m.set(view.name, mk); }
   }
-  await net.setParams(w, m, v);
+  await net.setParams(w, m, v, va);
   return { net, cfg, step: ckpt.step };
 }
 
