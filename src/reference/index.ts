@@ -10,3 +10,4 @@ export * from './embedding.js';
 export * from './layernorm.js';
 export * from './attention.js';
 export * from './adamw.js';
+export * from './gpt.js';
