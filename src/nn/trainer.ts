@@ -9,6 +9,7 @@ import { LOSS_STATS } from '../kernels/loss.js';
 import { shuffledIndices } from '../data/random.js';
 import type { RawDataset } from '../data/dataset.js';
 import { isPruningStep, keptCount, lrAt, sparsityAt, validateSchedule, type LrSchedule, type SparsitySchedule } from '../compress/schedule.js';
+import { resolvePerLayer, type TargetLayer } from '../compress/targets.js';
 import { Arena, type ParamSpec } from './arena.js';
 import { initParams, resolveModel, type ModelSpec, type ResolvedLayer } from './model.js';
 import { StepPlan, TABLE_CAP, type DeviceData } from './plan.js';
@@ -22,6 +23,11 @@ export interface TrainOptions {
   lrSchedule?: LrSchedule['kind'];
   /** Pruning: target sparsity and schedule; undefined or sparsity 0 = dense. */
   sparsity?: number;
+  /**
+   * Per-layer targets by layer name ('conv1': 0.34, 'dense1': 0.92, ...), as Deep Compression sets
+   * them; layers not named get `sparsity` (or stay dense). Needs pruning 'layer'.
+   */
+  layerSparsity?: Record<string, number>;
   schedule?: SparsitySchedule['kind'];
   /** 'layer' (each layer pruned to the target) or 'global' (one top-k over all layers). */
   pruning?: 'layer' | 'global';
@@ -207,12 +213,28 @@ export interface TrainSummary {
   msPerStep: number;
 }
 
+/** The largest target of any layer (the schedule's shape is shared; each layer scales it to its own target). */
+function maxTarget(o: TrainOptions): number {
+  return Math.max(o.sparsity ?? 0, ...Object.values(o.layerSparsity ?? {}));
+}
+
+/** Each layer's final target sparsity, in `layers` order: layerSparsity (name, alias or kind), else sparsity, else 0. */
+export function layerTargets(o: TrainOptions, layers: TargetLayer[]): number[] {
+  let per: Map<string, number | undefined>;
+  try {
+    per = resolvePerLayer({ default: o.sparsity, layers: o.layerSparsity ?? {} }, layers, 'train: sparsity');
+  } catch (e) {
+    throw new TrainError((e as Error).message);
+  }
+  return layers.map((l) => per.get(l.name) ?? 0);
+}
+
 export function sparsityScheduleOf(o: TrainOptions, totalSteps: number): SparsitySchedule | undefined {
-  if (!o.sparsity || o.sparsity <= 0) return undefined;
+  if (!(maxTarget(o) > 0)) return undefined;
   const begin = o.pruneBegin ?? Math.min(Math.floor(totalSteps * 0.1), totalSteps - 1);
   const end = o.pruneEnd ?? Math.max(begin, Math.floor(totalSteps * 0.66));
   const s: SparsitySchedule = {
-    kind: o.schedule ?? 'polynomial', target: o.sparsity, initial: o.initialSparsity ?? 0,
+    kind: o.schedule ?? 'polynomial', target: maxTarget(o), initial: o.initialSparsity ?? 0,
     beginStep: begin, endStep: end, frequency: o.pruneFrequency ?? Math.max(1, Math.floor((end - begin) / 20)),
   };
   validateSchedule(s);
@@ -227,6 +249,8 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (!Number.isFinite(o.momentum) || o.momentum < 0 || o.momentum >= 1) bad('momentum', 'in [0, 1)', o.momentum);
   if (!Number.isFinite(o.l2) || o.l2 < 0) bad('l2', 'a finite number ≥ 0', o.l2);
   if (o.sparsity !== undefined && (!Number.isFinite(o.sparsity) || o.sparsity < 0 || o.sparsity > 1)) bad('sparsity', 'in [0, 1]', o.sparsity);
+  for (const [k, v] of Object.entries(o.layerSparsity ?? {})) if (!Number.isFinite(v) || v < 0 || v > 1) bad(`layerSparsity.${k}`, 'in [0, 1]', v);
+  if (o.layerSparsity && Object.keys(o.layerSparsity).length > 0 && o.pruning === 'global') bad('pruning', "'layer' when per-layer sparsity targets are given", o.pruning);
   if (!Number.isInteger(o.seed)) bad('seed', 'an integer', o.seed);
   if (o.maxSteps !== undefined && (!Number.isInteger(o.maxSteps) || o.maxSteps < 1)) bad('maxSteps', 'a positive integer', o.maxSteps);
 }
@@ -246,7 +270,14 @@ export async function trainNetwork(net: Network, train: RawDataset, o: TrainOpti
   const lrs: LrSchedule = { kind: o.lrSchedule ?? 'constant', lr: o.lr, totalSteps };
   const data = uploadDataset(gpu, train, net.spec.task === 'autoencoder' ? 'unit' : 'standard');
   const prunable = net.arena.prunable().map((v) => v.name);
-  const groups = !sched ? [] : (o.pruning ?? 'layer') === 'global' ? [{ names: prunable }] : prunable.map((n) => ({ names: [n] }));
+  const global = (o.pruning ?? 'layer') === 'global';
+  const groups = !sched ? [] : global ? [{ names: prunable }] : prunable.map((n) => ({ names: [n] }));
+  // each group's final target; the shared schedule is scaled to it (s_g(t) = schedule with target s_g)
+  const layerOf = (n: string) => net.layers.find((l) => `${l.name}.weight` === n)!;
+  const targets = !sched ? [] : global ? [sched.target] : layerTargets(o, prunable.map((n) => ({ name: layerOf(n).name, kind: layerOf(n).spec.kind })));
+  const sizes = prunable.map((n) => net.arena.views.get(n)!.length);
+  const meanSparsity = (t: number) => !sched ? 0 : global ? sparsityAt(sched, t)
+    : targets.reduce((s, x, i) => s + sparsityAt({ ...sched, target: x }, t) * sizes[i]!, 0) / Math.max(1, sizes.reduce((a, b) => a + b, 0));
   const plan = await StepPlan.build(gpu, net.spec, net.layers, net.arena, data, B, { prune: groups });
   const logEvery = Math.max(1, o.logEvery ?? Math.max(1, Math.min(50, Math.floor(stepsPerEpoch / 4))));
   const perSubmit = Math.max(1, Math.min(o.stepsPerSubmit ?? 8, TABLE_CAP));
@@ -280,7 +311,7 @@ export async function trainNetwork(net: Network, train: RawDataset, o: TrainOpti
     const e: LogEntry = {
       step, epoch: step / stepsPerEpoch, loss: r.loss, accuracy: r.accuracy,
       samplesPerSec: ((step - startStep) * B) / Math.max(1e-9, (now - t0) / 1000),
-      lr: lrAt(lrs, step - 1), sparsity: sched ? sparsityAt(sched, step - 1) : 0,
+      lr: lrAt(lrs, step - 1), sparsity: meanSparsity(step - 1),
     };
     history.push(e);
     cb.onLog?.(e);
@@ -313,8 +344,7 @@ export async function trainNetwork(net: Network, train: RawDataset, o: TrainOpti
       for (let t = step; t < end; t++) rows.push([lrAt(lrs, t), o.momentum, o.l2]);
       plan.setHyperRows(step, rows);
       if (pruneAt >= 0) {
-        const s = sparsityAt(sched!, pruneAt);
-        plan.setPruneK(plan.pruneGroups.map((g) => keptCount(g.total, s)));
+        plan.setPruneK(plan.pruneGroups.map((g, i) => keptCount(g.total, sparsityAt({ ...sched!, target: targets[i]! }, pruneAt))));
       }
       const enc = gpu.device.createCommandEncoder({ label: `train ${step}..${end}` });
       const reads: [GPUBuffer, number, number][] = [];
