@@ -11,7 +11,7 @@ import type { RawDataset } from '../data/dataset.js';
 import { isPruningStep, keptCount, lrAt, sparsityAt, validateSchedule, type LrSchedule, type SparsitySchedule } from '../compress/schedule.js';
 import { resolvePerLayer, type TargetLayer } from '../compress/targets.js';
 import { Arena, type ParamSpec } from './arena.js';
-import { initParams, resolveModel, type ModelSpec, type ResolvedLayer } from './model.js';
+import { initParams, modelParams, resolveModel, type ModelSpec, type ResolvedLayer } from './model.js';
 import { StepPlan, TABLE_CAP, type DeviceData } from './plan.js';
 
 export interface TrainOptions {
@@ -106,12 +106,7 @@ export class Network {
 
   static create(gpu: Gpu, spec: ModelSpec, seed = 0): Network {
     const layers = resolveModel(spec);
-    const params: ParamSpec[] = [];
-    for (const l of layers) {
-      if (!l.weightShape) continue;
-      params.push({ name: `${l.name}.weight`, shape: l.weightShape, prunable: true });
-      params.push({ name: `${l.name}.bias`, shape: l.biasShape!, prunable: false });
-    }
+    const params: ParamSpec[] = modelParams(layers).map(({ name, shape, prunable }) => ({ name, shape, prunable }));
     const net = new Network(gpu, spec, layers, new Arena(gpu, params));
     net.arena.write('weights', initParams(layers, seed));
     return net;

@@ -56,7 +56,7 @@
 // bytes); compressedSizes() splits the tensor bytes per layer. The decoder treats the file as
 // hostile: every length, count, index and value is checked, and a problem throws a
 // CompressedModelError (or a SafetensorsError for the container) naming the parameter and section.
-import type { ResolvedLayer } from '../../nn/model.js';
+import { modelParams } from '../../nn/model.js';
 
 export const COMPRESSED_FORMAT_KEY = 'slimgpu.compressed';
 /** The version written. */
@@ -147,13 +147,5 @@ export function sectionSizes(e: ParamEntry): SectionSize[] {
   return out;
 }
 
-/** Every parameter of a model in file order: weight then bias of each layer with weights. */
-export function modelParams(layers: ResolvedLayer[]): { name: string; layer: string; shape: number[]; prunable: boolean }[] {
-  const out: { name: string; layer: string; shape: number[]; prunable: boolean }[] = [];
-  for (const l of layers) {
-    if (!l.weightShape) continue;
-    out.push({ name: `${l.name}.weight`, layer: l.name, shape: [...l.weightShape], prunable: true });
-    out.push({ name: `${l.name}.bias`, layer: l.name, shape: [...l.biasShape!], prunable: false });
-  }
-  return out;
-}
+/** Every parameter of a model in file order (nn/model.ts): weight then bias of each layer with weights. */
+export { modelParams };
