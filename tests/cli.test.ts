@@ -42,21 +42,14 @@ describe('slimgpu train / eval', () => {
     expect(report.timing.samplesPerSec).toBeGreaterThan(0);
     for (const l of report.layers) expect(l.nonzeros).toBe(Math.round(0.2 * l.params));
     // per-model default learning rates, reported in the run's config
-    const ae = await cli(['train', '--model', 'autoencoder:784-32', '--train-size', '512', '--test-size', '100', '--epochs', '2', '--json']);
+    const ae = await cli(['train', '--model', 'autoencoder:784-32', '--data', 'mnist-10k', '--train-size', '512', '--test-size', '100', '--epochs', '2', '--json']);
     expect(ae.code).toBe(0);
     const aer = JSON.parse(ae.stdout);
     expect(aer.config.lr).toBe(20);
     expect(aer.metrics.testPsnr).toBeGreaterThan(10);
-    const table = await cli(['train', '--model', 'mlp:784-16-10', '--train-size', '256', '--test-size', '100', '--epochs', '1', '--batch', '64', '--no-progress']);
+    const table = await cli(['train', '--model', 'mlp:784-16-10', '--data', 'mnist-10k', '--train-size', '256', '--test-size', '100', '--epochs', '1', '--batch', '64', '--no-progress']);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/slimgpu report — model mlp:784-16-10, data mnist\n/);
-    // per-layer targets (Deep Compression's way): each layer's own sparsity and bits in the report
-    const per = await cli(['train', '--model', 'mlp:784-32-16-10', '--train-size', '512', '--test-size', '100', '--epochs', '2', '--batch', '64',
-      '--sparsity', 'dense1=0.9,dense2=0.5', '--bits', '3,dense2=6', '--fine-tune-steps', '5', '--json']);
-    expect(per.code, per.stderr).toBe(0);
-    const pr = JSON.parse(per.stdout);
-    expect(pr.layers.map((l: { nonzeros: number; params: number }) => l.params - l.nonzeros)).toEqual([Math.round(0.9 * 784 * 32), Math.round(0.5 * 32 * 16), 0]);
-    expect(pr.layers.map((l: { bitsPerWeight: number }) => l.bitsPerWeight)).toEqual([3, 6, 3]);
+    expect(table.stdout).toMatch(/slimgpu report — model mlp:784-16-10, data mnist-10k/);
     expect(table.stdout).toMatch(/test accuracy: [\d.]+%/);
     const ev = await cli(['eval', '--checkpoint', join(out, 'checkpoint.safetensors'), '--json']);
     expect(ev.code).toBe(0);
@@ -80,6 +73,23 @@ describe('slimgpu train / eval', () => {
     expect(exr.total.compressedBytes).toBeLessThan(report.total.compressedBytes);
     for (const l of exr.layers) expect(l.bitsPerWeight).toBe(4);
     expect(exr.metrics.prunedTestAccuracy).toBeGreaterThan(0.7);
+    await rm(dir, { recursive: true });
+  });
+
+  it('per-layer --sparsity and --bits (Deep Compression\'s targets): each layer\'s own sparsity, bits and bytes in the report, equal to the file', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'slimgpu-cli-'));
+    const per = await cli(['train', '--model', 'mlp:784-32-16-10', '--data', 'mnist-10k', '--train-size', '512', '--test-size', '100', '--epochs', '2', '--batch', '64',
+      '--sparsity', 'dense1=0.9,dense2=0.5', '--bits', '3,dense2=6', '--fine-tune-steps', '5', '--out', dir, '--json']);
+    expect(per.code, per.stderr).toBe(0);
+    const pr = JSON.parse(per.stdout);
+    expect(pr.layers.map((l: { nonzeros: number; params: number }) => l.params - l.nonzeros)).toEqual([Math.round(0.9 * 784 * 32), Math.round(0.5 * 32 * 16), 0]);
+    expect(pr.layers.map((l: { bitsPerWeight: number }) => l.bitsPerWeight)).toEqual([3, 6, 3]);
+    const sum = pr.layers.reduce((s: number, l: { compressedBytes: number }) => s + l.compressedBytes, 0);
+    expect(sum + pr.total.headerBytes).toBe(statSync(join(dir, 'model.slim.safetensors')).size);
     await rm(dir, { recursive: true });
   });
 
