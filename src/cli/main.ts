@@ -9,6 +9,7 @@ import { INIT_METHODS, type InitMethod } from '../compress/sharing.js';
 import { loadCompressed } from '../io/export.js';
 import { readFileBytes } from '../io/files.js';
 import { compressNetwork, fileBytesOf } from '../run.js';
+import { addCodecCommands } from './codec.js';
 
 function printInfo(info: AdapterSummary): void {
   const rows: [string, string][] = [
@@ -203,6 +204,7 @@ export function buildCli(): Command {
       }
     });
 
+  addCodecCommands(program);
   return program;
 }
 
