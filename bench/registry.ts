@@ -9,6 +9,7 @@ import type { Gpu } from '../src/gpu/device.js';
 import type { Dispatch } from '../src/gpu/dispatch.js';
 import { conv2dCases } from './kernels/conv2d.js';
 import { embeddingCases } from './kernels/embedding.js';
+import { geluCases } from './kernels/gelu.js';
 import { layerNormCases } from './kernels/layernorm.js';
 import { lossCases } from './kernels/loss.js';
 import { matmulCases } from './kernels/matmul.js';
@@ -54,4 +55,5 @@ export const KERNEL_SUITES: Suite[] = [
   { name: 'topk_mask', cases: topkMaskCases },
   { name: 'embedding', cases: embeddingCases },
   { name: 'layernorm', cases: layerNormCases },
+  { name: 'gelu', cases: geluCases },
 ];

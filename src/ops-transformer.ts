@@ -4,6 +4,7 @@ import type { Gpu } from './gpu/device.js';
 import { run, type Dispatch } from './gpu/dispatch.js';
 import { createTensor, type Tensor } from './gpu/tensor.js';
 import * as emb from './kernels/embedding.js';
+import * as ew from './kernels/elementwise.js';
 import * as ln from './kernels/layernorm.js';
 import { fail, positiveInt } from './kernels/validate.js';
 
@@ -32,6 +33,24 @@ async function runPlan(gpu: Gpu, build: () => Promise<{ dispatches: Dispatch[]; 
 }
 
 export const transformerOps = {
+  /** GPT-2's GELU (tanh approximation) as a new tensor. */
+  async gelu(x: Tensor): Promise<Tensor> {
+    const y = createTensor(x.gpu, x.shape, undefined, { label: 'gelu.y' });
+    await runOwned(x.gpu, () => ew.gelu(x.gpu, x, y), [y]);
+    return y;
+  },
+  /** dx = dy · gelu'(x), x the gelu input. */
+  async geluBackward(x: Tensor, dy: Tensor): Promise<Tensor> {
+    const dx = createTensor(dy.gpu, dy.shape, undefined, { label: 'geluBackward.dx' });
+    await runOwned(dy.gpu, () => ew.geluBackward(dy.gpu, x, dy, dx), [dx]);
+    return dx;
+  },
+  /** x + y as a new tensor (same element count; the shape of x). For x += y in place use kernels.add(gpu, x, y, x). */
+  async add(x: Tensor, y: Tensor): Promise<Tensor> {
+    const out = createTensor(x.gpu, x.shape, undefined, { label: 'add.out' });
+    await runOwned(x.gpu, () => ew.add(x.gpu, x, y, out), [out]);
+    return out;
+  },
   /** Token (+ position) embedding: tokens (N) u32, table (V, C), pos (T, C) → (N, C) = table[tokens[n]] + pos[n mod T]. */
   async embedding(tokens: Tensor, table: Tensor, pos?: Tensor): Promise<Tensor> {
     const { N, C } = emb.embeddingDims(tokens, table, pos);

@@ -25,6 +25,8 @@ export interface GraphContext {
   B: number;
   arena: Arena;
   alloc(shape: number[], label: string, dtype?: 'f32' | 'u32'): Tensor;
+  /** Keeps scratch tensors a kernel wrapper allocated (freed with the plan). */
+  keep(tensors: Tensor[]): void;
 }
 
 /** What a node's forward kept for its backward. */
@@ -56,7 +58,7 @@ export async function compileForward(ctx: GraphContext, layers: ResolvedLayer[],
     const outShape = [B, ...l.outShape];
     const node: NodeState = { layer: l, x, y: x[0]!, saved: {} };
     const src = layers[l.inputs[0]!];
-    if (l.spec.kind === 'relu' && src?.fusedActivation === 'relu') {
+    if ((l.spec.kind === 'relu' && src?.fusedActivation === 'relu') || (l.spec.kind === 'positions' && src?.fusedPositions)) {
       node.fused = true;
       nodes.push(node);
       continue;
@@ -195,7 +197,8 @@ export async function compileBackward(ctx: GraphContext, layers: ResolvedLayer[]
   const grads = new Grads(ctx, f.nodes);
   const backward: Dispatch[] = [];
   await grads.alias(layers.length - 1, gOut);
-  // a fused relu's gradient is its dense/conv's (the dense applies relu' itself)
+  // a fused node's gradient is its producer's (a dense applies relu' itself; an embedding's
+  // backward also gives the positions' gradient)
   const target = (i: number) => (i >= 0 && f.nodes[i]!.fused ? layers[i]!.inputs[0]! : i);
   for (let j = layers.length - 1; j >= 0; j--) {
     grads.current = j;

@@ -76,6 +76,8 @@ export interface ResolvedLayer {
   biasShape?: number[];
   /** The activation fused into this layer's forward kernel (the next layer is then skipped). */
   fusedActivation?: 'relu';
+  /** An embedding whose positions node is fused into its lookup (one kernel adds both tables). */
+  fusedPositions?: boolean;
   fanIn?: number;
   fanOut?: number;
   /** Nodes that read this node's output. */
@@ -181,6 +183,7 @@ export function resolveModel(spec: ModelSpec): ResolvedLayer[] {
       }
       case 'positions':
         needSeq();
+        if (out[inputs[0]!]?.spec.kind !== 'embedding') throw new ModelError(`${where}: positions read an embedding directly (they are added by its lookup kernel)`);
         weight([...inShape]);
         r.fanIn = inShape[0]; r.fanOut = inShape[1];
         break;
@@ -223,8 +226,14 @@ export function resolveModel(spec: ModelSpec): ResolvedLayer[] {
     const last = out[out.length - 1];
     if (!last || !last.seq || last.outShape.length !== 2) throw new ModelError(`model '${spec.name}': a language model must end with per-token logits (T, V)`);
   }
-  // fuse a relu into the dense/conv forward kernel that is its only input (and has no other reader)
+  // fuse a relu into the dense/conv forward kernel that is its only input (and has no other reader),
+  // and positions into the embedding lookup they read
   for (const b of out) {
+    if (b.spec.kind === 'positions') {
+      const e = out[b.inputs[0]!]!;
+      if (e.consumers.length !== 1) throw new ModelError(`model '${spec.name}' layer ${b.index} (${b.name}): its embedding '${e.name}' must feed only the positions`);
+      e.fusedPositions = true;
+    }
     if (b.spec.kind !== 'relu') continue;
     const a = out[b.inputs[0]!];
     if (a && (a.spec.kind === 'dense' || a.spec.kind === 'conv2d') && a.consumers.length === 1) a.fusedActivation = 'relu';

@@ -146,7 +146,7 @@ export class StepPlan {
     const train = opts.train ?? true;
     const { gather, labels, target } = await this.gather(spec, opts.gather ?? true);
     this.labels = labels;
-    const ctx: GraphContext = { gpu, B, arena, alloc: (shape, label, dtype) => this.alloc(shape, label, dtype) };
+    const ctx: GraphContext = { gpu, B, arena, alloc: (shape, label, dtype) => this.alloc(shape, label, dtype), keep: (ts) => { for (const t of ts) if (!this.owned.includes(t)) this.owned.push(t); } };
     const f = await compileForward(ctx, layers, this.input);
     const out = f.output;
     this.output = out;
