@@ -36,7 +36,7 @@ export interface CompressorsReport {
 }
 
 const USAGE = `usage: node dist/bench/index.js compressors [FILE] [--bytes N] [--json] [--model gpt:L-D-H-T] [--no-two-part] [--no-slimgpu]
-  [--streams n] [--chunk n] [--steps-per-chunk n] [--lr x] [--batch n] [--train-steps n] [--sparsity s] [--bits b] [--no-decode]`;
+  [--streams n] [--chunk n] [--steps-per-chunk n] [--lr x] [--optimizer adamw|sgd] [--train-steps n] [--sparsity s] [--bits b] [--no-decode]`;
 
 /** The King James Bible from Debian's bible-kjv-text, as plain text (4.4 MB), cached. */
 export function kjvText(): { path: string; source: string } {
@@ -115,7 +115,7 @@ function parse(argv: string[]): Args {
     else if (x === '--chunk') a.opts.chunkBytes = n();
     else if (x === '--steps-per-chunk') a.opts.stepsPerChunk = n();
     else if (x === '--lr') a.opts.lr = n();
-    else if (x === '--batch') a.opts.batch = n();
+    else if (x === '--optimizer') a.opts.optimizer = v() as GptCodecOptions['optimizer'];
     else if (x === '--seed') a.opts.seed = n();
     else if (x === '--train-steps') tp.trainSteps = n();
     else if (x === '--sparsity') tp.sparsity = n();

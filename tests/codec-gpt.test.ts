@@ -1,6 +1,6 @@
 // The codec with its real model, the GPT preset, on tiny shapes: exact round trips (empty, 1 byte,
 // binary, non-UTF-8, lengths that are not chunk multiples), the causality the decoder relies on,
-// determinism, two-part files, and the CLI (atomic output, errors naming the chunk).
+// determinism, and the CLI (atomic output, errors naming the chunk).
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { GptCodecModel, checkSettings, compressWithGpt, decompressWithGpt, type GptCodecOptions } from '../src/codec/index.js';
 import { cli, rng, testGpu } from './helpers.js';
 
-const TINY: GptCodecOptions = { model: 'gpt:1-16-2-16', streams: 3, chunkBytes: 16, stepsPerChunk: 2, batch: 4, lr: 3e-3, seed: 7 };
+const TINY: GptCodecOptions = { model: 'gpt:1-16-2-16', streams: 3, chunkBytes: 16, stepsPerChunk: 2, lr: 0.05, optimizer: 'sgd', seed: 7 };
 const english = new TextEncoder().encode('The quick brown fox jumps over the lazy dog. A stitch in time saves nine. '.repeat(8));
 
 let dir: string | undefined;
@@ -18,8 +18,8 @@ afterAll(async () => { if (dir) await rm(dir, { recursive: true, force: true });
 describe('GPT codec', () => {
   it('row j of the logits depends only on tokens 0..j, bit for bit (what lets the decoder pad the future)', async () => {
     const gpu = await testGpu();
-    const s = checkSettings({ kind: 'gpt', model: 'gpt:2-16-2-16', seed: 3, lr: 1e-3, warmup: 0, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, clip: 1, batch: 2 }, 'test');
-    const m = await GptCodecModel.create(gpu, s, 2, 64, { train: false });
+    const s = checkSettings({ kind: 'gpt', model: 'gpt:2-16-2-16', seed: 3, optimizer: 'adamw', lr: 1e-3, warmup: 0, beta1: 0.9, beta2: 0.99, weightDecay: 0, clip: 1, momentum: 0 }, 'test');
+    const m = await GptCodecModel.create(gpu, s, 2, 64);
     try {
       const r = rng(1);
       const a = Uint32Array.from({ length: 32 }, () => Math.floor(r() * 256));
@@ -59,15 +59,6 @@ describe('GPT codec', () => {
     expect(a.bits).toBeLessThan(still.bits);
   });
 
-  it('two-part: the stored model (pruned, shared) decodes the text exactly', async () => {
-    const gpu = await testGpu();
-    const c = await compressWithGpt(gpu, english, { ...TINY, twoPart: { trainSteps: 20, sparsity: 0.5, bits: 4 } });
-    expect(c.header.mode).toBe('two-part');
-    expect(c.modelBytes).toBeGreaterThan(0);
-    expect(c.twoPart!.modelBytes).toBeLessThan(c.twoPart!.denseModelBytes);
-    const back = await decompressWithGpt(gpu, c.bytes);
-    expect(back.text).toEqual(english);
-  });
 });
 
 describe('slimgpu compress / decompress', () => {
@@ -75,9 +66,9 @@ describe('slimgpu compress / decompress', () => {
     dir = await mkdtemp(join(tmpdir(), 'slimgpu-codec-'));
     const src = join(dir, 'in.txt'), z = join(dir, 'in.txt.slimz'), out = join(dir, 'out.txt');
     await writeFile(src, english.subarray(0, 333));
-    const flags = ['--model', 'gpt:1-16-2-16', '--streams', '2', '--chunk', '16', '--steps-per-chunk', '1', '--batch', '2', '--no-progress'];
+    const flags = ['--model', 'gpt:1-16-2-16', '--streams', '2', '--chunk', '16', '--steps-per-chunk', '1', '--optimizer', 'sgd', '--lr', '0.05', '--no-progress'];
     const c = await cli(['compress', src, '-o', z, ...flags, '--json']);
-    expect(c.stderr).toBe('');
+    expect(c.stderr).not.toMatch(/error/i);
     expect(c.code).toBe(0);
     const summary = JSON.parse(c.stdout);
     expect(summary.bytes).toBe(333);

@@ -1,6 +1,7 @@
 // `slimgpu compress FILE -o FILE.slimz` and `slimgpu decompress FILE.slimz -o OUT`: lossless text
 // compression with the GPT preset as the model (prequential by default, --two-part optional).
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { OPTIMIZERS, type OptimizerKind } from '../nn/optimizer.js';
 import { SingleBar, Presets } from 'cli-progress';
 import { createGpu, type Gpu } from '../gpu/device.js';
 import { readFileBytes, writeFileAtomic } from '../io/files.js';
@@ -41,7 +42,7 @@ function progress(verb: string, show: boolean, quiet: boolean): { update(p: Code
 }
 
 interface CompressFlags {
-  output?: string; model: string; streams?: number; chunk?: number; stepsPerChunk?: number; lr?: number; seed: number; batch?: number;
+  output?: string; model: string; streams?: number; chunk?: number; stepsPerChunk?: number; lr?: number; seed: number; optimizer: OptimizerKind;
   twoPart?: boolean; trainSteps?: number; sparsity?: number; bits?: number; progress: boolean; json?: boolean;
 }
 
@@ -58,7 +59,7 @@ async function compressCommand(file: string, f: CompressFlags): Promise<void> {
   const out = f.output ?? `${file}.slimz`;
   const text = await readFileBytes(file, 'input');
   const opts: GptCodecOptions = {
-    model: f.model, seed: f.seed, streams: f.streams, chunkBytes: f.chunk, stepsPerChunk: f.stepsPerChunk, lr: f.lr, batch: f.batch,
+    model: f.model, seed: f.seed, streams: f.streams, chunkBytes: f.chunk, stepsPerChunk: f.stepsPerChunk, lr: f.lr, optimizer: f.optimizer,
     twoPart: f.twoPart ? { trainSteps: f.trainSteps, sparsity: f.sparsity, bits: f.bits } : undefined,
   };
   const bar = progress('compress', !f.json && f.progress && process.stderr.isTTY, !!f.json);
@@ -113,9 +114,9 @@ export function addCodecCommands(program: Command): void {
     .option('--model <preset>', 'gpt:L-D-H-T preset (layers, width, heads, context)', d.model)
     .option('--streams <n>', 'parallel streams = windows per forward pass (default: by file size, ≤ 64)', num('--streams', { int: true, min: 1, max: 4096 }))
     .option('--chunk <bytes>', `bytes per stream between training rounds (default ${d.chunkBytes}; a multiple of T/2)`, num('--chunk', { int: true, min: 1 }))
-    .option('--steps-per-chunk <n>', `AdamW steps after each chunk (default ${d.stepsPerChunk}; 0 = never train)`, num('--steps-per-chunk', { int: true, min: 0 }))
+    .option('--steps-per-chunk <n>', `training steps (of one window per stream) after each chunk (default ${d.stepsPerChunk}; 0 = never train)`, num('--steps-per-chunk', { int: true, min: 0 }))
     .option('--lr <x>', `AdamW learning rate (default ${d.lr})`, num('--lr', { above: 0 }))
-    .option('--batch <n>', `training windows per step (default ${d.batch})`, num('--batch', { int: true, min: 1 }))
+    .addOption(new Option('--optimizer <kind>', 'optimizer of the training steps').choices([...OPTIMIZERS]).default(d.optimizer))
     .option('--seed <n>', 'initialisation and sampling seed', num('--seed', { int: true, min: 0 }), 0)
     .option('--two-part', 'train first, prune and share, store the compressed model in the file, then code the text under it')
     .option('--train-steps <n>', `two-part: training steps (default ${d.twoPart.trainSteps})`, num('--train-steps', { int: true, min: 0 }))

@@ -1,19 +1,12 @@
 // The codec's model: the GPT preset (gpt:L-D-H-T, byte vocabulary) behind the CodecModel interface,
-// and whole-file compression/decompression with it.
-//   forward: one StepPlan of B = streams windows (no gather: the coder writes the tokens), logits
-//            read back whole or one row per window;
-//   training: a second StepPlan over the same arena (batch windows, AdamW), windows drawn by a
-//            seeded hash of (step, window) from the prefix of a GPU text buffer that holds the whole
-//            file's room and grows as chunks are appended; no readback.
+// and whole-file compression/decompression with it. The model is nn's GptModel: B = streams windows
+// per forward pass (and per training step), AdamW steps on windows drawn by a seeded hash from the
+// prefix of a GPU text buffer that grows as chunks are appended, no readback inside training.
 // Everything the decoder needs to rebuild the same model is in the settings stored in the header.
 import type { Gpu } from '../gpu/device.js';
-import { encodeDispatches } from '../gpu/dispatch.js';
-import { GpuError } from '../gpu/device.js';
-import { Network, uploadText } from '../nn/network.js';
-import { StepPlan, TABLE_CAP, type DeviceData } from '../nn/plan.js';
-import { gptSpec, parseGptName } from '../nn/presets.js';
-import { hyperRow, type OptimizerHyper } from '../nn/optimizer.js';
-import type { Tensor } from '../gpu/tensor.js';
+import { GptModel } from '../nn/lm.js';
+import { parseGptName } from '../nn/presets.js';
+import { OPTIMIZERS, type OptimizerKind } from '../nn/optimizer.js';
 import { codecFail } from './errors.js';
 import type { CodecModel, CodecProgress } from './model.js';
 import { compressText, decompressText, type Compressed } from './slimz.js';
@@ -28,16 +21,15 @@ export interface GptCodecSettings {
   /** gpt:L-D-H-T */
   model: string;
   seed: number;
-  /** AdamW: learning rate after a linear warm-up of `warmup` steps, betas, decoupled weight decay, global-norm clip. */
+  optimizer: OptimizerKind;
+  /** Learning rate after a linear warm-up of `warmup` steps; AdamW betas, decoupled weight decay, global-norm clip; SGD momentum. */
   lr: number;
   warmup: number;
   beta1: number;
   beta2: number;
-  eps: number;
   weightDecay: number;
   clip: number;
-  /** Training windows per step. */
-  batch: number;
+  momentum: number;
 }
 
 export interface GptCodecOptions {
@@ -47,7 +39,7 @@ export interface GptCodecOptions {
   chunkBytes?: number;
   stepsPerChunk?: number;
   lr?: number;
-  batch?: number;
+  optimizer?: OptimizerKind;
   /** Two-part coding (train first, prune and share, store the model) instead of prequential. */
   twoPart?: { trainSteps?: number; sparsity?: number; bits?: number };
 }
@@ -55,14 +47,14 @@ export interface GptCodecOptions {
 export const GPT_CODEC_DEFAULTS = {
   model: 'gpt:2-64-4-64',
   chunkBytes: 128,
-  stepsPerChunk: 8,
+  stepsPerChunk: 2,
   lr: 2e-3,
-  batch: 16,
+  optimizer: 'adamw' as OptimizerKind,
   maxStreams: 64,
   twoPart: { trainSteps: 2000, sparsity: 0.5, bits: 5 },
 } as const;
 
-const HYPER: Omit<GptCodecSettings, 'kind' | 'model' | 'seed' | 'lr' | 'batch'> = { warmup: 20, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01, clip: 1 };
+const HYPER = { warmup: 20, beta1: 0.9, beta2: 0.99, weightDecay: 0.01, clip: 1, momentum: 0.9 };
 
 /** Streams for a text of n bytes: each at least 64 windows long, at most maxStreams of them. */
 export function defaultStreams(n: number, T: number): number {
@@ -71,9 +63,8 @@ export function defaultStreams(n: number, T: number): number {
 
 function settingsOf(o: GptCodecOptions): GptCodecSettings {
   const d = GPT_CODEC_DEFAULTS;
-  const s: GptCodecSettings = { kind: 'gpt', model: o.model ?? d.model, seed: o.seed ?? 0, lr: o.lr ?? d.lr, batch: o.batch ?? d.batch, ...HYPER };
-  checkSettings(s, 'options');
-  return s;
+  const s: GptCodecSettings = { kind: 'gpt', model: o.model ?? d.model, seed: o.seed ?? 0, optimizer: o.optimizer ?? d.optimizer, lr: o.lr ?? d.lr, ...HYPER };
+  return checkSettings(s, 'options');
 }
 
 /** Validates settings (from options or from a file's header); errors say which. */
@@ -83,120 +74,36 @@ export function checkSettings(v: unknown, where: string): GptCodecSettings {
   const s = v as Record<string, unknown>;
   if (s.kind !== 'gpt') bad(`model kind must be 'gpt', got ${JSON.stringify(s.kind)}`);
   if (typeof s.model !== 'string' || !parseGptName(s.model)) bad(`model must be a gpt:L-D-H-T preset, got ${JSON.stringify(s.model)}`);
+  if (!OPTIMIZERS.includes(s.optimizer as OptimizerKind)) bad(`optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(s.optimizer)}`);
   const num = (k: string, lo: number, hi: number, int = false) => {
     const x = s[k];
     if (typeof x !== 'number' || !Number.isFinite(x) || x < lo || x > hi || (int && !Number.isInteger(x))) bad(`${k} must be ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${JSON.stringify(x)}`);
   };
-  num('seed', 0, 2 ** 32 - 1, true); num('lr', 0, 10); num('warmup', 0, 1e9, true); num('beta1', 0, 1); num('beta2', 0, 1);
-  num('eps', 0, 1); num('weightDecay', 0, 10); num('clip', 0, 1e9); num('batch', 1, 65536, true);
+  num('seed', 0, 2 ** 32 - 1, true); num('lr', 0, 100); num('warmup', 0, 1e9, true); num('beta1', 0, 1); num('beta2', 0, 1);
+  num('weightDecay', 0, 10); num('clip', 0, 1e9); num('momentum', 0, 1);
   return s as unknown as GptCodecSettings;
 }
 
-/** The GPT preset as a CodecModel: B windows per forward pass, training on the coded prefix. */
+/** nn's GptModel as the codec's model: B = streams windows, T = the preset's context. */
 export class GptCodecModel implements CodecModel {
-  private valid = 0;
-  private step = 0;
-  private readonly host: Uint8Array;
-  private readonly staging: { all: GPUBuffer; row: GPUBuffer };
-  private disposed = false;
+  private constructor(readonly lm: GptModel) {}
 
-  private constructor(
-    private readonly gpu: Gpu, readonly net: Network, private readonly s: GptCodecSettings,
-    readonly windows: number, readonly context: number,
-    private readonly data: DeviceData & { dispose(): void }, private readonly fwd: StepPlan, private readonly trn?: StepPlan,
-  ) {
-    this.host = new Uint8Array(data.inputs.byteLength);
-    const mk = (size: number, label: string) => gpu.device.createBuffer({ label, size, usage: 0x1 | 0x8 }); // MAP_READ | COPY_DST
-    this.staging = { all: mk(windows * context * 256 * 4, 'codec.logits'), row: mk(windows * 256 * 4, 'codec.logits.row') };
+  /** A model for `windows` streams and a text of `capacity` bytes, initialised from the settings' seed. */
+  static async create(gpu: Gpu, s: GptCodecSettings, windows: number, capacity: number): Promise<GptCodecModel> {
+    const lm = await GptModel.create(gpu, s.model, {
+      seed: s.seed, windows, capacity, optimizer: s.optimizer, lr: s.lr, warmup: s.warmup, beta1: s.beta1, beta2: s.beta2,
+      weightDecay: s.weightDecay, clip: s.clip, momentum: s.momentum,
+    });
+    return new GptCodecModel(lm);
   }
 
-  /**
-   * A model for `windows` streams and a text of `capacity` bytes; `net` (two-part: the loaded
-   * compressed model) or a fresh initialisation from the settings' seed. `train` false: no training plan.
-   */
-  static async create(gpu: Gpu, s: GptCodecSettings, windows: number, capacity: number, opts: { net?: Network; train?: boolean } = {}): Promise<GptCodecModel> {
-    const cfg = parseGptName(s.model)!;
-    const spec = gptSpec(cfg, s.model);
-    const net = opts.net ?? Network.create(gpu, spec, s.seed);
-    const T = cfg.T;
-    const data = uploadText(gpu, { kind: 'text', name: 'codec', bytes: new Uint8Array(0) }, T, 'train', Math.max(capacity, T + 2));
-    let fwd: StepPlan | undefined, trn: StepPlan | undefined;
-    try {
-      fwd = await StepPlan.build(gpu, net.spec, net.layers, net.arena, data, windows, { train: false, gather: false });
-      if (opts.train ?? true) trn = await StepPlan.build(gpu, net.spec, net.layers, net.arena, data, s.batch, { optimizer: 'adamw' });
-    } catch (e) {
-      fwd?.destroy();
-      data.dispose();
-      if (!opts.net) net.dispose();
-      throw e;
-    }
-    return new GptCodecModel(gpu, net, s, windows, T, data, fwd, trn);
-  }
-
-  async logits(tokens: Uint32Array, row?: number): Promise<Float32Array> {
-    const { gpu, fwd } = this;
-    const B = this.windows, T = this.context;
-    if (tokens.length !== B * T) codecFail(`logits: tokens must hold B·T = ${B * T} values, got ${tokens.length}`);
-    gpu.device.queue.writeBuffer(fwd.input.buffer, fwd.input.offset, tokens.buffer, tokens.byteOffset, tokens.byteLength);
-    const enc = gpu.device.createCommandEncoder({ label: 'codec.forward' });
-    encodeDispatches(enc, fwd.evalStep, 'codec.forward');
-    const out: Tensor = fwd.output;
-    const staging = row === undefined ? this.staging.all : this.staging.row;
-    if (row === undefined) enc.copyBufferToBuffer(out.buffer, out.offset, staging, 0, B * T * 256 * 4);
-    else for (let b = 0; b < B; b++) enc.copyBufferToBuffer(out.buffer, out.offset + (b * T + row) * 1024, staging, b * 1024, 1024);
-    gpu.device.queue.submit([enc.finish()]);
-    try {
-      await staging.mapAsync(0x1);
-    } catch (e) {
-      gpu.check();
-      throw new GpuError(`slimgpu.codec: reading the logits failed: ${(e as Error).message}`);
-    }
-    const v = new Float32Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    gpu.check();
-    return v;
-  }
-
-  appendText(bytes: Uint8Array): void {
-    if (this.valid + bytes.length > this.host.length) codecFail(`appendText: the text buffer holds ${this.host.length} bytes, ${this.valid + bytes.length} needed`);
-    const w0 = Math.floor(this.valid / 4);
-    this.host.set(bytes, this.valid);
-    this.valid += bytes.length;
-    const w1 = Math.ceil(this.valid / 4);
-    if (w1 > w0) this.gpu.device.queue.writeBuffer(this.data.inputs.buffer, this.data.inputs.offset + 4 * w0, this.host.buffer, 4 * w0, 4 * (w1 - w0));
-  }
-
-  private lrAt(t: number): number {
-    return this.s.warmup > 0 && t < this.s.warmup ? (this.s.lr * (t + 1)) / this.s.warmup : this.s.lr;
-  }
-
-  async train(steps: number): Promise<void> {
-    const { gpu, trn, s } = this;
-    const count = this.valid - this.context; // window starts with T + 1 bytes inside the prefix
-    if (!trn || steps <= 0 || count < 1) return;
-    const h: OptimizerHyper = { momentum: 0, l2: s.weightDecay, beta1: s.beta1, beta2: s.beta2, eps: s.eps, clip: s.clip };
-    trn.setHashedWindows(this.step, count, s.seed);
-    for (let done = 0; done < steps;) {
-      const n = Math.min(TABLE_CAP, steps - done);
-      trn.setHyperRows(this.step, Array.from({ length: n }, (_, i) => hyperRow('adamw', h, this.step + i, this.lrAt(this.step + i))));
-      const enc = gpu.device.createCommandEncoder({ label: 'codec.train' });
-      for (let i = 0; i < n; i++) encodeDispatches(enc, trn.train, 'codec.train');
-      gpu.device.queue.submit([enc.finish()]);
-      this.step += n;
-      done += n;
-    }
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.fwd.destroy();
-    this.trn?.destroy();
-    this.staging.all.destroy();
-    this.staging.row.destroy();
-    this.data.dispose();
-    this.net.dispose();
-  }
+  get windows(): number { return this.lm.windows; }
+  get context(): number { return this.lm.context; }
+  get net() { return this.lm.net; }
+  logits(tokens: Uint32Array, row?: number): Promise<Float32Array> { return this.lm.logits(tokens, row); }
+  appendText(bytes: Uint8Array): Promise<void> { return this.lm.appendText(bytes); }
+  train(steps: number): Promise<void> { return this.lm.train(steps); }
+  dispose(): void { this.lm.dispose(); }
 }
 
 function writerOf(gpu: Gpu): WriterInfo {
@@ -238,8 +145,8 @@ export async function compressWithGpt(gpu: Gpu, text: Uint8Array, opts: GptCodec
     return compressTwoPart(gpu, text, s, { streams, chunkBytes, ...opts.twoPart }, writerOf(gpu), hooks);
   }
   const stepsPerChunk = opts.stepsPerChunk ?? GPT_CODEC_DEFAULTS.stepsPerChunk;
-  const model = await GptCodecModel.create(gpu, s, streams, text.length, { train: stepsPerChunk > 0 });
-  hooks.onLog?.(`slimgpu compress: ${s.model} (${model.net.paramCount} parameters), ${streams} streams, ${stepsPerChunk} AdamW steps of ${s.batch} windows per chunk of ${streams}×${chunkBytes} bytes, on ${gpu.info.description || gpu.info.device}`);
+  const model = await GptCodecModel.create(gpu, s, streams, text.length);
+  hooks.onLog?.(`slimgpu compress: ${s.model} (${model.net.paramCount} parameters), ${streams} streams, ${stepsPerChunk} ${s.optimizer} steps of ${streams} windows per chunk of ${streams}×${chunkBytes} bytes, on ${gpu.info.description || gpu.info.device}`);
   try {
     return await compressText(text, model, { mode: 'prequential', chunkBytes, stepsPerChunk, model: { ...s }, writer: writerOf(gpu), onProgress: hooks.onProgress });
   } finally {
@@ -253,8 +160,8 @@ export async function decompressWithGpt(gpu: Gpu, bytes: Uint8Array, hooks: Code
     const s = checkSettings(h.model, 'the file\'s header');
     if (h.mode === 'two-part') {
       const { loadTwoPartModel } = await import('./twopart.js');
-      return loadTwoPartModel(gpu, s, section!, h);
+      return loadTwoPartModel(gpu, s, section!, h.coding.streams, h.length);
     }
-    return GptCodecModel.create(gpu, s, h.coding.streams, h.length, { train: h.coding.stepsPerChunk > 0 });
+    return GptCodecModel.create(gpu, s, h.coding.streams, h.length);
   }, { adapter: gpu.info.description || gpu.info.device, onProgress: hooks.onProgress });
 }

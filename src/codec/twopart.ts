@@ -4,12 +4,12 @@
 // The report says what pruning and sharing took off the model part and what they cost the data part.
 import type { Gpu } from '../gpu/device.js';
 import { shareWeights } from '../compress/sharing.js';
-import { exportCompressed, loadCompressed } from '../io/export.js';
+import { decodeCompressed, exportCompressed } from '../io/export.js';
 import { codecFail } from './errors.js';
 import { GptCodecModel, type CodecHooks, type GptCodecSettings, type GptCompressed, type TwoPartReport } from './gpt.js';
 import { encodeText } from './prequential.js';
 import { compressText } from './slimz.js';
-import type { SlimzHeader, WriterInfo } from './container.js';
+import type { WriterInfo } from './container.js';
 import { GPT_CODEC_DEFAULTS } from './gpt.js';
 
 export interface TwoPartOptions {
@@ -46,7 +46,7 @@ export async function compressTwoPart(gpu: Gpu, text: Uint8Array, s: GptCodecSet
   try {
     const dense = Math.round(trainSteps * (sparsity > 0 ? 0.6 : 1));
     hooks.onLog?.(`slimgpu compress --two-part: ${s.model} (${net.paramCount} parameters), ${dense} dense AdamW steps, then pruning to ${(100 * sparsity).toFixed(0)}% + ${trainSteps - dense} steps, ${bits}-bit sharing`);
-    trainer.appendText(text);
+    await trainer.appendText(text);
     await trainer.train(dense);
     denseBits = (await encodeText(text, trainer, { chunkBytes: o.chunkBytes, stepsPerChunk: 0 })).bits;
     if (sparsity > 0) {
@@ -61,7 +61,7 @@ export async function compressTwoPart(gpu: Gpu, text: Uint8Array, s: GptCodecSet
     trainer.dispose();
   }
   // code under the model exactly as the decoder will have it: loaded from the stored bytes
-  const model = await GptCodecModel.create(gpu, s, o.streams, text.length, { net: await loadCompressed(gpu, section), train: false });
+  const model = await loadTwoPartModel(gpu, s, section, o.streams, text.length);
   try {
     const r = await compressText(text, model, {
       mode: 'two-part', chunkBytes: o.chunkBytes, stepsPerChunk: 0, model: { ...s, twoPart: { trainSteps, sparsity, bits } }, writer, modelSection: section,
@@ -78,12 +78,16 @@ export async function compressTwoPart(gpu: Gpu, text: Uint8Array, s: GptCodecSet
   }
 }
 
-/** The decoder's model of a two-part file: the stored compressed model, no training. */
-export async function loadTwoPartModel(gpu: Gpu, s: GptCodecSettings, section: Uint8Array, h: SlimzHeader): Promise<GptCodecModel> {
-  const net = await loadCompressed(gpu, section, { name: 'the .slimz model section' });
-  if (net.spec.name !== s.model) {
-    net.dispose();
-    codecFail(`the stored model is '${net.spec.name}', the header says '${s.model}': the file is inconsistent`);
+/** A two-part file's model: the preset's network with the stored (pruned, shared) weights and masks. */
+export async function loadTwoPartModel(gpu: Gpu, s: GptCodecSettings, section: Uint8Array, streams: number, length: number): Promise<GptCodecModel> {
+  const d = decodeCompressed(section, { name: 'the .slimz model section' });
+  if (d.spec.name !== s.model) codecFail(`the stored model is '${d.spec.name}', the header says '${s.model}': the file is inconsistent`);
+  const model = await GptCodecModel.create(gpu, s, streams, length);
+  try {
+    await model.net.setParams(d.values, d.masks);
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
-  return GptCodecModel.create(gpu, s, h.coding.streams, h.length, { net, train: false });
+  return model;
 }
