@@ -39,7 +39,7 @@ const USAGE = `usage: node dist/bench/index.js kernels|train [options]
   --json           print a JSON array of {kernel, variant, size, ms, gflops|gbps, timing}
   --all            also the long cases (2048³ matmul, ...)
   --only a,b       only these kernels (${KERNEL_SUITES.map((s) => s.name).join(', ')}, noop)
-  --variant v      only this variant (matmul: cpu, gpu)
+  --variant v      only this variant (matmul: cpu, gpu; attention: flash/sg8, unfused/generic, ...)
   --wall           wall time even when timestamp queries exist
   --budget-ms n    timed milliseconds per case (default 300)`;
 

@@ -7,6 +7,7 @@
 // (see matmul.ts or sgd_l2.ts), and add it to KERNEL_SUITES below.
 import type { Gpu } from '../src/gpu/device.js';
 import type { Dispatch } from '../src/gpu/dispatch.js';
+import { attentionCases } from './kernels/attention.js';
 import { conv2dCases } from './kernels/conv2d.js';
 import { lossCases } from './kernels/loss.js';
 import { matmulCases } from './kernels/matmul.js';
@@ -50,4 +51,5 @@ export const KERNEL_SUITES: Suite[] = [
   { name: 'loss', cases: lossCases },
   { name: 'sgd_l2', cases: sgdL2Cases },
   { name: 'topk_mask', cases: topkMaskCases },
+  { name: 'attention', cases: attentionCases },
 ];
