@@ -270,101 +270,240 @@ fn unfused_dkv(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 // ---- sg8 kernels: CPU drivers with 8-lane subgroups -------------------------------------------
 // Built like matmul.wgsl's sg8: a workgroup is one subgroup of 8 lanes; storage loads are vec4s and
-// the operand every lane needs is loaded once by one lane and spread with subgroup operations (a
-// register shuffle on these drivers), no workgroup memory, no barriers. A tile is 8 rows (one per
-// lane for the loads) × 32 keys (lane l owns keys 4l..4l+3) for the scores, and 8 rows × hs for
-// the row outputs (lane l owns dims 4l..4l+3, and 32 + 4l.. when HB2, i.e. hs > 32).
-// Scores are reduced across lanes with subgroupMax/subgroupAdd (the same order on every run).
+// an operand every lane needs is loaded once by one lane and spread with subgroupShuffle (a register
+// shuffle on these drivers): no workgroup memory, no barriers. A score tile is 8 rows × 32 keys
+// (lane l loads row l and owns keys 4l..4l+3: s[r] is a vec4); a row-output tile is 8 rows × hs
+// (lane l owns dims 4l..4l+3, and 32 + 4l.. when HB2). Row maxima and sums across the lanes use
+// subgroupMax/subgroupAdd (the same order on every run). Needs hs % 4 == 0 and hs ≤ 64.
 #if ${SG8}
 
-// acc += a.x·b0 + a.y·b1 + a.z·b2 + a.w·b3: one row over 4 steps of the reduction.
+// acc + a.x·b0 + a.y·b1 + a.z·b2 + a.w·b3: one row over 4 steps of the reduction.
 fn fma_row(a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>, acc: vec4<f32>) -> vec4<f32> {
   return fma(vec4<f32>(a.w), b3, fma(vec4<f32>(a.z), b2, fma(vec4<f32>(a.y), b1, fma(vec4<f32>(a.x), b0, acc))));
 }
 
-// The vec4 index of dims 4l.. (and 32 + 4l.. in v4_hi) of head h in a row whose head-0 float index
-// is `base`; lanes past the head size read its last vec4 (never stored).
+// Vec4 index of the lane's dims 4l.. (v4_hi: 32 + 4l..) in a row whose head-h float index is
+// `base`; lanes past the head size read its last vec4 (and never store).
 fn v4_lo(base: u32, l: u32) -> u32 { return base / 4u + min(l, p.hs / 4u - 1u); }
 fn v4_hi(base: u32, l: u32) -> u32 { return base / 4u + min(8u + l, p.hs / 4u - 1u); }
 
+// Float indices of rows j..j+3 (clamped to T − 1) of batch row b, head h: in qkv (+ off), in O/dO.
+fn rows4(b: u32, h: u32, j: u32, off: u32) -> vec4<u32> {
+  let T1 = p.T - 1u;
+  return vec4<u32>(qkv_row(b, min(j, T1), h), qkv_row(b, min(j + 1u, T1), h),
+                   qkv_row(b, min(j + 2u, T1), h), qkv_row(b, min(j + 3u, T1), h)) + vec4<u32>(off);
+}
+fn orows4(b: u32, h: u32, j: u32) -> vec4<u32> {
+  let T1 = p.T - 1u;
+  return vec4<u32>(o_row(b, min(j, T1), h), o_row(b, min(j + 1u, T1), h), o_row(b, min(j + 2u, T1), h), o_row(b, min(j + 3u, T1), h));
+}
+
+fn zero8() -> array<vec4<f32>, 8> {
+  var z: array<vec4<f32>, 8>;
+  for (var r = 0u; r < 8u; r++) { z[r] = vec4<f32>(0.0); }
+  return z;
+}
+
+// Score tile: s[r][e] = scale·qkv[row r of the lanes' A rows]·qkv[kb[e]] (A row of this lane at float
+// index ab, B rows kb: the lane's 4 columns).
+fn qk8(ab: u32, kb: vec4<u32>) -> array<vec4<f32>, 8> {
+  var s = zero8();
+  let a4 = ab / 4u; let k4 = kb / vec4<u32>(4u);
+  for (var d = 0u; d < p.hs / 4u; d++) {
+    let k0 = qkv[k4.x + d]; let k1 = qkv[k4.y + d]; let k2 = qkv[k4.z + d]; let k3 = qkv[k4.w + d];
+    let b0 = vec4<f32>(k0.x, k1.x, k2.x, k3.x); let b1 = vec4<f32>(k0.y, k1.y, k2.y, k3.y);
+    let b2 = vec4<f32>(k0.z, k1.z, k2.z, k3.z); let b3 = vec4<f32>(k0.w, k1.w, k2.w, k3.w);
+    let a = qkv[a4 + d] * p.scale;
+    for (var r = 0u; r < 8u; r++) { s[r] = fma_row(subgroupShuffle(a, r), b0, b1, b2, b3, s[r]); }
+  }
+  return s;
+}
+
+// acc[r] (the lane's dims) += Σ_sl (w[r] of lane sl) · qkv rows j0 + 4sl.. (+ off).
+fn pv8(b: u32, h: u32, j0: u32, off: u32, l: u32, w: array<vec4<f32>, 8>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
+  for (var sl = 0u; sl < 8u; sl++) {
+    let rb = rows4(b, h, j0 + 4u * sl, off);
+    let v0 = qkv[v4_lo(rb.x, l)]; let v1 = qkv[v4_lo(rb.y, l)]; let v2 = qkv[v4_lo(rb.z, l)]; let v3 = qkv[v4_lo(rb.w, l)];
+#if ${HB2}
+    let w0 = qkv[v4_hi(rb.x, l)]; let w1 = qkv[v4_hi(rb.y, l)]; let w2 = qkv[v4_hi(rb.z, l)]; let w3 = qkv[v4_hi(rb.w, l)];
+#endif
+    for (var r = 0u; r < 8u; r++) {
+      let pb = subgroupShuffle(w[r], sl);
+      (*acc)[r] = fma_row(pb, v0, v1, v2, v3, (*acc)[r]);
+#if ${HB2}
+      (*acc2)[r] = fma_row(pb, w0, w1, w2, w3, (*acc2)[r]);
+#endif
+    }
+  }
+}
+
 #if ${FWD}
-// Flash forward: workgroup (row tile i0 = 8·wid.x, b·H + h = wid.y); online softmax over 32-key tiles.
+// Writes rows i0..i0+7 of the output tile (lane's dims) times inv[r] into O.
+fn store_o(b: u32, h: u32, i0: u32, l: u32, o: array<vec4<f32>, 8>, o2: array<vec4<f32>, 8>, inv: array<f32, 8>) {
+  for (var r = 0u; r < 8u; r++) {
+    let i = i0 + r;
+    if (i < p.T) {
+      let ob = o_row(b, i, h) / 4u;
+      if (l < p.hs / 4u) { O[ob + l] = o[r] * inv[r]; }
+#if ${HB2}
+      if (8u + l < p.hs / 4u) { O[ob + 8u + l] = o2[r] * inv[r]; }
+#endif
+    }
+  }
+}
+
+// Flash forward: workgroup (row tile i0 = 8·wid.x, b·H + h = wid.y); online softmax over 32-key
+// tiles j0 ≤ i; O = (Σ exp(s − m)·v) / Σ exp(s − m), lse = m + log Σ exp(s − m).
 @compute @workgroup_size(8, 1, 1)
 fn sg8_flash_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) l: u32) {
   let bh = wid.y; let b = bh / p.H; let h = bh % p.H;
-  let T = p.T; let hs4 = p.hs / 4u;
-  let i0 = wid.x * 8u;
-  let qb = qkv_row(b, min(i0 + l, T - 1u), h) / 4u; // this lane's query row, for the loads
-  var o: array<vec4<f32>, 8>;
-  var o2: array<vec4<f32>, 8>;
-  var m: array<f32, 8>;
-  var ls: array<f32, 8>;
-  for (var r = 0u; r < 8u; r++) { o[r] = vec4<f32>(0.0); o2[r] = vec4<f32>(0.0); m[r] = NEG_BIG; ls[r] = 0.0; }
-  let iend = min(i0 + 8u, T);
-  for (var j0 = 0u; j0 < iend; j0 += 32u) {
+  let T = p.T; let i0 = wid.x * 8u;
+  let qb = qkv_row(b, min(i0 + l, T - 1u), h);
+  var o = zero8(); var o2 = zero8();
+  var m: array<f32, 8>; var ls: array<f32, 8>;
+  for (var r = 0u; r < 8u; r++) { m[r] = NEG_BIG; ls[r] = 0.0; }
+  for (var j0 = 0u; j0 < min(i0 + 8u, T); j0 += 32u) {
     let jl = j0 + 4u * l;
-    let kb0 = (qkv_row(b, min(jl, T - 1u), h) + p.C) / 4u;
-    let kb1 = (qkv_row(b, min(jl + 1u, T - 1u), h) + p.C) / 4u;
-    let kb2 = (qkv_row(b, min(jl + 2u, T - 1u), h) + p.C) / 4u;
-    let kb3 = (qkv_row(b, min(jl + 3u, T - 1u), h) + p.C) / 4u;
-    var s: array<vec4<f32>, 8>;
-    for (var r = 0u; r < 8u; r++) { s[r] = vec4<f32>(0.0); }
-    for (var d = 0u; d < hs4; d++) {
-      let k0 = qkv[kb0 + d]; let k1 = qkv[kb1 + d]; let k2 = qkv[kb2 + d]; let k3 = qkv[kb3 + d];
-      let b0 = vec4<f32>(k0.x, k1.x, k2.x, k3.x); let b1 = vec4<f32>(k0.y, k1.y, k2.y, k3.y);
-      let b2 = vec4<f32>(k0.z, k1.z, k2.z, k3.z); let b3 = vec4<f32>(k0.w, k1.w, k2.w, k3.w);
-      let a = qkv[qb + d] * p.scale;
-      for (var r = 0u; r < 8u; r++) { s[r] = fma_row(subgroupShuffle(a, r), b0, b1, b2, b3, s[r]); }
-    }
-    // causal mask and the online softmax update of each row
+    var s = qk8(qb, rows4(b, h, jl, p.C));
     let jv = vec4<u32>(jl, jl + 1u, jl + 2u, jl + 3u);
     for (var r = 0u; r < 8u; r++) {
-      let sr = select(vec4<f32>(NEG_BIG), s[r], jv <= vec4<u32>(i0 + r));
+      let sr = select(vec4<f32>(NEG_BIG), s[r], jv <= vec4<u32>(i0 + r)); // causal mask
       let mn = max(m[r], subgroupMax(max(max(sr.x, sr.y), max(sr.z, sr.w))));
       let corr = exp(m[r] - mn);
-      let pr = exp(sr - vec4<f32>(mn));
-      ls[r] = ls[r] * corr + subgroupAdd((pr.x + pr.y) + (pr.z + pr.w));
+      s[r] = exp(sr - vec4<f32>(mn));
+      ls[r] = ls[r] * corr + subgroupAdd((s[r].x + s[r].y) + (s[r].z + s[r].w));
       m[r] = mn;
-      s[r] = pr;
-      o[r] *= corr;
-      o2[r] *= corr;
+      o[r] *= corr; o2[r] *= corr;
     }
-    // o += P·V: lane sl's 4 probabilities of each row, times the 4 value rows
-    for (var sl = 0u; sl < 8u; sl++) {
-      let j = j0 + 4u * sl;
-      let r0 = qkv_row(b, min(j, T - 1u), h) + 2u * p.C;
-      let r1 = qkv_row(b, min(j + 1u, T - 1u), h) + 2u * p.C;
-      let r2 = qkv_row(b, min(j + 2u, T - 1u), h) + 2u * p.C;
-      let r3 = qkv_row(b, min(j + 3u, T - 1u), h) + 2u * p.C;
-      let v0 = qkv[v4_lo(r0, l)]; let v1 = qkv[v4_lo(r1, l)]; let v2 = qkv[v4_lo(r2, l)]; let v3 = qkv[v4_lo(r3, l)];
-#if ${HB2}
-      let w0 = qkv[v4_hi(r0, l)]; let w1 = qkv[v4_hi(r1, l)]; let w2 = qkv[v4_hi(r2, l)]; let w3 = qkv[v4_hi(r3, l)];
-#endif
-      for (var r = 0u; r < 8u; r++) {
-        let pb = subgroupShuffle(s[r], sl);
-        o[r] = fma_row(pb, v0, v1, v2, v3, o[r]);
-#if ${HB2}
-        o2[r] = fma_row(pb, w0, w1, w2, w3, o2[r]);
-#endif
+    pv8(b, h, j0, 2u * p.C, l, s, &o, &o2);
+  }
+  var inv: array<f32, 8>;
+  for (var r = 0u; r < 8u; r++) {
+    inv[r] = 1.0 / ls[r];
+    if (l == 0u && i0 + r < T) { saved[stat_row(bh, i0 + r)] = m[r] + log(ls[r]); }
+  }
+  store_o(b, h, i0, l, o, o2, inv);
+}
+
+// Unfused scores and softmax: P rows i0..i0+7 get the raw masked scores (pass 1, with the running
+// max and sum), then are normalised in place with zeros above the diagonal (pass 2). Each lane
+// rereads only what it wrote.
+@compute @workgroup_size(8, 1, 1)
+fn sg8_unfused_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) l: u32) {
+  let bh = wid.y; let b = bh / p.H; let h = bh % p.H;
+  let T = p.T; let i0 = wid.x * 8u;
+  let qb = qkv_row(b, min(i0 + l, T - 1u), h);
+  var m: array<f32, 8>; var ls: array<f32, 8>;
+  for (var r = 0u; r < 8u; r++) { m[r] = NEG_BIG; ls[r] = 0.0; }
+  for (var j0 = 0u; j0 < min(i0 + 8u, T); j0 += 32u) {
+    let jl = j0 + 4u * l;
+    let s = qk8(qb, rows4(b, h, jl, p.C));
+    let jv = vec4<u32>(jl, jl + 1u, jl + 2u, jl + 3u);
+    for (var r = 0u; r < 8u; r++) {
+      let i = i0 + r;
+      let sr = select(vec4<f32>(NEG_BIG), s[r], jv <= vec4<u32>(i));
+      let mn = max(m[r], subgroupMax(max(max(sr.x, sr.y), max(sr.z, sr.w))));
+      ls[r] = ls[r] * exp(m[r] - mn) + subgroupAdd(dot(exp(sr - vec4<f32>(mn)), vec4<f32>(1.0)));
+      m[r] = mn;
+      if (i < T) { for (var e = 0u; e < 4u; e++) { if (jv[e] <= i) { saved[p_row(bh, i) + jv[e]] = sr[e]; } } }
+    }
+  }
+  for (var j0 = 0u; j0 < T; j0 += 32u) {
+    for (var r = 0u; r < 8u; r++) {
+      let i = i0 + r;
+      if (i < T) {
+        let inv = 1.0 / ls[r];
+        for (var e = 0u; e < 4u; e++) {
+          let j = j0 + 4u * l + e; let at = p_row(bh, i) + j;
+          if (j <= i) { saved[at] = exp(saved[at] - m[r]) * inv; } else if (j < T) { saved[at] = 0.0; }
+        }
       }
     }
   }
-  for (var r = 0u; r < 8u; r++) {
-    let i = i0 + r;
-    if (i < T) {
-      let inv = 1.0 / ls[r];
-      let ob = o_row(b, i, h) / 4u;
-      if (l < hs4) { O[ob + l] = o[r] * inv; }
-#if ${HB2}
-      if (8u + l < hs4) { O[ob + 8u + l] = o2[r] * inv; }
-#endif
-      if (l == 0u) { saved[stat_row(bh, i)] = m[r] + log(ls[r]); }
+}
+
+// Unfused O rows i0..i0+7 = P·V over the keys j ≤ i (P is zero above the diagonal).
+@compute @workgroup_size(8, 1, 1)
+fn sg8_unfused_pv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) l: u32) {
+  let bh = wid.y; let b = bh / p.H; let h = bh % p.H;
+  let T = p.T; let i0 = wid.x * 8u;
+  var o = zero8(); var o2 = zero8();
+  for (var j0 = 0u; j0 < min(i0 + 8u, T); j0 += 32u) {
+    let jv = vec4<u32>(j0 + 4u * l) + vec4<u32>(0u, 1u, 2u, 3u);
+    let jc = min(jv, vec4<u32>(T - 1u));
+    var pr: array<vec4<f32>, 8>;
+    for (var r = 0u; r < 8u; r++) {
+      let base = p_row(bh, min(i0 + r, T - 1u));
+      pr[r] = select(vec4<f32>(0.0), vec4<f32>(saved[base + jc.x], saved[base + jc.y], saved[base + jc.z], saved[base + jc.w]), jv < vec4<u32>(T));
     }
+    pv8(b, h, j0, 2u * p.C, l, pr, &o, &o2);
   }
+  var one: array<f32, 8>;
+  for (var r = 0u; r < 8u; r++) { one[r] = 1.0; }
+  store_o(b, h, i0, l, o, o2, one);
 }
 #endif
 
 #if ${BWD}
+// dP tile: dp[r][e] = dO[row r of the lanes' rows]·qkv[vb[e]] (this lane's dO row at float index gb).
+fn gv8(gb: u32, vb: vec4<u32>) -> array<vec4<f32>, 8> {
+  var s = zero8();
+  let g4 = gb / 4u; let v4 = vb / vec4<u32>(4u);
+  for (var d = 0u; d < p.hs / 4u; d++) {
+    let v0 = qkv[v4.x + d]; let v1 = qkv[v4.y + d]; let v2 = qkv[v4.z + d]; let v3 = qkv[v4.w + d];
+    let c0 = vec4<f32>(v0.x, v1.x, v2.x, v3.x); let c1 = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
+    let c2 = vec4<f32>(v0.z, v1.z, v2.z, v3.z); let c3 = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
+    let g = dO[g4 + d];
+    for (var r = 0u; r < 8u; r++) { s[r] = fma_row(subgroupShuffle(g, r), c0, c1, c2, c3, s[r]); }
+  }
+  return s;
+}
+
+// dPᵀ tile: s[r][e] = qkv[row r of the lanes' rows (float index ab)]·dO[gb[e]].
+fn vg8(ab: u32, gb: vec4<u32>) -> array<vec4<f32>, 8> {
+  var s = zero8();
+  let a4 = ab / 4u; let g4 = gb / vec4<u32>(4u);
+  for (var d = 0u; d < p.hs / 4u; d++) {
+    let g0 = dO[g4.x + d]; let g1 = dO[g4.y + d]; let g2 = dO[g4.z + d]; let g3 = dO[g4.w + d];
+    let c0 = vec4<f32>(g0.x, g1.x, g2.x, g3.x); let c1 = vec4<f32>(g0.y, g1.y, g2.y, g3.y);
+    let c2 = vec4<f32>(g0.z, g1.z, g2.z, g3.z); let c3 = vec4<f32>(g0.w, g1.w, g2.w, g3.w);
+    let a = qkv[a4 + d];
+    for (var r = 0u; r < 8u; r++) { s[r] = fma_row(subgroupShuffle(a, r), c0, c1, c2, c3, s[r]); }
+  }
+  return s;
+}
+
+// acc[r] (the lane's dims) += Σ_sl (w[r] of lane sl) · dO rows i0 + 4sl...
+fn pg8(b: u32, h: u32, i0: u32, l: u32, w: array<vec4<f32>, 8>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
+  for (var sl = 0u; sl < 8u; sl++) {
+    let rb = orows4(b, h, i0 + 4u * sl);
+    let v0 = dO[v4_lo(rb.x, l)]; let v1 = dO[v4_lo(rb.y, l)]; let v2 = dO[v4_lo(rb.z, l)]; let v3 = dO[v4_lo(rb.w, l)];
+#if ${HB2}
+    let w0 = dO[v4_hi(rb.x, l)]; let w1 = dO[v4_hi(rb.y, l)]; let w2 = dO[v4_hi(rb.z, l)]; let w3 = dO[v4_hi(rb.w, l)];
+#endif
+    for (var r = 0u; r < 8u; r++) {
+      let pb = subgroupShuffle(w[r], sl);
+      (*acc)[r] = fma_row(pb, v0, v1, v2, v3, (*acc)[r]);
+#if ${HB2}
+      (*acc2)[r] = fma_row(pb, w0, w1, w2, w3, (*acc2)[r]);
+#endif
+    }
+  }
+}
+
+// dqkv rows r0..r0+7 (+ off floats: 0 dQ, C dK, 2C dV), the lane's dims, times `scale`.
+fn store_d(b: u32, h: u32, r0: u32, off: u32, l: u32, x: array<vec4<f32>, 8>, x2: array<vec4<f32>, 8>, scale: f32) {
+  for (var r = 0u; r < 8u; r++) {
+    if (r0 + r < p.T) {
+      let at = (qkv_row(b, r0 + r, h) + off) / 4u;
+      if (l < p.hs / 4u) { dqkv[at + l] = x[r] * scale; }
+#if ${HB2}
+      if (8u + l < p.hs / 4u) { dqkv[at + 8u + l] = x2[r] * scale; }
+#endif
+    }
+  }
+}
+
 // delta[i] = Σ_d dO[i, d]·O[i, d]; one lane per row.
 @compute @workgroup_size(8, 1, 1)
 fn sg8_delta(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -381,79 +520,23 @@ fn sg8_delta(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(8, 1, 1)
 fn sg8_flash_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) l: u32) {
   let bh = wid.y; let b = bh / p.H; let h = bh % p.H;
-  let T = p.T; let hs4 = p.hs / 4u;
-  let i0 = wid.x * 8u;
+  let T = p.T; let i0 = wid.x * 8u;
   let il = min(i0 + l, T - 1u);
-  let qb = qkv_row(b, il, h) / 4u;
-  let gb = o_row(b, il, h) / 4u;
-  var dq: array<vec4<f32>, 8>;
-  var dq2: array<vec4<f32>, 8>;
-  var lse: array<f32, 8>;
-  var dl: array<f32, 8>;
-  for (var r = 0u; r < 8u; r++) {
-    dq[r] = vec4<f32>(0.0); dq2[r] = vec4<f32>(0.0);
-    let st = stat_row(bh, min(i0 + r, T - 1u));
-    lse[r] = saved[st]; dl[r] = scratch[st];
-  }
-  let iend = min(i0 + 8u, T);
-  for (var j0 = 0u; j0 < iend; j0 += 32u) {
+  var dq = zero8(); var dq2 = zero8();
+  var lse: array<f32, 8>; var dl: array<f32, 8>;
+  for (var r = 0u; r < 8u; r++) { let st = stat_row(bh, min(i0 + r, T - 1u)); lse[r] = saved[st]; dl[r] = scratch[st]; }
+  for (var j0 = 0u; j0 < min(i0 + 8u, T); j0 += 32u) {
     let jl = j0 + 4u * l;
-    let kb0 = (qkv_row(b, min(jl, T - 1u), h) + p.C) / 4u;
-    let kb1 = (qkv_row(b, min(jl + 1u, T - 1u), h) + p.C) / 4u;
-    let kb2 = (qkv_row(b, min(jl + 2u, T - 1u), h) + p.C) / 4u;
-    let kb3 = (qkv_row(b, min(jl + 3u, T - 1u), h) + p.C) / 4u;
-    let vo = p.C / 4u;
-    var s: array<vec4<f32>, 8>;
-    var dp: array<vec4<f32>, 8>;
-    for (var r = 0u; r < 8u; r++) { s[r] = vec4<f32>(0.0); dp[r] = vec4<f32>(0.0); }
-    for (var d = 0u; d < hs4; d++) {
-      let k0 = qkv[kb0 + d]; let k1 = qkv[kb1 + d]; let k2 = qkv[kb2 + d]; let k3 = qkv[kb3 + d];
-      let b0 = vec4<f32>(k0.x, k1.x, k2.x, k3.x); let b1 = vec4<f32>(k0.y, k1.y, k2.y, k3.y);
-      let b2 = vec4<f32>(k0.z, k1.z, k2.z, k3.z); let b3 = vec4<f32>(k0.w, k1.w, k2.w, k3.w);
-      let v0 = qkv[kb0 + vo + d]; let v1 = qkv[kb1 + vo + d]; let v2 = qkv[kb2 + vo + d]; let v3 = qkv[kb3 + vo + d];
-      let c0 = vec4<f32>(v0.x, v1.x, v2.x, v3.x); let c1 = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
-      let c2 = vec4<f32>(v0.z, v1.z, v2.z, v3.z); let c3 = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
-      let a = qkv[qb + d] * p.scale;
-      let g = dO[gb + d];
-      for (var r = 0u; r < 8u; r++) {
-        s[r] = fma_row(subgroupShuffle(a, r), b0, b1, b2, b3, s[r]);
-        dp[r] = fma_row(subgroupShuffle(g, r), c0, c1, c2, c3, dp[r]);
-      }
-    }
+    var s = qk8(qkv_row(b, il, h), rows4(b, h, jl, p.C));
+    let dp = gv8(o_row(b, il, h), rows4(b, h, jl, 2u * p.C));
     let jv = vec4<u32>(jl, jl + 1u, jl + 2u, jl + 3u);
     for (var r = 0u; r < 8u; r++) {
       let pr = select(vec4<f32>(0.0), exp(s[r] - vec4<f32>(lse[r])), jv <= vec4<u32>(i0 + r));
       s[r] = pr * (dp[r] - vec4<f32>(dl[r])); // dS
     }
-    for (var sl = 0u; sl < 8u; sl++) {
-      let j = j0 + 4u * sl;
-      let r0 = qkv_row(b, min(j, T - 1u), h) + p.C;
-      let r1 = qkv_row(b, min(j + 1u, T - 1u), h) + p.C;
-      let r2 = qkv_row(b, min(j + 2u, T - 1u), h) + p.C;
-      let r3 = qkv_row(b, min(j + 3u, T - 1u), h) + p.C;
-      let k0 = qkv[v4_lo(r0, l)]; let k1 = qkv[v4_lo(r1, l)]; let k2 = qkv[v4_lo(r2, l)]; let k3 = qkv[v4_lo(r3, l)];
-#if ${HB2}
-      let w0 = qkv[v4_hi(r0, l)]; let w1 = qkv[v4_hi(r1, l)]; let w2 = qkv[v4_hi(r2, l)]; let w3 = qkv[v4_hi(r3, l)];
-#endif
-      for (var r = 0u; r < 8u; r++) {
-        let db = subgroupShuffle(s[r], sl);
-        dq[r] = fma_row(db, k0, k1, k2, k3, dq[r]);
-#if ${HB2}
-        dq2[r] = fma_row(db, w0, w1, w2, w3, dq2[r]);
-#endif
-      }
-    }
+    pv8(b, h, j0, p.C, l, s, &dq, &dq2);
   }
-  for (var r = 0u; r < 8u; r++) {
-    let i = i0 + r;
-    if (i < T) {
-      let qo = qkv_row(b, i, h) / 4u;
-      if (l < hs4) { dqkv[qo + l] = dq[r] * p.scale; }
-#if ${HB2}
-      if (8u + l < hs4) { dqkv[qo + 8u + l] = dq2[r] * p.scale; }
-#endif
-    }
-  }
+  store_d(b, h, i0, 0u, l, dq, dq2, p.scale);
 }
 
 // Flash dK, dV: workgroup (key tile j0 = 8·wid.x, b·H + h); over 32-query tiles i ≥ j0 in order:
@@ -461,222 +544,38 @@ fn sg8_flash_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocat
 @compute @workgroup_size(8, 1, 1)
 fn sg8_flash_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) l: u32) {
   let bh = wid.y; let b = bh / p.H; let h = bh % p.H;
-  let T = p.T; let hs4 = p.hs / 4u; let C4 = p.C / 4u;
-  let j0 = wid.x * 8u;
-  let kb = (qkv_row(b, min(j0 + l, T - 1u), h) + p.C) / 4u; // this lane's key row, for the loads
-  var dk: array<vec4<f32>, 8>;
-  var dk2: array<vec4<f32>, 8>;
-  var dv: array<vec4<f32>, 8>;
-  var dv2: array<vec4<f32>, 8>;
-  for (var r = 0u; r < 8u; r++) { dk[r] = vec4<f32>(0.0); dk2[r] = vec4<f32>(0.0); dv[r] = vec4<f32>(0.0); dv2[r] = vec4<f32>(0.0); }
+  let T = p.T; let j0 = wid.x * 8u;
+  let kb = qkv_row(b, min(j0 + l, T - 1u), h) + p.C; // this lane's key row, for the loads
+  var dk = zero8(); var dk2 = zero8(); var dv = zero8(); var dv2 = zero8();
   for (var i0 = j0; i0 < T; i0 += 32u) {
     let il = i0 + 4u * l;
-    let i1 = min(il, T - 1u); let i2 = min(il + 1u, T - 1u); let i3 = min(il + 2u, T - 1u); let i4 = min(il + 3u, T - 1u);
-    let qb0 = qkv_row(b, i1, h) / 4u; let qb1 = qkv_row(b, i2, h) / 4u; let qb2 = qkv_row(b, i3, h) / 4u; let qb3 = qkv_row(b, i4, h) / 4u;
-    let gb0 = o_row(b, i1, h) / 4u; let gb1 = o_row(b, i2, h) / 4u; let gb2 = o_row(b, i3, h) / 4u; let gb3 = o_row(b, i4, h) / 4u;
-    var st: array<vec4<f32>, 8>;
-    var dpt: array<vec4<f32>, 8>;
-    for (var r = 0u; r < 8u; r++) { st[r] = vec4<f32>(0.0); dpt[r] = vec4<f32>(0.0); }
-    for (var d = 0u; d < hs4; d++) {
-      let q0 = qkv[qb0 + d]; let q1 = qkv[qb1 + d]; let q2 = qkv[qb2 + d]; let q3 = qkv[qb3 + d];
-      let b0 = vec4<f32>(q0.x, q1.x, q2.x, q3.x); let b1 = vec4<f32>(q0.y, q1.y, q2.y, q3.y);
-      let b2 = vec4<f32>(q0.z, q1.z, q2.z, q3.z); let b3 = vec4<f32>(q0.w, q1.w, q2.w, q3.w);
-      let g0 = dO[gb0 + d]; let g1 = dO[gb1 + d]; let g2 = dO[gb2 + d]; let g3 = dO[gb3 + d];
-      let c0 = vec4<f32>(g0.x, g1.x, g2.x, g3.x); let c1 = vec4<f32>(g0.y, g1.y, g2.y, g3.y);
-      let c2 = vec4<f32>(g0.z, g1.z, g2.z, g3.z); let c3 = vec4<f32>(g0.w, g1.w, g2.w, g3.w);
-      let a = qkv[kb + d] * p.scale;
-      let v = qkv[kb + C4 + d];
-      for (var r = 0u; r < 8u; r++) {
-        st[r] = fma_row(subgroupShuffle(a, r), b0, b1, b2, b3, st[r]);
-        dpt[r] = fma_row(subgroupShuffle(v, r), c0, c1, c2, c3, dpt[r]);
-      }
-    }
+    var st = qk8(kb, rows4(b, h, il, 0u));
+    var dpt = vg8(kb + p.C, orows4(b, h, il));
     let iv = vec4<u32>(il, il + 1u, il + 2u, il + 3u);
-    let sr = vec4<u32>(stat_row(bh, i1), stat_row(bh, i2), stat_row(bh, i3), stat_row(bh, i4));
+    let sr = vec4<u32>(bh * T) + min(iv, vec4<u32>(T - 1u));
     let lse = vec4<f32>(saved[sr.x], saved[sr.y], saved[sr.z], saved[sr.w]);
     let dl = vec4<f32>(scratch[sr.x], scratch[sr.y], scratch[sr.z], scratch[sr.w]);
-    let inT = iv < vec4<u32>(T);
     for (var r = 0u; r < 8u; r++) {
-      let pr = select(vec4<f32>(0.0), exp(st[r] - lse), inT & (iv >= vec4<u32>(j0 + r)));
-      st[r] = pr;
-      dpt[r] = pr * (dpt[r] - dl); // dSᵀ
+      st[r] = select(vec4<f32>(0.0), exp(st[r] - lse), (iv < vec4<u32>(T)) & (iv >= vec4<u32>(j0 + r)));
+      dpt[r] = st[r] * (dpt[r] - dl); // dSᵀ
     }
-    for (var sl = 0u; sl < 8u; sl++) {
-      let i = i0 + 4u * sl;
-      let e0 = min(i, T - 1u); let e1 = min(i + 1u, T - 1u); let e2 = min(i + 2u, T - 1u); let e3 = min(i + 3u, T - 1u);
-      let g0 = dO[v4_lo(o_row(b, e0, h), l)]; let g1 = dO[v4_lo(o_row(b, e1, h), l)];
-      let g2 = dO[v4_lo(o_row(b, e2, h), l)]; let g3 = dO[v4_lo(o_row(b, e3, h), l)];
-      let q0 = qkv[v4_lo(qkv_row(b, e0, h), l)]; let q1 = qkv[v4_lo(qkv_row(b, e1, h), l)];
-      let q2 = qkv[v4_lo(qkv_row(b, e2, h), l)]; let q3 = qkv[v4_lo(qkv_row(b, e3, h), l)];
-#if ${HB2}
-      let G0 = dO[v4_hi(o_row(b, e0, h), l)]; let G1 = dO[v4_hi(o_row(b, e1, h), l)];
-      let G2 = dO[v4_hi(o_row(b, e2, h), l)]; let G3 = dO[v4_hi(o_row(b, e3, h), l)];
-      let Q0 = qkv[v4_hi(qkv_row(b, e0, h), l)]; let Q1 = qkv[v4_hi(qkv_row(b, e1, h), l)];
-      let Q2 = qkv[v4_hi(qkv_row(b, e2, h), l)]; let Q3 = qkv[v4_hi(qkv_row(b, e3, h), l)];
-#endif
-      for (var r = 0u; r < 8u; r++) {
-        let pb = subgroupShuffle(st[r], sl);
-        let db = subgroupShuffle(dpt[r], sl);
-        dv[r] = fma_row(pb, g0, g1, g2, g3, dv[r]);
-        dk[r] = fma_row(db, q0, q1, q2, q3, dk[r]);
-#if ${HB2}
-        dv2[r] = fma_row(pb, G0, G1, G2, G3, dv2[r]);
-        dk2[r] = fma_row(db, Q0, Q1, Q2, Q3, dk2[r]);
-#endif
-      }
-    }
+    pg8(b, h, i0, l, st, &dv, &dv2);
+    pv8(b, h, i0, 0u, l, dpt, &dk, &dk2);
   }
-  for (var r = 0u; r < 8u; r++) {
-    let j = j0 + r;
-    if (j < T) {
-      let ko = (qkv_row(b, j, h) + p.C) / 4u;
-      if (l < hs4) { dqkv[ko + l] = dk[r] * p.scale; dqkv[ko + C4 + l] = dv[r]; }
-#if ${HB2}
-      if (8u + l < hs4) { dqkv[ko + 8u + l] = dk2[r] * p.scale; dqkv[ko + C4 + 8u + l] = dv2[r]; }
-#endif
-    }
-  }
-}
-#endif
-
-// ---- sg8 unfused path: the same tiles, with P and dS through memory ---------------------------
-// Vec4 indices of rows j..j+3 (clamped to T − 1) of batch row b, head h, plus `off` floats.
-fn rows4(b: u32, h: u32, j: u32, off: u32) -> vec4<u32> {
-  let T1 = p.T - 1u;
-  return vec4<u32>((qkv_row(b, min(j, T1), h) + off) / 4u, (qkv_row(b, min(j + 1u, T1), h) + off) / 4u,
-                   (qkv_row(b, min(j + 2u, T1), h) + off) / 4u, (qkv_row(b, min(j + 3u, T1), h) + off) / 4u);
+  store_d(b, h, j0, p.C, l, dk, dk2, p.scale);
+  store_d(b, h, j0, 2u * p.C, l, dv, dv2, 1.0);
 }
 
-// S tile: s[r] (the lane's 4 keys kb) = scale·q_(row r)·k, the A rows being the lanes' qkv rows `ab`.
-fn qk8(ab: u32, kb: vec4<u32>) -> array<vec4<f32>, 8> {
-  var s: array<vec4<f32>, 8>;
-  for (var r = 0u; r < 8u; r++) { s[r] = vec4<f32>(0.0); }
-  for (var d = 0u; d < p.hs / 4u; d++) {
-    let k0 = qkv[kb.x + d]; let k1 = qkv[kb.y + d]; let k2 = qkv[kb.z + d]; let k3 = qkv[kb.w + d];
-    let b0 = vec4<f32>(k0.x, k1.x, k2.x, k3.x); let b1 = vec4<f32>(k0.y, k1.y, k2.y, k3.y);
-    let b2 = vec4<f32>(k0.z, k1.z, k2.z, k3.z); let b3 = vec4<f32>(k0.w, k1.w, k2.w, k3.w);
-    let a = qkv[ab + d] * p.scale;
-    for (var r = 0u; r < 8u; r++) { s[r] = fma_row(subgroupShuffle(a, r), b0, b1, b2, b3, s[r]); }
-  }
-  return s;
-}
-
-// acc[r] (lane's dims) += Σ_sl probs[r] of lane sl · rows (j0 + 4·sl ..) of qkv at column offset `off`.
-fn pv8(b: u32, h: u32, j0: u32, off: u32, l: u32, probs: array<vec4<f32>, 8>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
-  for (var sl = 0u; sl < 8u; sl++) {
-    let rb = rows4(b, h, j0 + 4u * sl, off) * 4u;
-    let v0 = qkv[v4_lo(rb.x, l)]; let v1 = qkv[v4_lo(rb.y, l)]; let v2 = qkv[v4_lo(rb.z, l)]; let v3 = qkv[v4_lo(rb.w, l)];
-#if ${HB2}
-    let w0 = qkv[v4_hi(rb.x, l)]; let w1 = qkv[v4_hi(rb.y, l)]; let w2 = qkv[v4_hi(rb.z, l)]; let w3 = qkv[v4_hi(rb.w, l)];
-#endif
-    for (var r = 0u; r < 8u; r++) {
-      let pb = subgroupShuffle(probs[r], sl);
-      (*acc)[r] = fma_row(pb, v0, v1, v2, v3, (*acc)[r]);
-#if ${HB2}
-      (*acc2)[r] = fma_row(pb, w0, w1, w2, w3, (*acc2)[r]);
-#endif
-    }
-  }
-}
-
-// The lane's 4 entries (keys jl..jl+3) of rows i0..i0+7 of a (B,H,T,T) matrix; 0 where j ≥ T or i ≥ T.
-#if ${FWD}
-fn load_p8(bh: u32, i0: u32, jl: u32) -> array<vec4<f32>, 8> {
-  var out: array<vec4<f32>, 8>;
-  let T1 = p.T - 1u;
-  let jv = vec4<u32>(jl, jl + 1u, jl + 2u, jl + 3u);
-  let jc = min(jv, vec4<u32>(T1));
-  for (var r = 0u; r < 8u; r++) {
-    let base = p_row(bh, min(i0 + r, T1));
-    let v = vec4<f32>(saved[base + jc.x], saved[base + jc.y], saved[base + jc.z], saved[base + jc.w]);
-    out[r] = select(vec4<f32>(0.0), v, jv < vec4<u32>(p.T));
-  }
-  return out;
-}
-
-// P rows i0..i0+7: raw masked scores (pass 1, with the running max and sum), then normalised in
-// place (pass 2) with zeros above the diagonal. Each lane rewrites only what it wrote.
-@compute @workgroup_size(8, 1, 1)
-fn sg8_unfused_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) l: u32) {
-  let bh = wid.y; let b = bh / p.H; let h = bh % p.H;
-  let T = p.T;
-  let i0 = wid.x * 8u;
-  let qb = qkv_row(b, min(i0 + l, T - 1u), h) / 4u;
-  var m: array<f32, 8>;
-  var ls: array<f32, 8>;
-  for (var r = 0u; r < 8u; r++) { m[r] = NEG_BIG; ls[r] = 0.0; }
-  let iend = min(i0 + 8u, T);
-  for (var j0 = 0u; j0 < iend; j0 += 32u) {
-    let jl = j0 + 4u * l;
-    let s = qk8(qb, rows4(b, h, jl, p.C));
-    let jv = vec4<u32>(jl, jl + 1u, jl + 2u, jl + 3u);
-    for (var r = 0u; r < 8u; r++) {
-      let i = i0 + r;
-      let sr = select(vec4<f32>(NEG_BIG), s[r], jv <= vec4<u32>(i));
-      let mn = max(m[r], subgroupMax(max(max(sr.x, sr.y), max(sr.z, sr.w))));
-      ls[r] = ls[r] * exp(m[r] - mn) + subgroupAdd(dot(exp(sr - vec4<f32>(mn)), vec4<f32>(1.0)));
-      m[r] = mn;
-      if (i < T) {
-        let base = p_row(bh, i);
-        for (var e = 0u; e < 4u; e++) { if (jv[e] <= i) { saved[base + jv[e]] = sr[e]; } }
-      }
-    }
-  }
-  for (var j0 = 0u; j0 < T; j0 += 32u) {
-    let jl = j0 + 4u * l;
-    for (var r = 0u; r < 8u; r++) {
-      let i = i0 + r;
-      if (i < T) {
-        let base = p_row(bh, i);
-        let inv = 1.0 / ls[r];
-        for (var e = 0u; e < 4u; e++) {
-          let j = jl + e;
-          if (j <= i) { saved[base + j] = exp(saved[base + j] - m[r]) * inv; }
-          else if (j < T) { saved[base + j] = 0.0; }
-        }
-      }
-    }
-  }
-}
-
-// O rows i0..i0+7 = P·V over the keys j ≤ i.
-@compute @workgroup_size(8, 1, 1)
-fn sg8_unfused_pv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) l: u32) {
-  let bh = wid.y; let b = bh / p.H; let h = bh % p.H;
-  let T = p.T; let hs4 = p.hs / 4u;
-  let i0 = wid.x * 8u;
-  var o: array<vec4<f32>, 8>;
-  var o2: array<vec4<f32>, 8>;
-  for (var r = 0u; r < 8u; r++) { o[r] = vec4<f32>(0.0); o2[r] = vec4<f32>(0.0); }
-  let iend = min(i0 + 8u, T);
-  for (var j0 = 0u; j0 < iend; j0 += 32u) {
-    pv8(b, h, j0, 2u * p.C, l, load_p8(bh, i0, j0 + 4u * l), &o, &o2);
-  }
-  for (var r = 0u; r < 8u; r++) {
-    let i = i0 + r;
-    if (i < T) {
-      let ob = o_row(b, i, h) / 4u;
-      if (l < hs4) { O[ob + l] = o[r]; }
-#if ${HB2}
-      if (8u + l < hs4) { O[ob + 8u + l] = o2[r]; }
-#endif
-    }
-  }
-}
-#endif
-
-#if ${BWD}
-// Entries (keys jl..jl+3) of rows i0..i0+7 of saved (P) or scratch; 0 where j ≥ T.
+// The lane's entries (keys jl..jl+3) of rows i0..i0+7 of P (saved) or of scratch; 0 where j ≥ T.
 fn load8(from_scratch: bool, bh: u32, i0: u32, jl: u32) -> array<vec4<f32>, 8> {
   var out: array<vec4<f32>, 8>;
-  let T1 = p.T - 1u;
-  let jv = vec4<u32>(jl, jl + 1u, jl + 2u, jl + 3u);
-  let jc = min(jv, vec4<u32>(T1));
+  let jv = vec4<u32>(jl) + vec4<u32>(0u, 1u, 2u, 3u);
+  let jc = min(jv, vec4<u32>(p.T - 1u));
   for (var r = 0u; r < 8u; r++) {
-    let base = p_row(bh, min(i0 + r, T1));
+    let e = vec4<u32>(p_row(bh, min(i0 + r, p.T - 1u))) + jc;
     var v: vec4<f32>;
-    if (from_scratch) { v = vec4<f32>(scratch[base + jc.x], scratch[base + jc.y], scratch[base + jc.z], scratch[base + jc.w]); }
-    else { v = vec4<f32>(saved[base + jc.x], saved[base + jc.y], saved[base + jc.z], saved[base + jc.w]); }
+    if (from_scratch) { v = vec4<f32>(scratch[e.x], scratch[e.y], scratch[e.z], scratch[e.w]); }
+    else { v = vec4<f32>(saved[e.x], saved[e.y], saved[e.z], saved[e.w]); }
     out[r] = select(vec4<f32>(0.0), v, jv < vec4<u32>(p.T));
   }
   return out;
@@ -686,38 +585,24 @@ fn load8(from_scratch: bool, bh: u32, i0: u32, jl: u32) -> array<vec4<f32>, 8> {
 fn store8(bh: u32, i0: u32, jl: u32, x: array<vec4<f32>, 8>) {
   for (var r = 0u; r < 8u; r++) {
     let i = i0 + r;
-    if (i < p.T) {
-      let base = p_row(bh, i);
-      for (var e = 0u; e < 4u; e++) { if (jl + e <= i) { scratch[base + jl + e] = x[r][e]; } }
-    }
+    if (i < p.T) { for (var e = 0u; e < 4u; e++) { if (jl + e <= i) { scratch[p_row(bh, i) + jl + e] = x[r][e]; } } }
   }
 }
 
-// Query tile i0..i0+7: dP = dO·Vᵀ (pass 1, into scratch, with delta = Σ_j P·dP), then
+// Unfused, query tile i0..i0+7: dP = dO·Vᵀ into scratch with delta = Σ_j P·dP (pass 1), then
 // dS = P ∘ (dP − delta) into scratch and dQ = scale·dS·K (pass 2).
 @compute @workgroup_size(8, 1, 1)
 fn sg8_unfused_ds(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) l: u32) {
   let bh = wid.y; let b = bh / p.H; let h = bh % p.H;
-  let T = p.T; let hs4 = p.hs / 4u;
-  let i0 = wid.x * 8u;
-  let gb = o_row(b, min(i0 + l, T - 1u), h) / 4u;
+  let T = p.T; let i0 = wid.x * 8u;
+  let gb = o_row(b, min(i0 + l, T - 1u), h);
   var dl: array<f32, 8>;
-  var dq: array<vec4<f32>, 8>;
-  var dq2: array<vec4<f32>, 8>;
-  for (var r = 0u; r < 8u; r++) { dl[r] = 0.0; dq[r] = vec4<f32>(0.0); dq2[r] = vec4<f32>(0.0); }
+  for (var r = 0u; r < 8u; r++) { dl[r] = 0.0; }
+  var dq = zero8(); var dq2 = zero8();
   let iend = min(i0 + 8u, T);
   for (var j0 = 0u; j0 < iend; j0 += 32u) {
     let jl = j0 + 4u * l;
-    let vb = rows4(b, h, jl, 2u * p.C);
-    var dp: array<vec4<f32>, 8>;
-    for (var r = 0u; r < 8u; r++) { dp[r] = vec4<f32>(0.0); }
-    for (var d = 0u; d < hs4; d++) {
-      let v0 = qkv[vb.x + d]; let v1 = qkv[vb.y + d]; let v2 = qkv[vb.z + d]; let v3 = qkv[vb.w + d];
-      let c0 = vec4<f32>(v0.x, v1.x, v2.x, v3.x); let c1 = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
-      let c2 = vec4<f32>(v0.z, v1.z, v2.z, v3.z); let c3 = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
-      let g = dO[gb + d];
-      for (var r = 0u; r < 8u; r++) { dp[r] = fma_row(subgroupShuffle(g, r), c0, c1, c2, c3, dp[r]); }
-    }
+    let dp = gv8(gb, rows4(b, h, jl, 2u * p.C));
     let pr = load8(false, bh, i0, jl);
     for (var r = 0u; r < 8u; r++) { dl[r] += subgroupAdd(dot(pr[r], dp[r])); }
     store8(bh, i0, jl, dp);
@@ -726,84 +611,37 @@ fn sg8_unfused_ds(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invoc
     let jl = j0 + 4u * l;
     let pr = load8(false, bh, i0, jl);
     var ds = load8(true, bh, i0, jl);
-    let jv = vec4<u32>(jl, jl + 1u, jl + 2u, jl + 3u);
-    for (var r = 0u; r < 8u; r++) {
-      ds[r] = select(vec4<f32>(0.0), pr[r] * (ds[r] - vec4<f32>(dl[r])), jv <= vec4<u32>(i0 + r));
-    }
+    let jv = vec4<u32>(jl) + vec4<u32>(0u, 1u, 2u, 3u);
+    for (var r = 0u; r < 8u; r++) { ds[r] = select(vec4<f32>(0.0), pr[r] * (ds[r] - vec4<f32>(dl[r])), jv <= vec4<u32>(i0 + r)); }
     store8(bh, i0, jl, ds);
     pv8(b, h, j0, p.C, l, ds, &dq, &dq2);
   }
-  for (var r = 0u; r < 8u; r++) {
-    let i = i0 + r;
-    if (i < T) {
-      let qo = qkv_row(b, i, h) / 4u;
-      if (l < hs4) { dqkv[qo + l] = dq[r] * p.scale; }
-#if ${HB2}
-      if (8u + l < hs4) { dqkv[qo + 8u + l] = dq2[r] * p.scale; }
-#endif
-    }
-  }
+  store_d(b, h, i0, 0u, l, dq, dq2, p.scale);
 }
 
-// Key tile j0..j0+7: dV = Pᵀ·dO, dK = scale·dSᵀ·Q over 32-query tiles i ≥ j0 in order.
+// Unfused, key tile j0..j0+7: dV = Pᵀ·dO, dK = scale·dSᵀ·Q over 32-query tiles i ≥ j0 in order.
 @compute @workgroup_size(8, 1, 1)
 fn sg8_unfused_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) l: u32) {
   let bh = wid.y; let b = bh / p.H; let h = bh % p.H;
-  let T = p.T; let hs4 = p.hs / 4u; let C4 = p.C / 4u;
-  let j0 = wid.x * 8u;
-  var dk: array<vec4<f32>, 8>;
-  var dk2: array<vec4<f32>, 8>;
-  var dv: array<vec4<f32>, 8>;
-  var dv2: array<vec4<f32>, 8>;
-  for (var r = 0u; r < 8u; r++) { dk[r] = vec4<f32>(0.0); dk2[r] = vec4<f32>(0.0); dv[r] = vec4<f32>(0.0); dv2[r] = vec4<f32>(0.0); }
+  let T = p.T; let j0 = wid.x * 8u;
+  var dk = zero8(); var dk2 = zero8(); var dv = zero8(); var dv2 = zero8();
   for (var i0 = j0; i0 < T; i0 += 32u) {
-    let il = i0 + 4u * l;
-    let iv = vec4<u32>(il, il + 1u, il + 2u, il + 3u);
+    let iv = vec4<u32>(i0 + 4u * l) + vec4<u32>(0u, 1u, 2u, 3u);
     let ic = min(iv, vec4<u32>(T - 1u));
+    let rows = vec4<u32>(p_row(bh, ic.x), p_row(bh, ic.y), p_row(bh, ic.z), p_row(bh, ic.w));
     var pt: array<vec4<f32>, 8>;
     var dst: array<vec4<f32>, 8>;
     for (var r = 0u; r < 8u; r++) {
-      let j = min(j0 + r, T - 1u);
-      let e = vec4<u32>(p_row(bh, ic.x), p_row(bh, ic.y), p_row(bh, ic.z), p_row(bh, ic.w)) + vec4<u32>(j);
+      let e = rows + vec4<u32>(min(j0 + r, T - 1u));
       let ok = (iv < vec4<u32>(T)) & (iv >= vec4<u32>(j0 + r));
       pt[r] = select(vec4<f32>(0.0), vec4<f32>(saved[e.x], saved[e.y], saved[e.z], saved[e.w]), ok);
       dst[r] = select(vec4<f32>(0.0), vec4<f32>(scratch[e.x], scratch[e.y], scratch[e.z], scratch[e.w]), ok);
     }
-    for (var sl = 0u; sl < 8u; sl++) {
-      let i = i0 + 4u * sl;
-      let e0 = min(i, T - 1u); let e1 = min(i + 1u, T - 1u); let e2 = min(i + 2u, T - 1u); let e3 = min(i + 3u, T - 1u);
-      let g0 = dO[v4_lo(o_row(b, e0, h), l)]; let g1 = dO[v4_lo(o_row(b, e1, h), l)];
-      let g2 = dO[v4_lo(o_row(b, e2, h), l)]; let g3 = dO[v4_lo(o_row(b, e3, h), l)];
-      let q0 = qkv[v4_lo(qkv_row(b, e0, h), l)]; let q1 = qkv[v4_lo(qkv_row(b, e1, h), l)];
-      let q2 = qkv[v4_lo(qkv_row(b, e2, h), l)]; let q3 = qkv[v4_lo(qkv_row(b, e3, h), l)];
-#if ${HB2}
-      let G0 = dO[v4_hi(o_row(b, e0, h), l)]; let G1 = dO[v4_hi(o_row(b, e1, h), l)];
-      let G2 = dO[v4_hi(o_row(b, e2, h), l)]; let G3 = dO[v4_hi(o_row(b, e3, h), l)];
-      let Q0 = qkv[v4_hi(qkv_row(b, e0, h), l)]; let Q1 = qkv[v4_hi(qkv_row(b, e1, h), l)];
-      let Q2 = qkv[v4_hi(qkv_row(b, e2, h), l)]; let Q3 = qkv[v4_hi(qkv_row(b, e3, h), l)];
-#endif
-      for (var r = 0u; r < 8u; r++) {
-        let pb = subgroupShuffle(pt[r], sl);
-        let db = subgroupShuffle(dst[r], sl);
-        dv[r] = fma_row(pb, g0, g1, g2, g3, dv[r]);
-        dk[r] = fma_row(db, q0, q1, q2, q3, dk[r]);
-#if ${HB2}
-        dv2[r] = fma_row(pb, G0, G1, G2, G3, dv2[r]);
-        dk2[r] = fma_row(db, Q0, Q1, Q2, Q3, dk2[r]);
-#endif
-      }
-    }
+    pg8(b, h, i0, l, pt, &dv, &dv2);
+    pv8(b, h, i0, 0u, l, dst, &dk, &dk2);
   }
-  for (var r = 0u; r < 8u; r++) {
-    let j = j0 + r;
-    if (j < T) {
-      let ko = (qkv_row(b, j, h) + p.C) / 4u;
-      if (l < hs4) { dqkv[ko + l] = dk[r] * p.scale; dqkv[ko + C4 + l] = dv[r]; }
-#if ${HB2}
-      if (8u + l < hs4) { dqkv[ko + 8u + l] = dk2[r] * p.scale; dqkv[ko + C4 + 8u + l] = dv2[r]; }
-#endif
-    }
-  }
+  store_d(b, h, j0, p.C, l, dk, dk2, p.scale);
+  store_d(b, h, j0, 2u * p.C, l, dv, dv2, 1.0);
 }
 #endif
 #endif
