@@ -9,6 +9,9 @@ import type { Gpu } from '../src/gpu/device.js';
 import type { Dispatch } from '../src/gpu/dispatch.js';
 import { attentionCases } from './kernels/attention.js';
 import { conv2dCases } from './kernels/conv2d.js';
+import { embeddingCases } from './kernels/embedding.js';
+import { geluCases } from './kernels/gelu.js';
+import { layerNormCases } from './kernels/layernorm.js';
 import { lossCases } from './kernels/loss.js';
 import { matmulCases } from './kernels/matmul.js';
 import { poolCases } from './kernels/pool.js';
@@ -51,5 +54,8 @@ export const KERNEL_SUITES: Suite[] = [
   { name: 'loss', cases: lossCases },
   { name: 'sgd_l2', cases: sgdL2Cases },
   { name: 'topk_mask', cases: topkMaskCases },
+  { name: 'embedding', cases: embeddingCases },
+  { name: 'layernorm', cases: layerNormCases },
+  { name: 'gelu', cases: geluCases },
   { name: 'attention', cases: attentionCases },
 ];

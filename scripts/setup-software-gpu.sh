@@ -6,6 +6,8 @@
 #     existing Debian apt entry (no host name is written here).
 #   - Debian's chromium, for the puppeteer-core browser tests.
 #   - Debian's dataset-fashion-mnist (optional data for `--data fashion-mnist`).
+#   - bzip2, xz-utils, zstd (the compressors `npm run bench -- compressors` compares with) and
+#     bible-kjv + bible-kjv-text (its default English text, the King James Bible).
 # It installs nothing that is already present and prints what it chose.
 # Usage: sudo bash scripts/setup-software-gpu.sh [--no-chromium] [--no-fashion-mnist]
 set -euo pipefail
@@ -112,6 +114,16 @@ if [ $want_fashion = 1 ]; then
       say "dataset-fashion-mnist not available; --data fashion-mnist will need IDX files you provide"
     fi
   fi
+fi
+
+# 4. Compressors and the English text for the codec benchmark
+need=()
+for p in bzip2 xz-utils zstd bible-kjv bible-kjv-text; do [ -n "$(pkgver "$p")" ] || need+=("$p"); done
+if [ ${#need[@]} = 0 ]; then
+  say "codec bench tools present: bzip2, xz-utils, zstd, bible-kjv"
+else
+  apt_update
+  if $SUDO apt-get install -y -qq "${need[@]}" >/dev/null; then say "installed ${need[*]}"; else say "could not install ${need[*]}; npm run bench -- compressors needs them"; fi
 fi
 
 icd=$(ls /usr/share/vulkan/icd.d/lvp_icd*.json 2>/dev/null | head -1 || true)

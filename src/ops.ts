@@ -14,6 +14,7 @@ import * as lossK from './kernels/loss.js';
 import * as sgdK from './kernels/sgd_l2.js';
 import * as ew from './kernels/elementwise.js';
 import * as tk from './kernels/topk_mask.js';
+import { transformerOps } from './ops-transformer.js';
 import * as at from './kernels/attention.js';
 import { fail } from './kernels/validate.js';
 
@@ -245,4 +246,6 @@ export const ops = {
     await runOwned(dy.gpu, () => pl.maxPool2dBackward(dy.gpu, dy, argmax, out, opts), [out]);
     return out;
   },
+  // embedding, layer norm, gelu, add, AdamW, gradient norm: src/ops-transformer.ts
+  ...transformerOps,
 };
