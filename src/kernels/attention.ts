@@ -19,15 +19,18 @@
 // `kernel`, default by adapter. Deterministic: each output element has one writer summing in a
 // fixed order; no atomics.
 //
-// Incremental decoding (sampling with a key/value cache):
-//   kCache, vCache (B, Tmax, C) f32; position: a u32 tensor [1] holding t, the
-//   index of the new token (0 for the first). attentionDecode(gpu, { qkv, kCache, vCache, position,
-//   out }, { H }) returns two dispatches: copy the k, v columns of qkv (B, 3C) (the qkv dense layer
-//   applied to the new token only) into row t of the caches, then out (B, C) = attention of each
-//   q to the keys 0..t. Record them once; before each step write t (position.write([t])) or advance
-//   it on the GPU. Feed a prompt token by token through the same dispatches (t = 0, 1, ...), or run
-//   the full forward on it; the result equals row t of the full causal forward. A position t ≥ Tmax
-//   appends nothing and attends to rows 0..Tmax−1 (ops.attentionDecode rejects it).
+// Incremental decoding (sampling with a key/value cache), for the gpt sampler:
+//   Per attention layer allocate kCache, vCache (B, Tmax, C) f32 (Tmax = the model's context T), and
+//   one position tensor (u32, shape [1]) shared by all layers, holding t = the new token's index.
+//   Run the model on the new token only (B rows: embedding at position t, layer norms, the qkv dense
+//   layer → qkv (B, 3C)); then attentionDecode(gpu, { qkv, kCache, vCache, position, out }, { H })
+//   returns two dispatches: copy the k, v columns of qkv into row t of the caches, then out (B, C) =
+//   attention of each q to the keys 0..t (a single query row, no mask needed). Build them once, and
+//   before each token write t (position.write([t])). Feed the prompt token by token the same way
+//   (t = 0, 1, ...): step t's out equals row t of the full causal forward over the tokens so far
+//   (tests/attention.test.ts checks this). When t reaches Tmax, slide: restart from t = 0 with the
+//   last tokens as the new prompt. A position t ≥ Tmax appends nothing and attends to rows
+//   0..Tmax−1 (ops.attentionDecode rejects it). Kernels: generic (T_q = 1 is small work).
 import type { Gpu } from '../gpu/device.js';
 import { bindGroup, checkWorkgroups, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines, type Defines } from '../gpu/pipeline.js';
@@ -39,7 +42,11 @@ import { dtype, fail, positiveInt, rank, sameDevice, shapeIs } from './validate.
 export type AttentionVariant = 'unfused' | 'flash';
 export type AttentionKernel = 'sg8' | 'generic';
 
-/** The variant used when neither the option nor SLIMGPU_ATTENTION_VARIANT chooses (see README: measured on lavapipe). */
+/**
+ * The variant used when neither the option nor SLIMGPU_ATTENTION_VARIANT chooses. Measured on lavapipe
+ * at GPT sizes (README, Benchmarks → Attention): flash's forward is 1.5–2× faster, forward + backward
+ * faster at 3 of 4 sizes, and it needs no (B, H, T, T) buffers.
+ */
 export const DEFAULT_ATTENTION_VARIANT: AttentionVariant = 'flash';
 /** Largest head size the generic kernels take (their per-row private arrays). */
 export const ATTENTION_MAX_HEAD_SIZE = 256;
