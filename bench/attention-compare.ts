@@ -20,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   let shapes = [[16, 128, 128, 4], [8, 256, 256, 4], [32, 128, 256, 8], [16, 256, 128, 4]];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!, v = argv[i + 1];
+    if (a === '--help' || a === '-h') { console.log(USAGE); return 0; }
     if (a === '--kernel' && (v === 'sg8' || v === 'generic')) { kernel = v; i++; }
     else if (a === '--reps' && Number(v) >= 1) { reps = Math.floor(Number(v)); i++; }
     else if (a === '--shapes' && v && /^\d+,\d+,\d+,\d+(;\d+,\d+,\d+,\d+)*$/.test(v)) { shapes = v.split(';').map((s) => s.split(',').map(Number)); i++; }

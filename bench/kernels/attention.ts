@@ -20,6 +20,7 @@ const SHAPES: Shape[] = [
   { B: 8, T: 256, C: 256, H: 4, quick: true },   // hs 64
   { B: 32, T: 128, C: 256, H: 8, quick: false }, // hs 32
   { B: 16, T: 256, C: 128, H: 4, quick: false }, // hs 32
+  { B: 2, T: 32, C: 64, H: 2, quick: false },    // small: what the bench page's quick mode picks
 ];
 
 function kernelsFor(gpu: Gpu, hs: number): AttentionKernel[] {
