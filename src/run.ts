@@ -13,7 +13,7 @@ import { synthetic } from './data/synthetic.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type Json } from './io/checkpoint.js';
 import type { TensorMap } from './io/safetensors.js';
 import { writeFileAtomic } from './io/files.js';
-import { modelFromName, type ModelSpec } from './nn/model.js';
+import { modelFromName, modelParams, resolveModel, type ModelSpec } from './nn/model.js';
 import { acquireRunLock, type RunLock } from './io/runlock.js';
 import { DeviceLostError, type FaultPlan } from './nn/faults.js';
 import { evaluate, Network, trainNetwork, type LogEntry, type TrainOptions, type TrainSummary, type EvalResult } from './nn/trainer.js';
@@ -117,25 +117,40 @@ export async function writeCheckpoint(path: string, net: Network, step: number, 
   await saveCheckpoint(path, ckpt);
 }
 
-/** Rebuilds the network of a checkpoint (weights, masks, momentum) and returns its config and step. */
-export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Network; cfg: RunConfig; step: number }> {
-  const ckpt = await loadCheckpoint(path);
+/** A checkpoint's model and state, checked against each other on the CPU (no GPU memory yet). */
+export interface CheckpointModel {
+  spec: ModelSpec;
+  cfg: RunConfig;
+  step: number;
+  weights: Map<string, Float32Array>;
+  masks: Map<string, Float32Array>;
+  momentum: Map<string, Float32Array>;
+  variance: Map<string, Float32Array>;
+}
+
+/**
+ * Checks a decoded checkpoint: its config names a model and data, its model description resolves,
+ * and every parameter of that model is a tensor of the right shape (optimizer state and masks
+ * optional). Nothing is allocated for a parameter the file does not hold, so a damaged description
+ * cannot ask for more memory than the file carries.
+ */
+export function checkpointModel(ckpt: Checkpoint, path: string): CheckpointModel {
   const cfg = ckpt.config as unknown as RunConfig;
   const spec = ckpt.extra?.spec as unknown as ModelSpec | undefined;
-  if (!cfg || typeof cfg !== 'object' || typeof cfg.model !== 'string' || typeof cfg.data !== 'string') {
+  if (!cfg || typeof cfg !== 'object' || Array.isArray(cfg) || typeof cfg.model !== 'string' || typeof cfg.data !== 'string') {
     throw new RunError(`checkpoint ${path}: its config has no model/data`);
   }
-  if (!spec || !Array.isArray(spec.layers) || !Array.isArray(spec.input)) throw new RunError(`checkpoint ${path}: no model description (extra.spec)`);
-  let net: Network;
+  if (!spec || typeof spec !== 'object' || !Array.isArray(spec.layers) || !Array.isArray(spec.input)) throw new RunError(`checkpoint ${path}: no model description (extra.spec)`);
+  let params: { name: string; shape: number[]; prunable: boolean }[];
   try {
-    net = Network.create(gpu, spec, cfg.seed ?? 0);
+    params = modelParams(resolveModel(spec));
   } catch (e) {
     throw new RunError(`checkpoint ${path}: invalid model description: ${(e as Error).message}`);
   }
-  const w = new Map<string, Float32Array>(), m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>(), va = new Map<string, Float32Array>();
-  for (const view of net.arena.views.values()) {
+  const out: CheckpointModel = { spec, cfg, step: ckpt.step, weights: new Map(), masks: new Map(), momentum: new Map(), variance: new Map() };
+  for (const view of params) {
     const get = (name: string, required: boolean) => {
-      const t = ckpt.tensors[name];
+      const t = Object.hasOwn(ckpt.tensors, name) ? ckpt.tensors[name] : undefined;
       if (!t) { if (required) throw new RunError(`checkpoint ${path}: tensor '${name}' is missing`); return undefined; }
       if (t.dtype !== 'F32') throw new RunError(`checkpoint ${path}: tensor '${name}' must be F32, got ${t.dtype}`);
       if (t.shape.length !== view.shape.length || t.shape.some((d, i) => d !== view.shape[i])) {
@@ -143,15 +158,27 @@ export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Net
       }
       return t.data as Float32Array;
     };
-    w.set(view.name, get(view.name, true)!);
+    out.weights.set(view.name, get(view.name, true)!);
     const mv = get(`${view.name}.momentum`, false);
-    if (mv) v.set(view.name, mv);
+    if (mv) out.momentum.set(view.name, mv);
     const vv = get(`${view.name}.variance`, false);
-    if (vv) va.set(view.name, vv);
-    if (view.prunable) { const mk = get(`${view.name}.mask`, false); if (mk) m.set(view.name, mk); }
+    if (vv) out.variance.set(view.name, vv);
+    if (view.prunable) { const mk = get(`${view.name}.mask`, false); if (mk) out.masks.set(view.name, mk); }
   }
-  await net.setParams(w, m, v, va);
-  return { net, cfg, step: ckpt.step };
+  return out;
+}
+
+/** Rebuilds the network of a checkpoint (weights, masks, optimizer moments) and returns its config and step. */
+export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Network; cfg: RunConfig; step: number }> {
+  const c = checkpointModel(await loadCheckpoint(path), path);
+  let net: Network;
+  try {
+    net = Network.create(gpu, c.spec, c.cfg.seed ?? 0);
+  } catch (e) {
+    throw new RunError(`checkpoint ${path}: invalid model description: ${(e as Error).message}`);
+  }
+  await net.setParams(c.weights, c.masks, c.momentum, c.variance);
+  return { net, cfg: c.cfg, step: c.step };
 }
 
 // ---- reports -----------------------------------------------------------------------------------
