@@ -29,10 +29,9 @@ def main():
     ap.add_argument("--slim", nargs="*", default=[])
     ap.add_argument("--data-dir", default=twins.MNIST_DIR)
     ap.add_argument("--test-size", type=int)
-    ap.add_argument("--train-size", type=int, help="only to match slimgpu's normalisation when it trained on a prefix")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    data = twins.Mnist(a.data_dir, a.train_size, a.test_size)
+    data = twins.Mnist(a.data_dir, test_size=a.test_size)
     results = []
     for kind, files in (("state-dict", a.state_dict), ("slim", a.slim)):
         for path in files:

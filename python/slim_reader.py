@@ -35,6 +35,7 @@ def container(data, max_header=100_000_000):
     for name, e in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"]):
         b, end = e["data_offsets"]
         check(e["dtype"] == "U8" and e["shape"] == [end - b] and b == cursor, f"tensor {name!r}: not a contiguous 1-D U8 stream")
+        check(end <= len(body), f"tensor {name!r} runs past the end of the file (truncated)")
         out[name], cursor = body[b:end], end
     check(cursor == len(body), "bytes after the last tensor")
     return meta, out

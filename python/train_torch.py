@@ -134,7 +134,8 @@ def main():
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:  # launched by torchrun
         run(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), args, "env://")
     else:
-        mp.spawn(run, args=(args.procs, args, f"tcp://127.0.0.1:{free_port()}"), nprocs=args.procs, join=True)
+        # fork: the children inherit the imported torch (spawn would import it again in each)
+        mp.start_processes(run, args=(args.procs, args, f"tcp://127.0.0.1:{free_port()}"), nprocs=args.procs, join=True, start_method="fork")
 
 
 if __name__ == "__main__":

@@ -132,11 +132,12 @@ class Mnist:
     def __init__(self, data_dir=MNIST_DIR, train_size=None, test_size=None):
         def load(base):
             return read_idx(os.path.join(data_dir, base))
-        self.train_x = load("train-images-idx3-ubyte").reshape(-1, 784)[:train_size]
+        train_x = load("train-images-idx3-ubyte").reshape(-1, 784)
+        self.scale, self.shift = normalization(train_x)  # of the whole train split, as slimgpu's --train-size keeps it
+        self.train_x = train_x[:train_size]
         self.train_y = load("train-labels-idx1-ubyte")[:train_size].astype(np.int64)
         self.test_x = load("t10k-images-idx3-ubyte").reshape(-1, 784)[:test_size]
         self.test_y = load("t10k-labels-idx1-ubyte")[:test_size].astype(np.int64)
-        self.scale, self.shift = normalization(self.train_x)
 
     def inputs(self, x_u8):
         return torch.from_numpy(x_u8.astype(np.float32)) * torch.tensor(self.scale) + torch.tensor(self.shift)
