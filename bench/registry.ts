@@ -8,6 +8,9 @@
 import type { Gpu } from '../src/gpu/device.js';
 import type { Dispatch } from '../src/gpu/dispatch.js';
 import { conv2dCases } from './kernels/conv2d.js';
+import { embeddingCases } from './kernels/embedding.js';
+import { geluCases } from './kernels/gelu.js';
+import { layerNormCases } from './kernels/layernorm.js';
 import { lossCases } from './kernels/loss.js';
 import { matmulCases } from './kernels/matmul.js';
 import { poolCases } from './kernels/pool.js';
@@ -50,4 +53,7 @@ export const KERNEL_SUITES: Suite[] = [
   { name: 'loss', cases: lossCases },
   { name: 'sgd_l2', cases: sgdL2Cases },
   { name: 'topk_mask', cases: topkMaskCases },
+  { name: 'embedding', cases: embeddingCases },
+  { name: 'layernorm', cases: layerNormCases },
+  { name: 'gelu', cases: geluCases },
 ];

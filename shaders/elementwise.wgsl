@@ -9,6 +9,10 @@
 //   scale:            out = a · x                   (X = x)
 //   axpy:             out += a · x                  (X = x; out is y)
 //   copy:             out = x                       (X = x)
+//   gelu:             out = x/2 · (1 + tanh(√(2/π)(x + 0.044715x³)))   (X = x; GPT-2's tanh form,
+//                     computed as x·σ(2u), u the tanh argument: the same function, no cancellation)
+//   gelu_backward:    out = dy · gelu'(x)           (x: the gelu INPUT; X = x, Y = dy)
+//   add:              out = x + y                   (X = x, Y = y; the residual add)
 // X and Y are read-only inputs, out is written. IN_PLACE_X reads x from out instead of X
 // (out = f(out)), IN_PLACE_Y reads dy from out instead of Y (dx written over dy): WebGPU cannot
 // bind one buffer both read-only and writable. With VEC4 an item is a vec4 (4 elements; the
@@ -89,14 +93,17 @@ fn sigmoid_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   out[i] = ld_y(i) * y * (1.0 - y);
 }
 
+// tanh(|x|) = (1 − e)/(1 + e), e = exp(−2|x|) ∈ (0, 1]: no overflow and exactly ±1 far out
+fn stable_tanh(x: V) -> V {
+  let e = exp(-2.0 * abs(x));
+  return sign(x) * ((1.0 - e) / (1.0 + e));
+}
+
 @compute @workgroup_size(${WG}, 1, 1)
 fn tanh_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = index(wid, nwg, lid);
   if (i >= p.n) { return; }
-  // tanh(|x|) = (1 − e)/(1 + e), e = exp(−2|x|) ∈ (0, 1]: no overflow and exactly ±1 far out
-  let x = ld_x(i);
-  let e = exp(-2.0 * abs(x));
-  out[i] = sign(x) * ((1.0 - e) / (1.0 + e));
+  out[i] = stable_tanh(ld_x(i));
 }
 
 @compute @workgroup_size(${WG}, 1, 1)
@@ -133,4 +140,45 @@ fn copy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = index(wid, nwg, lid);
   if (i >= p.n) { return; }
   out[i] = ld_x(i);
+}
+
+const GELU_K0 = 0.7978845608028654;   // √(2/π)
+const GELU_K1 = 0.044715;
+
+// (1 + tanh(u))/2 = σ(2u) and 1 − σ(2u), each without cancellation (the tanh form loses all
+// digits of gelu'(x) for x ≲ −4 in f32): e = exp(−|2u|) ∈ (0, 1]
+struct Sig { s: V, c: V }
+fn gelu_sig(x: V) -> Sig {
+  let z = 2.0 * GELU_K0 * fma(V(GELU_K1) * x, x * x, x);
+  let e = exp(-abs(z));
+  let a = 1.0 / (1.0 + e);
+  let b = e / (1.0 + e);
+  let pos = z >= V(0.0);
+  return Sig(select(b, a, pos), select(a, b, pos));
+}
+
+@compute @workgroup_size(${WG}, 1, 1)
+fn gelu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = index(wid, nwg, lid);
+  if (i >= p.n) { return; }
+  let x = ld_x(i);
+  out[i] = x * gelu_sig(x).s;
+}
+
+@compute @workgroup_size(${WG}, 1, 1)
+fn gelu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = index(wid, nwg, lid);
+  if (i >= p.n) { return; }
+  let x = ld_x(i);
+  let g = gelu_sig(x);
+  // d/dx [x·σ(2u)] = σ + x · 2σ(1 − σ) · u',  u' = √(2/π)(1 + 3·0.044715x²)
+  let du = GELU_K0 * fma(V(3.0 * GELU_K1), x * x, V(1.0));
+  out[i] = ld_y(i) * fma(2.0 * x * g.s * g.c, du, g.s);
+}
+
+@compute @workgroup_size(${WG}, 1, 1)
+fn add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = index(wid, nwg, lid);
+  if (i >= p.n) { return; }
+  out[i] = ld_x(i) + ld_y(i);
 }

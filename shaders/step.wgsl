@@ -1,9 +1,11 @@
 // The scheduler's own kernels: per-step values and batch gathering, all driven by a step counter
 // that lives on the GPU, so many steps can be recorded into one command encoder with no CPU work
 // between them.
-//   state (u32[4]):  [0] global step, [1] step at which the current epoch's permutation starts
-//   table (f32[CAP * 4]): per step s at (s % CAP)*4: lr, momentum, l2, unused
-//   hyper (f32[4]):  lr, momentum, l2 of the current step (read by sgd_l2)
+//   state (u32[4]):  [0] global step, [1] step at which the current epoch's permutation starts,
+//                    [2] text windows drawn by a hash instead of perm when ≠ 0: their count,
+//                    [3] the hash's seed
+//   table (f32[CAP * W]): per step s at (s % CAP)*W: the optimizer's row (SGD: lr, momentum, l2, 0)
+//   hyper (f32[W]):  the current step's row (read by the update kernel); W = p.D in prepare
 //   perm  (u32[n]):  this epoch's shuffled sample order
 //   data  (u32[...]): the data set, bytes packed 4 per u32 (U8) or f32 bits; (n, D) row-major
 //   out   (f32[B, D]): the gathered, normalised batch: x·scale + shift
@@ -21,15 +23,15 @@ struct Params { B: u32, D: u32, cap: u32, n: u32, scale: f32, shift: f32, _p0: u
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
 @group(0) @binding(7) var<storage, read> labels: array<u32>;
 @group(0) @binding(8) var<storage, read_write> out_labels: array<u32>;
+@group(0) @binding(9) var<storage, read_write> out_tokens: array<u32>;
 
-// hyper ← table[step % cap]
+// hyper ← table[step % cap] (W = p.D values)
 @compute @workgroup_size(1)
 fn prepare() {
-  let row = (state[0] % p.cap) * 4u;
-  hyper[0] = table[row];
-  hyper[1] = table[row + 1u];
-  hyper[2] = table[row + 2u];
-  hyper[3] = table[row + 3u];
+  let row = (state[0] % p.cap) * p.D;
+  for (var k = 0u; k < p.D; k++) {
+    hyper[k] = table[row + k];
+  }
 }
 
 @compute @workgroup_size(1)
@@ -78,4 +80,36 @@ fn gather_labels(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
   if (j >= p.B) { return; }
   out_labels[j] = labels[sample_of(j)];
+}
+
+fn byte_at(x: u32) -> u32 {
+  return (data[x >> 2u] >> ((x & 3u) * 8u)) & 0xffu;
+}
+
+fn hash32(v: u32) -> u32 {
+  var x = v;
+  x = (x ^ (x >> 16u)) * 0x85ebca6bu;
+  x = (x ^ (x >> 13u)) * 0xc2b2ae35u;
+  return x ^ (x >> 16u);
+}
+
+// Text windows: window j of this step starts at byte s = perm[(step − start)·B + j] (a shuffled
+// list of window starts), or at hash(seed, step·B + j) mod state[2] when state[2] ≠ 0 (windows from
+// a prefix whose length the caller sets, no permutation). p.D = T, p.B = windows.
+//   out_tokens[j·T + t] = text[s + t], out_labels[j·T + t] = text[s + t + 1]
+@compute @workgroup_size(${WG})
+fn gather_text(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
+  if (i >= p.B * p.D) { return; }
+  let j = i / p.D;
+  let t = i - j * p.D;
+  var s: u32;
+  if (state[2] != 0u) {
+    s = hash32(hash32(state[3]) ^ (state[0] * p.B + j)) % state[2];
+  } else {
+    s = sample_of(j);
+  }
+  out_tokens[i] = byte_at(s + t);
+  out_labels[i] = byte_at(s + t + 1u);
 }

@@ -14,6 +14,9 @@ import * as lossK from './kernels/loss.js';
 import * as sgdK from './kernels/sgd_l2.js';
 import * as ew from './kernels/elementwise.js';
 import * as tk from './kernels/topk_mask.js';
+import { transformerOps } from './ops-transformer.js';
+import * as at from './kernels/attention.js';
+import { fail } from './kernels/validate.js';
 
 export function tensor(gpu: Gpu, data: ArrayLike<number> | undefined, shape: readonly number[], opts: { label?: string; dtype?: 'f32' | 'u32' | 'i32' } = {}): Tensor {
   return createTensor(gpu, shape, data, opts);
@@ -149,6 +152,44 @@ export const ops = {
     }
     return mask;
   },
+  /** Causal multi-head self-attention: qkv (B·T, 3C) → out (B·T, C), and what the backward needs (`saved`, see kernels.attentionSavedShape). */
+  async attention(qkv: Tensor, opts: at.AttentionOptions): Promise<{ out: Tensor; saved: Tensor; variant: at.AttentionVariant }> {
+    const d = at.attentionDims(qkv, opts);
+    const variant = at.attentionVariant(opts.variant);
+    const out = createTensor(qkv.gpu, [d.N, d.C], undefined, { label: 'attention.out' });
+    const saved = createTensor(qkv.gpu, at.attentionSavedShape(d, variant), undefined, { label: 'attention.saved' });
+    await runOwned(qkv.gpu, () => at.attention(qkv.gpu, qkv, out, saved, { ...opts, variant }), [out, saved]);
+    return { out, saved, variant };
+  },
+  /** Gradient of attention: dout (B·T, C) → dqkv (B·T, 3C), from the forward's qkv, out and saved (same options). */
+  async attentionBackward(qkv: Tensor, out: Tensor, saved: Tensor, dout: Tensor, opts: at.AttentionOptions): Promise<Tensor> {
+    const d = at.attentionDims(qkv, opts, 'attentionBackward');
+    const variant = at.attentionVariant(opts.variant);
+    const dqkv = createTensor(qkv.gpu, [d.N, 3 * d.C], undefined, { label: 'attentionBackward.dqkv' });
+    const scratch = createTensor(qkv.gpu, at.attentionScratchShape(d, variant), undefined, { label: 'attentionBackward.scratch' });
+    try {
+      await runOwned(qkv.gpu, () => at.attentionBackward(qkv.gpu, { qkv, out, saved, dout, scratch, dqkv }, { ...opts, variant }), [dqkv]);
+    } finally {
+      scratch.dispose();
+    }
+    return dqkv;
+  },
+  /** One decoding step in place: writes the k, v of qkv (B, 3C) at row `position` of kCache, vCache (B, Tmax, C); returns out (B, C), each query attending to rows 0..position. */
+  async attentionDecode(qkv: Tensor, kCache: Tensor, vCache: Tensor, position: number, opts: { H: number }): Promise<Tensor> {
+    const gpu = qkv.gpu;
+    const { B, C, Tmax } = at.attentionDecodeDims(qkv, kCache, vCache, opts);
+    if (!Number.isInteger(position) || position < 0 || position >= Tmax) {
+      fail('attentionDecode', `position must be an integer in [0, ${Tmax - 1}] (Tmax = kCache.shape[1]), got ${position}`);
+    }
+    const out = createTensor(gpu, [B, C], undefined, { label: 'attentionDecode.out' });
+    const pos = createTensor(gpu, [1], [position], { dtype: 'u32', label: 'attentionDecode.position' });
+    try {
+      await runOwned(gpu, () => at.attentionDecode(gpu, { qkv, kCache, vCache, position: pos, out }, opts), [out]);
+    } finally {
+      pos.dispose();
+    }
+    return out;
+  },
   /** op(a)·op(b) [+ bias] [→ relu]; a (M,K) or (K,M), b (K,N) or (N,K) → (M,N). */
   async matmul(a: Tensor, b: Tensor, opts: mm.MatmulOptions = {}): Promise<Tensor> {
     const { M, N } = mm.matmulDims(a, b, opts);
@@ -205,4 +246,6 @@ export const ops = {
     await runOwned(dy.gpu, () => pl.maxPool2dBackward(dy.gpu, dy, argmax, out, opts), [out]);
     return out;
   },
+  // embedding, layer norm, gelu, add, AdamW, gradient norm: src/ops-transformer.ts
+  ...transformerOps,
 };

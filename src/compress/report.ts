@@ -24,7 +24,7 @@ export interface LayerReport {
 export interface RunReport {
   model: string;
   data: string;
-  task: 'classification' | 'autoencoder' | 'regression';
+  task: 'classification' | 'autoencoder' | 'regression' | 'language';
   layers: LayerReport[];
   total: {
     params: number;
@@ -51,6 +51,13 @@ export interface RunReport {
     testMse?: number;
     testPsnr?: number;
     denseTestAccuracy?: number;
+    /** Language models: mean cross-entropy in bits per byte (loss / ln 2), train (last logged interval) and validation. */
+    trainBitsPerByte?: number;
+    testBitsPerByte?: number;
+    /** Validation perplexity per byte, e^loss. */
+    testPerplexity?: number;
+    /** Validation bits per byte of the pruned model before weight sharing. */
+    prunedTestBitsPerByte?: number;
   };
   timing: {
     steps: number;
@@ -122,7 +129,12 @@ export function formatReport(r: RunReport): string {
   out.push(`non-zero weights: ${t.nonzeros} of ${t.params} (${(t.params / Math.max(1, t.nonzeros)).toFixed(1)}× fewer)` +
     (t.compressionRatio ? `; compressed file ${fmtBytes(t.compressedBytes)} = ${t.compressionRatio.toFixed(1)}× smaller than fp32 dense` : ''));
   const m = r.metrics;
-  if (m.testAccuracy !== undefined) out.push(`test accuracy: ${pct(m.testAccuracy)}   test loss: ${m.testLoss.toFixed(4)}` + (m.trainLoss !== undefined ? `   train loss: ${m.trainLoss.toFixed(4)}` : '') + (m.prunedTestAccuracy !== undefined ? `   (pruned, before weight sharing: ${pct(m.prunedTestAccuracy)})` : ''));
+  if (m.testBitsPerByte !== undefined) {
+    out.push(`validation: ${m.testBitsPerByte.toFixed(4)} bits/byte   perplexity ${m.testPerplexity?.toFixed(3)}` +
+      (m.trainBitsPerByte !== undefined ? `   train: ${m.trainBitsPerByte.toFixed(4)} bits/byte` : '') +
+      (m.prunedTestBitsPerByte !== undefined ? `   (pruned, before weight sharing: ${m.prunedTestBitsPerByte.toFixed(4)} bits/byte)` : '') +
+      (m.testAccuracy !== undefined ? `   next-byte accuracy ${pct(m.testAccuracy)}` : ''));
+  } else if (m.testAccuracy !== undefined) out.push(`test accuracy: ${pct(m.testAccuracy)}   test loss: ${m.testLoss.toFixed(4)}` + (m.trainLoss !== undefined ? `   train loss: ${m.trainLoss.toFixed(4)}` : '') + (m.prunedTestAccuracy !== undefined ? `   (pruned, before weight sharing: ${pct(m.prunedTestAccuracy)})` : ''));
   if (m.testMse !== undefined) out.push(`test ${r.task === 'autoencoder' ? 'reconstruction ' : ''}MSE: ${m.testMse.toExponential(3)}` + (m.testPsnr !== undefined ? `   PSNR: ${m.testPsnr.toFixed(2)} dB` : '') + (m.prunedTestMse !== undefined ? `   (pruned, before weight sharing: ${m.prunedTestMse.toExponential(3)})` : ''));
   const tm = r.timing;
   if (tm.steps > 0) out.push(`timing: ${tm.steps} steps (${tm.epochs.toFixed(2)} epochs) in ${tm.wallSeconds.toFixed(1)} s — ${tm.samplesPerSec.toFixed(0)} samples/s, ${tm.msPerStep.toFixed(2)} ms/step, CPU recording ${pct(tm.cpuRecordShare)} of wall time`);

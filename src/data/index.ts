@@ -11,3 +11,5 @@ export { loadCsv, parseCsv } from './csv.js';
 export type { CsvOptions } from './csv.js';
 export { synthetic } from './synthetic.js';
 export type { SyntheticOptions, SyntheticSplit } from './synthetic.js';
+export { TEXT_VALIDATION_SHARE, isTextDataset, loadText, splitText, windowCount } from './text.js';
+export type { TextDataset, TextSplit } from './text.js';

@@ -34,7 +34,7 @@
 // problem throws a CompressedModelError (or a SafetensorsError for the container) naming it.
 import type { Gpu } from '../gpu/device.js';
 import type { WeightSharing } from '../compress/sharing.js';
-import { resolveModel, type LayerSpec, type ModelSpec, type ResolvedLayer } from '../nn/model.js';
+import { modelParams, resolveModel, type LayerSpec, type ModelSpec, type ResolvedLayer } from '../nn/model.js';
 import { Network } from '../nn/trainer.js';
 import { readFileBytes, writeFileAtomic } from './files.js';
 import { parseSafetensors, parseSafetensorsHeader, serializeSafetensorsChunks, SafetensorsError, type TensorMap } from './safetensors.js';
@@ -218,16 +218,6 @@ function f32Bytes(values: Float32Array): Uint8Array {
   const out = new Uint8Array(values.length * 4);
   const dv = new DataView(out.buffer);
   for (let i = 0; i < values.length; i++) dv.setFloat32(i * 4, values[i]!, true);
-  return out;
-}
-
-function modelParams(layers: ResolvedLayer[]): { name: string; layer: string; shape: number[]; prunable: boolean }[] {
-  const out: { name: string; layer: string; shape: number[]; prunable: boolean }[] = [];
-  for (const l of layers) {
-    if (!l.weightShape) continue;
-    out.push({ name: `${l.name}.weight`, layer: l.name, shape: [...l.weightShape], prunable: true });
-    out.push({ name: `${l.name}.bias`, layer: l.name, shape: [...l.biasShape!], prunable: false });
-  }
   return out;
 }
 

@@ -43,3 +43,14 @@ export function alignedOffset(op: string, name: string, t: Tensor): void {
   const a = t.gpu.limits.minStorageBufferOffsetAlignment;
   if (t.offset % a !== 0) fail(op, `${name} must start at a byte offset that is a multiple of ${a} (minStorageBufferOffsetAlignment), got ${t.offset}`);
 }
+
+/**
+ * Throws unless every read-only operand is in a different GPU buffer from every written one
+ * (WebGPU cannot bind one buffer read-only and writable in one dispatch); written operands may
+ * share a buffer with each other.
+ */
+export function readWriteDistinct(op: string, reads: [string, Tensor | undefined][], writes: [string, Tensor | undefined][]): void {
+  for (const [nr, r] of reads) for (const [nw, w] of writes) {
+    if (r && w && r.buffer === w.buffer) fail(op, `${nr} and ${nw} must be in different GPU buffers (${nw} is written)`);
+  }
+}

@@ -5,6 +5,9 @@
 //   sigmoidBackward(y, dy → dx): dx = dy · y(1 − y)     y: the sigmoid OUTPUT
 //   tanhBackward(y, dy → dx):    dx = dy · (1 − y²)     y: the tanh OUTPUT
 //   fill(out, a), scale(x, a → out): out = a·x, axpy(a, x, y): y += a·x, copy(x → out)
+//   gelu(x → y):                 y = x/2·(1 + tanh(√(2/π)(x + 0.044715x³)))   (GPT-2's tanh form)
+//   geluBackward(x, dy → dx):    dx = dy · gelu'(x)    x: the gelu INPUT
+//   add(x, y → out):             out = x + y           (the residual add; out may be x or y)
 // All flat over n = numel (operands of any shapes with the same element count, f32). The output
 // may be the SAME tensor as an input (in place: e.g. dx over dy, sigmoid over x); an output that
 // shares a GPU buffer with an input at another range is refused (WebGPU cannot bind one buffer
@@ -19,7 +22,7 @@ import { dtype, fail, sameDevice } from './validate.js';
 
 export const ELEMENTWISE_WG = 256;
 
-type Entry = 'relu' | 'relu_backward' | 'sigmoid' | 'sigmoid_backward' | 'tanh_fwd' | 'tanh_backward' | 'fill' | 'scale' | 'axpy' | 'copy';
+type Entry = 'relu' | 'relu_backward' | 'sigmoid' | 'sigmoid_backward' | 'tanh_fwd' | 'tanh_backward' | 'fill' | 'scale' | 'axpy' | 'copy' | 'gelu' | 'gelu_backward' | 'add';
 
 interface Operands {
   /** First input (binding X) with its argument name. */
@@ -127,4 +130,19 @@ export function axpy(gpu: Gpu, a: number, x: Tensor, y: Tensor): Promise<Dispatc
 /** out = x. */
 export function copy(gpu: Gpu, x: Tensor, out: Tensor): Promise<Dispatch[]> {
   return elementwise(gpu, 'copy', 'copy', { x: ['x', x], out: ['out', out] });
+}
+
+/** y = x/2 · (1 + tanh(√(2/π)(x + 0.044715x³))) (GPT-2's GELU); y may be x. */
+export function gelu(gpu: Gpu, x: Tensor, y: Tensor): Promise<Dispatch[]> {
+  return elementwise(gpu, 'gelu', 'gelu', { x: ['x', x], out: ['y', y] });
+}
+
+/** dx = dy · gelu'(x) from the gelu INPUT x; dx may be dy or x. */
+export function geluBackward(gpu: Gpu, x: Tensor, dy: Tensor, dx: Tensor): Promise<Dispatch[]> {
+  return elementwise(gpu, 'geluBackward', 'gelu_backward', { x: ['x', x], y: ['dy', dy], out: ['dx', dx] });
+}
+
+/** out = x + y; out may be x or y (x += y in place: add(gpu, x, y, x)). */
+export function add(gpu: Gpu, x: Tensor, y: Tensor, out: Tensor): Promise<Dispatch[]> {
+  return elementwise(gpu, 'add', 'add', { x: ['x', x], y: ['y', y], out: ['out', out] });
 }

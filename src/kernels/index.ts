@@ -6,3 +6,6 @@ export * from './sgd_l2.js';
 export * from './elementwise.js';
 export * from './topk_mask.js';
 export * from './cluster.js';
+export * from './embedding.js';
+export * from './layernorm.js';
+export * from './attention.js';

@@ -1,8 +1,9 @@
 // The scheduler's kernels (shaders/step.wgsl): per-step hyper-parameters from a table indexed by the
 // GPU step counter, the step counter itself, and batch gathering through a shuffled index list.
-//   state u32[4] ([0] step, [1] first step of the current permutation), table f32[cap·4],
-//   hyper f32[4], perm u32[n], data u32 (bytes packed or f32 bits) (n, D), out f32 (B, D),
-//   labels u32[n], outLabels u32[B].
+//   state u32[4] ([0] step, [1] first step of the current permutation, [2] hashed text windows'
+//   count or 0, [3] their seed), table f32[cap·W], hyper f32[≥ W], perm u32[n], data u32 (bytes
+//   packed or f32 bits) (n, D), out f32 (B, D), labels u32[n], outLabels u32[B];
+//   gatherText: text bytes packed u32, tokens and targets u32 (B, T).
 import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
@@ -21,12 +22,14 @@ function params(gpu: Gpu, label: string, B: number, D: number, cap: number, n: n
   return uniformParams(gpu, label, [['u32', B], ['u32', D], ['u32', cap], ['u32', n], ['f32', scale], ['f32', shift], ['u32', 0], ['u32', 0]]);
 }
 
-/** hyper ← table[state.step % cap]. */
-export async function prepareStep(gpu: Gpu, s: StepBuffers): Promise<Dispatch[]> {
-  const cap = s.table.size / 4;
-  if (!Number.isInteger(cap) || cap < 1) fail('prepareStep', `table must hold cap·4 values, got ${s.table.size}`);
+/** hyper ← table[state.step % cap] (rows of `width` values; cap = table.size / width). */
+export async function prepareStep(gpu: Gpu, s: StepBuffers, width = 4): Promise<Dispatch[]> {
+  positiveInt('prepareStep', 'width', width);
+  const cap = s.table.size / width;
+  if (!Number.isInteger(cap) || cap < 1) fail('prepareStep', `table must hold cap·${width} values, got ${s.table.size}`);
+  if (s.hyper.size < width) fail('prepareStep', `hyper must hold a row of ${width} values, got ${s.hyper.size}`);
   const pipeline = await pipelines(gpu).get('step', { U8: false, WORDS: false, WG }, 'prepare');
-  const u = params(gpu, 'prepare.params', 0, 0, cap, 1);
+  const u = params(gpu, 'prepare.params', 0, width, cap, 1);
   return [{ label: 'step.prepare', pipeline, bindGroup: bindGroup(gpu, pipeline, 'step.prepare', [u, s.state, s.table, s.hyper]), workgroups: [1, 1, 1], owned: [u] }];
 }
 
@@ -82,6 +85,41 @@ export async function gatherBatch(gpu: Gpu, a: GatherArgs): Promise<Dispatch[]> 
     });
   }
   return out;
+}
+
+export interface GatherTextArgs {
+  state: Tensor;
+  /** Window starts (byte offsets), n of them. */
+  perm: Tensor;
+  n: number;
+  /** The text, bytes packed 4 per u32; every window [s, s + T] must lie inside it. */
+  text: Tensor;
+  /** Window length T (inputs; the targets are the next T bytes). */
+  T: number;
+  /** u32 (B, T) inputs and next-byte targets. */
+  tokens: Tensor;
+  targets: Tensor;
+}
+
+/** tokens[j, t] = text[s_j + t], targets[j, t] = text[s_j + t + 1], s_j = perm[(step − start)·B + j] (or hashed, state[2] ≠ 0). */
+export async function gatherText(gpu: Gpu, a: GatherTextArgs): Promise<Dispatch[]> {
+  const op = 'gatherText';
+  positiveInt(op, 'n', a.n);
+  positiveInt(op, 'T', a.T);
+  const B = a.tokens.size / a.T;
+  if (!Number.isInteger(B) || B < 1) fail(op, `tokens must hold B·T values with T = ${a.T}, got ${a.tokens.size}`);
+  if (a.targets.size !== a.tokens.size) fail(op, `targets must hold B·T = ${a.tokens.size} values like tokens, got ${a.targets.size}`);
+  if (a.perm.size < a.n) fail(op, `perm must hold n = ${a.n} window starts, got ${a.perm.size}`);
+  for (const [nm, t] of [['tokens', a.tokens], ['targets', a.targets], ['perm', a.perm], ['text', a.text], ['state', a.state]] as const) {
+    if (t.dtype !== 'u32') fail(op, `${nm} must be u32, got ${t.dtype}`);
+  }
+  const u = params(gpu, 'gatherText.params', B, a.T, 1, a.n);
+  const pipeline = await pipelines(gpu).get('step', { U8: true, WORDS: false, WG }, 'gather_text');
+  return [{
+    label: `gather text ${B}x${a.T}`, pipeline,
+    bindGroup: bindGroup(gpu, pipeline, 'gather_text', [u, a.state, undefined, undefined, a.perm, a.text, undefined, undefined, a.targets, a.tokens]),
+    workgroups: grid(gpu, Math.ceil((B * a.T) / WG)), owned: [u],
+  }];
 }
 
 /** Packs bytes 4 per u32 (little-endian), padding to a whole word. */

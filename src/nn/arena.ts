@@ -17,7 +17,8 @@ export interface ParamView extends ParamSpec {
   length: number;
 }
 
-export type ArenaPart = 'weights' | 'grads' | 'momentum' | 'mask';
+export type ArenaPart = 'weights' | 'grads' | 'momentum' | 'mask' | 'variance';
+/** The parts every arena has ('variance', AdamW's second moment, is created on demand by ensureVariance()). */
 export const ARENA_PARTS: readonly ArenaPart[] = ['weights', 'grads', 'momentum', 'mask'];
 
 export class Arena {
@@ -25,7 +26,7 @@ export class Arena {
   readonly size: number;
   /** Elements before this index carry L2 decay (the prunable weights). */
   readonly decayEnd: number;
-  readonly parts: Record<ArenaPart, Tensor>;
+  readonly parts: Record<Exclude<ArenaPart, 'variance'>, Tensor> & { variance?: Tensor };
   private viewCache = new Map<string, Tensor>();
 
   constructor(readonly gpu: Gpu, specs: ParamSpec[]) {
@@ -47,6 +48,18 @@ export class Arena {
     this.parts = { weights: mk('weights'), grads: mk('grads'), momentum: mk('momentum'), mask: mk('mask') };
   }
 
+  /** AdamW's second-moment twin (zeros), created on first use; 'momentum' holds the first moment. */
+  ensureVariance(): Tensor {
+    this.parts.variance ??= createTensor(this.gpu, [this.size], undefined, { label: 'arena.variance' });
+    return this.parts.variance;
+  }
+
+  private part(part: ArenaPart): Tensor {
+    const t = part === 'variance' ? this.parts.variance : this.parts[part];
+    if (!t) throw new Error(`arena: no '${part}' part (AdamW creates it)`);
+    return t;
+  }
+
   get paramCount(): number {
     let n = 0;
     for (const v of this.views.values()) n += v.length;
@@ -65,7 +78,7 @@ export class Arena {
     let t = this.viewCache.get(key);
     if (!t) {
       const v = this.view(name);
-      const whole = this.parts[part];
+      const whole = this.part(part);
       t = new Tensor(this.gpu, whole.buffer, v.shape, 'f32', v.offset * 4, false);
       this.viewCache.set(key, t);
     }
@@ -81,20 +94,20 @@ export class Arena {
     for (const [name, data] of values) {
       const v = this.view(name);
       if (data.length !== v.length) throw new Error(`arena: '${name}' needs ${v.length} values, got ${data.length}`);
-      this.gpu.device.queue.writeBuffer(this.parts[part].buffer, v.offset * 4, data.buffer, data.byteOffset, data.byteLength);
+      this.gpu.device.queue.writeBuffer(this.part(part).buffer, v.offset * 4, data.buffer, data.byteOffset, data.byteLength);
     }
   }
 
   /** Reads one part back, split per parameter. */
   async read(part: ArenaPart): Promise<Map<string, Float32Array>> {
-    const all = new Float32Array(await readBuffer(this.gpu, this.parts[part].buffer, 0, this.size * 4));
+    const all = new Float32Array(await readBuffer(this.gpu, this.part(part).buffer, 0, this.size * 4));
     const out = new Map<string, Float32Array>();
     for (const v of this.views.values()) out.set(v.name, all.slice(v.offset, v.offset + v.length));
     return out;
   }
 
   destroy(): void {
-    for (const p of Object.values(this.parts)) p.dispose();
+    for (const p of Object.values(this.parts)) p?.dispose();
     this.viewCache.clear();
   }
 }

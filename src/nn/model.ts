@@ -1,42 +1,87 @@
-// Model descriptions: layer specs, presets and shape inference (no GPU here).
-//   Shapes are per sample: [D] for vectors, [C, H, W] for images (NCHW with the batch in front).
-//   dense weight (in, out) so that y = x·W + b; conv weight (OC, C, KH, KW).
+// Model descriptions: a small graph of layer specs, shape inference and initial values (no GPU here).
+//   A model is a list of nodes; node i reads the outputs of `inputs` (indices of earlier nodes, −1 =
+//   the model input; default: the node before it), so a Sequential preset is a graph with one input
+//   per node and a residual block is `add` with two. Shapes are per sample: [D] for vectors,
+//   [C, H, W] for images (NCHW with the batch in front), [T] tokens and [T, C] per-token rows for
+//   language models (every node after an embedding acts on each of the T rows: dense maps the last
+//   dimension). dense weight (in, out) so that y = x·W + b; conv weight (OC, C, KH, KW);
+//   embedding (V, C); positions (T, C); layer norm weight γ (C) and bias β (C).
 import { Rng } from '../data/random.js';
 
-export type LayerSpec =
+export type LayerSpec = (
   | { kind: 'dense'; units: number }
   | { kind: 'conv2d'; filters: number; kernel: number; stride?: number; padding?: number }
   | { kind: 'maxPool2d'; size?: number; stride?: number }
   | { kind: 'relu' }
   | { kind: 'sigmoid' }
   | { kind: 'tanh' }
-  | { kind: 'flatten' };
+  | { kind: 'flatten' }
+  /** tokens (T) u32 → (T, dim) rows of the table (vocab, dim). */
+  | { kind: 'embedding'; vocab: number; dim: number }
+  /** (T, C) → (T, C) + a learned position table (T, C). */
+  | { kind: 'positions' }
+  /** Per-row normalisation over the last dimension, then ·γ + β. */
+  | { kind: 'layerNorm' }
+  /** Causal multi-head self-attention: fused qkv (T, 3C) → (T, C) (q = cols [0, C), k, v after). */
+  | { kind: 'attention'; heads: number }
+  | { kind: 'gelu' }
+  /** Residual connection: the sum of its two inputs (same shape). */
+  | { kind: 'add' }
+  /** Logits (T, V) = x · Eᵀ with E the table of the embedding node `tie` (weight tying: no own parameter). */
+  | { kind: 'tiedHead'; tie: number }
+) & {
+  /** Node name (default: kind + count, e.g. 'dense1'); parameters are '<name>.weight', '<name>.bias'. */
+  name?: string;
+  /** Indices of the nodes this one reads (−1 = the model input); default [index − 1]. */
+  inputs?: number[];
+};
 
+export type LayerKind = LayerSpec['kind'];
 export type LossKind = 'softmax-ce' | 'mse';
+export type ModelTask = 'classification' | 'autoencoder' | 'regression' | 'language';
 
 export interface ModelSpec {
   name: string;
-  /** Per-sample input shape, e.g. [784] or [1, 28, 28]. */
+  /** Per-sample input shape, e.g. [784], [1, 28, 28], or [T] tokens for a language model. */
   input: number[];
   layers: LayerSpec[];
   loss: LossKind;
-  /** 'classification' (labels) or 'autoencoder' (target = input) or 'regression' (targets). */
-  task: 'classification' | 'autoencoder' | 'regression';
+  /** 'classification' (labels), 'autoencoder' (target = input), 'regression' (targets) or 'language' (next token). */
+  task: ModelTask;
+}
+
+export interface ParamSpecOf {
+  /** '<layer>.weight' or '<layer>.bias'. */
+  name: string;
+  shape: number[];
+  /** Pruned and shared (matrices), or kept dense (biases, norms). */
+  prunable: boolean;
 }
 
 export interface ResolvedLayer {
   index: number;
   spec: LayerSpec;
   name: string;
+  /** Indices of the input nodes (−1 = model input). */
+  inputs: number[];
   inShape: number[];
   outShape: number[];
-  /** Parameter shapes: weight then bias, for dense and conv. */
+  /** Per-token rows: [T, C] activations of a language model. */
+  seq: boolean;
+  /** Every own parameter, weight first. */
+  params: ParamSpecOf[];
+  /** Shape of the prunable '<name>.weight' (dense, conv2d, embedding, positions). */
   weightShape?: number[];
+  /** Shape of '<name>.bias' (dense, conv2d). */
   biasShape?: number[];
   /** The activation fused into this layer's forward kernel (the next layer is then skipped). */
   fusedActivation?: 'relu';
+  /** An embedding whose positions node is fused into its lookup (one kernel adds both tables). */
+  fusedPositions?: boolean;
   fanIn?: number;
   fanOut?: number;
+  /** Nodes that read this node's output. */
+  consumers: number[];
 }
 
 export class ModelError extends Error {
@@ -47,48 +92,71 @@ export class ModelError extends Error {
 }
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const posInt = (x: unknown) => Number.isInteger(x) && (x as number) >= 1;
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.]{0,63}$/;
 
-/** Infers every layer's shapes; throws a ModelError naming the layer on a mismatch. */
+/** Infers every node's shapes; throws a ModelError naming the node on a mismatch. */
 export function resolveModel(spec: ModelSpec): ResolvedLayer[] {
-  if (!spec.input.length || spec.input.some((d) => !Number.isInteger(d) || d < 1)) {
+  if (!spec.input.length || spec.input.some((d) => !posInt(d))) {
     throw new ModelError(`model '${spec.name}': input shape must be positive integers, got [${spec.input}]`);
   }
-  let shape = [...spec.input];
+  const language = spec.task === 'language';
+  if (language && spec.input.length !== 1) throw new ModelError(`model '${spec.name}': a language model's input is [T] tokens, got [${spec.input}]`);
   const out: ResolvedLayer[] = [];
   const counts: Record<string, number> = {};
+  const names = new Set<string>();
   spec.layers.forEach((l, index) => {
     counts[l.kind] = (counts[l.kind] ?? 0) + 1;
-    const name = `${l.kind}${counts[l.kind]}`;
+    const name = l.name ?? `${l.kind}${counts[l.kind]}`;
     const where = `model '${spec.name}' layer ${index} (${name})`;
-    const inShape = shape;
-    const r: ResolvedLayer = { index, spec: l, name, inShape, outShape: inShape };
+    if (!NAME_RE.test(name)) throw new ModelError(`${where}: a name is 1-64 letters, digits, '_' or '.', got ${JSON.stringify(name)}`);
+    if (names.has(name)) throw new ModelError(`${where}: the name '${name}' is used twice`);
+    names.add(name);
+    const inputs = l.inputs ?? [index - 1];
+    const arity = l.kind === 'add' ? 2 : 1;
+    if (!Array.isArray(inputs) || inputs.length !== arity || inputs.some((i) => !Number.isInteger(i) || i < -1 || i >= index)) {
+      throw new ModelError(`${where}: inputs must be ${arity} index${arity > 1 ? 'es' : ''} of earlier layers (−1 = the model input), got ${JSON.stringify(l.inputs)}`);
+    }
+    const shapeOf = (i: number) => (i < 0 ? [...spec.input] : out[i]!.outShape);
+    const seqOf = (i: number) => (i < 0 ? false : out[i]!.seq);
+    const inShape = shapeOf(inputs[0]!);
+    const seq = seqOf(inputs[0]!);
+    const tokens = language && inputs[0] === -1;
+    const r: ResolvedLayer = { index, spec: l, name, inputs: [...inputs], inShape, outShape: inShape, seq, params: [], consumers: [] };
+    if (tokens && l.kind !== 'embedding') throw new ModelError(`${where}: a language model's tokens can only feed an embedding`);
+    const needSeq = () => { if (!seq) throw new ModelError(`${where}: needs per-token rows [T, C] (after an embedding), got [${inShape}]`); };
+    const noSeq = () => { if (seq) throw new ModelError(`${where}: does not apply to per-token rows [${inShape}]`); };
+    const weight = (shape: number[]) => { r.weightShape = shape; r.params.push({ name: `${name}.weight`, shape, prunable: true }); };
+    const bias = (shape: number[]) => { r.biasShape = shape; r.params.push({ name: `${name}.bias`, shape, prunable: false }); };
     switch (l.kind) {
       case 'dense': {
-        if (!Number.isInteger(l.units) || l.units < 1) throw new ModelError(`${where}: units must be a positive integer, got ${l.units}`);
-        const inD = prod(inShape);
-        r.outShape = [l.units];
-        r.weightShape = [inD, l.units];
-        r.biasShape = [l.units];
+        if (!posInt(l.units)) throw new ModelError(`${where}: units must be a positive integer, got ${l.units}`);
+        const inD = seq ? inShape[inShape.length - 1]! : prod(inShape);
+        r.outShape = seq ? [inShape[0]!, l.units] : [l.units];
+        weight([inD, l.units]);
+        bias([l.units]);
         r.fanIn = inD; r.fanOut = l.units;
         break;
       }
       case 'conv2d': {
+        noSeq();
         if (inShape.length !== 3) throw new ModelError(`${where}: needs an image input [C, H, W], got [${inShape}]`);
         const [C, H, W] = inShape as [number, number, number];
         const k = l.kernel, s = l.stride ?? 1, p = l.padding ?? 0;
-        if (!Number.isInteger(l.filters) || l.filters < 1) throw new ModelError(`${where}: filters must be a positive integer, got ${l.filters}`);
-        if (!Number.isInteger(k) || k < 1) throw new ModelError(`${where}: kernel must be a positive integer, got ${k}`);
-        if (!Number.isInteger(s) || s < 1) throw new ModelError(`${where}: stride must be a positive integer, got ${s}`);
+        if (!posInt(l.filters)) throw new ModelError(`${where}: filters must be a positive integer, got ${l.filters}`);
+        if (!posInt(k)) throw new ModelError(`${where}: kernel must be a positive integer, got ${k}`);
+        if (!posInt(s)) throw new ModelError(`${where}: stride must be a positive integer, got ${s}`);
         if (!Number.isInteger(p) || p < 0) throw new ModelError(`${where}: padding must be a non-negative integer, got ${p}`);
         const OH = Math.floor((H + 2 * p - k) / s) + 1, OW = Math.floor((W + 2 * p - k) / s) + 1;
         if (OH < 1 || OW < 1) throw new ModelError(`${where}: kernel ${k} is larger than the padded input ${H + 2 * p}×${W + 2 * p}`);
         r.outShape = [l.filters, OH, OW];
-        r.weightShape = [l.filters, C, k, k];
-        r.biasShape = [l.filters];
+        weight([l.filters, C, k, k]);
+        bias([l.filters]);
         r.fanIn = C * k * k; r.fanOut = l.filters * k * k;
         break;
       }
       case 'maxPool2d': {
+        noSeq();
         if (inShape.length !== 3) throw new ModelError(`${where}: needs an image input [C, H, W], got [${inShape}]`);
         const [C, H, W] = inShape as [number, number, number];
         const k = l.size ?? 2, s = l.stride ?? k;
@@ -98,20 +166,77 @@ export function resolveModel(spec: ModelSpec): ResolvedLayer[] {
         break;
       }
       case 'flatten':
+        noSeq();
         r.outShape = [prod(inShape)];
         break;
-      case 'relu': case 'sigmoid': case 'tanh':
+      case 'relu': case 'sigmoid': case 'tanh': case 'gelu':
         break;
+      case 'embedding': {
+        if (!tokens) throw new ModelError(`${where}: an embedding reads the model's tokens (input −1 of a language model)`);
+        if (!posInt(l.vocab) || l.vocab > 65536) throw new ModelError(`${where}: vocab must be an integer in [1, 65536], got ${l.vocab}`);
+        if (!posInt(l.dim)) throw new ModelError(`${where}: dim must be a positive integer, got ${l.dim}`);
+        r.outShape = [inShape[0]!, l.dim];
+        r.seq = true;
+        weight([l.vocab, l.dim]);
+        r.fanIn = l.vocab; r.fanOut = l.dim;
+        break;
+      }
+      case 'positions':
+        needSeq();
+        if (out[inputs[0]!]?.spec.kind !== 'embedding') throw new ModelError(`${where}: positions read an embedding directly (they are added by its lookup kernel)`);
+        weight([...inShape]);
+        r.fanIn = inShape[0]; r.fanOut = inShape[1];
+        break;
+      case 'layerNorm':
+        needSeq();
+        r.params.push({ name: `${name}.weight`, shape: [inShape[1]!], prunable: false }, { name: `${name}.bias`, shape: [inShape[1]!], prunable: false });
+        break;
+      case 'attention': {
+        needSeq();
+        const C3 = inShape[1]!;
+        if (C3 % 3 !== 0) throw new ModelError(`${where}: needs fused q, k, v rows (T, 3C), got [${inShape}]`);
+        const C = C3 / 3;
+        if (!posInt(l.heads) || C % l.heads !== 0) throw new ModelError(`${where}: heads must be a positive integer dividing C = ${C}, got ${l.heads}`);
+        r.outShape = [inShape[0]!, C];
+        break;
+      }
+      case 'add': {
+        const other = shapeOf(inputs[1]!);
+        if (other.length !== inShape.length || other.some((d, i) => d !== inShape[i]) || seqOf(inputs[1]!) !== seq) {
+          throw new ModelError(`${where}: both inputs must have the same shape, got [${inShape}] and [${other}]`);
+        }
+        break;
+      }
+      case 'tiedHead': {
+        needSeq();
+        const e = out[l.tie];
+        if (!Number.isInteger(l.tie) || !e || e.spec.kind !== 'embedding') throw new ModelError(`${where}: tie must be the index of an earlier embedding layer, got ${l.tie}`);
+        const [V, C] = e.weightShape as [number, number];
+        if (inShape[1] !== C) throw new ModelError(`${where}: rows of width ${C} (the embedding's) needed, got [${inShape}]`);
+        r.outShape = [inShape[0]!, V];
+        break;
+      }
       default:
         throw new ModelError(`${where}: unknown layer kind '${(l as { kind: string }).kind}'`);
     }
-    shape = r.outShape;
+    for (const i of inputs) if (i >= 0) out[i]!.consumers.push(index);
     out.push(r);
   });
-  // fuse relu into the preceding dense/conv forward kernel
-  for (let i = 0; i + 1 < out.length; i++) {
-    const a = out[i]!, b = out[i + 1]!;
-    if ((a.spec.kind === 'dense' || a.spec.kind === 'conv2d') && b.spec.kind === 'relu') a.fusedActivation = 'relu';
+  if (language) {
+    const last = out[out.length - 1];
+    if (!last || !last.seq || last.outShape.length !== 2) throw new ModelError(`model '${spec.name}': a language model must end with per-token logits (T, V)`);
+  }
+  // fuse a relu into the dense/conv forward kernel that is its only input (and has no other reader),
+  // and positions into the embedding lookup they read
+  for (const b of out) {
+    if (b.spec.kind === 'positions') {
+      const e = out[b.inputs[0]!]!;
+      if (e.consumers.length !== 1) throw new ModelError(`model '${spec.name}' layer ${b.index} (${b.name}): its embedding '${e.name}' must feed only the positions`);
+      e.fusedPositions = true;
+    }
+    if (b.spec.kind !== 'relu') continue;
+    const a = out[b.inputs[0]!];
+    if (a && (a.spec.kind === 'dense' || a.spec.kind === 'conv2d') && a.consumers.length === 1) a.fusedActivation = 'relu';
   }
   return out;
 }
@@ -121,72 +246,34 @@ export function outputShape(spec: ModelSpec): number[] {
   return r.length ? r[r.length - 1]!.outShape : spec.input;
 }
 
-export const PRESETS = ['lenet-300-100', 'lenet-5', 'mlp:784-256-10', 'autoencoder:784-64'] as const;
-
-/**
- * A model from its name: `lenet-300-100`, `lenet-5` (Caffe's: conv 20, conv 50, fc 500, fc 10),
- * `mlp:784-256-10` (any sizes; the first is the input, the last the classes),
- * `autoencoder:784-64` (784 → 64 → 784, relu code, sigmoid output, MSE).
- */
-export function modelFromName(name: string, data: { input: number[]; numClasses: number }): ModelSpec {
-  const inD = prod(data.input);
-  const image = data.input.length === 3 ? data.input : inD === 784 ? [1, 28, 28] : undefined;
-  const dense = (units: number[], relu = true): LayerSpec[] =>
-    units.flatMap((u, i) => (i < units.length - 1 && relu ? [{ kind: 'dense', units: u }, { kind: 'relu' }] : [{ kind: 'dense', units: u }]) as LayerSpec[]);
-  if (name === 'lenet-300-100') {
-    return { name, input: [inD], layers: dense([300, 100, data.numClasses]), loss: 'softmax-ce', task: 'classification' };
-  }
-  if (name === 'lenet-5') {
-    if (!image) throw new ModelError(`model 'lenet-5' needs image data [C, H, W] (or 784 = 28×28 features), got [${data.input}]`);
-    return {
-      name, input: image, loss: 'softmax-ce', task: 'classification',
-      layers: [
-        { kind: 'conv2d', filters: 20, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool2d', size: 2 },
-        { kind: 'conv2d', filters: 50, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool2d', size: 2 },
-        { kind: 'flatten' }, { kind: 'dense', units: 500 }, { kind: 'relu' }, { kind: 'dense', units: data.numClasses },
-      ],
-    };
-  }
-  const m = /^(mlp|autoencoder):(\d+(?:-\d+)+)$/.exec(name);
-  if (m) {
-    const sizes = m[2]!.split('-').map(Number);
-    if (sizes.some((s) => s < 1)) throw new ModelError(`model '${name}': sizes must be positive`);
-    if (sizes[0] !== inD) throw new ModelError(`model '${name}': the first size must be the input size ${inD}, got ${sizes[0]}`);
-    if (m[1] === 'mlp') {
-      if (sizes.length < 2) throw new ModelError(`model '${name}': needs at least input and output sizes`);
-      if (data.numClasses > 0 && sizes[sizes.length - 1] !== data.numClasses) {
-        throw new ModelError(`model '${name}': the last size must be the number of classes ${data.numClasses}, got ${sizes[sizes.length - 1]}`);
-      }
-      return { name, input: [inD], layers: dense(sizes.slice(1)), loss: 'softmax-ce', task: 'classification' };
-    }
-    const hidden = sizes.slice(1);
-    const enc = hidden.flatMap((u) => [{ kind: 'dense', units: u }, { kind: 'relu' }] as LayerSpec[]);
-    const dec = [...hidden.slice(0, -1)].reverse().flatMap((u) => [{ kind: 'dense', units: u }, { kind: 'relu' }] as LayerSpec[]);
-    return { name, input: [inD], layers: [...enc, ...dec, { kind: 'dense', units: inD }, { kind: 'sigmoid' }], loss: 'mse', task: 'autoencoder' };
-  }
-  throw new ModelError(`unknown model '${name}': use one of ${PRESETS.join(', ')} (mlp:/autoencoder: take any sizes)`);
+/** Every parameter of the model, in layer order (weights before biases within a layer). */
+export function modelParams(layers: ResolvedLayer[]): (ParamSpecOf & { layer: string })[] {
+  return layers.flatMap((l) => l.params.map((p) => ({ ...p, shape: [...p.shape], layer: l.name })));
 }
 
 /**
- * A learning rate that trains the preset well with SGD + momentum 0.9 (measured on MNIST):
- * LeNet-5 diverges early above ~0.05; the autoencoder's MSE is a mean over all 784 values, so its
- * gradients are small and it needs a large step.
+ * Seeded initial values. Image models: He normal before a relu, Glorot uniform otherwise; biases 0.
+ * Language models (nanoGPT's): matrices N(0, 0.02), a dense layer feeding a residual add
+ * N(0, 0.02/√(number of adds)), biases 0, layer norms γ = 1, β = 0.
  */
-export function defaultLr(model: string): number {
-  if (model === 'lenet-5') return 0.01;
-  if (model.startsWith('autoencoder:')) return 20;
-  return 0.1;
-}
-
-/** Seeded initial values: He normal before a relu, Glorot uniform otherwise; biases 0. */
 export function initParams(layers: ResolvedLayer[], seed: number): Map<string, Float32Array> {
   const rng = new Rng(seed);
   const out = new Map<string, Float32Array>();
+  const adds = layers.filter((l) => l.spec.kind === 'add').length;
   for (const l of layers) {
+    if (l.spec.kind === 'layerNorm') {
+      out.set(`${l.name}.weight`, new Float32Array(l.inShape[1]!).fill(1));
+      out.set(`${l.name}.bias`, new Float32Array(l.inShape[1]!));
+      continue;
+    }
     if (!l.weightShape) continue;
     const n = prod(l.weightShape);
     const w = new Float32Array(n);
-    if (l.fusedActivation === 'relu') {
+    if (l.seq || l.spec.kind === 'embedding') {
+      const residual = l.consumers.some((c) => layers[c]!.spec.kind === 'add');
+      const std = residual && adds > 0 ? 0.02 / Math.sqrt(adds) : 0.02;
+      for (let i = 0; i < n; i++) w[i] = std * rng.normal();
+    } else if (l.fusedActivation === 'relu') {
       const std = Math.sqrt(2 / l.fanIn!);
       for (let i = 0; i < n; i++) w[i] = std * rng.normal();
     } else {
@@ -194,7 +281,9 @@ export function initParams(layers: ResolvedLayer[], seed: number): Map<string, F
       for (let i = 0; i < n; i++) w[i] = (2 * rng.uniform() - 1) * lim;
     }
     out.set(`${l.name}.weight`, w);
-    out.set(`${l.name}.bias`, new Float32Array(prod(l.biasShape!)));
+    if (l.biasShape) out.set(`${l.name}.bias`, new Float32Array(prod(l.biasShape)));
   }
   return out;
 }
+
+export { PRESETS, modelFromName, defaultLr, gptSpec, parseGptName } from './presets.js';

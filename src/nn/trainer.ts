@@ -1,24 +1,35 @@
-// Training that lives on the GPU: the scheduler records many steps into one command encoder,
-// keeps a bounded number of submissions in flight, and reads loss/accuracy back every `logEvery`
-// steps through a pool of MAP_READ buffers without stalling the next submission.
-import type { Gpu } from '../gpu/device.js';
-import { encodeDispatches } from '../gpu/dispatch.js';
-import { createTensor, readBuffer, type Tensor } from '../gpu/tensor.js';
-import { packBytes } from '../kernels/step.js';
-import { LOSS_STATS } from '../kernels/loss.js';
+// Training policy: chunks of steps inside epochs, the per-step tables (learning rate with warm-up
+// and schedule, optimizer hyper-parameters), mask refreshes on the sparsity schedule, readbacks,
+// the divergence guard and epoch callbacks. The submission loop itself (one encoder per chunk,
+// bounded in-flight submissions, the readback ring, weight snapshots) is the Scheduler.
 import { shuffledIndices } from '../data/random.js';
-import type { RawDataset } from '../data/dataset.js';
+import { LOSS_STATS } from '../kernels/loss.js';
 import { isPruningStep, keptCount, lrAt, sparsityAt, validateSchedule, type LrSchedule, type SparsitySchedule } from '../compress/schedule.js';
-import { Arena, type ParamSpec } from './arena.js';
-import { initParams, resolveModel, type ModelSpec, type ResolvedLayer } from './model.js';
-import { StepPlan, TABLE_CAP, type DeviceData } from './plan.js';
+import { deviceDataOf, sampleCount, statsOf, type AnyDataset, type Network } from './network.js';
+import { hyperRow, OPTIMIZERS, type OptimizerKind } from './optimizer.js';
+import { StepPlan, TABLE_CAP } from './plan.js';
+import { Scheduler, type Readback } from './scheduler.js';
+
+export { Network, evaluate, uploadDataset, uploadText, deviceDataOf, statsOf, type EvalResult, type AnyDataset } from './network.js';
 
 export interface TrainOptions {
   epochs: number;
   batch: number;
   lr: number;
+  /** SGD momentum (ignored by AdamW). */
   momentum: number;
+  /** SGD: L2 λ on weights. AdamW: see weightDecay. */
   l2: number;
+  /** 'sgd' (momentum + L2, default) or 'adamw'. */
+  optimizer?: OptimizerKind;
+  beta1?: number;
+  beta2?: number;
+  /** AdamW's decoupled weight decay on weights (not biases or norms); default 0.1. */
+  weightDecay?: number;
+  /** Clip gradients to this global L2 norm (0 / undefined: no clipping). */
+  clip?: number;
+  /** Linear learning-rate warm-up steps. */
+  warmup?: number;
   lrSchedule?: LrSchedule['kind'];
   /** Pruning: target sparsity and schedule; undefined or sparsity 0 = dense. */
   sparsity?: number;
@@ -45,19 +56,13 @@ export interface LogEntry {
   step: number;
   epoch: number;
   loss: number;
-  /** Training accuracy over the logged interval (classification). */
+  /** Training accuracy over the logged interval (classification; next-byte accuracy for text). */
   accuracy?: number;
+  /** Language models: the logged interval's loss in bits per byte. */
+  bitsPerByte?: number;
   samplesPerSec: number;
   lr: number;
   sparsity: number;
-}
-
-export interface EvalResult {
-  loss: number;
-  accuracy?: number;
-  mse?: number;
-  psnr?: number;
-  n: number;
 }
 
 export class DivergedError extends Error {
@@ -71,115 +76,6 @@ export class TrainError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'TrainError';
-  }
-}
-
-export function uploadDataset(gpu: Gpu, ds: RawDataset, normalise: 'standard' | 'unit' = 'standard'): DeviceData & { dispose(): void } {
-  const bytes = ds.inputs instanceof Uint8Array;
-  const inputs = bytes
-    ? createTensor(gpu, [Math.max(1, Math.ceil(ds.inputs.length / 4))], packBytes(ds.inputs as Uint8Array), { dtype: 'u32', label: `${ds.name}.inputs` })
-    : createTensor(gpu, [ds.inputs.length], ds.inputs, { label: `${ds.name}.inputs` });
-  const owned: Tensor[] = [inputs];
-  let labels: Tensor | undefined;
-  if (ds.labels) { labels = createTensor(gpu, [ds.n], Uint32Array.from(ds.labels), { dtype: 'u32', label: `${ds.name}.labels` }); owned.push(labels); }
-  let targets: Tensor | undefined;
-  if (ds.targets && ds.targetDim > 0) { targets = createTensor(gpu, [ds.targets.length], ds.targets, { label: `${ds.name}.targets` }); owned.push(targets); }
-  const nz = ds.normalization;
-  // standard: (x·scale − mean)/std ; unit: x·scale (pixels in [0, 1], for autoencoders)
-  const scale = normalise === 'unit' ? nz.scale : nz.scale / nz.std;
-  const shift = normalise === 'unit' ? 0 : -nz.mean / nz.std;
-  return {
-    inputs, bytes, n: ds.n, D: ds.featureCount, labels, targets, T: ds.targetDim || undefined, scale, shift,
-    dispose() { for (const t of owned) t.dispose(); },
-  };
-}
-
-/** A model on the GPU: resolved layers and the parameter arena. */
-export class Network {
-  private constructor(readonly gpu: Gpu, readonly spec: ModelSpec, readonly layers: ResolvedLayer[], readonly arena: Arena) {}
-
-  static create(gpu: Gpu, spec: ModelSpec, seed = 0): Network {
-    const layers = resolveModel(spec);
-    const params: ParamSpec[] = [];
-    for (const l of layers) {
-      if (!l.weightShape) continue;
-      params.push({ name: `${l.name}.weight`, shape: l.weightShape, prunable: true });
-      params.push({ name: `${l.name}.bias`, shape: l.biasShape!, prunable: false });
-    }
-    const net = new Network(gpu, spec, layers, new Arena(gpu, params));
-    net.arena.write('weights', initParams(layers, seed));
-    return net;
-  }
-
-  get paramCount(): number {
-    return this.arena.paramCount;
-  }
-
-  /** Applies the mask to the weights (w ← w·mask) on the CPU copy and uploads both. */
-  async setParams(values: Map<string, Float32Array>, masks?: Map<string, Float32Array>, momentum?: Map<string, Float32Array>): Promise<void> {
-    this.arena.write('weights', values);
-    if (masks) this.arena.write('mask', masks);
-    if (momentum) this.arena.write('momentum', momentum);
-    await this.gpu.device.queue.onSubmittedWorkDone();
-  }
-
-  dispose(): void {
-    this.arena.destroy();
-  }
-}
-
-function statsOf(spec: ModelSpec, s: Float32Array, outD: number): EvalResult {
-  const n = s[LOSS_STATS.count]!;
-  const loss = s[LOSS_STATS.lossSum]! / Math.max(1, n);
-  if (spec.task === 'classification') return { loss, accuracy: s[LOSS_STATS.correct]! / Math.max(1, n), n };
-  // the mse kernel sums per-sample mean squared errors: loss is the mean squared error per value
-  const mse = loss;
-  void outD;
-  return { loss, mse, psnr: spec.task === 'autoencoder' ? 10 * Math.log10(1 / Math.max(mse, 1e-12)) : undefined, n };
-}
-
-/** Forward-only passes over a data set: statistics and predictions. */
-export async function evaluate(net: Network, ds: RawDataset, opts: { batch?: number; normalise?: 'standard' | 'unit'; predictions?: boolean } = {}): Promise<EvalResult & { predictions?: Float32Array }> {
-  const gpu = net.gpu;
-  const data = uploadDataset(gpu, ds, opts.normalise ?? (net.spec.task === 'autoencoder' ? 'unit' : 'standard'));
-  const B = Math.min(opts.batch ?? 500, ds.n);
-  const full = Math.floor(ds.n / B), rem = ds.n - full * B;
-  const plans: { plan: StepPlan; steps: number; first: number }[] = [];
-  try {
-    const main = await StepPlan.build(gpu, net.spec, net.layers, net.arena, data, B, { train: false });
-    plans.push({ plan: main, steps: full, first: 0 });
-    if (rem > 0) {
-      const tail = await StepPlan.build(gpu, net.spec, net.layers, net.arena, data, rem, { train: false });
-      const perm = Uint32Array.from({ length: ds.n }, (_, i) => (full * B + i) % ds.n);
-      tail.setPermutation(perm);
-      plans.push({ plan: tail, steps: 1, first: full * B });
-    }
-    const outD = main.output.size / B;
-    const preds = opts.predictions ? gpu.device.createBuffer({ label: 'eval.predictions', size: ds.n * outD * 4, usage: 0x80 | 0x4 | 0x8 }) : undefined;
-    const enc = gpu.device.createCommandEncoder({ label: 'evaluate' });
-    for (const { plan, steps, first } of plans) {
-      plan.setStep(0, 0);
-      enc.clearBuffer(plan.stats.buffer);
-      for (let s = 0; s < steps; s++) {
-        encodeDispatches(enc, plan.evalStep, 'eval');
-        if (preds) enc.copyBufferToBuffer(plan.output.buffer, plan.output.offset, preds, (first + s * plan.B) * outD * 4, plan.B * outD * 4);
-      }
-    }
-    gpu.device.queue.submit([enc.finish()]);
-    const total = new Float32Array(LOSS_STATS.size);
-    for (const { plan } of plans) {
-      const s = new Float32Array(await readBuffer(gpu, plan.stats.buffer, 0, LOSS_STATS.size * 4));
-      for (let i = 0; i < total.length; i++) total[i]! += s[i]!;
-    }
-    const res: EvalResult & { predictions?: Float32Array } = statsOf(net.spec, total, outD);
-    if (preds) {
-      res.predictions = new Float32Array(await readBuffer(gpu, preds, 0, ds.n * outD * 4));
-      preds.destroy();
-    }
-    return res;
-  } finally {
-    for (const p of plans) p.plan.destroy();
-    data.dispose();
   }
 }
 
@@ -201,6 +97,7 @@ export interface TrainSummary {
   epochs: number;
   history: LogEntry[];
   wallSeconds: number;
+  /** Samples per second (a language model: tokens per second). */
   samplesPerSec: number;
   /** Share of wall time the CPU spent recording and submitting command buffers. */
   cpuRecordShare: number;
@@ -226,67 +123,71 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (!Number.isFinite(o.lr) || o.lr <= 0) bad('lr', 'a finite number > 0', o.lr);
   if (!Number.isFinite(o.momentum) || o.momentum < 0 || o.momentum >= 1) bad('momentum', 'in [0, 1)', o.momentum);
   if (!Number.isFinite(o.l2) || o.l2 < 0) bad('l2', 'a finite number ≥ 0', o.l2);
+  if (o.optimizer !== undefined && !OPTIMIZERS.includes(o.optimizer)) bad('optimizer', `one of ${OPTIMIZERS.join(', ')}`, o.optimizer);
+  for (const k of ['beta1', 'beta2'] as const) if (o[k] !== undefined && (!Number.isFinite(o[k]) || o[k]! < 0 || o[k]! >= 1)) bad(k, 'in [0, 1)', o[k]);
+  if (o.weightDecay !== undefined && (!Number.isFinite(o.weightDecay) || o.weightDecay < 0)) bad('weightDecay', 'a finite number ≥ 0', o.weightDecay);
+  if (o.clip !== undefined && (!Number.isFinite(o.clip) || o.clip < 0)) bad('clip', 'a finite number ≥ 0 (0: no clipping)', o.clip);
+  if (o.warmup !== undefined && (!Number.isInteger(o.warmup) || o.warmup < 0)) bad('warmup', 'a non-negative integer', o.warmup);
   if (o.sparsity !== undefined && (!Number.isFinite(o.sparsity) || o.sparsity < 0 || o.sparsity > 1)) bad('sparsity', 'in [0, 1]', o.sparsity);
   if (!Number.isInteger(o.seed)) bad('seed', 'an integer', o.seed);
   if (o.maxSteps !== undefined && (!Number.isInteger(o.maxSteps) || o.maxSteps < 1)) bad('maxSteps', 'a positive integer', o.maxSteps);
+}
+
+/** The optimizer's per-step table row of step t. */
+export function tableRow(o: TrainOptions, lrs: LrSchedule, t: number): number[] {
+  const kind = o.optimizer ?? 'sgd';
+  return hyperRow(kind, { momentum: o.momentum, l2: kind === 'adamw' ? o.weightDecay ?? 0.1 : o.l2, beta1: o.beta1, beta2: o.beta2, clip: o.clip }, t, lrAt(lrs, t));
 }
 
 /**
  * Trains `net` on `train` from step `state.step`. Throws DivergedError on a NaN/Inf loss after
  * restoring the weights of the last finite readback.
  */
-export async function trainNetwork(net: Network, train: RawDataset, o: TrainOptions, state: TrainState, cb: TrainCallbacks = {}): Promise<TrainSummary> {
+export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOptions, state: TrainState, cb: TrainCallbacks = {}): Promise<TrainSummary> {
   validateTrainOptions(o);
   const gpu = net.gpu;
   const B = o.batch;
-  if (train.n < B) throw new TrainError(`train: batch ${B} is larger than the training set (${train.n} samples)`);
-  const stepsPerEpoch = Math.floor(train.n / B);
+  const n = sampleCount(net.spec, train);
+  const text = net.spec.task === 'language';
+  if (n < B) throw new TrainError(`train: batch ${B} is larger than the training set (${n} ${text ? 'windows' : 'samples'})`);
+  const perSample = text ? net.spec.input[0]! : 1;
+  const stepsPerEpoch = Math.floor(n / B);
   const totalSteps = Math.min(o.maxSteps ?? Infinity, o.epochs * stepsPerEpoch);
   const sched = sparsityScheduleOf(o, totalSteps);
-  const lrs: LrSchedule = { kind: o.lrSchedule ?? 'constant', lr: o.lr, totalSteps };
-  const data = uploadDataset(gpu, train, net.spec.task === 'autoencoder' ? 'unit' : 'standard');
+  const lrs: LrSchedule = { kind: o.lrSchedule ?? 'constant', lr: o.lr, totalSteps, warmup: o.warmup };
+  const optimizer = o.optimizer ?? 'sgd';
+  const data = deviceDataOf(gpu, net.spec, train, 'train');
   const prunable = net.arena.prunable().map((v) => v.name);
-  const groups = !sched ? [] : (o.pruning ?? 'layer') === 'global' ? [{ names: prunable }] : prunable.map((n) => ({ names: [n] }));
-  const plan = await StepPlan.build(gpu, net.spec, net.layers, net.arena, data, B, { prune: groups });
-  const logEvery = Math.max(1, o.logEvery ?? Math.max(1, Math.min(50, Math.floor(stepsPerEpoch / 4))));
-  const perSubmit = Math.max(1, Math.min(o.stepsPerSubmit ?? 8, TABLE_CAP));
-  const maxInFlight = Math.max(1, o.maxInFlight ?? 2);
-  const arenaBytes = net.arena.size * 4;
-  const snapshots = Array.from({ length: 3 }, (_, i) => gpu.device.createBuffer({ label: `snapshot${i}`, size: arenaBytes, usage: 0x4 | 0x8 }));
-  const statPool: GPUBuffer[] = [];
+  const groups = !sched ? [] : (o.pruning ?? 'layer') === 'global' ? [{ names: prunable }] : prunable.map((nm) => ({ names: [nm] }));
+  let plan: StepPlan | undefined;
+  let sch: Scheduler | undefined;
   const history: LogEntry[] = [];
-  const inFlight: Promise<unknown>[] = [];
-  // statistics readbacks not yet processed (each removes itself when done)
-  const pending = new Set<Promise<void>>();
   let diverged: { step: number; loss: number } | undefined;
   let lastGood = { step: state.step, snapshot: -1 };
-  let snapIdx = 0;
-  let recordMs = 0;
   const t0 = performance.now();
   const startStep = state.step;
-
-  const takeStaging = () => statPool.pop() ?? gpu.device.createBuffer({ label: 'stats.readback', size: LOSS_STATS.size * 4, usage: 0x1 | 0x8 });
-  const onStats = (buf: GPUBuffer, step: number, snap: number) => buf.mapAsync(0x1).then(() => {
-    const s = new Float32Array(buf.getMappedRange().slice(0));
-    buf.unmap();
-    statPool.push(buf);
-    const now = performance.now();
-    const r = statsOf(net.spec, s, 0);
-    if (!Number.isFinite(r.loss)) {
-      diverged ??= { step, loss: r.loss };
-      return;
-    }
-    if (!diverged && step > lastGood.step) lastGood = { step, snapshot: snap };
+  const logEvery = Math.max(1, o.logEvery ?? Math.max(1, Math.min(50, Math.floor(stepsPerEpoch / 4))));
+  const onReadback = (r: Readback) => {
+    const s = statsOf(net.spec, r.stats);
+    if (!Number.isFinite(s.loss)) { diverged ??= { step: r.step, loss: s.loss }; return; }
+    if (!diverged && r.step > lastGood.step) lastGood = { step: r.step, snapshot: r.snapshot };
     const e: LogEntry = {
-      step, epoch: step / stepsPerEpoch, loss: r.loss, accuracy: r.accuracy,
-      samplesPerSec: ((step - startStep) * B) / Math.max(1e-9, (now - t0) / 1000),
-      lr: lrAt(lrs, step - 1), sparsity: sched ? sparsityAt(sched, step - 1) : 0,
+      step: r.step, epoch: r.step / stepsPerEpoch, loss: s.loss, accuracy: s.accuracy, bitsPerByte: s.bitsPerByte,
+      samplesPerSec: ((r.step - startStep) * B * perSample) / Math.max(1e-9, (performance.now() - t0) / 1000),
+      lr: lrAt(lrs, r.step - 1), sparsity: sched ? sparsityAt(sched, r.step - 1) : 0,
     };
     history.push(e);
     cb.onLog?.(e);
-  });
-
+  };
   try {
+    plan = await StepPlan.build(gpu, net.spec, net.layers, net.arena, data, B, { prune: groups, optimizer });
+    const p = plan;
+    sch = new Scheduler(gpu, {
+      stats: { buffer: p.stats.buffer, bytes: LOSS_STATS.size * 4 },
+      snapshot: { buffer: net.arena.parts.weights.buffer, bytes: net.arena.size * 4 },
+      maxInFlight: o.maxInFlight,
+    }, onReadback);
+    const perSubmit = Math.max(1, Math.min(o.stepsPerSubmit ?? 8, TABLE_CAP));
     let step = state.step;
     let permEpoch = -1;
     while (step < totalSteps && !diverged) {
@@ -297,91 +198,57 @@ export async function trainNetwork(net: Network, train: RawDataset, o: TrainOpti
       let pruneAt = -1;
       if (sched) {
         for (let t = step; t < end; t++) {
-          if (isPruningStep(sched, t)) {
-            if (pruneAt < 0) pruneAt = t;
-            else { end = t; break; }
-          }
+          if (!isPruningStep(sched, t)) continue;
+          if (pruneAt < 0) pruneAt = t;
+          else { end = t; break; }
         }
       }
-      const tRec = performance.now();
       if (permEpoch !== epoch) {
-        plan.setPermutation(shuffledIndices(train.n, o.seed, epoch));
-        plan.setStep(step, epoch * stepsPerEpoch);
+        p.setPermutation(shuffledIndices(n, o.seed, epoch));
+        p.setStep(step, epoch * stepsPerEpoch);
         permEpoch = epoch;
       }
-      const rows: [number, number, number][] = [];
-      for (let t = step; t < end; t++) rows.push([lrAt(lrs, t), o.momentum, o.l2]);
-      plan.setHyperRows(step, rows);
-      if (pruneAt >= 0) {
-        const s = sparsityAt(sched!, pruneAt);
-        plan.setPruneK(plan.pruneGroups.map((g) => keptCount(g.total, s)));
-      }
-      const enc = gpu.device.createCommandEncoder({ label: `train ${step}..${end}` });
-      const reads: [GPUBuffer, number, number][] = [];
-      for (let t = step; t < end; t++) {
-        encodeDispatches(enc, t === pruneAt ? plan.trainPrune : plan.train, `step ${t}`);
-        if ((t + 1) % logEvery === 0 || t + 1 === totalSteps) {
-          const buf = takeStaging();
-          enc.copyBufferToBuffer(plan.stats.buffer, 0, buf, 0, LOSS_STATS.size * 4);
-          enc.clearBuffer(plan.stats.buffer);
-          const snap = snapIdx++ % snapshots.length;
-          enc.copyBufferToBuffer(net.arena.parts.weights.buffer, 0, snapshots[snap]!, 0, arenaBytes);
-          reads.push([buf, t + 1, snap]);
-        }
-      }
-      gpu.device.queue.submit([enc.finish()]);
-      recordMs += performance.now() - tRec;
-      for (const [buf, s, snap] of reads) {
-        const p: Promise<void> = onStats(buf, s, snap).finally(() => pending.delete(p));
-        pending.add(p);
-      }
-      inFlight.push(gpu.device.queue.onSubmittedWorkDone());
-      if (inFlight.length > maxInFlight) await inFlight.shift();
-      gpu.check();
+      const rows: number[][] = [];
+      for (let t = step; t < end; t++) rows.push(tableRow(o, lrs, t));
+      p.setHyperRows(step, rows);
+      if (pruneAt >= 0) p.setPruneK(p.pruneGroups.map((g) => keptCount(g.total, sparsityAt(sched!, pruneAt))));
+      await sch.submit(step, end, (t) => (t === pruneAt ? p.trainPrune : p.train), (t) => (t + 1) % logEvery === 0 || t + 1 === totalSteps);
       step = end;
       state.step = step;
       if (cb.onEpochEnd && step % stepsPerEpoch === 0 && step < totalSteps) {
-        await Promise.all(inFlight.splice(0));
-        await Promise.all([...pending]);
+        await sch.drain();
         if (!diverged) await cb.onEpochEnd(step);
       }
       if (cb.shouldStop?.()) break;
     }
-    await Promise.all(inFlight);
-    await Promise.all([...pending]);
-    gpu.check();
+    await sch.drain();
     if (diverged) {
-      // restore the weights of the last readback whose loss was finite (momentum is reset)
+      // restore the weights of the last readback whose loss was finite (optimizer moments are reset)
       const d = diverged as { step: number; loss: number };
       let restored = 'the initial weights of this run were kept (no finite readback yet)';
       let restoredStep = lastGood.step;
       if (lastGood.snapshot >= 0) {
-        const enc = gpu.device.createCommandEncoder({ label: 'restore' });
-        enc.copyBufferToBuffer(snapshots[lastGood.snapshot]!, 0, net.arena.parts.weights.buffer, 0, arenaBytes);
-        enc.clearBuffer(net.arena.parts.momentum.buffer);
-        gpu.device.queue.submit([enc.finish()]);
-        await gpu.device.queue.onSubmittedWorkDone();
+        const moments = [net.arena.parts.momentum.buffer, ...(net.arena.parts.variance ? [net.arena.parts.variance.buffer] : [])];
+        await sch.restore(lastGood.snapshot, net.arena.parts.weights.buffer, moments);
         restored = `weights restored to step ${lastGood.step}`;
       } else restoredStep = -1;
       state.step = lastGood.step;
       throw new DivergedError(
         `training stopped: the loss became ${d.loss} by step ${d.step} (lr ${o.lr}); ${restored}. ` +
-          'Lower --lr (or raise --l2 / lower --momentum); the last checkpoint on disk is intact.',
+          (optimizer === 'sgd' ? 'Lower --lr (or raise --l2 / lower --momentum)' : 'Lower --lr (or set --clip 1, a longer --warmup)') + '; the last checkpoint on disk is intact.',
         d.step, restoredStep);
     }
     const wall = (performance.now() - t0) / 1000;
     const ran = state.step - startStep;
     return {
       steps: state.step, epochs: state.step / stepsPerEpoch, history, wallSeconds: wall,
-      samplesPerSec: (ran * B) / Math.max(wall, 1e-9),
-      cpuRecordShare: recordMs / Math.max(1e-9, wall * 1000),
+      samplesPerSec: (ran * B * perSample) / Math.max(wall, 1e-9),
+      cpuRecordShare: sch.recordMs / Math.max(1e-9, wall * 1000),
       msPerStep: (wall * 1000) / Math.max(1, ran),
     };
   } finally {
-    await Promise.allSettled([...pending]);
-    plan.destroy();
+    await sch?.dispose();
+    plan?.destroy();
     data.dispose();
-    for (const s of snapshots) s.destroy();
-    for (const b of statPool) b.destroy();
   }
 }

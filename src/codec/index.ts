@@ -1,0 +1,13 @@
+// The codec layer: arithmetic coding of text under a model's next-byte predictions, and the .slimz
+// container (above nn: it drives a model; below the faces).
+export { crc32, Crc32 } from './crc32.js';
+export { CodecError } from './errors.js';
+export { frequencies, symbolOf, codeBits, FREQ_BITS, FREQ_TOTAL } from './frequencies.js';
+export { RangeEncoder, RangeDecoder } from './rangecoder.js';
+export { SlimzReader, encodeSlimz, SLIMZ_MAGIC, SLIMZ_VERSION } from './container.js';
+export type { SlimzHeader, ChunkRecord, CodingSettings, WriterInfo, CodecMode } from './container.js';
+export { encodeText, decodeText, Layout } from './prequential.js';
+export type { CodeOptions, DecodeOptions, EncodeResult } from './prequential.js';
+export type { CodecModel, CodecProgress } from './model.js';
+export { compressText, decompressText } from './slimz.js';
+export type { CompressOptions, Compressed, ModelBuilder } from './slimz.js';

@@ -1,0 +1,291 @@
+// Causal multi-head self-attention   (shaders/attention.wgsl)
+//   qkv (N, 3C) f32, N = B·T (row = b·T + t): q = cols [0, C), k = [C, 2C), v = [2C, 3C); head h
+//   uses cols h·hs .. (h+1)·hs of each, hs = C/H; scale 1/sqrt(hs); query t attends to keys 0..t.
+//   attention:          qkv → out (N, C), and `saved` for the backward pass
+//   attentionBackward:  qkv, out, saved, dout (N, C) → dqkv (N, 3C) (every element written), using
+//                       `scratch`
+//   attentionDecode:    one new token per batch row over a key/value cache (sampling), see below.
+//
+// Two variants (the same numbers up to rounding):
+//   'unfused': saved = P (B, H, T, T), the softmax probabilities (zero above the diagonal);
+//              scratch = dS (B, H, T, T).
+//   'flash':   never writes the T×T matrix: online softmax over the keys; saved = lse (B, H, T),
+//              the log-sum-exp of each score row; the backward recomputes P from it (FlashAttention-2
+//              style) with scratch = delta (B, H, T).
+// Shapes: attentionSavedShape / attentionScratchShape. Pick the variant once with attentionVariant()
+// (option `variant`, else SLIMGPU_ATTENTION_VARIANT=unfused|flash, else the measured default) and
+// pass it to both passes: the saved tensor's shape must match.
+// Kernels: 'sg8' (CPU drivers with 8-lane subgroups) or 'generic' (one invocation per row); option
+// `kernel`, default by adapter. Deterministic: each output element has one writer summing in a
+// fixed order; no atomics.
+//
+// Incremental decoding (sampling with a key/value cache):
+//   kCache, vCache (B, Tmax, C) f32; position: a u32 tensor [1] holding t, the
+//   index of the new token (0 for the first). attentionDecode(gpu, { qkv, kCache, vCache, position,
+//   out }, { H }) returns two dispatches: copy the k, v columns of qkv (B, 3C) (the qkv dense layer
+//   applied to the new token only) into row t of the caches, then out (B, C) = attention of each
+//   q to the keys 0..t. Record them once; before each step write t (position.write([t])) or advance
+//   it on the GPU. Feed a prompt token by token through the same dispatches (t = 0, 1, ...), or run
+//   the full forward on it; the result equals row t of the full causal forward. A position t ≥ Tmax
+//   appends nothing and attends to rows 0..Tmax−1 (ops.attentionDecode rejects it).
+import type { Gpu } from '../gpu/device.js';
+import { bindGroup, checkWorkgroups, uniformParams, type Dispatch } from '../gpu/dispatch.js';
+import { pipelines, type Defines } from '../gpu/pipeline.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { distinctBuffers, tensorArg } from './checks.js';
+import { hasSubgroups8, isCpuAdapter } from './matmul.js';
+import { dtype, fail, positiveInt, rank, sameDevice, shapeIs } from './validate.js';
+
+export type AttentionVariant = 'unfused' | 'flash';
+export type AttentionKernel = 'sg8' | 'generic';
+
+/** The variant used when neither the option nor SLIMGPU_ATTENTION_VARIANT chooses (see README: measured on lavapipe). */
+export const DEFAULT_ATTENTION_VARIANT: AttentionVariant = 'flash';
+/** Largest head size the generic kernels take (their per-row private arrays). */
+export const ATTENTION_MAX_HEAD_SIZE = 256;
+
+export interface AttentionShape {
+  /** Batch rows: qkv has B·T rows. */
+  B: number;
+  /** Sequence length. */
+  T: number;
+  /** Heads; C = H·hs. */
+  H: number;
+}
+
+export interface AttentionOptions extends AttentionShape {
+  variant?: 'auto' | AttentionVariant;
+  kernel?: 'auto' | AttentionKernel;
+}
+
+export interface AttentionDims { B: number; T: number; C: number; H: number; hs: number; N: number }
+
+const OP = 'attention';
+
+function shapeArgs(op: string, s: AttentionShape | undefined): void {
+  if (!s || typeof s !== 'object') fail(op, 'options { B, T, H } are required');
+  positiveInt(op, 'B', s.B);
+  positiveInt(op, 'T', s.T);
+  positiveInt(op, 'H', s.H);
+}
+
+/** Checks qkv (B·T, 3C) against { B, T, H } and returns the dimensions. */
+export function attentionDims(qkv: Tensor, opts: AttentionShape, op = OP): AttentionDims {
+  shapeArgs(op, opts);
+  const { B, T, H } = opts;
+  rank(op, 'qkv', qkv, 2, '(B·T, 3C)');
+  dtype(op, 'qkv', qkv, 'f32');
+  const [N, C3] = qkv.shape as [number, number];
+  if (N !== B * T) fail(op, `qkv must have B·T = ${B}·${T} = ${B * T} rows, got shape [${qkv.shape}]`);
+  if (C3 % 3 !== 0) fail(op, `qkv must have 3C columns (q, k, v), got ${C3} (shape [${qkv.shape}])`);
+  const C = C3 / 3;
+  if (C % H !== 0) fail(op, `C = ${C} must be a multiple of H = ${H} (head size C/H)`);
+  return { B, T, C, H, hs: C / H, N };
+}
+
+function envVariant(): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const v = env?.SLIMGPU_ATTENTION_VARIANT;
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** The variant to use: `requested`, else SLIMGPU_ATTENTION_VARIANT, else DEFAULT_ATTENTION_VARIANT. */
+export function attentionVariant(requested: 'auto' | AttentionVariant = 'auto'): AttentionVariant {
+  if (requested !== 'auto' && requested !== 'unfused' && requested !== 'flash') {
+    fail(OP, `variant must be 'auto', 'unfused' or 'flash', got '${requested}'`);
+  }
+  if (requested !== 'auto') return requested;
+  const env = envVariant();
+  if (env === undefined || env === 'auto') return DEFAULT_ATTENTION_VARIANT;
+  if (env !== 'unfused' && env !== 'flash') fail(OP, `SLIMGPU_ATTENTION_VARIANT must be 'unfused', 'flash' or 'auto', got '${env}'`);
+  return env;
+}
+
+/** The kernel flavour: `requested`, else sg8 on CPU adapters with 8-lane subgroups and hs ≤ 64 (multiple of 4). */
+export function attentionKernel(gpu: Gpu, hs: number, requested: 'auto' | AttentionKernel = 'auto'): AttentionKernel {
+  if (requested !== 'auto' && requested !== 'sg8' && requested !== 'generic') {
+    fail(OP, `kernel must be 'auto', 'sg8' or 'generic', got '${requested}'`);
+  }
+  const sg8Ok = SG8_READY && hasSubgroups8(gpu) && hs <= 64;
+  if (requested === 'sg8' && !sg8Ok) {
+    fail(OP, `kernel 'sg8' needs 8-lane subgroups and a head size ≤ 64 (got hs = ${hs}${hasSubgroups8(gpu) ? '' : ', and this adapter has no 8-lane subgroups'})`);
+  }
+  if (requested !== 'auto') return requested;
+  return sg8Ok && isCpuAdapter(gpu) ? 'sg8' : 'generic';
+}
+const SG8_READY = false;
+
+/** Shape of the tensor the forward saves for the backward: P (B, H, T, T) or lse (B, H, T). */
+export function attentionSavedShape(d: AttentionShape, variant: AttentionVariant): number[] {
+  return variant === 'unfused' ? [d.B, d.H, d.T, d.T] : [d.B, d.H, d.T];
+}
+
+/** Shape of the backward's scratch tensor: dS (B, H, T, T) or delta (B, H, T). */
+export function attentionScratchShape(d: AttentionShape, variant: AttentionVariant): number[] {
+  return attentionSavedShape(d, variant);
+}
+
+function f32Shape(op: string, name: string, t: Tensor, shape: readonly number[], what: string): void {
+  tensorArg(op, name, t);
+  dtype(op, name, t, 'f32');
+  if (t.shape.length !== shape.length || t.shape.some((x, i) => x !== shape[i])) {
+    fail(op, `${name} must have shape [${shape}] ${what}, got [${t.shape}]`);
+  }
+}
+
+function hsMax(op: string, hs: number): number {
+  if (hs > ATTENTION_MAX_HEAD_SIZE) fail(op, `head size C/H = ${hs} is above the supported ${ATTENTION_MAX_HEAD_SIZE}`);
+  let m = 4;
+  while (m < hs) m *= 2;
+  return m;
+}
+
+function defines(gpu: Gpu, stage: 'FWD' | 'BWD' | 'DECODE', hs: number, op: string): Defines {
+  return {
+    FWD: stage === 'FWD', BWD: stage === 'BWD', DECODE: stage === 'DECODE',
+    HSMAX: hsMax(op, hs),
+    SUBGROUPS: gpu.features.has('subgroups'),
+    VEC: hs % 4 === 0,
+  };
+}
+
+function params(gpu: Gpu, label: string, d: AttentionDims, Tk: number): GPUBuffer {
+  return uniformParams(gpu, label, [
+    ['u32', d.B], ['u32', d.T], ['u32', d.C], ['u32', d.H],
+    ['u32', d.hs], ['u32', Tk], ['f32', 1 / Math.sqrt(d.hs)], ['u32', 0],
+  ]);
+}
+
+interface Step { entry: string; bindings: (Tensor | undefined)[]; workgroups: [number, number, number] }
+
+async function build(gpu: Gpu, label: string, defs: Defines, steps: Step[], uniform: GPUBuffer): Promise<Dispatch[]> {
+  const out: Dispatch[] = [];
+  for (const s of steps) {
+    const pipeline = await pipelines(gpu).get('attention', defs, s.entry);
+    const l = `${label} ${s.entry}`;
+    checkWorkgroups(gpu, l, s.workgroups);
+    out.push({ label: l, pipeline, bindGroup: bindGroup(gpu, pipeline, l, [uniform, ...s.bindings]), workgroups: s.workgroups });
+  }
+  out[0]!.owned = [uniform];
+  return out;
+}
+
+/** Dispatch records for out (N, C) = causal attention of qkv (N, 3C); writes `saved` (see attentionSavedShape). */
+export async function attention(gpu: Gpu, qkv: Tensor, out: Tensor, saved: Tensor, opts: AttentionOptions): Promise<Dispatch[]> {
+  const d = attentionDims(qkv, opts);
+  const variant = attentionVariant(opts.variant);
+  f32Shape(OP, 'out', out, [d.N, d.C], '(B·T, C)');
+  f32Shape(OP, 'saved', saved, attentionSavedShape(d, variant), variant === 'unfused' ? '(B, H, T, T) for the unfused variant' : '(B, H, T) for the flash variant');
+  sameDevice(OP, ['qkv', qkv], ['out', out], ['saved', saved]);
+  distinctBuffers(OP, ['qkv', qkv], ['out', out], ['saved', saved]);
+  const kernel = attentionKernel(gpu, d.hs, opts.kernel);
+  const defs = defines(gpu, 'FWD', d.hs, OP);
+  const label = `attention ${variant} B${d.B} T${d.T} C${d.C} H${d.H} ${kernel}`;
+  const rows: [number, number, number] = [Math.ceil(d.T / 64), d.B * d.H, 1];
+  const steps: Step[] = variant === 'flash'
+    ? [{ entry: 'flash_fwd', bindings: [qkv, out, saved], workgroups: rows }]
+    : [
+        { entry: 'unfused_scores', bindings: [qkv, undefined, saved], workgroups: rows },
+        { entry: 'unfused_pv', bindings: [qkv, out, saved], workgroups: rows },
+      ];
+  return build(gpu, label, defs, steps, params(gpu, `${OP}.params`, d, d.T));
+}
+
+export interface AttentionBackwardArgs {
+  /** The forward's input (N, 3C). */
+  qkv: Tensor;
+  /** The forward's output (N, C) (read by the flash variant). */
+  out: Tensor;
+  /** What the forward saved (attentionSavedShape). */
+  saved: Tensor;
+  /** Gradient of the loss with respect to out (N, C). */
+  dout: Tensor;
+  /** Working memory (attentionScratchShape). */
+  scratch: Tensor;
+  /** Gradient with respect to qkv (N, 3C); every element is written. */
+  dqkv: Tensor;
+}
+
+/** Dispatch records for dqkv from dout (see AttentionBackwardArgs). */
+export async function attentionBackward(gpu: Gpu, a: AttentionBackwardArgs, opts: AttentionOptions): Promise<Dispatch[]> {
+  const op = 'attentionBackward';
+  if (!a || typeof a !== 'object') fail(op, 'arguments { qkv, out, saved, dout, scratch, dqkv } are required');
+  const d = attentionDims(a.qkv, opts, op);
+  const variant = attentionVariant(opts.variant);
+  const what = variant === 'unfused' ? '(B, H, T, T) for the unfused variant' : '(B, H, T) for the flash variant';
+  f32Shape(op, 'out', a.out, [d.N, d.C], '(B·T, C)');
+  f32Shape(op, 'dout', a.dout, [d.N, d.C], '(B·T, C)');
+  f32Shape(op, 'saved', a.saved, attentionSavedShape(d, variant), what);
+  f32Shape(op, 'scratch', a.scratch, attentionScratchShape(d, variant), what);
+  f32Shape(op, 'dqkv', a.dqkv, [d.N, 3 * d.C], '(B·T, 3C)');
+  const named: [string, Tensor][] = [['qkv', a.qkv], ['out', a.out], ['saved', a.saved], ['dout', a.dout], ['scratch', a.scratch], ['dqkv', a.dqkv]];
+  sameDevice(op, ...named);
+  // the written tensors (scratch, dqkv) may share no buffer with anything else
+  distinctBuffers(op, ['scratch', a.scratch], ['dqkv', a.dqkv], ['qkv', a.qkv], ['out', a.out], ['saved', a.saved], ['dout', a.dout]);
+  const kernel = attentionKernel(gpu, d.hs, opts.kernel);
+  const defs = defines(gpu, 'BWD', d.hs, op);
+  const label = `attentionBackward ${variant} B${d.B} T${d.T} C${d.C} H${d.H} ${kernel}`;
+  const rows: [number, number, number] = [Math.ceil(d.T / 64), d.B * d.H, 1];
+  const { qkv, out, saved, dout, scratch, dqkv } = a;
+  const steps: Step[] = variant === 'flash'
+    ? [
+        { entry: 'flash_delta', bindings: [undefined, out, undefined, dout, scratch], workgroups: rows },
+        { entry: 'flash_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
+        { entry: 'flash_dq', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
+      ]
+    : [
+        { entry: 'unfused_ds', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
+        { entry: 'unfused_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
+      ];
+  return build(gpu, label, defs, steps, params(gpu, `${op}.params`, d, d.T));
+}
+
+export interface AttentionDecodeArgs {
+  /** The new token's q, k, v: (B, 3C). */
+  qkv: Tensor;
+  /** Key and value caches (B, Tmax, C); row t is written here, rows 0..t are read. */
+  kCache: Tensor;
+  vCache: Tensor;
+  /** u32 [1]: t, the new token's index (< Tmax). */
+  position: Tensor;
+  /** (B, C). */
+  out: Tensor;
+}
+
+/** Checks the operands of attentionDecode and returns (B, C, H, Tmax). */
+export function attentionDecodeDims(qkv: Tensor, kCache: Tensor, vCache: Tensor, opts: { H: number }): { B: number; C: number; H: number; Tmax: number } {
+  const op = 'attentionDecode';
+  positiveInt(op, 'H', opts?.H);
+  rank(op, 'qkv', qkv, 2, '(B, 3C)');
+  dtype(op, 'qkv', qkv, 'f32');
+  const [B, C3] = qkv.shape as [number, number];
+  if (C3 % 3 !== 0) fail(op, `qkv must have 3C columns (q, k, v), got ${C3} (shape [${qkv.shape}])`);
+  const C = C3 / 3, H = opts.H;
+  if (C % H !== 0) fail(op, `C = ${C} must be a multiple of H = ${H} (head size C/H)`);
+  rank(op, 'kCache', kCache, 3, '(B, Tmax, C)');
+  const Tmax = kCache.shape[1]!;
+  f32Shape(op, 'kCache', kCache, [B, Tmax, C], '(B, Tmax, C)');
+  f32Shape(op, 'vCache', vCache, [B, Tmax, C], '(B, Tmax, C), like kCache');
+  return { B, C, H, Tmax };
+}
+
+/** Dispatch records for one decoding step: append k, v at row t of the caches, then attend (see the header). */
+export async function attentionDecode(gpu: Gpu, a: AttentionDecodeArgs, opts: { H: number }): Promise<Dispatch[]> {
+  const op = 'attentionDecode';
+  if (!a || typeof a !== 'object') fail(op, 'arguments { qkv, kCache, vCache, position, out } are required');
+  const { B, C, H, Tmax } = attentionDecodeDims(a.qkv, a.kCache, a.vCache, opts);
+  f32Shape(op, 'out', a.out, [B, C], '(B, C)');
+  tensorArg(op, 'position', a.position);
+  dtype(op, 'position', a.position, 'u32');
+  shapeIs(op, 'position', a.position, [1]);
+  sameDevice(op, ['qkv', a.qkv], ['kCache', a.kCache], ['vCache', a.vCache], ['position', a.position], ['out', a.out]);
+  distinctBuffers(op, ['kCache', a.kCache], ['vCache', a.vCache], ['out', a.out], ['qkv', a.qkv], ['position', a.position]);
+  const d: AttentionDims = { B, T: 1, C, H, hs: C / H, N: B };
+  const defs = defines(gpu, 'DECODE', d.hs, op);
+  const label = `attentionDecode B${B} C${C} H${H} Tmax${Tmax}`;
+  const steps: Step[] = [
+    { entry: 'kv_append', bindings: [a.qkv, undefined, a.kCache, a.vCache, a.position], workgroups: [Math.ceil(C / 64), B, 1] },
+    { entry: 'decode', bindings: [a.qkv, a.out, a.kCache, a.vCache, a.position], workgroups: [Math.ceil((B * H) / 64), 1, 1] },
+  ];
+  return build(gpu, label, defs, steps, params(gpu, `${op}.params`, d, Tmax));
+}
