@@ -9,6 +9,23 @@ import { INIT_METHODS, type InitMethod } from '../compress/sharing.js';
 import { loadCompressed } from '../io/export.js';
 import { readFileBytes } from '../io/files.js';
 import { compressNetwork, fileBytesOf } from '../run.js';
+import { parsePerLayer, TargetError, type PerLayer } from '../compress/targets.js';
+
+/** --sparsity / --bits: one number, or per-layer values (name=value, kind=value, with an optional bare default). */
+function perLayer(flag: string, check: (v: number) => string | undefined) {
+  return (v: string): PerLayer => {
+    try {
+      return parsePerLayer(v, flag, check);
+    } catch (e) {
+      if (e instanceof TargetError) throw new InvalidArgumentError(e.message);
+      throw e;
+    }
+  };
+}
+const sparsityArg = perLayer('--sparsity', (x) => (x >= 0 && x <= 1 ? undefined : 'must be in [0, 1]'));
+const bitsArg = perLayer('--bits', (x) => (Number.isInteger(x) && x >= 1 && x <= 8 ? undefined : 'must be an integer in [1, 8]'));
+import { addCodecCommands } from './codec.js';
+import { parseFault } from '../nn/faults.js';
 import { addImportCommand } from './import.js';
 import { exportTorchCommand, type ExportTorchFlags } from './export-torch.js';
 import { NAME_SCHEMES, type NameScheme } from '../io/torch.js';
@@ -42,25 +59,27 @@ function num(name: string, opts: { int?: boolean; min?: number; max?: number; mi
 
 interface TrainFlags {
   model: string; data: string; dataDir?: string; epochs: number; batch: number; lr?: number; momentum: number; l2: number;
-  sparsity: number; schedule: 'constant' | 'polynomial'; pruning: 'layer' | 'global'; pruneBegin?: number; pruneEnd?: number;
+  sparsity: PerLayer; schedule: 'constant' | 'polynomial'; pruning: 'layer' | 'global'; pruneBegin?: number; pruneEnd?: number;
   pruneFrequency?: number; lrSchedule: 'constant' | 'step' | 'cosine'; seed: number; out?: string; resume?: string; json?: boolean;
   maxSteps?: number; logEvery?: number; trainSize?: number; testSize?: number; progress: boolean;
-  bits?: number; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number; init?: string; names: NameScheme;
+  bits?: PerLayer; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number; checkpointEvery?: number; init?: string; names: NameScheme;
 }
 
 async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
   let cfg: RunConfig = {
     model: f.model, data: f.data, dataDir: f.dataDir, epochs: f.epochs, batch: f.batch, lr: f.lr ?? defaultLr(f.model), momentum: f.momentum, l2: f.l2,
-    sparsity: f.sparsity, schedule: f.schedule, pruning: f.pruning, pruneBegin: f.pruneBegin, pruneEnd: f.pruneEnd,
+    sparsity: f.sparsity.default ?? 0, layerSparsity: Object.keys(f.sparsity.layers).length ? f.sparsity.layers : undefined, schedule: f.schedule, pruning: f.pruning, pruneBegin: f.pruneBegin, pruneEnd: f.pruneEnd,
     pruneFrequency: f.pruneFrequency, lrSchedule: f.lrSchedule, seed: f.seed, out: f.out, maxSteps: f.maxSteps,
     logEvery: f.logEvery, trainSize: f.trainSize, testSize: f.testSize,
-    bits: f.bits, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps,
+    bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps,
+    checkpointEvery: f.checkpointEvery,
     ...(f.init ? { init: f.init, initNames: f.names } : {}),
   };
   if (f.init && f.resume) throw new Error('slimgpu train: --init starts a new run from a state_dict, --resume continues a checkpoint; give one of them');
+  const fault = parseFault(process.env.SLIMGPU_FAULT);
   if (f.resume) {
     // resuming: only the flags given on the command line override the checkpoint's configuration
-    const flagOf: Record<string, string> = { dataDir: 'dataDir', trainSize: 'trainSize', testSize: 'testSize' };
+    const flagOf: Record<string, string> = { dataDir: 'dataDir', trainSize: 'trainSize', testSize: 'testSize', layerSparsity: 'sparsity', layerBits: 'bits' };
     cfg = Object.fromEntries(Object.entries(cfg).filter(([k]) => cmd.getOptionValueSource(flagOf[k] ?? k) === 'cli')) as unknown as RunConfig;
   }
   const gpu = await createGpu();
@@ -72,6 +91,7 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
   let started = false;
   try {
     const { report, net } = await runTraining(gpu, cfg, {
+      fault,
       onStart: ({ totalSteps, startStep, params }) => {
         if (!f.json) console.error(`slimgpu: training ${cfg.model} (${params} parameters) on ${cfg.data} for ${totalSteps - startStep} steps on ${gpu.info.description || gpu.info.device}`);
         if (showBar) { bar.start(totalSteps, startStep, { loss: '-', acc: '-', sps: '-', sp: '0%' }); started = true; }
@@ -101,6 +121,8 @@ export function buildCli(): Command {
     .name('slimgpu')
     .description('Train compressed neural networks on the GPU with WebGPU (Dawn in Node).')
     .showHelpAfterError('(run with --help for usage)')
+    .option('--verbose', "show Dawn's start-up warnings (also: SLIMGPU_VERBOSE=1)")
+    .hook('preAction', (cmd) => { if (cmd.opts().verbose) process.env.SLIMGPU_VERBOSE = '1'; })
     .exitOverride();
 
   program
@@ -118,13 +140,13 @@ export function buildCli(): Command {
     .description('train a (compressed) model and print its report')
     .option('--model <name>', `model: ${PRESETS.join(', ')} (mlp:/autoencoder: take any sizes)`, 'lenet-300-100')
     .option('--data <source>', `data: ${DATA_SOURCES.join(', ')}`, 'mnist')
-    .option('--data-dir <dir>', 'folder of IDX .gz files for --data fashion-mnist')
+    .option('--data-dir <dir>', 'folder of IDX files for --data mnist / fashion-mnist')
     .option('--epochs <n>', 'epochs', num('--epochs', { int: true, min: 1 }), 5)
     .option('--batch <n>', 'batch size', num('--batch', { int: true, min: 1 }), 128)
     .option('--lr <x>', 'learning rate (default per model: 0.1; lenet-5 0.01; autoencoder 20, its MSE is a per-value mean)', num('--lr', { min: 0, minExclusive: true }))
     .option('--momentum <x>', 'SGD momentum', num('--momentum', { min: 0, max: 0.999999 }), 0.9)
     .option('--l2 <x>', 'L2 regularisation λ (weights only, not biases)', num('--l2', { min: 0 }), 1e-4)
-    .option('--sparsity <s>', 'target sparsity in [0, 1] (0 = dense)', num('--sparsity', { min: 0, max: 1 }), 0)
+    .option('--sparsity <s>', 'target sparsity in [0, 1] (0 = dense), or per layer: conv1=0.34,conv2=0.88,dense1=0.92,dense2=0.81 (a bare number = the rest)', sparsityArg, { layers: {}, default: 0 })
     .addOption(new Option('--schedule <kind>', 'sparsity schedule').choices(['constant', 'polynomial']).default('polynomial'))
     .addOption(new Option('--pruning <scope>', 'per-layer or global magnitude pruning').choices(['layer', 'global']).default('layer'))
     .option('--prune-begin <step>', 'first pruning step (default 10% of training)', num('--prune-begin', { int: true, min: 0 }))
@@ -136,7 +158,7 @@ export function buildCli(): Command {
     .option('--log-every <n>', 'steps between loss readbacks', num('--log-every', { int: true, min: 1 }))
     .option('--train-size <n>', 'use only the first n training samples', num('--train-size', { int: true, min: 1 }))
     .option('--test-size <n>', 'use only the first n test samples', num('--test-size', { int: true, min: 1 }))
-    .option('--bits <b>', 'after training, share weights with 2^b centroids per dense layer (1..8)', num('--bits', { int: true, min: 1, max: 8 }))
+    .option('--bits <b>', 'after training, share weights with 2^b centroids per dense layer (1..8), or per kind/layer: conv=8,dense=5 or dense1=6,dense2=5', bitsArg)
     .option('--conv-bits <b>', 'bits per conv layer when sharing', num('--conv-bits', { int: true, min: 1, max: 8 }), 8)
     .addOption(new Option('--share-init <method>', 'centroid initialisation').choices([...INIT_METHODS]).default('linear'))
     .option('--fine-tune-steps <n>', 'centroid fine-tuning steps after sharing', num('--fine-tune-steps', { int: true, min: 0 }), 100)
@@ -144,6 +166,7 @@ export function buildCli(): Command {
     .option('--resume <checkpoint>', 'continue the run saved in this checkpoint')
     .option('--init <file>', 'start from the weights of a safetensors state_dict (e.g. trained in PyTorch: python/train_torch.py)')
     .addOption(new Option('--names <scheme>', 'names and layouts in the --init file: torch (fc1.weight [out, in]) or slimgpu (dense1.weight [in, out])').choices([...NAME_SCHEMES]).default('torch'))
+    .option('--checkpoint-every <n>', 'also write the checkpoint every n steps (besides each epoch end)', num('--checkpoint-every', { int: true, min: 1 }))
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the report as JSON on stdout')
     .action(trainCommand);
@@ -189,7 +212,7 @@ export function buildCli(): Command {
     .requiredOption('--out <file>', 'output file, e.g. model.slim.safetensors')
     .addOption(new Option('--format <format>', 'slim: the compressed file; torch: a dense safetensors state_dict in PyTorch names (load_state_dict)').choices(['slim', 'torch']).default('slim'))
     .addOption(new Option('--names <scheme>', 'with --format torch: torch (fc1.weight [out, in]) or slimgpu names').choices([...NAME_SCHEMES]).default('torch'))
-    .option('--bits <b>', 'weight sharing: 2^b centroids per dense layer (omit: keep fp32 values)', num('--bits', { int: true, min: 1, max: 8 }))
+        .option('--bits <b>', 'weight sharing: 2^b centroids per dense layer (omit: keep fp32 values), or conv=8,dense=5 / per layer', bitsArg)
     .option('--conv-bits <b>', 'bits per conv layer', num('--conv-bits', { int: true, min: 1, max: 8 }), 8)
     .addOption(new Option('--share-init <method>', 'centroid initialisation').choices([...INIT_METHODS]).default('linear'))
     .option('--fine-tune-steps <n>', 'centroid fine-tuning steps on the checkpoint\'s training data', num('--fine-tune-steps', { int: true, min: 0 }), 100)
@@ -199,8 +222,8 @@ export function buildCli(): Command {
       if (!f.checkpoint || f.compressed) throw new Error('slimgpu export: --format slim needs --checkpoint <path> (--compressed is for --format torch)');
       const gpu = await createGpu();
       try {
-        const r = await readCheckpoint(gpu, f.checkpoint!);
-        const cfg: RunConfig = { ...r.cfg, bits: f.bits, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps };
+        const r = await readCheckpoint(gpu, f.checkpoint);
+        const cfg: RunConfig = { ...r.cfg, bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps };
         const data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
         const { bytes, pruned } = await compressNetwork(r.net, cfg, data.train, data.test);
         const { writeFileAtomic } = await import('../io/files.js');
@@ -215,6 +238,7 @@ export function buildCli(): Command {
       }
     });
 
+  addCodecCommands(program);
   addImportCommand(program);
   return program;
 }
