@@ -24,14 +24,16 @@ import twins  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", choices=twins.MODELS, required=True)
+    ap.add_argument("--model", type=twins.model_type, required=True, help="lenet-300-100, lenet-5 or gpt:L-D-H-T")
+    ap.add_argument("--text", help="gpt: models: the text file (its last 10%% is the validation text)")
     ap.add_argument("--state-dict", nargs="*", default=[])
     ap.add_argument("--slim", nargs="*", default=[])
     ap.add_argument("--data-dir", default=twins.MNIST_DIR)
-    ap.add_argument("--test-size", type=int)
+    ap.add_argument("--test-size", type=int, help="the first n test samples (gpt: validation windows)")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    data = twins.Mnist(a.data_dir, test_size=a.test_size)
+    gpt = twins.gpt_config(a.model)
+    data = twins.Text(a.text, gpt[3]) if gpt else twins.Mnist(a.data_dir, test_size=a.test_size)
     results = []
     for kind, files in (("state-dict", a.state_dict), ("slim", a.slim)):
         for path in files:
@@ -43,7 +45,7 @@ def main():
                 sd = {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in arrays.items()}
             model = twins.make_model(a.model)
             model.load_state_dict(sd, strict=True)
-            r = twins.evaluate(model, data)
+            r = twins.evaluate_lm(model, data, a.test_size) if gpt else twins.evaluate(model, data)
             r.update(file=path, kind=kind, nonzeros=int(sum(int((v != 0).sum()) for v in sd.values())))
             results.append(r)
     print(json.dumps(results, indent=2))

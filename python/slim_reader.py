@@ -9,6 +9,7 @@ read(path) -> (model, arrays): model is the ModelSpec dict; arrays maps paramete
 weights 0. to_torch(arrays) renames and transposes them into a PyTorch state_dict layout.
 """
 import json
+import re
 import struct
 import sys
 
@@ -50,19 +51,57 @@ def unpack(stream, count, width):
     return (v << np.arange(width, dtype=np.uint32)).sum(1, dtype=np.uint32)
 
 
+def huffman(section, count, alphabet):
+    """`count` symbols < `alphabet` from a Huffman section (§5): 4-bit code lengths, canonical codes, stream."""
+    if count == 0:
+        check(len(section) == 0, "an empty Huffman section must be 0 bytes")
+        return np.zeros(0, np.uint32)
+    tb = (alphabet + 1) // 2
+    check(len(section) > tb, "Huffman section shorter than its code-length table")
+    t = np.frombuffer(section[:tb], np.uint8)
+    lens = np.stack([t & 15, t >> 4], 1).reshape(-1).astype(np.int64)
+    check(not lens[alphabet:].any(), "Huffman table: padding nibble is not 0")
+    lens = lens[:alphabet]
+    used = [int(v) for v in np.flatnonzero(lens)]
+    kraft = sum(2.0 ** -int(lens[v]) for v in used)
+    check(kraft == 1 or (len(used) == 1 and lens[used[0]] == 1), "Huffman code lengths do not form a complete code")
+    syms = sorted(used, key=lambda v: (lens[v], v))  # canonical order: (length, symbol)
+    count_of = np.bincount(lens[used], minlength=16)
+    first, offset, code, k = [0] * 16, [0] * 16, 0, 0
+    for ln in range(1, 16):
+        first[ln], offset[ln] = code, k
+        code, k = (code + int(count_of[ln])) << 1, k + int(count_of[ln])
+    bits = np.unpackbits(np.frombuffer(section[tb:], np.uint8), bitorder="little").tolist()
+    out, pos = np.zeros(count, np.uint32), 0
+    for i in range(count):
+        code = ln = 0
+        while True:  # codes are read most significant bit first
+            check(pos < len(bits) and ln < 15, "Huffman stream ends inside a code, or an invalid code")
+            code, pos, ln = (code << 1) | bits[pos], pos + 1, ln + 1
+            if 0 <= code - first[ln] < count_of[ln]:
+                out[i] = syms[offset[ln] + code - first[ln]]
+                break
+    check((pos + 7) // 8 == len(bits) // 8 and not any(bits[pos:]), "bytes or non-zero bits after the last Huffman code")
+    return out
+
+
 def positions(p, index, n):
     """Kept positions (ascending flat indices) from the sparse index (§4)."""
     if p["index"] == "full":
         return np.arange(n)
     if p["index"] == "bitmask":
         return np.flatnonzero(unpack(index, n, 1))
-    e = unpack(index, p["indexEntries"], p["indexBits"]).astype(np.int64)
+    if p.get("indexCoding", "packed") == "huffman":
+        e = huffman(index, p["indexEntries"], 2 ** p["indexBits"]).astype(np.int64)
+    else:
+        e = unpack(index, p["indexEntries"], p["indexBits"]).astype(np.int64)
     step = np.where(e == 0, 2 ** p["indexBits"] - 1, e)  # 0 = filler: advance 2^r − 1, keep nothing
     pos = np.cumsum(step) - 1
     return pos[e != 0]
 
 
-def decode_v1(meta, t):
+def decode(meta, t):
+    """Versions 1 and 2 (version 1 = every section packed: no indexCoding / valueCoding fields)."""
     arrays = {}
     for p in json.loads(meta["params"]):
         name, shape = p["name"], p["shape"]
@@ -76,7 +115,10 @@ def decode_v1(meta, t):
             vals = np.frombuffer(t[name + ".values"], "<f4")
         else:
             book = np.frombuffer(t[name + ".codebook"], "<f4")
-            idx = unpack(t[name + ".values"], p["kept"], p["bits"])
+            if p.get("valueCoding", "packed") == "huffman":
+                idx = huffman(t[name + ".values"], p["kept"], p["codebook"])
+            else:
+                idx = unpack(t[name + ".values"], p["kept"], p["bits"])
             check(idx.size == 0 or idx.max() < book.size, f"{name}: codebook index beyond the {book.size} entries")
             vals = book[idx]
         w = np.zeros(n, np.float32)
@@ -87,7 +129,7 @@ def decode_v1(meta, t):
     return arrays
 
 
-DECODERS = {"1": decode_v1}
+DECODERS = {"1": decode, "2": decode}
 
 
 def read(path):
@@ -102,8 +144,13 @@ def to_torch(arrays):
     """slimgpu names/layout -> PyTorch (dense{i} -> fc{i}, weight transposed; conv2d{i} -> conv{i})."""
     out = {}
     for k, a in arrays.items():
-        layer, kind = k.split(".")
-        if layer.startswith("dense"):
+        layer, kind = k.rsplit(".", 1)
+        if re.match(r"(wte|wpe|ln_f|h\d+)\b", layer):  # gpt: nanoGPT's names, Linear weights [out, in]
+            lin = kind == "weight" and re.search(r"\.(c_attn|c_proj|c_fc)$", layer)
+            out["transformer." + re.sub(r"^h(\d+)\.", r"h.\1.", k)] = np.ascontiguousarray(a.T) if lin else a
+            if k == "wte.weight":
+                out["lm_head.weight"] = a  # tied
+        elif layer.startswith("dense"):
             out[f"fc{layer[5:]}.{kind}"] = np.ascontiguousarray(a.T if kind == "weight" else a)
         elif layer.startswith("conv2d"):
             out[f"conv{layer[6:]}.{kind}"] = a

@@ -16,7 +16,10 @@ slimgpu normalises on the GPU as x' = x * scale + shift with scale = (1/255)/std
 -mean/std, both float32, where mean and std (population) are of x/255 over the *training* images,
 computed in float64 (src/data/dataset.ts computeNormalization). `normalization()` repeats that.
 """
+import argparse
+import math
 import os
+import re
 import struct
 
 import numpy as np
@@ -51,12 +54,81 @@ class LeNet5(nn.Module):
         return self.fc2(torch.relu(self.fc1(x.flatten(1))))
 
 
+class CausalSelfAttention(nn.Module):
+    """nanoGPT's: fused qkv (q = cols [0, C), k, v after; head h = cols h·hs..), causal, scale 1/sqrt(hs).
+    The causal mask is built on the fly (no `attn.bias` buffer in the state_dict)."""
+
+    def __init__(self, C, H):
+        super().__init__()
+        self.c_attn, self.c_proj, self.H = nn.Linear(C, 3 * C), nn.Linear(C, C), H
+
+    def forward(self, x):  # x: (B, T, C)
+        B, T, C = x.shape
+        q, k, v = (t.view(B, T, self.H, C // self.H).transpose(1, 2) for t in self.c_attn(x).split(C, dim=2))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(C // self.H))
+        att = att.masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), float("-inf")).softmax(-1)
+        return self.c_proj((att @ v).transpose(1, 2).reshape(B, T, C))
+
+
+class MLP(nn.Module):
+    def __init__(self, C):
+        super().__init__()
+        self.c_fc, self.c_proj = nn.Linear(C, 4 * C), nn.Linear(4 * C, C)
+
+    def forward(self, x):  # GPT-2's tanh GELU, as slimgpu's kernel (nanoGPT itself uses the erf form)
+        return self.c_proj(torch.nn.functional.gelu(self.c_fc(x), approximate="tanh"))
+
+
+class Block(nn.Module):
+    def __init__(self, C, H):
+        super().__init__()
+        self.ln_1, self.attn, self.ln_2, self.mlp = nn.LayerNorm(C), CausalSelfAttention(C, H), nn.LayerNorm(C), MLP(C)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(nn.Module):
+    """slimgpu's gpt:L-D-H-T (src/nn/presets.ts) in nanoGPT's module names: byte vocabulary 256,
+    learned positions, pre-norm blocks, ln_f, lm_head tied to wte (no biases in the head)."""
+
+    def __init__(self, L, D, H, T, vocab=256):
+        super().__init__()
+        self.T = T
+        self.transformer = nn.ModuleDict(dict(
+            wte=nn.Embedding(vocab, D), wpe=nn.Embedding(T, D),
+            h=nn.ModuleList([Block(D, H) for _ in range(L)]), ln_f=nn.LayerNorm(D)))
+        self.lm_head = nn.Linear(D, vocab, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight  # weight tying, as nanoGPT
+
+    def forward(self, idx):  # idx: (B, T) byte values -> logits (B, T, 256)
+        t = self.transformer
+        x = t.wte(idx) + t.wpe(torch.arange(idx.shape[1]))
+        for block in t.h:
+            x = block(x)
+        return self.lm_head(t.ln_f(x))
+
+
+def gpt_config(name):
+    m = re.fullmatch(r"gpt:(\d+)-(\d+)-(\d+)-(\d+)", name)
+    return tuple(int(v) for v in m.groups()) if m else None
+
+
 def make_model(name):
     if name == "lenet-300-100":
         return LeNet300100()
     if name == "lenet-5":
         return LeNet5()
-    raise SystemExit(f"unknown model {name!r}: use one of {', '.join(MODELS)}")
+    if gpt_config(name):
+        return GPT(*gpt_config(name))
+    raise SystemExit(f"unknown model {name!r}: use one of {', '.join(MODELS)}, gpt:L-D-H-T")
+
+
+def model_type(name):
+    if name in MODELS or gpt_config(name):
+        return name
+    raise argparse.ArgumentTypeError(f"unknown model {name!r}: use one of {', '.join(MODELS)}, gpt:L-D-H-T")
 
 
 def slim_name(torch_name):
@@ -70,6 +142,8 @@ def slim_name(torch_name):
 
 
 def torch_name(slim):
+    if re.match(r"(wte|wpe|ln_f|h\d+)\.", slim):  # a gpt: model's parameter: nanoGPT's name
+        return "transformer." + re.sub(r"^h(\d+)\.", r"h.\1.", slim)
     layer, _, kind = slim.partition(".")
     if layer.startswith("dense"):
         return f"fc{layer[5:]}.{kind}"
@@ -83,9 +157,11 @@ def from_slim(arrays):
     sd = {}
     for k, a in arrays.items():
         a = np.asarray(a, dtype=np.float32)
-        if k.startswith("dense") and k.endswith(".weight"):
-            a = a.T
+        if a.ndim == 2 and (k.startswith("dense") or re.search(r"\.(c_attn|c_proj|c_fc)\.weight$", k)):
+            a = a.T  # Linear: [in, out] -> [out, in]
         sd[torch_name(k)] = torch.from_numpy(np.ascontiguousarray(a))
+    if "transformer.wte.weight" in sd:
+        sd["lm_head.weight"] = sd["transformer.wte.weight"]  # tied
     return sd
 
 
@@ -154,3 +230,36 @@ def evaluate(model, data, batch=1000):
         correct += int((logits.argmax(1) == y).sum())
         loss += float(torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
     return {"accuracy": correct / n, "correct": correct, "loss": loss / n, "n": n}
+
+
+# ---- text (gpt: models) ---------------------------------------------------------------------------
+
+class Text:
+    """A text file as bytes, split as slimgpu's text data: the first 90% train, the last 10% validation."""
+
+    def __init__(self, path, T):
+        data = np.fromfile(path, dtype=np.uint8)
+        n_test = int(len(data) * 0.1)
+        if n_test < T + 1:
+            raise SystemExit(f"{path}: {len(data)} bytes; a context of {T} needs its last 10% to hold {T + 1} bytes")
+        self.train, self.test, self.T = data[:len(data) - n_test], data[len(data) - n_test:], T
+
+    def windows(self, split, starts):
+        w = np.stack([split[s:s + self.T + 1] for s in starts]).astype(np.int64)
+        return torch.from_numpy(w[:, :-1]), torch.from_numpy(w[:, 1:])
+
+
+@torch.no_grad()
+def evaluate_lm(model, text, max_windows=None):
+    """Mean next-byte cross-entropy and bits per byte over the validation text's consecutive windows
+    (starts 0, T, 2T, ...: every byte after the first predicted once)."""
+    model.eval()
+    starts = list(range(0, len(text.test) - text.T, text.T))[:max_windows]
+    loss, correct, n = 0.0, 0, 0
+    for i in range(0, len(starts), 64):
+        x, y = text.windows(text.test, starts[i:i + 64])
+        logits = model(x)
+        loss += float(torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"))
+        correct += int((logits.argmax(-1) == y).sum())
+        n += y.numel()
+    return {"loss": loss / n, "bits_per_byte": loss / n / math.log(2), "accuracy": correct / n, "correct": correct, "n": n}

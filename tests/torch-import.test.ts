@@ -40,13 +40,41 @@ describe('PyTorch names and layouts', () => {
     // fc1.weight[o][i] is dense1.weight[i][o]
     const fc1 = t['fc1.weight']!.data as Float32Array, d1 = values.get('dense1.weight')!;
     for (const [o, i] of [[0, 0], [499, 0], [3, 799], [250, 401]] as const) expect(d1[i * 500 + o]).toBe(fc1[o * 800 + i]);
-    expect(Array.from(values.get('conv2d2.weight')!)).toEqual(Array.from(t['conv2.weight']!.data as Float32Array));
+    expect(same(values.get('conv2d2.weight')!, t['conv2.weight']!.data as Float32Array)).toBe(true);
     // export gives the same file content back, and the slimgpu scheme transposes nothing
     const back = parseSafetensors(serializeChunks(exportStateDict(lenet5, values))).tensors;
-    for (const [k, v] of Object.entries(t)) expect(Array.from(back[k]!.data as Float32Array)).toEqual(Array.from(v.data as Float32Array));
+    for (const [k, v] of Object.entries(t)) expect(same(back[k]!.data as Float32Array, v.data as Float32Array), k).toBe(true);
     const slim = importStateDict(serializeChunks(exportStateDict(lenet5, values, 'slimgpu')), lenet5, { names: 'slimgpu' });
-    for (const [k, v] of values) expect(slim.values.get(k)).toEqual(v);
+    for (const [k, v] of values) expect(same(slim.values.get(k)!, v), k).toBe(true);
     expect(transpose2d(Float32Array.from([1, 2, 3, 4, 5, 6]), 2, 3)).toEqual(Float32Array.from([1, 4, 2, 5, 3, 6]));
+  });
+
+  it("gpt: presets take nanoGPT's names: transformer.*, Linear weights transposed, lm_head tied to wte, attn.bias masks skipped", () => {
+    const gpt = modelFromName('gpt:1-8-2-4', { input: [4], numClasses: 256 });
+    const names = stateDictNames(gpt);
+    // exactly the keys and shapes of python/twins.py GPT(1, 8, 2, 4).state_dict(), in its order
+    expect(names.map((m) => `${m.file}:${m.fileShape}`).join(' ')).toBe('transformer.wte.weight:256,8 transformer.wpe.weight:4,8 ' +
+      'transformer.h.0.ln_1.weight:8 transformer.h.0.ln_1.bias:8 transformer.h.0.attn.c_attn.weight:24,8 transformer.h.0.attn.c_attn.bias:24 ' +
+      'transformer.h.0.attn.c_proj.weight:8,8 transformer.h.0.attn.c_proj.bias:8 transformer.h.0.ln_2.weight:8 transformer.h.0.ln_2.bias:8 ' +
+      'transformer.h.0.mlp.c_fc.weight:32,8 transformer.h.0.mlp.c_fc.bias:32 transformer.h.0.mlp.c_proj.weight:8,32 transformer.h.0.mlp.c_proj.bias:8 ' +
+      'transformer.ln_f.weight:8 transformer.ln_f.bias:8 lm_head.weight:256,8');
+    expect(names.find((m) => m.file === 'transformer.h.0.mlp.c_fc.weight')).toMatchObject({ param: 'h0.mlp.c_fc.weight', shape: [8, 32], transpose: true });
+    expect(names.find((m) => m.file === 'lm_head.weight')).toMatchObject({ param: 'wte.weight', tied: true });
+    const values = initParams(resolveModel(gpt), 3);
+    const file = serializeChunks(exportStateDict(gpt, values));
+    const t = parseSafetensors(file).tensors;
+    expect(same(t['lm_head.weight']!.data as Float32Array, values.get('wte.weight')!)).toBe(true);
+    const back = importStateDict(file, gpt);
+    for (const [k, v] of values) expect(same(back.values.get(k)!, v), k).toBe(true);
+    // without lm_head (deduplicated on save) and with nanoGPT's causal-mask buffers: fine
+    delete t['lm_head.weight'];
+    t['transformer.h.0.attn.bias'] = { dtype: 'F32', shape: [1, 1, 4, 4], data: new Float32Array(16) };
+    expect(importStateDict(serializeSafetensors(t), gpt).values.size).toBe(values.size);
+    // a head that is not the embedding is refused: slimgpu's GPT ties them
+    t['lm_head.weight'] = { dtype: 'F32', shape: [256, 8], data: Float32Array.from(values.get('wte.weight')!, (x, i) => (i === 9 ? x + 1 : x)) };
+    expect(() => importStateDict(serializeSafetensors(t), gpt)).toThrow(/tensor 'lm_head\.weight' differs from the tensor it is tied to \('wte\.weight' in slimgpu\) at \[1, 1\]/);
+    t['transformer.h.0.attn.bias'] = { dtype: 'F32', shape: [1, 1, 5, 5], data: new Float32Array(25) };
+    expect(() => importStateDict(serializeSafetensors(t), gpt)).toThrow(/tensor 'transformer\.h\.0\.attn\.bias' is not a parameter/);
   });
 
   it('converts F16, BF16 and F64 to f32 (round to nearest) and says which it converted', () => {
@@ -57,8 +85,8 @@ describe('PyTorch names and layouts', () => {
     t['fc3.bias'] = { dtype: 'F64', shape: [10], data: Float64Array.from(b3, (x) => x + 1e-12) };
     const r = importStateDict(serializeSafetensors(t), lenet300);
     expect([...r.converted.entries()]).toEqual([['fc1.bias', 'BF16'], ['fc2.weight', 'F16'], ['fc3.bias', 'F64']]);
-    expect(r.values.get('dense2.weight')).toEqual(transpose2d(fromF16(toF16(w)), 100, 300));
-    expect(r.values.get('dense1.bias')).toEqual(fromBf16(toBf16(b)));
+    expect(same(r.values.get('dense2.weight')!, transpose2d(fromF16(toF16(w)), 100, 300))).toBe(true);
+    expect(same(r.values.get('dense1.bias')!, fromBf16(toBf16(b)))).toBe(true);
     expect(r.values.get('dense3.bias')).toEqual(Float32Array.from(b3, (x) => Math.fround(x + 1e-12)));
     expect(r.values.get('dense2.weight')![0]).not.toBe(w[0]); // really rounded through f16
   });
@@ -107,6 +135,11 @@ describe('PyTorch names and layouts', () => {
   });
 });
 
+/** Bit-identical (vitest's toEqual on 100k-element arrays takes seconds). */
+function same(a: Float32Array, b: Float32Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
 function serializeChunks(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((s, c) => s + c.byteLength, 0));
   let o = 0;
@@ -144,7 +177,7 @@ describe('slimgpu import / train --init on bad files', () => {
     const j = JSON.parse(ok.stdout);
     expect(j.tensors[0]).toEqual({ file: 'fc1.weight', fileShape: [300, 784], param: 'dense1.weight', shape: [784, 300], transposed: true, convertedFrom: 'F16' });
     const ck = parseSafetensors(new Uint8Array(await (await import('node:fs/promises')).readFile(out))).tensors;
-    expect(ck['dense1.weight']!.data).toEqual(transpose2d(fromF16(h['fc1.weight']!.data as Uint16Array), 300, 784));
+    expect(same(ck['dense1.weight']!.data as Float32Array, transpose2d(fromF16(h['fc1.weight']!.data as Uint16Array), 300, 784))).toBe(true);
     expect(Array.from(ck['dense1.weight.mask']!.data as Float32Array).every((x) => x === 1)).toBe(true);
   });
 });

