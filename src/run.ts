@@ -283,22 +283,23 @@ async function runLocked(gpu: Gpu, given: RunConfig, hooks: RunHooks, resume: st
     }
     cfg = { ...r.cfg, ...defined };
   }
-  // one writer per run folder: refused while another live process holds it, taken over when stale
-  if (cfg.out) {
-    try {
-      locks.push(await acquireRunLock(cfg.out));
-    } catch (e) {
-      if (resume) net!.dispose();
-      throw e;
-    }
+  let data: Awaited<ReturnType<typeof loadData>>;
+  let init: Map<string, Float32Array> | undefined;
+  try {
+    data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
+    // --init: the state_dict is checked before anything is written (not even the run folder)
+    if (cfg.init && !resume) init = importStateDict(await readFileBytes(cfg.init, 'init state_dict'), specFor(cfg.model, data.train), { names: cfg.initNames, name: cfg.init }).values;
+    // one writer per run folder: refused while another live process holds it, taken over when stale
+    if (cfg.out) locks.push(await acquireRunLock(cfg.out));
+  } catch (e) {
+    if (resume) net!.dispose();
+    throw e;
   }
-  const data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
   if (!resume) net = Network.create(gpu, specFor(cfg.model, data.train), cfg.seed);
   net = net!;
-  if (cfg.init && !resume) {
+  if (init) {
     try {
-      const { values } = importStateDict(await readFileBytes(cfg.init, 'init state_dict'), net.spec, { names: cfg.initNames, name: cfg.init });
-      await net.setParams(values);
+      await net.setParams(init);
     } catch (e) {
       net.dispose();
       throw e;

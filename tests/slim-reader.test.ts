@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WeightSharing } from '../src/compress/sharing.js';
-import { decodeCompressed, serializeCompressed } from '../src/io/export.js';
+import { decodeCompressed, huffmanDecode, packBits, serializeCompressed } from '../src/io/export.js';
 import { parseSafetensors, serializeSafetensors } from '../src/io/safetensors.js';
 import type { ModelSpec } from '../src/nn/model.js';
 import { randn, rng } from './helpers.js';
@@ -67,6 +67,16 @@ function everyEncoding(version: '2' | '2-packed' | '1'): Uint8Array {
   });
   return serializeSafetensors(tensors, { ...metadata, 'slimgpu.compressed': '1', params: JSON.stringify(params) });
 }
+
+describe('docs/format.md examples', () => {
+  it('§3 bit stream and §5 Huffman section decode as the page says, in slimgpu and in slim_reader.py', async () => {
+    expect(Array.from(packBits([5, 1, 7], 3))).toEqual([0xcd, 0x01]);
+    expect(Array.from(huffmanDecode(new Uint8Array([0x21, 0x02, 0x0b]), 3, 3, 'example'))).toEqual([2, 0, 1]);
+    const r = await exec(PY, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(resolve(__dirname, '..', 'python'))}); import slim_reader as s; ` +
+      'print(list(s.unpack(bytes([0xCD, 0x01]), 3, 3)), list(s.huffman(bytes([0x21, 0x02, 0x0B]), 3, 3)))']);
+    expect(r.stdout.trim()).toBe('[5, 1, 7] [2, 0, 1]');
+  });
+});
 
 describe('python/slim_reader.py', () => {
   let dir = '';
