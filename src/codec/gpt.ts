@@ -129,7 +129,7 @@ export interface TwoPartReport {
   modelBytes: number;
   sparsity: number;
   bits: number;
-  /** Code length of the text under the dense model, and under the stored one (bits per byte). */
+  /** Code length of the text under the dense trained model, and under the stored one (pruned, fine-tuned, shared), bits per byte. */
   denseBitsPerByte: number;
   bitsPerByte: number;
 }
