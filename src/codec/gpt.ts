@@ -46,9 +46,9 @@ export interface GptCodecOptions {
 
 export const GPT_CODEC_DEFAULTS = {
   model: 'gpt:2-64-4-64',
-  chunkBytes: 128,
-  stepsPerChunk: 2,
-  lr: 2e-3,
+  chunkBytes: 64,
+  stepsPerChunk: 4,
+  lr: 1e-2,
   optimizer: 'adamw' as OptimizerKind,
   maxStreams: 64,
   twoPart: { trainSteps: 2000, sparsity: 0.5, bits: 5 },
