@@ -12,8 +12,11 @@ import { synthetic } from './data/synthetic.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type Json } from './io/checkpoint.js';
 import type { TensorMap } from './io/safetensors.js';
 import { writeFileAtomic } from './io/files.js';
-import { modelFromName, type ModelSpec } from './nn/model.js';
+import { modelFromName, parseGptName, type ModelSpec } from './nn/model.js';
 import { evaluate, Network, trainNetwork, type LogEntry, type TrainOptions, type TrainSummary, type EvalResult } from './nn/trainer.js';
+import { sampleCount, type AnyDataset } from './nn/network.js';
+import { GPT_VOCAB } from './nn/presets.js';
+import { isTextDataset, loadText } from './data/text.js';
 import { formatReport, layerStats, totals, type FileBytes, type RunReport } from './compress/report.js';
 import { fineTuneCentroids, shareWeights, type InitMethod, type WeightSharing } from './compress/sharing.js';
 import { compressedSizes, exportCompressed } from './io/export.js';
@@ -38,7 +41,7 @@ export interface RunConfig extends TrainOptions {
   fineTuneSteps?: number;
 }
 
-export const DATA_SOURCES = ['mnist', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]'] as const;
+export const DATA_SOURCES = ['mnist', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]', 'text:FILE'] as const;
 
 export class RunError extends Error {
   constructor(message: string) {
@@ -53,8 +56,27 @@ function limit(ds: RawDataset, n: number | undefined): RawDataset {
   return subset(ds, Uint32Array.from({ length: n }, (_, i) => i));
 }
 
-/** Loads a data source by name: mnist (bundled), fashion-mnist, synthetic, idx:DIR, csv:FILE[,FILE]. */
+/** Any split: samples, or a text (train = first 90%, test = last 10%). */
+export interface AnySplit {
+  train: AnyDataset;
+  test: AnyDataset;
+}
+
+/**
+ * Loads any data source: text:FILE (`context`: the model's window, checked against the text's
+ * length) or the sample sources of loadData.
+ */
+export async function loadAnyData(name: string, opts: { dataDir?: string; trainSize?: number; testSize?: number; seed?: number; context?: number } = {}): Promise<AnySplit> {
+  if (name.startsWith('text:')) {
+    if (name.length === 5) throw new RunError('--data text:FILE needs a file name, e.g. text:/usr/share/common-licenses/GPL-3');
+    return loadText(name.slice(5), opts.context);
+  }
+  return loadData(name, opts);
+}
+
+/** Loads a sample data source by name: mnist (bundled), fashion-mnist, synthetic, idx:DIR, csv:FILE[,FILE] (texts: loadAnyData). */
 export async function loadData(name: string, opts: { dataDir?: string; trainSize?: number; testSize?: number; seed?: number } = {}): Promise<DatasetSplit> {
+  if (name.startsWith('text:')) throw new RunError(`loadData: '${name}' is a text; use loadAnyData`);
   let split: DatasetSplit;
   if (name === 'mnist') split = await loadMnist({ seed: 0 });
   else if (name === 'fashion-mnist') split = await loadFashionMnist(opts.dataDir ?? FASHION_MNIST_DIR);
@@ -68,7 +90,17 @@ export async function loadData(name: string, opts: { dataDir?: string; trainSize
   return { train: limit(split.train, opts.trainSize), test: limit(split.test, opts.testSize) };
 }
 
-export function specFor(model: string, ds: RawDataset): ModelSpec {
+/** The context T of a gpt: model name (undefined for other models). */
+export function contextOf(model: string): number | undefined {
+  return parseGptName(model)?.T;
+}
+
+export function specFor(model: string, ds: AnyDataset): ModelSpec {
+  if (isTextDataset(ds)) {
+    const T = contextOf(model);
+    if (T === undefined) throw new RunError(`--data text: trains a language model: use --model gpt:L-D-H-T (e.g. gpt:4-128-4-128), not '${model}'`);
+    return modelFromName(model, { input: [T], numClasses: GPT_VOCAB });
+  }
   const spec = modelFromName(model, { input: ds.inputShape, numClasses: ds.numClasses });
   if (ds.task === 'regression' && spec.task === 'classification') {
     // a regression data set: the preset's last layer gives targetDim outputs, trained with MSE
@@ -84,6 +116,7 @@ export function specFor(model: string, ds: RawDataset): ModelSpec {
 
 export async function writeCheckpoint(path: string, net: Network, step: number, cfg: RunConfig, extra: Record<string, Json> = {}): Promise<void> {
   const [w, m, v] = await Promise.all([net.arena.read('weights'), net.arena.read('mask'), net.arena.read('momentum')]);
+  const v2 = net.arena.parts.variance ? await net.arena.read('variance') : undefined;
   for (const [name, values] of w) {
     if (!values.every(Number.isFinite)) throw new RunError(`not writing checkpoint ${path}: parameter '${name}' holds NaN or Inf (training diverged); the previous checkpoint is kept`);
   }
@@ -91,6 +124,7 @@ export async function writeCheckpoint(path: string, net: Network, step: number, 
   for (const view of net.arena.views.values()) {
     tensors[view.name] = { dtype: 'F32', shape: view.shape, data: w.get(view.name)! };
     tensors[`${view.name}.momentum`] = { dtype: 'F32', shape: view.shape, data: v.get(view.name)! };
+    if (v2) tensors[`${view.name}.variance`] = { dtype: 'F32', shape: view.shape, data: v2.get(view.name)! };
     if (view.prunable) tensors[`${view.name}.mask`] = { dtype: 'F32', shape: view.shape, data: m.get(view.name)! };
   }
   const ckpt: Checkpoint = {
@@ -117,7 +151,7 @@ export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Net
   } catch (e) {
     throw new RunError(`checkpoint ${path}: invalid model description: ${(e as Error).message}`);
   }
-  const w = new Map<string, Float32Array>(), m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
+  const w = new Map<string, Float32Array>(), m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>(), v2 = new Map<string, Float32Array>();
   for (const view of net.arena.views.values()) {
     const get = (name: string, required: boolean) => {
       const t = ckpt.tensors[name];
@@ -131,9 +165,11 @@ export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Net
     w.set(view.name, get(view.name, true)!);
     const mv = get(`${view.name}.momentum`, false);
     if (mv) v.set(view.name, mv);
+    const vv = get(`${view.name}.variance`, false);
+    if (vv) v2.set(view.name, vv);
     if (view.prunable) { const mk = get(`${view.name}.mask`, false); if (mk) m.set(view.name, mk); }
   }
-  await net.setParams(w, m, v);
+  await net.setParams(w, m, v, v2);
   return { net, cfg, step: ckpt.step };
 }
 
@@ -141,8 +177,28 @@ export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Net
 
 export async function buildReport(net: Network, cfg: RunConfig, test: EvalResult, summary: TrainSummary | undefined, adapter?: string, file?: FileBytes, pruned?: EvalResult): Promise<RunReport> {
   const w = await net.arena.read('weights');
-  const layers = net.layers.filter((l) => l.weightShape).map((l) => layerStats(l.name, l.spec.kind, l.weightShape!, w.get(`${l.name}.weight`)!, l.biasShape!.reduce((a, b) => a * b, 1)));
+  // one row per layer with parameters: its prunable weight (if any) and its dense parameters (biases, norms)
+  const layers = net.layers.filter((l) => l.params.length).map((l) => {
+    const dense = l.params.filter((p) => !p.prunable).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
+    return l.weightShape
+      ? layerStats(l.name, l.spec.kind, l.weightShape, w.get(`${l.name}.weight`)!, dense)
+      : layerStats(l.name, l.spec.kind, [l.inShape[l.inShape.length - 1]!], new Float32Array(0), dense);
+  });
   const last = summary?.history[summary.history.length - 1];
+  if (net.spec.task === 'language') {
+    return {
+      model: cfg.model, data: cfg.data, task: net.spec.task, layers, total: totals(layers, file),
+      metrics: {
+        trainLoss: last?.loss, trainBitsPerByte: last?.bitsPerByte, testLoss: test.loss, testAccuracy: test.accuracy,
+        testBitsPerByte: test.bitsPerByte, testPerplexity: test.perplexity, prunedTestBitsPerByte: pruned?.bitsPerByte,
+      },
+      timing: summary
+        ? { steps: summary.steps, epochs: summary.epochs, wallSeconds: summary.wallSeconds, samplesPerSec: summary.samplesPerSec, msPerStep: summary.msPerStep, cpuRecordShare: summary.cpuRecordShare }
+        : { steps: 0, epochs: 0, wallSeconds: 0, samplesPerSec: 0, msPerStep: 0, cpuRecordShare: 0 },
+      config: JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>,
+      adapter,
+    };
+  }
   return {
     model: cfg.model, data: cfg.data, task: net.spec.task, layers, total: totals(layers, file),
     metrics: {
@@ -168,7 +224,7 @@ export function fileBytesOf(bytes: Uint8Array): FileBytes {
  * Weight sharing (when cfg.bits is set) and the compressed export: returns the file's bytes and,
  * when sharing was applied, the test result of the pruned model before it.
  */
-export async function compressNetwork(net: Network, cfg: RunConfig, train: RawDataset, test: RawDataset): Promise<{ bytes: Uint8Array; sharing?: WeightSharing; pruned?: EvalResult }> {
+export async function compressNetwork(net: Network, cfg: RunConfig, train: AnyDataset, test: AnyDataset): Promise<{ bytes: Uint8Array; sharing?: WeightSharing; pruned?: EvalResult }> {
   if (cfg.bits === undefined) return { bytes: await exportCompressed(net) };
   const pruned = await evaluate(net, test, { batch: cfg.evalBatch });
   let sharing = await shareWeights(net, {
@@ -176,7 +232,7 @@ export async function compressNetwork(net: Network, cfg: RunConfig, train: RawDa
     init: cfg.shareInit ?? 'linear', seed: cfg.seed,
   });
   const steps = cfg.fineTuneSteps ?? 100;
-  if (steps > 0) sharing = (await fineTuneCentroids(net, sharing, train, { steps, lr: cfg.lr * 0.1, batch: Math.min(cfg.batch, train.n), seed: cfg.seed })).sharing;
+  if (steps > 0) sharing = (await fineTuneCentroids(net, sharing, train, { steps, lr: cfg.lr * 0.1, batch: Math.min(cfg.batch, sampleCount(net.spec, train)), seed: cfg.seed })).sharing;
   return { bytes: await exportCompressed(net, sharing), sharing, pruned };
 }
 
@@ -204,10 +260,11 @@ export async function runTraining(gpu: Gpu, given: RunConfig, hooks: RunHooks = 
     }
     cfg = { ...r.cfg, ...defined };
   }
-  const data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
+  const data = await loadAnyData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed, context: contextOf(cfg.model) });
   if (!resume) net = Network.create(gpu, specFor(cfg.model, data.train), cfg.seed);
   net = net!;
-  const stepsPerEpoch = Math.floor(data.train.n / cfg.batch);
+  if (cfg.optimizer === 'adamw') net.arena.ensureVariance();
+  const stepsPerEpoch = Math.floor(sampleCount(net.spec, data.train) / cfg.batch);
   const totalSteps = Math.min(cfg.maxSteps ?? Infinity, cfg.epochs * stepsPerEpoch);
   hooks.onStart?.({ totalSteps, startStep, params: net.paramCount });
   const state = { step: startStep };
