@@ -13,6 +13,8 @@ import { loadCheckpoint, saveCheckpoint, type Checkpoint, type Json } from './io
 import type { TensorMap } from './io/safetensors.js';
 import { writeFileAtomic } from './io/files.js';
 import { modelFromName, parseGptName, type ModelSpec } from './nn/model.js';
+import { acquireRunLock, type RunLock } from './io/runlock.js';
+import { DeviceLostError, type FaultPlan } from './nn/faults.js';
 import { evaluate, Network, trainNetwork, type LogEntry, type TrainOptions, type TrainSummary, type EvalResult } from './nn/trainer.js';
 import { sampleCount, type AnyDataset } from './nn/network.js';
 import { GPT_VOCAB } from './nn/presets.js';
@@ -116,7 +118,8 @@ export function specFor(model: string, ds: AnyDataset): ModelSpec {
 
 export async function writeCheckpoint(path: string, net: Network, step: number, cfg: RunConfig, extra: Record<string, Json> = {}): Promise<void> {
   const [w, m, v] = await Promise.all([net.arena.read('weights'), net.arena.read('mask'), net.arena.read('momentum')]);
-  const v2 = net.arena.parts.variance ? await net.arena.read('variance') : undefined;
+  // AdamW's second moment: without it a resumed run would not continue exactly
+  const va = net.arena.parts.variance ? await net.arena.read('variance') : undefined;
   for (const [name, values] of w) {
     if (!values.every(Number.isFinite)) throw new RunError(`not writing checkpoint ${path}: parameter '${name}' holds NaN or Inf (training diverged); the previous checkpoint is kept`);
   }
@@ -124,7 +127,7 @@ export async function writeCheckpoint(path: string, net: Network, step: number, 
   for (const view of net.arena.views.values()) {
     tensors[view.name] = { dtype: 'F32', shape: view.shape, data: w.get(view.name)! };
     tensors[`${view.name}.momentum`] = { dtype: 'F32', shape: view.shape, data: v.get(view.name)! };
-    if (v2) tensors[`${view.name}.variance`] = { dtype: 'F32', shape: view.shape, data: v2.get(view.name)! };
+    if (va) tensors[`${view.name}.variance`] = { dtype: 'F32', shape: view.shape, data: va.get(view.name)! };
     if (view.prunable) tensors[`${view.name}.mask`] = { dtype: 'F32', shape: view.shape, data: m.get(view.name)! };
   }
   const ckpt: Checkpoint = {
@@ -151,7 +154,7 @@ export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Net
   } catch (e) {
     throw new RunError(`checkpoint ${path}: invalid model description: ${(e as Error).message}`);
   }
-  const w = new Map<string, Float32Array>(), m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>(), v2 = new Map<string, Float32Array>();
+  const w = new Map<string, Float32Array>(), m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>(), va = new Map<string, Float32Array>();
   for (const view of net.arena.views.values()) {
     const get = (name: string, required: boolean) => {
       const t = ckpt.tensors[name];
@@ -166,10 +169,10 @@ export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Net
     const mv = get(`${view.name}.momentum`, false);
     if (mv) v.set(view.name, mv);
     const vv = get(`${view.name}.variance`, false);
-    if (vv) v2.set(view.name, vv);
+    if (vv) va.set(view.name, vv);
     if (view.prunable) { const mk = get(`${view.name}.mask`, false); if (mk) m.set(view.name, mk); }
   }
-  await net.setParams(w, m, v, v2);
+  await net.setParams(w, m, v, va);
   return { net, cfg, step: ckpt.step };
 }
 
@@ -239,10 +242,21 @@ export async function compressNetwork(net: Network, cfg: RunConfig, train: AnyDa
 export interface RunHooks {
   onLog?(e: LogEntry, totalSteps: number): void;
   onStart?(info: { totalSteps: number; startStep: number; params: number }): void;
+  /** Fault injection (the CLI passes SLIMGPU_FAULT=device-lost@step=N here). */
+  fault?: FaultPlan;
 }
 
 /** Trains per `cfg` (resuming from `resume` when given) and returns the report. */
 export async function runTraining(gpu: Gpu, given: RunConfig, hooks: RunHooks = {}, resume?: string): Promise<{ report: RunReport; net: Network; summary: TrainSummary }> {
+  const locks: RunLock[] = [];
+  try {
+    return await runLocked(gpu, given, hooks, resume, locks);
+  } finally {
+    for (const l of locks) await l.release();
+  }
+}
+
+async function runLocked(gpu: Gpu, given: RunConfig, hooks: RunHooks, resume: string | undefined, locks: RunLock[]): Promise<{ report: RunReport; net: Network; summary: TrainSummary }> {
   let net: Network;
   let startStep = 0;
   let cfg = given;
@@ -260,6 +274,15 @@ export async function runTraining(gpu: Gpu, given: RunConfig, hooks: RunHooks = 
     }
     cfg = { ...r.cfg, ...defined };
   }
+  // one writer per run folder: refused while another live process holds it, taken over when stale
+  if (cfg.out) {
+    try {
+      locks.push(await acquireRunLock(cfg.out));
+    } catch (e) {
+      if (resume) net!.dispose();
+      throw e;
+    }
+  }
   const data = await loadAnyData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed, context: contextOf(cfg.model) });
   if (!resume) net = Network.create(gpu, specFor(cfg.model, data.train), cfg.seed);
   net = net!;
@@ -274,10 +297,17 @@ export async function runTraining(gpu: Gpu, given: RunConfig, hooks: RunHooks = 
   try {
     summary = await trainNetwork(net, data.train, cfg, state, {
       onLog: (e) => hooks.onLog?.(e, totalSteps),
-      onEpochEnd: ckptPath ? (step) => writeCheckpoint(ckptPath, net, step, cfg) : undefined,
+      onCheckpoint: ckptPath ? (step) => writeCheckpoint(ckptPath, net, step, cfg) : undefined,
+      fault: hooks.fault,
     });
   } catch (e) {
     net.dispose();
+    if (e instanceof DeviceLostError) {
+      const from = e.checkpointStep !== undefined ? ckptPath : resume;
+      e.message += from
+        ? ` Continue from ${from}: slimgpu train --resume ${from}${cfg.out ? ` --out ${cfg.out}` : ''}`
+        : ' No checkpoint to continue from: give --out DIR (and --checkpoint-every N) to keep one.';
+    }
     throw e;
   }
   if (ckptPath) await writeCheckpoint(ckptPath, net, state.step, cfg);

@@ -241,7 +241,7 @@ describe('atomic writes', () => {
     const d = join(dir, 'adir');
     await mkdir(d);
     await writeFile(join(d, 'inside'), 'x');
-    await expect(writeSafetensorsAtomic(d, { a: { dtype: 'U8', shape: [1], data: new Uint8Array(1) } })).rejects.toThrow(/cannot write '.*adir' \(E[A-Z]+ in rename; the previous file, if any, is unchanged\)/);
+    await expect(writeSafetensorsAtomic(d, { a: { dtype: 'U8', shape: [1], data: new Uint8Array(1) } })).rejects.toThrow(/cannot write '.*adir': E[A-Z]+ in rename.*; the previous file, if any, is unchanged/);
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     await expect(readSafetensors(join(dir, 'nope'))).rejects.toThrow(/cannot read safetensors file '.*nope': no such file/);
   });

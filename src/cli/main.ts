@@ -10,6 +10,7 @@ import { INIT_METHODS, type InitMethod } from '../compress/sharing.js';
 import { loadCompressed } from '../io/export.js';
 import { readFileBytes } from '../io/files.js';
 import { compressNetwork, fileBytesOf } from '../run.js';
+import { parseFault } from '../nn/faults.js';
 
 function printInfo(info: AdapterSummary): void {
   const rows: [string, string][] = [
@@ -43,7 +44,7 @@ interface TrainFlags {
   sparsity: number; schedule: 'constant' | 'polynomial'; pruning: 'layer' | 'global'; pruneBegin?: number; pruneEnd?: number;
   pruneFrequency?: number; lrSchedule: 'constant' | 'step' | 'cosine'; seed: number; out?: string; resume?: string; json?: boolean;
   maxSteps?: number; logEvery?: number; trainSize?: number; testSize?: number; progress: boolean;
-  bits?: number; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number;
+  bits?: number; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number; checkpointEvery?: number;
   optimizer?: OptimizerKind; beta1: number; beta2: number; weightDecay: number; clip: number; warmup: number;
 }
 
@@ -53,9 +54,10 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
     sparsity: f.sparsity, schedule: f.schedule, pruning: f.pruning, pruneBegin: f.pruneBegin, pruneEnd: f.pruneEnd,
     pruneFrequency: f.pruneFrequency, lrSchedule: f.lrSchedule, seed: f.seed, out: f.out, maxSteps: f.maxSteps,
     logEvery: f.logEvery, trainSize: f.trainSize, testSize: f.testSize,
-    bits: f.bits, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps,
+    bits: f.bits, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps, checkpointEvery: f.checkpointEvery,
     optimizer: f.optimizer ?? (f.model.startsWith('gpt:') ? 'adamw' : 'sgd'), beta1: f.beta1, beta2: f.beta2, weightDecay: f.weightDecay, clip: f.clip, warmup: f.warmup,
   };
+  const fault = parseFault(process.env.SLIMGPU_FAULT);
   if (f.resume) {
     // resuming: only the flags given on the command line override the checkpoint's configuration
     const flagOf: Record<string, string> = { dataDir: 'dataDir', trainSize: 'trainSize', testSize: 'testSize', weightDecay: 'weightDecay' };
@@ -70,6 +72,7 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
   let started = false;
   try {
     const { report, net } = await runTraining(gpu, cfg, {
+      fault,
       onStart: ({ totalSteps, startStep, params }) => {
         if (!f.json) console.error(`slimgpu: training ${cfg.model} (${params} parameters) on ${cfg.data} for ${totalSteps - startStep} steps on ${gpu.info.description || gpu.info.device}`);
         if (showBar) { bar.start(totalSteps, startStep, { loss: '-', acc: '-', sps: '-', sp: '0%' }); started = true; }
@@ -99,6 +102,8 @@ export function buildCli(): Command {
     .name('slimgpu')
     .description('Train compressed neural networks on the GPU with WebGPU (Dawn in Node).')
     .showHelpAfterError('(run with --help for usage)')
+    .option('--verbose', "show Dawn's start-up warnings (also: SLIMGPU_VERBOSE=1)")
+    .hook('preAction', (cmd) => { if (cmd.opts().verbose) process.env.SLIMGPU_VERBOSE = '1'; })
     .exitOverride();
 
   program
@@ -146,6 +151,7 @@ export function buildCli(): Command {
     .option('--fine-tune-steps <n>', 'centroid fine-tuning steps after sharing', num('--fine-tune-steps', { int: true, min: 0 }), 100)
     .option('--out <dir>', 'write checkpoint.safetensors, model.slim.safetensors and report.json here (e.g. runs/NAME)')
     .option('--resume <checkpoint>', 'continue the run saved in this checkpoint')
+    .option('--checkpoint-every <n>', 'also write the checkpoint every n steps (besides each epoch end)', num('--checkpoint-every', { int: true, min: 1 }))
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the report as JSON on stdout')
     .action(trainCommand);

@@ -24,6 +24,24 @@ export interface GpuOptions {
   nodePolling?: 'timeout' | 'immediate';
   /** Extra Dawn toggles/flags for `create()` in Node, e.g. ['backend=vulkan']. */
   dawnFlags?: string[];
+  /**
+   * Node only. Show Dawn's start-up warnings (e.g. `maxDynamicUniformBuffersPerPipelineLayout
+   * artificially reduced ...`) instead of holding them back (default: SLIMGPU_VERBOSE=1 in the
+   * environment). Held-back lines are kept in `gpu.startupMessages`.
+   */
+  verbose?: boolean;
+}
+
+/** Live GPU memory as slimgpu sees it: every buffer created on the device and not yet destroyed. */
+export interface GpuMemory {
+  /** Buffers created and not destroyed. */
+  liveBuffers: number;
+  /** Bytes of those buffers. */
+  liveBytes: number;
+  /** Buffers created since the device was made. */
+  createdBuffers: number;
+  /** Buffers destroyed since the device was made. */
+  destroyedBuffers: number;
 }
 
 export interface AdapterSummary {
@@ -79,6 +97,8 @@ const isNode =
   typeof process !== 'undefined' && !!(process as { versions?: { node?: string } }).versions?.node &&
   typeof (globalThis as { window?: unknown }).window === 'undefined';
 
+import { captureNativeStderr, verboseFromEnv } from './quiet.js';
+
 // Strong references: if Dawn's GPU object is garbage collected the process aborts.
 let dawnGpu: GPU | undefined;
 let originalSetImmediate: typeof setImmediate | undefined;
@@ -126,6 +146,17 @@ export interface Gpu {
   readonly limits: GPUSupportedLimits;
   /** Set once the device is lost. */
   readonly lost: { reason: string; message: string } | undefined;
+  /** Resolves once the device is lost (never for a device destroyed on purpose with destroy()). */
+  readonly whenLost: Promise<{ reason: string; message: string }>;
+  /** Buffer accounting (every createBuffer / destroy on this device). */
+  readonly memory: GpuMemory;
+  /** Dawn's start-up lines held back (see GpuOptions.verbose). */
+  readonly startupMessages: readonly string[];
+  /**
+   * Fault injection (tests, the demo, SLIMGPU_FAULT): destroys the device as a driver reset would;
+   * `lost` then reports reason 'destroyed' with `message`, and every later call throws.
+   */
+  simulateLoss(message: string): void;
   /** Throws the first uncaptured GPU error since the last check, or the loss of the device. */
   check(): void;
   /** Throws if the device is lost. */
@@ -135,6 +166,10 @@ export interface Gpu {
 
 class GpuContext implements Gpu {
   lost: { reason: string; message: string } | undefined;
+  readonly whenLost: Promise<{ reason: string; message: string }>;
+  readonly memory: GpuMemory = { liveBuffers: 0, liveBytes: 0, createdBuffers: 0, destroyedBuffers: 0 };
+  startupMessages: string[] = [];
+  private fault: string | undefined;
   private uncaptured: string[] = [];
   readonly features: ReadonlySet<string>;
   readonly hasTimestamps: boolean;
@@ -147,15 +182,42 @@ class GpuContext implements Gpu {
   ) {
     this.features = new Set([...device.features].map(String));
     this.hasTimestamps = this.features.has('timestamp-query');
-    device.lost.then((l) => {
-      if (this.destroyed && l.reason === 'destroyed') return;
-      this.lost = { reason: String(l.reason), message: l.message };
-      if (!this.destroyed) console.error(`slimgpu: GPU device lost (${l.reason}): ${l.message}`);
+    this.whenLost = new Promise((resolve) => {
+      device.lost.then((l) => {
+        if (this.destroyed && l.reason === 'destroyed') return;
+        this.lost = { reason: String(l.reason), message: this.fault ?? l.message };
+        resolve(this.lost);
+      });
     });
+    this.countBuffers(device);
     device.addEventListener('uncapturederror', (ev) => {
       const err = (ev as GPUUncapturedErrorEvent).error;
       this.uncaptured.push(err.message);
     });
+  }
+
+  /** Wraps device.createBuffer so that every buffer and its destroy() are counted. */
+  private countBuffers(device: GPUDevice): void {
+    const create = device.createBuffer.bind(device);
+    const mem = this.memory;
+    device.createBuffer = (desc: GPUBufferDescriptor): GPUBuffer => {
+      const buf = create(desc);
+      const size = desc.size;
+      mem.createdBuffers++; mem.liveBuffers++; mem.liveBytes += size;
+      const destroy = buf.destroy.bind(buf);
+      let gone = false;
+      buf.destroy = () => {
+        if (!gone) { gone = true; mem.destroyedBuffers++; mem.liveBuffers--; mem.liveBytes -= size; }
+        destroy();
+      };
+      return buf;
+    };
+  }
+
+  simulateLoss(message: string): void {
+    if (this.destroyed || this.lost) return;
+    this.fault = message;
+    this.device.destroy();
   }
 
   get limits(): GPUSupportedLimits {
@@ -209,7 +271,11 @@ export async function createGpu(opts: GpuOptions = {}): Promise<Gpu> {
   };
   if (opts.featureLevel) req.featureLevel = opts.featureLevel;
   if (opts.forceFallbackAdapter) req.forceFallbackAdapter = true;
-  const adapter = await gpuApi.requestAdapter(req);
+  const verbose = opts.verbose ?? verboseFromEnv();
+  const got = isNode && !verbose
+    ? await captureNativeStderr(() => gpuApi.requestAdapter(req))
+    : { value: await gpuApi.requestAdapter(req), hidden: [] as string[] };
+  const adapter = got.value;
   if (!adapter) throw new GpuError(NO_ADAPTER_HELP);
 
   const requiredLimits: Record<string, number> = {};
@@ -219,7 +285,9 @@ export async function createGpu(opts: GpuOptions = {}): Promise<Gpu> {
   }
   const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'slimgpu' });
-  return new GpuContext(device, adapter, summarise(adapter, isNode ? 'node-dawn' : 'browser'));
+  const gpu = new GpuContext(device, adapter, summarise(adapter, isNode ? 'node-dawn' : 'browser'));
+  gpu.startupMessages = got.hidden;
+  return gpu;
 }
 
 /** Adapter facts without keeping a device. */

@@ -19,6 +19,17 @@ function needNode(what: string): void {
   if (!isNode()) throw new FileError(`slimgpu.io: ${what} needs Node (in a browser, use the parse/serialize functions on bytes)`);
 }
 
+/** Plain words for the errors a write meets on a full, read-only or forbidden place. */
+const WRITE_ERRORS: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exhausted',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'its folder does not exist',
+  EFBIG: 'the file is too large for this file system',
+};
+
 /** Reads a whole file; errors name the file (shared with the data layer). */
 export { readFileBytes };
 
@@ -55,7 +66,8 @@ export async function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>
     await fs.unlink(tmp).catch(() => {});
     const err = e as NodeJS.ErrnoException;
     if (err && typeof err.code === 'string' && typeof err.syscall === 'string') {
-      throw new FileError(`slimgpu.io: cannot write '${path}' (${err.code} in ${err.syscall}; the previous file, if any, is unchanged): ${err.message}`);
+      const why = WRITE_ERRORS[err.code] ? `${WRITE_ERRORS[err.code]} (${err.code} in ${err.syscall})` : `${err.code} in ${err.syscall}: ${err.message}`;
+      throw new FileError(`slimgpu.io: cannot write '${path}': ${why}; the previous file, if any, is unchanged and no temporary file was left`);
     }
     throw e;
   }

@@ -32,6 +32,8 @@ export class Scheduler {
   private snapIdx = 0;
   private inFlight: Promise<unknown>[] = [];
   private pending = new Set<Promise<void>>();
+  /** The first readback that failed (a lost device): kept, never left as an unhandled rejection. */
+  private failed: unknown;
   private readonly maxInFlight: number;
   /** Milliseconds spent recording and submitting. */
   recordMs = 0;
@@ -80,12 +82,13 @@ export class Scheduler {
         buf.unmap();
         this.statPool.push(buf);
         this.onReadback({ step, stats, snapshot });
-      }).finally(() => this.pending.delete(p));
+      }).catch((e: unknown) => { this.failed ??= e; }).finally(() => this.pending.delete(p));
       this.pending.add(p);
     }
     this.inFlight.push(gpu.device.queue.onSubmittedWorkDone());
     if (this.inFlight.length > this.maxInFlight) await this.inFlight.shift();
     gpu.check();
+    if (this.failed) throw this.failed;
   }
 
   /** Waits for every submission and every readback. */
@@ -93,6 +96,7 @@ export class Scheduler {
     await Promise.all(this.inFlight.splice(0));
     await Promise.all([...this.pending]);
     this.gpu.check();
+    if (this.failed) throw this.failed;
   }
 
   /** Copies snapshot `index` back into `target` (the weights) and clears `clear` (e.g. optimizer moments). */

@@ -9,6 +9,9 @@ import { deviceDataOf, sampleCount, statsOf, type AnyDataset, type Network } fro
 import { hyperRow, OPTIMIZERS, type OptimizerKind } from './optimizer.js';
 import { StepPlan, TABLE_CAP } from './plan.js';
 import { Scheduler, type Readback } from './scheduler.js';
+import { deviceLostError, type FaultPlan } from './faults.js';
+
+export { DeviceLostError } from './faults.js';
 
 export { Network, evaluate, uploadDataset, uploadText, deviceDataOf, statsOf, type EvalResult, type AnyDataset } from './network.js';
 
@@ -50,6 +53,8 @@ export interface TrainOptions {
   stepsPerSubmit?: number;
   /** Submissions in flight at most. */
   maxInFlight?: number;
+  /** Also call `onCheckpoint` every this many steps (besides each epoch end). */
+  checkpointEvery?: number;
 }
 
 export interface LogEntry {
@@ -90,6 +95,10 @@ export interface TrainCallbacks {
   shouldStop?(): boolean;
   /** Called at the end of each epoch once its work is done and its losses were finite (e.g. to checkpoint). */
   onEpochEnd?(step: number): Promise<void> | void;
+  /** Like onEpochEnd, at each epoch end and every `checkpointEvery` steps: the place to write a checkpoint. */
+  onCheckpoint?(step: number): Promise<void> | void;
+  /** Fault injection (tests, the demo, SLIMGPU_FAULT): lose the device once `deviceLostAtStep` steps are submitted. */
+  fault?: FaultPlan;
 }
 
 export interface TrainSummary {
@@ -131,6 +140,7 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (o.sparsity !== undefined && (!Number.isFinite(o.sparsity) || o.sparsity < 0 || o.sparsity > 1)) bad('sparsity', 'in [0, 1]', o.sparsity);
   if (!Number.isInteger(o.seed)) bad('seed', 'an integer', o.seed);
   if (o.maxSteps !== undefined && (!Number.isInteger(o.maxSteps) || o.maxSteps < 1)) bad('maxSteps', 'a positive integer', o.maxSteps);
+  if (o.checkpointEvery !== undefined && (!Number.isInteger(o.checkpointEvery) || o.checkpointEvery < 1)) bad('checkpointEvery', 'a positive integer', o.checkpointEvery);
 }
 
 /** The optimizer's per-step table row of step t. */
@@ -164,6 +174,8 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
   const history: LogEntry[] = [];
   let diverged: { step: number; loss: number } | undefined;
   let lastGood = { step: state.step, snapshot: -1 };
+  let checkpointStep: number | undefined;
+  const every = o.checkpointEvery, faultAt = cb.fault?.deviceLostAtStep;
   const t0 = performance.now();
   const startStep = state.step;
   const logEvery = Math.max(1, o.logEvery ?? Math.max(1, Math.min(50, Math.floor(stepsPerEpoch / 4))));
@@ -195,6 +207,8 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
       const epochEnd = (epoch + 1) * stepsPerEpoch;
       // a chunk: up to perSubmit steps, inside one epoch, at most one mask refresh
       let end = Math.min(step + perSubmit, epochEnd, totalSteps);
+      if (every) end = Math.min(end, (Math.floor(step / every) + 1) * every);
+      if (faultAt !== undefined && faultAt > step) end = Math.min(end, faultAt);
       let pruneAt = -1;
       if (sched) {
         for (let t = step; t < end; t++) {
@@ -213,11 +227,20 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
       p.setHyperRows(step, rows);
       if (pruneAt >= 0) p.setPruneK(p.pruneGroups.map((g) => keptCount(g.total, sparsityAt(sched!, pruneAt))));
       await sch.submit(step, end, (t) => (t === pruneAt ? p.trainPrune : p.train), (t) => (t + 1) % logEvery === 0 || t + 1 === totalSteps);
+      if (faultAt === end) {
+        gpu.simulateLoss(`fault injected (device-lost@step=${faultAt})`);
+        await gpu.whenLost;
+      }
       step = end;
       state.step = step;
-      if (cb.onEpochEnd && step % stepsPerEpoch === 0 && step < totalSteps) {
+      const epochDone = step % stepsPerEpoch === 0;
+      if ((cb.onEpochEnd || cb.onCheckpoint) && (epochDone || (every && step % every === 0)) && step < totalSteps) {
         await sch.drain();
-        if (!diverged) await cb.onEpochEnd(step);
+        if (!diverged) {
+          if (epochDone) await cb.onEpochEnd?.(step);
+          await cb.onCheckpoint?.(step);
+          checkpointStep = step;
+        }
       }
       if (cb.shouldStop?.()) break;
     }
@@ -246,6 +269,12 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
       cpuRecordShare: sch.recordMs / Math.max(1e-9, wall * 1000),
       msPerStep: (wall * 1000) / Math.max(1, ran),
     };
+  } catch (e) {
+    // a failed readback is often the first sign of a lost device: give the loss a moment to arrive
+    if (!gpu.lost && !(e instanceof DivergedError)) await Promise.race([gpu.whenLost, new Promise((r) => setTimeout(r, 50))]);
+    if (!gpu.lost) throw e;
+    state.step = checkpointStep ?? startStep;
+    throw deviceLostError(gpu, lastGood.step, checkpointStep, startStep);
   } finally {
     await sch?.dispose();
     plan?.destroy();
