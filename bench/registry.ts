@@ -7,6 +7,7 @@
 // (see matmul.ts or sgd_l2.ts), and add it to KERNEL_SUITES below.
 import type { Gpu } from '../src/gpu/device.js';
 import type { Dispatch } from '../src/gpu/dispatch.js';
+import { adamwCases } from './kernels/adamw.js';
 import { conv2dCases } from './kernels/conv2d.js';
 import { embeddingCases } from './kernels/embedding.js';
 import { geluCases } from './kernels/gelu.js';
@@ -56,4 +57,5 @@ export const KERNEL_SUITES: Suite[] = [
   { name: 'embedding', cases: embeddingCases },
   { name: 'layernorm', cases: layerNormCases },
   { name: 'gelu', cases: geluCases },
+  { name: 'adamw', cases: adamwCases },
 ];

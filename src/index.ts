@@ -8,6 +8,7 @@ export { encodeDispatches, run, bindGroup, uniformParams } from './gpu/dispatch.
 export type { Dispatch } from './gpu/dispatch.js';
 export { ArgumentError } from './kernels/validate.js';
 export * as kernels from './kernels/index.js';
+export { ADAMW_HYPER, GRAD_NORM, createAdamWHyper, writeAdamWHyper, createNormBuffer } from './kernels/adamw.js';
 export * as reference from './reference/index.js';
 export { ops, tensor, zeros } from './ops.js';
 export * from './data/index.js';

@@ -3,6 +3,7 @@
 import type { Gpu } from './gpu/device.js';
 import { run, type Dispatch } from './gpu/dispatch.js';
 import { createTensor, type Tensor } from './gpu/tensor.js';
+import * as adw from './kernels/adamw.js';
 import * as emb from './kernels/embedding.js';
 import * as ew from './kernels/elementwise.js';
 import * as ln from './kernels/layernorm.js';
@@ -33,6 +34,38 @@ async function runPlan(gpu: Gpu, build: () => Promise<{ dispatches: Dispatch[]; 
 }
 
 export const transformerOps = {
+  /** Global gradient norm on the GPU: Σ (g·mask)² and its square root. */
+  async gradNorm(g: Tensor, opts: { mask?: Tensor } = {}): Promise<{ sumSq: number; norm: number }> {
+    const gpu = g.gpu;
+    const norm = adw.createNormBuffer(gpu);
+    try {
+      await run(gpu, await adw.gradNorm(gpu, g, norm, opts));
+      const r = await norm.read();
+      return { sumSq: r[adw.GRAD_NORM.sumSq]!, norm: r[adw.GRAD_NORM.norm]! };
+    } finally {
+      norm.dispose();
+    }
+  },
+  /**
+   * One fused AdamW step in place over (w, m, v) (torch.optim.AdamW; bias corrections for
+   * hyper.step; decay on [0, decayEnd)); with clip > 0 the gradient is first scaled by
+   * min(1, clip/(‖g·mask‖ + 1e-6)), the norm computed on the GPU in the same submission.
+   */
+  async adamw(params: adw.AdamWParams, hyper: adw.AdamWHyper & { decayEnd?: number }): Promise<void> {
+    adw.adamwCheck(params, undefined, hyper);
+    const gpu = params.w.gpu;
+    const h = adw.createAdamWHyper(gpu, hyper);
+    const clip = (hyper.clip ?? 0) > 0;
+    const norm = clip ? adw.createNormBuffer(gpu) : undefined;
+    try {
+      const recs = norm ? await adw.gradNorm(gpu, params.g, norm, { mask: params.mask }) : [];
+      recs.push(...(await adw.adamw(gpu, params, h, { decayEnd: hyper.decayEnd, norm })));
+      await run(gpu, recs);
+    } finally {
+      h.dispose();
+      norm?.dispose();
+    }
+  },
   /** GPT-2's GELU (tanh approximation) as a new tensor. */
   async gelu(x: Tensor): Promise<Tensor> {
     const y = createTensor(x.gpu, x.shape, undefined, { label: 'gelu.y' });

@@ -9,3 +9,4 @@ export * from './cluster.js';
 export * from './embedding.js';
 export * from './layernorm.js';
 export * from './attention.js';
+export * from './adamw.js';

@@ -1,7 +1,8 @@
 // sgdL2: fused SGD + momentum + L2 update over a flat parameter arena   (shaders/sgd_l2.wgsl)
 //   w, g, v, mask (optional): n f32 each (any shapes of equal size, e.g. the arena's flat views)
-//   hyper: f32 tensor [lr, momentum, l2, ...] (≥ 3 entries) read on the GPU at every dispatch, so a
-//          scheduler can change it per step (copy a row of a per-step table into it, or a kernel)
+//   hyper: f32 tensor [lr, momentum, l2, clip] (≥ 3 entries; 4 with opts.norm) read on the GPU at
+//          every dispatch, so a scheduler can change it per step (copy a table row into it, or a kernel)
+//   opts.norm: gradNorm's output (kernels/adamw.ts): g ← g·min(1, clip/(‖g‖ + 1e-6)) when clip > 0
 //   g' = g + l2·w (i < decayEnd only), v = momentum·v + g', w = (w − lr·v)·mask; masked weights
 //   are written as exactly 0. n and decayEnd are uniforms. Updates w and v in place.
 import type { Gpu } from '../gpu/device.js';
@@ -13,7 +14,7 @@ import { dtype, fail, sameDevice } from './validate.js';
 
 export const SGD_WG = 256;
 /** Entries of the hyper-parameter buffer. */
-export const SGD_HYPER = { lr: 0, momentum: 1, l2: 2, size: 4 } as const;
+export const SGD_HYPER = { lr: 0, momentum: 1, l2: 2, clip: 3, size: 4 } as const;
 
 export interface SgdParams {
   /** Weights (updated in place). */
@@ -30,11 +31,15 @@ export interface SgdHyper {
   lr: number;
   momentum: number;
   l2: number;
+  /** Max global gradient norm (read only with opts.norm); absent or ≤ 0: no clipping. */
+  clip?: number;
 }
 
 export interface SgdOptions {
   /** L2 decay applies to elements [0, decayEnd); default n (all). */
   decayEnd?: number;
+  /** GRAD_NORM buffer from gradNorm (kernels/adamw.ts): clip by hyper's clip (> 0) against its ‖g‖. */
+  norm?: Tensor;
 }
 
 /** Checks lr, momentum and l2 (finite, ≥ 0) and returns them as the hyper buffer's contents. */
@@ -48,6 +53,9 @@ export function sgdHyperValues(h: SgdHyper, op = 'sgdL2'): Float32Array {
   out[SGD_HYPER.lr] = h.lr;
   out[SGD_HYPER.momentum] = h.momentum;
   out[SGD_HYPER.l2] = h.l2;
+  const clip = h.clip ?? 0;
+  if (typeof clip !== 'number' || !Number.isFinite(clip)) fail(op, `clip must be a finite number (≤ 0: off), got ${clip}`);
+  out[SGD_HYPER.clip] = clip;
   return out;
 }
 
@@ -60,7 +68,7 @@ export function createSgdHyper(gpu: Gpu, h: SgdHyper, label = 'sgdL2.hyper'): Te
 export function writeSgdHyper(hyper: Tensor, h: SgdHyper): void {
   checkHyper('writeSgdHyper', hyper);
   const vals = sgdHyperValues(h, 'writeSgdHyper');
-  hyper.gpu.device.queue.writeBuffer(hyper.buffer, hyper.offset, vals.buffer, 0, 3 * 4);
+  hyper.gpu.device.queue.writeBuffer(hyper.buffer, hyper.offset, vals.buffer, 0, Math.min(hyper.size, SGD_HYPER.size) * 4);
 }
 
 function checkHyper(op: string, hyper: Tensor): void {
@@ -86,10 +94,16 @@ export function sgdL2Check(params: SgdParams, hyper: Tensor | undefined, opts: S
     alignedOffset(op, name, t);
   }
   if (hyper !== undefined) checkHyper(op, hyper);
+  if (opts.norm !== undefined) {
+    tensorArg(op, 'norm', opts.norm);
+    dtype(op, 'norm', opts.norm, 'f32');
+    if (opts.norm.size < 2) fail(op, `norm must hold [Σ g², ‖g‖] (gradNorm's output), got shape [${opts.norm.shape}]`);
+    if (hyper !== undefined && hyper.size < SGD_HYPER.size) fail(op, `hyper must hold ${SGD_HYPER.size} entries [lr, momentum, l2, clip] to clip, got shape [${hyper.shape}]`);
+  }
   const decayEnd = opts.decayEnd ?? n;
   if (!Number.isInteger(decayEnd) || decayEnd < 0 || decayEnd > n) fail(op, `decayEnd must be an integer in [0, ${n}], got ${decayEnd}`);
-  sameDevice(op, ['w', w], ['g', g], ['v', v], ['mask', mask], ['hyper', hyper]);
-  distinctBuffers(op, ['w', w], ['g', g], ['v', v], ['mask', mask], ['hyper', hyper]);
+  sameDevice(op, ['w', w], ['g', g], ['v', v], ['mask', mask], ['hyper', hyper], ['norm', opts.norm]);
+  distinctBuffers(op, ['w', w], ['g', g], ['v', v], ['mask', mask], ['hyper', hyper], ['norm', opts.norm]);
   return n;
 }
 
@@ -106,15 +120,15 @@ export async function sgdL2(gpu: Gpu, params: SgdParams, hyper: Tensor, opts: Sg
   const { body, tail } = vec4Split(gpu, n);
   const out: Dispatch[] = [];
   const part = async (vec4: boolean, start: number, count: number): Promise<void> => {
-    const pipeline = await pipelines(gpu).get('sgd_l2', { MASK: !!mask, VEC4: vec4, WG: SGD_WG });
+    const pipeline = await pipelines(gpu).get('sgd_l2', { MASK: !!mask, VEC4: vec4, CLIP: !!opts.norm, WG: SGD_WG });
     const items = vec4 ? count / 4 : count;
     const uni = uniformParams(gpu, 'sgdL2.params', [['u32', items], ['u32', decayEnd], ['u32', start]]);
-    const label = `sgdL2 ${n}${mask ? ' masked' : ''}${vec4 ? '' : ' tail'}`;
+    const label = `sgdL2 ${n}${mask ? ' masked' : ''}${opts.norm ? ' clipped' : ''}${vec4 ? '' : ' tail'}`;
     const r = (t: Tensor | undefined) => (t ? elementRange(t, start, count) : undefined);
     out.push({
       label,
       pipeline,
-      bindGroup: bindGroup(gpu, pipeline, label, [uni, hyper, r(w), r(g), r(v), r(mask)]),
+      bindGroup: bindGroup(gpu, pipeline, label, [uni, hyper, r(w), r(g), r(v), r(mask), opts.norm]),
       workgroups: grid(gpu, Math.ceil(items / SGD_WG)),
       owned: [uni],
     });

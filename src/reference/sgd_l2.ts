@@ -4,6 +4,8 @@
 export function sgdL2Cpu(
   params: { w: Float32Array; g: ArrayLike<number>; v: Float32Array; mask?: ArrayLike<number> },
   hyper: { lr: number; momentum: number; l2: number; decayEnd?: number },
+  /** Gradient scale (the global-norm clip factor, see clipScaleCpu); default 1. */
+  gradScale = 1,
 ): void {
   const { w, g, v, mask } = params;
   const f = Math.fround;
@@ -12,7 +14,8 @@ export function sgdL2Cpu(
   const lr = f(hyper.lr), mu = f(hyper.momentum), l2 = f(hyper.l2);
   for (let i = 0; i < n; i++) {
     const wi = w[i]!;
-    const gp = i < decayEnd ? f(g[i]! + f(l2 * wi)) : g[i]!;
+    const gi = gradScale === 1 ? g[i]! : f(g[i]! * f(gradScale));
+    const gp = i < decayEnd ? f(gi + f(l2 * wi)) : gi;
     const vi = f(f(mu * v[i]!) + gp);
     v[i] = vi;
     const nw = f(wi - f(lr * vi));
