@@ -36,6 +36,7 @@ const USAGE = `usage: node dist/bench/index.js kernels|train [options]
   train            training samples/s for LeNet-300-100 (batch 128) and LeNet-5 (batch 64)
   vs-tfjs          slimgpu vs TF.js's WebGPU backend on the same device (vs-tfjs --help)
   profile-step     ms per kernel of one training step, timestamped (profile-step --help)
+  compressors      slimgpu's text codec vs gzip, bzip2, xz, zstd, brotli on one file (compressors --help)
   --json           print a JSON array of {kernel, variant, size, ms, gflops|gbps, timing}
   --all            also the long cases (2048³ matmul, ...)
   --only a,b       only these kernels (${KERNEL_SUITES.map((s) => s.name).join(', ')}, noop)
@@ -127,6 +128,7 @@ async function main(argv: string[]): Promise<number> {
   // side by side with TF.js (loaded only for this command) and the per-kernel step profile
   if (argv[0] === 'vs-tfjs') return (await import('./vs-tfjs-node.js')).main(argv.slice(1));
   if (argv[0] === 'profile-step') return (await import('./profile-step.js')).main(argv.slice(1));
+  if (argv[0] === 'compressors') return (await import('./compressors.js')).main(argv.slice(1));
   let args: Args;
   try {
     args = parseArgs(argv);

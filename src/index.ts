@@ -24,3 +24,4 @@ export { formatReport, layerStats, totals } from './compress/report.js';
 export * from './compress/sharing.js';
 export * from './io/export.js';
 export type { RunReport, LayerReport } from './compress/report.js';
+export * as codec from './codec/index.js';

@@ -10,6 +10,7 @@ import { INIT_METHODS, type InitMethod } from '../compress/sharing.js';
 import { loadCompressed } from '../io/export.js';
 import { readFileBytes } from '../io/files.js';
 import { compressNetwork, fileBytesOf } from '../run.js';
+import { addCodecCommands } from './codec.js';
 import { parseFault } from '../nn/faults.js';
 
 function printInfo(info: AdapterSummary): void {
@@ -218,6 +219,7 @@ export function buildCli(): Command {
       }
     });
 
+  addCodecCommands(program);
   return program;
 }
 

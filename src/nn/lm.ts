@@ -97,20 +97,27 @@ export class GptModel {
     return plan;
   }
 
-  /** Next-byte logits (B·T, 256) for B windows of T tokens (window-major byte values). */
-  async logits(tokens: Uint32Array): Promise<Float32Array> {
+  /**
+   * Next-byte logits (B·T, 256) for B windows of T tokens (window-major byte values); with `row`,
+   * only that row of every window comes back, (B, 256) (the codec's decoder needs one per pass).
+   */
+  async logits(tokens: Uint32Array, row?: number): Promise<Float32Array> {
     const { windows: B, context: T } = this;
     if (!(tokens instanceof Uint32Array) || tokens.length !== B * T) throw new Error(`GptModel.logits: tokens must be a Uint32Array of B·T = ${B}·${T} = ${B * T} values, got ${(tokens as { length?: number })?.length}`);
     for (let i = 0; i < tokens.length; i++) if (tokens[i]! > 255) throw new Error(`GptModel.logits: token ${i} is ${tokens[i]}, not a byte value`);
+    if (row !== undefined && !(Number.isInteger(row) && row >= 0 && row < T)) throw new Error(`GptModel.logits: row must be an integer in [0, ${T}), got ${row}`);
     const gpu = this.net.gpu;
     const p = this.logitsPlan;
     p.input.write(tokens);
     const enc = gpu.device.createCommandEncoder({ label: 'lm.logits' });
     encodeDispatches(enc, p.evalStep, 'lm.logits');
-    enc.copyBufferToBuffer(p.output.buffer, p.output.offset, this.readback, 0, p.output.size * 4);
+    const V = GPT_VOCAB * 4;
+    if (row === undefined) enc.copyBufferToBuffer(p.output.buffer, p.output.offset, this.readback, 0, p.output.size * 4);
+    else for (let b = 0; b < B; b++) enc.copyBufferToBuffer(p.output.buffer, p.output.offset + (b * T + row) * V, this.readback, b * V, V);
     gpu.device.queue.submit([enc.finish()]);
-    await this.readback.mapAsync(0x1);
-    const out = new Float32Array(this.readback.getMappedRange().slice(0));
+    const bytes = row === undefined ? p.output.size * 4 : B * V;
+    await this.readback.mapAsync(0x1, 0, bytes);
+    const out = new Float32Array(this.readback.getMappedRange(0, bytes).slice(0));
     this.readback.unmap();
     gpu.check();
     return out;

@@ -1,0 +1,167 @@
+// The codec's model: the GPT preset (gpt:L-D-H-T, byte vocabulary) behind the CodecModel interface,
+// and whole-file compression/decompression with it. The model is nn's GptModel: B = streams windows
+// per forward pass (and per training step), AdamW steps on windows drawn by a seeded hash from the
+// prefix of a GPU text buffer that grows as chunks are appended, no readback inside training.
+// Everything the decoder needs to rebuild the same model is in the settings stored in the header.
+import type { Gpu } from '../gpu/device.js';
+import { GptModel } from '../nn/lm.js';
+import { parseGptName } from '../nn/presets.js';
+import { OPTIMIZERS, type OptimizerKind } from '../nn/optimizer.js';
+import { codecFail } from './errors.js';
+import type { CodecModel, CodecProgress } from './model.js';
+import { compressText, decompressText, type Compressed } from './slimz.js';
+import type { SlimzHeader, WriterInfo } from './container.js';
+
+/** Written into every file's header; a decoder of another version may compute other numbers. */
+export const CODEC_LIBRARY = 'slimgpu 0.1.0 (codec 1)';
+
+/** What rebuilds the model: stored in the header's `model` field. */
+export interface GptCodecSettings {
+  kind: 'gpt';
+  /** gpt:L-D-H-T */
+  model: string;
+  seed: number;
+  optimizer: OptimizerKind;
+  /** Learning rate after a linear warm-up of `warmup` steps; AdamW betas, decoupled weight decay, global-norm clip; SGD momentum. */
+  lr: number;
+  warmup: number;
+  beta1: number;
+  beta2: number;
+  weightDecay: number;
+  clip: number;
+  momentum: number;
+}
+
+export interface GptCodecOptions {
+  model?: string;
+  seed?: number;
+  streams?: number;
+  chunkBytes?: number;
+  stepsPerChunk?: number;
+  lr?: number;
+  optimizer?: OptimizerKind;
+  /** Two-part coding (train first, prune and share, store the model) instead of prequential. */
+  twoPart?: { trainSteps?: number; sparsity?: number; bits?: number };
+}
+
+export const GPT_CODEC_DEFAULTS = {
+  model: 'gpt:2-64-4-64',
+  chunkBytes: 128,
+  stepsPerChunk: 2,
+  lr: 2e-3,
+  optimizer: 'adamw' as OptimizerKind,
+  maxStreams: 64,
+  twoPart: { trainSteps: 2000, sparsity: 0.5, bits: 5 },
+} as const;
+
+const HYPER = { warmup: 20, beta1: 0.9, beta2: 0.99, weightDecay: 0.01, clip: 1, momentum: 0.9 };
+
+/** Streams for a text of n bytes: each at least 64 windows long, at most maxStreams of them. */
+export function defaultStreams(n: number, T: number): number {
+  return Math.max(1, Math.min(GPT_CODEC_DEFAULTS.maxStreams, Math.floor(n / (64 * T))));
+}
+
+function settingsOf(o: GptCodecOptions): GptCodecSettings {
+  const d = GPT_CODEC_DEFAULTS;
+  const s: GptCodecSettings = { kind: 'gpt', model: o.model ?? d.model, seed: o.seed ?? 0, optimizer: o.optimizer ?? d.optimizer, lr: o.lr ?? d.lr, ...HYPER };
+  return checkSettings(s, 'options');
+}
+
+/** Validates settings (from options or from a file's header); errors say which. */
+export function checkSettings(v: unknown, where: string): GptCodecSettings {
+  const bad = (m: string): never => codecFail(`${where}: ${m}`);
+  if (typeof v !== 'object' || v === null) bad('model settings missing');
+  const s = v as Record<string, unknown>;
+  if (s.kind !== 'gpt') bad(`model kind must be 'gpt', got ${JSON.stringify(s.kind)}`);
+  if (typeof s.model !== 'string' || !parseGptName(s.model)) bad(`model must be a gpt:L-D-H-T preset, got ${JSON.stringify(s.model)}`);
+  if (!OPTIMIZERS.includes(s.optimizer as OptimizerKind)) bad(`optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(s.optimizer)}`);
+  const num = (k: string, lo: number, hi: number, int = false) => {
+    const x = s[k];
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < lo || x > hi || (int && !Number.isInteger(x))) bad(`${k} must be ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${JSON.stringify(x)}`);
+  };
+  num('seed', 0, 2 ** 32 - 1, true); num('lr', 0, 100); num('warmup', 0, 1e9, true); num('beta1', 0, 1); num('beta2', 0, 1);
+  num('weightDecay', 0, 10); num('clip', 0, 1e9); num('momentum', 0, 1);
+  return s as unknown as GptCodecSettings;
+}
+
+/** nn's GptModel as the codec's model: B = streams windows, T = the preset's context. */
+export class GptCodecModel implements CodecModel {
+  private constructor(readonly lm: GptModel) {}
+
+  /** A model for `windows` streams and a text of `capacity` bytes, initialised from the settings' seed. */
+  static async create(gpu: Gpu, s: GptCodecSettings, windows: number, capacity: number): Promise<GptCodecModel> {
+    const lm = await GptModel.create(gpu, s.model, {
+      seed: s.seed, windows, capacity, optimizer: s.optimizer, lr: s.lr, warmup: s.warmup, beta1: s.beta1, beta2: s.beta2,
+      weightDecay: s.weightDecay, clip: s.clip, momentum: s.momentum,
+    });
+    return new GptCodecModel(lm);
+  }
+
+  get windows(): number { return this.lm.windows; }
+  get context(): number { return this.lm.context; }
+  get net() { return this.lm.net; }
+  logits(tokens: Uint32Array, row?: number): Promise<Float32Array> { return this.lm.logits(tokens, row); }
+  appendText(bytes: Uint8Array): Promise<void> { return this.lm.appendText(bytes); }
+  train(steps: number): Promise<void> { return this.lm.train(steps); }
+  dispose(): void { this.lm.dispose(); }
+}
+
+function writerOf(gpu: Gpu): WriterInfo {
+  const i = gpu.info;
+  return { library: CODEC_LIBRARY, adapter: { backend: i.backend, vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description } };
+}
+
+export interface CodecHooks {
+  onProgress?: (p: CodecProgress) => void;
+  onLog?: (line: string) => void;
+}
+
+export interface GptCompressed extends Compressed {
+  /** Two-part: bytes of the stored model. */
+  modelBytes?: number;
+  twoPart?: TwoPartReport;
+}
+
+export interface TwoPartReport {
+  /** The trained model as fp32 (every parameter, 4 bytes). */
+  denseModelBytes: number;
+  /** The stored model (pruned, shared, sparse-indexed). */
+  modelBytes: number;
+  sparsity: number;
+  bits: number;
+  /** Code length of the text under the dense model, and under the stored one (bits per byte). */
+  denseBitsPerByte: number;
+  bitsPerByte: number;
+}
+
+/** Compresses `text` with the GPT preset (prequential unless opts.twoPart). */
+export async function compressWithGpt(gpu: Gpu, text: Uint8Array, opts: GptCodecOptions = {}, hooks: CodecHooks = {}): Promise<GptCompressed> {
+  const s = settingsOf(opts);
+  const T = parseGptName(s.model)!.T;
+  const streams = opts.streams ?? defaultStreams(text.length, T);
+  const chunkBytes = opts.chunkBytes ?? GPT_CODEC_DEFAULTS.chunkBytes;
+  if (opts.twoPart) {
+    const { compressTwoPart } = await import('./twopart.js');
+    return compressTwoPart(gpu, text, s, { streams, chunkBytes, ...opts.twoPart }, writerOf(gpu), hooks);
+  }
+  const stepsPerChunk = opts.stepsPerChunk ?? GPT_CODEC_DEFAULTS.stepsPerChunk;
+  const model = await GptCodecModel.create(gpu, s, streams, text.length);
+  hooks.onLog?.(`slimgpu compress: ${s.model} (${model.net.paramCount} parameters), ${streams} streams, ${stepsPerChunk} ${s.optimizer} steps of ${streams} windows per chunk of ${streams}×${chunkBytes} bytes, on ${gpu.info.description || gpu.info.device}`);
+  try {
+    return await compressText(text, model, { mode: 'prequential', chunkBytes, stepsPerChunk, model: { ...s }, writer: writerOf(gpu), onProgress: hooks.onProgress });
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Decompresses a .slimz file written by compressWithGpt; throws a CodecError naming the chunk on any mismatch. */
+export async function decompressWithGpt(gpu: Gpu, bytes: Uint8Array, hooks: CodecHooks = {}): Promise<{ text: Uint8Array; header: SlimzHeader }> {
+  return decompressText(bytes, async (h, section) => {
+    const s = checkSettings(h.model, 'the file\'s header');
+    if (h.mode === 'two-part') {
+      const { loadTwoPartModel } = await import('./twopart.js');
+      return loadTwoPartModel(gpu, s, section!, h.coding.streams, h.length);
+    }
+    return GptCodecModel.create(gpu, s, h.coding.streams, h.length);
+  }, { adapter: gpu.info.description || gpu.info.device, onProgress: hooks.onProgress });
+}
