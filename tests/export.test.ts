@@ -145,9 +145,9 @@ function mutateParams(bytes: Uint8Array, f: (params: Record<string, unknown>[]) 
 }
 
 describe('the compressed file format', () => {
-  it('round trips exactly; per-layer encodings and sizes add up to the file size', () => {
+  it('round trips exactly; per-layer encodings and sizes add up to the file size (packed, no entropy coding)', () => {
     const input = formatInput();
-    const bytes = serializeCompressed(input);
+    const bytes = serializeCompressed(input, { entropyCoding: false });
     const d = decodeCompressed(bytes);
     expect(d.spec).toEqual(SPEC);
     for (const [name, v] of input.values) expect(sameBits(d.values.get(name)!, v), name).toBe(true);
@@ -169,7 +169,7 @@ describe('the compressed file format', () => {
     expect(l2).toMatchObject({ layer: 'dense2', params: 18_000, kept: 101, index: 'relative', bits: 32, valueBytes: 404, codebookBytes: 0, biasBytes: 1200 });
     expect(l2!.indexBytes).toBe(Math.ceil((p2.indexEntries * p2.indexBits) / 8));
     // deterministic
-    expect(Buffer.from(serializeCompressed(formatInput())).equals(Buffer.from(bytes))).toBe(true);
+    expect(Buffer.from(serializeCompressed(formatInput(), { entropyCoding: false })).equals(Buffer.from(bytes))).toBe(true);
   });
 
   it('the encoder refuses stale sharings, non-zero pruned weights and non-finite values', () => {
@@ -193,7 +193,7 @@ describe('the compressed file format', () => {
   });
 
   it('refuses hostile and truncated files with clear errors', () => {
-    const good = serializeCompressed(formatInput());
+    const good = serializeCompressed(formatInput(), { entropyCoding: false });
     const expectBad = (bytes: Uint8Array, re: RegExp) => {
       let err: unknown;
       try { decodeCompressed(bytes); } catch (e) { err = e; }
@@ -204,7 +204,7 @@ describe('the compressed file format', () => {
     for (const len of [0, 7, 8, 20, 200, Math.floor(good.length / 2), good.length - 1]) expectBad(good.subarray(0, len), /slimgpu\.safetensors/);
     // not ours / wrong version / broken metadata
     expectBad(serializeSafetensors({ a: { dtype: 'U8', shape: [1], data: new Uint8Array(1) } }), /not a slimgpu compressed model: __metadata__ has no "slimgpu.compressed" key/);
-    expectBad(rebuild(good, (_, m) => { m[COMPRESSED_FORMAT_KEY] = '2'; }), /compressed format version "2" is not supported/);
+    expectBad(rebuild(good, (_, m) => { m[COMPRESSED_FORMAT_KEY] = '3'; }), /compressed format version "3" is not supported/);
     expectBad(rebuild(good, (_, m) => { delete m.params; }), /__metadata__ lacks the required key "params"/);
     expectBad(rebuild(good, (_, m) => { m.model = '{"name": '; }), /__metadata__ "model" is not valid JSON/);
     expectBad(rebuild(good, (_, m) => { m.model = JSON.stringify({ ...SPEC, layers: [{ kind: 'lstm', units: 3 }] }); }), /"model".layers\[0\] must be an object with a known kind/);
@@ -220,7 +220,7 @@ describe('the compressed file format', () => {
     expectBad(mutateParams(good, (p) => { p[0]!.kept = 12_001; }), /kept must be an integer in \[0, 12000\], got 12001/);
     expectBad(mutateParams(good, (p) => { p[0]!.index = 'full'; }), /index "full" means all 12000 weights are kept/);
     expectBad(mutateParams(good, (p) => { p[0]!.bits = 9; p[0]!.codebook = 600; }), /codebook must be an integer in \[1, 512\], got 600/);
-    expectBad(mutateParams(good, (p) => { p[2]!.indexEntries = (p[2]!.indexEntries as number) + 5; }), /tensor "dense2.weight.index" \(the relative index of 'dense2.weight'\) must hold \d+ bytes, it holds \d+/);
+    expectBad(mutateParams(good, (p) => { p[2]!.indexEntries = (p[2]!.indexEntries as number) + 5; }), /tensor "dense2.weight.index" \(the relative index \(\d+-bit packed\) of 'dense2.weight'\) must hold \d+ bytes, it holds \d+/);
     // tensors
     expectBad(rebuild(good, (t) => { t.extra = { dtype: 'U8', shape: [2], data: new Uint8Array(2) }; }), /tensor "extra" is not part of the model/);
     expectBad(rebuild(good, (t) => { delete t['dense1.weight.codebook']; }), /tensor "dense1.weight.codebook" \(the codebook of 'dense1.weight'\) is missing/);
@@ -262,7 +262,7 @@ const base: TrainOptions = { epochs: 2, batch: 64, lr: 0.05, momentum: 0.9, l2: 
 
 async function prunedNet(spec: ModelSpec, sparsity: number, trainSize = 1024, seed = 2) {
   const gpu = await testGpu();
-  const data = await loadData('mnist', { trainSize, testSize: 500 });
+  const data = await loadData('mnist-10k', { trainSize, testSize: 500 });
   const net = Network.create(gpu, spec, seed);
   await trainNetwork(net, data.train, { ...base, sparsity, pruneEnd: 20 }, { step: 0 });
   return { gpu, data, net };
@@ -375,7 +375,7 @@ describe('weight sharing and the compressed export on the GPU', () => {
   });
 
   it('fineTuneCentroids: SGD on the codebooks (gradient = sum over members) keeps the structure; export needs the new sharing', async () => {
-    const spec = specFor('mlp:784-48-10', (await loadData('mnist', { trainSize: 64, testSize: 10 })).train);
+    const spec = specFor('mlp:784-48-10', (await loadData('mnist-10k', { trainSize: 64, testSize: 10 })).train);
     const { gpu, data, net } = await prunedNet(spec, 0.8, 1024, 4);
     const sharing = await shareWeights(net, { bits: { dense1: 3, dense2: 3 }, iterations: 10 });
     const before = await evaluate(net, data.train);
@@ -403,7 +403,7 @@ describe('weight sharing and the compressed export on the GPU', () => {
 
   it('LeNet-300-100 at 92% sparsity with 5-bit sharing: compression ratio = fp32 dense bytes / file bytes', async () => {
     const gpu = await testGpu();
-    const data = await loadData('mnist', { trainSize: 2048, testSize: 500 });
+    const data = await loadData('mnist-10k', { trainSize: 2048, testSize: 500 });
     const net = Network.create(gpu, specFor('lenet-300-100', data.train), 1);
     await trainNetwork(net, data.train, { ...base, epochs: 2, sparsity: 0.92, pruneEnd: 40 }, { step: 0 });
     const sharing = await shareWeights(net);

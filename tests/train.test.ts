@@ -13,7 +13,7 @@ import { expectClose, testGpu, uniform } from './helpers.js';
 const base: TrainOptions = { epochs: 1, batch: 64, lr: 0.05, momentum: 0.9, l2: 1e-4, seed: 1 };
 
 async function mnistSmall(trainSize = 1024, testSize = 500) {
-  return loadData('mnist', { trainSize, testSize });
+  return loadData('mnist-10k', { trainSize, testSize });
 }
 
 describe('training on the GPU', () => {
@@ -66,7 +66,7 @@ describe('training on the GPU', () => {
     const gpu = await testGpu();
     const data = await mnistSmall(512, 300);
     const dir = await mkdtemp(join(tmpdir(), 'slimgpu-ckpt-'));
-    const cfg: RunConfig = { ...base, model: 'lenet-300-100', data: 'mnist', sparsity: 0.5, trainSize: 512, testSize: 300 };
+    const cfg: RunConfig = { ...base, model: 'lenet-300-100', data: 'mnist-10k', sparsity: 0.5, trainSize: 512, testSize: 300 };
     const net = Network.create(gpu, (await import('../src/run.js')).specFor('lenet-300-100', data.train), 2);
     await trainNetwork(net, data.train, cfg, { step: 0 });
     const path = join(dir, 'c.safetensors');
@@ -109,7 +109,7 @@ describe('training on the GPU', () => {
     const dir = await mkdtemp(join(tmpdir(), 'slimgpu-bad-'));
     const net = Network.create(gpu, { name: 'tiny', input: [4], layers: [{ kind: 'dense', units: 3 }], loss: 'softmax-ce', task: 'classification' }, 0);
     const good = join(dir, 'good.safetensors');
-    await writeCheckpoint(good, net, 0, { ...base, model: 'mlp:4-3', data: 'mnist' });
+    await writeCheckpoint(good, net, 0, { ...base, model: 'mlp:4-3', data: 'mnist-10k' });
     const bytes = await readFile(good);
     const cases: [string, Uint8Array][] = [
       ['truncated', bytes.subarray(0, bytes.length - 7)],
@@ -129,7 +129,7 @@ describe('training on the GPU', () => {
   it('a resumed run reproduces the uninterrupted run (fixed seed)', async () => {
     const gpu = await testGpu();
     const dir = await mkdtemp(join(tmpdir(), 'slimgpu-resume-'));
-    const cfg: RunConfig = { ...base, model: 'mlp:784-32-10', data: 'mnist', epochs: 2, batch: 64, trainSize: 512, testSize: 200, sparsity: 0.7, pruneBegin: 2, pruneEnd: 12, pruneFrequency: 2, logEvery: 2, out: join(dir, 'full') };
+    const cfg: RunConfig = { ...base, model: 'mlp:784-32-10', data: 'mnist-10k', epochs: 2, batch: 64, trainSize: 512, testSize: 200, sparsity: 0.7, pruneBegin: 2, pruneEnd: 12, pruneFrequency: 2, logEvery: 2, out: join(dir, 'full') };
     const full = await runTraining(gpu, cfg);
     // first half, then resume from its checkpoint (written at the end of epoch 1)
     const half = await runTraining(gpu, { ...cfg, epochs: 1, out: join(dir, 'half') });
@@ -146,7 +146,7 @@ describe('training on the GPU', () => {
     const gpu = await testGpu();
     const dir = await mkdtemp(join(tmpdir(), 'slimgpu-nan-'));
     // 10 steps per epoch: the resumed run diverges long before its next epoch-end checkpoint
-    const cfg: RunConfig = { ...base, model: 'mlp:784-32-10', data: 'mnist', epochs: 1, batch: 64, trainSize: 640, testSize: 100, out: dir };
+    const cfg: RunConfig = { ...base, model: 'mlp:784-32-10', data: 'mnist-10k', epochs: 1, batch: 64, trainSize: 640, testSize: 100, out: dir };
     const first = await runTraining(gpu, cfg);
     first.net.dispose();
     const ckpt = join(dir, 'checkpoint.safetensors');

@@ -10,6 +10,21 @@ import { INIT_METHODS, type InitMethod } from '../compress/sharing.js';
 import { loadCompressed } from '../io/export.js';
 import { readFileBytes } from '../io/files.js';
 import { compressNetwork, fileBytesOf } from '../run.js';
+import { parsePerLayer, TargetError, type PerLayer } from '../compress/targets.js';
+
+/** --sparsity / --bits: one number, or per-layer values (name=value, kind=value, with an optional bare default). */
+function perLayer(flag: string, check: (v: number) => string | undefined) {
+  return (v: string): PerLayer => {
+    try {
+      return parsePerLayer(v, flag, check);
+    } catch (e) {
+      if (e instanceof TargetError) throw new InvalidArgumentError(e.message);
+      throw e;
+    }
+  };
+}
+const sparsityArg = perLayer('--sparsity', (x) => (x >= 0 && x <= 1 ? undefined : 'must be in [0, 1]'));
+const bitsArg = perLayer('--bits', (x) => (Number.isInteger(x) && x >= 1 && x <= 8 ? undefined : 'must be an integer in [1, 8]'));
 import { addCodecCommands } from './codec.js';
 import { parseFault } from '../nn/faults.js';
 
@@ -42,26 +57,27 @@ function num(name: string, opts: { int?: boolean; min?: number; max?: number; mi
 
 interface TrainFlags {
   model: string; data: string; dataDir?: string; epochs: number; batch: number; lr?: number; momentum: number; l2: number;
-  sparsity: number; schedule: 'constant' | 'polynomial'; pruning: 'layer' | 'global'; pruneBegin?: number; pruneEnd?: number;
+  sparsity: PerLayer; schedule: 'constant' | 'polynomial'; pruning: 'layer' | 'global'; pruneBegin?: number; pruneEnd?: number;
   pruneFrequency?: number; lrSchedule: 'constant' | 'step' | 'cosine'; seed: number; out?: string; resume?: string; json?: boolean;
   maxSteps?: number; logEvery?: number; trainSize?: number; testSize?: number; progress: boolean;
-  bits?: number; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number; checkpointEvery?: number;
+  bits?: PerLayer; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number; checkpointEvery?: number;
   optimizer?: OptimizerKind; beta1: number; beta2: number; weightDecay: number; clip: number; warmup: number;
 }
 
 async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
   let cfg: RunConfig = {
     model: f.model, data: f.data, dataDir: f.dataDir, epochs: f.epochs, batch: f.batch, lr: f.lr ?? defaultLr(f.model), momentum: f.momentum, l2: f.l2,
-    sparsity: f.sparsity, schedule: f.schedule, pruning: f.pruning, pruneBegin: f.pruneBegin, pruneEnd: f.pruneEnd,
+    sparsity: f.sparsity.default ?? 0, layerSparsity: Object.keys(f.sparsity.layers).length ? f.sparsity.layers : undefined, schedule: f.schedule, pruning: f.pruning, pruneBegin: f.pruneBegin, pruneEnd: f.pruneEnd,
     pruneFrequency: f.pruneFrequency, lrSchedule: f.lrSchedule, seed: f.seed, out: f.out, maxSteps: f.maxSteps,
     logEvery: f.logEvery, trainSize: f.trainSize, testSize: f.testSize,
-    bits: f.bits, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps, checkpointEvery: f.checkpointEvery,
+    bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps,
+    checkpointEvery: f.checkpointEvery,
     optimizer: f.optimizer ?? (f.model.startsWith('gpt:') ? 'adamw' : 'sgd'), beta1: f.beta1, beta2: f.beta2, weightDecay: f.weightDecay, clip: f.clip, warmup: f.warmup,
   };
   const fault = parseFault(process.env.SLIMGPU_FAULT);
   if (f.resume) {
     // resuming: only the flags given on the command line override the checkpoint's configuration
-    const flagOf: Record<string, string> = { dataDir: 'dataDir', trainSize: 'trainSize', testSize: 'testSize', weightDecay: 'weightDecay' };
+    const flagOf: Record<string, string> = { dataDir: 'dataDir', trainSize: 'trainSize', testSize: 'testSize', layerSparsity: 'sparsity', layerBits: 'bits', weightDecay: 'weightDecay' };
     cfg = Object.fromEntries(Object.entries(cfg).filter(([k]) => cmd.getOptionValueSource(flagOf[k] ?? k) === 'cli')) as unknown as RunConfig;
   }
   const gpu = await createGpu();
@@ -122,7 +138,7 @@ export function buildCli(): Command {
     .description('train a (compressed) model and print its report')
     .option('--model <name>', `model: ${PRESETS.join(', ')} (mlp:/autoencoder: take any sizes)`, 'lenet-300-100')
     .option('--data <source>', `data: ${DATA_SOURCES.join(', ')}`, 'mnist')
-    .option('--data-dir <dir>', 'folder of IDX .gz files for --data fashion-mnist')
+    .option('--data-dir <dir>', 'folder of IDX files for --data mnist / fashion-mnist')
     .option('--epochs <n>', 'epochs', num('--epochs', { int: true, min: 1 }), 5)
     .option('--batch <n>', 'batch size', num('--batch', { int: true, min: 1 }), 128)
     .option('--lr <x>', 'learning rate (default per model: 0.1; lenet-5 0.01; autoencoder 20, its MSE is a per-value mean)', num('--lr', { min: 0, minExclusive: true }))
@@ -134,7 +150,7 @@ export function buildCli(): Command {
     .option('--weight-decay <x>', 'AdamW decoupled weight decay (matrices only, not biases or norms)', num('--weight-decay', { min: 0 }), 0.1)
     .option('--clip <x>', 'clip gradients to this global L2 norm (0: off)', num('--clip', { min: 0 }), 0)
     .option('--warmup <steps>', 'linear learning-rate warm-up steps', num('--warmup', { int: true, min: 0 }), 0)
-    .option('--sparsity <s>', 'target sparsity in [0, 1] (0 = dense)', num('--sparsity', { min: 0, max: 1 }), 0)
+    .option('--sparsity <s>', 'target sparsity in [0, 1] (0 = dense), or per layer: conv1=0.34,conv2=0.88,dense1=0.92,dense2=0.81 (a bare number = the rest)', sparsityArg, { layers: {}, default: 0 })
     .addOption(new Option('--schedule <kind>', 'sparsity schedule').choices(['constant', 'polynomial']).default('polynomial'))
     .addOption(new Option('--pruning <scope>', 'per-layer or global magnitude pruning').choices(['layer', 'global']).default('layer'))
     .option('--prune-begin <step>', 'first pruning step (default 10% of training)', num('--prune-begin', { int: true, min: 0 }))
@@ -146,7 +162,7 @@ export function buildCli(): Command {
     .option('--log-every <n>', 'steps between loss readbacks', num('--log-every', { int: true, min: 1 }))
     .option('--train-size <n>', 'use only the first n training samples', num('--train-size', { int: true, min: 1 }))
     .option('--test-size <n>', 'use only the first n test samples', num('--test-size', { int: true, min: 1 }))
-    .option('--bits <b>', 'after training, share weights with 2^b centroids per dense layer (1..8)', num('--bits', { int: true, min: 1, max: 8 }))
+    .option('--bits <b>', 'after training, share weights with 2^b centroids per dense layer (1..8), or per kind/layer: conv=8,dense=5 or dense1=6,dense2=5', bitsArg)
     .option('--conv-bits <b>', 'bits per conv layer when sharing', num('--conv-bits', { int: true, min: 1, max: 8 }), 8)
     .addOption(new Option('--share-init <method>', 'centroid initialisation').choices([...INIT_METHODS]).default('linear'))
     .option('--fine-tune-steps <n>', 'centroid fine-tuning steps after sharing', num('--fine-tune-steps', { int: true, min: 0 }), 100)
@@ -195,16 +211,16 @@ export function buildCli(): Command {
     .description('write the compressed model of a checkpoint: sparse index + (shared) values in a .slim.safetensors file')
     .requiredOption('--checkpoint <path>', 'checkpoint.safetensors written by train')
     .requiredOption('--out <file>', 'output file, e.g. model.slim.safetensors')
-    .option('--bits <b>', 'weight sharing: 2^b centroids per dense layer (omit: keep fp32 values)', num('--bits', { int: true, min: 1, max: 8 }))
+    .option('--bits <b>', 'weight sharing: 2^b centroids per dense layer (omit: keep fp32 values), or conv=8,dense=5 / per layer', bitsArg)
     .option('--conv-bits <b>', 'bits per conv layer', num('--conv-bits', { int: true, min: 1, max: 8 }), 8)
     .addOption(new Option('--share-init <method>', 'centroid initialisation').choices([...INIT_METHODS]).default('linear'))
     .option('--fine-tune-steps <n>', 'centroid fine-tuning steps on the checkpoint\'s training data', num('--fine-tune-steps', { int: true, min: 0 }), 100)
     .option('--json', 'print the report as JSON')
-    .action(async (f: { checkpoint: string; out: string; bits?: number; convBits: number; shareInit: InitMethod; fineTuneSteps: number; json?: boolean }) => {
+    .action(async (f: { checkpoint: string; out: string; bits?: PerLayer; convBits: number; shareInit: InitMethod; fineTuneSteps: number; json?: boolean }) => {
       const gpu = await createGpu();
       try {
         const r = await readCheckpoint(gpu, f.checkpoint);
-        const cfg: RunConfig = { ...r.cfg, bits: f.bits, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps };
+        const cfg: RunConfig = { ...r.cfg, bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps };
         const data = await loadAnyData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed, context: contextOf(cfg.model) });
         const { bytes, pruned } = await compressNetwork(r.net, cfg, data.train, data.test);
         const { writeFileAtomic } = await import('../io/files.js');

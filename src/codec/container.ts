@@ -182,6 +182,8 @@ export class SlimzReader {
     }
     this.header = checkHeader(parsed);
     this.pos = 16 + hlen + 4;
+    const room = Math.floor((bytes.length - this.pos) / CHUNK_HEAD);
+    if (this.header.coding.chunks > room) codecFail(`the header declares ${this.header.coding.chunks} chunks, but the rest of the file (${bytes.length - this.pos} bytes) can hold at most ${room}: the file is truncated or damaged`);
     if (this.header.mode === 'two-part') {
       if (this.pos + 4 > bytes.length) codecFail('the file is truncated before its model section');
       const m = dv.getUint32(this.pos, true);

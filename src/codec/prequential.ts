@@ -177,8 +177,13 @@ export async function encodeText(text: Uint8Array, model: CodecModel, o: CodeOpt
   return { coding, chunks, bits };
 }
 
+/** Default cap on a decoded text (a damaged or hostile header cannot ask for more memory). */
+export const DEFAULT_MAX_TEXT_BYTES = 1 << 30;
+
 export interface DecodeOptions {
   onProgress?: (p: CodecProgress) => void;
+  /** Refuse files whose header declares a longer text (default 1 GiB). */
+  maxBytes?: number;
   /** This decoder's adapter, for messages (e.g. "llvmpipe (LLVM 19, 256 bits)"). */
   adapter?: string;
 }
@@ -196,6 +201,8 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
   const L = new Layout(h.length, model, cs.chunkBytes);
   if (L.R !== cs.chunkBytes) codecFail(`coding.chunkBytes ${cs.chunkBytes} is not a multiple of context/2 = ${L.H}: the header is invalid`);
   if (L.chunks !== cs.chunks) codecFail(`the header's ${cs.chunks} chunks do not match its length ${h.length} (${L.chunks} expected): the header is invalid`);
+  const max = o.maxBytes ?? DEFAULT_MAX_TEXT_BYTES;
+  if (h.length > max) codecFail(`the header declares a text of ${h.length} bytes, more than maxBytes = ${max}; refused (raise maxBytes if the file is genuine)`);
   const out = new Uint8Array(h.length);
   const tokens = new Uint32Array(L.B * L.T);
   const cum = new Uint32Array(SYMBOLS + 1);

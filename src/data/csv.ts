@@ -17,6 +17,19 @@ export interface CsvOptions {
   delimiter?: string;
   /** Dataset name (default: the file name, or 'csv'). */
   name?: string;
+  /** Refuse files with more columns than this (default 100,000), before splitting a single row. */
+  maxColumns?: number;
+}
+
+export const DEFAULT_MAX_CSV_COLUMNS = 100_000;
+
+/** Fields in `line` if it has no more than `max` (counting delimiters, quotes ignored), else -1. */
+function roughColumns(line: string, delimiter: string, max: number): number {
+  let n = 1;
+  for (let i = line.indexOf(delimiter); i >= 0; i = line.indexOf(delimiter, i + delimiter.length)) {
+    if (++n > max) return -1;
+  }
+  return n;
 }
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -60,10 +73,14 @@ export function parseCsv(text: string, opts: CsvOptions = {}, source = 'CSV'): R
   const task = opts.task ?? 'classification';
   if (task !== 'classification' && task !== 'regression') throw new DataError(`slimgpu.data: CSV task must be 'classification' or 'regression', got ${String(task)}`);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // byte order mark
+  const maxColumns = opts.maxColumns ?? DEFAULT_MAX_CSV_COLUMNS;
+  if (!Number.isSafeInteger(maxColumns) || maxColumns < 2) throw new DataError(`slimgpu.data: CSV maxColumns must be an integer ≥ 2, got ${maxColumns}`);
   const lines = text.split(/\r\n|\n|\r/);
   const rows: { line: number; fields: string[] }[] = [];
   for (let i = 0; i < lines.length; i++) {
     if (lines[i]!.trim() === '') continue; // blank lines (e.g. the final newline) are skipped
+    // a huge row is refused before it becomes millions of strings
+    if (roughColumns(lines[i]!, delimiter, maxColumns) < 0) throw new DataError(`slimgpu.data: ${source} line ${i + 1} has more than ${maxColumns} columns (maxColumns); refused`);
     rows.push({ line: i + 1, fields: splitFields(lines[i]!, delimiter, () => `${source} line ${i + 1}`) });
   }
   if (rows.length === 0) throw new DataError(`slimgpu.data: ${source} has no rows`);
@@ -76,6 +93,7 @@ export function parseCsv(text: string, opts: CsvOptions = {}, source = 'CSV'): R
   const hasHeader = header === 'auto' ? rows[0]!.fields.some((f) => !NUMBER.test(f)) : header;
   const names = hasHeader ? rows[0]!.fields : undefined;
   const data = hasHeader ? rows.slice(1) : rows;
+  if (data.length === 0) throw new DataError(`slimgpu.data: ${source} has a header row but no data rows`);
 
   const lc = opts.labelColumn ?? -1;
   let label: number;

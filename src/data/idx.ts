@@ -183,7 +183,9 @@ export function idxToDataset(images: IdxArray, labels: IdxArray, opts: IdxDatase
 
 /** Loads an images file and a labels file (IDX, plain or .gz) as one classification dataset (Node). */
 export async function loadIdx(imagesPath: string, labelsPath: string, opts: IdxDatasetOptions = {}): Promise<RawDataset> {
-  const [images, labels] = await Promise.all([readIdx(imagesPath, opts), readIdx(labelsPath, opts)]);
+  // sequential, so the error reported for two bad files is always the images file's
+  const images = await readIdx(imagesPath, opts);
+  const labels = await readIdx(labelsPath, opts);
   return idxToDataset(images, labels, { ...opts, imagesName: imagesPath, labelsName: labelsPath });
 }
 
@@ -204,9 +206,10 @@ async function pickFile(dir: string, base: string): Promise<string> {
  */
 export async function loadIdxDirectory(dir: string, opts: IdxDatasetOptions = {}): Promise<DatasetSplit> {
   const name = opts.name ?? 'idx';
-  const [trI, trL, teI, teL] = await Promise.all(
-    ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'].map((b) => pickFile(dir, b)),
-  );
+  // one file after another: a missing file is reported in a fixed order, not by whichever check loses a race
+  const files: string[] = [];
+  for (const b of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) files.push(await pickFile(dir, b));
+  const [trI, trL, teI, teL] = files;
   const train = await loadIdx(trI!, trL!, { ...opts, name: `${name}/train` });
   const test = await loadIdx(teI!, teL!, { ...opts, name: `${name}/test`, numClasses: opts.numClasses ?? train.numClasses });
   const sameShape = train.inputShape.length === test.inputShape.length && train.inputShape.every((d, i) => d === test.inputShape[i]);

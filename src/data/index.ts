@@ -7,6 +7,7 @@ export { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, decodeIdx, encodeIdx, idxToDa
 export type { IdxArray, IdxData, IdxDType, IdxDatasetOptions, IdxReadOptions } from './idx.js';
 export { MNIST_PACKAGE_SIZE, MNIST_PIXELS, MNIST_SIDE, loadMnist, loadMnistAll, mnistFromDigitArrays, mnistSplit } from './mnist.js';
 export type { MnistOptions } from './mnist.js';
+export { MNIST_CLASSES, MNIST_TEST_SIZE, MNIST_TRAIN_SIZE, loadMnistFull, mnistDataDir } from './mnist-full.js';
 export { loadCsv, parseCsv } from './csv.js';
 export type { CsvOptions } from './csv.js';
 export { synthetic } from './synthetic.js';

@@ -5,6 +5,7 @@
 import { shuffledIndices } from '../data/random.js';
 import { LOSS_STATS } from '../kernels/loss.js';
 import { isPruningStep, keptCount, lrAt, sparsityAt, validateSchedule, type LrSchedule, type SparsitySchedule } from '../compress/schedule.js';
+import { resolvePerLayer, type TargetLayer } from '../compress/targets.js';
 import { deviceDataOf, sampleCount, statsOf, type AnyDataset, type Network } from './network.js';
 import { hyperRow, OPTIMIZERS, type OptimizerKind } from './optimizer.js';
 import { StepPlan, TABLE_CAP } from './plan.js';
@@ -36,6 +37,11 @@ export interface TrainOptions {
   lrSchedule?: LrSchedule['kind'];
   /** Pruning: target sparsity and schedule; undefined or sparsity 0 = dense. */
   sparsity?: number;
+  /**
+   * Per-layer targets by layer name ('dense1': 0.92), alias ('conv1') or kind ('conv', 'dense'), as
+   * Deep Compression sets them; layers not named get `sparsity` (or stay dense). Needs pruning 'layer'.
+   */
+  layerSparsity?: Record<string, number>;
   schedule?: SparsitySchedule['kind'];
   /** 'layer' (each layer pruned to the target) or 'global' (one top-k over all layers). */
   pruning?: 'layer' | 'global';
@@ -113,12 +119,28 @@ export interface TrainSummary {
   msPerStep: number;
 }
 
+/** The largest target of any layer (the schedule's shape is shared; each layer scales it to its own target). */
+function maxTarget(o: TrainOptions): number {
+  return Math.max(o.sparsity ?? 0, ...Object.values(o.layerSparsity ?? {}));
+}
+
+/** Each layer's final target sparsity, in `layers` order: layerSparsity (name, alias or kind), else sparsity, else 0. */
+export function layerTargets(o: TrainOptions, layers: TargetLayer[]): number[] {
+  let per: Map<string, number | undefined>;
+  try {
+    per = resolvePerLayer({ default: o.sparsity, layers: o.layerSparsity ?? {} }, layers, 'train: sparsity');
+  } catch (e) {
+    throw new TrainError((e as Error).message);
+  }
+  return layers.map((l) => per.get(l.name) ?? 0);
+}
+
 export function sparsityScheduleOf(o: TrainOptions, totalSteps: number): SparsitySchedule | undefined {
-  if (!o.sparsity || o.sparsity <= 0) return undefined;
+  if (!(maxTarget(o) > 0)) return undefined;
   const begin = o.pruneBegin ?? Math.min(Math.floor(totalSteps * 0.1), totalSteps - 1);
   const end = o.pruneEnd ?? Math.max(begin, Math.floor(totalSteps * 0.66));
   const s: SparsitySchedule = {
-    kind: o.schedule ?? 'polynomial', target: o.sparsity, initial: o.initialSparsity ?? 0,
+    kind: o.schedule ?? 'polynomial', target: maxTarget(o), initial: o.initialSparsity ?? 0,
     beginStep: begin, endStep: end, frequency: o.pruneFrequency ?? Math.max(1, Math.floor((end - begin) / 20)),
   };
   validateSchedule(s);
@@ -138,6 +160,8 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (o.clip !== undefined && (!Number.isFinite(o.clip) || o.clip < 0)) bad('clip', 'a finite number ≥ 0 (0: no clipping)', o.clip);
   if (o.warmup !== undefined && (!Number.isInteger(o.warmup) || o.warmup < 0)) bad('warmup', 'a non-negative integer', o.warmup);
   if (o.sparsity !== undefined && (!Number.isFinite(o.sparsity) || o.sparsity < 0 || o.sparsity > 1)) bad('sparsity', 'in [0, 1]', o.sparsity);
+  for (const [k, v] of Object.entries(o.layerSparsity ?? {})) if (!Number.isFinite(v) || v < 0 || v > 1) bad(`layerSparsity.${k}`, 'in [0, 1]', v);
+  if (o.layerSparsity && Object.keys(o.layerSparsity).length > 0 && o.pruning === 'global') bad('pruning', "'layer' when per-layer sparsity targets are given", o.pruning);
   if (!Number.isInteger(o.seed)) bad('seed', 'an integer', o.seed);
   if (o.maxSteps !== undefined && (!Number.isInteger(o.maxSteps) || o.maxSteps < 1)) bad('maxSteps', 'a positive integer', o.maxSteps);
   if (o.checkpointEvery !== undefined && (!Number.isInteger(o.checkpointEvery) || o.checkpointEvery < 1)) bad('checkpointEvery', 'a positive integer', o.checkpointEvery);
@@ -168,7 +192,14 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
   const optimizer = o.optimizer ?? 'sgd';
   const data = deviceDataOf(gpu, net.spec, train, 'train');
   const prunable = net.arena.prunable().map((v) => v.name);
-  const groups = !sched ? [] : (o.pruning ?? 'layer') === 'global' ? [{ names: prunable }] : prunable.map((nm) => ({ names: [nm] }));
+  const global = (o.pruning ?? 'layer') === 'global';
+  const groups = !sched ? [] : global ? [{ names: prunable }] : prunable.map((nm) => ({ names: [nm] }));
+  // each group's final target; the shared schedule is scaled to it (s_g(t) = the schedule with target s_g)
+  const layerOf = (nm: string) => net.layers.find((l) => `${l.name}.weight` === nm)!;
+  const targets = !sched ? [] : global ? [sched.target] : layerTargets(o, prunable.map((nm) => ({ name: layerOf(nm).name, kind: layerOf(nm).spec.kind })));
+  const sizes = prunable.map((nm) => net.arena.views.get(nm)!.length);
+  const meanSparsity = (t: number) => !sched ? 0 : global ? sparsityAt(sched, t)
+    : targets.reduce((s, x, i) => s + sparsityAt({ ...sched, target: x }, t) * sizes[i]!, 0) / Math.max(1, sizes.reduce((a, b) => a + b, 0));
   let plan: StepPlan | undefined;
   let sch: Scheduler | undefined;
   const history: LogEntry[] = [];
@@ -186,7 +217,7 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
     const e: LogEntry = {
       step: r.step, epoch: r.step / stepsPerEpoch, loss: s.loss, accuracy: s.accuracy, bitsPerByte: s.bitsPerByte,
       samplesPerSec: ((r.step - startStep) * B * perSample) / Math.max(1e-9, (performance.now() - t0) / 1000),
-      lr: lrAt(lrs, r.step - 1), sparsity: sched ? sparsityAt(sched, r.step - 1) : 0,
+      lr: lrAt(lrs, r.step - 1), sparsity: meanSparsity(r.step - 1),
     };
     history.push(e);
     cb.onLog?.(e);
@@ -225,7 +256,7 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
       const rows: number[][] = [];
       for (let t = step; t < end; t++) rows.push(tableRow(o, lrs, t));
       p.setHyperRows(step, rows);
-      if (pruneAt >= 0) p.setPruneK(p.pruneGroups.map((g) => keptCount(g.total, sparsityAt(sched!, pruneAt))));
+      if (pruneAt >= 0) p.setPruneK(p.pruneGroups.map((g, i) => keptCount(g.total, sparsityAt({ ...sched!, target: targets[i]! }, pruneAt))));
       await sch.submit(step, end, (t) => (t === pruneAt ? p.trainPrune : p.train), (t) => (t + 1) % logEvery === 0 || t + 1 === totalSteps);
       if (faultAt === end) {
         gpu.simulateLoss(`fault injected (device-lost@step=${faultAt})`);
