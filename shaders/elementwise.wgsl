@@ -152,7 +152,7 @@ fn gelu_sig(x: V) -> Sig {
   let z = 2.0 * GELU_K0 * fma(V(GELU_K1) * x, x * x, x);
   let e = exp(-abs(z));
   let a = 1.0 / (1.0 + e);
-  let b = e / (1.0 + e);
+  let b = e * a;
   let pos = z >= V(0.0);
   return Sig(select(b, a, pos), select(a, b, pos));
 }

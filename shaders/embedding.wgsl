@@ -39,20 +39,25 @@ alias F = f32;
 var<workgroup> tk: array<u32, ${WG}>;
 var<workgroup> scan: array<u32, ${WG}>;
 
+// one invocation per row: one token load and one modulo per row, not per element (integer
+// division has no SIMD form on CPU drivers)
 @compute @workgroup_size(${WG}, 1, 1)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-           @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (i >= p.N * p.CW) { return; }
-  let n = i / p.CW;
-  let c = i - n * p.CW;
+                @builtin(local_invocation_index) lid: u32) {
+  let n = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
+  if (n >= p.N) { return; }
   let t = tokens[n];
-  var x = F(0.0);
-  if (t < p.V) { x = table[t * p.CW + c]; }
+  let o = n * p.CW;
+  let tb = t * p.CW;
+  let pb = (n % p.T) * p.CW;
+  for (var c = 0u; c < p.CW; c++) {
+    var x = F(0.0);
+    if (t < p.V) { x = table[tb + c]; }
 #if ${POS}
-  x += pos[(n % p.T) * p.CW + c];
+    x += pos[pb + c];
 #endif
-  out[i] = x;
+    out[o + c] = x;
+  }
 }
 
 @compute @workgroup_size(${WG}, 1, 1)

@@ -25,3 +25,5 @@ export * from './compress/sharing.js';
 export * from './io/export.js';
 export type { RunReport, LayerReport } from './compress/report.js';
 export * as codec from './codec/index.js';
+export { TextSampler, sampleByte, SAMPLE_PAD } from './nn/sample.js';
+export type { SampleOptions } from './nn/sample.js';

@@ -26,7 +26,11 @@ export interface Reader {
   /** Valid files the mutations start from. */
   seeds: Uint8Array[];
   read(bytes: Uint8Array): unknown;
+  /** Where the payload starts (safetensors: after the JSON header): half the mutations land there. */
+  payload?(seed: Uint8Array): number;
 }
+
+const afterSafetensorsHeader = (b: Uint8Array) => 8 + new DataView(b.buffer, b.byteOffset).getUint32(0, true);
 
 const enc = new TextEncoder();
 const concat = (parts: Uint8Array[]) => { const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0)); let o = 0; for (const p of parts) { out.set(p, o); o += p.length; } return out; };
@@ -71,7 +75,22 @@ function compressedSeeds(): Uint8Array[] {
   const cb = shared.layers[w1.layer].codebook;
   let k = 0;
   sharedValues.set(w1.name, sharedValues.get(w1.name)!.map((_, i) => (half.get(w1.name)![i] ? cb[shared.layers[w1.layer].assignments[k++]!]! : 0)));
+  // a larger layer with skewed codebook use and gaps: the entropy-coded (huffman) streams
+  const big = modelFromName('mlp:96-48-4', { input: [96], numClasses: 4 });
+  const bigParams = modelParams(resolveModel(big));
+  const bw = bigParams.find((p) => p.prunable)!;
+  const bn = bw.shape.reduce((a, b) => a * b, 1);
+  const r = rng(5);
+  const bmask = Float32Array.from({ length: bn }, () => (r() < 0.12 ? 1 : 0));
+  const bkept = bmask.reduce((a, b) => a + b, 0);
+  const bassign = u8(bkept, () => (r() < 0.7 ? 0 : r() < 0.6 ? 1 : Math.floor(r() * 8)));
+  const bcb = Float32Array.from({ length: 8 }, (_, i) => (i - 3.5) / 10);
+  let q = 0;
+  const bvalues = new Map(bigParams.map((p) => [p.name, p === bw ? bmask.map((m) => (m ? bcb[bassign[q++]!]! : 0)) : Float32Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, (_, i) => p.prunable ? 0.01 * Math.cos(i) : 0)]));
+  const bmasks = new Map(bigParams.filter((p) => p.prunable).map((p) => [p.name, p === bw ? bmask : new Float32Array(bvalues.get(p.name)!.length).fill(1)]));
+  const bshare = { init: 'linear' as const, iterations: 1, layers: { [bw.layer]: { layer: bw.layer, param: bw.name, shape: bw.shape, bits: 3, codebook: bcb, assignments: bassign, kept: bkept, params: bn, counts: new Uint32Array(8) } } };
   return [
+    concat(encodeCompressed({ spec: big, values: bvalues, masks: bmasks, sharing: bshare })),
     concat(encodeCompressed({ spec: mlp, values: prunedValues(sparse), masks: sparse })),
     concat(encodeCompressed({ spec: mlp, values: sharedValues, masks: half, sharing: shared })),
     concat(encodeCompressed({ spec: mlp, values })),
@@ -94,9 +113,9 @@ export async function readers(): Promise<Reader[]> {
     { name: 'IDX images + labels (idxToDataset)', seeds: [labels], read: (b) => idxToDataset(parseIdx(images, 'images'), parseIdx(b, 'labels'), { numClasses: 10 }) },
     { name: 'CSV (parseCsv)', seeds: [csv], read: (b) => parseCsv(new TextDecoder().decode(b), {}, 'fuzz.csv') },
     { name: 'text (splitText, context 16)', seeds: [english], read: (b) => splitText(b, 'fuzz.txt', 16) },
-    { name: 'safetensors (parseSafetensors)', seeds: [serializeSafetensors({ a: { dtype: 'F32', shape: [2, 3], data: Float32Array.of(1, 2, 3, 4, 5, 6) }, b: { dtype: 'U8', shape: [5], data: u8(5, (i) => i) }, c: { dtype: 'I64', shape: [1], data: BigInt64Array.of(-7n) } }, { note: 'fuzz' })], read: (b) => parseSafetensors(b, { name: 'fuzz.safetensors' }) },
-    { name: 'checkpoint (decodeCheckpoint + model check)', seeds: [checkpointSeed()], read: (b) => checkpointModel(decodeCheckpoint(b, { name: 'fuzz.ckpt' }), 'fuzz.ckpt') },
-    { name: 'compressed model (decodeCompressed, compressedSizes)', seeds: compressedSeeds(), read: (b) => { compressedSizes(b); return decodeCompressed(b, { name: 'fuzz.slim' }); } },
+    { name: 'safetensors (parseSafetensors)', seeds: [serializeSafetensors({ a: { dtype: 'F32', shape: [2, 3], data: Float32Array.of(1, 2, 3, 4, 5, 6) }, b: { dtype: 'U8', shape: [5], data: u8(5, (i) => i) }, c: { dtype: 'I64', shape: [1], data: BigInt64Array.of(-7n) } }, { note: 'fuzz' })], read: (b) => parseSafetensors(b, { name: 'fuzz.safetensors' }), payload: afterSafetensorsHeader },
+    { name: 'checkpoint (decodeCheckpoint + model check)', seeds: [checkpointSeed()], read: (b) => checkpointModel(decodeCheckpoint(b, { name: 'fuzz.ckpt' }), 'fuzz.ckpt'), payload: afterSafetensorsHeader },
+    { name: 'compressed model (decodeCompressed, compressedSizes)', seeds: compressedSeeds(), read: (b) => { compressedSizes(b); return decodeCompressed(b, { name: 'fuzz.slim' }); }, payload: afterSafetensorsHeader },
     { name: '.slimz (decompressText)', seeds: [slimz], read: (b) => decompressText(b, buildCount) },
   ];
 }
@@ -106,8 +125,8 @@ export type Mutation = 'truncate' | 'bit flips' | 'insert bytes' | 'overwrite u3
 export const MUTATIONS: Mutation[] = ['truncate', 'bit flips', 'insert bytes', 'overwrite u32'];
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe, 0x10000, 0x3b9aca00];
 
-export function mutate(seed: Uint8Array, kind: Mutation, r: () => number): Uint8Array {
-  const at = (n: number) => Math.floor(r() * n);
+export function mutate(seed: Uint8Array, kind: Mutation, r: () => number, from = 0): Uint8Array {
+  const at = (n: number) => from + Math.floor(r() * (n - from));
   const b = seed.slice();
   switch (kind) {
     case 'truncate': return b.subarray(0, at(b.length));
@@ -179,7 +198,8 @@ export async function fuzzReader(reader: Reader, cases: number, seed: number): P
   try {
     for (let c = 0; c < cases; c++) {
       const kind = MUTATIONS[c % MUTATIONS.length]!;
-      const input = mutate(reader.seeds[c % reader.seeds.length]!, kind, r);
+      const seedFile = reader.seeds[c % reader.seeds.length]!;
+      const input = mutate(seedFile, kind, r, reader.payload && c % 2 === 1 ? Math.min(reader.payload(seedFile), seedFile.length - 4) : 0);
       track.reset();
       const t0 = performance.now();
       try {

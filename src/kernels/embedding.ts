@@ -64,12 +64,11 @@ export async function embedding(gpu: Gpu, tokens: Tensor, table: Tensor, pos: Te
   readWriteDistinct(op, [['tokens', tokens], ['table', table], ['pos', pos]], [['out', out]]);
   const pipeline = await pipelines(gpu).get('embedding', defines(d.C, !!pos, false), 'forward');
   const u = params(gpu, 'embedding.params', d);
-  const items = d.C % 4 === 0 ? (d.N * d.C) / 4 : d.N * d.C;
   const label = `embedding ${d.N}x${d.C} V=${d.V}${pos ? ` T=${d.T}` : ''}`;
   return [{
     label, pipeline,
     bindGroup: bindGroup(gpu, pipeline, label, [u, tokens, table, pos, out]),
-    workgroups: grid(gpu, Math.ceil(items / EMBEDDING_WG)),
+    workgroups: grid(gpu, Math.ceil(d.N / EMBEDDING_WG)),
     owned: [u],
   }];
 }
