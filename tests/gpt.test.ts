@@ -10,6 +10,8 @@ import { gptStepCpu } from '../src/reference/gpt.js';
 import { sgdL2Cpu } from '../src/reference/sgd_l2.js';
 import { adamwCpu } from '../src/reference/adamw.js';
 import { expectClose, rng, testGpu } from './helpers.js';
+import { GptModel } from '../src/nn/lm.js';
+import { Decoder, sampleLogits } from '../src/nn/decode.js';
 
 const TEXT = new TextEncoder().encode('It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness. ');
 
@@ -92,6 +94,29 @@ describe('GPT', () => {
       expectClose(got.filter((_, i) => !tiny(i)), w.filter((_, i) => !tiny(i)), { atol: 2e-4 * lr, rtol: 1e-4 }, `updated ${v.name}`);
     }
     net.dispose();
+  });
+
+  it('incremental decoding with a key/value cache gives the full forward\'s logits, row by row', async () => {
+    const gpu = await testGpu();
+    const lm = await GptModel.create(gpu, 'gpt:2-16-2-8', { seed: 4, windows: 1 });
+    const w = await lm.net.arena.read('weights');
+    for (const [, v] of w) for (let i = 0; i < v.length; i++) v[i] = v[i]! * 8; // sharper logits
+    await lm.net.setParams(w);
+    const dec = await Decoder.create(lm.net);
+    try {
+      const tokens = Uint32Array.from(TEXT.subarray(3, 11));
+      const full = await lm.logits(tokens);
+      for (let t = 0; t < 8; t++) expectClose(await dec.step(tokens[t]!), full.subarray(t * 256, (t + 1) * 256), { atol: 1e-4, rtol: 1e-4 }, `logits at t = ${t}`);
+      // past the context: the cache restarts from the last T/2 tokens, as a fresh window of them
+      const next = await dec.step(TEXT[11]!);
+      const fresh = await lm.logits(Uint32Array.from([...TEXT.subarray(7, 12), 0, 0, 0]));
+      expectClose(next, fresh.subarray(4 * 256, 5 * 256), { atol: 1e-4, rtol: 1e-4 }, 'logits after the restart');
+      expect(sampleLogits(Float32Array.of(0, 3, 1), 0, 0.5)).toBe(1);
+      expect(() => sampleLogits(Float32Array.of(0, 1), -1, 0.5)).toThrow(/temperature must be a finite number ≥ 0/);
+    } finally {
+      dec.dispose();
+      lm.dispose();
+    }
   });
 
   it('text data: a 90/10 split, and empty, binary and too-short texts are refused by name', () => {

@@ -26,6 +26,7 @@ function perLayer(flag: string, check: (v: number) => string | undefined) {
 const sparsityArg = perLayer('--sparsity', (x) => (x >= 0 && x <= 1 ? undefined : 'must be in [0, 1]'));
 const bitsArg = perLayer('--bits', (x) => (Number.isInteger(x) && x >= 1 && x <= 8 ? undefined : 'must be an integer in [1, 8]'));
 import { addCodecCommands } from './codec.js';
+import { addSampleCommand } from './sample.js';
 import { parseFault } from '../nn/faults.js';
 
 function printInfo(info: AdapterSummary): void {
@@ -236,6 +237,7 @@ export function buildCli(): Command {
     });
 
   addCodecCommands(program);
+  addSampleCommand(program);
   return program;
 }
 
