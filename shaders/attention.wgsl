@@ -18,8 +18,8 @@
 // Two flavours of each kernel: generic (one invocation per row, any adapter) and sg8 (CPU drivers
 // with 8-lane subgroups; see the sg8 section).
 // Defines: FWD, BWD, DECODE (exactly one true: which bindings the module declares); SG8, GENERIC
-//   (which flavour: vec4 or f32 bindings); HSMAX (private array length ≥ hs, generic kernels); HB2
-//   (sg8: hs > 32, a second 32-dim block per lane); SUBGROUPS (device feature; sg8 needs it).
+//   (which flavour: vec4 or f32 bindings); HSMAX (private array length ≥ hs, generic kernels: 64 or
+//   256); HB2 (sg8: hs > 32, a second 32-dim block per lane); SUBGROUPS (device feature; sg8 needs it).
 #if ${SUBGROUPS}
 enable subgroups;
 #endif
