@@ -24,6 +24,8 @@ interface CodecProbe {
   input?: { name: string; bytes: number };
   progress: CodecProgress[];
   slimzBytes?: number;
+  /** Σ −log₂ p of the coded bytes under the integer tables (the code without the container). */
+  codeBits?: number;
   bitsPerByte?: number;
   gzipBytes?: number;
   gzipExact?: boolean;
@@ -123,7 +125,7 @@ function options(): codec.GptCodecOptions {
 async function compress(): Promise<void> {
   if (!gpu || !input) return;
   const src = input;
-  Object.assign(probe, { state: 'compressing', progress: [], rows: [], slimzBytes: undefined, bitsPerByte: undefined, gzipBytes: undefined, gzipExact: undefined, roundTrip: undefined, error: undefined });
+  Object.assign(probe, { state: 'compressing', progress: [], rows: [], slimzBytes: undefined, codeBits: undefined, bitsPerByte: undefined, gzipBytes: undefined, gzipExact: undefined, roundTrip: undefined, error: undefined });
   hideNotice();
   refreshButtons();
   chart.reset({ yLabel: 'bits per byte', xLabel: 'bytes coded', series: [{ label: 'chunk' }, { label: 'so far' }] }, src.bytes.length);
@@ -148,6 +150,7 @@ async function compress(): Promise<void> {
   const ms = performance.now() - t;
   slimz = { name: `${src.name}.slimz`, bytes: r.bytes };
   probe.slimzBytes = r.bytes.length;
+  probe.codeBits = r.bits;
   probe.bitsPerByte = src.bytes.length ? (8 * r.bytes.length) / src.bytes.length : 0;
   probe.rows.push({ method: `slimgpu prequential (${o.model})`, bytes: r.bytes.length, compressMs: ms });
   renderRows();
