@@ -6,7 +6,7 @@
 // with the original before its numbers count. Without FILE the text is the King James Bible as
 // Debian's bible-kjv-text ships it (printed by bible-kjv's `bible` command), cached in the temp dir.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
@@ -136,9 +136,11 @@ export async function main(argv: string[]): Promise<number> {
     console.error((e as Error).message);
     return 2;
   }
-  const { path, source } = a.file ? { path: a.file, source: a.file } : kjvText();
+  const picked = a.file ? { path: a.file, source: a.file } : kjvText();
+  const path = picked.path;
   let text: Uint8Array = new Uint8Array(readFileSync(path));
-  if (a.bytes !== undefined) text = text.subarray(0, a.bytes);
+  if (a.bytes !== undefined && a.bytes < text.length) text = text.subarray(0, a.bytes);
+  const source = text.length < statSync(path).size ? `${picked.source}, its first ${text.length} bytes` : picked.source;
   const log = (s: string) => { if (!a.json) process.stderr.write(s); };
   log(`compressors: ${source}, ${text.length} bytes\n`);
   const rows: CompressorRow[] = [];

@@ -19,6 +19,8 @@ export interface BenchResult {
   gbps?: number;
   timing: TimingKind;
   reps: number;
+  /** CPU milliseconds this process spent per repetition (Node): on a CPU driver (lavapipe) the driver's threads do the work, so this stays meaningful when other jobs share the cores. */
+  cpuMs?: number;
 }
 
 interface Args {
@@ -37,10 +39,11 @@ const USAGE = `usage: node dist/bench/index.js kernels|train [options]
   vs-tfjs          slimgpu vs TF.js's WebGPU backend on the same device (vs-tfjs --help)
   profile-step     ms per kernel of one training step, timestamped (profile-step --help)
   compressors      slimgpu's text codec vs gzip, bzip2, xz, zstd, brotli on one file (compressors --help)
+  attention-compare  attention variants forward/backward, alternating runs, CPU ms (attention-compare --help)
   --json           print a JSON array of {kernel, variant, size, ms, gflops|gbps, timing}
   --all            also the long cases (2048³ matmul, ...)
   --only a,b       only these kernels (${KERNEL_SUITES.map((s) => s.name).join(', ')}, noop)
-  --variant v      only this variant (matmul: cpu, gpu)
+  --variant v      only this variant (matmul: cpu, gpu; attention: flash/sg8, unfused/generic, ...)
   --wall           wall time even when timestamp queries exist
   --budget-ms n    timed milliseconds per case (default 300)`;
 
@@ -76,8 +79,8 @@ function result(c: Pick<BenchCase, 'kernel' | 'variant' | 'size' | 'flops' | 'by
 function printTable(gpu: Gpu, rows: BenchResult[]): void {
   const i = gpu.info;
   console.log(`adapter: ${i.description || i.device} (${i.vendor}/${i.architecture}${i.isFallbackAdapter ? ', fallback' : ''}); timing: ${rows[0]?.timing ?? '-'}; median of reps`);
-  const head = ['kernel', 'variant', 'size', 'ms', 'GFLOPS', 'GB/s', 'reps'];
-  const body = rows.map((r) => [r.kernel, r.variant, r.size, r.ms.toFixed(3), r.gflops?.toFixed(2) ?? '', r.gbps?.toFixed(2) ?? '', String(r.reps)]);
+  const head = ['kernel', 'variant', 'size', 'ms', 'GFLOPS', 'GB/s', 'reps', 'cpu-ms'];
+  const body = rows.map((r) => [r.kernel, r.variant, r.size, r.ms.toFixed(3), r.gflops?.toFixed(2) ?? '', r.gbps?.toFixed(2) ?? '', String(r.reps), r.cpuMs?.toFixed(2) ?? '']);
   const w = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j]!.length)));
   const line = (cells: string[]) => cells.map((c, j) => (j >= 3 ? c.padStart(w[j]!) : c.padEnd(w[j]!))).join('  ');
   console.log(line(head));
@@ -106,8 +109,11 @@ export async function benchKernels(args: Args): Promise<BenchResult[]> {
         try {
           await timer.once(prepared.dispatches);
           await prepared.validate(); // before any timing
+          const cpu0 = process.cpuUsage();
           const { ms, reps } = await measure(timer, prepared.dispatches, args.budgetMs);
+          const cpu = process.cpuUsage(cpu0);
           const r = result(c, ms, reps, timer.kind);
+          r.cpuMs = +((cpu.user + cpu.system) / 1000 / (reps + 1)).toFixed(3); // measure() runs reps + 1 times
           results.push(r);
           log(`${ms.toFixed(3)} ms\n`);
         } finally {
@@ -129,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'vs-tfjs') return (await import('./vs-tfjs-node.js')).main(argv.slice(1));
   if (argv[0] === 'profile-step') return (await import('./profile-step.js')).main(argv.slice(1));
   if (argv[0] === 'compressors') return (await import('./compressors.js')).main(argv.slice(1));
+  if (argv[0] === 'attention-compare') return (await import('./attention-compare.js')).main(argv.slice(1));
   let args: Args;
   try {
     args = parseArgs(argv);

@@ -8,6 +8,7 @@
 import type { Gpu } from '../src/gpu/device.js';
 import type { Dispatch } from '../src/gpu/dispatch.js';
 import { adamwCases } from './kernels/adamw.js';
+import { attentionCases } from './kernels/attention.js';
 import { conv2dCases } from './kernels/conv2d.js';
 import { embeddingCases } from './kernels/embedding.js';
 import { geluCases } from './kernels/gelu.js';
@@ -57,5 +58,6 @@ export const KERNEL_SUITES: Suite[] = [
   { name: 'embedding', cases: embeddingCases },
   { name: 'layernorm', cases: layerNormCases },
   { name: 'gelu', cases: geluCases },
+  { name: 'attention', cases: attentionCases },
   { name: 'adamw', cases: adamwCases },
 ];

@@ -8,6 +8,7 @@
 #   - Debian's dataset-fashion-mnist (optional data for `--data fashion-mnist`).
 #   - bzip2, xz-utils, zstd (the compressors `npm run bench -- compressors` compares with) and
 #     bible-kjv + bible-kjv-text (its default English text, the King James Bible).
+#   - Debian's python3-torch and python3-numpy (python/: PyTorch twins, DDP trainer, readers).
 # It installs nothing that is already present and prints what it chose.
 # Usage: sudo bash scripts/setup-software-gpu.sh [--no-chromium] [--no-fashion-mnist]
 set -euo pipefail
@@ -18,7 +19,7 @@ for a in "$@"; do
   case "$a" in
     --no-chromium) want_chromium=0 ;;
     --no-fashion-mnist) want_fashion=0 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "setup-software-gpu: unknown argument '$a'" >&2; exit 2 ;;
   esac
 done
@@ -124,6 +125,16 @@ if [ ${#need[@]} = 0 ]; then
 else
   apt_update
   if $SUDO apt-get install -y -qq "${need[@]}" >/dev/null; then say "installed ${need[*]}"; else say "could not install ${need[*]}; npm run bench -- compressors needs them"; fi
+fi
+
+# 5. PyTorch (CPU) and numpy for python/ (the DDP trainer and the PyTorch round-trip test), run
+#    with /usr/bin/python3: Debian's python3-torch, no pip
+if /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
+  say "python3-torch present: $(/usr/bin/python3 -c 'import torch; print(torch.__version__)')"
+else
+  apt_update
+  $SUDO apt-get install -y -qq python3-torch python3-numpy >/dev/null
+  say "installed python3-torch $(pkgver python3-torch), python3-numpy $(pkgver python3-numpy)"
 fi
 
 icd=$(ls /usr/share/vulkan/icd.d/lvp_icd*.json 2>/dev/null | head -1 || true)

@@ -3,20 +3,22 @@
 // Trains dense, evaluates, prunes + retrains from the dense weights, evaluates, shares, evaluates;
 // prints one JSON line per stage.
 import { createGpu } from '../src/gpu/device.js';
-import { compressNetwork, fileBytesOf, loadData, specFor, type RunConfig } from '../src/run.js';
+import { compressNetwork, fileBytesOf, loadData, readCheckpoint, specFor, writeCheckpoint, type RunConfig } from '../src/run.js';
 import { evaluate, Network, trainNetwork } from '../src/nn/trainer.js';
 
 async function main(): Promise<void> {
   const c = JSON.parse(process.argv[2] ?? '{}');
   const gpu = await createGpu();
   const data = await loadData(c.data ?? 'mnist', { trainSize: c.trainSize, testSize: c.testSize });
-  const net = Network.create(gpu, specFor(c.model, data.train), c.seed ?? 0);
+  let net = Network.create(gpu, specFor(c.model, data.train), c.seed ?? 0);
+  if (c.loadDense) { net.dispose(); net = (await readCheckpoint(gpu, c.loadDense)).net; }
   const base = { batch: c.batch ?? 128, momentum: c.momentum ?? 0.9, l2: c.l2 ?? 1e-4, seed: c.seed ?? 0 };
   const t0 = performance.now();
   const log = (o: Record<string, unknown>) => console.log(JSON.stringify({ ...o, s: ((performance.now() - t0) / 1000).toFixed(0) }));
   if (c.denseEpochs > 0) {
     await trainNetwork(net, data.train, { ...base, epochs: c.denseEpochs, lr: c.lr, lrSchedule: c.lrSchedule ?? 'cosine', ...(c.denseSparsity ? { sparsity: c.denseSparsity } : {}) }, { step: 0 });
     log({ stage: 'dense', err: 1 - (await evaluate(net, data.test)).accuracy! });
+    if (c.saveDense) await writeCheckpoint(c.saveDense, net, 0, { ...base, model: c.model, data: c.data ?? 'mnist', epochs: c.denseEpochs, lr: c.lr });
   }
   if (c.pruneEpochs > 0) {
     const steps = Math.floor(data.train.n / base.batch) * c.pruneEpochs;

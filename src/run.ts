@@ -21,6 +21,8 @@ import { formatReport, layerStats, totals, type FileBytes, type RunReport } from
 import { fineTuneCentroids, shareWeights, type InitMethod, type WeightSharing } from './compress/sharing.js';
 import { compressedSizes, exportCompressed } from './io/export.js';
 import { resolvePerLayer } from './compress/targets.js';
+import { readFileBytes } from './io/files.js';
+import { importStateDict, type NameScheme } from './io/torch.js';
 
 export interface RunConfig extends TrainOptions {
   model: string;
@@ -47,6 +49,10 @@ export interface RunConfig extends TrainOptions {
   shareInit?: InitMethod;
   /** Centroid fine-tuning steps after sharing (default 100). */
   fineTuneSteps?: number;
+  /** Start from these weights: a safetensors state_dict (`train --init`), names per initNames. */
+  init?: string;
+  /** Names and layouts in the init file: 'torch' (default) or 'slimgpu' (src/io/torch.ts). */
+  initNames?: NameScheme;
 }
 
 export const DATA_SOURCES = ['mnist', 'mnist-10k', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]'] as const;
@@ -277,18 +283,28 @@ async function runLocked(gpu: Gpu, given: RunConfig, hooks: RunHooks, resume: st
     }
     cfg = { ...r.cfg, ...defined };
   }
-  // one writer per run folder: refused while another live process holds it, taken over when stale
-  if (cfg.out) {
+  let data: Awaited<ReturnType<typeof loadData>>;
+  let init: Map<string, Float32Array> | undefined;
+  try {
+    data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
+    // --init: the state_dict is checked before anything is written (not even the run folder)
+    if (cfg.init && !resume) init = importStateDict(await readFileBytes(cfg.init, 'init state_dict'), specFor(cfg.model, data.train), { names: cfg.initNames, name: cfg.init }).values;
+    // one writer per run folder: refused while another live process holds it, taken over when stale
+    if (cfg.out) locks.push(await acquireRunLock(cfg.out));
+  } catch (e) {
+    if (resume) net!.dispose();
+    throw e;
+  }
+  if (!resume) net = Network.create(gpu, specFor(cfg.model, data.train), cfg.seed);
+  net = net!;
+  if (init) {
     try {
-      locks.push(await acquireRunLock(cfg.out));
+      await net.setParams(init);
     } catch (e) {
-      if (resume) net!.dispose();
+      net.dispose();
       throw e;
     }
   }
-  const data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
-  if (!resume) net = Network.create(gpu, specFor(cfg.model, data.train), cfg.seed);
-  net = net!;
   const stepsPerEpoch = Math.floor(data.train.n / cfg.batch);
   const totalSteps = Math.min(cfg.maxSteps ?? Infinity, cfg.epochs * stepsPerEpoch);
   hooks.onStart?.({ totalSteps, startStep, params: net.paramCount });

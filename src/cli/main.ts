@@ -26,6 +26,9 @@ const sparsityArg = perLayer('--sparsity', (x) => (x >= 0 && x <= 1 ? undefined 
 const bitsArg = perLayer('--bits', (x) => (Number.isInteger(x) && x >= 1 && x <= 8 ? undefined : 'must be an integer in [1, 8]'));
 import { addCodecCommands } from './codec.js';
 import { parseFault } from '../nn/faults.js';
+import { addImportCommand } from './import.js';
+import { exportTorchCommand, type ExportTorchFlags } from './export-torch.js';
+import { NAME_SCHEMES, type NameScheme } from '../io/torch.js';
 
 function printInfo(info: AdapterSummary): void {
   const rows: [string, string][] = [
@@ -59,7 +62,7 @@ interface TrainFlags {
   sparsity: PerLayer; schedule: 'constant' | 'polynomial'; pruning: 'layer' | 'global'; pruneBegin?: number; pruneEnd?: number;
   pruneFrequency?: number; lrSchedule: 'constant' | 'step' | 'cosine'; seed: number; out?: string; resume?: string; json?: boolean;
   maxSteps?: number; logEvery?: number; trainSize?: number; testSize?: number; progress: boolean;
-  bits?: PerLayer; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number; checkpointEvery?: number;
+  bits?: PerLayer; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number; checkpointEvery?: number; init?: string; names: NameScheme;
 }
 
 async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
@@ -70,7 +73,9 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
     logEvery: f.logEvery, trainSize: f.trainSize, testSize: f.testSize,
     bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps,
     checkpointEvery: f.checkpointEvery,
+    ...(f.init ? { init: f.init, initNames: f.names } : {}),
   };
+  if (f.init && f.resume) throw new Error('slimgpu train: --init starts a new run from a state_dict, --resume continues a checkpoint; give one of them');
   const fault = parseFault(process.env.SLIMGPU_FAULT);
   if (f.resume) {
     // resuming: only the flags given on the command line override the checkpoint's configuration
@@ -159,6 +164,8 @@ export function buildCli(): Command {
     .option('--fine-tune-steps <n>', 'centroid fine-tuning steps after sharing', num('--fine-tune-steps', { int: true, min: 0 }), 100)
     .option('--out <dir>', 'write checkpoint.safetensors, model.slim.safetensors and report.json here (e.g. runs/NAME)')
     .option('--resume <checkpoint>', 'continue the run saved in this checkpoint')
+    .option('--init <file>', 'start from the weights of a safetensors state_dict (e.g. trained in PyTorch: python/train_torch.py)')
+    .addOption(new Option('--names <scheme>', 'names and layouts in the --init file: torch (fc1.weight [out, in]) or slimgpu (dense1.weight [in, out])').choices([...NAME_SCHEMES]).default('torch'))
     .option('--checkpoint-every <n>', 'also write the checkpoint every n steps (besides each epoch end)', num('--checkpoint-every', { int: true, min: 1 }))
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the report as JSON on stdout')
@@ -200,14 +207,19 @@ export function buildCli(): Command {
   program
     .command('export')
     .description('write the compressed model of a checkpoint: sparse index + (shared) values in a .slim.safetensors file')
-    .requiredOption('--checkpoint <path>', 'checkpoint.safetensors written by train')
+    .option('--checkpoint <path>', 'checkpoint.safetensors written by train or import')
+    .option('--compressed <path>', 'with --format torch: a model.slim.safetensors to write out dense')
     .requiredOption('--out <file>', 'output file, e.g. model.slim.safetensors')
-    .option('--bits <b>', 'weight sharing: 2^b centroids per dense layer (omit: keep fp32 values), or conv=8,dense=5 / per layer', bitsArg)
+    .addOption(new Option('--format <format>', 'slim: the compressed file; torch: a dense safetensors state_dict in PyTorch names (load_state_dict)').choices(['slim', 'torch']).default('slim'))
+    .addOption(new Option('--names <scheme>', 'with --format torch: torch (fc1.weight [out, in]) or slimgpu names').choices([...NAME_SCHEMES]).default('torch'))
+        .option('--bits <b>', 'weight sharing: 2^b centroids per dense layer (omit: keep fp32 values), or conv=8,dense=5 / per layer', bitsArg)
     .option('--conv-bits <b>', 'bits per conv layer', num('--conv-bits', { int: true, min: 1, max: 8 }), 8)
     .addOption(new Option('--share-init <method>', 'centroid initialisation').choices([...INIT_METHODS]).default('linear'))
     .option('--fine-tune-steps <n>', 'centroid fine-tuning steps on the checkpoint\'s training data', num('--fine-tune-steps', { int: true, min: 0 }), 100)
     .option('--json', 'print the report as JSON')
-    .action(async (f: { checkpoint: string; out: string; bits?: PerLayer; convBits: number; shareInit: InitMethod; fineTuneSteps: number; json?: boolean }) => {
+    .action(async (f: ExportTorchFlags & { format: 'slim' | 'torch' }) => {
+      if (f.format === 'torch') return exportTorchCommand(f);
+      if (!f.checkpoint || f.compressed) throw new Error('slimgpu export: --format slim needs --checkpoint <path> (--compressed is for --format torch)');
       const gpu = await createGpu();
       try {
         const r = await readCheckpoint(gpu, f.checkpoint);
@@ -227,6 +239,7 @@ export function buildCli(): Command {
     });
 
   addCodecCommands(program);
+  addImportCommand(program);
   return program;
 }
 

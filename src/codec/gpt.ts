@@ -46,9 +46,9 @@ export interface GptCodecOptions {
 
 export const GPT_CODEC_DEFAULTS = {
   model: 'gpt:2-64-4-64',
-  chunkBytes: 128,
-  stepsPerChunk: 2,
-  lr: 2e-3,
+  chunkBytes: 64,
+  stepsPerChunk: 4,
+  lr: 1e-2,
   optimizer: 'adamw' as OptimizerKind,
   maxStreams: 64,
   twoPart: { trainSteps: 2000, sparsity: 0.5, bits: 5 },
@@ -129,7 +129,7 @@ export interface TwoPartReport {
   modelBytes: number;
   sparsity: number;
   bits: number;
-  /** Code length of the text under the dense model, and under the stored one (bits per byte). */
+  /** Code length of the text under the dense trained model, and under the stored one (pruned, fine-tuned, shared), bits per byte. */
   denseBitsPerByte: number;
   bitsPerByte: number;
 }

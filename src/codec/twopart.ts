@@ -1,5 +1,5 @@
-// Two-part coding: train the GPT on the whole text first, prune it (magnitude, per matrix) and
-// fine-tune under the masks, share its weights (k-means, `bits` per matrix), store that compressed
+// Two-part coding: train the GPT on the whole text first (trainSteps), prune it (magnitude, per
+// matrix) and fine-tune under the masks (trainSteps/4 more steps), share its weights (k-means, `bits` per matrix), store that compressed
 // model in the file, and code the text under the model as the decoder will load it from those bytes.
 // The report says what pruning and sharing took off the model part and what they cost the data part.
 import type { Gpu } from '../gpu/device.js';
@@ -44,16 +44,16 @@ export async function compressTwoPart(gpu: Gpu, text: Uint8Array, s: GptCodecSet
   let section: Uint8Array, denseBits: number;
   const net = trainer.net;
   try {
-    const dense = Math.round(trainSteps * (sparsity > 0 ? 0.6 : 1));
-    hooks.onLog?.(`slimgpu compress --two-part: ${s.model} (${net.paramCount} parameters), ${dense} dense AdamW steps, then pruning to ${(100 * sparsity).toFixed(0)}% + ${trainSteps - dense} steps, ${bits}-bit sharing`);
+    const fineTune = sparsity > 0 ? Math.round(trainSteps / 4) : 0;
+    hooks.onLog?.(`slimgpu compress --two-part: ${s.model} (${net.paramCount} parameters), ${trainSteps} ${s.optimizer} steps, then pruning to ${(100 * sparsity).toFixed(0)}% + ${fineTune} steps under the masks, ${bits}-bit sharing`);
     await trainer.appendText(text);
-    await trainer.train(dense);
+    await trainer.train(trainSteps);
     denseBits = (await encodeText(text, trainer, { chunkBytes: o.chunkBytes, stepsPerChunk: 0 })).bits;
     if (sparsity > 0) {
       const w = await net.arena.read('weights');
       const masks = magnitudeMasks(w, net.arena.prunable().map((v) => v.name), sparsity);
       await net.setParams(w, masks);
-      await trainer.train(trainSteps - dense);
+      await trainer.train(fineTune);
     }
     const sharing = await shareWeights(net, { bits: () => bits, seed: s.seed });
     section = await exportCompressed(net, sharing);

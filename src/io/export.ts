@@ -8,7 +8,8 @@ import { decodeCompressed, encodeCompressed, serializeCompressed, type CompressI
 
 export * from './format/index.js';
 
-async function networkInput(net: Network, sharing?: WeightSharing): Promise<CompressInput> {
+/** The network's values, masks (weights only) and sharing, as the encoder takes them. */
+export async function compressInputOf(net: Network, sharing?: WeightSharing): Promise<CompressInput> {
   const [values, masks] = await Promise.all([net.arena.read('weights'), net.arena.read('mask')]);
   for (const v of net.arena.views.values()) if (!v.prunable) masks.delete(v.name);
   return { spec: net.spec, values, masks, sharing };
@@ -20,12 +21,12 @@ async function networkInput(net: Network, sharing?: WeightSharing): Promise<Comp
  * codebook indices huffman-coded where that is smaller.
  */
 export async function exportCompressed(net: Network, sharing?: WeightSharing, opts: EncodeOptions = {}): Promise<Uint8Array> {
-  return serializeCompressed(await networkInput(net, sharing), opts);
+  return serializeCompressed(await compressInputOf(net, sharing), opts);
 }
 
 /** Writes the compressed model file atomically (Node); returns its size in bytes. */
 export async function writeCompressed(path: string, net: Network, sharing?: WeightSharing, opts: EncodeOptions = {}): Promise<number> {
-  const chunks = encodeCompressed(await networkInput(net, sharing), opts);
+  const chunks = encodeCompressed(await compressInputOf(net, sharing), opts);
   await writeFileAtomic(path, chunks);
   return chunks.reduce((s, c) => s + c.byteLength, 0);
 }

@@ -19,15 +19,18 @@
 // `kernel`, default by adapter. Deterministic: each output element has one writer summing in a
 // fixed order; no atomics.
 //
-// Incremental decoding (sampling with a key/value cache):
-//   kCache, vCache (B, Tmax, C) f32; position: a u32 tensor [1] holding t, the
-//   index of the new token (0 for the first). attentionDecode(gpu, { qkv, kCache, vCache, position,
-//   out }, { H }) returns two dispatches: copy the k, v columns of qkv (B, 3C) (the qkv dense layer
-//   applied to the new token only) into row t of the caches, then out (B, C) = attention of each
-//   q to the keys 0..t. Record them once; before each step write t (position.write([t])) or advance
-//   it on the GPU. Feed a prompt token by token through the same dispatches (t = 0, 1, ...), or run
-//   the full forward on it; the result equals row t of the full causal forward. A position t ≥ Tmax
-//   appends nothing and attends to rows 0..Tmax−1 (ops.attentionDecode rejects it).
+// Incremental decoding (sampling with a key/value cache), for the gpt sampler:
+//   Per attention layer allocate kCache, vCache (B, Tmax, C) f32 (Tmax = the model's context T), and
+//   one position tensor (u32, shape [1]) shared by all layers, holding t = the new token's index.
+//   Run the model on the new token only (B rows: embedding at position t, layer norms, the qkv dense
+//   layer → qkv (B, 3C)); then attentionDecode(gpu, { qkv, kCache, vCache, position, out }, { H })
+//   returns two dispatches: copy the k, v columns of qkv into row t of the caches, then out (B, C) =
+//   attention of each q to the keys 0..t (a single query row, no mask needed). Build them once, and
+//   before each token write t (position.write([t])). Feed the prompt token by token the same way
+//   (t = 0, 1, ...): step t's out equals row t of the full causal forward over the tokens so far
+//   (tests/attention.test.ts checks this). When t reaches Tmax, slide: restart from t = 0 with the
+//   last tokens as the new prompt. A position t ≥ Tmax appends nothing and attends to rows
+//   0..Tmax−1 (ops.attentionDecode rejects it). Kernels: generic (T_q = 1 is small work).
 import type { Gpu } from '../gpu/device.js';
 import { bindGroup, checkWorkgroups, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines, type Defines } from '../gpu/pipeline.js';
@@ -39,7 +42,11 @@ import { dtype, fail, positiveInt, rank, sameDevice, shapeIs } from './validate.
 export type AttentionVariant = 'unfused' | 'flash';
 export type AttentionKernel = 'sg8' | 'generic';
 
-/** The variant used when neither the option nor SLIMGPU_ATTENTION_VARIANT chooses (see README: measured on lavapipe). */
+/**
+ * The variant used when neither the option nor SLIMGPU_ATTENTION_VARIANT chooses. Measured on lavapipe
+ * at GPT sizes (README, Benchmarks → Attention): flash's forward is 1.5–2× faster, forward + backward
+ * faster at 3 of 4 sizes, and it needs no (B, H, T, T) buffers.
+ */
 export const DEFAULT_ATTENTION_VARIANT: AttentionVariant = 'flash';
 /** Largest head size the generic kernels take (their per-row private arrays). */
 export const ATTENTION_MAX_HEAD_SIZE = 256;
@@ -101,19 +108,18 @@ export function attentionVariant(requested: 'auto' | AttentionVariant = 'auto'):
   return env;
 }
 
-/** The kernel flavour: `requested`, else sg8 on CPU adapters with 8-lane subgroups and hs ≤ 64 (multiple of 4). */
+/** The kernel flavour: `requested`, else sg8 on CPU adapters with 8-lane subgroups when hs ≤ 64 is a multiple of 4. */
 export function attentionKernel(gpu: Gpu, hs: number, requested: 'auto' | AttentionKernel = 'auto'): AttentionKernel {
   if (requested !== 'auto' && requested !== 'sg8' && requested !== 'generic') {
     fail(OP, `kernel must be 'auto', 'sg8' or 'generic', got '${requested}'`);
   }
-  const sg8Ok = SG8_READY && hasSubgroups8(gpu) && hs <= 64;
+  const sg8Ok = hasSubgroups8(gpu) && hs <= 64 && hs % 4 === 0;
   if (requested === 'sg8' && !sg8Ok) {
-    fail(OP, `kernel 'sg8' needs 8-lane subgroups and a head size ≤ 64 (got hs = ${hs}${hasSubgroups8(gpu) ? '' : ', and this adapter has no 8-lane subgroups'})`);
+    fail(OP, `kernel 'sg8' needs 8-lane subgroups and a head size ≤ 64 that is a multiple of 4 (got hs = ${hs}${hasSubgroups8(gpu) ? '' : ', and this adapter has no 8-lane subgroups'})`);
   }
   if (requested !== 'auto') return requested;
   return sg8Ok && isCpuAdapter(gpu) ? 'sg8' : 'generic';
 }
-const SG8_READY = false;
 
 /** Shape of the tensor the forward saves for the backward: P (B, H, T, T) or lse (B, H, T). */
 export function attentionSavedShape(d: AttentionShape, variant: AttentionVariant): number[] {
@@ -133,19 +139,22 @@ function f32Shape(op: string, name: string, t: Tensor, shape: readonly number[],
   }
 }
 
+// Private array length of the generic kernels: two classes, so that few pipelines are compiled.
 function hsMax(op: string, hs: number): number {
   if (hs > ATTENTION_MAX_HEAD_SIZE) fail(op, `head size C/H = ${hs} is above the supported ${ATTENTION_MAX_HEAD_SIZE}`);
-  let m = 4;
-  while (m < hs) m *= 2;
-  return m;
+  return hs <= 64 ? 64 : ATTENTION_MAX_HEAD_SIZE;
 }
 
-function defines(gpu: Gpu, stage: 'FWD' | 'BWD' | 'DECODE', hs: number, op: string): Defines {
+function defines(gpu: Gpu, stage: 'FWD' | 'BWD' | 'DECODE', hs: number, kernel: AttentionKernel, op: string): Defines {
+  const sg8 = kernel === 'sg8';
   return {
     FWD: stage === 'FWD', BWD: stage === 'BWD', DECODE: stage === 'DECODE',
-    HSMAX: hsMax(op, hs),
+    SG8: sg8, GENERIC: !sg8,
+    HSMAX: sg8 ? 4 : hsMax(op, hs), // generic: private per-row arrays of HSMAX floats
+    // sg8: a second 32-dim block per lane, compiled in only when needed (a uniform branch instead
+    // was 10–30% slower at hs 32 on lavapipe)
+    HB2: sg8 && hs > 32,
     SUBGROUPS: gpu.features.has('subgroups'),
-    VEC: hs % 4 === 0,
   };
 }
 
@@ -179,11 +188,19 @@ export async function attention(gpu: Gpu, qkv: Tensor, out: Tensor, saved: Tenso
   sameDevice(OP, ['qkv', qkv], ['out', out], ['saved', saved]);
   distinctBuffers(OP, ['qkv', qkv], ['out', out], ['saved', saved]);
   const kernel = attentionKernel(gpu, d.hs, opts.kernel);
-  const defs = defines(gpu, 'FWD', d.hs, OP);
+  const defs = defines(gpu, 'FWD', d.hs, kernel, OP);
   const label = `attention ${variant} B${d.B} T${d.T} C${d.C} H${d.H} ${kernel}`;
   const rows: [number, number, number] = [Math.ceil(d.T / 64), d.B * d.H, 1];
+  const tiles: [number, number, number] = [Math.ceil(d.T / 8), d.B * d.H, 1];
   const steps: Step[] = variant === 'flash'
-    ? [{ entry: 'flash_fwd', bindings: [qkv, out, saved], workgroups: rows }]
+    ? [kernel === 'sg8'
+        ? { entry: 'sg8_flash_fwd', bindings: [qkv, out, saved], workgroups: tiles }
+        : { entry: 'flash_fwd', bindings: [qkv, out, saved], workgroups: rows }]
+    : kernel === 'sg8'
+    ? [
+        { entry: 'sg8_unfused_scores', bindings: [qkv, undefined, saved], workgroups: tiles },
+        { entry: 'sg8_unfused_pv', bindings: [qkv, out, saved], workgroups: tiles },
+      ]
     : [
         { entry: 'unfused_scores', bindings: [qkv, undefined, saved], workgroups: rows },
         { entry: 'unfused_pv', bindings: [qkv, out, saved], workgroups: rows },
@@ -223,15 +240,27 @@ export async function attentionBackward(gpu: Gpu, a: AttentionBackwardArgs, opts
   // the written tensors (scratch, dqkv) may share no buffer with anything else
   distinctBuffers(op, ['scratch', a.scratch], ['dqkv', a.dqkv], ['qkv', a.qkv], ['out', a.out], ['saved', a.saved], ['dout', a.dout]);
   const kernel = attentionKernel(gpu, d.hs, opts.kernel);
-  const defs = defines(gpu, 'BWD', d.hs, op);
+  const defs = defines(gpu, 'BWD', d.hs, kernel, op);
   const label = `attentionBackward ${variant} B${d.B} T${d.T} C${d.C} H${d.H} ${kernel}`;
   const rows: [number, number, number] = [Math.ceil(d.T / 64), d.B * d.H, 1];
+  const tiles: [number, number, number] = [Math.ceil(d.T / 8), d.B * d.H, 1];
   const { qkv, out, saved, dout, scratch, dqkv } = a;
-  const steps: Step[] = variant === 'flash'
+  const steps: Step[] = variant === 'flash' && kernel === 'sg8'
+    ? [
+        { entry: 'sg8_delta', bindings: [undefined, out, undefined, dout, scratch], workgroups: tiles },
+        { entry: 'sg8_flash_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: tiles },
+        { entry: 'sg8_flash_dq', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: tiles },
+      ]
+    : variant === 'flash'
     ? [
         { entry: 'flash_delta', bindings: [undefined, out, undefined, dout, scratch], workgroups: rows },
         { entry: 'flash_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
         { entry: 'flash_dq', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
+      ]
+    : kernel === 'sg8'
+    ? [
+        { entry: 'sg8_unfused_ds', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: tiles },
+        { entry: 'sg8_unfused_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: tiles },
       ]
     : [
         { entry: 'unfused_ds', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
@@ -281,7 +310,7 @@ export async function attentionDecode(gpu: Gpu, a: AttentionDecodeArgs, opts: { 
   sameDevice(op, ['qkv', a.qkv], ['kCache', a.kCache], ['vCache', a.vCache], ['position', a.position], ['out', a.out]);
   distinctBuffers(op, ['kCache', a.kCache], ['vCache', a.vCache], ['out', a.out], ['qkv', a.qkv], ['position', a.position]);
   const d: AttentionDims = { B, T: 1, C, H, hs: C / H, N: B };
-  const defs = defines(gpu, 'DECODE', d.hs, op);
+  const defs = defines(gpu, 'DECODE', d.hs, 'generic', op);
   const label = `attentionDecode B${B} C${C} H${H} Tmax${Tmax}`;
   const steps: Step[] = [
     { entry: 'kv_append', bindings: [a.qkv, undefined, a.kCache, a.vCache, a.position], workgroups: [Math.ceil(C / 64), B, 1] },
