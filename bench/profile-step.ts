@@ -1,4 +1,4 @@
-// npm run bench -- profile-step [--model lenet-5|lenet-300-100] [--batch n] [--steps n] [--json]
+// npm run bench -- profile-step [--model lenet-5|lenet-300-100|gpt:L-D-H-T] [--batch n] [--steps n] [--json]
 //
 // Where the time of one training step goes: every dispatch of StepPlan.train is recorded in its
 // own compute pass with timestamp writes (begin/end), `steps` steps in one submission, repeated
@@ -10,7 +10,9 @@ import { createGpu, type Gpu } from '../src/gpu/device.js';
 import { encodeDispatches, type Dispatch } from '../src/gpu/dispatch.js';
 import { modelFromName } from '../src/nn/model.js';
 import { StepPlan, TABLE_CAP } from '../src/nn/plan.js';
-import { Network, uploadDataset } from '../src/nn/trainer.js';
+import { Network, uploadDataset, uploadText } from '../src/nn/trainer.js';
+import { parseGptName } from '../src/nn/presets.js';
+import { hyperRow } from '../src/nn/optimizer.js';
 import { median } from './timing.js';
 import { syntheticBatch, type TrainModel } from './vs-tfjs.js';
 
@@ -72,16 +74,27 @@ export async function profileDispatches(gpu: Gpu, dispatches: readonly Dispatch[
   return { perDispatch: per.map(median), whole: median(whole) };
 }
 
-export async function profileStep(gpu: Gpu, model: TrainModel, B: number, steps = 4, rounds = 3): Promise<StepProfile> {
+/** Pseudo-text of n bytes (letters, spaces, newlines) for GPT steps. */
+export function pseudoText(n: number, seed = 7): Uint8Array {
+  let x = seed >>> 0;
+  return Uint8Array.from({ length: n }, () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    const r = x >>> 24;
+    return r < 40 ? 32 : r < 44 ? 10 : 97 + (r % 26);
+  });
+}
+
+export async function profileStep(gpu: Gpu, model: TrainModel | string, B: number, steps = 4, rounds = 3): Promise<StepProfile> {
+  const gpt = parseGptName(model);
   const imageShape = model === 'lenet-5' ? [1, 28, 28] : [784];
-  const ds = syntheticBatch(B, 7, imageShape);
-  const spec = modelFromName(model, { input: imageShape, numClasses: 10 });
+  const spec = gpt ? modelFromName(model, { input: [gpt.T], numClasses: 256 }) : modelFromName(model, { input: imageShape, numClasses: 10 });
   const net = Network.create(gpu, spec, 42);
-  const data = uploadDataset(gpu, ds);
-  const plan = await StepPlan.build(gpu, spec, net.layers, net.arena, data, B);
+  const data = gpt ? uploadText(gpu, { kind: 'text', name: 'pseudo', bytes: pseudoText(Math.max(4 * B * gpt.T, 4096)) }, gpt.T, 'train') : uploadDataset(gpu, syntheticBatch(B, 7, imageShape));
+  // the GPT step as `slimgpu train` runs it: AdamW with global-norm clipping
+  const plan = await StepPlan.build(gpu, spec, net.layers, net.arena, data, B, gpt ? { optimizer: 'adamw', clip: true } : {});
   try {
     plan.setStep(0, 0);
-    plan.setHyperRows(0, Array.from({ length: TABLE_CAP }, () => [0.01, 0.9, 0] as [number, number, number]));
+    plan.setHyperRows(0, Array.from({ length: TABLE_CAP }, (_, t) => gpt ? hyperRow('adamw', { momentum: 0, l2: 0.1, clip: 1 }, t, 1e-3) : [0.01, 0.9, 0]));
     // warm-up
     const enc = gpu.device.createCommandEncoder({ label: 'profile.warmup' });
     for (let i = 0; i < 2; i++) encodeDispatches(enc, plan.train);
@@ -121,21 +134,21 @@ export function profileTable(p: StepProfile): string {
 }
 
 const USAGE = `usage: npm run bench -- profile-step [options]
-  --model m     lenet-5 (default) or lenet-300-100
+  --model m     lenet-5 (default), lenet-300-100 or gpt:L-D-H-T (AdamW + clipping, batch = windows of T bytes)
   --batch n     batch size (default 64 for lenet-5, 128 for lenet-300-100)
   --steps n     steps per submission (default 4), --rounds n submissions (default 3)
   --json        print JSON`;
 
 export async function main(argv: string[]): Promise<number> {
-  let model: TrainModel = 'lenet-5', batch: number | undefined, steps = 4, rounds = 3, json = false;
+  let model: string = 'lenet-5', batch: number | undefined, steps = 4, rounds = 3, json = false;
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     const num = () => { const v = Number(argv[++i]); if (!(Number.isInteger(v) && v > 0)) throw new Error(`${x} needs a positive integer\n${USAGE}`); return v; };
     try {
       if (x === '--model') {
         const m = argv[++i];
-        if (m !== 'lenet-5' && m !== 'lenet-300-100') throw new Error(`--model must be lenet-5 or lenet-300-100\n${USAGE}`);
-        model = m;
+        if (m !== 'lenet-5' && m !== 'lenet-300-100' && !parseGptName(m ?? '')) throw new Error(`--model must be lenet-5, lenet-300-100 or gpt:L-D-H-T\n${USAGE}`);
+        model = m!;
       } else if (x === '--batch') batch = num();
       else if (x === '--steps') steps = num();
       else if (x === '--rounds') rounds = num();
@@ -149,7 +162,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const gpu = await createGpu();
   try {
-    const p = await profileStep(gpu, model, batch ?? (model === 'lenet-5' ? 64 : 128), steps, rounds);
+    const p = await profileStep(gpu, model, batch ?? (model === 'lenet-5' ? 64 : model.startsWith('gpt:') ? 16 : 128), steps, rounds);
     console.log(json ? JSON.stringify(p, null, 1) : profileTable(p));
     return 0;
   } catch (e) {

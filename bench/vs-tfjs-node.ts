@@ -61,7 +61,7 @@ interface Args { json: boolean; browser: boolean; only?: string[]; reps?: number
 const USAGE = `usage: npm run bench -- vs-tfjs [options]
   --json             print the report as JSON
   --browser          run the comparison in headless Chromium (SwiftShader) instead of Node
-  --only a,b         only these groups: matmul, conv, train
+  --only a,b         only these groups: matmul, conv, train, gpt (a whole gpt:4-128-4-128 AdamW step)
   --reps n           timed samples per side (default ${NODE_PRESET.reps}, browser ${BROWSER_PRESET.reps})
   --sizes a,b        matmul sizes (default ${NODE_PRESET.matmul.join(',')}, browser ${BROWSER_PRESET.matmul.join(',')})`;
 
@@ -78,7 +78,7 @@ function parse(argv: string[]): Args {
     else if (x === '--help' || x === '-h') a.help = true;
     else throw new Error(`unknown argument '${x}'\n${USAGE}`);
   }
-  if (a.only?.some((g) => !['matmul', 'conv', 'train'].includes(g))) throw new Error(`--only takes matmul, conv, train\n${USAGE}`);
+  if (a.only?.some((g) => !['matmul', 'conv', 'train', 'gpt'].includes(g))) throw new Error(`--only takes matmul, conv, train, gpt\n${USAGE}`);
   if (a.reps !== undefined && !(Number.isInteger(a.reps) && a.reps > 0)) throw new Error(`--reps must be a positive integer\n${USAGE}`);
   if (a.sizes?.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error(`--sizes must be positive integers\n${USAGE}`);
   return a;

