@@ -153,7 +153,8 @@ export async function gptCases(gpu: Gpu, c: GptVsCase, optimizer: OptimizerKind 
     if (keep) for (const [name, v] of vars) keep.set(name, tf.keep(grads[v.name]!));
     let gs = grads;
     if (adamw) {
-      const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+      // Σ‖g‖² by a chain of adds: tf.addN over every parameter exceeds WebGPU's 16 storage buffers per stage
+      const norm = tf.sqrt(Object.values(grads).map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b)));
       const scale = tf.minimum(1, tf.div(h.clip, tf.add(norm, 1e-6)));
       gs = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)]));
       for (const v of decayed) v.assign(tf.mul(v, Math.fround(1 - Math.fround(lr * h.weightDecay))));

@@ -1,6 +1,6 @@
 // slimgpu public API (browser and Node).
 export { createGpu, adapterSummary, restoreNodePolling, GpuError, NO_ADAPTER_HELP } from './gpu/device.js';
-export type { Gpu, GpuOptions, AdapterSummary } from './gpu/device.js';
+export type { Gpu, GpuOptions, AdapterSummary, GpuMemory } from './gpu/device.js';
 export { Tensor, createTensor, numel } from './gpu/tensor.js';
 export type { DType } from './gpu/tensor.js';
 export { PipelineCache, pipelines, specialize, compileModule } from './gpu/pipeline.js';
@@ -14,6 +14,8 @@ export { ops, tensor, zeros } from './ops.js';
 export * from './data/index.js';
 export * from './io/index.js';
 export { Network, evaluate, trainNetwork, uploadDataset, DivergedError, TrainError, sparsityScheduleOf, validateTrainOptions } from './nn/trainer.js';
+export { DeviceLostError, parseFault, FaultSpecError } from './nn/faults.js';
+export type { FaultPlan } from './nn/faults.js';
 export type { TrainOptions, TrainCallbacks, TrainSummary, LogEntry, EvalResult } from './nn/trainer.js';
 export { modelFromName, resolveModel, initParams, defaultLr, PRESETS, ModelError } from './nn/model.js';
 export type { ModelSpec, LayerSpec, ResolvedLayer } from './nn/model.js';

@@ -38,7 +38,7 @@ export function deviceLostError(gpu: Gpu, lastGoodStep: number, checkpointStep: 
   const l = gpu.lost ?? { reason: 'unknown', message: 'lost' };
   return new DeviceLostError(
     `training stopped: the GPU device was lost (${l.reason}: ${l.message}). Last good step: ${lastGoodStep} ` +
-      '(the last statistics read back); ' +
+      '(the last step known complete: read back or checkpointed); ' +
       (checkpointStep !== undefined ? `last checkpoint of this run: step ${checkpointStep}, intact.` : `no checkpoint was written by this run (it started at step ${startStep}).`),
     l.reason, lastGoodStep, checkpointStep);
 }

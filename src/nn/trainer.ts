@@ -305,7 +305,7 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
     if (!gpu.lost && !(e instanceof DivergedError)) await Promise.race([gpu.whenLost, new Promise((r) => setTimeout(r, 50))]);
     if (!gpu.lost) throw e;
     state.step = checkpointStep ?? startStep;
-    throw deviceLostError(gpu, lastGood.step, checkpointStep, startStep);
+    throw deviceLostError(gpu, Math.max(lastGood.step, checkpointStep ?? -1), checkpointStep, startStep);
   } finally {
     await sch?.dispose();
     plan?.destroy();
