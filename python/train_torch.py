@@ -8,9 +8,13 @@ plain safetensors state_dict that `slimgpu import` / `slimgpu train --init` read
 --procs N starts N processes with torch.multiprocessing; under torchrun (RANK / WORLD_SIZE in the
 environment) it joins that group instead and --procs is ignored. --batch is the global batch: each
 of the N processes takes its B/N share of every batch, and DDP averages the gradients, so the
-updates are those of one process with batch B. SGD with momentum, L2 on weights (not biases),
-as slimgpu's fused update does. Rank 0 evaluates on the test split and writes the files; every
-rank checks at the end that its replica equals rank 0's.
+updates are those of one process with batch B. LeNets: MNIST (python/twins.py), SGD with momentum,
+L2 on weights (not biases), as slimgpu's fused update does. gpt:L-D-H-T (nanoGPT's names):
+--text FILE, random windows of T + 1 bytes from its first 90%, AdamW with decay on matrices;
+evaluated on the last 10% (loss, bits per byte). Rank 0 evaluates and writes the files; every rank
+checks at the end that its replica equals rank 0's.
+
+  /usr/bin/python3 python/train_torch.py --model gpt:2-64-4-64 --text FILE --steps 200 --batch 16 --out gpt.safetensors
 """
 import argparse
 import json
