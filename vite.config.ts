@@ -4,7 +4,8 @@ import { defineConfig } from 'vite';
 // The pages in demo/ import the library from src/ directly; shaders come from the generated
 // src/gen/shaders.ts (scripts/gen-shaders.mjs), the same source as the Node build.
 //   demo/index.html  live training demo        demo/bench.html  kernel benchmarks
-//   demo/smoke.html  WebGPU check
+//   demo/smoke.html  WebGPU check                demo/text.html   a GPT learns a text, live
+//   demo/codec.html  the prequential GPT compressor (.slimz) against CompressionStream('gzip')
 export default defineConfig({
   root: resolve(__dirname, 'demo'),
   base: './',
@@ -28,6 +29,8 @@ export default defineConfig({
         bench: resolve(__dirname, 'demo/bench.html'),
         smoke: resolve(__dirname, 'demo/smoke.html'),
         'vs-tfjs': resolve(__dirname, 'demo/vs-tfjs.html'),
+        text: resolve(__dirname, 'demo/text.html'),
+        codec: resolve(__dirname, 'demo/codec.html'),
       },
     },
   },

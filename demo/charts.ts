@@ -15,6 +15,8 @@ export interface SeriesSpec {
 
 export interface ChartSpec {
   yLabel: string;
+  /** The x axis' label (default 'step'). */
+  xLabel?: string;
   series: SeriesSpec[];
   /** Fixed y range, e.g. [0, 1] for accuracy; else auto. */
   yRange?: [number, number];
@@ -48,11 +50,11 @@ export class LiveChart {
         y: s.log ? { distr: 3 } : s.yRange ? { range: s.yRange } : { auto: true },
       },
       axes: [
-        { label: 'step', stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, labelSize: 18, size: 32 },
+        { label: s.xLabel ?? 'step', stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, labelSize: 18, size: 32 },
         { label: s.yLabel, stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, labelSize: 18, size: 52, values: (_u, vals) => vals.map((v) => (v == null ? '' : fmt(v))) },
       ],
       series: [
-        { label: 'step' },
+        { label: s.xLabel ?? 'step' },
         ...s.series.map((x, i): uPlot.Series => ({
           label: x.label,
           stroke: x.color ?? PALETTE[i % PALETTE.length],
