@@ -1,6 +1,6 @@
 // The codec with its real model, the GPT preset, on tiny shapes: exact round trips (empty, 1 byte,
 // binary, non-UTF-8, lengths that are not chunk multiples), the causality the decoder relies on,
-// determinism, and the CLI (atomic output, errors naming the chunk).
+// determinism, two-part files, and the CLI (atomic output, errors naming the chunk).
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { GptCodecModel, checkSettings, compressWithGpt, decompressWithGpt, type GptCodecOptions } from '../src/codec/index.js';
 import { cli, rng, testGpu } from './helpers.js';
 
-const TINY: GptCodecOptions = { model: 'gpt:1-16-2-16', streams: 3, chunkBytes: 16, stepsPerChunk: 2, lr: 0.05, optimizer: 'sgd', seed: 7 };
+const TINY: GptCodecOptions = { model: 'gpt:1-16-2-16', streams: 3, chunkBytes: 16, stepsPerChunk: 2, lr: 1e-2, seed: 7 };
 const english = new TextEncoder().encode('The quick brown fox jumps over the lazy dog. A stitch in time saves nine. '.repeat(8));
 
 let dir: string | undefined;
@@ -59,6 +59,15 @@ describe('GPT codec', () => {
     expect(a.bits).toBeLessThan(still.bits);
   });
 
+  it('two-part: the stored model (pruned, shared) decodes the text exactly', async () => {
+    const gpu = await testGpu();
+    const c = await compressWithGpt(gpu, english, { ...TINY, optimizer: 'adamw', lr: 1e-2, twoPart: { trainSteps: 16, sparsity: 0.5, bits: 4 } });
+    expect(c.header.mode).toBe('two-part');
+    expect(c.modelBytes).toBeGreaterThan(0);
+    expect(c.twoPart!.modelBytes).toBeLessThan(c.twoPart!.denseModelBytes);
+    const back = await decompressWithGpt(gpu, c.bytes);
+    expect(back.text).toEqual(english);
+  });
 });
 
 describe('slimgpu compress / decompress', () => {
@@ -66,7 +75,7 @@ describe('slimgpu compress / decompress', () => {
     dir = await mkdtemp(join(tmpdir(), 'slimgpu-codec-'));
     const src = join(dir, 'in.txt'), z = join(dir, 'in.txt.slimz'), out = join(dir, 'out.txt');
     await writeFile(src, english.subarray(0, 333));
-    const flags = ['--model', 'gpt:1-16-2-16', '--streams', '2', '--chunk', '16', '--steps-per-chunk', '1', '--optimizer', 'sgd', '--lr', '0.05', '--no-progress'];
+    const flags = ['--model', 'gpt:1-16-2-16', '--streams', '2', '--chunk', '16', '--steps-per-chunk', '1', '--lr', '0.01', '--no-progress'];
     const c = await cli(['compress', src, '-o', z, ...flags, '--json']);
     expect(c.stderr).not.toMatch(/error/i);
     expect(c.code).toBe(0);
