@@ -7,16 +7,21 @@
 // URL parameters preset the form (train, model, sparsity, schedule, pruning, bits, epochs, batch,
 // lr, momentum, l2, seed) and a few things the form does not show: test (test samples, default
 // 2000), steps (stop after this many steps), fineTune (centroid fine-tuning steps), logEvery,
-// perSubmit (steps per command buffer), inspectMs (least time between mask readbacks), autostart=1.
+// perSubmit (steps per command buffer), inspectMs (least time between mask readbacks), autostart=1,
+// fault=device-lost@step=N (lose the device there; the page offers to continue, see recovery.ts) and
+// autoResume=1 (continue without asking).
 //
 // window.__demo exposes the run's state for tests (tests/demo.test.ts).
 import {
-  createGpu, evaluate, formatReport, layerStats, mnistSplit, modelFromName, Network, NO_ADAPTER_HELP, sparsityScheduleOf, sparsityAt, totals, trainNetwork,
+  createGpu, DeviceLostError, evaluate, formatReport, mnistSplit, modelFromName, Network, NO_ADAPTER_HELP, parseFault, sparsityScheduleOf, sparsityAt, trainNetwork,
   type EvalResult, type Gpu, type LogEntry, type RunReport, type TrainOptions, type TrainSummary,
 } from '../src/index.js';
-import { compressedSizes, COMPRESSED_EXTENSION, exportCompressed, type CompressedSizes } from '../src/io/export.js';
+import { compressedSizes, COMPRESSED_EXTENSION, exportCompressed } from '../src/io/export.js';
 import { fineTuneCentroids, shareWeights, type WeightSharing } from '../src/compress/sharing.js';
-import type { FileBytes } from '../src/compress/report.js';
+import { $, esc, fmtInt, pct, showNotice } from './ui.js';
+import { buildReport, save, showReport, type DemoConfig } from './report.js';
+import { applyUrlParams, BROWSER_HELP, field, form, params, readConfig, SUGGESTED_LR, syncSparsityLabel } from './config.js';
+import { offerContinue, restoreOnNewDevice, takeSnapshot, type Snapshot } from './recovery.js';
 import { LiveChart, PALETTE, type ChartSpec } from './charts.js';
 import { loadMnistDigits } from './data.js';
 import { drawTiles, tileLayout, type TileLayout } from './weights.js';
@@ -45,121 +50,22 @@ interface DemoProbe {
   toggles: number;
   /** Frames (requestAnimationFrame) rendered while training. */
   framesWhileTraining: number;
+  /** Device losses during the run and the snapshot steps training continued from. */
+  deviceLost: { reason: string; lastGoodStep: number; snapshotStep: number; message: string }[];
+  resumedFrom: number[];
 }
 
-const probe: DemoProbe = { state: 'init', totalSteps: 0, logs: [], sparsity: [], tests: [], stopped: false, maxLagMs: 0, toggles: 0, framesWhileTraining: 0 };
+const probe: DemoProbe = { state: 'init', totalSteps: 0, logs: [], sparsity: [], tests: [], stopped: false, maxLagMs: 0, toggles: 0, framesWhileTraining: 0, deviceLost: [], resumedFrom: [] };
 (window as unknown as { __demo: DemoProbe }).__demo = probe;
 
 // ---- DOM ------------------------------------------------------------------------------------------
 
-const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`demo: no element #${id}`);
-  return el as T;
-};
-const form = $<HTMLFormElement>('controls');
 const trainBtn = $<HTMLButtonElement>('run');
 const stopBtn = $<HTMLButtonElement>('stop');
-const notice = $('notice');
 const phaseEl = $('phase');
-const field = <T extends HTMLInputElement | HTMLSelectElement>(name: string): T => {
-  const el = form.elements.namedItem(name);
-  if (!el) throw new Error(`demo: no form field '${name}'`);
-  return el as T;
-};
 
-const fmtInt = (n: number) => n.toLocaleString('en-US');
-const fmtBytes = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`);
-const pct = (x: number, d = 1) => `${(100 * x).toFixed(d)}%`;
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-
-function showNotice(kind: 'error' | 'warn', title: string, body: string, detail?: string): void {
-  notice.hidden = false;
-  notice.className = kind === 'warn' ? 'notice warn' : 'notice';
-  notice.innerHTML = `<h3>${esc(title)}</h3><div>${esc(body)}</div>${detail ? `<pre>${esc(detail)}</pre>` : ''}`;
-}
 
 const setPhase = (s: string) => { phaseEl.textContent = s; };
-
-// ---- configuration ------------------------------------------------------------------------------
-
-interface DemoConfig {
-  model: string;
-  train: number;
-  test: number;
-  sparsity: number;
-  schedule: 'constant' | 'polynomial';
-  pruning: 'layer' | 'global';
-  epochs: number;
-  batch: number;
-  lr: number;
-  momentum: number;
-  l2: number;
-  seed: number;
-  /** Weight sharing: bits per dense layer (conv layers get 8), 0 = off. */
-  bits: number;
-  /** Centroid fine-tuning steps after sharing (default: min(100, an epoch)). */
-  fineTune?: number;
-  maxSteps?: number;
-  logEvery?: number;
-  perSubmit: number;
-  inspectMs: number;
-}
-
-const params = new URLSearchParams(location.search);
-const numParam = (k: string): number | undefined => {
-  const v = params.get(k);
-  return v === null || v === '' ? undefined : Number(v);
-};
-
-/** Presets the form from the URL; values a select does not offer are added to it. */
-function applyUrlParams(): void {
-  const test = numParam('test') ?? 2000;
-  for (const o of (field('train') as HTMLSelectElement).options) o.text = `${fmtInt(Number(o.value))} train / ${fmtInt(test)} test`;
-  for (const name of ['train', 'model', 'sparsity', 'schedule', 'pruning', 'bits', 'epochs', 'batch', 'lr', 'momentum', 'l2', 'seed']) {
-    const v = params.get(name);
-    if (v === null) continue;
-    const el = field(name);
-    if (el instanceof HTMLSelectElement && ![...el.options].some((o) => o.value === v)) {
-      if (name === 'schedule' || name === 'pruning' || name === 'bits') continue;
-      const label = name === 'train' ? `${fmtInt(Number(v))} train / ${fmtInt(test)} test` : v;
-      el.add(new Option(label, v));
-    }
-    el.value = v;
-  }
-}
-
-function readConfig(): DemoConfig {
-  const num = (name: string) => {
-    const v = Number(field(name).value);
-    if (!Number.isFinite(v)) throw new Error(`${name}: '${field(name).value}' is not a number`);
-    return v;
-  };
-  return {
-    model: field('model').value,
-    train: num('train'),
-    test: numParam('test') ?? 2000,
-    sparsity: num('sparsity'),
-    schedule: field('schedule').value as DemoConfig['schedule'],
-    pruning: field('pruning').value as DemoConfig['pruning'],
-    epochs: num('epochs'),
-    batch: num('batch'),
-    lr: num('lr'),
-    momentum: num('momentum'),
-    l2: num('l2'),
-    seed: num('seed'),
-    bits: num('bits'),
-    fineTune: numParam('fineTune'),
-    maxSteps: numParam('steps'),
-    logEvery: numParam('logEvery'),
-    perSubmit: numParam('perSubmit') ?? 4,
-    inspectMs: numParam('inspectMs') ?? 1000,
-  };
-}
-
-function syncSparsityLabel(): void {
-  (form.elements.namedItem('sparsityOut') as HTMLOutputElement).value = pct(Number(field('sparsity').value), 0);
-}
 
 function setRunning(running: boolean): void {
   for (const el of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) el.disabled = running;
@@ -234,8 +140,8 @@ async function train(cfg: DemoConfig): Promise<void> {
   if (!gpu) throw new Error('no WebGPU device');
   probe.config = cfg;
   probe.logs = []; probe.sparsity = []; probe.tests = []; probe.report = undefined; probe.reportText = undefined; probe.fileBytes = undefined;
-  probe.stopped = false; probe.error = undefined; probe.maxLagMs = 0; probe.framesWhileTraining = 0;
-  notice.hidden = true;
+  probe.stopped = false; probe.error = undefined; probe.maxLagMs = 0; probe.framesWhileTraining = 0; probe.deviceLost = []; probe.resumedFrom = [];
+  $('notice').hidden = true;
   $('report').hidden = true;
   latest = undefined;
   stopRequested = false;
@@ -246,7 +152,7 @@ async function train(cfg: DemoConfig): Promise<void> {
   const split = mnistSplit(all, { trainSize: Math.min(cfg.train, all.n - cfg.test), testSize: cfg.test, seed: 0 });
   const spec = modelFromName(cfg.model, { input: split.train.inputShape, numClasses: split.train.numClasses });
   const autoencoder = spec.task === 'autoencoder';
-  const net = Network.create(gpu, spec, cfg.seed);
+  let net = Network.create(gpu, spec, cfg.seed);
   try {
     const stepsPerEpoch = Math.floor(split.train.n / cfg.batch);
     const total = Math.min(cfg.maxSteps ?? Infinity, cfg.epochs * stepsPerEpoch);
@@ -255,7 +161,7 @@ async function train(cfg: DemoConfig): Promise<void> {
       epochs: cfg.epochs, batch: cfg.batch, lr: cfg.lr, momentum: cfg.momentum, l2: cfg.l2, seed: cfg.seed,
       sparsity: cfg.sparsity, schedule: cfg.schedule, pruning: cfg.pruning, maxSteps: cfg.maxSteps,
       logEvery: cfg.logEvery ?? Math.max(1, Math.min(25, Math.round(total / 120))),
-      stepsPerSubmit: cfg.perSubmit, maxInFlight: 2,
+      stepsPerSubmit: cfg.perSubmit, maxInFlight: 2, checkpointEvery: Math.max(1, Math.round(total / 10)),
     };
     const sched = sparsityScheduleOf(opts, total);
     run = { total, stepsPerEpoch, autoencoder };
@@ -329,25 +235,47 @@ async function train(cfg: DemoConfig): Promise<void> {
     probe.state = 'training';
     setPhase(`Training ${cfg.model} on ${fmtInt(split.train.n)} digits: ${fmtInt(total)} steps of ${cfg.batch}` +
       (sched ? `, pruning to ${pct(cfg.sparsity, 0)} (${cfg.schedule}, ${cfg.pruning === 'global' ? 'global' : 'per layer'})` : ', dense') + '…');
-    let summary: TrainSummary;
+    let summary: TrainSummary | undefined;
+    // an in-memory snapshot at every checkpoint point: what a lost device is continued from
+    let snapshot: Snapshot = await takeSnapshot(net, 0);
+    let fault = parseFault(cfg.fault);
     try {
-      summary = await trainNetwork(net, split.train, opts, state, {
-        onLog(e) {
-          probe.logs.push(e);
-          latest = e;
-          lossChart.set(e.step, 0, e.loss);
-          accChart.set(e.step, 0, autoencoder ? psnr(e.loss) : e.accuracy);
-          maybeInspect();
-          requestRender();
-        },
-        shouldStop: () => stopRequested,
-        async onEpochEnd(step) {
-          const r = await evaluate(net, split.test);
-          probe.tests.push({ step, result: r });
-          accChart.set(step, 1, autoencoder ? r.psnr : r.accuracy);
-          requestRender();
-        },
-      });
+      while (!summary) {
+        try {
+          summary = await trainNetwork(net, split.train, opts, state, {
+            onLog(e) {
+              probe.logs.push(e);
+              latest = e;
+              lossChart.set(e.step, 0, e.loss);
+              accChart.set(e.step, 0, autoencoder ? psnr(e.loss) : e.accuracy);
+              maybeInspect();
+              requestRender();
+            },
+            shouldStop: () => stopRequested,
+            async onEpochEnd(step) {
+              const r = await evaluate(net, split.test);
+              probe.tests.push({ step, result: r });
+              accChart.set(step, 1, autoencoder ? r.psnr : r.accuracy);
+              requestRender();
+            },
+            async onCheckpoint(step) { snapshot = await takeSnapshot(net, step); },
+            fault,
+          });
+        } catch (e) {
+          if (!(e instanceof DeviceLostError)) throw e;
+          probe.deviceLost.push({ reason: e.reason, lastGoodStep: e.lastGoodStep, snapshotStep: snapshot.step, message: e.message });
+          setPhase(`The GPU device was lost at step ${fmtInt(e.lastGoodStep)} or after.`);
+          await inspecting;
+          if (!(await offerContinue(e, snapshot, params.get('autoResume') === '1'))) throw e;
+          net.dispose();
+          ({ gpu, net } = await restoreOnNewDevice(spec, cfg.seed, snapshot));
+          state.step = snapshot.step;
+          fault = undefined;
+          inspectError = undefined;
+          probe.resumedFrom.push(snapshot.step);
+          setPhase(`Continuing from step ${fmtInt(snapshot.step)} on a new device…`);
+        }
+      }
     } finally {
       clearInterval(lagTimer);
       await inspecting;
@@ -375,7 +303,7 @@ async function train(cfg: DemoConfig): Promise<void> {
     setPhase('Writing the compressed model…');
     const bytes = await exportCompressed(net, sharing);
     const sizes = compressedSizes(bytes);
-    const report = await buildReport(net, cfg, test, sharing ? pruned : undefined, summary, sizes);
+    const report = await buildReport(net, cfg, probe.adapter, test, sharing ? pruned : undefined, summary, sizes);
     download = { bytes, name: `${cfg.model.replace(/[^a-z0-9.-]+/gi, '-')}${COMPRESSED_EXTENSION}` };
     probe.report = report;
     probe.reportText = formatReport(report);
@@ -389,67 +317,6 @@ async function train(cfg: DemoConfig): Promise<void> {
   } finally {
     net.dispose();
   }
-}
-
-async function buildReport(net: Network, cfg: DemoConfig, test: EvalResult, pruned: EvalResult | undefined, summary: TrainSummary, sizes: CompressedSizes): Promise<RunReport> {
-  const w = await net.arena.read('weights');
-  const layers = net.layers.filter((l) => l.weightShape).map((l) => layerStats(l.name, l.spec.kind, l.weightShape!, w.get(`${l.name}.weight`)!, l.biasShape!.reduce((a, b) => a * b, 1)));
-  const file: FileBytes = { fileBytes: sizes.fileBytes, headerBytes: sizes.headerBytes, layers: sizes.layers.map((l) => ({ layer: l.layer, bytes: l.bytes, bits: l.bits })) };
-  const last = summary.history[summary.history.length - 1];
-  return {
-    model: cfg.model, data: `mnist (bundled, ${cfg.train} train / ${cfg.test} test)`, task: net.spec.task, layers, total: totals(layers, file),
-    metrics: {
-      trainLoss: last?.loss, prunedTestAccuracy: pruned?.accuracy, prunedTestMse: pruned?.mse,
-      testLoss: test.loss, testAccuracy: test.accuracy, testMse: test.mse, testPsnr: test.psnr,
-    },
-    timing: { steps: summary.steps, epochs: summary.epochs, wallSeconds: summary.wallSeconds, samplesPerSec: summary.samplesPerSec, msPerStep: summary.msPerStep, cpuRecordShare: summary.cpuRecordShare },
-    config: JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>,
-    adapter: probe.adapter,
-  };
-}
-
-function showReport(r: RunReport, sizes: CompressedSizes): void {
-  const t = r.total, m = r.metrics;
-  const card = (label: string, value: string, small = '') => `<div><dt>${esc(label)}</dt><dd>${esc(value)}${small ? ` <small>${esc(small)}</small>` : ''}</dd></div>`;
-  $('summary').innerHTML = [
-    m.testAccuracy !== undefined
-      ? card('test accuracy', pct(m.testAccuracy, 2), m.prunedTestAccuracy !== undefined ? `${pct(m.prunedTestAccuracy, 2)} before weight sharing` : `loss ${m.testLoss.toFixed(3)}`)
-      : card('test PSNR', `${(m.testPsnr ?? 0).toFixed(1)} dB`, `MSE ${(m.testMse ?? 0).toExponential(2)}` + (m.prunedTestMse !== undefined ? ` (${m.prunedTestMse.toExponential(2)} before sharing)` : '')),
-    card('non-zero weights', fmtInt(t.nonzeros), `of ${fmtInt(t.params)} (${t.nonzeroRatio.toFixed(1)}× fewer)`),
-    card('compressed file', fmtBytes(sizes.fileBytes), `${(t.compressionRatio ?? 0).toFixed(1)}× smaller than fp32 (${fmtBytes(t.denseBytes)})`),
-    card('training', `${r.timing.wallSeconds.toFixed(1)} s`, `${fmtInt(Math.round(r.timing.samplesPerSec))} samples/s`),
-  ].join('');
-  const head = ['layer', 'shape', 'weights', 'non-zeros', 'sparsity', 'index', 'bits', 'dense fp32', 'compressed', 'ratio'];
-  const rows = r.layers.map((l) => {
-    const s = sizes.layers.find((x) => x.layer === l.name);
-    const index = !s ? '–' : s.index === 'relative' ? `relative ${s.indexBits}-bit` : s.index;
-    return `<tr><td>${esc(l.name)}</td><td>${l.shape.join('×')}</td><td>${fmtInt(l.params)}</td><td>${fmtInt(l.nonzeros)}</td>` +
-      `<td><span class="sparsebar"><i style="width:${(100 * l.sparsity).toFixed(1)}%"></i></span>${pct(l.sparsity)}</td><td>${index}</td><td>${l.bitsPerWeight}</td>` +
-      `<td>${fmtBytes(l.denseBytes)}</td><td>${l.compressedBytes !== undefined ? fmtBytes(l.compressedBytes) : '–'}</td>` +
-      `<td>${l.compressionRatio ? `${l.compressionRatio.toFixed(1)}×` : '–'}</td></tr>`;
-  });
-  rows.push(`<tr class="header-row"><td>(file header)</td><td></td><td></td><td></td><td></td><td></td><td></td><td></td><td>${fmtBytes(sizes.headerBytes)}</td><td></td></tr>`);
-  rows.push(`<tr class="total"><td>total</td><td></td><td>${fmtInt(t.params)}</td><td>${fmtInt(t.nonzeros)}</td><td>${pct(t.sparsity)}</td><td></td><td></td>` +
-    `<td>${fmtBytes(t.denseBytes)}</td><td>${fmtBytes(sizes.fileBytes)}</td><td>${(t.compressionRatio ?? 0).toFixed(1)}×</td></tr>`);
-  $('report-table').innerHTML = `<thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody>`;
-  const shared = r.layers.some((l) => l.bitsPerWeight < 32);
-  $('report-note').textContent = `Compressed = the layer's bytes in the ${COMPRESSED_EXTENSION} file written by exportCompressed: a sparse index of the kept ` +
-    `positions, the kept weights (${shared ? 'b-bit indices into a shared codebook of 2^b values' : 'as f32'}) and the biases; the total is the whole file. ` +
-    'Dense = weights and biases as fp32. "bits" = bits per kept weight.';
-  $('report-text').textContent = formatReport(r);
-  $('report').hidden = false;
-}
-
-function save(bytes: Uint8Array | string, name: string, type: string): void {
-  const blob = new Blob([bytes as BlobPart], { type });
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 $('download').addEventListener('click', () => { if (download) save(download.bytes, download.name, 'application/octet-stream'); });
@@ -478,6 +345,7 @@ form.addEventListener('submit', (ev) => {
   if (probe.state === 'training' || probe.state === 'loading' || probe.state === 'evaluating') return;
   void start();
 });
+$('lose-gpu').addEventListener('click', () => { if (probe.state === 'training') gpu?.simulateLoss('simulated from the page (the "Lose the GPU" button)'); });
 stopBtn.addEventListener('click', () => {
   stopRequested = true;
   stopBtn.disabled = true;
@@ -485,8 +353,6 @@ stopBtn.addEventListener('click', () => {
 });
 field('sparsity').addEventListener('input', syncSparsityLabel);
 
-/** Learning rates that train each preset well with momentum 0.9 (LeNet-5 diverges at 0.1; the autoencoder's MSE needs more). */
-const SUGGESTED_LR: Record<string, number> = { 'lenet-300-100': 0.1, 'lenet-5': 0.01, 'mlp:784-100-10': 0.1, 'autoencoder:784-64': 3 };
 field('model').addEventListener('change', () => {
   const lr = SUGGESTED_LR[field('model').value];
   if (lr !== undefined) {
@@ -494,11 +360,6 @@ field('model').addEventListener('change', () => {
     $('hint').textContent = `Learning rate set to ${lr}, which suits this model.`;
   }
 });
-
-const BROWSER_HELP =
-  'This page needs WebGPU: Chrome or Edge 113+ (Windows, macOS, ChromeOS, Android) or another browser with WebGPU enabled, ' +
-  'on a secure page (https:// or http://localhost / 127.0.0.1). On Linux, start Chrome/Chromium with --enable-unsafe-webgpu ' +
-  '(and --use-angle=vulkan for a Vulkan driver, or --enable-features=Vulkan).';
 
 async function init(): Promise<void> {
   applyUrlParams();
@@ -534,7 +395,7 @@ async function init(): Promise<void> {
   $('adapter').innerHTML = `WebGPU adapter: <b>${esc(probe.adapter || 'unnamed')}</b><br>${esc([i.vendor, i.architecture].filter(Boolean).join(' · '))}` +
     `${i.isFallbackAdapter ? ' · software fallback' : ''}`;
   gpu.device.lost.then((info) => {
-    if (info.reason === 'destroyed') return;
+    if (info.reason === 'destroyed' || probe.state === 'training') return; // a run reports and continues its own loss
     showNotice('error', 'The GPU device was lost', info.message || String(info.reason), 'Reload the page to start again.');
     trainBtn.disabled = true;
   }).catch(() => undefined);

@@ -130,6 +130,24 @@ describe('demo page: live training in headless Chromium', () => {
     await page.close();
   });
 
+  it('a lost GPU device: the page says what happened and continues from its in-memory snapshot on a new device', async () => {
+    // 80 steps, a snapshot every 8: the device is lost after step 50, the run continues from step 48
+    const q = 'model=mlp:784-100-10&train=2000&test=200&epochs=2&batch=50&sparsity=0.5&bits=0&fault=device-lost@step=50&autoResume=1&autostart=1';
+    const { page, errors } = await openPage(h, `/index.html?${q}`);
+    await waitInPage(page, `window.__demo && ['done', 'error', 'nogpu'].includes(window.__demo.state)`, 'the end of the run', 90_000, PROBE);
+    const p = await page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __demo: unknown }).__demo)) as Probe & { deviceLost: { reason: string; snapshotStep: number; message: string }[]; resumedFrom: number[] });
+    expect(p.error).toBeUndefined();
+    expect(p.state).toBe('done');
+    expect(p.deviceLost).toHaveLength(1);
+    expect(p.deviceLost[0]!.reason).toBe('destroyed');
+    expect(p.deviceLost[0]!.message).toMatch(/GPU device was lost \(destroyed: fault injected \(device-lost@step=50\)\)/);
+    expect(p.resumedFrom).toEqual([48]);
+    expect(p.logs.at(-1)!.step).toBe(80);
+    expect(p.report!.total.sparsity).toBeCloseTo(0.5, 2);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('without WebGPU it says so and names the browser and flags needed', async () => {
     const browser = await launchChromium([...CHROMIUM_FLAGS.filter((f) => f !== '--enable-unsafe-webgpu'), '--disable-features=WebGPU']);
     try {
