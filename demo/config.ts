@@ -1,5 +1,5 @@
 // The demo page's settings: the form, URL parameters (see main.ts), and the advice it shows.
-import { $, fmtInt, pct } from './ui.js';
+import { $, fmtInt, pct } from './page.js';
 import type { DemoConfig } from './report.js';
 
 export const form = $<HTMLFormElement>('controls');

@@ -18,8 +18,8 @@ import {
 } from '../src/index.js';
 import { compressedSizes, COMPRESSED_EXTENSION, exportCompressed } from '../src/io/export.js';
 import { fineTuneCentroids, shareWeights, type WeightSharing } from '../src/compress/sharing.js';
-import { $, esc, fmtInt, pct, showNotice } from './ui.js';
-import { buildReport, save, showReport, type DemoConfig } from './report.js';
+import { $, esc, fmtInt, pct, save, showNotice } from './page.js';
+import { buildReport, showReport, type DemoConfig } from './report.js';
 import { applyUrlParams, BROWSER_HELP, field, form, params, readConfig, SUGGESTED_LR, syncSparsityLabel } from './config.js';
 import { offerContinue, restoreOnNewDevice, takeSnapshot, type Snapshot } from './recovery.js';
 import { LiveChart, PALETTE, type ChartSpec } from './charts.js';

@@ -3,7 +3,7 @@
 // taken at every checkpoint point; when the device goes away the page says what happened and offers
 // to continue from that snapshot on a new device.
 import { createGpu, Network, type DeviceLostError, type Gpu, type ModelSpec } from '../src/index.js';
-import { $, esc, fmtInt } from './ui.js';
+import { $, esc, fmtInt } from './page.js';
 
 export interface Snapshot {
   step: number;

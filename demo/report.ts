@@ -2,7 +2,7 @@
 import { formatReport, layerStats, totals, type EvalResult, type Network, type RunReport, type TrainSummary } from '../src/index.js';
 import { COMPRESSED_EXTENSION, type CompressedSizes } from '../src/io/export.js';
 import type { FileBytes } from '../src/compress/report.js';
-import { $, esc, fmtBytes, fmtInt, pct } from './ui.js';
+import { $, esc, fmtBytes, fmtInt, pct } from './page.js';
 
 /** The settings of a demo run that the report records. */
 export interface DemoConfig {
@@ -77,16 +77,4 @@ export function showReport(r: RunReport, sizes: CompressedSizes): void {
     'Dense = weights and biases as fp32. "bits" = bits per kept weight.';
   $('report-text').textContent = formatReport(r);
   $('report').hidden = false;
-}
-
-export function save(bytes: Uint8Array | string, name: string, type: string): void {
-  const blob = new Blob([bytes as BlobPart], { type });
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
