@@ -12,8 +12,9 @@
 //            the queries i ≥ j in order) and one per query row (dQ over keys j ≤ i in order).
 // Every output element is written by exactly one invocation that sums in a fixed order: no atomics,
 // the same bits on every run.
-// Decoding (T_q = 1 over a key/value cache): kv_append copies the new token's k, v from qkv (B, 3C)
-// into kc, vc (B, Tk, C) at row pos[0]; decode attends query b (the q cols of qkv) to keys 0..pos[0].
+// Decoding over a key/value cache, n = p.T new tokens per batch row (n = 1: one step; n > 1: a
+// prefill): kv_append copies the k, v of qkv row b·n + i (B·n, 3C) into kc, vc (B, Tk, C) at row
+// pos[0] + i; decode attends query row b·n + i (the q cols) to keys 0..pos[0] + i of batch row b.
 //
 // Two flavours of each kernel: generic (one invocation per row, any adapter) and sg8 (CPU drivers
 // with 8-lane subgroups; see the sg8 section).
@@ -647,26 +648,31 @@ fn sg8_unfused_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invo
 #endif
 
 #if ${DECODE}
-// kc[b, pos] = k of qkv row b, vc[b, pos] = its v (skipped when pos ≥ Tk). One invocation per (c, b).
+// kc[b, pos + i] = k of qkv row b·n + i, vc[b, pos + i] = its v (skipped at rows ≥ Tk). One invocation
+// per (c, b·n + i).
 @compute @workgroup_size(64, 1, 1)
 fn kv_append(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.x; let b = gid.y;
-  let t = pos[0];
-  if (c >= p.C || b >= p.B || t >= p.Tk) { return; }
-  let src = b * 3u * p.C + c;
+  let c = gid.x; let r = gid.y;
+  if (c >= p.C || r >= p.B * p.T) { return; }
+  let b = r / p.T;
+  let t = pos[0] + r % p.T;
+  if (t >= p.Tk) { return; }
+  let src = r * 3u * p.C + c;
   let dst = (b * p.Tk + t) * p.C + c;
   kc[dst] = qkv[src + p.C];
   vc[dst] = qkv[src + 2u * p.C];
 }
 
-// O[b, head h] = softmax over keys 0..pos of scale·q·k, times v. One invocation per b·H + h.
+// O[b·n + i, head h] = softmax over keys 0..pos + i of scale·q·k, times v. One invocation per
+// (b·n + i)·H + h.
 @compute @workgroup_size(64, 1, 1)
 fn decode(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let bh = gid.x;
-  if (bh >= p.B * p.H) { return; }
-  let b = bh / p.H; let h = bh % p.H;
-  let n = min(pos[0], p.Tk - 1u) + 1u;
-  let qb = b * 3u * p.C + h * p.hs;
+  let rh = gid.x;
+  if (rh >= p.B * p.T * p.H) { return; }
+  let r = rh / p.H; let h = rh % p.H;
+  let b = r / p.T;
+  let n = min(pos[0] + r % p.T, p.Tk - 1u) + 1u;
+  let qb = r * 3u * p.C + h * p.hs;
   var q: array<f32, ${HSMAX}>;
   var o: array<f32, ${HSMAX}>;
   for (var d = 0u; d < p.hs; d++) { q[d] = qkv[qb + d] * p.scale; o[d] = 0.0; }
@@ -681,7 +687,7 @@ fn decode(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var d = 0u; d < p.hs; d++) { o[d] = fma(e, vc[kb + d], o[d] * corr); }
     m = mn;
   }
-  let ob = b * p.C + h * p.hs;
+  let ob = r * p.C + h * p.hs;
   let inv = 1.0 / l;
   for (var d = 0u; d < p.hs; d++) { O[ob + d] = o[d] * inv; }
 }

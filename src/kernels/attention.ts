@@ -4,7 +4,7 @@
 //   attention:          qkv → out (N, C), and `saved` for the backward pass
 //   attentionBackward:  qkv, out, saved, dout (N, C) → dqkv (N, 3C) (every element written), using
 //                       `scratch`
-//   attentionDecode:    one new token per batch row over a key/value cache (sampling), see below.
+//   attentionDecode:    n new tokens per batch row over a key/value cache (sampling, the codec), see below.
 //
 // Two variants (the same numbers up to rounding):
 //   'unfused': saved = P (B, H, T, T), the softmax probabilities (zero above the diagonal);
@@ -31,6 +31,9 @@
 //   (tests/attention.test.ts checks this). When t reaches Tmax, slide: restart from t = 0 with the
 //   last tokens as the new prompt. A position t ≥ Tmax appends nothing and attends to rows
 //   0..Tmax−1 (ops.attentionDecode rejects it). Kernels: generic (T_q = 1 is small work).
+//   Prefill: qkv may hold n > 1 new tokens per batch row, (B·n, 3C) with row b·n + i at position
+//   t + i; they are appended at rows t..t+n−1 and query i attends to rows 0..t+i (causal within the
+//   n), so one call fills a cache with a known prompt (B = kCache.shape[0], n = qkv rows / B).
 import type { Gpu } from '../gpu/device.js';
 import { bindGroup, checkWorkgroups, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines, type Defines } from '../gpu/pipeline.js';
@@ -270,51 +273,58 @@ export async function attentionBackward(gpu: Gpu, a: AttentionBackwardArgs, opts
 }
 
 export interface AttentionDecodeArgs {
-  /** The new token's q, k, v: (B, 3C). */
+  /** The new tokens' q, k, v: (B·n, 3C), row b·n + i = token i of batch row b (n = 1: one step). */
   qkv: Tensor;
-  /** Key and value caches (B, Tmax, C); row t is written here, rows 0..t are read. */
+  /** Key and value caches (B, Tmax, C); rows t..t+n−1 are written here, rows 0..t+i are read by query i. */
   kCache: Tensor;
   vCache: Tensor;
-  /** u32 [1]: t, the new token's index (< Tmax). */
+  /** u32 [1]: t, the first new token's index (t + n ≤ Tmax). */
   position: Tensor;
-  /** (B, C). */
+  /** (B·n, C). */
   out: Tensor;
 }
 
-/** Checks the operands of attentionDecode and returns (B, C, H, Tmax). */
-export function attentionDecodeDims(qkv: Tensor, kCache: Tensor, vCache: Tensor, opts: { H: number }): { B: number; C: number; H: number; Tmax: number } {
+/** Checks the operands of attentionDecode and returns (B, C, H, Tmax, n): B from the caches, n = qkv rows / B. */
+export function attentionDecodeDims(qkv: Tensor, kCache: Tensor, vCache: Tensor, opts: { H: number }): { B: number; C: number; H: number; Tmax: number; n: number } {
   const op = 'attentionDecode';
   positiveInt(op, 'H', opts?.H);
-  rank(op, 'qkv', qkv, 2, '(B, 3C)');
+  rank(op, 'qkv', qkv, 2, '(B·n, 3C)');
   dtype(op, 'qkv', qkv, 'f32');
-  const [B, C3] = qkv.shape as [number, number];
+  const [rows, C3] = qkv.shape as [number, number];
   if (C3 % 3 !== 0) fail(op, `qkv must have 3C columns (q, k, v), got ${C3} (shape [${qkv.shape}])`);
   const C = C3 / 3, H = opts.H;
   if (C % H !== 0) fail(op, `C = ${C} must be a multiple of H = ${H} (head size C/H)`);
   rank(op, 'kCache', kCache, 3, '(B, Tmax, C)');
-  const Tmax = kCache.shape[1]!;
+  const B = kCache.shape[0]!, Tmax = kCache.shape[1]!;
+  if (rows % B !== 0 || rows === 0) fail(op, `qkv must have B·n rows (n new tokens for each of kCache's B = ${B} batch rows), got shape [${qkv.shape}]`);
+  const n = rows / B;
   f32Shape(op, 'kCache', kCache, [B, Tmax, C], '(B, Tmax, C)');
   f32Shape(op, 'vCache', vCache, [B, Tmax, C], '(B, Tmax, C), like kCache');
-  return { B, C, H, Tmax };
+  if (n > Tmax) fail(op, `qkv holds n = ${n} new tokens per batch row, more than the caches' Tmax = ${Tmax}`);
+  return { B, C, H, Tmax, n };
 }
 
-/** Dispatch records for one decoding step: append k, v at row t of the caches, then attend (see the header). */
+/**
+ * Dispatch records for one decoding step (n = 1) or a prefill of n tokens per batch row: append their
+ * k, v at rows t..t+n−1 of the caches, then attend each query i to rows 0..t+i (see the header).
+ */
 export async function attentionDecode(gpu: Gpu, a: AttentionDecodeArgs, opts: { H: number }): Promise<Dispatch[]> {
   const op = 'attentionDecode';
   if (!a || typeof a !== 'object') fail(op, 'arguments { qkv, kCache, vCache, position, out } are required');
-  const { B, C, H, Tmax } = attentionDecodeDims(a.qkv, a.kCache, a.vCache, opts);
-  f32Shape(op, 'out', a.out, [B, C], '(B, C)');
+  const { B, C, H, Tmax, n } = attentionDecodeDims(a.qkv, a.kCache, a.vCache, opts);
+  f32Shape(op, 'out', a.out, [B * n, C], '(B·n, C)');
   tensorArg(op, 'position', a.position);
   dtype(op, 'position', a.position, 'u32');
   shapeIs(op, 'position', a.position, [1]);
   sameDevice(op, ['qkv', a.qkv], ['kCache', a.kCache], ['vCache', a.vCache], ['position', a.position], ['out', a.out]);
   distinctBuffers(op, ['kCache', a.kCache], ['vCache', a.vCache], ['out', a.out], ['qkv', a.qkv], ['position', a.position]);
-  const d: AttentionDims = { B, T: 1, C, H, hs: C / H, N: B };
+  // the kernels read T as n, the new tokens per batch row
+  const d: AttentionDims = { B, T: n, C, H, hs: C / H, N: B * n };
   const defs = defines(gpu, 'DECODE', d.hs, 'generic', op);
-  const label = `attentionDecode B${B} C${C} H${H} Tmax${Tmax}`;
+  const label = `attentionDecode B${B} n${n} C${C} H${H} Tmax${Tmax}`;
   const steps: Step[] = [
-    { entry: 'kv_append', bindings: [a.qkv, undefined, a.kCache, a.vCache, a.position], workgroups: [Math.ceil(C / 64), B, 1] },
-    { entry: 'decode', bindings: [a.qkv, a.out, a.kCache, a.vCache, a.position], workgroups: [Math.ceil((B * H) / 64), 1, 1] },
+    { entry: 'kv_append', bindings: [a.qkv, undefined, a.kCache, a.vCache, a.position], workgroups: [Math.ceil(C / 64), B * n, 1] },
+    { entry: 'decode', bindings: [a.qkv, a.out, a.kCache, a.vCache, a.position], workgroups: [Math.ceil((B * n * H) / 64), 1, 1] },
   ];
   return build(gpu, label, defs, steps, params(gpu, `${op}.params`, d, Tmax));
 }
