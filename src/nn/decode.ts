@@ -1,7 +1,7 @@
 // Incremental decoding with a key/value cache: a language model compiled for B streams (batch rows)
 // that each take ONE new token per step. Each step embeds the B tokens at position t (the position
 // row is copied from the table on the GPU), runs every block on those B rows — attention attends
-// from each to its stream's cached keys and values of positions 0..t (kernels/attention.ts
+// from each to its stream's cached keys and values of positions 0..t (kernels/attention-decode.ts
 // attentionDecode, which also appends this row's k and v) — and returns the next-byte logits
 // (B, 256) with one readback. A prefill feeds P known tokens per stream at positions 0..P−1 in one
 // pass (B·P rows; only the layers the caches need run). Records for both are built once; a step
@@ -15,7 +15,7 @@
 import type { Gpu } from '../gpu/device.js';
 import { destroyDispatches, encodeDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { attentionDecode } from '../kernels/attention.js';
+import { attentionDecode } from '../kernels/attention-decode.js';
 import * as ew from '../kernels/elementwise.js';
 import { embedding } from '../kernels/embedding.js';
 import { layerNorm } from '../kernels/layernorm.js';
