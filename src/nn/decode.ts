@@ -1,7 +1,7 @@
 // Incremental decoding with a key/value cache: a language model compiled for ONE new token per
 // step (batch 1). Each step embeds the token at position t (the position row is copied from the
 // table on the GPU), runs every block on that single row — attention attends from it to the cached
-// keys and values of positions 0..t (kernels/attention.ts attentionDecode, which also appends this
+// keys and values of positions 0..t (kernels/attention-decode.ts attentionDecode, which also appends this
 // row's k and v) — and returns the next-byte logits (256) with one readback. The records are built
 // once; a step writes the token and t, records the same dispatches and reads 1 KiB back.
 // When t reaches the context T, decoding restarts from the last T/2 tokens (the positions are
@@ -9,7 +9,7 @@
 import type { Gpu } from '../gpu/device.js';
 import { destroyDispatches, encodeDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { attentionDecode } from '../kernels/attention.js';
+import { attentionDecode } from '../kernels/attention-decode.js';
 import * as ew from '../kernels/elementwise.js';
 import { embedding } from '../kernels/embedding.js';
 import { layerNorm } from '../kernels/layernorm.js';
