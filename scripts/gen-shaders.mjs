@@ -6,6 +6,9 @@
 // entry in shaderSources); they may use `${DEFINE}` placeholders and `#if` blocks like any shader,
 // which wgsl-preprocessor resolves at pipeline time (src/gpu/pipeline.ts) after the expansion. (It
 // reads a `#word` anywhere, comments included: write no `#` in a comment.)
+// A piece written once for several operands is a template: `#include "name.wgsl" FN=gv8 A=dO`
+// pastes it with every `{{FN}}` replaced by gv8 and `{{A}}` by dO (values without spaces); every
+// `{{KEY}}` of the piece must be given, and every KEY given must be used.
 import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,14 +16,28 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'shaders');
 const includeDir = join(dir, 'include');
-const INCLUDE = /^[ \t]*#include[ \t]+"([A-Za-z0-9_.-]+\.wgsl)"[ \t]*$/gm;
+const INCLUDE = /^[ \t]*#include[ \t]+"([A-Za-z0-9_.-]+\.wgsl)"((?:[ \t]+[A-Z][A-Z0-9_]*=\S*)*)[ \t]*$/gm;
+const SLOT = /\{\{([A-Z][A-Z0-9_]*)\}\}/g;
+
+function fill(text, args, what) {
+  const used = new Set();
+  const out = text.replace(SLOT, (_m, key) => {
+    if (!(key in args)) throw new Error(`gen-shaders: ${what} needs ${key}=... on its #include line`);
+    used.add(key);
+    return args[key];
+  });
+  for (const key of Object.keys(args)) if (!used.has(key)) throw new Error(`gen-shaders: ${what} has no {{${key}}}`);
+  return out;
+}
 
 function expand(text, from, stack) {
-  return text.replace(INCLUDE, (_line, name) => {
+  return text.replace(INCLUDE, (_line, name, argText) => {
     const path = join(includeDir, name);
     if (stack.includes(name)) throw new Error(`gen-shaders: include cycle ${[...stack, name].join(' → ')}`);
     if (!existsSync(path)) throw new Error(`gen-shaders: ${from} includes "${name}", but shaders/include/${name} does not exist`);
-    return expand(readFileSync(path, 'utf8'), `include/${name}`, [...stack, name]).replace(/\n$/, '');
+    const args = Object.fromEntries(argText.trim().split(/\s+/).filter(Boolean).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+    const piece = fill(readFileSync(path, 'utf8'), args, `include/${name} (from ${from})`);
+    return expand(piece, `include/${name}`, [...stack, name]).replace(/\n$/, '');
   });
 }
 

@@ -1,51 +1,10 @@
 // attention.wgsl's sg8 backward kernels (included where SG8 and BWD are true; the tile
 // helpers come from attention-sg8-tiles.wgsl).
 
-// dP tile: dp[r][e] = dO[row r of the lanes' rows]·qkv[vb[e]] (this lane's dO row at float index gb).
-fn gv8(gb: u32, vb: vec4<u32>) -> array<vec4<f32>, 8> {
-  var s = zero8();
-  let g4 = gb / 4u; let v4 = vb / vec4<u32>(4u);
-  for (var d = 0u; d < p.hs / 4u; d++) {
-    let v0 = qkv[v4.x + d]; let v1 = qkv[v4.y + d]; let v2 = qkv[v4.z + d]; let v3 = qkv[v4.w + d];
-    let c0 = vec4<f32>(v0.x, v1.x, v2.x, v3.x); let c1 = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
-    let c2 = vec4<f32>(v0.z, v1.z, v2.z, v3.z); let c3 = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
-    let g = dO[g4 + d];
-    for (var r = 0u; r < 8u; r++) { s[r] = fma_row(subgroupShuffle(g, r), c0, c1, c2, c3, s[r]); }
-  }
-  return s;
-}
-
-// dPᵀ tile: s[r][e] = qkv[row r of the lanes' rows (float index ab)]·dO[gb[e]].
-fn vg8(ab: u32, gb: vec4<u32>) -> array<vec4<f32>, 8> {
-  var s = zero8();
-  let a4 = ab / 4u; let g4 = gb / vec4<u32>(4u);
-  for (var d = 0u; d < p.hs / 4u; d++) {
-    let g0 = dO[g4.x + d]; let g1 = dO[g4.y + d]; let g2 = dO[g4.z + d]; let g3 = dO[g4.w + d];
-    let c0 = vec4<f32>(g0.x, g1.x, g2.x, g3.x); let c1 = vec4<f32>(g0.y, g1.y, g2.y, g3.y);
-    let c2 = vec4<f32>(g0.z, g1.z, g2.z, g3.z); let c3 = vec4<f32>(g0.w, g1.w, g2.w, g3.w);
-    let a = qkv[a4 + d];
-    for (var r = 0u; r < 8u; r++) { s[r] = fma_row(subgroupShuffle(a, r), c0, c1, c2, c3, s[r]); }
-  }
-  return s;
-}
-
-// acc[r] (the lane's dims) += Σ_sl (w[r] of lane sl) · dO rows i0 + 4sl...
-fn pg8(b: u32, h: u32, i0: u32, l: u32, w: array<vec4<f32>, 8>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
-  for (var sl = 0u; sl < 8u; sl++) {
-    let rb = orows4(b, h, i0 + 4u * sl);
-    let v0 = dO[v4_lo(rb.x, l)]; let v1 = dO[v4_lo(rb.y, l)]; let v2 = dO[v4_lo(rb.z, l)]; let v3 = dO[v4_lo(rb.w, l)];
-#if ${HB2}
-    let w0 = dO[v4_hi(rb.x, l)]; let w1 = dO[v4_hi(rb.y, l)]; let w2 = dO[v4_hi(rb.z, l)]; let w3 = dO[v4_hi(rb.w, l)];
-#endif
-    for (var r = 0u; r < 8u; r++) {
-      let pb = subgroupShuffle(w[r], sl);
-      (*acc)[r] = fma_row(pb, v0, v1, v2, v3, (*acc)[r]);
-#if ${HB2}
-      (*acc2)[r] = fma_row(pb, w0, w1, w2, w3, (*acc2)[r]);
-#endif
-    }
-  }
-}
+// dP = dO·Vᵀ and dPᵀ = V·dOᵀ tiles (unscaled), and dV += Pᵀ·dO (rows of dO).
+#include "attention-sg8-product.wgsl" FN=gv8 A=dO B=qkv SCALE=1.0
+#include "attention-sg8-product.wgsl" FN=vg8 A=qkv B=dO SCALE=1.0
+#include "attention-sg8-accumulate.wgsl" FN=pg8 SRC=dO ROWS=orows4
 
 // dqkv rows r0..r0+7 (+ off floats: 0 dQ, C dK, 2C dV), the lane's dims, times `scale`.
 fn store_d(b: u32, h: u32, r0: u32, off: u32, l: u32, x: array<vec4<f32>, 8>, x2: array<vec4<f32>, 8>, scale: f32) {
@@ -106,7 +65,7 @@ fn sg8_flash_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invoca
   for (var i0 = j0; i0 < T; i0 += 32u) {
     let il = i0 + 4u * l;
     var st = qk8(kb, rows4(b, h, il, 0u));
-    var dpt = vg8(kb + p.C, orows4(b, h, il));
+    var dpt = vg8(kb + p.C, orows4(b, h, il, 0u));
     let iv = vec4<u32>(il, il + 1u, il + 2u, il + 3u);
     let sr = vec4<u32>(bh * T) + min(iv, vec4<u32>(T - 1u));
     let lse = vec4<f32>(saved[sr.x], saved[sr.y], saved[sr.z], saved[sr.w]);
@@ -115,7 +74,7 @@ fn sg8_flash_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invoca
       st[r] = select(vec4<f32>(0.0), exp(st[r] - lse), (iv < vec4<u32>(T)) & (iv >= vec4<u32>(j0 + r)));
       dpt[r] = st[r] * (dpt[r] - dl); // dSᵀ
     }
-    pg8(b, h, i0, l, st, &dv, &dv2);
+    pg8(b, h, i0, 0u, l, st, &dv, &dv2);
     pv8(b, h, i0, 0u, l, dpt, &dk, &dk2);
   }
   store_d(b, h, j0, p.C, l, dk, dk2, p.scale);
@@ -193,7 +152,7 @@ fn sg8_unfused_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invo
       pt[r] = select(vec4<f32>(0.0), vec4<f32>(saved[e.x], saved[e.y], saved[e.z], saved[e.w]), ok);
       dst[r] = select(vec4<f32>(0.0), vec4<f32>(scratch[e.x], scratch[e.y], scratch[e.z], scratch[e.w]), ok);
     }
-    pg8(b, h, i0, l, pt, &dv, &dv2);
+    pg8(b, h, i0, 0u, l, pt, &dv, &dv2);
     pv8(b, h, i0, 0u, l, dst, &dk, &dk2);
   }
   store_d(b, h, j0, p.C, l, dk, dk2, p.scale);
