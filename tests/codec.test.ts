@@ -173,7 +173,9 @@ describe('.slimz files (prequential loop, container)', () => {
     const o = options();
     const c = await compressText(english, m, o);
     expect(m.calls.train).toBe(c.header.coding.chunks - 1);
-    expect(m.calls.logits).toBe(Math.ceil(Math.ceil(english.length / 3) / 8)); // one forward per block of T/2
+    const S = Math.ceil(english.length / 3);
+    expect(m.calls.prefill).toBe(Math.ceil(S / 8)); // one prefill per block of T/2
+    expect(m.calls.step).toBe(S); // one step (all streams) per stream position
   });
 
   it('stops at the first chunk whose model differs (a different adapter) and names it', async () => {
@@ -209,9 +211,12 @@ describe('.slimz files (prequential loop, container)', () => {
     // bytes appended
     await expect(decompressText(Uint8Array.from([...c.bytes, 0]), build())).rejects.toThrow(/unexpected byte/);
     // other versions, other files
-    const v2 = c.bytes.slice();
-    v2[8] = 2;
-    await expect(decompressText(v2, build())).rejects.toThrow(/version 2 .*written by a newer slimgpu/);
+    const v3 = c.bytes.slice();
+    v3[8] = 3;
+    await expect(decompressText(v3, build())).rejects.toThrow(/written by codec version 3; this slimgpu reads codec version 2 only \(it was written by a newer slimgpu\)/);
+    const v1 = c.bytes.slice();
+    v1[8] = 1;
+    await expect(decompressText(v1, build())).rejects.toThrow(/written by codec version 1; .*decompress it with the slimgpu that wrote it/);
     await expect(decompressText(english, build())).rejects.toThrow(/not a \.slimz file/);
     await expect(decompressText(new Uint8Array(0), build())).rejects.toThrow(CodecError);
   });

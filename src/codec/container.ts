@@ -2,7 +2,8 @@
 //
 //   offset  size  field
 //   0       8     magic "SLIMZ\r\n\x1a" (the \r\n and ^Z catch text-mode transfers, as PNG's do)
-//   8       2     version (u16 LE), 1
+//   8       2     version (u16 LE), 2 (the codec's layout version: 1 = windowed full forwards, the
+//                 decoder one per row; 2 = key/value-cached steps, see prequential.ts)
 //   10      2     flags (u16, 0)
 //   12      4     header length H (u32 LE)
 //   16      H     header: UTF-8 JSON (SlimzHeader: mode, original length and CRC-32, model and
@@ -21,7 +22,7 @@ import { crc32 } from './crc32.js';
 import { codecFail } from './errors.js';
 
 export const SLIMZ_MAGIC = Uint8Array.of(0x53, 0x4c, 0x49, 0x4d, 0x5a, 0x0d, 0x0a, 0x1a);
-export const SLIMZ_VERSION = 1;
+export const SLIMZ_VERSION = 2;
 const END_MAGIC = Uint8Array.of(0x53, 0x4c, 0x5a, 0x00);
 const MAX_HEADER = 1 << 20;
 const CHUNK_HEAD = 24;
@@ -168,7 +169,8 @@ export class SlimzReader {
     }
     const version = dv.getUint16(8, true);
     if (version !== SLIMZ_VERSION) {
-      codecFail(`file format version ${version} is not the one this slimgpu reads (version ${SLIMZ_VERSION})${version > SLIMZ_VERSION ? ': it was written by a newer slimgpu' : ''}`);
+      codecFail(`this file was written by codec version ${version}; this slimgpu reads codec version ${SLIMZ_VERSION} only` +
+        (version > SLIMZ_VERSION ? ' (it was written by a newer slimgpu)' : version === 1 ? ' (version 1 coded with windowed forward passes; decompress it with the slimgpu that wrote it)' : ''));
     }
     const hlen = dv.getUint32(12, true);
     if (hlen > MAX_HEADER) codecFail(`the file's header length ${hlen} is implausible (> ${MAX_HEADER}): the file is damaged`);

@@ -1,10 +1,11 @@
 // The codec's model: the GPT preset (gpt:L-D-H-T, byte vocabulary) behind the CodecModel interface,
-// and whole-file compression/decompression with it. The model is nn's GptModel: B = streams windows
-// per forward pass (and per training step), AdamW steps on windows drawn by a seeded hash from the
+// and whole-file compression/decompression with it. The model is nn's GptModel (B = streams windows
+// per training step) decoded by nn's KvDecoder (B streams, prefill T/2, one token per step), AdamW steps on windows drawn by a seeded hash from the
 // prefix of a GPU text buffer that grows as chunks are appended, no readback inside training.
 // Everything the decoder needs to rebuild the same model is in the settings stored in the header.
 import type { Gpu } from '../gpu/device.js';
 import { GptModel } from '../nn/lm.js';
+import { KvDecoder } from '../nn/decode.js';
 import { parseGptName } from '../nn/presets.js';
 import { OPTIMIZERS, type OptimizerKind } from '../nn/optimizer.js';
 import { codecFail } from './errors.js';
@@ -13,7 +14,7 @@ import { compressText, decompressText, type Compressed } from './slimz.js';
 import type { SlimzHeader, WriterInfo } from './container.js';
 
 /** Written into every file's header; a decoder of another version may compute other numbers. */
-export const CODEC_LIBRARY = 'slimgpu 0.1.0 (codec 1)';
+export const CODEC_LIBRARY = 'slimgpu 0.1.0 (codec 2)';
 
 /** What rebuilds the model: stored in the header's `model` field. */
 export interface GptCodecSettings {
@@ -86,6 +87,7 @@ export function checkSettings(v: unknown, where: string): GptCodecSettings {
 
 /** nn's GptModel as the codec's model: B = streams windows, T = the preset's context. */
 export class GptCodecModel implements CodecModel {
+  private kv?: KvDecoder;
   private constructor(readonly lm: GptModel) {}
 
   /** A model for `windows` streams and a text of `capacity` bytes, initialised from the settings' seed. */
@@ -100,10 +102,17 @@ export class GptCodecModel implements CodecModel {
   get windows(): number { return this.lm.windows; }
   get context(): number { return this.lm.context; }
   get net() { return this.lm.net; }
-  logits(tokens: Uint32Array, row?: number): Promise<Float32Array> { return this.lm.logits(tokens, row); }
+  async prefill(tokens: Uint32Array): Promise<void> {
+    this.kv ??= await KvDecoder.create(this.lm.net, { batch: this.windows, prefill: this.context >> 1 });
+    this.kv.prefill(tokens);
+  }
+  async step(tokens: Uint32Array): Promise<Float32Array> {
+    if (!this.kv) codecFail('GptCodecModel.step: prefill first');
+    return (await this.kv!.step(tokens))!;
+  }
   appendText(bytes: Uint8Array): Promise<void> { return this.lm.appendText(bytes); }
   train(steps: number): Promise<void> { return this.lm.train(steps); }
-  dispose(): void { this.lm.dispose(); }
+  dispose(): void { this.kv?.dispose(); this.lm.dispose(); }
 }
 
 function writerOf(gpu: Gpu): WriterInfo {

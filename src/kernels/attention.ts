@@ -4,7 +4,7 @@
 //   attention:          qkv → out (N, C), and `saved` for the backward pass
 //   attentionBackward:  qkv, out, saved, dout (N, C) → dqkv (N, 3C) (every element written), using
 //                       `scratch`
-//   attentionDecode:    one new token per batch row over a key/value cache (sampling), see below.
+//   attentionDecode (one new token over a key/value cache, for sampling): attention-decode.ts
 //
 // Two variants (the same numbers up to rounding):
 //   'unfused': saved = P (B, H, T, T), the softmax probabilities (zero above the diagonal);
@@ -18,26 +18,13 @@
 // Kernels: 'sg8' (CPU drivers with 8-lane subgroups) or 'generic' (one invocation per row); option
 // `kernel`, default by adapter. Deterministic: each output element has one writer summing in a
 // fixed order; no atomics.
-//
-// Incremental decoding (sampling with a key/value cache), for the gpt sampler:
-//   Per attention layer allocate kCache, vCache (B, Tmax, C) f32 (Tmax = the model's context T), and
-//   one position tensor (u32, shape [1]) shared by all layers, holding t = the new token's index.
-//   Run the model on the new token only (B rows: embedding at position t, layer norms, the qkv dense
-//   layer → qkv (B, 3C)); then attentionDecode(gpu, { qkv, kCache, vCache, position, out }, { H })
-//   returns two dispatches: copy the k, v columns of qkv into row t of the caches, then out (B, C) =
-//   attention of each q to the keys 0..t (a single query row, no mask needed). Build them once, and
-//   before each token write t (position.write([t])). Feed the prompt token by token the same way
-//   (t = 0, 1, ...): step t's out equals row t of the full causal forward over the tokens so far
-//   (tests/attention.test.ts checks this). When t reaches Tmax, slide: restart from t = 0 with the
-//   last tokens as the new prompt. A position t ≥ Tmax appends nothing and attends to rows
-//   0..Tmax−1 (ops.attentionDecode rejects it). Kernels: generic (T_q = 1 is small work).
 import type { Gpu } from '../gpu/device.js';
 import { bindGroup, checkWorkgroups, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines, type Defines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { distinctBuffers, tensorArg } from './checks.js';
+import { distinctBuffers, f32Shape } from './checks.js';
 import { hasSubgroups8, isCpuAdapter } from './matmul.js';
-import { dtype, fail, positiveInt, rank, sameDevice, shapeIs } from './validate.js';
+import { dtype, fail, positiveInt, rank, sameDevice } from './validate.js';
 
 export type AttentionVariant = 'unfused' | 'flash';
 export type AttentionKernel = 'sg8' | 'generic';
@@ -131,26 +118,18 @@ export function attentionScratchShape(d: AttentionShape, variant: AttentionVaria
   return attentionSavedShape(d, variant);
 }
 
-function f32Shape(op: string, name: string, t: Tensor, shape: readonly number[], what: string): void {
-  tensorArg(op, name, t);
-  dtype(op, name, t, 'f32');
-  if (t.shape.length !== shape.length || t.shape.some((x, i) => x !== shape[i])) {
-    fail(op, `${name} must have shape [${shape}] ${what}, got [${t.shape}]`);
-  }
-}
-
-// Private array length of the generic kernels: two classes, so that few pipelines are compiled.
-function hsMax(op: string, hs: number): number {
+/** Private array length of the generic kernels (define HSMAX): two classes, so that few pipelines are compiled. */
+export function attentionHsMax(op: string, hs: number): number {
   if (hs > ATTENTION_MAX_HEAD_SIZE) fail(op, `head size C/H = ${hs} is above the supported ${ATTENTION_MAX_HEAD_SIZE}`);
   return hs <= 64 ? 64 : ATTENTION_MAX_HEAD_SIZE;
 }
 
-function defines(gpu: Gpu, stage: 'FWD' | 'BWD' | 'DECODE', hs: number, kernel: AttentionKernel, op: string): Defines {
+function defines(gpu: Gpu, stage: 'FWD' | 'BWD', hs: number, kernel: AttentionKernel, op: string): Defines {
   const sg8 = kernel === 'sg8';
   return {
-    FWD: stage === 'FWD', BWD: stage === 'BWD', DECODE: stage === 'DECODE',
+    FWD: stage === 'FWD', BWD: stage === 'BWD',
     SG8: sg8, GENERIC: !sg8,
-    HSMAX: sg8 ? 4 : hsMax(op, hs), // generic: private per-row arrays of HSMAX floats
+    HSMAX: sg8 ? 4 : attentionHsMax(op, hs), // generic: private per-row arrays of HSMAX floats
     // sg8: a second 32-dim block per lane, compiled in only when needed (a uniform branch instead
     // was 10–30% slower at hs 32 on lavapipe)
     HB2: sg8 && hs > 32,
@@ -158,19 +137,24 @@ function defines(gpu: Gpu, stage: 'FWD' | 'BWD' | 'DECODE', hs: number, kernel: 
   };
 }
 
-function params(gpu: Gpu, label: string, d: AttentionDims, Tk: number): GPUBuffer {
+/** The uniform block `Params` of shaders/include/attention-common.wgsl (Tk: key rows per batch row). */
+export function attentionParams(gpu: Gpu, label: string, d: AttentionDims, Tk: number): GPUBuffer {
   return uniformParams(gpu, label, [
     ['u32', d.B], ['u32', d.T], ['u32', d.C], ['u32', d.H],
     ['u32', d.hs], ['u32', Tk], ['f32', 1 / Math.sqrt(d.hs)], ['u32', 0],
   ]);
 }
 
-interface Step { entry: string; bindings: (Tensor | undefined)[]; workgroups: [number, number, number] }
+/** One dispatch of an attention shader: entry point, bindings 1.. (binding 0 is the uniform), grid. */
+export interface AttentionStep { entry: string; bindings: (Tensor | undefined)[]; workgroups: [number, number, number] }
 
-async function build(gpu: Gpu, label: string, defs: Defines, steps: Step[], uniform: GPUBuffer): Promise<Dispatch[]> {
+/** Dispatch records for `steps` of `shader` sharing one uniform block (owned by the first). */
+export async function attentionDispatches(
+  gpu: Gpu, shader: 'attention' | 'attention-decode', label: string, defs: Defines, steps: AttentionStep[], uniform: GPUBuffer,
+): Promise<Dispatch[]> {
   const out: Dispatch[] = [];
   for (const s of steps) {
-    const pipeline = await pipelines(gpu).get('attention', defs, s.entry);
+    const pipeline = await pipelines(gpu).get(shader, defs, s.entry);
     const l = `${label} ${s.entry}`;
     checkWorkgroups(gpu, l, s.workgroups);
     out.push({ label: l, pipeline, bindGroup: bindGroup(gpu, pipeline, l, [uniform, ...s.bindings]), workgroups: s.workgroups });
@@ -192,7 +176,7 @@ export async function attention(gpu: Gpu, qkv: Tensor, out: Tensor, saved: Tenso
   const label = `attention ${variant} B${d.B} T${d.T} C${d.C} H${d.H} ${kernel}`;
   const rows: [number, number, number] = [Math.ceil(d.T / 64), d.B * d.H, 1];
   const tiles: [number, number, number] = [Math.ceil(d.T / 8), d.B * d.H, 1];
-  const steps: Step[] = variant === 'flash'
+  const steps: AttentionStep[] = variant === 'flash'
     ? [kernel === 'sg8'
         ? { entry: 'sg8_flash_fwd', bindings: [qkv, out, saved], workgroups: tiles }
         : { entry: 'flash_fwd', bindings: [qkv, out, saved], workgroups: rows }]
@@ -205,7 +189,7 @@ export async function attention(gpu: Gpu, qkv: Tensor, out: Tensor, saved: Tenso
         { entry: 'unfused_scores', bindings: [qkv, undefined, saved], workgroups: rows },
         { entry: 'unfused_pv', bindings: [qkv, out, saved], workgroups: rows },
       ];
-  return build(gpu, label, defs, steps, params(gpu, `${OP}.params`, d, d.T));
+  return attentionDispatches(gpu, 'attention', label, defs, steps, attentionParams(gpu, `${OP}.params`, d, d.T));
 }
 
 export interface AttentionBackwardArgs {
@@ -245,7 +229,7 @@ export async function attentionBackward(gpu: Gpu, a: AttentionBackwardArgs, opts
   const rows: [number, number, number] = [Math.ceil(d.T / 64), d.B * d.H, 1];
   const tiles: [number, number, number] = [Math.ceil(d.T / 8), d.B * d.H, 1];
   const { qkv, out, saved, dout, scratch, dqkv } = a;
-  const steps: Step[] = variant === 'flash' && kernel === 'sg8'
+  const steps: AttentionStep[] = variant === 'flash' && kernel === 'sg8'
     ? [
         { entry: 'sg8_delta', bindings: [undefined, out, undefined, dout, scratch], workgroups: tiles },
         { entry: 'sg8_flash_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: tiles },
@@ -266,55 +250,5 @@ export async function attentionBackward(gpu: Gpu, a: AttentionBackwardArgs, opts
         { entry: 'unfused_ds', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
         { entry: 'unfused_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
       ];
-  return build(gpu, label, defs, steps, params(gpu, `${op}.params`, d, d.T));
-}
-
-export interface AttentionDecodeArgs {
-  /** The new token's q, k, v: (B, 3C). */
-  qkv: Tensor;
-  /** Key and value caches (B, Tmax, C); row t is written here, rows 0..t are read. */
-  kCache: Tensor;
-  vCache: Tensor;
-  /** u32 [1]: t, the new token's index (< Tmax). */
-  position: Tensor;
-  /** (B, C). */
-  out: Tensor;
-}
-
-/** Checks the operands of attentionDecode and returns (B, C, H, Tmax). */
-export function attentionDecodeDims(qkv: Tensor, kCache: Tensor, vCache: Tensor, opts: { H: number }): { B: number; C: number; H: number; Tmax: number } {
-  const op = 'attentionDecode';
-  positiveInt(op, 'H', opts?.H);
-  rank(op, 'qkv', qkv, 2, '(B, 3C)');
-  dtype(op, 'qkv', qkv, 'f32');
-  const [B, C3] = qkv.shape as [number, number];
-  if (C3 % 3 !== 0) fail(op, `qkv must have 3C columns (q, k, v), got ${C3} (shape [${qkv.shape}])`);
-  const C = C3 / 3, H = opts.H;
-  if (C % H !== 0) fail(op, `C = ${C} must be a multiple of H = ${H} (head size C/H)`);
-  rank(op, 'kCache', kCache, 3, '(B, Tmax, C)');
-  const Tmax = kCache.shape[1]!;
-  f32Shape(op, 'kCache', kCache, [B, Tmax, C], '(B, Tmax, C)');
-  f32Shape(op, 'vCache', vCache, [B, Tmax, C], '(B, Tmax, C), like kCache');
-  return { B, C, H, Tmax };
-}
-
-/** Dispatch records for one decoding step: append k, v at row t of the caches, then attend (see the header). */
-export async function attentionDecode(gpu: Gpu, a: AttentionDecodeArgs, opts: { H: number }): Promise<Dispatch[]> {
-  const op = 'attentionDecode';
-  if (!a || typeof a !== 'object') fail(op, 'arguments { qkv, kCache, vCache, position, out } are required');
-  const { B, C, H, Tmax } = attentionDecodeDims(a.qkv, a.kCache, a.vCache, opts);
-  f32Shape(op, 'out', a.out, [B, C], '(B, C)');
-  tensorArg(op, 'position', a.position);
-  dtype(op, 'position', a.position, 'u32');
-  shapeIs(op, 'position', a.position, [1]);
-  sameDevice(op, ['qkv', a.qkv], ['kCache', a.kCache], ['vCache', a.vCache], ['position', a.position], ['out', a.out]);
-  distinctBuffers(op, ['kCache', a.kCache], ['vCache', a.vCache], ['out', a.out], ['qkv', a.qkv], ['position', a.position]);
-  const d: AttentionDims = { B, T: 1, C, H, hs: C / H, N: B };
-  const defs = defines(gpu, 'DECODE', d.hs, 'generic', op);
-  const label = `attentionDecode B${B} C${C} H${H} Tmax${Tmax}`;
-  const steps: Step[] = [
-    { entry: 'kv_append', bindings: [a.qkv, undefined, a.kCache, a.vCache, a.position], workgroups: [Math.ceil(C / 64), B, 1] },
-    { entry: 'decode', bindings: [a.qkv, a.out, a.kCache, a.vCache, a.position], workgroups: [Math.ceil((B * H) / 64), 1, 1] },
-  ];
-  return build(gpu, label, defs, steps, params(gpu, `${op}.params`, d, Tmax));
+  return attentionDispatches(gpu, 'attention', label, defs, steps, attentionParams(gpu, `${op}.params`, d, d.T));
 }

@@ -1,12 +1,21 @@
-// Argument checks shared by the loss, sgd_l2 and elementwise wrappers (not part of the public API).
+// Argument checks shared by the kernel wrappers (not part of the public API).
 import type { Gpu } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { fail } from './validate.js';
+import { dtype, fail } from './validate.js';
 
 /** Throws unless `t` is a live Tensor (any rank). */
 export function tensorArg(op: string, name: string, t: Tensor): void {
   if (!t || !Array.isArray(t.shape)) fail(op, `${name} must be a Tensor`);
   if (t.isDisposed) fail(op, `${name} was disposed`);
+}
+
+/** Throws unless `t` is a live f32 Tensor of exactly `shape` (`what` spells it out for the message). */
+export function f32Shape(op: string, name: string, t: Tensor, shape: readonly number[], what: string): void {
+  tensorArg(op, name, t);
+  dtype(op, name, t, 'f32');
+  if (t.shape.length !== shape.length || t.shape.some((x, i) => x !== shape[i])) {
+    fail(op, `${name} must have shape [${shape}] ${what}, got [${t.shape}]`);
+  }
 }
 
 /** Throws unless the named tensors use different GPU buffers (WebGPU forbids binding one buffer writable and read-only at once). */

@@ -9,4 +9,5 @@ export * from './cluster.js';
 export * from './embedding.js';
 export * from './layernorm.js';
 export * from './attention.js';
+export * from './attention-decode.js';
 export * from './adamw.js';
