@@ -183,36 +183,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           let x3 = x_at(xr, iw3 + i32(kw), row_ok);
 #if ${SG}
           let wla = w[wl0 + k];
+          let wq0 = bcast4(wla, 0u);
+#if ${OB8}
+          let wq1 = bcast4(wla, 1u);
+#endif
 #if ${OB16}
           let wlb = w[wl1 + k];
-#endif
-          let wq0 = bcast4(wla, 0u);
-#else
-          let wq0 = w4(wb0, k);
-#endif
-#include "conv2d-fma-quad.wgsl" Q=0 W=wq0
-#if ${OB8}
-#if ${SG}
-          let wq1 = bcast4(wla, 1u);
-#else
-          let wq1 = w4(wb1, k);
-#endif
-#include "conv2d-fma-quad.wgsl" Q=1 W=wq1
-#endif
-#if ${OB16}
-#if ${SG}
           let wq2 = bcast4(wlb, 0u);
-#else
-          let wq2 = w4(wb2, k);
-#endif
-#include "conv2d-fma-quad.wgsl" Q=2 W=wq2
-#if ${SG}
           let wq3 = bcast4(wlb, 1u);
+#endif
 #else
-          let wq3 = w4(wb3, k);
+#include "conv2d-main-weights.wgsl"
 #endif
-#include "conv2d-fma-quad.wgsl" Q=3 W=wq3
-#endif
+#include "conv2d-main-fma.wgsl"
           x0 = x1;
           x1 = x2;
           x2 = x3;
@@ -229,18 +212,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           let x1 = x_at(xr, iw1 + dk, row_ok);
           let x2 = x_at(xr, iw2 + dk, row_ok);
           let x3 = x_at(xr, iw3 + dk, row_ok);
-          let wq0 = w4(wb0, k);
-#include "conv2d-fma-quad.wgsl" Q=0 W=wq0
-#if ${OB8}
-          let wq1 = w4(wb1, k);
-#include "conv2d-fma-quad.wgsl" Q=1 W=wq1
-#endif
-#if ${OB16}
-          let wq2 = w4(wb2, k);
-#include "conv2d-fma-quad.wgsl" Q=2 W=wq2
-          let wq3 = w4(wb3, k);
-#include "conv2d-fma-quad.wgsl" Q=3 W=wq3
-#endif
+#include "conv2d-main-weights.wgsl"
+#include "conv2d-main-fma.wgsl"
         }
       }
     }
