@@ -45,6 +45,10 @@ export interface CodingSettings {
   freqBits: number;
   /** Number of chunk records. */
   chunks: number;
+  /** 'cm': bytes coded by the context-mixing model with the model's table mixed in (absent: 'none', the range coder). */
+  mixer?: 'none' | 'cm';
+  /** CM: log2 of each hashed table's bytes. */
+  cmMemoryLog2?: number;
 }
 
 export interface WriterInfo {
@@ -150,6 +154,8 @@ function checkHeader(h: unknown): SlimzHeader {
   }
   if ((c.streams as number) < 1 || (c.context as number) < 2 || (c.chunkBytes as number) < 1) bad('coding.streams, context and chunkBytes must be positive (context ≥ 2)');
   if ((c.pad as number) > 255) bad(`coding.pad must be a byte, got ${c.pad}`);
+  if (c.mixer !== undefined && c.mixer !== 'none' && c.mixer !== 'cm') bad(`coding.mixer must be 'none' or 'cm', got ${JSON.stringify(c.mixer)}`);
+  if (c.cmMemoryLog2 !== undefined && (!isUint(c.cmMemoryLog2) || (c.cmMemoryLog2 as number) < 16 || (c.cmMemoryLog2 as number) > 28)) bad(`coding.cmMemoryLog2 must be an integer in [16, 28], got ${JSON.stringify(c.cmMemoryLog2)}`);
   if (!isObj(o.writer) || typeof (o.writer as Record<string, unknown>).library !== 'string' || !isObj((o.writer as Record<string, unknown>).adapter)) bad('writer (library and adapter) missing');
   return h as SlimzHeader;
 }

@@ -9,7 +9,8 @@ import { KvDecoder } from '../nn/decode.js';
 import { parseGptName } from '../nn/presets.js';
 import { OPTIMIZERS, type OptimizerKind } from '../nn/optimizer.js';
 import { codecFail } from './errors.js';
-import type { CodecModel, CodecProgress } from './model.js';
+import { NoModel, type CodecModel, type CodecProgress } from './model.js';
+import type { Mixer } from './prequential.js';
 import { compressText, decompressText, type Compressed } from './slimz.js';
 import type { SlimzHeader, WriterInfo } from './container.js';
 
@@ -34,7 +35,10 @@ export interface GptCodecSettings {
 }
 
 export interface GptCodecOptions {
+  /** gpt:L-D-H-T, or 'none': no GPT, the CM mixer codes alone (needs mixer 'cm'). */
   model?: string;
+  /** How bytes are coded: 'cm' (the context-mixing model with the GPT's table as an input) or 'none' (the range coder under the GPT's table). */
+  mixer?: Mixer;
   seed?: number;
   streams?: number;
   chunkBytes?: number;
@@ -47,11 +51,14 @@ export interface GptCodecOptions {
 
 export const GPT_CODEC_DEFAULTS = {
   model: 'gpt:2-64-4-64',
+  mixer: 'cm' as Mixer,
   chunkBytes: 64,
   stepsPerChunk: 4,
   lr: 1e-2,
   optimizer: 'adamw' as OptimizerKind,
   maxStreams: 64,
+  /** --model none (CM alone): bytes per chunk record. */
+  cmOnlyChunkBytes: 65536,
   twoPart: { trainSteps: 2000, sparsity: 0.5, bits: 5 },
 } as const;
 
@@ -141,23 +148,34 @@ export interface TwoPartReport {
   /** Code length of the text under the dense trained model, and under the stored one (pruned, fine-tuned, shared), bits per byte. */
   denseBitsPerByte: number;
   bitsPerByte: number;
+  /** Code length of the data part as coded (with mixer 'cm': the CM mixing the stored model's table in), bits per byte. */
+  codedBitsPerByte: number;
 }
 
 /** Compresses `text` with the GPT preset (prequential unless opts.twoPart). */
 export async function compressWithGpt(gpu: Gpu, text: Uint8Array, opts: GptCodecOptions = {}, hooks: CodecHooks = {}): Promise<GptCompressed> {
+  const mixer = opts.mixer ?? GPT_CODEC_DEFAULTS.mixer;
+  if (opts.model === 'none') {
+    if (opts.twoPart) codecFail('--two-part needs a model (not --model none)');
+    if (mixer !== 'cm') codecFail('--model none codes with the CM alone: it needs --mixer cm');
+    const chunkBytes = opts.chunkBytes ?? GPT_CODEC_DEFAULTS.cmOnlyChunkBytes;
+    const model = new NoModel(opts.streams ?? 1);
+    hooks.onLog?.(`slimgpu compress: CM alone (no GPT), ${model.windows} stream(s), chunks of ${chunkBytes} bytes per stream`);
+    return compressText(text, model, { mode: 'prequential', chunkBytes, stepsPerChunk: 0, mixer, model: { kind: 'none' }, writer: writerOf(gpu), onProgress: hooks.onProgress });
+  }
   const s = settingsOf(opts);
   const T = parseGptName(s.model)!.T;
   const streams = opts.streams ?? defaultStreams(text.length, T);
   const chunkBytes = opts.chunkBytes ?? GPT_CODEC_DEFAULTS.chunkBytes;
   if (opts.twoPart) {
     const { compressTwoPart } = await import('./twopart.js');
-    return compressTwoPart(gpu, text, s, { streams, chunkBytes, ...opts.twoPart }, writerOf(gpu), hooks);
+    return compressTwoPart(gpu, text, s, { streams, chunkBytes, mixer, ...opts.twoPart }, writerOf(gpu), hooks);
   }
   const stepsPerChunk = opts.stepsPerChunk ?? GPT_CODEC_DEFAULTS.stepsPerChunk;
   const model = await GptCodecModel.create(gpu, s, streams, text.length);
-  hooks.onLog?.(`slimgpu compress: ${s.model} (${model.net.paramCount} parameters), ${streams} streams, ${stepsPerChunk} ${s.optimizer} steps of ${streams} windows per chunk of ${streams}×${chunkBytes} bytes, on ${gpu.info.description || gpu.info.device}`);
+  hooks.onLog?.(`slimgpu compress: ${s.model} (${model.net.paramCount} parameters), ${streams} streams, ${stepsPerChunk} ${s.optimizer} steps of ${streams} windows per chunk of ${streams}×${chunkBytes} bytes, mixer ${mixer}, on ${gpu.info.description || gpu.info.device}`);
   try {
-    return await compressText(text, model, { mode: 'prequential', chunkBytes, stepsPerChunk, model: { ...s }, writer: writerOf(gpu), onProgress: hooks.onProgress });
+    return await compressText(text, model, { mode: 'prequential', chunkBytes, stepsPerChunk, mixer, model: { ...s }, writer: writerOf(gpu), onProgress: hooks.onProgress });
   } finally {
     model.dispose();
   }
@@ -166,6 +184,7 @@ export async function compressWithGpt(gpu: Gpu, text: Uint8Array, opts: GptCodec
 /** Decompresses a .slimz file written by compressWithGpt; throws a CodecError naming the chunk on any mismatch. */
 export async function decompressWithGpt(gpu: Gpu, bytes: Uint8Array, hooks: CodecHooks = {}): Promise<{ text: Uint8Array; header: SlimzHeader }> {
   return decompressText(bytes, async (h, section) => {
+    if (h.model.kind === 'none') return new NoModel(h.coding.streams);
     const s = checkSettings(h.model, 'the file\'s header');
     if (h.mode === 'two-part') {
       const { loadTwoPartModel } = await import('./twopart.js');

@@ -8,6 +8,8 @@ export interface CodecModel {
   readonly windows: number;
   /** T: the model's context (tokens in a full cache). */
   readonly context: number;
+  /** True for a model without predictions (the CM codes alone): prefill, step, appendText and train are never called. */
+  readonly none?: boolean;
   /**
    * Starts a block: forgets the key/value caches and fills them with H = T/2 tokens per stream
    * (B·H byte values, stream-major) at positions 0..H−1 (nothing is read back).
@@ -38,4 +40,16 @@ export interface CodecProgress {
   chunks: number;
   /** Seconds since the start. */
   seconds: number;
+}
+
+/** No model: the CM mixer codes the streams alone (`--model none`). */
+export class NoModel implements CodecModel {
+  readonly none = true;
+  readonly context = 2;
+  constructor(readonly windows: number) {}
+  prefill(): void { throw new Error('NoModel has no predictions'); }
+  step(): Promise<Float32Array> { throw new Error('NoModel has no predictions'); }
+  appendText(): void {}
+  async train(): Promise<void> {}
+  dispose(): void {}
 }

@@ -25,6 +25,7 @@ import { Crc32, crc32 } from './crc32.js';
 import { codecFail } from './errors.js';
 import { frequencies, codeBits, FREQ_BITS, SYMBOLS } from './frequencies.js';
 import { RangeDecoder, RangeEncoder } from './rangecoder.js';
+import { BitDecoder, BitEncoder, CmModel, decodeByte, encodeByte } from './cm/index.js';
 import type { ChunkRecord, CodingSettings, SlimzReader } from './container.js';
 import type { CodecModel, CodecProgress } from './model.js';
 
@@ -35,14 +36,27 @@ export interface CodeOptions {
   stepsPerChunk: number;
   /** The byte standing before each stream (default 10, a newline). */
   pad?: number;
+  /**
+   * 'none': the range coder codes each byte under the model's table. 'cm': the context-mixing model
+   * (cm/) codes each byte bit by bit with the model's table as one of its mixer inputs (with a
+   * model whose `none` is true: CM alone). Default 'none'.
+   */
+  mixer?: Mixer;
+  /** CM: log2 of each hashed table's bytes (default 22). */
+  cmMemoryLog2?: number;
   onProgress?: (p: CodecProgress) => void;
 }
+
+export type Mixer = 'none' | 'cm';
+export const MIXERS: readonly Mixer[] = ['none', 'cm'];
 
 export interface EncodeResult {
   coding: CodingSettings;
   chunks: ChunkRecord[];
-  /** Σ −log2 p over the coded bytes under the integer tables, bits. */
+  /** Σ −log2 p over the coded bytes under the coder's model (the mixed one with 'cm'), bits. */
   bits: number;
+  /** Σ −log2 p under the model's integer tables alone (what mixer 'none' would code), bits; 0 without a model. */
+  modelBits: number;
 }
 
 /** Stream geometry shared by the encoder and the decoder. */
@@ -131,8 +145,12 @@ function checkLogits(logits: Float32Array, L: Layout): void {
  * position; `code(p, logits)` codes (or decodes) position p of every stream and may write `text`.
  */
 async function runChunk(model: CodecModel, L: Layout, text: Uint8Array, c: number, pad: number,
-  code: (p: number, logits: Float32Array, first: boolean) => void): Promise<void> {
+  code: (p: number, logits: Float32Array | null, first: boolean) => void): Promise<void> {
   const [from, to] = L.span(c);
+  if (model.none) {
+    for (let p = from; p < to; p++) code(p, null, p === from);
+    return;
+  }
   const pre = new Uint32Array(L.B * L.H), step = new Uint32Array(L.B);
   for (let k = from / L.H; k * L.H < to; k++) {
     L.fillPrefill(pre, text, k, pad);
@@ -147,47 +165,67 @@ async function runChunk(model: CodecModel, L: Layout, text: Uint8Array, c: numbe
 }
 
 function settings(L: Layout, o: CodeOptions): CodingSettings {
-  return { streams: L.B, context: L.T, chunkBytes: L.R, stepsPerChunk: o.stepsPerChunk, pad: o.pad ?? 10, freqBits: FREQ_BITS, chunks: L.chunks };
+  const cm = o.mixer === 'cm' ? { mixer: 'cm' as const, cmMemoryLog2: o.cmMemoryLog2 ?? 22 } : {};
+  return { streams: L.B, context: L.T, chunkBytes: L.R, stepsPerChunk: o.stepsPerChunk, pad: o.pad ?? 10, freqBits: FREQ_BITS, chunks: L.chunks, ...cm };
 }
 
-function validate(o: CodeOptions): void {
+function validate(o: CodeOptions, model: CodecModel): void {
+  if (o.mixer !== undefined && !MIXERS.includes(o.mixer)) codecFail(`mixer must be one of ${MIXERS.join(', ')}, got ${JSON.stringify(o.mixer)}`);
+  if (model.none && o.mixer !== 'cm') codecFail('a model without predictions (none) needs mixer \'cm\' (CM alone)');
+  const mem = o.cmMemoryLog2 ?? 22;
+  if (!Number.isInteger(mem) || mem < 16 || mem > 28) codecFail(`cmMemoryLog2 must be an integer in [16, 28], got ${mem}`);
   if (!Number.isInteger(o.stepsPerChunk) || o.stepsPerChunk < 0) codecFail(`stepsPerChunk must be a non-negative integer, got ${o.stepsPerChunk}`);
   const pad = o.pad ?? 10;
   if (!Number.isInteger(pad) || pad < 0 || pad > 255) codecFail(`pad must be a byte value 0..255, got ${pad}`);
 }
 
+/** One byte's coder: the range coder under the model's table, or the CM model mixing it in. */
+interface ByteCoder { cm: CmModel | null }
+
+function newCm(L: Layout, cs: CodingSettings): CmModel | null {
+  return cs.mixer === 'cm' ? new CmModel(L.B, { memoryLog2: cs.cmMemoryLog2 ?? 22 }) : null;
+}
+
 /** Codes `text` with `model`, training it after each chunk (stepsPerChunk > 0). */
 export async function encodeText(text: Uint8Array, model: CodecModel, o: CodeOptions): Promise<EncodeResult> {
-  validate(o);
+  validate(o, model);
   const L = new Layout(text.length, model, o.chunkBytes);
   const coding = settings(L, o);
   const cum = new Uint32Array(SYMBOLS + 1);
   const chunks: ChunkRecord[] = [];
   const t0 = Date.now();
-  let bits = 0, done = 0;
+  const { cm }: ByteCoder = { cm: newCm(L, coding) };
+  let bits = 0, modelBits = 0, done = 0;
   for (let c = 0; c < L.chunks; c++) {
-    const enc = new RangeEncoder();
+    const enc = cm ? null : new RangeEncoder();
+    const benc = cm ? new BitEncoder() : null;
     let fingerprint = 0;
     await runChunk(model, L, text, c, coding.pad, (p, logits, first) => {
-      if (first) fingerprint = fingerprintOf(logits, L, cum);
+      if (first && logits) fingerprint = fingerprintOf(logits, L, cum);
       for (let b = 0; b < L.B; b++) {
         if (p >= L.len(b)) continue;
         const sym = text[b * L.S + p]!;
-        frequencies(logits, b * SYMBOLS, cum);
-        enc.encode(cum, sym);
-        bits += codeBits(cum, sym);
+        if (logits) {
+          frequencies(logits, b * SYMBOLS, cum);
+          modelBits += codeBits(cum, sym);
+        }
+        if (cm) bits += encodeByte(cm, benc!, b, sym, logits ? cum : null);
+        else {
+          enc!.encode(cum, sym);
+          bits += codeBits(cum, sym);
+        }
         done++;
       }
     });
     const raw = L.chunkBytes(text, c);
-    chunks.push({ rawLength: raw.length, rawCrc: crc32(raw), fingerprint, code: enc.finish() });
-    if (c + 1 < L.chunks && o.stepsPerChunk > 0) {
+    chunks.push({ rawLength: raw.length, rawCrc: crc32(raw), fingerprint, code: cm ? benc!.finish() : enc!.finish() });
+    if (c + 1 < L.chunks && o.stepsPerChunk > 0 && !model.none) {
       await model.appendText(raw);
       await model.train(o.stepsPerChunk);
     }
     o.onProgress?.({ done, total: text.length, bits, chunk: c + 1, chunks: L.chunks, seconds: (Date.now() - t0) / 1000 });
   }
-  return { coding, chunks, bits };
+  return { coding, chunks, bits, modelBits };
 }
 
 /** Default cap on a decoded text (a damaged or hostile header cannot ask for more memory). */
@@ -216,6 +254,9 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
   if (L.chunks !== cs.chunks) codecFail(`the header's ${cs.chunks} chunks do not match its length ${h.length} (${L.chunks} expected): the header is invalid`);
   const max = o.maxBytes ?? DEFAULT_MAX_TEXT_BYTES;
   if (h.length > max) codecFail(`the header declares a text of ${h.length} bytes, more than maxBytes = ${max}; refused (raise maxBytes if the file is genuine)`);
+  if (cs.mixer !== undefined && !MIXERS.includes(cs.mixer)) codecFail(`the file's coding.mixer ${JSON.stringify(cs.mixer)} is not one this slimgpu knows (${MIXERS.join(', ')})`);
+  if (model.none && cs.mixer !== 'cm') codecFail('the file has no model and no CM mixer: the header is invalid');
+  const cm = newCm(L, cs);
   const out = new Uint8Array(h.length);
   const cum = new Uint32Array(SYMBOLS + 1);
   const t0 = Date.now();
@@ -226,9 +267,10 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
     const [from, to] = L.span(c);
     const expect = Array.from({ length: L.B }, (_, b) => Math.max(0, Math.min(to, L.len(b)) - from)).reduce((a, x) => a + x, 0);
     if (rec.rawLength !== expect) codecFail(`chunk ${c} of ${L.chunks} says it holds ${rec.rawLength} bytes; the layout needs ${expect}: the file is damaged`);
-    const dec = new RangeDecoder(rec.code, `chunk ${c} of ${L.chunks}`);
+    const dec = cm ? null : new RangeDecoder(rec.code, `chunk ${c} of ${L.chunks}`);
+    const bdec = cm ? new BitDecoder(rec.code, `chunk ${c} of ${L.chunks}`) : null;
     await runChunk(model, L, out, c, cs.pad, (p, logits, first) => {
-      if (first) {
+      if (first && logits) {
         const fp = fingerprintOf(logits, L, cum);
         if (fp !== rec.fingerprint) {
           codecFail(`chunk ${c} of ${L.chunks}: the model's predictions differ from the encoder's (fingerprint ${fp.toString(16)} ≠ ${rec.fingerprint.toString(16)}), ` +
@@ -238,19 +280,19 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
       }
       for (let b = 0; b < L.B; b++) {
         if (p >= L.len(b)) continue;
-        frequencies(logits, b * SYMBOLS, cum);
-        const sym = dec.decode(cum);
+        if (logits) frequencies(logits, b * SYMBOLS, cum);
+        const sym = cm ? decodeByte(cm, bdec!, b, logits ? cum : null) : dec!.decode(cum);
         out[b * L.S + p] = sym;
-        bits += codeBits(cum, sym);
+        if (!cm) bits += codeBits(cum, sym);
         done++;
       }
     });
-    dec.end();
+    dec?.end();
     const raw = L.chunkBytes(out, c);
     if (crc32(raw) !== rec.rawCrc) {
       codecFail(`chunk ${c} of ${L.chunks}: the decoded bytes fail their CRC-32 — the model's arithmetic on this adapter differs from the writer's ('${wrote}'), or the file is damaged`);
     }
-    if (c + 1 < L.chunks && cs.stepsPerChunk > 0) {
+    if (c + 1 < L.chunks && cs.stepsPerChunk > 0 && !model.none) {
       await model.appendText(raw);
       await model.train(cs.stepsPerChunk);
     }
