@@ -1,7 +1,8 @@
 // slimgpu's codec against the usual compressors on one file, in one run:
 //   node dist/bench/index.js compressors [FILE] [--bytes N] [--json] [--model gpt:L-D-H-T] [--no-two-part]
-//     [--steps-per-chunk n] [--chunk n] [--streams n] [--lr x] [--train-steps n] [--no-decode]
-// Rows: slimgpu prequential, slimgpu two-part, gzip -9 and brotli -11 (Node's zlib), bzip2 -9,
+//     [--rows gpt+cm,gpt,cm,two-part] [--steps-per-chunk n] [--chunk n] [--streams n] [--lr x] [--train-steps n] [--no-decode]
+// Rows: slimgpu prequential GPT+CM (the CM mixer with the GPT's table as an input), GPT alone (range
+// coder), CM alone (--model none), slimgpu two-part (GPT+CM under the stored model), gzip -9 and brotli -11 (Node's zlib), bzip2 -9,
 // xz -9e and zstd -19 --long (Debian's command-line tools). Every row is decompressed and compared
 // with the original before its numbers count. Without FILE the text is the King James Bible as
 // Debian's bible-kjv-text ships it (printed by bible-kjv's `bible` command), cached in the temp dir.
@@ -23,6 +24,8 @@ export interface CompressorRow {
   /** Two-part: bytes of the stored model, and its share of the file. */
   modelBytes?: number;
   modelShare?: number;
+  /** GPT+CM and two-part: the code length under the GPT's tables alone in the same run (bits per byte, no container). */
+  gptBitsPerByte?: number;
   note?: string;
 }
 
@@ -36,7 +39,7 @@ export interface CompressorsReport {
 }
 
 const USAGE = `usage: node dist/bench/index.js compressors [FILE] [--bytes N] [--json] [--model gpt:L-D-H-T] [--no-two-part] [--no-slimgpu]
-  [--streams n] [--chunk n] [--steps-per-chunk n] [--lr x] [--optimizer adamw|sgd] [--train-steps n] [--sparsity s] [--bits b] [--no-decode]`;
+  [--rows gpt+cm,gpt,cm,two-part] [--streams n] [--chunk n] [--steps-per-chunk n] [--lr x] [--optimizer adamw|sgd] [--train-steps n] [--sparsity s] [--bits b] [--no-decode]`;
 
 /** The King James Bible from Debian's bible-kjv-text, as plain text (4.4 MB), cached. */
 export function kjvText(): { path: string; source: string } {
@@ -88,10 +91,12 @@ function zlibRows(text: Uint8Array): CompressorRow[] {
   ];
 }
 
-interface Args { file?: string; bytes?: number; json: boolean; twoPart: boolean; slimgpu: boolean; decode: boolean; opts: GptCodecOptions }
+type SlimRow = 'gpt+cm' | 'gpt' | 'cm' | 'two-part';
+const SLIM_ROWS: SlimRow[] = ['gpt+cm', 'gpt', 'cm', 'two-part'];
+interface Args { file?: string; bytes?: number; json: boolean; rows: SlimRow[]; decode: boolean; opts: GptCodecOptions }
 
 function parse(argv: string[]): Args {
-  const a: Args = { json: false, twoPart: true, slimgpu: true, decode: true, opts: {} };
+  const a: Args = { json: false, rows: [...SLIM_ROWS], decode: true, opts: {} };
   const tp: NonNullable<GptCodecOptions['twoPart']> = {};
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
@@ -106,8 +111,12 @@ function parse(argv: string[]): Args {
       return k;
     };
     if (x === '--json') a.json = true;
-    else if (x === '--no-two-part') a.twoPart = false;
-    else if (x === '--no-slimgpu') a.slimgpu = false;
+    else if (x === '--no-two-part') a.rows = a.rows.filter((r) => r !== 'two-part');
+    else if (x === '--no-slimgpu') a.rows = [];
+    else if (x === '--rows') {
+      a.rows = v().split(',').filter(Boolean) as SlimRow[];
+      for (const r of a.rows) if (!SLIM_ROWS.includes(r)) throw new Error(`--rows: unknown row '${r}' (${SLIM_ROWS.join(', ')})\n${USAGE}`);
+    }
     else if (x === '--no-decode') a.decode = false;
     else if (x === '--bytes') a.bytes = n();
     else if (x === '--model') a.opts.model = v();
@@ -146,18 +155,21 @@ export async function main(argv: string[]): Promise<number> {
   const rows: CompressorRow[] = [];
   let adapter = '-';
   let twoPart: Record<string, number> | undefined;
-  if (a.slimgpu) {
+  if (a.rows.length) {
     const gpu = await createGpu();
     adapter = gpu.info.description || gpu.info.device;
     try {
-      const modes: ('prequential' | 'two-part')[] = a.twoPart ? ['prequential', 'two-part'] : ['prequential'];
-      for (const mode of modes) {
-        const opts = { ...a.opts, twoPart: mode === 'two-part' ? a.opts.twoPart : undefined };
+      for (const kind of a.rows) {
+        const label = { 'gpt+cm': 'slimgpu prequential, GPT+CM', gpt: 'slimgpu prequential, GPT alone', cm: 'slimgpu CM alone (--model none)', 'two-part': 'slimgpu two-part, GPT+CM' }[kind];
+        const opts: GptCodecOptions = {
+          ...a.opts, twoPart: kind === 'two-part' ? a.opts.twoPart : undefined, mixer: kind === 'gpt' ? 'none' : 'cm',
+          ...(kind === 'cm' ? { model: 'none', streams: undefined, chunkBytes: undefined } : {}),
+        };
         let last = 0;
         const onProgress = (p: { done: number; total: number; bits: number; seconds: number }) => {
           if (p.seconds - last < 30) return;
           last = p.seconds;
-          log(`  slimgpu ${mode}: ${p.done}/${p.total} bytes, ${(p.bits / Math.max(p.done, 1)).toFixed(3)} bits/byte, ${(p.done / p.seconds).toFixed(0)} B/s\n`);
+          log(`  ${label}: ${p.done}/${p.total} bytes, ${(p.bits / Math.max(p.done, 1)).toFixed(3)} bits/byte, ${(p.done / p.seconds).toFixed(0)} B/s\n`);
         };
         const t0 = performance.now();
         const c = await compressWithGpt(gpu, text, opts, { onProgress, onLog: (s) => log(`  ${s}\n`) });
@@ -167,16 +179,18 @@ export async function main(argv: string[]): Promise<number> {
           const t1 = performance.now();
           const back = await decompressWithGpt(gpu, c.bytes, { onProgress });
           ds = (performance.now() - t1) / 1000;
-          if (!same(back.text, text)) throw new Error(`compressors: slimgpu ${mode} did not round-trip`);
+          if (!same(back.text, text)) throw new Error(`compressors: ${label} did not round-trip`);
         }
-        const h = c.header;
+        const h = c.header, m = h.model as { model?: string };
+        const flags = kind === 'cm' ? '--model none' : `${kind === 'two-part' ? '--two-part ' : ''}--model ${m.model} --mixer ${h.coding.mixer ?? 'none'} --streams ${h.coding.streams} --chunk ${h.coding.chunkBytes} --steps-per-chunk ${h.coding.stepsPerChunk}`;
         rows.push({
-          name: `slimgpu ${mode}`, command: `slimgpu compress ${mode === 'two-part' ? '--two-part ' : ''}--model ${h.model.model} --steps-per-chunk ${h.coding.stepsPerChunk}`,
+          name: label, command: `slimgpu compress ${flags}`,
           bytes: c.bytes.length, bitsPerByte: (8 * c.bytes.length) / text.length, compressSeconds: cs, decompressSeconds: ds,
           ...(c.modelBytes ? { modelBytes: c.modelBytes, modelShare: c.modelBytes / c.bytes.length } : {}),
+          ...(kind === 'gpt+cm' || kind === 'two-part' ? { gptBitsPerByte: c.modelBits / Math.max(1, text.length) } : {}),
         });
         if (c.twoPart) twoPart = c.twoPart as unknown as Record<string, number>;
-        log(`  slimgpu ${mode}: ${c.bytes.length} bytes in ${cs.toFixed(1)} s${ds !== undefined ? `, decoded in ${ds.toFixed(1)} s` : ' (not decoded: --no-decode)'}\n`);
+        log(`  ${label}: ${c.bytes.length} bytes in ${cs.toFixed(1)} s${ds !== undefined ? `, decoded in ${ds.toFixed(1)} s` : ' (not decoded: --no-decode)'}\n`);
       }
     } finally {
       gpu.destroy();
@@ -195,16 +209,17 @@ export async function main(argv: string[]): Promise<number> {
 const speed = (bytes: number, s?: number) => (s === undefined ? '-' : bytes / s >= 1 << 20 ? `${(bytes / s / (1 << 20)).toFixed(1)} MiB/s` : `${(bytes / s / 1024).toFixed(1)} KiB/s`);
 
 export function formatCompressors(r: CompressorsReport): string {
-  const head = ['compressor', 'bytes', 'bits/byte', 'compress', 'decompress', 'model share'];
+  const head = ['compressor', 'bytes', 'bits/byte', 'compress', 'decompress', 'model share', 'GPT alone (same run, ideal)'];
   const body = r.rows.map((x) => [x.name, String(x.bytes), x.bitsPerByte.toFixed(3), speed(r.bytes, x.compressSeconds), speed(r.bytes, x.decompressSeconds),
-    x.modelShare !== undefined ? `${x.modelBytes} B (${(100 * x.modelShare).toFixed(1)}%)` : '']);
+    x.modelShare !== undefined ? `${x.modelBytes} B (${(100 * x.modelShare).toFixed(1)}%)` : '', x.gptBitsPerByte !== undefined ? x.gptBitsPerByte.toFixed(3) : '']);
   const w = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j]!.length)));
   const line = (c: string[]) => c.map((s, j) => (j === 0 ? s.padEnd(w[j]!) : s.padStart(w[j]!))).join('  ');
   const lines = [`${r.source}: ${r.bytes} bytes; slimgpu on ${r.adapter}`, line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)];
   if (r.twoPart) {
     const t = r.twoPart;
     lines.push('', `two-part: model ${t.denseModelBytes} B dense fp32 → ${t.modelBytes} B pruned (${(100 * t.sparsity).toFixed(0)}%) and shared (${t.bits} bits): ` +
-      `${t.denseModelBytes - t.modelBytes} B off the model part; data ${t.denseBitsPerByte.toFixed(3)} → ${t.bitsPerByte.toFixed(3)} bits/byte under the compressed model`);
+      `${t.denseModelBytes - t.modelBytes} B off the model part; data ${t.denseBitsPerByte.toFixed(3)} → ${t.bitsPerByte.toFixed(3)} bits/byte under the compressed model (GPT alone), ` +
+      `${t.codedBitsPerByte.toFixed(3)} as coded (with the CM mixer)`);
   }
   return lines.join('\n');
 }

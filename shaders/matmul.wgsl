@@ -208,44 +208,10 @@ fn sg8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) l
     fma_row(vec4<f32>(s30.z, s31.z, s32.z, s33.z), b0, b1, b2, b3, &acc14);
     fma_row(vec4<f32>(s30.w, s31.w, s32.w, s33.w), b0, b1, b2, b3, &acc15);
 #else
-    let a0 = a_quad_k(r0 + l, k);      // row r0 + l, k..k+3
-    let a1 = a_quad_k(r0 + 8u + l, k); // row r0 + 8 + l
-    fma_row(subgroupBroadcast(a0, 0u), b0, b1, b2, b3, &acc0);
-    fma_row(subgroupBroadcast(a0, 1u), b0, b1, b2, b3, &acc1);
-    fma_row(subgroupBroadcast(a0, 2u), b0, b1, b2, b3, &acc2);
-    fma_row(subgroupBroadcast(a0, 3u), b0, b1, b2, b3, &acc3);
-    fma_row(subgroupBroadcast(a0, 4u), b0, b1, b2, b3, &acc4);
-    fma_row(subgroupBroadcast(a0, 5u), b0, b1, b2, b3, &acc5);
-    fma_row(subgroupBroadcast(a0, 6u), b0, b1, b2, b3, &acc6);
-    fma_row(subgroupBroadcast(a0, 7u), b0, b1, b2, b3, &acc7);
-    fma_row(subgroupBroadcast(a1, 0u), b0, b1, b2, b3, &acc8);
-    fma_row(subgroupBroadcast(a1, 1u), b0, b1, b2, b3, &acc9);
-    fma_row(subgroupBroadcast(a1, 2u), b0, b1, b2, b3, &acc10);
-    fma_row(subgroupBroadcast(a1, 3u), b0, b1, b2, b3, &acc11);
-    fma_row(subgroupBroadcast(a1, 4u), b0, b1, b2, b3, &acc12);
-    fma_row(subgroupBroadcast(a1, 5u), b0, b1, b2, b3, &acc13);
-    fma_row(subgroupBroadcast(a1, 6u), b0, b1, b2, b3, &acc14);
-    fma_row(subgroupBroadcast(a1, 7u), b0, b1, b2, b3, &acc15);
+#include "matmul-sg8-rows.wgsl"
 #endif
 #else
-    let a0 = a_quad_k(r0 + l, k);
-    let a1 = a_quad_k(r0 + 8u + l, k);
-    fma_row(subgroupBroadcast(a0, 0u), b0, b1, b2, b3, &acc0);
-    fma_row(subgroupBroadcast(a0, 1u), b0, b1, b2, b3, &acc1);
-    fma_row(subgroupBroadcast(a0, 2u), b0, b1, b2, b3, &acc2);
-    fma_row(subgroupBroadcast(a0, 3u), b0, b1, b2, b3, &acc3);
-    fma_row(subgroupBroadcast(a0, 4u), b0, b1, b2, b3, &acc4);
-    fma_row(subgroupBroadcast(a0, 5u), b0, b1, b2, b3, &acc5);
-    fma_row(subgroupBroadcast(a0, 6u), b0, b1, b2, b3, &acc6);
-    fma_row(subgroupBroadcast(a0, 7u), b0, b1, b2, b3, &acc7);
-    fma_row(subgroupBroadcast(a1, 0u), b0, b1, b2, b3, &acc8);
-    fma_row(subgroupBroadcast(a1, 1u), b0, b1, b2, b3, &acc9);
-    fma_row(subgroupBroadcast(a1, 2u), b0, b1, b2, b3, &acc10);
-    fma_row(subgroupBroadcast(a1, 3u), b0, b1, b2, b3, &acc11);
-    fma_row(subgroupBroadcast(a1, 4u), b0, b1, b2, b3, &acc12);
-    fma_row(subgroupBroadcast(a1, 5u), b0, b1, b2, b3, &acc13);
-    fma_row(subgroupBroadcast(a1, 6u), b0, b1, b2, b3, &acc14);
-    fma_row(subgroupBroadcast(a1, 7u), b0, b1, b2, b3, &acc15);
+#include "matmul-sg8-rows.wgsl"
 #endif
   }
   store4(r0, c, acc0); store4(r0 + 1u, c, acc1); store4(r0 + 2u, c, acc2); store4(r0 + 3u, c, acc3);

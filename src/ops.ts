@@ -175,14 +175,18 @@ export const ops = {
     }
     return dqkv;
   },
-  /** One decoding step in place: writes the k, v of qkv (B, 3C) at row `position` of kCache, vCache (B, Tmax, C); returns out (B, C), each query attending to rows 0..position. */
+  /**
+   * One decoding step in place: writes the k, v of qkv (B·n, 3C; n = 1 for a step, n > 1 for a
+   * prefill) at rows position..position+n−1 of kCache, vCache (B, Tmax, C); returns out (B·n, C), query
+   * i of each batch row attending to rows 0..position+i.
+   */
   async attentionDecode(qkv: Tensor, kCache: Tensor, vCache: Tensor, position: number, opts: { H: number }): Promise<Tensor> {
     const gpu = qkv.gpu;
-    const { B, C, Tmax } = atd.attentionDecodeDims(qkv, kCache, vCache, opts);
-    if (!Number.isInteger(position) || position < 0 || position >= Tmax) {
-      fail('attentionDecode', `position must be an integer in [0, ${Tmax - 1}] (Tmax = kCache.shape[1]), got ${position}`);
+    const { B, C, Tmax, n } = atd.attentionDecodeDims(qkv, kCache, vCache, opts);
+    if (!Number.isInteger(position) || position < 0 || position + n > Tmax) {
+      fail('attentionDecode', `position must be an integer in [0, ${Tmax - n}] (Tmax = kCache.shape[1] = ${Tmax}, n = ${n} new tokens), got ${position}`);
     }
-    const out = createTensor(gpu, [B, C], undefined, { label: 'attentionDecode.out' });
+    const out = createTensor(gpu, [B * n, C], undefined, { label: 'attentionDecode.out' });
     const pos = createTensor(gpu, [1], [position], { dtype: 'u32', label: 'attentionDecode.position' });
     try {
       await runOwned(gpu, () => atd.attentionDecode(gpu, { qkv, kCache, vCache, position: pos, out }, opts), [out]);

@@ -128,6 +128,38 @@ describe('attention decoding over a key/value cache', () => {
       kCache.dispose(); vCache.dispose();
     }
   });
+
+  it('a prefill of n tokens, then steps: every row equals the causal forward (B 3, primes, n 1..T)', async () => {
+    const gpu = await testGpu();
+    for (const [s, n] of [[{ B: 3, T: 11, C: 15, H: 5 }, 7], [{ B: 2, T: 6, C: 8, H: 2 }, 6], [{ B: 1, T: 4, C: 6, H: 3 }, 1]] as const) {
+      const { B, T, C, H } = s;
+      const Tmax = T + 2;
+      const x = qkvData(s, 41 + n);
+      const full = attentionCpu(x, s).out;
+      const kCache = createTensor(gpu, [B, Tmax, C]), vCache = createTensor(gpu, [B, Tmax, C]);
+      const rows = (t0: number, m: number) => {
+        const q = new Float32Array(B * m * 3 * C), want = new Float32Array(B * m * C);
+        for (let b = 0; b < B; b++) for (let i = 0; i < m; i++) {
+          q.set(x.subarray((b * T + t0 + i) * 3 * C, (b * T + t0 + i + 1) * 3 * C), (b * m + i) * 3 * C);
+          want.set(full.subarray((b * T + t0 + i) * C, (b * T + t0 + i + 1) * C), (b * m + i) * C);
+        }
+        return { q, want };
+      };
+      const pre = rows(0, n);
+      const qkv = createTensor(gpu, [B * n, 3 * C], pre.q);
+      const out = await (await ops.attentionDecode(qkv, kCache, vCache, 0, { H })).read();
+      expectClose(out, pre.want, { atol: 2e-5, rtol: 1e-4 }, `prefill ${name(s)} n=${n}`);
+      // the CPU reference of the same call, from the caches the kernel filled
+      const ref = attentionDecodeCpu(pre.q, await kCache.read(), await vCache.read(), { B, C, H, Tmax, pos: 0, n, qStride: 3 * C });
+      expectClose(out, ref, { atol: 2e-5, rtol: 1e-4 }, `prefill reference ${name(s)}`);
+      for (let t = n; t < T; t++) {
+        const st = rows(t, 1);
+        const o = await (await ops.attentionDecode(createTensor(gpu, [B, 3 * C], st.q), kCache, vCache, t, { H })).read();
+        expectClose(o, st.want, { atol: 2e-5, rtol: 1e-4 }, `step after prefill ${name(s)} t=${t}`);
+      }
+      kCache.dispose(); vCache.dispose(); qkv.dispose();
+    }
+  });
 });
 
 describe('attention: variant choice, dispatch records and bad input', () => {
@@ -189,5 +221,9 @@ describe('attention: variant choice, dispatch records and bad input', () => {
       .rejects.toThrow(/position must be an integer in \[0, 3\]/);
     await expect(ops.attentionDecode(createTensor(gpu, [2, 24]), kc, createTensor(gpu, [2, 5, 8]), 0, { H: 2 }))
       .rejects.toThrow(/vCache must have shape \[2,4,8\] \(B, Tmax, C\), like kCache, got \[2,5,8\]/);
+    await expect(ops.attentionDecode(createTensor(gpu, [5, 24]), kc, createTensor(gpu, [2, 4, 8]), 0, { H: 2 }))
+      .rejects.toThrow(/qkv must have B·n rows \(n new tokens for each of kCache's B = 2 batch rows\), got shape \[5,24\]/);
+    await expect(ops.attentionDecode(createTensor(gpu, [6, 24]), kc, createTensor(gpu, [2, 4, 8]), 2, { H: 2 }))
+      .rejects.toThrow(/position must be an integer in \[0, 1\] \(Tmax = kCache.shape\[1\] = 4, n = 3 new tokens\)/);
   });
 });

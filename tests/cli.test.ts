@@ -73,6 +73,13 @@ describe('slimgpu train / eval', () => {
     expect(exr.total.compressedBytes).toBeLessThan(report.total.compressedBytes);
     for (const l of exr.layers) expect(l.bitsPerWeight).toBe(4);
     expect(exr.metrics.prunedTestAccuracy).toBeGreaterThan(0.7);
+    // --fine-tune-lr reaches the centroid fine-tuning: lr 0 leaves the k-means codebooks as they are
+    const { readFileSync } = await import('node:fs');
+    const [lr0, steps0] = [join(dir, 'lr0.slim.safetensors'), join(dir, 'steps0.slim.safetensors')];
+    expect((await cli(['export', '--checkpoint', join(out, 'checkpoint.safetensors'), '--bits', '4', '--fine-tune-steps', '10', '--fine-tune-lr', '0', '--out', lr0])).code).toBe(0);
+    expect((await cli(['export', '--checkpoint', join(out, 'checkpoint.safetensors'), '--bits', '4', '--fine-tune-steps', '0', '--out', steps0])).code).toBe(0);
+    expect(Buffer.compare(readFileSync(lr0), readFileSync(steps0))).toBe(0);
+    expect(Buffer.compare(readFileSync(lr0), readFileSync(shared))).not.toBe(0);
     await rm(dir, { recursive: true });
   });
 
@@ -96,6 +103,7 @@ describe('slimgpu train / eval', () => {
   it('bad flags get a clear error and the usage', async () => {
     const cases: [string[], RegExp][] = [
       [['train', '--lr', '-1'], /--lr must be a number > 0, got '-1'/],
+      [['export', '--checkpoint', 'x', '--out', 'y', '--fine-tune-lr', '-1'], /--fine-tune-lr must be a number ≥ 0, got '-1'/],
       [['train', '--sparsity', '1.5'], /--sparsity: '1.5' must be in \[0, 1\]/],
       [['train', '--sparsity', 'dense1=0.5,dense1=0.6'], /--sparsity: layer 'dense1' is given twice/],
       [['train', '--sparsity', 'dense1=x'], /--sparsity: 'dense1=x' is not a number/],

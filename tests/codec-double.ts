@@ -9,22 +9,35 @@ export class CountModel implements CodecModel {
   private valid = 0;
   private counted = 0;
   private readonly counts = new Float64Array(256 * 256);
-  calls = { logits: 0, train: 0 };
+  calls = { prefill: 0, step: 0, train: 0 };
 
-  constructor(readonly windows: number, readonly context: number, private readonly skew?: 'forward' | 'train') {}
+  constructor(readonly windows: number, readonly context: number, private readonly skew?: 'forward' | 'train') {
+    this.H = context >> 1;
+  }
 
-  async logits(tokens: Uint32Array, row?: number): Promise<Float32Array> {
-    if (tokens.length !== this.windows * this.context) throw new Error(`tokens: expected ${this.windows * this.context}, got ${tokens.length}`);
-    this.calls.logits++;
-    const rows = row === undefined ? Array.from({ length: tokens.length }, (_, r) => r) : Array.from({ length: this.windows }, (_, b) => b * this.context + row);
-    const out = new Float32Array(rows.length * 256);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!, ctx = tokens[r]! * 256, pos = r % this.context;
+  /** The next position in the "cache" (the position term of the logits). */
+  private t = 0;
+  private H: number;
+
+  async prefill(tokens: Uint32Array): Promise<void> {
+    if (tokens.length !== this.windows * this.H) throw new Error(`prefill tokens: expected ${this.windows * this.H}, got ${tokens.length}`);
+    this.calls.prefill++;
+    this.t = this.H;
+  }
+
+  async step(tokens: Uint32Array): Promise<Float32Array> {
+    if (tokens.length !== this.windows) throw new Error(`step tokens: expected ${this.windows}, got ${tokens.length}`);
+    if (this.t >= this.context) throw new Error('step: the cache is full');
+    this.calls.step++;
+    const out = new Float32Array(this.windows * 256);
+    for (let b = 0; b < this.windows; b++) {
+      const ctx = tokens[b]! * 256;
       for (let s = 0; s < 256; s++) {
         // the position term makes rows of equal tokens differ, as a transformer's would
-        out[i * 256 + s] = Math.log(this.counts[ctx + s]! + 0.25) + ((s * 7 + pos) % 5) * 0.01 + (this.skew === 'forward' ? 1e-3 * (s % 3) : 0);
+        out[b * 256 + s] = Math.log(this.counts[ctx + s]! + 0.25) + ((s * 7 + this.t) % 5) * 0.01 + (this.skew === 'forward' ? 1e-3 * (s % 3) : 0);
       }
     }
+    this.t++;
     return out;
   }
 

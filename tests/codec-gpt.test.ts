@@ -1,12 +1,12 @@
 // The codec with its real model, the GPT preset, on tiny shapes: exact round trips (empty, 1 byte,
-// binary, non-UTF-8, lengths that are not chunk multiples), the causality the decoder relies on,
-// determinism, two-part files, and the CLI (atomic output, errors naming the chunk).
+// binary, non-UTF-8, lengths that are not chunk multiples), determinism, two-part files, and the
+// CLI (atomic output, errors naming the chunk).
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GptCodecModel, checkSettings, compressWithGpt, decompressWithGpt, type GptCodecOptions } from '../src/codec/index.js';
+import { compressWithGpt, decompressWithGpt, type GptCodecOptions } from '../src/codec/index.js';
 import { cli, rng, testGpu } from './helpers.js';
 
 const TINY: GptCodecOptions = { model: 'gpt:1-16-2-16', streams: 3, chunkBytes: 16, stepsPerChunk: 2, lr: 1e-2, seed: 7 };
@@ -16,32 +16,6 @@ let dir: string | undefined;
 afterAll(async () => { if (dir) await rm(dir, { recursive: true, force: true }); });
 
 describe('GPT codec', () => {
-  it('row j of the logits depends only on tokens 0..j, bit for bit (what lets the decoder pad the future)', async () => {
-    const gpu = await testGpu();
-    const s = checkSettings({ kind: 'gpt', model: 'gpt:2-16-2-16', seed: 3, optimizer: 'adamw', lr: 1e-3, warmup: 0, beta1: 0.9, beta2: 0.99, weightDecay: 0, clip: 1, momentum: 0 }, 'test');
-    const m = await GptCodecModel.create(gpu, s, 2, 64);
-    try {
-      const r = rng(1);
-      const a = Uint32Array.from({ length: 32 }, () => Math.floor(r() * 256));
-      const full = await m.logits(a);
-      for (const j of [0, 5, 15]) {
-        const b = a.slice();
-        for (let w = 0; w < 2; w++) for (let t = j + 1; t < 16; t++) b[w * 16 + t] = 10;
-        const part = await m.logits(b);
-        const one = await m.logits(b, j);
-        for (let w = 0; w < 2; w++) {
-          for (let t = 0; t <= j; t++) {
-            const o = (w * 16 + t) * 256;
-            expect(Array.from(part.subarray(o, o + 256))).toEqual(Array.from(full.subarray(o, o + 256)));
-          }
-          expect(Array.from(one.subarray(w * 256, w * 256 + 256))).toEqual(Array.from(full.subarray((w * 16 + j) * 256, (w * 16 + j + 1) * 256)));
-        }
-      }
-    } finally {
-      m.dispose();
-    }
-  });
-
   it('round-trips exactly (empty, 1 byte, binary, non-UTF-8, not a chunk multiple) and deterministically', async () => {
     const gpu = await testGpu();
     const r = rng(4);
@@ -51,6 +25,13 @@ describe('GPT codec', () => {
       const back = await decompressWithGpt(gpu, c.bytes);
       expect(back.text).toEqual(text);
     }
+    // the range coder under the GPT alone (mixer none), and the CM alone (model none)
+    const plain = await compressWithGpt(gpu, english, { ...TINY, mixer: 'none' });
+    expect(plain.header.coding.mixer).toBeUndefined();
+    expect((await decompressWithGpt(gpu, plain.bytes)).text).toEqual(english);
+    const cmOnly = await compressWithGpt(gpu, english, { model: 'none' });
+    expect(cmOnly.header.model).toEqual({ kind: 'none' });
+    expect((await decompressWithGpt(gpu, cmOnly.bytes)).text).toEqual(english);
     // the same input and settings give the same bytes; training changes what the model predicts
     const a = await compressWithGpt(gpu, english, TINY), b = await compressWithGpt(gpu, english, TINY);
     expect(a.bytes).toEqual(b.bytes);
@@ -92,7 +73,7 @@ describe('slimgpu compress / decompress', () => {
     await writeFile(join(dir, 'bad.slimz'), bad);
     const e = await cli(['decompress', join(dir, 'bad.slimz'), '-o', join(dir, 'bad.txt')]);
     expect(e.code).not.toBe(0);
-    expect(e.stderr).toMatch(/chunk \d+ of \d+ is damaged|damaged/);
+    expect(e.stderr).toMatch(/chunk \d+ of \d+ is (damaged|truncated)/); // the flipped byte may hit a record header
     expect(existsSync(join(dir, 'bad.txt'))).toBe(false);
     // a truncated file
     await writeFile(join(dir, 'cut.slimz'), zbytes.subarray(0, zbytes.length - 40));

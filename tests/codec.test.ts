@@ -6,6 +6,7 @@ import {
   type CompressOptions, type SlimzHeader,
 } from '../src/codec/index.js';
 import { CountModel } from './codec-double.js';
+import { NoModel } from '../src/codec/model.js';
 import { randn, rng } from './helpers.js';
 
 const cumOf = (logits: ArrayLike<number>) => frequencies(logits, 0, new Uint32Array(257));
@@ -173,7 +174,9 @@ describe('.slimz files (prequential loop, container)', () => {
     const o = options();
     const c = await compressText(english, m, o);
     expect(m.calls.train).toBe(c.header.coding.chunks - 1);
-    expect(m.calls.logits).toBe(Math.ceil(Math.ceil(english.length / 3) / 8)); // one forward per block of T/2
+    const S = Math.ceil(english.length / 3);
+    expect(m.calls.prefill).toBe(Math.ceil(S / 8)); // one prefill per block of T/2
+    expect(m.calls.step).toBe(S); // one step (all streams) per stream position
   });
 
   it('stops at the first chunk whose model differs (a different adapter) and names it', async () => {
@@ -209,11 +212,35 @@ describe('.slimz files (prequential loop, container)', () => {
     // bytes appended
     await expect(decompressText(Uint8Array.from([...c.bytes, 0]), build())).rejects.toThrow(/unexpected byte/);
     // other versions, other files
-    const v2 = c.bytes.slice();
-    v2[8] = 2;
-    await expect(decompressText(v2, build())).rejects.toThrow(/version 2 .*written by a newer slimgpu/);
+    const v3 = c.bytes.slice();
+    v3[8] = 3;
+    await expect(decompressText(v3, build())).rejects.toThrow(/written by codec version 3; this slimgpu reads codec version 2 only \(it was written by a newer slimgpu\)/);
+    const v1 = c.bytes.slice();
+    v1[8] = 1;
+    await expect(decompressText(v1, build())).rejects.toThrow(/written by codec version 1; .*decompress it with the slimgpu that wrote it/);
     await expect(decompressText(english, build())).rejects.toThrow(/not a \.slimz file/);
     await expect(decompressText(new Uint8Array(0), build())).rejects.toThrow(CodecError);
+  });
+
+  it('mixer cm (the CM codes each byte with the model\'s table as an input) and CM alone round-trip exactly', async () => {
+    const r = rng(12);
+    const inputs = [new Uint8Array(0), Uint8Array.of(7), Uint8Array.of(0xc3, 0x28, 0xff, 0xfe), Uint8Array.from({ length: 301 }, () => Math.floor(r() * 256)), english];
+    for (const text of inputs) {
+      const c = await compress(text, { mixer: 'cm', cmMemoryLog2: 16 });
+      expect(c.header.coding.mixer).toBe('cm');
+      expect((await decompressText(c.bytes, build())).text).toEqual(text);
+      const alone = await compressText(text, new NoModel(2), { ...options(), model: { kind: 'none' }, mixer: 'cm', cmMemoryLog2: 16, stepsPerChunk: 0, chunkBytes: 100 });
+      expect((await decompressText(alone.bytes, async (h) => new NoModel(h.coding.streams))).text).toEqual(text);
+    }
+    // on this repetitive text the mixed code beats the model's tables alone, and both are counted
+    const c = await compress(english, { mixer: 'cm', cmMemoryLog2: 16 });
+    expect(c.bits).toBeLessThan(c.modelBits);
+    // a different model is still refused at its first chunk, before a byte is decoded
+    await expect(decompressText(c.bytes, build('forward'))).rejects.toThrow(/chunk 0 of \d+: the model's predictions differ/);
+    // a damaged CM chunk fails its checks, naming it
+    const bad = encodeSlimz(c.header, c.chunks.map((ch, i) => (i === 1 ? { ...ch, code: ch.code.map((x, k) => (k === 0 ? x ^ 0x80 : x)) } : ch)));
+    await expect(decompressText(bad, build())).rejects.toThrow(/chunk 1 of \d+/);
+    await expect(compressText(english, new NoModel(2), { ...options(), mixer: 'none' })).rejects.toThrow(/needs mixer 'cm'/);
   });
 
   it('a record that lies about its contents (consistent CRC, wrong bytes) fails the chunk CRC', async () => {

@@ -7,6 +7,7 @@ import { createGpu, type Gpu } from '../gpu/device.js';
 import { readFileBytes, writeFileAtomic } from '../io/files.js';
 import type { CodecProgress } from '../codec/model.js';
 import { GPT_CODEC_DEFAULTS, compressWithGpt, decompressWithGpt, type GptCodecOptions } from '../codec/gpt.js';
+import { MIXERS, type Mixer } from '../codec/prequential.js';
 
 function num(name: string, o: { int?: boolean; min?: number; max?: number; above?: number } = {}) {
   return (v: string): number => {
@@ -42,7 +43,7 @@ function progress(verb: string, show: boolean, quiet: boolean): { update(p: Code
 }
 
 interface CompressFlags {
-  output?: string; model: string; streams?: number; chunk?: number; stepsPerChunk?: number; lr?: number; seed: number; optimizer: OptimizerKind;
+  output?: string; model: string; mixer: Mixer; streams?: number; chunk?: number; stepsPerChunk?: number; lr?: number; seed: number; optimizer: OptimizerKind;
   twoPart?: boolean; trainSteps?: number; sparsity?: number; bits?: number; progress: boolean; json?: boolean;
 }
 
@@ -59,7 +60,7 @@ async function compressCommand(file: string, f: CompressFlags): Promise<void> {
   const out = f.output ?? `${file}.slimz`;
   const text = await readFileBytes(file, 'input');
   const opts: GptCodecOptions = {
-    model: f.model, seed: f.seed, streams: f.streams, chunkBytes: f.chunk, stepsPerChunk: f.stepsPerChunk, lr: f.lr, optimizer: f.optimizer,
+    model: f.model, mixer: f.mixer, seed: f.seed, streams: f.streams, chunkBytes: f.chunk, stepsPerChunk: f.stepsPerChunk, lr: f.lr, optimizer: f.optimizer,
     twoPart: f.twoPart ? { trainSteps: f.trainSteps, sparsity: f.sparsity, bits: f.bits } : undefined,
   };
   const bar = progress('compress', !f.json && f.progress && process.stderr.isTTY, !!f.json);
@@ -76,6 +77,7 @@ async function compressCommand(file: string, f: CompressFlags): Promise<void> {
   const summary = {
     input: file, output: out, mode: r.header.mode, bytes: text.length, compressedBytes: r.bytes.length,
     bitsPerByte: text.length ? (8 * r.bytes.length) / text.length : 0, codeBitsPerByte: text.length ? r.bits / text.length : 0,
+    modelCodeBitsPerByte: text.length ? r.modelBits / text.length : 0,
     modelBytes: r.modelBytes ?? 0, seconds, bytesPerSecond: text.length / seconds, settings: r.header.model, coding: r.header.coding,
   };
   if (f.json) console.log(JSON.stringify(summary, null, 2));
@@ -111,7 +113,8 @@ export function addCodecCommands(program: Command): void {
     .description('lossless compression of any file with a byte-level GPT that learns as it codes (prequential), or --two-part')
     .argument('<file>', 'the file to compress')
     .option('-o, --output <file>', 'the .slimz file to write (default FILE.slimz)')
-    .option('--model <preset>', 'gpt:L-D-H-T preset (layers, width, heads, context)', d.model)
+    .option('--model <preset>', 'gpt:L-D-H-T preset (layers, width, heads, context), or none (the CM alone)', d.model)
+    .addOption(new Option('--mixer <kind>', 'cm: a context-mixing model codes each byte with the GPT\'s prediction as one input; none: the range coder under the GPT alone').choices([...MIXERS]).default(d.mixer))
     .option('--streams <n>', 'parallel streams = windows per forward pass (default: by file size, ≤ 64)', num('--streams', { int: true, min: 1, max: 4096 }))
     .option('--chunk <bytes>', `bytes per stream between training rounds (default ${d.chunkBytes}; a multiple of T/2)`, num('--chunk', { int: true, min: 1 }))
     .option('--steps-per-chunk <n>', `training steps (of one window per stream) after each chunk (default ${d.stepsPerChunk}; 0 = never train)`, num('--steps-per-chunk', { int: true, min: 0 }))

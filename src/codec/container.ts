@@ -2,7 +2,8 @@
 //
 //   offset  size  field
 //   0       8     magic "SLIMZ\r\n\x1a" (the \r\n and ^Z catch text-mode transfers, as PNG's do)
-//   8       2     version (u16 LE), 1
+//   8       2     version (u16 LE), 2 (the codec's layout version: 1 = windowed full forwards, the
+//                 decoder one per row; 2 = key/value-cached steps, see prequential.ts)
 //   10      2     flags (u16, 0)
 //   12      4     header length H (u32 LE)
 //   16      H     header: UTF-8 JSON (SlimzHeader: mode, original length and CRC-32, model and
@@ -21,7 +22,7 @@ import { crc32 } from './crc32.js';
 import { codecFail } from './errors.js';
 
 export const SLIMZ_MAGIC = Uint8Array.of(0x53, 0x4c, 0x49, 0x4d, 0x5a, 0x0d, 0x0a, 0x1a);
-export const SLIMZ_VERSION = 1;
+export const SLIMZ_VERSION = 2;
 const END_MAGIC = Uint8Array.of(0x53, 0x4c, 0x5a, 0x00);
 const MAX_HEADER = 1 << 20;
 const CHUNK_HEAD = 24;
@@ -44,6 +45,10 @@ export interface CodingSettings {
   freqBits: number;
   /** Number of chunk records. */
   chunks: number;
+  /** 'cm': bytes coded by the context-mixing model with the model's table mixed in (absent: 'none', the range coder). */
+  mixer?: 'none' | 'cm';
+  /** CM: log2 of each hashed table's bytes. */
+  cmMemoryLog2?: number;
 }
 
 export interface WriterInfo {
@@ -149,6 +154,8 @@ function checkHeader(h: unknown): SlimzHeader {
   }
   if ((c.streams as number) < 1 || (c.context as number) < 2 || (c.chunkBytes as number) < 1) bad('coding.streams, context and chunkBytes must be positive (context ≥ 2)');
   if ((c.pad as number) > 255) bad(`coding.pad must be a byte, got ${c.pad}`);
+  if (c.mixer !== undefined && c.mixer !== 'none' && c.mixer !== 'cm') bad(`coding.mixer must be 'none' or 'cm', got ${JSON.stringify(c.mixer)}`);
+  if (c.cmMemoryLog2 !== undefined && (!isUint(c.cmMemoryLog2) || (c.cmMemoryLog2 as number) < 16 || (c.cmMemoryLog2 as number) > 28)) bad(`coding.cmMemoryLog2 must be an integer in [16, 28], got ${JSON.stringify(c.cmMemoryLog2)}`);
   if (!isObj(o.writer) || typeof (o.writer as Record<string, unknown>).library !== 'string' || !isObj((o.writer as Record<string, unknown>).adapter)) bad('writer (library and adapter) missing');
   return h as SlimzHeader;
 }
@@ -168,7 +175,8 @@ export class SlimzReader {
     }
     const version = dv.getUint16(8, true);
     if (version !== SLIMZ_VERSION) {
-      codecFail(`file format version ${version} is not the one this slimgpu reads (version ${SLIMZ_VERSION})${version > SLIMZ_VERSION ? ': it was written by a newer slimgpu' : ''}`);
+      codecFail(`this file was written by codec version ${version}; this slimgpu reads codec version ${SLIMZ_VERSION} only` +
+        (version > SLIMZ_VERSION ? ' (it was written by a newer slimgpu)' : version === 1 ? ' (version 1 coded with windowed forward passes; decompress it with the slimgpu that wrote it)' : ''));
     }
     const hlen = dv.getUint32(12, true);
     if (hlen > MAX_HEADER) codecFail(`the file's header length ${hlen} is implausible (> ${MAX_HEADER}): the file is damaged`);

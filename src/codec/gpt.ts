@@ -1,19 +1,21 @@
 // The codec's model: the GPT preset (gpt:L-D-H-T, byte vocabulary) behind the CodecModel interface,
-// and whole-file compression/decompression with it. The model is nn's GptModel: B = streams windows
-// per forward pass (and per training step), AdamW steps on windows drawn by a seeded hash from the
+// and whole-file compression/decompression with it. The model is nn's GptModel (B = streams windows
+// per training step) decoded by nn's KvDecoder (B streams, prefill T/2, one token per step), AdamW steps on windows drawn by a seeded hash from the
 // prefix of a GPU text buffer that grows as chunks are appended, no readback inside training.
 // Everything the decoder needs to rebuild the same model is in the settings stored in the header.
 import type { Gpu } from '../gpu/device.js';
 import { GptModel } from '../nn/lm.js';
+import { KvDecoder } from '../nn/decode.js';
 import { parseGptName } from '../nn/presets.js';
 import { OPTIMIZERS, type OptimizerKind } from '../nn/optimizer.js';
 import { codecFail } from './errors.js';
-import type { CodecModel, CodecProgress } from './model.js';
+import { NoModel, type CodecModel, type CodecProgress } from './model.js';
+import type { Mixer } from './prequential.js';
 import { compressText, decompressText, type Compressed } from './slimz.js';
 import type { SlimzHeader, WriterInfo } from './container.js';
 
 /** Written into every file's header; a decoder of another version may compute other numbers. */
-export const CODEC_LIBRARY = 'slimgpu 0.1.0 (codec 1)';
+export const CODEC_LIBRARY = 'slimgpu 0.1.0 (codec 2)';
 
 /** What rebuilds the model: stored in the header's `model` field. */
 export interface GptCodecSettings {
@@ -33,7 +35,10 @@ export interface GptCodecSettings {
 }
 
 export interface GptCodecOptions {
+  /** gpt:L-D-H-T, or 'none': no GPT, the CM mixer codes alone (needs mixer 'cm'). */
   model?: string;
+  /** How bytes are coded: 'cm' (the context-mixing model with the GPT's table as an input) or 'none' (the range coder under the GPT's table). */
+  mixer?: Mixer;
   seed?: number;
   streams?: number;
   chunkBytes?: number;
@@ -46,11 +51,14 @@ export interface GptCodecOptions {
 
 export const GPT_CODEC_DEFAULTS = {
   model: 'gpt:2-64-4-64',
+  mixer: 'cm' as Mixer,
   chunkBytes: 64,
   stepsPerChunk: 4,
   lr: 1e-2,
   optimizer: 'adamw' as OptimizerKind,
   maxStreams: 64,
+  /** --model none (CM alone): bytes per chunk record. */
+  cmOnlyChunkBytes: 65536,
   twoPart: { trainSteps: 2000, sparsity: 0.5, bits: 5 },
 } as const;
 
@@ -86,6 +94,7 @@ export function checkSettings(v: unknown, where: string): GptCodecSettings {
 
 /** nn's GptModel as the codec's model: B = streams windows, T = the preset's context. */
 export class GptCodecModel implements CodecModel {
+  private kv?: KvDecoder;
   private constructor(readonly lm: GptModel) {}
 
   /** A model for `windows` streams and a text of `capacity` bytes, initialised from the settings' seed. */
@@ -100,10 +109,17 @@ export class GptCodecModel implements CodecModel {
   get windows(): number { return this.lm.windows; }
   get context(): number { return this.lm.context; }
   get net() { return this.lm.net; }
-  logits(tokens: Uint32Array, row?: number): Promise<Float32Array> { return this.lm.logits(tokens, row); }
+  async prefill(tokens: Uint32Array): Promise<void> {
+    this.kv ??= await KvDecoder.create(this.lm.net, { batch: this.windows, prefill: this.context >> 1 });
+    this.kv.prefill(tokens);
+  }
+  async step(tokens: Uint32Array): Promise<Float32Array> {
+    if (!this.kv) codecFail('GptCodecModel.step: prefill first');
+    return (await this.kv!.step(tokens))!;
+  }
   appendText(bytes: Uint8Array): Promise<void> { return this.lm.appendText(bytes); }
   train(steps: number): Promise<void> { return this.lm.train(steps); }
-  dispose(): void { this.lm.dispose(); }
+  dispose(): void { this.kv?.dispose(); this.lm.dispose(); }
 }
 
 function writerOf(gpu: Gpu): WriterInfo {
@@ -132,23 +148,34 @@ export interface TwoPartReport {
   /** Code length of the text under the dense trained model, and under the stored one (pruned, fine-tuned, shared), bits per byte. */
   denseBitsPerByte: number;
   bitsPerByte: number;
+  /** Code length of the data part as coded (with mixer 'cm': the CM mixing the stored model's table in), bits per byte. */
+  codedBitsPerByte: number;
 }
 
 /** Compresses `text` with the GPT preset (prequential unless opts.twoPart). */
 export async function compressWithGpt(gpu: Gpu, text: Uint8Array, opts: GptCodecOptions = {}, hooks: CodecHooks = {}): Promise<GptCompressed> {
+  const mixer = opts.mixer ?? GPT_CODEC_DEFAULTS.mixer;
+  if (opts.model === 'none') {
+    if (opts.twoPart) codecFail('--two-part needs a model (not --model none)');
+    if (mixer !== 'cm') codecFail('--model none codes with the CM alone: it needs --mixer cm');
+    const chunkBytes = opts.chunkBytes ?? GPT_CODEC_DEFAULTS.cmOnlyChunkBytes;
+    const model = new NoModel(opts.streams ?? 1);
+    hooks.onLog?.(`slimgpu compress: CM alone (no GPT), ${model.windows} stream(s), chunks of ${chunkBytes} bytes per stream`);
+    return compressText(text, model, { mode: 'prequential', chunkBytes, stepsPerChunk: 0, mixer, model: { kind: 'none' }, writer: writerOf(gpu), onProgress: hooks.onProgress });
+  }
   const s = settingsOf(opts);
   const T = parseGptName(s.model)!.T;
   const streams = opts.streams ?? defaultStreams(text.length, T);
   const chunkBytes = opts.chunkBytes ?? GPT_CODEC_DEFAULTS.chunkBytes;
   if (opts.twoPart) {
     const { compressTwoPart } = await import('./twopart.js');
-    return compressTwoPart(gpu, text, s, { streams, chunkBytes, ...opts.twoPart }, writerOf(gpu), hooks);
+    return compressTwoPart(gpu, text, s, { streams, chunkBytes, mixer, ...opts.twoPart }, writerOf(gpu), hooks);
   }
   const stepsPerChunk = opts.stepsPerChunk ?? GPT_CODEC_DEFAULTS.stepsPerChunk;
   const model = await GptCodecModel.create(gpu, s, streams, text.length);
-  hooks.onLog?.(`slimgpu compress: ${s.model} (${model.net.paramCount} parameters), ${streams} streams, ${stepsPerChunk} ${s.optimizer} steps of ${streams} windows per chunk of ${streams}×${chunkBytes} bytes, on ${gpu.info.description || gpu.info.device}`);
+  hooks.onLog?.(`slimgpu compress: ${s.model} (${model.net.paramCount} parameters), ${streams} streams, ${stepsPerChunk} ${s.optimizer} steps of ${streams} windows per chunk of ${streams}×${chunkBytes} bytes, mixer ${mixer}, on ${gpu.info.description || gpu.info.device}`);
   try {
-    return await compressText(text, model, { mode: 'prequential', chunkBytes, stepsPerChunk, model: { ...s }, writer: writerOf(gpu), onProgress: hooks.onProgress });
+    return await compressText(text, model, { mode: 'prequential', chunkBytes, stepsPerChunk, mixer, model: { ...s }, writer: writerOf(gpu), onProgress: hooks.onProgress });
   } finally {
     model.dispose();
   }
@@ -157,6 +184,7 @@ export async function compressWithGpt(gpu: Gpu, text: Uint8Array, opts: GptCodec
 /** Decompresses a .slimz file written by compressWithGpt; throws a CodecError naming the chunk on any mismatch. */
 export async function decompressWithGpt(gpu: Gpu, bytes: Uint8Array, hooks: CodecHooks = {}): Promise<{ text: Uint8Array; header: SlimzHeader }> {
   return decompressText(bytes, async (h, section) => {
+    if (h.model.kind === 'none') return new NoModel(h.coding.streams);
     const s = checkSettings(h.model, 'the file\'s header');
     if (h.mode === 'two-part') {
       const { loadTwoPartModel } = await import('./twopart.js');

@@ -1,20 +1,26 @@
-// What the codec needs from a model: next-byte logits for a batch of windows, and deterministic
+// What the codec needs from a model: next-byte logits for B streams decoded side by side with a
+// key/value cache (a prefill of T/2 tokens, then one token per stream per step), and deterministic
 // training on the text coded so far. The shipped implementation is the GPT preset (gpt.ts); tests
 // may drive the coder with a small CPU double.
 
 export interface CodecModel {
   /** B: windows per forward pass; the coder splits the text into this many parallel streams. */
   readonly windows: number;
-  /** T: tokens per window (the model's context). */
+  /** T: the model's context (tokens in a full cache). */
   readonly context: number;
+  /** True for a model without predictions (the CM codes alone): prefill, step, appendText and train are never called. */
+  readonly none?: boolean;
   /**
-   * Next-byte logits (B·T, 256), row b·T + j predicting the byte after token j of window b, for
-   * `tokens` (B·T byte values, window-major), with one readback. The model must be causal *in its
-   * arithmetic*: row j depends only on tokens 0..j of its window, bit for bit, whatever the later
-   * tokens are (the decoder fills them with padding; the encoder with the text).
-   * With `row`, only that row of each window comes back: (B, 256) (the decoder needs one row per pass).
+   * Starts a block: forgets the key/value caches and fills them with H = T/2 tokens per stream
+   * (B·H byte values, stream-major) at positions 0..H−1 (nothing is read back).
    */
-  logits(tokens: Uint32Array, row?: number): Promise<Float32Array>;
+  prefill(tokens: Uint32Array): void | Promise<void>;
+  /**
+   * Feeds one token per stream (B byte values) at the next position (H..T−1 after a prefill) and
+   * returns the next-byte logits (B, 256), one readback. The same calls give the same numbers, bit
+   * for bit: the encoder and the decoder make exactly the same calls.
+   */
+  step(tokens: Uint32Array): Promise<Float32Array>;
   /** Appends bytes to the training text (coding order); the valid prefix grows by bytes.length. */
   appendText(bytes: Uint8Array): void | Promise<void>;
   /** `steps` training steps on windows of the valid prefix; the same calls give the same weights, bit for bit. */
@@ -34,4 +40,16 @@ export interface CodecProgress {
   chunks: number;
   /** Seconds since the start. */
   seconds: number;
+}
+
+/** No model: the CM mixer codes the streams alone (`--model none`). */
+export class NoModel implements CodecModel {
+  readonly none = true;
+  readonly context = 2;
+  constructor(readonly windows: number) {}
+  prefill(): void { throw new Error('NoModel has no predictions'); }
+  step(): Promise<Float32Array> { throw new Error('NoModel has no predictions'); }
+  appendText(): void {}
+  async train(): Promise<void> {}
+  dispose(): void {}
 }

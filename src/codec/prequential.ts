@@ -2,24 +2,30 @@
 // train on it — the decoder does the same and so rebuilds every model state) and two-part (a fixed
 // model, stepsPerChunk = 0).
 //
-// Layout. The text (N bytes) is split into B = model.windows contiguous streams of S = ⌈N/B⌉ bytes
-// (the last ones shorter or empty), so that one forward pass serves B streams. Each stream is coded
-// in blocks of H = T/2 positions: block k covers stream positions [kH, kH+H) and is predicted by the
-// window starting at s = kH − H, whose token j is the byte at s + j − 1 (the pad byte before the
-// stream's start), so row j predicts position s + j and every coded byte sees between H and T − 1
-// bytes of context. Symbols are coded block by block, row by row, stream by stream; the encoder
-// needs one forward per block, the decoder one per row (it knows row j's tokens only after decoding
-// row j − 1). A chunk is R = chunkBytes positions of every stream (R a multiple of H); after it the
-// model appends the chunk's bytes (stream by stream) to its training text and trains.
+// Layout (codec 2). The text (N bytes) is split into B = model.windows contiguous streams of
+// S = ⌈N/B⌉ bytes (the last ones shorter or empty); the model decodes the B streams side by side with
+// a key/value cache, one token per stream per step (nn/decode.ts KvDecoder). Each stream is coded in
+// blocks of H = T/2 positions: block k covers stream positions [kH, kH+H). It starts with a prefill
+// of the H tokens before it (the bytes at kH − H − 1 .. kH − 2; the pad byte before the stream's
+// start and after its end) at cache positions 0..H−1; then step j = H..2H−1 feeds the byte at
+// kH + j − H − 1 at position j and its logits (B, 256) predict position kH + j − H, so every coded
+// byte sees between H + 1 and T tokens of context, and every block starts with caches computed by
+// the current weights. Symbols are coded position by position, stream by stream. The encoder and
+// the decoder run exactly the same passes on the same tokens (the decoder knows position p − 1 of
+// every stream before step p), so they compute the same logits bit for bit without any causality
+// assumption about a padded window. A chunk is R = chunkBytes positions of every stream (R a
+// multiple of H); after it the model appends the chunk's bytes (stream by stream) to its training
+// text and trains.
 //
 // Checks. Each chunk record carries the CRC-32 of its bytes and a fingerprint: the CRC-32 of the
-// frequency tables of rows 0..H of the chunk's first forward — rows that depend only on bytes known
+// frequency tables of the chunk's first step (all B streams) — which depend only on bytes known
 // before the chunk, so the decoder computes them before decoding anything. A decoder whose adapter
 // computes different numbers stops at the first chunk where they differ, before emitting a byte.
 import { Crc32, crc32 } from './crc32.js';
 import { codecFail } from './errors.js';
 import { frequencies, codeBits, FREQ_BITS, SYMBOLS } from './frequencies.js';
 import { RangeDecoder, RangeEncoder } from './rangecoder.js';
+import { BitDecoder, BitEncoder, CmModel, decodeByte, encodeByte } from './cm/index.js';
 import type { ChunkRecord, CodingSettings, SlimzReader } from './container.js';
 import type { CodecModel, CodecProgress } from './model.js';
 
@@ -30,14 +36,27 @@ export interface CodeOptions {
   stepsPerChunk: number;
   /** The byte standing before each stream (default 10, a newline). */
   pad?: number;
+  /**
+   * 'none': the range coder codes each byte under the model's table. 'cm': the context-mixing model
+   * (cm/) codes each byte bit by bit with the model's table as one of its mixer inputs (with a
+   * model whose `none` is true: CM alone). Default 'none'.
+   */
+  mixer?: Mixer;
+  /** CM: log2 of each hashed table's bytes (default 22). */
+  cmMemoryLog2?: number;
   onProgress?: (p: CodecProgress) => void;
 }
+
+export type Mixer = 'none' | 'cm';
+export const MIXERS: readonly Mixer[] = ['none', 'cm'];
 
 export interface EncodeResult {
   coding: CodingSettings;
   chunks: ChunkRecord[];
-  /** Σ −log2 p over the coded bytes under the integer tables, bits. */
+  /** Σ −log2 p over the coded bytes under the coder's model (the mixed one with 'cm'), bits. */
   bits: number;
+  /** Σ −log2 p under the model's integer tables alone (what mixer 'none' would code), bits; 0 without a model. */
+  modelBits: number;
 }
 
 /** Stream geometry shared by the encoder and the decoder. */
@@ -88,20 +107,20 @@ export class Layout {
     return out;
   }
 
-  /**
-   * Fills `tokens` (B·T) with the windows of block k from the text `t`, taking only stream positions
-   * < `known` (later tokens, and those before a stream's start, get `pad`).
-   */
-  fillWindows(tokens: Uint32Array, t: Uint8Array, k: number, known: number, pad: number): void {
-    const s = k * this.H - this.H;
-    for (let b = 0; b < this.B; b++) {
-      const lim = Math.min(known, this.len(b));
-      const base = b * this.S;
-      for (let j = 0; j < this.T; j++) {
-        const p = s + j - 1;
-        tokens[b * this.T + j] = p >= 0 && p < lim ? t[base + p]! : pad;
-      }
-    }
+  /** The token of stream b at position q: its byte when 0 ≤ q < len(b) and q < known, else the pad byte. */
+  private tok(t: Uint8Array, b: number, q: number, known: number, pad: number): number {
+    return q >= 0 && q < known && q < this.len(b) ? t[b * this.S + q]! : pad;
+  }
+
+  /** Fills `tokens` (B·H, stream-major) with the prefill of block k: stream positions kH − H − 1 .. kH − 2. */
+  fillPrefill(tokens: Uint32Array, t: Uint8Array, k: number, pad: number): void {
+    const s = k * this.H - this.H - 1;
+    for (let b = 0; b < this.B; b++) for (let j = 0; j < this.H; j++) tokens[b * this.H + j] = this.tok(t, b, s + j, Infinity, pad);
+  }
+
+  /** Fills `tokens` (B) with the step that predicts stream position p: the bytes at p − 1. */
+  fillStep(tokens: Uint32Array, t: Uint8Array, p: number, pad: number): void {
+    for (let b = 0; b < this.B; b++) tokens[b] = this.tok(t, b, p - 1, p, pad);
   }
 }
 
@@ -109,72 +128,104 @@ function fingerprintOf(logits: Float32Array, L: Layout, cum: Uint32Array): numbe
   const f = new Crc32();
   const bytes = new Uint8Array(cum.buffer, cum.byteOffset, (SYMBOLS + 1) * 4);
   for (let b = 0; b < L.B; b++) {
-    for (let j = 0; j <= L.H && j < L.T; j++) {
-      frequencies(logits, (b * L.T + j) * SYMBOLS, cum);
-      f.update(bytes);
-    }
+    frequencies(logits, b * SYMBOLS, cum);
+    f.update(bytes);
   }
   return f.value;
 }
 
-function checkLogits(logits: Float32Array, L: Layout, rows: number): void {
-  if (!(logits instanceof Float32Array) || logits.length !== L.B * rows * SYMBOLS) {
-    codecFail(`model.logits must return a Float32Array of (B·${rows === 1 ? 1 : 'T'}, 256) = ${L.B * rows * SYMBOLS} values, got ${logits?.length}`);
+function checkLogits(logits: Float32Array, L: Layout): void {
+  if (!(logits instanceof Float32Array) || logits.length !== L.B * SYMBOLS) {
+    codecFail(`model.step must return a Float32Array of (B, 256) = ${L.B * SYMBOLS} values, got ${logits?.length}`);
+  }
+}
+
+/**
+ * Runs the passes of chunk c, identically on both sides: for each block a prefill, then one step per
+ * position; `code(p, logits)` codes (or decodes) position p of every stream and may write `text`.
+ */
+async function runChunk(model: CodecModel, L: Layout, text: Uint8Array, c: number, pad: number,
+  code: (p: number, logits: Float32Array | null, first: boolean) => void): Promise<void> {
+  const [from, to] = L.span(c);
+  if (model.none) {
+    for (let p = from; p < to; p++) code(p, null, p === from);
+    return;
+  }
+  const pre = new Uint32Array(L.B * L.H), step = new Uint32Array(L.B);
+  for (let k = from / L.H; k * L.H < to; k++) {
+    L.fillPrefill(pre, text, k, pad);
+    await model.prefill(pre);
+    for (let p = k * L.H; p < Math.min(to, (k + 1) * L.H); p++) {
+      L.fillStep(step, text, p, pad);
+      const logits = await model.step(step);
+      checkLogits(logits, L);
+      code(p, logits, p === from);
+    }
   }
 }
 
 function settings(L: Layout, o: CodeOptions): CodingSettings {
-  return { streams: L.B, context: L.T, chunkBytes: L.R, stepsPerChunk: o.stepsPerChunk, pad: o.pad ?? 10, freqBits: FREQ_BITS, chunks: L.chunks };
+  const cm = o.mixer === 'cm' ? { mixer: 'cm' as const, cmMemoryLog2: o.cmMemoryLog2 ?? 22 } : {};
+  return { streams: L.B, context: L.T, chunkBytes: L.R, stepsPerChunk: o.stepsPerChunk, pad: o.pad ?? 10, freqBits: FREQ_BITS, chunks: L.chunks, ...cm };
 }
 
-function validate(o: CodeOptions): void {
+function validate(o: CodeOptions, model: CodecModel): void {
+  if (o.mixer !== undefined && !MIXERS.includes(o.mixer)) codecFail(`mixer must be one of ${MIXERS.join(', ')}, got ${JSON.stringify(o.mixer)}`);
+  if (model.none && o.mixer !== 'cm') codecFail('a model without predictions (none) needs mixer \'cm\' (CM alone)');
+  const mem = o.cmMemoryLog2 ?? 22;
+  if (!Number.isInteger(mem) || mem < 16 || mem > 28) codecFail(`cmMemoryLog2 must be an integer in [16, 28], got ${mem}`);
   if (!Number.isInteger(o.stepsPerChunk) || o.stepsPerChunk < 0) codecFail(`stepsPerChunk must be a non-negative integer, got ${o.stepsPerChunk}`);
   const pad = o.pad ?? 10;
   if (!Number.isInteger(pad) || pad < 0 || pad > 255) codecFail(`pad must be a byte value 0..255, got ${pad}`);
 }
 
+/** One byte's coder: the range coder under the model's table, or the CM model mixing it in. */
+interface ByteCoder { cm: CmModel | null }
+
+function newCm(L: Layout, cs: CodingSettings): CmModel | null {
+  return cs.mixer === 'cm' ? new CmModel(L.B, { memoryLog2: cs.cmMemoryLog2 ?? 22 }) : null;
+}
+
 /** Codes `text` with `model`, training it after each chunk (stepsPerChunk > 0). */
 export async function encodeText(text: Uint8Array, model: CodecModel, o: CodeOptions): Promise<EncodeResult> {
-  validate(o);
+  validate(o, model);
   const L = new Layout(text.length, model, o.chunkBytes);
   const coding = settings(L, o);
-  const tokens = new Uint32Array(L.B * L.T);
   const cum = new Uint32Array(SYMBOLS + 1);
   const chunks: ChunkRecord[] = [];
   const t0 = Date.now();
-  let bits = 0, done = 0;
+  const { cm }: ByteCoder = { cm: newCm(L, coding) };
+  let bits = 0, modelBits = 0, done = 0;
   for (let c = 0; c < L.chunks; c++) {
-    const [from, to] = L.span(c);
-    const enc = new RangeEncoder();
+    const enc = cm ? null : new RangeEncoder();
+    const benc = cm ? new BitEncoder() : null;
     let fingerprint = 0;
-    for (let k = from / L.H; k * L.H < to; k++) {
-      L.fillWindows(tokens, text, k, Infinity, coding.pad);
-      const logits = await model.logits(tokens);
-      checkLogits(logits, L, L.T);
-      if (k * L.H === from) fingerprint = fingerprintOf(logits, L, cum);
-      const s = k * L.H - L.H;
-      for (let j = L.H; j < 2 * L.H; j++) {
-        const p = s + j;
-        if (p >= to) break;
-        for (let b = 0; b < L.B; b++) {
-          if (p >= L.len(b)) continue;
-          const sym = text[b * L.S + p]!;
-          frequencies(logits, (b * L.T + j) * SYMBOLS, cum);
-          enc.encode(cum, sym);
-          bits += codeBits(cum, sym);
-          done++;
+    await runChunk(model, L, text, c, coding.pad, (p, logits, first) => {
+      if (first && logits) fingerprint = fingerprintOf(logits, L, cum);
+      for (let b = 0; b < L.B; b++) {
+        if (p >= L.len(b)) continue;
+        const sym = text[b * L.S + p]!;
+        if (logits) {
+          frequencies(logits, b * SYMBOLS, cum);
+          modelBits += codeBits(cum, sym);
         }
+        if (cm) bits += encodeByte(cm, benc!, b, sym, logits ? cum : null);
+        else {
+          enc!.encode(cum, sym);
+          bits += codeBits(cum, sym);
+        }
+        done++;
       }
-    }
+    });
     const raw = L.chunkBytes(text, c);
-    chunks.push({ rawLength: raw.length, rawCrc: crc32(raw), fingerprint, code: enc.finish() });
-    if (c + 1 < L.chunks && o.stepsPerChunk > 0) {
+    chunks.push({ rawLength: raw.length, rawCrc: crc32(raw), fingerprint, code: cm ? benc!.finish() : enc!.finish() });
+    if (c + 1 < L.chunks && o.stepsPerChunk > 0 && !model.none) {
       await model.appendText(raw);
       await model.train(o.stepsPerChunk);
     }
     o.onProgress?.({ done, total: text.length, bits, chunk: c + 1, chunks: L.chunks, seconds: (Date.now() - t0) / 1000 });
   }
-  return { coding, chunks, bits };
+  return { coding, chunks, bits, modelBits };
 }
 
 /** Default cap on a decoded text (a damaged or hostile header cannot ask for more memory). */
@@ -203,8 +254,10 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
   if (L.chunks !== cs.chunks) codecFail(`the header's ${cs.chunks} chunks do not match its length ${h.length} (${L.chunks} expected): the header is invalid`);
   const max = o.maxBytes ?? DEFAULT_MAX_TEXT_BYTES;
   if (h.length > max) codecFail(`the header declares a text of ${h.length} bytes, more than maxBytes = ${max}; refused (raise maxBytes if the file is genuine)`);
+  if (cs.mixer !== undefined && !MIXERS.includes(cs.mixer)) codecFail(`the file's coding.mixer ${JSON.stringify(cs.mixer)} is not one this slimgpu knows (${MIXERS.join(', ')})`);
+  if (model.none && cs.mixer !== 'cm') codecFail('the file has no model and no CM mixer: the header is invalid');
+  const cm = newCm(L, cs);
   const out = new Uint8Array(h.length);
-  const tokens = new Uint32Array(L.B * L.T);
   const cum = new Uint32Array(SYMBOLS + 1);
   const t0 = Date.now();
   const wrote = h.writer.adapter.description || h.writer.adapter.device || h.writer.adapter.vendor || 'an unnamed adapter';
@@ -214,42 +267,32 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
     const [from, to] = L.span(c);
     const expect = Array.from({ length: L.B }, (_, b) => Math.max(0, Math.min(to, L.len(b)) - from)).reduce((a, x) => a + x, 0);
     if (rec.rawLength !== expect) codecFail(`chunk ${c} of ${L.chunks} says it holds ${rec.rawLength} bytes; the layout needs ${expect}: the file is damaged`);
-    const dec = new RangeDecoder(rec.code, `chunk ${c} of ${L.chunks}`);
-    for (let k = from / L.H; k * L.H < to; k++) {
-      const s = k * L.H - L.H;
-      for (let j = L.H; j < 2 * L.H; j++) {
-        const p = s + j;
-        if (p >= to) break;
-        L.fillWindows(tokens, out, k, p, cs.pad);
-        // the chunk's first pass reads every row (the fingerprint needs rows 0..H), the others one
-        const first = k * L.H === from && j === L.H;
-        const logits = await model.logits(tokens, first ? undefined : j);
-        checkLogits(logits, L, first ? L.T : 1);
-        const rowOf = (b: number) => (first ? (b * L.T + j) * SYMBOLS : b * SYMBOLS);
-        if (first) {
-          const fp = fingerprintOf(logits, L, cum);
-          if (fp !== rec.fingerprint) {
-            codecFail(`chunk ${c} of ${L.chunks}: the model's predictions differ from the encoder's (fingerprint ${fp.toString(16)} ≠ ${rec.fingerprint.toString(16)}), ` +
-              `so decoding would produce garbage. The file was written by ${h.writer.library} on '${wrote}'${o.adapter ? `; this is '${o.adapter}'` : ''}: ` +
-              `its arithmetic differs. Decompress on the same kind of adapter and driver (and slimgpu version) that compressed it.`);
-          }
-        }
-        for (let b = 0; b < L.B; b++) {
-          if (p >= L.len(b)) continue;
-          frequencies(logits, rowOf(b), cum);
-          const sym = dec.decode(cum);
-          out[b * L.S + p] = sym;
-          bits += codeBits(cum, sym);
-          done++;
+    const dec = cm ? null : new RangeDecoder(rec.code, `chunk ${c} of ${L.chunks}`);
+    const bdec = cm ? new BitDecoder(rec.code, `chunk ${c} of ${L.chunks}`) : null;
+    await runChunk(model, L, out, c, cs.pad, (p, logits, first) => {
+      if (first && logits) {
+        const fp = fingerprintOf(logits, L, cum);
+        if (fp !== rec.fingerprint) {
+          codecFail(`chunk ${c} of ${L.chunks}: the model's predictions differ from the encoder's (fingerprint ${fp.toString(16)} ≠ ${rec.fingerprint.toString(16)}), ` +
+            `so decoding would produce garbage. The file was written by ${h.writer.library} on '${wrote}'${o.adapter ? `; this is '${o.adapter}'` : ''}: ` +
+            `its arithmetic differs. Decompress on the same kind of adapter and driver (and slimgpu version) that compressed it.`);
         }
       }
-    }
-    dec.end();
+      for (let b = 0; b < L.B; b++) {
+        if (p >= L.len(b)) continue;
+        if (logits) frequencies(logits, b * SYMBOLS, cum);
+        const sym = cm ? decodeByte(cm, bdec!, b, logits ? cum : null) : dec!.decode(cum);
+        out[b * L.S + p] = sym;
+        if (!cm) bits += codeBits(cum, sym);
+        done++;
+      }
+    });
+    dec?.end();
     const raw = L.chunkBytes(out, c);
     if (crc32(raw) !== rec.rawCrc) {
       codecFail(`chunk ${c} of ${L.chunks}: the decoded bytes fail their CRC-32 — the model's arithmetic on this adapter differs from the writer's ('${wrote}'), or the file is damaged`);
     }
-    if (c + 1 < L.chunks && cs.stepsPerChunk > 0) {
+    if (c + 1 < L.chunks && cs.stepsPerChunk > 0 && !model.none) {
       await model.appendText(raw);
       await model.train(cs.stepsPerChunk);
     }

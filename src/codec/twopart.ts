@@ -10,10 +10,12 @@ import { GptCodecModel, type CodecHooks, type GptCodecSettings, type GptCompress
 import { encodeText } from './prequential.js';
 import { compressText } from './slimz.js';
 import type { WriterInfo } from './container.js';
+import type { Mixer } from './prequential.js';
 import { GPT_CODEC_DEFAULTS } from './gpt.js';
 
 export interface TwoPartOptions {
   streams: number;
+  mixer?: Mixer;
   chunkBytes: number;
   trainSteps?: number;
   sparsity?: number;
@@ -64,13 +66,13 @@ export async function compressTwoPart(gpu: Gpu, text: Uint8Array, s: GptCodecSet
   const model = await loadTwoPartModel(gpu, s, section, o.streams, text.length);
   try {
     const r = await compressText(text, model, {
-      mode: 'two-part', chunkBytes: o.chunkBytes, stepsPerChunk: 0, model: { ...s, twoPart: { trainSteps, sparsity, bits } }, writer, modelSection: section,
+      mode: 'two-part', chunkBytes: o.chunkBytes, stepsPerChunk: 0, mixer: o.mixer, model: { ...s, twoPart: { trainSteps, sparsity, bits } }, writer, modelSection: section,
       onProgress: hooks.onProgress,
     });
     const n = Math.max(1, text.length);
     const report: TwoPartReport = {
       denseModelBytes: 4 * model.net.paramCount, modelBytes: section.length, sparsity, bits,
-      denseBitsPerByte: denseBits / n, bitsPerByte: r.bits / n,
+      denseBitsPerByte: denseBits / n, bitsPerByte: r.modelBits / n, codedBitsPerByte: r.bits / n,
     };
     return { ...r, modelBytes: section.length, twoPart: report };
   } finally {

@@ -1,6 +1,10 @@
 // Incremental decoding of causal self-attention over a key/value cache   (shaders/attention-decode.wgsl)
 //   qkv (B, 3C) f32: the new token's q, k, v (layout as attention.ts, hs = C/H); kCache, vCache
 //   (B, Tmax, C) f32; position u32 [1] = t, the new token's index; out (B, C).
+//   Prefill: qkv may hold n > 1 new tokens per batch row, (B·n, 3C) with row b·n + i at position
+//   t + i (out (B·n, C)); they are appended at rows t..t+n−1 and query i attends to rows 0..t+i
+//   (causal within the n), so one call fills a cache with a known prompt (B = kCache.shape[0],
+//   n = qkv rows / B). The codec's KvDecoder (nn/decode.ts) prefills T/2 tokens per stream.
 // Use (sampling, the gpt sampler):
 //   Per attention layer allocate kCache, vCache (B, Tmax, C) f32 (Tmax = the model's context T), and
 //   one position tensor (u32, shape [1]) shared by all layers, holding t = the new token's index.
@@ -21,51 +25,58 @@ import { distinctBuffers, f32Shape, tensorArg } from './checks.js';
 import { dtype, fail, positiveInt, rank, sameDevice, shapeIs } from './validate.js';
 
 export interface AttentionDecodeArgs {
-  /** The new token's q, k, v: (B, 3C). */
+  /** The new tokens' q, k, v: (B·n, 3C), row b·n + i = token i of batch row b (n = 1: one step). */
   qkv: Tensor;
-  /** Key and value caches (B, Tmax, C); row t is written here, rows 0..t are read. */
+  /** Key and value caches (B, Tmax, C); rows t..t+n−1 are written here, rows 0..t+i are read by query i. */
   kCache: Tensor;
   vCache: Tensor;
-  /** u32 [1]: t, the new token's index (< Tmax). */
+  /** u32 [1]: t, the first new token's index (t + n ≤ Tmax). */
   position: Tensor;
-  /** (B, C). */
+  /** (B·n, C). */
   out: Tensor;
 }
 
-/** Checks the operands of attentionDecode and returns (B, C, H, Tmax). */
-export function attentionDecodeDims(qkv: Tensor, kCache: Tensor, vCache: Tensor, opts: { H: number }): { B: number; C: number; H: number; Tmax: number } {
+/** Checks the operands of attentionDecode and returns (B, C, H, Tmax, n): B from the caches, n = qkv rows / B. */
+export function attentionDecodeDims(qkv: Tensor, kCache: Tensor, vCache: Tensor, opts: { H: number }): { B: number; C: number; H: number; Tmax: number; n: number } {
   const op = 'attentionDecode';
   positiveInt(op, 'H', opts?.H);
-  rank(op, 'qkv', qkv, 2, '(B, 3C)');
+  rank(op, 'qkv', qkv, 2, '(B·n, 3C)');
   dtype(op, 'qkv', qkv, 'f32');
-  const [B, C3] = qkv.shape as [number, number];
+  const [rows, C3] = qkv.shape as [number, number];
   if (C3 % 3 !== 0) fail(op, `qkv must have 3C columns (q, k, v), got ${C3} (shape [${qkv.shape}])`);
   const C = C3 / 3, H = opts.H;
   if (C % H !== 0) fail(op, `C = ${C} must be a multiple of H = ${H} (head size C/H)`);
   rank(op, 'kCache', kCache, 3, '(B, Tmax, C)');
-  const Tmax = kCache.shape[1]!;
+  const B = kCache.shape[0]!, Tmax = kCache.shape[1]!;
+  if (rows % B !== 0 || rows === 0) fail(op, `qkv must have B·n rows (n new tokens for each of kCache's B = ${B} batch rows), got shape [${qkv.shape}]`);
+  const n = rows / B;
   f32Shape(op, 'kCache', kCache, [B, Tmax, C], '(B, Tmax, C)');
   f32Shape(op, 'vCache', vCache, [B, Tmax, C], '(B, Tmax, C), like kCache');
-  return { B, C, H, Tmax };
+  if (n > Tmax) fail(op, `qkv holds n = ${n} new tokens per batch row, more than the caches' Tmax = ${Tmax}`);
+  return { B, C, H, Tmax, n };
 }
 
-/** Dispatch records for one decoding step: append k, v at row t of the caches, then attend (see the header). */
+/**
+ * Dispatch records for one decoding step (n = 1) or a prefill of n tokens per batch row: append their
+ * k, v at rows t..t+n−1 of the caches, then attend each query i to rows 0..t+i (see the header).
+ */
 export async function attentionDecode(gpu: Gpu, a: AttentionDecodeArgs, opts: { H: number }): Promise<Dispatch[]> {
   const op = 'attentionDecode';
   if (!a || typeof a !== 'object') fail(op, 'arguments { qkv, kCache, vCache, position, out } are required');
-  const { B, C, H, Tmax } = attentionDecodeDims(a.qkv, a.kCache, a.vCache, opts);
-  f32Shape(op, 'out', a.out, [B, C], '(B, C)');
+  const { B, C, H, Tmax, n } = attentionDecodeDims(a.qkv, a.kCache, a.vCache, opts);
+  f32Shape(op, 'out', a.out, [B * n, C], '(B·n, C)');
   tensorArg(op, 'position', a.position);
   dtype(op, 'position', a.position, 'u32');
   shapeIs(op, 'position', a.position, [1]);
   sameDevice(op, ['qkv', a.qkv], ['kCache', a.kCache], ['vCache', a.vCache], ['position', a.position], ['out', a.out]);
   distinctBuffers(op, ['kCache', a.kCache], ['vCache', a.vCache], ['out', a.out], ['qkv', a.qkv], ['position', a.position]);
-  const d: AttentionDims = { B, T: 1, C, H, hs: C / H, N: B };
+  // the kernels read T as n, the new tokens per batch row
+  const d: AttentionDims = { B, T: n, C, H, hs: C / H, N: B * n };
   const defs = { HSMAX: attentionHsMax(op, d.hs) };
-  const label = `attentionDecode B${B} C${C} H${H} Tmax${Tmax}`;
+  const label = `attentionDecode B${B} n${n} C${C} H${H} Tmax${Tmax}`;
   const steps: AttentionStep[] = [
-    { entry: 'kv_append', bindings: [a.qkv, undefined, a.kCache, a.vCache, a.position], workgroups: [Math.ceil(C / 64), B, 1] },
-    { entry: 'decode', bindings: [a.qkv, a.out, a.kCache, a.vCache, a.position], workgroups: [Math.ceil((B * H) / 64), 1, 1] },
+    { entry: 'kv_append', bindings: [a.qkv, undefined, a.kCache, a.vCache, a.position], workgroups: [Math.ceil(C / 64), B * n, 1] },
+    { entry: 'decode', bindings: [a.qkv, a.out, a.kCache, a.vCache, a.position], workgroups: [Math.ceil((B * n * H) / 64), 1, 1] },
   ];
   return attentionDispatches(gpu, 'attention-decode', label, defs, steps, attentionParams(gpu, `${op}.params`, d, Tmax));
 }

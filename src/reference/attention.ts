@@ -77,31 +77,34 @@ export function attentionBackwardCpu(qkv: ArrayLike<number>, dout: ArrayLike<num
 }
 
 /**
- * One decoding step: the query of each batch row attends to keys/values 0..pos of the caches.
- *   q (B, C) (or the q columns of qkv (B, 3C) with qStride 3C), kCache, vCache (B, Tmax, C) → out (B, C).
+ * One decoding step (n = 1) or a prefill of n tokens per batch row: query row b·n + i attends to
+ * keys/values 0..pos+i of batch row b of the caches (which must already hold them).
+ *   q (B·n, C) (or the q columns of qkv (B·n, 3C) with qStride 3C), kCache, vCache (B, Tmax, C)
+ *   → out (B·n, C).
  */
 export function attentionDecodeCpu(
   q: ArrayLike<number>, kCache: ArrayLike<number>, vCache: ArrayLike<number>,
-  s: { B: number; C: number; H: number; Tmax: number; pos: number; qStride?: number },
+  s: { B: number; C: number; H: number; Tmax: number; pos: number; n?: number; qStride?: number },
 ): Float32Array {
   const { B, C, H, Tmax, pos } = s;
-  const hs = C / H, qs = s.qStride ?? C, scale = 1 / Math.sqrt(hs);
-  const out = new Float32Array(B * C);
-  const sc = new Float64Array(pos + 1);
-  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
+  const n = s.n ?? 1, hs = C / H, qs = s.qStride ?? C, scale = 1 / Math.sqrt(hs);
+  const out = new Float32Array(B * n * C);
+  const sc = new Float64Array(pos + n);
+  for (let r = 0; r < B * n; r++) for (let h = 0; h < H; h++) {
+    const b = Math.floor(r / n), last = Math.min(pos + (r % n), Tmax - 1);
     let m = -Infinity;
-    for (let j = 0; j <= pos; j++) {
+    for (let j = 0; j <= last; j++) {
       let d = 0;
-      for (let e = 0; e < hs; e++) d += q[b * qs + h * hs + e]! * kCache[(b * Tmax + j) * C + h * hs + e]!;
+      for (let e = 0; e < hs; e++) d += q[r * qs + h * hs + e]! * kCache[(b * Tmax + j) * C + h * hs + e]!;
       sc[j] = d * scale;
       m = Math.max(m, sc[j]!);
     }
     let sum = 0;
-    for (let j = 0; j <= pos; j++) { sc[j] = Math.exp(sc[j]! - m); sum += sc[j]!; }
+    for (let j = 0; j <= last; j++) { sc[j] = Math.exp(sc[j]! - m); sum += sc[j]!; }
     for (let e = 0; e < hs; e++) {
       let o = 0;
-      for (let j = 0; j <= pos; j++) o += sc[j]! * vCache[(b * Tmax + j) * C + h * hs + e]!;
-      out[b * C + h * hs + e] = o / sum;
+      for (let j = 0; j <= last; j++) o += sc[j]! * vCache[(b * Tmax + j) * C + h * hs + e]!;
+      out[r * C + h * hs + e] = o / sum;
     }
   }
   return out;

@@ -63,12 +63,12 @@ export function conv2dCpu(
   return Float32Array.from(conv2dCpuF64(x, xShape, w, wShape, opts));
 }
 
-/** dx (inputShape = (N, C, H, W)) from dy (N, OC, OH, OW) and w (OC, C, KH, KW), in float64. */
-export function conv2dBackwardDataCpuF64(
-  dy: ArrayLike<number>, w: ArrayLike<number>, wShape: ConvShape4, inputShape: ConvShape4, opts: Conv2dCpuOptions = {},
-): Float64Array {
-  const { N, C, H, W, OC, KH, KW, OH, OW, SH, SW, PH, PW } = geom(inputShape, wShape, opts);
-  const dx = new Float64Array(N * C * H * W);
+/**
+ * Calls f(g, x index, w index) for every nonzero dy[n, o, oh, ow] = g and every tap (c, kh, kw) of it
+ * inside the image, in the fixed order n, o, oh, ow, c, kh, kw (the backward passes' sums).
+ */
+function forEachTap(d: Geom, dy: ArrayLike<number>, f: (g: number, xi: number, wi: number) => void): void {
+  const { N, C, H, W, OC, KH, KW, OH, OW, SH, SW, PH, PW } = d;
   for (let n = 0; n < N; n++) for (let o = 0; o < OC; o++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
     const g = dy[((n * OC + o) * OH + oh) * OW + ow]!;
     if (g === 0) continue;
@@ -78,10 +78,19 @@ export function conv2dBackwardDataCpuF64(
       for (let kw = 0; kw < KW; kw++) {
         const iw = ow * SW - PW + kw;
         if (iw < 0 || iw >= W) continue;
-        dx[((n * C + c) * H + ih) * W + iw]! += g * w[((o * C + c) * KH + kh) * KW + kw]!;
+        f(g, ((n * C + c) * H + ih) * W + iw, ((o * C + c) * KH + kh) * KW + kw);
       }
     }
   }
+}
+
+/** dx (inputShape = (N, C, H, W)) from dy (N, OC, OH, OW) and w (OC, C, KH, KW), in float64. */
+export function conv2dBackwardDataCpuF64(
+  dy: ArrayLike<number>, w: ArrayLike<number>, wShape: ConvShape4, inputShape: ConvShape4, opts: Conv2dCpuOptions = {},
+): Float64Array {
+  const d = geom(inputShape, wShape, opts);
+  const dx = new Float64Array(d.N * d.C * d.H * d.W);
+  forEachTap(d, dy, (g, xi, wi) => { dx[xi]! += g * w[wi]!; });
   return dx;
 }
 
@@ -95,21 +104,9 @@ export function conv2dBackwardDataCpu(
 export function conv2dBackwardFilterCpuF64(
   x: ArrayLike<number>, xShape: ConvShape4, dy: ArrayLike<number>, weightShape: ConvShape4, opts: Conv2dCpuOptions = {},
 ): Float64Array {
-  const { N, C, H, W, OC, KH, KW, OH, OW, SH, SW, PH, PW } = geom(xShape, weightShape, opts);
-  const dw = new Float64Array(OC * C * KH * KW);
-  for (let n = 0; n < N; n++) for (let o = 0; o < OC; o++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-    const g = dy[((n * OC + o) * OH + oh) * OW + ow]!;
-    if (g === 0) continue;
-    for (let c = 0; c < C; c++) for (let kh = 0; kh < KH; kh++) {
-      const ih = oh * SH - PH + kh;
-      if (ih < 0 || ih >= H) continue;
-      for (let kw = 0; kw < KW; kw++) {
-        const iw = ow * SW - PW + kw;
-        if (iw < 0 || iw >= W) continue;
-        dw[((o * C + c) * KH + kh) * KW + kw]! += g * x[((n * C + c) * H + ih) * W + iw]!;
-      }
-    }
-  }
+  const d = geom(xShape, weightShape, opts);
+  const dw = new Float64Array(d.OC * d.C * d.KH * d.KW);
+  forEachTap(d, dy, (g, xi, wi) => { dw[wi]! += g * x[xi]!; });
   return dw;
 }
 
