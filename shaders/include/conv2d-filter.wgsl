@@ -31,6 +31,11 @@ fn next_position(a: vec3<u32>) -> vec3<u32> {
   return vec3<u32>(a.x + 1u, 0u, 0u);
 }
 
+// the columns j0 .. j0 + 3
+fn columns4(j0: u32, ckk: u32, kk: u32, hw: u32) -> array<vec3<i32>, 4> {
+  return array<vec3<i32>, 4>(column(j0, ckk, kk, hw), column(j0 + 1u, ckk, kk, hw), column(j0 + 2u, ckk, kk, hw), column(j0 + 3u, ckk, kk, hw));
+}
+
 // part[s, o, j] (j = flattened (c, kh, kw)) = Σ over output positions q in chunk s
 //   of dy[n, o, oh, ow] · x[n, c, oh·SH − PH + kh, ow·SW − PW + kw]; chunk s = [s·CHUNK, (s+1)·CHUNK)
 //   of the positions q = (n·OH + oh)·OW + ow.
@@ -52,13 +57,10 @@ fn filter_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   let hw = p.H * p.W;
   let ohw = p.OH * p.OW;
   // the 4 columns: plane offset c·H·W and tap offsets (kh − PH, kw − PW); past C·KH·KW clamped
-  let cl0 = column(j0, ckk, kk, hw);
-  let cl1 = column(j0 + 1u, ckk, kk, hw);
-  let cl2 = column(j0 + 2u, ckk, kk, hw);
-  let cl3 = column(j0 + 3u, ckk, kk, hw);
-  let xo0 = u32(cl0.x); let xo1 = u32(cl1.x); let xo2 = u32(cl2.x); let xo3 = u32(cl3.x);
-  let kh0 = cl0.y; let kh1 = cl1.y; let kh2 = cl2.y; let kh3 = cl3.y;
-  let kw0 = cl0.z; let kw1 = cl1.z; let kw2 = cl2.z; let kw3 = cl3.z;
+  let cl = columns4(j0, ckk, kk, hw);
+  let xo0 = u32(cl[0].x); let xo1 = u32(cl[1].x); let xo2 = u32(cl[2].x); let xo3 = u32(cl[3].x);
+  let kh0 = cl[0].y; let kh1 = cl[1].y; let kh2 = cl[2].y; let kh3 = cl[3].y;
+  let kw0 = cl[0].z; let kw1 = cl[1].z; let kw2 = cl[2].z; let kw3 = cl[3].z;
   let d1 = (min(o0 + 1u, p.OC - 1u) - o0) * ohw;
   let d2 = (min(o0 + 2u, p.OC - 1u) - o0) * ohw;
   let d3 = (min(o0 + 3u, p.OC - 1u) - o0) * ohw;
@@ -118,10 +120,7 @@ fn filter_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation
   let s = wid.z;
   let hw = p.H * p.W;
   let ohw = p.OH * p.OW;
-  let cl0 = column(j0, ckk, kk, hw);
-  let cl1 = column(j0 + 1u, ckk, kk, hw);
-  let cl2 = column(j0 + 2u, ckk, kk, hw);
-  let cl3 = column(j0 + 3u, ckk, kk, hw);
+  let cl = columns4(j0, ckk, kk, hw);
   // dy rows of this lane's channels (clamped: channels past OC are computed, never stored)
   let dl0 = min(o0 + sl, p.OC - 1u) * ohw;
   let dl1 = min(o0 + 8u + sl, p.OC - 1u) * ohw;
@@ -146,10 +145,10 @@ fn filter_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation
     let xn = n * p.C * hw;
     let ih = i32(oh * p.SH);
     let iw = i32(ow * p.SW);
-    let x0 = x_sel(xn + u32(cl0.x), ih + cl0.y, iw + cl0.z);
-    let x1 = x_sel(xn + u32(cl1.x), ih + cl1.y, iw + cl1.z);
-    let x2 = x_sel(xn + u32(cl2.x), ih + cl2.y, iw + cl2.z);
-    let x3 = x_sel(xn + u32(cl3.x), ih + cl3.y, iw + cl3.z);
+    let x0 = x_sel(xn + u32(cl[0].x), ih + cl[0].y, iw + cl[0].z);
+    let x1 = x_sel(xn + u32(cl[1].x), ih + cl[1].y, iw + cl[1].z);
+    let x2 = x_sel(xn + u32(cl[2].x), ih + cl[2].y, iw + cl[2].z);
+    let x3 = x_sel(xn + u32(cl[3].x), ih + cl[3].y, iw + cl[3].z);
 #include "conv2d-fma-quad.wgsl" Q=0 W=g0
 #include "conv2d-fma-quad.wgsl" Q=1 W=g1
 #if ${OB16}
