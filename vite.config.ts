@@ -1,12 +1,28 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 
 // The pages in demo/ import the library from src/ directly; shaders come from the generated
 // src/gen/shaders.ts (scripts/gen-shaders.mjs), the same source as the Node build.
 //   demo/index.html  live training demo        demo/bench.html  kernel benchmarks
 //   demo/smoke.html  WebGPU check                demo/text.html   a GPT learns a text, live
 //   demo/codec.html  the prequential GPT compressor (.slimz) against CompressionStream('gzip')
+// HTML shared by the pages lives in demo/partials/: a line `<!-- include NAME.html key="value" -->`
+// becomes that file with every {{key}} replaced (like the WGSL includes of scripts/gen-shaders.mjs).
+function htmlPartials(): Plugin {
+  const INCLUDE = /^[ \t]*<!-- include ([a-z0-9-]+\.html)((?: [a-z]+="[^"]*")*) -->[ \t]*$/gm;
+  const fill = (name: string, argText: string) => {
+    const args = Object.fromEntries([...argText.matchAll(/([a-z]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    return readFileSync(resolve(__dirname, 'demo/partials', name), 'utf8').trimEnd().replace(/\{\{([a-z]+)\}\}/g, (_m, key: string) => {
+      if (!(key in args)) throw new Error(`demo/partials/${name} needs ${key}="..." on its include line`);
+      return args[key]!;
+    });
+  };
+  return { name: 'slimgpu-html-partials', transformIndexHtml: { order: 'pre', handler: (html) => html.replace(INCLUDE, (_m, name: string, argText: string) => fill(name, argText)) } };
+}
+
 export default defineConfig({
+  plugins: [htmlPartials()],
   root: resolve(__dirname, 'demo'),
   base: './',
   server: { host: '127.0.0.1', fs: { allow: [resolve(__dirname)] } },

@@ -5,7 +5,7 @@
 // the original, and the same bytes go through the browser's CompressionStream('gzip') (and back
 // through DecompressionStream) for comparison. A dropped .slimz file is decompressed instead.
 //
-// URL parameters preset the form (model, stepsPerChunk, chunkBytes, lr, streams, seed) and:
+// URL parameters preset the form (model, mixer, stepsPerChunk, chunkBytes, lr, streams, seed) and:
 // sample=1 (use the bundled sample), sampleBytes=N (only its first N bytes), autostart=1 (compress,
 // then decompress and verify). window.__codec exposes the run for tests (tests/codec-page.test.ts).
 import { codec, type Gpu } from '../src/index.js';
@@ -119,7 +119,8 @@ function options(): codec.GptCodecOptions {
     return v;
   };
   const streams = num('streams');
-  return { model: field('model').value.trim(), stepsPerChunk: num('stepsPerChunk'), chunkBytes: num('chunkBytes'), lr: num('lr'), seed: num('seed'), streams: streams > 0 ? streams : undefined };
+  const mixer = (form.elements.namedItem('mixer') as HTMLSelectElement).value === 'none' ? 'none' : 'cm';
+  return { model: field('model').value.trim(), mixer, stepsPerChunk: num('stepsPerChunk'), chunkBytes: num('chunkBytes'), lr: num('lr'), seed: num('seed'), streams: streams > 0 ? streams : undefined };
 }
 
 async function compress(): Promise<void> {
@@ -239,7 +240,7 @@ drop.addEventListener('drop', (ev) => {
 });
 
 async function init(): Promise<void> {
-  for (const name of ['model', 'stepsPerChunk', 'chunkBytes', 'lr', 'streams', 'seed']) {
+  for (const name of ['model', 'mixer', 'stepsPerChunk', 'chunkBytes', 'lr', 'streams', 'seed']) {
     const v = params.get(name);
     if (v !== null) field(name).value = v;
   }

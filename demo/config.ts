@@ -69,8 +69,3 @@ export function syncSparsityLabel(): void {
 
 /** Learning rates that train each preset well with momentum 0.9 (LeNet-5 diverges at 0.1; the autoencoder's MSE needs more). */
 export const SUGGESTED_LR: Record<string, number> = { 'lenet-300-100': 0.1, 'lenet-5': 0.01, 'mlp:784-100-10': 0.1, 'autoencoder:784-64': 3 };
-
-export const BROWSER_HELP =
-  'This page needs WebGPU: Chrome or Edge 113+ (Windows, macOS, ChromeOS, Android) or another browser with WebGPU enabled, ' +
-  'on a secure page (https:// or http://localhost / 127.0.0.1). On Linux, start Chrome/Chromium with --enable-unsafe-webgpu ' +
-  '(and --use-angle=vulkan for a Vulkan driver, or --enable-features=Vulkan).';

@@ -13,50 +13,19 @@
 //
 // window.__demo exposes the run's state for tests (tests/demo.test.ts).
 import {
-  createGpu, DeviceLostError, evaluate, formatReport, mnistSplit, modelFromName, Network, NO_ADAPTER_HELP, parseFault, sparsityScheduleOf, sparsityAt, trainNetwork,
-  type EvalResult, type Gpu, type LogEntry, type RunReport, type TrainOptions, type TrainSummary,
+  DeviceLostError, evaluate, formatReport, mnistSplit, modelFromName, Network, parseFault, sparsityScheduleOf, sparsityAt, trainNetwork,
+  type Gpu, type LogEntry, type TrainOptions, type TrainSummary,
 } from '../src/index.js';
 import { compressedSizes, COMPRESSED_EXTENSION, exportCompressed } from '../src/io/export.js';
 import { fineTuneCentroids, shareWeights, type WeightSharing } from '../src/compress/sharing.js';
-import { $, esc, fmtInt, pct, save, showNotice } from './page.js';
+import { $, fmtInt, pct, save, showNotice, startGpu } from './page.js';
+import { probe } from './probe.js';
 import { buildReport, showReport, type DemoConfig } from './report.js';
-import { applyUrlParams, BROWSER_HELP, field, form, params, readConfig, SUGGESTED_LR, syncSparsityLabel } from './config.js';
+import { applyUrlParams, field, form, params, readConfig, SUGGESTED_LR, syncSparsityLabel } from './config.js';
 import { offerContinue, restoreOnNewDevice, takeSnapshot, type Snapshot } from './recovery.js';
 import { LiveChart, PALETTE, type ChartSpec } from './charts.js';
 import { loadMnistDigits } from './data.js';
 import { drawTiles, tileLayout, type TileLayout } from './weights.js';
-
-// ---- state exposed to tests -----------------------------------------------------------------------
-
-type Phase = 'init' | 'nogpu' | 'ready' | 'loading' | 'training' | 'evaluating' | 'done' | 'error';
-
-interface DemoProbe {
-  state: Phase;
-  adapter?: string;
-  config?: DemoConfig;
-  totalSteps: number;
-  logs: LogEntry[];
-  /** Per-layer sparsity read from the masks: { step, layers: { name: sparsity } }. */
-  sparsity: { step: number; layers: Record<string, number> }[];
-  tests: { step: number; result: EvalResult }[];
-  report?: RunReport;
-  reportText?: string;
-  fileBytes?: number;
-  stopped: boolean;
-  error?: string;
-  /** Largest gap (ms) beyond the 50 ms period of a timer that runs while training. */
-  maxLagMs: number;
-  /** Clicks on the log-scale toggle handled. */
-  toggles: number;
-  /** Frames (requestAnimationFrame) rendered while training. */
-  framesWhileTraining: number;
-  /** Device losses during the run and the snapshot steps training continued from. */
-  deviceLost: { reason: string; lastGoodStep: number; snapshotStep: number; message: string }[];
-  resumedFrom: number[];
-}
-
-const probe: DemoProbe = { state: 'init', totalSteps: 0, logs: [], sparsity: [], tests: [], stopped: false, maxLagMs: 0, toggles: 0, framesWhileTraining: 0, deviceLost: [], resumedFrom: [] };
-(window as unknown as { __demo: DemoProbe }).__demo = probe;
 
 // ---- DOM ------------------------------------------------------------------------------------------
 
@@ -367,38 +336,15 @@ async function init(): Promise<void> {
   setRunning(false);
   trainBtn.disabled = true;
   for (const el of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) el.disabled = false;
-  if (!window.isSecureContext) {
+  // a run reports and continues its own device loss (recovery.ts)
+  const g = await startGpu({ ownsLoss: () => probe.state === 'training', onLost: () => { trainBtn.disabled = true; } });
+  if (!g) {
     probe.state = 'nogpu';
-    showNotice('error', 'WebGPU needs a secure page', `This page was opened over an insecure origin (${location.origin}). ${BROWSER_HELP}`, NO_ADAPTER_HELP);
-    $('adapter').textContent = 'no WebGPU (insecure origin)';
     setPhase('Cannot train without WebGPU.');
     return;
   }
-  if (!('gpu' in navigator)) {
-    probe.state = 'nogpu';
-    showNotice('error', 'This browser has no WebGPU', `navigator.gpu is missing. ${BROWSER_HELP}`, NO_ADAPTER_HELP);
-    $('adapter').textContent = 'no WebGPU (navigator.gpu is missing)';
-    setPhase('Cannot train without WebGPU.');
-    return;
-  }
-  try {
-    gpu = await createGpu();
-  } catch (e) {
-    probe.state = 'nogpu';
-    showNotice('error', 'No WebGPU adapter', `The browser has WebGPU but gave no adapter or device (${(e as Error).message.split('\n')[0]}). ${BROWSER_HELP}`, NO_ADAPTER_HELP);
-    $('adapter').textContent = 'no WebGPU adapter';
-    setPhase('Cannot train without WebGPU.');
-    return;
-  }
-  const i = gpu.info;
-  probe.adapter = i.description || i.device || `${i.vendor} ${i.architecture}`;
-  $('adapter').innerHTML = `WebGPU adapter: <b>${esc(probe.adapter || 'unnamed')}</b><br>${esc([i.vendor, i.architecture].filter(Boolean).join(' · '))}` +
-    `${i.isFallbackAdapter ? ' · software fallback' : ''}`;
-  gpu.device.lost.then((info) => {
-    if (info.reason === 'destroyed' || probe.state === 'training') return; // a run reports and continues its own loss
-    showNotice('error', 'The GPU device was lost', info.message || String(info.reason), 'Reload the page to start again.');
-    trainBtn.disabled = true;
-  }).catch(() => undefined);
+  ({ gpu } = g);
+  probe.adapter = g.adapter;
   probe.state = 'ready';
   trainBtn.disabled = false;
   if (params.get('autostart') === '1') void start();

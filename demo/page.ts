@@ -24,13 +24,16 @@ export function hideNotice(): void {
   $('notice').hidden = true;
 }
 
-const BROWSER_HELP =
+export const BROWSER_HELP =
   'This page needs WebGPU: Chrome or Edge 113+ (Windows, macOS, ChromeOS, Android) or another browser with WebGPU enabled, ' +
   'on a secure page (https:// or http://localhost / 127.0.0.1). On Linux, start Chrome/Chromium with --enable-unsafe-webgpu ' +
   '(and --use-angle=vulkan for a Vulkan driver, or --enable-features=Vulkan).';
 
-/** The WebGPU device, or undefined after showing why there is none (in #notice and #adapter). */
-export async function startGpu(): Promise<{ gpu: Gpu; adapter: string } | undefined> {
+/**
+ * The WebGPU device, or undefined after showing why there is none (in #notice and #adapter). A later
+ * device loss shows a notice and calls `onLost`, unless `ownsLoss()` says the page handles it itself.
+ */
+export async function startGpu(opts: { ownsLoss?: () => boolean; onLost?: () => void } = {}): Promise<{ gpu: Gpu; adapter: string } | undefined> {
   const fail = (title: string, body: string, short: string) => {
     showNotice('error', title, `${body} ${BROWSER_HELP}`, NO_ADAPTER_HELP);
     $('adapter').textContent = short;
@@ -49,8 +52,9 @@ export async function startGpu(): Promise<{ gpu: Gpu; adapter: string } | undefi
   $('adapter').innerHTML = `WebGPU adapter: <b>${esc(adapter || 'unnamed')}</b><br>${esc([i.vendor, i.architecture].filter(Boolean).join(' · '))}` +
     `${i.isFallbackAdapter ? ' · software fallback' : ''}`;
   gpu.device.lost.then((info) => {
-    if (info.reason === 'destroyed') return;
+    if (info.reason === 'destroyed' || opts.ownsLoss?.()) return;
     showNotice('error', 'The GPU device was lost', info.message || String(info.reason), 'Reload the page to start again.');
+    opts.onLost?.();
   }).catch(() => undefined);
   return { gpu, adapter };
 }

@@ -48,6 +48,8 @@ export interface RunConfig extends TrainOptions {
   layerBits?: Record<string, number>;
   /** Centroid fine-tuning learning rate (default lr·0.1). */
   fineTuneLr?: number;
+  /** Learning rate of the fp32 parameters (biases, norms, unshared layers) during centroid fine-tuning, with cfg.optimizer (default 0: frozen). */
+  fineTuneDenseLr?: number;
   /** Centroid initialisation (default linear). */
   shareInit?: InitMethod;
   /** Centroid fine-tuning steps after sharing (default 100). */
@@ -296,7 +298,7 @@ export async function compressNetwork(net: Network, cfg: RunConfig, train: AnyDa
   const pruned = await evaluate(net, test, { batch: cfg.evalBatch });
   let sharing = await shareWeights(net, { bits, init: cfg.shareInit ?? 'linear', seed: cfg.seed });
   const steps = cfg.fineTuneSteps ?? 100;
-  if (steps > 0) sharing = (await fineTuneCentroids(net, sharing, train, { steps, lr: cfg.fineTuneLr ?? cfg.lr * 0.1, batch: Math.min(cfg.batch, sampleCount(net.spec, train)), seed: cfg.seed })).sharing;
+  if (steps > 0) sharing = (await fineTuneCentroids(net, sharing, train, { steps, lr: cfg.fineTuneLr ?? cfg.lr * 0.1, batch: Math.min(cfg.batch, sampleCount(net.spec, train)), seed: cfg.seed, denseLr: cfg.fineTuneDenseLr, optimizer: cfg.optimizer })).sharing;
   return { bytes: await exportCompressed(net, sharing), sharing, pruned };
 }
 

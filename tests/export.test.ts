@@ -397,6 +397,21 @@ describe('weight sharing and the compressed export on the GPU', () => {
     const net2 = await loadCompressed(gpu, bytes);
     expect(sameBits((await evaluate(net2, data.test, { predictions: true })).predictions!, p.predictions!)).toBe(true);
     await expect(fineTuneCentroids(net, tuned, data.train, { steps: 1, lr: -1 })).rejects.toThrow(/lr must be a finite number ≥ 0, got -1/);
+    await expect(fineTuneCentroids(net, tuned, data.train, { steps: 1, lr: 0, denseLr: -1 })).rejects.toThrow(/denseLr must be a finite number ≥ 0, got -1/);
+    // denseLr: the fp32 parameters (biases) train too, with either optimizer; shared weights stay on their codebooks
+    let cur = tuned;
+    for (const optimizer of ['sgd', 'adamw'] as const) {
+      const w0 = await net.arena.read('weights');
+      const r = await fineTuneCentroids(net, cur, data.train, { steps: 12, lr: 0.002, batch: 64, seed: 2, denseLr: 0.01, optimizer });
+      await checkShared(net, r.sharing);
+      const w1 = await net.arena.read('weights');
+      for (const b of ['dense1.bias', 'dense2.bias']) expect(sameBits(w1.get(b)!, w0.get(b)!), `${optimizer} ${b}`).toBe(false);
+      expect(bitsOf(await net.arena.parts.momentum.read()).every((x) => x === 0)).toBe(true);
+      cur = r.sharing;
+    }
+    const net3 = await loadCompressed(gpu, await exportCompressed(net, cur));
+    expect(sameBits((await evaluate(net3, data.test, { predictions: true })).predictions!, (await evaluate(net, data.test, { predictions: true })).predictions!)).toBe(true);
+    net3.dispose();
     net2.dispose();
     net.dispose();
   });

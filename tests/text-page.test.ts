@@ -106,7 +106,7 @@ describe('text-model and codec pages in headless Chromium', () => {
   }, 300_000);
 
   it('codec page: compresses live, decompresses in the page to the same bytes, compares with gzip', async () => {
-    const q = 'sample=1&sampleBytes=2000&model=gpt:1-32-2-32&streams=4&chunkBytes=64&stepsPerChunk=2&lr=0.01&autostart=1';
+    const q = 'sample=1&sampleBytes=2000&model=gpt:1-32-2-32&mixer=none&streams=4&chunkBytes=64&stepsPerChunk=2&lr=0.01&autostart=1';
     const { page, errors } = await openPage(h, `/codec.html?${q}`, { viewport: { width: 1440, height: 900 } });
     await waitInPage(page, `window.__codec && ['done', 'error', 'nogpu'].includes(window.__codec.state)`, 'compression and the round trip', 280_000, CODEC_PROBE);
     const p = await page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __codec: CodecProbe }).__codec)) as CodecProbe);

@@ -14,6 +14,28 @@ fn column(j_in: u32, ckk: u32, kk: u32, hw: u32) -> vec3<i32> {
   return vec3<i32>(i32((j / kk) * hw), i32(r / p.KW) - i32(p.PH), i32(r % p.KW) - i32(p.PW));
 }
 
+// The output positions q = (n·OH + oh)·OW + ow of chunk s: [q0, q1).
+fn chunk_range(s: u32) -> vec2<u32> {
+  let q0 = s * p.CHUNK;
+  return vec2<u32>(q0, min(p.N * p.OH * p.OW, q0 + p.CHUNK));
+}
+
+// (n, oh, ow) of position q, and of the position after (n, oh, ow): the chunk walks without divisions.
+fn position(q: u32) -> vec3<u32> {
+  let ohw = p.OH * p.OW;
+  return vec3<u32>(q / ohw, (q % ohw) / p.OW, q % p.OW);
+}
+fn next_position(a: vec3<u32>) -> vec3<u32> {
+  if (a.z + 1u < p.OW) { return vec3<u32>(a.x, a.y, a.z + 1u); }
+  if (a.y + 1u < p.OH) { return vec3<u32>(a.x, a.y + 1u, 0u); }
+  return vec3<u32>(a.x + 1u, 0u, 0u);
+}
+
+// the columns j0 .. j0 + 3
+fn columns4(j0: u32, ckk: u32, kk: u32, hw: u32) -> array<vec3<i32>, 4> {
+  return array<vec3<i32>, 4>(column(j0, ckk, kk, hw), column(j0 + 1u, ckk, kk, hw), column(j0 + 2u, ckk, kk, hw), column(j0 + 3u, ckk, kk, hw));
+}
+
 // part[s, o, j] (j = flattened (c, kh, kw)) = Σ over output positions q in chunk s
 //   of dy[n, o, oh, ow] · x[n, c, oh·SH − PH + kh, ow·SW − PW + kw]; chunk s = [s·CHUNK, (s+1)·CHUNK)
 //   of the positions q = (n·OH + oh)·OW + ow.
@@ -35,27 +57,21 @@ fn filter_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   let hw = p.H * p.W;
   let ohw = p.OH * p.OW;
   // the 4 columns: plane offset c·H·W and tap offsets (kh − PH, kw − PW); past C·KH·KW clamped
-  let cl0 = column(j0, ckk, kk, hw);
-  let cl1 = column(j0 + 1u, ckk, kk, hw);
-  let cl2 = column(j0 + 2u, ckk, kk, hw);
-  let cl3 = column(j0 + 3u, ckk, kk, hw);
-  let xo0 = u32(cl0.x); let xo1 = u32(cl1.x); let xo2 = u32(cl2.x); let xo3 = u32(cl3.x);
-  let kh0 = cl0.y; let kh1 = cl1.y; let kh2 = cl2.y; let kh3 = cl3.y;
-  let kw0 = cl0.z; let kw1 = cl1.z; let kw2 = cl2.z; let kw3 = cl3.z;
+  let cl = columns4(j0, ckk, kk, hw);
+  let xo0 = u32(cl[0].x); let xo1 = u32(cl[1].x); let xo2 = u32(cl[2].x); let xo3 = u32(cl[3].x);
+  let kh0 = cl[0].y; let kh1 = cl[1].y; let kh2 = cl[2].y; let kh3 = cl[3].y;
+  let kw0 = cl[0].z; let kw1 = cl[1].z; let kw2 = cl[2].z; let kw3 = cl[3].z;
   let d1 = (min(o0 + 1u, p.OC - 1u) - o0) * ohw;
   let d2 = (min(o0 + 2u, p.OC - 1u) - o0) * ohw;
   let d3 = (min(o0 + 3u, p.OC - 1u) - o0) * ohw;
-  let total = p.N * ohw;
-  let q0 = s * p.CHUNK;
-  let q1 = min(total, q0 + p.CHUNK);
-  var n = q0 / ohw;
-  var oh = (q0 % ohw) / p.OW;
-  var ow = q0 % p.OW;
+  let qr = chunk_range(s);
+  var at = position(qr.x);
   var a0 = vec4<f32>(0.0); // column j0 + 0, output channels o0..o0+3
   var a1 = vec4<f32>(0.0);
   var a2 = vec4<f32>(0.0);
   var a3 = vec4<f32>(0.0);
-  for (var q = q0; q < q1; q = q + 1u) {
+  for (var q = qr.x; q < qr.y; q = q + 1u) {
+    let n = at.x; let oh = at.y; let ow = at.z;
     let db = (n * p.OC + o0) * ohw + oh * p.OW + ow;
     let g = vec4<f32>(dy[db], dy[db + d1], dy[db + d2], dy[db + d3]);
     let xn = n * p.C * hw;
@@ -65,12 +81,7 @@ fn filter_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     a1 = fma(g, vec4<f32>(x_pad(xn + xo1, ih + kh1, iw + kw1)), a1);
     a2 = fma(g, vec4<f32>(x_pad(xn + xo2, ih + kh2, iw + kw2)), a2);
     a3 = fma(g, vec4<f32>(x_pad(xn + xo3, ih + kh3, iw + kw3)), a3);
-    ow = ow + 1u;
-    if (ow == p.OW) {
-      ow = 0u;
-      oh = oh + 1u;
-      if (oh == p.OH) { oh = 0u; n = n + 1u; }
-    }
+    at = next_position(at);
   }
   // part[s, o, j]
   let base = (s * p.OC + o0) * ckk + j0;
@@ -109,24 +120,18 @@ fn filter_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation
   let s = wid.z;
   let hw = p.H * p.W;
   let ohw = p.OH * p.OW;
-  let cl0 = column(j0, ckk, kk, hw);
-  let cl1 = column(j0 + 1u, ckk, kk, hw);
-  let cl2 = column(j0 + 2u, ckk, kk, hw);
-  let cl3 = column(j0 + 3u, ckk, kk, hw);
+  let cl = columns4(j0, ckk, kk, hw);
   // dy rows of this lane's channels (clamped: channels past OC are computed, never stored)
   let dl0 = min(o0 + sl, p.OC - 1u) * ohw;
   let dl1 = min(o0 + 8u + sl, p.OC - 1u) * ohw;
-  let total = p.N * ohw;
-  let q0 = s * p.CHUNK;
-  let q1 = min(total, q0 + p.CHUNK);
-  var n = q0 / ohw;
-  var oh = (q0 % ohw) / p.OW;
-  var ow = q0 % p.OW;
+  let qr = chunk_range(s);
+  var at = position(qr.x);
   var a00 = vec4<f32>(0.0); var a10 = vec4<f32>(0.0); var a20 = vec4<f32>(0.0); var a30 = vec4<f32>(0.0);
   var a01 = vec4<f32>(0.0); var a11 = vec4<f32>(0.0); var a21 = vec4<f32>(0.0); var a31 = vec4<f32>(0.0);
   var a02 = vec4<f32>(0.0); var a12 = vec4<f32>(0.0); var a22 = vec4<f32>(0.0); var a32 = vec4<f32>(0.0);
   var a03 = vec4<f32>(0.0); var a13 = vec4<f32>(0.0); var a23 = vec4<f32>(0.0); var a33 = vec4<f32>(0.0);
-  for (var q = q0; q < q1; q = q + 1u) {
+  for (var q = qr.x; q < qr.y; q = q + 1u) {
+    let n = at.x; let oh = at.y; let ow = at.z;
     let pos = oh * p.OW + ow;
     let dn = n * p.OC * ohw + pos;
     let ga = dy[dn + dl0];
@@ -140,22 +145,17 @@ fn filter_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation
     let xn = n * p.C * hw;
     let ih = i32(oh * p.SH);
     let iw = i32(ow * p.SW);
-    let x0 = x_sel(xn + u32(cl0.x), ih + cl0.y, iw + cl0.z);
-    let x1 = x_sel(xn + u32(cl1.x), ih + cl1.y, iw + cl1.z);
-    let x2 = x_sel(xn + u32(cl2.x), ih + cl2.y, iw + cl2.z);
-    let x3 = x_sel(xn + u32(cl3.x), ih + cl3.y, iw + cl3.z);
+    let x0 = x_sel(xn + u32(cl[0].x), ih + cl[0].y, iw + cl[0].z);
+    let x1 = x_sel(xn + u32(cl[1].x), ih + cl[1].y, iw + cl[1].z);
+    let x2 = x_sel(xn + u32(cl[2].x), ih + cl[2].y, iw + cl[2].z);
+    let x3 = x_sel(xn + u32(cl[3].x), ih + cl[3].y, iw + cl[3].z);
 #include "conv2d-fma-quad.wgsl" Q=0 W=g0
 #include "conv2d-fma-quad.wgsl" Q=1 W=g1
 #if ${OB16}
 #include "conv2d-fma-quad.wgsl" Q=2 W=g2
 #include "conv2d-fma-quad.wgsl" Q=3 W=g3
 #endif
-    ow = ow + 1u;
-    if (ow == p.OW) {
-      ow = 0u;
-      oh = oh + 1u;
-      if (oh == p.OH) { oh = 0u; n = n + 1u; }
-    }
+    at = next_position(at);
   }
   if (j0 >= ckk) { return; }
   let base = s * p.OC * ckk + j0;
@@ -194,9 +194,9 @@ fn bias_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   let o = i % p.OC;
   let s = i / p.OC;
   let ohw = p.OH * p.OW;
-  let total = p.N * ohw;
-  let q0 = s * p.CHUNK;
-  let q1 = min(total, q0 + p.CHUNK);
+  let qr = chunk_range(s);
+  let q0 = qr.x;
+  let q1 = qr.y;
   var n = q0 / ohw;
   var r = q0 % ohw;
   var acc = 0.0;

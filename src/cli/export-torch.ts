@@ -15,7 +15,7 @@ import { compressNetwork, loadData, readCheckpoint, type RunConfig } from '../ru
 
 export interface ExportTorchFlags {
   checkpoint?: string; compressed?: string; out: string; names: NameScheme;
-  bits?: PerLayer; convBits: number; shareInit: InitMethod; fineTuneSteps: number; fineTuneLr?: number; json?: boolean;
+  bits?: PerLayer; convBits: number; shareInit: InitMethod; fineTuneSteps: number; fineTuneLr?: number; fineTuneDenseLr?: number; json?: boolean;
 }
 
 async function fromCheckpoint(f: ExportTorchFlags): Promise<{ spec: ModelSpec; values: Map<string, Float32Array> }> {
@@ -24,7 +24,7 @@ async function fromCheckpoint(f: ExportTorchFlags): Promise<{ spec: ModelSpec; v
     const r = await readCheckpoint(gpu, f.checkpoint!);
     try {
       if (f.bits !== undefined) {
-        const cfg: RunConfig = { ...r.cfg, bits: f.bits.default, layerBits: Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps, fineTuneLr: f.fineTuneLr ?? r.cfg.fineTuneLr };
+        const cfg: RunConfig = { ...r.cfg, bits: f.bits.default, layerBits: Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps, fineTuneLr: f.fineTuneLr ?? r.cfg.fineTuneLr, fineTuneDenseLr: f.fineTuneDenseLr ?? r.cfg.fineTuneDenseLr };
         const data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
         await compressNetwork(r.net, cfg, data.train, data.test);
       }

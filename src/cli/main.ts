@@ -64,7 +64,7 @@ interface TrainFlags {
   sparsity: PerLayer; schedule: 'constant' | 'polynomial'; pruning: 'layer' | 'global'; pruneBegin?: number; pruneEnd?: number;
   pruneFrequency?: number; lrSchedule: 'constant' | 'step' | 'cosine'; seed: number; out?: string; resume?: string; json?: boolean;
   maxSteps?: number; logEvery?: number; trainSize?: number; testSize?: number; progress: boolean;
-  bits?: PerLayer; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number; fineTuneLr?: number; checkpointEvery?: number; init?: string; names: NameScheme;
+  bits?: PerLayer; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number; fineTuneLr?: number; fineTuneDenseLr?: number; checkpointEvery?: number; init?: string; names: NameScheme;
   optimizer?: OptimizerKind; beta1: number; beta2: number; weightDecay: number; clip: number; warmup: number;
 }
 
@@ -74,7 +74,7 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
     sparsity: f.sparsity.default ?? 0, layerSparsity: Object.keys(f.sparsity.layers).length ? f.sparsity.layers : undefined, schedule: f.schedule, pruning: f.pruning, pruneBegin: f.pruneBegin, pruneEnd: f.pruneEnd,
     pruneFrequency: f.pruneFrequency, lrSchedule: f.lrSchedule, seed: f.seed, out: f.out, maxSteps: f.maxSteps,
     logEvery: f.logEvery, trainSize: f.trainSize, testSize: f.testSize,
-    bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps, fineTuneLr: f.fineTuneLr,
+    bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps, fineTuneLr: f.fineTuneLr, fineTuneDenseLr: f.fineTuneDenseLr,
     checkpointEvery: f.checkpointEvery,
     optimizer: f.optimizer ?? (f.model.startsWith('gpt:') ? 'adamw' : 'sgd'), beta1: f.beta1, beta2: f.beta2, weightDecay: f.weightDecay, clip: f.clip, warmup: f.warmup,
     ...(f.init ? { init: f.init, initNames: f.names } : {}),
@@ -173,6 +173,7 @@ export function buildCli(): Command {
     .addOption(new Option('--share-init <method>', 'centroid initialisation').choices([...INIT_METHODS]).default('linear'))
     .option('--fine-tune-steps <n>', 'centroid fine-tuning steps after sharing', num('--fine-tune-steps', { int: true, min: 0 }), 100)
     .option('--fine-tune-lr <x>', 'learning rate of the centroid fine-tuning (default: --lr / 10)', num('--fine-tune-lr', { min: 0 }))
+    .option('--fine-tune-dense-lr <x>', 'during centroid fine-tuning, also train the fp32 parameters (biases, norms, unshared layers) at this lr with --optimizer (default 0: frozen)', num('--fine-tune-dense-lr', { min: 0 }))
     .option('--out <dir>', 'write checkpoint.safetensors, model.slim.safetensors and report.json here (e.g. runs/NAME)')
     .option('--resume <checkpoint>', 'continue the run saved in this checkpoint')
     .option('--init <file>', 'start from the weights of a safetensors state_dict (e.g. trained in PyTorch: python/train_torch.py)')
@@ -228,6 +229,7 @@ export function buildCli(): Command {
     .addOption(new Option('--share-init <method>', 'centroid initialisation').choices([...INIT_METHODS]).default('linear'))
     .option('--fine-tune-steps <n>', 'centroid fine-tuning steps on the checkpoint\'s training data', num('--fine-tune-steps', { int: true, min: 0 }), 100)
     .option('--fine-tune-lr <x>', 'learning rate of the centroid fine-tuning (default: the checkpoint\'s lr / 10)', num('--fine-tune-lr', { min: 0 }))
+    .option('--fine-tune-dense-lr <x>', 'during centroid fine-tuning, also train the fp32 parameters (biases, norms, unshared layers) at this lr (default 0: frozen)', num('--fine-tune-dense-lr', { min: 0 }))
     .option('--json', 'print the report as JSON')
     .action(async (f: ExportTorchFlags & { format: 'slim' | 'torch' }) => {
       if (f.format === 'torch') return exportTorchCommand(f);
@@ -235,7 +237,7 @@ export function buildCli(): Command {
       const gpu = await createGpu();
       try {
         const r = await readCheckpoint(gpu, f.checkpoint);
-        const cfg: RunConfig = { ...r.cfg, bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps, fineTuneLr: f.fineTuneLr ?? r.cfg.fineTuneLr };
+        const cfg: RunConfig = { ...r.cfg, bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps, fineTuneLr: f.fineTuneLr ?? r.cfg.fineTuneLr, fineTuneDenseLr: f.fineTuneDenseLr ?? r.cfg.fineTuneDenseLr };
         const data = await loadAnyData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed, context: contextOf(cfg.model) });
         const { bytes, pruned } = await compressNetwork(r.net, cfg, data.train, data.test);
         const { writeFileAtomic } = await import('../io/files.js');

@@ -288,6 +288,7 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
       }
     });
     dec?.end();
+    if (cm) bits += 8 * rec.code.length; // the CM decoder reports the code it read (no per-byte ideal lengths)
     const raw = L.chunkBytes(out, c);
     if (crc32(raw) !== rec.rawCrc) {
       codecFail(`chunk ${c} of ${L.chunks}: the decoded bytes fail their CRC-32 — the model's arithmetic on this adapter differs from the writer's ('${wrote}'), or the file is damaged`);

@@ -16,6 +16,7 @@ import { LOSS_STATS } from '../kernels/loss.js';
 import { Rng, shuffledIndices } from '../data/random.js';
 import type { ResolvedLayer } from '../nn/model.js';
 import { StepPlan, TABLE_CAP } from '../nn/plan.js';
+import { hyperRow, OPTIMIZERS, type OptimizerKind } from '../nn/optimizer.js';
 import { deviceDataOf, sampleCount, type AnyDataset, type Network } from '../nn/network.js';
 
 export type InitMethod = 'linear' | 'density' | 'kmeans++';
@@ -254,6 +255,14 @@ export interface FineTuneOptions {
   seed?: number;
   /** Steps recorded into one command encoder (default 16). */
   stepsPerSubmit?: number;
+  /**
+   * Learning rate of the parameters that stay fp32 — biases, norms and layers that are not shared —
+   * trained alongside the centroids with `optimizer` (default 0: frozen). Shared weights are
+   * rewritten from their codebook after every step, so this moves only what the file stores as fp32.
+   */
+  denseLr?: number;
+  /** The update of those parameters: 'sgd' (momentum 0.9, no L2) or 'adamw' (β 0.9/0.95, no decay); default 'sgd'. */
+  optimizer?: OptimizerKind;
 }
 
 export interface FineTuneResult {
@@ -282,6 +291,10 @@ export async function fineTuneCentroids(net: Network, sharing: WeightSharing, tr
   if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) bad(`lr must be a finite number ≥ 0, got ${lr}`);
   if (!Number.isInteger(B) || B < 1) bad(`batch must be a positive integer, got ${B}`);
   if (!Number.isInteger(seed)) bad(`seed must be an integer, got ${seed}`);
+  const denseLr = opts.denseLr ?? 0;
+  const optimizer = opts.optimizer ?? 'sgd';
+  if (typeof denseLr !== 'number' || !Number.isFinite(denseLr) || denseLr < 0) bad(`denseLr must be a finite number ≥ 0, got ${denseLr}`);
+  if (!OPTIMIZERS.includes(optimizer)) bad(`optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${String(optimizer)}`);
   const nTrain = sampleCount(net.spec, train);
   if (nTrain < B) bad(`batch ${B} is larger than the training set (${nTrain} samples)`);
   const perSubmit = Math.max(1, Math.min(opts.stepsPerSubmit ?? 16, TABLE_CAP));
@@ -304,8 +317,15 @@ export async function fineTuneCentroids(net: Network, sharing: WeightSharing, tr
   const states: ClusterState[] = [];
   const records: Dispatch[][] = [];
   try {
-    plan = await StepPlan.build(gpu, net.spec, net.layers, arena, data, B, { prune: [] });
-    plan.setHyperRows(0, Array.from({ length: TABLE_CAP }, () => [0, 0, 0] as [number, number, number]));
+    plan = await StepPlan.build(gpu, net.spec, net.layers, arena, data, B, { prune: [], optimizer });
+    // the optimizer's rows: lr 0 freezes everything the centroids do not drive; with denseLr the fp32
+    // parameters train from fresh moments (the shared ones are overwritten from the codebooks anyway)
+    const hyper = { momentum: 0.9, l2: 0, beta1: 0.9, beta2: 0.95 };
+    const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => hyperRow(optimizer, hyper, from + i, denseLr));
+    const clear = gpu.device.createCommandEncoder({ label: 'finetune.moments' });
+    clear.clearBuffer(arena.parts.momentum.buffer);
+    if (optimizer === 'adamw') clear.clearBuffer(arena.ensureVariance().buffer);
+    gpu.device.queue.submit([clear.finish()]);
     const tune: Dispatch[] = [];
     for (const s of shared) {
       const mv = m.get(s.param)!;
@@ -336,6 +356,7 @@ export async function fineTuneCentroids(net: Network, sharing: WeightSharing, tr
         plan.setStep(step, epoch * stepsPerEpoch);
       }
       const end = Math.min(steps, step + perSubmit, (epoch + 1) * stepsPerEpoch);
+      plan.setHyperRows(step, rows(step, end - step));
       const enc = gpu.device.createCommandEncoder({ label: `finetune ${step}..${end}` });
       for (let t = step; t < end; t++) {
         encodeDispatches(enc, plan.train, `finetune step ${t}`);
@@ -348,6 +369,7 @@ export async function fineTuneCentroids(net: Network, sharing: WeightSharing, tr
     }
     const enc = gpu.device.createCommandEncoder({ label: 'finetune.end' });
     enc.clearBuffer(arena.parts.momentum.buffer);
+    if (optimizer === 'adamw') enc.clearBuffer(arena.ensureVariance().buffer);
     gpu.device.queue.submit([enc.finish()]);
     const stats = new Float32Array(await readBuffer(gpu, plan.stats.buffer, 0, LOSS_STATS.size * 4));
     const n = stats[LOSS_STATS.count]!;

@@ -33,41 +33,66 @@ export class StateMap {
 }
 
 /**
- * Logistic mixing: p = squash(Σ w_i·x_i / 2^16) with inputs x_i = stretched predictions (±2047) and
- * 16.16 fixed-point weights, one weight set per selector context; after the bit, every weight of the
- * selected set moves along x_i·(y − p) (online gradient descent on coding cost).
+ * Logistic mixing in two layers: K weight sets (each chosen by its own selector context) each mix the
+ * inputs x_i (stretched predictions, ±2047) into d_k = Σ w_i·x_i / 2^16 with 16.16 fixed-point
+ * weights; a final small set (chosen by `final` context) mixes the d_k the same way. After the bit,
+ * every used set moves its weights along x_i·(y − p) of its own output (online gradient descent on
+ * coding cost).
  */
 export class Mixer {
   readonly x: Int32Array;
-  readonly w: Int32Array;
+  private readonly w: Int32Array[];
+  private readonly base: Int32Array;
+  private readonly d: Int32Array;
+  private readonly pk: Int32Array;
+  private readonly w2: Int32Array;
+  private base2 = 0;
   /** Inputs added so far for this bit. */
   nx = 0;
-  private base = 0;
   private pr = 2048;
-  private dot = 0;
 
-  constructor(readonly inputs: number, readonly contexts: number, private readonly rate: number, initWeight: number) {
+  /**
+   * inputs: x's length; sets[k]: number of selector contexts of weight set k; finals: contexts of
+   * the final layer; rate, rate2: learning rates in 1/16 units.
+   */
+  constructor(readonly inputs: number, sets: number[], finals: number, private readonly rate: number, private readonly rate2: number) {
     this.x = new Int32Array(inputs);
-    this.w = new Int32Array(inputs * contexts).fill(initWeight);
+    this.w = sets.map((n) => new Int32Array(inputs * n).fill(Math.floor(65536 / 4)));
+    this.base = new Int32Array(sets.length);
+    this.d = new Int32Array(sets.length);
+    this.pk = new Int32Array(sets.length);
+    this.w2 = new Int32Array(sets.length * finals).fill(Math.floor(65536 / sets.length));
   }
 
   add(v: number): void {
     this.x[this.nx++] = v;
   }
 
-  /** Mixes the added inputs with weight set `cx`; returns the stretched result (±2047). */
-  mix(cx: number): number {
-    const base = cx * this.inputs;
-    this.base = base;
-    const x = this.x, w = this.w;
-    let s = 0;
-    for (let i = 0; i < this.inputs; i++) s += x[i]! * w[base + i]!; // exact: |s| < 2^40
-    let d = Math.floor(s / 65536);
+  /** Chooses context cx for weight set k (before mix). */
+  select(k: number, cx: number): void {
+    this.base[k] = cx * this.inputs;
+  }
+
+  /** Mixes the added inputs; returns the 12-bit probability. */
+  mix(final: number): number {
+    const x = this.x, n = this.inputs, K = this.w.length;
+    let s2 = 0;
+    const b2 = (this.base2 = final * K);
+    for (let k = 0; k < K; k++) {
+      const w = this.w[k]!, base = this.base[k]!;
+      let s = 0;
+      for (let i = 0; i < n; i++) s += x[i]! * w[base + i]!; // exact: |s| < 2^40
+      let d = Math.floor(s / 65536);
+      if (d > 2047) d = 2047;
+      else if (d < -2047) d = -2047;
+      this.d[k] = d;
+      this.pk[k] = SQUASH[d + 2048]!;
+      s2 += d * this.w2[b2 + k]!;
+    }
+    let d = Math.floor(s2 / 65536);
     if (d > 2047) d = 2047;
     else if (d < -2047) d = -2047;
-    this.dot = d;
-    this.pr = SQUASH[d + 2048]!;
-    return d;
+    return (this.pr = SQUASH[d + 2048]!);
   }
 
   /** The last mixed probability, 12 bits. */
@@ -75,21 +100,22 @@ export class Mixer {
     return this.pr;
   }
 
-  get stretched(): number {
-    return this.dot;
-  }
-
   update(y: number): void {
-    const err = ((y << 12) - this.pr) * this.rate;
-    const x = this.x, w = this.w, base = this.base;
-    for (let i = 0; i < this.inputs; i++) {
-      let v = w[base + i]! + ((x[i]! * err) >> 10); // |x·err| < 2^11·2^12·rate < 2^31
-      if (v > 0x7ffff0) v = 0x7ffff0;
-      else if (v < -0x7ffff0) v = -0x7ffff0;
-      w[base + i] = v;
+    const x = this.x, n = this.inputs, K = this.w.length;
+    const e2 = (((y << 12) - this.pr) * this.rate2) >> 4;
+    for (let k = 0; k < K; k++) {
+      const j = this.base2 + k;
+      this.w2[j] = clampW(this.w2[j]! + ((this.d[k]! * e2) >> 10));
+      const err = (((y << 12) - this.pk[k]!) * this.rate) >> 4;
+      const w = this.w[k]!, base = this.base[k]!;
+      for (let i = 0; i < n; i++) w[base + i] = clampW(w[base + i]! + ((x[i]! * err) >> 10)); // |x·err| < 2^31
     }
     this.nx = 0;
   }
+}
+
+function clampW(v: number): number {
+  return v > 0x7ffff0 ? 0x7ffff0 : v < -0x7ffff0 ? -0x7ffff0 : v;
 }
 
 /** The APM's starting values: squash at the 33 knots, 16 bits. */

@@ -46,11 +46,13 @@ export class CmModel {
   private readonly sC4: Int32Array;
   private readonly sC8: Int32Array;
   private readonly sWord: Int32Array;
+  private readonly sWord1: Int32Array;
   // the byte being coded
   private stream = 0;
   private c4 = 0;
   private c8 = 0;
   private word = 0;
+  private word1 = 0;
   private c0 = 1;
   private bit = 0;
   private nib = 1;
@@ -58,6 +60,7 @@ export class CmModel {
   private mLen = 0;
   private mByte = 0;
   private mCx = 0;
+  private mLq = 0;
   private readonly hashes = new Int32Array(ORDERS);
   private readonly slots = new Int32Array(ORDERS);
   private readonly smIdx = new Int32Array(ORDERS);
@@ -79,12 +82,13 @@ export class CmModel {
     this.order0 = new StateMap(256, 255);
     this.matchSm = new StateMap(64 * 2, 1023);
     this.match = new MatchModel(streams, bits, bits - 2);
-    this.mixer = new Mixer(INPUTS, 256, 6, 1 << 14);
+    this.mixer = new Mixer(INPUTS, [256, 64 * 8, 256 * 8], 8, 6, 2);
     this.apm1 = new APM(256, 7);
     this.apm2 = new APM(65536, 7);
     this.sC4 = new Int32Array(streams);
     this.sC8 = new Int32Array(streams);
     this.sWord = new Int32Array(streams);
+    this.sWord1 = new Int32Array(streams);
   }
 
   /** Starts coding a byte of stream `stream` with the external table `cum` (or null). */
@@ -98,6 +102,7 @@ export class CmModel {
     const c4 = (this.c4 = this.sC4[stream]!);
     const c8 = (this.c8 = this.sC8[stream]!);
     this.word = this.sWord[stream]!;
+    this.word1 = this.sWord1[stream]!;
     this.c0 = 1;
     this.bit = 0;
     const h = this.hashes;
@@ -106,7 +111,7 @@ export class CmModel {
     h[2] = hash2(c4 & 0xffffff, 3);
     h[3] = hash2(c4, 4);
     h[4] = hash2(c4, (c8 & 0xffff) + 0x60000);
-    h[5] = hash2(this.word, (c4 & 0xff) + 0x70000);
+    h[5] = hash2(this.word, this.word1 + 0x70000);
     this.setSlots();
     this.mLen = this.match.length(stream);
     this.mByte = this.mLen > 0 ? this.match.expected(stream) : 0;
@@ -114,7 +119,7 @@ export class CmModel {
 
   private setSlots(): void {
     const h = this.hashes, extra = this.bit === 0 ? 0 : hash2(this.c0, 0x1234);
-    for (let i = 0; i < ORDERS; i++) this.slots[i] = this.tables[i]!.find((h[i]! ^ extra) >>> 0);
+    for (let i = 0; i < ORDERS; i++) this.slots[i] = this.tables[i]!.find(h[i]! ^ extra);
     this.nib = 1;
   }
 
@@ -134,10 +139,12 @@ export class CmModel {
       const eb = (this.mByte >> (7 - this.bit)) & 1;
       const lq = this.mLen < 16 ? this.mLen : this.mLen < 32 ? 16 + ((this.mLen - 16) >> 2) : this.mLen < 256 ? 20 + (this.mLen >> 5) : 31;
       this.mCx = (lq << 1) | eb;
+      this.mLq = lq * 2 + eb;
       m.add(STRETCH[this.matchSm.p12(this.mCx)]!);
       m.add(eb ? lq << 5 : -(lq << 5));
     } else {
       this.mCx = -1;
+      this.mLq = 0;
       m.add(0);
       m.add(0);
     }
@@ -158,12 +165,13 @@ export class CmModel {
       m.add(0);
     }
     m.add(256);
-    const d = m.mix(this.c0);
-    const p12 = m.p;
+    m.select(0, this.c0);
+    m.select(1, (this.mLq << 3) | this.bit);
+    m.select(2, ((this.c4 & 0xff) << 3) | this.bit);
+    const p12 = m.mix(this.bit);
     const a1 = this.apm1.refine(p12, this.c0);
     const a2 = this.apm2.refine(p12, this.c0 | ((this.c4 & 0xff) << 8));
     let p = ((p12 << 4) + a1 + 2 * a2 + 2) >> 2;
-    void d;
     if (p < 16) p = 16;
     else if (p > 65520) p = 65520;
     this.pr = p;
@@ -195,10 +203,15 @@ export class CmModel {
     this.c8 = (this.c8 << 8) | (this.c4 >>> 24);
     this.c4 = (this.c4 << 8) | c;
     const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-    this.word = letter ? hash2(this.word, c | 32) | 0 : 0;
+    if (letter) this.word = hash2(this.word, c | 32) | 0;
+    else if (this.word !== 0) {
+      this.word1 = this.word;
+      this.word = 0;
+    }
     this.sC4[s] = this.c4;
     this.sC8[s] = this.c8;
     this.sWord[s] = this.word;
+    this.sWord1[s] = this.word1;
     this.match.update(s, c, hash2(this.c4, this.c8 & 0xffff));
     this.c0 = 1;
     this.bit = 0;

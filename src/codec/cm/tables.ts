@@ -105,3 +105,4 @@ export const RECIP = (() => {
   for (let n = 0; n < 1024; n++) t[n] = Math.floor(131072 / (2 * n + 3));
   return t;
 })();
+
