@@ -42,7 +42,7 @@ export async function lmReport(net: Network, r: LmRun, sizes: CompressedSizes): 
 /** Fills #summary, #report-table, #report-note and #report-text, and shows #report. */
 export function showLmReport(r: RunReport, sizes: CompressedSizes): void {
   const t = r.total, m = r.metrics;
-  const card = (label: string, value: string, small = '') => `<div><dt>${esc(label)}</dt><dd>${esc(value)}${small ? ` <small>${esc(small)}</small>` : ''}</dd></div>`;
+  const card = summaryCard;
   $('summary').innerHTML = [
     card('validation bits/byte', (m.testBitsPerByte ?? 0).toFixed(3),
       m.prunedTestBitsPerByte !== undefined ? `${m.prunedTestBitsPerByte.toFixed(3)} before weight sharing` : `perplexity ${(m.testPerplexity ?? 0).toFixed(2)}`),
@@ -50,6 +50,21 @@ export function showLmReport(r: RunReport, sizes: CompressedSizes): void {
     card('compressed file', fmtBytes(sizes.fileBytes), `${(t.compressionRatio ?? 0).toFixed(1)}× smaller than fp32 (${fmtBytes(t.denseBytes)})`),
     card('training', `${r.timing.wallSeconds.toFixed(1)} s`, `${fmtInt(Math.round(r.timing.samplesPerSec))} bytes/s, ${r.timing.msPerStep.toFixed(1)} ms/step`),
   ].join('');
+  showReportTable(r, sizes,
+    `Compressed = the layer's bytes in the ${COMPRESSED_EXTENSION} file written by exportCompressed: a sparse index of the kept ` +
+      'positions, the kept weights (b-bit indices into a shared codebook when shared, else f32) and the dense parameters (layer norms, biases). ' +
+      'The LM head is tied to the token embedding wte: one tensor, one mask and one codebook serve both.');
+}
+
+/** A summary card: label, value and a small note. */
+export const summaryCard = (label: string, value: string, small = '') => `<div><dt>${esc(label)}</dt><dd>${esc(value)}${small ? ` <small>${esc(small)}</small>` : ''}</dd></div>`;
+
+/**
+ * Fills #report-table (one row per layer, the file header, the total), #report-note with `note` and
+ * #report-text, and shows #report: the part of the report both pages show alike.
+ */
+export function showReportTable(r: RunReport, sizes: CompressedSizes, note: string): void {
+  const t = r.total;
   const head = ['layer', 'shape', 'weights', 'non-zeros', 'sparsity', 'index', 'bits', 'dense fp32', 'compressed', 'ratio'];
   const rows = r.layers.map((l) => {
     const s = sizes.layers.find((x) => x.layer === l.name);
@@ -63,9 +78,7 @@ export function showLmReport(r: RunReport, sizes: CompressedSizes): void {
   rows.push(`<tr class="total"><td>total</td><td></td><td>${fmtInt(t.params)}</td><td>${fmtInt(t.nonzeros)}</td><td>${pct(t.sparsity)}</td><td></td><td></td>` +
     `<td>${fmtBytes(t.denseBytes)}</td><td>${fmtBytes(sizes.fileBytes)}</td><td>${(t.compressionRatio ?? 0).toFixed(1)}×</td></tr>`);
   $('report-table').innerHTML = `<thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody>`;
-  $('report-note').textContent = `Compressed = the layer's bytes in the ${COMPRESSED_EXTENSION} file written by exportCompressed: a sparse index of the kept ` +
-    'positions, the kept weights (b-bit indices into a shared codebook when shared, else f32) and the dense parameters (layer norms, biases). ' +
-    'The LM head is tied to the token embedding wte: one tensor, one mask and one codebook serve both.';
+  $('report-note').textContent = note;
   $('report-text').textContent = formatReport(r);
   $('report').hidden = false;
 }

@@ -1,8 +1,9 @@
 // The end-of-run report in the page: the run's RunReport, its cards and per-layer table, downloads.
-import { formatReport, layerStats, totals, type EvalResult, type Network, type RunReport, type TrainSummary } from '../src/index.js';
+import { layerStats, totals, type EvalResult, type Network, type RunReport, type TrainSummary } from '../src/index.js';
 import { COMPRESSED_EXTENSION, type CompressedSizes } from '../src/io/export.js';
 import type { FileBytes } from '../src/compress/report.js';
-import { $, esc, fmtBytes, fmtInt, pct } from './page.js';
+import { $, fmtBytes, fmtInt, pct } from './page.js';
+import { showReportTable, summaryCard } from './report-view.js';
 
 /** The settings of a demo run that the report records. */
 export interface DemoConfig {
@@ -49,7 +50,7 @@ export async function buildReport(net: Network, cfg: DemoConfig, adapter: string
 
 export function showReport(r: RunReport, sizes: CompressedSizes): void {
   const t = r.total, m = r.metrics;
-  const card = (label: string, value: string, small = '') => `<div><dt>${esc(label)}</dt><dd>${esc(value)}${small ? ` <small>${esc(small)}</small>` : ''}</dd></div>`;
+  const card = summaryCard;
   $('summary').innerHTML = [
     m.testAccuracy !== undefined
       ? card('test accuracy', pct(m.testAccuracy, 2), m.prunedTestAccuracy !== undefined ? `${pct(m.prunedTestAccuracy, 2)} before weight sharing` : `loss ${m.testLoss.toFixed(3)}`)
@@ -58,23 +59,9 @@ export function showReport(r: RunReport, sizes: CompressedSizes): void {
     card('compressed file', fmtBytes(sizes.fileBytes), `${(t.compressionRatio ?? 0).toFixed(1)}× smaller than fp32 (${fmtBytes(t.denseBytes)})`),
     card('training', `${r.timing.wallSeconds.toFixed(1)} s`, `${fmtInt(Math.round(r.timing.samplesPerSec))} samples/s`),
   ].join('');
-  const head = ['layer', 'shape', 'weights', 'non-zeros', 'sparsity', 'index', 'bits', 'dense fp32', 'compressed', 'ratio'];
-  const rows = r.layers.map((l) => {
-    const s = sizes.layers.find((x) => x.layer === l.name);
-    const index = !s ? '–' : s.index === 'relative' ? `relative ${s.indexBits}-bit` : s.index;
-    return `<tr><td>${esc(l.name)}</td><td>${l.shape.join('×')}</td><td>${fmtInt(l.params)}</td><td>${fmtInt(l.nonzeros)}</td>` +
-      `<td><span class="sparsebar"><i style="width:${(100 * l.sparsity).toFixed(1)}%"></i></span>${pct(l.sparsity)}</td><td>${index}</td><td>${l.bitsPerWeight}</td>` +
-      `<td>${fmtBytes(l.denseBytes)}</td><td>${l.compressedBytes !== undefined ? fmtBytes(l.compressedBytes) : '–'}</td>` +
-      `<td>${l.compressionRatio ? `${l.compressionRatio.toFixed(1)}×` : '–'}</td></tr>`;
-  });
-  rows.push(`<tr class="header-row"><td>(file header)</td><td></td><td></td><td></td><td></td><td></td><td></td><td></td><td>${fmtBytes(sizes.headerBytes)}</td><td></td></tr>`);
-  rows.push(`<tr class="total"><td>total</td><td></td><td>${fmtInt(t.params)}</td><td>${fmtInt(t.nonzeros)}</td><td>${pct(t.sparsity)}</td><td></td><td></td>` +
-    `<td>${fmtBytes(t.denseBytes)}</td><td>${fmtBytes(sizes.fileBytes)}</td><td>${(t.compressionRatio ?? 0).toFixed(1)}×</td></tr>`);
-  $('report-table').innerHTML = `<thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody>`;
   const shared = r.layers.some((l) => l.bitsPerWeight < 32);
-  $('report-note').textContent = `Compressed = the layer's bytes in the ${COMPRESSED_EXTENSION} file written by exportCompressed: a sparse index of the kept ` +
-    `positions, the kept weights (${shared ? 'b-bit indices into a shared codebook of 2^b values' : 'as f32'}) and the biases; the total is the whole file. ` +
-    'Dense = weights and biases as fp32. "bits" = bits per kept weight.';
-  $('report-text').textContent = formatReport(r);
-  $('report').hidden = false;
+  showReportTable(r, sizes,
+    `Compressed = the layer's bytes in the ${COMPRESSED_EXTENSION} file written by exportCompressed: a sparse index of the kept ` +
+      `positions, the kept weights (${shared ? 'b-bit indices into a shared codebook of 2^b values' : 'as f32'}) and the biases; the total is the whole file. ` +
+      'Dense = weights and biases as fp32. "bits" = bits per kept weight.');
 }

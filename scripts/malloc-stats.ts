@@ -29,12 +29,12 @@ export function parseMallocStats(text: string): MallocStats | undefined {
 }
 
 /** glibc's malloc_stats() of this process through gdb; undefined where gdb or glibc is missing. */
-export function mallocStats(timeoutMs = 30_000): MallocStats | undefined {
+export function mallocStats(timeoutMs = 120_000): MallocStats | undefined {
   const dir = mkdtempSync(join(tmpdir(), 'slimgpu-malloc-'));
   const file = join(dir, 'stats.txt');
   try {
     // O_WRONLY|O_CREAT|O_TRUNC = 577, mode 0600
-    execFileSync('gdb', ['-p', String(process.pid), '-batch', '-nx',
+    execFileSync('gdb', ['-p', String(process.pid), '-batch', '-nx', '-iex', 'set auto-solib-add off', '-ex', 'sharedlibrary libc\\.so',
       '-ex', `set $f = (int)open("${file}", 577, 384)`, '-ex', 'set $e = (int)dup(2)', '-ex', 'call (int)dup2($f, 2)',
       '-ex', 'call (void)malloc_stats()',
       '-ex', 'call (int)dup2($e, 2)', '-ex', 'call (int)close($e)', '-ex', 'call (int)close($f)'],

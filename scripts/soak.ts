@@ -126,18 +126,20 @@ async function main(): Promise<void> {
   const after = samples.filter((s) => s.step >= Math.max(steps * 0.1, every));
   await sample(state.step); // after training: only the network's own buffers are left
   const half = after.filter((s) => s.step >= steps / 2);
-  const fit = (xs: Sample[], k: Series) => 1000 * slope(xs.map((s) => s.step), xs.map((s) => s[k] ?? 0));
+  // a --malloc sample can be missing (gdb timed out): fit each series over the samples that have it
+  const fit = (xs: Sample[], k: Series) => { const h = xs.filter((s) => s[k] !== undefined); return 1000 * slope(h.map((s) => s.step), h.map((s) => s[k]!)); };
   const slopes = Object.fromEntries(series.map((k) => [k, fit(after, k)]));
   const halfSlopes = Object.fromEntries(series.map((k) => [k, fit(half, k)]));
-  const first = after[0]!, last = after[after.length - 1]!;
+  const first = after[0]!;
   const end = samples[samples.length - 1]!;
   console.log(`soak: ${model}, ${state.step} steps in ${wall.toFixed(0)} s; ${refreshes} mask refreshes, ${evals} evaluations, ${checkpoints} checkpoints, ${sideJobs} share+fine-tune+export+load rounds`);
   console.log(`${gc ? 'JS heap collected before each sample' : 'no --expose-gc: RSS and heap as V8 left them'}; samples from step ${first.step}`);
   console.log('| series | at 10% | at the end | min | max | slope per 1000 steps | slope, second half |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const k of series) {
-    const v = after.map((s) => s[k] ?? 0);
-    console.log(`| ${k} | ${(first[k] ?? 0).toFixed(2)} | ${(last[k] ?? 0).toFixed(2)} | ${Math.min(...v).toFixed(2)} | ${Math.max(...v).toFixed(2)} | ${slopes[k]!.toFixed(3)} | ${halfSlopes[k]!.toFixed(3)} |`);
+    const has = after.filter((s) => s[k] !== undefined), v = has.map((s) => s[k]!);
+    if (!has.length) continue;
+    console.log(`| ${k} | ${has[0]![k]!.toFixed(2)} | ${has[has.length - 1]![k]!.toFixed(2)} | ${Math.min(...v).toFixed(2)} | ${Math.max(...v).toFixed(2)} | ${slopes[k]!.toFixed(3)} | ${halfSlopes[k]!.toFixed(3)} |`);
   }
   console.log(`after training: ${end.liveBuffers} live buffers (${end.liveMiB.toFixed(2)} MiB: the network's arena), ${end.pipelines} pipelines, ${end.createdBuffers} buffers made in all`);
   await mkdir('results', { recursive: true });

@@ -170,7 +170,7 @@ export class CmModel {
     m.select(2, ((this.c4 & 0xff) << 3) | this.bit);
     const p12 = m.mix(this.bit);
     const a1 = this.apm1.refine(p12, this.c0);
-    const a2 = this.apm2.refine(p12, this.c0 | ((this.c4 & 0xff) << 8));
+    const a2 = this.apm2.refine(p12, (this.c0 | (hash2(this.c4 & 0xffff, 0x5353) << 8)) & 0xffff);
     let p = ((p12 << 4) + a1 + 2 * a2 + 2) >> 2;
     if (p < 16) p = 16;
     else if (p > 65520) p = 65520;
