@@ -48,7 +48,7 @@ const FULL: Plan[] = [
   },
   {
     data: 'mnist', model: 'lenet-5', batch: 64, lr: 0.02, l2: 5e-4, denseEpochs: 8, warmup: 300, pruneEpochs: 6, pruneLr: 0.01, pruneL2: 5e-4, pruneEnd: 0.5,
-    sparsity: { conv1: 0.4, conv2: 0.88, dense1: 0.965, dense2: 0.85 }, bits: { conv: 8, dense: 5 }, fineTuneSteps: 600,
+    sparsity: { conv1: 0.34, conv2: 0.88, dense1: 0.95, dense2: 0.81 }, bits: { conv: 8, dense: 5 }, fineTuneSteps: 600,
   },
   {
     data: 'fashion-mnist', model: 'lenet-300-100', batch: 128, lr: 0.1, l2: 1e-4, denseEpochs: 10, pruneEpochs: 10, pruneLr: 0.1, pruneL2: 5e-4, pruneEnd: 0.4,
