@@ -47,7 +47,7 @@ const FULL: Plan[] = [
     sparsity: { dense1: 0.93, dense2: 0.87, dense3: 0.6 }, bits: { dense: 4 }, fineTuneSteps: 1500,
   },
   {
-    data: 'mnist', model: 'lenet-5', batch: 64, lr: 0.02, l2: 5e-4, denseEpochs: 8, warmup: 300, pruneEpochs: 6, pruneLr: 0.01, pruneL2: 5e-4, pruneEnd: 0.5,
+    data: 'mnist', model: 'lenet-5', batch: 64, lr: 0.02, l2: 5e-4, denseEpochs: 8, warmup: 300, pruneEpochs: 6, pruneLr: 0.02, pruneL2: 5e-4, pruneEnd: 0.5,
     sparsity: { conv1: 0.34, conv2: 0.88, dense1: 0.95, dense2: 0.81 }, bits: { conv: 8, dense: 5 }, fineTuneSteps: 600,
   },
   {
