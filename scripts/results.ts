@@ -99,8 +99,11 @@ async function codingComparison(net: Network, sharing: WeightSharing | undefined
  * that determines it (data, sizes, model, batch, lr, warm-up, L2, epochs, seed), so a re-run with
  * new pruning or sharing settings starts from the same dense weights (and optimizer state) at once.
  */
+/** The training options every phase of a plan shares. */
+const baseOptions = (p: Plan, seed: number) => ({ batch: p.batch, momentum: 0.9, l2: p.l2, seed, lrSchedule: 'cosine' as const });
+
 async function denseNetwork(gpu: Gpu, split: DatasetSplit, p: Plan, seed: number, cacheDir: string | undefined): Promise<{ net: Network; seconds: number }> {
-  const base = { batch: p.batch, momentum: 0.9, l2: p.l2, seed, lrSchedule: 'cosine' as const };
+  const base = baseOptions(p, seed);
   const key = JSON.stringify({ data: p.data, n: split.train.n, test: split.test.n, model: p.model, batch: p.batch, lr: p.lr, warmup: p.warmup ?? 0, l2: p.l2, epochs: p.denseEpochs, seed });
   const path = cacheDir && `${cacheDir}/dense-${p.data}-${p.model}-${crc32(new TextEncoder().encode(key)).toString(16).padStart(8, '0')}.safetensors`;
   if (path) {
@@ -127,7 +130,7 @@ async function denseNetwork(gpu: Gpu, split: DatasetSplit, p: Plan, seed: number
 
 async function runPlan(gpu: Gpu, split: DatasetSplit, p: Plan, cacheDir: string | undefined): Promise<Row> {
   const seed = 0;
-  const base = { batch: p.batch, momentum: 0.9, l2: p.l2, seed, lrSchedule: 'cosine' as const };
+  const base = baseOptions(p, seed);
   const { net, seconds: denseSeconds } = await denseNetwork(gpu, split, p, seed, cacheDir);
   try {
     const t0 = performance.now() - denseSeconds * 1000;

@@ -18,13 +18,21 @@ export interface ExportTorchFlags {
   bits?: PerLayer; convBits: number; shareInit: InitMethod; fineTuneSteps: number; fineTuneLr?: number; fineTuneDenseLr?: number; json?: boolean;
 }
 
+/** A checkpoint's run config with the export flags' weight-sharing settings (the fine-tuning rates fall back to the checkpoint's). */
+export function sharingConfig(cfg: RunConfig, f: Pick<ExportTorchFlags, 'bits' | 'convBits' | 'shareInit' | 'fineTuneSteps' | 'fineTuneLr' | 'fineTuneDenseLr'>): RunConfig {
+  return {
+    ...cfg, bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit,
+    fineTuneSteps: f.fineTuneSteps, fineTuneLr: f.fineTuneLr ?? cfg.fineTuneLr, fineTuneDenseLr: f.fineTuneDenseLr ?? cfg.fineTuneDenseLr,
+  };
+}
+
 async function fromCheckpoint(f: ExportTorchFlags): Promise<{ spec: ModelSpec; values: Map<string, Float32Array> }> {
   const gpu = await createGpu();
   try {
     const r = await readCheckpoint(gpu, f.checkpoint!);
     try {
       if (f.bits !== undefined) {
-        const cfg: RunConfig = { ...r.cfg, bits: f.bits.default, layerBits: Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps, fineTuneLr: f.fineTuneLr ?? r.cfg.fineTuneLr, fineTuneDenseLr: f.fineTuneDenseLr ?? r.cfg.fineTuneDenseLr };
+        const cfg = sharingConfig(r.cfg, f);
         const data = await loadData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
         await compressNetwork(r.net, cfg, data.train, data.test);
       }

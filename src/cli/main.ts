@@ -29,7 +29,7 @@ import { addCodecCommands } from './codec.js';
 import { addSampleCommand } from './sample.js';
 import { parseFault } from '../nn/faults.js';
 import { addImportCommand } from './import.js';
-import { exportTorchCommand, type ExportTorchFlags } from './export-torch.js';
+import { exportTorchCommand, sharingConfig, type ExportTorchFlags } from './export-torch.js';
 import { NAME_SCHEMES, type NameScheme } from '../io/torch.js';
 
 function printInfo(info: AdapterSummary): void {
@@ -237,7 +237,7 @@ export function buildCli(): Command {
       const gpu = await createGpu();
       try {
         const r = await readCheckpoint(gpu, f.checkpoint);
-        const cfg: RunConfig = { ...r.cfg, bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps, fineTuneLr: f.fineTuneLr ?? r.cfg.fineTuneLr, fineTuneDenseLr: f.fineTuneDenseLr ?? r.cfg.fineTuneDenseLr };
+        const cfg = sharingConfig(r.cfg, f);
         const data = await loadAnyData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed, context: contextOf(cfg.model) });
         const { bytes, pruned } = await compressNetwork(r.net, cfg, data.train, data.test);
         const { writeFileAtomic } = await import('../io/files.js');

@@ -322,10 +322,10 @@ export async function fineTuneCentroids(net: Network, sharing: WeightSharing, tr
     // parameters train from fresh moments (the shared ones are overwritten from the codebooks anyway)
     const hyper = { momentum: 0.9, l2: 0, beta1: 0.9, beta2: 0.95 };
     const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => hyperRow(optimizer, hyper, from + i, denseLr));
-    const clear = gpu.device.createCommandEncoder({ label: 'finetune.moments' });
-    clear.clearBuffer(arena.parts.momentum.buffer);
-    if (optimizer === 'adamw') clear.clearBuffer(arena.ensureVariance().buffer);
-    gpu.device.queue.submit([clear.finish()]);
+    const clearMoments = (enc: GPUCommandEncoder) => {
+      enc.clearBuffer(arena.parts.momentum.buffer);
+      if (optimizer === 'adamw') enc.clearBuffer(arena.ensureVariance().buffer);
+    };
     const tune: Dispatch[] = [];
     for (const s of shared) {
       const mv = m.get(s.param)!;
@@ -348,6 +348,7 @@ export async function fineTuneCentroids(net: Network, sharing: WeightSharing, tr
     let step = 0;
     const first = gpu.device.createCommandEncoder({ label: 'finetune.clear' });
     first.clearBuffer(plan.stats.buffer);
+    clearMoments(first);
     gpu.device.queue.submit([first.finish()]);
     while (step < steps) {
       const epoch = Math.floor(step / stepsPerEpoch);
@@ -368,8 +369,7 @@ export async function fineTuneCentroids(net: Network, sharing: WeightSharing, tr
       step = end;
     }
     const enc = gpu.device.createCommandEncoder({ label: 'finetune.end' });
-    enc.clearBuffer(arena.parts.momentum.buffer);
-    if (optimizer === 'adamw') enc.clearBuffer(arena.ensureVariance().buffer);
+    clearMoments(enc);
     gpu.device.queue.submit([enc.finish()]);
     const stats = new Float32Array(await readBuffer(gpu, plan.stats.buffer, 0, LOSS_STATS.size * 4));
     const n = stats[LOSS_STATS.count]!;
