@@ -72,6 +72,8 @@ export interface RunConfig extends TrainOptions {
   qatBegin?: number;
   /** Steps between k-means re-fits of the codebooks during QAT (default 100; 0: never). */
   qatRefitEvery?: number;
+  /** During QAT, also train the centroids by their members' summed gradient at this SGD rate (default 0: off). */
+  qatCentroidLr?: number;
   /** Export from a checkpoint: instead of k-means sharing + centroid fine-tuning, this many QAT steps (AdamW/SGD as trained, cosine from qatLr) at `bits`. */
   qatSteps?: number;
   /** Learning rate of those QAT steps (default lr / 10). */

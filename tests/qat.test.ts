@@ -5,6 +5,7 @@ import type { Gpu } from '../src/gpu/device.js';
 import { CLUSTER } from '../src/kernels/cluster.js';
 import { qatInitLinear, qatRestore, qatSnap } from '../src/kernels/qat.js';
 import { qatInitLinearCpu, qatSnapCpu } from '../src/reference/qat.js';
+import { clusterReduceCpu, clusterSgdCpu } from '../src/reference/cluster.js';
 import { synthetic } from '../src/data/synthetic.js';
 import { Network, evaluate, trainNetwork } from '../src/nn/trainer.js';
 import { StepPlan } from '../src/nn/plan.js';
@@ -84,7 +85,7 @@ describe('qat kernels', () => {
 });
 
 describe('quantisation-aware training', () => {
-  it('a QAT step runs forward and backward on the snapped weights and moves the latent ones (straight-through)', async () => {
+  for (const centroidLr of [0, 0.05]) it(`a QAT step runs forward and backward on the snapped weights and moves the latent ones (straight-through), centroid lr ${centroidLr}`, async () => {
     const gpu = await testGpu();
     const { train } = synthetic({ n: 64, testN: 8, features: 10, seed: 3 });
     const spec = specFor('mlp:10-12-1', train);
@@ -99,7 +100,7 @@ describe('quantisation-aware training', () => {
       const W = await a.arena.read('weights');
       const M = new Map([['dense1.weight', randomMask(120, 0.5, 9)], ['dense2.weight', randomMask(12, 0.75, 10)]]);
       await a.setParams(W, M);
-      qat = await QatState.create(a, { bits: { dense1: 2, dense2: 3 }, iterations: 4, refitIterations: 1 });
+      qat = await QatState.create(a, { bits: { dense1: 2, dense2: 3 }, iterations: 4, refitIterations: 1, centroidLr });
       const pa = await StepPlan.build(gpu, spec, a.layers, a.arena, data, B, { qat });
       plans.push(pa);
       const step = async (p: StepPlan, records: readonly import('../src/gpu/dispatch.js').Dispatch[], rate: number) => {
@@ -112,13 +113,21 @@ describe('quantisation-aware training', () => {
         gpu.device.queue.submit([enc.finish()]);
         await gpu.device.queue.onSubmittedWorkDone();
       };
-      await step(pa, [...qat.init, ...pa.trainQat], lr);
+      const e0 = gpu.device.createCommandEncoder();
+      encodeDispatches(e0, qat.init);
+      gpu.device.queue.submit([e0.finish()]);
+      const c0 = await qat.codebooks();
+      await step(pa, pa.trainQat, lr);
       const latent = await a.arena.read('weights'), g1 = await a.arena.read('grads'), loss1 = await pa.stats.read();
       const sharing = await qat.sharing();
       // the snapped weights the step's forward and backward should have seen
       const snapped = new Map(W);
       for (const s of Object.values(sharing.layers)) {
-        const sn = qatSnapCpu(W.get(s.param)!, M.get(s.param)!, s.codebook);
+        const sn = qatSnapCpu(W.get(s.param)!, M.get(s.param)!, c0.get(s.layer)!);
+        expect(Array.from(s.assignments)).toEqual(Array.from(sn.assign).filter((x) => x !== CLUSTER.NONE));
+        // centroids trained by gradient: each moved by −lr·Σ(its members' gradients); else unchanged
+        const want = clusterSgdCpu(c0.get(s.layer)!, clusterReduceCpu(g1.get(s.param)!, sn.assign, s.codebook.length).sums, centroidLr);
+        expectClose(s.codebook, want, { atol: 1e-7, rtol: 1e-6 }, `codebook ${s.layer}`);
         snapped.set(s.param, sn.w);
         expect(new Set(sn.w).size).toBeLessThanOrEqual(s.codebook.length + 1);
         expect(Array.from(sn.w)).not.toEqual(Array.from(W.get(s.param)!));

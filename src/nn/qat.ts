@@ -15,7 +15,7 @@
 import type { Gpu } from '../gpu/device.js';
 import { destroyDispatches, encodeDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { createTensor, Tensor } from '../gpu/tensor.js';
-import { CLUSTER, createClusterState, kmeansIteration, type ClusterState } from '../kernels/cluster.js';
+import { CLUSTER, clusterReduce, clusterSgd, createClusterState, kmeansIteration, type ClusterState } from '../kernels/cluster.js';
 import { qatInitLinear, qatRestore, qatSnap } from '../kernels/qat.js';
 import type { SharedLayer, WeightSharing } from '../compress/sharing.js';
 import type { Network } from './network.js';
@@ -31,6 +31,12 @@ export interface QatOptions {
   iterations?: number;
   /** Lloyd iterations per re-fit (default 3). */
   refitIterations?: number;
+  /**
+   * Also train the centroids by gradient (default 0: off): after each backward pass every centroid
+   * moves by −centroidLr·Σ(its members' gradients), as in centroid fine-tuning (plain SGD, constant
+   * rate). Re-fits overwrite these moves; use it with refitEvery 0.
+   */
+  centroidLr?: number;
 }
 
 export class QatError extends Error {
@@ -56,6 +62,7 @@ export function validateQat(net: Network, q: QatOptions): void {
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > max)) bad(`${k} must be an integer in [0, ${max}], got ${String(v)}`);
   };
   int('begin'); int('refitEvery'); int('iterations', 10_000); int('refitIterations', 10_000);
+  if (q.centroidLr !== undefined && (typeof q.centroidLr !== 'number' || !Number.isFinite(q.centroidLr) || q.centroidLr < 0)) bad(`centroidLr must be a finite number ≥ 0, got ${String(q.centroidLr)}`);
 }
 
 interface Job {
@@ -115,6 +122,13 @@ export class QatState {
       // the Lloyd records are shared by init and refit: keep one copy to destroy
       this.owned.push(lloyd);
       this.snap.push(...await qatSnap(gpu, { w, mask, latent: lat, centroids: state.centroids, assign: state.assign }));
+      if ((q.centroidLr ?? 0) > 0) {
+        // the gradient of a centroid: the sum of its members' gradients (taken at the snapped weights)
+        const st = state;
+        this.restore.push(
+          ...await clusterReduce(gpu, { values: arena.tensor('grads', param), assign: st.assign, partialSums: st.partialSums, partialCounts: st.partialCounts, sums: st.sums, counts: st.counts }),
+          ...await clusterSgd(gpu, { centroids: st.centroids, grads: st.sums, lr: q.centroidLr! }));
+      }
       this.restore.push(...await qatRestore(gpu, { w, latent: lat }));
     }
   }
@@ -122,6 +136,13 @@ export class QatState {
   /** Names of the quantised layers. */
   get layers(): string[] {
     return this.jobs.map((j) => j.layer);
+  }
+
+  /** The current codebook of every quantised layer, by layer name (a readback: not for the step loop). */
+  async codebooks(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const j of this.jobs) out.set(j.layer, await j.state.centroids.read());
+    return out;
   }
 
   /** Starts the codebooks (if `init`) and snaps the arena's weights to them for good (no restore). */
