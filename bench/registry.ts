@@ -18,6 +18,7 @@ import { matmulCases } from './kernels/matmul.js';
 import { poolCases } from './kernels/pool.js';
 import { sgdL2Cases } from './kernels/sgd_l2.js';
 import { topkMaskCases } from './kernels/topk_mask.js';
+import { qatCases } from './kernels/qat.js';
 
 export interface Prepared {
   /** What one timed repetition runs, in one compute pass. */
@@ -60,4 +61,5 @@ export const KERNEL_SUITES: Suite[] = [
   { name: 'gelu', cases: geluCases },
   { name: 'attention', cases: attentionCases },
   { name: 'adamw', cases: adamwCases },
+  { name: 'qat', cases: qatCases },
 ];

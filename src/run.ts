@@ -26,6 +26,9 @@ import { compressedSizes, exportCompressed } from './io/export.js';
 import { resolvePerLayer } from './compress/targets.js';
 import { readFileBytes } from './io/files.js';
 import { importStateDict, type NameScheme } from './io/torch.js';
+import { bitsPerLayer, compressNetwork, qatOptionsOf, RunError } from './run-compress.js';
+
+export { bitsPerLayer, compressNetwork, qatOptionsOf, qatTrainOptions, RunError } from './run-compress.js';
 
 export interface RunConfig extends TrainOptions {
   model: string;
@@ -58,16 +61,27 @@ export interface RunConfig extends TrainOptions {
   init?: string;
   /** Names and layouts in the init file: 'torch' (default) or 'slimgpu' (src/io/torch.ts). */
   initNames?: NameScheme;
+  /**
+   * Quantisation-aware training during `train` (nn/qat.ts): codebook bits of the dense layers (conv
+   * layers: convBits) or per layer (qatLayerBits, as layerBits); the run ends on the snapped weights
+   * and the export writes their codebooks (then no k-means sharing; fineTuneSteps default 0).
+   */
+  qatBits?: number;
+  qatLayerBits?: Record<string, number>;
+  /** First QAT step (default: the end of pruning, or 0). */
+  qatBegin?: number;
+  /** Steps between k-means re-fits of the codebooks during QAT (default 100; 0: never). */
+  qatRefitEvery?: number;
+  /** During QAT, also train the centroids by their members' summed gradient at this SGD rate (default 0: off). */
+  qatCentroidLr?: number;
+  /** Export from a checkpoint: instead of k-means sharing + centroid fine-tuning, this many QAT steps (AdamW/SGD as trained, cosine from qatLr) at `bits`. */
+  qatSteps?: number;
+  /** Learning rate of those QAT steps (default lr / 10). */
+  qatLr?: number;
 }
 
 export const DATA_SOURCES = ['mnist', 'mnist-10k', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]', 'text:FILE'] as const;
 
-export class RunError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RunError';
-  }
-}
 
 function limit(ds: RawDataset, n: number | undefined): RawDataset {
   if (n === undefined || n >= ds.n) return ds;
@@ -268,40 +282,6 @@ export function fileBytesOf(bytes: Uint8Array): FileBytes {
   return { fileBytes: bytes.length, headerBytes: s.headerBytes, layers: s.layers.map((l) => ({ layer: l.layer, bytes: l.bytes, bits: l.bits })) };
 }
 
-/** Codebook bits of every layer with weights (undefined: no sharing): layerBits, else bits (dense) / convBits (conv, default 8). */
-export function bitsPerLayer(net: Network, cfg: Pick<RunConfig, 'bits' | 'convBits' | 'layerBits'>): Record<string, number> | undefined {
-  const given = cfg.layerBits && Object.keys(cfg.layerBits).length > 0;
-  if (cfg.bits === undefined && !given) return undefined;
-  const layers = net.layers.filter((l) => l.weightShape).map((l) => ({ name: l.name, kind: l.spec.kind }));
-  let per: Map<string, number | undefined>;
-  try {
-    per = resolvePerLayer({ layers: cfg.layerBits ?? {} }, layers, 'bits');
-  } catch (e) {
-    throw new RunError((e as Error).message);
-  }
-  const out: Record<string, number> = {};
-  for (const l of layers) {
-    const b = per.get(l.name) ?? (l.kind === 'conv2d' ? cfg.convBits ?? 8 : cfg.bits ?? 5);
-    if (!Number.isInteger(b) || b < 1 || b > 8) throw new RunError(`bits of layer '${l.name}' must be an integer in [1, 8], got ${b}`);
-    out[l.name] = b;
-  }
-  return out;
-}
-
-/**
- * Weight sharing (when cfg.bits or cfg.layerBits is set) and the compressed export: returns the file's bytes and,
- * when sharing was applied, the test result of the pruned model before it.
- */
-export async function compressNetwork(net: Network, cfg: RunConfig, train: AnyDataset, test: AnyDataset): Promise<{ bytes: Uint8Array; sharing?: WeightSharing; pruned?: EvalResult }> {
-  const bits = bitsPerLayer(net, cfg);
-  if (!bits) return { bytes: await exportCompressed(net) };
-  const pruned = await evaluate(net, test, { batch: cfg.evalBatch });
-  let sharing = await shareWeights(net, { bits, init: cfg.shareInit ?? 'linear', seed: cfg.seed });
-  const steps = cfg.fineTuneSteps ?? 100;
-  if (steps > 0) sharing = (await fineTuneCentroids(net, sharing, train, { steps, lr: cfg.fineTuneLr ?? cfg.lr * 0.1, batch: Math.min(cfg.batch, sampleCount(net.spec, train)), seed: cfg.seed, denseLr: cfg.fineTuneDenseLr, optimizer: cfg.optimizer })).sharing;
-  return { bytes: await exportCompressed(net, sharing), sharing, pruned };
-}
-
 export interface RunHooks {
   onLog?(e: LogEntry, totalSteps: number): void;
   onStart?(info: { totalSteps: number; startStep: number; params: number }): void;
@@ -360,6 +340,13 @@ async function runLocked(gpu: Gpu, given: RunConfig, hooks: RunHooks, resume: st
     }
   }
   if (cfg.optimizer === 'adamw') net.arena.ensureVariance();
+  let qat;
+  try {
+    qat = qatOptionsOf(net, cfg);
+  } catch (e) {
+    net.dispose();
+    throw e;
+  }
   const stepsPerEpoch = Math.floor(sampleCount(net.spec, data.train) / cfg.batch);
   const totalSteps = Math.min(cfg.maxSteps ?? Infinity, cfg.epochs * stepsPerEpoch);
   hooks.onStart?.({ totalSteps, startStep, params: net.paramCount });
@@ -368,7 +355,7 @@ async function runLocked(gpu: Gpu, given: RunConfig, hooks: RunHooks, resume: st
   if (cfg.out) await mkdir(cfg.out, { recursive: true });
   let summary: TrainSummary;
   try {
-    summary = await trainNetwork(net, data.train, cfg, state, {
+    summary = await trainNetwork(net, data.train, { ...cfg, qat }, state, {
       onLog: (e) => hooks.onLog?.(e, totalSteps),
       onCheckpoint: ckptPath ? (step) => writeCheckpoint(ckptPath, net, step, cfg) : undefined,
       fault: hooks.fault,
@@ -384,7 +371,7 @@ async function runLocked(gpu: Gpu, given: RunConfig, hooks: RunHooks, resume: st
     throw e;
   }
   if (ckptPath) await writeCheckpoint(ckptPath, net, state.step, cfg);
-  const { bytes, pruned } = await compressNetwork(net, cfg, data.train, data.test);
+  const { bytes, pruned } = await compressNetwork(net, cfg, data.train, data.test, summary.qat);
   const test = await evaluate(net, data.test, { batch: cfg.evalBatch });
   const report = await buildReport(net, cfg, test, summary, gpu.info.description || gpu.info.device, fileBytesOf(bytes), pruned);
   if (cfg.out) {

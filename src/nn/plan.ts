@@ -54,6 +54,11 @@ export interface PlanOptions {
   gather?: boolean;
   /** Record a global gradient-norm pass so the table's clip value can clip the update. */
   clip?: boolean;
+  /**
+   * Quantisation-aware training (nn/qat.ts, owned by the caller): `snap` runs before the forward
+   * pass, `restore` after the backward pass; the plan then also builds trainQat / trainPruneQat.
+   */
+  qat?: { snap: Dispatch[]; restore: Dispatch[] };
 }
 
 export const TABLE_CAP = 256;
@@ -69,6 +74,9 @@ export class StepPlan {
   /** Records of one training step without / with the mask refresh. */
   train: Dispatch[] = [];
   trainPrune: Dispatch[] = [];
+  /** The same with QAT's snap and restore (PlanOptions.qat; empty without it). */
+  trainQat: Dispatch[] = [];
+  trainPruneQat: Dispatch[] = [];
   /** Records of one evaluation step. */
   evalStep: Dispatch[] = [];
   output!: Tensor;
@@ -187,6 +195,11 @@ export class StepPlan {
     this.train = [...prep, ...gather, ...f.forward, ...lossRecords, ...backward, ...update, ...adv];
     this.trainPrune = [...prep, ...gather, ...f.forward, ...lossRecords, ...backward, ...prune, ...update, ...adv];
     this.records.push(prep, backward, prune, update);
+    if (opts.qat) {
+      const { snap, restore } = opts.qat;
+      this.trainQat = [...prep, ...gather, ...snap, ...f.forward, ...lossRecords, ...backward, ...restore, ...update, ...adv];
+      this.trainPruneQat = [...prep, ...gather, ...snap, ...f.forward, ...lossRecords, ...backward, ...restore, ...prune, ...update, ...adv];
+    }
   }
 
   /** Sets the GPU step counter and the step at which `perm` starts (text windows from `perm`). */

@@ -11,6 +11,8 @@ import { hyperRow, OPTIMIZERS, type OptimizerKind } from './optimizer.js';
 import { StepPlan, TABLE_CAP } from './plan.js';
 import { Scheduler, type Readback } from './scheduler.js';
 import { deviceLostError, type FaultPlan } from './faults.js';
+import { QatState, qatStepRecords, type QatOptions } from './qat.js';
+import type { WeightSharing } from '../compress/sharing.js';
 
 export { DeviceLostError } from './faults.js';
 
@@ -61,6 +63,11 @@ export interface TrainOptions {
   maxInFlight?: number;
   /** Also call `onCheckpoint` every this many steps (besides each epoch end). */
   checkpointEvery?: number;
+  /**
+   * Quantisation-aware training (nn/qat.ts): from step qat.begin (default: the end of pruning, or 0)
+   * the steps run on codebook-snapped weights and update the latent ones; the run ends snapped.
+   */
+  qat?: QatOptions;
 }
 
 export interface LogEntry {
@@ -117,6 +124,8 @@ export interface TrainSummary {
   /** Share of wall time the CPU spent recording and submitting command buffers. */
   cpuRecordShare: number;
   msPerStep: number;
+  /** With TrainOptions.qat: the codebooks and assignments the arena's weights now equal. */
+  qat?: WeightSharing;
 }
 
 /** The largest target of any layer (the schedule's shape is shared; each layer scales it to its own target). */
@@ -202,6 +211,7 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
     : targets.reduce((s, x, i) => s + sparsityAt({ ...sched, target: x }, t) * sizes[i]!, 0) / Math.max(1, sizes.reduce((a, b) => a + b, 0));
   let plan: StepPlan | undefined;
   let sch: Scheduler | undefined;
+  let qat: QatState | undefined;
   const history: LogEntry[] = [];
   let diverged: { step: number; loss: number } | undefined;
   let lastGood = { step: state.step, snapshot: -1 };
@@ -223,8 +233,13 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
     cb.onLog?.(e);
   };
   try {
-    plan = await StepPlan.build(gpu, net.spec, net.layers, net.arena, data, B, { prune: groups, optimizer, clip: (o.clip ?? 0) > 0 });
+    if (o.qat) qat = await QatState.create(net, o.qat);
+    plan = await StepPlan.build(gpu, net.spec, net.layers, net.arena, data, B, { prune: groups, optimizer, clip: (o.clip ?? 0) > 0, qat });
     const p = plan;
+    // QAT from qatBegin on; the codebooks start at the first QAT step of this run (a resume re-fits them)
+    const qatBegin = o.qat ? o.qat.begin ?? (sched ? sched.endStep : 0) : Infinity;
+    const qatFirst = Math.max(qatBegin, state.step);
+    const pick = qat ? qatStepRecords(p, qat, qatBegin, qatFirst) : (t: number, prune: boolean) => (prune ? p.trainPrune : p.train);
     sch = new Scheduler(gpu, {
       stats: { buffer: p.stats.buffer, bytes: LOSS_STATS.size * 4 },
       snapshot: { buffer: net.arena.parts.weights.buffer, bytes: net.arena.size * 4 },
@@ -257,7 +272,7 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
       for (let t = step; t < end; t++) rows.push(tableRow(o, lrs, t));
       p.setHyperRows(step, rows);
       if (pruneAt >= 0) p.setPruneK(p.pruneGroups.map((g, i) => keptCount(g.total, sparsityAt({ ...sched!, target: targets[i]! }, pruneAt))));
-      await sch.submit(step, end, (t) => (t === pruneAt ? p.trainPrune : p.train), (t) => (t + 1) % logEvery === 0 || t + 1 === totalSteps);
+      await sch.submit(step, end, (t) => pick(t, t === pruneAt), (t) => (t + 1) % logEvery === 0 || t + 1 === totalSteps);
       if (faultAt === end) {
         gpu.simulateLoss(`fault injected (device-lost@step=${faultAt})`);
         await gpu.whenLost;
@@ -292,9 +307,15 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
           (optimizer === 'sgd' ? 'Lower --lr (or raise --l2 / lower --momentum)' : 'Lower --lr (or set --clip 1, a longer --warmup)') + '; the last checkpoint on disk is intact.',
         d.step, restoredStep);
     }
+    let shared: WeightSharing | undefined;
+    if (qat) {
+      await qat.finish(state.step <= qatFirst);
+      shared = await qat.sharing(o.qat!.iterations ?? 30);
+    }
     const wall = (performance.now() - t0) / 1000;
     const ran = state.step - startStep;
     return {
+      ...(shared ? { qat: shared } : {}),
       steps: state.step, epochs: state.step / stepsPerEpoch, history, wallSeconds: wall,
       samplesPerSec: (ran * B * perSample) / Math.max(wall, 1e-9),
       cpuRecordShare: sch.recordMs / Math.max(1e-9, wall * 1000),
@@ -309,6 +330,7 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
   } finally {
     await sch?.dispose();
     plan?.destroy();
+    qat?.destroy();
     data.dispose();
   }
 }

@@ -11,3 +11,4 @@ export * from './layernorm.js';
 export * from './attention.js';
 export * from './adamw.js';
 export * from './gpt.js';
+export * from './qat.js';

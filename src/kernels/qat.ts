@@ -1,0 +1,108 @@
+// qat: quantisation-aware training with a straight-through estimator   (shaders/qat.wgsl)
+//   w, mask, latent: (n) f32 (views of the same n elements: the arena's weights and mask of one
+//   layer, and a scratch of the same size); centroids: (K) f32, 1 ≤ K ≤ 256; assign: (n) u32.
+//   qatSnap        latent = w; w = the nearest centroid (ties → lower index; cluster.wgsl's rule)
+//                  where mask ≠ 0, exactly 0 elsewhere; assign = its index (CLUSTER.NONE if pruned)
+//   qatRestore     w = latent (after the backward pass: the update then moves the latent weights
+//                  by the gradient taken at the snapped ones)
+//   qatInitLinear  centroids evenly spaced over [min, max] of the kept weights (all 0 if none kept):
+//                  the codebook's start on the GPU, so a run can enter QAT without a readback
+// The snapped weight is the centroid value itself, so a compressed file written from `assign` and
+// `centroids` decodes to exactly the weights the model trained and evaluated with.
+import type { Gpu } from '../gpu/device.js';
+import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
+import { pipelines } from '../gpu/pipeline.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { alignedOffset, distinctBuffers, tensorArg } from './checks.js';
+import { CLUSTER } from './cluster.js';
+import { dtype, fail, sameDevice } from './validate.js';
+
+export const QAT = { WG: 256 } as const;
+
+const OP = 'qat';
+
+function arg(name: string, t: Tensor, dt: 'f32' | 'u32', size?: number, what?: string): void {
+  tensorArg(OP, name, t);
+  dtype(OP, name, t, dt);
+  if (size !== undefined && t.size !== size) fail(OP, `${name} must have ${size} elements${what ? ` (${what})` : ''}, got shape [${t.shape}] (${t.size})`);
+  alignedOffset(OP, name, t);
+}
+
+function centroidCount(t: Tensor): number {
+  arg('centroids', t, 'f32');
+  if (t.size > CLUSTER.MAX_K) fail(OP, `centroids must hold K ≤ ${CLUSTER.MAX_K} values (K = 2^bits, bits ≤ 8), got ${t.size}`);
+  return t.size;
+}
+
+type Slots = { w?: Tensor; mask?: Tensor; latent?: Tensor; cent?: Tensor; asg?: Tensor };
+
+async function record(gpu: Gpu, entry: string, label: string, n: number, K: number, s: Slots, workgroups: readonly [number, number, number]): Promise<Dispatch> {
+  const pipeline = await pipelines(gpu).get('qat', { WG: QAT.WG }, entry);
+  const uni = uniformParams(gpu, 'qat.params', [['u32', n], ['u32', K], ['u32', 0], ['u32', 0]]);
+  return { label, pipeline, workgroups, owned: [uni], bindGroup: bindGroup(gpu, pipeline, label, [uni, s.w, s.mask, s.latent, s.cent, s.asg]) };
+}
+
+export interface QatSnapArgs {
+  /** (n) f32: the latent weights, overwritten by their codebook values. */
+  w: Tensor;
+  /** (n) f32: 0 = pruned. */
+  mask: Tensor;
+  /** (n) f32: receives the latent weights. */
+  latent: Tensor;
+  /** (K) f32: the codebook. */
+  centroids: Tensor;
+  /** (n) u32: receives each kept weight's codebook index (CLUSTER.NONE where pruned). */
+  assign: Tensor;
+}
+
+/** latent = w; w = centroids[nearest] where mask ≠ 0, else 0; assign = nearest (NONE where pruned). */
+export async function qatSnap(gpu: Gpu, a: QatSnapArgs): Promise<Dispatch[]> {
+  if (!a || typeof a !== 'object') fail(OP, 'qatSnap needs { w, mask, latent, centroids, assign }');
+  arg('w', a.w, 'f32');
+  const n = a.w.size;
+  arg('mask', a.mask, 'f32', n, 'like w');
+  arg('latent', a.latent, 'f32', n, 'like w');
+  arg('assign', a.assign, 'u32', n, 'like w');
+  const K = centroidCount(a.centroids);
+  sameDevice(OP, ['w', a.w], ['mask', a.mask], ['latent', a.latent], ['centroids', a.centroids], ['assign', a.assign]);
+  distinctBuffers(OP, ['w', a.w], ['mask', a.mask], ['latent', a.latent], ['centroids', a.centroids], ['assign', a.assign]);
+  return [await record(gpu, 'snap', `qat.snap n=${n} K=${K}`, n, K, { w: a.w, mask: a.mask, latent: a.latent, cent: a.centroids, asg: a.assign }, grid(gpu, Math.ceil(n / QAT.WG)))];
+}
+
+export interface QatRestoreArgs {
+  /** (n) f32: written. */
+  w: Tensor;
+  /** (n) f32: the latent weights saved by qatSnap. */
+  latent: Tensor;
+}
+
+/** w = latent. */
+export async function qatRestore(gpu: Gpu, a: QatRestoreArgs): Promise<Dispatch[]> {
+  if (!a || typeof a !== 'object') fail(OP, 'qatRestore needs { w, latent }');
+  arg('w', a.w, 'f32');
+  const n = a.w.size;
+  arg('latent', a.latent, 'f32', n, 'like w');
+  sameDevice(OP, ['w', a.w], ['latent', a.latent]);
+  distinctBuffers(OP, ['w', a.w], ['latent', a.latent]);
+  return [await record(gpu, 'restore', `qat.restore n=${n}`, n, 0, { w: a.w, latent: a.latent }, grid(gpu, Math.ceil(n / QAT.WG)))];
+}
+
+export interface QatInitArgs {
+  /** (n) f32: the weights (read). */
+  w: Tensor;
+  mask: Tensor;
+  /** (K) f32: written. */
+  centroids: Tensor;
+}
+
+/** centroids[k] = lo + (hi − lo)·k/(K − 1) over the kept weights' [lo, hi] ((lo + hi)/2 for K = 1; 0 if none kept). */
+export async function qatInitLinear(gpu: Gpu, a: QatInitArgs): Promise<Dispatch[]> {
+  if (!a || typeof a !== 'object') fail(OP, 'qatInitLinear needs { w, mask, centroids }');
+  arg('w', a.w, 'f32');
+  const n = a.w.size;
+  arg('mask', a.mask, 'f32', n, 'like w');
+  const K = centroidCount(a.centroids);
+  sameDevice(OP, ['w', a.w], ['mask', a.mask], ['centroids', a.centroids]);
+  distinctBuffers(OP, ['w', a.w], ['mask', a.mask], ['centroids', a.centroids]);
+  return [await record(gpu, 'init_linear', `qat.initLinear n=${n} K=${K}`, n, K, { w: a.w, mask: a.mask, cent: a.centroids }, [1, 1, 1])];
+}
