@@ -70,10 +70,12 @@ export interface RunConfig extends TrainOptions {
   qatLayerBits?: Record<string, number>;
   /** First QAT step (default: the end of pruning, or 0). */
   qatBegin?: number;
-  /** Steps between k-means re-fits of the codebooks during QAT (default 100; 0: never). */
+  /** Steps between k-means re-fits of the codebooks during QAT (default 0: never). */
   qatRefitEvery?: number;
   /** During QAT, also train the centroids by their members' summed gradient at this SGD rate (default 0: off). */
   qatCentroidLr?: number;
+  /** During QAT, pull latent weights towards their codebook values: gradient += qatDampen·(latent − snapped) (default 0: off). */
+  qatDampen?: number;
   /** Export from a checkpoint: instead of k-means sharing + centroid fine-tuning, this many QAT steps (AdamW/SGD as trained, cosine from qatLr) at `bits`. */
   qatSteps?: number;
   /** Learning rate of those QAT steps (default lr / 10). */

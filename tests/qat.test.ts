@@ -4,7 +4,7 @@ import { createTensor } from '../src/gpu/tensor.js';
 import type { Gpu } from '../src/gpu/device.js';
 import { CLUSTER } from '../src/kernels/cluster.js';
 import { qatInitLinear, qatRestore, qatSnap } from '../src/kernels/qat.js';
-import { qatInitLinearCpu, qatSnapCpu } from '../src/reference/qat.js';
+import { qatDampCpu, qatInitLinearCpu, qatSnapCpu } from '../src/reference/qat.js';
 import { clusterReduceCpu, clusterSgdCpu } from '../src/reference/cluster.js';
 import { synthetic } from '../src/data/synthetic.js';
 import { Network, evaluate, trainNetwork } from '../src/nn/trainer.js';
@@ -69,6 +69,22 @@ describe('qat kernels', () => {
       if (keep === 0) expect(Array.from(got)).toEqual(new Array(K).fill(0));
       for (const t of [tw, tm, tc]) t.dispose();
     }
+  });
+
+  it('the damped restore adds λ·(latent − snapped) to the gradient, then restores the latent weights', async () => {
+    const gpu = await testGpu();
+    const n = 1031, K = 8;
+    const w = randn(n, 5, 0.3), m = randomMask(n, 0.4, 6), g = randn(n, 7, 0.01);
+    const c = qatInitLinearCpu(w, m, K);
+    const tw = createTensor(gpu, [n], w), tm = createTensor(gpu, [n], m), tl = createTensor(gpu, [n]), tc = createTensor(gpu, [K], c);
+    const ta = createTensor(gpu, [n], undefined, { dtype: 'u32' }), tg = createTensor(gpu, [n], g);
+    await run(gpu, [...await qatSnap(gpu, { w: tw, mask: tm, latent: tl, centroids: tc, assign: ta }), ...await qatRestore(gpu, { w: tw, latent: tl, grads: tg, dampen: 0.3 })]);
+    const want = qatDampCpu(g, w, qatSnapCpu(w, m, c).w, 0.3);
+    expectClose(await tg.read(), want, { atol: 1e-8, rtol: 1e-6 }, 'damped gradient');
+    expect(Array.from(await tw.read())).toEqual(Array.from(w));
+    await expect(qatRestore(gpu, { w: tw, latent: tl, dampen: 0.1 })).rejects.toThrow(/dampen > 0 needs grads/);
+    await expect(qatRestore(gpu, { w: tw, latent: tl, grads: tg, dampen: -1 })).rejects.toThrow(/dampen must be a finite number ≥ 0, got -1/);
+    for (const t of [tw, tm, tl, tc, ta, tg]) t.dispose();
   });
 
   it('bad arguments name the argument and the expected size', async () => {
