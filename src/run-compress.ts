@@ -55,7 +55,8 @@ export function qatOptionsOf(net: Network, cfg: RunConfig): QatOptions | undefin
   if (cfg.qatRefitEvery !== undefined && (!Number.isInteger(cfg.qatRefitEvery) || cfg.qatRefitEvery < 0)) throw new RunError(`--qat-refit-every must be a non-negative integer, got ${cfg.qatRefitEvery}`);
   if (cfg.qatCentroidLr !== undefined && (!Number.isFinite(cfg.qatCentroidLr) || cfg.qatCentroidLr < 0)) throw new RunError(`--qat-centroid-lr must be a finite number ≥ 0, got ${cfg.qatCentroidLr}`);
   if (cfg.qatDampen !== undefined && (!Number.isFinite(cfg.qatDampen) || cfg.qatDampen < 0)) throw new RunError(`--qat-dampen must be a finite number ≥ 0, got ${cfg.qatDampen}`);
-  return { bits, begin: cfg.qatBegin, refitEvery: cfg.qatRefitEvery, centroidLr: cfg.qatCentroidLr, dampen: cfg.qatDampen };
+  if (cfg.qatIterations !== undefined && (!Number.isInteger(cfg.qatIterations) || cfg.qatIterations < 0)) throw new RunError(`--qat-iterations must be a non-negative integer, got ${cfg.qatIterations}`);
+  return { bits, begin: cfg.qatBegin, refitEvery: cfg.qatRefitEvery, centroidLr: cfg.qatCentroidLr, dampen: cfg.qatDampen, iterations: cfg.qatIterations };
 }
 
 /**
@@ -73,7 +74,7 @@ export function qatTrainOptions(net: Network, cfg: RunConfig, train: AnyDataset,
   return {
     ...cfg, batch, lr, epochs: Math.ceil(steps / perEpoch), maxSteps: steps, lrSchedule: 'cosine', warmup: 0,
     sparsity: 0, layerSparsity: undefined, checkpointEvery: undefined, logEvery: Math.min(steps, 100),
-    qat: { bits, begin: 0, refitEvery: cfg.qatRefitEvery, centroidLr: cfg.qatCentroidLr, dampen: cfg.qatDampen },
+    qat: { bits, begin: 0, refitEvery: cfg.qatRefitEvery, centroidLr: cfg.qatCentroidLr, dampen: cfg.qatDampen, iterations: cfg.qatIterations },
   };
 }
 

@@ -76,6 +76,8 @@ export interface RunConfig extends TrainOptions {
   qatCentroidLr?: number;
   /** During QAT, pull latent weights towards their codebook values: gradient += qatDampen·(latent − snapped) (default 0: off). */
   qatDampen?: number;
+  /** Lloyd iterations when the QAT codebooks start from linear centroids (default 30; 0: a uniform grid over each layer's range). */
+  qatIterations?: number;
   /** Export from a checkpoint: instead of k-means sharing + centroid fine-tuning, this many QAT steps (AdamW/SGD as trained, cosine from qatLr) at `bits`. */
   qatSteps?: number;
   /** Learning rate of those QAT steps (default lr / 10). */

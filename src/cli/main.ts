@@ -67,7 +67,7 @@ interface TrainFlags {
   maxSteps?: number; logEvery?: number; trainSize?: number; testSize?: number; progress: boolean;
   bits?: PerLayer; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number; fineTuneLr?: number; fineTuneDenseLr?: number; checkpointEvery?: number; init?: string; names: NameScheme;
   optimizer?: OptimizerKind; beta1: number; beta2: number; weightDecay: number; clip: number; warmup: number;
-  qatBits?: PerLayer; qatBegin?: number; qatRefitEvery?: number; qatCentroidLr?: number; qatDampen?: number;
+  qatBits?: PerLayer; qatBegin?: number; qatRefitEvery?: number; qatCentroidLr?: number; qatDampen?: number; qatIterations?: number;
 }
 
 async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
@@ -78,7 +78,7 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
     logEvery: f.logEvery, trainSize: f.trainSize, testSize: f.testSize,
     bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps, fineTuneLr: f.fineTuneLr, fineTuneDenseLr: f.fineTuneDenseLr,
     checkpointEvery: f.checkpointEvery,
-    qatBits: f.qatBits?.default, qatLayerBits: f.qatBits && Object.keys(f.qatBits.layers).length ? f.qatBits.layers : undefined, qatBegin: f.qatBegin, qatRefitEvery: f.qatRefitEvery, qatCentroidLr: f.qatCentroidLr, qatDampen: f.qatDampen,
+    qatBits: f.qatBits?.default, qatLayerBits: f.qatBits && Object.keys(f.qatBits.layers).length ? f.qatBits.layers : undefined, qatBegin: f.qatBegin, qatRefitEvery: f.qatRefitEvery, qatCentroidLr: f.qatCentroidLr, qatDampen: f.qatDampen, qatIterations: f.qatIterations,
     optimizer: f.optimizer ?? (f.model.startsWith('gpt:') ? 'adamw' : 'sgd'), beta1: f.beta1, beta2: f.beta2, weightDecay: f.weightDecay, clip: f.clip, warmup: f.warmup,
     ...(f.init ? { init: f.init, initNames: f.names } : {}),
   };
@@ -182,6 +182,7 @@ export function buildCli(): Command {
     .option('--qat-refit-every <n>', 'steps between k-means re-fits of the QAT codebooks (3 Lloyd iterations on the latent weights; default 0: never — re-fits cost bits on the GPT, README)', num('--qat-refit-every', { int: true, min: 0 }))
     .option('--qat-centroid-lr <x>', 'during QAT, also train the centroids by their members\' summed gradient at this SGD rate (default 0: off; re-fits overwrite it, so pair it with --qat-refit-every 0)', num('--qat-centroid-lr', { min: 0 }))
     .option('--qat-dampen <x>', 'during QAT, add x·(latent − snapped) to each quantised weight\'s gradient, pulling latent weights towards their codebook values (oscillation dampening; default 0: off)', num('--qat-dampen', { min: 0 }))
+    .option('--qat-iterations <n>', 'Lloyd iterations when the QAT codebooks start from linear centroids over each layer\'s kept weights (default 30; 0: a uniform grid)', num('--qat-iterations', { int: true, min: 0, max: 10000 }))
     .option('--out <dir>', 'write checkpoint.safetensors, model.slim.safetensors and report.json here (e.g. runs/NAME)')
     .option('--resume <checkpoint>', 'continue the run saved in this checkpoint')
     .option('--init <file>', 'start from the weights of a safetensors state_dict (e.g. trained in PyTorch: python/train_torch.py)')
@@ -243,6 +244,7 @@ export function buildCli(): Command {
     .option('--qat-refit-every <n>', 'steps between k-means re-fits of the QAT codebooks (default 0: never)', num('--qat-refit-every', { int: true, min: 0 }))
     .option('--qat-centroid-lr <x>', 'during QAT, also train the centroids by their members\' summed gradient at this SGD rate (default 0: off; re-fits overwrite it, so pair it with --qat-refit-every 0)', num('--qat-centroid-lr', { min: 0 }))
     .option('--qat-dampen <x>', 'during QAT, add x·(latent − snapped) to each quantised weight\'s gradient, pulling latent weights towards their codebook values (oscillation dampening; default 0: off)', num('--qat-dampen', { min: 0 }))
+    .option('--qat-iterations <n>', 'Lloyd iterations when the QAT codebooks start from linear centroids over each layer\'s kept weights (default 30; 0: a uniform grid)', num('--qat-iterations', { int: true, min: 0, max: 10000 }))
     .option('--json', 'print the report as JSON')
     .action(async (f: ExportTorchFlags & { format: 'slim' | 'torch' }) => {
       if (f.format === 'torch') return exportTorchCommand(f);
