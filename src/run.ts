@@ -28,7 +28,7 @@ import { readFileBytes } from './io/files.js';
 import { importStateDict, type NameScheme } from './io/torch.js';
 import { bitsPerLayer, compressNetwork, qatOptionsOf, RunError } from './run-compress.js';
 
-export { bitsPerLayer, compressNetwork, qatOptionsOf, qatTrainOptions, RunError } from './run-compress.js';
+export { bitsPerLayer, compressNetwork, qatOptionsOf, qatStagesOf, qatTrainOptions, RunError } from './run-compress.js';
 
 export interface RunConfig extends TrainOptions {
   model: string;
@@ -82,6 +82,8 @@ export interface RunConfig extends TrainOptions {
   qatSteps?: number;
   /** Learning rate of those QAT steps (default lr / 10). */
   qatLr?: number;
+  /** Export: staged QAT, 'G1;G2;…' (groups of layer-name prefixes, cumulative; qatSteps per stage; see qatStagesOf). */
+  qatStages?: string;
 }
 
 export const DATA_SOURCES = ['mnist', 'mnist-10k', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]', 'text:FILE'] as const;

@@ -13,7 +13,7 @@ import { hyperRow } from '../src/nn/optimizer.js';
 import { QatState, validateQat } from '../src/nn/qat.js';
 import { deviceDataOf } from '../src/nn/network.js';
 import { exportCompressed, decodeCompressed, loadCompressed } from '../src/io/export.js';
-import { compressNetwork, specFor, type RunConfig } from '../src/run.js';
+import { compressNetwork, qatStagesOf, specFor, type RunConfig } from '../src/run.js';
 import { cli, expectClose, randn, rng, testGpu } from './helpers.js';
 
 function randomMask(n: number, keep: number, seed: number): Float32Array {
@@ -214,6 +214,16 @@ describe('quantisation-aware training', () => {
       for (const [k, v] of w2) expect(Array.from(d2.values.get(k)!), k).toEqual(Array.from(v));
       expect(Object.values(q.sharing!.layers).map((l) => l.codebook.length)).toEqual([4, 4, 4]);
       expect(q.pruned).toBeDefined();
+      // staged: dense1, then dense1 + dense2, then all three (the rest join a last stage)
+      expect(qatStagesOf(['dense1', 'dense2', 'dense3'], 'dense1;dense2')).toEqual([['dense1'], ['dense1', 'dense2'], ['dense1', 'dense2', 'dense3']]);
+      expect(qatStagesOf(['wte', 'h0.attn.c_attn', 'h0.mlp.c_fc', 'h1.attn.c_attn'], 'wte;h0')).toEqual([['wte'], ['wte', 'h0.attn.c_attn', 'h0.mlp.c_fc'], ['wte', 'h0.attn.c_attn', 'h0.mlp.c_fc', 'h1.attn.c_attn']]);
+      expect(() => qatStagesOf(['dense1'], 'dense;dense1')).toThrow(/--qat-stages: 'dense' matches no layer with weights \(layers: dense1\)/);
+      const st = await compressNetwork(net, { ...cfg, bits: 3, qatSteps: 3, qatStages: 'dense3;dense2' }, train, test);
+      const w3 = await net.arena.read('weights');
+      const d3 = decodeCompressed(st.bytes);
+      for (const [k, v] of w3) expect(Array.from(d3.values.get(k)!), k).toEqual(Array.from(v));
+      expect(Object.keys(st.sharing!.layers).sort()).toEqual(['dense1', 'dense2', 'dense3']);
+      await expect(compressNetwork(net, { ...cfg, bits: 3, qatStages: 'dense1' }, train, test)).rejects.toThrow(/--qat-stages needs --qat-steps/);
     } finally {
       net.dispose();
     }

@@ -241,6 +241,7 @@ export function buildCli(): Command {
     .option('--fine-tune-dense-lr <x>', 'during centroid fine-tuning, also train the fp32 parameters (biases, norms, unshared layers) at this lr (default 0: frozen)', num('--fine-tune-dense-lr', { min: 0 }))
     .option('--qat-steps <n>', 'instead of k-means sharing + centroid fine-tuning: this many quantisation-aware training steps at --bits (every parameter trains, the checkpoint\'s optimizer, cosine from --qat-lr)', num('--qat-steps', { int: true, min: 1 }))
     .option('--qat-lr <x>', 'learning rate of the --qat-steps (default: the checkpoint\'s lr / 10)', num('--qat-lr', { min: 0, minExclusive: true }))
+    .option('--qat-stages <groups>', 'staged QAT: groups of layer-name prefixes, e.g. \'wte,wpe;h0;h1\': stage i quantises the layers of groups 1..i (the rest last), --qat-steps each, fresh moments and cosine each', (v: string) => v)
     .option('--qat-refit-every <n>', 'steps between k-means re-fits of the QAT codebooks (default 0: never)', num('--qat-refit-every', { int: true, min: 0 }))
     .option('--qat-centroid-lr <x>', 'during QAT, also train the centroids by their members\' summed gradient at this SGD rate (default 0: off; re-fits overwrite it, so pair it with --qat-refit-every 0)', num('--qat-centroid-lr', { min: 0 }))
     .option('--qat-dampen <x>', 'during QAT, add x·(latent − snapped) to each quantised weight\'s gradient, pulling latent weights towards their codebook values (oscillation dampening; default 0: off)', num('--qat-dampen', { min: 0 }))
