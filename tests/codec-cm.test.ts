@@ -166,6 +166,26 @@ describe('CM determinism and usefulness', () => {
     expect(decodeAll(mixed.code, TEXT.length, streams, good)).toEqual(TEXT);
   });
 
+  it('a weak, overconfident, nonstationary external model (like the prequential GPT) costs next to nothing', () => {
+    // an order-1 count model that is only updated every 64 positions (it "trains after each chunk"),
+    // and whose logits are sharpened 4× (wildly overconfident while its counts are few)
+    const streams = 8, data = TEXT, per = Math.ceil(data.length / streams);
+    const counts = new Float64Array(65536);
+    let trained = 0;
+    const weak: CumFn = memo((s, i) => {
+      const j = i - s * per;
+      for (; trained < Math.floor(j / 64) * 64; trained++) {
+        for (let t = 0; t < streams; t++) if (t * per + trained >= 1 && trained < per) counts[(data[t * per + trained - 1]! << 8) | data[t * per + trained]!]!++;
+      }
+      const prev = j >= 1 ? data[i - 1]! : 10;
+      return frequencies(Array.from({ length: 256 }, (_, c) => 4 * Math.log(counts[(prev << 8) | c]! + 0.1)), 0, new Uint32Array(257));
+    });
+    const alone = encodeAll(data, streams, none).code.length;
+    const mixed = encodeAll(data, streams, weak);
+    expect(mixed.code.length).toBeLessThan(alone * 1.01 + 16);
+    expect(decodeAll(mixed.code, data.length, streams, weak)).toEqual(data);
+  });
+
   it('the default memory size works (memoryLog2 = 22)', () => {
     const data = TEXT.subarray(0, 2000);
     const { code } = encodeAll(data, 1, none, 22);

@@ -7,9 +7,21 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compressWithGpt, decompressWithGpt, type GptCodecOptions } from '../src/codec/index.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { cli, rng, testGpu } from './helpers.js';
 
-const TINY: GptCodecOptions = { model: 'gpt:1-16-2-16', streams: 3, chunkBytes: 16, stepsPerChunk: 2, lr: 1e-2, seed: 7 };
+const BIN = join(import.meta.dirname, '../bin/slimgpu.js'), NO_WEBGPU = join(import.meta.dirname, 'fixtures/no-webgpu.mjs');
+async function execNode(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  try {
+    return await promisify(execFile)(process.execPath, args, { timeout: 120_000 });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string };
+    return { stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  }
+}
+
+const TINY: GptCodecOptions = { model: 'gpt:1-16-2-16', streams: 3, chunkBytes: 16, recordBytes: 1, stepsPerChunk: 2, lr: 1e-2, seed: 7 };
 const english = new TextEncoder().encode('The quick brown fox jumps over the lazy dog. A stitch in time saves nine. '.repeat(8));
 
 let dir: string | undefined;
@@ -36,7 +48,7 @@ describe('GPT codec', () => {
     const a = await compressWithGpt(gpu, english, TINY), b = await compressWithGpt(gpu, english, TINY);
     expect(a.bytes).toEqual(b.bytes);
     const still = await compressWithGpt(gpu, english, { ...TINY, stepsPerChunk: 0 });
-    expect(still.chunks.map((c) => c.fingerprint).slice(1)).not.toEqual(a.chunks.map((c) => c.fingerprint).slice(1));
+    expect(still.records.map((c) => c.fingerprint).slice(1)).not.toEqual(a.records.map((c) => c.fingerprint).slice(1));
     expect(a.bits).toBeLessThan(still.bits);
   });
 
@@ -73,13 +85,32 @@ describe('slimgpu compress / decompress', () => {
     await writeFile(join(dir, 'bad.slimz'), bad);
     const e = await cli(['decompress', join(dir, 'bad.slimz'), '-o', join(dir, 'bad.txt')]);
     expect(e.code).not.toBe(0);
-    expect(e.stderr).toMatch(/chunk \d+ of \d+ is (damaged|truncated)/); // the flipped byte may hit a record header
+    expect(e.stderr).toMatch(/record \d+ of \d+ is (damaged|truncated)/); // the flipped byte may hit a record header
     expect(existsSync(join(dir, 'bad.txt'))).toBe(false);
     // a truncated file
     await writeFile(join(dir, 'cut.slimz'), zbytes.subarray(0, zbytes.length - 40));
     const t = await cli(['decompress', join(dir, 'cut.slimz'), '-o', join(dir, 'cut.txt')]);
-    expect(t.stderr).toMatch(/chunk \d+ of \d+ is truncated|truncated/);
+    expect(t.stderr).toMatch(/record \d+ of \d+ is truncated|truncated/);
     expect(existsSync(join(dir, 'cut.txt'))).toBe(false);
+  });
+
+  it('--model none (the CM alone) compresses and decompresses without loading a GPU at all', async () => {
+    dir ??= await mkdtemp(join(tmpdir(), 'slimgpu-codec-'));
+    const src = join(dir, 'cm.txt'), z = join(dir, 'cm.txt.slimz'), out = join(dir, 'cm.out');
+    await writeFile(src, english);
+    // with the webgpu package made unloadable, anything that opens a device fails
+    const noGpu = (args: string[]) => execNode(['--import', NO_WEBGPU, BIN, ...args]);
+    const c = await noGpu(['compress', src, '-o', z, '--model', 'none', '--json']);
+    expect(c.stderr).not.toMatch(/error|webgpu/i);
+    const summary = JSON.parse(c.stdout);
+    expect(summary.coding.streams).toBe(1);
+    expect(summary.coding.records).toBe(1);
+    const d = await noGpu(['decompress', z, '-o', out]);
+    expect(d.stderr).not.toMatch(/error|webgpu/i);
+    expect(new Uint8Array(await readFile(out))).toEqual(english);
+    // the fixture really blocks the GPU: a GPT file needs one
+    const g = await noGpu(['compress', src, '-o', join(dir, 'g.slimz'), '--model', 'gpt:1-16-2-16', '--no-progress']);
+    expect(g.stderr).toMatch(/cannot load the 'webgpu' package/);
   });
 
   it('bad input: not a .slimz file, a missing file, a bad preset', async () => {

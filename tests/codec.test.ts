@@ -128,7 +128,7 @@ describe('range coder', () => {
 const WRITER = { library: 'slimgpu test', adapter: { backend: 'cpu', vendor: 'test', architecture: 'double', device: 'count-model', description: 'CPU test double' } };
 
 function options(over: Partial<CompressOptions> = {}): CompressOptions {
-  return { mode: 'prequential', chunkBytes: 48, stepsPerChunk: 1, model: { kind: 'count-model', windows: 3, context: 16 }, writer: WRITER, ...over };
+  return { mode: 'prequential', chunkBytes: 48, recordBytes: 1, stepsPerChunk: 1, model: { kind: 'count-model', windows: 3, context: 16 }, writer: WRITER, ...over };
 }
 const build = (skew?: 'forward' | 'train') => async (h: SlimzHeader) => new CountModel(h.model.windows as number, h.model.context as number, skew);
 
@@ -162,18 +162,19 @@ describe('.slimz files (prequential loop, container)', () => {
     const learning = await compress(english);
     expect(learning.bytes.length).toBeLessThan(0.75 * fixed.bytes.length);
     for (const c of [fixed, learning]) {
-      const code = c.chunks.reduce((a, ch) => a + ch.code.length, 0);
+      const code = c.records.reduce((a, ch) => a + ch.code.length, 0);
       // each chunk's code is its ideal length rounded up plus at most 5 bytes of flush
-      expect(code).toBeGreaterThanOrEqual(c.bits / 8 - c.chunks.length);
-      expect(code).toBeLessThanOrEqual(c.bits / 8 + 5 * c.chunks.length + 1);
+      expect(code).toBeGreaterThanOrEqual(c.bits / 8 - c.records.length);
+      expect(code).toBeLessThanOrEqual(c.bits / 8 + 5 * c.records.length + 1);
       const header = new TextEncoder().encode(JSON.stringify(c.header)).length;
-      expect(c.bytes.length).toBe(16 + header + 4 + 24 * c.chunks.length + code + 12);
+      expect(c.bytes.length).toBe(16 + header + 4 + 24 * c.records.length + code + 12);
     }
     // the model is told to train once per chunk boundary, never after the last
     const m = new CountModel(3, 16);
     const o = options();
     const c = await compressText(english, m, o);
     expect(m.calls.train).toBe(c.header.coding.chunks - 1);
+    expect(c.header.coding.records).toBe(c.header.coding.chunks); // recordBytes 1: a record per chunk
     const S = Math.ceil(english.length / 3);
     expect(m.calls.prefill).toBe(Math.ceil(S / 8)); // one prefill per block of T/2
     expect(m.calls.step).toBe(S); // one step (all streams) per stream position
@@ -181,30 +182,30 @@ describe('.slimz files (prequential loop, container)', () => {
 
   it('stops at the first chunk whose model differs (a different adapter) and names it', async () => {
     const c = await compress(english);
-    await expect(decompressText(c.bytes, build('forward'))).rejects.toThrow(/chunk 0 of \d+: the model's predictions differ from the encoder's .*CPU test double/);
+    await expect(decompressText(c.bytes, build('forward'))).rejects.toThrow(/record 0 of \d+: the model's predictions differ from the encoder's .*CPU test double/);
     // training arithmetic that differs shows up at chunk 1, before any byte of it is decoded
-    await expect(decompressText(c.bytes, build('train'))).rejects.toThrow(/chunk 1 of \d+: the model's predictions differ/);
+    await expect(decompressText(c.bytes, build('train'))).rejects.toThrow(/record 1 of \d+: the model's predictions differ/);
   });
 
   it('names the chunk of a truncated or damaged file, and refuses other versions and non-slimz files', async () => {
     const c = await compress(english);
-    const n = c.header.coding.chunks;
+    const n = c.header.coding.records;
     const reader = new SlimzReader(c.bytes);
     const offsets: number[] = [];
-    let pos = c.bytes.length - 12 - c.chunks.reduce((a, ch) => a + 24 + ch.code.length, 0);
-    for (const ch of c.chunks) {
+    let pos = c.bytes.length - 12 - c.records.reduce((a, ch) => a + 24 + ch.code.length, 0);
+    for (const ch of c.records) {
       offsets.push(pos);
       pos += 24 + ch.code.length;
     }
     expect(reader.chunkCount).toBe(n);
     // truncated inside chunk 2's code, and inside chunk 3's record header
-    await expect(decompressText(c.bytes.subarray(0, offsets[2]! + 30), build())).rejects.toThrow(new RegExp(`chunk 2 of ${n} is truncated`));
-    await expect(decompressText(c.bytes.subarray(0, offsets[3]! + 5), build())).rejects.toThrow(new RegExp(`chunk 3 of ${n} is truncated`));
-    await expect(decompressText(c.bytes.subarray(0, c.bytes.length - 3), build())).rejects.toThrow(/truncated after chunk/);
+    await expect(decompressText(c.bytes.subarray(0, offsets[2]! + 30), build())).rejects.toThrow(new RegExp(`record 2 of ${n} is truncated`));
+    await expect(decompressText(c.bytes.subarray(0, offsets[3]! + 5), build())).rejects.toThrow(new RegExp(`record 3 of ${n} is truncated`));
+    await expect(decompressText(c.bytes.subarray(0, c.bytes.length - 3), build())).rejects.toThrow(/truncated after record/);
     // one flipped bit in chunk 1's code
     const bad = c.bytes.slice();
     bad[offsets[1]! + 26]! ^= 0x10;
-    await expect(decompressText(bad, build())).rejects.toThrow(new RegExp(`chunk 1 of ${n} is damaged`));
+    await expect(decompressText(bad, build())).rejects.toThrow(new RegExp(`record 1 of ${n} is damaged`));
     // a header bit
     const badHead = c.bytes.slice();
     badHead[20]! ^= 1;
@@ -212,9 +213,12 @@ describe('.slimz files (prequential loop, container)', () => {
     // bytes appended
     await expect(decompressText(Uint8Array.from([...c.bytes, 0]), build())).rejects.toThrow(/unexpected byte/);
     // other versions, other files
-    const v3 = c.bytes.slice();
-    v3[8] = 3;
-    await expect(decompressText(v3, build())).rejects.toThrow(/written by codec version 3; this slimgpu reads codec version 2 only \(it was written by a newer slimgpu\)/);
+    const v4 = c.bytes.slice();
+    v4[8] = 4;
+    await expect(decompressText(v4, build())).rejects.toThrow(/written by codec version 4; this slimgpu reads codec version 3 only \(it was written by a newer slimgpu\)/);
+    const v2 = c.bytes.slice();
+    v2[8] = 2;
+    await expect(decompressText(v2, build())).rejects.toThrow(/written by codec version 2; .*decompress it with the slimgpu that wrote it/);
     const v1 = c.bytes.slice();
     v1[8] = 1;
     await expect(decompressText(v1, build())).rejects.toThrow(/written by codec version 1; .*decompress it with the slimgpu that wrote it/);
@@ -236,20 +240,49 @@ describe('.slimz files (prequential loop, container)', () => {
     const c = await compress(english, { mixer: 'cm', cmMemoryLog2: 16 });
     expect(c.bits).toBeLessThan(c.modelBits);
     // a different model is still refused at its first chunk, before a byte is decoded
-    await expect(decompressText(c.bytes, build('forward'))).rejects.toThrow(/chunk 0 of \d+: the model's predictions differ/);
+    await expect(decompressText(c.bytes, build('forward'))).rejects.toThrow(/record 0 of \d+: the model's predictions differ/);
     // a damaged CM chunk fails its checks, naming it
-    const bad = encodeSlimz(c.header, c.chunks.map((ch, i) => (i === 1 ? { ...ch, code: ch.code.map((x, k) => (k === 0 ? x ^ 0x80 : x)) } : ch)));
-    await expect(decompressText(bad, build())).rejects.toThrow(/chunk 1 of \d+/);
+    const bad = encodeSlimz(c.header, c.records.map((ch, i) => (i === 1 ? { ...ch, code: ch.code.map((x, k) => (k === 0 ? x ^ 0x80 : x)) } : ch)));
+    await expect(decompressText(bad, build())).rejects.toThrow(/record 1 of \d+/);
     await expect(compressText(english, new NoModel(2), { ...options(), mixer: 'none' })).rejects.toThrow(/needs mixer 'cm'/);
+  });
+
+  it('groups chunks into records (one code, CRC-32 and fingerprint each) and round-trips with both coders', async () => {
+    for (const mixer of ['none', 'cm'] as const) {
+      const per = await compress(english, { mixer, cmMemoryLog2: 16 });
+      // 3 streams × 48 bytes per chunk: recordBytes 300 puts ⌈300 / 144⌉ = 3 chunks in a record
+      const m = new CountModel(3, 16);
+      const c = await compressText(english, m, options({ mixer, cmMemoryLog2: 16, recordBytes: 300 }));
+      const cs = c.header.coding;
+      expect(cs.chunksPerRecord).toBe(3);
+      expect(cs.records).toBe(Math.ceil(cs.chunks / 3));
+      expect(c.records.length).toBe(cs.records);
+      expect(m.calls.train).toBe(cs.chunks - 1); // training still follows every chunk
+      expect(c.records.reduce((a, r) => a + r.rawLength, 0)).toBe(english.length);
+      expect(c.bits).toBeCloseTo(per.bits, 6); // the same predictions, fewer records
+      expect(c.bytes.length).toBeLessThan(per.bytes.length - 20 * (per.records.length - c.records.length));
+      expect((await decompressText(c.bytes, build())).text).toEqual(english);
+      // training arithmetic that differs shows inside record 0 (no fingerprint after its first chunk;
+      // the error names the record and both possible causes) or, where the CM's quantised input hides
+      // the difference, at record 1's fingerprint
+      await expect(decompressText(c.bytes, build('train'))).rejects.toThrow(/record [01] of \d+.*(arithmetic on this adapter differs|predictions differ)/);
+      // a record whose CRC-32 was forged consistently fails after its last chunk
+      const forged = encodeSlimz(c.header, c.records.map((r, i) => (i === 1 ? { ...r, rawCrc: (r.rawCrc ^ 1) >>> 0 } : r)));
+      await expect(decompressText(forged, build())).rejects.toThrow(/record 1 of \d+: the decoded bytes fail their CRC-32/);
+    }
+    // a header whose record count disagrees with chunks / chunksPerRecord
+    const c = await compress(english, { recordBytes: 300 });
+    const bad = encodeSlimz({ ...c.header, coding: { ...c.header.coding, chunksPerRecord: 2 } }, c.records);
+    await expect(decompressText(bad, build())).rejects.toThrow(/coding\.records must be ⌈chunks \/ chunksPerRecord⌉/);
   });
 
   it('a record that lies about its contents (consistent CRC, wrong bytes) fails the chunk CRC', async () => {
     const c = await compress(english);
-    const chunks = c.chunks.map((ch, i) => (i === 2 ? { ...ch, rawCrc: (ch.rawCrc ^ 1) >>> 0 } : ch));
+    const chunks = c.records.map((ch, i) => (i === 2 ? { ...ch, rawCrc: (ch.rawCrc ^ 1) >>> 0 } : ch));
     const forged = encodeSlimz(c.header, chunks);
-    await expect(decompressText(forged, build())).rejects.toThrow(/chunk 2 of \d+: the decoded bytes fail their CRC-32/);
+    await expect(decompressText(forged, build())).rejects.toThrow(/record 2 of \d+: the decoded bytes fail their CRC-32/);
     // a header whose length does not match its chunks
-    const lying = encodeSlimz({ ...c.header, length: c.header.length + 1000 }, c.chunks);
-    await expect(decompressText(lying, build())).rejects.toThrow(/header's \d+ chunks do not match its length/);
+    const lying = encodeSlimz({ ...c.header, length: c.header.length + 1000 }, c.records);
+    await expect(decompressText(lying, build())).rejects.toThrow(/header's \d+ chunks in \d+ records do not match its length/);
   });
 });

@@ -6,7 +6,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { createGpu, type Gpu } from '../gpu/device.js';
 import { readFileBytes, writeFileAtomic } from '../io/files.js';
 import type { CodecProgress } from '../codec/model.js';
-import { GPT_CODEC_DEFAULTS, compressWithGpt, decompressWithGpt, type GptCodecOptions } from '../codec/gpt.js';
+import { GPT_CODEC_DEFAULTS, compressCmAlone, compressWithGpt, decompressCmAlone, decompressWithGpt, isCmAloneFile, type GptCodecOptions } from '../codec/gpt.js';
 import { MIXERS, type Mixer } from '../codec/prequential.js';
 
 function num(name: string, o: { int?: boolean; min?: number; max?: number; above?: number } = {}) {
@@ -65,13 +65,9 @@ async function compressCommand(file: string, f: CompressFlags): Promise<void> {
   };
   const bar = progress('compress', !f.json && f.progress && process.stderr.isTTY, !!f.json);
   const t0 = performance.now();
-  const r = await withGpu(async (gpu) => {
-    try {
-      return await compressWithGpt(gpu, text, opts, { onProgress: (p) => bar.update(p), onLog: (s) => { if (!f.json) console.error(s); } });
-    } finally {
-      bar.stop();
-    }
-  });
+  const hooks = { onProgress: (p: CodecProgress) => bar.update(p), onLog: (s: string) => { if (!f.json) console.error(s); } };
+  // --model none (the CM alone) runs on the CPU and never opens a GPU device
+  const r = await (f.model === 'none' ? compressCmAlone(text, opts, hooks) : withGpu((gpu) => compressWithGpt(gpu, text, opts, hooks))).finally(() => bar.stop());
   await writeFileAtomic(out, [r.bytes]);
   const seconds = (performance.now() - t0) / 1000;
   const summary = {
@@ -92,13 +88,8 @@ async function decompressCommand(file: string, f: { output?: string; progress: b
   const bytes = await readFileBytes(file, '.slimz file');
   const bar = progress('decompress', !f.json && f.progress && process.stderr.isTTY, !!f.json);
   const t0 = performance.now();
-  const { text, header } = await withGpu(async (gpu) => {
-    try {
-      return await decompressWithGpt(gpu, bytes, { onProgress: (p) => bar.update(p) });
-    } finally {
-      bar.stop();
-    }
-  });
+  const hooks = { onProgress: (p: CodecProgress) => bar.update(p) };
+  const { text, header } = await (isCmAloneFile(bytes) ? decompressCmAlone(bytes, hooks) : withGpu((gpu) => decompressWithGpt(gpu, bytes, hooks))).finally(() => bar.stop());
   // only a fully verified text reaches the disk, and atomically
   await writeFileAtomic(out, [text]);
   const seconds = (performance.now() - t0) / 1000;

@@ -2,27 +2,28 @@
 //
 //   offset  size  field
 //   0       8     magic "SLIMZ\r\n\x1a" (the \r\n and ^Z catch text-mode transfers, as PNG's do)
-//   8       2     version (u16 LE), 2 (the codec's layout version: 1 = windowed full forwards, the
-//                 decoder one per row; 2 = key/value-cached steps, see prequential.ts)
+//   8       2     version (u16 LE), 3 (the codec's layout version: 1 = windowed full forwards, the
+//                 decoder one per row; 2 = key/value-cached steps, one record per chunk; 3 = records
+//                 of several chunks and the CM of codec 3, see prequential.ts and cm/)
 //   10      2     flags (u16, 0)
 //   12      4     header length H (u32 LE)
 //   16      H     header: UTF-8 JSON (SlimzHeader: mode, original length and CRC-32, model and
 //                 coding settings, the writer's library and adapter)
 //   16+H    4     CRC-32 of bytes [0, 16+H)
 //   [two-part only: the model section — u32 length M, M bytes, u32 CRC-32 of them]
-//   chunks, header.coding.chunks of them, each:
+//   records, header.coding.records of them, each:
 //           24    u32 index, raw length, CRC-32 of the raw bytes, model fingerprint, code length L,
 //                 CRC-32 of these 20 bytes and the code
 //           L     range-coder bytes
-//   end     12    "SLZ\0", u32 chunk count, CRC-32 of every byte before it
+//   end     12    "SLZ\0", u32 record count, CRC-32 of every byte before it
 //
 // All integers little-endian. A reader trusts nothing: every length is bounded by the bytes that are
-// there, every record has its own checksum, and errors name the chunk.
+// there, every record has its own checksum, and errors name the record.
 import { crc32 } from './crc32.js';
 import { codecFail } from './errors.js';
 
 export const SLIMZ_MAGIC = Uint8Array.of(0x53, 0x4c, 0x49, 0x4d, 0x5a, 0x0d, 0x0a, 0x1a);
-export const SLIMZ_VERSION = 2;
+export const SLIMZ_VERSION = 3;
 const END_MAGIC = Uint8Array.of(0x53, 0x4c, 0x5a, 0x00);
 const MAX_HEADER = 1 << 20;
 const CHUNK_HEAD = 24;
@@ -35,7 +36,7 @@ export interface CodingSettings {
   streams: number;
   /** Tokens per window (the model's context T). */
   context: number;
-  /** Bytes per stream per chunk (a multiple of context/2). */
+  /** Bytes per stream per chunk, the text coded between training rounds (a multiple of context/2). */
   chunkBytes: number;
   /** Training steps after each chunk (prequential). */
   stepsPerChunk: number;
@@ -43,8 +44,11 @@ export interface CodingSettings {
   pad: number;
   /** log2 of the frequency total (16). */
   freqBits: number;
-  /** Number of chunk records. */
+  /** Number of chunks (training rounds). */
   chunks: number;
+  /** Chunks per record (K), and the number of records (⌈chunks / K⌉). */
+  chunksPerRecord: number;
+  records: number;
   /** 'cm': bytes coded by the context-mixing model with the model's table mixed in (absent: 'none', the range coder). */
   mixer?: 'none' | 'cm';
   /** CM: log2 of each hashed table's bytes. */
@@ -70,11 +74,12 @@ export interface SlimzHeader {
   writer: WriterInfo;
 }
 
+/** A record: the code of K consecutive chunks, with its checks. */
 export interface ChunkRecord {
-  /** Bytes of the original coded in this chunk. */
+  /** Bytes of the original coded in this record. */
   rawLength: number;
   rawCrc: number;
-  /** Hash of the model's frequency tables on the rows known before the chunk (see prequential.ts). */
+  /** Hash of the model's frequency tables on the rows known before the record (see prequential.ts). */
   fingerprint: number;
   code: Uint8Array;
 }
@@ -121,9 +126,9 @@ export function encodeChunk(index: number, c: ChunkRecord): Uint8Array {
   return concat([head, c.code]);
 }
 
-/** The whole file: header, optional model section, chunks, end record (one buffer). */
+/** The whole file: header, optional model section, records, end record (one buffer). */
 export function encodeSlimz(h: SlimzHeader, chunks: ChunkRecord[], model?: Uint8Array): Uint8Array {
-  if (chunks.length !== h.coding.chunks) codecFail(`header says ${h.coding.chunks} chunks, got ${chunks.length}`);
+  if (chunks.length !== h.coding.records) codecFail(`header says ${h.coding.records} records, got ${chunks.length}`);
   if ((h.mode === 'two-part') !== (model !== undefined)) codecFail(`a ${h.mode} file ${model ? 'has no' : 'needs a'} model section`);
   const parts = [encodeHeader(h)];
   if (model) parts.push(encodeModelSection(model));
@@ -149,10 +154,11 @@ function checkHeader(h: unknown): SlimzHeader {
   if (!isObj(o.model)) bad('model settings missing');
   if (!isObj(o.coding)) bad('coding settings missing');
   const c = o.coding as Record<string, unknown>;
-  for (const k of ['streams', 'context', 'chunkBytes', 'stepsPerChunk', 'pad', 'freqBits', 'chunks']) {
+  for (const k of ['streams', 'context', 'chunkBytes', 'stepsPerChunk', 'pad', 'freqBits', 'chunks', 'chunksPerRecord', 'records']) {
     if (!isUint(c[k])) bad(`coding.${k} must be a non-negative integer, got ${JSON.stringify(c[k])}`);
   }
-  if ((c.streams as number) < 1 || (c.context as number) < 2 || (c.chunkBytes as number) < 1) bad('coding.streams, context and chunkBytes must be positive (context ≥ 2)');
+  if ((c.streams as number) < 1 || (c.context as number) < 2 || (c.chunkBytes as number) < 1 || (c.chunksPerRecord as number) < 1) bad('coding.streams, context, chunkBytes and chunksPerRecord must be positive (context ≥ 2)');
+  if (c.records !== Math.ceil((c.chunks as number) / (c.chunksPerRecord as number))) bad(`coding.records must be ⌈chunks / chunksPerRecord⌉ = ${Math.ceil((c.chunks as number) / (c.chunksPerRecord as number))}, got ${c.records}`);
   if ((c.pad as number) > 255) bad(`coding.pad must be a byte, got ${c.pad}`);
   if (c.mixer !== undefined && c.mixer !== 'none' && c.mixer !== 'cm') bad(`coding.mixer must be 'none' or 'cm', got ${JSON.stringify(c.mixer)}`);
   if (c.cmMemoryLog2 !== undefined && (!isUint(c.cmMemoryLog2) || (c.cmMemoryLog2 as number) < 16 || (c.cmMemoryLog2 as number) > 28)) bad(`coding.cmMemoryLog2 must be an integer in [16, 28], got ${JSON.stringify(c.cmMemoryLog2)}`);
@@ -160,7 +166,7 @@ function checkHeader(h: unknown): SlimzHeader {
   return h as SlimzHeader;
 }
 
-/** Reads a .slimz file chunk by chunk, checking each piece before handing it out. */
+/** Reads a .slimz file record by record, checking each piece before handing it out. */
 export class SlimzReader {
   readonly header: SlimzHeader;
   /** The two-part model section, if any. */
@@ -176,7 +182,9 @@ export class SlimzReader {
     const version = dv.getUint16(8, true);
     if (version !== SLIMZ_VERSION) {
       codecFail(`this file was written by codec version ${version}; this slimgpu reads codec version ${SLIMZ_VERSION} only` +
-        (version > SLIMZ_VERSION ? ' (it was written by a newer slimgpu)' : version === 1 ? ' (version 1 coded with windowed forward passes; decompress it with the slimgpu that wrote it)' : ''));
+        (version > SLIMZ_VERSION ? ' (it was written by a newer slimgpu)' :
+          version === 1 ? ' (version 1 coded with windowed forward passes; decompress it with the slimgpu that wrote it)' :
+          version === 2 ? ' (version 2 stored one record per chunk and used the CM of codec 2; decompress it with the slimgpu that wrote it)' : ''));
     }
     const hlen = dv.getUint32(12, true);
     if (hlen > MAX_HEADER) codecFail(`the file's header length ${hlen} is implausible (> ${MAX_HEADER}): the file is damaged`);
@@ -191,7 +199,7 @@ export class SlimzReader {
     this.header = checkHeader(parsed);
     this.pos = 16 + hlen + 4;
     const room = Math.floor((bytes.length - this.pos) / CHUNK_HEAD);
-    if (this.header.coding.chunks > room) codecFail(`the header declares ${this.header.coding.chunks} chunks, but the rest of the file (${bytes.length - this.pos} bytes) can hold at most ${room}: the file is truncated or damaged`);
+    if (this.header.coding.records > room) codecFail(`the header declares ${this.header.coding.records} records, but the rest of the file (${bytes.length - this.pos} bytes) can hold at most ${room}: the file is truncated or damaged`);
     if (this.header.mode === 'two-part') {
       if (this.pos + 4 > bytes.length) codecFail('the file is truncated before its model section');
       const m = dv.getUint32(this.pos, true);
@@ -203,35 +211,35 @@ export class SlimzReader {
   }
 
   get chunkCount(): number {
-    return this.header.coding.chunks;
+    return this.header.coding.records;
   }
 
-  /** The next chunk record, checked (index, bounds, CRC). */
+  /** The next record, checked (index, bounds, CRC). */
   readChunk(): ChunkRecord {
     const i = this.next, n = this.chunkCount;
-    if (i >= n) codecFail(`no chunk ${i}: the file has ${n}`);
+    if (i >= n) codecFail(`no record ${i}: the file has ${n}`);
     const b = this.bytes;
-    if (this.pos + CHUNK_HEAD > b.length) codecFail(`chunk ${i} of ${n} is truncated: the file ends at byte ${b.length}, inside the chunk's record header`);
+    if (this.pos + CHUNK_HEAD > b.length) codecFail(`record ${i} of ${n} is truncated: the file ends at byte ${b.length}, inside the record's header`);
     const dv = new DataView(b.buffer, b.byteOffset + this.pos, CHUNK_HEAD);
     const [index, rawLength, rawCrc, fingerprint, codeLength, recCrc] = [0, 1, 2, 3, 4, 5].map((k) => dv.getUint32(4 * k, true)) as [number, number, number, number, number, number];
     const end = this.pos + CHUNK_HEAD + codeLength;
-    if (end > b.length) codecFail(`chunk ${i} of ${n} is truncated: it needs ${codeLength} code bytes, the file has ${b.length - this.pos - CHUNK_HEAD}`);
+    if (end > b.length) codecFail(`record ${i} of ${n} is truncated: it needs ${codeLength} code bytes, the file has ${b.length - this.pos - CHUNK_HEAD}`);
     const code = b.subarray(this.pos + CHUNK_HEAD, end);
-    if (crc32(code, crc32(b.subarray(this.pos, this.pos + 20))) !== recCrc) codecFail(`chunk ${i} of ${n} is damaged (its CRC-32 does not match)`);
-    if (index !== i) codecFail(`chunk ${i} of ${n} is out of place (its record says chunk ${index})`);
+    if (crc32(code, crc32(b.subarray(this.pos, this.pos + 20))) !== recCrc) codecFail(`record ${i} of ${n} is damaged (its CRC-32 does not match)`);
+    if (index !== i) codecFail(`record ${i} of ${n} is out of place (it says record ${index})`);
     this.pos = end;
     this.next++;
     return { rawLength, rawCrc, fingerprint, code };
   }
 
-  /** Checks the end record after the last chunk: nothing missing, nothing appended. */
+  /** Checks the end record after the last record: nothing missing, nothing appended. */
   finish(): void {
     const b = this.bytes, n = this.chunkCount;
-    if (this.next !== n) codecFail(`only ${this.next} of ${n} chunks were read`);
-    if (this.pos + 12 > b.length) codecFail(`the file is truncated after chunk ${n - 1} (its end record is missing)`);
-    if (!END_MAGIC.every((x, k) => b[this.pos + k] === x)) codecFail(`the file is damaged after chunk ${n - 1} (no end record where it should be)`);
+    if (this.next !== n) codecFail(`only ${this.next} of ${n} records were read`);
+    if (this.pos + 12 > b.length) codecFail(`the file is truncated after record ${n - 1} (its end record is missing)`);
+    if (!END_MAGIC.every((x, k) => b[this.pos + k] === x)) codecFail(`the file is damaged after record ${n - 1} (no end record where it should be)`);
     const dv = new DataView(b.buffer, b.byteOffset + this.pos, 12);
-    if (dv.getUint32(4, true) !== n) codecFail(`the end record counts ${dv.getUint32(4, true)} chunks, the header ${n}`);
+    if (dv.getUint32(4, true) !== n) codecFail(`the end record counts ${dv.getUint32(4, true)} records, the header ${n}`);
     if (dv.getUint32(8, true) !== crc32(b.subarray(0, this.pos))) codecFail('the file is damaged (the CRC-32 of the whole file does not match)');
     if (this.pos + 12 !== b.length) codecFail(`${b.length - this.pos - 12} unexpected byte(s) after the end of the .slimz data`);
   }

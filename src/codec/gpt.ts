@@ -12,7 +12,7 @@ import { codecFail } from './errors.js';
 import { NoModel, type CodecModel, type CodecProgress } from './model.js';
 import type { Mixer } from './prequential.js';
 import { compressText, decompressText, type Compressed } from './slimz.js';
-import type { SlimzHeader, WriterInfo } from './container.js';
+import { SlimzReader, type SlimzHeader, type WriterInfo } from './container.js';
 
 /** Written into every file's header; a decoder of another version may compute other numbers. */
 export const CODEC_LIBRARY = 'slimgpu 0.1.0 (codec 2)';
@@ -42,6 +42,8 @@ export interface GptCodecOptions {
   seed?: number;
   streams?: number;
   chunkBytes?: number;
+  /** Text bytes per container record, about (default RECORD_BYTES = 64 KiB; 1: a record per chunk). */
+  recordBytes?: number;
   stepsPerChunk?: number;
   lr?: number;
   optimizer?: OptimizerKind;
@@ -69,7 +71,8 @@ export function defaultStreams(n: number, T: number): number {
   return Math.max(1, Math.min(GPT_CODEC_DEFAULTS.maxStreams, Math.floor(n / (64 * T))));
 }
 
-function settingsOf(o: GptCodecOptions): GptCodecSettings {
+/** The model settings (stored in the header) that options ask for, validated. */
+export function settingsOf(o: GptCodecOptions): GptCodecSettings {
   const d = GPT_CODEC_DEFAULTS;
   const s: GptCodecSettings = { kind: 'gpt', model: o.model ?? d.model, seed: o.seed ?? 0, optimizer: o.optimizer ?? d.optimizer, lr: o.lr ?? d.lr, ...HYPER };
   return checkSettings(s, 'options');
@@ -154,31 +157,54 @@ export interface TwoPartReport {
 
 /** Compresses `text` with the GPT preset (prequential unless opts.twoPart). */
 export async function compressWithGpt(gpu: Gpu, text: Uint8Array, opts: GptCodecOptions = {}, hooks: CodecHooks = {}): Promise<GptCompressed> {
+  if (opts.model === 'none') return compressCmAlone(text, opts, hooks);
   const mixer = opts.mixer ?? GPT_CODEC_DEFAULTS.mixer;
-  if (opts.model === 'none') {
-    if (opts.twoPart) codecFail('--two-part needs a model (not --model none)');
-    if (mixer !== 'cm') codecFail('--model none codes with the CM alone: it needs --mixer cm');
-    const chunkBytes = opts.chunkBytes ?? GPT_CODEC_DEFAULTS.cmOnlyChunkBytes;
-    const model = new NoModel(opts.streams ?? 1);
-    hooks.onLog?.(`slimgpu compress: CM alone (no GPT), ${model.windows} stream(s), chunks of ${chunkBytes} bytes per stream`);
-    return compressText(text, model, { mode: 'prequential', chunkBytes, stepsPerChunk: 0, mixer, model: { kind: 'none' }, writer: writerOf(gpu), onProgress: hooks.onProgress });
-  }
   const s = settingsOf(opts);
   const T = parseGptName(s.model)!.T;
   const streams = opts.streams ?? defaultStreams(text.length, T);
   const chunkBytes = opts.chunkBytes ?? GPT_CODEC_DEFAULTS.chunkBytes;
   if (opts.twoPart) {
     const { compressTwoPart } = await import('./twopart.js');
-    return compressTwoPart(gpu, text, s, { streams, chunkBytes, mixer, ...opts.twoPart }, writerOf(gpu), hooks);
+    return compressTwoPart(gpu, text, s, { streams, chunkBytes, recordBytes: opts.recordBytes, mixer, ...opts.twoPart }, writerOf(gpu), hooks);
   }
   const stepsPerChunk = opts.stepsPerChunk ?? GPT_CODEC_DEFAULTS.stepsPerChunk;
   const model = await GptCodecModel.create(gpu, s, streams, text.length);
   hooks.onLog?.(`slimgpu compress: ${s.model} (${model.net.paramCount} parameters), ${streams} streams, ${stepsPerChunk} ${s.optimizer} steps of ${streams} windows per chunk of ${streams}×${chunkBytes} bytes, mixer ${mixer}, on ${gpu.info.description || gpu.info.device}`);
   try {
-    return await compressText(text, model, { mode: 'prequential', chunkBytes, stepsPerChunk, mixer, model: { ...s }, writer: writerOf(gpu), onProgress: hooks.onProgress });
+    return await compressText(text, model, { mode: 'prequential', chunkBytes, recordBytes: opts.recordBytes, stepsPerChunk, mixer, model: { ...s }, writer: writerOf(gpu), onProgress: hooks.onProgress });
   } finally {
     model.dispose();
   }
+}
+
+/** The writer of a CM-alone file: no adapter computed anything. */
+const CPU_WRITER: WriterInfo = { library: CODEC_LIBRARY, adapter: { backend: 'cpu', vendor: '', architecture: '', device: 'cpu', description: 'CPU (CM alone, no GPU)' } };
+
+/**
+ * `--model none`: the CM codes the text alone, on the CPU — no GPU device is needed or opened. One
+ * stream (the CM's best geometry) and chunks of cmOnlyChunkBytes unless opts say otherwise.
+ */
+export async function compressCmAlone(text: Uint8Array, opts: GptCodecOptions = {}, hooks: CodecHooks = {}): Promise<GptCompressed> {
+  const mixer = opts.mixer ?? GPT_CODEC_DEFAULTS.mixer;
+  if (opts.twoPart) codecFail('--two-part needs a model (not --model none)');
+  if (mixer !== 'cm') codecFail('--model none codes with the CM alone: it needs --mixer cm');
+  const chunkBytes = opts.chunkBytes ?? GPT_CODEC_DEFAULTS.cmOnlyChunkBytes;
+  const model = new NoModel(opts.streams ?? 1);
+  hooks.onLog?.(`slimgpu compress: CM alone (no GPT, no GPU), ${model.windows} stream(s), chunks of ${chunkBytes} bytes per stream`);
+  return compressText(text, model, { mode: 'prequential', chunkBytes, recordBytes: opts.recordBytes, stepsPerChunk: 0, mixer, model: { kind: 'none' }, writer: CPU_WRITER, onProgress: hooks.onProgress });
+}
+
+/** True when a .slimz file was coded by the CM alone (it decodes without a GPU); throws on a file that is not .slimz. */
+export function isCmAloneFile(bytes: Uint8Array): boolean {
+  return new SlimzReader(bytes).header.model.kind === 'none';
+}
+
+/** Decompresses a CM-alone file (`--model none`) on the CPU; refuses a file that needs a model. */
+export async function decompressCmAlone(bytes: Uint8Array, hooks: CodecHooks = {}): Promise<{ text: Uint8Array; header: SlimzHeader }> {
+  return decompressText(bytes, async (h) => {
+    if (h.model.kind !== 'none') codecFail(`the file was coded with a model (${JSON.stringify(h.model.model ?? h.model.kind)}): decompress it with a GPU (decompressWithGpt)`);
+    return new NoModel(h.coding.streams);
+  }, { adapter: 'CPU', onProgress: hooks.onProgress });
 }
 
 /** Decompresses a .slimz file written by compressWithGpt; throws a CodecError naming the chunk on any mismatch. */

@@ -2,7 +2,7 @@
 // train on it — the decoder does the same and so rebuilds every model state) and two-part (a fixed
 // model, stepsPerChunk = 0).
 //
-// Layout (codec 2). The text (N bytes) is split into B = model.windows contiguous streams of
+// Layout (codec 3; codec 2 had one record per chunk). The text (N bytes) is split into B = model.windows contiguous streams of
 // S = ⌈N/B⌉ bytes (the last ones shorter or empty); the model decodes the B streams side by side with
 // a key/value cache, one token per stream per step (nn/decode.ts KvDecoder). Each stream is coded in
 // blocks of H = T/2 positions: block k covers stream positions [kH, kH+H). It starts with a prefill
@@ -15,14 +15,17 @@
 // every stream before step p), so they compute the same logits bit for bit without any causality
 // assumption about a padded window. A chunk is R = chunkBytes positions of every stream (R a
 // multiple of H); after it the model appends the chunk's bytes (stream by stream) to its training
-// text and trains.
+// text and trains. A record (what the container stores, with its own code, CRC-32 and fingerprint)
+// holds K = chunksPerRecord consecutive chunks, coded by one arithmetic coder: K is chosen so a record
+// covers about recordBytes (64 KiB) of the text, so a 1 MB file has ~16 records, not hundreds of
+// 24-byte record headers and coder flushes.
 //
-// Checks. Each chunk record carries the CRC-32 of its bytes and a fingerprint: the CRC-32 of the
-// frequency tables of the chunk's first step (all B streams) — which depend only on bytes known
-// before the chunk, so the decoder computes them before decoding anything. A decoder whose adapter
-// computes different numbers stops at the first chunk where they differ, before emitting a byte.
+// Checks. Each record carries the CRC-32 of its bytes and a fingerprint: the CRC-32 of the
+// frequency tables of its first step (all B streams) — which depend only on bytes known before the
+// record, so the decoder computes them before decoding anything. A decoder whose adapter computes
+// different numbers stops at the first record where they differ, before emitting a byte of it.
 import { Crc32, crc32 } from './crc32.js';
-import { codecFail } from './errors.js';
+import { CodecError, codecFail } from './errors.js';
 import { frequencies, codeBits, FREQ_BITS, SYMBOLS } from './frequencies.js';
 import { RangeDecoder, RangeEncoder } from './rangecoder.js';
 import { BitDecoder, BitEncoder, CmModel, decodeByte, encodeByte } from './cm/index.js';
@@ -30,8 +33,10 @@ import type { ChunkRecord, CodingSettings, SlimzReader } from './container.js';
 import type { CodecModel, CodecProgress } from './model.js';
 
 export interface CodeOptions {
-  /** Bytes per stream per chunk; rounded up to a multiple of T/2. */
+  /** Bytes per stream per chunk (between training rounds); rounded up to a multiple of T/2. */
   chunkBytes: number;
+  /** Bytes of the text per container record, about (default RECORD_BYTES); 1: one record per chunk. */
+  recordBytes?: number;
   /** Training steps after each chunk (0: a fixed model). */
   stepsPerChunk: number;
   /** The byte standing before each stream (default 10, a newline). */
@@ -48,11 +53,13 @@ export interface CodeOptions {
 }
 
 export type Mixer = 'none' | 'cm';
+/** Default text bytes per record: records = ⌈chunks / ⌈RECORD_BYTES / (B·R)⌉⌉. */
+export const RECORD_BYTES = 65536;
 export const MIXERS: readonly Mixer[] = ['none', 'cm'];
 
 export interface EncodeResult {
   coding: CodingSettings;
-  chunks: ChunkRecord[];
+  records: ChunkRecord[];
   /** Σ −log2 p over the coded bytes under the coder's model (the mixed one with 'cm'), bits. */
   bits: number;
   /** Σ −log2 p under the model's integer tables alone (what mixer 'none' would code), bits; 0 without a model. */
@@ -67,8 +74,12 @@ export class Layout {
   readonly R: number;
   readonly S: number;
   readonly chunks: number;
+  /** K: chunks per record, and the number of records. */
+  readonly K: number;
+  readonly records: number;
 
-  constructor(readonly n: number, model: Pick<CodecModel, 'windows' | 'context'>, chunkBytes: number) {
+  /** chunksPerRecord: K as stored in a header, or computed from recordBytes (text bytes per record). */
+  constructor(readonly n: number, model: Pick<CodecModel, 'windows' | 'context'>, chunkBytes: number, per: { recordBytes?: number; chunksPerRecord?: number } = {}) {
     this.B = model.windows;
     this.T = model.context;
     if (!Number.isInteger(this.B) || this.B < 1) codecFail(`model.windows must be a positive integer, got ${this.B}`);
@@ -78,6 +89,16 @@ export class Layout {
     this.R = Math.ceil(chunkBytes / this.H) * this.H;
     this.S = Math.ceil(n / this.B);
     this.chunks = Math.ceil(this.S / this.R);
+    const rb = per.recordBytes ?? RECORD_BYTES;
+    if (!Number.isInteger(rb) || rb < 1) codecFail(`recordBytes must be a positive integer, got ${rb}`);
+    this.K = per.chunksPerRecord ?? Math.max(1, Math.ceil(rb / (this.B * this.R)));
+    if (!Number.isInteger(this.K) || this.K < 1) codecFail(`chunksPerRecord must be a positive integer, got ${this.K}`);
+    this.records = Math.ceil(this.chunks / this.K);
+  }
+
+  /** Chunks [from, to) of record r. */
+  recordSpan(r: number): [number, number] {
+    return [r * this.K, Math.min((r + 1) * this.K, this.chunks)];
   }
 
   /** Length of stream b. */
@@ -166,7 +187,7 @@ async function runChunk(model: CodecModel, L: Layout, text: Uint8Array, c: numbe
 
 function settings(L: Layout, o: CodeOptions): CodingSettings {
   const cm = o.mixer === 'cm' ? { mixer: 'cm' as const, cmMemoryLog2: o.cmMemoryLog2 ?? 22 } : {};
-  return { streams: L.B, context: L.T, chunkBytes: L.R, stepsPerChunk: o.stepsPerChunk, pad: o.pad ?? 10, freqBits: FREQ_BITS, chunks: L.chunks, ...cm };
+  return { streams: L.B, context: L.T, chunkBytes: L.R, stepsPerChunk: o.stepsPerChunk, pad: o.pad ?? 10, freqBits: FREQ_BITS, chunks: L.chunks, chunksPerRecord: L.K, records: L.records, ...cm };
 }
 
 function validate(o: CodeOptions, model: CodecModel): void {
@@ -189,43 +210,49 @@ function newCm(L: Layout, cs: CodingSettings): CmModel | null {
 /** Codes `text` with `model`, training it after each chunk (stepsPerChunk > 0). */
 export async function encodeText(text: Uint8Array, model: CodecModel, o: CodeOptions): Promise<EncodeResult> {
   validate(o, model);
-  const L = new Layout(text.length, model, o.chunkBytes);
+  const L = new Layout(text.length, model, o.chunkBytes, { recordBytes: o.recordBytes });
   const coding = settings(L, o);
   const cum = new Uint32Array(SYMBOLS + 1);
-  const chunks: ChunkRecord[] = [];
+  const records: ChunkRecord[] = [];
   const t0 = Date.now();
   const { cm }: ByteCoder = { cm: newCm(L, coding) };
   let bits = 0, modelBits = 0, done = 0;
-  for (let c = 0; c < L.chunks; c++) {
+  for (let r = 0; r < L.records; r++) {
     const enc = cm ? null : new RangeEncoder();
     const benc = cm ? new BitEncoder() : null;
+    const [c0, c1] = L.recordSpan(r);
     let fingerprint = 0;
-    await runChunk(model, L, text, c, coding.pad, (p, logits, first) => {
-      if (first && logits) fingerprint = fingerprintOf(logits, L, cum);
-      for (let b = 0; b < L.B; b++) {
-        if (p >= L.len(b)) continue;
-        const sym = text[b * L.S + p]!;
-        if (logits) {
-          frequencies(logits, b * SYMBOLS, cum);
-          modelBits += codeBits(cum, sym);
+    const raws: Uint8Array[] = [];
+    for (let c = c0; c < c1; c++) {
+      await runChunk(model, L, text, c, coding.pad, (p, logits, first) => {
+        if (first && c === c0 && logits) fingerprint = fingerprintOf(logits, L, cum);
+        for (let b = 0; b < L.B; b++) {
+          if (p >= L.len(b)) continue;
+          const sym = text[b * L.S + p]!;
+          if (logits) {
+            frequencies(logits, b * SYMBOLS, cum);
+            modelBits += codeBits(cum, sym);
+          }
+          if (cm) bits += encodeByte(cm, benc!, b, sym, logits ? cum : null);
+          else {
+            enc!.encode(cum, sym);
+            bits += codeBits(cum, sym);
+          }
+          done++;
         }
-        if (cm) bits += encodeByte(cm, benc!, b, sym, logits ? cum : null);
-        else {
-          enc!.encode(cum, sym);
-          bits += codeBits(cum, sym);
-        }
-        done++;
+      });
+      const raw = L.chunkBytes(text, c);
+      raws.push(raw);
+      if (c + 1 < L.chunks && o.stepsPerChunk > 0 && !model.none) {
+        await model.appendText(raw);
+        await model.train(o.stepsPerChunk);
       }
-    });
-    const raw = L.chunkBytes(text, c);
-    chunks.push({ rawLength: raw.length, rawCrc: crc32(raw), fingerprint, code: cm ? benc!.finish() : enc!.finish() });
-    if (c + 1 < L.chunks && o.stepsPerChunk > 0 && !model.none) {
-      await model.appendText(raw);
-      await model.train(o.stepsPerChunk);
+      o.onProgress?.({ done, total: text.length, bits, chunk: c + 1, chunks: L.chunks, seconds: (Date.now() - t0) / 1000 });
     }
-    o.onProgress?.({ done, total: text.length, bits, chunk: c + 1, chunks: L.chunks, seconds: (Date.now() - t0) / 1000 });
+    const crc = raws.reduce((h, raw) => crc32(raw, h), 0);
+    records.push({ rawLength: raws.reduce((a, raw) => a + raw.length, 0), rawCrc: crc, fingerprint, code: cm ? benc!.finish() : enc!.finish() });
   }
-  return { coding, chunks, bits, modelBits };
+  return { coding, records, bits, modelBits };
 }
 
 /** Default cap on a decoded text (a damaged or hostile header cannot ask for more memory). */
@@ -249,9 +276,11 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
   if (model.windows !== cs.streams || model.context !== cs.context) {
     codecFail(`the model has ${model.windows} windows of ${model.context} tokens; the file was coded with ${cs.streams} of ${cs.context}`);
   }
-  const L = new Layout(h.length, model, cs.chunkBytes);
+  const L = new Layout(h.length, model, cs.chunkBytes, { chunksPerRecord: cs.chunksPerRecord });
   if (L.R !== cs.chunkBytes) codecFail(`coding.chunkBytes ${cs.chunkBytes} is not a multiple of context/2 = ${L.H}: the header is invalid`);
-  if (L.chunks !== cs.chunks) codecFail(`the header's ${cs.chunks} chunks do not match its length ${h.length} (${L.chunks} expected): the header is invalid`);
+  if (L.chunks !== cs.chunks || L.records !== cs.records) {
+    codecFail(`the header's ${cs.chunks} chunks in ${cs.records} records do not match its length ${h.length} (${L.chunks} chunks in ${L.records} records expected): the header is invalid`);
+  }
   const max = o.maxBytes ?? DEFAULT_MAX_TEXT_BYTES;
   if (h.length > max) codecFail(`the header declares a text of ${h.length} bytes, more than maxBytes = ${max}; refused (raise maxBytes if the file is genuine)`);
   if (cs.mixer !== undefined && !MIXERS.includes(cs.mixer)) codecFail(`the file's coding.mixer ${JSON.stringify(cs.mixer)} is not one this slimgpu knows (${MIXERS.join(', ')})`);
@@ -262,42 +291,62 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
   const t0 = Date.now();
   const wrote = h.writer.adapter.description || h.writer.adapter.device || h.writer.adapter.vendor || 'an unnamed adapter';
   let bits = 0, done = 0;
-  for (let c = 0; c < L.chunks; c++) {
+  for (let r = 0; r < L.records; r++) {
     const rec = reader.readChunk();
-    const [from, to] = L.span(c);
-    const expect = Array.from({ length: L.B }, (_, b) => Math.max(0, Math.min(to, L.len(b)) - from)).reduce((a, x) => a + x, 0);
-    if (rec.rawLength !== expect) codecFail(`chunk ${c} of ${L.chunks} says it holds ${rec.rawLength} bytes; the layout needs ${expect}: the file is damaged`);
-    const dec = cm ? null : new RangeDecoder(rec.code, `chunk ${c} of ${L.chunks}`);
-    const bdec = cm ? new BitDecoder(rec.code, `chunk ${c} of ${L.chunks}`) : null;
-    await runChunk(model, L, out, c, cs.pad, (p, logits, first) => {
-      if (first && logits) {
-        const fp = fingerprintOf(logits, L, cum);
-        if (fp !== rec.fingerprint) {
-          codecFail(`chunk ${c} of ${L.chunks}: the model's predictions differ from the encoder's (fingerprint ${fp.toString(16)} ≠ ${rec.fingerprint.toString(16)}), ` +
-            `so decoding would produce garbage. The file was written by ${h.writer.library} on '${wrote}'${o.adapter ? `; this is '${o.adapter}'` : ''}: ` +
-            `its arithmetic differs. Decompress on the same kind of adapter and driver (and slimgpu version) that compressed it.`);
+    const [c0, c1] = L.recordSpan(r);
+    const where = `record ${r} of ${L.records}`;
+    let expect = 0;
+    for (let c = c0; c < c1; c++) {
+      const [from, to] = L.span(c);
+      for (let b = 0; b < L.B; b++) expect += Math.max(0, Math.min(to, L.len(b)) - from);
+    }
+    if (rec.rawLength !== expect) codecFail(`${where} says it holds ${rec.rawLength} bytes; the layout needs ${expect}: the file is damaged`);
+    const dec = cm ? null : new RangeDecoder(rec.code, where);
+    const bdec = cm ? new BitDecoder(rec.code, where) : null;
+    let crc = 0, c = c0;
+    try {
+      for (; c < c1; c++) {
+        await runChunk(model, L, out, c, cs.pad, (p, logits, first) => {
+          if (first && c === c0 && logits) {
+            const fp = fingerprintOf(logits, L, cum);
+            if (fp !== rec.fingerprint) {
+              codecFail(`${where}: the model's predictions differ from the encoder's (fingerprint ${fp.toString(16)} ≠ ${rec.fingerprint.toString(16)}), ` +
+                `so decoding would produce garbage. The file was written by ${h.writer.library} on '${wrote}'${o.adapter ? `; this is '${o.adapter}'` : ''}: ` +
+                `its arithmetic differs. Decompress on the same kind of adapter and driver (and slimgpu version) that compressed it.`);
+            }
+          }
+          for (let b = 0; b < L.B; b++) {
+            if (p >= L.len(b)) continue;
+            if (logits) frequencies(logits, b * SYMBOLS, cum);
+            const sym = cm ? decodeByte(cm, bdec!, b, logits ? cum : null) : dec!.decode(cum);
+            out[b * L.S + p] = sym;
+            if (!cm) bits += codeBits(cum, sym);
+            done++;
+          }
+        });
+        const raw = L.chunkBytes(out, c);
+        crc = crc32(raw, crc);
+        if (c === c1 - 1) {
+          dec?.end();
+          bdec?.end();
+          if (cm) bits += 8 * rec.code.length; // the CM decoder reports the code it read (no per-byte ideal lengths)
+          if (crc !== rec.rawCrc) {
+            codecFail(`${where}: the decoded bytes fail their CRC-32 — the model's arithmetic on this adapter differs from the writer's ('${wrote}'), or the file is damaged`);
+          }
         }
+        if (c + 1 < L.chunks && cs.stepsPerChunk > 0 && !model.none) {
+          await model.appendText(raw);
+          await model.train(cs.stepsPerChunk);
+        }
+        o.onProgress?.({ done, total: h.length, bits, chunk: c + 1, chunks: L.chunks, seconds: (Date.now() - t0) / 1000 });
       }
-      for (let b = 0; b < L.B; b++) {
-        if (p >= L.len(b)) continue;
-        if (logits) frequencies(logits, b * SYMBOLS, cum);
-        const sym = cm ? decodeByte(cm, bdec!, b, logits ? cum : null) : dec!.decode(cum);
-        out[b * L.S + p] = sym;
-        if (!cm) bits += codeBits(cum, sym);
-        done++;
+    } catch (e) {
+      // past a record's first chunk nothing fingerprints the model: a failure there may be either cause
+      if (e instanceof CodecError && c > c0 && !model.none && !/adapter differs/.test(e.message)) {
+        throw new CodecError(`${e.message} (at chunk ${c} of the record's ${c0}..${c1 - 1}: the file is damaged, or the model's arithmetic on this adapter differs from the writer's ('${wrote}'))`);
       }
-    });
-    dec?.end();
-    if (cm) bits += 8 * rec.code.length; // the CM decoder reports the code it read (no per-byte ideal lengths)
-    const raw = L.chunkBytes(out, c);
-    if (crc32(raw) !== rec.rawCrc) {
-      codecFail(`chunk ${c} of ${L.chunks}: the decoded bytes fail their CRC-32 — the model's arithmetic on this adapter differs from the writer's ('${wrote}'), or the file is damaged`);
+      throw e;
     }
-    if (c + 1 < L.chunks && cs.stepsPerChunk > 0 && !model.none) {
-      await model.appendText(raw);
-      await model.train(cs.stepsPerChunk);
-    }
-    o.onProgress?.({ done, total: h.length, bits, chunk: c + 1, chunks: L.chunks, seconds: (Date.now() - t0) / 1000 });
   }
   reader.finish();
   if (crc32(out) !== h.crc32) codecFail('the decoded text fails the CRC-32 of the original');

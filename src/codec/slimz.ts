@@ -21,7 +21,7 @@ export interface Compressed extends EncodeResult {
 export async function compressText(text: Uint8Array, model: CodecModel, o: CompressOptions): Promise<Compressed> {
   const r = await encodeText(text, model, o);
   const header: SlimzHeader = { mode: o.mode, length: text.length, crc32: crc32(text), model: o.model, coding: r.coding, writer: o.writer };
-  return { ...r, header, bytes: encodeSlimz(header, r.chunks, o.modelSection) };
+  return { ...r, header, bytes: encodeSlimz(header, r.records, o.modelSection) };
 }
 
 /** Builds the decoder's model from a file's header (and its model section, two-part). */

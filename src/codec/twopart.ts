@@ -17,6 +17,7 @@ export interface TwoPartOptions {
   streams: number;
   mixer?: Mixer;
   chunkBytes: number;
+  recordBytes?: number;
   trainSteps?: number;
   sparsity?: number;
   bits?: number;
@@ -66,7 +67,7 @@ export async function compressTwoPart(gpu: Gpu, text: Uint8Array, s: GptCodecSet
   const model = await loadTwoPartModel(gpu, s, section, o.streams, text.length);
   try {
     const r = await compressText(text, model, {
-      mode: 'two-part', chunkBytes: o.chunkBytes, stepsPerChunk: 0, mixer: o.mixer, model: { ...s, twoPart: { trainSteps, sparsity, bits } }, writer, modelSection: section,
+      mode: 'two-part', chunkBytes: o.chunkBytes, recordBytes: o.recordBytes, stepsPerChunk: 0, mixer: o.mixer, model: { ...s, twoPart: { trainSteps, sparsity, bits } }, writer, modelSection: section,
       onProgress: hooks.onProgress,
     });
     const n = Math.max(1, text.length);
