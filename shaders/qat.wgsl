@@ -8,7 +8,9 @@
 // snapped weights, the gradient with respect to them updates the latent weights (STE).
 //   snap         latent[i] = w[i]; w[i] = cent[argmin_c |w[i] − cent[c]|] (ties → lower c; the same
 //                rule as cluster.wgsl's assign_nearest, so the file's indices equal asg), 0 if pruned
-//   restore      w[i] = latent[i]
+//   restore      w[i] = latent[i]; with dampening λ > 0 first g[i] += λ·(latent[i] − w[i]): the gradient
+//                of λ/2·(latent − snapped)², which pulls each latent weight towards its codebook value so
+//                that it stops oscillating across a bin boundary (Nagel et al. 2022)
 //   init_linear  one workgroup: cent[k] = lo + (hi − lo)·k/(K − 1) over [lo, hi] = the range of the
 //                kept weights ((lo + hi)/2 for K = 1; all 0 when nothing is kept). Min and max do not
 //                depend on the order of the reduction, so the result is deterministic.
@@ -19,7 +21,7 @@ struct Params {
   n: u32,
   K: u32,
   _p0: u32,
-  _p1: u32,
+  damp: f32,
 }
 
 const NONE = 0xffffffffu;
@@ -30,6 +32,7 @@ const NONE = 0xffffffffu;
 @group(0) @binding(3) var<storage, read_write> latent: array<f32>;
 @group(0) @binding(4) var<storage, read_write> cent: array<f32>;
 @group(0) @binding(5) var<storage, read_write> asg: array<u32>;
+@group(0) @binding(6) var<storage, read_write> g: array<f32>;
 
 var<workgroup> lo_s: array<f32, ${WG}>;
 var<workgroup> hi_s: array<f32, ${WG}>;
@@ -70,6 +73,16 @@ fn restore(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let i = flat(wid, nwg) * ${WG}u + lid;
   if (i >= p.n) { return; }
   w[i] = latent[i];
+}
+
+@compute @workgroup_size(${WG}, 1, 1)
+fn restore_damped(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+  let i = flat(wid, nwg) * ${WG}u + lid;
+  if (i >= p.n) { return; }
+  let x = latent[i];
+  g[i] = g[i] + p.damp * (x - w[i]);
+  w[i] = x;
 }
 
 @compute @workgroup_size(${WG}, 1, 1)

@@ -54,7 +54,9 @@ export function qatOptionsOf(net: Network, cfg: RunConfig): QatOptions | undefin
   if (cfg.qatBegin !== undefined && (!Number.isInteger(cfg.qatBegin) || cfg.qatBegin < 0)) throw new RunError(`--qat-begin must be a non-negative integer, got ${cfg.qatBegin}`);
   if (cfg.qatRefitEvery !== undefined && (!Number.isInteger(cfg.qatRefitEvery) || cfg.qatRefitEvery < 0)) throw new RunError(`--qat-refit-every must be a non-negative integer, got ${cfg.qatRefitEvery}`);
   if (cfg.qatCentroidLr !== undefined && (!Number.isFinite(cfg.qatCentroidLr) || cfg.qatCentroidLr < 0)) throw new RunError(`--qat-centroid-lr must be a finite number ≥ 0, got ${cfg.qatCentroidLr}`);
-  return { bits, begin: cfg.qatBegin, refitEvery: cfg.qatRefitEvery, centroidLr: cfg.qatCentroidLr };
+  if (cfg.qatDampen !== undefined && (!Number.isFinite(cfg.qatDampen) || cfg.qatDampen < 0)) throw new RunError(`--qat-dampen must be a finite number ≥ 0, got ${cfg.qatDampen}`);
+  if (cfg.qatIterations !== undefined && (!Number.isInteger(cfg.qatIterations) || cfg.qatIterations < 0)) throw new RunError(`--qat-iterations must be a non-negative integer, got ${cfg.qatIterations}`);
+  return { bits, begin: cfg.qatBegin, refitEvery: cfg.qatRefitEvery, centroidLr: cfg.qatCentroidLr, dampen: cfg.qatDampen, iterations: cfg.qatIterations };
 }
 
 /**
@@ -72,8 +74,32 @@ export function qatTrainOptions(net: Network, cfg: RunConfig, train: AnyDataset,
   return {
     ...cfg, batch, lr, epochs: Math.ceil(steps / perEpoch), maxSteps: steps, lrSchedule: 'cosine', warmup: 0,
     sparsity: 0, layerSparsity: undefined, checkpointEvery: undefined, logEvery: Math.min(steps, 100),
-    qat: { bits, begin: 0, refitEvery: cfg.qatRefitEvery, centroidLr: cfg.qatCentroidLr },
+    qat: { bits, begin: 0, refitEvery: cfg.qatRefitEvery, centroidLr: cfg.qatCentroidLr, dampen: cfg.qatDampen, iterations: cfg.qatIterations },
   };
+}
+
+/**
+ * The layers each stage of a staged QAT quantises (cumulative), from `spec` = 'G1;G2;…' where a
+ * group is a comma list of layer-name prefixes ('wte,wpe;h0;h1'): stage i quantises every layer
+ * matched by groups 1..i; layers no group matches join a last stage. Errors name --qat-stages.
+ */
+export function qatStagesOf(layers: string[], spec: string): string[][] {
+  const bad = (msg: string): never => { throw new RunError(`--qat-stages: ${msg}`); };
+  if (typeof spec !== 'string' || spec.trim() === '') bad(`expected groups of layer-name prefixes separated by ';', e.g. 'wte,wpe;h0;h1', got '${String(spec)}'`);
+  const groups = spec.split(';').map((g) => g.split(',').map((x) => x.trim()));
+  const done = new Set<string>();
+  const out: string[][] = [];
+  for (const g of groups) {
+    for (const prefix of g) {
+      if (prefix === '') bad(`empty layer prefix in '${spec}'`);
+      const hit = layers.filter((l) => l === prefix || l.startsWith(prefix.endsWith('.') ? prefix : `${prefix}.`));
+      if (hit.length === 0) bad(`'${prefix}' matches no layer with weights (layers: ${layers.join(', ')})`);
+      for (const l of hit) done.add(l);
+    }
+    out.push(layers.filter((l) => done.has(l)));
+  }
+  if (done.size < layers.length) out.push([...layers]);
+  return out;
 }
 
 /**
@@ -81,7 +107,8 @@ export function qatTrainOptions(net: Network, cfg: RunConfig, train: AnyDataset,
  * when sharing was applied, the test result of the pruned model before it. `qat`: the codebooks a
  * QAT run ended on (the arena holds exactly their values): written as they are, after
  * cfg.fineTuneSteps (default 0 then) centroid fine-tuning steps. With cfg.qatSteps (and bits), the
- * sharing is that many QAT steps instead of k-means + centroid fine-tuning.
+ * sharing is that many QAT steps instead of k-means + centroid fine-tuning (per stage of
+ * cfg.qatStages, when given).
  */
 export async function compressNetwork(net: Network, cfg: RunConfig, train: AnyDataset, test: AnyDataset, qat?: WeightSharing): Promise<{ bytes: Uint8Array; sharing?: WeightSharing; pruned?: EvalResult }> {
   const fineTune = (s: WeightSharing, steps: number) => fineTuneCentroids(net, s, train, {
@@ -93,6 +120,7 @@ export async function compressNetwork(net: Network, cfg: RunConfig, train: AnyDa
     if (steps > 0) sharing = (await fineTune(sharing, steps)).sharing;
     return { bytes: await exportCompressed(net, sharing), sharing };
   }
+  if (cfg.qatStages !== undefined && cfg.qatSteps === undefined) throw new RunError('--qat-stages needs --qat-steps (the steps of each stage)');
   const bits = bitsPerLayer(net, cfg);
   if (!bits) {
     if (cfg.qatSteps !== undefined) throw new RunError('--qat-steps needs --bits (the codebook bits of the QAT fine-tuning)');
@@ -101,12 +129,19 @@ export async function compressNetwork(net: Network, cfg: RunConfig, train: AnyDa
   const pruned = await evaluate(net, test, { batch: cfg.evalBatch });
   let sharing: WeightSharing;
   if (cfg.qatSteps !== undefined) {
-    const o = qatTrainOptions(net, cfg, train, bits);
-    const enc = net.gpu.device.createCommandEncoder({ label: 'qat.clearMoments' });
-    enc.clearBuffer(net.arena.parts.momentum.buffer);
-    if (net.arena.parts.variance) enc.clearBuffer(net.arena.parts.variance.buffer);
-    net.gpu.device.queue.submit([enc.finish()]);
-    sharing = (await trainNetwork(net, train, o, { step: 0 })).qat!;
+    // staged: each stage quantises more layers (the earlier ones stay quantised) with its own
+    // qatSteps, fresh moments and cosine cycle; the layers quantised last adapt to the earlier ones
+    const stages = cfg.qatStages !== undefined ? qatStagesOf(Object.keys(bits), cfg.qatStages) : [Object.keys(bits)];
+    let last: WeightSharing | undefined;
+    for (const layers of stages) {
+      const o = qatTrainOptions(net, cfg, train, Object.fromEntries(layers.map((l) => [l, bits[l]!])));
+      const enc = net.gpu.device.createCommandEncoder({ label: 'qat.clearMoments' });
+      enc.clearBuffer(net.arena.parts.momentum.buffer);
+      if (net.arena.parts.variance) enc.clearBuffer(net.arena.parts.variance.buffer);
+      net.gpu.device.queue.submit([enc.finish()]);
+      last = (await trainNetwork(net, train, o, { step: 0 })).qat!;
+    }
+    sharing = last!;
     const steps = cfg.fineTuneSteps ?? 0;
     if (steps > 0) sharing = (await fineTune(sharing, steps)).sharing;
   } else {

@@ -28,7 +28,7 @@ import { readFileBytes } from './io/files.js';
 import { importStateDict, type NameScheme } from './io/torch.js';
 import { bitsPerLayer, compressNetwork, qatOptionsOf, RunError } from './run-compress.js';
 
-export { bitsPerLayer, compressNetwork, qatOptionsOf, qatTrainOptions, RunError } from './run-compress.js';
+export { bitsPerLayer, compressNetwork, qatOptionsOf, qatStagesOf, qatTrainOptions, RunError } from './run-compress.js';
 
 export interface RunConfig extends TrainOptions {
   model: string;
@@ -70,14 +70,20 @@ export interface RunConfig extends TrainOptions {
   qatLayerBits?: Record<string, number>;
   /** First QAT step (default: the end of pruning, or 0). */
   qatBegin?: number;
-  /** Steps between k-means re-fits of the codebooks during QAT (default 100; 0: never). */
+  /** Steps between k-means re-fits of the codebooks during QAT (default 0: never). */
   qatRefitEvery?: number;
   /** During QAT, also train the centroids by their members' summed gradient at this SGD rate (default 0: off). */
   qatCentroidLr?: number;
+  /** During QAT, pull latent weights towards their codebook values: gradient += qatDampen·(latent − snapped) (default 0: off). */
+  qatDampen?: number;
+  /** Lloyd iterations when the QAT codebooks start from linear centroids (default 30; 0: a uniform grid over each layer's range). */
+  qatIterations?: number;
   /** Export from a checkpoint: instead of k-means sharing + centroid fine-tuning, this many QAT steps (AdamW/SGD as trained, cosine from qatLr) at `bits`. */
   qatSteps?: number;
   /** Learning rate of those QAT steps (default lr / 10). */
   qatLr?: number;
+  /** Export: staged QAT, 'G1;G2;…' (groups of layer-name prefixes, cumulative; qatSteps per stage; see qatStagesOf). */
+  qatStages?: string;
 }
 
 export const DATA_SOURCES = ['mnist', 'mnist-10k', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]', 'text:FILE'] as const;

@@ -4,7 +4,7 @@ import { createTensor } from '../src/gpu/tensor.js';
 import type { Gpu } from '../src/gpu/device.js';
 import { CLUSTER } from '../src/kernels/cluster.js';
 import { qatInitLinear, qatRestore, qatSnap } from '../src/kernels/qat.js';
-import { qatInitLinearCpu, qatSnapCpu } from '../src/reference/qat.js';
+import { qatDampCpu, qatInitLinearCpu, qatSnapCpu } from '../src/reference/qat.js';
 import { clusterReduceCpu, clusterSgdCpu } from '../src/reference/cluster.js';
 import { synthetic } from '../src/data/synthetic.js';
 import { Network, evaluate, trainNetwork } from '../src/nn/trainer.js';
@@ -13,7 +13,7 @@ import { hyperRow } from '../src/nn/optimizer.js';
 import { QatState, validateQat } from '../src/nn/qat.js';
 import { deviceDataOf } from '../src/nn/network.js';
 import { exportCompressed, decodeCompressed, loadCompressed } from '../src/io/export.js';
-import { compressNetwork, specFor, type RunConfig } from '../src/run.js';
+import { compressNetwork, qatStagesOf, specFor, type RunConfig } from '../src/run.js';
 import { cli, expectClose, randn, rng, testGpu } from './helpers.js';
 
 function randomMask(n: number, keep: number, seed: number): Float32Array {
@@ -69,6 +69,22 @@ describe('qat kernels', () => {
       if (keep === 0) expect(Array.from(got)).toEqual(new Array(K).fill(0));
       for (const t of [tw, tm, tc]) t.dispose();
     }
+  });
+
+  it('the damped restore adds λ·(latent − snapped) to the gradient, then restores the latent weights', async () => {
+    const gpu = await testGpu();
+    const n = 1031, K = 8;
+    const w = randn(n, 5, 0.3), m = randomMask(n, 0.4, 6), g = randn(n, 7, 0.01);
+    const c = qatInitLinearCpu(w, m, K);
+    const tw = createTensor(gpu, [n], w), tm = createTensor(gpu, [n], m), tl = createTensor(gpu, [n]), tc = createTensor(gpu, [K], c);
+    const ta = createTensor(gpu, [n], undefined, { dtype: 'u32' }), tg = createTensor(gpu, [n], g);
+    await run(gpu, [...await qatSnap(gpu, { w: tw, mask: tm, latent: tl, centroids: tc, assign: ta }), ...await qatRestore(gpu, { w: tw, latent: tl, grads: tg, dampen: 0.3 })]);
+    const want = qatDampCpu(g, w, qatSnapCpu(w, m, c).w, 0.3);
+    expectClose(await tg.read(), want, { atol: 1e-8, rtol: 1e-6 }, 'damped gradient');
+    expect(Array.from(await tw.read())).toEqual(Array.from(w));
+    await expect(qatRestore(gpu, { w: tw, latent: tl, dampen: 0.1 })).rejects.toThrow(/dampen > 0 needs grads/);
+    await expect(qatRestore(gpu, { w: tw, latent: tl, grads: tg, dampen: -1 })).rejects.toThrow(/dampen must be a finite number ≥ 0, got -1/);
+    for (const t of [tw, tm, tl, tc, ta, tg]) t.dispose();
   });
 
   it('bad arguments name the argument and the expected size', async () => {
@@ -198,6 +214,16 @@ describe('quantisation-aware training', () => {
       for (const [k, v] of w2) expect(Array.from(d2.values.get(k)!), k).toEqual(Array.from(v));
       expect(Object.values(q.sharing!.layers).map((l) => l.codebook.length)).toEqual([4, 4, 4]);
       expect(q.pruned).toBeDefined();
+      // staged: dense1, then dense1 + dense2, then all three (the rest join a last stage)
+      expect(qatStagesOf(['dense1', 'dense2', 'dense3'], 'dense1;dense2')).toEqual([['dense1'], ['dense1', 'dense2'], ['dense1', 'dense2', 'dense3']]);
+      expect(qatStagesOf(['wte', 'h0.attn.c_attn', 'h0.mlp.c_fc', 'h1.attn.c_attn'], 'wte;h0')).toEqual([['wte'], ['wte', 'h0.attn.c_attn', 'h0.mlp.c_fc'], ['wte', 'h0.attn.c_attn', 'h0.mlp.c_fc', 'h1.attn.c_attn']]);
+      expect(() => qatStagesOf(['dense1'], 'dense;dense1')).toThrow(/--qat-stages: 'dense' matches no layer with weights \(layers: dense1\)/);
+      const st = await compressNetwork(net, { ...cfg, bits: 3, qatSteps: 3, qatStages: 'dense3;dense2' }, train, test);
+      const w3 = await net.arena.read('weights');
+      const d3 = decodeCompressed(st.bytes);
+      for (const [k, v] of w3) expect(Array.from(d3.values.get(k)!), k).toEqual(Array.from(v));
+      expect(Object.keys(st.sharing!.layers).sort()).toEqual(['dense1', 'dense2', 'dense3']);
+      await expect(compressNetwork(net, { ...cfg, bits: 3, qatStages: 'dense1' }, train, test)).rejects.toThrow(/--qat-stages needs --qat-steps/);
     } finally {
       net.dispose();
     }

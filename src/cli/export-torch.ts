@@ -16,16 +16,16 @@ import { compressNetwork, loadData, readCheckpoint, type RunConfig } from '../ru
 export interface ExportTorchFlags {
   checkpoint?: string; compressed?: string; out: string; names: NameScheme;
   bits?: PerLayer; convBits: number; shareInit: InitMethod; fineTuneSteps?: number; fineTuneLr?: number; fineTuneDenseLr?: number; json?: boolean;
-  qatSteps?: number; qatLr?: number; qatRefitEvery?: number; qatCentroidLr?: number;
+  qatSteps?: number; qatLr?: number; qatRefitEvery?: number; qatCentroidLr?: number; qatDampen?: number; qatIterations?: number; qatStages?: string;
 }
 
 /** A checkpoint's run config with the export flags' weight-sharing settings (the fine-tuning rates fall back to the checkpoint's). */
-export function sharingConfig(cfg: RunConfig, f: Pick<ExportTorchFlags, 'bits' | 'convBits' | 'shareInit' | 'fineTuneSteps' | 'fineTuneLr' | 'fineTuneDenseLr' | 'qatSteps' | 'qatLr' | 'qatRefitEvery' | 'qatCentroidLr'>): RunConfig {
+export function sharingConfig(cfg: RunConfig, f: Pick<ExportTorchFlags, 'bits' | 'convBits' | 'shareInit' | 'fineTuneSteps' | 'fineTuneLr' | 'fineTuneDenseLr' | 'qatSteps' | 'qatLr' | 'qatRefitEvery' | 'qatCentroidLr' | 'qatDampen' | 'qatIterations' | 'qatStages'>): RunConfig {
   return {
     ...cfg, bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit,
     fineTuneSteps: f.fineTuneSteps, fineTuneLr: f.fineTuneLr ?? cfg.fineTuneLr, fineTuneDenseLr: f.fineTuneDenseLr ?? cfg.fineTuneDenseLr,
     // the export's own QAT fine-tuning (the training run's QAT settings do not apply here)
-    qatBits: undefined, qatLayerBits: undefined, qatBegin: undefined, qatSteps: f.qatSteps, qatLr: f.qatLr, qatRefitEvery: f.qatRefitEvery, qatCentroidLr: f.qatCentroidLr,
+    qatBits: undefined, qatLayerBits: undefined, qatBegin: undefined, qatSteps: f.qatSteps, qatLr: f.qatLr, qatRefitEvery: f.qatRefitEvery, qatCentroidLr: f.qatCentroidLr, qatDampen: f.qatDampen, qatIterations: f.qatIterations, qatStages: f.qatStages,
   };
 }
 

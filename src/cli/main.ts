@@ -67,7 +67,7 @@ interface TrainFlags {
   maxSteps?: number; logEvery?: number; trainSize?: number; testSize?: number; progress: boolean;
   bits?: PerLayer; convBits?: number; shareInit?: InitMethod; fineTuneSteps?: number; fineTuneLr?: number; fineTuneDenseLr?: number; checkpointEvery?: number; init?: string; names: NameScheme;
   optimizer?: OptimizerKind; beta1: number; beta2: number; weightDecay: number; clip: number; warmup: number;
-  qatBits?: PerLayer; qatBegin?: number; qatRefitEvery?: number; qatCentroidLr?: number;
+  qatBits?: PerLayer; qatBegin?: number; qatRefitEvery?: number; qatCentroidLr?: number; qatDampen?: number; qatIterations?: number;
 }
 
 async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
@@ -78,7 +78,7 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
     logEvery: f.logEvery, trainSize: f.trainSize, testSize: f.testSize,
     bits: f.bits?.default, layerBits: f.bits && Object.keys(f.bits.layers).length ? f.bits.layers : undefined, convBits: f.convBits, shareInit: f.shareInit, fineTuneSteps: f.fineTuneSteps, fineTuneLr: f.fineTuneLr, fineTuneDenseLr: f.fineTuneDenseLr,
     checkpointEvery: f.checkpointEvery,
-    qatBits: f.qatBits?.default, qatLayerBits: f.qatBits && Object.keys(f.qatBits.layers).length ? f.qatBits.layers : undefined, qatBegin: f.qatBegin, qatRefitEvery: f.qatRefitEvery, qatCentroidLr: f.qatCentroidLr,
+    qatBits: f.qatBits?.default, qatLayerBits: f.qatBits && Object.keys(f.qatBits.layers).length ? f.qatBits.layers : undefined, qatBegin: f.qatBegin, qatRefitEvery: f.qatRefitEvery, qatCentroidLr: f.qatCentroidLr, qatDampen: f.qatDampen, qatIterations: f.qatIterations,
     optimizer: f.optimizer ?? (f.model.startsWith('gpt:') ? 'adamw' : 'sgd'), beta1: f.beta1, beta2: f.beta2, weightDecay: f.weightDecay, clip: f.clip, warmup: f.warmup,
     ...(f.init ? { init: f.init, initNames: f.names } : {}),
   };
@@ -179,8 +179,10 @@ export function buildCli(): Command {
     .option('--fine-tune-dense-lr <x>', 'during centroid fine-tuning, also train the fp32 parameters (biases, norms, unshared layers) at this lr with --optimizer (default 0: frozen)', num('--fine-tune-dense-lr', { min: 0 }))
     .option('--qat-bits <b>', 'quantisation-aware training: from --qat-begin on, train through 2^b-value codebooks per dense layer (straight-through gradient to fp32 latent weights; conv layers: --conv-bits), or per kind/layer as --bits; the export writes these codebooks', qatBitsArg)
     .option('--qat-begin <step>', 'first QAT step (default: --prune-end when pruning, else 0)', num('--qat-begin', { int: true, min: 0 }))
-    .option('--qat-refit-every <n>', 'steps between k-means re-fits of the QAT codebooks (3 Lloyd iterations on the latent weights; 0: never; default 100)', num('--qat-refit-every', { int: true, min: 0 }))
+    .option('--qat-refit-every <n>', 'steps between k-means re-fits of the QAT codebooks (3 Lloyd iterations on the latent weights; default 0: never — re-fits cost bits on the GPT, README)', num('--qat-refit-every', { int: true, min: 0 }))
     .option('--qat-centroid-lr <x>', 'during QAT, also train the centroids by their members\' summed gradient at this SGD rate (default 0: off; re-fits overwrite it, so pair it with --qat-refit-every 0)', num('--qat-centroid-lr', { min: 0 }))
+    .option('--qat-dampen <x>', 'during QAT, add x·(latent − snapped) to each quantised weight\'s gradient, pulling latent weights towards their codebook values (oscillation dampening; default 0: off)', num('--qat-dampen', { min: 0 }))
+    .option('--qat-iterations <n>', 'Lloyd iterations when the QAT codebooks start from linear centroids over each layer\'s kept weights (default 30; 0: a uniform grid)', num('--qat-iterations', { int: true, min: 0, max: 10000 }))
     .option('--out <dir>', 'write checkpoint.safetensors, model.slim.safetensors and report.json here (e.g. runs/NAME)')
     .option('--resume <checkpoint>', 'continue the run saved in this checkpoint')
     .option('--init <file>', 'start from the weights of a safetensors state_dict (e.g. trained in PyTorch: python/train_torch.py)')
@@ -239,8 +241,11 @@ export function buildCli(): Command {
     .option('--fine-tune-dense-lr <x>', 'during centroid fine-tuning, also train the fp32 parameters (biases, norms, unshared layers) at this lr (default 0: frozen)', num('--fine-tune-dense-lr', { min: 0 }))
     .option('--qat-steps <n>', 'instead of k-means sharing + centroid fine-tuning: this many quantisation-aware training steps at --bits (every parameter trains, the checkpoint\'s optimizer, cosine from --qat-lr)', num('--qat-steps', { int: true, min: 1 }))
     .option('--qat-lr <x>', 'learning rate of the --qat-steps (default: the checkpoint\'s lr / 10)', num('--qat-lr', { min: 0, minExclusive: true }))
-    .option('--qat-refit-every <n>', 'steps between k-means re-fits of the QAT codebooks (0: never; default 100)', num('--qat-refit-every', { int: true, min: 0 }))
+    .option('--qat-stages <groups>', 'staged QAT: groups of layer-name prefixes, e.g. \'wte,wpe;h0;h1\': stage i quantises the layers of groups 1..i (the rest last), --qat-steps each, fresh moments and cosine each', (v: string) => v)
+    .option('--qat-refit-every <n>', 'steps between k-means re-fits of the QAT codebooks (default 0: never)', num('--qat-refit-every', { int: true, min: 0 }))
     .option('--qat-centroid-lr <x>', 'during QAT, also train the centroids by their members\' summed gradient at this SGD rate (default 0: off; re-fits overwrite it, so pair it with --qat-refit-every 0)', num('--qat-centroid-lr', { min: 0 }))
+    .option('--qat-dampen <x>', 'during QAT, add x·(latent − snapped) to each quantised weight\'s gradient, pulling latent weights towards their codebook values (oscillation dampening; default 0: off)', num('--qat-dampen', { min: 0 }))
+    .option('--qat-iterations <n>', 'Lloyd iterations when the QAT codebooks start from linear centroids over each layer\'s kept weights (default 30; 0: a uniform grid)', num('--qat-iterations', { int: true, min: 0, max: 10000 }))
     .option('--json', 'print the report as JSON')
     .action(async (f: ExportTorchFlags & { format: 'slim' | 'torch' }) => {
       if (f.format === 'torch') return exportTorchCommand(f);

@@ -4,7 +4,8 @@
 //   qatSnap        latent = w; w = the nearest centroid (ties → lower index; cluster.wgsl's rule)
 //                  where mask ≠ 0, exactly 0 elsewhere; assign = its index (CLUSTER.NONE if pruned)
 //   qatRestore     w = latent (after the backward pass: the update then moves the latent weights
-//                  by the gradient taken at the snapped ones)
+//                  by the gradient taken at the snapped ones); with `dampen` λ > 0 and `grads`, first
+//                  grads += λ·(latent − w): a pull of each latent weight towards its codebook value
 //   qatInitLinear  centroids evenly spaced over [min, max] of the kept weights (all 0 if none kept):
 //                  the codebook's start on the GPU, so a run can enter QAT without a readback
 // The snapped weight is the centroid value itself, so a compressed file written from `assign` and
@@ -34,12 +35,12 @@ function centroidCount(t: Tensor): number {
   return t.size;
 }
 
-type Slots = { w?: Tensor; mask?: Tensor; latent?: Tensor; cent?: Tensor; asg?: Tensor };
+type Slots = { w?: Tensor; mask?: Tensor; latent?: Tensor; cent?: Tensor; asg?: Tensor; grads?: Tensor };
 
-async function record(gpu: Gpu, entry: string, label: string, n: number, K: number, s: Slots, workgroups: readonly [number, number, number]): Promise<Dispatch> {
+async function record(gpu: Gpu, entry: string, label: string, n: number, K: number, s: Slots, workgroups: readonly [number, number, number], damp = 0): Promise<Dispatch> {
   const pipeline = await pipelines(gpu).get('qat', { WG: QAT.WG }, entry);
-  const uni = uniformParams(gpu, 'qat.params', [['u32', n], ['u32', K], ['u32', 0], ['u32', 0]]);
-  return { label, pipeline, workgroups, owned: [uni], bindGroup: bindGroup(gpu, pipeline, label, [uni, s.w, s.mask, s.latent, s.cent, s.asg]) };
+  const uni = uniformParams(gpu, 'qat.params', [['u32', n], ['u32', K], ['u32', 0], ['f32', damp]]);
+  return { label, pipeline, workgroups, owned: [uni], bindGroup: bindGroup(gpu, pipeline, label, [uni, s.w, s.mask, s.latent, s.cent, s.asg, s.grads]) };
 }
 
 export interface QatSnapArgs {
@@ -74,17 +75,28 @@ export interface QatRestoreArgs {
   w: Tensor;
   /** (n) f32: the latent weights saved by qatSnap. */
   latent: Tensor;
+  /** (n) f32: the gradient of w, with `dampen` > 0: grads += dampen·(latent − w) before the restore. */
+  grads?: Tensor;
+  /** Oscillation dampening λ ≥ 0 (default 0: off). */
+  dampen?: number;
 }
 
-/** w = latent. */
+/** w = latent (with dampening: first grads += λ·(latent − w)). */
 export async function qatRestore(gpu: Gpu, a: QatRestoreArgs): Promise<Dispatch[]> {
-  if (!a || typeof a !== 'object') fail(OP, 'qatRestore needs { w, latent }');
+  if (!a || typeof a !== 'object') fail(OP, 'qatRestore needs { w, latent, grads?, dampen? }');
   arg('w', a.w, 'f32');
   const n = a.w.size;
   arg('latent', a.latent, 'f32', n, 'like w');
+  const damp = a.dampen ?? 0;
+  if (typeof damp !== 'number' || !Number.isFinite(damp) || damp < 0) fail(OP, `dampen must be a finite number ≥ 0, got ${String(a.dampen)}`);
   sameDevice(OP, ['w', a.w], ['latent', a.latent]);
   distinctBuffers(OP, ['w', a.w], ['latent', a.latent]);
-  return [await record(gpu, 'restore', `qat.restore n=${n}`, n, 0, { w: a.w, latent: a.latent }, grid(gpu, Math.ceil(n / QAT.WG)))];
+  if (damp === 0) return [await record(gpu, 'restore', `qat.restore n=${n}`, n, 0, { w: a.w, latent: a.latent }, grid(gpu, Math.ceil(n / QAT.WG)))];
+  if (!a.grads) fail(OP, 'dampen > 0 needs grads (the gradient of w, (n) f32)');
+  arg('grads', a.grads!, 'f32', n, 'like w');
+  sameDevice(OP, ['w', a.w], ['grads', a.grads]);
+  distinctBuffers(OP, ['w', a.w], ['latent', a.latent], ['grads', a.grads]);
+  return [await record(gpu, 'restore_damped', `qat.restore n=${n} dampen=${damp}`, n, 0, { w: a.w, latent: a.latent, grads: a.grads }, grid(gpu, Math.ceil(n / QAT.WG)), damp)];
 }
 
 export interface QatInitArgs {

@@ -20,3 +20,8 @@ export function qatInitLinearCpu(w: Float32Array, mask: Float32Array, K: number)
   for (let k = 0; k < K; k++) out[k] = K === 1 ? f(f(lo + hi) * 0.5) : f(lo + f(f(f(hi - lo) * k) / (K - 1)));
   return out;
 }
+
+/** The damped restore: grads + λ·(latent − snapped) (a new array), in f32 as the kernel. */
+export function qatDampCpu(grads: Float32Array, latent: Float32Array, snapped: Float32Array, dampen: number): Float32Array {
+  return grads.map((g, i) => f(g + f(f(dampen) * f(latent[i]! - snapped[i]!))));
+}
