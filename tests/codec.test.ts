@@ -213,12 +213,14 @@ describe('.slimz files (prequential loop, container)', () => {
     // bytes appended
     await expect(decompressText(Uint8Array.from([...c.bytes, 0]), build())).rejects.toThrow(/unexpected byte/);
     // other versions, other files
-    const v4 = c.bytes.slice();
-    v4[8] = 4;
-    await expect(decompressText(v4, build())).rejects.toThrow(/written by codec version 4; this slimgpu reads codec version 3 only \(it was written by a newer slimgpu\)/);
-    const v2 = c.bytes.slice();
-    v2[8] = 2;
-    await expect(decompressText(v2, build())).rejects.toThrow(/written by codec version 2; .*decompress it with the slimgpu that wrote it/);
+    const v5 = c.bytes.slice();
+    v5[8] = 5;
+    await expect(decompressText(v5, build())).rejects.toThrow(/written by codec version 5; this slimgpu reads codec version 4 only \(it was written by a newer slimgpu\)/);
+    for (const old of [2, 3]) {
+      const v = c.bytes.slice();
+      v[8] = old;
+      await expect(decompressText(v, build())).rejects.toThrow(new RegExp(`written by codec version ${old}; .*older layout or CM; decompress it with the slimgpu that wrote it`));
+    }
     const v1 = c.bytes.slice();
     v1[8] = 1;
     await expect(decompressText(v1, build())).rejects.toThrow(/written by codec version 1; .*decompress it with the slimgpu that wrote it/);

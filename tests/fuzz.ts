@@ -246,13 +246,13 @@ export async function hostileCases(): Promise<HostileCase[]> {
   const slimz = (await compressText(english.subarray(0, 200), new CountModel(2, 16), SLIMZ)).bytes;
   const sr = new SlimzReader(slimz);
   const chunk0 = sr.readChunk();
-  const v4 = slimz.slice();
-  v4[8] = 4;
+  const v5 = slimz.slice();
+  v5[8] = 5;
   const huge = (length: number) => encodeSlimz({ ...sr.header, length, coding: { ...sr.header.coding, chunks: 1, chunksPerRecord: 1, records: 1, chunkBytes: length } }, [chunk0]);
   const dz = (b: Uint8Array) => () => decompressText(b, buildCount);
   const slimzBad: HostileCase[] = [
     { reader: '.slimz', what: 'truncated (half the file)', run: dz(slimz.subarray(0, slimz.length >> 1)), error: /truncated|damaged/ },
-    { reader: '.slimz', what: 'format version 4', run: dz(v4), error: /written by codec version 4; this slimgpu reads codec version 3 only \(it was written by a newer slimgpu\)/ },
+    { reader: '.slimz', what: 'format version 5', run: dz(v5), error: /written by codec version 5; this slimgpu reads codec version 4 only \(it was written by a newer slimgpu\)/ },
     { reader: '.slimz', what: 'a valid-CRC header claiming 2^40 bytes of text in one chunk', run: dz(huge(2 ** 40)), error: /declares a text of 1099511627776 bytes, more than maxBytes/ },
     { reader: '.slimz', what: 'a CSV file given as .slimz', run: dz(csv), error: /not a .slimz file/ },
   ];

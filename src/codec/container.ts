@@ -2,9 +2,9 @@
 //
 //   offset  size  field
 //   0       8     magic "SLIMZ\r\n\x1a" (the \r\n and ^Z catch text-mode transfers, as PNG's do)
-//   8       2     version (u16 LE), 3 (the codec's layout version: 1 = windowed full forwards, the
-//                 decoder one per row; 2 = key/value-cached steps, one record per chunk; 3 = records
-//                 of several chunks and the CM of codec 3, see prequential.ts and cm/)
+//   8       2     version (u16 LE), 4 (the codec's version: 1 = windowed full forwards, the decoder
+//                 one per row; 2 = key/value-cached steps, one record per chunk; 3 = records of
+//                 several chunks; 4 = the CM with per-stream contexts, see prequential.ts and cm/)
 //   10      2     flags (u16, 0)
 //   12      4     header length H (u32 LE)
 //   16      H     header: UTF-8 JSON (SlimzHeader: mode, original length and CRC-32, model and
@@ -23,7 +23,7 @@ import { crc32 } from './crc32.js';
 import { codecFail } from './errors.js';
 
 export const SLIMZ_MAGIC = Uint8Array.of(0x53, 0x4c, 0x49, 0x4d, 0x5a, 0x0d, 0x0a, 0x1a);
-export const SLIMZ_VERSION = 3;
+export const SLIMZ_VERSION = 4;
 const END_MAGIC = Uint8Array.of(0x53, 0x4c, 0x5a, 0x00);
 const MAX_HEADER = 1 << 20;
 const CHUNK_HEAD = 24;
@@ -184,7 +184,7 @@ export class SlimzReader {
       codecFail(`this file was written by codec version ${version}; this slimgpu reads codec version ${SLIMZ_VERSION} only` +
         (version > SLIMZ_VERSION ? ' (it was written by a newer slimgpu)' :
           version === 1 ? ' (version 1 coded with windowed forward passes; decompress it with the slimgpu that wrote it)' :
-          version === 2 ? ' (version 2 stored one record per chunk and used the CM of codec 2; decompress it with the slimgpu that wrote it)' : ''));
+          version === 2 || version === 3 ? ` (version ${version} coded with an older layout or CM; decompress it with the slimgpu that wrote it)` : ''));
     }
     const hlen = dv.getUint32(12, true);
     if (hlen > MAX_HEADER) codecFail(`the file's header length ${hlen} is implausible (> ${MAX_HEADER}): the file is damaged`);

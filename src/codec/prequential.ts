@@ -2,7 +2,7 @@
 // train on it — the decoder does the same and so rebuilds every model state) and two-part (a fixed
 // model, stepsPerChunk = 0).
 //
-// Layout (codec 3; codec 2 had one record per chunk). The text (N bytes) is split into B = model.windows contiguous streams of
+// Layout (codec 3 and 4; codec 2 had one record per chunk). The text (N bytes) is split into B = model.windows contiguous streams of
 // S = ⌈N/B⌉ bytes (the last ones shorter or empty); the model decodes the B streams side by side with
 // a key/value cache, one token per stream per step (nn/decode.ts KvDecoder). Each stream is coded in
 // blocks of H = T/2 positions: block k covers stream positions [kH, kH+H). It starts with a prefill
