@@ -106,7 +106,7 @@ export function addCodecCommands(program: Command): void {
     .option('-o, --output <file>', 'the .slimz file to write (default FILE.slimz)')
     .option('--model <preset>', 'gpt:L-D-H-T preset (layers, width, heads, context), or none (the CM alone)', d.model)
     .addOption(new Option('--mixer <kind>', 'cm: a context-mixing model codes each byte with the GPT\'s prediction as one input; none: the range coder under the GPT alone').choices([...MIXERS]).default(d.mixer))
-    .option('--streams <n>', 'parallel streams = windows per forward pass (default: by file size, ≤ 64)', num('--streams', { int: true, min: 1, max: 4096 }))
+    .option('--streams <n>', 'parallel streams = windows per forward pass (default: by file size, ≤ 16)', num('--streams', { int: true, min: 1, max: 4096 }))
     .option('--chunk <bytes>', `bytes per stream between training rounds (default ${d.chunkBytes}; a multiple of T/2)`, num('--chunk', { int: true, min: 1 }))
     .option('--steps-per-chunk <n>', `training steps (of one window per stream) after each chunk (default ${d.stepsPerChunk}; 0 = never train)`, num('--steps-per-chunk', { int: true, min: 0 }))
     .option('--lr <x>', `AdamW learning rate (default ${d.lr})`, num('--lr', { above: 0 }))
