@@ -51,6 +51,8 @@ const NONE = 0xffffffffu;
 var<workgroup> acc_s: array<f32, ${SLOTS}>;
 var<workgroup> acc_n: array<u32, ${SLOTS}>;
 
+#include "nearest-centroid.wgsl"
+
 fn flat(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.y * nwg.x + wid.x;
 }
@@ -64,17 +66,7 @@ fn assign_nearest(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     asg[i] = NONE;
     return;
   }
-  let w = vals[i];
-  var best = 0u;
-  var bd = abs(w - cent[0]);
-  for (var c = 1u; c < p.K; c++) {
-    let d = abs(w - cent[c]);
-    if (d < bd) {
-      bd = d;
-      best = c;
-    }
-  }
-  asg[i] = best;
+  asg[i] = nearest_centroid(vals[i], p.K);
 }
 
 @compute @workgroup_size(${RWG}, 1, 1)

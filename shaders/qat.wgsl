@@ -7,7 +7,7 @@
 // A QAT step is  snap · forward · backward · restore · update: the forward and backward see the
 // snapped weights, the gradient with respect to them updates the latent weights (STE).
 //   snap         latent[i] = w[i]; w[i] = cent[argmin_c |w[i] − cent[c]|] (ties → lower c; the same
-//                rule as cluster.wgsl's assign_nearest, so the file's indices equal asg), 0 if pruned
+//                include as cluster.wgsl's assign_nearest, so the file's indices equal asg), 0 if pruned
 //   restore      w[i] = latent[i]; with dampening λ > 0 first g[i] += λ·(latent[i] − w[i]): the gradient
 //                of λ/2·(latent − snapped)², which pulls each latent weight towards its codebook value so
 //                that it stops oscillating across a bin boundary (Nagel et al. 2022)
@@ -38,6 +38,8 @@ var<workgroup> lo_s: array<f32, ${WG}>;
 var<workgroup> hi_s: array<f32, ${WG}>;
 var<workgroup> any_s: array<u32, ${WG}>;
 
+#include "nearest-centroid.wgsl"
+
 fn flat(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.y * nwg.x + wid.x;
 }
@@ -54,15 +56,7 @@ fn snap(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     asg[i] = NONE;
     return;
   }
-  var best = 0u;
-  var bd = abs(x - cent[0]);
-  for (var c = 1u; c < p.K; c++) {
-    let d = abs(x - cent[c]);
-    if (d < bd) {
-      bd = d;
-      best = c;
-    }
-  }
+  let best = nearest_centroid(x, p.K);
   w[i] = cent[best];
   asg[i] = best;
 }

@@ -11,7 +11,7 @@
 // Note: this module sits on top of nn (it drives a Network and its StepPlan).
 import { encodeDispatches, destroyDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { readBuffer } from '../gpu/tensor.js';
-import { clusterApply, clusterAssign, clusterReduce, clusterSgd, createClusterState, kmeansIteration, CLUSTER, type ClusterState } from '../kernels/cluster.js';
+import { clusterApply, clusterAssign, clusterReduce, clusterSgd, createClusterState, kmeansIteration, readCodebook, CLUSTER, type ClusterState } from '../kernels/cluster.js';
 import { LOSS_STATS } from '../kernels/loss.js';
 import { Rng, shuffledIndices } from '../data/random.js';
 import type { ResolvedLayer } from '../nn/model.js';
@@ -215,25 +215,9 @@ export async function shareWeights(net: Network, opts: ShareOptions = {}): Promi
 
     const out: WeightSharing = { layers: {}, init, iterations };
     for (const j of jobs) {
-      const [codebook, assign] = await Promise.all([j.state.centroids.read(), j.state.assign.read()]);
-      const K = codebook.length;
       const mv = m.get(j.param)!;
-      let kept = 0;
-      for (let i = 0; i < assign.length; i++) if (mv[i] !== 0) kept++;
-      const assignments = new Uint8Array(kept);
-      const counts = new Uint32Array(K);
-      let k = 0;
-      for (let i = 0; i < assign.length; i++) {
-        if (mv[i] === 0) continue;
-        const a = assign[i]!;
-        if (a >= K) fail(`internal: layer '${j.layer.name}' weight ${i} got no centroid (${a})`);
-        assignments[k++] = a;
-        counts[a]!++;
-      }
-      out.layers[j.layer.name] = {
-        layer: j.layer.name, param: j.param, shape: [...j.layer.weightShape!], bits: j.bits,
-        codebook, assignments, kept, params: assign.length, counts,
-      };
+      const cb = await readCodebook(j.state, mv, (i, a) => fail(`internal: layer '${j.layer.name}' weight ${i} got no centroid (${a})`));
+      out.layers[j.layer.name] = { layer: j.layer.name, param: j.param, shape: [...j.layer.weightShape!], bits: j.bits, ...cb, params: j.state.n };
     }
     return out;
   } finally {

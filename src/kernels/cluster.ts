@@ -70,6 +70,39 @@ export interface ClusterState {
   dispose(): void;
 }
 
+/** A state's codebook, read back, with the kept weights' indices packed in position order. */
+export interface ReadCodebook {
+  codebook: Float32Array;
+  /** Index of each kept weight (mask ≠ 0), in position order. */
+  assignments: Uint8Array;
+  kept: number;
+  /** Members per centroid. */
+  counts: Uint32Array;
+}
+
+/**
+ * Reads `state`'s codebook and assignments (one readback each) and packs the kept weights' indices
+ * (kept = mask ≠ 0); `missing(i, a)` must throw: it is called for a kept weight i whose index a is
+ * not a codebook entry (no assign pass ran over it).
+ */
+export async function readCodebook(state: ClusterState, mask: ArrayLike<number>, missing: (i: number, a: number) => never): Promise<ReadCodebook> {
+  const [codebook, assign] = await Promise.all([state.centroids.read(), state.assign.read()]);
+  const K = codebook.length;
+  let kept = 0;
+  for (let i = 0; i < assign.length; i++) if (mask[i] !== 0) kept++;
+  const assignments = new Uint8Array(kept);
+  const counts = new Uint32Array(K);
+  let k = 0;
+  for (let i = 0; i < assign.length; i++) {
+    if (mask[i] === 0) continue;
+    const a = assign[i]!;
+    if (a >= K) missing(i, a);
+    assignments[k++] = a;
+    counts[a]!++;
+  }
+  return { codebook, assignments, kept, counts };
+}
+
 /** Allocates the scratch of a view of n elements with K centroids (optionally initialised). */
 export function createClusterState(gpu: Gpu, n: number, K: number, opts: { centroids?: ArrayLike<number>; label?: string } = {}): ClusterState {
   if (!Number.isInteger(n) || n < 1) fail(OP, `n must be a positive integer, got ${n}`);

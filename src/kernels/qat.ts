@@ -89,14 +89,17 @@ export async function qatRestore(gpu: Gpu, a: QatRestoreArgs): Promise<Dispatch[
   arg('latent', a.latent, 'f32', n, 'like w');
   const damp = a.dampen ?? 0;
   if (typeof damp !== 'number' || !Number.isFinite(damp) || damp < 0) fail(OP, `dampen must be a finite number ≥ 0, got ${String(a.dampen)}`);
-  sameDevice(OP, ['w', a.w], ['latent', a.latent]);
-  distinctBuffers(OP, ['w', a.w], ['latent', a.latent]);
-  if (damp === 0) return [await record(gpu, 'restore', `qat.restore n=${n}`, n, 0, { w: a.w, latent: a.latent }, grid(gpu, Math.ceil(n / QAT.WG)))];
-  if (!a.grads) fail(OP, 'dampen > 0 needs grads (the gradient of w, (n) f32)');
-  arg('grads', a.grads!, 'f32', n, 'like w');
-  sameDevice(OP, ['w', a.w], ['grads', a.grads]);
-  distinctBuffers(OP, ['w', a.w], ['latent', a.latent], ['grads', a.grads]);
-  return [await record(gpu, 'restore_damped', `qat.restore n=${n} dampen=${damp}`, n, 0, { w: a.w, latent: a.latent, grads: a.grads }, grid(gpu, Math.ceil(n / QAT.WG)), damp)];
+  const bufs: [string, Tensor][] = [['w', a.w], ['latent', a.latent]];
+  if (damp > 0) {
+    if (!a.grads) fail(OP, 'dampen > 0 needs grads (the gradient of w, (n) f32)');
+    arg('grads', a.grads!, 'f32', n, 'like w');
+    bufs.push(['grads', a.grads!]);
+  }
+  sameDevice(OP, ...bufs);
+  distinctBuffers(OP, ...bufs);
+  const wg = grid(gpu, Math.ceil(n / QAT.WG));
+  if (damp === 0) return [await record(gpu, 'restore', `qat.restore n=${n}`, n, 0, { w: a.w, latent: a.latent }, wg)];
+  return [await record(gpu, 'restore_damped', `qat.restore n=${n} dampen=${damp}`, n, 0, { w: a.w, latent: a.latent, grads: a.grads }, wg, damp)];
 }
 
 export interface QatInitArgs {

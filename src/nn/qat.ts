@@ -16,7 +16,7 @@
 import type { Gpu } from '../gpu/device.js';
 import { destroyDispatches, encodeDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { createTensor, Tensor } from '../gpu/tensor.js';
-import { CLUSTER, clusterReduce, clusterSgd, createClusterState, kmeansIteration, type ClusterState } from '../kernels/cluster.js';
+import { CLUSTER, clusterReduce, clusterSgd, createClusterState, kmeansIteration, readCodebook, type ClusterState } from '../kernels/cluster.js';
 import { qatInitLinear, qatRestore, qatSnap } from '../kernels/qat.js';
 import type { SharedLayer, WeightSharing } from '../compress/sharing.js';
 import type { Network } from './network.js';
@@ -177,23 +177,12 @@ export class QatState {
     const mask = await this.net.arena.read('mask');
     const out: WeightSharing = { layers: {}, init: 'linear', iterations };
     for (const j of this.jobs) {
-      const [codebook, assign] = await Promise.all([j.state.centroids.read(), j.state.assign.read()]);
       const mv = mask.get(j.param)!;
-      const K = codebook.length;
-      let kept = 0;
-      for (let i = 0; i < mv.length; i++) if (mv[i] !== 0) kept++;
-      const assignments = new Uint8Array(kept);
-      const counts = new Uint32Array(K);
-      let k = 0;
-      for (let i = 0; i < mv.length; i++) {
-        if (mv[i] === 0) continue;
-        const a = assign[i]!;
-        if (a >= K) throw new QatError(`qat: internal: layer '${j.layer}' weight ${i} has no codebook index (${a}); was finish() called?`);
-        assignments[k++] = a;
-        counts[a]!++;
-      }
-      if (!codebook.every(Number.isFinite)) throw new QatError(`qat: layer '${j.layer}': the codebook holds a non-finite value`);
-      const s: SharedLayer = { layer: j.layer, param: j.param, shape: j.shape, bits: j.bits, codebook, assignments, kept, params: mv.length, counts };
+      const cb = await readCodebook(j.state, mv, (i, a) => {
+        throw new QatError(`qat: internal: layer '${j.layer}' weight ${i} has no codebook index (${a}); was finish() called?`);
+      });
+      if (!cb.codebook.every(Number.isFinite)) throw new QatError(`qat: layer '${j.layer}': the codebook holds a non-finite value`);
+      const s: SharedLayer = { layer: j.layer, param: j.param, shape: j.shape, bits: j.bits, ...cb, params: j.state.n };
       out.layers[j.layer] = s;
     }
     return out;
