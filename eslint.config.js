@@ -25,14 +25,14 @@ export default tseslint.config(
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
       ],
-      // Focused tests must never be committed (they silently skip the rest of the suite).
+      // Focused or skipped tests must never be committed: .only silently skips the rest of the suite,
+      // .skip a test that nobody reads again. A test that cannot run here says why with it.skipIf(cond).
       'no-restricted-properties': [
         'error',
-        ...['describe', 'it', 'test'].map((object) => ({
-          object,
-          property: 'only',
-          message: 'a focused test skips the rest of the suite; remove .only',
-        })),
+        ...['describe', 'it', 'test'].flatMap((object) => [
+          { object, property: 'only', message: 'a focused test skips the rest of the suite; remove .only' },
+          { object, property: 'skip', message: 'a skipped test is a test nobody runs; fix it, delete it, or use skipIf' },
+        ]),
       ],
     },
   },
