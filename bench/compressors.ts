@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
 import { createGpu } from '../src/gpu/device.js';
-import { GPT_CODEC_DEFAULTS, compressWithGpt, decompressWithGpt, type GptCodecOptions } from '../src/codec/gpt.js';
+import { compressWithGpt, decompressWithGpt, type GptCodecOptions } from '../src/codec/gpt.js';
 
 export interface CompressorRow {
   name: string;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's PyTorch walk-through, end to end (numbers in README.md, "PyTorch in and out"):
+# The PyTorch walk-through of docs/torch.md, end to end (its numbers are there too):
 # DDP training in PyTorch → import → eval → prune + share + fine-tune in slimgpu → compressed file →
 # slim_reader.py → PyTorch evaluation of the decoded weights. Writes into runs/torch/.
 # Usage: bash scripts/torch-walkthrough.sh [steps]   (after npm run build; PyTorch from python3-torch)

@@ -21,12 +21,11 @@ import { sampleCount, type AnyDataset } from './nn/network.js';
 import { GPT_VOCAB } from './nn/presets.js';
 import { isTextDataset, loadText } from './data/text.js';
 import { formatReport, layerStats, totals, type FileBytes, type RunReport } from './compress/report.js';
-import { fineTuneCentroids, shareWeights, type InitMethod, type WeightSharing } from './compress/sharing.js';
-import { compressedSizes, exportCompressed } from './io/export.js';
-import { resolvePerLayer } from './compress/targets.js';
+import type { InitMethod } from './compress/sharing.js';
+import { compressedSizes } from './io/export.js';
 import { readFileBytes } from './io/files.js';
 import { importStateDict, type NameScheme } from './io/torch.js';
-import { bitsPerLayer, compressNetwork, qatOptionsOf, RunError } from './run-compress.js';
+import { compressNetwork, qatOptionsOf, RunError } from './run-compress.js';
 
 export { bitsPerLayer, compressNetwork, qatOptionsOf, qatStagesOf, qatTrainOptions, RunError } from './run-compress.js';
 

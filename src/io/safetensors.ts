@@ -258,7 +258,7 @@ function checkTensors(tensors: TensorMap | Map<string, SafeTensor>, metadata: Re
     if (!isDType(t.dtype)) fail(`${tn}: unknown dtype ${JSON.stringify(t.dtype)} (supported: ${SAFETENSORS_DTYPES.join(', ')})`);
     if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`${tn}: shape must be an array of non-negative integers, got ${JSON.stringify(t.shape)}`);
     const C = CTORS[t.dtype];
-    if (!(t.data instanceof (C as unknown as Function))) {
+    if (!(t.data instanceof (C as unknown as abstract new (...args: never[]) => unknown))) {
       fail(`${tn}: dtype ${t.dtype} needs its data as a ${(C as unknown as { name: string }).name}, got ${(t.data as object | undefined)?.constructor?.name ?? typeof t.data}`);
     }
     let numel = 1;

@@ -13,7 +13,6 @@
 // the codebook values into the arena for good and sharing() returns codebooks and assignments in
 // the form the compressed export takes: the file then decodes to exactly the weights the model
 // was evaluated with.
-import type { Gpu } from '../gpu/device.js';
 import { destroyDispatches, encodeDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { createTensor, Tensor } from '../gpu/tensor.js';
 import { CLUSTER, clusterReduce, clusterSgd, createClusterState, kmeansIteration, readCodebook, type ClusterState } from '../kernels/cluster.js';
