@@ -97,6 +97,35 @@ describe('.slimz v5: round trips', () => {
 });
 
 describe('.slimz v5: bad input', () => {
+  it('mutated files (truncated, bit flips, inserted bytes): a value or a CodecError, never another error, a hang or a huge allocation', async () => {
+    const r = rng(21);
+    const seeds = [(await compressBytes(text.subarray(0, 600), null)).bytes, (await compressBytes(text.subarray(0, 600), double)).bytes, (await compressBytes(text.subarray(0, 900), null, { recordBytes: 300 })).bytes];
+    let named = 0;
+    for (let i = 0; i < 60; i++) {
+      const s = seeds[i % 3]!;
+      let b = s.slice();
+      const kind = i % 3;
+      if (kind === 0) b = b.subarray(0, Math.floor(r() * b.length));
+      else if (kind === 1) for (let k = 0; k < 1 + Math.floor(r() * 3); k++) b[Math.floor(r() * b.length)]! ^= 1 << Math.floor(r() * 8);
+      else { const at = Math.floor(r() * b.length); b = Uint8Array.from([...b.subarray(0, at), ...Array.from({ length: 1 + Math.floor(r() * 4) }, () => Math.floor(r() * 256)), ...b.subarray(at)]); }
+      const t0 = Date.now();
+      try {
+        const out = await decompressBytes(b, resolve, { maxBytes: 1 << 20 });
+        expect(out.text.length).toBeLessThanOrEqual(1 << 20);
+      } catch (e) {
+        expect(e, String(e)).toBeInstanceOf(CodecError);
+        named++;
+      }
+      expect(Date.now() - t0).toBeLessThan(5000);
+    }
+    expect(named).toBeGreaterThan(50);
+    // a 20-byte file claiming 500 MB in one code: refused before any allocation of that size
+    const lie = await compressBytes(new Uint8Array(0), null);
+    const h = Uint8Array.from([...lie.bytes.subarray(0, 5), 0x80, 0x80, 0x80, 0xee, 0x01, 0, 0, 0, 0]);
+    const { crc32 } = await import('../src/codec/crc32.js');
+    await expect(decompressBytes(Uint8Array.from([...h, crc32(h) & 255, 1, 2, 3]), null)).rejects.toThrow(/declares 499122176 bytes, more than a code of 3 bytes can hold/);
+  });
+
   it('names the model a file needs when the decoder does not have it, and a model that differs', async () => {
     const c = await compressBytes(text, double);
     const prefix = double.id.slice(0, 16);

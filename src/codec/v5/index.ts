@@ -29,6 +29,12 @@ export const MAX_RECORD_BYTES = 1 << 24;
 export const MAX_STREAMS = 16;
 /** Default cap on a decoded single-record text (a hostile header cannot ask for more memory). */
 export const DEFAULT_MAX_BYTES = 1 << 30;
+/**
+ * Most text bytes one code byte can stand for: the CM codes a bit with p ≤ 65520/65536 (≥ 0.00035
+ * bits), so a byte costs ≥ 0.0028 bits — at most ~2,850 bytes per code byte. A header or record
+ * claiming more is damaged (and cannot make the decoder allocate 4,096× the file).
+ */
+const MAX_EXPANSION = 4096;
 
 /** Finds the model a file names: gets the 16 hex digits the header stores, returns a predictor whose id starts with them. */
 export type PredictorResolver = (idPrefix: string) => Promise<BytePredictor>;
@@ -157,6 +163,7 @@ export async function* decodeStream(source: AsyncIterable<Uint8Array> | Iterable
   try {
     if (!h.records) {
       const code = await src.rest(16 * h.length! + 8, 'the code');
+      if (h.length! > MAX_EXPANSION * (code.length + 8)) codecFail(`the header declares ${h.length} bytes, more than a code of ${code.length} bytes can hold: the file is damaged or truncated`);
       const text = await coder.decode(code, h.length!, 'the code');
       if (crc32(text) !== h.crc32) codecFail('the decoded text fails the CRC-32 of the original: the file is damaged (or the model differs from the encoder\'s)');
       o.onProgress?.({ done: text.length, total: text.length, bits: 8 * code.length, chunk: 1, chunks: 1, seconds: (Date.now() - t0) / 1000 });
@@ -171,7 +178,7 @@ export async function* decodeStream(source: AsyncIterable<Uint8Array> | Iterable
       if (len > MAX_RECORD_BYTES) codecFail(`${where} declares ${len} bytes, more than a record can hold (${MAX_RECORD_BYTES}): the file is damaged`);
       if (total + len > max) codecFail(`the file decodes to more than maxBytes = ${max} bytes; refused (raise maxBytes if the file is genuine)`);
       const clen = await readVarint(src, `${where}'s code length`);
-      if (clen > 16 * len + 8) codecFail(`${where}'s code length ${clen} is implausible for ${len} bytes: the file is damaged`);
+      if (clen > 16 * len + 8 || len > MAX_EXPANSION * (clen + 8)) codecFail(`${where}'s code length ${clen} is implausible for ${len} bytes: the file is damaged`);
       const code = await src.exact(clen, `${where}'s code`);
       const check = await src.exact(4, `${where}'s CRC-32`);
       const raw = await coder.decode(code, len, where);
