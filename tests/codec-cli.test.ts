@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compressBytes } from '../src/codec/v5/index.js';
 import { CountPredictor } from './predictor-double.js';
+import { SHIPPED_MODEL_IDS } from '../src/codec/pretrained/index.js';
 
 const BIN = join(import.meta.dirname, '../bin/slimgpu.js'), NO_WEBGPU = join(import.meta.dirname, 'fixtures/no-webgpu.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'slimgpu-cli-'));
@@ -63,9 +64,17 @@ describe('slimgpu compress / decompress, gzip style (CM alone: no GPU is ever lo
     writeFileSync(join(dir, 'c.txt'), text);
     // the default model is the shipped pretrained one; while none is shipped, that is said plainly
     const def = run(['compress', 'c.txt']);
-    if (def.code !== 0) {
-      expect(def.stderr).toMatch(/no pretrained model is shipped|pretrained/);
+    if (SHIPPED_MODEL_IDS.length === 0) {
+      expect(def.code).not.toBe(0);
+      expect(def.stderr).toMatch(/no pretrained model is shipped in this build of slimgpu \(use --model none\)/);
       expect(existsSync(join(dir, 'c.txt.slimz'))).toBe(false);
+    } else {
+      // a shipped model: the default round-trips, and names its model in the header
+      expect(def.code, def.stderr).toBe(0);
+      const z = new Uint8Array(readFileSync(join(dir, 'c.txt.slimz')));
+      expect(z[4]! & 3).toBe(1);
+      expect(run(['decompress', 'c.txt.slimz', '-o', 'c.back']).code).toBe(0);
+      expect(readFileSync(join(dir, 'c.back'))).toEqual(Buffer.from(text));
     }
     expect(run(['compress', 'nope.txt', '--model', 'none']).stderr).toMatch(/cannot read input 'nope\.txt': no such file/);
     expect(run(['compress', 'c.txt', '--model', 'nonsense']).stderr).toMatch(/--model must be pretrained, pretrained:<id>, none or gpt:L-D-H-T/);

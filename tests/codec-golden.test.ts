@@ -16,6 +16,8 @@ import { SLIMZ_VERSION } from '../src/codec/container.js';
 import { compressBytes, decompressBytes, V5_VERSION, type PredictorResolver, type V5EncodeOptions } from '../src/codec/v5/index.js';
 import { CountModel } from './codec-double.js';
 import { CountPredictor } from './predictor-double.js';
+import { loadPredictorById, SHIPPED_MODEL_IDS } from '../src/codec/pretrained/index.js';
+import { shippedResolver } from '../src/codec/v5/shipped.js';
 
 const DIR = join(import.meta.dirname, 'fixtures/slimz');
 const input = new Uint8Array(readFileSync(join(DIR, 'input.txt')));
@@ -55,15 +57,22 @@ describe('golden .slimz files', () => {
     expect(cm.header.coding.chunkChecks).toBeUndefined();
   });
 
+  // every shipped pretrained model gets a golden file, kept forever (a missing one fails: create it
+  // with SLIMZ_GOLDEN_WRITE=1 when the model is added)
+  for (const id of SHIPPED_MODEL_IDS) {
+    V5[`v5-pretrained-${id.slice(0, 16)}.slimz`] = async () => (await compressBytes(input, await loadPredictorById(id))).bytes;
+  }
+
   for (const [name, write] of Object.entries(V5)) {
     it(`${name}: decodes byte-exactly, and today's writer makes exactly these bytes`, async () => {
       const path = join(DIR, name);
       const now = await write();
       if (!existsSync(path) && process.env.SLIMZ_GOLDEN_WRITE === '1') writeFileSync(path, now);
+      if (!existsSync(path)) throw new Error(`golden file ${name} is missing: create it with SLIMZ_GOLDEN_WRITE=1 npx vitest run tests/codec-golden.test.ts (and commit it)`);
       const golden = new Uint8Array(readFileSync(path));
       const text = name.includes('countmodel')
         ? (await decompressText(golden, async (h) => countModel(h))).text
-        : (await decompressBytes(golden, resolve)).text;
+        : (await decompressBytes(golden, name.includes('pretrained') ? shippedResolver() : resolve)).text;
       expect(text).toEqual(input);
       expect(Buffer.from(now).equals(Buffer.from(golden)), `the writer's output for ${name} changed (${now.length} vs ${golden.length} bytes): ` +
         'a format change needs a new codec version (and new golden files); old golden files must keep decoding').toBe(true);
