@@ -121,9 +121,13 @@ describe('.slimz v5: bad input', () => {
     expect(named).toBeGreaterThan(50);
     // a 20-byte file claiming 500 MB in one code: refused before any allocation of that size
     const lie = await compressBytes(new Uint8Array(0), null);
-    const h = Uint8Array.from([...lie.bytes.subarray(0, 5), 0x80, 0x80, 0x80, 0xee, 0x01, 0, 0, 0, 0]);
     const { crc32 } = await import('../src/codec/crc32.js');
-    await expect(decompressBytes(Uint8Array.from([...h, crc32(h) & 255, 1, 2, 3]), null)).rejects.toThrow(/declares 499122176 bytes, more than a code of 3 bytes can hold/);
+    const lying = (len: number[]) => {
+      const h = Uint8Array.from([...lie.bytes.subarray(0, 5), ...len, 0, 0, 0, 0]);
+      return Uint8Array.from([...h, crc32(h) & 255, 1, 2, 3]);
+    };
+    await expect(decompressBytes(lying([0x80, 0x80, 0x80, 0xee, 0x01]), null)).rejects.toThrow(/single-record text of 499122176 bytes; a single record holds at most/);
+    await expect(decompressBytes(lying([0x80, 0xad, 0xe2, 0x04]), null)).rejects.toThrow(/declares 10000000 bytes, more than a code of 3 bytes can hold/);
   });
 
   it('names the model a file needs when the decoder does not have it, and a model that differs', async () => {

@@ -156,6 +156,7 @@ export async function* decodeStream(source: AsyncIterable<Uint8Array> | Iterable
   const h = await readV5Header(src);
   o.onHeader?.(h);
   const max = o.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (!h.records && h.length! > MAX_RECORD_BYTES) codecFail(`the header declares a single-record text of ${h.length} bytes; a single record holds at most ${MAX_RECORD_BYTES}: the file is damaged`);
   if (!h.records && h.length! > max) codecFail(`the header declares a text of ${h.length} bytes, more than maxBytes = ${max}; refused (raise maxBytes if the file is genuine)`);
   const predictor = await predictorFor(h, resolve);
   const coder = new RecordCoder(h.streams, predictor, memoryFor(h.records ? undefined : h.length));
