@@ -1,6 +1,8 @@
 // slimgpu's codec against the usual compressors on one file, in one run:
 //   node dist/bench/index.js compressors [FILE] [--bytes N] [--json] [--model gpt:L-D-H-T] [--no-two-part]
-//     [--rows gpt+cm,gpt,cm,two-part] [--steps-per-chunk n] [--chunk n] [--streams n] [--lr x] [--train-steps n] [--no-decode]
+//     [--rows pretrained,double,cm,gpt+cm,gpt,two-part] [--small N] [--steps-per-chunk n] [--chunk n] [--streams n] [--lr x] [--train-steps n] [--no-decode]
+// Codec 5 rows (bench/compressors-v5.ts): pretrained + CM (when a model is shipped), the order-2 test
+// double + CM, the CM alone ('cm'); zpaq -m5; small files (--small N pieces of 1, 4, 16, 64 KB each, default 4).
 // Rows: slimgpu prequential GPT+CM (the CM mixer with the GPT's table as an input), GPT alone (range
 // coder), CM alone (--model none), slimgpu two-part (GPT+CM under the stored model), gzip -9 and brotli -11 (Node's zlib), bzip2 -9,
 // xz -9e and zstd -19 --long (Debian's command-line tools). Every row is decompressed and compared
@@ -12,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
 import { createGpu } from '../src/gpu/device.js';
-import { compressWithGpt, decompressWithGpt, type GptCodecOptions } from '../src/codec/gpt.js';
+import { GPT_CODEC_DEFAULTS, compressWithGpt, decompressWithGpt, type GptCodecOptions } from '../src/codec/gpt.js';
+import { formatSmall, smallRows, v5Row, zpaqRow, type SmallRow, type V5RowKind } from './compressors-v5.js';
 
 export interface CompressorRow {
   name: string;
@@ -36,10 +39,11 @@ export interface CompressorsReport {
   adapter: string;
   rows: CompressorRow[];
   twoPart?: Record<string, number>;
+  small?: SmallRow[];
 }
 
 const USAGE = `usage: node dist/bench/index.js compressors [FILE] [--bytes N] [--json] [--model gpt:L-D-H-T] [--no-two-part] [--no-slimgpu]
-  [--rows gpt+cm,gpt,cm,two-part] [--streams n] [--chunk n] [--steps-per-chunk n] [--lr x] [--optimizer adamw|sgd] [--train-steps n] [--sparsity s] [--bits b] [--no-decode]`;
+  [--rows pretrained,double,cm,gpt+cm,gpt,two-part] [--small N (pieces per size; 0: none)] [--streams n] [--chunk n] [--steps-per-chunk n] [--lr x] [--optimizer adamw|sgd] [--train-steps n] [--sparsity s] [--bits b] [--no-decode]`;
 
 /** The King James Bible from Debian's bible-kjv-text, as plain text (4.4 MB), cached. */
 export function kjvText(): { path: string; source: string } {
@@ -91,12 +95,13 @@ function zlibRows(text: Uint8Array): CompressorRow[] {
   ];
 }
 
-type SlimRow = 'gpt+cm' | 'gpt' | 'cm' | 'two-part';
-const SLIM_ROWS: SlimRow[] = ['gpt+cm', 'gpt', 'cm', 'two-part'];
-interface Args { file?: string; bytes?: number; json: boolean; rows: SlimRow[]; decode: boolean; opts: GptCodecOptions }
+type SlimRow = 'gpt+cm' | 'gpt' | 'two-part' | V5RowKind;
+const SLIM_ROWS: SlimRow[] = ['pretrained', 'double', 'cm', 'gpt+cm', 'gpt', 'two-part'];
+const V5_ROWS: SlimRow[] = ['pretrained', 'double', 'cm'];
+interface Args { file?: string; bytes?: number; json: boolean; rows: SlimRow[]; decode: boolean; small: number; opts: GptCodecOptions }
 
 function parse(argv: string[]): Args {
-  const a: Args = { json: false, rows: [...SLIM_ROWS], decode: true, opts: {} };
+  const a: Args = { json: false, rows: [...SLIM_ROWS], decode: true, small: 4, opts: {} };
   const tp: NonNullable<GptCodecOptions['twoPart']> = {};
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
@@ -119,6 +124,7 @@ function parse(argv: string[]): Args {
     }
     else if (x === '--no-decode') a.decode = false;
     else if (x === '--bytes') a.bytes = n();
+    else if (x === '--small') a.small = n();
     else if (x === '--model') a.opts.model = v();
     else if (x === '--streams') a.opts.streams = n();
     else if (x === '--chunk') a.opts.chunkBytes = n();
@@ -155,16 +161,18 @@ export async function main(argv: string[]): Promise<number> {
   const rows: CompressorRow[] = [];
   let adapter = '-';
   let twoPart: Record<string, number> | undefined;
-  if (a.rows.length) {
+  for (const kind of a.rows.filter((r) => V5_ROWS.includes(r))) {
+    const row = await v5Row(text, kind as V5RowKind, a.decode, log);
+    if (row) rows.push(row);
+  }
+  const gpuRows = a.rows.filter((r) => !V5_ROWS.includes(r));
+  if (gpuRows.length) {
     const gpu = await createGpu();
     adapter = gpu.info.description || gpu.info.device;
     try {
-      for (const kind of a.rows) {
-        const label = { 'gpt+cm': 'slimgpu prequential, GPT+CM', gpt: 'slimgpu prequential, GPT alone', cm: 'slimgpu CM alone (--model none)', 'two-part': 'slimgpu two-part, GPT+CM' }[kind];
-        const opts: GptCodecOptions = {
-          ...a.opts, twoPart: kind === 'two-part' ? a.opts.twoPart : undefined, mixer: kind === 'gpt' ? 'none' : 'cm',
-          ...(kind === 'cm' ? { model: 'none', streams: undefined, chunkBytes: undefined } : {}),
-        };
+      for (const kind of gpuRows) {
+        const label = { 'gpt+cm': 'slimgpu prequential, GPT+CM (same-device only)', gpt: 'slimgpu prequential, GPT alone (same-device only)', 'two-part': 'slimgpu two-part, GPT+CM (same-device only)' }[kind as 'gpt+cm' | 'gpt' | 'two-part'];
+        const opts: GptCodecOptions = { ...a.opts, twoPart: kind === 'two-part' ? a.opts.twoPart : undefined, mixer: kind === 'gpt' ? 'none' : 'cm' };
         let last = 0;
         const onProgress = (p: { done: number; total: number; bits: number; seconds: number }) => {
           if (p.seconds - last < 30) return;
@@ -182,7 +190,7 @@ export async function main(argv: string[]): Promise<number> {
           if (!same(back.text, text)) throw new Error(`compressors: ${label} did not round-trip`);
         }
         const h = c.header, m = h.model as { model?: string };
-        const flags = kind === 'cm' ? '--model none' : `${kind === 'two-part' ? '--two-part ' : ''}--model ${m.model} --mixer ${h.coding.mixer ?? 'none'} --streams ${h.coding.streams} --chunk ${h.coding.chunkBytes} --steps-per-chunk ${h.coding.stepsPerChunk}`;
+        const flags = `${kind === 'two-part' ? '--two-part ' : ''}--model ${m.model} --mixer ${h.coding.mixer ?? 'none'} --streams ${h.coding.streams} --chunk ${h.coding.chunkBytes} --steps-per-chunk ${h.coding.stepsPerChunk}`;
         rows.push({
           name: label, command: `slimgpu compress ${flags}`,
           bytes: c.bytes.length, bitsPerByte: (8 * c.bytes.length) / text.length, compressSeconds: cs, decompressSeconds: ds,
@@ -200,7 +208,9 @@ export async function main(argv: string[]): Promise<number> {
   rows.push(cliRow('bzip2 -9', 'bzip2', ['-9', '-c'], ['-d', '-c'], text));
   rows.push(cliRow('xz -9e', 'xz', ['-9e', '-c', '-T1'], ['-d', '-c'], text));
   rows.push(cliRow('zstd -19 --long', 'zstd', ['-19', '--long', '-c', '-q'], ['-d', '--long', '-c', '-q'], text));
-  const report: CompressorsReport = { file: path, source, bytes: text.length, adapter, rows, ...(twoPart ? { twoPart } : {}) };
+  rows.push(zpaqRow(text));
+  const small = a.small > 0 ? await smallRows(text, a.rows.filter((r) => V5_ROWS.includes(r)) as V5RowKind[], a.small, log) : undefined;
+  const report: CompressorsReport = { file: path, source, bytes: text.length, adapter, rows, ...(twoPart ? { twoPart } : {}), ...(small ? { small } : {}) };
   if (a.json) console.log(JSON.stringify(report, null, 1));
   else console.log(formatCompressors(report));
   return 0;
@@ -209,9 +219,9 @@ export async function main(argv: string[]): Promise<number> {
 const speed = (bytes: number, s?: number) => (s === undefined ? '-' : bytes / s >= 1 << 20 ? `${(bytes / s / (1 << 20)).toFixed(1)} MiB/s` : `${(bytes / s / 1024).toFixed(1)} KiB/s`);
 
 export function formatCompressors(r: CompressorsReport): string {
-  const head = ['compressor', 'bytes', 'bits/byte', 'compress', 'decompress', 'model share', 'GPT alone (same run, ideal)'];
+  const head = ['compressor', 'bytes', 'bits/byte', 'compress', 'decompress', 'model (share / adjusted)', 'model alone (same run, ideal)'];
   const body = r.rows.map((x) => [x.name, String(x.bytes), x.bitsPerByte.toFixed(3), speed(r.bytes, x.compressSeconds), speed(r.bytes, x.decompressSeconds),
-    x.modelShare !== undefined ? `${x.modelBytes} B (${(100 * x.modelShare).toFixed(1)}%)` : '', x.gptBitsPerByte !== undefined ? x.gptBitsPerByte.toFixed(3) : '']);
+    x.modelShare !== undefined ? `${x.modelBytes} B (${(100 * x.modelShare).toFixed(1)}%)` : x.note ?? '', x.gptBitsPerByte !== undefined ? x.gptBitsPerByte.toFixed(3) : '']);
   const w = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j]!.length)));
   const line = (c: string[]) => c.map((s, j) => (j === 0 ? s.padEnd(w[j]!) : s.padStart(w[j]!))).join('  ');
   const lines = [`${r.source}: ${r.bytes} bytes; slimgpu on ${r.adapter}`, line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)];
@@ -221,5 +231,6 @@ export function formatCompressors(r: CompressorsReport): string {
       `${t.denseModelBytes - t.modelBytes} B off the model part; data ${t.denseBitsPerByte.toFixed(3)} → ${t.bitsPerByte.toFixed(3)} bits/byte under the compressed model (GPT alone), ` +
       `${t.codedBitsPerByte.toFixed(3)} as coded (with the CM mixer)`);
   }
+  if (r.small) lines.push(formatSmall(r.small));
   return lines.join('\n');
 }

@@ -38,7 +38,7 @@ const USAGE = `usage: node dist/bench/index.js kernels|train [options]
   train            training samples/s for LeNet-300-100 (batch 128) and LeNet-5 (batch 64), tokens/s of a GPT step
   vs-tfjs          slimgpu vs TF.js's WebGPU backend on the same device (vs-tfjs --help)
   profile-step     ms per kernel of one training step, timestamped (profile-step --help)
-  compressors      slimgpu's text codec vs gzip, bzip2, xz, zstd, brotli on one file (compressors --help)
+  compressors      slimgpu's text codec vs gzip, bzip2, xz, zstd, brotli, zpaq on one file, and small files (compressors --help)
   attention-compare  attention variants forward/backward, alternating runs, CPU ms (attention-compare --help)
   --json           print a JSON array of {kernel, variant, size, ms, gflops|gbps, timing}
   --all            also the long cases (2048³ matmul, ...)

@@ -1,11 +1,13 @@
 // The codec page (demo/codec.html): a dropped (or chosen, or the bundled sample) file is compressed
-// by the prequential GPT codec (src/codec: compressWithGpt) through WebGPU, with the code length of
-// each chunk and of everything so far charted as the model learns; the .slimz file can be
-// downloaded, is decompressed back in the page (decompressWithGpt) and compared byte for byte with
-// the original, and the same bytes go through the browser's CompressionStream('gzip') (and back
-// through DecompressionStream) for comparison. A dropped .slimz file is decompressed instead.
+// by the chosen codec — the shipped pretrained model + CM (codec 5, the default when a model is
+// shipped: loaded once and kept), the CM alone, or the prequential GPT (compressWithGpt, WebGPU) —
+// with the code length charted as it goes; the .slimz file can be downloaded, is decompressed back
+// in the page and compared byte for byte with the original, and the same bytes go through the
+// browser's CompressionStream('gzip') (and 'brotli' where the browser has it) for comparison. A
+// dropped .slimz file is decompressed instead. A text box compresses a short message as it is typed.
 //
-// URL parameters preset the form (model, mixer, stepsPerChunk, chunkBytes, lr, streams, seed) and:
+// URL parameters preset the form (codec, model, mixer, stepsPerChunk, chunkBytes, lr, streams, seed;
+// a gpt: model without codec= means codec=gpt) and:
 // sample=1 (use the bundled sample), sampleBytes=N (only its first N bytes), autostart=1 (compress,
 // then decompress and verify). window.__codec exposes the run for tests (tests/codec-page.test.ts).
 import { codec, type Gpu } from '../src/index.js';
@@ -18,8 +20,16 @@ type Phase = 'init' | 'nogpu' | 'ready' | 'compressing' | 'decompressing' | 'don
 
 interface Row { method: string; bytes: number; compressMs: number; decompressMs?: number; exact?: boolean }
 
+type Kind = 'pretrained' | 'none' | 'gpt';
+
+interface LiveProbe { bytes: number; slimz: number; gzip: number; brotli?: number; exact: boolean }
+
 interface CodecProbe {
   state: Phase;
+  codec?: Kind;
+  /** Bytes of the browser's brotli, when it has CompressionStream('brotli'). */
+  brotliBytes?: number;
+  live?: LiveProbe;
   adapter?: string;
   input?: { name: string; bytes: number };
   progress: CodecProgress[];
@@ -57,10 +67,40 @@ let output: { name: string; bytes: Uint8Array } | undefined;
 const chart = new LiveChart($('chart-bpb'), { yLabel: 'bits per byte', xLabel: 'bytes coded', series: [{ label: 'chunk' }, { label: 'so far' }] });
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
-const isSlimz = (b: Uint8Array) => b.length >= codec.SLIMZ_MAGIC.length && codec.SLIMZ_MAGIC.every((x, i) => b[i] === x);
+const isSlimz = (b: Uint8Array) => codec.v5.isV5(b) || (b.length >= codec.SLIMZ_MAGIC.length && codec.SLIMZ_MAGIC.every((x, i) => b[i] === x));
+const shipped = codec.SHIPPED_MODEL_IDS.length > 0;
+const kind = (): Kind => (form.elements.namedItem('codec') as HTMLSelectElement).value as Kind;
 
 async function pipe(bytes: Uint8Array, stream: CompressionStream | DecompressionStream): Promise<Uint8Array> {
   return new Uint8Array(await new Response(new Blob([bytes as BlobPart]).stream().pipeThrough(stream)).arrayBuffer());
+}
+
+/** The browser's brotli, or undefined where CompressionStream has no 'brotli'. */
+async function brotli(bytes: Uint8Array): Promise<Uint8Array | undefined> {
+  let s: CompressionStream;
+  try {
+    s = new CompressionStream('brotli' as CompressionFormat);
+  } catch {
+    return undefined;
+  }
+  return pipe(bytes, s);
+}
+
+/** The shipped pretrained model, loaded (fetched) once for the page's life. */
+let pretrainedModel: Promise<codec.BytePredictor> | undefined;
+function pretrained(): Promise<codec.BytePredictor> {
+  pretrainedModel ??= codec.loadShippedPredictor({ gpu: gpu ?? null });
+  pretrainedModel.catch(() => { pretrainedModel = undefined; });
+  return pretrainedModel;
+}
+const resolver = (prefix: string) => codec.shippedResolver({ gpu: gpu ?? null })(prefix);
+
+/** Codec 5 (pretrained or none) on the CPU/GPU integer path: compress, then decode and compare. */
+async function v5RoundTrip(bytes: Uint8Array, k: Kind, onProgress?: (p: CodecProgress) => void): Promise<{ z: codec.v5.V5Compressed; ms: number }> {
+  const predictor = k === 'pretrained' ? await pretrained() : null;
+  const t = performance.now();
+  const z = await codec.v5.compressBytes(bytes, predictor, { onProgress });
+  return { z, ms: performance.now() - t };
 }
 
 function setInput(name: string, bytes: Uint8Array): void {
@@ -81,8 +121,9 @@ function setInput(name: string, bytes: Uint8Array): void {
 
 function refreshButtons(): void {
   const busy = probe.state === 'compressing' || probe.state === 'decompressing';
-  btn('run').disabled = busy || !gpu || !input;
-  btn('decompress').disabled = busy || !gpu || !slimz;
+  btn('run').disabled = busy || !input || (kind() === 'gpt' && !gpu);
+  btn('decompress').disabled = busy || !slimz;
+  ($('gpt-fields') as HTMLFieldSetElement).disabled = kind() !== 'gpt';
   btn('download').disabled = busy || !slimz;
   btn('download-out').disabled = busy || !output;
 }
@@ -124,16 +165,17 @@ function options(): codec.GptCodecOptions {
 }
 
 async function compress(): Promise<void> {
-  if (!gpu || !input) return;
+  const k = kind();
+  if (!input || (k === 'gpt' && !gpu)) return;
   const src = input;
-  Object.assign(probe, { state: 'compressing', progress: [], rows: [], slimzBytes: undefined, codeBits: undefined, bitsPerByte: undefined, gzipBytes: undefined, gzipExact: undefined, roundTrip: undefined, error: undefined });
+  Object.assign(probe, { state: 'compressing', codec: k, progress: [], rows: [], slimzBytes: undefined, codeBits: undefined, bitsPerByte: undefined, gzipBytes: undefined, gzipExact: undefined, brotliBytes: undefined, roundTrip: undefined, error: undefined });
   hideNotice();
   refreshButtons();
   chart.reset({ yLabel: 'bits per byte', xLabel: 'bytes coded', series: [{ label: 'chunk' }, { label: 'so far' }] }, src.bytes.length);
   for (const s of ['s-done', 's-bpb', 's-chunk', 's-chunks', 's-speed', 's-verify']) stat(s, '–');
   renderRows();
 
-  // the browser's gzip on the same bytes, and back
+  // the browser's gzip on the same bytes, and back; brotli where the browser has it
   let t = performance.now();
   const gz = await pipe(src.bytes, new CompressionStream('gzip'));
   const gzMs = performance.now() - t;
@@ -142,23 +184,36 @@ async function compress(): Promise<void> {
   probe.gzipBytes = gz.length;
   probe.gzipExact = equal(gzBack, src.bytes);
   probe.rows.push({ method: "gzip (the browser's CompressionStream)", bytes: gz.length, compressMs: gzMs, decompressMs: performance.now() - t, exact: probe.gzipExact });
+  t = performance.now();
+  const br = await brotli(src.bytes);
+  if (br) {
+    probe.brotliBytes = br.length;
+    probe.rows.push({ method: "brotli (the browser's CompressionStream)", bytes: br.length, compressMs: performance.now() - t });
+  }
   renderRows();
 
-  const o = options();
-  setPhase(`Compressing ${src.name} (${fmtInt(src.bytes.length)} bytes) with ${o.model}, ${o.stepsPerChunk} training steps per chunk…`);
-  t = performance.now();
-  const r = await codec.compressWithGpt(gpu, src.bytes, o, { onProgress: (p) => onProgress(p, 'compress'), onLog: (line) => setPhase(`${line}…`) });
-  const ms = performance.now() - t;
-  slimz = { name: `${src.name}.slimz`, bytes: r.bytes };
-  probe.slimzBytes = r.bytes.length;
-  probe.codeBits = r.bits;
-  probe.bitsPerByte = src.bytes.length ? (8 * r.bytes.length) / src.bytes.length : 0;
-  probe.rows.push({ method: `slimgpu prequential (${o.model})`, bytes: r.bytes.length, compressMs: ms });
+  let bytes: Uint8Array, bits: number, ms: number, label: string;
+  if (k === 'gpt') {
+    const o = options();
+    setPhase(`Compressing ${src.name} (${fmtInt(src.bytes.length)} bytes) with ${o.model}, ${o.stepsPerChunk} training steps per chunk…`);
+    t = performance.now();
+    const r = await codec.compressWithGpt(gpu!, src.bytes, o, { onProgress: (p) => onProgress(p, 'compress'), onLog: (line) => setPhase(`${line}…`) });
+    [bytes, bits, ms, label] = [r.bytes, r.bits, performance.now() - t, `slimgpu prequential (${o.model}, this GPU only)`];
+  } else {
+    setPhase(k === 'pretrained' ? 'Loading the pretrained model (once)…' : `Compressing ${src.name} with the CM alone…`);
+    const r = await v5RoundTrip(src.bytes, k, (p) => onProgress(p, 'compress'));
+    [bytes, bits, ms, label] = [r.z.bytes, r.z.bits, r.ms, k === 'pretrained' ? `slimgpu pretrained + CM (${(await pretrained()).name})` : 'slimgpu CM alone (--model none)'];
+  }
+  slimz = { name: `${src.name}.slimz`, bytes };
+  probe.slimzBytes = bytes.length;
+  probe.codeBits = bits;
+  probe.bitsPerByte = src.bytes.length ? (8 * bytes.length) / src.bytes.length : 0;
+  probe.rows.push({ method: label, bytes: bytes.length, compressMs: ms });
   renderRows();
-  $('compare-note').textContent = `The .slimz file holds the header (settings, adapter, CRC-32s: ${fmtBytes(r.bytes.length - Math.ceil(r.bits / 8))} here) and the ` +
-    `arithmetic code: ${(r.bits / Math.max(1, src.bytes.length)).toFixed(3)} bits per byte of −log₂ p under the model as it learned. ` +
-    'No model is stored: the decoder trains the same one.';
-  setPhase(`Compressed ${fmtInt(src.bytes.length)} → ${fmtInt(r.bytes.length)} bytes in ${(ms / 1000).toFixed(1)} s (gzip: ${fmtInt(gz.length)}). Decompressing to check…`);
+  $('compare-note').textContent = `The .slimz file holds the header (${fmtBytes(bytes.length - Math.ceil(bits / 8))} here, with the CRC-32s) and the ` +
+    `arithmetic code: ${(bits / Math.max(1, src.bytes.length)).toFixed(3)} bits per byte of −log₂ p. ` +
+    (k === 'gpt' ? 'No model is stored: the decoder trains the same one, on the same kind of GPU.' : k === 'pretrained' ? 'The model ships with slimgpu and is not stored in the file.' : '');
+  setPhase(`Compressed ${fmtInt(src.bytes.length)} → ${fmtInt(bytes.length)} bytes in ${(ms / 1000).toFixed(1)} s (gzip: ${fmtInt(gz.length)}${br ? `, brotli: ${fmtInt(br.length)}` : ''}). Decompressing to check…`);
   probe.state = 'ready';
   refreshButtons();
   await decompress(src.bytes);
@@ -166,14 +221,22 @@ async function compress(): Promise<void> {
 
 /** Decompresses the current .slimz; with `original`, checks the output against it. */
 async function decompress(original?: Uint8Array): Promise<void> {
-  if (!gpu || !slimz) return;
+  if (!slimz) return;
   const file = slimz;
   probe.state = 'decompressing';
   refreshButtons();
   hideNotice();
   stat('s-verify', '…');
   const t = performance.now();
-  const { text, header } = await codec.decompressWithGpt(gpu, file.bytes, { onProgress: (p) => onProgress(p, 'decompress') });
+  let text: Uint8Array, what: string;
+  if (codec.v5.isV5(file.bytes)) {
+    const r = await codec.v5.decompressBytes(file.bytes, resolver, { onProgress: (p) => onProgress(p, 'decompress') });
+    [text, what] = [r.text, r.header.kind === 'none' ? 'CM alone' : `pretrained model ${r.header.modelId}…`];
+  } else {
+    if (!gpu) throw new Error('this .slimz file was written by the prequential GPT (or codec 4): decompressing it needs WebGPU');
+    const r = await codec.decompressWithGpt(gpu, file.bytes, { onProgress: (p) => onProgress(p, 'decompress') });
+    [text, what] = [r.text, `${String(r.header.model.model ?? r.header.model.kind ?? '')}, written on ${r.header.writer.adapter.description || r.header.writer.adapter.device || 'an unnamed adapter'}`];
+  }
   const ms = performance.now() - t;
   output = { name: file.name.replace(/\.slimz$/, '') || 'decompressed', bytes: text };
   const row = probe.rows.find((x) => x.method.startsWith('slimgpu'));
@@ -187,11 +250,32 @@ async function decompress(original?: Uint8Array): Promise<void> {
       : `The decompressed bytes differ from the original (${fmtInt(text.length)} vs ${fmtInt(original.length)} bytes).`);
   } else {
     stat('s-verify', '✓ CRC-32');
-    setPhase(`Decompressed ${file.name}: ${fmtInt(text.length)} bytes in ${(ms / 1000).toFixed(1)} s (${String(header.model.model ?? '')}, written on ${header.writer.adapter.description || header.writer.adapter.device || 'an unnamed adapter'}); every chunk's CRC-32 and the whole file's matched.`);
+    setPhase(`Decompressed ${file.name}: ${fmtInt(text.length)} bytes in ${(ms / 1000).toFixed(1)} s (${what}); every CRC-32 matched.`);
   }
   probe.state = 'done';
   refreshButtons();
 }
+
+/** The message box: compressed on every pause in typing (never with the GPT), decoded and compared. */
+let liveSeq = 0;
+async function live(): Promise<void> {
+  const seq = ++liveSeq;
+  const bytes = new TextEncoder().encode(($('live') as HTMLTextAreaElement).value);
+  const k = kind() === 'pretrained' ? 'pretrained' : 'none';
+  const [{ z }, gz, br] = await Promise.all([v5RoundTrip(bytes, k), pipe(bytes, new CompressionStream('gzip')), brotli(bytes)]);
+  const back = await codec.v5.decompressBytes(z.bytes, resolver);
+  if (seq !== liveSeq) return; // a newer keystroke won
+  const exact = equal(back.text, bytes);
+  probe.live = { bytes: bytes.length, slimz: z.bytes.length, gzip: gz.length, brotli: br?.length, exact };
+  $('live-out').textContent = `${fmtInt(bytes.length)} bytes → slimgpu ${k === 'pretrained' ? 'pretrained + CM' : 'CM alone'}: ${fmtInt(z.bytes.length)} bytes ` +
+    `(${exact ? '✓ decompressed exactly' : '✗ differs'}) · gzip ${fmtInt(gz.length)}${br ? ` · brotli ${fmtInt(br.length)}` : ' · brotli: not in this browser'}`;
+}
+let liveTimer: ReturnType<typeof setTimeout> | undefined;
+$('live').addEventListener('input', () => {
+  clearTimeout(liveTimer);
+  liveTimer = setTimeout(() => { live().catch((e) => { $('live-out').textContent = `failed: ${(e as Error).message}`; }); }, 200);
+});
+$('codec').addEventListener('change', refreshButtons);
 
 async function guarded(f: () => Promise<void>, what: string): Promise<void> {
   try {
@@ -240,23 +324,27 @@ drop.addEventListener('drop', (ev) => {
 });
 
 async function init(): Promise<void> {
-  for (const name of ['model', 'mixer', 'stepsPerChunk', 'chunkBytes', 'lr', 'streams', 'seed']) {
+  const sel = form.elements.namedItem('codec') as HTMLSelectElement;
+  const pre = sel.querySelector('option[value="pretrained"]') as HTMLOptionElement;
+  if (!shipped) { pre.disabled = true; pre.textContent += ' — none shipped in this build'; }
+  sel.value = shipped ? 'pretrained' : 'none';
+  for (const name of ['model', 'mixer', 'stepsPerChunk', 'chunkBytes', 'lr', 'streams', 'seed', 'codec']) {
     const v = params.get(name);
     if (v !== null) field(name).value = v;
   }
+  if (params.get('codec') === null && params.get('model')?.startsWith('gpt:')) sel.value = 'gpt';
+  $('model-info').textContent = shipped ? `Shipped models: ${codec.SHIPPED_MODEL_IDS.map((x) => x.slice(0, 16) + '…').join(', ')}` : 'No pretrained model is shipped in this build: the CM alone is the default.';
   refreshButtons();
   const g = await startGpu();
-  if (!g) {
-    probe.state = 'nogpu';
-    setPhase('Cannot compress without WebGPU.');
-    return;
+  if (g) {
+    gpu = g.gpu;
+    probe.adapter = g.adapter;
   }
-  gpu = g.gpu;
-  probe.adapter = g.adapter;
-  probe.state = 'ready';
+  probe.state = !g && kind() === 'gpt' ? 'nogpu' : 'ready';
+  if (probe.state === 'nogpu') setPhase('The prequential GPT needs WebGPU; the CM alone and the pretrained model do not.');
   if (params.get('sample') === '1') await guarded(useSample, 'Loading the sample');
   refreshButtons();
-  if (params.get('autostart') === '1' && input) void guarded(compress, 'Compression');
+  if (params.get('autostart') === '1' && input && probe.state !== 'nogpu') void guarded(compress, 'Compression');
 }
 
 void init();

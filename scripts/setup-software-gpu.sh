@@ -6,7 +6,7 @@
 #     existing Debian apt entry (no host name is written here).
 #   - Debian's chromium, for the puppeteer-core browser tests.
 #   - Debian's dataset-fashion-mnist (optional data for `--data fashion-mnist`).
-#   - bzip2, xz-utils, zstd (the compressors `npm run bench -- compressors` compares with) and
+#   - bzip2, xz-utils, zstd, zpaq (the compressors `npm run bench -- compressors` compares with) and
 #     bible-kjv + bible-kjv-text (its default English text, the King James Bible).
 #   - Debian's python3-torch and python3-numpy (python/: PyTorch twins, DDP trainer, readers).
 # It installs nothing that is already present and prints what it chose.
@@ -119,9 +119,9 @@ fi
 
 # 4. Compressors and the English text for the codec benchmark
 need=()
-for p in bzip2 xz-utils zstd bible-kjv bible-kjv-text; do [ -n "$(pkgver "$p")" ] || need+=("$p"); done
+for p in bzip2 xz-utils zstd zpaq bible-kjv bible-kjv-text; do [ -n "$(pkgver "$p")" ] || need+=("$p"); done
 if [ ${#need[@]} = 0 ]; then
-  say "codec bench tools present: bzip2, xz-utils, zstd, bible-kjv"
+  say "codec bench tools present: bzip2, xz-utils, zstd, zpaq, bible-kjv"
 else
   apt_update
   if $SUDO apt-get install -y -qq "${need[@]}" >/dev/null; then say "installed ${need[*]}"; else say "could not install ${need[*]}; npm run bench -- compressors needs them"; fi

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compressWithGpt, decompressWithGpt, type GptCodecOptions } from '../src/codec/index.js';
+import { checkSettings, compressWithGpt, decompressText, decompressWithGpt, GptCodecModel, type GptCodecOptions, type SlimzHeader } from '../src/codec/index.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { cli, rng, testGpu } from './helpers.js';
@@ -50,6 +50,20 @@ describe('GPT codec', () => {
     const still = await compressWithGpt(gpu, english, { ...TINY, stepsPerChunk: 0 });
     expect(still.records.map((c) => c.fingerprint).slice(1)).not.toEqual(a.records.map((c) => c.fingerprint).slice(1));
     expect(a.bits).toBeLessThan(still.bits);
+  });
+
+  it('fail-fast: a GPT whose training arithmetic differs (another adapter) stops at chunk 1, not at the end of the record', async () => {
+    const gpu = await testGpu();
+    // every chunk in one record: codec 4 checked the model only at the record's start (its untrained first chunk)
+    const c = await compressWithGpt(gpu, english, { ...TINY, recordBytes: 1 << 16 });
+    expect(c.header.coding.records).toBe(1);
+    expect(c.header.coding.chunks).toBeGreaterThan(3);
+    expect(c.header.coding.chunkChecks).toBe(true);
+    // the decoder's model trains with a learning rate 1% off: the same first chunk, different weights after it
+    const perturbed = (h: SlimzHeader) => GptCodecModel.create(gpu, { ...checkSettings(h.model, 'test'), lr: (h.model.lr as number) * 1.01 }, h.coding.streams, h.length);
+    let steps = 0;
+    await expect(decompressText(c.bytes, perturbed, { onProgress: (p) => { steps = p.chunk; } })).rejects.toThrow(/record 0 of 1, chunk 1: the model's predictions differ from the encoder's \(check byte/);
+    expect(steps).toBe(1); // stopped within one chunk
   });
 
   it('two-part: the stored model (pruned, shared) decodes the text exactly', async () => {

@@ -2,9 +2,12 @@
 //
 //   offset  size  field
 //   0       8     magic "SLIMZ\r\n\x1a" (the \r\n and ^Z catch text-mode transfers, as PNG's do)
-//   8       2     version (u16 LE), 4 (the codec's version: 1 = windowed full forwards, the decoder
+//   8       2     version (u16 LE), 5 (the codec's version: 1 = windowed full forwards, the decoder
 //                 one per row; 2 = key/value-cached steps, one record per chunk; 3 = records of
-//                 several chunks; 4 = the CM with per-stream contexts, see prequential.ts and cm/)
+//                 several chunks; 4 = the CM with per-stream contexts, see prequential.ts and cm/;
+//                 5 = per-chunk check bytes when coding.chunkChecks — this JSON framing is v5's for
+//                 the GPU modes (prequential GPT, two-part); v5's CM-alone and pretrained modes use
+//                 the binary header of v5/header.ts. Version 4 files stay readable)
 //   10      2     flags (u16, 0)
 //   12      4     header length H (u32 LE)
 //   16      H     header: UTF-8 JSON (SlimzHeader: mode, original length and CRC-32, model and
@@ -13,7 +16,8 @@
 //   [two-part only: the model section — u32 length M, M bytes, u32 CRC-32 of them]
 //   records, header.coding.records of them, each:
 //           24    u32 index, raw length, CRC-32 of the raw bytes, model fingerprint, code length L,
-//                 CRC-32 of these 20 bytes and the code
+//                 CRC-32 of these 20 bytes, the checks and the code
+//           C     [coding.chunkChecks] one check byte per chunk of the record (prequential.ts)
 //           L     range-coder bytes
 //   end     12    "SLZ\0", u32 record count, CRC-32 of every byte before it
 //
@@ -23,7 +27,9 @@ import { crc32 } from './crc32.js';
 import { codecFail } from './errors.js';
 
 export const SLIMZ_MAGIC = Uint8Array.of(0x53, 0x4c, 0x49, 0x4d, 0x5a, 0x0d, 0x0a, 0x1a);
-export const SLIMZ_VERSION = 4;
+export const SLIMZ_VERSION = 5;
+/** JSON-framed versions this slimgpu reads (4: no per-chunk checks). */
+export const SLIMZ_JSON_VERSIONS: readonly number[] = [4, 5];
 const END_MAGIC = Uint8Array.of(0x53, 0x4c, 0x5a, 0x00);
 const MAX_HEADER = 1 << 20;
 const CHUNK_HEAD = 24;
@@ -53,6 +59,8 @@ export interface CodingSettings {
   mixer?: 'none' | 'cm';
   /** CM: log2 of each hashed table's bytes. */
   cmMemoryLog2?: number;
+  /** Codec 5: every record stores one check byte per chunk (a hash of the model's logits at the chunk's start). */
+  chunkChecks?: boolean;
 }
 
 export interface WriterInfo {
@@ -81,6 +89,8 @@ export interface ChunkRecord {
   rawCrc: number;
   /** Hash of the model's frequency tables on the rows known before the record (see prequential.ts). */
   fingerprint: number;
+  /** [coding.chunkChecks] one byte per chunk of the record. */
+  checks?: Uint8Array;
   code: Uint8Array;
 }
 
@@ -122,8 +132,9 @@ export function encodeChunk(index: number, c: ChunkRecord): Uint8Array {
   const head = new Uint8Array(CHUNK_HEAD);
   const dv = new DataView(head.buffer);
   [index, c.rawLength, c.rawCrc, c.fingerprint, c.code.length].forEach((v, i) => dv.setUint32(4 * i, v >>> 0, true));
-  dv.setUint32(20, crc32(c.code, crc32(head.subarray(0, 20))), true);
-  return concat([head, c.code]);
+  const checks = c.checks ?? new Uint8Array(0);
+  dv.setUint32(20, crc32(c.code, crc32(checks, crc32(head.subarray(0, 20)))), true);
+  return concat([head, checks, c.code]);
 }
 
 /** The whole file: header, optional model section, records, end record (one buffer). */
@@ -161,6 +172,7 @@ function checkHeader(h: unknown): SlimzHeader {
   if (c.records !== Math.ceil((c.chunks as number) / (c.chunksPerRecord as number))) bad(`coding.records must be ⌈chunks / chunksPerRecord⌉ = ${Math.ceil((c.chunks as number) / (c.chunksPerRecord as number))}, got ${c.records}`);
   if ((c.pad as number) > 255) bad(`coding.pad must be a byte, got ${c.pad}`);
   if (c.mixer !== undefined && c.mixer !== 'none' && c.mixer !== 'cm') bad(`coding.mixer must be 'none' or 'cm', got ${JSON.stringify(c.mixer)}`);
+  if (c.chunkChecks !== undefined && typeof c.chunkChecks !== 'boolean') bad(`coding.chunkChecks must be a boolean, got ${JSON.stringify(c.chunkChecks)}`);
   if (c.cmMemoryLog2 !== undefined && (!isUint(c.cmMemoryLog2) || (c.cmMemoryLog2 as number) < 16 || (c.cmMemoryLog2 as number) > 28)) bad(`coding.cmMemoryLog2 must be an integer in [16, 28], got ${JSON.stringify(c.cmMemoryLog2)}`);
   if (!isObj(o.writer) || typeof (o.writer as Record<string, unknown>).library !== 'string' || !isObj((o.writer as Record<string, unknown>).adapter)) bad('writer (library and adapter) missing');
   return h as SlimzHeader;
@@ -173,6 +185,8 @@ export class SlimzReader {
   readonly model?: Uint8Array;
   private pos: number;
   private next = 0;
+  /** 4 or 5. */
+  readonly version: number;
 
   constructor(private readonly bytes: Uint8Array) {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -180,8 +194,8 @@ export class SlimzReader {
       codecFail(`not a .slimz file (it does not start with the SLIMZ magic${bytes.length < 16 ? `; only ${bytes.length} bytes` : ''})`);
     }
     const version = dv.getUint16(8, true);
-    if (version !== SLIMZ_VERSION) {
-      codecFail(`this file was written by codec version ${version}; this slimgpu reads codec version ${SLIMZ_VERSION} only` +
+    if (!SLIMZ_JSON_VERSIONS.includes(version)) {
+      codecFail(`this file was written by codec version ${version}; this slimgpu reads codec versions 4 and ${SLIMZ_VERSION}` +
         (version > SLIMZ_VERSION ? ' (it was written by a newer slimgpu)' :
           version === 1 ? ' (version 1 coded with windowed forward passes; decompress it with the slimgpu that wrote it)' :
           version === 2 || version === 3 ? ` (version ${version} coded with an older layout or CM; decompress it with the slimgpu that wrote it)` : ''));
@@ -197,6 +211,8 @@ export class SlimzReader {
       codecFail(`the file's header is not valid UTF-8 JSON: ${(e as Error).message}`);
     }
     this.header = checkHeader(parsed);
+    this.version = version;
+    if (version < 5 && this.header.coding.chunkChecks) codecFail('the file\'s header is invalid: coding.chunkChecks needs codec version 5');
     this.pos = 16 + hlen + 4;
     const room = Math.floor((bytes.length - this.pos) / CHUNK_HEAD);
     if (this.header.coding.records > room) codecFail(`the header declares ${this.header.coding.records} records, but the rest of the file (${bytes.length - this.pos} bytes) can hold at most ${room}: the file is truncated or damaged`);
@@ -214,22 +230,24 @@ export class SlimzReader {
     return this.header.coding.records;
   }
 
-  /** The next record, checked (index, bounds, CRC). */
-  readChunk(): ChunkRecord {
+  /** The next record, checked (index, bounds, CRC); `chunks`: how many chunks it holds (its check bytes). */
+  readChunk(chunks = 0): ChunkRecord {
     const i = this.next, n = this.chunkCount;
     if (i >= n) codecFail(`no record ${i}: the file has ${n}`);
     const b = this.bytes;
     if (this.pos + CHUNK_HEAD > b.length) codecFail(`record ${i} of ${n} is truncated: the file ends at byte ${b.length}, inside the record's header`);
     const dv = new DataView(b.buffer, b.byteOffset + this.pos, CHUNK_HEAD);
     const [index, rawLength, rawCrc, fingerprint, codeLength, recCrc] = [0, 1, 2, 3, 4, 5].map((k) => dv.getUint32(4 * k, true)) as [number, number, number, number, number, number];
-    const end = this.pos + CHUNK_HEAD + codeLength;
-    if (end > b.length) codecFail(`record ${i} of ${n} is truncated: it needs ${codeLength} code bytes, the file has ${b.length - this.pos - CHUNK_HEAD}`);
-    const code = b.subarray(this.pos + CHUNK_HEAD, end);
-    if (crc32(code, crc32(b.subarray(this.pos, this.pos + 20))) !== recCrc) codecFail(`record ${i} of ${n} is damaged (its CRC-32 does not match)`);
+    const nc = this.header.coding.chunkChecks ? chunks : 0;
+    const end = this.pos + CHUNK_HEAD + nc + codeLength;
+    if (end > b.length) codecFail(`record ${i} of ${n} is truncated: it needs ${nc + codeLength} check and code bytes, the file has ${b.length - this.pos - CHUNK_HEAD}`);
+    const checks = b.subarray(this.pos + CHUNK_HEAD, this.pos + CHUNK_HEAD + nc);
+    const code = b.subarray(this.pos + CHUNK_HEAD + nc, end);
+    if (crc32(code, crc32(checks, crc32(b.subarray(this.pos, this.pos + 20)))) !== recCrc) codecFail(`record ${i} of ${n} is damaged (its CRC-32 does not match)`);
     if (index !== i) codecFail(`record ${i} of ${n} is out of place (it says record ${index})`);
     this.pos = end;
     this.next++;
-    return { rawLength, rawCrc, fingerprint, code };
+    return { rawLength, rawCrc, fingerprint, checks, code };
   }
 
   /** Checks the end record after the last record: nothing missing, nothing appended. */

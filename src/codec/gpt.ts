@@ -15,7 +15,7 @@ import { compressText, decompressText, type Compressed } from './slimz.js';
 import { SlimzReader, type SlimzHeader, type WriterInfo } from './container.js';
 
 /** Written into every file's header; a decoder of another version may compute other numbers. */
-export const CODEC_LIBRARY = 'slimgpu 0.1.0 (codec 4)';
+export const CODEC_LIBRARY = 'slimgpu 0.1.0 (codec 5)';
 
 /** What rebuilds the model: stored in the header's `model` field. */
 export interface GptCodecSettings {

@@ -13,3 +13,7 @@ export { compressText, decompressText } from './slimz.js';
 export type { CompressOptions, Compressed, ModelBuilder } from './slimz.js';
 export { GptCodecModel, compressWithGpt, decompressWithGpt, compressCmAlone, decompressCmAlone, isCmAloneFile, checkSettings, defaultStreams, GPT_CODEC_DEFAULTS, CODEC_LIBRARY } from './gpt.js';
 export type { GptCodecSettings, GptCodecOptions, GptCompressed, TwoPartReport, CodecHooks } from './gpt.js';
+export * as v5 from './v5/index.js';
+export { shippedResolver } from './v5/shipped.js';
+export { SHIPPED_MODEL_IDS, loadShippedPredictor, loadPredictorById } from './pretrained/index.js';
+export type { BytePredictor, PredictorStreams } from './predictor.js';

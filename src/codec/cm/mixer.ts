@@ -64,6 +64,11 @@ export class Mixer {
     this.w2 = new Int32Array(sets.length * finals).fill(Math.floor(65536 / sets.length));
   }
 
+  /** Sets input i's starting weight (16.16) in every set of the first layer (before any mixing). */
+  initWeight(i: number, w: number): void {
+    for (const ws of this.w) for (let j = i; j < ws.length; j += this.inputs) ws[j] = w;
+  }
+
   add(v: number): void {
     this.x[this.nx++] = v;
   }

@@ -29,11 +29,18 @@ import { STATES, STRETCH } from './tables.js';
 export interface CmOptions {
   /** log2 of each hashed table's bytes (default 22: about 49 MiB in all); 16..28. */
   memoryLog2?: number;
+  /**
+   * Starting mixer weight (16.16) of the external model's two inputs (default 65536/4, as every
+   * input: codec 4). A fixed pretrained model is worth trusting from the first byte (codec 5).
+   */
+  externalWeight?: number;
 }
 
 /** Hashed contexts: orders 1, 2, 3, 4, 6 and the word (shared); orders 2, 4 and the word of the stream. */
 const ORDERS = 9;
 const INPUTS = ORDERS + 1 + 2 + 2 + 1;
+/** Index of the external model's first input. */
+const EXT = ORDERS + 1 + 2;
 
 export class CmModel {
   readonly streams: number;
@@ -87,6 +94,7 @@ export class CmModel {
     this.matchSm = new StateMap(64 * 2, 1023);
     this.match = new MatchModel(streams, bits, bits - 2);
     this.mixer = new Mixer(INPUTS, [256, 64 * 8, 256 * 8], 8, 6, 2);
+    if (opts.externalWeight !== undefined) for (const i of [EXT, EXT + 1]) this.mixer.initWeight(i, opts.externalWeight);
     this.apm1 = new APM(256, 7);
     this.apm2 = new APM(65536, 7);
     this.sC4 = new Int32Array(streams);
