@@ -4,6 +4,7 @@
 import { resolveModel, type LayerSpec, type ModelSpec, type ResolvedLayer } from '../../nn/model.js';
 import { parseSafetensors } from '../safetensors.js';
 import { CompressedModelError } from './errors.js';
+import { COMPACT_TENSOR, expandV3 } from './compact.js';
 import { huffmanDecode, HUFFMAN_MAX_ALPHABET } from './huffman.js';
 import {
   COMPRESSED_FORMAT_KEY, COMPRESSED_VERSIONS_READ, DEFAULT_MAX_PARAMS, DENSE_KEYS, MAX_INDEX_BITS, modelParams, numel, sectionSizes, SPARSE_KEYS_V1, SPARSE_KEYS_V2,
@@ -190,7 +191,16 @@ export function decodeCompressed(bytes: Uint8Array, opts: DecodeOptions = {}): D
     if (t.shape.length !== 1) fail(`tensor "${k}" must be 1-D (a byte stream), got shape [${t.shape}]`);
     sizes.set(k, t.data.byteLength);
   }
-  const st = readStructure(metadata, sizes, opts);
+  const v3 = metadata[COMPRESSED_FORMAT_KEY] === '3' ? expandV3(metadata, sizes, where) : undefined;
+  if (v3) {
+    const blob = tensors[COMPACT_TENSOR]!.data as Uint8Array;
+    sizes.clear();
+    for (const s of v3.sections) {
+      sizes.set(s.tensor, s.end - s.begin);
+      tensors[s.tensor] = { dtype: 'U8', shape: [s.end - s.begin], data: blob.subarray(s.begin, s.end) };
+    }
+  }
+  const st = readStructure(v3 ? v3.metadata : metadata, sizes, opts);
   const values = new Map<string, Float32Array>();
   const masks = new Map<string, Float32Array>();
   const u8 = (name: string) => tensors[name]!.data as Uint8Array;
