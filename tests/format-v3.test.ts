@@ -82,3 +82,18 @@ describe('format version 3 (compact header)', () => {
 
 // sha256 of serializeCompressed(prunedShared(LENET300, 0.9, 4, 3)) as written by the encoder before format version 3 (commit c58e09d)
 const V2_SHA256 = '6569b50c784c3545805a7fd7d47df0c140f9505818c57b3b8a45d55d50a5a04a';
+
+describe('convertCompressed', () => {
+  it('v3 → v2 → v3 gives back the same bytes; the v2 file has the tensors the encoder writes as v2 (the model JSON may order its keys differently)', async () => {
+    const { convertCompressed } = await import('../src/io/export.js');
+    const inp = prunedShared(LENET5, 0.9, 5, 6);
+    const v3 = serializeCompressed(inp);
+    const v2 = convertCompressed(v3, { formatVersion: 2 });
+    const direct = parseSafetensors(serializeCompressed(inp, { formatVersion: 2 }));
+    const conv = parseSafetensors(v2);
+    expect(conv.tensors).toEqual(direct.tensors);
+    expect(conv.metadata.params).toBe(direct.metadata.params);
+    expect(JSON.parse(conv.metadata.model!)).toEqual(JSON.parse(direct.metadata.model!));
+    expect(Buffer.from(convertCompressed(v2)).equals(Buffer.from(v3))).toBe(true);
+  });
+});

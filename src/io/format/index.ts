@@ -13,4 +13,5 @@ export { decodeCompressed, decodeSparse, readStructure } from './decode.js';
 export type { DecodedModel, DecodedParam, DecodedSparse, DecodeOptions, Structure } from './decode.js';
 export { COMPACT_TENSOR } from './compact.js';
 export { compressedSizes } from './sizes.js';
+export { compressInputOfFile, convertCompressed } from './convert.js';
 export type { CompressedLayerSize, CompressedSizes } from './sizes.js';
