@@ -43,3 +43,26 @@ describe('GPT decode from compressed weights', () => {
     m.dispose();
   }, 120_000);
 });
+
+describe('slimgpu sample --compressed', () => {
+  it('runs the compressed form; --dense the decoded one; greedy text identical', async () => {
+    const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { cli } = await import('./helpers.js');
+    const dir = await mkdtemp(join(tmpdir(), 'slimgpu-sample-'));
+    try {
+      const inp = prunedShared(gptSpec({ L: 1, D: 16, H: 2, T: 8 }), 0.75, 5, 5);
+      const file = join(dir, 'gpt.slim.safetensors');
+      await writeFile(file, serializeCompressed(inp));
+      const args = ['sample', '--compressed', file, '--prompt', 'ab', '--tokens', '12', '--temperature', '0'];
+      const [c, d] = await Promise.all([cli(args), cli([...args, '--dense'])]);
+      expect(c.code, c.stderr).toBe(0);
+      expect(d.code, d.stderr).toBe(0);
+      expect(c.stdout.startsWith('ab')).toBe(true);
+      expect(c.stdout).toBe(d.stdout);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
