@@ -9,71 +9,34 @@
 // interleaved (one call of each per repetition), so contention on a shared machine hits all of
 // them alike; report the ratios. Outputs are checked against the dense path before timing.
 // Files: scripts/make-infer-models.sh writes the ones the docs use (docs/inference.md).
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { createGpu, type Gpu } from '../src/gpu/device.js';
-import { encodeDispatches } from '../src/gpu/dispatch.js';
-import { createTensor } from '../src/gpu/tensor.js';
 import { CompressedModel } from '../src/io/compressed-model.js';
 import { decodeCompressed, loadCompressed } from '../src/io/export.js';
-import { StepPlan } from '../src/nn/plan.js';
 import { tfDenseRunner } from './infer-tfjs.js';
+import { compareRunners, denseRunner, median, type Runner } from './infer-core.js';
 import { sampleText } from '../src/cli/sample.js';
 
-interface Args { files: string[]; reps: number; batch: number; tfjs: boolean; json: boolean }
+interface Args { files: string[]; reps: number; batch: number; tfjs: boolean; json: boolean; browser: boolean }
 
-const USAGE = 'usage: npm run bench -- infer FILE.slim.safetensors... [--reps n (default 30)] [--batch n (default 64)] [--no-tfjs] [--json]';
+const USAGE = 'usage: npm run bench -- infer FILE.slim.safetensors... [--reps n (default 30)] [--batch n (default 64)] [--no-tfjs] [--browser (headless Chromium, demo/infer.html; no TF.js)] [--json]';
 
 function parse(argv: string[]): Args {
-  const a: Args = { files: [], reps: 30, batch: 64, tfjs: true, json: false };
+  const a: Args = { files: [], reps: 30, batch: 64, tfjs: true, json: false, browser: false };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     if (x === '--reps') a.reps = Number(argv[++i]);
     else if (x === '--batch') a.batch = Number(argv[++i]);
     else if (x === '--no-tfjs') a.tfjs = false;
     else if (x === '--json') a.json = true;
+    else if (x === '--browser') a.browser = true;
     else if (x.startsWith('-')) throw new Error(`unknown option ${x}\n${USAGE}`);
     else a.files.push(x);
   }
   if (!a.files.length) throw new Error(`no model file given\n${USAGE}\n(scripts/make-infer-models.sh writes LeNet-300-100, LeNet-5 and mlp:784-4096-4096-10 files)`);
   if (!Number.isInteger(a.reps) || a.reps < 1 || !Number.isInteger(a.batch) || a.batch < 1) throw new Error(`--reps and --batch must be positive integers\n${USAGE}`);
   return a;
-}
-
-/** One way of running the model: B inputs in, B outputs out. */
-type Runner = (x: Float32Array, B: number) => Promise<Float32Array>;
-
-/** The library's dense path: a Network's eval forward (StepPlan) per batch size, inputs written as f32. */
-async function denseRunner(gpu: Gpu, bytes: Uint8Array): Promise<{ run: Runner; dispose(): void }> {
-  const net = await loadCompressed(gpu, bytes);
-  const D = net.spec.input.reduce((a, b) => a * b, 1);
-  const plans = new Map<number, { plan: StepPlan; inputs: ReturnType<typeof createTensor>; labels: ReturnType<typeof createTensor> }>();
-  const run: Runner = async (x, B) => {
-    let p = plans.get(B);
-    if (!p) {
-      const inputs = createTensor(gpu, [B * D]);
-      const labels = createTensor(gpu, [B], undefined, { dtype: 'u32' });
-      const plan = await StepPlan.build(gpu, net.spec, net.layers, net.arena, { inputs, bytes: false, n: B, D, labels, scale: 1, shift: 0 }, B, { train: false });
-      p = { plan, inputs, labels };
-      plans.set(B, p);
-    }
-    p.inputs.write(x);
-    p.plan.setStep(0, 0);
-    const enc = gpu.device.createCommandEncoder({ label: 'bench.infer.dense' });
-    encodeDispatches(enc, p.plan.evalStep, 'eval');
-    gpu.device.queue.submit([enc.finish()]);
-    return (await p.plan.output.read()) as Float32Array;
-  };
-  return { run, dispose() { for (const p of plans.values()) { p.plan.destroy(); p.inputs.dispose(); p.labels.dispose(); } net.dispose(); } };
-}
-
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 /** A language model: tokens/s of greedy decoding, dense decoder vs compressed matrices, interleaved. */
@@ -124,25 +87,7 @@ async function benchFile(gpu: Gpu, file: string, a: Args, log: (s: string) => vo
     weightBytes: { csr: csr.weightBytes, dcb: dcb.weightBytes, csrGpuMemory: csrGpu },
     layers: csr.info.map((l) => ({ name: l.name, rows: l.rows, inDim: l.inDim, kept: l.entries, bits: l.bits, csrBytes: l.bytes, dcbBytes: dcb.info.find((x) => x.name === l.name)!.bytes })),
   };
-  for (const B of [1, a.batch]) {
-    const x = Float32Array.from({ length: B * D }, (_, i) => Math.sin(i * 0.37) * 1.5);
-    const ref = await runners.dense!(x, B);
-    const check: Record<string, number> = {};
-    for (const [k, r] of Object.entries(runners)) check[k] = maxAbsDiff(await r(x, B), ref); // also warms up every plan
-    const times: Record<string, number[]> = Object.fromEntries(Object.keys(runners).map((k) => [k, []]));
-    for (let rep = 0; rep < a.reps; rep++) {
-      for (const [k, r] of Object.entries(runners)) {
-        const t0 = performance.now();
-        await r(x, B);
-        times[k]!.push(performance.now() - t0);
-      }
-    }
-    const ms = Object.fromEntries(Object.entries(times).map(([k, t]) => [k, +median(t).toFixed(3)]));
-    const ratio = Object.fromEntries(Object.keys(ms).filter((k) => k !== 'dense').map((k) => [`dense/${k}`, +(ms.dense! / ms[k]!).toFixed(2)]));
-    if (ms.tfjs) for (const k of ['csr', 'dcb']) ratio[`tfjs/${k}`] = +(ms.tfjs / ms[k]!).toFixed(2);
-    out[`batch${B}`] = { ms, samplesPerSec: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Math.round((B * 1000) / v)])), speedup: ratio, maxAbsDiffVsDense: check };
-    log(`${basename(file)} B=${B}: ${Object.entries(ms).map(([k, v]) => `${k} ${v} ms`).join(', ')}; ${JSON.stringify(ratio)}\n`);
-  }
+  Object.assign(out, await compareRunners(runners, D, [1, a.batch], a.reps, (m) => log(`${basename(file)} ${m}\n`)));
   csr.dispose(); dcb.dispose(); dense.dispose(); tf?.dispose();
   return out;
 }
@@ -156,6 +101,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const log = (s: string) => { if (!a.json) process.stderr.write(s); };
+  if (a.browser) return browserMain(a, log);
   const gpu = await createGpu();
   try {
     const results = [];
@@ -168,5 +114,43 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   } finally {
     gpu.destroy();
+  }
+}
+
+/** The same comparison (without TF.js) in headless Chromium: demo/infer.html on a Vite dev server. */
+async function browserMain(a: Args, log: (s: string) => void): Promise<number> {
+  const { repoRoot } = await import('./vs-tfjs-node.js');
+  const { default: puppeteer } = await import('puppeteer-core');
+  const { createServer } = await import('vite');
+  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  const server = await createServer({ configFile: resolve(repoRoot(), 'vite.config.ts'), server: { host: '127.0.0.1', port: 0, strictPort: false }, logLevel: 'error' });
+  await server.listen();
+  const browser = await puppeteer.launch({
+    executablePath: chromium, headless: true, protocolTimeout: 3_600_000,
+    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+      '--disable-dev-shm-usage', '--disable-background-timer-throttling', '--disable-renderer-backgrounding'],
+  });
+  try {
+    const addr = server.httpServer!.address();
+    if (!addr || typeof addr === 'string') throw new Error('vite server has no address');
+    const page = await browser.newPage();
+    page.on('console', (m) => log(`[page] ${m.text()}\n`));
+    page.on('pageerror', (e) => log(`[page error] ${String(e)}\n`));
+    await page.goto(`http://127.0.0.1:${addr.port}/infer.html`, { waitUntil: 'load' });
+    await page.waitForFunction('typeof window.__infer === "function"', { timeout: 120_000 });
+    const results = [];
+    for (const f of a.files) {
+      const b64 = (await readFile(f)).toString('base64');
+      const r = await page.evaluate((s, reps, batch) => (window as unknown as { __infer: (s: string, r: number, b: number) => Promise<Record<string, unknown>> }).__infer(s, reps, batch), b64, a.reps, a.batch);
+      results.push({ file: basename(f), ...r });
+    }
+    console.log(JSON.stringify({ bench: 'infer', browser: await browser.version(), reps: a.reps, batch: a.batch, interleaved: true, results }, null, 1));
+    return 0;
+  } catch (e) {
+    console.error(`bench infer --browser: ${(e as Error).stack ?? e}`);
+    return 1;
+  } finally {
+    await browser.close().catch(() => undefined);
+    await server.close();
   }
 }
