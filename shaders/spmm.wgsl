@@ -10,8 +10,10 @@
 // One invocation computes TB batch rows of one output unit: each entry is decoded once and used
 // TB times. The invocation index is flat (rows × ⌈B / TB⌉), o fastest, so a conv's few filters
 // still fill every lane.
-// Entry point im2col: cols (N·OH·OW, C·KH·KW) from x (N, C, H, W), zero padding, for a conv lowered
-// onto main (P = OH·OW).
+// XT: x is stored transposed (inDim, B) and one invocation computes one batch row (TB = 1), the
+// lanes along the batch; YT: y is written transposed (rows, B) (the next layer's XT input).
+// Entry point im2col: patches (N·OH·OW, C·KH·KW) from x (N, C, H, W), zero padding, for a conv
+// lowered onto main (P = OH·OW); XT: written transposed (C·KH·KW, N·OH·OW).
 
 struct Params {
   rows: u32, inDim: u32, B: u32, P: u32,
@@ -78,9 +80,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   workgroupBarrier();
 #endif
   let gid = (wid.y * nwg.x + wid.x) * ${WG}u + lid.x;
+#if ${XT}
+  // x stored transposed (inDim, B): the lanes run along the batch for one unit, so every lane walks
+  // the same entries (index and code reads are shared) and reads x contiguously
+  let o = gid / p.B;
+  let b0 = gid % p.B;
+  if (o >= p.rows) { return; }
+#else
   let o = gid % p.rows;
   let b0 = (gid / p.rows) * ${TB}u;
   if (b0 >= p.B) { return; }
+#endif
 #if ${DENSE}
   let start = o * p.inDim;
   let end = start + p.inDim;
@@ -98,12 +108,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #else
     let c = column(k);
 #endif
+#if ${XT}
+    acc[0] = acc[0] + x[c * p.B + b0] * w;
+#else
     for (var t = 0u; t < ${TB}u; t = t + 1u) { acc[t] = acc[t] + x[xb[t] + c] * w; }
+#endif
   }
   let bv = bias[o];
   for (var t = 0u; t < ${TB}u; t = t + 1u) {
     let bb = b0 + t;
+#if ${YT}
+    if (bb < p.B) { y[o * p.B + bb] = act(acc[t] + bv); }
+#else
     if (bb < p.B) { y[((bb / p.P) * p.rows + o) * p.P + bb % p.P] = act(acc[t] + bv); }
+#endif
   }
 }
 
@@ -127,5 +145,9 @@ fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   if (ih >= 0 && iw >= 0 && ih < i32(q.H) && iw < i32(q.W)) {
     v = x[((n * q.C + ch) * q.H + u32(ih)) * q.W + u32(iw)];
   }
+#if ${XT}
+  patches[c * q.N * P + r] = v;
+#else
   patches[i] = v;
+#endif
 }

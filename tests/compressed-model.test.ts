@@ -30,13 +30,13 @@ async function agree(spec: ModelSpec, shape: number[], sparsity: number, bits: n
   const dense = (await evaluate(net, ds, { batch: 16, predictions: true })).predictions!;
   net.dispose();
   const x = normalizeInputs(ds);
-  for (const format of ['auto', 'csr', 'dense'] as const) {
-    const m = await CompressedModel.load(gpu, bytes, { format });
+  for (const [format, transposedBatch] of [['auto', undefined], ['csr', 16], ['dense', undefined]] as const) {
+    const m = await CompressedModel.load(gpu, bytes, { format, transposedBatch });
     try {
       expect(m.outputShape).toEqual([10]);
       if (format !== 'dense') expect(m.weightBytes * 4).toBeLessThan(m.denseBytes);
       const y = await m.predict(x);
-      expectClose(y, dense, { atol: 2e-4, rtol: 1e-3 }, `${spec.name} ${format}`);
+      expectClose(y, dense, { atol: 2e-4, rtol: 1e-3 }, `${spec.name} ${format} transposed from ${transposedBatch}`);
       expect(argmax(y, 10)).toEqual(argmax(dense, 10));
       // batch 1 and a batch of 3 give the same rows (plans per batch size)
       expectClose(await m.predict(x.subarray(0, x.length / 37)), dense.subarray(0, 10), { atol: 2e-4, rtol: 1e-3 }, 'B=1');

@@ -27,7 +27,7 @@ function source(rows: number, inDim: number, density: number, bits: number, seed
   return { s, w };
 }
 
-async function check(gpu: Gpu, rows: number, inDim: number, density: number, bits: number, B: number, format: MatrixFormat, act: Activation, seed: number): Promise<void> {
+async function check(gpu: Gpu, rows: number, inDim: number, density: number, bits: number, B: number, format: MatrixFormat, act: Activation, seed: number, t: { xT?: boolean; yT?: boolean } = {}): Promise<void> {
   const { s, w } = source(rows, inDim, density, bits, seed);
   const m = buildMatrix(s, format);
   expect(Array.from(denseOf(m))).toEqual(Array.from(w)); // the layout holds exactly the weights
@@ -35,10 +35,11 @@ async function check(gpu: Gpu, rows: number, inDim: number, density: number, bit
   const g = uploadMatrix(gpu, m);
   const tx = createTensor(gpu, [B * inDim], x), ty = createTensor(gpu, [B * rows]);
   try {
-    await run(gpu, await spmm(gpu, g, tx, ty, { B, act }));
+    await run(gpu, await spmm(gpu, g, tx, ty, { B, act, ...t }));
     const got = await ty.read();
-    const what = `${format} ${rows}x${inDim} d${density} b${bits} B${B} ${act}`;
-    expectClose(got, spmmReference(m, x, B, act), { atol: 1e-4, rtol: 1e-4 }, what);
+    const what = `${format} ${rows}x${inDim} d${density} b${bits} B${B} ${act} ${JSON.stringify(t)}`;
+    expectClose(got, spmmReference(m, x, B, act, 1, t), { atol: 1e-4, rtol: 1e-4 }, what);
+    if (t.xT || t.yT) return;
     // and against the plain dense product of the original weights
     const direct = new Float32Array(B * rows);
     for (let b = 0; b < B; b++) for (let o = 0; o < rows; o++) {
@@ -62,6 +63,12 @@ describe('spmm: inference from compressed weights', () => {
     await check(await testGpu(), rows, inDim, d, bits, B, format, act, rows * 31 + inDim);
   });
 
+  it.each([
+    [65, 129, 0.1, 5, 13, 'csr', { xT: true }], [33, 70, 0.05, 4, 64, 'csr', { xT: true, yT: true }], [10, 300, 0.3, 9, 9, 'dense', { yT: true }], [7, 40, 0.2, 32, 3, 'csr', { xT: true, yT: true }],
+  ] as const)('transposed layouts: rows %i, in %i, density %f, %i bits, B %i, %s, %o', async (rows, inDim, d, bits, B, format, t) => {
+    await check(await testGpu(), rows, inDim, d, bits, B, format, 'relu', rows + inDim, t);
+  });
+
   it('a conv lowered to im2col + spmm writes (N, OC, OH, OW)', async () => {
     const gpu = await testGpu();
     const g = { N: 2, C: 3, H: 7, W: 6, KH: 3, KW: 2, S: 2, PAD: 1, OH: 4, OW: 4 };
@@ -76,6 +83,10 @@ describe('spmm: inference from compressed weights', () => {
       const patches = im2colReference(x, g);
       expect(Array.from(await tp.read())).toEqual(Array.from(patches));
       expectClose(await ty.read(), spmmReference(m, patches, g.N * P, 'relu', P), { atol: 1e-4, rtol: 1e-4 }, 'conv');
+      // the transposed lowering: patches (C·KH·KW, N·OH·OW), lanes along the pixels
+      await run(gpu, [...await im2col(gpu, tx, tp, g, true), ...await spmm(gpu, gm, tp, ty, { B: g.N * P, P, act: 'relu', xT: true })]);
+      expect(Array.from(await tp.read())).toEqual(Array.from(im2colReference(x, g, true)));
+      expectClose(await ty.read(), spmmReference(m, patches, g.N * P, 'relu', P), { atol: 1e-4, rtol: 1e-4 }, 'conv, transposed');
     } finally {
       gm.dispose(); tx.dispose(); tp.dispose(); ty.dispose();
     }

@@ -21,6 +21,13 @@ import { decodeSparse, type DecodedParam, type DecodedSparse, type DecodeOptions
 export interface CompressedModelOptions extends DecodeOptions {
   /** Layout of every weight matrix: 'csr', 'dense' (dense with codebook) or 'auto' (default: the smaller). */
   format?: MatrixFormat | 'auto';
+  /**
+   * From this batch size on, conv patches and the activations between dense layers are kept
+   * transposed (inputs × batch), so the kernel's lanes run along the batch (shaders/spmm.wgsl
+   * XT/YT). Default Infinity (never): measured on lavapipe it is 0.3–0.7× the speed of the
+   * default layout at batch 16–64 (docs/inference.md), except LeNet-300-100 at 64 (1.16×).
+   */
+  transposedBatch?: number;
 }
 
 export interface CompressedLayerInfo {
@@ -87,6 +94,7 @@ export class CompressedModel {
     readonly fileBytes: number,
     /** Language models: the dense network of the file (embeddings, norms; decode.ts) whose matrices run compressed. */
     private readonly lm?: Network,
+    private readonly transposedBatch = Infinity,
   ) {}
 
   /** A language model: its dense layers and tied head as compressed matrices, the rest dense (a Network). */
@@ -164,7 +172,7 @@ export class CompressedModel {
       throw e;
     }
     const info = built.map(([l, m]) => ({ name: l.name, kind: l.spec.kind as 'dense' | 'conv2d', format: m.format, rows: m.rows, inDim: m.inDim, entries: m.entries, bits: m.bits, bytes: matrixBytes(m) }));
-    return new CompressedModel(gpu, d.spec, layers, matrices, info, bytes.length);
+    return new CompressedModel(gpu, d.spec, layers, matrices, info, bytes.length, undefined, opts.transposedBatch ?? Infinity);
   }
 
   get inputShape(): number[] { return [...this.spec.input]; }
@@ -218,6 +226,9 @@ export class CompressedModel {
     const input = t([B, ...this.spec.input]);
     const dispatches: Dispatch[] = [];
     let cur = input;
+    const T = B >= this.transposedBatch;
+    const lastWeights = this.layers.reduce((k, l, i) => (l.spec.kind === 'dense' || l.spec.kind === 'conv2d' ? i : k), -1);
+    let curT = false; // cur is stored transposed (features × B)
     try {
       for (let i = 0; i < this.layers.length; i++) {
         const l = this.layers[i]!, s = l.spec;
@@ -225,12 +236,16 @@ export class CompressedModel {
         const fuse = (s.kind === 'dense' || s.kind === 'conv2d') && next && ACTS.has(next.spec.kind) && l.consumers.length === 1;
         const act = (fuse ? next!.spec.kind : 'none') as Activation;
         const out = s.kind === 'flatten' ? cur.reshape([B, ...l.outShape]) : t([B, ...(fuse ? next!.outShape : l.outShape)]);
-        if (s.kind === 'dense') dispatches.push(...await spmm(this.gpu, this.matrices.get(l.name)!, cur, out, { B, act }));
-        else if (s.kind === 'conv2d') {
+        if (s.kind === 'dense') {
+          const yT = T && i < lastWeights && this.layers[lastWeights]!.spec.kind === 'dense';
+          dispatches.push(...await spmm(this.gpu, this.matrices.get(l.name)!, cur, out, { B, act, xT: curT, yT }));
+          curT = yT;
+        } else if (s.kind === 'conv2d') {
           const [C, H, W] = l.inShape as [number, number, number], [, OH, OW] = l.outShape as [number, number, number];
           const g = { N: B, C, H, W, KH: s.kernel, KW: s.kernel, S: s.stride ?? 1, PAD: s.padding ?? 0, OH, OW };
           const patches = t([B * OH * OW * C * s.kernel * s.kernel]);
-          dispatches.push(...await im2col(this.gpu, cur, patches, g), ...await spmm(this.gpu, this.matrices.get(l.name)!, patches, out, { B: B * OH * OW, P: OH * OW, act }));
+          const xT = B * OH * OW >= this.transposedBatch;
+          dispatches.push(...await im2col(this.gpu, cur, patches, g, xT), ...await spmm(this.gpu, this.matrices.get(l.name)!, patches, out, { B: B * OH * OW, P: OH * OW, act, xT }));
         } else if (s.kind === 'maxPool2d') {
           dispatches.push(...await maxPool2d(this.gpu, cur, out, t([B, ...l.outShape], 'u32'), { kernel: s.size ?? 2, stride: s.stride ?? s.size ?? 2 }));
         } else if (s.kind !== 'flatten') {

@@ -54,8 +54,12 @@ export interface SpmmOptions {
   act?: Activation;
   /** Output layout (shaders/spmm.wgsl): 1 = (B, rows); OH·OW = a conv's (N, rows, OH, OW). */
   P?: number;
-  /** Batch rows per invocation (default: 8 from B ≥ 8, 4 from 2, else 1). */
+  /** Batch rows per invocation (default: 8 from B ≥ 8, 4 from 2, else 1; 1 with xT). */
   tb?: 1 | 4 | 8;
+  /** x stored transposed (inDim, B): lanes along the batch (shaders/spmm.wgsl XT). */
+  xT?: boolean;
+  /** y written transposed (rows, B) (P must be 1). */
+  yT?: boolean;
 }
 
 /** Dispatch records for y = act(x · Wᵀ + bias): x (B·inDim) f32, y (B·rows) f32. */
@@ -70,16 +74,18 @@ export async function spmm(gpu: Gpu, w: GpuMatrix, x: Tensor, y: Tensor, opts: S
   if (x.size !== B * m.inDim) fail(op, `x must hold B·inDim = ${B}·${m.inDim} = ${B * m.inDim} values, got ${x.size} (shape [${x.shape}])`);
   if (y.size !== B * m.rows) fail(op, `y must hold B·rows = ${B}·${m.rows} = ${B * m.rows} values, got ${y.size} (shape [${y.shape}])`);
   sameDevice(op, ['x', x], ['y', y], ['codes', w.codes]);
-  const tb = opts.tb ?? (B >= 8 ? 8 : B >= 2 ? 4 : 1);
+  const xT = opts.xT ?? false, yT = opts.yT ?? false;
+  if (yT && P !== 1) fail(op, `yT needs P = 1, got P ${P}`);
+  const tb = xT ? 1 : opts.tb ?? (B >= 8 ? 8 : B >= 2 ? 4 : 1);
   const shared = m.bits !== 32;
   const K = m.codebook?.length ?? 0;
   const defines = {
-    WG: SPMM_WG, TB: tb, DENSE: m.format === 'dense', IDX16: m.idx16, F32VALUES: !shared, CBSHARED: shared && K <= 256,
+    WG: SPMM_WG, TB: tb, XT: xT, YT: yT, DENSE: m.format === 'dense', IDX16: m.idx16, F32VALUES: !shared, CBSHARED: shared && K <= 256,
     BITS: shared ? m.bits : 32, PER: perWord(m.bits), MASK: shared ? 2 ** m.bits - 1 : 0,
     ACT_RELU: act === 'relu', ACT_SIGMOID: act === 'sigmoid', ACT_TANH: act === 'tanh',
   };
   const pipeline = await pipelines(gpu).get('spmm', defines);
-  const label = `spmm ${m.format} ${m.rows}x${m.inDim} b${m.bits} B${B}${P > 1 ? ` P${P}` : ''} ${act}`;
+  const label = `spmm ${m.format} ${m.rows}x${m.inDim} b${m.bits} B${B}${P > 1 ? ` P${P}` : ''}${xT ? ' xT' : ''}${yT ? ' yT' : ''} ${act}`;
   const p = uniformParams(gpu, 'spmm.params', [['u32', m.rows], ['u32', m.inDim], ['u32', B], ['u32', P], ['u32', K], ['u32', 0], ['u32', 0], ['u32', 0]]);
   const csr = m.format === 'csr';
   return [{
@@ -91,14 +97,14 @@ export async function spmm(gpu: Gpu, w: GpuMatrix, x: Tensor, y: Tensor, opts: S
   }];
 }
 
-/** Dispatch records for patches (N·OH·OW · C·KH·KW) of x (N·C·H·W), zero padding. */
-export async function im2col(gpu: Gpu, x: Tensor, patches: Tensor, g: Im2colGeometry): Promise<Dispatch[]> {
+/** Dispatch records for patches (N·OH·OW, C·KH·KW) of x (N·C·H·W), zero padding; `transposed`: (C·KH·KW, N·OH·OW). */
+export async function im2col(gpu: Gpu, x: Tensor, patches: Tensor, g: Im2colGeometry, transposed = false): Promise<Dispatch[]> {
   const op = 'im2col';
   const total = g.N * g.OH * g.OW * g.C * g.KH * g.KW;
   if (x.size !== g.N * g.C * g.H * g.W) fail(op, `x must hold N·C·H·W = ${g.N * g.C * g.H * g.W} values, got ${x.size}`);
   if (patches.size !== total) fail(op, `patches must hold N·OH·OW·C·KH·KW = ${total} values, got ${patches.size}`);
   const pipeline = await pipelines(gpu).get('spmm', {
-    WG: SPMM_WG, TB: 1, DENSE: false, IDX16: false, F32VALUES: true, CBSHARED: false, BITS: 32, PER: 1, MASK: 0, ACT_RELU: false, ACT_SIGMOID: false, ACT_TANH: false,
+    WG: SPMM_WG, TB: 1, XT: transposed, YT: false, DENSE: false, IDX16: false, F32VALUES: true, CBSHARED: false, BITS: 32, PER: 1, MASK: 0, ACT_RELU: false, ACT_SIGMOID: false, ACT_TANH: false,
   }, 'im2col');
   const label = `im2col ${g.N}x${g.C}x${g.H}x${g.W} k${g.KH}x${g.KW} s${g.S} p${g.PAD}`;
   const q = uniformParams(gpu, 'im2col.params', [g.N, g.C, g.H, g.W, g.KH, g.KW, g.S, g.PAD, g.OH, g.OW, 0, 0].map((v) => ['u32', v] as ['u32', number]));

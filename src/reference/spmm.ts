@@ -140,15 +140,15 @@ export function activate(v: number, act: Activation): number {
   return act === 'relu' ? Math.max(v, 0) : act === 'sigmoid' ? 1 / (1 + Math.exp(-v)) : act === 'tanh' ? Math.tanh(v) : v;
 }
 
-/** y = act(x · Wᵀ + bias) for x (B, inDim), laid out as the kernel writes it (P, see shaders/spmm.wgsl); f64 sums. */
-export function spmmReference(m: CompressedMatrix, x: Float32Array, B: number, act: Activation = 'none', P = 1): Float32Array {
+/** y = act(x · Wᵀ + bias) for x (B, inDim) (xT: (inDim, B)), laid out as the kernel writes it (P or yT, see shaders/spmm.wgsl); f64 sums. */
+export function spmmReference(m: CompressedMatrix, x: Float32Array, B: number, act: Activation = 'none', P = 1, t: { xT?: boolean; yT?: boolean } = {}): Float32Array {
   const w = denseOf(m);
   const y = new Float32Array(B * m.rows);
   for (let bb = 0; bb < B; bb++) {
     for (let o = 0; o < m.rows; o++) {
       let s = 0;
-      for (let c = 0; c < m.inDim; c++) s += x[bb * m.inDim + c]! * w[o * m.inDim + c]!;
-      y[(Math.floor(bb / P) * m.rows + o) * P + (bb % P)] = activate(s + m.bias[o]!, act);
+      for (let c = 0; c < m.inDim; c++) s += x[t.xT ? c * B + bb : bb * m.inDim + c]! * w[o * m.inDim + c]!;
+      y[t.yT ? o * B + bb : (Math.floor(bb / P) * m.rows + o) * P + (bb % P)] = activate(s + m.bias[o]!, act);
     }
   }
   return y;
@@ -156,14 +156,15 @@ export function spmmReference(m: CompressedMatrix, x: Float32Array, B: number, a
 
 export interface Im2colGeometry { N: number; C: number; H: number; W: number; KH: number; KW: number; S: number; PAD: number; OH: number; OW: number }
 
-/** patches (N·OH·OW, C·KH·KW) of x (N, C, H, W), zero padding. */
-export function im2colReference(x: Float32Array, g: Im2colGeometry): Float32Array {
+/** patches (N·OH·OW, C·KH·KW) of x (N, C, H, W), zero padding; `transposed`: (C·KH·KW, N·OH·OW). */
+export function im2colReference(x: Float32Array, g: Im2colGeometry, transposed = false): Float32Array {
   const kk = g.C * g.KH * g.KW, P = g.OH * g.OW;
   const out = new Float32Array(g.N * P * kk);
   for (let n = 0; n < g.N; n++) for (let p = 0; p < P; p++) for (let c = 0; c < g.C; c++) for (let kh = 0; kh < g.KH; kh++) for (let kw = 0; kw < g.KW; kw++) {
     const ih = Math.floor(p / g.OW) * g.S + kh - g.PAD, iw = (p % g.OW) * g.S + kw - g.PAD;
     const v = ih >= 0 && iw >= 0 && ih < g.H && iw < g.W ? x[((n * g.C + c) * g.H + ih) * g.W + iw]! : 0;
-    out[(n * P + p) * kk + (c * g.KH + kh) * g.KW + kw] = v;
+    const col = (c * g.KH + kh) * g.KW + kw;
+    out[transposed ? col * g.N * P + n * P + p : (n * P + p) * kk + col] = v;
   }
   return out;
 }
