@@ -97,3 +97,26 @@ describe('convertCompressed', () => {
     expect(Buffer.from(convertCompressed(v2)).equals(Buffer.from(v3))).toBe(true);
   });
 });
+
+describe('python/slim_reader.py on a version-3 preset file', () => {
+  it('decodes LeNet-5 (model "lenet-5;1x28x28;10") bit for bit like slimgpu', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { mkdtemp, readFile, rm, writeFile } = await import('node:fs/promises');
+    const { join, resolve } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'slimgpu-v3-'));
+    try {
+      const bytes = serializeCompressed(prunedShared(LENET5, 0.9, 5, 12));
+      expect(parseSafetensors(bytes).metadata.model).toBe('lenet-5;1x28x28;10');
+      const file = join(dir, 'l5.slim.safetensors'), out = join(dir, 'dense.safetensors');
+      await writeFile(file, bytes);
+      await promisify(execFile)(process.env.SLIMGPU_PYTHON ?? '/usr/bin/python3', [resolve(__dirname, '..', 'python', 'slim_reader.py'), file, '--out', out]);
+      const py = parseSafetensors(new Uint8Array(await readFile(out)));
+      expect(JSON.parse(py.metadata.model!)).toEqual({ preset: 'lenet-5', input: [1, 28, 28], classes: 10 });
+      for (const [k, v] of decodeCompressed(bytes).values) expect(sameBits(py.tensors[k]!.data as Float32Array, v), k).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
