@@ -7,6 +7,8 @@ import { defineConfig, type Plugin } from 'vite';
 //   demo/index.html  live training demo        demo/bench.html  kernel benchmarks
 //   demo/smoke.html  WebGPU check                demo/text.html   a GPT learns a text, live
 //   demo/codec.html  the prequential GPT compressor (.slimz) against CompressionStream('gzip')
+//   demo/digit.html  draw a digit, the compressed LeNet classifies it (CompressedModel)
+//   demo/infer.html  inference bench in the browser (npm run bench -- infer --browser)
 // HTML shared by the pages lives in demo/partials/: a line `<!-- include NAME.html key="value" -->`
 // becomes that file with every {{key}} replaced (like the WGSL includes of scripts/gen-shaders.mjs).
 function htmlPartials(): Plugin {
@@ -47,6 +49,8 @@ export default defineConfig({
         'vs-tfjs': resolve(__dirname, 'demo/vs-tfjs.html'),
         text: resolve(__dirname, 'demo/text.html'),
         codec: resolve(__dirname, 'demo/codec.html'),
+        digit: resolve(__dirname, 'demo/digit.html'),
+        infer: resolve(__dirname, 'demo/infer.html'),
       },
     },
   },

@@ -95,7 +95,7 @@ export async function runNode(opts: VsOptions, log: (s: string) => void): Promis
   return { gpu, report };
 }
 
-function repoRoot(): string {
+export function repoRoot(): string {
   let d = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(resolve(d, 'vite.config.ts'))) {
     const up = dirname(d);

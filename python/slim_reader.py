@@ -101,7 +101,7 @@ def positions(p, index, n):
 
 
 def decode(meta, t):
-    """Versions 1 and 2 (version 1 = every section packed: no indexCoding / valueCoding fields)."""
+    """Versions 1 and 2, and 3 after expand_v3 (version 1 = every section packed: no indexCoding / valueCoding fields)."""
     arrays = {}
     for p in json.loads(meta["params"]):
         name, shape = p["name"], p["shape"]
@@ -129,7 +129,52 @@ def decode(meta, t):
     return arrays
 
 
-DECODERS = {"1": decode, "2": decode}
+def expand_v3(meta, t):
+    """Version 3 (§9): one "data" tensor, terse "params"; returns the version-2 view (params list, tensors by name)."""
+    check(list(t) == ["data"], f"a version-3 file holds exactly one tensor 'data', got {list(t)[:5]}")
+    data, at, params = t["data"], 0, []
+    out = {}
+
+    def take(name, size):
+        nonlocal at
+        check(at + size <= len(data), f"section {name!r} runs past the end of 'data'")
+        out[name], at = data[at:at + size], at + size
+
+    for i, entry in enumerate(meta["params"].split(",") if meta["params"] else []):
+        tok = entry.split(" ")
+        check(len(tok) in (2, 5) and re.fullmatch(r"\d+(x\d+)*", tok[1]), f"params entry {i} {entry[:80]!r}: bad syntax")
+        name, shape = tok[0], [int(d) for d in tok[1].split("x")]
+        n = int(np.prod(shape))
+        if len(tok) == 2:
+            params.append({"name": name, "kind": "f32", "shape": shape})
+            take(name, 4 * n)
+            continue
+        ix = re.fullmatch(r"(f)|(m)|r(\d+)([ph])(\d+)(?::(\d+))?", tok[3])
+        vx = re.fullmatch(r"(f)|(\d+)([ph])(\d+)(?::(\d+))?", tok[4])
+        check(ix and vx and tok[2].isdigit(), f"params entry {i} {entry[:80]!r}: bad index or values token")
+        p = {"name": name, "kind": "sparse", "shape": shape, "kept": int(tok[2]), "index": "full" if ix[1] else "bitmask" if ix[2] else "relative",
+             "indexBits": int(ix[3] or 0), "indexEntries": int(ix[5] or 0), "indexCoding": "huffman" if ix[4] == "h" else "packed",
+             "bits": 32 if vx[1] else int(vx[2]), "codebook": 0 if vx[1] else int(vx[4]), "valueCoding": "huffman" if vx[3] == "h" else "packed"}
+        check((ix[4] == "h") == (ix[6] is not None) and (vx[3] == "h") == (vx[5] is not None), f"params entry {i}: only huffman sections carry :bytes")
+        params.append(p)
+        take(name + ".index", 0 if p["index"] == "full" else (n + 7) // 8 if p["index"] == "bitmask"
+             else int(ix[6]) if ix[6] else (p["indexEntries"] * p["indexBits"] + 7) // 8)
+        take(name + ".values", 4 * p["kept"] if vx[1] else int(vx[5]) if vx[5] else (p["kept"] * p["bits"] + 7) // 8)
+        if not vx[1]:
+            take(name + ".codebook", 4 * p["codebook"])
+    check(at == len(data), f"the sections hold {at} bytes, 'data' {len(data)}")
+    return {**meta, "params": json.dumps(params)}, out
+
+
+def model_v3(s):
+    """The "model" value of version 3: JSON, or NAME;INPUT;CLASSES of a slimgpu preset (returned as that dict)."""
+    if s.startswith("{"):
+        return json.loads(s)
+    name, inp, classes = s.split(";")
+    return {"preset": name, "input": [int(d) for d in inp.split("x")], "classes": int(classes)}
+
+
+DECODERS = {"1": decode, "2": decode, "3": lambda meta, t: decode(*expand_v3(meta, t))}
 
 
 def read(path):
@@ -137,7 +182,8 @@ def read(path):
         meta, tensors = container(f.read())
     version = meta.get("slimgpu.compressed")
     check(version in DECODERS, f"not a slimgpu compressed model, or version {version!r} unknown (this reader: {', '.join(DECODERS)})")
-    return json.loads(meta["model"]), DECODERS[version](meta, tensors)
+    model = model_v3(meta["model"]) if version == "3" else json.loads(meta["model"])
+    return model, DECODERS[version](meta, tensors)
 
 
 def to_torch(arrays):

@@ -25,6 +25,8 @@ export * from './compress/schedule.js';
 export { formatReport, layerStats, totals } from './compress/report.js';
 export * from './compress/sharing.js';
 export * from './io/export.js';
+export { CompressedModel } from './io/compressed-model.js';
+export type { CompressedModelOptions, CompressedLayerInfo } from './io/compressed-model.js';
 export type { RunReport, LayerReport } from './compress/report.js';
 export * as codec from './codec/index.js';
 export { TextSampler, sampleByte, SAMPLE_PAD } from './nn/sample.js';

@@ -193,7 +193,7 @@ describe('the compressed file format', () => {
   });
 
   it('refuses hostile and truncated files with clear errors', () => {
-    const good = serializeCompressed(formatInput(), { entropyCoding: false });
+    const good = serializeCompressed(formatInput(), { entropyCoding: false, formatVersion: 2 });
     const expectBad = (bytes: Uint8Array, re: RegExp) => {
       let err: unknown;
       try { decodeCompressed(bytes); } catch (e) { err = e; }
@@ -204,7 +204,7 @@ describe('the compressed file format', () => {
     for (const len of [0, 7, 8, 20, 200, Math.floor(good.length / 2), good.length - 1]) expectBad(good.subarray(0, len), /slimgpu\.safetensors/);
     // not ours / wrong version / broken metadata
     expectBad(serializeSafetensors({ a: { dtype: 'U8', shape: [1], data: new Uint8Array(1) } }), /not a slimgpu compressed model: __metadata__ has no "slimgpu.compressed" key/);
-    expectBad(rebuild(good, (_, m) => { m[COMPRESSED_FORMAT_KEY] = '3'; }), /compressed format version "3" is not supported/);
+    expectBad(rebuild(good, (_, m) => { m[COMPRESSED_FORMAT_KEY] = '9'; }), /compressed format version "9" is not supported/);
     expectBad(rebuild(good, (_, m) => { delete m.params; }), /__metadata__ lacks the required key "params"/);
     expectBad(rebuild(good, (_, m) => { m.model = '{"name": '; }), /__metadata__ "model" is not valid JSON/);
     expectBad(rebuild(good, (_, m) => { m.model = JSON.stringify({ ...SPEC, layers: [{ kind: 'lstm', units: 3 }] }); }), /"model".layers\[0\] must be an object with a known kind/);

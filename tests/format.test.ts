@@ -135,8 +135,8 @@ const sameBits = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.b
 describe('format version 2 files', () => {
   it('huffman-coded index and values round trip bit-exactly, are smaller than packed, and sizes add up to the file', () => {
     const inp = input();
-    const bytes = serializeCompressed(inp);
-    const packed = serializeCompressed(inp, { entropyCoding: false });
+    const bytes = serializeCompressed(inp, { formatVersion: 2 });
+    const packed = serializeCompressed(inp, { entropyCoding: false, formatVersion: 2 });
     expect(bytes.length).toBeLessThan(packed.length);
     const d = decodeCompressed(bytes);
     expect(d.version).toBe('2');
@@ -155,7 +155,7 @@ describe('format version 2 files', () => {
   });
 
   it('version-1 files (no coding fields, packed streams) still load; coding fields are refused in version 1 and required in version 2', () => {
-    const v2 = serializeCompressed(input(), { entropyCoding: false });
+    const v2 = serializeCompressed(input(), { entropyCoding: false, formatVersion: 2 });
     const { tensors, metadata } = parseSafetensors(v2);
     const params = JSON.parse(metadata.params!) as Record<string, unknown>[];
     const v1params = params.map((p) => { const q = { ...p }; delete q.indexCoding; delete q.valueCoding; return q; });
@@ -173,7 +173,7 @@ describe('format version 2 files', () => {
   });
 
   it('fuzz: corrupting, truncating or extending only the huffman sections gets a named CompressedModelError or a valid decode, never anything else', () => {
-    const good = serializeCompressed(input());
+    const good = serializeCompressed(input(), { formatVersion: 2 });
     const { tensors, metadata } = parseSafetensors(good);
     const sections = ['dense1.weight.index', 'dense1.weight.values'];
     const r = rng(21);

@@ -38,8 +38,8 @@ function shared(layer: string, w: Float32Array, mask: Float32Array, bits: number
   return { layer, param: `${layer}.weight`, shape: [], bits, codebook, assignments: Uint8Array.from(assignments), kept: assignments.length, params: w.length, counts: new Uint32Array(K) };
 }
 
-/** Version 2 (Huffman where smaller, or all packed), or the same file written as version 1. */
-function everyEncoding(version: '2' | '2-packed' | '1'): Uint8Array {
+/** Version 3 (compact header), version 2 (Huffman where smaller, or all packed), or the same file written as version 1. */
+function everyEncoding(version: '3' | '2' | '2-packed' | '1'): Uint8Array {
   const r = rng(7);
   const conv = randn(27, 1);                                   // no mask: full index, f32 values
   const d1 = new Float32Array(12 * 40), m1 = Float32Array.from(d1, () => (r() < 0.5 ? 1 : 0)); // dense half: bitmask
@@ -57,7 +57,7 @@ function everyEncoding(version: '2' | '2-packed' | '1'): Uint8Array {
     ['dense2.weight', d2], ['dense2.bias', randn(300, 8)], ['dense3.weight', d3], ['dense3.bias', randn(7, 9)],
   ]);
   const input = { spec: SPEC, values, masks: new Map([['dense1.weight', m1], ['dense2.weight', m2], ['dense3.weight', m3]]), sharing };
-  const v2 = serializeCompressed(input, { entropyCoding: version === '2' });
+  const v2 = serializeCompressed(input, { entropyCoding: version === '2' || version === '3', formatVersion: version === '3' ? 3 : 2 });
   if (version !== '1') return v2;
   // version 1 is version 2 with every section packed and no coding fields
   const { tensors, metadata } = parseSafetensors(v2);
@@ -83,12 +83,12 @@ describe('python/slim_reader.py', () => {
   beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'slimgpu-reader-')); });
   afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 
-  it.each(['2', '2-packed', '1'] as const)('decodes every index and value encoding of version %s bit for bit like slimgpu', async (version) => {
+  it.each(['3', '2', '2-packed', '1'] as const)('decodes every index and value encoding of version %s bit for bit like slimgpu', async (version) => {
     const bytes = everyEncoding(version);
     const ts = decodeCompressed(bytes);
     expect(parseSafetensors(bytes).metadata['slimgpu.compressed']).toBe(version[0]);
     const kinds = ts.params.filter((p) => p.kind === 'sparse').map((p) => p.kind === 'sparse' && `${p.name}:${p.index}${p.indexBits || ''}:${p.indexCoding}:${p.bits}:${p.valueCoding}`);
-    expect(kinds).toEqual(version === '2'
+    expect(kinds).toEqual(version === '2' || version === '3'
       ? ['conv2d1.weight:full:packed:32:packed', 'dense1.weight:bitmask:packed:3:huffman', 'dense2.weight:relative6:huffman:32:packed', 'dense3.weight:relative2:huffman:11:huffman']
       : ['conv2d1.weight:full:packed:32:packed', 'dense1.weight:bitmask:packed:3:packed', 'dense2.weight:relative1:packed:32:packed', 'dense3.weight:relative3:packed:11:packed']);
     const relative = ts.params.find((p) => p.name === 'dense2.weight')!;

@@ -28,6 +28,7 @@ const bitsArg = perLayer('--bits', (x) => (Number.isInteger(x) && x >= 1 && x <=
 const qatBitsArg = perLayer('--qat-bits', (x) => (Number.isInteger(x) && x >= 1 && x <= 8 ? undefined : 'must be an integer in [1, 8]'));
 import { addCodecCommands } from './codec.js';
 import { addSampleCommand } from './sample.js';
+import { addPredictCommand } from './predict.js';
 import { parseFault } from '../nn/faults.js';
 import { addImportCommand } from './import.js';
 import { exportTorchCommand, sharingConfig, type ExportTorchFlags } from './export-torch.js';
@@ -270,6 +271,7 @@ export function buildCli(): Command {
 
   addCodecCommands(program);
   addSampleCommand(program);
+  addPredictCommand(program);
   addImportCommand(program);
   return program;
 }

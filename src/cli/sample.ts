@@ -1,4 +1,5 @@
-// `slimgpu sample --checkpoint C [--compressed F] --prompt "..." --tokens 200 --temperature 0.8 --seed 1`:
+// `slimgpu sample --checkpoint C [--compressed F [--dense]] --prompt "..." --tokens 200 --temperature 0.8 --seed 1`:
+// (--compressed runs every matrix of the decode step in its compressed form, CompressedModel.generate)
 // generates text from a trained language model (a gpt: preset) with incremental decoding (a
 // key/value cache per attention layer, one token per GPU step; nn/decode.ts).
 import { Command, InvalidArgumentError } from 'commander';
@@ -6,6 +7,7 @@ import { createGpu } from '../gpu/device.js';
 import { Rng } from '../data/random.js';
 import { readFileBytes } from '../io/files.js';
 import { loadCompressed } from '../io/export.js';
+import { CompressedModel } from '../io/compressed-model.js';
 import { Decoder, sampleLogits } from '../nn/decode.js';
 import type { Network } from '../nn/network.js';
 import { readCheckpoint } from '../run.js';
@@ -58,10 +60,25 @@ export function addSampleCommand(program: Command): void {
     .option('--tokens <n>', 'bytes to generate', num('--tokens', { int: true, min: 1 }), 200)
     .option('--temperature <t>', 'sampling temperature (0: always the most likely byte)', num('--temperature', { min: 0 }), 0.8)
     .option('--seed <n>', 'sampling seed', num('--seed', { int: true, min: 0 }), 1)
-    .action(async (f: { checkpoint?: string; compressed?: string } & SampleOptions) => {
+    .option('--dense', 'with --compressed: decode the file to dense weights first (default: run the matrices in their compressed form)')
+    .action(async (f: { checkpoint?: string; compressed?: string; dense?: boolean } & SampleOptions) => {
       if (!f.checkpoint === !f.compressed) throw new Error('slimgpu sample: needs exactly one of --checkpoint <path> or --compressed <path> (see slimgpu sample --help)');
       const gpu = await createGpu();
       let net: Network | undefined;
+      if (f.compressed && !f.dense) {
+        try {
+          const m = await CompressedModel.load(gpu, await readFileBytes(f.compressed, 'compressed model'), { name: f.compressed });
+          if (m.spec.task !== 'language') throw new Error(`slimgpu sample: '${f.compressed}' holds model '${m.spec.name}', not a language model (train one with --model gpt:L-D-H-T --data text:FILE)`);
+          process.stdout.write(f.prompt);
+          const dec = new TextDecoder('utf-8');
+          await m.generate(f.prompt, { ...f, onByte: (b) => process.stdout.write(dec.decode(Uint8Array.of(b), { stream: true })) });
+          process.stdout.write(dec.decode() + '\n');
+          m.dispose();
+        } finally {
+          gpu.destroy();
+        }
+        return;
+      }
       try {
         net = f.checkpoint ? (await readCheckpoint(gpu, f.checkpoint)).net : await loadCompressed(gpu, await readFileBytes(f.compressed!, 'compressed model'), { name: f.compressed });
         if (net.spec.task !== 'language') throw new Error(`slimgpu sample: '${f.checkpoint ?? f.compressed}' holds model '${net.spec.name}', not a language model (train one with --model gpt:L-D-H-T --data text:FILE)`);

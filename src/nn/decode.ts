@@ -20,6 +20,7 @@ import * as ew from '../kernels/elementwise.js';
 import { embedding } from '../kernels/embedding.js';
 import { layerNorm } from '../kernels/layernorm.js';
 import * as mm from '../kernels/matmul.js';
+import { spmm, type GpuMatrix } from '../kernels/spmm.js';
 import type { Network } from './network.js';
 import { ModelError } from './model.js';
 
@@ -28,6 +29,12 @@ export interface KvDecoderOptions {
   batch?: number;
   /** Tokens per stream of a prefill (0: no prefill records; default 0). */
   prefill?: number;
+  /**
+   * Compressed weights (kernels/spmm.ts) by layer name: a dense layer found here multiplies with
+   * its compressed Wᵀ, the tied head with the embedding's compressed table (bias 0), instead of
+   * the arena's dense weights (io/compressed-model.ts builds them).
+   */
+  matrices?: ReadonlyMap<string, GpuMatrix>;
 }
 
 interface Pass {
@@ -52,8 +59,10 @@ export class KvDecoder {
   readonly B: number;
   readonly P: number;
   readonly V: number;
+  private readonly matrices?: ReadonlyMap<string, GpuMatrix>;
 
   private constructor(readonly net: Network, o: KvDecoderOptions) {
+    this.matrices = o.matrices;
     this.T = net.spec.input[0]!;
     this.B = o.batch ?? 1;
     this.P = o.prefill ?? 0;
@@ -143,7 +152,9 @@ export class KvDecoder {
           break;
         case 'dense':
           y = out();
-          rec.push(...await mm.matmul(gpu, x[0]!, W(l.name), y, { bias: bias(l.name), activation: l.fusedActivation ?? 'none' }));
+          const cm = this.matrices?.get(l.name);
+          rec.push(...await (cm ? spmm(gpu, cm, x[0]!, y, { B: rows, act: l.fusedActivation ?? 'none' })
+            : mm.matmul(gpu, x[0]!, W(l.name), y, { bias: bias(l.name), activation: l.fusedActivation ?? 'none' })));
           break;
         case 'attention': {
           if (l.spec.kind !== 'attention') throw new Error('unreachable');
@@ -164,7 +175,8 @@ export class KvDecoder {
         case 'tiedHead': {
           if (l.spec.kind !== 'tiedHead') throw new Error('unreachable');
           y = out();
-          rec.push(...await mm.matmul(gpu, x[0]!, W(layers[l.spec.tie]!.name), y, { transposeB: true }));
+          const cm = this.matrices?.get(layers[l.spec.tie]!.name);
+          rec.push(...await (cm ? spmm(gpu, cm, x[0]!, y, { B: rows }) : mm.matmul(gpu, x[0]!, W(layers[l.spec.tie]!.name), y, { transposeB: true })));
           break;
         }
         default:
@@ -230,9 +242,9 @@ export class Decoder {
   private window: number[] = [];
   private constructor(private readonly kv: KvDecoder) {}
 
-  static async create(net: Network): Promise<Decoder> {
+  static async create(net: Network, matrices?: ReadonlyMap<string, GpuMatrix>): Promise<Decoder> {
     const T = net.spec.input[0]!;
-    return new Decoder(await KvDecoder.create(net, { batch: 1, prefill: T >> 1 }));
+    return new Decoder(await KvDecoder.create(net, { batch: 1, prefill: T >> 1, matrices }));
   }
 
   get T(): number {

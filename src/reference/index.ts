@@ -12,3 +12,4 @@ export * from './attention.js';
 export * from './adamw.js';
 export * from './gpt.js';
 export * from './qat.js';
+export * from './spmm.js';

@@ -4,6 +4,7 @@
 import { resolveModel, type LayerSpec, type ModelSpec, type ResolvedLayer } from '../../nn/model.js';
 import { parseSafetensors } from '../safetensors.js';
 import { CompressedModelError } from './errors.js';
+import { COMPACT_TENSOR, expandV3 } from './compact.js';
 import { huffmanDecode, HUFFMAN_MAX_ALPHABET } from './huffman.js';
 import {
   COMPRESSED_FORMAT_KEY, COMPRESSED_VERSIONS_READ, DEFAULT_MAX_PARAMS, DENSE_KEYS, MAX_INDEX_BITS, modelParams, numel, sectionSizes, SPARSE_KEYS_V1, SPARSE_KEYS_V2,
@@ -179,8 +180,30 @@ function f32From(bytes: Uint8Array, what: string, fail: (m: string) => never): F
   return out;
 }
 
-/** Parses and validates a compressed model file and decodes every parameter (pure, no GPU, synchronous). */
-export function decodeCompressed(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedModel {
+/** One parameter as stored: f32 values, or a sparse weight's kept positions with codebook indices + codebook or f32 kept values. */
+export interface DecodedParam {
+  entry: ParamEntry;
+  /** kind f32: every value; sparse with bits = 32: the kept values. */
+  values?: Float32Array;
+  /** Sparse: kept flat positions, ascending. */
+  positions?: Uint32Array;
+  /** Sparse with bits ≤ 16: codebook index of each kept position (each < codebook.length). */
+  codes?: Uint32Array;
+  codebook?: Float32Array;
+}
+
+export interface DecodedSparse {
+  spec: ModelSpec;
+  version: string;
+  params: DecodedParam[];
+}
+
+/**
+ * Parses and validates a compressed model file and decodes every parameter into its stored form
+ * (positions, codebook indices, codebook) without building dense weights (pure, no GPU,
+ * synchronous): every check of the format applies.
+ */
+export function decodeSparse(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedSparse {
   const { tensors, metadata } = parseSafetensors(bytes, { name: opts.name });
   const where = opts.name ? `'${opts.name}'` : 'compressed model';
   const fail = (msg: string): never => { throw new CompressedModelError(`slimgpu.loadCompressed: ${where}: ${msg}`); };
@@ -190,16 +213,24 @@ export function decodeCompressed(bytes: Uint8Array, opts: DecodeOptions = {}): D
     if (t.shape.length !== 1) fail(`tensor "${k}" must be 1-D (a byte stream), got shape [${t.shape}]`);
     sizes.set(k, t.data.byteLength);
   }
-  const st = readStructure(metadata, sizes, opts);
-  const values = new Map<string, Float32Array>();
-  const masks = new Map<string, Float32Array>();
+  const v3 = metadata[COMPRESSED_FORMAT_KEY] === '3' ? expandV3(metadata, sizes, where) : undefined;
+  if (v3) {
+    const blob = tensors[COMPACT_TENSOR]!.data as Uint8Array;
+    sizes.clear();
+    for (const s of v3.sections) {
+      sizes.set(s.tensor, s.end - s.begin);
+      tensors[s.tensor] = { dtype: 'U8', shape: [s.end - s.begin], data: blob.subarray(s.begin, s.end) };
+    }
+  }
+  const st = readStructure(v3 ? v3.metadata : metadata, sizes, opts);
   const u8 = (name: string) => tensors[name]!.data as Uint8Array;
+  const params: DecodedParam[] = [];
   for (const { entry } of st.params) {
     const n = numel(entry.shape);
     const what = `${where}: parameter '${entry.name}'`;
     const t = tensorNames(entry.name);
     if (entry.kind === 'f32') {
-      values.set(entry.name, f32From(u8(t.f32), what, fail));
+      params.push({ entry, values: f32From(u8(t.f32), what, fail) });
       continue;
     }
     const ibytes = u8(t.index);
@@ -211,30 +242,39 @@ export function decodeCompressed(bytes: Uint8Array, opts: DecodeOptions = {}): D
         : entry.indexCoding === 'huffman'
           ? decodeRelativeHuffman(ibytes, entry.indexEntries, entry.indexBits, n, entry.kept, `${w} (huffman)`)
           : decodeRelative(ibytes, entry.indexEntries, entry.indexBits, n, entry.kept, w);
+    if (entry.bits === 32) {
+      params.push({ entry, positions, values: f32From(u8(t.values), `${what}: kept values`, fail) });
+      continue;
+    }
+    const codebook = f32From(u8(t.codebook), `${what}: codebook`, fail);
+    const vw = `slimgpu.loadCompressed: ${what}: codebook indices`;
+    const idx = entry.valueCoding === 'huffman'
+      ? huffmanDecode(u8(t.values), entry.codebook, entry.kept, `${vw} (huffman)`)
+      : unpackBits(u8(t.values), entry.kept, entry.bits, vw);
+    for (let j = 0; j < entry.kept; j++) {
+      if (idx[j]! >= codebook.length) fail(`${what}: codebook index ${j} is ${idx[j]}, beyond the ${codebook.length} codebook entries`);
+    }
+    params.push({ entry, positions, codes: Uint32Array.from(idx), codebook });
+  }
+  return { spec: st.spec, version: st.version, params };
+}
+
+/** Parses and validates a compressed model file and decodes every parameter (pure, no GPU, synchronous). */
+export function decodeCompressed(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedModel {
+  const d = decodeSparse(bytes, opts);
+  const values = new Map<string, Float32Array>();
+  const masks = new Map<string, Float32Array>();
+  for (const { entry, values: v, positions, codes, codebook } of d.params) {
+    if (!positions) { values.set(entry.name, v!); continue; }
+    const n = numel(entry.shape);
     const out = new Float32Array(n);
     const mask = new Float32Array(n);
-    let kv: Float32Array;
-    if (entry.bits === 32) {
-      kv = f32From(u8(t.values), `${what}: kept values`, fail);
-    } else {
-      const cb = f32From(u8(t.codebook), `${what}: codebook`, fail);
-      const vw = `slimgpu.loadCompressed: ${what}: codebook indices`;
-      const idx = entry.valueCoding === 'huffman'
-        ? huffmanDecode(u8(t.values), entry.codebook, entry.kept, `${vw} (huffman)`)
-        : unpackBits(u8(t.values), entry.kept, entry.bits, vw);
-      kv = new Float32Array(entry.kept);
-      for (let j = 0; j < entry.kept; j++) {
-        const a = idx[j]!;
-        if (a >= cb.length) fail(`${what}: codebook index ${j} is ${a}, beyond the ${cb.length} codebook entries`);
-        kv[j] = cb[a]!;
-      }
-    }
-    for (let j = 0; j < entry.kept; j++) {
-      out[positions[j]!] = kv[j]!;
+    for (let j = 0; j < positions.length; j++) {
+      out[positions[j]!] = codes ? codebook![codes[j]!]! : v![j]!;
       mask[positions[j]!] = 1;
     }
     values.set(entry.name, out);
     masks.set(entry.name, mask);
   }
-  return { spec: st.spec, values, masks, params: st.params.map((p) => p.entry), version: st.version };
+  return { spec: d.spec, values, masks, params: d.params.map((p) => p.entry), version: d.version };
 }

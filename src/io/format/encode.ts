@@ -4,6 +4,7 @@ import type { WeightSharing } from '../../compress/sharing.js';
 import { resolveModel, type ModelSpec, type ResolvedLayer } from '../../nn/model.js';
 import { serializeSafetensorsChunks, type TensorMap } from '../safetensors.js';
 import { CompressedModelError } from './errors.js';
+import { COMPACT_TENSOR, compactModel, compactParams } from './compact.js';
 import { COMPRESSED_FORMAT_KEY, COMPRESSED_VERSION, modelParams, numel, tensorNames, type ParamEntry } from './layout.js';
 import { chooseIndex, chooseValues } from './sparse.js';
 
@@ -20,6 +21,8 @@ export interface CompressInput {
 export interface EncodeOptions {
   /** Huffman-code the relative index and the codebook indices where smaller (default true). */
   entropyCoding?: boolean;
+  /** 3 (default): the compact header, one "data" tensor (compact.ts); 2: one tensor per section, JSON metadata (byte-identical to earlier v2 files). */
+  formatVersion?: 2 | 3;
 }
 
 export function f32Bytes(values: Float32Array): Uint8Array {
@@ -126,12 +129,33 @@ export function encodeCompressed(input: CompressInput, opts: EncodeOptions = {})
       bits, codebook: K, valueCoding,
     });
   }
+  const version = opts.formatVersion ?? 3;
+  if (version === 3) return compactChunks(input.spec, entries, tensors);
+  if (version !== 2) fail(`formatVersion must be 2 or 3, got ${JSON.stringify(version)}`);
   const metadata = {
-    [COMPRESSED_FORMAT_KEY]: COMPRESSED_VERSION,
+    [COMPRESSED_FORMAT_KEY]: '2',
     model: JSON.stringify(input.spec),
     params: JSON.stringify(entries),
   };
   return serializeSafetensorsChunks(tensors, metadata);
+}
+
+/** Version 3: every section in "params" order in one tensor, terse metadata. */
+function compactChunks(spec: ModelSpec, entries: ParamEntry[], tensors: TensorMap): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  for (const e of entries) {
+    const t = tensorNames(e.name);
+    for (const k of e.kind === 'f32' ? [t.f32] : [t.index, t.values, t.codebook]) if (tensors[k]) parts.push(tensors[k]!.data as Uint8Array);
+  }
+  const data = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) { data.set(p, o); o += p.byteLength; }
+  const metadata = {
+    [COMPRESSED_FORMAT_KEY]: COMPRESSED_VERSION,
+    model: compactModel(spec),
+    params: compactParams(entries, (k) => tensors[k]!.data.byteLength),
+  };
+  return serializeSafetensorsChunks({ [COMPACT_TENSOR]: { dtype: 'U8', shape: [data.length], data } }, metadata);
 }
 
 /** The compressed file in one buffer (pure). */

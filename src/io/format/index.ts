@@ -9,7 +9,9 @@ export {
 export type { ChosenIndex } from './sparse.js';
 export { encodeCompressed, f32Bytes, serializeCompressed } from './encode.js';
 export type { CompressInput, EncodeOptions } from './encode.js';
-export { decodeCompressed, readStructure } from './decode.js';
-export type { DecodedModel, DecodeOptions, Structure } from './decode.js';
+export { decodeCompressed, decodeSparse, readStructure } from './decode.js';
+export type { DecodedModel, DecodedParam, DecodedSparse, DecodeOptions, Structure } from './decode.js';
+export { COMPACT_TENSOR } from './compact.js';
 export { compressedSizes } from './sizes.js';
+export { compressInputOfFile, convertCompressed } from './convert.js';
 export type { CompressedLayerSize, CompressedSizes } from './sizes.js';

@@ -1,7 +1,8 @@
 // The compressed model file, `*.slim.safetensors` — the one place that defines its byte layout.
 // A safetensors container (8-byte little-endian header length, JSON header, tensor bytes) whose
 // tensors are all dtype U8, 1-D byte streams, and whose __metadata__ describes the model so that a
-// loader rebuilds it exactly. Versions 1 and 2 are read; version 2 is written.
+// loader rebuilds it exactly. Versions 1, 2 and 3 are read; version 3 (compact.ts: the same
+// sections in one tensor, terse metadata) is written by default, version 2 on request.
 //
 // __metadata__ (string values):
 //   "slimgpu.compressed": "2"                 format version ("1": no entropy coding, see below)
@@ -60,9 +61,9 @@ import { modelParams } from '../../nn/model.js';
 
 export const COMPRESSED_FORMAT_KEY = 'slimgpu.compressed';
 /** The version written. */
-export const COMPRESSED_VERSION = '2';
+export const COMPRESSED_VERSION = '3';
 /** Every version read. */
-export const COMPRESSED_VERSIONS_READ: readonly string[] = ['1', '2'];
+export const COMPRESSED_VERSIONS_READ: readonly string[] = ['1', '2', '3'];
 export const COMPRESSED_EXTENSION = '.slim.safetensors';
 /** Refuse models with more parameters than this unless told otherwise (a hostile spec could ask for any size). */
 export const DEFAULT_MAX_PARAMS = 100_000_000;

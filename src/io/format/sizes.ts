@@ -3,7 +3,8 @@
 import { parseSafetensorsHeader } from '../safetensors.js';
 import { readStructure, type DecodeOptions } from './decode.js';
 import { CompressedModelError } from './errors.js';
-import { numel, tensorNames, type IndexEncoding, type SectionCoding } from './layout.js';
+import { expandV3 } from './compact.js';
+import { COMPRESSED_FORMAT_KEY, numel, tensorNames, type IndexEncoding, type SectionCoding } from './layout.js';
 
 export interface CompressedLayerSize {
   /** Layer name ('dense1'). */
@@ -51,7 +52,12 @@ export function compressedSizes(bytes: Uint8Array, opts: DecodeOptions = {}): Co
     if (e.dtype !== 'U8') throw new CompressedModelError(`slimgpu.loadCompressed: tensor "${e.name}" must have dtype U8, got ${e.dtype}`);
     sizes.set(e.name, e.end - e.begin);
   }
-  const st = readStructure(h.metadata, sizes, opts);
+  const v3 = h.metadata[COMPRESSED_FORMAT_KEY] === '3' ? expandV3(h.metadata, sizes, opts.name ? `'${opts.name}'` : 'compressed model') : undefined;
+  if (v3) {
+    sizes.clear();
+    for (const s of v3.sections) sizes.set(s.tensor, s.end - s.begin);
+  }
+  const st = readStructure(v3 ? v3.metadata : h.metadata, sizes, opts);
   const layers = new Map<string, CompressedLayerSize>();
   for (const { entry, layer } of st.params) {
     let l = layers.get(layer);
