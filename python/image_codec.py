@@ -114,18 +114,23 @@ def batch_of(data, bs, gen, crop):
     return x
 
 
+STEPS = [0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0]  # latent quantisation steps: qualities 8 (best) .. 1
+
+
 @torch.no_grad()
-def tables(model):
-    """Per channel: integer offset (the rounded median) and 256 frequencies summing to 2^16."""
+def tables(model, step):
+    """Per channel, for latents quantised as round(y / step): an integer offset (the rounded median)
+    and 256 frequencies summing to 2^16 (symbol k <-> value offset + k - 127; 255 = escape)."""
     m = model.ent.mats[0].shape[0]
-    grid = torch.arange(-400, 401, dtype=torch.float32)
-    cdf = torch.sigmoid(model.ent.logits_cdf(grid.view(1, 1, -1).expand(m, 1, -1) + 0.0)).squeeze(1)
-    offsets = torch.argmin((cdf - 0.5).abs(), dim=1) - 400
+    grid = torch.arange(-2000, 2001, dtype=torch.float32) * 0.05
+    cdf = torch.sigmoid(model.ent.logits_cdf(grid.view(1, 1, -1).expand(m, 1, -1))).squeeze(1)
+    median = grid[torch.argmin((cdf - 0.5).abs(), dim=1)]
+    offsets = torch.round(median / step).to(torch.int64)
     freqs = np.zeros((m, 256), dtype=np.int64)
     for c in range(m):
-        v = torch.arange(-HALF, HALF + 1, dtype=torch.float32) + offsets[c]
-        lo = torch.sigmoid(model.ent.logits_cdf((v - 0.5).view(1, 1, -1).expand(m, 1, -1))[c, 0])
-        up = torch.sigmoid(model.ent.logits_cdf((v + 0.5).view(1, 1, -1).expand(m, 1, -1))[c, 0])
+        v = (torch.arange(-HALF, HALF + 1, dtype=torch.float32) + offsets[c]) * step
+        lo = torch.sigmoid(model.ent.logits_cdf((v - step / 2).view(1, 1, -1).expand(m, 1, -1))[c, 0])
+        up = torch.sigmoid(model.ent.logits_cdf((v + step / 2).view(1, 1, -1).expand(m, 1, -1))[c, 0])
         p = (up - lo).clamp_min(0).double().numpy()
         p = np.append(p, max(1.0 - p.sum(), 0.0))  # escape mass
         f = np.maximum(1, np.floor(p * (FREQ_TOTAL - 256)).astype(np.int64))
@@ -141,7 +146,9 @@ def export(model, path, meta):
         t[f"a{i}.w"], t[f"a{i}.b"] = l.weight.detach().numpy(), l.bias.detach().numpy()
     for i, l in enumerate(model.s):
         t[f"s{i}.w"], t[f"s{i}.b"] = l.weight.detach().numpy(), l.bias.detach().numpy()
-    t["ent.offset"], t["ent.freq"] = tables(model)
+    t["ent.steps"] = np.array(STEPS, dtype=np.float32)
+    for q, step in enumerate(STEPS):
+        t[f"ent.offset.{q}"], t[f"ent.freq.{q}"] = tables(model, step)
     sd = {k: v.detach().numpy() for k, v in model.ent.state_dict().items()}
     for k, v in sd.items():
         t["entf." + k] = v  # the float density (for training resumption only; decoding uses ent.*)
@@ -169,6 +176,7 @@ def main():
     ap.add_argument("--n", type=int, default=48)
     ap.add_argument("--m", type=int, default=48)
     ap.add_argument("--crop", type=int, default=0, help="train on random crops of this size")
+    ap.add_argument("--minutes", type=float, default=1e9, help="stop (and export) after this wall time")
     ap.add_argument("--init")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1)
@@ -183,8 +191,13 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     gen = torch.Generator().manual_seed(args.seed)
     t0, avg = time.time(), None
+    decayed = False
     for step in range(1, args.steps + 1):
-        if step == int(args.steps * 0.8):
+        spent = time.time() - t0
+        if spent > args.minutes * 60:
+            break
+        if not decayed and (step >= args.steps * 0.8 or spent > args.minutes * 48):
+            decayed = True
             for g in opt.param_groups:
                 g["lr"] = args.lr / 10
         x = batch_of(data, args.batch, gen, args.crop)
@@ -198,9 +211,9 @@ def main():
         opt.step()
         cur = np.array([loss.item(), bpp.item(), 10 * math.log10(1 / max(mse.item(), 1e-10))])
         avg = cur if avg is None else 0.98 * avg + 0.02 * cur
-        if step % 100 == 0 or step == args.steps:
+        if step % 50 == 0 or step == args.steps:
             print(f"step {step} loss {avg[0]:.3f} bpp {avg[1]:.3f} psnr {avg[2]:.2f} ({time.time() - t0:.0f}s)", flush=True)
-    export(model, args.out, {"kind": "slimgpu-image-codec", "data": args.data, "lambda": args.lmbda, "steps": args.steps,
+    export(model, args.out, {"kind": "slimgpu-image-codec", "data": args.data, "lambda": args.lmbda, "steps": step,
                              "channels": c, "n": args.n, "m": args.m, "arch": "balle17-relu-3x5x5s2"})
     print(f"wrote {args.out}")
 
