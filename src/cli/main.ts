@@ -30,6 +30,7 @@ import { addCodecCommands } from './codec.js';
 import { addSampleCommand } from './sample.js';
 import { parseFault } from '../nn/faults.js';
 import { addImportCommand } from './import.js';
+import { addImageCommand } from './image.js';
 import { exportTorchCommand, sharingConfig, type ExportTorchFlags } from './export-torch.js';
 import { NAME_SCHEMES, type NameScheme } from '../io/torch.js';
 
@@ -271,6 +272,7 @@ export function buildCli(): Command {
   addCodecCommands(program);
   addSampleCommand(program);
   addImportCommand(program);
+  addImageCommand(program);
   return program;
 }
 
