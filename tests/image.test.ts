@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { RangeDecoder, RangeEncoder } from '../src/codec/rangecoder.js';
-import { serializeSafetensors, type TensorMap } from '../src/io/safetensors.js';
 import { ImageCodec } from '../src/image/codec.js';
 import { decodeImage, encodePng } from '../src/image/files.js';
 import { decodeLatent, encodeLatent, latentTables } from '../src/image/latent-coder.js';
-import { parseImageModel, QUALITIES, type ImageModel } from '../src/image/model.js';
+import { parseImageModel, type ImageModel } from '../src/image/model.js';
 import { encodePnm } from '../src/image/pnm.js';
 import { ImageError, psnr, type RawImage } from '../src/image/raw.js';
 import { readSlimg } from '../src/image/slimg.js';
@@ -12,47 +11,7 @@ import { ImageTransforms } from '../src/image/transforms.js';
 import { conv2dCpu } from '../src/reference/conv2d.js';
 import { convTranspose2dCpu } from '../src/reference/conv_transpose2d.js';
 import { expectClose, rng, testGpu, uniform } from './helpers.js';
-
-/** Random frequencies (channels × 256, each ≥ 1, rows summing to 2^16), peaked near symbol 127. */
-function randomFreq(m: number, seed: number): Uint16Array {
-  const r = rng(seed), f = new Uint16Array(m * 256);
-  for (let c = 0; c < m; c++) {
-    let sum = 0;
-    for (let s = 0; s < 256; s++) {
-      const v = 1 + Math.floor(2000 * Math.exp(-Math.abs(s - 127) / (1 + 3 * r())));
-      f[c * 256 + s] = v;
-      sum += v;
-    }
-    const scale = (65536 - 256) / (sum - 256);
-    sum = 0;
-    for (let s = 0; s < 256; s++) sum += (f[c * 256 + s] = 1 + Math.floor((f[c * 256 + s]! - 1) * scale));
-    f[c * 256 + 127] += 65536 - sum;
-  }
-  return f;
-}
-
-/** A small random model file (C image channels, N filters, M latent channels). */
-function tinyModelBytes(C: number, N: number, M: number, seed: number): Uint8Array {
-  const t: TensorMap = {};
-  const shapes: [string, number[]][] = [['a0', [N, C, 5, 5]], ['a1', [N, N, 5, 5]], ['a2', [M, N, 5, 5]], ['s0', [M, N, 5, 5]], ['s1', [N, N, 5, 5]], ['s2', [N, C, 5, 5]]];
-  for (const [i, [name, s]] of shapes.entries()) {
-    t[`${name}.w`] = { dtype: 'F32', shape: s, data: uniform(s.reduce((a, b) => a * b), seed + i, -0.2, 0.2) };
-    const oc = name.startsWith('s') ? s[1]! : s[0]!;
-    t[`${name}.b`] = { dtype: 'F32', shape: [oc], data: uniform(oc, seed + 10 + i, 0, 0.1) };
-  }
-  t['ent.steps'] = { dtype: 'F32', shape: [QUALITIES], data: Float32Array.from({ length: QUALITIES }, (_, q) => 0.05 * 1.5 ** q) };
-  for (let q = 0; q < QUALITIES; q++) {
-    t[`ent.offset.${q}`] = { dtype: 'I32', shape: [M], data: Int32Array.from({ length: M }, (_, c) => (c % 3) - 1) };
-    t[`ent.freq.${q}`] = { dtype: 'U16', shape: [M, 256], data: randomFreq(M, seed + 100 + q) };
-  }
-  return serializeSafetensors(t);
-}
-
-function randomImage(w: number, h: number, c: number, seed: number): RawImage {
-  const r = rng(seed), data = new Uint8Array(w * h * c);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) data[(y * w + x) * c + k] = Math.round(127 + 90 * Math.sin(x / 5 + k) * Math.cos(y / 7) + 20 * r());
-  return { width: w, height: h, channels: c, data };
-}
+import { randomFreq, randomImage, tinyModelBytes } from './image-fixtures.js';
 
 describe('image latent coder', () => {
   it('round-trips latents with escapes, and fails on a truncated stream', () => {
