@@ -13,6 +13,7 @@ import { createGpu } from '../src/gpu/device.js';
 import { ImageCodec } from '../src/image/codec.js';
 import { QUALITIES } from '../src/image/model.js';
 import { loadImageModel } from '../src/image/node.js';
+import { deepCompressModel, type DeepCompressReport } from '../src/image/deep-compress.js';
 import { psnr, type RawImage } from '../src/image/raw.js';
 import { bdRate, psnrMargins, rdSvg, type RdCurve, type RdPoint } from './images-metrics.js';
 import { AVIF_QUANTIZERS, avif, jpeg, JPEG_QUALITIES, lossless, webp, WEBP_QUALITIES, type Coded } from './images-tools.js';
@@ -22,7 +23,9 @@ const USAGE = `usage: node dist/bench/index.js images [--photos N] [--fashion N]
                  node dist/scripts/make-image-patches.js)
   --fashion N    Fashion-MNIST test images (default 40)
   --out FILE     JSON output (default results/images.json); the SVG plot goes next to it (.svg)
-  --no-lossless  skip optipng / WebP lossless / JPEG XL`;
+  --no-lossless  skip optipng / WebP lossless / JPEG XL
+  --deep-compress S,B  also the codec with every layer pruned to sparsity S and shared with B bits,
+                 no retraining (default 0.5,5; 'none' to skip)`;
 
 const PATCH_FILE = 'results/cache/image-patches/photo-rgb64-heldout.u8';
 const FASHION_TEST = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
@@ -64,7 +67,7 @@ function curve(codec: string, images: RawImage[], settings: number[], run: (img:
   return { codec, points };
 }
 
-async function slimgpuCurve(codec: ImageCodec, images: RawImage[]): Promise<{ curve: RdCurve; encodeMs: number; decodeMs: number }> {
+async function slimgpuCurve(codec: ImageCodec, images: RawImage[], name = 'slimgpu'): Promise<{ curve: RdCurve; encodeMs: number; decodeMs: number }> {
   const points: RdPoint[] = [];
   let encodeMs = 0, decodeMs = 0;
   for (let quality = 1; quality <= QUALITIES; quality++) {
@@ -82,12 +85,14 @@ async function slimgpuCurve(codec: ImageCodec, images: RawImage[]): Promise<{ cu
     points.push({ bpp: bpp / images.length, psnr: p / images.length, setting: `quality ${quality}` });
   }
   const n = images.length * QUALITIES;
-  return { curve: { codec: 'slimgpu', points }, encodeMs: encodeMs / n, decodeMs: decodeMs / n };
+  return { curve: { codec: name, points }, encodeMs: encodeMs / n, decodeMs: decodeMs / n };
 }
 
-async function rdSet(title: string, images: RawImage[], codec: ImageCodec, dir: string, log: (s: string) => void) {
+async function rdSet(title: string, images: RawImage[], codec: ImageCodec, dir: string, log: (s: string) => void, dc?: { codec: ImageCodec; name: string }) {
   const ours = await slimgpuCurve(codec, images);
   log(`${title}: slimgpu ${ours.curve.points.map((p) => `${p.bpp.toFixed(2)}/${p.psnr.toFixed(1)}`).join(' ')}`);
+  const pruned = dc ? (await slimgpuCurve(dc.codec, images, dc.name)).curve : undefined;
+  if (pruned) log(`${title}: ${pruned.codec} ${pruned.points.map((p) => `${p.bpp.toFixed(2)}/${p.psnr.toFixed(1)}`).join(' ')}`);
   const others = [
     curve('JPEG (cjpeg -optimize)', images, JPEG_QUALITIES, (im, q) => jpeg(dir, im, q), (q) => `-quality ${q}`),
     curve('WebP (cwebp -m 6)', images, WEBP_QUALITIES, (im, q) => webp(dir, im, q), (q) => `-q ${q}`),
@@ -95,17 +100,19 @@ async function rdSet(title: string, images: RawImage[], codec: ImageCodec, dir: 
   ];
   for (const c of others) log(`${title}: ${c.codec} ${c.points.map((p) => `${p.bpp.toFixed(2)}/${p.psnr.toFixed(1)}`).join(' ')}`);
   const bd = Object.fromEntries(others.map((c) => [c.codec, bdRate(c.points, ours.curve.points) ?? null]));
-  return { title, images: images.length, width: images[0]!.width, height: images[0]!.height, channels: images[0]!.channels, encodeMsPerImage: ours.encodeMs, decodeMsPerImage: ours.decodeMs, curves: [ours.curve, ...others], bdRate: bd };
+  return { title, images: images.length, width: images[0]!.width, height: images[0]!.height, channels: images[0]!.channels, encodeMsPerImage: ours.encodeMs, decodeMsPerImage: ours.decodeMs, curves: [ours.curve, ...others, ...(pruned ? [pruned] : [])], bdRate: bd,
+    bdRatePrunedVsDense: pruned ? bdRate(ours.curve.points, pruned.points) ?? null : undefined };
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const a = { photos: 24, fashion: 40, out: 'results/images.json', lossless: true };
+  const a = { photos: 24, fashion: 40, out: 'results/images.json', lossless: true, deep: '0.5,5' };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     if (x === '--photos') a.photos = Number(argv[++i]);
     else if (x === '--fashion') a.fashion = Number(argv[++i]);
     else if (x === '--out') a.out = argv[++i]!;
     else if (x === '--no-lossless') a.lossless = false;
+    else if (x === '--deep-compress') a.deep = argv[++i]!;
     else { console.error(x === '--help' || x === '-h' ? USAGE : `images: unknown argument '${x}'\n${USAGE}`); return x === '--help' || x === '-h' ? 0 : 2; }
   }
   if (!(a.photos >= 0) || !(a.fashion >= 0)) { console.error(USAGE); return 2; }
@@ -113,23 +120,37 @@ export async function main(argv: string[]): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'slimgpu-images-'));
   const gpu = await createGpu();
   const codec = new ImageCodec(gpu, loadImageModel);
+  const [sp, bits] = a.deep === 'none' ? [NaN, NaN] : a.deep.split(',').map(Number);
+  const dcReports: Record<string, DeepCompressReport> = {};
+  const dc = Number.isFinite(sp) && Number.isFinite(bits) ? {
+    name: `slimgpu pruned ${sp} + ${bits}-bit shared`,
+    codec: new ImageCodec(gpu, async (id) => {
+      const r = deepCompressModel(await loadImageModel(id), { sparsity: sp!, bits: bits! });
+      dcReports[id] = r.report;
+      return r.model;
+    }),
+  } : undefined;
   try {
     const sets = [];
     const photos = a.photos > 0 ? photoPatches(a.photos) : [];
-    if (photos.length) sets.push(await rdSet('held-out photo patches 64x64 RGB', photos, codec, dir, log));
-    if (a.fashion > 0) sets.push(await rdSet('Fashion-MNIST test 28x28 gray', fashionImages(a.fashion), codec, dir, log));
+    if (photos.length) sets.push(await rdSet('held-out photo patches 64x64 RGB', photos, codec, dir, log, dc));
+    if (a.fashion > 0) sets.push(await rdSet('Fashion-MNIST test 28x28 gray', fashionImages(a.fashion), codec, dir, log, dc));
     let ll: Record<string, number> | undefined;
     if (a.lossless && photos.length) {
-      ll = { raw: 0, png_optipng_o7: 0, webp_lossless: 0, jxl_d0: 0 };
+      ll = { raw: 0, slimgpu_lossless: 0, png_optipng_o7: 0, webp_lossless: 0, jxl_d0: 0 };
       for (const img of photos) {
+        const mine = await codec.compress(img, { lossless: true });
+        const back = await codec.decompress(mine);
+        if (!back.data.every((v, i) => v === img.data[i])) throw new Error('images: slimgpu --lossless did not give back the image exactly');
+        ll.slimgpu_lossless! += mine.length;
         const s = lossless(dir, img);
         ll.raw! += img.data.length; ll.png_optipng_o7! += s.png; ll.webp_lossless! += s.webp; ll.jxl_d0! += s.jxl;
       }
-      log(`lossless, ${photos.length} photo patches: ${JSON.stringify(ll)}`);
+      log(`lossless, ${photos.length} photo patches: ${JSON.stringify(ll)}; slimgpu / optipng = ${(ll.slimgpu_lossless! / ll.png_optipng_o7!).toFixed(3)}`);
     }
     const fashionMargins = sets[1] ? psnrMargins(sets[1].curves[1]!.points, sets[1].curves[0]!.points, 0.5) : undefined;
     const models = Object.fromEntries(await Promise.all(['img:photo', 'img:fashion'].map(async (id) => [id, { decoderBytes: (await loadImageModel(id)).decoderBytes }])));
-    const result = { bench: 'images', date: new Date().toISOString(), adapter: gpu.info.description || gpu.info.device, models, sets, fashionVsJpegAtOrAbove05bpp: fashionMargins, lossless: ll };
+    const result = { bench: 'images', date: new Date().toISOString(), adapter: gpu.info.description || gpu.info.device, models, deepCompression: dcReports, sets, fashionVsJpegAtOrAbove05bpp: fashionMargins, lossless: ll };
     mkdirSync(dirname(a.out), { recursive: true });
     const svg = a.out.replace(/\.json$/, '') + '.svg';
     for (const [f, text] of [[a.out, JSON.stringify(result, null, 1) + '\n'], [svg, rdSvg(sets.map((s) => ({ title: s.title, curves: s.curves })))]] as const) {
@@ -141,6 +162,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     codec.dispose();
+    dc?.codec.dispose();
     gpu.destroy();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -90,6 +90,21 @@ describe('image codec on the GPU', () => {
     codec.dispose();
   });
 
+  it('--lossless gives back every sample exactly (gray, RGB, odd sizes)', async () => {
+    const gpu = await testGpu();
+    const codec = new ImageCodec(gpu, resolve);
+    for (const [w, h, c] of [[1, 1, 1], [17, 5, 3], [9, 23, 1]] as const) {
+      const img = randomImage(w, h, c, 7 * w + h);
+      const bytes = await codec.compress(img, { lossless: true });
+      expect(readSlimg(bytes).header.modelId).toBe('img:lossless');
+      expect(Array.from((await codec.decompress(bytes)).data)).toEqual(Array.from(img.data));
+    }
+    const img = randomImage(40, 40, 3, 3);
+    const bytes = await codec.compress(img, { lossless: true });
+    expect(bytes.length).toBeLessThan(img.data.length * 0.8);
+    codec.dispose();
+  });
+
   it('names damaged, truncated and mismatched files', async () => {
     const gpu = await testGpu();
     const codec = new ImageCodec(gpu, resolve);

@@ -30,17 +30,17 @@ async function withCodec<T>(fn: (codec: ImageCodec) => Promise<T>): Promise<T> {
   }
 }
 
-interface CompressFlags { output?: string; quality: number; model?: string; tile: number; json?: boolean }
+interface CompressFlags { output?: string; quality: number; model?: string; tile: number; lossless?: boolean; json?: boolean }
 
 async function compressCommand(file: string, f: CompressFlags): Promise<void> {
   const out = f.output ?? `${file.replace(/\.(png|jpe?g|pgm|ppm|pnm)$/i, '')}.slimg`;
   const img = await readImageFile(file);
   const t0 = performance.now();
-  const bytes = await withCodec((c) => c.compress(img, { quality: f.quality, modelId: f.model, tile: f.tile }));
+  const bytes = await withCodec((c) => c.compress(img, { quality: f.quality, modelId: f.model, tile: f.tile, lossless: f.lossless }));
   await writeFileAtomic(out, [bytes]);
-  const summary = { input: file, output: out, width: img.width, height: img.height, channels: img.channels, quality: f.quality, bytes: bytes.length, bpp: (8 * bytes.length) / (img.width * img.height), seconds: (performance.now() - t0) / 1000 };
+  const summary = { input: file, output: out, width: img.width, height: img.height, channels: img.channels, quality: f.lossless ? 'lossless' : f.quality, bytes: bytes.length, bpp: (8 * bytes.length) / (img.width * img.height), seconds: (performance.now() - t0) / 1000 };
   if (f.json) console.log(JSON.stringify(summary));
-  else console.error(`${file} (${img.width}x${img.height}x${img.channels}) -> ${out}: ${bytes.length} B, ${summary.bpp.toFixed(3)} bpp, quality ${f.quality}`);
+  else console.error(`${file} (${img.width}x${img.height}x${img.channels}) -> ${out}: ${bytes.length} B, ${summary.bpp.toFixed(3)} bpp, ${f.lossless ? 'lossless' : `quality ${f.quality}`}`);
 }
 
 interface DecompressFlags { output?: string; reference?: string; json?: boolean }
@@ -76,6 +76,7 @@ export function addImageCommand(program: Command): void {
     .option('-q, --quality <q>', `1 (smallest) .. 8 (best), default ${DEFAULT_QUALITY}`, int('--quality', 1, 8), DEFAULT_QUALITY)
     .addOption(new Option('--model <id>', 'image model (default: img:photo for RGB, img:fashion for grayscale)').choices(Object.keys(IMAGE_PRESETS)))
     .option('--tile <n>', `tile size in pixels, a multiple of 8 (default ${DEFAULT_TILE})`, int('--tile', 8, 4096), DEFAULT_TILE)
+    .option('--lossless', 'code the pixels exactly (a causal pixel model mixed into the CM coder; CPU only)')
     .option('--json', 'print a JSON summary on stdout')
     .action(compressCommand);
   image

@@ -6,6 +6,7 @@ import type { Gpu } from '../gpu/device.js';
 import { RangeDecoder, RangeEncoder } from '../codec/rangecoder.js';
 import { CodecError } from '../codec/errors.js';
 import { decodeLatent, encodeLatent } from './latent-coder.js';
+import { decodeLossless, encodeLossless } from './lossless.js';
 import { qualityIndex, type ImageModel } from './model.js';
 import { ImageError, type RawImage } from './raw.js';
 import { readSlimg, writeSlimg, MAX_PIXELS } from './slimg.js';
@@ -13,6 +14,8 @@ import { ImageTransforms } from './transforms.js';
 
 export const DEFAULT_TILE = 256;
 export const DEFAULT_QUALITY = 4;
+/** The model id of losslessly coded files (no model file: src/image/lossless.ts). */
+export const LOSSLESS_ID = 'img:lossless';
 
 export interface CompressImageOptions {
   /** 1 (smallest) .. 8 (best), default 4. */
@@ -20,6 +23,8 @@ export interface CompressImageOptions {
   /** Default: img:photo for RGB, img:fashion for grayscale. */
   modelId?: string;
   tile?: number;
+  /** Code the pixels exactly (src/image/lossless.ts); quality, model and tile are ignored. */
+  lossless?: boolean;
 }
 
 interface Tile { x: number; y: number; w: number; h: number; pw: number; ph: number }
@@ -98,6 +103,11 @@ export class ImageCodec {
   }
 
   async compress(img: RawImage, opts: CompressImageOptions = {}): Promise<Uint8Array> {
+    if (opts.lossless) {
+      if (img.channels !== 1 && img.channels !== 3) throw new ImageError(`images have 1 or 3 channels, got ${img.channels}`);
+      if (img.width * img.height > MAX_PIXELS) throw new ImageError(`the image is ${img.width}x${img.height}; at most ${MAX_PIXELS} pixels`);
+      return writeSlimg({ modelId: LOSSLESS_ID, quality: 8, channels: img.channels, width: img.width, height: img.height, tile: 8 }, encodeLossless(img));
+    }
     const quality = opts.quality ?? DEFAULT_QUALITY;
     const { model, q, tile } = await this.latents(img, opts);
     const tables = model.tables[qualityIndex(quality)]!;
@@ -125,6 +135,15 @@ export class ImageCodec {
   }
 
   async decompress(bytes: Uint8Array, name?: string): Promise<RawImage> {
+    const { header: h, payload } = readSlimg(bytes, name);
+    if (h.modelId === LOSSLESS_ID) {
+      try {
+        return decodeLossless(payload, h.width, h.height, h.channels, `'${name ?? '.slimg data'}' payload`);
+      } catch (e) {
+        if (e instanceof CodecError) throw new ImageError(e.message.replace(/^slimgpu\.codec: /, ''));
+        throw e;
+      }
+    }
     const d = await this.decodeLatents(bytes, name);
     const tr = await this.get(d.model.id);
     const step = d.model.steps[qualityIndex(d.quality)]!;
