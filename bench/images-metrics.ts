@@ -61,11 +61,19 @@ export function psnrAt(curve: RdPoint[], bpp: number): number | undefined {
   return c[c.length - 1]!.psnr;
 }
 
-/** For every anchor point at ≥ minBpp: our PSNR there minus the anchor's (undefined where we do not reach). */
-export function psnrMargins(anchor: RdPoint[], ours: RdPoint[], minBpp: number): { bpp: number; anchor: number; ours?: number; margin?: number }[] {
+/**
+ * For every anchor point at ≥ minBpp: the best PSNR we reach within its rate (any of our points at
+ * ≤ that bpp — a codec can always spend fewer bits — or exactness when our lossless mode fits),
+ * and the margin over the anchor. `ours` undefined: none of our points is that cheap.
+ */
+export function psnrMargins(anchor: RdPoint[], ours: RdPoint[], minBpp: number, losslessBpp?: number):
+  { bpp: number; anchor: number; ours?: number | 'lossless'; margin?: number | 'lossless' }[] {
   return anchor.filter((p) => p.bpp >= minBpp).map((p) => {
-    const o = psnrAt(ours, p.bpp);
-    return { bpp: p.bpp, anchor: p.psnr, ours: o, margin: o === undefined ? undefined : o - p.psnr };
+    if (losslessBpp !== undefined && losslessBpp <= p.bpp) return { bpp: p.bpp, anchor: p.psnr, ours: 'lossless', margin: 'lossless' };
+    const within = ours.filter((o) => o.bpp <= p.bpp);
+    if (!within.length) return { bpp: p.bpp, anchor: p.psnr };
+    const best = Math.max(...within.map((o) => o.psnr));
+    return { bpp: p.bpp, anchor: p.psnr, ours: best, margin: best - p.psnr };
   });
 }
 

@@ -99,8 +99,17 @@ async function rdSet(title: string, images: RawImage[], codec: ImageCodec, dir: 
     curve('AVIF (avifenc -s 6)', images, AVIF_QUANTIZERS, (im, q) => avif(dir, im, q), (q) => `--min/--max ${q}`),
   ];
   for (const c of others) log(`${title}: ${c.codec} ${c.points.map((p) => `${p.bpp.toFixed(2)}/${p.psnr.toFixed(1)}`).join(' ')}`);
+  let llBits = 0;
+  for (const img of images) {
+    const b = await codec.compress(img, { lossless: true });
+    const back = await codec.decompress(b);
+    if (!back.data.every((v, i) => v === img.data[i])) throw new Error('images: slimgpu --lossless did not give back the image exactly');
+    llBits += (8 * b.length) / (img.width * img.height);
+  }
+  const losslessBpp = llBits / images.length;
+  log(`${title}: slimgpu --lossless ${losslessBpp.toFixed(3)} bpp`);
   const bd = Object.fromEntries(others.map((c) => [c.codec, bdRate(c.points, ours.curve.points) ?? null]));
-  return { title, images: images.length, width: images[0]!.width, height: images[0]!.height, channels: images[0]!.channels, encodeMsPerImage: ours.encodeMs, decodeMsPerImage: ours.decodeMs, curves: [ours.curve, ...others, ...(pruned ? [pruned] : [])], bdRate: bd,
+  return { title, images: images.length, width: images[0]!.width, height: images[0]!.height, channels: images[0]!.channels, slimgpuLosslessBpp: losslessBpp, encodeMsPerImage: ours.encodeMs, decodeMsPerImage: ours.decodeMs, curves: [ours.curve, ...others, ...(pruned ? [pruned] : [])], bdRate: bd,
     bdRatePrunedVsDense: pruned ? bdRate(ours.curve.points, pruned.points) ?? null : undefined };
 }
 
@@ -148,7 +157,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       log(`lossless, ${photos.length} photo patches: ${JSON.stringify(ll)}; slimgpu / optipng = ${(ll.slimgpu_lossless! / ll.png_optipng_o7!).toFixed(3)}`);
     }
-    const fashionMargins = sets[1] ? psnrMargins(sets[1].curves[1]!.points, sets[1].curves[0]!.points, 0.5) : undefined;
+    const fashionMargins = sets[1] ? psnrMargins(sets[1].curves[1]!.points, sets[1].curves[0]!.points, 0.5, sets[1].slimgpuLosslessBpp) : undefined;
     const models = Object.fromEntries(await Promise.all(['img:photo', 'img:fashion'].map(async (id) => [id, { decoderBytes: (await loadImageModel(id)).decoderBytes }])));
     const result = { bench: 'images', date: new Date().toISOString(), adapter: gpu.info.description || gpu.info.device, models, deepCompression: dcReports, sets, fashionVsJpegAtOrAbove05bpp: fashionMargins, lossless: ll };
     mkdirSync(dirname(a.out), { recursive: true });
