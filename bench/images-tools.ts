@@ -22,6 +22,17 @@ function readBack(path: string, channels: number): RawImage {
 
 export interface Coded { bytes: number; decoded: RawImage }
 
+/** Bytes of a baseline JPEG after its (single) SOS header: the entropy-coded data + EOI, headers and tables excluded. */
+export function jpegDataBytes(jpg: Uint8Array): number {
+  for (let i = 2; i + 3 < jpg.length;) {
+    if (jpg[i] !== 0xff) throw new Error('images: JPEG marker expected');
+    const marker = jpg[i + 1]!, len = (jpg[i + 2]! << 8) | jpg[i + 3]!;
+    if (marker === 0xda) return jpg.length - (i + 2 + len);
+    i += 2 + len;
+  }
+  throw new Error('images: no SOS marker in the JPEG');
+}
+
 export const JPEG_QUALITIES = [5, 15, 25, 35, 45, 55, 65, 75, 85, 95];
 export const WEBP_QUALITIES = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
 /** avifenc quantizers (0-63, lower is better). */
@@ -33,6 +44,12 @@ export function jpeg(dir: string, img: RawImage, q: number): Coded {
   tool('cjpeg', ['-quality', String(q), '-optimize', '-outfile', out, src]);
   tool('djpeg', ['-pnm', '-outfile', back, out]);
   return { bytes: statSync(out).size, decoded: readBack(back, img.channels) };
+}
+
+/** JPEG counting only its entropy-coded data (what a container sharing the tables would store). */
+export function jpegData(dir: string, img: RawImage, q: number): Coded {
+  const c = jpeg(dir, img, q);
+  return { bytes: jpegDataBytes(new Uint8Array(readFileSync(join(dir, 'out.jpg')))), decoded: c.decoded };
 }
 
 export function webp(dir: string, img: RawImage, q: number): Coded {

@@ -16,7 +16,7 @@ import { loadImageModel } from '../src/image/node.js';
 import { deepCompressModel, type DeepCompressReport } from '../src/image/deep-compress.js';
 import { psnr, type RawImage } from '../src/image/raw.js';
 import { bdRate, psnrMargins, rdSvg, type RdCurve, type RdPoint } from './images-metrics.js';
-import { AVIF_QUANTIZERS, avif, jpeg, JPEG_QUALITIES, lossless, webp, WEBP_QUALITIES, type Coded } from './images-tools.js';
+import { AVIF_QUANTIZERS, avif, jpeg, jpegData, JPEG_QUALITIES, lossless, webp, WEBP_QUALITIES, type Coded } from './images-tools.js';
 
 const USAGE = `usage: node dist/bench/index.js images [--photos N] [--fashion N] [--out FILE.json] [--no-lossless]
   --photos N     held-out 64x64 photo patches, evenly spaced (default 24; results/cache/image-patches from
@@ -97,6 +97,7 @@ async function rdSet(title: string, images: RawImage[], codec: ImageCodec, dir: 
     curve('JPEG (cjpeg -optimize)', images, JPEG_QUALITIES, (im, q) => jpeg(dir, im, q), (q) => `-quality ${q}`),
     curve('WebP (cwebp -m 6)', images, WEBP_QUALITIES, (im, q) => webp(dir, im, q), (q) => `-q ${q}`),
     curve('AVIF (avifenc -s 6)', images, AVIF_QUANTIZERS, (im, q) => avif(dir, im, q), (q) => `--min/--max ${q}`),
+    curve('JPEG data only (headers and tables not counted)', images, JPEG_QUALITIES, (im, q) => jpegData(dir, im, q), (q) => `-quality ${q}`),
   ];
   for (const c of others) log(`${title}: ${c.codec} ${c.points.map((p) => `${p.bpp.toFixed(2)}/${p.psnr.toFixed(1)}`).join(' ')}`);
   let llBits = 0;
@@ -158,8 +159,9 @@ export async function main(argv: string[]): Promise<number> {
       log(`lossless, ${photos.length} photo patches: ${JSON.stringify(ll)}; slimgpu / optipng = ${(ll.slimgpu_lossless! / ll.png_optipng_o7!).toFixed(3)}`);
     }
     const fashionMargins = sets[1] ? psnrMargins(sets[1].curves[1]!.points, sets[1].curves[0]!.points, 0.5, sets[1].slimgpuLosslessBpp) : undefined;
+    const fashionDataOnly = sets[1] ? psnrMargins(sets[1].curves[4]!.points, sets[1].curves[0]!.points, 0.5, sets[1].slimgpuLosslessBpp) : undefined;
     const models = Object.fromEntries(await Promise.all(['img:photo', 'img:fashion'].map(async (id) => [id, { decoderBytes: (await loadImageModel(id)).decoderBytes }])));
-    const result = { bench: 'images', date: new Date().toISOString(), adapter: gpu.info.description || gpu.info.device, models, deepCompression: dcReports, sets, fashionVsJpegAtOrAbove05bpp: fashionMargins, lossless: ll };
+    const result = { bench: 'images', date: new Date().toISOString(), adapter: gpu.info.description || gpu.info.device, models, deepCompression: dcReports, sets, fashionVsJpegAtOrAbove05bpp: fashionMargins, fashionVsJpegDataOnlyAtOrAbove05bpp: fashionDataOnly, lossless: ll };
     mkdirSync(dirname(a.out), { recursive: true });
     const svg = a.out.replace(/\.json$/, '') + '.svg';
     for (const [f, text] of [[a.out, JSON.stringify(result, null, 1) + '\n'], [svg, rdSvg(sets.map((s) => ({ title: s.title, curves: s.curves })))]] as const) {
