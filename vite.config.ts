@@ -47,6 +47,7 @@ export default defineConfig({
         'vs-tfjs': resolve(__dirname, 'demo/vs-tfjs.html'),
         text: resolve(__dirname, 'demo/text.html'),
         codec: resolve(__dirname, 'demo/codec.html'),
+        image: resolve(__dirname, 'demo/image.html'),
       },
     },
   },

@@ -25,7 +25,7 @@ const USAGE = `usage: node dist/bench/index.js images [--photos N] [--fashion N]
   --out FILE     JSON output (default results/images.json); the SVG plot goes next to it (.svg)
   --no-lossless  skip optipng / WebP lossless / JPEG XL
   --deep-compress S,B  also the codec with every layer pruned to sparsity S and shared with B bits,
-                 no retraining (default 0.5,5; 'none' to skip)`;
+                 no retraining (default 0.3,6; 'none' to skip)`;
 
 const PATCH_FILE = 'results/cache/image-patches/photo-rgb64-heldout.u8';
 const FASHION_TEST = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
@@ -115,7 +115,7 @@ async function rdSet(title: string, images: RawImage[], codec: ImageCodec, dir: 
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const a = { photos: 24, fashion: 40, out: 'results/images.json', lossless: true, deep: '0.5,5' };
+  const a = { photos: 24, fashion: 40, out: 'results/images.json', lossless: true, deep: '0.3,6' };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     if (x === '--photos') a.photos = Number(argv[++i]);
