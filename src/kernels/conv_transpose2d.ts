@@ -90,7 +90,7 @@ export async function convTranspose2d(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor,
     ['u32', d.KW], ['u32', d.SH], ['u32', d.SW], ['u32', d.PH],
     ['u32', d.PW], ['u32', 0], ['u32', 0], ['u32', 0],
   ]);
-  const workgroups = grid(gpu, Math.ceil((d.N * d.OC * d.OH * d.OW) / CONV_T_WG));
+  const workgroups = grid(gpu, Math.ceil((d.N * Math.ceil(d.OC / 4) * d.OH * d.OW) / CONV_T_WG));
   checkWorkgroups(gpu, label, workgroups);
   return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, [p, x, w, y, opts.bias]), workgroups, owned: [p] }];
 }
