@@ -51,6 +51,7 @@ export default defineConfig({
         codec: resolve(__dirname, 'demo/codec.html'),
         digit: resolve(__dirname, 'demo/digit.html'),
         infer: resolve(__dirname, 'demo/infer.html'),
+        image: resolve(__dirname, 'demo/image.html'),
       },
     },
   },

@@ -38,6 +38,7 @@ const USAGE = `usage: node dist/bench/index.js kernels|train [options]
   train            training samples/s for LeNet-300-100 (batch 128) and LeNet-5 (batch 64), tokens/s of a GPT step
   vs-tfjs          slimgpu vs TF.js's WebGPU backend on the same device (vs-tfjs --help)
   profile-step     ms per kernel of one training step, timestamped (profile-step --help)
+  images           slimgpu's learned image codec vs JPEG, WebP, AVIF; lossless vs PNG, WebP, JPEG XL (images --help)
   compressors      slimgpu's text codec vs gzip, bzip2, xz, zstd, brotli, zpaq on one file, and small files (compressors --help)
   infer            inference from compressed files: dense vs compressed (csr, dense-with-codebook) vs TF.js (infer --help)
   attention-compare  attention variants forward/backward, alternating runs, CPU ms (attention-compare --help)
@@ -135,6 +136,7 @@ async function main(argv: string[]): Promise<number> {
   // side by side with TF.js (loaded only for this command) and the per-kernel step profile
   if (argv[0] === 'vs-tfjs') return (await import('./vs-tfjs-node.js')).main(argv.slice(1));
   if (argv[0] === 'profile-step') return (await import('./profile-step.js')).main(argv.slice(1));
+  if (argv[0] === 'images') return (await import('./images.js')).main(argv.slice(1));
   if (argv[0] === 'compressors') return (await import('./compressors.js')).main(argv.slice(1));
   if (argv[0] === 'infer') return (await import('./infer.js')).main(argv.slice(1));
   if (argv[0] === 'attention-compare') return (await import('./attention-compare.js')).main(argv.slice(1));

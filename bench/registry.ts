@@ -10,6 +10,7 @@ import type { Dispatch } from '../src/gpu/dispatch.js';
 import { adamwCases } from './kernels/adamw.js';
 import { attentionCases } from './kernels/attention.js';
 import { conv2dCases } from './kernels/conv2d.js';
+import { convTranspose2dCases } from './kernels/conv_transpose2d.js';
 import { embeddingCases } from './kernels/embedding.js';
 import { geluCases } from './kernels/gelu.js';
 import { layerNormCases } from './kernels/layernorm.js';
@@ -52,6 +53,7 @@ export interface Suite {
 export const KERNEL_SUITES: Suite[] = [
   { name: 'matmul', cases: matmulCases },
   { name: 'conv2d', cases: conv2dCases },
+  { name: 'conv_transpose2d', cases: convTranspose2dCases },
   { name: 'pool', cases: poolCases },
   { name: 'loss', cases: lossCases },
   { name: 'sgd_l2', cases: sgdL2Cases },

@@ -9,6 +9,7 @@
 #   - bzip2, xz-utils, zstd, zpaq (the compressors `npm run bench -- compressors` compares with) and
 #     bible-kjv + bible-kjv-text (its default English text, the King James Bible).
 #   - Debian's python3-torch and python3-numpy (python/: PyTorch twins, DDP trainer, readers).
+#   - mate-backgrounds, libjpeg-turbo-progs, webp, libavif-bin, optipng, libjxl-tools (images).
 # It installs nothing that is already present and prints what it chose.
 # Usage: sudo bash scripts/setup-software-gpu.sh [--no-chromium] [--no-fashion-mnist]
 set -euo pipefail
@@ -19,7 +20,7 @@ for a in "$@"; do
   case "$a" in
     --no-chromium) want_chromium=0 ;;
     --no-fashion-mnist) want_fashion=0 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "setup-software-gpu: unknown argument '$a'" >&2; exit 2 ;;
   esac
 done
@@ -135,6 +136,17 @@ else
   apt_update
   $SUDO apt-get install -y -qq python3-torch python3-numpy >/dev/null
   say "installed python3-torch $(pkgver python3-torch), python3-numpy $(pkgver python3-numpy)"
+fi
+
+# 6. Images (issue 19): mate-backgrounds' photographs (the codec's patches) and the codecs
+#    `npm run bench -- images` compares with: cjpeg, cwebp, avifenc, optipng, cjxl
+need=()
+for p in mate-backgrounds libjpeg-turbo-progs webp libavif-bin optipng libjxl-tools; do [ -n "$(pkgver "$p")" ] || need+=("$p"); done
+if [ ${#need[@]} = 0 ]; then
+  say "image bench tools present: mate-backgrounds, cjpeg, cwebp, avifenc, optipng, cjxl"
+else
+  apt_update
+  if $SUDO apt-get install -y -qq "${need[@]}" >/dev/null; then say "installed ${need[*]}"; else say "could not install ${need[*]}; npm run bench -- images needs them"; fi
 fi
 
 icd=$(ls /usr/share/vulkan/icd.d/lvp_icd*.json 2>/dev/null | head -1 || true)

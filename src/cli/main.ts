@@ -31,6 +31,7 @@ import { addSampleCommand } from './sample.js';
 import { addPredictCommand } from './predict.js';
 import { parseFault } from '../nn/faults.js';
 import { addImportCommand } from './import.js';
+import { addImageCommand } from './image.js';
 import { exportTorchCommand, sharingConfig, type ExportTorchFlags } from './export-torch.js';
 import { NAME_SCHEMES, type NameScheme } from '../io/torch.js';
 
@@ -273,6 +274,7 @@ export function buildCli(): Command {
   addSampleCommand(program);
   addPredictCommand(program);
   addImportCommand(program);
+  addImageCommand(program);
   return program;
 }
 

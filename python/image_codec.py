@@ -1,0 +1,222 @@
+"""Trains slimgpu's learned image codec (issue 19) with PyTorch on the CPU and exports it for
+src/image (the synthesis transform runs on the GPU through slimgpu's kernels at decode time).
+
+Model (Ballé et al. 2017, ReLU instead of GDN, one latent scale):
+  analysis  g_a: conv5x5/2 (C->N) relu, conv5x5/2 (N->N) relu, conv5x5/2 (N->M)
+  synthesis g_s: convT5x5/2 (M->N) relu, convT5x5/2 (N->N) relu, convT5x5/2 (N->C)
+  latent: uniform noise in training, rounding at test; a factorised entropy model per channel
+  (Ballé et al. 2018's monotone cumulative MLP, 1-3-3-3-1); loss = bpp + lambda * 255^2 * MSE.
+Export: safetensors with the f32 weights (torch layouts: conv (OC, C, K, K), convT (C_in, C_out, K, K))
+and, per latent channel, an integer offset and 256 integer frequencies summing to 2^16 (symbols
+0..254 = offset-127..offset+127, 255 = escape): the tables the range coder uses, computed once here.
+
+Usage: /usr/bin/python3 python/image_codec.py --data rgb|fashion --lmbda 0.01 --steps 3000
+         --out models/img/rgb-3.safetensors [--init other.safetensors] [--n 48 --m 48]
+"""
+import argparse
+import gzip
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+import safetensors_np  # noqa: E402
+
+PATCH_DIR = "results/cache/image-patches"
+FASHION = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+FREQ_TOTAL = 1 << 16
+HALF = 127  # symbols cover offset-127..offset+127; 255 is the escape
+
+
+class Factorized(nn.Module):
+    """Ballé et al. 2018 factorised density: a monotone MLP per channel gives the CDF logits."""
+
+    def __init__(self, channels, filters=(3, 3, 3), init_scale=10.0):
+        super().__init__()
+        f = (1,) + filters + (1,)
+        scale = init_scale ** (1 / (len(filters) + 1))
+        self.mats, self.biases, self.factors = nn.ParameterList(), nn.ParameterList(), nn.ParameterList()
+        for i in range(len(filters) + 1):
+            init = math.log(math.expm1(1 / scale / f[i + 1]))
+            self.mats.append(nn.Parameter(torch.full((channels, f[i + 1], f[i]), init)))
+            self.biases.append(nn.Parameter(torch.rand(channels, f[i + 1], 1) - 0.5))
+            if i < len(filters):
+                self.factors.append(nn.Parameter(torch.zeros(channels, f[i + 1], 1)))
+
+    def logits_cdf(self, x):  # x: (C, 1, K)
+        for i in range(len(self.mats)):
+            x = torch.matmul(F.softplus(self.mats[i]), x) + self.biases[i]
+            if i < len(self.factors):
+                x = x + torch.tanh(self.factors[i]) * torch.tanh(x)
+        return x
+
+    def likelihood(self, y):  # y: (B, C, H, W)
+        c = y.shape[1]
+        v = y.transpose(0, 1).reshape(c, 1, -1)
+        lo, up = self.logits_cdf(v - 0.5), self.logits_cdf(v + 0.5)
+        sign = -torch.sign(lo + up).detach()
+        lik = torch.abs(torch.sigmoid(sign * up) - torch.sigmoid(sign * lo))
+        return lik.clamp_min(1e-9).reshape(c, y.shape[0], *y.shape[2:]).transpose(0, 1)
+
+
+class Codec(nn.Module):
+    def __init__(self, c, n, m):
+        super().__init__()
+        self.a = nn.ModuleList([nn.Conv2d(c, n, 5, 2, 2), nn.Conv2d(n, n, 5, 2, 2), nn.Conv2d(n, m, 5, 2, 2)])
+        self.s = nn.ModuleList([nn.ConvTranspose2d(m, n, 5, 2, 2, 1), nn.ConvTranspose2d(n, n, 5, 2, 2, 1),
+                                nn.ConvTranspose2d(n, c, 5, 2, 2, 1)])
+        self.ent = Factorized(m)
+
+    def analysis(self, x):
+        for i, l in enumerate(self.a):
+            x = l(x)
+            if i < len(self.a) - 1:
+                x = F.relu(x)
+        return x
+
+    def synthesis(self, y):
+        for i, l in enumerate(self.s):
+            y = l(y)
+            if i < len(self.s) - 1:
+                y = F.relu(y)
+        return y
+
+    def forward(self, x, noise=True):
+        y = self.analysis(x)
+        yq = y + torch.empty_like(y).uniform_(-0.5, 0.5) if noise else torch.round(y)
+        return self.synthesis(yq), self.ent.likelihood(yq)
+
+
+def load_data(kind):
+    if kind == "rgb":
+        raw = np.fromfile(os.path.join(PATCH_DIR, "photo-rgb64-train.u8"), dtype=np.uint8)
+        return torch.from_numpy(raw.reshape(-1, 64, 64, 3).transpose(0, 3, 1, 2).copy())
+    with gzip.open(FASHION) as f:
+        raw = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(-1, 1, 28, 28)
+    # the codec pads to a multiple of 8 by repeating the last row/column: train on the same
+    return torch.from_numpy(np.pad(raw, ((0, 0), (0, 0), (0, 4), (0, 4)), mode="edge").copy())
+
+
+def batch_of(data, bs, gen, crop):
+    idx = torch.randint(0, data.shape[0], (bs,), generator=gen)
+    x = data[idx].float() / 255
+    if crop and crop < x.shape[2]:
+        oy, ox = torch.randint(0, x.shape[2] - crop + 1, (2,), generator=gen).tolist()
+        x = x[:, :, oy:oy + crop, ox:ox + crop]
+    if torch.rand(1, generator=gen).item() < 0.5:
+        x = x.flip(3)
+    return x
+
+
+STEPS = [0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0]  # latent quantisation steps: qualities 8 (best) .. 1
+
+
+@torch.no_grad()
+def tables(model, step):
+    """Per channel, for latents quantised as round(y / step): an integer offset (the rounded median)
+    and 256 frequencies summing to 2^16 (symbol k <-> value offset + k - 127; 255 = escape)."""
+    m = model.ent.mats[0].shape[0]
+    grid = torch.arange(-2000, 2001, dtype=torch.float32) * 0.05
+    cdf = torch.sigmoid(model.ent.logits_cdf(grid.view(1, 1, -1).expand(m, 1, -1))).squeeze(1)
+    median = grid[torch.argmin((cdf - 0.5).abs(), dim=1)]
+    offsets = torch.round(median / step).to(torch.int64)
+    freqs = np.zeros((m, 256), dtype=np.int64)
+    for c in range(m):
+        v = (torch.arange(-HALF, HALF + 1, dtype=torch.float32) + offsets[c]) * step
+        lo = torch.sigmoid(model.ent.logits_cdf((v - step / 2).view(1, 1, -1).expand(m, 1, -1))[c, 0])
+        up = torch.sigmoid(model.ent.logits_cdf((v + step / 2).view(1, 1, -1).expand(m, 1, -1))[c, 0])
+        p = (up - lo).clamp_min(0).double().numpy()
+        p = np.append(p, max(1.0 - p.sum(), 0.0))  # escape mass
+        f = np.maximum(1, np.floor(p * (FREQ_TOTAL - 256)).astype(np.int64))
+        f[np.argmax(f)] += FREQ_TOTAL - f.sum()
+        assert f.min() >= 1 and f.sum() == FREQ_TOTAL
+        freqs[c] = f
+    return offsets.numpy().astype(np.int32), freqs.astype(np.uint16)
+
+
+def export(model, path, meta):
+    t = {}
+    for i, l in enumerate(model.a):
+        t[f"a{i}.w"], t[f"a{i}.b"] = l.weight.detach().numpy(), l.bias.detach().numpy()
+    for i, l in enumerate(model.s):
+        t[f"s{i}.w"], t[f"s{i}.b"] = l.weight.detach().numpy(), l.bias.detach().numpy()
+    t["ent.steps"] = np.array(STEPS, dtype=np.float32)
+    for q, step in enumerate(STEPS):
+        t[f"ent.offset.{q}"], t[f"ent.freq.{q}"] = tables(model, step)
+    sd = {k: v.detach().numpy() for k, v in model.ent.state_dict().items()}
+    for k, v in sd.items():
+        t["entf." + k] = v  # the float density (for training resumption only; decoding uses ent.*)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    safetensors_np.write(path, {k: np.ascontiguousarray(v.astype(v.dtype)) for k, v in t.items()},
+                         {k: str(v) for k, v in meta.items()})
+
+
+def load_init(model, path):
+    t, _ = safetensors_np.read(path)
+    for i, l in enumerate(model.a):
+        l.weight.data, l.bias.data = torch.from_numpy(t[f"a{i}.w"]), torch.from_numpy(t[f"a{i}.b"])
+    for i, l in enumerate(model.s):
+        l.weight.data, l.bias.data = torch.from_numpy(t[f"s{i}.w"]), torch.from_numpy(t[f"s{i}.b"])
+    model.ent.load_state_dict({k[5:]: torch.from_numpy(v) for k, v in t.items() if k.startswith("entf.")})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", choices=["rgb", "fashion"], required=True)
+    ap.add_argument("--lmbda", type=float, required=True)
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--n", type=int, default=48)
+    ap.add_argument("--m", type=int, default=48)
+    ap.add_argument("--crop", type=int, default=0, help="train on random crops of this size")
+    ap.add_argument("--minutes", type=float, default=1e9, help="stop (and export) after this wall time")
+    ap.add_argument("--init")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(1)
+    data = load_data(args.data)
+    c = data.shape[1]
+    model = Codec(c, args.n, args.m)
+    if args.init:
+        load_init(model, args.init)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    gen = torch.Generator().manual_seed(args.seed)
+    t0, avg = time.time(), None
+    decayed = False
+    for step in range(1, args.steps + 1):
+        spent = time.time() - t0
+        if spent > args.minutes * 60:
+            break
+        if not decayed and (step >= args.steps * 0.8 or spent > args.minutes * 48):
+            decayed = True
+            for g in opt.param_groups:
+                g["lr"] = args.lr / 10
+        x = batch_of(data, args.batch, gen, args.crop)
+        xh, lik = model(x)
+        bpp = -torch.log2(lik).sum() / (x.shape[0] * x.shape[2] * x.shape[3])
+        mse = F.mse_loss(xh, x)
+        loss = bpp + args.lmbda * 255 ** 2 * mse
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        cur = np.array([loss.item(), bpp.item(), 10 * math.log10(1 / max(mse.item(), 1e-10))])
+        avg = cur if avg is None else 0.98 * avg + 0.02 * cur
+        if step % 50 == 0 or step == args.steps:
+            print(f"step {step} loss {avg[0]:.3f} bpp {avg[1]:.3f} psnr {avg[2]:.2f} ({time.time() - t0:.0f}s)", flush=True)
+    export(model, args.out, {"kind": "slimgpu-image-codec", "data": args.data, "lambda": args.lmbda, "steps": step,
+                             "channels": c, "n": args.n, "m": args.m, "arch": "balle17-relu-3x5x5s2"})
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+// The learned image codec's model: `img:` presets, loaded from safetensors files that
+// python/image_codec.py writes (models/img/<name>.safetensors):
+//   a0..a2.{w,b}   analysis convolutions (OC, C, 5, 5), stride 2, padding 2 (ReLU between)
+//   s0..s2.{w,b}   synthesis transposed convolutions (C_in, C_out, 5, 5), stride 2, padding 2,
+//                  output padding 1 (ReLU between)
+//   ent.steps      latent quantisation step of each quality (index 0 = finest)
+//   ent.offset.q / ent.freq.q   the integer entropy tables of quality index q (see latent-coder.ts)
+// Parsed as untrusted input: every shape is checked against the others.
+import { parseSafetensors, type SafeTensor } from '../io/safetensors.js';
+import { latentTables, type LatentTables } from './latent-coder.js';
+import { ImageError } from './raw.js';
+
+export interface ConvWeights { w: Float32Array; wShape: [number, number, number, number]; b: Float32Array }
+
+export interface ImageModel {
+  id: string;
+  channels: number;
+  /** Latent channels. */
+  m: number;
+  /** Input pixels per latent pixel along each axis (2^layers). */
+  factor: number;
+  analysis: ConvWeights[];
+  synthesis: ConvWeights[];
+  steps: Float32Array;
+  tables: LatentTables[];
+  /** Bytes of the synthesis weights + tables as stored (f32 weights, u16/i32 tables): the decoder's size. */
+  decoderBytes: number;
+}
+
+/** The shipped presets: id → file under models/img/ and what it was trained on. */
+export const IMAGE_PRESETS: Record<string, { file: string; channels: number; about: string }> = {
+  'img:photo': { file: 'photo.safetensors', channels: 3, about: 'RGB, mate-backgrounds photo patches' },
+  'img:fashion': { file: 'fashion.safetensors', channels: 1, about: 'grayscale, Fashion-MNIST' },
+};
+export const LAYERS = 3;
+export const QUALITIES = 8;
+
+function tensor(t: Record<string, SafeTensor>, name: string, where: string): SafeTensor {
+  const v = t[name];
+  if (!v) throw new ImageError(`${where}: tensor '${name}' is missing`);
+  return v;
+}
+
+function f32(t: Record<string, SafeTensor>, name: string, where: string, shape?: number[]): Float32Array {
+  const v = tensor(t, name, where);
+  if (v.dtype !== 'F32') throw new ImageError(`${where}: '${name}' is ${v.dtype}, expected F32`);
+  if (shape && (v.shape.length !== shape.length || v.shape.some((d, i) => d !== shape[i]))) {
+    throw new ImageError(`${where}: '${name}' has shape [${v.shape}], expected [${shape}]`);
+  }
+  return v.data as Float32Array;
+}
+
+function conv(t: Record<string, SafeTensor>, name: string, where: string, transposed: boolean): ConvWeights {
+  const w = tensor(t, `${name}.w`, where);
+  if (w.shape.length !== 4 || w.shape[2] !== 5 || w.shape[3] !== 5) throw new ImageError(`${where}: '${name}.w' has shape [${w.shape}], expected [*, *, 5, 5]`);
+  const oc = transposed ? w.shape[1]! : w.shape[0]!;
+  return { w: f32(t, `${name}.w`, where), wShape: w.shape as [number, number, number, number], b: f32(t, `${name}.b`, where, [oc]) };
+}
+
+/** Parses a model file; `id` names it in errors and in the .slimg files it writes. */
+export function parseImageModel(bytes: Uint8Array, id: string): ImageModel {
+  const where = `image model '${id}'`;
+  let t: Record<string, SafeTensor>;
+  try {
+    t = parseSafetensors(bytes).tensors;
+  } catch (e) {
+    throw new ImageError(`${where}: not a readable safetensors file (${(e as Error).message})`);
+  }
+  const analysis = [0, 1, 2].map((i) => conv(t, `a${i}`, where, false));
+  const synthesis = [0, 1, 2].map((i) => conv(t, `s${i}`, where, true));
+  const channels = analysis[0]!.wShape[1], m = analysis[2]!.wShape[0];
+  for (let i = 1; i < LAYERS; i++) {
+    if (analysis[i]!.wShape[1] !== analysis[i - 1]!.wShape[0]) throw new ImageError(`${where}: a${i}.w does not take a${i - 1}'s ${analysis[i - 1]!.wShape[0]} channels`);
+    if (synthesis[i]!.wShape[0] !== synthesis[i - 1]!.wShape[1]) throw new ImageError(`${where}: s${i}.w does not take s${i - 1}'s ${synthesis[i - 1]!.wShape[1]} channels`);
+  }
+  if (synthesis[0]!.wShape[0] !== m || synthesis[2]!.wShape[1] !== channels) throw new ImageError(`${where}: the synthesis does not map ${m} latent channels to ${channels} image channels`);
+  if (channels !== 1 && channels !== 3) throw new ImageError(`${where}: ${channels} image channels (1 or 3 are supported)`);
+  const steps = f32(t, 'ent.steps', where);
+  if (steps.length !== QUALITIES || steps.some((s) => !(s > 0))) throw new ImageError(`${where}: ent.steps must be ${QUALITIES} positive steps`);
+  const tables: LatentTables[] = [];
+  let tableBytes = 0;
+  for (let q = 0; q < QUALITIES; q++) {
+    const off = tensor(t, `ent.offset.${q}`, where), fr = tensor(t, `ent.freq.${q}`, where);
+    if (off.dtype !== 'I32' || fr.dtype !== 'U16') throw new ImageError(`${where}: ent.offset.${q} must be I32 and ent.freq.${q} U16`);
+    if (off.shape.length !== 1 || off.shape[0] !== m) throw new ImageError(`${where}: ent.offset.${q} must have ${m} entries`);
+    tables.push(latentTables(off.data as Int32Array, fr.data as Uint16Array, `${where} quality index ${q}`));
+    tableBytes += off.data.byteLength + fr.data.byteLength;
+  }
+  const decoderBytes = synthesis.reduce((s, c) => s + c.w.byteLength + c.b.byteLength, 0) + tableBytes + steps.byteLength;
+  return { id, channels, m, factor: 2 ** LAYERS, analysis, synthesis, steps, tables, decoderBytes };
+}
+
+/** Quality 1 (smallest) .. 8 (best) → the index of its tables and step. */
+export function qualityIndex(quality: number): number {
+  if (!Number.isInteger(quality) || quality < 1 || quality > QUALITIES) throw new ImageError(`quality must be an integer from 1 to ${QUALITIES}, got ${quality}`);
+  return QUALITIES - quality;
+}
