@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
 import { createGpu } from '../src/gpu/device.js';
-import { GPT_CODEC_DEFAULTS, compressWithGpt, decompressWithGpt, type GptCodecOptions } from '../src/codec/gpt.js';
+import type { GptCodecOptions } from '../src/codec/gpt.js';
+import { compressWithGpt, decompressWithGpt } from '../src/codec/api.js';
 
 export interface CompressorRow {
   name: string;

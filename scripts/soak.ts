@@ -18,7 +18,7 @@ import { createGpu, type Gpu } from '../src/gpu/device.js';
 import { pipelines } from '../src/gpu/pipeline.js';
 import { loadData, readCheckpoint, specFor, writeCheckpoint, type RunConfig } from '../src/run.js';
 import { evaluate, Network, sparsityScheduleOf, trainNetwork, type AnyDataset } from '../src/nn/trainer.js';
-import { isPruningStep } from '../src/compress/schedule.js';
+import { isPruningStep } from '../src/nn/schedule.js';
 import { modelFromName, parseGptName } from '../src/nn/model.js';
 import { splitText } from '../src/data/text.js';
 import { fineTuneCentroids, shareWeights } from '../src/compress/sharing.js';

@@ -21,7 +21,7 @@ export { modelFromName, resolveModel, initParams, defaultLr, PRESETS, ModelError
 export type { ModelSpec, LayerSpec, ResolvedLayer } from './nn/model.js';
 export { Arena } from './nn/arena.js';
 export { StepPlan } from './nn/plan.js';
-export * from './compress/schedule.js';
+export * from './nn/schedule.js';
 export { formatReport, layerStats, totals } from './compress/report.js';
 export * from './compress/sharing.js';
 export * from './io/export.js';

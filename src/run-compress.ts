@@ -2,7 +2,7 @@
 // fine-tuning, or quantisation-aware training (during `train`, or as the export's fine-tuning of
 // a checkpoint), and the compressed export. Used by run.ts and the CLI's export commands.
 import type { RunConfig } from './run.js';
-import { resolvePerLayer } from './compress/targets.js';
+import { resolvePerLayer } from './nn/targets.js';
 import { fineTuneCentroids, shareWeights, type WeightSharing } from './compress/sharing.js';
 import { exportCompressed } from './io/export.js';
 import { sampleCount, type AnyDataset } from './nn/network.js';

@@ -23,7 +23,7 @@ import { isTextDataset, loadText } from './data/text.js';
 import { formatReport, layerStats, totals, type FileBytes, type RunReport } from './compress/report.js';
 import { fineTuneCentroids, shareWeights, type InitMethod, type WeightSharing } from './compress/sharing.js';
 import { compressedSizes, exportCompressed } from './io/export.js';
-import { resolvePerLayer } from './compress/targets.js';
+import { resolvePerLayer } from './nn/targets.js';
 import { readFileBytes } from './io/files.js';
 import { importStateDict, type NameScheme } from './io/torch.js';
 import { bitsPerLayer, compressNetwork, qatOptionsOf, RunError } from './run-compress.js';

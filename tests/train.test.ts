@@ -6,7 +6,7 @@ import type { RawDataset } from '../src/data/dataset.js';
 import { loadData, readCheckpoint, runTraining, writeCheckpoint, type RunConfig } from '../src/run.js';
 import { evaluate, Network, trainNetwork, DivergedError, type TrainOptions } from '../src/nn/trainer.js';
 import type { ModelSpec } from '../src/nn/model.js';
-import { isPruningStep, keptCount, sparsityAt } from '../src/compress/schedule.js';
+import { isPruningStep, keptCount, sparsityAt } from '../src/nn/schedule.js';
 import { sparsityScheduleOf } from '../src/nn/trainer.js';
 import { expectClose, testGpu, uniform } from './helpers.js';
 

@@ -6,7 +6,8 @@ import { SingleBar, Presets } from 'cli-progress';
 import { createGpu, type Gpu } from '../gpu/device.js';
 import { readFileBytes, writeFileAtomic } from '../io/files.js';
 import type { CodecProgress } from '../codec/model.js';
-import { GPT_CODEC_DEFAULTS, compressCmAlone, compressWithGpt, decompressCmAlone, decompressWithGpt, isCmAloneFile, type GptCodecOptions } from '../codec/gpt.js';
+import { GPT_CODEC_DEFAULTS, type GptCodecOptions } from '../codec/gpt.js';
+import { compressCmAlone, compressWithGpt, decompressCmAlone, decompressWithGpt, isCmAloneFile } from '../codec/api.js';
 import { MIXERS, type Mixer } from '../codec/prequential.js';
 
 function num(name: string, o: { int?: boolean; min?: number; max?: number; above?: number } = {}) {

@@ -10,7 +10,7 @@ import { INIT_METHODS, type InitMethod } from '../compress/sharing.js';
 import { loadCompressed } from '../io/export.js';
 import { readFileBytes } from '../io/files.js';
 import { compressNetwork, fileBytesOf } from '../run.js';
-import { parsePerLayer, TargetError, type PerLayer } from '../compress/targets.js';
+import { parsePerLayer, TargetError, type PerLayer } from '../nn/targets.js';
 
 /** --sparsity / --bits: one number, or per-layer values (name=value, kind=value, with an optional bare default). */
 function perLayer(flag: string, check: (v: number) => string | undefined) {

@@ -19,13 +19,8 @@ import { StepPlan, TABLE_CAP } from '../nn/plan.js';
 import { hyperRow, OPTIMIZERS, type OptimizerKind } from '../nn/optimizer.js';
 import { deviceDataOf, sampleCount, type AnyDataset, type Network } from '../nn/network.js';
 
-export type InitMethod = 'linear' | 'density' | 'kmeans++';
-export const INIT_METHODS: readonly InitMethod[] = ['linear', 'density', 'kmeans++'];
-
-/** Default codebook bits: 5 for dense layers, 8 for convolutions (Deep Compression's choice was 5 and 8). */
-export function defaultBits(layer: Pick<ResolvedLayer, 'spec'>): number {
-  return layer.spec.kind === 'conv2d' ? 8 : 5;
-}
+export { INIT_METHODS, SHARING_DEFAULTS, defaultBits, type InitMethod, type SharedLayer, type WeightSharing } from '../nn/codebook.js';
+import { INIT_METHODS, defaultBits, type InitMethod, type WeightSharing } from '../nn/codebook.js';
 
 export interface ShareOptions {
   /** Bits per layer (K = 2^bits centroids, 1..8), by layer name ('dense1', 'conv2d1', ...) or a function; missing layers get defaultBits. */
@@ -38,30 +33,6 @@ export interface ShareOptions {
   seed?: number;
   /** Layers to share (default: every layer with weights). */
   layers?: string[];
-}
-
-export interface SharedLayer {
-  /** Layer name, e.g. 'dense1'. */
-  layer: string;
-  /** Parameter name in the arena, e.g. 'dense1.weight'. */
-  param: string;
-  shape: number[];
-  bits: number;
-  /** K = 2^bits centroids; the layer's kept weights are exactly these values. */
-  codebook: Float32Array;
-  /** Codebook index of every kept weight, in position order (kept = mask ≠ 0). */
-  assignments: Uint8Array;
-  /** Kept weights (= assignments.length) and all weights of the layer. */
-  kept: number;
-  params: number;
-  /** Members per centroid. */
-  counts: Uint32Array;
-}
-
-export interface WeightSharing {
-  layers: Record<string, SharedLayer>;
-  init: InitMethod;
-  iterations: number;
 }
 
 export class SharingError extends Error {

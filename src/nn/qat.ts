@@ -18,7 +18,7 @@ import { destroyDispatches, encodeDispatches, type Dispatch } from '../gpu/dispa
 import { createTensor, Tensor } from '../gpu/tensor.js';
 import { CLUSTER, clusterReduce, clusterSgd, createClusterState, kmeansIteration, readCodebook, type ClusterState } from '../kernels/cluster.js';
 import { qatInitLinear, qatRestore, qatSnap } from '../kernels/qat.js';
-import type { SharedLayer, WeightSharing } from '../compress/sharing.js';
+import type { SharedLayer, WeightSharing } from './codebook.js';
 import type { Network } from './network.js';
 
 export interface QatOptions {

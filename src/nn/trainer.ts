@@ -4,15 +4,15 @@
 // bounded in-flight submissions, the readback ring, weight snapshots) is the Scheduler.
 import { shuffledIndices } from '../data/random.js';
 import { LOSS_STATS } from '../kernels/loss.js';
-import { isPruningStep, keptCount, lrAt, sparsityAt, validateSchedule, type LrSchedule, type SparsitySchedule } from '../compress/schedule.js';
-import { resolvePerLayer, type TargetLayer } from '../compress/targets.js';
+import { isPruningStep, keptCount, lrAt, sparsityAt, validateSchedule, type LrSchedule, type SparsitySchedule } from './schedule.js';
+import { resolvePerLayer, type TargetLayer } from './targets.js';
 import { deviceDataOf, sampleCount, statsOf, type AnyDataset, type Network } from './network.js';
 import { hyperRow, OPTIMIZERS, type OptimizerKind } from './optimizer.js';
 import { StepPlan, TABLE_CAP } from './plan.js';
 import { Scheduler, type Readback } from './scheduler.js';
 import { deviceLostError, type FaultPlan } from './faults.js';
 import { QatState, qatStepRecords, type QatOptions } from './qat.js';
-import type { WeightSharing } from '../compress/sharing.js';
+import type { WeightSharing } from './codebook.js';
 
 export { DeviceLostError } from './faults.js';
 
