@@ -10,7 +10,7 @@ export { ArgumentError } from './kernels/validate.js';
 export * as kernels from './kernels/index.js';
 export { ADAMW_HYPER, GRAD_NORM, createAdamWHyper, writeAdamWHyper, createNormBuffer } from './kernels/adamw.js';
 export * as reference from './reference/index.js';
-export { ops, tensor, zeros } from './ops.js';
+export { ops, tensor, zeros } from './ops/ops.js';
 export * from './data/index.js';
 export * from './io/index.js';
 export { Network, evaluate, trainNetwork, uploadDataset, DivergedError, TrainError, sparsityScheduleOf, validateTrainOptions } from './nn/trainer.js';

@@ -1,37 +1,13 @@
 // The op API for the transformer kernels (merged into `ops` by src/ops.ts): each op validates,
 // allocates its outputs (and scratch), submits, waits and frees the scratch.
-import type { Gpu } from './gpu/device.js';
-import { run, type Dispatch } from './gpu/dispatch.js';
-import { createTensor, type Tensor } from './gpu/tensor.js';
-import * as adw from './kernels/adamw.js';
-import * as emb from './kernels/embedding.js';
-import * as ew from './kernels/elementwise.js';
-import * as ln from './kernels/layernorm.js';
-import { fail, positiveInt } from './kernels/validate.js';
-
-/** Runs the records of `build`; disposes `outs` on failure. */
-async function runOwned(gpu: Gpu, build: () => Promise<Dispatch[]>, outs: Tensor[]): Promise<void> {
-  try {
-    await run(gpu, await build());
-  } catch (e) {
-    for (const o of outs) o.dispose();
-    throw e;
-  }
-}
-
-/** Runs a plan's records, then disposes its scratch; disposes `outs` on failure. */
-async function runPlan(gpu: Gpu, build: () => Promise<{ dispatches: Dispatch[]; scratch: Tensor[] }>, outs: Tensor[]): Promise<void> {
-  let scratch: Tensor[] = [];
-  try {
-    await runOwned(gpu, async () => {
-      const plan = await build();
-      scratch = plan.scratch;
-      return plan.dispatches;
-    }, outs);
-  } finally {
-    for (const s of scratch) s.dispose();
-  }
-}
+import { run } from '../gpu/dispatch.js';
+import { createTensor, type Tensor } from '../gpu/tensor.js';
+import * as adw from '../kernels/adamw.js';
+import * as emb from '../kernels/embedding.js';
+import * as ew from '../kernels/elementwise.js';
+import * as ln from '../kernels/layernorm.js';
+import { fail, positiveInt } from '../kernels/validate.js';
+import { runOwned, runPlan } from './run-owned.js';
 
 export const transformerOps = {
   /** Global gradient norm on the GPU: Σ (g·mask)² and its square root. */

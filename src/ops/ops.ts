@@ -4,20 +4,21 @@
 //   const values = await c.read();
 // Each op validates, allocates its output, submits and waits; for many ops in one submission use
 // the kernel wrappers in src/kernels (they return Dispatch records) with encodeDispatches().
-import type { Gpu } from './gpu/device.js';
-import { run } from './gpu/dispatch.js';
-import { createTensor, type Tensor } from './gpu/tensor.js';
-import * as mm from './kernels/matmul.js';
-import * as cv from './kernels/conv2d.js';
-import * as pl from './kernels/pool.js';
-import * as lossK from './kernels/loss.js';
-import * as sgdK from './kernels/sgd_l2.js';
-import * as ew from './kernels/elementwise.js';
-import * as tk from './kernels/topk_mask.js';
+import type { Gpu } from '../gpu/device.js';
+import { run } from '../gpu/dispatch.js';
+import { createTensor, type Tensor } from '../gpu/tensor.js';
+import * as mm from '../kernels/matmul.js';
+import * as cv from '../kernels/conv2d.js';
+import * as pl from '../kernels/pool.js';
+import * as lossK from '../kernels/loss.js';
+import * as sgdK from '../kernels/sgd_l2.js';
+import * as ew from '../kernels/elementwise.js';
+import * as tk from '../kernels/topk_mask.js';
 import { transformerOps } from './ops-transformer.js';
-import * as at from './kernels/attention.js';
-import * as atd from './kernels/attention-decode.js';
-import { fail } from './kernels/validate.js';
+import * as at from '../kernels/attention.js';
+import * as atd from '../kernels/attention-decode.js';
+import { fail } from '../kernels/validate.js';
+import { runOwned } from './run-owned.js';
 
 export function tensor(gpu: Gpu, data: ArrayLike<number> | undefined, shape: readonly number[], opts: { label?: string; dtype?: 'f32' | 'u32' | 'i32' } = {}): Tensor {
   return createTensor(gpu, shape, data, opts);
@@ -25,15 +26,6 @@ export function tensor(gpu: Gpu, data: ArrayLike<number> | undefined, shape: rea
 
 export function zeros(gpu: Gpu, shape: readonly number[], label?: string): Tensor {
   return createTensor(gpu, shape, undefined, { label });
-}
-
-async function runOwned(gpu: Gpu, build: () => Promise<import('./gpu/dispatch.js').Dispatch[]>, outs: Tensor[]): Promise<void> {
-  try {
-    await run(gpu, await build());
-  } catch (e) {
-    for (const o of outs) o.dispose();
-    throw e;
-  }
 }
 
 export const ops = {
