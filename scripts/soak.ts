@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGpu, type Gpu } from '../src/gpu/device.js';
 import { pipelines } from '../src/gpu/pipeline.js';
-import { loadData, readCheckpoint, specFor, writeCheckpoint, type RunConfig } from '../src/run.js';
+import { loadData, readCheckpoint, specFor, writeCheckpoint, type RunConfig } from '../src/run/run.js';
 import { evaluate, Network, sparsityScheduleOf, trainNetwork, type AnyDataset } from '../src/nn/trainer.js';
 import { isPruningStep } from '../src/nn/schedule.js';
 import { modelFromName, parseGptName } from '../src/nn/model.js';

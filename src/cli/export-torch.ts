@@ -11,7 +11,7 @@ import { decodeCompressed } from '../io/export.js';
 import { readFileBytes, writeFileAtomic } from '../io/files.js';
 import { exportStateDict, type NameScheme } from '../io/torch.js';
 import type { ModelSpec } from '../nn/model.js';
-import { compressNetwork, loadData, readCheckpoint, type RunConfig } from '../run.js';
+import { compressNetwork, loadData, readCheckpoint, type RunConfig } from '../run/run.js';
 
 export interface ExportTorchFlags {
   checkpoint?: string; compressed?: string; out: string; names: NameScheme;

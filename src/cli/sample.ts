@@ -8,7 +8,7 @@ import { readFileBytes } from '../io/files.js';
 import { loadCompressed } from '../io/export.js';
 import { Decoder, sampleLogits } from '../nn/decode.js';
 import type { Network } from '../nn/network.js';
-import { readCheckpoint } from '../run.js';
+import { readCheckpoint } from '../run/run.js';
 
 function num(name: string, o: { int?: boolean; min?: number } = {}) {
   return (v: string): number => {

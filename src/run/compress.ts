@@ -1,20 +1,13 @@
 // The compression end of a run: per-layer codebook bits, k-means weight sharing + centroid
 // fine-tuning, or quantisation-aware training (during `train`, or as the export's fine-tuning of
 // a checkpoint), and the compressed export. Used by run.ts and the CLI's export commands.
-import type { RunConfig } from './run.js';
-import { resolvePerLayer } from './nn/targets.js';
-import { fineTuneCentroids, shareWeights, type WeightSharing } from './compress/sharing.js';
-import { exportCompressed } from './io/export.js';
-import { sampleCount, type AnyDataset } from './nn/network.js';
-import type { QatOptions } from './nn/qat.js';
-import { evaluate, Network, trainNetwork, type EvalResult, type TrainOptions } from './nn/trainer.js';
-
-export class RunError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RunError';
-  }
-}
+import { RUN_DEFAULTS, RunError, type RunConfig } from './config.js';
+import { resolvePerLayer } from '../nn/targets.js';
+import { fineTuneCentroids, shareWeights, type WeightSharing } from '../compress/sharing.js';
+import { exportCompressed } from '../io/export.js';
+import { sampleCount, type AnyDataset } from '../nn/network.js';
+import type { QatOptions } from '../nn/qat.js';
+import { evaluate, Network, trainNetwork, type EvalResult, type TrainOptions } from '../nn/trainer.js';
 
 /** Codebook bits of every layer with weights (undefined: no sharing): layerBits, else bits (dense) / convBits (conv, default 8). */
 export function bitsPerLayer(net: Network, cfg: Pick<RunConfig, 'bits' | 'convBits' | 'layerBits'>, flag = 'bits'): Record<string, number> | undefined {
@@ -29,7 +22,7 @@ export function bitsPerLayer(net: Network, cfg: Pick<RunConfig, 'bits' | 'convBi
   }
   const out: Record<string, number> = {};
   for (const l of layers) {
-    const b = per.get(l.name) ?? (l.kind === 'conv2d' ? cfg.convBits ?? 8 : cfg.bits ?? 5);
+    const b = per.get(l.name) ?? (l.kind === 'conv2d' ? cfg.convBits ?? RUN_DEFAULTS.convBits : cfg.bits ?? RUN_DEFAULTS.bits);
     if (!Number.isInteger(b) || b < 1 || b > 8) throw new RunError(`${flag} of layer '${l.name}' must be an integer in [1, 8], got ${b}`);
     out[l.name] = b;
   }
