@@ -4,7 +4,7 @@ import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
 import { createSgdHyper, sgdL2 } from '../../src/kernels/sgd_l2.js';
 import { sgdL2Cpu } from '../../src/reference/sgd_l2.js';
-import type { BenchCase } from '../registry.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 export function sgdL2Cases(_gpu: Gpu): BenchCase[] {

@@ -5,7 +5,7 @@ import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
 import { kFor, topkMask } from '../../src/kernels/topk_mask.js';
 import { topkMaskCpuK } from '../../src/reference/topk_mask.js';
-import type { BenchCase } from '../registry.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 export function topkMaskCases(_gpu: Gpu): BenchCase[] {

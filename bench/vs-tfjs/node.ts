@@ -1,6 +1,6 @@
 // npm run bench -- vs-tfjs [--json] [--browser] [--only matmul,conv,train] [--reps n] [--sizes 256,512]
 //
-// Node: slimgpu and TF.js's WebGPU backend on the same Dawn GPUDevice (bench/vs-tfjs.ts), both
+// Node: slimgpu and TF.js's WebGPU backend on the same Dawn GPUDevice (bench/vs-tfjs/index.ts), both
 // under slimgpu's Node polling (createGpu routes setImmediate through setTimeout(fn, 0); Dawn's
 // mapAsync/onSubmittedWorkDone waits of both libraries go through it).
 // --browser: the same code in headless Chromium (demo/vs-tfjs.html on a Vite dev server, Debian's
@@ -18,9 +18,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createGpu, type Gpu } from '../src/gpu/device.js';
-import { BROWSER_PRESET, markdownTable, NODE_PRESET, optionsFrom, runVsTfjs, type VsOptions, type VsReport } from './vs-tfjs.js';
-import { MismatchError } from './util.js';
+import { createGpu, type Gpu } from '../../src/gpu/device.js';
+import { BROWSER_PRESET, markdownTable, NODE_PRESET, optionsFrom, runVsTfjs, type VsOptions, type VsReport } from './index.js';
+import { MismatchError } from '../util.js';
 
 /**
  * Registers TF.js's gradients in Node. tfjs-core's Node bundle (its package "main") has no gradient

@@ -1,12 +1,12 @@
 // slimgpu side by side with TensorFlow.js's WebGPU backend: the same work, on the same GPUDevice,
-// in one run. Browser-safe (no Node imports): bench/vs-tfjs-node.ts runs it in Node (Dawn),
+// in one run. Browser-safe (no Node imports): bench/vs-tfjs/node.ts runs it in Node (Dawn),
 // demo/vs-tfjs.ts in a page.
 //
 // TF.js runs on slimgpu's own device: its WebGPUBackend is constructed with `gpu.device` and
 // registered as the backend 'webgpu-shared' (TF.js looks kernels up by backend name, so the
 // 'webgpu' kernels are registered again under that name). Nothing else is shimmed here; in Node the
 // caller must give TF.js a truthy `navigator.gpu` first and register TF.js's gradients (tfjs-core's
-// Node bundle has none; see vs-tfjs-node.ts), in a page the page imports
+// Node bundle has none; see node.ts), in a page the page imports
 // '@tensorflow/tfjs-core/dist/register_all_gradients'.
 //
 // Cases (each side warmed up and validated before any timing):
@@ -21,43 +21,21 @@
 // and the same queue.onSubmittedWorkDone() is awaited (for the training step: `await cost.data()`
 // on the last step's loss, the idiomatic sync). k is chosen per side so a sample lasts ~targetMs;
 // samples alternate sides (slimgpu first on even repetitions, TF.js first on odd ones); medians.
-// Files: vs-tfjs-core.ts (shared backend + case shapes), vs-tfjs-cases.ts (matmul, conv, LeNet
-// steps), vs-tfjs-gpt.ts (a whole gpt:L-D-H-T training step).
+// Files: core.ts (shared backend + case shapes), cases.ts (matmul, conv, LeNet
+// steps), gpt.ts (a whole gpt:L-D-H-T training step).
 import * as tf from '@tensorflow/tfjs-core';
-import type { Gpu } from '../src/gpu/device.js';
-import { matmulVariant } from '../src/kernels/matmul.js';
-import { median } from './timing.js';
-import { convCase, lenetConvShapes, matmulCase, trainCases, type ConvKind } from './vs-tfjs-cases.js';
-import { gptCases, type GptVsCase } from './vs-tfjs-gpt.js';
-import { tfSync, useSharedTfBackend, type Case, type Side } from './vs-tfjs-core.js';
+import type { Gpu } from '../../src/gpu/device.js';
+import { matmulVariant } from '../../src/kernels/matmul.js';
+import { median } from '../timing.js';
+import { convCase, lenetConvShapes, matmulCase, trainCases, type ConvKind } from './cases.js';
+import { gptCases } from './gpt.js';
+import { tfSync, useSharedTfBackend, type Case, type Side } from './core.js';
 
-export { syntheticBatch } from './vs-tfjs-cases.js';
-export { TF_BACKEND, tfBackend, useSharedTfBackend } from './vs-tfjs-core.js';
+export { syntheticBatch } from './cases.js';
+export { TF_BACKEND, tfBackend, useSharedTfBackend } from './core.js';
 
-export type TrainModel = 'lenet-300-100' | 'lenet-5';
-
-export interface VsOptions {
-  /** Square matmul sizes n (n×n·n×n). */
-  matmul: number[];
-  /** Batch of the LeNet-5 convolution cases; 0 = no conv cases. */
-  convBatch: number;
-  /** Training-step cases and their batch sizes. */
-  train: { model: TrainModel; batch: number }[];
-  /** Whole GPT training-step cases (vs-tfjs-gpt.ts). */
-  gpt: GptVsCase[];
-  /** Timed samples per side per case. */
-  reps: number;
-  /** Wall milliseconds one sample aims for (k repetitions per sample). */
-  targetMs: number;
-  /** Largest k. */
-  maxK: number;
-  /** Validate only (no timing): for tests. */
-  validateOnly?: boolean;
-  /** SGD hyper-parameters of the training step. */
-  lr: number;
-  momentum: number;
-  log?: (line: string) => void;
-}
+export type { TrainModel, VsOptions } from './options.js';
+import type { VsOptions } from './options.js';
 
 /** Node on lavapipe: the full comparison. */
 export const NODE_PRESET: VsOptions = {

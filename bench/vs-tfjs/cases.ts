@@ -1,21 +1,21 @@
-// The LeNet-era comparison cases of bench/vs-tfjs.ts: matmul, the LeNet-5 convolutions (forward,
+// The LeNet-era comparison cases of bench/vs-tfjs/index.ts: matmul, the LeNet-5 convolutions (forward,
 // backward data, backward filter) and one SGD-momentum training step of LeNet-300-100 / LeNet-5,
 // each side validated against the other (and the CPU) before timing. Browser-safe.
 import * as tf from '@tensorflow/tfjs-core';
-import type { Gpu } from '../src/gpu/device.js';
-import { destroyDispatches, encodeDispatches, type Dispatch } from '../src/gpu/dispatch.js';
-import { createTensor, readBuffer, type Tensor } from '../src/gpu/tensor.js';
-import { conv2d, conv2dBackwardData, conv2dBackwardFilter } from '../src/kernels/conv2d.js';
-import { LOSS_STATS } from '../src/kernels/loss.js';
-import { matmul } from '../src/kernels/matmul.js';
-import { matmulCpu } from '../src/reference/matmul.js';
-import { modelFromName } from '../src/nn/model.js';
-import { StepPlan, TABLE_CAP } from '../src/nn/plan.js';
-import { Network, uploadDataset } from '../src/nn/trainer.js';
-import type { RawDataset } from '../src/data/dataset.js';
-import { checkClose, MismatchError, uniform } from './util.js';
-import { hwioToOihw, maxAbs, nchwToNhwc, nhwcToNchw, oihwToHwio, runSlim, tfSync, worstRel, type Case } from './vs-tfjs-core.js';
-import type { TrainModel, VsOptions } from './vs-tfjs.js';
+import type { Gpu } from '../../src/gpu/device.js';
+import { destroyDispatches, encodeDispatches, type Dispatch } from '../../src/gpu/dispatch.js';
+import { createTensor, readBuffer, type Tensor } from '../../src/gpu/tensor.js';
+import { conv2d, conv2dBackwardData, conv2dBackwardFilter } from '../../src/kernels/conv2d.js';
+import { LOSS_STATS } from '../../src/kernels/loss.js';
+import { matmul } from '../../src/kernels/matmul.js';
+import { matmulCpu } from '../../src/reference/matmul.js';
+import { modelFromName } from '../../src/nn/model.js';
+import { StepPlan, TABLE_CAP } from '../../src/nn/plan.js';
+import { Network, uploadDataset } from '../../src/nn/trainer.js';
+import type { RawDataset } from '../../src/data/dataset.js';
+import { checkClose, MismatchError, uniform } from '../util.js';
+import { hwioToOihw, maxAbs, nchwToNhwc, nhwcToNchw, oihwToHwio, runSlim, tfSync, worstRel, type Case } from './core.js';
+import type { TrainModel, VsOptions } from './options.js';
 
 export function matmulCase(gpu: Gpu, n: number): Case {
   const a = uniform(n * n, 1 + n), b = uniform(n * n, 2 + n);

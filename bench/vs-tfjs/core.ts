@@ -1,10 +1,10 @@
-// Shared pieces of the TF.js comparisons (bench/vs-tfjs.ts, vs-tfjs-cases.ts, vs-tfjs-gpt.ts):
+// Shared pieces of the TF.js comparisons (bench/vs-tfjs/index.ts, cases.ts, gpt.ts):
 // TF.js's WebGPU backend on slimgpu's own GPUDevice, the Case/Side shapes every comparison case
 // has, running Dispatch lists and syncing TF.js on the same queue, layout converters. Browser-safe.
 import * as tf from '@tensorflow/tfjs-core';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import type { Gpu } from '../src/gpu/device.js';
-import { encodeDispatches, type Dispatch } from '../src/gpu/dispatch.js';
+import type { Gpu } from '../../src/gpu/device.js';
+import { encodeDispatches, type Dispatch } from '../../src/gpu/dispatch.js';
 
 export const TF_BACKEND = 'webgpu-shared';
 
@@ -24,7 +24,7 @@ export function tfBackend(): WebGPUBackend {
 export async function useSharedTfBackend(gpu: Gpu): Promise<typeof tf> {
   if (!tf.getGradient('RealDiv')) {
     throw new Error("TF.js gradients are not registered: import '@tensorflow/tfjs-core/dist/register_all_gradients' " +
-      '(browser, Vite) or call registerTfGradients() from bench/vs-tfjs-node.ts (Node)');
+      '(browser, Vite) or call registerTfGradients() from bench/vs-tfjs/node.ts (Node)');
   }
   if (!tf.findBackendFactory(TF_BACKEND)) {
     for (const k of tf.getKernelsForBackend('webgpu')) {

@@ -1,5 +1,5 @@
 // slimgpu vs TF.js on a whole GPT training step (issue 11 item 7): the gpt:L-D-H-T preset built
-// from TF.js ops, on slimgpu's own GPUDevice (the 'webgpu-shared' backend of vs-tfjs-core.ts),
+// from TF.js ops, on slimgpu's own GPUDevice (the 'webgpu-shared' backend of core.ts),
 // under the same polling. Browser-safe (no Node imports).
 //
 // The TF.js model is slimgpu's gptSpec written out op by op, with the arena's initial weights (same
@@ -25,17 +25,17 @@
 // agree to 1e-6 can still give opposite updates where g itself is ~1e-6).
 // Timing: interleaved medians of k steps per sample (vs-tfjs.ts); tokens/s = B·T / step time.
 import * as tf from '@tensorflow/tfjs-core';
-import type { Gpu } from '../src/gpu/device.js';
-import { encodeDispatches } from '../src/gpu/dispatch.js';
-import { readBuffer } from '../src/gpu/tensor.js';
-import { LOSS_STATS } from '../src/kernels/loss.js';
-import { modelFromName } from '../src/nn/model.js';
-import { hyperRow, type OptimizerKind } from '../src/nn/optimizer.js';
-import { StepPlan, TABLE_CAP, type PlanOptions } from '../src/nn/plan.js';
-import { GPT_VOCAB, parseGptName } from '../src/nn/presets.js';
-import { Network, uploadText } from '../src/nn/network.js';
-import { checkClose, MismatchError } from './util.js';
-import { maxAbs, runSlim, worstRel, type Case } from './vs-tfjs-core.js';
+import type { Gpu } from '../../src/gpu/device.js';
+import { encodeDispatches } from '../../src/gpu/dispatch.js';
+import { readBuffer } from '../../src/gpu/tensor.js';
+import { LOSS_STATS } from '../../src/kernels/loss.js';
+import { modelFromName } from '../../src/nn/model.js';
+import { hyperRow, type OptimizerKind } from '../../src/nn/optimizer.js';
+import { StepPlan, TABLE_CAP, type PlanOptions } from '../../src/nn/plan.js';
+import { GPT_VOCAB, parseGptName } from '../../src/nn/presets.js';
+import { Network, uploadText } from '../../src/nn/network.js';
+import { checkClose, MismatchError } from '../util.js';
+import { maxAbs, runSlim, worstRel, type Case } from './core.js';
 
 export interface GptVsCase {
   /** gpt:L-D-H-T */
