@@ -4,7 +4,7 @@
 // (run once, before any timing; it throws on a mismatch) and cleanup.
 //
 // Adding a kernel: write bench/kernels/<name>.ts exporting a function that returns BenchCase[]
-// (see matmul.ts or sgd_l2.ts), and add it to KERNEL_SUITES below.
+// (see matmul.ts or sgd-l2.ts), and add it to KERNEL_SUITES below.
 import type { Gpu } from '../src/gpu/device.js';
 import { adamwCases } from './kernels/adamw.js';
 import { attentionCases } from './kernels/attention.js';
@@ -15,8 +15,8 @@ import { layerNormCases } from './kernels/layernorm.js';
 import { lossCases } from './kernels/loss.js';
 import { matmulCases } from './kernels/matmul.js';
 import { poolCases } from './kernels/pool.js';
-import { sgdL2Cases } from './kernels/sgd_l2.js';
-import { topkMaskCases } from './kernels/topk_mask.js';
+import { sgdL2Cases } from './kernels/sgd-l2.js';
+import { topkMaskCases } from './kernels/topk-mask.js';
 import { qatCases } from './kernels/qat.js';
 
 export type { BenchCase, Prepared } from './kernels/case.js';

@@ -1,4 +1,4 @@
-// CPU reference for topkMask (same rule as src/kernels/topk_mask.ts, on arrays).
+// CPU reference for topkMask (same rule as src/kernels/topk-mask.ts, on arrays).
 //   weights: Float32Array; keeps exactly k elements with the largest |w| over the views (default:
 //   all), ordered by the u32 bits of |w| (so |NaN| is the largest value); ties at the threshold
 //   are kept lowest index first, index = position in the concatenation of the views. The mask has

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createTensor, encodeDispatches, ops, run, type Dispatch, type Gpu } from '../src/index.js';
-import { createSgdHyper, sgdL2, writeSgdHyper } from '../src/kernels/sgd_l2.js';
-import { sgdL2Cpu } from '../src/reference/sgd_l2.js';
+import { createSgdHyper, sgdL2, writeSgdHyper } from '../src/kernels/sgd-l2.js';
+import { sgdL2Cpu } from '../src/reference/sgd-l2.js';
 import { expectClose, randn, rng, testGpu } from './helpers.js';
 
 /** Submits `reps` copies of the records (kept alive: run() would free their uniforms) and waits. */

@@ -3,8 +3,8 @@
 // radix select reads the weights several times.
 import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
-import { kFor, topkMask } from '../../src/kernels/topk_mask.js';
-import { topkMaskCpuK } from '../../src/reference/topk_mask.js';
+import { kFor, topkMask } from '../../src/kernels/topk-mask.js';
+import { topkMaskCpuK } from '../../src/reference/topk-mask.js';
 import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 

@@ -1,4 +1,4 @@
-// CPU reference for sgdL2 (same operands as src/kernels/sgd_l2.ts, on arrays; float32 rounding
+// CPU reference for sgdL2 (same operands as src/kernels/sgd-l2.ts, on arrays; float32 rounding
 // after each operation, like the GPU up to fused multiply-adds). Updates w and v in place:
 //   g' = g + l2·w (i < decayEnd), v = momentum·v + g', w = (w − lr·v)·mask (masked → exactly 0).
 export function sgdL2Cpu(

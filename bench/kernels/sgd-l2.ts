@@ -2,8 +2,8 @@
 // w, g, v, mask and writes of w, v (6 · 4n).
 import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
-import { createSgdHyper, sgdL2 } from '../../src/kernels/sgd_l2.js';
-import { sgdL2Cpu } from '../../src/reference/sgd_l2.js';
+import { createSgdHyper, sgdL2 } from '../../src/kernels/sgd-l2.js';
+import { sgdL2Cpu } from '../../src/reference/sgd-l2.js';
 import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 

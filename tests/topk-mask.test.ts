@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createTensor, encodeDispatches, ops, Tensor } from '../src/index.js';
-import { kFor, TOPK_BLOCK, topkMask } from '../src/kernels/topk_mask.js';
-import { kForCpu, topkAbsBits, topkMaskCpu, topkMaskCpuK } from '../src/reference/topk_mask.js';
+import { kFor, TOPK_BLOCK, topkMask } from '../src/kernels/topk-mask.js';
+import { kForCpu, topkAbsBits, topkMaskCpu, topkMaskCpuK } from '../src/reference/topk-mask.js';
 import { randn, rng, testGpu } from './helpers.js';
 
 const SPARSITIES = [0, 0.1, 0.5, 0.77, 0.9, 0.999, 1];

@@ -5,7 +5,7 @@ import { createGpu } from '../src/gpu/device.js';
 import { encodeDispatches, type Dispatch } from '../src/gpu/dispatch.js';
 import { compileModule } from '../src/gpu/pipeline.js';
 import { createTensor } from '../src/gpu/tensor.js';
-import { kFor, topkMask } from '../src/kernels/topk_mask.js';
+import { kFor, topkMask } from '../src/kernels/topk-mask.js';
 
 const SGD_LIKE = `
 @group(0) @binding(0) var<storage, read_write> w: array<f32>;
