@@ -6,7 +6,7 @@ export type { DType } from './gpu/tensor.js';
 export { PipelineCache, pipelines, specialize, compileModule } from './gpu/pipeline.js';
 export { encodeDispatches, run, bindGroup, uniformParams } from './gpu/dispatch.js';
 export type { Dispatch } from './gpu/dispatch.js';
-export { ArgumentError } from './kernels/validate.js';
+export { ArgumentError } from './kernels/args.js';
 export * as kernels from './kernels/index.js';
 export { ADAMW_HYPER, GRAD_NORM, createAdamWHyper, writeAdamWHyper, createNormBuffer } from './kernels/adamw.js';
 export * as reference from './reference/index.js';

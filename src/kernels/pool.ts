@@ -11,7 +11,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { dtype, fail, rank, sameDevice, shapeIs } from './validate.js';
+import { dtype, fail, rank, sameDevice, shapeIs } from './args.js';
 
 /** A per-axis value: one number for both axes, or [h, w]. */
 export type MaxPool2dPair = number | readonly [number, number];

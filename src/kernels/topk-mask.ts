@@ -10,7 +10,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { dtype, fail, finite, inRange, sameDevice } from './validate.js';
+import { dtype, fail, finite, inRange, sameDevice } from './args.js';
 
 export interface TopkView {
   /** First element, counted from element 0 of `weights` (and of `mask`). */

@@ -6,7 +6,7 @@ import * as adw from '../kernels/adamw.js';
 import * as emb from '../kernels/embedding.js';
 import * as ew from '../kernels/elementwise.js';
 import * as ln from '../kernels/layernorm.js';
-import { fail, positiveInt } from '../kernels/validate.js';
+import { fail, positiveInt } from '../kernels/args.js';
 import { runOwned, runPlan } from './run-owned.js';
 
 export const transformerOps = {

@@ -17,7 +17,7 @@ import * as tk from '../kernels/topk-mask.js';
 import { transformerOps } from './ops-transformer.js';
 import * as at from '../kernels/attention.js';
 import * as atd from '../kernels/attention-decode.js';
-import { fail } from '../kernels/validate.js';
+import { fail } from '../kernels/args.js';
 import { runOwned } from './run-owned.js';
 
 export function tensor(gpu: Gpu, data: ArrayLike<number> | undefined, shape: readonly number[], opts: { label?: string; dtype?: 'f32' | 'u32' | 'i32' } = {}): Tensor {
