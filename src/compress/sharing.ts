@@ -21,6 +21,7 @@ import { deviceDataOf, sampleCount, type AnyDataset, type Network } from '../nn/
 
 export { INIT_METHODS, SHARING_DEFAULTS, defaultBits, type InitMethod, type SharedLayer, type WeightSharing } from '../nn/codebook.js';
 import { INIT_METHODS, defaultBits, type InitMethod, type WeightSharing } from '../nn/codebook.js';
+import { thrower } from '../gpu/errors.js';
 
 export interface ShareOptions {
   /** Bits per layer (K = 2^bits centroids, 1..8), by layer name ('dense1', 'conv2d1', ...) or a function; missing layers get defaultBits. */
@@ -42,7 +43,7 @@ export class SharingError extends Error {
   }
 }
 
-const fail = (msg: string): never => { throw new SharingError(`slimgpu.shareWeights: ${msg}`); };
+const fail = thrower(SharingError, `slimgpu.shareWeights: `);
 
 // ---- initialisation (CPU) -----------------------------------------------------------------------
 
@@ -236,7 +237,7 @@ export interface FineTuneResult {
  * buffer is cleared at the end (the plan's lr-0 update wrote gradients into it).
  */
 export async function fineTuneCentroids(net: Network, sharing: WeightSharing, train: AnyDataset, opts: FineTuneOptions): Promise<FineTuneResult> {
-  const bad = (msg: string): never => { throw new SharingError(`slimgpu.fineTuneCentroids: ${msg}`); };
+  const bad = thrower(SharingError, `slimgpu.fineTuneCentroids: `);
   if (!sharing || typeof sharing !== 'object' || typeof sharing.layers !== 'object') bad('sharing must be the result of shareWeights');
   if (!opts || typeof opts !== 'object') bad('options must be an object { steps, lr, batch?, seed? }');
   const { steps, lr } = opts;

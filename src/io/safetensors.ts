@@ -8,6 +8,7 @@
 // parse/serialize here are pure (browser and Node); file access is in readSafetensors /
 // writeSafetensorsAtomic, which load node modules only when called.
 import { readFileBytes, writeFileAtomic } from './files.js';
+import { thrower } from '../gpu/errors.js';
 
 export class SafetensorsError extends Error {
   constructor(message: string) {
@@ -139,7 +140,7 @@ function findDuplicateKey(json: string): { key: string; within: string | undefin
 /** Parses and validates the header; the data is not touched beyond its length. */
 export function parseSafetensorsHeader(bytes: Uint8Array, opts: ParseOptions = {}): SafetensorsHeader {
   const label = opts.name ? `slimgpu.safetensors: '${opts.name}'` : 'slimgpu.safetensors';
-  const fail = (msg: string): never => { throw new SafetensorsError(`${label}: ${msg}`); };
+  const fail = thrower(SafetensorsError, `${label}: `);
   if (!(bytes instanceof Uint8Array)) fail('expected the file contents as a Uint8Array');
   const maxHeader = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   if (!Number.isSafeInteger(maxHeader) || maxHeader < 0) fail(`maxHeaderBytes must be a non-negative integer, got ${maxHeader}`);
@@ -247,7 +248,7 @@ export function parseSafetensors(bytes: Uint8Array, opts: ParseOptions = {}): Sa
 }
 
 function checkTensors(tensors: TensorMap | Map<string, SafeTensor>, metadata: Record<string, string> | undefined): [string, SafeTensor][] {
-  const fail = (msg: string): never => { throw new SafetensorsError(`slimgpu.safetensors: cannot serialise: ${msg}`); };
+  const fail = thrower(SafetensorsError, `slimgpu.safetensors: cannot serialise: `);
   if (typeof tensors !== 'object' || tensors === null) fail('tensors must be an object (name → {dtype, shape, data}) or a Map');
   const list: [string, SafeTensor][] = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   for (const [name, t] of list) {

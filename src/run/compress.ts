@@ -8,6 +8,7 @@ import { exportCompressed } from '../io/export.js';
 import { sampleCount, type AnyDataset } from '../nn/network.js';
 import type { QatOptions } from '../nn/qat.js';
 import { evaluate, Network, trainNetwork, type EvalResult, type TrainOptions } from '../nn/trainer.js';
+import { thrower } from '../gpu/errors.js';
 
 /** Codebook bits of every layer with weights (undefined: no sharing): layerBits, else bits (dense) / convBits (conv, default 8). */
 export function bitsPerLayer(net: Network, cfg: Pick<RunConfig, 'bits' | 'convBits' | 'layerBits'>, flag = 'bits'): Record<string, number> | undefined {
@@ -77,7 +78,7 @@ export function qatTrainOptions(net: Network, cfg: RunConfig, train: AnyDataset,
  * matched by groups 1..i; layers no group matches join a last stage. Errors name --qat-stages.
  */
 export function qatStagesOf(layers: string[], spec: string): string[][] {
-  const bad = (msg: string): never => { throw new RunError(`--qat-stages: ${msg}`); };
+  const bad = thrower(RunError, `--qat-stages: `);
   if (typeof spec !== 'string' || spec.trim() === '') bad(`expected groups of layer-name prefixes separated by ';', e.g. 'wte,wpe;h0;h1', got '${String(spec)}'`);
   const groups = spec.split(';').map((g) => g.split(',').map((x) => x.trim()));
   const done = new Set<string>();

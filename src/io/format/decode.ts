@@ -10,6 +10,7 @@ import {
   tensorNames, type IndexEncoding, type ParamEntry, type SectionCoding,
 } from './layout.js';
 import { decodeBitmask, decodeRelative, decodeRelativeHuffman, unpackBits } from './sparse.js';
+import { thrower } from '../../gpu/errors.js';
 
 export interface DecodeOptions {
   /** Named in error messages (e.g. the file path). */
@@ -63,7 +64,7 @@ function checkSpec(v: unknown, fail: (m: string) => never): ModelSpec {
 /** Validates the metadata against the model it describes and the tensor byte counts against the layout. */
 export function readStructure(metadata: Record<string, string>, tensorBytes: Map<string, number>, opts: DecodeOptions): Structure {
   const where = opts.name ? `'${opts.name}'` : 'compressed model';
-  const fail = (msg: string): never => { throw new CompressedModelError(`slimgpu.loadCompressed: ${where}: ${msg}`); };
+  const fail = thrower(CompressedModelError, `slimgpu.loadCompressed: ${where}: `);
   const version = metadata[COMPRESSED_FORMAT_KEY];
   if (version === undefined) fail(`not a slimgpu compressed model: __metadata__ has no "${COMPRESSED_FORMAT_KEY}" key`);
   if (!COMPRESSED_VERSIONS_READ.includes(version!)) fail(`compressed format version ${JSON.stringify(version)} is not supported (this build reads versions ${COMPRESSED_VERSIONS_READ.join(', ')})`);
@@ -183,7 +184,7 @@ function f32From(bytes: Uint8Array, what: string, fail: (m: string) => never): F
 export function decodeCompressed(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedModel {
   const { tensors, metadata } = parseSafetensors(bytes, { name: opts.name });
   const where = opts.name ? `'${opts.name}'` : 'compressed model';
-  const fail = (msg: string): never => { throw new CompressedModelError(`slimgpu.loadCompressed: ${where}: ${msg}`); };
+  const fail = thrower(CompressedModelError, `slimgpu.loadCompressed: ${where}: `);
   const sizes = new Map<string, number>();
   for (const [k, t] of Object.entries(tensors)) {
     if (t.dtype !== 'U8') fail(`tensor "${k}" must have dtype U8, got ${t.dtype}`);

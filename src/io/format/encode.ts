@@ -6,6 +6,7 @@ import { serializeSafetensorsChunks, type TensorMap } from '../safetensors.js';
 import { CompressedModelError } from './errors.js';
 import { COMPRESSED_FORMAT_KEY, COMPRESSED_VERSION, modelParams, numel, tensorNames, type ParamEntry } from './layout.js';
 import { chooseIndex, chooseValues } from './sparse.js';
+import { thrower } from '../../gpu/errors.js';
 
 export interface CompressInput {
   spec: ModelSpec;
@@ -44,7 +45,7 @@ function compactCodebook(codebook: Float32Array, assignments: ArrayLike<number>,
 
 /** The compressed file as chunks (header, then tensor bytes); pure (no GPU). */
 export function encodeCompressed(input: CompressInput, opts: EncodeOptions = {}): Uint8Array[] {
-  const fail = (msg: string): never => { throw new CompressedModelError(`slimgpu.export: ${msg}`); };
+  const fail = thrower(CompressedModelError, `slimgpu.export: `);
   if (!input || typeof input !== 'object') fail('input must be { spec, values, masks?, sharing? }');
   const huffman = opts.entropyCoding ?? true;
   let layers: ResolvedLayer[];
