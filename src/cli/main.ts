@@ -122,16 +122,7 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
   }
 }
 
-export function buildCli(): Command {
-  const program = new Command();
-  program
-    .name('slimgpu')
-    .description('Train compressed neural networks on the GPU with WebGPU (Dawn in Node).')
-    .showHelpAfterError('(run with --help for usage)')
-    .option('--verbose', "show Dawn's start-up warnings (also: SLIMGPU_VERBOSE=1)")
-    .hook('preAction', (cmd) => { if (cmd.opts().verbose) process.env.SLIMGPU_VERBOSE = '1'; })
-    .exitOverride();
-
+function addInfoCommand(program: Command): void {
   program
     .command('info')
     .description('show the WebGPU adapter: vendor, architecture, features, key limits')
@@ -141,7 +132,9 @@ export function buildCli(): Command {
       if (opts.json) console.log(JSON.stringify(info, null, 2));
       else printInfo(info);
     });
+}
 
+function addTrainCommand(program: Command): void {
   program
     .command('train')
     .description('train a (compressed) model and print its report')
@@ -191,7 +184,9 @@ export function buildCli(): Command {
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the report as JSON on stdout')
     .action(trainCommand);
+}
 
+function addEvalCommand(program: Command): void {
   program
     .command('eval')
     .description('evaluate a checkpoint, or a compressed model file, on the test split')
@@ -224,7 +219,9 @@ export function buildCli(): Command {
         gpu.destroy();
       }
     });
+}
 
+function addExportCommand(program: Command): void {
   program
     .command('export')
     .description('write the compressed model of a checkpoint: sparse index + (shared) values in a .slim.safetensors file')
@@ -267,7 +264,21 @@ export function buildCli(): Command {
         gpu.destroy();
       }
     });
+}
 
+export function buildCli(): Command {
+  const program = new Command();
+  program
+    .name('slimgpu')
+    .description('Train compressed neural networks on the GPU with WebGPU (Dawn in Node).')
+    .showHelpAfterError('(run with --help for usage)')
+    .option('--verbose', "show Dawn's start-up warnings (also: SLIMGPU_VERBOSE=1)")
+    .hook('preAction', (cmd) => { if (cmd.opts().verbose) process.env.SLIMGPU_VERBOSE = '1'; })
+    .exitOverride();
+  addInfoCommand(program);
+  addTrainCommand(program);
+  addEvalCommand(program);
+  addExportCommand(program);
   addCodecCommands(program);
   addSampleCommand(program);
   addImportCommand(program);
