@@ -40,24 +40,24 @@ export async function runTraining(gpu: Gpu, given: RunConfig, hooks: RunHooks = 
   }
 }
 
+/** The network, step and config of a resumed run: the model and data come from the checkpoint; values given here (e.g. more epochs, another lr) win. */
+async function resumeFrom(gpu: Gpu, resume: string, given: RunConfig): Promise<{ net: Network; step: number; cfg: RunConfig }> {
+  const r = await readCheckpoint(gpu, resume);
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<RunConfig>;
+  for (const k of ['model', 'data'] as const) {
+    if (defined[k] !== undefined && defined[k] !== r.cfg[k]) {
+      r.net.dispose();
+      throw new RunError(`--resume: the checkpoint was trained with ${k} '${r.cfg[k]}', not '${defined[k]}'`);
+    }
+  }
+  return { net: r.net, step: r.step, cfg: { ...r.cfg, ...defined } };
+}
+
 async function runLocked(gpu: Gpu, given: RunConfig, hooks: RunHooks, resume: string | undefined, locks: RunLock[]): Promise<{ report: RunReport; net: Network; summary: TrainSummary }> {
   let net: Network;
   let startStep = 0;
   let cfg = given;
-  if (resume) {
-    const r = await readCheckpoint(gpu, resume);
-    net = r.net;
-    startStep = r.step;
-    // the model and data come from the checkpoint; values given here (e.g. more epochs, another lr) win
-    const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<RunConfig>;
-    for (const k of ['model', 'data'] as const) {
-      if (defined[k] !== undefined && defined[k] !== r.cfg[k]) {
-        net.dispose();
-        throw new RunError(`--resume: the checkpoint was trained with ${k} '${r.cfg[k]}', not '${defined[k]}'`);
-      }
-    }
-    cfg = { ...r.cfg, ...defined };
-  }
+  if (resume) ({ net, step: startStep, cfg } = await resumeFrom(gpu, resume, given));
   let data: AnySplit;
   let init: Map<string, Float32Array> | undefined;
   try {
