@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
 import { createGpu } from '../src/gpu/device.js';
-import { GPT_CODEC_DEFAULTS, compressWithGpt, decompressWithGpt, type GptCodecOptions } from '../src/codec/gpt.js';
+import { GPT_CODEC_DEFAULTS, type GptCodecOptions } from '../src/codec/gpt.js';
+import { compressWithGpt, decompressWithGpt } from '../src/codec/api.js';
 import { formatSmall, smallRows, v5Row, zpaqRow, type SmallRow, type V5RowKind } from './compressors-v5.js';
 
 export interface CompressorRow {

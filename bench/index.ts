@@ -134,7 +134,7 @@ export async function benchKernels(args: Args): Promise<BenchResult[]> {
 
 async function main(argv: string[]): Promise<number> {
   // side by side with TF.js (loaded only for this command) and the per-kernel step profile
-  if (argv[0] === 'vs-tfjs') return (await import('./vs-tfjs-node.js')).main(argv.slice(1));
+  if (argv[0] === 'vs-tfjs') return (await import('./vs-tfjs/node.js')).main(argv.slice(1));
   if (argv[0] === 'profile-step') return (await import('./profile-step.js')).main(argv.slice(1));
   if (argv[0] === 'images') return (await import('./images.js')).main(argv.slice(1));
   if (argv[0] === 'compressors') return (await import('./compressors.js')).main(argv.slice(1));

@@ -14,7 +14,7 @@ import { Network, uploadDataset, uploadText } from '../src/nn/trainer.js';
 import { parseGptName } from '../src/nn/presets.js';
 import { hyperRow } from '../src/nn/optimizer.js';
 import { median } from './timing.js';
-import { syntheticBatch, type TrainModel } from './vs-tfjs.js';
+import { syntheticBatch, type TrainModel } from './vs-tfjs/index.js';
 
 export interface KernelProfile { index: number; label: string; ms: number; share: number; workgroups: string }
 export interface StepProfile {

@@ -4,9 +4,8 @@
 // (run once, before any timing; it throws on a mismatch) and cleanup.
 //
 // Adding a kernel: write bench/kernels/<name>.ts exporting a function that returns BenchCase[]
-// (see matmul.ts or sgd_l2.ts), and add it to KERNEL_SUITES below.
+// (see matmul.ts or sgd-l2.ts), and add it to KERNEL_SUITES below.
 import type { Gpu } from '../src/gpu/device.js';
-import type { Dispatch } from '../src/gpu/dispatch.js';
 import { adamwCases } from './kernels/adamw.js';
 import { attentionCases } from './kernels/attention.js';
 import { conv2dCases } from './kernels/conv2d.js';
@@ -17,33 +16,12 @@ import { layerNormCases } from './kernels/layernorm.js';
 import { lossCases } from './kernels/loss.js';
 import { matmulCases } from './kernels/matmul.js';
 import { poolCases } from './kernels/pool.js';
-import { sgdL2Cases } from './kernels/sgd_l2.js';
-import { topkMaskCases } from './kernels/topk_mask.js';
+import { sgdL2Cases } from './kernels/sgd-l2.js';
+import { topkMaskCases } from './kernels/topk-mask.js';
 import { qatCases } from './kernels/qat.js';
 
-export interface Prepared {
-  /** What one timed repetition runs, in one compute pass. */
-  dispatches: Dispatch[];
-  /** Reads the outputs of one run and throws (naming the worst element) if they differ from the CPU reference. */
-  validate(): Promise<void>;
-  /** Frees tensors and the dispatches' owned buffers. */
-  dispose(): void;
-}
-
-export interface BenchCase {
-  kernel: string;
-  /** Kernel variant ('cpu'/'gpu' for matmul), or '-' when the kernel has one. */
-  variant: string;
-  /** Human-readable size, e.g. '1024x1024x1024' or 'n=10M'. */
-  size: string;
-  /** Floating-point operations of one run (compute-bound kernels: reported as GFLOPS). */
-  flops?: number;
-  /** Bytes read + written by one run (memory-bound kernels: reported as GB/s). */
-  bytes?: number;
-  /** Part of the short default run (others need --all). */
-  quick?: boolean;
-  prepare(gpu: Gpu): Promise<Prepared>;
-}
+export type { BenchCase, Prepared } from './kernels/case.js';
+import type { BenchCase } from './kernels/case.js';
 
 export interface Suite {
   name: string;

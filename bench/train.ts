@@ -6,7 +6,7 @@
 //   AdamW with global-norm clipping, 75% polynomial pruning on schedule) in tokens/s. Each model is
 //   warmed up, then timed over several runs (median).
 import { createGpu } from '../src/gpu/device.js';
-import { loadData, specFor } from '../src/run.js';
+import { loadData, specFor } from '../src/run/run.js';
 import { Network, trainNetwork, type TrainOptions, type TrainSummary } from '../src/nn/trainer.js';
 import { median } from './timing.js';
 import { pseudoText } from './profile-step.js';

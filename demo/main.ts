@@ -18,6 +18,7 @@ import {
 } from '../src/index.js';
 import { compressedSizes, COMPRESSED_EXTENSION, exportCompressed } from '../src/io/export.js';
 import { fineTuneCentroids, shareWeights, type WeightSharing } from '../src/compress/sharing.js';
+import { RUN_DEFAULTS } from '../src/run/config.js';
 import { $, fmtInt, pct, save, showNotice, startGpu } from './page.js';
 import { probe } from './probe.js';
 import { buildReport, showReport, type DemoConfig } from './report.js';
@@ -263,7 +264,7 @@ async function train(cfg: DemoConfig): Promise<void> {
     if (cfg.bits > 0) {
       setPhase(`Weight sharing: k-means to ${2 ** cfg.bits} values per dense layer (256 per conv layer), then fine-tuning the centroids…`);
       requestRender();
-      sharing = await shareWeights(net, { bits: (l) => (l.spec.kind === 'conv2d' ? 8 : cfg.bits), seed: cfg.seed });
+      sharing = await shareWeights(net, { bits: (l) => (l.spec.kind === 'conv2d' ? RUN_DEFAULTS.convBits : cfg.bits), seed: cfg.seed });
       const steps = cfg.fineTune ?? Math.min(100, stepsPerEpoch);
       if (steps > 0) sharing = (await fineTuneCentroids(net, sharing, split.train, { steps, lr: cfg.lr * 0.1, batch: cfg.batch, seed: cfg.seed })).sharing;
       test = await evaluate(net, split.test);

@@ -1,9 +1,9 @@
-// The side-by-side benchmark in a page (bench/vs-tfjs.ts, the code Node runs), small sizes
+// The side-by-side benchmark in a page (bench/vs-tfjs/index.ts, the code Node runs), small sizes
 // (BROWSER_PRESET: SwiftShader in headless Chromium is slow). Sets window.__vsTfjs = { report } or
 // { error } and window.__vsTfjsDone = true (read by `npm run bench -- vs-tfjs --browser`).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { createGpu } from '../src/gpu/device.js';
-import { BROWSER_PRESET, markdownTable, optionsFrom, runVsTfjs, type VsReport } from '../bench/vs-tfjs.js';
+import { BROWSER_PRESET, markdownTable, optionsFrom, runVsTfjs, type VsReport } from '../bench/vs-tfjs/index.js';
 
 interface PageResult { report?: VsReport; error?: string }
 const w = window as unknown as { __vsTfjs?: PageResult; __vsTfjsDone?: boolean };

@@ -13,7 +13,7 @@ import { createGpu } from '../src/gpu/device.js';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
 import { acquireRunLock } from '../src/io/runlock.js';
 import { DeviceLostError } from '../src/nn/faults.js';
-import { checkpointModel, runTraining, type RunConfig } from '../src/run.js';
+import { checkpointModel, runTraining, type RunConfig } from '../src/run/run.js';
 
 const CFG: RunConfig = {
   model: 'mlp:784-64-10', data: 'mnist', trainSize: 1024, testSize: 200, batch: 32, epochs: 4, lr: 0.1, momentum: 0.9, l2: 1e-4,

@@ -11,7 +11,7 @@
 import { deflateRawSync } from 'node:zlib';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createGpu, type Gpu } from '../src/gpu/device.js';
-import { compressNetwork, fileBytesOf, loadData, readCheckpoint, specFor, writeCheckpoint, type RunConfig } from '../src/run.js';
+import { compressNetwork, fileBytesOf, loadData, readCheckpoint, specFor, writeCheckpoint, type RunConfig } from '../src/run/run.js';
 import { crc32 } from '../src/codec/crc32.js';
 import { evaluate, Network, trainNetwork, type TrainOptions } from '../src/nn/trainer.js';
 import { compressInputOf, compressedSizes, serializeCompressed } from '../src/io/export.js';

@@ -3,7 +3,7 @@
 // Trains dense, evaluates, prunes + retrains from the dense weights, evaluates, shares, evaluates;
 // prints one JSON line per stage.
 import { createGpu } from '../src/gpu/device.js';
-import { compressNetwork, fileBytesOf, loadData, readCheckpoint, specFor, writeCheckpoint, type RunConfig } from '../src/run.js';
+import { compressNetwork, fileBytesOf, loadData, readCheckpoint, specFor, writeCheckpoint, type RunConfig } from '../src/run/run.js';
 import { evaluate, Network, trainNetwork } from '../src/nn/trainer.js';
 
 async function main(): Promise<void> {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createTensor, encodeDispatches, ops, run, type Dispatch, type Gpu } from '../src/index.js';
 import { ADAMW_HYPER, adamw, adamwBiasCorrection, createAdamWHyper, createNormBuffer, gradNorm, writeAdamWHyper } from '../src/kernels/adamw.js';
-import { createSgdHyper, sgdL2 } from '../src/kernels/sgd_l2.js';
+import { createSgdHyper, sgdL2 } from '../src/kernels/sgd-l2.js';
 import { adamwCpu, clipScaleCpu, gradNormCpu } from '../src/reference/adamw.js';
-import { sgdL2Cpu } from '../src/reference/sgd_l2.js';
+import { sgdL2Cpu } from '../src/reference/sgd-l2.js';
 import { expectClose, randn, rng, testGpu } from './helpers.js';
 
 async function submit(gpu: Gpu, recs: Dispatch[]): Promise<void> {

@@ -11,7 +11,7 @@ import { parseSafetensors, SafetensorsError, serializeSafetensors, type TensorMa
 import type { ModelSpec } from '../src/nn/model.js';
 import { evaluate, Network, trainNetwork, type TrainOptions } from '../src/nn/trainer.js';
 import { kmeansCpu } from '../src/reference/cluster.js';
-import { loadData, specFor } from '../src/run.js';
+import { loadData, specFor } from '../src/run/run.js';
 import { randn, rng, testGpu } from './helpers.js';
 
 const bitsOf = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));

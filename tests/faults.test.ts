@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGpu, loadCheckpoint, writeFileAtomic, writeCompressed, type Gpu } from '../src/index.js';
-import { runTraining, type RunConfig } from '../src/run.js';
+import { runTraining, type RunConfig } from '../src/run/run.js';
 import { DeviceLostError, parseFault } from '../src/nn/faults.js';
 import { acquireRunLock, LOCK_NAME, RunLockError } from '../src/io/runlock.js';
 

@@ -14,7 +14,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../src/io/checkpoint.js';
 import { decodeCompressed, encodeCompressed, compressedSizes } from '../src/io/export.js';
 import { parseSafetensors, SafetensorsError, serializeSafetensors } from '../src/io/safetensors.js';
 import { modelFromName, modelParams, resolveModel } from '../src/nn/model.js';
-import { checkpointModel, RunError } from '../src/run.js';
+import { checkpointModel, RunError } from '../src/run/run.js';
 import { CountModel } from './codec-double.js';
 import { rng } from './helpers.js';
 

@@ -7,7 +7,7 @@ import { StepPlan } from '../src/nn/plan.js';
 import { gptSpec } from '../src/nn/presets.js';
 import { hyperRow, type OptimizerKind } from '../src/nn/optimizer.js';
 import { gptStepCpu } from '../src/reference/gpt.js';
-import { sgdL2Cpu } from '../src/reference/sgd_l2.js';
+import { sgdL2Cpu } from '../src/reference/sgd-l2.js';
 import { adamwCpu } from '../src/reference/adamw.js';
 import { expectClose, rng, testGpu } from './helpers.js';
 import { GptModel } from '../src/nn/lm.js';

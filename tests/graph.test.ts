@@ -4,7 +4,7 @@ import { testGpu } from './helpers.js';
 import { Network, uploadDataset } from '../src/nn/trainer.js';
 import { StepPlan } from '../src/nn/plan.js';
 import { modelFromName, resolveModel, ModelError, type ModelSpec } from '../src/nn/model.js';
-import { loadData } from '../src/run.js';
+import { loadData } from '../src/run/run.js';
 import { matmulVariant } from '../src/kernels/matmul.js';
 
 // The graph compiler keeps every Sequential preset's step plan exactly as it was before the graph

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeIdx } from '../src/data/idx.js';
 import { loadMnistFull, mnistDataDir } from '../src/data/mnist-full.js';
-import { loadData } from '../src/run.js';
+import { loadData } from '../src/run/run.js';
 
 const counts = (labels: Uint8Array) => { const c = new Array(10).fill(0); for (const l of labels) c[l]++; return c; };
 

@@ -13,7 +13,7 @@ import { hyperRow } from '../src/nn/optimizer.js';
 import { QatState, validateQat } from '../src/nn/qat.js';
 import { deviceDataOf } from '../src/nn/network.js';
 import { exportCompressed, decodeCompressed, loadCompressed } from '../src/io/export.js';
-import { compressNetwork, qatStagesOf, specFor, type RunConfig } from '../src/run.js';
+import { compressNetwork, qatStagesOf, specFor, type RunConfig } from '../src/run/run.js';
 import { cli, expectClose, randn, rng, testGpu } from './helpers.js';
 
 function randomMask(n: number, keep: number, seed: number): Float32Array {

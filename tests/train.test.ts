@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RawDataset } from '../src/data/dataset.js';
-import { loadData, readCheckpoint, runTraining, writeCheckpoint, type RunConfig } from '../src/run.js';
+import { loadData, readCheckpoint, runTraining, writeCheckpoint, type RunConfig } from '../src/run/run.js';
 import { evaluate, Network, trainNetwork, DivergedError, type TrainOptions } from '../src/nn/trainer.js';
 import type { ModelSpec } from '../src/nn/model.js';
-import { isPruningStep, keptCount, sparsityAt } from '../src/compress/schedule.js';
+import { isPruningStep, keptCount, sparsityAt } from '../src/nn/schedule.js';
 import { sparsityScheduleOf } from '../src/nn/trainer.js';
 import { expectClose, testGpu, uniform } from './helpers.js';
 
@@ -67,7 +67,7 @@ describe('training on the GPU', () => {
     const data = await mnistSmall(512, 300);
     const dir = await mkdtemp(join(tmpdir(), 'slimgpu-ckpt-'));
     const cfg: RunConfig = { ...base, model: 'lenet-300-100', data: 'mnist-10k', sparsity: 0.5, trainSize: 512, testSize: 300 };
-    const net = Network.create(gpu, (await import('../src/run.js')).specFor('lenet-300-100', data.train), 2);
+    const net = Network.create(gpu, (await import('../src/run/run.js')).specFor('lenet-300-100', data.train), 2);
     await trainNetwork(net, data.train, cfg, { step: 0 });
     const path = join(dir, 'c.safetensors');
     await writeCheckpoint(path, net, 8, cfg);

@@ -1,11 +1,11 @@
-// The side-by-side harness (bench/vs-tfjs.ts) at tiny sizes, validation only: TF.js's WebGPU
+// The side-by-side harness (bench/vs-tfjs/index.ts) at tiny sizes, validation only: TF.js's WebGPU
 // backend on slimgpu's own Dawn device, both sides agree on matmul, the LeNet-5 convolutions
 // (forward, backward data, backward filter) and one SGD-momentum training step of LeNet-300-100
 // and LeNet-5 from the same weights, and one whole GPT step (gpt:2-16-2-8: loss, every gradient,
 // the update); no TF.js tensor leaks. No timing assertions.
 import { describe, expect, it } from 'vitest';
-import { markdownTable, runVsTfjs, TF_BACKEND, TINY_GPT_PRESET, TINY_PRESET, tfBackend } from '../bench/vs-tfjs.js';
-import { installNodeShims, registerTfGradients } from '../bench/vs-tfjs-node.js';
+import { markdownTable, runVsTfjs, TF_BACKEND, TINY_GPT_PRESET, TINY_PRESET, tfBackend } from '../bench/vs-tfjs/index.js';
+import { installNodeShims, registerTfGradients } from '../bench/vs-tfjs/node.js';
 import { testGpu } from './helpers.js';
 
 describe('slimgpu vs TF.js (tiny, validation only)', () => {

@@ -4,7 +4,7 @@ import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
 import { adamw, createAdamWHyper, createNormBuffer, gradNorm } from '../../src/kernels/adamw.js';
 import { adamwCpu, clipScaleCpu, gradNormCpu } from '../../src/reference/adamw.js';
-import type { BenchCase } from '../registry.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 export function adamwCases(_gpu: Gpu): BenchCase[] {

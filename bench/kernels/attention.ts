@@ -10,7 +10,7 @@ import {
   type AttentionKernel, type AttentionVariant,
 } from '../../src/kernels/attention.js';
 import { attentionBackwardCpu, attentionCpu } from '../../src/reference/attention.js';
-import type { BenchCase } from '../registry.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 interface Shape { B: number; T: number; C: number; H: number; quick: boolean }

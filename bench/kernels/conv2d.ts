@@ -4,7 +4,7 @@ import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
 import { conv2d, conv2dDims } from '../../src/kernels/conv2d.js';
 import { conv2dCpu } from '../../src/reference/conv2d.js';
-import type { BenchCase } from '../registry.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 type S4 = [number, number, number, number];

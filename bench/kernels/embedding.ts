@@ -6,7 +6,7 @@ import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
 import { embedding, embeddingBackward } from '../../src/kernels/embedding.js';
 import { embeddingBackwardCpu, embeddingCpu } from '../../src/reference/embedding.js';
-import type { BenchCase } from '../registry.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 function textTokens(N: number, V: number, seed: number): Uint32Array {

@@ -4,7 +4,7 @@ import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
 import { add, gelu, geluBackward } from '../../src/kernels/elementwise.js';
 import { addCpu, geluBackwardCpu, geluCpu } from '../../src/reference/elementwise.js';
-import type { BenchCase } from '../registry.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 export function geluCases(_gpu: Gpu): BenchCase[] {

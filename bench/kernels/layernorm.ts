@@ -4,7 +4,7 @@ import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
 import { layerNorm, layerNormBackward } from '../../src/kernels/layernorm.js';
 import { layerNormBackwardCpu, layerNormCpu } from '../../src/reference/layernorm.js';
-import type { BenchCase } from '../registry.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 export function layerNormCases(_gpu: Gpu): BenchCase[] {

@@ -4,7 +4,7 @@ import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
 import { createStats, mse, softmaxCrossEntropy } from '../../src/kernels/loss.js';
 import { mseCpu, softmaxCrossEntropyCpu } from '../../src/reference/loss.js';
-import type { BenchCase } from '../registry.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 export function lossCases(_gpu: Gpu): BenchCase[] {

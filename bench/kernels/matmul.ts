@@ -4,7 +4,7 @@ import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
 import { hasSubgroups8, matmul, type MatmulVariant } from '../../src/kernels/matmul.js';
 import { matmulCpu } from '../../src/reference/matmul.js';
-import type { BenchCase } from '../registry.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 interface Shape {

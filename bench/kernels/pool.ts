@@ -4,7 +4,7 @@ import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
 import { maxPool2d } from '../../src/kernels/pool.js';
 import { maxPool2dCpu } from '../../src/reference/pool.js';
-import type { BenchCase } from '../registry.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 type S4 = [number, number, number, number];

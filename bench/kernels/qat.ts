@@ -5,7 +5,7 @@ import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
 import { qatRestore, qatSnap } from '../../src/kernels/qat.js';
 import { qatInitLinearCpu, qatSnapCpu } from '../../src/reference/qat.js';
-import type { BenchCase } from '../registry.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 export function qatCases(_gpu: Gpu): BenchCase[] {

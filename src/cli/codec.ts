@@ -13,7 +13,8 @@ import { decodeStream, encodeStream, isV5, type V5Header, type V5Stats } from '.
 import { shippedResolver } from '../codec/v5/shipped.js';
 import { CliError, checkOutput, openInput, peek, readAll, removeInput, writeOutput, type Input, type Output } from './codec-io.js';
 import type { CodecProgress } from '../codec/model.js';
-import { GPT_CODEC_DEFAULTS, compressCmAlone, compressWithGpt, decompressCmAlone, decompressWithGpt, isCmAloneFile, type GptCodecOptions } from '../codec/gpt.js';
+import { GPT_CODEC_DEFAULTS, type GptCodecOptions } from '../codec/gpt.js';
+import { compressCmAlone, compressWithGpt, decompressCmAlone, decompressWithGpt, isCmAloneFile } from '../codec/api.js';
 import { MIXERS, type Mixer } from '../codec/prequential.js';
 
 function num(name: string, o: { int?: boolean; min?: number; max?: number; above?: number } = {}) {

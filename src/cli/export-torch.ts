@@ -5,13 +5,13 @@
 // fine-tunes the centroids as `export --format slim` does; from a compressed file, the weights are
 // exactly its decoded values.
 import type { InitMethod } from '../compress/sharing.js';
-import type { PerLayer } from '../compress/targets.js';
+import type { PerLayer } from '../nn/targets.js';
 import { createGpu } from '../gpu/device.js';
 import { decodeCompressed } from '../io/export.js';
 import { readFileBytes, writeFileAtomic } from '../io/files.js';
 import { exportStateDict, type NameScheme } from '../io/torch.js';
 import type { ModelSpec } from '../nn/model.js';
-import { compressNetwork, loadData, readCheckpoint, type RunConfig } from '../run.js';
+import { compressNetwork, loadData, readCheckpoint, type RunConfig } from '../run/run.js';
 
 export interface ExportTorchFlags {
   checkpoint?: string; compressed?: string; out: string; names: NameScheme;

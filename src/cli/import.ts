@@ -10,7 +10,7 @@ import { importStateDict, NAME_SCHEMES, stateDictNames, type NameScheme } from '
 import type { TensorMap } from '../io/safetensors.js';
 import { defaultLr, modelFromName, parseGptName, PRESETS, resolveModel } from '../nn/model.js';
 import { GPT_VOCAB } from '../nn/presets.js';
-import { DATA_SOURCES, loadData, specFor, type RunConfig } from '../run.js';
+import { DATA_SOURCES, loadData, specFor, RUN_DEFAULTS, type RunConfig } from '../run/run.js';
 
 interface ImportFlags { model: string; names: NameScheme; data: string; dataDir?: string; out: string; json?: boolean }
 
@@ -31,7 +31,7 @@ async function importCommand(file: string, f: ImportFlags): Promise<void> {
     }
   }
   const cfg: RunConfig = {
-    model: f.model, data: f.data, dataDir: f.dataDir, epochs: 5, batch: 128, lr: defaultLr(f.model), momentum: 0.9, l2: 1e-4, seed: 0,
+    model: f.model, data: f.data, dataDir: f.dataDir, epochs: RUN_DEFAULTS.epochs, batch: RUN_DEFAULTS.batch, lr: defaultLr(f.model), momentum: RUN_DEFAULTS.momentum, l2: RUN_DEFAULTS.l2, seed: RUN_DEFAULTS.seed,
     init: file, initNames: f.names,
   };
   await saveCheckpoint(f.out, {

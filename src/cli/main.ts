@@ -2,15 +2,15 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { adapterSummary, createGpu, type AdapterSummary } from '../gpu/device.js';
-import { DATA_SOURCES, contextOf, formatReport, loadAnyData, readCheckpoint, runTraining, buildReport, type RunConfig } from '../run.js';
+import { DATA_SOURCES, contextOf, formatReport, loadAnyData, readCheckpoint, runTraining, buildReport, type RunConfig } from '../run/run.js';
 import { OPTIMIZERS, type OptimizerKind } from '../nn/optimizer.js';
 import { evaluate } from '../nn/trainer.js';
 import { defaultLr, PRESETS } from '../nn/model.js';
 import { INIT_METHODS, type InitMethod } from '../compress/sharing.js';
 import { loadCompressed } from '../io/export.js';
 import { readFileBytes } from '../io/files.js';
-import { compressNetwork, fileBytesOf } from '../run.js';
-import { parsePerLayer, TargetError, type PerLayer } from '../compress/targets.js';
+import { compressNetwork, fileBytesOf, RUN_DEFAULTS as D } from '../run/run.js';
+import { parsePerLayer, TargetError, type PerLayer } from '../nn/targets.js';
 
 /** --sparsity / --bits: one number, or per-layer values (name=value, kind=value, with an optional bare default). */
 function perLayer(flag: string, check: (v: number) => string | undefined) {
@@ -124,16 +124,7 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
   }
 }
 
-export function buildCli(): Command {
-  const program = new Command();
-  program
-    .name('slimgpu')
-    .description('Train compressed neural networks on the GPU with WebGPU (Dawn in Node).')
-    .showHelpAfterError('(run with --help for usage)')
-    .option('--verbose', "show Dawn's start-up warnings (also: SLIMGPU_VERBOSE=1)")
-    .hook('preAction', (cmd) => { if (cmd.opts().verbose) process.env.SLIMGPU_VERBOSE = '1'; })
-    .exitOverride();
-
+function addInfoCommand(program: Command): void {
   program
     .command('info')
     .description('show the WebGPU adapter: vendor, architecture, features, key limits')
@@ -143,39 +134,41 @@ export function buildCli(): Command {
       if (opts.json) console.log(JSON.stringify(info, null, 2));
       else printInfo(info);
     });
+}
 
+function addTrainCommand(program: Command): void {
   program
     .command('train')
     .description('train a (compressed) model and print its report')
-    .option('--model <name>', `model: ${PRESETS.join(', ')} (mlp:/autoencoder: take any sizes)`, 'lenet-300-100')
-    .option('--data <source>', `data: ${DATA_SOURCES.join(', ')}`, 'mnist')
+    .option('--model <name>', `model: ${PRESETS.join(', ')} (mlp:/autoencoder: take any sizes)`, D.model)
+    .option('--data <source>', `data: ${DATA_SOURCES.join(', ')}`, D.data)
     .option('--data-dir <dir>', 'folder of IDX files for --data mnist / fashion-mnist')
-    .option('--epochs <n>', 'epochs', num('--epochs', { int: true, min: 1 }), 5)
-    .option('--batch <n>', 'batch size', num('--batch', { int: true, min: 1 }), 128)
+    .option('--epochs <n>', 'epochs', num('--epochs', { int: true, min: 1 }), D.epochs)
+    .option('--batch <n>', 'batch size', num('--batch', { int: true, min: 1 }), D.batch)
     .option('--lr <x>', 'learning rate (default per model: 0.1; lenet-5 0.01; autoencoder 20, its MSE is a per-value mean)', num('--lr', { min: 0, minExclusive: true }))
     .addOption(new Option('--optimizer <kind>', 'sgd (momentum + L2) or adamw (default: adamw for gpt:, sgd otherwise)').choices([...OPTIMIZERS]))
-    .option('--momentum <x>', 'SGD momentum', num('--momentum', { min: 0, max: 0.999999 }), 0.9)
-    .option('--l2 <x>', 'SGD: L2 regularisation λ (weights only, not biases)', num('--l2', { min: 0 }), 1e-4)
-    .option('--beta1 <x>', 'AdamW β1', num('--beta1', { min: 0, max: 0.999999 }), 0.9)
-    .option('--beta2 <x>', 'AdamW β2', num('--beta2', { min: 0, max: 0.999999 }), 0.95)
-    .option('--weight-decay <x>', 'AdamW decoupled weight decay (matrices only, not biases or norms)', num('--weight-decay', { min: 0 }), 0.1)
-    .option('--clip <x>', 'clip gradients to this global L2 norm (0: off)', num('--clip', { min: 0 }), 0)
-    .option('--warmup <steps>', 'linear learning-rate warm-up steps', num('--warmup', { int: true, min: 0 }), 0)
+    .option('--momentum <x>', 'SGD momentum', num('--momentum', { min: 0, max: 0.999999 }), D.momentum)
+    .option('--l2 <x>', 'SGD: L2 regularisation λ (weights only, not biases)', num('--l2', { min: 0 }), D.l2)
+    .option('--beta1 <x>', 'AdamW β1', num('--beta1', { min: 0, max: 0.999999 }), D.beta1)
+    .option('--beta2 <x>', 'AdamW β2', num('--beta2', { min: 0, max: 0.999999 }), D.beta2)
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay (matrices only, not biases or norms)', num('--weight-decay', { min: 0 }), D.weightDecay)
+    .option('--clip <x>', 'clip gradients to this global L2 norm (0: off)', num('--clip', { min: 0 }), D.clip)
+    .option('--warmup <steps>', 'linear learning-rate warm-up steps', num('--warmup', { int: true, min: 0 }), D.warmup)
     .option('--sparsity <s>', 'target sparsity in [0, 1] (0 = dense), or per layer: conv1=0.34,conv2=0.88,dense1=0.92,dense2=0.81 (a bare number = the rest)', sparsityArg, { layers: {}, default: 0 })
-    .addOption(new Option('--schedule <kind>', 'sparsity schedule').choices(['constant', 'polynomial']).default('polynomial'))
-    .addOption(new Option('--pruning <scope>', 'per-layer or global magnitude pruning').choices(['layer', 'global']).default('layer'))
+    .addOption(new Option('--schedule <kind>', 'sparsity schedule').choices(['constant', 'polynomial']).default(D.schedule))
+    .addOption(new Option('--pruning <scope>', 'per-layer or global magnitude pruning').choices(['layer', 'global']).default(D.pruning))
     .option('--prune-begin <step>', 'first pruning step (default 10% of training)', num('--prune-begin', { int: true, min: 0 }))
     .option('--prune-end <step>', 'step at which the target sparsity is reached (default 66%)', num('--prune-end', { int: true, min: 0 }))
     .option('--prune-frequency <steps>', 'steps between mask refreshes', num('--prune-frequency', { int: true, min: 1 }))
-    .addOption(new Option('--lr-schedule <kind>', 'learning-rate schedule').choices(['constant', 'step', 'cosine']).default('constant'))
-    .option('--seed <n>', 'random seed (initialisation and shuffling)', num('--seed', { int: true, min: 0 }), 0)
+    .addOption(new Option('--lr-schedule <kind>', 'learning-rate schedule').choices(['constant', 'step', 'cosine']).default(D.lrSchedule))
+    .option('--seed <n>', 'random seed (initialisation and shuffling)', num('--seed', { int: true, min: 0 }), D.seed)
     .option('--max-steps <n>', 'stop after this many steps', num('--max-steps', { int: true, min: 1 }))
     .option('--log-every <n>', 'steps between loss readbacks', num('--log-every', { int: true, min: 1 }))
     .option('--train-size <n>', 'use only the first n training samples', num('--train-size', { int: true, min: 1 }))
     .option('--test-size <n>', 'use only the first n test samples', num('--test-size', { int: true, min: 1 }))
     .option('--bits <b>', 'after training, share weights with 2^b centroids per dense layer (1..8), or per kind/layer: conv=8,dense=5 or dense1=6,dense2=5', bitsArg)
-    .option('--conv-bits <b>', 'bits per conv layer when sharing', num('--conv-bits', { int: true, min: 1, max: 8 }), 8)
-    .addOption(new Option('--share-init <method>', 'centroid initialisation').choices([...INIT_METHODS]).default('linear'))
+    .option('--conv-bits <b>', 'bits per conv layer when sharing', num('--conv-bits', { int: true, min: 1, max: 8 }), D.convBits)
+    .addOption(new Option('--share-init <method>', 'centroid initialisation').choices([...INIT_METHODS]).default(D.shareInit))
     .option('--fine-tune-steps <n>', 'centroid fine-tuning steps after sharing (default 100; after QAT 0)', num('--fine-tune-steps', { int: true, min: 0 }))
     .option('--fine-tune-lr <x>', 'learning rate of the centroid fine-tuning (default: --lr / 10)', num('--fine-tune-lr', { min: 0 }))
     .option('--fine-tune-dense-lr <x>', 'during centroid fine-tuning, also train the fp32 parameters (biases, norms, unshared layers) at this lr with --optimizer (default 0: frozen)', num('--fine-tune-dense-lr', { min: 0 }))
@@ -193,7 +186,9 @@ export function buildCli(): Command {
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the report as JSON on stdout')
     .action(trainCommand);
+}
 
+function addEvalCommand(program: Command): void {
   program
     .command('eval')
     .description('evaluate a checkpoint, or a compressed model file, on the test split')
@@ -226,7 +221,9 @@ export function buildCli(): Command {
         gpu.destroy();
       }
     });
+}
 
+function addExportCommand(program: Command): void {
   program
     .command('export')
     .description('write the compressed model of a checkpoint: sparse index + (shared) values in a .slim.safetensors file')
@@ -236,8 +233,8 @@ export function buildCli(): Command {
     .addOption(new Option('--format <format>', 'slim: the compressed file; torch: a dense safetensors state_dict in PyTorch names (load_state_dict)').choices(['slim', 'torch']).default('slim'))
     .addOption(new Option('--names <scheme>', 'with --format torch: torch (fc1.weight [out, in]) or slimgpu names').choices([...NAME_SCHEMES]).default('torch'))
         .option('--bits <b>', 'weight sharing: 2^b centroids per dense layer (omit: keep fp32 values), or conv=8,dense=5 / per layer', bitsArg)
-    .option('--conv-bits <b>', 'bits per conv layer', num('--conv-bits', { int: true, min: 1, max: 8 }), 8)
-    .addOption(new Option('--share-init <method>', 'centroid initialisation').choices([...INIT_METHODS]).default('linear'))
+    .option('--conv-bits <b>', 'bits per conv layer', num('--conv-bits', { int: true, min: 1, max: 8 }), D.convBits)
+    .addOption(new Option('--share-init <method>', 'centroid initialisation').choices([...INIT_METHODS]).default(D.shareInit))
     .option('--fine-tune-steps <n>', 'centroid fine-tuning steps on the checkpoint\'s training data (default 100; after --qat-steps 0)', num('--fine-tune-steps', { int: true, min: 0 }))
     .option('--fine-tune-lr <x>', 'learning rate of the centroid fine-tuning (default: the checkpoint\'s lr / 10)', num('--fine-tune-lr', { min: 0 }))
     .option('--fine-tune-dense-lr <x>', 'during centroid fine-tuning, also train the fp32 parameters (biases, norms, unshared layers) at this lr (default 0: frozen)', num('--fine-tune-dense-lr', { min: 0 }))
@@ -269,7 +266,21 @@ export function buildCli(): Command {
         gpu.destroy();
       }
     });
+}
 
+export function buildCli(): Command {
+  const program = new Command();
+  program
+    .name('slimgpu')
+    .description('Train compressed neural networks on the GPU with WebGPU (Dawn in Node).')
+    .showHelpAfterError('(run with --help for usage)')
+    .option('--verbose', "show Dawn's start-up warnings (also: SLIMGPU_VERBOSE=1)")
+    .hook('preAction', (cmd) => { if (cmd.opts().verbose) process.env.SLIMGPU_VERBOSE = '1'; })
+    .exitOverride();
+  addInfoCommand(program);
+  addTrainCommand(program);
+  addEvalCommand(program);
+  addExportCommand(program);
   addCodecCommands(program);
   addSampleCommand(program);
   addPredictCommand(program);

@@ -10,7 +10,7 @@ import { loadCompressed } from '../io/export.js';
 import { CompressedModel } from '../io/compressed-model.js';
 import { Decoder, sampleLogits } from '../nn/decode.js';
 import type { Network } from '../nn/network.js';
-import { readCheckpoint } from '../run.js';
+import { readCheckpoint } from '../run/run.js';
 
 function num(name: string, o: { int?: boolean; min?: number } = {}) {
   return (v: string): number => {

@@ -1,5 +1,5 @@
 // The codec's model: the GPT preset (gpt:L-D-H-T, byte vocabulary) behind the CodecModel interface,
-// and whole-file compression/decompression with it. The model is nn's GptModel (B = streams windows
+// its settings and defaults (the entry points that compress whole files are in api.ts). The model is nn's GptModel (B = streams windows
 // per training step) decoded by nn's KvDecoder (B streams, prefill T/2, one token per step), AdamW steps on windows drawn by a seeded hash from the
 // prefix of a GPU text buffer that grows as chunks are appended, no readback inside training.
 // Everything the decoder needs to rebuild the same model is in the settings stored in the header.
@@ -9,10 +9,10 @@ import { KvDecoder } from '../nn/decode.js';
 import { parseGptName } from '../nn/presets.js';
 import { OPTIMIZERS, type OptimizerKind } from '../nn/optimizer.js';
 import { codecFail } from './errors.js';
-import { NoModel, type CodecModel, type CodecProgress } from './model.js';
+import type { CodecModel, CodecProgress } from './model.js';
 import type { Mixer } from './prequential.js';
-import { compressText, decompressText, type Compressed } from './slimz.js';
-import { SlimzReader, type SlimzHeader, type WriterInfo } from './container.js';
+import type { Compressed } from './slimz.js';
+import type { WriterInfo } from './container.js';
 
 /** Written into every file's header; a decoder of another version may compute other numbers. */
 export const CODEC_LIBRARY = 'slimgpu 0.1.0 (codec 5)';
@@ -130,7 +130,7 @@ export class GptCodecModel implements CodecModel {
   dispose(): void { this.kv?.dispose(); this.lm.dispose(); }
 }
 
-function writerOf(gpu: Gpu): WriterInfo {
+export function writerOf(gpu: Gpu): WriterInfo {
   const i = gpu.info;
   return { library: CODEC_LIBRARY, adapter: { backend: i.backend, vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description } };
 }
@@ -158,69 +158,4 @@ export interface TwoPartReport {
   bitsPerByte: number;
   /** Code length of the data part as coded (with mixer 'cm': the CM mixing the stored model's table in), bits per byte. */
   codedBitsPerByte: number;
-}
-
-/** Compresses `text` with the GPT preset (prequential unless opts.twoPart). */
-export async function compressWithGpt(gpu: Gpu, text: Uint8Array, opts: GptCodecOptions = {}, hooks: CodecHooks = {}): Promise<GptCompressed> {
-  if (opts.model === 'none') return compressCmAlone(text, opts, hooks);
-  const mixer = opts.mixer ?? GPT_CODEC_DEFAULTS.mixer;
-  const s = settingsOf(opts);
-  const T = parseGptName(s.model)!.T;
-  const streams = opts.streams ?? defaultStreams(text.length, T);
-  const chunkBytes = opts.chunkBytes ?? GPT_CODEC_DEFAULTS.chunkBytes;
-  if (opts.twoPart) {
-    const { compressTwoPart } = await import('./twopart.js');
-    return compressTwoPart(gpu, text, s, { streams, chunkBytes, recordBytes: opts.recordBytes, mixer, ...opts.twoPart }, writerOf(gpu), hooks);
-  }
-  const stepsPerChunk = opts.stepsPerChunk ?? GPT_CODEC_DEFAULTS.stepsPerChunk;
-  const model = await GptCodecModel.create(gpu, s, streams, text.length);
-  hooks.onLog?.(`slimgpu compress: ${s.model} (${model.net.paramCount} parameters), ${streams} streams, ${stepsPerChunk} ${s.optimizer} steps of ${streams} windows per chunk of ${streams}×${chunkBytes} bytes, mixer ${mixer}, on ${gpu.info.description || gpu.info.device}`);
-  try {
-    return await compressText(text, model, { mode: 'prequential', chunkBytes, recordBytes: opts.recordBytes, stepsPerChunk, mixer, model: { ...s }, writer: writerOf(gpu), onProgress: hooks.onProgress });
-  } finally {
-    model.dispose();
-  }
-}
-
-/** The writer of a CM-alone file: no adapter computed anything. */
-const CPU_WRITER: WriterInfo = { library: CODEC_LIBRARY, adapter: { backend: 'cpu', vendor: '', architecture: '', device: 'cpu', description: 'CPU (CM alone, no GPU)' } };
-
-/**
- * `--model none`: the CM codes the text alone, on the CPU — no GPU device is needed or opened. One
- * stream (the CM's best geometry) and chunks of cmOnlyChunkBytes unless opts say otherwise.
- */
-export async function compressCmAlone(text: Uint8Array, opts: GptCodecOptions = {}, hooks: CodecHooks = {}): Promise<GptCompressed> {
-  const mixer = opts.mixer ?? GPT_CODEC_DEFAULTS.mixer;
-  if (opts.twoPart) codecFail('--two-part needs a model (not --model none)');
-  if (mixer !== 'cm') codecFail('--model none codes with the CM alone: it needs --mixer cm');
-  const chunkBytes = opts.chunkBytes ?? GPT_CODEC_DEFAULTS.cmOnlyChunkBytes;
-  const model = new NoModel(opts.streams ?? 1);
-  hooks.onLog?.(`slimgpu compress: CM alone (no GPT, no GPU), ${model.windows} stream(s), chunks of ${chunkBytes} bytes per stream`);
-  return compressText(text, model, { mode: 'prequential', chunkBytes, recordBytes: opts.recordBytes, stepsPerChunk: 0, mixer, model: { kind: 'none' }, writer: CPU_WRITER, onProgress: hooks.onProgress });
-}
-
-/** True when a .slimz file was coded by the CM alone (it decodes without a GPU); throws on a file that is not .slimz. */
-export function isCmAloneFile(bytes: Uint8Array): boolean {
-  return new SlimzReader(bytes).header.model.kind === 'none';
-}
-
-/** Decompresses a CM-alone file (`--model none`) on the CPU; refuses a file that needs a model. */
-export async function decompressCmAlone(bytes: Uint8Array, hooks: CodecHooks = {}): Promise<{ text: Uint8Array; header: SlimzHeader }> {
-  return decompressText(bytes, async (h) => {
-    if (h.model.kind !== 'none') codecFail(`the file was coded with a model (${JSON.stringify(h.model.model ?? h.model.kind)}): decompress it with a GPU (decompressWithGpt)`);
-    return new NoModel(h.coding.streams);
-  }, { adapter: 'CPU', onProgress: hooks.onProgress });
-}
-
-/** Decompresses a .slimz file written by compressWithGpt; throws a CodecError naming the chunk on any mismatch. */
-export async function decompressWithGpt(gpu: Gpu, bytes: Uint8Array, hooks: CodecHooks = {}): Promise<{ text: Uint8Array; header: SlimzHeader }> {
-  return decompressText(bytes, async (h, section) => {
-    if (h.model.kind === 'none') return new NoModel(h.coding.streams);
-    const s = checkSettings(h.model, 'the file\'s header');
-    if (h.mode === 'two-part') {
-      const { loadTwoPartModel } = await import('./twopart.js');
-      return loadTwoPartModel(gpu, s, section!, h.coding.streams, h.length);
-    }
-    return GptCodecModel.create(gpu, s, h.coding.streams, h.length);
-  }, { adapter: gpu.info.description || gpu.info.device, onProgress: hooks.onProgress });
 }

@@ -11,7 +11,8 @@ export type { CodeOptions, DecodeOptions, EncodeResult } from './prequential.js'
 export type { CodecModel, CodecProgress } from './model.js';
 export { compressText, decompressText } from './slimz.js';
 export type { CompressOptions, Compressed, ModelBuilder } from './slimz.js';
-export { GptCodecModel, compressWithGpt, decompressWithGpt, compressCmAlone, decompressCmAlone, isCmAloneFile, checkSettings, defaultStreams, GPT_CODEC_DEFAULTS, CODEC_LIBRARY } from './gpt.js';
+export { GptCodecModel, checkSettings, defaultStreams, GPT_CODEC_DEFAULTS, CODEC_LIBRARY } from './gpt.js';
+export { compressWithGpt, decompressWithGpt, compressCmAlone, decompressCmAlone, isCmAloneFile } from './api.js';
 export type { GptCodecSettings, GptCodecOptions, GptCompressed, TwoPartReport, CodecHooks } from './gpt.js';
 export * as v5 from './v5/index.js';
 export { shippedResolver } from './v5/shipped.js';

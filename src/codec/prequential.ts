@@ -33,7 +33,7 @@ import { CodecError, codecFail } from './errors.js';
 import { frequencies, codeBits, FREQ_BITS, SYMBOLS } from './frequencies.js';
 import { RangeDecoder, RangeEncoder } from './rangecoder.js';
 import { BitDecoder, BitEncoder, CmModel, decodeByte, encodeByte } from './cm/index.js';
-import type { ChunkRecord, CodingSettings, SlimzReader } from './container.js';
+import type { ChunkRecord, CodingSettings, SlimzHeader, SlimzReader } from './container.js';
 import type { CodecModel, CodecProgress } from './model.js';
 
 export interface CodeOptions {
@@ -277,12 +277,9 @@ export interface DecodeOptions {
   adapter?: string;
 }
 
-/**
- * Decodes the chunks of `reader` with `model` (built from the header's settings), checking each
- * chunk's fingerprint before decoding it and its CRC-32 after. Returns the original bytes.
- */
-export async function decodeText(reader: SlimzReader, model: CodecModel, o: DecodeOptions = {}): Promise<Uint8Array> {
-  const h = reader.header, cs = h.coding;
+/** Checks the header against this build and the model (frequency bits, geometry, chunk layout, size limit, mixer); returns the layout. */
+function decodeLayout(h: SlimzHeader, model: CodecModel, o: DecodeOptions): Layout {
+  const cs = h.coding;
   if (cs.freqBits !== FREQ_BITS) codecFail(`the file codes with ${cs.freqBits}-bit frequencies; this slimgpu codes with ${FREQ_BITS}`);
   if (model.windows !== cs.streams || model.context !== cs.context) {
     codecFail(`the model has ${model.windows} windows of ${model.context} tokens; the file was coded with ${cs.streams} of ${cs.context}`);
@@ -296,6 +293,16 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
   if (h.length > max) codecFail(`the header declares a text of ${h.length} bytes, more than maxBytes = ${max}; refused (raise maxBytes if the file is genuine)`);
   if (cs.mixer !== undefined && !MIXERS.includes(cs.mixer)) codecFail(`the file's coding.mixer ${JSON.stringify(cs.mixer)} is not one this slimgpu knows (${MIXERS.join(', ')})`);
   if (model.none && cs.mixer !== 'cm') codecFail('the file has no model and no CM mixer: the header is invalid');
+  return L;
+}
+
+/**
+ * Decodes the chunks of `reader` with `model` (built from the header's settings), checking each
+ * chunk's fingerprint before decoding it and its CRC-32 after. Returns the original bytes.
+ */
+export async function decodeText(reader: SlimzReader, model: CodecModel, o: DecodeOptions = {}): Promise<Uint8Array> {
+  const h = reader.header, cs = h.coding;
+  const L = decodeLayout(h, model, o);
   const cm = newCm(L, cs);
   const out = new Uint8Array(h.length);
   const cum = new Uint32Array(SYMBOLS + 1);

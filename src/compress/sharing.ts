@@ -19,13 +19,9 @@ import { StepPlan, TABLE_CAP } from '../nn/plan.js';
 import { hyperRow, OPTIMIZERS, type OptimizerKind } from '../nn/optimizer.js';
 import { deviceDataOf, sampleCount, type AnyDataset, type Network } from '../nn/network.js';
 
-export type InitMethod = 'linear' | 'density' | 'kmeans++';
-export const INIT_METHODS: readonly InitMethod[] = ['linear', 'density', 'kmeans++'];
-
-/** Default codebook bits: 5 for dense layers, 8 for convolutions (Deep Compression's choice was 5 and 8). */
-export function defaultBits(layer: Pick<ResolvedLayer, 'spec'>): number {
-  return layer.spec.kind === 'conv2d' ? 8 : 5;
-}
+export { INIT_METHODS, SHARING_DEFAULTS, defaultBits, type InitMethod, type SharedLayer, type WeightSharing } from '../nn/codebook.js';
+import { INIT_METHODS, defaultBits, type InitMethod, type SharedLayer, type WeightSharing } from '../nn/codebook.js';
+import { thrower } from '../gpu/errors.js';
 
 export interface ShareOptions {
   /** Bits per layer (K = 2^bits centroids, 1..8), by layer name ('dense1', 'conv2d1', ...) or a function; missing layers get defaultBits. */
@@ -40,30 +36,6 @@ export interface ShareOptions {
   layers?: string[];
 }
 
-export interface SharedLayer {
-  /** Layer name, e.g. 'dense1'. */
-  layer: string;
-  /** Parameter name in the arena, e.g. 'dense1.weight'. */
-  param: string;
-  shape: number[];
-  bits: number;
-  /** K = 2^bits centroids; the layer's kept weights are exactly these values. */
-  codebook: Float32Array;
-  /** Codebook index of every kept weight, in position order (kept = mask ≠ 0). */
-  assignments: Uint8Array;
-  /** Kept weights (= assignments.length) and all weights of the layer. */
-  kept: number;
-  params: number;
-  /** Members per centroid. */
-  counts: Uint32Array;
-}
-
-export interface WeightSharing {
-  layers: Record<string, SharedLayer>;
-  init: InitMethod;
-  iterations: number;
-}
-
 export class SharingError extends Error {
   constructor(message: string) {
     super(message);
@@ -71,7 +43,7 @@ export class SharingError extends Error {
   }
 }
 
-const fail = (msg: string): never => { throw new SharingError(`slimgpu.shareWeights: ${msg}`); };
+const fail = thrower(SharingError, `slimgpu.shareWeights: `);
 
 // ---- initialisation (CPU) -----------------------------------------------------------------------
 
@@ -257,15 +229,9 @@ export interface FineTuneResult {
   steps: number;
 }
 
-/**
- * Fine-tunes the shared codebooks: per step, the step plan's forward/loss/backward fill the
- * arena's gradients (its SGD update runs with lr = 0, so no parameter moves: biases and unshared
- * layers stay frozen), then per shared layer each centroid moves by −lr·Σ(its members' gradients)
- * and the layer's weights are rewritten from the codebook. Pruned weights stay 0; the momentum
- * buffer is cleared at the end (the plan's lr-0 update wrote gradients into it).
- */
-export async function fineTuneCentroids(net: Network, sharing: WeightSharing, train: AnyDataset, opts: FineTuneOptions): Promise<FineTuneResult> {
-  const bad = (msg: string): never => { throw new SharingError(`slimgpu.fineTuneCentroids: ${msg}`); };
+/** Checks fineTuneCentroids' arguments; returns the options with their defaults. */
+function fineTuneArgs(net: Network, sharing: WeightSharing, train: AnyDataset, opts: FineTuneOptions) {
+  const bad = thrower(SharingError, `slimgpu.fineTuneCentroids: `);
   if (!sharing || typeof sharing !== 'object' || typeof sharing.layers !== 'object') bad('sharing must be the result of shareWeights');
   if (!opts || typeof opts !== 'object') bad('options must be an object { steps, lr, batch?, seed? }');
   const { steps, lr } = opts;
@@ -281,13 +247,14 @@ export async function fineTuneCentroids(net: Network, sharing: WeightSharing, tr
   if (!OPTIMIZERS.includes(optimizer)) bad(`optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${String(optimizer)}`);
   const nTrain = sampleCount(net.spec, train);
   if (nTrain < B) bad(`batch ${B} is larger than the training set (${nTrain} samples)`);
-  const perSubmit = Math.max(1, Math.min(opts.stepsPerSubmit ?? 16, TABLE_CAP));
-  const gpu = net.gpu;
-  const arena = net.arena;
-  const m = await arena.read('mask');
-  const shared = Object.values(sharing.layers);
+  return { steps, lr, B, seed, denseLr, optimizer, nTrain };
+}
+
+/** Every shared layer is a prunable layer of `net` whose mask keeps exactly its assignments, with 2^bits centroids. */
+function checkSharedLayers(net: Network, shared: SharedLayer[], m: Map<string, Float32Array>): void {
+  const bad = thrower(SharingError, `slimgpu.fineTuneCentroids: `);
   for (const s of shared) {
-    const v = arena.views.get(s.param);
+    const v = net.arena.views.get(s.param);
     if (!v || !v.prunable) bad(`layer '${s.layer}' (${s.param}) is not a layer of this network`);
     const mv = m.get(s.param)!;
     let kept = 0;
@@ -295,6 +262,51 @@ export async function fineTuneCentroids(net: Network, sharing: WeightSharing, tr
     if (kept !== s.assignments.length) bad(`layer '${s.layer}' keeps ${kept} weights but the sharing has ${s.assignments.length} assignments (the mask changed since shareWeights)`);
     if (s.codebook.length !== 2 ** s.bits) bad(`layer '${s.layer}': codebook holds ${s.codebook.length} values, expected 2^${s.bits}`);
   }
+}
+
+/**
+ * The records of one centroid step per shared layer (members' gradient sums, SGD on the centroids,
+ * weights rewritten from the codebook); the cluster states go to `states`, each layer's records to `records`.
+ */
+async function centroidStepRecords(net: Network, shared: SharedLayer[], m: Map<string, Float32Array>, lr: number, states: ClusterState[], records: Dispatch[][]): Promise<Dispatch[]> {
+  const gpu = net.gpu, arena = net.arena;
+  const tune: Dispatch[] = [];
+  for (const s of shared) {
+    const mv = m.get(s.param)!;
+    const full = new Uint32Array(mv.length).fill(CLUSTER.NONE);
+    let k = 0;
+    for (let i = 0; i < mv.length; i++) if (mv[i] !== 0) full[i] = s.assignments[k++]!;
+    const st = createClusterState(gpu, mv.length, s.codebook.length, { centroids: s.codebook, label: `finetune.${s.layer}` });
+    states.push(st);
+    st.assign.write(full);
+    const wt = arena.tensor('weights', s.param), mt = arena.tensor('mask', s.param), gt = arena.tensor('grads', s.param);
+    const r = [
+      ...await clusterReduce(gpu, { values: gt, assign: st.assign, partialSums: st.partialSums, partialCounts: st.partialCounts, sums: st.sums, counts: st.counts }),
+      ...await clusterSgd(gpu, { centroids: st.centroids, grads: st.sums, lr }),
+      ...await clusterApply(gpu, { w: wt, mask: mt, assign: st.assign, centroids: st.centroids }),
+    ];
+    records.push(r);
+    tune.push(...r);
+  }
+  return tune;
+}
+
+/**
+ * Fine-tunes the shared codebooks: per step, the step plan's forward/loss/backward fill the
+ * arena's gradients (its SGD update runs with lr = 0, so no parameter moves: biases and unshared
+ * layers stay frozen), then per shared layer each centroid moves by −lr·Σ(its members' gradients)
+ * and the layer's weights are rewritten from the codebook. Pruned weights stay 0; the momentum
+ * buffer is cleared at the end (the plan's lr-0 update wrote gradients into it).
+ */
+export async function fineTuneCentroids(net: Network, sharing: WeightSharing, train: AnyDataset, opts: FineTuneOptions): Promise<FineTuneResult> {
+  const bad = thrower(SharingError, `slimgpu.fineTuneCentroids: `);
+  const { steps, lr, B, seed, denseLr, optimizer, nTrain } = fineTuneArgs(net, sharing, train, opts);
+  const perSubmit = Math.max(1, Math.min(opts.stepsPerSubmit ?? 16, TABLE_CAP));
+  const gpu = net.gpu;
+  const arena = net.arena;
+  const m = await arena.read('mask');
+  const shared = Object.values(sharing.layers);
+  checkSharedLayers(net, shared, m);
 
   const data = deviceDataOf(gpu, net.spec, train, 'train');
   let plan: StepPlan | undefined;
@@ -310,24 +322,7 @@ export async function fineTuneCentroids(net: Network, sharing: WeightSharing, tr
       enc.clearBuffer(arena.parts.momentum.buffer);
       if (optimizer === 'adamw') enc.clearBuffer(arena.ensureVariance().buffer);
     };
-    const tune: Dispatch[] = [];
-    for (const s of shared) {
-      const mv = m.get(s.param)!;
-      const full = new Uint32Array(mv.length).fill(CLUSTER.NONE);
-      let k = 0;
-      for (let i = 0; i < mv.length; i++) if (mv[i] !== 0) full[i] = s.assignments[k++]!;
-      const st = createClusterState(gpu, mv.length, s.codebook.length, { centroids: s.codebook, label: `finetune.${s.layer}` });
-      states.push(st);
-      st.assign.write(full);
-      const wt = arena.tensor('weights', s.param), mt = arena.tensor('mask', s.param), gt = arena.tensor('grads', s.param);
-      const r = [
-        ...await clusterReduce(gpu, { values: gt, assign: st.assign, partialSums: st.partialSums, partialCounts: st.partialCounts, sums: st.sums, counts: st.counts }),
-        ...await clusterSgd(gpu, { centroids: st.centroids, grads: st.sums, lr }),
-        ...await clusterApply(gpu, { w: wt, mask: mt, assign: st.assign, centroids: st.centroids }),
-      ];
-      records.push(r);
-      tune.push(...r);
-    }
+    const tune = await centroidStepRecords(net, shared, m, lr, states, records);
     const stepsPerEpoch = Math.floor(nTrain / B);
     let step = 0;
     const first = gpu.device.createCommandEncoder({ label: 'finetune.clear' });

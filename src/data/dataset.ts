@@ -2,6 +2,7 @@
 // regression targets, and the normalisation the GPU gather kernel applies per batch:
 //   x' = (x · scale − mean) / std.
 import { shuffledIndices } from './random.js';
+import { thrower } from '../gpu/errors.js';
 
 export class DataError extends Error {
   constructor(message: string) {
@@ -96,7 +97,7 @@ export function normalizeInputs(ds: Pick<RawDataset, 'inputs' | 'normalization'>
 /** Checks every invariant of a RawDataset; throws a DataError naming the first broken one. */
 export function validateDataset(ds: RawDataset): void {
   const where = `dataset '${ds?.name}'`;
-  const bad = (msg: string): never => { throw new DataError(`slimgpu.data: ${where}: ${msg}`); };
+  const bad = thrower(DataError, `slimgpu.data: ${where}: `);
   if (!ds || typeof ds !== 'object') throw new DataError('slimgpu.data: dataset must be an object');
   if (ds.task !== 'classification' && ds.task !== 'regression') bad(`task must be 'classification' or 'regression', got ${String(ds.task)}`);
   if (!Number.isInteger(ds.n) || ds.n < 0) bad(`n must be a non-negative integer, got ${ds.n}`);

@@ -3,6 +3,7 @@
 //   then d big-endian u32 dimensions (each > 0), then exactly product(dims) big-endian values.
 import { computeNormalization, DataError, type DatasetSplit, type RawDataset } from './dataset.js';
 import { DEFAULT_MAX_DECOMPRESSED_BYTES, gunzip, isGzip, readFileBytes } from './files.js';
+import { thrower } from '../gpu/errors.js';
 
 export type IdxDType = 'u8' | 'i8' | 'i16' | 'i32' | 'f32' | 'f64';
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -35,7 +36,7 @@ function hex(v: number, digits: number): string {
 
 /** Parses (already decompressed) IDX bytes. `name` (usually the file path) appears in every error. */
 export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
-  const fail = (msg: string): never => { throw new DataError(`slimgpu.data: IDX file '${name}': ${msg}`); };
+  const fail = thrower(DataError, `slimgpu.data: IDX file '${name}': `);
   if (!(bytes instanceof Uint8Array)) fail('expected a Uint8Array of bytes');
   if (bytes.length < 4) fail(`is ${bytes.length} bytes long, too short for the 4-byte IDX magic number`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -138,7 +139,7 @@ export interface IdxDatasetOptions extends IdxReadOptions {
  */
 export function idxToDataset(images: IdxArray, labels: IdxArray, opts: IdxDatasetOptions & { imagesName?: string; labelsName?: string } = {}): RawDataset {
   const imagesName = opts.imagesName ?? 'images', labelsName = opts.labelsName ?? 'labels';
-  const fail = (msg: string): never => { throw new DataError(`slimgpu.data: ${msg}`); };
+  const fail = thrower(DataError, `slimgpu.data: `);
   if (labels.dims.length !== 1) fail(`IDX labels '${labelsName}' must be 1-D, got dims [${labels.dims}]`);
   if (labels.dtype === 'f32' || labels.dtype === 'f64') fail(`IDX labels '${labelsName}' must be integers, got dtype ${labels.dtype}`);
   const n = images.dims[0]!;

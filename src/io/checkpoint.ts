@@ -5,6 +5,7 @@
 // encode/decode are pure (browser and Node); save/load touch files (Node) and write atomically.
 import { readFileBytes, writeFileAtomic } from './files.js';
 import { parseSafetensors, SafetensorsError, serializeSafetensorsChunks, type ParseOptions, type TensorMap } from './safetensors.js';
+import { thrower } from '../gpu/errors.js';
 
 export class CheckpointError extends SafetensorsError {
   constructor(message: string) {
@@ -70,7 +71,7 @@ export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array[] {
 export function decodeCheckpoint(bytes: Uint8Array, opts: ParseOptions = {}): Checkpoint {
   const { tensors, metadata } = parseSafetensors(bytes, opts);
   const where = opts.name ? `'${opts.name}'` : 'checkpoint';
-  const fail = (msg: string): never => { throw new CheckpointError(`slimgpu.checkpoint: ${where}: ${msg}`); };
+  const fail = thrower(CheckpointError, `slimgpu.checkpoint: ${where}: `);
   const version = metadata[CHECKPOINT_FORMAT_KEY];
   if (version === undefined) fail(`not a slimgpu checkpoint: __metadata__ has no "${CHECKPOINT_FORMAT_KEY}" key`);
   if (version !== CHECKPOINT_VERSION) fail(`checkpoint format version ${JSON.stringify(version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);

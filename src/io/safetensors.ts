@@ -8,6 +8,7 @@
 // parse/serialize here are pure (browser and Node); file access is in readSafetensors /
 // writeSafetensorsAtomic, which load node modules only when called.
 import { readFileBytes, writeFileAtomic } from './files.js';
+import { thrower } from '../gpu/errors.js';
 
 export class SafetensorsError extends Error {
   constructor(message: string) {
@@ -136,10 +137,38 @@ function findDuplicateKey(json: string): { key: string; within: string | undefin
   return undefined;
 }
 
+/** Validates one tensor entry of the header {dtype, shape, data_offsets} against the data section's length. */
+function readTensorEntry(name: string, info: unknown, dataLength: number, fail: (msg: string) => never): TensorEntry {
+  const t = `tensor ${JSON.stringify(name)}`;
+  if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(`${t}: entry must be an object {dtype, shape, data_offsets}`);
+  const o = info as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets') fail(`${t}: unknown field ${JSON.stringify(k)} (expected dtype, shape, data_offsets)`);
+  if (!isDType(o.dtype)) fail(`${t}: unknown dtype ${JSON.stringify(o.dtype)} (supported: ${SAFETENSORS_DTYPES.join(', ')})`);
+  const dtype = o.dtype as SafetensorsDType;
+  if (!Array.isArray(o.shape) || o.shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) {
+    fail(`${t}: shape must be an array of non-negative integers, got ${JSON.stringify(o.shape)}`);
+  }
+  const shape = o.shape as number[];
+  const offs = o.data_offsets;
+  if (!Array.isArray(offs) || offs.length !== 2 || offs.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) {
+    fail(`${t}: data_offsets must be [begin, end], two non-negative integers, got ${JSON.stringify(offs)}`);
+  }
+  const [begin, end] = offs as [number, number];
+  if (begin > end) fail(`${t}: data_offsets [${begin}, ${end}] has begin > end`);
+  if (end > dataLength) fail(`${t}: data_offsets [${begin}, ${end}] runs past the end of the data section (${dataLength} bytes)`);
+  let numel = 1;
+  for (const d of shape) numel *= d;
+  const expected = numel * dtypeSize(dtype);
+  if (!Number.isSafeInteger(expected) || expected !== end - begin) {
+    fail(`${t}: shape [${shape}] of ${dtype} needs ${Number.isSafeInteger(expected) ? expected : 'more than 2^53'} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`);
+  }
+  return { name, dtype, shape: [...shape], begin, end };
+}
+
 /** Parses and validates the header; the data is not touched beyond its length. */
 export function parseSafetensorsHeader(bytes: Uint8Array, opts: ParseOptions = {}): SafetensorsHeader {
   const label = opts.name ? `slimgpu.safetensors: '${opts.name}'` : 'slimgpu.safetensors';
-  const fail = (msg: string): never => { throw new SafetensorsError(`${label}: ${msg}`); };
+  const fail = thrower(SafetensorsError, `${label}: `);
   if (!(bytes instanceof Uint8Array)) fail('expected the file contents as a Uint8Array');
   const maxHeader = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   if (!Number.isSafeInteger(maxHeader) || maxHeader < 0) fail(`maxHeaderBytes must be a non-negative integer, got ${maxHeader}`);
@@ -180,30 +209,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, opts: ParseOptions = {
       }
       continue;
     }
-    const t = `tensor ${JSON.stringify(name)}`;
-    if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(`${t}: entry must be an object {dtype, shape, data_offsets}`);
-    const o = info as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets') fail(`${t}: unknown field ${JSON.stringify(k)} (expected dtype, shape, data_offsets)`);
-    if (!isDType(o.dtype)) fail(`${t}: unknown dtype ${JSON.stringify(o.dtype)} (supported: ${SAFETENSORS_DTYPES.join(', ')})`);
-    const dtype = o.dtype as SafetensorsDType;
-    if (!Array.isArray(o.shape) || o.shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) {
-      fail(`${t}: shape must be an array of non-negative integers, got ${JSON.stringify(o.shape)}`);
-    }
-    const shape = o.shape as number[];
-    const offs = o.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || offs.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) {
-      fail(`${t}: data_offsets must be [begin, end], two non-negative integers, got ${JSON.stringify(offs)}`);
-    }
-    const [begin, end] = offs as [number, number];
-    if (begin > end) fail(`${t}: data_offsets [${begin}, ${end}] has begin > end`);
-    if (end > dataLength) fail(`${t}: data_offsets [${begin}, ${end}] runs past the end of the data section (${dataLength} bytes)`);
-    let numel = 1;
-    for (const d of shape) numel *= d;
-    const expected = numel * dtypeSize(dtype);
-    if (!Number.isSafeInteger(expected) || expected !== end - begin) {
-      fail(`${t}: shape [${shape}] of ${dtype} needs ${Number.isSafeInteger(expected) ? expected : 'more than 2^53'} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`);
-    }
-    entries.push({ name, dtype, shape: [...shape], begin, end });
+    entries.push(readTensorEntry(name, info, dataLength, fail));
   }
 
   // The byte buffer must be entirely indexed: sorted by offsets, each tensor starts where the last ended.
@@ -247,7 +253,7 @@ export function parseSafetensors(bytes: Uint8Array, opts: ParseOptions = {}): Sa
 }
 
 function checkTensors(tensors: TensorMap | Map<string, SafeTensor>, metadata: Record<string, string> | undefined): [string, SafeTensor][] {
-  const fail = (msg: string): never => { throw new SafetensorsError(`slimgpu.safetensors: cannot serialise: ${msg}`); };
+  const fail = thrower(SafetensorsError, `slimgpu.safetensors: cannot serialise: `);
   if (typeof tensors !== 'object' || tensors === null) fail('tensors must be an object (name → {dtype, shape, data}) or a Map');
   const list: [string, SafeTensor][] = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   for (const [name, t] of list) {

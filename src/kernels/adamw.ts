@@ -13,8 +13,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { alignedOffset, distinctBuffers, elementRange, tensorArg, vec4Split } from './checks.js';
-import { dtype, fail, sameDevice } from './validate.js';
+import { alignedOffset, distinctBuffers, dtype, elementRange, fail, sameDevice, tensorArg, vec4Split } from './args.js';
 
 export const ADAMW_WG = 256;
 /** Workgroup size of the norm reduction (a power of two). */

@@ -21,8 +21,7 @@ import type { Gpu } from '../gpu/device.js';
 import type { Dispatch } from '../gpu/dispatch.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { attentionDispatches, attentionHsMax, attentionParams, type AttentionDims, type AttentionStep } from './attention.js';
-import { distinctBuffers, f32Shape, tensorArg } from './checks.js';
-import { dtype, fail, positiveInt, rank, sameDevice, shapeIs } from './validate.js';
+import { distinctBuffers, dtype, f32Shape, fail, positiveInt, rank, sameDevice, shapeIs, tensorArg } from './args.js';
 
 export interface AttentionDecodeArgs {
   /** The new tokens' q, k, v: (B·n, 3C), row b·n + i = token i of batch row b (n = 1: one step). */

@@ -22,9 +22,8 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, checkWorkgroups, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines, type Defines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { distinctBuffers, f32Shape } from './checks.js';
+import { distinctBuffers, dtype, f32Shape, fail, positiveInt, rank, sameDevice } from './args.js';
 import { hasSubgroups8, isCpuAdapter } from './matmul.js';
-import { dtype, fail, positiveInt, rank, sameDevice } from './validate.js';
 
 export type AttentionVariant = 'unfused' | 'flash';
 export type AttentionKernel = 'sg8' | 'generic';

@@ -17,8 +17,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { alignedOffset, distinctBuffers, tensorArg } from './checks.js';
-import { dtype, fail, finite, sameDevice } from './validate.js';
+import { alignedOffset, distinctBuffers, dtype, fail, finite, sameDevice, tensorArg } from './args.js';
 
 export const CLUSTER = {
   /** Workgroup size of the per-element passes (assign, apply) and the per-centroid passes. */

@@ -17,7 +17,7 @@ import { bindGroup, checkWorkgroups, grid, uniformParams, type Dispatch } from '
 import { pipelines } from '../gpu/pipeline.js';
 import { STORAGE, type Tensor } from '../gpu/tensor.js';
 import { hasSubgroups8 } from './matmul.js';
-import { dtype, fail, rank, sameDevice, shapeIs } from './validate.js';
+import { dtype, fail, rank, sameDevice, shapeIs } from './args.js';
 
 /** A per-axis value: one number for both axes, or [h, w]. */
 export type Conv2dPair = number | readonly [number, number];

@@ -17,8 +17,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { alignedOffset, elementRange, sameRange, tensorArg, vec4Split } from './checks.js';
-import { dtype, fail, sameDevice } from './validate.js';
+import { alignedOffset, dtype, elementRange, fail, sameDevice, sameRange, tensorArg, vec4Split } from './args.js';
 
 export const ELEMENTWISE_WG = 256;
 

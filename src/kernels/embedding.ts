@@ -11,8 +11,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { readWriteDistinct, tensorArg } from './checks.js';
-import { dtype, fail, rank, sameDevice, shapeIs } from './validate.js';
+import { checkArgs, dtype, fail, rank } from './args.js';
 
 /** Workgroup size of every pass, and the chunk length of the counting sort. */
 export const EMBEDDING_WG = 64;
@@ -57,11 +56,7 @@ function params(gpu: Gpu, label: string, d: EmbeddingDims, G = 0): GPUBuffer {
 export async function embedding(gpu: Gpu, tokens: Tensor, table: Tensor, pos: Tensor | undefined, out: Tensor): Promise<Dispatch[]> {
   const op = 'embedding';
   const d = embeddingDims(tokens, table, pos, op);
-  tensorArg(op, 'out', out);
-  dtype(op, 'out', out, 'f32');
-  shapeIs(op, 'out', out, [d.N, d.C]);
-  sameDevice(op, ['tokens', tokens], ['table', table], ['pos', pos], ['out', out]);
-  readWriteDistinct(op, [['tokens', tokens], ['table', table], ['pos', pos]], [['out', out]]);
+  checkArgs(op, { tokens: { t: tokens }, table: { t: table }, pos: { t: pos }, out: { t: out, dtype: 'f32', shape: [d.N, d.C], out: true } });
   const pipeline = await pipelines(gpu).get('embedding', defines(d.C, !!pos, false), 'forward');
   const u = params(gpu, 'embedding.params', d);
   const label = `embedding ${d.N}x${d.C} V=${d.V}${pos ? ` T=${d.T}` : ''}`;
@@ -104,11 +99,7 @@ export async function embeddingBackward(gpu: Gpu, a: EmbeddingBackwardArgs): Pro
   if (!a || typeof a !== 'object') fail(op, 'args must be an object { tokens, dout, dtable, dpos?, accumulate? }');
   const { tokens, dout, dtable, dpos } = a;
   const d = embeddingDims(tokens, dtable, dpos, op);
-  tensorArg(op, 'dout', dout);
-  dtype(op, 'dout', dout, 'f32');
-  shapeIs(op, 'dout', dout, [d.N, d.C]);
-  sameDevice(op, ['tokens', tokens], ['dout', dout], ['dtable', dtable], ['dpos', dpos]);
-  readWriteDistinct(op, [['tokens', tokens], ['dout', dout]], [['dtable', dtable], ['dpos', dpos]]);
+  checkArgs(op, { tokens: { t: tokens }, dout: { t: dout, dtype: 'f32', shape: [d.N, d.C] }, dtable: { t: dtable, out: true }, dpos: { t: dpos, out: true } });
   const G = Math.ceil(d.N / EMBEDDING_WG);
   const sizes = embeddingScratchSizes(d.N, d.V);
   const old = a.scratch;

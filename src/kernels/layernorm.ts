@@ -10,8 +10,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { readWriteDistinct, tensorArg } from './checks.js';
-import { dtype, fail, finite, rank, sameDevice, shapeIs } from './validate.js';
+import { checkArgs, dtype, fail, finite, rank, shapeIs, tensorArg } from './args.js';
 
 export const LAYERNORM_WG = 64;
 /** Rows per partial sum of dgamma/dbeta (stage 1). */
@@ -54,14 +53,13 @@ export async function layerNorm(gpu: Gpu, x: Tensor, gamma: Tensor, beta: Tensor
   const op = 'layerNorm';
   const { N, C } = layerNormDims(x, gamma, beta, op);
   if (beta === undefined) fail(op, `beta must be a Tensor (${C})`);
-  f32Arg(op, 'y', y, [N, C]);
-  f32Arg(op, 'mean', mean, [N]);
-  f32Arg(op, 'rstd', rstd, [N]);
+  checkArgs(op, {
+    x: { t: x }, gamma: { t: gamma }, beta: { t: beta },
+    y: { t: y, dtype: 'f32', shape: [N, C], out: true }, mean: { t: mean, dtype: 'f32', shape: [N], out: true }, rstd: { t: rstd, dtype: 'f32', shape: [N], out: true },
+  });
   const eps = opts.eps ?? LAYERNORM_EPS;
   finite(op, 'eps', eps);
   if (eps <= 0) fail(op, `eps must be > 0, got ${eps}`);
-  sameDevice(op, ['x', x], ['gamma', gamma], ['beta', beta], ['y', y], ['mean', mean], ['rstd', rstd]);
-  readWriteDistinct(op, [['x', x], ['gamma', gamma], ['beta', beta]], [['y', y], ['mean', mean], ['rstd', rstd]]);
   const pipeline = await pipe(gpu, C, false, 'forward');
   const u = params(gpu, 'layerNorm.params', N, C, eps);
   const label = `layerNorm ${N}x${C}`;
@@ -101,16 +99,11 @@ export async function layerNormBackward(gpu: Gpu, a: LayerNormBackwardArgs): Pro
   const op = 'layerNormBackward';
   if (!a || typeof a !== 'object') fail(op, 'args must be an object { x, gamma, mean, rstd, dy, dx, dgamma, dbeta }');
   const { N, C } = layerNormDims(a.x, a.gamma, undefined, op);
-  f32Arg(op, 'mean', a.mean, [N]);
-  f32Arg(op, 'rstd', a.rstd, [N]);
-  f32Arg(op, 'dy', a.dy, [N, C]);
-  f32Arg(op, 'dx', a.dx, [N, C]);
-  f32Arg(op, 'dgamma', a.dgamma, [C]);
-  f32Arg(op, 'dbeta', a.dbeta, [C]);
-  const reads: [string, Tensor][] = [['x', a.x], ['gamma', a.gamma], ['mean', a.mean], ['rstd', a.rstd], ['dy', a.dy]];
-  const writes: [string, Tensor][] = [['dx', a.dx], ['dgamma', a.dgamma], ['dbeta', a.dbeta]];
-  sameDevice(op, ...reads, ...writes);
-  readWriteDistinct(op, reads, writes);
+  const f32 = (t: Tensor, shape: number[], out = false) => ({ t, dtype: 'f32' as const, shape, out });
+  checkArgs(op, {
+    x: { t: a.x }, gamma: { t: a.gamma }, mean: f32(a.mean, [N]), rstd: f32(a.rstd, [N]), dy: f32(a.dy, [N, C]),
+    dx: f32(a.dx, [N, C], true), dgamma: f32(a.dgamma, [C], true), dbeta: f32(a.dbeta, [C], true),
+  });
   const G = Math.ceil(N / LAYERNORM_ROWS);
   const need = G * 2 * C;
   const old = a.scratch?.[0];

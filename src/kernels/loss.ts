@@ -10,8 +10,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { distinctBuffers, tensorArg } from './checks.js';
-import { dtype, fail, rank, sameDevice, shapeIs } from './validate.js';
+import { distinctBuffers, dtype, fail, rank, sameDevice, shapeIs, tensorArg } from './args.js';
 
 /** Workgroup size of every loss entry point. */
 export const LOSS_WG = 256;

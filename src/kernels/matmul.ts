@@ -14,7 +14,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, checkWorkgroups, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { dtype, fail, rank, sameDevice, shapeIs } from './validate.js';
+import { dtype, fail, rank, sameDevice, shapeIs } from './args.js';
 
 export type MatmulVariant = 'cpu' | 'gpu';
 

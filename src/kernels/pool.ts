@@ -11,7 +11,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { dtype, fail, rank, sameDevice, shapeIs } from './validate.js';
+import { checkArgs, dtype, fail, rank, sameDevice, shapeIs } from './args.js';
 
 /** A per-axis value: one number for both axes, or [h, w]. */
 export type MaxPool2dPair = number | readonly [number, number];
@@ -68,13 +68,11 @@ export function maxPool2dBackwardDims(dy: Tensor, argmax: Tensor, inputShape: re
     fail(op, `inputShape must be 4 positive integers (N, C, H, W), got ${JSON.stringify(inputShape)}`);
   }
   const d = maxPool2dGeometry(op, inputShape, opts, 'inputShape');
-  rank(op, 'dy', dy, 4, '(N, C, OH, OW)');
-  rank(op, 'argmax', argmax, 4, '(N, C, OH, OW)');
-  dtype(op, 'dy', dy, 'f32');
-  dtype(op, 'argmax', argmax, 'u32');
-  shapeIs(op, 'dy', dy, [d.N, d.C, d.OH, d.OW]);
-  shapeIs(op, 'argmax', argmax, [d.N, d.C, d.OH, d.OW]);
-  sameDevice(op, ['dy', dy], ['argmax', argmax]);
+  const out = [d.N, d.C, d.OH, d.OW];
+  checkArgs(op, {
+    dy: { t: dy, rank: 4, what: '(N, C, OH, OW)', dtype: 'f32', shape: out },
+    argmax: { t: argmax, rank: 4, what: '(N, C, OH, OW)', dtype: 'u32', shape: out },
+  });
   return d;
 }
 

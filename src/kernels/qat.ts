@@ -14,9 +14,8 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { alignedOffset, distinctBuffers, tensorArg } from './checks.js';
+import { alignedOffset, distinctBuffers, dtype, fail, sameDevice, tensorArg } from './args.js';
 import { CLUSTER } from './cluster.js';
-import { dtype, fail, sameDevice } from './validate.js';
 
 export const QAT = { WG: 256 } as const;
 

@@ -8,7 +8,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { fail, finite, positiveInt } from './validate.js';
+import { fail, finite, positiveInt } from './args.js';
 
 const WG = 64;
 

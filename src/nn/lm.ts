@@ -18,7 +18,7 @@ import type { Gpu } from '../gpu/device.js';
 import { readBuffer } from '../gpu/tensor.js';
 import { encodeDispatches } from '../gpu/dispatch.js';
 import { LOSS_STATS } from '../kernels/loss.js';
-import { lrAt, type LrSchedule } from '../compress/schedule.js';
+import { lrAt, type LrSchedule } from './schedule.js';
 import { modelFromName } from './model.js';
 import { parseGptName, GPT_VOCAB } from './presets.js';
 import { Network, uploadText } from './network.js';

@@ -8,88 +8,10 @@
 //   embedding (V, C); positions (T, C); layer norm weight γ (C) and bias β (C).
 import { Rng } from '../data/random.js';
 
-export type LayerSpec = (
-  | { kind: 'dense'; units: number }
-  | { kind: 'conv2d'; filters: number; kernel: number; stride?: number; padding?: number }
-  | { kind: 'maxPool2d'; size?: number; stride?: number }
-  | { kind: 'relu' }
-  | { kind: 'sigmoid' }
-  | { kind: 'tanh' }
-  | { kind: 'flatten' }
-  /** tokens (T) u32 → (T, dim) rows of the table (vocab, dim). */
-  | { kind: 'embedding'; vocab: number; dim: number }
-  /** (T, C) → (T, C) + a learned position table (T, C). */
-  | { kind: 'positions' }
-  /** Per-row normalisation over the last dimension, then ·γ + β. */
-  | { kind: 'layerNorm' }
-  /** Causal multi-head self-attention: fused qkv (T, 3C) → (T, C) (q = cols [0, C), k, v after). */
-  | { kind: 'attention'; heads: number }
-  | { kind: 'gelu' }
-  /** Residual connection: the sum of its two inputs (same shape). */
-  | { kind: 'add' }
-  /** Logits (T, V) = x · Eᵀ with E the table of the embedding node `tie` (weight tying: no own parameter). */
-  | { kind: 'tiedHead'; tie: number }
-) & {
-  /** Node name (default: kind + count, e.g. 'dense1'); parameters are '<name>.weight', '<name>.bias'. */
-  name?: string;
-  /** Indices of the nodes this one reads (−1 = the model input); default [index − 1]. */
-  inputs?: number[];
-};
+import { ModelError, type ModelSpec, type ParamSpecOf, type ResolvedLayer } from './spec.js';
+import { layerKind } from './layers/index.js';
 
-export type LayerKind = LayerSpec['kind'];
-export type LossKind = 'softmax-ce' | 'mse';
-export type ModelTask = 'classification' | 'autoencoder' | 'regression' | 'language';
-
-export interface ModelSpec {
-  name: string;
-  /** Per-sample input shape, e.g. [784], [1, 28, 28], or [T] tokens for a language model. */
-  input: number[];
-  layers: LayerSpec[];
-  loss: LossKind;
-  /** 'classification' (labels), 'autoencoder' (target = input), 'regression' (targets) or 'language' (next token). */
-  task: ModelTask;
-}
-
-export interface ParamSpecOf {
-  /** '<layer>.weight' or '<layer>.bias'. */
-  name: string;
-  shape: number[];
-  /** Pruned and shared (matrices), or kept dense (biases, norms). */
-  prunable: boolean;
-}
-
-export interface ResolvedLayer {
-  index: number;
-  spec: LayerSpec;
-  name: string;
-  /** Indices of the input nodes (−1 = model input). */
-  inputs: number[];
-  inShape: number[];
-  outShape: number[];
-  /** Per-token rows: [T, C] activations of a language model. */
-  seq: boolean;
-  /** Every own parameter, weight first. */
-  params: ParamSpecOf[];
-  /** Shape of the prunable '<name>.weight' (dense, conv2d, embedding, positions). */
-  weightShape?: number[];
-  /** Shape of '<name>.bias' (dense, conv2d). */
-  biasShape?: number[];
-  /** The activation fused into this layer's forward kernel (the next layer is then skipped). */
-  fusedActivation?: 'relu';
-  /** An embedding whose positions node is fused into its lookup (one kernel adds both tables). */
-  fusedPositions?: boolean;
-  fanIn?: number;
-  fanOut?: number;
-  /** Nodes that read this node's output. */
-  consumers: number[];
-}
-
-export class ModelError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelError';
-  }
-}
+export * from './spec.js';
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const posInt = (x: unknown) => Number.isInteger(x) && (x as number) >= 1;
@@ -113,7 +35,7 @@ export function resolveModel(spec: ModelSpec): ResolvedLayer[] {
     if (names.has(name)) throw new ModelError(`${where}: the name '${name}' is used twice`);
     names.add(name);
     const inputs = l.inputs ?? [index - 1];
-    const arity = l.kind === 'add' ? 2 : 1;
+    const arity = layerKind(l.kind)?.arity ?? 1;
     if (!Array.isArray(inputs) || inputs.length !== arity || inputs.some((i) => !Number.isInteger(i) || i < -1 || i >= index)) {
       throw new ModelError(`${where}: inputs must be ${arity} index${arity > 1 ? 'es' : ''} of earlier layers (−1 = the model input), got ${JSON.stringify(l.inputs)}`);
     }
@@ -124,101 +46,16 @@ export function resolveModel(spec: ModelSpec): ResolvedLayer[] {
     const tokens = language && inputs[0] === -1;
     const r: ResolvedLayer = { index, spec: l, name, inputs: [...inputs], inShape, outShape: inShape, seq, params: [], consumers: [] };
     if (tokens && l.kind !== 'embedding') throw new ModelError(`${where}: a language model's tokens can only feed an embedding`);
-    const needSeq = () => { if (!seq) throw new ModelError(`${where}: needs per-token rows [T, C] (after an embedding), got [${inShape}]`); };
-    const noSeq = () => { if (seq) throw new ModelError(`${where}: does not apply to per-token rows [${inShape}]`); };
-    const weight = (shape: number[]) => { r.weightShape = shape; r.params.push({ name: `${name}.weight`, shape, prunable: true }); };
-    const bias = (shape: number[]) => { r.biasShape = shape; r.params.push({ name: `${name}.bias`, shape, prunable: false }); };
-    switch (l.kind) {
-      case 'dense': {
-        if (!posInt(l.units)) throw new ModelError(`${where}: units must be a positive integer, got ${l.units}`);
-        const inD = seq ? inShape[inShape.length - 1]! : prod(inShape);
-        r.outShape = seq ? [inShape[0]!, l.units] : [l.units];
-        weight([inD, l.units]);
-        bias([l.units]);
-        r.fanIn = inD; r.fanOut = l.units;
-        break;
-      }
-      case 'conv2d': {
-        noSeq();
-        if (inShape.length !== 3) throw new ModelError(`${where}: needs an image input [C, H, W], got [${inShape}]`);
-        const [C, H, W] = inShape as [number, number, number];
-        const k = l.kernel, s = l.stride ?? 1, p = l.padding ?? 0;
-        if (!posInt(l.filters)) throw new ModelError(`${where}: filters must be a positive integer, got ${l.filters}`);
-        if (!posInt(k)) throw new ModelError(`${where}: kernel must be a positive integer, got ${k}`);
-        if (!posInt(s)) throw new ModelError(`${where}: stride must be a positive integer, got ${s}`);
-        if (!Number.isInteger(p) || p < 0) throw new ModelError(`${where}: padding must be a non-negative integer, got ${p}`);
-        const OH = Math.floor((H + 2 * p - k) / s) + 1, OW = Math.floor((W + 2 * p - k) / s) + 1;
-        if (OH < 1 || OW < 1) throw new ModelError(`${where}: kernel ${k} is larger than the padded input ${H + 2 * p}×${W + 2 * p}`);
-        r.outShape = [l.filters, OH, OW];
-        weight([l.filters, C, k, k]);
-        bias([l.filters]);
-        r.fanIn = C * k * k; r.fanOut = l.filters * k * k;
-        break;
-      }
-      case 'maxPool2d': {
-        noSeq();
-        if (inShape.length !== 3) throw new ModelError(`${where}: needs an image input [C, H, W], got [${inShape}]`);
-        const [C, H, W] = inShape as [number, number, number];
-        const k = l.size ?? 2, s = l.stride ?? k;
-        const OH = Math.floor((H - k) / s) + 1, OW = Math.floor((W - k) / s) + 1;
-        if (OH < 1 || OW < 1) throw new ModelError(`${where}: pool ${k} is larger than the input ${H}×${W}`);
-        r.outShape = [C, OH, OW];
-        break;
-      }
-      case 'flatten':
-        noSeq();
-        r.outShape = [prod(inShape)];
-        break;
-      case 'relu': case 'sigmoid': case 'tanh': case 'gelu':
-        break;
-      case 'embedding': {
-        if (!tokens) throw new ModelError(`${where}: an embedding reads the model's tokens (input −1 of a language model)`);
-        if (!posInt(l.vocab) || l.vocab > 65536) throw new ModelError(`${where}: vocab must be an integer in [1, 65536], got ${l.vocab}`);
-        if (!posInt(l.dim)) throw new ModelError(`${where}: dim must be a positive integer, got ${l.dim}`);
-        r.outShape = [inShape[0]!, l.dim];
-        r.seq = true;
-        weight([l.vocab, l.dim]);
-        r.fanIn = l.vocab; r.fanOut = l.dim;
-        break;
-      }
-      case 'positions':
-        needSeq();
-        if (out[inputs[0]!]?.spec.kind !== 'embedding') throw new ModelError(`${where}: positions read an embedding directly (they are added by its lookup kernel)`);
-        weight([...inShape]);
-        r.fanIn = inShape[0]; r.fanOut = inShape[1];
-        break;
-      case 'layerNorm':
-        needSeq();
-        r.params.push({ name: `${name}.weight`, shape: [inShape[1]!], prunable: false }, { name: `${name}.bias`, shape: [inShape[1]!], prunable: false });
-        break;
-      case 'attention': {
-        needSeq();
-        const C3 = inShape[1]!;
-        if (C3 % 3 !== 0) throw new ModelError(`${where}: needs fused q, k, v rows (T, 3C), got [${inShape}]`);
-        const C = C3 / 3;
-        if (!posInt(l.heads) || C % l.heads !== 0) throw new ModelError(`${where}: heads must be a positive integer dividing C = ${C}, got ${l.heads}`);
-        r.outShape = [inShape[0]!, C];
-        break;
-      }
-      case 'add': {
-        const other = shapeOf(inputs[1]!);
-        if (other.length !== inShape.length || other.some((d, i) => d !== inShape[i]) || seqOf(inputs[1]!) !== seq) {
-          throw new ModelError(`${where}: both inputs must have the same shape, got [${inShape}] and [${other}]`);
-        }
-        break;
-      }
-      case 'tiedHead': {
-        needSeq();
-        const e = out[l.tie];
-        if (!Number.isInteger(l.tie) || !e || e.spec.kind !== 'embedding') throw new ModelError(`${where}: tie must be the index of an earlier embedding layer, got ${l.tie}`);
-        const [V, C] = e.weightShape as [number, number];
-        if (inShape[1] !== C) throw new ModelError(`${where}: rows of width ${C} (the embedding's) needed, got [${inShape}]`);
-        r.outShape = [inShape[0]!, V];
-        break;
-      }
-      default:
-        throw new ModelError(`${where}: unknown layer kind '${(l as { kind: string }).kind}'`);
-    }
+    const fail = (msg: string): never => { throw new ModelError(`${where}: ${msg}`); };
+    const def = layerKind(l.kind);
+    if (!def) fail(`unknown layer kind '${(l as { kind: string }).kind}'`);
+    def!.resolve(l as never, {
+      r, inShape, seq, tokens, out, shapeOf, seqOf, fail,
+      needSeq: () => { if (!seq) fail(`needs per-token rows [T, C] (after an embedding), got [${inShape}]`); },
+      noSeq: () => { if (seq) fail(`does not apply to per-token rows [${inShape}]`); },
+      weight: (shape) => { r.weightShape = shape; r.params.push({ name: `${name}.weight`, shape, prunable: true }); },
+      bias: (shape) => { r.biasShape = shape; r.params.push({ name: `${name}.bias`, shape, prunable: false }); },
+    });
     for (const i of inputs) if (i >= 0) out[i]!.consumers.push(index);
     out.push(r);
   });

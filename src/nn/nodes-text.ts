@@ -7,7 +7,7 @@ import * as ew from '../kernels/elementwise.js';
 import { embedding, embeddingBackward } from '../kernels/embedding.js';
 import { layerNorm, layerNormBackward } from '../kernels/layernorm.js';
 import * as mm from '../kernels/matmul.js';
-import type { GraphContext, Grads, NodeState } from './graph.js';
+import type { GraphContext, Grads, NodeState } from './grads.js';
 import { ModelError, type ResolvedLayer } from './model.js';
 
 const rowsOf = (ctx: GraphContext, l: ResolvedLayer) => ctx.B * l.inShape[0]!;

@@ -9,7 +9,7 @@ import type { Gpu } from '../gpu/device.js';
 import type { Dispatch } from '../gpu/dispatch.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { adamw, gradNorm, GRAD_NORM } from '../kernels/adamw.js';
-import { sgdL2 } from '../kernels/sgd_l2.js';
+import { sgdL2 } from '../kernels/sgd-l2.js';
 import type { Arena } from './arena.js';
 
 export type OptimizerKind = 'sgd' | 'adamw';

@@ -10,7 +10,7 @@ import { destroyDispatches } from '../gpu/dispatch.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
 import * as loss from '../kernels/loss.js';
 import { advanceStep, gatherBatch, gatherText, prepareStep } from '../kernels/step.js';
-import { topkMask } from '../kernels/topk_mask.js';
+import { topkMask } from '../kernels/topk-mask.js';
 import type { Arena } from './arena.js';
 import { compileBackward, compileForward, type GraphContext } from './graph.js';
 import type { ModelSpec, ResolvedLayer } from './model.js';

@@ -1,5 +1,5 @@
 // Model presets by name: LeNet-300-100, LeNet-5, mlp:/autoencoder: sizes, and gpt:L-D-H-T.
-import { ModelError, type LayerSpec, type ModelSpec } from './model.js';
+import { ModelError, type LayerSpec, type ModelSpec } from './spec.js';
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 

@@ -17,8 +17,9 @@ import { destroyDispatches, encodeDispatches, type Dispatch } from '../gpu/dispa
 import { createTensor, Tensor } from '../gpu/tensor.js';
 import { CLUSTER, clusterReduce, clusterSgd, createClusterState, kmeansIteration, readCodebook, type ClusterState } from '../kernels/cluster.js';
 import { qatInitLinear, qatRestore, qatSnap } from '../kernels/qat.js';
-import type { SharedLayer, WeightSharing } from '../compress/sharing.js';
+import type { SharedLayer, WeightSharing } from './codebook.js';
 import type { Network } from './network.js';
+import { thrower } from '../gpu/errors.js';
 
 export interface QatOptions {
   /** Codebook bits per layer name (1..8); only the layers named are quantised. */
@@ -58,7 +59,7 @@ export class QatError extends Error {
 
 /** Checks QAT options against the network's layers (errors name the option). */
 export function validateQat(net: Network, q: QatOptions): void {
-  const bad = (msg: string): never => { throw new QatError(`train: qat.${msg}`); };
+  const bad = thrower(QatError, `train: qat.`);
   if (!q || typeof q !== 'object' || !q.bits || typeof q.bits !== 'object') bad('bits must be an object { layerName: bits }');
   const names = net.layers.filter((l) => l.weightShape).map((l) => l.name);
   const entries = Object.entries(q.bits);

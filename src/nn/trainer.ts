@@ -4,15 +4,15 @@
 // bounded in-flight submissions, the readback ring, weight snapshots) is the Scheduler.
 import { shuffledIndices } from '../data/random.js';
 import { LOSS_STATS } from '../kernels/loss.js';
-import { isPruningStep, keptCount, lrAt, sparsityAt, validateSchedule, type LrSchedule, type SparsitySchedule } from '../compress/schedule.js';
-import { resolvePerLayer, type TargetLayer } from '../compress/targets.js';
+import { isPruningStep, keptCount, lrAt, sparsityAt, validateSchedule, type LrSchedule, type SparsitySchedule } from './schedule.js';
+import { resolvePerLayer, type TargetLayer } from './targets.js';
 import { deviceDataOf, sampleCount, statsOf, type AnyDataset, type Network } from './network.js';
 import { hyperRow, OPTIMIZERS, type OptimizerKind } from './optimizer.js';
 import { StepPlan, TABLE_CAP } from './plan.js';
 import { Scheduler, type Readback } from './scheduler.js';
 import { deviceLostError, type FaultPlan } from './faults.js';
 import { QatState, qatStepRecords, type QatOptions } from './qat.js';
-import type { WeightSharing } from '../compress/sharing.js';
+import type { WeightSharing } from './codebook.js';
 
 export { DeviceLostError } from './faults.js';
 
@@ -182,6 +182,111 @@ export function tableRow(o: TrainOptions, lrs: LrSchedule, t: number): number[] 
   return hyperRow(kind, { momentum: o.momentum, l2: kind === 'adamw' ? o.weightDecay ?? 0.1 : o.l2, beta1: o.beta1, beta2: o.beta2, clip: o.clip }, t, lrAt(lrs, t));
 }
 
+/** The pruning groups of a run (one per prunable matrix, or one for global pruning), their final targets and the mean sparsity at step t. */
+function pruneGroupsOf(net: Network, o: TrainOptions, sched: SparsitySchedule | undefined) {
+  const prunable = net.arena.prunable().map((v) => v.name);
+  const global = (o.pruning ?? 'layer') === 'global';
+  const groups = !sched ? [] : global ? [{ names: prunable }] : prunable.map((nm) => ({ names: [nm] }));
+  // each group's final target; the shared schedule is scaled to it (s_g(t) = the schedule with target s_g)
+  const layerOf = (nm: string) => net.layers.find((l) => `${l.name}.weight` === nm)!;
+  const targets = !sched ? [] : global ? [sched.target] : layerTargets(o, prunable.map((nm) => ({ name: layerOf(nm).name, kind: layerOf(nm).spec.kind })));
+  const sizes = prunable.map((nm) => net.arena.views.get(nm)!.length);
+  const meanSparsity = (t: number) => !sched ? 0 : global ? sparsityAt(sched, t)
+    : targets.reduce((s, x, i) => s + sparsityAt({ ...sched, target: x }, t) * sizes[i]!, 0) / Math.max(1, sizes.reduce((a, b) => a + b, 0));
+  return { groups, targets, meanSparsity };
+}
+
+/**
+ * The end of the chunk that starts at `step` (at most `limit`): it stops at the next checkpoint
+ * step and an injected fault, and holds at most one mask refresh (pruneAt, −1 for none).
+ */
+function nextChunk(step: number, limit: number, every: number | undefined, faultAt: number | undefined, sched: SparsitySchedule | undefined): { end: number; pruneAt: number } {
+  let end = limit;
+  if (every) end = Math.min(end, (Math.floor(step / every) + 1) * every);
+  if (faultAt !== undefined && faultAt > step) end = Math.min(end, faultAt);
+  let pruneAt = -1;
+  if (sched) {
+    for (let t = step; t < end; t++) {
+      if (!isPruningStep(sched, t)) continue;
+      if (pruneAt < 0) pruneAt = t;
+      else { end = t; break; }
+    }
+  }
+  return { end, pruneAt };
+}
+
+/** Restores the weights of the last readback whose loss was finite (optimizer moments are reset) and returns the DivergedError to throw. */
+async function restoreAfterDivergence(net: Network, sch: Scheduler, o: TrainOptions, state: TrainState, d: { step: number; loss: number }, lastGood: { step: number; snapshot: number }): Promise<DivergedError> {
+  let restored = 'the initial weights of this run were kept (no finite readback yet)';
+  let restoredStep = lastGood.step;
+  if (lastGood.snapshot >= 0) {
+    const moments = [net.arena.parts.momentum.buffer, ...(net.arena.parts.variance ? [net.arena.parts.variance.buffer] : [])];
+    await sch.restore(lastGood.snapshot, net.arena.parts.weights.buffer, moments);
+    restored = `weights restored to step ${lastGood.step}`;
+  } else restoredStep = -1;
+  state.step = lastGood.step;
+  return new DivergedError(
+    `training stopped: the loss became ${d.loss} by step ${d.step} (lr ${o.lr}); ${restored}. ` +
+      ((o.optimizer ?? 'sgd') === 'sgd' ? 'Lower --lr (or raise --l2 / lower --momentum)' : 'Lower --lr (or set --clip 1, a longer --warmup)') + '; the last checkpoint on disk is intact.',
+    d.step, restoredStep);
+}
+
+/** Writes the optimizer's table rows of steps [step, end) and, at a mask refresh, every group's kept count. */
+function writeChunkTables(p: StepPlan, o: TrainOptions, lrs: LrSchedule, step: number, end: number, prune?: { sched: SparsitySchedule; targets: number[]; at: number }): void {
+  const rows: number[][] = [];
+  for (let t = step; t < end; t++) rows.push(tableRow(o, lrs, t));
+  p.setHyperRows(step, rows);
+  if (prune) p.setPruneK(p.pruneGroups.map((g, i) => keptCount(g.total, sparsityAt({ ...prune.sched, target: prune.targets[i]! }, prune.at))));
+}
+
+/** At an epoch end or a checkpoint step (not the last step): drains, then calls onEpochEnd/onCheckpoint unless the loss diverged; true when it saved. */
+async function saveAtBoundary(cb: TrainCallbacks, sch: Scheduler, log: ReadbackLog, step: number, epochDone: boolean, every: number | undefined, totalSteps: number): Promise<boolean> {
+  if (!((cb.onEpochEnd || cb.onCheckpoint) && (epochDone || (every && step % every === 0)) && step < totalSteps)) return false;
+  await sch.drain();
+  if (log.diverged) return false;
+  if (epochDone) await cb.onEpochEnd?.(step);
+  await cb.onCheckpoint?.(step);
+  return true;
+}
+
+/** The run's summary: steps, epochs, history and throughput since t0. */
+function summaryOf(step: number, startStep: number, stepsPerEpoch: number, perStep: number, t0: number, recordMs: number, history: LogEntry[], shared: WeightSharing | undefined): TrainSummary {
+  const wall = (performance.now() - t0) / 1000;
+  const ran = step - startStep;
+  return {
+    ...(shared ? { qat: shared } : {}),
+    steps: step, epochs: step / stepsPerEpoch, history, wallSeconds: wall,
+    samplesPerSec: (ran * perStep) / Math.max(wall, 1e-9),
+    cpuRecordShare: recordMs / Math.max(1e-9, wall * 1000),
+    msPerStep: (wall * 1000) / Math.max(1, ran),
+  };
+}
+
+/** The loss readbacks of a run: its history, the first non-finite loss, and the last step whose loss was finite (with its weight snapshot). */
+class ReadbackLog {
+  readonly history: LogEntry[] = [];
+  diverged: { step: number; loss: number } | undefined;
+  lastGood: { step: number; snapshot: number };
+
+  constructor(private net: Network, private stepsPerEpoch: number, private perStep: number, private startStep: number, private t0: number,
+    private lrAt: (t: number) => number, private sparsityAt: (t: number) => number, private onLog?: (e: LogEntry) => void) {
+    this.lastGood = { step: startStep, snapshot: -1 };
+  }
+
+  readonly onReadback = (r: Readback): void => {
+    const s = statsOf(this.net.spec, r.stats);
+    if (!Number.isFinite(s.loss)) { this.diverged ??= { step: r.step, loss: s.loss }; return; }
+    if (!this.diverged && r.step > this.lastGood.step) this.lastGood = { step: r.step, snapshot: r.snapshot };
+    const e: LogEntry = {
+      step: r.step, epoch: r.step / this.stepsPerEpoch, loss: s.loss, accuracy: s.accuracy, bitsPerByte: s.bitsPerByte,
+      samplesPerSec: ((r.step - this.startStep) * this.perStep) / Math.max(1e-9, (performance.now() - this.t0) / 1000),
+      lr: this.lrAt(r.step - 1), sparsity: this.sparsityAt(r.step - 1),
+    };
+    this.history.push(e);
+    this.onLog?.(e);
+  };
+}
+
 /**
  * Trains `net` on `train` from step `state.step`. Throws DivergedError on a NaN/Inf loss after
  * restoring the weights of the last finite readback.
@@ -200,38 +305,16 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
   const lrs: LrSchedule = { kind: o.lrSchedule ?? 'constant', lr: o.lr, totalSteps, warmup: o.warmup };
   const optimizer = o.optimizer ?? 'sgd';
   const data = deviceDataOf(gpu, net.spec, train, 'train');
-  const prunable = net.arena.prunable().map((v) => v.name);
-  const global = (o.pruning ?? 'layer') === 'global';
-  const groups = !sched ? [] : global ? [{ names: prunable }] : prunable.map((nm) => ({ names: [nm] }));
-  // each group's final target; the shared schedule is scaled to it (s_g(t) = the schedule with target s_g)
-  const layerOf = (nm: string) => net.layers.find((l) => `${l.name}.weight` === nm)!;
-  const targets = !sched ? [] : global ? [sched.target] : layerTargets(o, prunable.map((nm) => ({ name: layerOf(nm).name, kind: layerOf(nm).spec.kind })));
-  const sizes = prunable.map((nm) => net.arena.views.get(nm)!.length);
-  const meanSparsity = (t: number) => !sched ? 0 : global ? sparsityAt(sched, t)
-    : targets.reduce((s, x, i) => s + sparsityAt({ ...sched, target: x }, t) * sizes[i]!, 0) / Math.max(1, sizes.reduce((a, b) => a + b, 0));
+  const { groups, targets, meanSparsity } = pruneGroupsOf(net, o, sched);
   let plan: StepPlan | undefined;
   let sch: Scheduler | undefined;
   let qat: QatState | undefined;
-  const history: LogEntry[] = [];
-  let diverged: { step: number; loss: number } | undefined;
-  let lastGood = { step: state.step, snapshot: -1 };
   let checkpointStep: number | undefined;
   const every = o.checkpointEvery, faultAt = cb.fault?.deviceLostAtStep;
   const t0 = performance.now();
   const startStep = state.step;
   const logEvery = Math.max(1, o.logEvery ?? Math.max(1, Math.min(50, Math.floor(stepsPerEpoch / 4))));
-  const onReadback = (r: Readback) => {
-    const s = statsOf(net.spec, r.stats);
-    if (!Number.isFinite(s.loss)) { diverged ??= { step: r.step, loss: s.loss }; return; }
-    if (!diverged && r.step > lastGood.step) lastGood = { step: r.step, snapshot: r.snapshot };
-    const e: LogEntry = {
-      step: r.step, epoch: r.step / stepsPerEpoch, loss: s.loss, accuracy: s.accuracy, bitsPerByte: s.bitsPerByte,
-      samplesPerSec: ((r.step - startStep) * B * perSample) / Math.max(1e-9, (performance.now() - t0) / 1000),
-      lr: lrAt(lrs, r.step - 1), sparsity: meanSparsity(r.step - 1),
-    };
-    history.push(e);
-    cb.onLog?.(e);
-  };
+  const log = new ReadbackLog(net, stepsPerEpoch, B * perSample, startStep, t0, (t) => lrAt(lrs, t), meanSparsity, (e) => cb.onLog?.(e));
   try {
     if (o.qat) qat = await QatState.create(net, o.qat);
     plan = await StepPlan.build(gpu, net.spec, net.layers, net.arena, data, B, { prune: groups, optimizer, clip: (o.clip ?? 0) > 0, qat });
@@ -244,34 +327,20 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
       stats: { buffer: p.stats.buffer, bytes: LOSS_STATS.size * 4 },
       snapshot: { buffer: net.arena.parts.weights.buffer, bytes: net.arena.size * 4 },
       maxInFlight: o.maxInFlight,
-    }, onReadback);
+    }, log.onReadback);
     const perSubmit = Math.max(1, Math.min(o.stepsPerSubmit ?? 8, TABLE_CAP));
     let step = state.step;
     let permEpoch = -1;
-    while (step < totalSteps && !diverged) {
+    while (step < totalSteps && !log.diverged) {
       const epoch = Math.floor(step / stepsPerEpoch);
       const epochEnd = (epoch + 1) * stepsPerEpoch;
-      // a chunk: up to perSubmit steps, inside one epoch, at most one mask refresh
-      let end = Math.min(step + perSubmit, epochEnd, totalSteps);
-      if (every) end = Math.min(end, (Math.floor(step / every) + 1) * every);
-      if (faultAt !== undefined && faultAt > step) end = Math.min(end, faultAt);
-      let pruneAt = -1;
-      if (sched) {
-        for (let t = step; t < end; t++) {
-          if (!isPruningStep(sched, t)) continue;
-          if (pruneAt < 0) pruneAt = t;
-          else { end = t; break; }
-        }
-      }
+      const { end, pruneAt } = nextChunk(step, Math.min(step + perSubmit, epochEnd, totalSteps), every, faultAt, sched);
       if (permEpoch !== epoch) {
         p.setPermutation(shuffledIndices(n, o.seed, epoch));
         p.setStep(step, epoch * stepsPerEpoch);
         permEpoch = epoch;
       }
-      const rows: number[][] = [];
-      for (let t = step; t < end; t++) rows.push(tableRow(o, lrs, t));
-      p.setHyperRows(step, rows);
-      if (pruneAt >= 0) p.setPruneK(p.pruneGroups.map((g, i) => keptCount(g.total, sparsityAt({ ...sched!, target: targets[i]! }, pruneAt))));
+      writeChunkTables(p, o, lrs, step, end, pruneAt >= 0 ? { sched: sched!, targets, at: pruneAt } : undefined);
       await sch.submit(step, end, (t) => pick(t, t === pruneAt), (t) => (t + 1) % logEvery === 0 || t + 1 === totalSteps);
       if (faultAt === end) {
         gpu.simulateLoss(`fault injected (device-lost@step=${faultAt})`);
@@ -279,54 +348,20 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
       }
       step = end;
       state.step = step;
-      const epochDone = step % stepsPerEpoch === 0;
-      if ((cb.onEpochEnd || cb.onCheckpoint) && (epochDone || (every && step % every === 0)) && step < totalSteps) {
-        await sch.drain();
-        if (!diverged) {
-          if (epochDone) await cb.onEpochEnd?.(step);
-          await cb.onCheckpoint?.(step);
-          checkpointStep = step;
-        }
-      }
+      if (await saveAtBoundary(cb, sch, log, step, step % stepsPerEpoch === 0, every, totalSteps)) checkpointStep = step;
       if (cb.shouldStop?.()) break;
     }
     await sch.drain();
-    if (diverged) {
-      // restore the weights of the last readback whose loss was finite (optimizer moments are reset)
-      const d = diverged as { step: number; loss: number };
-      let restored = 'the initial weights of this run were kept (no finite readback yet)';
-      let restoredStep = lastGood.step;
-      if (lastGood.snapshot >= 0) {
-        const moments = [net.arena.parts.momentum.buffer, ...(net.arena.parts.variance ? [net.arena.parts.variance.buffer] : [])];
-        await sch.restore(lastGood.snapshot, net.arena.parts.weights.buffer, moments);
-        restored = `weights restored to step ${lastGood.step}`;
-      } else restoredStep = -1;
-      state.step = lastGood.step;
-      throw new DivergedError(
-        `training stopped: the loss became ${d.loss} by step ${d.step} (lr ${o.lr}); ${restored}. ` +
-          (optimizer === 'sgd' ? 'Lower --lr (or raise --l2 / lower --momentum)' : 'Lower --lr (or set --clip 1, a longer --warmup)') + '; the last checkpoint on disk is intact.',
-        d.step, restoredStep);
-    }
-    let shared: WeightSharing | undefined;
-    if (qat) {
-      await qat.finish(state.step <= qatFirst);
-      shared = await qat.sharing(o.qat!.iterations ?? 30);
-    }
-    const wall = (performance.now() - t0) / 1000;
-    const ran = state.step - startStep;
-    return {
-      ...(shared ? { qat: shared } : {}),
-      steps: state.step, epochs: state.step / stepsPerEpoch, history, wallSeconds: wall,
-      samplesPerSec: (ran * B * perSample) / Math.max(wall, 1e-9),
-      cpuRecordShare: sch.recordMs / Math.max(1e-9, wall * 1000),
-      msPerStep: (wall * 1000) / Math.max(1, ran),
-    };
+    if (log.diverged) throw await restoreAfterDivergence(net, sch, o, state, log.diverged, log.lastGood);
+    // the snapped weights and their codebooks (as a weight sharing) after QAT
+    const shared = qat ? (await qat.finish(state.step <= qatFirst), await qat.sharing(o.qat!.iterations ?? 30)) : undefined;
+    return summaryOf(state.step, startStep, stepsPerEpoch, B * perSample, t0, sch.recordMs, log.history, shared);
   } catch (e) {
     // a failed readback is often the first sign of a lost device: give the loss a moment to arrive
     if (!gpu.lost && !(e instanceof DivergedError)) await Promise.race([gpu.whenLost, new Promise((r) => setTimeout(r, 50))]);
     if (!gpu.lost) throw e;
     state.step = checkpointStep ?? startStep;
-    throw deviceLostError(gpu, Math.max(lastGood.step, checkpointStep ?? -1), checkpointStep, startStep);
+    throw deviceLostError(gpu, Math.max(log.lastGood.step, checkpointStep ?? -1), checkpointStep, startStep);
   } finally {
     await sch?.dispose();
     plan?.destroy();

@@ -11,6 +11,7 @@ import {
   tensorNames, type IndexEncoding, type ParamEntry, type SectionCoding,
 } from './layout.js';
 import { decodeBitmask, decodeRelative, decodeRelativeHuffman, unpackBits } from './sparse.js';
+import { thrower } from '../../gpu/errors.js';
 
 export interface DecodeOptions {
   /** Named in error messages (e.g. the file path). */
@@ -61,14 +62,63 @@ function checkSpec(v: unknown, fail: (m: string) => never): ModelSpec {
   return { name: o.name as string, input: [...(o.input as number[])], layers: (o.layers as LayerSpec[]).map((l) => ({ ...l, ...(l.inputs ? { inputs: [...l.inputs] } : {}) })), loss: o.loss as ModelSpec['loss'], task: o.task as ModelSpec['task'] };
 }
 
+/** Validates one entry of the metadata's "params" against the model's parameter of that name. */
+function readParamEntry(e: unknown, i: number, c: { expected: ReturnType<typeof modelParams>; byName: Map<string, ParamEntry>; spec: ModelSpec; version: string; fail: (msg: string) => never }): ParamEntry {
+  const { expected, byName, spec, version, fail } = c;
+  const v1 = version === '1';
+  const at = `"params"[${i}]`;
+  if (!isObj(e)) fail(`${at} must be an object`);
+  const o = e as Record<string, unknown>;
+  if (typeof o.name !== 'string') fail(`${at}.name must be a string`);
+  const name = o.name as string;
+  if (byName.has(name)) fail(`parameter '${name}' is described twice in "params"`);
+  const p = expected.find((x) => x.name === name);
+  if (!p) fail(`${at} describes '${name}', which is not a parameter of model '${spec.name}' (parameters: ${expected.map((x) => x.name).join(', ')})`);
+  const keys = o.kind === 'sparse' ? (v1 ? SPARSE_KEYS_V1 : SPARSE_KEYS_V2) : o.kind === 'f32' ? DENSE_KEYS : fail(`${at} ('${name}'): kind must be "sparse" or "f32", got ${JSON.stringify(o.kind)}`);
+  if ((o.kind === 'sparse') !== p!.prunable) fail(`${at} ('${name}'): kind must be "${p!.prunable ? 'sparse' : 'f32'}" for this parameter, got "${o.kind}"`);
+  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${at} ('${name}') has an unknown field "${k}" (format version ${version})`);
+  for (const k of keys) if (!(k in o)) fail(`${at} ('${name}') lacks the field "${k}"`);
+  if (!Array.isArray(o.shape) || o.shape.length !== p!.shape.length || o.shape.some((d, j) => d !== p!.shape[j])) {
+    fail(`${at} ('${name}'): shape must be [${p!.shape}] for this model, got ${JSON.stringify(o.shape)}`);
+  }
+  const n = numel(p!.shape);
+  const int = (k: string, lo: number, hi: number): number => {
+    const x = o[k];
+    if (!Number.isSafeInteger(x) || (x as number) < lo || (x as number) > hi) fail(`${at} ('${name}'): ${k} must be an integer in [${lo}, ${hi}], got ${JSON.stringify(x)}`);
+    return x as number;
+  };
+  const coding = (k: string, huffmanAllowed: boolean, why: string): SectionCoding => {
+    if (v1) return 'packed';
+    const c = o[k];
+    if (c !== 'packed' && c !== 'huffman') fail(`${at} ('${name}'): ${k} must be "packed" or "huffman", got ${JSON.stringify(c)}`);
+    if (c === 'huffman' && !huffmanAllowed) fail(`${at} ('${name}'): ${k} "huffman" needs ${why}`);
+    return c as SectionCoding;
+  };
+  if (o.kind === 'f32') {
+    return { name, kind: 'f32', shape: p!.shape };
+  }
+  const kept = int('kept', 0, n);
+  const index = o.index as IndexEncoding;
+  if (index !== 'full' && index !== 'bitmask' && index !== 'relative') fail(`${at} ('${name}'): index must be "full", "bitmask" or "relative", got ${JSON.stringify(o.index)}`);
+  const rel = index === 'relative';
+  const indexBits = rel ? int('indexBits', 1, MAX_INDEX_BITS) : int('indexBits', 0, 0);
+  // every entry advances at least one position: a relative index has at most n entries
+  const indexEntries = rel ? int('indexEntries', kept, n) : int('indexEntries', 0, 0);
+  if (index === 'full' && kept !== n) fail(`${at} ('${name}'): index "full" means all ${n} weights are kept, but kept is ${kept}`);
+  const indexCoding = coding('indexCoding', rel && 2 ** indexBits <= HUFFMAN_MAX_ALPHABET, `a relative index of at most 15-bit entries`);
+  const bits = o.bits === 32 ? 32 : int('bits', 1, 16);
+  const codebook = bits === 32 ? int('codebook', 0, 0) : int('codebook', 1, 2 ** bits);
+  const valueCoding = coding('valueCoding', bits !== 32, 'a codebook (bits ≤ 16)');
+  return { name, kind: 'sparse', shape: p!.shape, kept, index, indexBits, indexEntries, indexCoding, bits, codebook, valueCoding };
+}
+
 /** Validates the metadata against the model it describes and the tensor byte counts against the layout. */
 export function readStructure(metadata: Record<string, string>, tensorBytes: Map<string, number>, opts: DecodeOptions): Structure {
   const where = opts.name ? `'${opts.name}'` : 'compressed model';
-  const fail = (msg: string): never => { throw new CompressedModelError(`slimgpu.loadCompressed: ${where}: ${msg}`); };
+  const fail = thrower(CompressedModelError, `slimgpu.loadCompressed: ${where}: `);
   const version = metadata[COMPRESSED_FORMAT_KEY];
   if (version === undefined) fail(`not a slimgpu compressed model: __metadata__ has no "${COMPRESSED_FORMAT_KEY}" key`);
   if (!COMPRESSED_VERSIONS_READ.includes(version!)) fail(`compressed format version ${JSON.stringify(version)} is not supported (this build reads versions ${COMPRESSED_VERSIONS_READ.join(', ')})`);
-  const v1 = version === '1';
   const json = (k: string): unknown => {
     if (metadata[k] === undefined) fail(`__metadata__ lacks the required key "${k}"`);
     try {
@@ -92,51 +142,8 @@ export function readStructure(metadata: Record<string, string>, tensorBytes: Map
   if (!Array.isArray(list)) fail('__metadata__ "params" must be a JSON array');
   const byName = new Map<string, ParamEntry>();
   (list as unknown[]).forEach((e, i) => {
-    const at = `"params"[${i}]`;
-    if (!isObj(e)) fail(`${at} must be an object`);
-    const o = e as Record<string, unknown>;
-    if (typeof o.name !== 'string') fail(`${at}.name must be a string`);
-    const name = o.name as string;
-    if (byName.has(name)) fail(`parameter '${name}' is described twice in "params"`);
-    const p = expected.find((x) => x.name === name);
-    if (!p) fail(`${at} describes '${name}', which is not a parameter of model '${spec.name}' (parameters: ${expected.map((x) => x.name).join(', ')})`);
-    const keys = o.kind === 'sparse' ? (v1 ? SPARSE_KEYS_V1 : SPARSE_KEYS_V2) : o.kind === 'f32' ? DENSE_KEYS : fail(`${at} ('${name}'): kind must be "sparse" or "f32", got ${JSON.stringify(o.kind)}`);
-    if ((o.kind === 'sparse') !== p!.prunable) fail(`${at} ('${name}'): kind must be "${p!.prunable ? 'sparse' : 'f32'}" for this parameter, got "${o.kind}"`);
-    for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${at} ('${name}') has an unknown field "${k}" (format version ${version})`);
-    for (const k of keys) if (!(k in o)) fail(`${at} ('${name}') lacks the field "${k}"`);
-    if (!Array.isArray(o.shape) || o.shape.length !== p!.shape.length || o.shape.some((d, j) => d !== p!.shape[j])) {
-      fail(`${at} ('${name}'): shape must be [${p!.shape}] for this model, got ${JSON.stringify(o.shape)}`);
-    }
-    const n = numel(p!.shape);
-    const int = (k: string, lo: number, hi: number): number => {
-      const x = o[k];
-      if (!Number.isSafeInteger(x) || (x as number) < lo || (x as number) > hi) fail(`${at} ('${name}'): ${k} must be an integer in [${lo}, ${hi}], got ${JSON.stringify(x)}`);
-      return x as number;
-    };
-    const coding = (k: string, huffmanAllowed: boolean, why: string): SectionCoding => {
-      if (v1) return 'packed';
-      const c = o[k];
-      if (c !== 'packed' && c !== 'huffman') fail(`${at} ('${name}'): ${k} must be "packed" or "huffman", got ${JSON.stringify(c)}`);
-      if (c === 'huffman' && !huffmanAllowed) fail(`${at} ('${name}'): ${k} "huffman" needs ${why}`);
-      return c as SectionCoding;
-    };
-    if (o.kind === 'f32') {
-      byName.set(name, { name, kind: 'f32', shape: p!.shape });
-      return;
-    }
-    const kept = int('kept', 0, n);
-    const index = o.index as IndexEncoding;
-    if (index !== 'full' && index !== 'bitmask' && index !== 'relative') fail(`${at} ('${name}'): index must be "full", "bitmask" or "relative", got ${JSON.stringify(o.index)}`);
-    const rel = index === 'relative';
-    const indexBits = rel ? int('indexBits', 1, MAX_INDEX_BITS) : int('indexBits', 0, 0);
-    // every entry advances at least one position: a relative index has at most n entries
-    const indexEntries = rel ? int('indexEntries', kept, n) : int('indexEntries', 0, 0);
-    if (index === 'full' && kept !== n) fail(`${at} ('${name}'): index "full" means all ${n} weights are kept, but kept is ${kept}`);
-    const indexCoding = coding('indexCoding', rel && 2 ** indexBits <= HUFFMAN_MAX_ALPHABET, `a relative index of at most 15-bit entries`);
-    const bits = o.bits === 32 ? 32 : int('bits', 1, 16);
-    const codebook = bits === 32 ? int('codebook', 0, 0) : int('codebook', 1, 2 ** bits);
-    const valueCoding = coding('valueCoding', bits !== 32, 'a codebook (bits ≤ 16)');
-    byName.set(name, { name, kind: 'sparse', shape: p!.shape, kept, index, indexBits, indexEntries, indexCoding, bits, codebook, valueCoding });
+    const entry = readParamEntry(e, i, { expected, byName, spec, version: version!, fail });
+    byName.set(entry.name, entry);
   });
   const params: Structure['params'] = [];
   const used = new Set<string>();
@@ -206,7 +213,7 @@ export interface DecodedSparse {
 export function decodeSparse(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedSparse {
   const { tensors, metadata } = parseSafetensors(bytes, { name: opts.name });
   const where = opts.name ? `'${opts.name}'` : 'compressed model';
-  const fail = (msg: string): never => { throw new CompressedModelError(`slimgpu.loadCompressed: ${where}: ${msg}`); };
+  const fail = thrower(CompressedModelError, `slimgpu.loadCompressed: ${where}: `);
   const sizes = new Map<string, number>();
   for (const [k, t] of Object.entries(tensors)) {
     if (t.dtype !== 'U8') fail(`tensor "${k}" must have dtype U8, got ${t.dtype}`);

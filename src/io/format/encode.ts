@@ -1,12 +1,13 @@
 // Encoding a model into the compressed file of layout.ts (pure: no GPU). Per layer the smallest
 // index and value coding is chosen (stage 3: huffman where it is smaller than the packed bits).
-import type { WeightSharing } from '../../compress/sharing.js';
+import type { SharedLayer, WeightSharing } from '../../nn/codebook.js';
 import { resolveModel, type ModelSpec, type ResolvedLayer } from '../../nn/model.js';
 import { serializeSafetensorsChunks, type TensorMap } from '../safetensors.js';
 import { CompressedModelError } from './errors.js';
 import { COMPACT_TENSOR, compactModel, compactParams } from './compact.js';
 import { COMPRESSED_FORMAT_KEY, COMPRESSED_VERSION, modelParams, numel, tensorNames, type ParamEntry } from './layout.js';
 import { chooseIndex, chooseValues } from './sparse.js';
+import { thrower } from '../../gpu/errors.js';
 
 export interface CompressInput {
   spec: ModelSpec;
@@ -45,9 +46,50 @@ function compactCodebook(codebook: Float32Array, assignments: ArrayLike<number>,
   return { codebook: Float32Array.from(cb), assignments: out };
 }
 
+/** Positions of the kept weights of one parameter (mask ≠ 0, or all without a mask); pruned weights must be exactly 0, kept ones finite. */
+function keptPositions(name: string, v: Float32Array, m: Float32Array | undefined, fail: (msg: string) => never): Uint32Array {
+  const n = v.length;
+  if (m && m.length !== n) fail(`the mask of '${name}' has ${m.length} values, expected ${n}`);
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    if (m && m[i] === 0) {
+      if (v[i] !== 0) fail(`weight ${i} of '${name}' is pruned (mask 0) but holds ${v[i]}; the export keeps pruned weights at exactly 0`);
+    } else {
+      if (!Number.isFinite(v[i]!)) fail(`parameter '${name}' holds a non-finite value (${v[i]}) at ${i}`);
+      kept++;
+    }
+  }
+  const positions = new Uint32Array(kept);
+  kept = 0;
+  for (let i = 0; i < n; i++) if (!m || m[i] !== 0) positions[kept++] = i;
+  return positions;
+}
+
+/** A layer's sharing matches its kept weights: bits, codebook size and values, one assignment per kept weight, each weight equal to its centroid (bit for bit). */
+function checkSharing(layer: string, s: SharedLayer, v: Float32Array, positions: Uint32Array, fail: (msg: string) => never): void {
+  const bits = s.bits, kept = positions.length, n = v.length;
+  if (!Number.isInteger(bits) || bits < 1 || bits > 16) fail(`layer '${layer}': sharing bits must be in [1, 16], got ${bits}`);
+  if (!(s.codebook instanceof Float32Array) || s.codebook.length < 1 || s.codebook.length > 2 ** bits) fail(`layer '${layer}': the codebook must be a Float32Array of 1..2^${bits} values, got ${s.codebook?.length}`);
+  if (!s.assignments || s.assignments.length !== kept) {
+    fail(`layer '${layer}' keeps ${kept} weights but the sharing has ${s.assignments?.length} assignments (stale sharing: the mask changed since shareWeights)`);
+  }
+  const K0 = s.codebook.length;
+  const cb = new Uint32Array(s.codebook.buffer, s.codebook.byteOffset, K0);
+  const wb = new Uint32Array(v.buffer, v.byteOffset, n);
+  for (let j = 0; j < K0; j++) if (!Number.isFinite(s.codebook[j]!)) fail(`layer '${layer}': codebook entry ${j} is not finite (${s.codebook[j]})`);
+  for (let j = 0; j < kept; j++) {
+    const a = s.assignments[j]!;
+    if (a >= K0) fail(`layer '${layer}': assignment ${j} is ${a}, beyond the ${K0} codebook entries`);
+    if (wb[positions[j]!] !== cb[a]) {
+      fail(`layer '${layer}': weight ${positions[j]} is ${v[positions[j]!]}, not its codebook value ${s.codebook[a]} (entry ${a}); ` +
+        'the weights changed after shareWeights — pass the sharing returned by fineTuneCentroids, or share again');
+    }
+  }
+}
+
 /** The compressed file as chunks (header, then tensor bytes); pure (no GPU). */
 export function encodeCompressed(input: CompressInput, opts: EncodeOptions = {}): Uint8Array[] {
-  const fail = (msg: string): never => { throw new CompressedModelError(`slimgpu.export: ${msg}`); };
+  const fail = thrower(CompressedModelError, `slimgpu.export: `);
   if (!input || typeof input !== 'object') fail('input must be { spec, values, masks?, sharing? }');
   const huffman = opts.entropyCoding ?? true;
   let layers: ResolvedLayer[];
@@ -76,43 +118,15 @@ export function encodeCompressed(input: CompressInput, opts: EncodeOptions = {})
       entries.push({ name: p.name, kind: 'f32', shape: p.shape });
       continue;
     }
-    const m = input.masks?.get(p.name);
-    if (m && m.length !== n) fail(`the mask of '${p.name}' has ${m.length} values, expected ${n}`);
-    let kept = 0;
-    for (let i = 0; i < n; i++) {
-      if (m && m[i] === 0) {
-        if (v![i] !== 0) fail(`weight ${i} of '${p.name}' is pruned (mask 0) but holds ${v![i]}; the export keeps pruned weights at exactly 0`);
-      } else {
-        if (!Number.isFinite(v![i]!)) fail(`parameter '${p.name}' holds a non-finite value (${v![i]}) at ${i}`);
-        kept++;
-      }
-    }
-    const positions = new Uint32Array(kept);
-    kept = 0;
-    for (let i = 0; i < n; i++) if (!m || m[i] !== 0) positions[kept++] = i;
+    const positions = keptPositions(p.name, v!, input.masks?.get(p.name), fail);
+    const kept = positions.length;
     const idx = chooseIndex(positions, n, { huffman });
     tensors[t.index] = u8(idx.bytes);
     const s = shared[p.layer];
     let bits = 32, K = 0, valueCoding: 'packed' | 'huffman' = 'packed';
     if (s) {
       bits = s.bits;
-      if (!Number.isInteger(bits) || bits < 1 || bits > 16) fail(`layer '${p.layer}': sharing bits must be in [1, 16], got ${bits}`);
-      if (!(s.codebook instanceof Float32Array) || s.codebook.length < 1 || s.codebook.length > 2 ** bits) fail(`layer '${p.layer}': the codebook must be a Float32Array of 1..2^${bits} values, got ${s.codebook?.length}`);
-      if (!s.assignments || s.assignments.length !== kept) {
-        fail(`layer '${p.layer}' keeps ${kept} weights but the sharing has ${s.assignments?.length} assignments (stale sharing: the mask changed since shareWeights)`);
-      }
-      const K0 = s.codebook.length;
-      const cb = new Uint32Array(s.codebook.buffer, s.codebook.byteOffset, K0);
-      const wb = new Uint32Array(v!.buffer, v!.byteOffset, n);
-      for (let j = 0; j < K0; j++) if (!Number.isFinite(s.codebook[j]!)) fail(`layer '${p.layer}': codebook entry ${j} is not finite (${s.codebook[j]})`);
-      for (let j = 0; j < kept; j++) {
-        const a = s.assignments[j]!;
-        if (a >= K0) fail(`layer '${p.layer}': assignment ${j} is ${a}, beyond the ${K0} codebook entries`);
-        if (wb[positions[j]!] !== cb[a]) {
-          fail(`layer '${p.layer}': weight ${positions[j]} is ${v![positions[j]!]}, not its codebook value ${s.codebook[a]} (entry ${a}); ` +
-            'the weights changed after shareWeights — pass the sharing returned by fineTuneCentroids, or share again');
-        }
-      }
+      checkSharing(p.layer, s, v!, positions, fail);
       const c = compactCodebook(s.codebook, s.assignments, kept);
       K = c.codebook.length;
       const vals = chooseValues(c.assignments, kept, bits, K, { huffman });
