@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Gpu } from '../src/gpu/device.js';
 import type { ModelSpec } from '../src/nn/model.js';
 import { resolveModel } from '../src/nn/model.js';
-import { useSharedTfBackend } from './vs-tfjs-core.js';
-import { installNodeShims, registerTfGradients } from './vs-tfjs-node.js';
+import { useSharedTfBackend } from './vs-tfjs/core.js';
+import { installNodeShims, registerTfGradients } from './vs-tfjs/node.js';
 
 export async function tfDenseRunner(gpu: Gpu, spec: ModelSpec, values: Map<string, Float32Array>): Promise<{ run: (x: Float32Array, B: number) => Promise<Float32Array>; dispose(): void }> {
   installNodeShims();

@@ -119,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
 
 /** The same comparison (without TF.js) in headless Chromium: demo/infer.html on a Vite dev server. */
 async function browserMain(a: Args, log: (s: string) => void): Promise<number> {
-  const { repoRoot } = await import('./vs-tfjs-node.js');
+  const { repoRoot } = await import('./vs-tfjs/node.js');
   const { default: puppeteer } = await import('puppeteer-core');
   const { createServer } = await import('vite');
   const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

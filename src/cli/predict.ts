@@ -9,7 +9,7 @@ import { readFileBytes } from '../io/files.js';
 import { loadCompressed } from '../io/export.js';
 import { CompressedModel } from '../io/compressed-model.js';
 import { evaluate } from '../nn/trainer.js';
-import { loadData } from '../run.js';
+import { loadData } from '../run/run.js';
 
 interface PredictFlags { compressed: string; data: string; dataDir?: string; testSize?: number; batch: number; format: 'auto' | 'csr' | 'dense'; latency: number; check?: boolean; json?: boolean }
 

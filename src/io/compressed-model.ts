@@ -9,7 +9,7 @@ import { createTensor, type Tensor } from '../gpu/tensor.js';
 import { relu, sigmoid, tanh } from '../kernels/elementwise.js';
 import { maxPool2d } from '../kernels/pool.js';
 import { im2col, spmm, uploadMatrix, type GpuMatrix } from '../kernels/spmm.js';
-import { ArgumentError } from '../kernels/validate.js';
+import { ArgumentError } from '../kernels/args.js';
 import { buildMatrix, matrixBytes, perWord, type Activation, type CompressedMatrix, type MatrixFormat, type MatrixSource } from '../reference/spmm.js';
 import { resolveModel, type ModelSpec, type ResolvedLayer } from '../nn/model.js';
 import { Rng } from '../data/random.js';

@@ -11,7 +11,7 @@ import { bindGroup, checkWorkgroups, grid, uniformParams, type Dispatch } from '
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { conv2d, conv2dBackwardFilter, type Conv2dPair } from './conv2d.js';
-import { dtype, fail, rank, sameDevice, shapeIs } from './validate.js';
+import { dtype, fail, rank, sameDevice, shapeIs } from './args.js';
 
 export interface ConvTranspose2dOptions {
   /** Step between input positions in the output, default 1. */

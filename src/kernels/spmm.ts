@@ -6,7 +6,7 @@ import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.j
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
 import { matrixBytes, perWord, type Activation, type CompressedMatrix, type Im2colGeometry } from '../reference/spmm.js';
-import { dtype, fail, sameDevice } from './validate.js';
+import { dtype, fail, sameDevice } from './args.js';
 
 export const SPMM_WG = 64;
 
