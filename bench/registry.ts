@@ -19,6 +19,7 @@ import { poolCases } from './kernels/pool.js';
 import { sgdL2Cases } from './kernels/sgd_l2.js';
 import { topkMaskCases } from './kernels/topk_mask.js';
 import { qatCases } from './kernels/qat.js';
+import { rankTopkCases } from './kernels/rank_topk.js';
 
 export interface Prepared {
   /** What one timed repetition runs, in one compute pass. */
@@ -62,4 +63,5 @@ export const KERNEL_SUITES: Suite[] = [
   { name: 'attention', cases: attentionCases },
   { name: 'adamw', cases: adamwCases },
   { name: 'qat', cases: qatCases },
+  { name: 'rank_topk', cases: rankTopkCases },
 ];
