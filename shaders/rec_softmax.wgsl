@@ -1,0 +1,110 @@
+// rec_softmax: the multinomial (full softmax) loss of a batch of users over every item, and the
+// row scatter that moves the batch's user gradients into the full user table.
+//   s:      (B, N) scores of the batch; row b belongs to user perm[p.base + b] (≥ p.U: padding)
+//   rowptr: (U + 1) u32, items: u32 — CSR of each user's training items (distinct within a user;
+//           an item ≥ N is ignored in the gradient and the positive mean, not in n)
+//   softmax_xent (one workgroup per row): with P = softmax(s[b]) and the user's n items I,
+//           loss[base + b] = logsumexp(s[b]) − (1/n)·Σ_{i ∈ I} s[b, i]
+//           ds[b, j]       = scale·(P_j − [j ∈ I]/n)        (= ∂(scale·Σ_b loss_b)/∂s[b, j])
+//           a padding row (or a user with no items) gets ds = 0 and loss 0.
+//   scatter_rows (one invocation per element): dtable[perm[base + b], c] = drows[b, c]
+//   clear_rows   (one invocation per element): dtable[perm[base + b], c] = 0
+//           (the users of one batch are distinct, so rows never collide)
+// Reductions run in a fixed tree order: the same bits on every run.
+// Defines: WG (power of two, ≤ 256).
+
+struct Params { B: u32, N: u32, base: u32, U: u32, C: u32, scale: f32, _p0: u32, _p1: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> s: array<f32>;
+@group(0) @binding(2) var<storage, read> perm: array<u32>;
+@group(0) @binding(3) var<storage, read> rowptr: array<u32>;
+@group(0) @binding(4) var<storage, read> items: array<u32>;
+@group(0) @binding(5) var<storage, read_write> ds: array<f32>;
+@group(0) @binding(6) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(7) var<storage, read> drows: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dtable: array<f32>;
+
+var<workgroup> red: array<f32, ${WG}>;
+
+fn reduce_max(t: u32, v: f32) -> f32 {
+  red[t] = v;
+  workgroupBarrier();
+  for (var h = ${WG}u / 2u; h > 0u; h /= 2u) {
+    if (t < h) { red[t] = max(red[t], red[t + h]); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn reduce_sum(t: u32, v: f32) -> f32 {
+  red[t] = v;
+  workgroupBarrier();
+  for (var h = ${WG}u / 2u; h > 0u; h /= 2u) {
+    if (t < h) { red[t] = red[t] + red[t + h]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(${WG}, 1, 1)
+fn softmax_xent(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) t: u32) {
+  let b = wid.y * nwg.x + wid.x;   // uniform over the workgroup
+  if (b >= p.B) { return; }
+  let row = b * p.N;
+  let u = perm[p.base + b];
+  var lo = 0u;
+  var hi = 0u;
+  if (u < p.U) { lo = rowptr[u]; hi = rowptr[u + 1u]; }
+  if (hi <= lo) {
+    for (var j = t; j < p.N; j += ${WG}u) { ds[row + j] = 0.0; }
+    if (t == 0u) { loss[p.base + b] = 0.0; }
+    return;
+  }
+  var m = -3.4028234663852886e38;
+  for (var j = t; j < p.N; j += ${WG}u) { m = max(m, s[row + j]); }
+  m = reduce_max(t, m);
+  var z = 0.0;
+  for (var j = t; j < p.N; j += ${WG}u) { z += exp(s[row + j] - m); }
+  z = reduce_sum(t, z);
+  let n = f32(hi - lo);
+  var pos = 0.0;
+  for (var j = lo + t; j < hi; j += ${WG}u) { let i = items[j]; if (i < p.N) { pos += s[row + i]; } }
+  pos = reduce_sum(t, pos);
+  let inv = p.scale / z;
+  for (var j = t; j < p.N; j += ${WG}u) { ds[row + j] = exp(s[row + j] - m) * inv; }
+  storageBarrier();
+  workgroupBarrier();
+  for (var j = lo + t; j < hi; j += ${WG}u) {
+    let i = items[j];
+    if (i < p.N) { ds[row + i] = ds[row + i] - p.scale / n; }
+  }
+  if (t == 0u) { loss[p.base + b] = m + log(z) - pos / n; }
+}
+
+@compute @workgroup_size(${WG}, 1, 1)
+fn scatter_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) t: u32) {
+  let e = (wid.y * nwg.x + wid.x) * ${WG}u + t;
+  if (e >= p.B * p.C) { return; }
+  let b = e / p.C;
+  let u = perm[p.base + b];
+  if (u >= p.U) { return; }
+  dtable[u * p.C + e % p.C] = drows[e];
+}
+
+@compute @workgroup_size(${WG}, 1, 1)
+fn clear_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) t: u32) {
+  let e = (wid.y * nwg.x + wid.x) * ${WG}u + t;
+  if (e >= p.B * p.C) { return; }
+  let b = e / p.C;
+  let u = perm[p.base + b];
+  if (u >= p.U) { return; }
+  dtable[u * p.C + e % p.C] = 0.0;
+}
