@@ -10,6 +10,8 @@
 //   scatter_rows (one invocation per element): dtable[perm[base + b], c] = drows[b, c]
 //   clear_rows   (one invocation per element): dtable[perm[base + b], c] = 0
 //           (the users of one batch are distinct, so rows never collide)
+//   gather_rows  (one invocation per element): rows_out[b, c] = table[perm[base + b], c] (0 for
+//           padding) — the embedding lookup without the embedding kernel's row-count limit
 // Reductions run in a fixed tree order: the same bits on every run.
 // Defines: WG (power of two, ≤ 256).
 
@@ -24,6 +26,8 @@ struct Params { B: u32, N: u32, base: u32, U: u32, C: u32, scale: f32, _p0: u32,
 @group(0) @binding(6) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(7) var<storage, read> drows: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dtable: array<f32>;
+@group(0) @binding(9) var<storage, read> table: array<f32>;
+@group(0) @binding(10) var<storage, read_write> rows_out: array<f32>;
 
 var<workgroup> red: array<f32, ${WG}>;
 
@@ -107,4 +111,15 @@ fn clear_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   let u = perm[p.base + b];
   if (u >= p.U) { return; }
   dtable[u * p.C + e % p.C] = 0.0;
+}
+
+@compute @workgroup_size(${WG}, 1, 1)
+fn gather_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) t: u32) {
+  let e = (wid.y * nwg.x + wid.x) * ${WG}u + t;
+  if (e >= p.B * p.C) { return; }
+  let u = perm[p.base + e / p.C];
+  var x = 0.0;
+  if (u < p.U) { x = table[u * p.C + e % p.C]; }
+  rows_out[e] = x;
 }

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/gpu/dispatch.js';
 import { createTensor } from '../src/gpu/tensor.js';
-import { recScatterRows, recSoftmaxXent } from '../src/kernels/rec_softmax.js';
-import { recScatterRowsCpu, recSoftmaxXentCpu } from '../src/reference/rec_softmax.js';
+import { recGatherRows, recScatterRows, recSoftmaxXent } from '../src/kernels/rec_softmax.js';
+import { recGatherRowsCpu, recScatterRowsCpu, recSoftmaxXentCpu } from '../src/reference/rec_softmax.js';
 import { expectClose, rng, testGpu } from './helpers.js';
 
 /** U users, each with 0..most distinct items of N (user 0 has none). */
@@ -86,7 +86,7 @@ describe('recSoftmaxXent', () => {
 });
 
 describe('recScatterRows', () => {
-  it('writes and clears the batch rows only, skipping padding', async () => {
+  it('gathers, writes and clears the batch rows only, skipping padding', async () => {
     const gpu = await testGpu();
     for (const [U, C, B, base] of [[5, 1, 2, 0], [17, 7, 5, 3], [40, 64, 11, 2]] as const) {
       const r = rng(U + C);
@@ -97,6 +97,10 @@ describe('recScatterRows', () => {
       const tt = createTensor(gpu, [U, C], table, { label: 's.t' });
       const tr = createTensor(gpu, [B, C], drows, { label: 's.r' });
       const tp = createTensor(gpu, [perm.length], perm, { dtype: 'u32', label: 's.p' });
+      const tg = createTensor(gpu, [B, C], undefined, { label: 's.g' });
+      await run(gpu, await recGatherRows(gpu, { table: tt, perm: tp, out: tg, base }));
+      expectClose(await tg.read(), recGatherRowsCpu(table, C, perm, B, base), { atol: 0, rtol: 0 }, 'gather');
+      tg.dispose();
       await run(gpu, await recScatterRows(gpu, { drows: tr, perm: tp, dtable: tt, base }));
       const afterScatter = recScatterRowsCpu(table, C, perm, B, base, drows);
       expectClose(await tt.read(), afterScatter, { atol: 0, rtol: 0 }, 'scatter');

@@ -2,6 +2,7 @@
 //   scores (B, N) f32, perm (≥ base + B) u32 user of each row (≥ U: padding), rowptr (U + 1) u32 +
 //   items u32: each user's training items → ds (B, N) = scale·(softmax(s) − multi-hot/n),
 //   loss (≥ base + B) f32 at base + b: logsumexp(s[b]) − mean of s[b] over the user's items.
+// recGatherRows: out (B, C)[b] = table (U, C)[perm[base + b]] (0 for padding).
 // recScatterRows: dtable (U, C)[perm[base + b]] = drows (B, C)[b] (or 0 with clear: the rows one
 //   step wrote go back to zero, so the table gradient stays zero outside the batch).
 import type { Gpu } from '../gpu/device.js';
@@ -103,4 +104,29 @@ export async function recScatterRows(gpu: Gpu, a: RecScatterArgs): Promise<Dispa
   const label = `recScatterRows.${a.clear ? 'clear' : 'scatter'} ${B}x${C} U=${U} base=${base}`;
   const binds = a.clear ? [u, undefined, perm, undefined, undefined, undefined, undefined, undefined, dtable] : [u, undefined, perm, undefined, undefined, undefined, undefined, drows, dtable];
   return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, binds), workgroups: grid(gpu, Math.ceil((B! * C) / REC_SOFTMAX_WG)), owned: [u] }];
+}
+
+/** One dispatch: out (B, C) = the rows perm[base .. base + B) of table (U, C), 0 for padding. */
+export async function recGatherRows(gpu: Gpu, a: { table: Tensor; perm: Tensor; out: Tensor; base?: number }): Promise<Dispatch[]> {
+  const op = 'recGatherRows';
+  if (!a || typeof a !== 'object') fail(op, 'args must be an object { table, perm, out, base? }');
+  const { table, perm, out } = a;
+  rank(op, 'table', table, 2, '(U, C)');
+  dtype(op, 'table', table, 'f32');
+  const [U, C] = table.shape as [number, number];
+  rank(op, 'out', out, 2, `(B, ${C})`);
+  dtype(op, 'out', out, 'f32');
+  if (out.shape[1] !== C) fail(op, `out must have ${C} columns like table, got shape [${out.shape}]`);
+  if (out.buffer === table.buffer) fail(op, 'out and table must be in different GPU buffers');
+  const B = out.shape[0]!, base = a.base ?? 0;
+  tensorArg(op, 'perm', perm);
+  dtype(op, 'perm', perm, 'u32');
+  if (!Number.isInteger(base) || base < 0) fail(op, `base must be a non-negative integer, got ${base}`);
+  if (perm.size < base + B) fail(op, `perm must hold base + B = ${base + B} user ids, got ${perm.size}`);
+  sameDevice(op, ['table', table], ['perm', perm], ['out', out]);
+  const pipeline = await pipelines(gpu).get('rec_softmax', { WG: REC_SOFTMAX_WG }, 'gather_rows');
+  const u = uniformParams(gpu, `${op}.params`, [['u32', B], ['u32', 0], ['u32', base], ['u32', U], ['u32', C], ['f32', 0]]);
+  const label = `recGatherRows ${B}x${C} U=${U} base=${base}`;
+  const _ = undefined;
+  return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, [u, _, perm, _, _, _, _, _, _, table, out]), workgroups: grid(gpu, Math.ceil((B * C) / REC_SOFTMAX_WG)), owned: [u] }];
 }

@@ -34,3 +34,14 @@ export function recScatterRowsCpu(table: Float32Array, C: number, perm: ArrayLik
   }
   return out;
 }
+
+/** (B, C) rows perm[base + b] of table (U, C), 0 for padding. */
+export function recGatherRowsCpu(table: Float32Array, C: number, perm: ArrayLike<number>, B: number, base: number): Float32Array {
+  const U = table.length / C;
+  const out = new Float32Array(B * C);
+  for (let b = 0; b < B; b++) {
+    const u = perm[base + b]!;
+    if (u < U) out.set(table.subarray(u * C, (u + 1) * C), b * C);
+  }
+  return out;
+}
