@@ -30,6 +30,7 @@ import { addCodecCommands } from './codec.js';
 import { addSampleCommand } from './sample.js';
 import { parseFault } from '../nn/faults.js';
 import { addImportCommand } from './import.js';
+import { addRecommendCommand, routeRecommend } from './recommend.js';
 import { exportTorchCommand, sharingConfig, type ExportTorchFlags } from './export-torch.js';
 import { NAME_SCHEMES, type NameScheme } from '../io/torch.js';
 
@@ -271,6 +272,7 @@ export function buildCli(): Command {
   addCodecCommands(program);
   addSampleCommand(program);
   addImportCommand(program);
+  addRecommendCommand(program);
   return program;
 }
 
@@ -278,7 +280,7 @@ export function buildCli(): Command {
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildCli();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(routeRecommend(argv));
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
