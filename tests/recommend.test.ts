@@ -1,12 +1,15 @@
 // End to end on a small generated MovieLens file (u.data format): users in taste clusters, so a
 // model that learns them must beat popularity; training, the GPU ranking against the CPU reference,
 // the compression stages and the exported file's decode; the CLI's `train --task recommend` route.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeRecommend } from '../src/cli/recommend.js';
 import { decodeCompressed } from '../src/io/format/index.js';
+import { parseSafetensors } from '../src/io/safetensors.js';
 import { compressRecommender, formatStages } from '../src/rec/stages.js';
 import { GpuRanker, popularityLists, scoreLists } from '../src/rec/eval.js';
 import { parseRecModel, trainRecommender } from '../src/rec/run.js';
@@ -68,7 +71,6 @@ describe('recommend', () => {
     expect(scoreLists(t.split, users, popularityLists(t.split, users, 'test'), 'test').users).toBe(37);
 
     const c = await compressRecommender(gpu, t, { ...REC_COMPRESS_DEFAULTS, fineTuneEpochs: 2, fineTuneLr: 0.01 }, (l) => lines.push(l));
-    console.log([...lines, formatStages(c.rows, t.popularity.test.ndcg)].join('\n'));
     expect(c.rows.map((x) => x.stage)).toEqual(['dense fp32', 'pruned 50/50% + fine-tune', '+ k-means 4/4 bits, huffman']);
     expect(c.rows[2]!.ratio).toBeGreaterThan(6);   // a tiny model: the header and the item biases weigh in
     expect(c.rows[2]!.bytes).toBe(c.bytes.length);
@@ -76,6 +78,14 @@ describe('recommend', () => {
     const dec = decodeCompressed(c.bytes);
     expect(dec.spec.layers.map((l) => l.name)).toEqual(['user', 'item']);
     expect(dec.values.get('item.weight')!.length).toBe(16 * 180);
+    // python/slim_reader.py (numpy, written from docs/format.md) reads the same tables unchanged
+    const file = join(dir, 'mf.slim.safetensors'), dense = join(dir, 'dense.safetensors');
+    await writeFile(file, c.bytes);
+    await promisify(execFile)('/usr/bin/python3', [join(import.meta.dirname, '../python/slim_reader.py'), file, '--out', dense]);
+    const py = parseSafetensors(new Uint8Array(await readFile(dense)));
+    for (const k of ['user.weight', 'item.weight', 'item.bias']) {
+      expect(Buffer.from((py.tensors[k]!.data as Float32Array).buffer).equals(Buffer.from(dec.values.get(k)!.buffer))).toBe(true);
+    }
     t.model.dispose();
   }, 120_000);
 
