@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const dim = Number(arg('dim') ?? 64);
   const cfg: RecConfig = {
     ...REC_DEFAULTS, data, model: `rec:mf-${dim}`, epochs: Number(arg('epochs') ?? REC_DEFAULTS.epochs),
-    lr: Number(arg('lr') ?? REC_DEFAULTS.lr), weightDecay: Number(arg('weight-decay') ?? REC_DEFAULTS.weightDecay),
+    lr: Number(arg('lr') ?? REC_DEFAULTS.lr), userLrScale: Number(arg('user-lr-scale') ?? REC_DEFAULTS.userLrScale), batch: Number(arg('batch') ?? REC_DEFAULTS.batch), weightDecay: Number(arg('weight-decay') ?? REC_DEFAULTS.weightDecay),
     dataOptions: { debianFile: arg('debian-file') },
   };
   const plan: RecCompressPlan = {

@@ -74,6 +74,7 @@ describe('recommend', () => {
     expect(c.rows.map((x) => x.stage)).toEqual(['dense fp32', 'pruned 50/50% + fine-tune', '+ k-means 4/4 bits, huffman']);
     expect(c.rows[2]!.ratio).toBeGreaterThan(6);   // a tiny model: the header and the item biases weigh in
     expect(c.rows[2]!.bytes).toBe(c.bytes.length);
+    expect(formatStages(c.rows, t.popularity.test.ndcg)).toMatch(/^stage +U bytes +V bytes .*\ndense fp32 +38400 +11520 /m);
     expect(c.rows[2]!.test.ndcg).toBeGreaterThan(2 * t.popularity.test.ndcg);
     const dec = decodeCompressed(c.bytes);
     expect(dec.spec.layers.map((l) => l.name)).toEqual(['user', 'item']);

@@ -31,7 +31,7 @@ function num(name: string, opts: { int?: boolean; min?: number; max?: number } =
 }
 
 interface RecFlags {
-  model: string; data: string; epochs: number; batch: number; lr: number; weightDecay: number; seed: number; evalUsers: string;
+  model: string; data: string; epochs: number; batch: number; lr: number; userLrScale: number; weightDecay: number; seed: number; evalUsers: string;
   minItemUsers?: number; minUserItems?: number; userColumn?: string; itemColumn?: string; ratingColumn?: string; timestampColumn?: string;
   debianFile?: string; compress: boolean; userSparsity: number; itemSparsity: number; rareItems: number; userBits: number; itemBits: number;
   fineTuneEpochs: number; fineTuneLr: number; out?: string; json?: boolean;
@@ -41,7 +41,7 @@ async function recommendCommand(f: RecFlags): Promise<void> {
   const evalUsers = f.evalUsers === 'all' ? Infinity : Number(f.evalUsers);
   if (!(evalUsers >= 1) || (Number.isFinite(evalUsers) && !Number.isInteger(evalUsers))) throw new Error(`slimgpu: --eval-users must be a positive integer or 'all', got '${f.evalUsers}'`);
   const cfg: RecConfig = {
-    data: f.data, model: f.model, epochs: f.epochs, batch: f.batch, lr: f.lr, weightDecay: f.weightDecay, seed: f.seed, evalUsers,
+    data: f.data, model: f.model, epochs: f.epochs, batch: f.batch, lr: f.lr, userLrScale: f.userLrScale, weightDecay: f.weightDecay, seed: f.seed, evalUsers,
     dataOptions: {
       minItemUsers: f.minItemUsers, minUserItems: f.minUserItems, debianFile: f.debianFile,
       columns: { user: f.userColumn, item: f.itemColumn, rating: f.ratingColumn, timestamp: f.timestampColumn },
@@ -93,6 +93,7 @@ export function addRecommendCommand(program: Command): void {
     .option('--epochs <n>', 'epochs', num('--epochs', { int: true, min: 1 }), REC_DEFAULTS.epochs)
     .option('--batch <n>', 'users per step (a multiple of 64)', num('--batch', { int: true, min: 64 }), REC_DEFAULTS.batch)
     .option('--lr <x>', 'AdamW learning rate', num('--lr', { min: 0 }), REC_DEFAULTS.lr)
+    .option('--user-lr-scale <x>', "the user table's learning rate is --lr × this (a user's row gets one gradient per epoch, an item's many)", num('--user-lr-scale', { min: 0 }), REC_DEFAULTS.userLrScale)
     .option('--weight-decay <x>', 'AdamW decoupled weight decay on the embeddings (not the item bias)', num('--weight-decay', { min: 0 }), REC_DEFAULTS.weightDecay)
     .option('--seed <n>', 'seed (initialisation, user order, random leave-one-out without timestamps)', num('--seed', { int: true, min: 0 }), REC_DEFAULTS.seed)
     .option('--eval-users <n>', "users ranked for the per-epoch validation (a seeded sample), or 'all'; the test ranks all", String(REC_DEFAULTS.evalUsers))

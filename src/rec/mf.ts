@@ -35,6 +35,8 @@ export interface MfOptions {
   initStd?: number;
   /** Steps per command encoder. */
   chunk?: number;
+  /** The user table's learning rate is lr × this (a user's row gets one gradient per epoch, an item's many). */
+  userLrScale?: number;
 }
 
 const pad64 = (n: number) => Math.ceil(n / 64) * 64;
@@ -58,11 +60,12 @@ export class MfModel {
   private readonly perm: Tensor;
   private readonly loss: Tensor<'f32'>;
   private readonly hyper: Tensor;
+  private readonly hyperU: Tensor;
   private readonly opts: Required<MfOptions>;
   private readonly grads: { g: Tensor; m: Tensor; v: Tensor; dU: Tensor; dV: Tensor; db: Tensor };
 
   constructor(readonly gpu: Gpu, readonly split: RecSplit, opts: MfOptions) {
-    this.opts = { batch: 512, lr: 0.005, weightDecay: 0, beta1: 0.9, beta2: 0.999, seed: 0, initStd: 0.05, chunk: 16, ...opts };
+    this.opts = { batch: 512, lr: 0.005, weightDecay: 0, beta1: 0.9, beta2: 0.999, seed: 0, initStd: 0.05, chunk: 16, userLrScale: 1, ...opts };
     const o = this.opts;
     if (!Number.isInteger(o.dim) || o.dim < 1) throw new RangeError(`rec:mf: dim must be a positive integer, got ${o.dim}`);
     if (!Number.isInteger(o.batch) || o.batch < 64 || o.batch % 64 !== 0) throw new RangeError(`rec:mf: batch must be a multiple of 64, got ${o.batch}`);
@@ -87,17 +90,19 @@ export class MfModel {
     this.perm = t(createTensor(gpu, [this.steps * this.B], undefined, { dtype: 'u32', label: 'mf.perm' }));
     this.loss = t(createTensor(gpu, [this.steps * this.B], undefined, { label: 'mf.loss' }));
     this.hyper = t(createAdamWHyper(gpu, this.hyperOf(1), 'mf.hyper'));
+    this.hyperU = t(createAdamWHyper(gpu, this.hyperOf(1, o.userLrScale), 'mf.hyperU'));
   }
 
-  private hyperOf(step: number) {
+  private hyperOf(step: number, scale = 1) {
     const o = this.opts;
-    return { lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: 1e-8, weightDecay: o.weightDecay, step };
+    return { lr: o.lr * scale, beta1: o.beta1, beta2: o.beta2, eps: 1e-8, weightDecay: o.weightDecay, step };
   }
 
   /** Sets the learning rate for the steps recorded from now on. */
   setLr(lr: number): void {
     this.opts.lr = lr;
     writeAdamWHyper(this.hyper, this.hyperOf(1));
+    writeAdamWHyper(this.hyperU, this.hyperOf(1, this.opts.userLrScale));
   }
 
   /** Builds the per-step records once (after a mask change, again). */
@@ -118,9 +123,15 @@ export class MfModel {
     this.scratch = tensorsOnce;
     const { rowptr, items, Ub, S, dS, dUb, state } = tensorsOnce;
     const gr = this.grads;
+    // two AdamW dispatches over the arena: the user segment [U, V) at lr·userLrScale, then [V, end)
+    const seg = (x: Tensor | undefined, from: number, to: number) => (x ? new Tensor<'f32'>(gpu, x.buffer, [to - from], 'f32', from * 4, false) : undefined);
+    const { U: oU, V: oV, b: ob, end } = this.offsets;
+    const part = (from: number, to: number) => ({ w: seg(this.w, from, to)!, g: seg(gr.g, from, to)!, m: seg(gr.m, from, to)!, v: seg(gr.v, from, to)!, mask: seg(this.mask, from, to) });
     const update = [
       ...await adamwBiasCorrection(gpu, state, this.hyper),
-      ...await adamw(gpu, { w: this.w, g: gr.g, m: gr.m, v: gr.v, mask: this.mask }, this.hyper, { decayEnd: this.offsets.b }),
+      ...await adamwBiasCorrection(gpu, state, this.hyperU),
+      ...await adamw(gpu, part(oU, oV), this.hyperU),
+      ...await adamw(gpu, part(oV, end), this.hyper, { decayEnd: ob - oV }),
       ...await advanceStep(gpu, state),
     ];
     for (let s = 0; s < this.steps; s++) {

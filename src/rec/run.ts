@@ -18,10 +18,12 @@ export interface RecConfig {
   seed: number;
   /** Users ranked for the per-epoch validation (default 5000; all: Infinity). */
   evalUsers: number;
+  /** The user table's learning rate is lr × this. */
+  userLrScale?: number;
   dataOptions?: RecDataOptions;
 }
 
-export const REC_DEFAULTS = { epochs: 20, batch: 512, lr: 0.005, weightDecay: 0, seed: 0, evalUsers: 5000 } as const;
+export const REC_DEFAULTS = { epochs: 20, batch: 512, lr: 0.005, weightDecay: 0, seed: 0, evalUsers: 5000, userLrScale: 1 } as const;
 
 /** `rec:mf-D` → D. */
 export function parseRecModel(name: string): { kind: 'mf'; dim: number } {
@@ -81,7 +83,7 @@ export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: str
     test: scoreLists(split, testUsers, popularityLists(split, testUsers, 'test'), 'test'),
   };
   say(`popularity (valid, ${vUsers.length} users): ${fmt(popularity.valid)}`);
-  const model = new MfModel(gpu, split, { dim, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, seed: cfg.seed });
+  const model = new MfModel(gpu, split, { dim, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, seed: cfg.seed, userLrScale: cfg.userLrScale });
   await model.build();
   const ranker = await GpuRanker.create(gpu, split, { U: model.U, V: model.V, b: model.b }, vUsers, 'valid');
   const epochs: EpochRow[] = [];
