@@ -47,8 +47,9 @@ export interface RecTrained {
   epochs: EpochRow[];
   best: number;
   test: Metrics;
-  /** Users of the test ranking (all evaluated users). */
+  /** Users of the test ranking (all evaluated users) and of the per-epoch validation. */
   testUsers: Uint32Array;
+  validUsers: Uint32Array;
 }
 
 /** Model metrics for `target` over `users` with the model's current tables (one GPU ranking). */
@@ -104,5 +105,5 @@ export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: str
   model.writeTables(bestTables!);
   const test = await rankModel(gpu, model, testUsers, 'test');
   say(`best epoch ${best}: test (${testUsers.length} users) model ${fmt(test)} | popularity ${fmt(popularity.test)} | NDCG ratio ${(test.ndcg / Math.max(1e-12, popularity.test.ndcg)).toFixed(2)}×`);
-  return { log, split, model, popularity, epochs, best, test, testUsers };
+  return { log, split, model, popularity, epochs, best, test, testUsers, validUsers: vUsers };
 }

@@ -25,9 +25,16 @@ export async function compressRecommender(gpu: Gpu, t: RecTrained, plan: RecComp
   m.writeTables({ U: U.map((x, i) => x * masks.U[i]!), V: V.map((x, i) => x * masks.V[i]!) });
   await m.setMask(masks);
   m.setLr(plan.fineTuneLr);
+  // masked fine-tuning, keeping the epoch (0 = none) with the best validation NDCG
   const t0 = performance.now();
-  for (let e = 0; e < plan.fineTuneEpochs; e++) await m.trainEpoch();
-  say(`pruned U ${(100 * plan.userSparsity).toFixed(0)}%, V ${(100 * plan.itemSparsity).toFixed(0)}% (rare items < ${plan.rareItems}: whole rows), fine-tuned ${plan.fineTuneEpochs} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  let best = { e: 0, ndcg: (await rankModel(gpu, m, t.validUsers, 'valid')).ndcg, tables: await m.readTables() };
+  for (let e = 1; e <= plan.fineTuneEpochs; e++) {
+    await m.trainEpoch();
+    const v = await rankModel(gpu, m, t.validUsers, 'valid');
+    if (v.ndcg > best.ndcg) best = { e, ndcg: v.ndcg, tables: await m.readTables() };
+  }
+  m.writeTables(best.tables);
+  say(`pruned U ${(100 * plan.userSparsity).toFixed(0)}%, V ${(100 * plan.itemSparsity).toFixed(0)}% (rare items < ${plan.rareItems}: whole rows); masked fine-tuning: ${plan.fineTuneEpochs} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s, kept epoch ${best.e} (best validation NDCG ${best.ndcg.toFixed(4)})`);
   const pruned = await exportTables(m, masks);
   add(`pruned ${(100 * plan.userSparsity).toFixed(0)}/${(100 * plan.itemSparsity).toFixed(0)}% + fine-tune`, pruned.tables, pruned.bytes.length, await rankModel(gpu, m, t.testUsers, 'test'));
 

@@ -12,3 +12,5 @@ export * from './attention.js';
 export * from './adamw.js';
 export * from './gpt.js';
 export * from './qat.js';
+export * from './rank_topk.js';
+export * from './rec_softmax.js';
