@@ -10,12 +10,15 @@
 //   scatter_rows (one invocation per element): dtable[perm[base + b], c] = drows[b, c]
 //   clear_rows   (one invocation per element): dtable[perm[base + b], c] = 0
 //           (the users of one batch are distinct, so rows never collide)
+//   multi_hot (one workgroup per row): ds[b, :] = the user's items as a normalised multi-hot row,
+//           1/n' at each kept item (n' kept), 0 elsewhere; an item is dropped (denoising) when
+//           hash(seed.x, user, item) < p.drop (p.drop = 0: none); the input of rec:dae
 //   gather_rows  (one invocation per element): rows_out[b, c] = table[perm[base + b], c] (0 for
 //           padding) — the embedding lookup without the embedding kernel's row-count limit
 // Reductions run in a fixed tree order: the same bits on every run.
 // Defines: WG (power of two, ≤ 256).
 
-struct Params { B: u32, N: u32, base: u32, U: u32, C: u32, scale: f32, _p0: u32, _p1: u32 }
+struct Params { B: u32, N: u32, base: u32, U: u32, C: u32, scale: f32, drop: u32, _p1: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> s: array<f32>;
@@ -28,6 +31,7 @@ struct Params { B: u32, N: u32, base: u32, U: u32, C: u32, scale: f32, _p0: u32,
 @group(0) @binding(8) var<storage, read_write> dtable: array<f32>;
 @group(0) @binding(9) var<storage, read> table: array<f32>;
 @group(0) @binding(10) var<storage, read_write> rows_out: array<f32>;
+@group(0) @binding(11) var<uniform> seed: vec4<u32>;
 
 var<workgroup> red: array<f32, ${WG}>;
 
@@ -122,4 +126,38 @@ fn gather_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   var x = 0.0;
   if (u < p.U) { x = table[u * p.C + e % p.C]; }
   rows_out[e] = x;
+}
+
+fn hash32(x: u32) -> u32 {
+  var h = x;
+  h = (h ^ (h >> 16u)) * 0x85ebca6bu;
+  h = (h ^ (h >> 13u)) * 0xc2b2ae35u;
+  return h ^ (h >> 16u);
+}
+
+fn kept(u: u32, i: u32) -> bool {
+  return hash32(hash32(seed.x ^ hash32(u)) ^ i) >= p.drop;
+}
+
+@compute @workgroup_size(${WG}, 1, 1)
+fn multi_hot(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) t: u32) {
+  let b = wid.y * nwg.x + wid.x;   // uniform over the workgroup
+  if (b >= p.B) { return; }
+  let row = b * p.N;
+  for (var j = t; j < p.N; j += ${WG}u) { ds[row + j] = 0.0; }
+  let u = perm[p.base + b];
+  var lo = 0u;
+  var hi = 0u;
+  if (u < p.U) { lo = rowptr[u]; hi = rowptr[u + 1u]; }
+  var c = 0.0;
+  for (var j = lo + t; j < hi; j += ${WG}u) { if (items[j] < p.N && kept(u, items[j])) { c += 1.0; } }
+  let n = reduce_sum(t, c);
+  storageBarrier();
+  workgroupBarrier();
+  if (n == 0.0) { return; }
+  for (var j = lo + t; j < hi; j += ${WG}u) {
+    let i = items[j];
+    if (i < p.N && kept(u, i)) { ds[row + i] = 1.0 / n; }
+  }
 }

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/gpu/dispatch.js';
 import { createTensor } from '../src/gpu/tensor.js';
-import { recGatherRows, recScatterRows, recSoftmaxXent } from '../src/kernels/rec_softmax.js';
-import { recGatherRowsCpu, recScatterRowsCpu, recSoftmaxXentCpu } from '../src/reference/rec_softmax.js';
+import { createSeedBuffer, recGatherRows, recMultiHot, recScatterRows, recSoftmaxXent, writeSeed } from '../src/kernels/rec_softmax.js';
+import { recGatherRowsCpu, recMultiHotCpu, recScatterRowsCpu, recSoftmaxXentCpu } from '../src/reference/rec_softmax.js';
 import { expectClose, rng, testGpu } from './helpers.js';
 
 /** U users, each with 0..most distinct items of N (user 0 has none). */
@@ -108,5 +108,28 @@ describe('recScatterRows', () => {
       expectClose(await tt.read(), recScatterRowsCpu(afterScatter, C, perm, B, base), { atol: 0, rtol: 0 }, 'clear');
       for (const t of [tt, tr, tp]) t.dispose();
     }
+  });
+});
+
+describe('recMultiHot', () => {
+  it('writes normalised multi-hot rows with seeded item dropout, like the reference', async () => {
+    const gpu = await testGpu();
+    const seedBuf = createSeedBuffer(gpu);
+    for (const [B, N, U, base, drop, seed] of [[1, 1, 2, 0, 0, 0], [5, 13, 7, 2, 0.5, 7], [9, 1031, 12, 3, 0.25, 123456789]] as const) {
+      const r = rng(B + N);
+      const perm = Uint32Array.from({ length: base + B }, (_, i) => (i % 4 === 3 ? U + 1 : Math.floor(r() * U)));
+      const { rowptr, items } = csr(U, N, Math.min(N, 40), seed);
+      const tp = createTensor(gpu, [perm.length], perm, { dtype: 'u32', label: 'm.p' });
+      const tr = createTensor(gpu, [rowptr.length], rowptr, { dtype: 'u32', label: 'm.r' });
+      const ti = createTensor(gpu, [items.length], items, { dtype: 'u32', label: 'm.i' });
+      const out = createTensor(gpu, [B, N], Float32Array.from({ length: B * N }, () => 9), { label: 'm.o' });
+      writeSeed(gpu, seedBuf, seed);
+      await run(gpu, await recMultiHot(gpu, { perm: tp, rowptr: tr, items: ti, out, seed: seedBuf, base, drop }));
+      const ref = recMultiHotCpu(B, N, perm, rowptr, items, base, seed, drop);
+      expectClose(await out.read(), ref, { atol: 0, rtol: 1e-6 }, `multi-hot ${B}x${N} drop ${drop}`);
+      if (drop > 0) expect(ref.filter((x) => x > 0).length).toBeLessThan(items.length);
+      for (const t of [tp, tr, ti, out]) t.dispose();
+    }
+    seedBuf.destroy();
   });
 });

@@ -130,3 +130,47 @@ export async function recGatherRows(gpu: Gpu, a: { table: Tensor; perm: Tensor; 
   const _ = undefined;
   return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, [u, _, perm, _, _, _, _, _, _, table, out]), workgroups: grid(gpu, Math.ceil((B * C) / REC_SOFTMAX_WG)), owned: [u] }];
 }
+
+/** A 16-byte uniform buffer holding the denoising seed (x); write it with writeSeed before a run. */
+export function createSeedBuffer(gpu: Gpu, label = 'rec.seed'): GPUBuffer {
+  return gpu.device.createBuffer({ label, size: 16, usage: 0x40 | 0x8 }); // UNIFORM | COPY_DST
+}
+
+export function writeSeed(gpu: Gpu, buf: GPUBuffer, seed: number): void {
+  gpu.device.queue.writeBuffer(buf, 0, Uint32Array.from([seed >>> 0, 0, 0, 0]));
+}
+
+export interface RecMultiHotArgs {
+  perm: Tensor;
+  rowptr: Tensor;
+  items: Tensor;
+  /** (B, N) written: each row the user's items, normalised to sum 1 over the kept ones. */
+  out: Tensor;
+  /** createSeedBuffer(): the hash seed of the item dropout. */
+  seed: GPUBuffer;
+  base?: number;
+  /** Fraction of items dropped (denoising), in [0, 1); default 0. */
+  drop?: number;
+}
+
+/** One dispatch: the batch users' item histories as normalised multi-hot rows (rec:dae's input). */
+export async function recMultiHot(gpu: Gpu, a: RecMultiHotArgs): Promise<Dispatch[]> {
+  const op = 'recMultiHot';
+  if (!a || typeof a !== 'object') fail(op, 'args must be an object { perm, rowptr, items, out, seed, base?, drop? }');
+  const { perm, rowptr, items, out } = a;
+  rank(op, 'out', out, 2, '(B, N)');
+  dtype(op, 'out', out, 'f32');
+  const [B, N] = out.shape as [number, number];
+  const base = a.base ?? 0, drop = a.drop ?? 0;
+  if (!(drop >= 0 && drop < 1)) fail(op, `drop must be in [0, 1), got ${drop}`);
+  checkIndex(op, perm, rowptr, base, B);
+  tensorArg(op, 'items', items);
+  dtype(op, 'items', items, 'u32');
+  if (!a.seed || typeof (a.seed as GPUBuffer).size !== 'number' || a.seed.size < 16) fail(op, 'seed must be a 16-byte uniform buffer (createSeedBuffer)');
+  sameDevice(op, ['perm', perm], ['rowptr', rowptr], ['items', items], ['out', out]);
+  const pipeline = await pipelines(gpu).get('rec_softmax', { WG: REC_SOFTMAX_WG }, 'multi_hot');
+  const u = uniformParams(gpu, `${op}.params`, [['u32', B], ['u32', N], ['u32', base], ['u32', rowptr.size - 1], ['u32', 0], ['f32', 0], ['u32', Math.floor(drop * 2 ** 32)]]);
+  const label = `recMultiHot ${B}x${N} base=${base} drop=${drop}`;
+  const _ = undefined;
+  return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, [u, _, perm, rowptr, items, out, _, _, _, _, _, a.seed]), workgroups: grid(gpu, B), owned: [u] }];
+}

@@ -16,7 +16,7 @@ import { initLinear, type WeightSharing } from '../compress/sharing.js';
 import type { ModelSpec } from '../nn/model.js';
 import { compressedSizes, decodeCompressed, serializeCompressed } from '../io/format/index.js';
 import type { Metrics } from './eval.js';
-import type { MfModel } from './mf.js';
+import type { MfModel, RecKind } from './mf.js';
 
 export interface RecCompressPlan {
   /** Fraction of U's entries pruned (by |w|). */
@@ -52,9 +52,12 @@ export interface StageRow {
   test: Metrics;
 }
 
-export function mfSpec(nU: number, nI: number, D: number, name = `rec:mf-${D}`): ModelSpec {
-  return { name, input: [nU], layers: [{ kind: 'dense', units: D, name: 'user' }, { kind: 'dense', units: nI, name: 'item' }], loss: 'softmax-ce', task: 'classification' };
+/** The tables as a two-layer linear network: `user` (mf: one-hot user → D) or `history` (dae: a user's normalised multi-hot items → D), then `item` (D → item scores). */
+export function mfSpec(nU: number, nI: number, D: number, kind: RecKind = 'mf'): ModelSpec {
+  return { name: `rec:${kind}-${D}`, input: [nU], layers: [{ kind: 'dense', units: D, name: inputName(kind) }, { kind: 'dense', units: nI, name: 'item' }], loss: 'softmax-ce', task: 'classification' };
 }
+
+export const inputName = (kind: RecKind) => (kind === 'dae' ? 'history' : 'user');
 
 /** (R, C) row-major → (C, R). */
 export function transpose(a: Float32Array, R: number, C: number): Float32Array {
@@ -138,13 +141,14 @@ export async function exportTables(m: MfModel, maskCpu?: { U: Float32Array; V: F
   const Vt = transpose(V, nI, D);
   const ones = (n: number) => new Float32Array(n).fill(1);
   const mU = maskCpu?.U ?? ones(U.length), mVt = maskCpu ? transpose(maskCpu.V, nI, D) : ones(V.length);
-  const spec = mfSpec(nU, nI, D);
-  const values = new Map([['user.weight', U], ['user.bias', new Float32Array(D)], ['item.weight', Vt], ['item.bias', b]]);
-  const masks = new Map([['user.weight', mU], ['item.weight', mVt]]);
+  const spec = mfSpec(nU, nI, D, m.kind);
+  const inp = inputName(m.kind);
+  const values = new Map([[`${inp}.weight`, U], [`${inp}.bias`, new Float32Array(D)], ['item.weight', Vt], ['item.bias', b]]);
+  const masks = new Map([[`${inp}.weight`, mU], ['item.weight', mVt]]);
   let sharing: WeightSharing | undefined;
   if (bits) {
     sharing = { init: 'linear', iterations: 0, layers: {
-      user: codebookOf(U, mU, bits.U, 'user', 'user.weight', [nU, D]),
+      [inp]: codebookOf(U, mU, bits.U, inp, `${inp}.weight`, [nU, D]),
       item: codebookOf(Vt, mVt, bits.V, 'item', 'item.weight', [D, nI]),
     } };
   }
@@ -159,11 +163,11 @@ export async function exportTables(m: MfModel, maskCpu?: { U: Float32Array; V: F
   }
   const sizes = compressedSizes(bytes);
   const per = new Map(sizes.layers.map((l) => [l.layer, l]));
-  const u = per.get('user')!, it = per.get('item')!;
+  const u = per.get(inp)!, it = per.get('item')!;
   return {
     bytes,
     tables: [
-      { table: 'U (users)', params: u.params, kept: u.kept, bits: u.bits, bytes: u.indexBytes + u.valueBytes + u.codebookBytes },
+      { table: m.kind === 'dae' ? 'U (item inputs)' : 'U (users)', params: u.params, kept: u.kept, bits: u.bits, bytes: u.indexBytes + u.valueBytes + u.codebookBytes },
       { table: 'V (items)', params: it.params, kept: it.kept, bits: it.bits, bytes: it.indexBytes + it.valueBytes + it.codebookBytes },
       { table: 'b (item bias) + header', params: nI, kept: nI, bits: 32, bytes: sizes.fileBytes - (u.indexBytes + u.valueBytes + u.codebookBytes) - (it.indexBytes + it.valueBytes + it.codebookBytes) },
     ],

@@ -1,6 +1,7 @@
 // The protocol's metrics: HR@10 and NDCG@10 by full ranking over every item the user has not
 // interacted with (training items excluded; for the test item the validation item too).
-//   GpuRanker: per chunk of R users, gather U rows → S = Ue·Vᵀ + b (matmul) → rank_topk; every
+//   GpuRanker: per chunk of R users, gather U rows (rec:dae: the mean of U over the user's known
+//               items, by multi_hot + matmul) → S = Ue·Vᵀ + b (matmul) → rank_topk; every
 //               chunk records into one encoder, the (users × k) top lists are read back once.
 //   popularityRanking: the baseline, items by training count (ties lower index), on the CPU.
 import type { Gpu } from '../gpu/device.js';
@@ -8,7 +9,8 @@ import { destroyDispatches, encodeDispatches, type Dispatch } from '../gpu/dispa
 import { createTensor, Tensor } from '../gpu/tensor.js';
 import { matmul } from '../kernels/matmul.js';
 import { rankTopk } from '../kernels/rank_topk.js';
-import { recGatherRows } from '../kernels/rec_softmax.js';
+import { createSeedBuffer, recGatherRows, recMultiHot } from '../kernels/rec_softmax.js';
+import type { RecKind } from './mf.js';
 import { hitAndNdcg } from '../reference/rank_topk.js';
 import { shuffledIndices } from '../data/random.js';
 import type { RecSplit } from '../data/rec-split.js';
@@ -77,12 +79,15 @@ export interface Tables {
   U: Tensor;
   V: Tensor;
   b: Tensor;
+  /** 'dae': a user's row is the mean of U over its known items (train, + validation for the test). */
+  kind?: RecKind;
 }
 
 /** Evaluates scores U·Vᵀ + b on the GPU for `users`; returns the top lists (users.length × k). */
 export class GpuRanker {
   private records: Dispatch[] = [];
   private readonly owned: Tensor[] = [];
+  private seed?: GPUBuffer;
   private readonly outIdx: Tensor<'u32'>;
   readonly users: Uint32Array;
 
@@ -106,9 +111,15 @@ export class GpuRanker {
     const outVal = r.own(createTensor(gpu, [rows.length * TOP_K], undefined, { label: 'rank.val' }));
     const Ue = r.own(createTensor(gpu, [chunk, D], undefined, { label: 'rank.Ue' }));
     const S = r.own(createTensor(gpu, [chunk, split.nItems], undefined, { label: 'rank.S' }));
+    const dae = t.kind === 'dae';
+    const A = dae ? r.own(createTensor(gpu, [chunk, split.nItems], undefined, { label: 'rank.A' })) : undefined;
+    if (dae) r.seed = createSeedBuffer(gpu, 'rank.seed');
     for (let c = 0; c < nChunks; c++) {
+      const input = A
+        ? [...await recMultiHot(gpu, { perm: tRows, rowptr: tPtr, items: tCols, out: A, seed: r.seed!, base: c * chunk }), ...await matmul(gpu, A, t.U, Ue)]
+        : await recGatherRows(gpu, { table: t.U, perm: tRows, out: Ue, base: c * chunk });
       r.records.push(
-        ...await recGatherRows(gpu, { table: t.U, perm: tRows, out: Ue, base: c * chunk }),
+        ...input,
         ...await matmul(gpu, Ue, t.V, S, { transposeB: true, bias: t.b }),
         ...await rankTopk(gpu, { scores: S, rows: tRows, rowptr: tPtr, cols: tCols, outIdx: r.outIdx, outVal, k: TOP_K, base: c * chunk }),
       );
@@ -130,5 +141,6 @@ export class GpuRanker {
     destroyDispatches(this.records);
     this.records = [];
     for (const t of this.owned) t.dispose();
+    this.seed?.destroy();
   }
 }

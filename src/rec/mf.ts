@@ -1,5 +1,9 @@
 // rec:mf-D — matrix factorisation trained on the GPU with the multinomial (full-softmax) loss:
-//   score(u, i) = U[u]·V[i] + b[i];  per batch of B distinct users, loss = mean over the batch of
+//   score(u, i) = U[u]·V[i] + b[i];
+// rec:dae-D — the same with U a second item table and a user the mean of U over the user's items
+//   (a linear denoising autoencoder, Mult-DAE without the nonlinearity: half of each user's items
+//   dropped from the input per epoch, all predicted): Ub = A·U with A the normalised multi-hot rows
+//   (rec_softmax.multi_hot), and dU = Aᵀ·dUb by matmul — no scatter, every row many updates;  per batch of B distinct users, loss = mean over the batch of
 //   logsumexp_i score(u, ·) − mean over u's training items of score(u, i)   (Mult-VAE's likelihood
 //   without the encoder; every item is a negative, no sampling).
 // Parameters live in one arena [U (nU·D) | V (nI·D) | b (nI)], each segment padded to 64 floats (the
@@ -17,9 +21,9 @@ import { destroyDispatches, encodeDispatches, type Dispatch } from '../gpu/dispa
 import { createTensor, Tensor } from '../gpu/tensor.js';
 import { adamw, adamwBiasCorrection, createAdamWHyper, writeAdamWHyper } from '../kernels/adamw.js';
 import { colsum, matmul } from '../kernels/matmul.js';
-import { recGatherRows, recScatterRows, recSoftmaxXent } from '../kernels/rec_softmax.js';
+import { createSeedBuffer, recGatherRows, recMultiHot, recScatterRows, recSoftmaxXent, writeSeed } from '../kernels/rec_softmax.js';
 import { advanceStep } from '../kernels/step.js';
-import { Rng, shuffledIndices } from '../data/random.js';
+import { Rng, mix32, shuffledIndices } from '../data/random.js';
 import type { RecSplit } from '../data/rec-split.js';
 
 export interface MfOptions {
@@ -37,12 +41,22 @@ export interface MfOptions {
   chunk?: number;
   /** The user table's learning rate is lr × this (a user's row gets one gradient per epoch, an item's many). */
   userLrScale?: number;
+  /** 'mf': U is a table of users; 'dae': U is a second item table and a user is the mean of U over its items. */
+  kind?: RecKind;
+  /** rec:dae: fraction of each user's items dropped from the input per epoch (denoising). */
+  drop?: number;
 }
+
+export type RecKind = 'mf' | 'dae';
 
 const pad64 = (n: number) => Math.ceil(n / 64) * 64;
 
 export class MfModel {
+  /** Rows of U: users (mf) or items (dae). */
   readonly nU: number;
+  /** Users (the steps' rows). */
+  readonly users: number;
+  readonly kind: RecKind;
   readonly nI: number;
   readonly D: number;
   readonly B: number;
@@ -65,12 +79,15 @@ export class MfModel {
   private readonly grads: { g: Tensor; m: Tensor; v: Tensor; dU: Tensor; dV: Tensor; db: Tensor };
 
   constructor(readonly gpu: Gpu, readonly split: RecSplit, opts: MfOptions) {
-    this.opts = { batch: 512, lr: 0.005, weightDecay: 0, beta1: 0.9, beta2: 0.999, seed: 0, initStd: 0.05, chunk: 16, userLrScale: 1, ...opts };
+    this.opts = { batch: 512, lr: 0.005, weightDecay: 0, beta1: 0.9, beta2: 0.999, seed: 0, initStd: 0.05, chunk: 16, userLrScale: 1, kind: 'mf', drop: 0.5, ...opts };
     const o = this.opts;
     if (!Number.isInteger(o.dim) || o.dim < 1) throw new RangeError(`rec:mf: dim must be a positive integer, got ${o.dim}`);
     if (!Number.isInteger(o.batch) || o.batch < 64 || o.batch % 64 !== 0) throw new RangeError(`rec:mf: batch must be a multiple of 64, got ${o.batch}`);
-    this.nU = split.nUsers; this.nI = split.nItems; this.D = o.dim; this.B = o.batch;
-    this.steps = Math.ceil(this.nU / this.B);
+    this.kind = o.kind;
+    if (o.kind === 'dae') o.userLrScale = 1;
+    this.users = split.nUsers;
+    this.nU = o.kind === 'dae' ? split.nItems : split.nUsers; this.nI = split.nItems; this.D = o.dim; this.B = o.batch;
+    this.steps = Math.ceil(this.users / this.B);
     const sU = 0, sV = pad64(this.nU * this.D), sb = sV + pad64(this.nI * this.D), end = sb + pad64(this.nI);
     this.offsets = { U: sU, V: sV, b: sb, end };
     const init = new Float32Array(end);
@@ -119,9 +136,11 @@ export class MfModel {
       dS: t(createTensor(gpu, [B, nI], undefined, { label: 'mf.dS' })),
       dUb: t(createTensor(gpu, [B, D], undefined, { label: 'mf.dUb' })),
       state: t(createTensor(gpu, [4], undefined, { dtype: 'u32', label: 'mf.state' })),
+      A: this.kind === 'dae' ? t(createTensor(gpu, [B, nI], undefined, { label: 'mf.A' })) : undefined,
     };
+    if (this.kind === 'dae' && !this.seed) this.seed = createSeedBuffer(gpu, 'mf.seed');
     this.scratch = tensorsOnce;
-    const { rowptr, items, Ub, S, dS, dUb, state } = tensorsOnce;
+    const { rowptr, items, Ub, S, dS, dUb, state, A } = tensorsOnce;
     const gr = this.grads;
     // two AdamW dispatches over the arena: the user segment [U, V) at lr·userLrScale, then [V, end)
     const seg = (x: Tensor | undefined, from: number, to: number) => (x ? new Tensor<'f32'>(gpu, x.buffer, [to - from], 'f32', from * 4, false) : undefined);
@@ -136,21 +155,29 @@ export class MfModel {
     ];
     for (let s = 0; s < this.steps; s++) {
       const base = s * B;
+      const input = A
+        ? [...await recMultiHot(gpu, { perm: this.perm, rowptr, items, out: A, seed: this.seed!, base, drop: this.opts.drop }), ...await matmul(gpu, A, this.U, Ub)]
+        : await recGatherRows(gpu, { table: this.U, perm: this.perm, out: Ub, base });
+      // mf: the batch's user-row gradients scattered into the zero dU (and cleared after the update);
+      // dae: dW = Aᵀ·dUb, dense
+      const inputGrad = A ? await matmul(gpu, A, dUb, gr.dU, { transposeA: true }) : await recScatterRows(gpu, { drows: dUb, perm: this.perm, dtable: gr.dU, base });
+      const clear = A ? [] : await recScatterRows(gpu, { perm: this.perm, dtable: gr.dU, B, base, clear: true });
       this.records.push([
-        ...await recGatherRows(gpu, { table: this.U, perm: this.perm, out: Ub, base }),
+        ...input,
         ...await matmul(gpu, Ub, this.V, S, { transposeB: true, bias: this.b }),
         ...await recSoftmaxXent(gpu, { scores: S, perm: this.perm, rowptr, items, ds: dS, loss: this.loss, base, scale: 1 / B }),
         ...await colsum(gpu, dS, gr.db),
         ...await matmul(gpu, dS, Ub, gr.dV, { transposeA: true }),
         ...await matmul(gpu, dS, this.V, dUb),
-        ...await recScatterRows(gpu, { drows: dUb, perm: this.perm, dtable: gr.dU, base }),
+        ...inputGrad,
         ...(s === 0 ? update : update.map((d) => ({ ...d, owned: undefined }))),
-        ...await recScatterRows(gpu, { perm: this.perm, dtable: gr.dU, B, base, clear: true }),
+        ...clear,
       ]);
     }
   }
 
-  private scratch?: { rowptr: Tensor; items: Tensor; Ub: Tensor; S: Tensor; dS: Tensor; dUb: Tensor; state: Tensor };
+  private scratch?: { rowptr: Tensor; items: Tensor; Ub: Tensor; S: Tensor; dS: Tensor; dUb: Tensor; state: Tensor; A?: Tensor };
+  private seed?: GPUBuffer;
 
   /** The CSR of training items and the users' rows, for the evaluator. */
   get trainCsr(): { rowptr: Tensor; items: Tensor } {
@@ -161,9 +188,10 @@ export class MfModel {
   /** One epoch (a fresh seeded user order); returns the mean training loss per user. */
   async trainEpoch(): Promise<number> {
     if (this.records.length === 0) await this.build();
-    const { gpu, B, nU } = this;
+    const { gpu, B, users: nU } = this;
     const order = shuffledIndices(nU, this.opts.seed, this.epoch);
     const perm = new Uint32Array(this.steps * B).fill(nU);
+    if (this.seed) writeSeed(gpu, this.seed, mix32(this.opts.seed ^ mix32(this.epoch + 1)));
     perm.set(order);
     this.perm.write(perm);
     for (let s = 0; s < this.steps; s += this.opts.chunk) {
@@ -214,5 +242,6 @@ export class MfModel {
     this.disposeRecords();
     this.mask?.dispose();
     for (const t of this.tensors) t.dispose();
+    this.seed?.destroy();
   }
 }

@@ -6,7 +6,7 @@ import { loadRecData, type RecDataOptions } from '../data/interactions-load.js';
 import type { InteractionLog } from '../data/interactions.js';
 import type { RecSplit } from '../data/rec-split.js';
 import { evalUsers, GpuRanker, popularityLists, scoreLists, type Metrics, type Target } from './eval.js';
-import { MfModel } from './mf.js';
+import { MfModel, type RecKind } from './mf.js';
 
 export interface RecConfig {
   data: string;
@@ -25,11 +25,11 @@ export interface RecConfig {
 
 export const REC_DEFAULTS = { epochs: 20, batch: 512, lr: 0.005, weightDecay: 0, seed: 0, evalUsers: 5000, userLrScale: 1 } as const;
 
-/** `rec:mf-D` → D. */
-export function parseRecModel(name: string): { kind: 'mf'; dim: number } {
-  const m = /^rec:mf-(\d+)$/.exec(name);
-  if (!m || Number(m[1]) < 1 || Number(m[1]) > 1024) throw new Error(`slimgpu: unknown recommendation model '${name}' (expected rec:mf-D with D in 1..1024, e.g. rec:mf-64)`);
-  return { kind: 'mf', dim: Number(m[1]) };
+/** `rec:mf-D` / `rec:dae-D` → kind and D. */
+export function parseRecModel(name: string): { kind: RecKind; dim: number } {
+  const m = /^rec:(mf|dae)-(\d+)$/.exec(name);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 1024) throw new Error(`slimgpu: unknown recommendation model '${name}' (expected rec:mf-D or rec:dae-D with D in 1..1024, e.g. rec:mf-64)`);
+  return { kind: m[1] as RecKind, dim: Number(m[2]) };
 }
 
 export interface EpochRow {
@@ -54,7 +54,7 @@ export interface RecTrained {
 
 /** Model metrics for `target` over `users` with the model's current tables (one GPU ranking). */
 export async function rankModel(gpu: Gpu, m: MfModel, users: Uint32Array, target: Target): Promise<Metrics> {
-  const r = await GpuRanker.create(gpu, m.split, { U: m.U, V: m.V, b: m.b }, users, target);
+  const r = await GpuRanker.create(gpu, m.split, { U: m.U, V: m.V, b: m.b, kind: m.kind }, users, target);
   try {
     return scoreLists(m.split, users, await r.run(), target);
   } finally {
@@ -74,7 +74,7 @@ const fmt = (m: Metrics) => `HR@10 ${m.hr.toFixed(4)}  NDCG@10 ${m.ndcg.toFixed(
 
 /** Trains per the config, printing progress lines through `say`. */
 export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: string) => void = () => {}): Promise<RecTrained> {
-  const { dim } = parseRecModel(cfg.model);
+  const { dim, kind } = parseRecModel(cfg.model);
   const { log, split } = await loadRecData(cfg.data, { seed: cfg.seed, ...cfg.dataOptions });
   for (const l of datasetLines(log, split)) say(l);
   const vUsers = evalUsers(split, Number.isFinite(cfg.evalUsers) ? cfg.evalUsers : undefined, cfg.seed);
@@ -84,9 +84,9 @@ export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: str
     test: scoreLists(split, testUsers, popularityLists(split, testUsers, 'test'), 'test'),
   };
   say(`popularity (valid, ${vUsers.length} users): ${fmt(popularity.valid)}`);
-  const model = new MfModel(gpu, split, { dim, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, seed: cfg.seed, userLrScale: cfg.userLrScale });
+  const model = new MfModel(gpu, split, { dim, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, seed: cfg.seed, userLrScale: cfg.userLrScale, kind });
   await model.build();
-  const ranker = await GpuRanker.create(gpu, split, { U: model.U, V: model.V, b: model.b }, vUsers, 'valid');
+  const ranker = await GpuRanker.create(gpu, split, { U: model.U, V: model.V, b: model.b, kind }, vUsers, 'valid');
   const epochs: EpochRow[] = [];
   let best = -1, bestTables: Awaited<ReturnType<MfModel['readTables']>> | undefined;
   try {

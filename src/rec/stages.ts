@@ -15,7 +15,7 @@ export async function compressRecommender(gpu: Gpu, t: RecTrained, plan: RecComp
     say(`stage ${stage}: ${bytes} bytes (${(dense / bytes).toFixed(1)}× smaller than fp32 dense), test NDCG@10 ${test.ndcg.toFixed(4)} (${(100 * (test.ndcg / t.test.ndcg - 1)).toFixed(1)}%)`);
   };
   add('dense fp32', [
-    { table: 'U (users)', params: m.nU * m.D, kept: m.nU * m.D, bits: 32, bytes: 4 * m.nU * m.D },
+    { table: m.kind === 'dae' ? 'U (item inputs)' : 'U (users)', params: m.nU * m.D, kept: m.nU * m.D, bits: 32, bytes: 4 * m.nU * m.D },
     { table: 'V (items)', params: m.nI * m.D, kept: m.nI * m.D, bits: 32, bytes: 4 * m.nI * m.D },
     { table: 'b (item bias)', params: m.nI, kept: m.nI, bits: 32, bytes: 4 * m.nI },
   ], dense, t.test);

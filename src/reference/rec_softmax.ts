@@ -45,3 +45,27 @@ export function recGatherRowsCpu(table: Float32Array, C: number, perm: ArrayLike
   }
   return out;
 }
+
+function hash32(x: number): number {
+  let h = x >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** recMultiHot's rows: 1/n' at each kept item of the user (dropped when hash < drop·2^32). */
+export function recMultiHotCpu(B: number, N: number, perm: ArrayLike<number>, rowptr: ArrayLike<number>, items: ArrayLike<number>, base: number, seed: number, drop = 0): Float32Array {
+  const U = rowptr.length - 1, thr = Math.floor(drop * 2 ** 32);
+  const out = new Float32Array(B * N);
+  for (let b = 0; b < B; b++) {
+    const u = perm[base + b]!;
+    if (u >= U) continue;
+    const keep: number[] = [];
+    for (let j = rowptr[u]!; j < rowptr[u + 1]!; j++) {
+      const i = items[j]!;
+      if (i < N && hash32(hash32((seed ^ hash32(u)) >>> 0) ^ i) >= thr) keep.push(i);
+    }
+    for (const i of keep) out[b * N + i] = 1 / keep.length;
+  }
+  return out;
+}
