@@ -1,4 +1,4 @@
-// npm run results:rec [-- --data SOURCE] [-- --epochs N] [-- --dim D]: the recommender's Deep
+// npm run results:rec [-- --data SOURCE] [-- --model mf|dae] [-- --dim D] [-- --epochs N]: the recommender's Deep
 // Compression table — train rec:mf-D, then prune + fine-tune, k-means share, export — with the
 // test HR@10 / NDCG@10 (full ranking, all users) after each stage and the popularity baseline.
 // Writes results/REC-RESULTS.md and results/rec-results.json.
@@ -16,8 +16,9 @@ function arg(name: string): string | undefined {
 async function main(): Promise<void> {
   const data = arg('data') ?? 'debian-deps';
   const dim = Number(arg('dim') ?? 64);
+  const kind = arg('model') ?? 'mf';
   const cfg: RecConfig = {
-    ...REC_DEFAULTS, data, model: `rec:mf-${dim}`, epochs: Number(arg('epochs') ?? REC_DEFAULTS.epochs),
+    ...REC_DEFAULTS, data, model: `rec:${kind}-${dim}`, epochs: Number(arg('epochs') ?? REC_DEFAULTS.epochs),
     lr: Number(arg('lr') ?? REC_DEFAULTS.lr), userLrScale: Number(arg('user-lr-scale') ?? REC_DEFAULTS.userLrScale), batch: Number(arg('batch') ?? REC_DEFAULTS.batch), weightDecay: Number(arg('weight-decay') ?? REC_DEFAULTS.weightDecay),
     dataOptions: { debianFile: arg('debian-file') },
   };

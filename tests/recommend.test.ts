@@ -90,11 +90,26 @@ describe('recommend', () => {
     t.model.dispose();
   }, 120_000);
 
+  it('rec:dae (users as the mean of an item table over their items) trains, compresses and exports', async () => {
+    const gpu = await testGpu();
+    await writeFile(join(dir, 'u.data'), clustered(5));
+    const t = await trainRecommender(gpu, { data: `movielens:${dir}`, model: 'rec:dae-16', epochs: 5, batch: 64, lr: 0.02, weightDecay: 0, seed: 2, evalUsers: 200 });
+    expect(t.model.nU).toBe(180);
+    expect(t.test.ndcg).toBeGreaterThan(2 * t.popularity.test.ndcg);
+    const c = await compressRecommender(gpu, t, { ...REC_COMPRESS_DEFAULTS, fineTuneEpochs: 1, fineTuneLr: 0.005 });
+    expect(c.rows[2]!.test.ndcg).toBeGreaterThan(2 * t.popularity.test.ndcg);
+    const dec = decodeCompressed(c.bytes);
+    expect(dec.spec.layers.map((l) => l.name)).toEqual(['history', 'item']);
+    expect(dec.values.get('history.weight')!.length).toBe(180 * 16);
+    t.model.dispose();
+  }, 120_000);
+
   it('routes train --task recommend and names bad models', () => {
     expect(routeRecommend(['node', 'slimgpu', 'train', '--task', 'recommend', '--data', 'x'])).toEqual(['node', 'slimgpu', 'recommend', '--data', 'x']);
     expect(routeRecommend(['node', 'slimgpu', 'train', '--task=recommend'])).toEqual(['node', 'slimgpu', 'recommend']);
     expect(routeRecommend(['node', 'slimgpu', 'train', '--model', 'mlp'])).toEqual(['node', 'slimgpu', 'train', '--model', 'mlp']);
     expect(() => parseRecModel('rec:mf-0')).toThrow(/unknown recommendation model 'rec:mf-0'/);
     expect(parseRecModel('rec:mf-64').dim).toBe(64);
+    expect(parseRecModel('rec:dae-32')).toEqual({ kind: 'dae', dim: 32 });
   });
 });
