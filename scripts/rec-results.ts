@@ -37,9 +37,25 @@ async function main(): Promise<void> {
   const say = (l: string) => { console.log(l); lines.push(l); };
   const t0 = performance.now();
   const t = await trainRecommender(gpu, cfg, say);
-  const c = await compressRecommender(gpu, t, plan, say);
-  const table = formatStages(c.rows, t.popularity.test.ndcg);
-  console.log(table);
+  // --plans 'us:is:ub:ib,...' (user sparsity, item sparsity, user bits, item bits): each plan starts
+  // from the same trained dense tables with a fresh optimizer
+  const plans = (arg('plans') ?? `${plan.userSparsity}:${plan.itemSparsity}:${plan.userBits}:${plan.itemBits}`).split(',').map((p) => {
+    const [us, is, ub, ib] = p.split(':').map(Number);
+    return { ...plan, userSparsity: us!, itemSparsity: is!, userBits: ub!, itemBits: ib! };
+  });
+  const dense = await t.model.readTables();
+  const tables: string[] = [];
+  const stages = [];
+  for (const p of plans) {
+    t.model.writeTables(dense);
+    await t.model.setMask(undefined);
+    t.model.resetOptimizer();
+    const c = await compressRecommender(gpu, t, p, say);
+    stages.push({ plan: p, rows: c.rows, fileBytes: c.bytes.length });
+    tables.push(formatStages(c.rows, t.popularity.test.ndcg));
+    console.log(tables[tables.length - 1]);
+  }
+  const table = tables.join('\n\n');
   const when = new Date().toISOString();
   const seconds = (performance.now() - t0) / 1000;
   await mkdir('results', { recursive: true });
@@ -50,7 +66,7 @@ async function main(): Promise<void> {
     '```', ...lines, '', table, '```', '',
   ].join('\n');
   await writeFile('results/REC-RESULTS.md', md);
-  await writeFile('results/rec-results.json', JSON.stringify({ when, data, cfg, plan, popularity: t.popularity, epochs: t.epochs, best: t.best, test: t.test, stages: c.rows, seconds }, null, 2) + '\n');
+  await writeFile('results/rec-results.json', JSON.stringify({ when, data, cfg, plan, popularity: t.popularity, epochs: t.epochs, best: t.best, test: t.test, stages, seconds }, null, 2) + '\n');
   t.model.dispose();
   gpu.destroy();
 }

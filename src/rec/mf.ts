@@ -220,6 +220,11 @@ export class MfModel {
     if (t.b) this.b.write(t.b);
   }
 
+  /** Zeroes AdamW's moments (a fresh optimizer for another compression plan from the same tables). */
+  resetOptimizer(): void {
+    for (const t of [this.grads.m, this.grads.v]) t.write(new Float32Array(t.size));
+  }
+
   /** Sets (or clears) the arena mask from per-table 0/1 arrays and rebuilds the step records. */
   async setMask(m?: { U: Float32Array; V: Float32Array }): Promise<void> {
     this.mask?.dispose();
