@@ -20,6 +20,7 @@ import { sgdL2Cases } from './kernels/sgd_l2.js';
 import { topkMaskCases } from './kernels/topk_mask.js';
 import { qatCases } from './kernels/qat.js';
 import { rankTopkCases } from './kernels/rank_topk.js';
+import { recSoftmaxCases } from './kernels/rec_softmax.js';
 
 export interface Prepared {
   /** What one timed repetition runs, in one compute pass. */
@@ -64,4 +65,5 @@ export const KERNEL_SUITES: Suite[] = [
   { name: 'adamw', cases: adamwCases },
   { name: 'qat', cases: qatCases },
   { name: 'rank_topk', cases: rankTopkCases },
+  { name: 'rec_softmax', cases: recSoftmaxCases },
 ];
