@@ -103,3 +103,50 @@ fn topk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     out_val[o] = select(sv[t], NEG_INF, si[t] == NONE);
   }
 }
+
+// topk_rounds: the same result by k rounds of a workgroup argmax, each over the items ranked after
+// the previous round's pick (value descending, then index ascending): no private arrays (lavapipe
+// spills dynamically indexed ones to memory), k·log2(WG) barriers per row.
+var<workgroup> rv: array<f32, ${WG}>;
+var<workgroup> ri: array<u32, ${WG}>;
+
+@compute @workgroup_size(${WG}, 1, 1)
+fn topk_rounds(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) t: u32) {
+  let r = wid.y * nwg.x + wid.x;   // uniform over the workgroup
+  if (r >= p.R) { return; }
+  let padding = rows[p.base + r] >= p.U;
+  let row = r * p.N;
+  var pv = 0.0;
+  var pi = NONE;   // NONE before the first round: no bound
+  for (var s = 0u; s < p.k; s++) {
+    var bv = NEG_INF;
+    var bi = NONE;
+    if (!padding && (s == 0u || pi != NONE)) {
+      for (var j = t; j < p.N; j += ${WG}u) {
+        let v = scores[row + j];
+        let ok = v > NEG_INF && (s == 0u || v < pv || (v == pv && j > pi));
+        if (ok && (bi == NONE || v > bv)) { bv = v; bi = j; }   // j ascends: equal values keep the first
+      }
+    }
+    rv[t] = bv;
+    ri[t] = bi;
+    workgroupBarrier();
+    for (var h = ${WG}u / 2u; h > 0u; h /= 2u) {
+      if (t < h) {
+        let ov = rv[t + h];
+        let oi = ri[t + h];
+        if (oi != NONE && (ri[t] == NONE || before(ov, oi, rv[t], ri[t]))) { rv[t] = ov; ri[t] = oi; }
+      }
+      workgroupBarrier();
+    }
+    pv = rv[0];
+    pi = ri[0];
+    if (t == 0u) {
+      let o = (p.base + r) * p.k + s;
+      out_idx[o] = pi;
+      out_val[o] = select(pv, NEG_INF, pi == NONE);
+    }
+    workgroupBarrier();
+  }
+}

@@ -22,6 +22,10 @@ function exclusions(U: number, N: number, most: number, seed: number): { rowptr:
 }
 
 async function check(R: number, N: number, k: number, opts: { U?: number; ties?: boolean; special?: boolean; chunks?: number; seed?: number } = {}) {
+  for (const variant of ['lists', 'rounds'] as const) await checkVariant(R, N, k, { ...opts, variant });
+}
+
+async function checkVariant(R: number, N: number, k: number, opts: { U?: number; ties?: boolean; special?: boolean; chunks?: number; seed?: number; variant: 'lists' | 'rounds' }) {
   const gpu = await testGpu();
   const seed = opts.seed ?? R * 31 + N;
   const U = opts.U ?? R + 3, chunks = opts.chunks ?? 1;
@@ -39,18 +43,17 @@ async function check(R: number, N: number, k: number, opts: { U?: number; ties?:
     const s = Float32Array.from({ length: R * N }, () => (opts.ties ? Math.floor(r() * 3) : r() * 2 - 1));
     if (opts.special) for (let i = 0; i < s.length; i += 5) s[i] = [NaN, -Infinity, Infinity, -0, 1e30][(i / 5) % 5]!;
     scoreT.write(s);
-    await run(gpu, await rankTopk(gpu, { scores: scoreT, rows: tRows, rowptr: tPtr, cols: tCols, outIdx, outVal, k, base: c * R }));
+    await run(gpu, await rankTopk(gpu, { scores: scoreT, rows: tRows, rowptr: tPtr, cols: tCols, outIdx, outVal, k, base: c * R, variant: opts.variant }));
     const ref = rankTopkCpu(s, R, N, k, rows, rowptr, cols, c * R);
     refIdx.set(ref.idx, c * R * k); refVal.set(ref.val, c * R * k);
   }
   const [gi, gv] = [await outIdx.read(), await outVal.read()];
   for (let i = 0; i < gi.length; i++) {
     if (gi[i] !== refIdx[i] || !Object.is(gv[i], refVal[i])) {
-      throw new Error(`R=${R} N=${N} k=${k}: entry ${i} (row ${Math.floor(i / k)}, rank ${i % k}) is (${gi[i]}, ${gv[i]}), reference (${refIdx[i]}, ${refVal[i]})`);
+      throw new Error(`${opts.variant} R=${R} N=${N} k=${k}: entry ${i} (row ${Math.floor(i / k)}, rank ${i % k}) is (${gi[i]}, ${gv[i]}), reference (${refIdx[i]}, ${refVal[i]})`);
     }
   }
   for (const t of [tRows, tPtr, tCols, outIdx, outVal, scoreT]) t.dispose();
-  return { gi, refIdx };
 }
 
 describe('rankTopk', () => {
@@ -88,6 +91,7 @@ describe('rankTopk', () => {
     await expect(rankTopk(gpu, { ...args, base: 1 })).rejects.toThrow(/rows must hold base \+ R = 3/);
     await expect(rankTopk(gpu, { ...args, outVal: o })).rejects.toThrow(/outVal must have dtype f32/);
     await expect(rankTopk(gpu, { ...args, scores: u })).rejects.toThrow(/scores must be 2-D/);
+    await expect(rankTopk(gpu, { ...args, variant: 'heap' as 'lists' })).rejects.toThrow(/variant must be 'lists' or 'rounds', got 'heap'/);
     for (const t of [s, u, o, v]) t.dispose();
   });
 

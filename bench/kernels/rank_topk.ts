@@ -8,9 +8,9 @@ import type { BenchCase } from '../registry.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 export function rankTopkCases(_gpu: Gpu): BenchCase[] {
-  return [[256, 7_919], [512, 41_843]].map(([R, N]) => ({
+  return [[256, 7_919], [512, 41_843]].flatMap(([R, N]) => (['lists', 'rounds'] as const).map((variant) => ({
     kernel: 'rank_topk',
-    variant: '-',
+    variant,
     size: `${R}x${N} k=10`,
     bytes: 4 * R! * N!,
     quick: R === 256,
@@ -25,7 +25,7 @@ export function rankTopkCases(_gpu: Gpu): BenchCase[] {
       const tc = createTensor(gpu, [cols.length], cols, { dtype: 'u32', label: 'bench.rank.cols' });
       const ti = createTensor(gpu, [R! * 10], undefined, { dtype: 'u32', label: 'bench.rank.idx' });
       const tv = createTensor(gpu, [R! * 10], undefined, { label: 'bench.rank.val' });
-      const dispatches = await rankTopk(gpu, { scores: ts, rows: tr, rowptr: tp, cols: tc, outIdx: ti, outVal: tv, k: 10 });
+      const dispatches = await rankTopk(gpu, { scores: ts, rows: tr, rowptr: tp, cols: tc, outIdx: ti, outVal: tv, k: 10, variant });
       return {
         dispatches,
         async validate() {
@@ -34,5 +34,5 @@ export function rankTopkCases(_gpu: Gpu): BenchCase[] {
         dispose: disposer([ts, tr, tp, tc, ti, tv], dispatches),
       };
     },
-  }));
+  })));
 }

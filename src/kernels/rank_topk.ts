@@ -29,6 +29,18 @@ export interface RankTopkArgs {
   k: number;
   /** First row of this chunk in rows / outIdx / outVal (default 0). */
   base?: number;
+  /** 'lists' (per-invocation sorted lists + merges) or 'rounds' (k workgroup argmax rounds); default
+   *  SLIMGPU_RANK_TOPK_VARIANT, else 'lists'. Both give the same lists. */
+  variant?: RankTopkVariant;
+}
+
+export type RankTopkVariant = 'lists' | 'rounds';
+
+function variantOf(v?: RankTopkVariant): RankTopkVariant {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SLIMGPU_RANK_TOPK_VARIANT;
+  const out = v ?? (env || 'lists');
+  if (out !== 'lists' && out !== 'rounds') fail(OP, `variant must be 'lists' or 'rounds', got '${out}'`);
+  return out as RankTopkVariant;
 }
 
 const OP = 'rankTopk';
@@ -57,9 +69,10 @@ export async function rankTopk(gpu: Gpu, a: RankTopkArgs): Promise<Dispatch[]> {
   }
   sameDevice(OP, ['scores', scores], ['rows', rows], ['rowptr', rowptr], ['cols', cols], ['outIdx', outIdx], ['outVal', outVal]);
   const defines = { WG: RANK_TOPK_WG, KMAX: RANK_TOPK_KMAX };
-  const [pe, pt] = await Promise.all(['exclude', 'topk'].map((e) => pipelines(gpu).get('rank_topk', defines, e)));
+  const variant = variantOf(a.variant);
+  const [pe, pt] = await Promise.all(['exclude', variant === 'rounds' ? 'topk_rounds' : 'topk'].map((e) => pipelines(gpu).get('rank_topk', defines, e)));
   const u = uniformParams(gpu, 'rankTopk.params', [['u32', R], ['u32', N], ['u32', k], ['u32', base], ['u32', rowptr.size - 1]]);
-  const tag = `${R}x${N} k=${k} base=${base}`;
+  const tag = `${R}x${N} k=${k} base=${base} ${variant}`;
   return [
     { label: `rankTopk.exclude ${tag}`, pipeline: pe!, bindGroup: bindGroup(gpu, pe!, `rankTopk.exclude ${tag}`, [u, scores, rows, rowptr, cols]), workgroups: grid(gpu, Math.ceil(R / 64)), owned: [u] },
     { label: `rankTopk.topk ${tag}`, pipeline: pt!, bindGroup: bindGroup(gpu, pt!, `rankTopk.topk ${tag}`, [u, scores, rows, undefined, undefined, outIdx, outVal]), workgroups: grid(gpu, R) },
