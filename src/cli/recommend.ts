@@ -88,7 +88,7 @@ export function addRecommendCommand(program: Command): void {
   program
     .command('recommend')
     .description('train a recommender (rec:mf-D) on interaction data; also `train --task recommend`')
-    .option('--model <name>', 'rec:mf-D (matrix factorisation, full-softmax loss)', 'rec:mf-64')
+    .option('--model <name>', 'rec:dae-D (users = mean of an item table over their items) or rec:mf-D (a table of users); full-softmax loss', 'rec:dae-64')
     .option('--data <source>', `interaction data: ${REC_DATA_SOURCES.join(', ')}`, 'debian-deps')
     .option('--epochs <n>', 'epochs', num('--epochs', { int: true, min: 1 }), REC_DEFAULTS.epochs)
     .option('--batch <n>', 'users per step (a multiple of 64)', num('--batch', { int: true, min: 64 }), REC_DEFAULTS.batch)

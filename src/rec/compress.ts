@@ -33,7 +33,7 @@ export interface RecCompressPlan {
 }
 
 export const REC_COMPRESS_DEFAULTS: RecCompressPlan = {
-  userSparsity: 0.5, itemSparsity: 0.5, rareItems: 0, userBits: 4, itemBits: 4, fineTuneEpochs: 2, fineTuneLr: 0.002, iterations: 20,
+  userSparsity: 0.5, itemSparsity: 0.5, rareItems: 0, userBits: 4, itemBits: 4, fineTuneEpochs: 1, fineTuneLr: 0.002, iterations: 20,
 };
 
 export interface TableSize {

@@ -23,7 +23,7 @@ export interface RecConfig {
   dataOptions?: RecDataOptions;
 }
 
-export const REC_DEFAULTS = { epochs: 20, batch: 512, lr: 0.005, weightDecay: 0, seed: 0, evalUsers: 5000, userLrScale: 1 } as const;
+export const REC_DEFAULTS = { epochs: 8, batch: 512, lr: 0.01, weightDecay: 0, seed: 0, evalUsers: 5000, userLrScale: 1 } as const;
 
 /** `rec:mf-D` / `rec:dae-D` → kind and D. */
 export function parseRecModel(name: string): { kind: RecKind; dim: number } {
