@@ -19,6 +19,8 @@ import { poolCases } from './kernels/pool.js';
 import { sgdL2Cases } from './kernels/sgd-l2.js';
 import { topkMaskCases } from './kernels/topk-mask.js';
 import { qatCases } from './kernels/qat.js';
+import { rankTopkCases } from './kernels/rank_topk.js';
+import { recSoftmaxCases } from './kernels/rec_softmax.js';
 
 export type { BenchCase, Prepared } from './kernels/case.js';
 import type { BenchCase } from './kernels/case.js';
@@ -42,4 +44,6 @@ export const KERNEL_SUITES: Suite[] = [
   { name: 'attention', cases: attentionCases },
   { name: 'adamw', cases: adamwCases },
   { name: 'qat', cases: qatCases },
+  { name: 'rank_topk', cases: rankTopkCases },
+  { name: 'rec_softmax', cases: recSoftmaxCases },
 ];

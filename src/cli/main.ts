@@ -32,6 +32,7 @@ import { addPredictCommand } from './predict.js';
 import { parseFault } from '../nn/faults.js';
 import { addImportCommand } from './import.js';
 import { addImageCommand } from './image.js';
+import { addRecommendCommand, routeRecommend } from './recommend.js';
 import { exportTorchCommand, sharingConfig, type ExportTorchFlags } from './export-torch.js';
 import { NAME_SCHEMES, type NameScheme } from '../io/torch.js';
 
@@ -286,6 +287,7 @@ export function buildCli(): Command {
   addPredictCommand(program);
   addImportCommand(program);
   addImageCommand(program);
+  addRecommendCommand(program);
   return program;
 }
 
@@ -293,7 +295,7 @@ export function buildCli(): Command {
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildCli();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(routeRecommend(argv));
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;

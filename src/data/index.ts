@@ -14,3 +14,7 @@ export { synthetic } from './synthetic.js';
 export type { SyntheticOptions, SyntheticSplit } from './synthetic.js';
 export { TEXT_VALIDATION_SHARE, isTextDataset, loadText, splitText, windowCount } from './text.js';
 export type { TextDataset, TextSplit } from './text.js';
+export { LogBuilder, detectMovieLens, firstAlternative, parseDebianDeps, parseInteractionsCsv, parseMovieLens } from './interactions.js';
+export type { InteractionColumns, InteractionLog, MovieLensFormat } from './interactions.js';
+export { filterLog, leaveLastOut, userOrders } from './rec-split.js';
+export type { FilterOptions, RecSplit } from './rec-split.js';

@@ -1,0 +1,176 @@
+// recSoftmaxXent: multinomial (full-softmax) loss and score gradient of a batch of users   (shaders/rec_softmax.wgsl)
+//   scores (B, N) f32, perm (≥ base + B) u32 user of each row (≥ U: padding), rowptr (U + 1) u32 +
+//   items u32: each user's training items → ds (B, N) = scale·(softmax(s) − multi-hot/n),
+//   loss (≥ base + B) f32 at base + b: logsumexp(s[b]) − mean of s[b] over the user's items.
+// recGatherRows: out (B, C)[b] = table (U, C)[perm[base + b]] (0 for padding).
+// recScatterRows: dtable (U, C)[perm[base + b]] = drows (B, C)[b] (or 0 with clear: the rows one
+//   step wrote go back to zero, so the table gradient stays zero outside the batch).
+import type { Gpu } from '../gpu/device.js';
+import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
+import { pipelines } from '../gpu/pipeline.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { tensorArg } from './args.js';
+import { dtype, fail, finite, rank, sameDevice, shapeIs } from './args.js';
+
+export const REC_SOFTMAX_WG = 64;
+
+export interface RecSoftmaxArgs {
+  scores: Tensor;
+  perm: Tensor;
+  rowptr: Tensor;
+  items: Tensor;
+  ds: Tensor;
+  loss: Tensor;
+  /** First row of this batch in perm and loss (default 0). */
+  base?: number;
+  /** Gradient scale (default 1/B: the mean over the batch). */
+  scale?: number;
+}
+
+function checkIndex(op: string, perm: Tensor, rowptr: Tensor, base: number, B: number): void {
+  for (const [n, t] of [['perm', perm], ['rowptr', rowptr]] as const) {
+    tensorArg(op, n, t);
+    dtype(op, n, t, 'u32');
+  }
+  if (!Number.isInteger(base) || base < 0) fail(op, `base must be a non-negative integer, got ${base}`);
+  if (perm.size < base + B) fail(op, `perm must hold base + B = ${base + B} user ids, got ${perm.size}`);
+  if (rowptr.size < 2) fail(op, `rowptr must hold U + 1 ≥ 2 offsets, got ${rowptr.size}`);
+}
+
+/** One dispatch: ds and loss of a batch (see the file comment). */
+export async function recSoftmaxXent(gpu: Gpu, a: RecSoftmaxArgs): Promise<Dispatch[]> {
+  const op = 'recSoftmaxXent';
+  if (!a || typeof a !== 'object') fail(op, 'args must be an object { scores, perm, rowptr, items, ds, loss, base?, scale? }');
+  const { scores, perm, rowptr, items, ds, loss } = a;
+  rank(op, 'scores', scores, 2, '(B, N)');
+  dtype(op, 'scores', scores, 'f32');
+  const [B, N] = scores.shape as [number, number];
+  const base = a.base ?? 0, scale = a.scale ?? 1 / B;
+  finite(op, 'scale', scale);
+  checkIndex(op, perm, rowptr, base, B);
+  tensorArg(op, 'items', items);
+  dtype(op, 'items', items, 'u32');
+  tensorArg(op, 'ds', ds);
+  dtype(op, 'ds', ds, 'f32');
+  shapeIs(op, 'ds', ds, [B, N]);
+  tensorArg(op, 'loss', loss);
+  dtype(op, 'loss', loss, 'f32');
+  if (loss.size < base + B) fail(op, `loss must hold base + B = ${base + B} values, got ${loss.size}`);
+  if (ds.buffer === scores.buffer) fail(op, 'ds and scores must be in different GPU buffers');
+  sameDevice(op, ['scores', scores], ['perm', perm], ['rowptr', rowptr], ['items', items], ['ds', ds], ['loss', loss]);
+  const pipeline = await pipelines(gpu).get('rec_softmax', { WG: REC_SOFTMAX_WG }, 'softmax_xent');
+  const u = uniformParams(gpu, 'recSoftmaxXent.params', [['u32', B], ['u32', N], ['u32', base], ['u32', rowptr.size - 1], ['u32', 0], ['f32', scale]]);
+  const label = `recSoftmaxXent ${B}x${N} base=${base}`;
+  return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, [u, scores, perm, rowptr, items, ds, loss]), workgroups: grid(gpu, B), owned: [u] }];
+}
+
+export interface RecScatterArgs {
+  /** (B, C) rows to write (ignored with clear). */
+  drows?: Tensor;
+  perm: Tensor;
+  /** (U, C): rows perm[base + b] written. */
+  dtable: Tensor;
+  /** Rows in the batch (default drows.shape[0]). */
+  B?: number;
+  base?: number;
+  clear?: boolean;
+}
+
+/** One dispatch: the batch's rows into (or, with clear, zeroed in) the full table. */
+export async function recScatterRows(gpu: Gpu, a: RecScatterArgs): Promise<Dispatch[]> {
+  const op = 'recScatterRows';
+  if (!a || typeof a !== 'object') fail(op, 'args must be an object { drows?, perm, dtable, B?, base?, clear? }');
+  const { drows, perm, dtable } = a;
+  rank(op, 'dtable', dtable, 2, '(U, C)');
+  dtype(op, 'dtable', dtable, 'f32');
+  const [U, C] = dtable.shape as [number, number];
+  if (!a.clear) {
+    rank(op, 'drows', drows!, 2, `(B, ${C})`);
+    dtype(op, 'drows', drows!, 'f32');
+    if (drows!.shape[1] !== C) fail(op, `drows must have ${C} columns like dtable, got shape [${drows!.shape}]`);
+    if (drows!.buffer === dtable.buffer) fail(op, 'drows and dtable must be in different GPU buffers');
+  }
+  const B = a.B ?? drows?.shape[0];
+  if (!Number.isInteger(B) || B! < 1) fail(op, `B must be a positive integer (or give drows), got ${B}`);
+  const base = a.base ?? 0;
+  tensorArg(op, 'perm', perm);
+  dtype(op, 'perm', perm, 'u32');
+  if (!Number.isInteger(base) || base < 0) fail(op, `base must be a non-negative integer, got ${base}`);
+  if (perm.size < base + B!) fail(op, `perm must hold base + B = ${base + B!} user ids, got ${perm.size}`);
+  sameDevice(op, ['drows', a.clear ? undefined : drows], ['perm', perm], ['dtable', dtable]);
+  const entry = a.clear ? 'clear_rows' : 'scatter_rows';
+  const pipeline = await pipelines(gpu).get('rec_softmax', { WG: REC_SOFTMAX_WG }, entry);
+  const u = uniformParams(gpu, `${op}.params`, [['u32', B!], ['u32', 0], ['u32', base], ['u32', U], ['u32', C], ['f32', 0]]);
+  const label = `recScatterRows.${a.clear ? 'clear' : 'scatter'} ${B}x${C} U=${U} base=${base}`;
+  const binds = a.clear ? [u, undefined, perm, undefined, undefined, undefined, undefined, undefined, dtable] : [u, undefined, perm, undefined, undefined, undefined, undefined, drows, dtable];
+  return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, binds), workgroups: grid(gpu, Math.ceil((B! * C) / REC_SOFTMAX_WG)), owned: [u] }];
+}
+
+/** One dispatch: out (B, C) = the rows perm[base .. base + B) of table (U, C), 0 for padding. */
+export async function recGatherRows(gpu: Gpu, a: { table: Tensor; perm: Tensor; out: Tensor; base?: number }): Promise<Dispatch[]> {
+  const op = 'recGatherRows';
+  if (!a || typeof a !== 'object') fail(op, 'args must be an object { table, perm, out, base? }');
+  const { table, perm, out } = a;
+  rank(op, 'table', table, 2, '(U, C)');
+  dtype(op, 'table', table, 'f32');
+  const [U, C] = table.shape as [number, number];
+  rank(op, 'out', out, 2, `(B, ${C})`);
+  dtype(op, 'out', out, 'f32');
+  if (out.shape[1] !== C) fail(op, `out must have ${C} columns like table, got shape [${out.shape}]`);
+  if (out.buffer === table.buffer) fail(op, 'out and table must be in different GPU buffers');
+  const B = out.shape[0]!, base = a.base ?? 0;
+  tensorArg(op, 'perm', perm);
+  dtype(op, 'perm', perm, 'u32');
+  if (!Number.isInteger(base) || base < 0) fail(op, `base must be a non-negative integer, got ${base}`);
+  if (perm.size < base + B) fail(op, `perm must hold base + B = ${base + B} user ids, got ${perm.size}`);
+  sameDevice(op, ['table', table], ['perm', perm], ['out', out]);
+  const pipeline = await pipelines(gpu).get('rec_softmax', { WG: REC_SOFTMAX_WG }, 'gather_rows');
+  const u = uniformParams(gpu, `${op}.params`, [['u32', B], ['u32', 0], ['u32', base], ['u32', U], ['u32', C], ['f32', 0]]);
+  const label = `recGatherRows ${B}x${C} U=${U} base=${base}`;
+  const _ = undefined;
+  return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, [u, _, perm, _, _, _, _, _, _, table, out]), workgroups: grid(gpu, Math.ceil((B * C) / REC_SOFTMAX_WG)), owned: [u] }];
+}
+
+/** A 16-byte uniform buffer holding the denoising seed (x); write it with writeSeed before a run. */
+export function createSeedBuffer(gpu: Gpu, label = 'rec.seed'): GPUBuffer {
+  return gpu.device.createBuffer({ label, size: 16, usage: 0x40 | 0x8 }); // UNIFORM | COPY_DST
+}
+
+export function writeSeed(gpu: Gpu, buf: GPUBuffer, seed: number): void {
+  gpu.device.queue.writeBuffer(buf, 0, Uint32Array.from([seed >>> 0, 0, 0, 0]));
+}
+
+export interface RecMultiHotArgs {
+  perm: Tensor;
+  rowptr: Tensor;
+  items: Tensor;
+  /** (B, N) written: each row the user's items, normalised to sum 1 over the kept ones. */
+  out: Tensor;
+  /** createSeedBuffer(): the hash seed of the item dropout. */
+  seed: GPUBuffer;
+  base?: number;
+  /** Fraction of items dropped (denoising), in [0, 1); default 0. */
+  drop?: number;
+}
+
+/** One dispatch: the batch users' item histories as normalised multi-hot rows (rec:dae's input). */
+export async function recMultiHot(gpu: Gpu, a: RecMultiHotArgs): Promise<Dispatch[]> {
+  const op = 'recMultiHot';
+  if (!a || typeof a !== 'object') fail(op, 'args must be an object { perm, rowptr, items, out, seed, base?, drop? }');
+  const { perm, rowptr, items, out } = a;
+  rank(op, 'out', out, 2, '(B, N)');
+  dtype(op, 'out', out, 'f32');
+  const [B, N] = out.shape as [number, number];
+  const base = a.base ?? 0, drop = a.drop ?? 0;
+  if (!(drop >= 0 && drop < 1)) fail(op, `drop must be in [0, 1), got ${drop}`);
+  checkIndex(op, perm, rowptr, base, B);
+  tensorArg(op, 'items', items);
+  dtype(op, 'items', items, 'u32');
+  if (!a.seed || typeof (a.seed as GPUBuffer).size !== 'number' || a.seed.size < 16) fail(op, 'seed must be a 16-byte uniform buffer (createSeedBuffer)');
+  sameDevice(op, ['perm', perm], ['rowptr', rowptr], ['items', items], ['out', out]);
+  const pipeline = await pipelines(gpu).get('rec_softmax', { WG: REC_SOFTMAX_WG }, 'multi_hot');
+  const u = uniformParams(gpu, `${op}.params`, [['u32', B], ['u32', N], ['u32', base], ['u32', rowptr.size - 1], ['u32', 0], ['f32', 0], ['u32', Math.floor(drop * 2 ** 32)]]);
+  const label = `recMultiHot ${B}x${N} base=${base} drop=${drop}`;
+  const _ = undefined;
+  return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, [u, _, perm, rowptr, items, out, _, _, _, _, _, a.seed]), workgroups: grid(gpu, B), owned: [u] }];
+}

@@ -1,0 +1,109 @@
+// `slimgpu train --task recommend`: load + split the data, the popularity baseline, train rec:mf-D
+// epoch by epoch (validation HR/NDCG after each, on a seeded sample of users), then the test
+// metrics of the epoch with the best validation NDCG (its tables are kept on the CPU).
+import type { Gpu } from '../gpu/device.js';
+import { loadRecData, type RecDataOptions } from '../data/interactions-load.js';
+import type { InteractionLog } from '../data/interactions.js';
+import type { RecSplit } from '../data/rec-split.js';
+import { evalUsers, GpuRanker, popularityLists, scoreLists, type Metrics, type Target } from './eval.js';
+import { MfModel, type RecKind } from './mf.js';
+
+export interface RecConfig {
+  data: string;
+  model: string;
+  epochs: number;
+  batch: number;
+  lr: number;
+  weightDecay: number;
+  seed: number;
+  /** Users ranked for the per-epoch validation (default 5000; all: Infinity). */
+  evalUsers: number;
+  /** The user table's learning rate is lr × this. */
+  userLrScale?: number;
+  dataOptions?: RecDataOptions;
+}
+
+export const REC_DEFAULTS = { epochs: 8, batch: 512, lr: 0.01, weightDecay: 0, seed: 0, evalUsers: 5000, userLrScale: 1 } as const;
+
+/** `rec:mf-D` / `rec:dae-D` → kind and D. */
+export function parseRecModel(name: string): { kind: RecKind; dim: number } {
+  const m = /^rec:(mf|dae)-(\d+)$/.exec(name);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 1024) throw new Error(`slimgpu: unknown recommendation model '${name}' (expected rec:mf-D or rec:dae-D with D in 1..1024, e.g. rec:mf-64)`);
+  return { kind: m[1] as RecKind, dim: Number(m[2]) };
+}
+
+export interface EpochRow {
+  epoch: number;
+  loss: number;
+  valid: Metrics;
+  seconds: number;
+}
+
+export interface RecTrained {
+  log: InteractionLog;
+  split: RecSplit;
+  model: MfModel;
+  popularity: { valid: Metrics; test: Metrics };
+  epochs: EpochRow[];
+  best: number;
+  test: Metrics;
+  /** Users of the test ranking (all evaluated users) and of the per-epoch validation. */
+  testUsers: Uint32Array;
+  validUsers: Uint32Array;
+}
+
+/** Model metrics for `target` over `users` with the model's current tables (one GPU ranking). */
+export async function rankModel(gpu: Gpu, m: MfModel, users: Uint32Array, target: Target): Promise<Metrics> {
+  const r = await GpuRanker.create(gpu, m.split, { U: m.U, V: m.V, b: m.b, kind: m.kind }, users, target);
+  try {
+    return scoreLists(m.split, users, await r.run(), target);
+  } finally {
+    r.dispose();
+  }
+}
+
+export function datasetLines(log: InteractionLog, s: RecSplit): string[] {
+  const train = s.trainItems.length;
+  return [
+    `data ${s.name}: ${s.nUsers} users, ${s.nItems} items, ${s.interactions} interactions (density ${(100 * s.interactions / (s.nUsers * s.nItems)).toFixed(3)}%), ${log.duplicates} duplicates dropped`,
+    `split: leave-last-out by ${s.timed ? 'timestamp' : 'seeded random order'}; ${train} train, ${s.evalUsers} validation + ${s.evalUsers} test items; ${s.nUsers - s.evalUsers} users with < 3 interactions train only${s.explicit ? '; ratings are explicit (used as implicit feedback)' : ''}`,
+  ];
+}
+
+const fmt = (m: Metrics) => `HR@10 ${m.hr.toFixed(4)}  NDCG@10 ${m.ndcg.toFixed(4)}`;
+
+/** Trains per the config, printing progress lines through `say`. */
+export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: string) => void = () => {}): Promise<RecTrained> {
+  const { dim, kind } = parseRecModel(cfg.model);
+  const { log, split } = await loadRecData(cfg.data, { seed: cfg.seed, ...cfg.dataOptions });
+  for (const l of datasetLines(log, split)) say(l);
+  const vUsers = evalUsers(split, Number.isFinite(cfg.evalUsers) ? cfg.evalUsers : undefined, cfg.seed);
+  const testUsers = evalUsers(split);
+  const popularity = {
+    valid: scoreLists(split, vUsers, popularityLists(split, vUsers, 'valid'), 'valid'),
+    test: scoreLists(split, testUsers, popularityLists(split, testUsers, 'test'), 'test'),
+  };
+  say(`popularity (valid, ${vUsers.length} users): ${fmt(popularity.valid)}`);
+  const model = new MfModel(gpu, split, { dim, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, seed: cfg.seed, userLrScale: cfg.userLrScale, kind });
+  await model.build();
+  const ranker = await GpuRanker.create(gpu, split, { U: model.U, V: model.V, b: model.b, kind }, vUsers, 'valid');
+  const epochs: EpochRow[] = [];
+  let best = -1, bestTables: Awaited<ReturnType<MfModel['readTables']>> | undefined;
+  try {
+    for (let e = 1; e <= cfg.epochs; e++) {
+      const t0 = performance.now();
+      const loss = await model.trainEpoch();
+      const seconds = (performance.now() - t0) / 1000;
+      const valid = scoreLists(split, vUsers, await ranker.run(), 'valid');
+      epochs.push({ epoch: e, loss, valid, seconds });
+      say(`epoch ${String(e).padStart(3)}  loss ${loss.toFixed(4)}  valid ${fmt(valid)}  ${seconds.toFixed(2)} s`);
+      if (best < 0 || valid.ndcg > epochs[best - 1]!.valid.ndcg) { best = e; bestTables = await model.readTables(); }
+    }
+  } finally {
+    ranker.dispose();
+  }
+  model.writeTables(bestTables!);
+  const test = await rankModel(gpu, model, testUsers, 'test');
+  say(`best epoch ${best}: test (${testUsers.length} users) model ${fmt(test)} | popularity ${fmt(popularity.test)} | NDCG ratio ${(test.ndcg / Math.max(1e-12, popularity.test.ndcg)).toFixed(2)}×`);
+  return { log, split, model, popularity, epochs, best, test, testUsers, validUsers: vUsers };
+}
