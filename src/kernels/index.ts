@@ -12,3 +12,4 @@ export * from './attention.js';
 export * from './attention-decode.js';
 export * from './adamw.js';
 export * from './qat.js';
+export * from './bytemlp.js';
