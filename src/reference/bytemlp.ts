@@ -103,3 +103,22 @@ export class ByteMlpCpu {
     }
   }
 }
+
+/** A random model of the given shape (tests and benches): levels in [−127, 127], biases |b| < 2^20. */
+export function randomByteMlp(seed: number, ctx: number, dim: number, hidden: number, shifts = { emb: 5, l1: 8, l2: 9, l3: 9 }, sh = 4): ByteMlpModel {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const lv = (n: number) => Int32Array.from({ length: n }, () => Math.floor(next() * 255) - 127);
+  const bs = (n: number) => Int32Array.from({ length: n }, () => Math.floor((next() * 2 - 1) * 2 ** 20));
+  return {
+    ctx, dim, hidden, sh, shifts,
+    emb: lv(256 * dim), w1: lv(hidden * ctx * dim), b1: bs(hidden),
+    w2: lv(hidden * hidden), b2: bs(hidden), w3: lv(256 * hidden), b3: bs(256),
+  };
+}
