@@ -127,6 +127,7 @@ def main():
     ap.add_argument('--hidden', type=int, default=192)
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--resume', action='store_true')
+    ap.add_argument('--export-only', metavar='JSON', help='write the integer model of the checkpoint to JSON and stop')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -143,6 +144,9 @@ def main():
         if st['shifts'] is not None:
             model.shifts, model.qat = st['shifts'], True
         print(f'resumed at step {step}, {spent / 60:.1f} min', flush=True)
+    if a.export_only:
+        export(model, a.export_only, {'steps': step, 'minutes': spent / 60, 'qat': model.qat})
+        return
     corpus = Corpus(a.corpus, a.ctx, seed=step + 7)
     budget = a.minutes * 60
     t0, last_save = time.time() - spent, time.time()

@@ -1,6 +1,6 @@
 // Integer forward pass of the shipped byte model   (shaders/bytemlp.wgsl; CPU reference src/reference/bytemlp.ts)
 //   rows (R, CTX) u32 bytes (newest first) → out (R, 256) i32 logits in 1/256 nat, bit-identical to
-//   the reference on every device (i32/u32 arithmetic only). One workgroup per row.
+//   the reference on every device (i32/u32 arithmetic only). One workgroup per BYTEMLP_ROWS rows.
 import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
@@ -9,6 +9,8 @@ import { forwardShifts, layer1Tables, BYTEMLP_MAX_HIDDEN, type ByteMlpModel } fr
 import { dtype, fail, rank } from './validate.js';
 
 export const BYTEMLP_WG = 64;
+/** Rows per workgroup (workgroup memory: ROWS·256 i32 = 16 KiB at 16, the WebGPU minimum limit). */
+export const BYTEMLP_ROWS = 16;
 
 /** The model's integer weights on the GPU (layer 1 as per-position tables). */
 export class ByteMlpWeights {
@@ -51,14 +53,14 @@ export async function byteMlpForward(gpu: Gpu, w: ByteMlpWeights, rows: Tensor, 
   dtype(op, 'out', out, 'i32');
   if (rows.shape[1] !== w.ctx) fail(op, `rows must have ${w.ctx} columns (CTX), got [${rows.shape}]`);
   if (!Number.isInteger(R) || R < 1 || R > rows.shape[0]! || out.size < R * 256) fail(op, `R = ${R} rows do not fit rows [${rows.shape}] and out [${out.shape}]`);
-  const pipeline = await pipelines(gpu).get('bytemlp', { WG: BYTEMLP_WG }, 'forward');
+  const pipeline = await pipelines(gpu).get('bytemlp', { WG: BYTEMLP_WG, ROWS: BYTEMLP_ROWS, HROWS: BYTEMLP_ROWS * 256, JROWS: Math.ceil(256 / BYTEMLP_WG) * BYTEMLP_ROWS }, 'forward');
   const s = w.shifts;
   const u = uniformParams(gpu, 'bytemlp.params', [['u32', R], ['u32', w.ctx], ['u32', w.hidden], ['u32', s.s2], ['i32', s.r1], ['i32', s.r3]]);
   const label = `bytemlp R=${R} H=${w.hidden}`;
   return [{
     label, pipeline,
     bindGroup: bindGroup(gpu, pipeline, label, [u, rows, w.tables, w.w2, w.w3, w.bias, out]),
-    workgroups: grid(gpu, R),
+    workgroups: grid(gpu, Math.ceil(R / BYTEMLP_ROWS)),
     owned: [u],
   }];
 }
