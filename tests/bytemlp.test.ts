@@ -10,6 +10,8 @@ import { ByteMlpGpuBatch, GpuBytePredictor } from '../src/codec/pretrained/gpu.j
 import { CpuBytePredictor } from '../src/codec/pretrained/cpu.js';
 import { decodeByteMlp, encodeByteMlp } from '../src/codec/pretrained/file.js';
 import { loadPredictorById, modelId, SHIPPED_MODELS, setModelSource } from '../src/codec/pretrained/index.js';
+import { BitDecoder, BitEncoder, CmModel, decodeByte, encodeByte } from '../src/codec/cm/index.js';
+import type { PredictorStreams } from '../src/codec/predictor.js';
 import { ByteMlpWeights } from '../src/kernels/bytemlp.js';
 import { randomByteMlp } from '../src/reference/bytemlp.js';
 import { CHECK_CASES, checkContexts, cpuLogits, hashOf } from '../scripts/bytemlp-device-check.js';
@@ -62,6 +64,45 @@ describe('bytemlp integer forward', () => {
       cpu.push(push);
       g.push(push);
     }
+    g.dispose();
+    gp.weights.dispose();
+  });
+});
+
+describe('bytemlp in the CM coder', () => {
+  it('a text coded with the GPU tables decodes with the CPU tables (and back), 2 streams', async () => {
+    const gpu = await testGpu();
+    const m = randomByteMlp(11, 16, 16, 40, { emb: 6, l1: 9, l2: 9, l3: 10 });
+    const gp = GpuBytePredictor.create(gpu, 'x', 'rand', m);
+    const cp = new CpuBytePredictor('x', 'rand', m);
+    const texts = ['Plain English text, with some punctuation; and digits 12345.', 'Ünïcödé ßtrings — and a short one'].map((t) => new TextEncoder().encode(t));
+    const L = Math.max(...texts.map((t) => t.length));
+    const encode = async (st: PredictorStreams) => {
+      const cm = new CmModel(2, { memoryLog2: 16 }), enc = new BitEncoder();
+      for (let t = 0; t < L; t++) {
+        const tables = await st.next();
+        const push = new Int32Array(2).fill(-1);
+        for (let s = 0; s < 2; s++) if (t < texts[s]!.length) { encodeByte(cm, enc, s, texts[s]![t]!, tables[s]!); push[s] = texts[s]![t]!; }
+        st.push(push);
+      }
+      return enc.finish();
+    };
+    const decode = async (st: PredictorStreams, bytes: Uint8Array) => {
+      const cm = new CmModel(2, { memoryLog2: 16 }), dec = new BitDecoder(bytes);
+      const out = texts.map((t) => new Uint8Array(t.length));
+      for (let t = 0; t < L; t++) {
+        const tables = await st.next();
+        const push = new Int32Array(2).fill(-1);
+        for (let s = 0; s < 2; s++) if (t < texts[s]!.length) { out[s]![t] = decodeByte(cm, dec, s, tables[s]!); push[s] = out[s]![t]!; }
+        st.push(push);
+      }
+      return out;
+    };
+    const g = gp.open(2);
+    const coded = await encode(g);
+    expect(await encode(cp.open(2))).toEqual(coded);
+    const back = await decode(cp.open(2), coded);
+    expect(back).toEqual(texts);
     g.dispose();
     gp.weights.dispose();
   });
