@@ -11,6 +11,7 @@ import { brotliCompressSync, constants as Z } from 'node:zlib';
 import { BitEncoder, CmModel, encodeByte } from '../src/codec/cm/index.js';
 import { codeBits } from '../src/codec/frequencies.js';
 import { cumFromLogits, ByteMlpCpu, type ByteMlpModel } from '../src/codec/pretrained/bytemlp.js';
+import { CpuBytePredictor } from '../src/codec/pretrained/cpu.js';
 import { GpuBytePredictor } from '../src/codec/pretrained/gpu.js';
 import { decodeByteMlp } from '../src/codec/pretrained/file.js';
 import { SHIPPED_MODELS } from '../src/codec/pretrained/registry.js';
@@ -96,6 +97,31 @@ function sourceText(): Uint8Array {
   return new Uint8Array(Buffer.concat(files.map((f) => readFileSync(f))));
 }
 
+/** Model-only throughput: the CPU path (1 stream), and on the GPU 16 streams per step (decoding) and 2048 positions per call (encoding). */
+async function speeds(m: ByteMlpModel, text: Uint8Array, gp: GpuBytePredictor | null): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const kbps = (n: number, t0: number) => +(n / 1024 / ((performance.now() - t0) / 1000)).toFixed(2);
+  const steps = async (st: { next(): Promise<Uint32Array[]>; push(b: Int32Array): void }, n: number, T: number) => {
+    const t0 = performance.now();
+    for (let t = 0; t < T; t++) {
+      await st.next();
+      st.push(Int32Array.from({ length: n }, (_, s) => text[s * T + t]!));
+    }
+    return kbps(n * T, t0);
+  };
+  out.cpu1 = await steps(new CpuBytePredictor('x', 'x', m).open(1), 1, 4096);
+  if (gp) {
+    const st = gp.open(16);
+    await steps(st, 16, 4); // compile, warm
+    out.gpu16streams = await steps(st, 16, 256);
+    st.dispose();
+    const t0 = performance.now();
+    for await (const _ of logitsOf(m, text.subarray(0, 65536), gp.gpu, gp)) { /* timing only */ }
+    out.gpuBatch2048 = kbps(65536, t0);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const bytes = new Uint8Array(readFileSync(modelPath));
   const m = decodeByteMlp(bytes, modelPath);
@@ -127,7 +153,9 @@ async function main(): Promise<void> {
       `model alone ${(agg.modelBits / agg.raw).toFixed(3)} b/B; mean cm+model/brotli ${agg.ratioVsBrotli.toFixed(3)}; vs cm ${(agg.mixed / agg.cm - 1) * 100 > 0 ? '+' : ''}${((agg.mixed / agg.cm - 1) * 100).toFixed(2)}%; ` +
       `model ${(agg.raw / 1024 / agg.modelSeconds).toFixed(1)} KB/s (${gpu ? 'GPU ' + gpu.info.description : 'CPU'})`);
   }
-  const res = { model: modelPath, modelBytes: bytes.length, path: gpu ? `gpu ${gpu.info.device} ${gpu.info.description}` : 'cpu', rows, date: new Date().toISOString() };
+  const speed = await speeds(m, english, gp);
+  console.log(`speed (model only, KB/s): ${JSON.stringify(speed)}`);
+  const res = { model: modelPath, modelBytes: bytes.length, path: gpu ? `gpu ${gpu.info.device} ${gpu.info.description}` : 'cpu', rows, speed, date: new Date().toISOString() };
   writeFileSync(`${outPath}.tmp`, JSON.stringify(res, null, 1));
   renameSync(`${outPath}.tmp`, outPath);
   gp?.weights.dispose();
