@@ -7,5 +7,5 @@ export interface ShippedModel {
 }
 
 export const SHIPPED_MODELS: readonly ShippedModel[] = [
-  { id: 'PENDING', file: 'bytemlp.slim.safetensors' },
+  { id: '0c8fb1b1ebe0efa979b22bcfc610c863', file: 'bytemlp.slim.safetensors' },
 ];
