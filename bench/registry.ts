@@ -11,6 +11,7 @@ import { attentionCases } from './kernels/attention.js';
 import { conv2dCases } from './kernels/conv2d.js';
 import { convTranspose2dCases } from './kernels/conv_transpose2d.js';
 import { embeddingCases } from './kernels/embedding.js';
+import { byteMlpCases } from './kernels/bytemlp.js';
 import { geluCases } from './kernels/gelu.js';
 import { layerNormCases } from './kernels/layernorm.js';
 import { lossCases } from './kernels/loss.js';
@@ -39,6 +40,7 @@ export const KERNEL_SUITES: Suite[] = [
   { name: 'sgd_l2', cases: sgdL2Cases },
   { name: 'topk_mask', cases: topkMaskCases },
   { name: 'embedding', cases: embeddingCases },
+  { name: 'bytemlp', cases: byteMlpCases },
   { name: 'layernorm', cases: layerNormCases },
   { name: 'gelu', cases: geluCases },
   { name: 'attention', cases: attentionCases },

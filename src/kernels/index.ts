@@ -15,3 +15,4 @@ export * from './qat.js';
 export * from './spmm.js';
 export * from './rank_topk.js';
 export * from './rec_softmax.js';
+export * from './bytemlp.js';
