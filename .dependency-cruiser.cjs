@@ -2,7 +2,7 @@
  * The house's import rules (docs/ARCHITECTURE.md): no import circles, and every layer imports only
  * from the layers below it. Checked in CI by `npm run check:deps`.
  *
- *   gpu < reference < data < kernels < ops < nn < compress < io < codec < run < api < faces
+ *   gpu < reference < data < kernels < ops < nn < compress < io < codec < apps (image, rec) < run < api < faces
  *
  * A file outside every layer (tests, configs) is not checked against the order, only for circles.
  */
@@ -16,6 +16,7 @@ const LAYERS = [
   ['compress', '^src/compress/'],
   ['io', '^src/io/'],
   ['codec', '^src/codec/'],
+  ['apps', '^src/(image|rec)/'],
   ['run', '^src/run/'],
   ['api', '^src/(index|node)\\.ts$'],
   ['faces', '^(src/cli/|demo/|bench/|scripts/)'],

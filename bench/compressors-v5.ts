@@ -12,7 +12,7 @@ import { compressBytes, decompressBytes, type PredictorResolver } from '../src/c
 import { loadShippedPredictor, SHIPPED_MODEL_IDS } from '../src/codec/pretrained/index.js';
 import type { BytePredictor } from '../src/codec/predictor.js';
 import { CountPredictor } from '../tests/predictor-double.js';
-import type { CompressorRow } from './compressors.js';
+import type { CompressorRow } from './compressor-row.js';
 
 export type V5RowKind = 'pretrained' | 'double' | 'cm';
 

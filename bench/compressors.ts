@@ -16,22 +16,10 @@ import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSy
 import { createGpu } from '../src/gpu/device.js';
 import { GPT_CODEC_DEFAULTS, type GptCodecOptions } from '../src/codec/gpt.js';
 import { compressWithGpt, decompressWithGpt } from '../src/codec/api.js';
+import type { CompressorRow } from './compressor-row.js';
+export type { CompressorRow } from './compressor-row.js';
 import { formatSmall, smallRows, v5Row, zpaqRow, type SmallRow, type V5RowKind } from './compressors-v5.js';
 
-export interface CompressorRow {
-  name: string;
-  command: string;
-  bytes: number;
-  bitsPerByte: number;
-  compressSeconds: number;
-  decompressSeconds?: number;
-  /** Two-part: bytes of the stored model, and its share of the file. */
-  modelBytes?: number;
-  modelShare?: number;
-  /** GPT+CM and two-part: the code length under the GPT's tables alone in the same run (bits per byte, no container). */
-  gptBitsPerByte?: number;
-  note?: string;
-}
 
 export interface CompressorsReport {
   file: string;

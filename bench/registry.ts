@@ -9,7 +9,7 @@ import type { Gpu } from '../src/gpu/device.js';
 import { adamwCases } from './kernels/adamw.js';
 import { attentionCases } from './kernels/attention.js';
 import { conv2dCases } from './kernels/conv2d.js';
-import { convTranspose2dCases } from './kernels/conv_transpose2d.js';
+import { convTranspose2dCases } from './kernels/conv-transpose2d.js';
 import { embeddingCases } from './kernels/embedding.js';
 import { byteMlpCases } from './kernels/bytemlp.js';
 import { geluCases } from './kernels/gelu.js';
@@ -20,8 +20,8 @@ import { poolCases } from './kernels/pool.js';
 import { sgdL2Cases } from './kernels/sgd-l2.js';
 import { topkMaskCases } from './kernels/topk-mask.js';
 import { qatCases } from './kernels/qat.js';
-import { rankTopkCases } from './kernels/rank_topk.js';
-import { recSoftmaxCases } from './kernels/rec_softmax.js';
+import { rankTopkCases } from './kernels/rank-topk.js';
+import { recSoftmaxCases } from './kernels/rec-softmax.js';
 
 export type { BenchCase, Prepared } from './kernels/case.js';
 import type { BenchCase } from './kernels/case.js';
@@ -34,11 +34,11 @@ export interface Suite {
 export const KERNEL_SUITES: Suite[] = [
   { name: 'matmul', cases: matmulCases },
   { name: 'conv2d', cases: conv2dCases },
-  { name: 'conv_transpose2d', cases: convTranspose2dCases },
+  { name: 'conv-transpose2d', cases: convTranspose2dCases },
   { name: 'pool', cases: poolCases },
   { name: 'loss', cases: lossCases },
-  { name: 'sgd_l2', cases: sgdL2Cases },
-  { name: 'topk_mask', cases: topkMaskCases },
+  { name: 'sgd-l2', cases: sgdL2Cases },
+  { name: 'topk-mask', cases: topkMaskCases },
   { name: 'embedding', cases: embeddingCases },
   { name: 'bytemlp', cases: byteMlpCases },
   { name: 'layernorm', cases: layerNormCases },
@@ -46,6 +46,6 @@ export const KERNEL_SUITES: Suite[] = [
   { name: 'attention', cases: attentionCases },
   { name: 'adamw', cases: adamwCases },
   { name: 'qat', cases: qatCases },
-  { name: 'rank_topk', cases: rankTopkCases },
-  { name: 'rec_softmax', cases: recSoftmaxCases },
+  { name: 'rank-topk', cases: rankTopkCases },
+  { name: 'rec-softmax', cases: recSoftmaxCases },
 ];

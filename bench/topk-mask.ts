@@ -1,6 +1,6 @@
 // Times topkMask over n weights (default 10M) against an SGD-like pass over the same n (reads 4 f32
 // arrays, writes 2: the traffic of the fused update), and prints JSON. Validates the mask first.
-//   npx esbuild bench/topk_mask.ts --bundle --platform=node --format=esm --external:webgpu --outfile=node_modules/.cache/topk_bench.mjs && node node_modules/.cache/topk_bench.mjs [n] [reps] [rounds]
+//   npx esbuild bench/topk-mask.ts --bundle --platform=node --format=esm --external:webgpu --outfile=node_modules/.cache/topk_bench.mjs && node node_modules/.cache/topk_bench.mjs [n] [reps] [rounds]
 import { createGpu } from '../src/gpu/device.js';
 import { encodeDispatches, type Dispatch } from '../src/gpu/dispatch.js';
 import { compileModule } from '../src/gpu/pipeline.js';

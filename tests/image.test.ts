@@ -9,7 +9,7 @@ import { ImageError, psnr, type RawImage } from '../src/image/raw.js';
 import { readSlimg } from '../src/image/slimg.js';
 import { ImageTransforms } from '../src/image/transforms.js';
 import { conv2dCpu } from '../src/reference/conv2d.js';
-import { convTranspose2dCpu } from '../src/reference/conv_transpose2d.js';
+import { convTranspose2dCpu } from '../src/reference/conv-transpose2d.js';
 import { expectClose, rng, testGpu, uniform } from './helpers.js';
 import { randomFreq, randomImage, tinyModelBytes } from './image-fixtures.js';
 

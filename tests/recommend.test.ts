@@ -14,7 +14,7 @@ import { compressRecommender, formatStages } from '../src/rec/stages.js';
 import { GpuRanker, popularityLists, scoreLists } from '../src/rec/eval.js';
 import { parseRecModel, trainRecommender } from '../src/rec/run.js';
 import { REC_COMPRESS_DEFAULTS } from '../src/rec/compress.js';
-import { rankTopkCpu } from '../src/reference/rank_topk.js';
+import { rankTopkCpu } from '../src/reference/rank-topk.js';
 import { exclusionCsr } from '../src/rec/eval.js';
 import { rng, testGpu } from './helpers.js';
 

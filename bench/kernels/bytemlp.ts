@@ -5,7 +5,7 @@ import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
 import { byteMlpForward, ByteMlpWeights } from '../../src/kernels/bytemlp.js';
 import { ByteMlpCpu, randomByteMlp } from '../../src/reference/bytemlp.js';
-import type { BenchCase } from '../registry.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer } from '../util.js';
 
 export function byteMlpCases(_gpu: Gpu): BenchCase[] {

@@ -9,7 +9,7 @@ import { checkClose, disposer, uniform } from '../util.js';
 
 export function sgdL2Cases(_gpu: Gpu): BenchCase[] {
   return [266_610, 4_000_000].map((n) => ({
-    kernel: 'sgd_l2',
+    kernel: 'sgd-l2',
     variant: '-',
     size: `n=${n} masked`,
     bytes: 6 * 4 * n,
@@ -29,8 +29,8 @@ export function sgdL2Cases(_gpu: Gpu): BenchCase[] {
         async validate() {
           const rw = w.slice(), rv = v.slice();
           sgdL2Cpu({ w: rw, g, v: rv, mask }, hyper);
-          checkClose('sgd_l2 w', await t.w.read(), rw, 1e-6, 1e-5);
-          checkClose('sgd_l2 v', await t.v.read(), rv, 1e-6, 1e-5);
+          checkClose('sgd-l2 w', await t.w.read(), rw, 1e-6, 1e-5);
+          checkClose('sgd-l2 v', await t.v.read(), rv, 1e-6, 1e-5);
         },
         dispose: disposer([t.w, t.g, t.v, t.mask, th], dispatches),
       };

@@ -10,7 +10,7 @@ import { checkClose, disposer, uniform } from '../util.js';
 
 export function topkMaskCases(_gpu: Gpu): BenchCase[] {
   return [266_610, 4_000_000].map((n) => ({
-    kernel: 'topk_mask',
+    kernel: 'topk-mask',
     variant: '-',
     size: `n=${n} keep 10%`,
     bytes: 8 * n,
@@ -25,7 +25,7 @@ export function topkMaskCases(_gpu: Gpu): BenchCase[] {
       return {
         dispatches: plan.dispatches,
         async validate() {
-          checkClose('topk_mask', await tm.read(), topkMaskCpuK(w, k), 0, 0);
+          checkClose('topk-mask', await tm.read(), topkMaskCpuK(w, k), 0, 0);
         },
         dispose: disposer([tw, tm, tk, ...plan.scratch], plan.dispatches),
       };

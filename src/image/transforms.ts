@@ -6,7 +6,7 @@ import type { Gpu } from '../gpu/device.js';
 import { destroyDispatches, run, type Dispatch } from '../gpu/dispatch.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
 import { conv2d } from '../kernels/conv2d.js';
-import { convTranspose2d } from '../kernels/conv_transpose2d.js';
+import { convTranspose2d } from '../kernels/conv-transpose2d.js';
 import type { ImageModel } from './model.js';
 
 interface Layer { w: Tensor; b: Tensor; oc: number }

@@ -6,7 +6,7 @@ import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.j
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
 import { forwardShifts, layer1Tables, BYTEMLP_MAX_HIDDEN, type ByteMlpModel } from '../reference/bytemlp.js';
-import { dtype, fail, rank } from './validate.js';
+import { dtype, fail, rank } from './args.js';
 
 export const BYTEMLP_WG = 64;
 /** Rows per workgroup (workgroup memory: ROWS·256 i32 = 16 KiB at 16, the WebGPU minimum limit). */

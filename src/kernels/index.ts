@@ -13,6 +13,6 @@ export * from './attention-decode.js';
 export * from './adamw.js';
 export * from './qat.js';
 export * from './spmm.js';
-export * from './rank_topk.js';
-export * from './rec_softmax.js';
+export * from './rank-topk.js';
+export * from './rec-softmax.js';
 export * from './bytemlp.js';

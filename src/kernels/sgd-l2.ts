@@ -1,4 +1,4 @@
-// sgdL2: fused SGD + momentum + L2 update over a flat parameter arena   (shaders/sgd_l2.wgsl)
+// sgdL2: fused SGD + momentum + L2 update over a flat parameter arena   (shaders/sgd-l2.wgsl)
 //   w, g, v, mask (optional): n f32 each (any shapes of equal size, e.g. the arena's flat views)
 //   hyper: f32 tensor [lr, momentum, l2, clip] (≥ 3 entries; 4 with opts.norm) read on the GPU at
 //          every dispatch, so a scheduler can change it per step (copy a table row into it, or a kernel)
@@ -119,7 +119,7 @@ export async function sgdL2(gpu: Gpu, params: SgdParams, hyper: Tensor, opts: Sg
   const { body, tail } = vec4Split(gpu, n);
   const out: Dispatch[] = [];
   const part = async (vec4: boolean, start: number, count: number): Promise<void> => {
-    const pipeline = await pipelines(gpu).get('sgd_l2', { MASK: !!mask, VEC4: vec4, CLIP: !!opts.norm, WG: SGD_WG });
+    const pipeline = await pipelines(gpu).get('sgd-l2', { MASK: !!mask, VEC4: vec4, CLIP: !!opts.norm, WG: SGD_WG });
     const items = vec4 ? count / 4 : count;
     const uni = uniformParams(gpu, 'sgdL2.params', [['u32', items], ['u32', decayEnd], ['u32', start]]);
     const label = `sgdL2 ${n}${mask ? ' masked' : ''}${opts.norm ? ' clipped' : ''}${vec4 ? '' : ' tail'}`;

@@ -1,4 +1,4 @@
-// topkMask: mask = 1 for exactly k elements with the largest |w|, 0 for the others   (shaders/topk_mask.wgsl)
+// topkMask: mask = 1 for exactly k elements with the largest |w|, 0 for the others   (shaders/topk-mask.wgsl)
 //   weights (any shape, f32), mask (same number of elements, f32), k: u32[1] on the GPU.
 //   views: (offset, length) element ranges of `weights` taken together (global magnitude pruning
 //   over several layers of the parameter arena); index order = the concatenation of the views;
@@ -153,7 +153,7 @@ export async function topkMask(gpu: Gpu, args: TopkMaskArgs): Promise<TopkMaskPl
   table.unmap();
 
   const defines = { WG: TOPK_WG };
-  const get = (entry: string) => pipelines(gpu).get('topk_mask', defines, entry);
+  const get = (entry: string) => pipelines(gpu).get('topk-mask', defines, entry);
   const [pInit, pHist, pSelect, pCount, pBoundary, pMask] = await Promise.all(
     ['init', 'hist_pass', 'select_digit', 'count_eq', 'boundary', 'mask_pass'].map(get),
   );

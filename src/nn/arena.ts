@@ -1,7 +1,7 @@
 // The parameter arena: every trainable tensor lives in one flat GPU buffer (weights), with twins
 // of the same layout for gradients, momentum and masks. Each parameter is a view at an offset
 // aligned to the device's minStorageBufferOffsetAlignment. Prunable weights come first, biases
-// after them, so one sgd_l2 dispatch applies L2 to [0, decayEnd) only; a checkpoint is one copy.
+// after them, so one sgd-l2 dispatch applies L2 to [0, decayEnd) only; a checkpoint is one copy.
 import type { Gpu } from '../gpu/device.js';
 import { createTensor, readBuffer, Tensor, numel } from '../gpu/tensor.js';
 

@@ -1,5 +1,5 @@
 // The update step as one fused dispatch family over the parameter arena: SGD with momentum and L2
-// (sgd_l2), or AdamW (adamw, torch semantics) — both optionally after a global-norm gradient clip
+// (sgd-l2), or AdamW (adamw, torch semantics) — both optionally after a global-norm gradient clip
 // (gradNorm: a fixed-order Σg² over the arena that the update reads). Per-step values come from the
 // plan's per-step table, one row per step, copied into `hyper` by the prepare kernel; hyperRow()
 // builds a row on the CPU (learning rate, AdamW's bias corrections for step t + 1, the clip norm).

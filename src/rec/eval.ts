@@ -1,17 +1,17 @@
 // The protocol's metrics: HR@10 and NDCG@10 by full ranking over every item the user has not
 // interacted with (training items excluded; for the test item the validation item too).
 //   GpuRanker: per chunk of R users, gather U rows (rec:dae: the mean of U over the user's known
-//               items, by multi_hot + matmul) → S = Ue·Vᵀ + b (matmul) → rank_topk; every
+//               items, by multi_hot + matmul) → S = Ue·Vᵀ + b (matmul) → rank-topk; every
 //               chunk records into one encoder, the (users × k) top lists are read back once.
 //   popularityRanking: the baseline, items by training count (ties lower index), on the CPU.
 import type { Gpu } from '../gpu/device.js';
 import { destroyDispatches, encodeDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { createTensor, Tensor } from '../gpu/tensor.js';
 import { matmul } from '../kernels/matmul.js';
-import { rankTopk } from '../kernels/rank_topk.js';
-import { createSeedBuffer, recGatherRows, recMultiHot } from '../kernels/rec_softmax.js';
+import { rankTopk } from '../kernels/rank-topk.js';
+import { createSeedBuffer, recGatherRows, recMultiHot } from '../kernels/rec-softmax.js';
 import type { RecKind } from './mf.js';
-import { hitAndNdcg } from '../reference/rank_topk.js';
+import { hitAndNdcg } from '../reference/rank-topk.js';
 import { shuffledIndices } from '../data/random.js';
 import type { RecSplit } from '../data/rec-split.js';
 

@@ -3,15 +3,15 @@
 // rec:dae-D — the same with U a second item table and a user the mean of U over the user's items
 //   (a linear denoising autoencoder, Mult-DAE without the nonlinearity: half of each user's items
 //   dropped from the input per epoch, all predicted): Ub = A·U with A the normalised multi-hot rows
-//   (rec_softmax.multi_hot), and dU = Aᵀ·dUb by matmul — no scatter, every row many updates;  per batch of B distinct users, loss = mean over the batch of
+//   (rec-softmax.multi_hot), and dU = Aᵀ·dUb by matmul — no scatter, every row many updates;  per batch of B distinct users, loss = mean over the batch of
 //   logsumexp_i score(u, ·) − mean over u's training items of score(u, i)   (Mult-VAE's likelihood
 //   without the encoder; every item is a negative, no sampling).
 // Parameters live in one arena [U (nU·D) | V (nI·D) | b (nI)], each segment padded to 64 floats (the
 // storage offset alignment), so one AdamW dispatch updates all of them; weight decay (the L2 on the
 // embeddings) applies to U and V, not to b. An optional 0/1 mask of the arena's size keeps pruned
 // entries at exactly 0 (AdamW zeroes w, m and v there).
-// One step = gather U rows (rec_softmax's gather_rows) → S = Ub·Vᵀ + b (matmul) → rec_softmax → db = colsum(dS),
-// dV = dSᵀ·Ub, dUb = dS·V (matmul) → scatter dUb into the zero dU (rec_softmax) → AdamW (bias
+// One step = gather U rows (rec-softmax's gather_rows) → S = Ub·Vᵀ + b (matmul) → rec-softmax → db = colsum(dS),
+// dV = dSᵀ·Ub, dUb = dS·V (matmul) → scatter dUb into the zero dU (rec-softmax) → AdamW (bias
 // corrections from the GPU step counter) → clear dU's batch rows. A whole epoch of steps records
 // into one command encoder per `chunk` steps, with no readback; the per-user losses are read once
 // per epoch. This trainer sits beside nn/ (not inside its layer switch): a recommender's table is
@@ -21,7 +21,7 @@ import { destroyDispatches, encodeDispatches, type Dispatch } from '../gpu/dispa
 import { createTensor, Tensor } from '../gpu/tensor.js';
 import { adamw, adamwBiasCorrection, createAdamWHyper, writeAdamWHyper } from '../kernels/adamw.js';
 import { colsum, matmul } from '../kernels/matmul.js';
-import { createSeedBuffer, recGatherRows, recMultiHot, recScatterRows, recSoftmaxXent, writeSeed } from '../kernels/rec_softmax.js';
+import { createSeedBuffer, recGatherRows, recMultiHot, recScatterRows, recSoftmaxXent, writeSeed } from '../kernels/rec-softmax.js';
 import { advanceStep } from '../kernels/step.js';
 import { Rng, mix32, shuffledIndices } from '../data/random.js';
 import type { RecSplit } from '../data/rec-split.js';

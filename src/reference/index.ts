@@ -13,5 +13,5 @@ export * from './adamw.js';
 export * from './gpt.js';
 export * from './qat.js';
 export * from './spmm.js';
-export * from './rank_topk.js';
-export * from './rec_softmax.js';
+export * from './rank-topk.js';
+export * from './rec-softmax.js';

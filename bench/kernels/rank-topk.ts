@@ -2,14 +2,14 @@
 // recommender's full-catalogue evaluation). Reported as GB/s over the scores read once (4·R·N bytes).
 import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
-import { rankTopk } from '../../src/kernels/rank_topk.js';
-import { rankTopkCpu } from '../../src/reference/rank_topk.js';
-import type { BenchCase } from '../registry.js';
+import { rankTopk } from '../../src/kernels/rank-topk.js';
+import { rankTopkCpu } from '../../src/reference/rank-topk.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 export function rankTopkCases(_gpu: Gpu): BenchCase[] {
   return [[256, 7_919], [512, 41_843]].flatMap(([R, N]) => (['lists', 'rounds'] as const).map((variant) => ({
-    kernel: 'rank_topk',
+    kernel: 'rank-topk',
     variant,
     size: `${R}x${N} k=10`,
     bytes: 4 * R! * N!,
@@ -29,7 +29,7 @@ export function rankTopkCases(_gpu: Gpu): BenchCase[] {
       return {
         dispatches,
         async validate() {
-          checkClose('rank_topk', await ti.read(), rankTopkCpu(s, R!, N!, 10, rows, ptr, cols).idx, 0, 0);
+          checkClose('rank-topk', await ti.read(), rankTopkCpu(s, R!, N!, 10, rows, ptr, cols).idx, 0, 0);
         },
         dispose: disposer([ts, tr, tp, tc, ti, tv], dispatches),
       };

@@ -3,9 +3,9 @@
 // element's stamp, including the parts cut off by the padding: a bound, not exact).
 import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
-import { convTranspose2d } from '../../src/kernels/conv_transpose2d.js';
-import { convTranspose2dCpu, convTranspose2dOutShape } from '../../src/reference/conv_transpose2d.js';
-import type { BenchCase } from '../registry.js';
+import { convTranspose2d } from '../../src/kernels/conv-transpose2d.js';
+import { convTranspose2dCpu, convTranspose2dOutShape } from '../../src/reference/conv-transpose2d.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 type S4 = [number, number, number, number];
@@ -20,7 +20,7 @@ export function convTranspose2dCases(_gpu: Gpu): BenchCase[] {
   return SHAPES.map(({ x, w }) => {
     const [N, C, H, W] = x, [, OC, KH, KW] = w;
     return {
-      kernel: 'conv_transpose2d',
+      kernel: 'conv-transpose2d',
       variant: '-',
       size: `x${x.join('x')} w${w.join('x')} s2 p2 op1 +b relu`,
       flops: 2 * N * C * H * W * OC * KH * KW,
@@ -34,7 +34,7 @@ export function convTranspose2dCases(_gpu: Gpu): BenchCase[] {
           dispatches,
           async validate() {
             const ref = convTranspose2dCpu(xd, x, wd, w, { ...opts, bias: bd, activation: 'relu' });
-            checkClose('conv_transpose2d', await ty.read(), ref, 1e-5 * C * KH * KW, 1e-4);
+            checkClose('conv-transpose2d', await ty.read(), ref, 1e-5 * C * KH * KW, 1e-4);
           },
           dispose: disposer([tx, tw, tb, ty], dispatches),
         };

@@ -1,4 +1,4 @@
-// recSoftmaxXent: multinomial (full-softmax) loss and score gradient of a batch of users   (shaders/rec_softmax.wgsl)
+// recSoftmaxXent: multinomial (full-softmax) loss and score gradient of a batch of users   (shaders/rec-softmax.wgsl)
 //   scores (B, N) f32, perm (≥ base + B) u32 user of each row (≥ U: padding), rowptr (U + 1) u32 +
 //   items u32: each user's training items → ds (B, N) = scale·(softmax(s) − multi-hot/n),
 //   loss (≥ base + B) f32 at base + b: logsumexp(s[b]) − mean of s[b] over the user's items.
@@ -58,7 +58,7 @@ export async function recSoftmaxXent(gpu: Gpu, a: RecSoftmaxArgs): Promise<Dispa
   if (loss.size < base + B) fail(op, `loss must hold base + B = ${base + B} values, got ${loss.size}`);
   if (ds.buffer === scores.buffer) fail(op, 'ds and scores must be in different GPU buffers');
   sameDevice(op, ['scores', scores], ['perm', perm], ['rowptr', rowptr], ['items', items], ['ds', ds], ['loss', loss]);
-  const pipeline = await pipelines(gpu).get('rec_softmax', { WG: REC_SOFTMAX_WG }, 'softmax_xent');
+  const pipeline = await pipelines(gpu).get('rec-softmax', { WG: REC_SOFTMAX_WG }, 'softmax_xent');
   const u = uniformParams(gpu, 'recSoftmaxXent.params', [['u32', B], ['u32', N], ['u32', base], ['u32', rowptr.size - 1], ['u32', 0], ['f32', scale]]);
   const label = `recSoftmaxXent ${B}x${N} base=${base}`;
   return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, [u, scores, perm, rowptr, items, ds, loss]), workgroups: grid(gpu, B), owned: [u] }];
@@ -99,7 +99,7 @@ export async function recScatterRows(gpu: Gpu, a: RecScatterArgs): Promise<Dispa
   if (perm.size < base + B!) fail(op, `perm must hold base + B = ${base + B!} user ids, got ${perm.size}`);
   sameDevice(op, ['drows', a.clear ? undefined : drows], ['perm', perm], ['dtable', dtable]);
   const entry = a.clear ? 'clear_rows' : 'scatter_rows';
-  const pipeline = await pipelines(gpu).get('rec_softmax', { WG: REC_SOFTMAX_WG }, entry);
+  const pipeline = await pipelines(gpu).get('rec-softmax', { WG: REC_SOFTMAX_WG }, entry);
   const u = uniformParams(gpu, `${op}.params`, [['u32', B!], ['u32', 0], ['u32', base], ['u32', U], ['u32', C], ['f32', 0]]);
   const label = `recScatterRows.${a.clear ? 'clear' : 'scatter'} ${B}x${C} U=${U} base=${base}`;
   const binds = a.clear ? [u, undefined, perm, undefined, undefined, undefined, undefined, undefined, dtable] : [u, undefined, perm, undefined, undefined, undefined, undefined, drows, dtable];
@@ -124,7 +124,7 @@ export async function recGatherRows(gpu: Gpu, a: { table: Tensor; perm: Tensor; 
   if (!Number.isInteger(base) || base < 0) fail(op, `base must be a non-negative integer, got ${base}`);
   if (perm.size < base + B) fail(op, `perm must hold base + B = ${base + B} user ids, got ${perm.size}`);
   sameDevice(op, ['table', table], ['perm', perm], ['out', out]);
-  const pipeline = await pipelines(gpu).get('rec_softmax', { WG: REC_SOFTMAX_WG }, 'gather_rows');
+  const pipeline = await pipelines(gpu).get('rec-softmax', { WG: REC_SOFTMAX_WG }, 'gather_rows');
   const u = uniformParams(gpu, `${op}.params`, [['u32', B], ['u32', 0], ['u32', base], ['u32', U], ['u32', C], ['f32', 0]]);
   const label = `recGatherRows ${B}x${C} U=${U} base=${base}`;
   const _ = undefined;
@@ -168,7 +168,7 @@ export async function recMultiHot(gpu: Gpu, a: RecMultiHotArgs): Promise<Dispatc
   dtype(op, 'items', items, 'u32');
   if (!a.seed || typeof (a.seed as GPUBuffer).size !== 'number' || a.seed.size < 16) fail(op, 'seed must be a 16-byte uniform buffer (createSeedBuffer)');
   sameDevice(op, ['perm', perm], ['rowptr', rowptr], ['items', items], ['out', out]);
-  const pipeline = await pipelines(gpu).get('rec_softmax', { WG: REC_SOFTMAX_WG }, 'multi_hot');
+  const pipeline = await pipelines(gpu).get('rec-softmax', { WG: REC_SOFTMAX_WG }, 'multi_hot');
   const u = uniformParams(gpu, `${op}.params`, [['u32', B], ['u32', N], ['u32', base], ['u32', rowptr.size - 1], ['u32', 0], ['f32', 0], ['u32', Math.floor(drop * 2 ** 32)]]);
   const label = `recMultiHot ${B}x${N} base=${base} drop=${drop}`;
   const _ = undefined;

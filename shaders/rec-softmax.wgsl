@@ -1,4 +1,4 @@
-// rec_softmax: the multinomial (full softmax) loss of a batch of users over every item, and the
+// rec-softmax: the multinomial (full softmax) loss of a batch of users over every item, and the
 // row scatter that moves the batch's user gradients into the full user table.
 //   s:      (B, N) scores of the batch; row b belongs to user perm[p.base + b] (≥ p.U: padding)
 //   rowptr: (U + 1) u32, items: u32 — CSR of each user's training items (distinct within a user;

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/gpu/dispatch.js';
 import { createTensor } from '../src/gpu/tensor.js';
-import { createSeedBuffer, recGatherRows, recMultiHot, recScatterRows, recSoftmaxXent, writeSeed } from '../src/kernels/rec_softmax.js';
-import { recGatherRowsCpu, recMultiHotCpu, recScatterRowsCpu, recSoftmaxXentCpu } from '../src/reference/rec_softmax.js';
+import { createSeedBuffer, recGatherRows, recMultiHot, recScatterRows, recSoftmaxXent, writeSeed } from '../src/kernels/rec-softmax.js';
+import { recGatherRowsCpu, recMultiHotCpu, recScatterRowsCpu, recSoftmaxXentCpu } from '../src/reference/rec-softmax.js';
 import { expectClose, rng, testGpu } from './helpers.js';
 
 /** U users, each with 0..most distinct items of N (user 0 has none). */

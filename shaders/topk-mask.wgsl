@@ -1,4 +1,4 @@
-// topk_mask: mask = 1.0 for exactly k elements with the largest |w|, 0.0 for the others.
+// topk-mask: mask = 1.0 for exactly k elements with the largest |w|, 0.0 for the others.
 //   w, mask: (n) f32 buffers of the same layout; only the elements listed in `blocks` are read and
 //            written (the concatenation of the views, cut into blocks of ≤ BLOCK elements).
 //            w is read as u32 bits (no float ops, NaN bits intact), and also as w4 (vec4<u32>, the

@@ -1,16 +1,16 @@
-// rec_softmax bench entries: the full-softmax loss of B users over N items (each user with 5
+// rec-softmax bench entries: the full-softmax loss of B users over N items (each user with 5
 // items), as in one rec:mf / rec:dae step on debian-deps (512 × 7,836). Reported as GB/s over the
 // minimum traffic (read the scores, write the gradient: 8·B·N bytes).
 import type { Gpu } from '../../src/gpu/device.js';
 import { createTensor } from '../../src/gpu/tensor.js';
-import { recSoftmaxXent } from '../../src/kernels/rec_softmax.js';
-import { recSoftmaxXentCpu } from '../../src/reference/rec_softmax.js';
-import type { BenchCase } from '../registry.js';
+import { recSoftmaxXent } from '../../src/kernels/rec-softmax.js';
+import { recSoftmaxXentCpu } from '../../src/reference/rec-softmax.js';
+import type { BenchCase } from './case.js';
 import { checkClose, disposer, uniform } from '../util.js';
 
 export function recSoftmaxCases(_gpu: Gpu): BenchCase[] {
   return [[512, 7_836]].map(([B, N]) => ({
-    kernel: 'rec_softmax',
+    kernel: 'rec-softmax',
     variant: '-',
     size: `${B}x${N}`,
     bytes: 8 * B! * N!,
@@ -31,8 +31,8 @@ export function recSoftmaxCases(_gpu: Gpu): BenchCase[] {
         dispatches,
         async validate() {
           const ref = recSoftmaxXentCpu(s, B!, N!, perm, rowptr, items);
-          checkClose('rec_softmax ds', await td.read(), ref.ds, 1e-7, 1e-3);
-          checkClose('rec_softmax loss', await tl.read(), ref.loss, 1e-4, 1e-5);
+          checkClose('rec-softmax ds', await td.read(), ref.ds, 1e-7, 1e-3);
+          checkClose('rec-softmax loss', await tl.read(), ref.loss, 1e-4, 1e-5);
         },
         dispose: disposer([ts, tp, tr, ti, td, tl], dispatches),
       };

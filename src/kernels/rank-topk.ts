@@ -1,4 +1,4 @@
-// rankTopk: per-row top k of users × items scores, excluding each user's seen items   (shaders/rank_topk.wgsl)
+// rankTopk: per-row top k of users × items scores, excluding each user's seen items   (shaders/rank-topk.wgsl)
 //   scores (R, N) f32 (overwritten: excluded items become −FLT_MAX), rows (≥ base + R) u32 user ids
 //   (≥ U: a padding row), rowptr (U + 1) u32 + cols u32: CSR of the items each user must not get,
 //   outIdx (≥ (base + R)·k) u32 and outVal (same) f32: row r's top k at (base + r)·k, score
@@ -70,7 +70,7 @@ export async function rankTopk(gpu: Gpu, a: RankTopkArgs): Promise<Dispatch[]> {
   sameDevice(OP, ['scores', scores], ['rows', rows], ['rowptr', rowptr], ['cols', cols], ['outIdx', outIdx], ['outVal', outVal]);
   const defines = { WG: RANK_TOPK_WG, KMAX: RANK_TOPK_KMAX };
   const variant = variantOf(a.variant);
-  const [pe, pt] = await Promise.all(['exclude', variant === 'rounds' ? 'topk_rounds' : 'topk'].map((e) => pipelines(gpu).get('rank_topk', defines, e)));
+  const [pe, pt] = await Promise.all(['exclude', variant === 'rounds' ? 'topk_rounds' : 'topk'].map((e) => pipelines(gpu).get('rank-topk', defines, e)));
   const u = uniformParams(gpu, 'rankTopk.params', [['u32', R], ['u32', N], ['u32', k], ['u32', base], ['u32', rowptr.size - 1]]);
   const tag = `${R}x${N} k=${k} base=${base} ${variant}`;
   return [

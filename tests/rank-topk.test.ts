@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/gpu/dispatch.js';
 import { createTensor } from '../src/gpu/tensor.js';
-import { rankTopk, RANK_TOPK_NONE } from '../src/kernels/rank_topk.js';
-import { hitAndNdcg, rankTopkCpu } from '../src/reference/rank_topk.js';
+import { rankTopk, RANK_TOPK_NONE } from '../src/kernels/rank-topk.js';
+import { hitAndNdcg, rankTopkCpu } from '../src/reference/rank-topk.js';
 import { rng, testGpu } from './helpers.js';
 
 /** CSR of random exclusions: user u gets up to `most` distinct items (some ≥ N, ignored). */

@@ -1,4 +1,4 @@
-// CPU reference for recSoftmaxXent and recScatterRows (src/kernels/rec_softmax.ts), in float64.
+// CPU reference for recSoftmaxXent and recScatterRows (src/kernels/rec-softmax.ts), in float64.
 export function recSoftmaxXentCpu(s: Float32Array, B: number, N: number, perm: ArrayLike<number>, rowptr: ArrayLike<number>, items: ArrayLike<number>, base = 0, scale = 1 / B): { ds: Float32Array; loss: Float64Array } {
   const U = rowptr.length - 1;
   const ds = new Float32Array(B * N), loss = new Float64Array(B);

@@ -1,4 +1,4 @@
-// convTranspose2d (shaders/conv_transpose2d.wgsl), NCHW, PyTorch's ConvTranspose2d:
+// convTranspose2d (shaders/conv-transpose2d.wgsl), NCHW, PyTorch's ConvTranspose2d:
 //   x (N, C, H, W), w (C, OC, KH, KW), bias (OC), y (N, OC, OH, OW),
 //   OH = (H − 1)·SH − 2·PH + KH + OPH (output padding OPH < SH), likewise OW.
 // It is the data gradient of conv2d with the same w read as (OC_conv = C, C_conv = OC), so its own
@@ -82,7 +82,7 @@ export async function convTranspose2d(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor,
   dtype(op, 'y', y, 'f32');
   shapeIs(op, 'y', y, [d.N, d.OC, d.OH, d.OW]);
   const relu = opts.activation === 'relu';
-  const pipeline = await pipelines(gpu).get('conv_transpose2d', { WG: CONV_T_WG, BIAS: !!opts.bias, RELU: relu });
+  const pipeline = await pipelines(gpu).get('conv-transpose2d', { WG: CONV_T_WG, BIAS: !!opts.bias, RELU: relu });
   const label = `convTranspose2d ${d.N}x${d.C}x${d.H}x${d.W} k${d.OC}x${d.KH}x${d.KW} s${d.SH},${d.SW} p${d.PH},${d.PW}${opts.bias ? ' +b' : ''}${relu ? ' relu' : ''}`;
   const p = uniformParams(gpu, 'convTranspose2d.params', [
     ['u32', d.N], ['u32', d.C], ['u32', d.H], ['u32', d.W],

@@ -1,4 +1,4 @@
-// CPU reference for rankTopk (src/kernels/rank_topk.ts): per row, the k best items by score
+// CPU reference for rankTopk (src/kernels/rank-topk.ts): per row, the k best items by score
 // (descending, ties lower index first) among those not in the user's CSR exclusion list; NaN,
 // −inf and excluded items never rank; empty entries are index 0xffffffff, value −FLT_MAX.
 const NONE = 0xffffffff;

@@ -3,8 +3,8 @@ import { createTensor, run, type Gpu } from '../src/index.js';
 import { destroyDispatches } from '../src/gpu/dispatch.js';
 import {
   convTranspose2d, convTranspose2dBackwardData, convTranspose2dBackwardFilter, type ConvTranspose2dOptions,
-} from '../src/kernels/conv_transpose2d.js';
-import { convTranspose2dCpu, convTranspose2dCpuF64, convTranspose2dOutShape } from '../src/reference/conv_transpose2d.js';
+} from '../src/kernels/conv-transpose2d.js';
+import { convTranspose2dCpu, convTranspose2dCpuF64, convTranspose2dOutShape } from '../src/reference/conv-transpose2d.js';
 import { expectClose, testGpu, uniform } from './helpers.js';
 
 type Shape = [number, number, number, number];

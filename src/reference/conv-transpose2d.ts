@@ -1,4 +1,4 @@
-// CPU reference for convTranspose2d (src/kernels/conv_transpose2d.ts), NCHW, PyTorch's layout:
+// CPU reference for convTranspose2d (src/kernels/conv-transpose2d.ts), NCHW, PyTorch's layout:
 //   x (N, C, H, W), w (C, OC, KH, KW), bias (OC), y (N, OC, OH, OW), OH = (H − 1)·SH − 2·PH + KH + OPH.
 // Written as a scatter (every input element adds its kernel-sized stamp to the output), the form of
 // the definition, unlike the GPU kernel's gather. Accumulates in float64; convTranspose2dCpu rounds

@@ -1,4 +1,4 @@
-// rank_topk: full-catalogue ranking of R rows of scores (users × items), the recommender's metric.
+// rank-topk: full-catalogue ranking of R rows of scores (users × items), the recommender's metric.
 //   scores: (R, N) f32, row-major; row r belongs to user rows[p.base + r].
 //   rows:   (≥ base + R) u32 user ids; a user ≥ p.U marks a padding row (nothing excluded, all out
 //           entries empty).
