@@ -62,7 +62,7 @@ describe('slimgpu compress / decompress, gzip style (CM alone: no GPU is ever lo
 
   it('bad input: each a named error, a non-zero exit, and no output file', () => {
     writeFileSync(join(dir, 'c.txt'), text);
-    // the default model is the shipped pretrained one; while none is shipped, that is said plainly
+    // the default (auto) is the shipped pretrained model for small inputs; while none is shipped, that is said plainly
     const def = run(['compress', 'c.txt']);
     if (SHIPPED_MODEL_IDS.length === 0) {
       expect(def.code).not.toBe(0);
@@ -75,9 +75,14 @@ describe('slimgpu compress / decompress, gzip style (CM alone: no GPU is ever lo
       expect(z[4]! & 3).toBe(1);
       expect(run(['decompress', 'c.txt.slimz', '-o', 'c.back']).code).toBe(0);
       expect(readFileSync(join(dir, 'c.back'))).toEqual(Buffer.from(text));
+      // above AUTO_PRETRAINED_MAX bytes (here from stdin, size unknown) auto codes with the CM alone
+      const big = new Uint8Array(70_000).map((_, i) => text[i % text.length]!);
+      const zb = run(['compress'], big).stdout;
+      expect(zb[4]! & 3).toBe(0);
+      expect(Buffer.from(run(['decompress'], zb).stdout)).toEqual(Buffer.from(big));
     }
     expect(run(['compress', 'nope.txt', '--model', 'none']).stderr).toMatch(/cannot read input 'nope\.txt': no such file/);
-    expect(run(['compress', 'c.txt', '--model', 'nonsense']).stderr).toMatch(/--model must be pretrained, pretrained:<id>, none or gpt:L-D-H-T/);
+    expect(run(['compress', 'c.txt', '--model', 'nonsense']).stderr).toMatch(/--model must be auto, pretrained, pretrained:<id>, none or gpt:L-D-H-T/);
     // a file coded with a model this build does not have: its id is named
     const double = new CountPredictor(text);
     return compressBytes(text, double).then((c) => {
