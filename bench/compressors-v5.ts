@@ -34,7 +34,11 @@ export async function predictorFor(kind: V5RowKind): Promise<BytePredictor | nul
   return SHIPPED_MODEL_IDS.length ? loadShippedPredictor() : undefined;
 }
 
-const LABEL: Record<V5RowKind, string> = { pretrained: 'slimgpu pretrained + CM (codec 5)', double: 'slimgpu order-2 double + CM (codec 5)', cm: 'slimgpu CM alone (codec 5, --model none)' };
+const LABEL: Record<V5RowKind, string> = {
+  pretrained: 'slimgpu pretrained + CM (codec 5)',
+  double: 'slimgpu order-2 double + CM (codec 5)',
+  cm: 'slimgpu CM alone (codec 5, --model none)',
+};
 
 /** One codec-5 row on the whole text: compressed, decoded and compared. */
 export async function v5Row(text: Uint8Array, kind: V5RowKind, decode: boolean, log: (s: string) => void): Promise<CompressorRow | undefined> {
@@ -57,10 +61,16 @@ export async function v5Row(text: Uint8Array, kind: V5RowKind, decode: boolean, 
   const mb = modelBytesOf(p);
   log(`  ${LABEL[kind]}: ${c.bytes.length} bytes in ${cs.toFixed(1)} s${ds !== undefined ? `, decoded in ${ds.toFixed(1)} s` : ''}\n`);
   return {
-    name: LABEL[kind], command: `slimgpu compress --model ${kind === 'cm' ? 'none' : kind === 'double' ? '(test double)' : 'pretrained'}`,
-    bytes: c.bytes.length, bitsPerByte: (8 * c.bytes.length) / text.length, compressSeconds: cs, decompressSeconds: ds,
+    name: LABEL[kind],
+    command: `slimgpu compress --model ${kind === 'cm' ? 'none' : kind === 'double' ? '(test double)' : 'pretrained'}`,
+    bytes: c.bytes.length,
+    bitsPerByte: (8 * c.bytes.length) / text.length,
+    compressSeconds: cs,
+    decompressSeconds: ds,
     ...(p ? { gptBitsPerByte: c.modelBits / Math.max(1, text.length) } : {}),
-    ...(mb !== undefined ? { modelBytes: mb, note: `model ${mb} B; adjusted ${((8 * (c.bytes.length + mb)) / text.length).toFixed(3)} bits/byte` } : {}),
+    ...(mb !== undefined
+      ? { modelBytes: mb, note: `model ${mb} B; adjusted ${((8 * (c.bytes.length + mb)) / text.length).toFixed(3)} bits/byte` }
+      : {}),
   };
 }
 
@@ -71,7 +81,8 @@ export function zpaqRow(text: Uint8Array): CompressorRow {
     writeFileSync(join(dir, 'in'), text);
     const run = (args: string[]) => {
       const r = spawnSync('zpaq', args, { cwd: dir, maxBuffer: 1 << 26 });
-      if (r.error) throw new Error(`compressors: cannot run 'zpaq' (${(r.error as NodeJS.ErrnoException).code}): install it with scripts/setup-software-gpu.sh`);
+      if (r.error)
+        throw new Error(`compressors: cannot run 'zpaq' (${(r.error as NodeJS.ErrnoException).code}): install it with scripts/setup-software-gpu.sh`);
       if (r.status !== 0) throw new Error(`compressors: zpaq ${args.join(' ')} failed: ${r.stderr.toString().trim()}`);
     };
     let t = performance.now();
@@ -82,13 +93,24 @@ export function zpaqRow(text: Uint8Array): CompressorRow {
     run(['x', 'a.zpaq', 'in', '-to', 'out']);
     const ds = (performance.now() - t) / 1000;
     if (Buffer.compare(readFileSync(join(dir, 'out')), Buffer.from(text)) !== 0) throw new Error('compressors: zpaq did not round-trip');
-    return { name: 'zpaq -m5', command: 'zpaq a ARCHIVE FILE -m5', bytes, bitsPerByte: (8 * bytes) / text.length, compressSeconds: cs, decompressSeconds: ds };
+    return {
+      name: 'zpaq -m5',
+      command: 'zpaq a ARCHIVE FILE -m5',
+      bytes,
+      bitsPerByte: (8 * bytes) / text.length,
+      compressSeconds: cs,
+      decompressSeconds: ds,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export interface SmallRow { size: number; pieces: number; bytes: Record<string, number> }
+export interface SmallRow {
+  size: number;
+  pieces: number;
+  bytes: Record<string, number>;
+}
 
 /** Small files: `count` consecutive pieces of each size, each compressed alone; bytes summed per compressor. */
 export async function smallRows(text: Uint8Array, kinds: V5RowKind[], count: number, log: (s: string) => void): Promise<SmallRow[]> {
@@ -105,14 +127,17 @@ export async function smallRows(text: Uint8Array, kinds: V5RowKind[], count: num
     for (const k of preds.keys()) bytes[LABEL[k]] = 0;
     for (let i = 0; i < n; i++) {
       const piece = text.subarray(i * size, (i + 1) * size);
-      bytes['brotli -11']! += brotliCompressSync(piece, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: piece.length } }).length;
+      bytes['brotli -11']! += brotliCompressSync(piece, {
+        params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: piece.length },
+      }).length;
       bytes['gzip -9']! += gzipSync(piece, { level: 9 }).length;
       bytes['zstd -19']! += spawnSync('zstd', ['-19', '-c', '-q'], { input: piece }).stdout.length;
       bytes['zpaq -m5']! += zpaqRow(piece).bytes;
       for (const [k, p] of preds) {
         const c = await compressBytes(piece, p);
         const back = await decompressBytes(c.bytes, async () => p!);
-        if (Buffer.compare(Buffer.from(back.text), Buffer.from(piece)) !== 0) throw new Error(`compressors: ${LABEL[k]} did not round-trip a ${size}-byte piece`);
+        if (Buffer.compare(Buffer.from(back.text), Buffer.from(piece)) !== 0)
+          throw new Error(`compressors: ${LABEL[k]} did not round-trip a ${size}-byte piece`);
         bytes[LABEL[k]]! += c.bytes.length;
       }
     }
@@ -129,10 +154,16 @@ export function formatSmall(rows: SmallRow[]): string {
   const w = Math.max(...names.map((s) => s.length));
   lines.push(['compressor'.padEnd(w), ...rows.map((r) => `${r.pieces} × ${r.size / 1024} KB`.padStart(18))].join('  '));
   for (const name of names) {
-    lines.push([name.padEnd(w), ...rows.map((r) => {
-      const mean = r.bytes[name]! / r.pieces, br = r.bytes['brotli -11']! / r.pieces;
-      return `${mean.toFixed(0)} (${mean / br >= 1 ? '+' : ''}${((mean / br - 1) * 100).toFixed(1)}%)`.padStart(18);
-    })].join('  '));
+    lines.push(
+      [
+        name.padEnd(w),
+        ...rows.map((r) => {
+          const mean = r.bytes[name]! / r.pieces,
+            br = r.bytes['brotli -11']! / r.pieces;
+          return `${mean.toFixed(0)} (${mean / br >= 1 ? '+' : ''}${((mean / br - 1) * 100).toFixed(1)}%)`.padStart(18);
+        }),
+      ].join('  '),
+    );
   }
   return lines.join('\n');
 }

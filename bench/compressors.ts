@@ -14,12 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
 import { createGpu } from '../src/gpu/device.js';
-import { GPT_CODEC_DEFAULTS, type GptCodecOptions } from '../src/codec/gpt.js';
+import type { GptCodecOptions } from '../src/codec/gpt.js';
 import { compressWithGpt, decompressWithGpt } from '../src/codec/api.js';
 import type { CompressorRow } from './compressor-row.js';
 export type { CompressorRow } from './compressor-row.js';
 import { formatSmall, smallRows, v5Row, zpaqRow, type SmallRow, type V5RowKind } from './compressors-v5.js';
-
 
 export interface CompressorsReport {
   file: string;
@@ -41,7 +40,9 @@ export function kjvText(): { path: string; source: string } {
   if (existsSync(path)) return { path, source };
   const r = spawnSync('bible', ['-f', '-l', '100000', 'Gen1:1-Rev22:21'], { maxBuffer: 64 << 20 });
   if (r.error || r.status !== 0 || r.stdout.length < 1e6) {
-    throw new Error('compressors: no FILE given and the default text needs Debian\'s bible-kjv and bible-kjv-text (sudo bash scripts/setup-software-gpu.sh, or apt-get install bible-kjv)');
+    throw new Error(
+      "compressors: no FILE given and the default text needs Debian's bible-kjv and bible-kjv-text (sudo bash scripts/setup-software-gpu.sh, or apt-get install bible-kjv)",
+    );
   }
   writeFileSync(path, r.stdout);
   return { path, source };
@@ -60,14 +61,24 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 function cliRow(name: string, tool: string, cArgs: string[], dArgs: string[], text: Uint8Array): CompressorRow {
   const run = (args: string[], input: Uint8Array) => {
     const r = spawnSync(tool, args, { input, maxBuffer: 1 << 30 });
-    if (r.error) throw new Error(`compressors: cannot run '${tool}' (${(r.error as NodeJS.ErrnoException).code}): install it with scripts/setup-software-gpu.sh`);
+    if (r.error)
+      throw new Error(
+        `compressors: cannot run '${tool}' (${(r.error as NodeJS.ErrnoException).code}): install it with scripts/setup-software-gpu.sh`,
+      );
     if (r.status !== 0) throw new Error(`compressors: ${tool} ${args.join(' ')} failed: ${r.stderr.toString().trim()}`);
     return new Uint8Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.length);
   };
   const [packed, cs] = time(() => run(cArgs, text));
   const [back, ds] = time(() => run(dArgs, packed));
   if (!same(back, text)) throw new Error(`compressors: ${name} did not round-trip`);
-  return { name, command: `${tool} ${cArgs.join(' ')}`, bytes: packed.length, bitsPerByte: (8 * packed.length) / text.length, compressSeconds: cs, decompressSeconds: ds };
+  return {
+    name,
+    command: `${tool} ${cArgs.join(' ')}`,
+    bytes: packed.length,
+    bitsPerByte: (8 * packed.length) / text.length,
+    compressSeconds: cs,
+    decompressSeconds: ds,
+  };
 }
 
 function zlibRows(text: Uint8Array): CompressorRow[] {
@@ -79,15 +90,37 @@ function zlibRows(text: Uint8Array): CompressorRow[] {
   const [bback, bds] = time(() => brotliDecompressSync(br));
   if (!same(bback, text)) throw new Error('compressors: brotli did not round-trip');
   return [
-    { name: 'gzip -9', command: "zlib.gzipSync(level 9)", bytes: gz.length, bitsPerByte: (8 * gz.length) / text.length, compressSeconds: gcs, decompressSeconds: gds },
-    { name: 'brotli -11', command: 'zlib.brotliCompressSync(quality 11)', bytes: br.length, bitsPerByte: (8 * br.length) / text.length, compressSeconds: bcs, decompressSeconds: bds },
+    {
+      name: 'gzip -9',
+      command: 'zlib.gzipSync(level 9)',
+      bytes: gz.length,
+      bitsPerByte: (8 * gz.length) / text.length,
+      compressSeconds: gcs,
+      decompressSeconds: gds,
+    },
+    {
+      name: 'brotli -11',
+      command: 'zlib.brotliCompressSync(quality 11)',
+      bytes: br.length,
+      bitsPerByte: (8 * br.length) / text.length,
+      compressSeconds: bcs,
+      decompressSeconds: bds,
+    },
   ];
 }
 
 type SlimRow = 'gpt+cm' | 'gpt' | 'two-part' | V5RowKind;
 const SLIM_ROWS: SlimRow[] = ['pretrained', 'double', 'cm', 'gpt+cm', 'gpt', 'two-part'];
 const V5_ROWS: SlimRow[] = ['pretrained', 'double', 'cm'];
-interface Args { file?: string; bytes?: number; json: boolean; rows: SlimRow[]; decode: boolean; small: number; opts: GptCodecOptions }
+interface Args {
+  file?: string;
+  bytes?: number;
+  json: boolean;
+  rows: SlimRow[];
+  decode: boolean;
+  small: number;
+  opts: GptCodecOptions;
+}
 
 function parse(argv: string[]): Args {
   const a: Args = { json: false, rows: [...SLIM_ROWS], decode: true, small: 4, opts: {} };
@@ -100,7 +133,8 @@ function parse(argv: string[]): Args {
       return s;
     };
     const n = (): number => {
-      const s = v(), k = Number(s);
+      const s = v(),
+        k = Number(s);
       if (!Number.isFinite(k) || k < 0) throw new Error(`${x} must be a non-negative number, got '${s}'\n${USAGE}`);
       return k;
     };
@@ -110,8 +144,7 @@ function parse(argv: string[]): Args {
     else if (x === '--rows') {
       a.rows = v().split(',').filter(Boolean) as SlimRow[];
       for (const r of a.rows) if (!SLIM_ROWS.includes(r)) throw new Error(`--rows: unknown row '${r}' (${SLIM_ROWS.join(', ')})\n${USAGE}`);
-    }
-    else if (x === '--no-decode') a.decode = false;
+    } else if (x === '--no-decode') a.decode = false;
     else if (x === '--bytes') a.bytes = n();
     else if (x === '--small') a.small = n();
     else if (x === '--model') a.opts.model = v();
@@ -145,7 +178,9 @@ export async function main(argv: string[]): Promise<number> {
   let text: Uint8Array = new Uint8Array(readFileSync(path));
   if (a.bytes !== undefined && a.bytes < text.length) text = text.subarray(0, a.bytes);
   const source = text.length < statSync(path).size ? `${picked.source}, its first ${text.length} bytes` : picked.source;
-  const log = (s: string) => { if (!a.json) process.stderr.write(s); };
+  const log = (s: string) => {
+    if (!a.json) process.stderr.write(s);
+  };
   log(`compressors: ${source}, ${text.length} bytes\n`);
   const rows: CompressorRow[] = [];
   let adapter = '-';
@@ -160,13 +195,19 @@ export async function main(argv: string[]): Promise<number> {
     adapter = gpu.info.description || gpu.info.device;
     try {
       for (const kind of gpuRows) {
-        const label = { 'gpt+cm': 'slimgpu prequential, GPT+CM (same-device only)', gpt: 'slimgpu prequential, GPT alone (same-device only)', 'two-part': 'slimgpu two-part, GPT+CM (same-device only)' }[kind as 'gpt+cm' | 'gpt' | 'two-part'];
+        const label = {
+          'gpt+cm': 'slimgpu prequential, GPT+CM (same-device only)',
+          gpt: 'slimgpu prequential, GPT alone (same-device only)',
+          'two-part': 'slimgpu two-part, GPT+CM (same-device only)',
+        }[kind as 'gpt+cm' | 'gpt' | 'two-part'];
         const opts: GptCodecOptions = { ...a.opts, twoPart: kind === 'two-part' ? a.opts.twoPart : undefined, mixer: kind === 'gpt' ? 'none' : 'cm' };
         let last = 0;
         const onProgress = (p: { done: number; total: number; bits: number; seconds: number }) => {
           if (p.seconds - last < 30) return;
           last = p.seconds;
-          log(`  ${label}: ${p.done}/${p.total} bytes, ${(p.bits / Math.max(p.done, 1)).toFixed(3)} bits/byte, ${(p.done / p.seconds).toFixed(0)} B/s\n`);
+          log(
+            `  ${label}: ${p.done}/${p.total} bytes, ${(p.bits / Math.max(p.done, 1)).toFixed(3)} bits/byte, ${(p.done / p.seconds).toFixed(0)} B/s\n`,
+          );
         };
         const t0 = performance.now();
         const c = await compressWithGpt(gpu, text, opts, { onProgress, onLog: (s) => log(`  ${s}\n`) });
@@ -178,16 +219,23 @@ export async function main(argv: string[]): Promise<number> {
           ds = (performance.now() - t1) / 1000;
           if (!same(back.text, text)) throw new Error(`compressors: ${label} did not round-trip`);
         }
-        const h = c.header, m = h.model as { model?: string };
+        const h = c.header,
+          m = h.model as { model?: string };
         const flags = `${kind === 'two-part' ? '--two-part ' : ''}--model ${m.model} --mixer ${h.coding.mixer ?? 'none'} --streams ${h.coding.streams} --chunk ${h.coding.chunkBytes} --steps-per-chunk ${h.coding.stepsPerChunk}`;
         rows.push({
-          name: label, command: `slimgpu compress ${flags}`,
-          bytes: c.bytes.length, bitsPerByte: (8 * c.bytes.length) / text.length, compressSeconds: cs, decompressSeconds: ds,
+          name: label,
+          command: `slimgpu compress ${flags}`,
+          bytes: c.bytes.length,
+          bitsPerByte: (8 * c.bytes.length) / text.length,
+          compressSeconds: cs,
+          decompressSeconds: ds,
           ...(c.modelBytes ? { modelBytes: c.modelBytes, modelShare: c.modelBytes / c.bytes.length } : {}),
           ...(kind === 'gpt+cm' || kind === 'two-part' ? { gptBitsPerByte: c.modelBits / Math.max(1, text.length) } : {}),
         });
         if (c.twoPart) twoPart = c.twoPart as unknown as Record<string, number>;
-        log(`  ${label}: ${c.bytes.length} bytes in ${cs.toFixed(1)} s${ds !== undefined ? `, decoded in ${ds.toFixed(1)} s` : ' (not decoded: --no-decode)'}\n`);
+        log(
+          `  ${label}: ${c.bytes.length} bytes in ${cs.toFixed(1)} s${ds !== undefined ? `, decoded in ${ds.toFixed(1)} s` : ' (not decoded: --no-decode)'}\n`,
+        );
       }
     } finally {
       gpu.destroy();
@@ -199,26 +247,45 @@ export async function main(argv: string[]): Promise<number> {
   rows.push(cliRow('zstd -19 --long', 'zstd', ['-19', '--long', '-c', '-q'], ['-d', '--long', '-c', '-q'], text));
   rows.push(zpaqRow(text));
   const small = a.small > 0 ? await smallRows(text, a.rows.filter((r) => V5_ROWS.includes(r)) as V5RowKind[], a.small, log) : undefined;
-  const report: CompressorsReport = { file: path, source, bytes: text.length, adapter, rows, ...(twoPart ? { twoPart } : {}), ...(small ? { small } : {}) };
+  const report: CompressorsReport = {
+    file: path,
+    source,
+    bytes: text.length,
+    adapter,
+    rows,
+    ...(twoPart ? { twoPart } : {}),
+    ...(small ? { small } : {}),
+  };
   if (a.json) console.log(JSON.stringify(report, null, 1));
   else console.log(formatCompressors(report));
   return 0;
 }
 
-const speed = (bytes: number, s?: number) => (s === undefined ? '-' : bytes / s >= 1 << 20 ? `${(bytes / s / (1 << 20)).toFixed(1)} MiB/s` : `${(bytes / s / 1024).toFixed(1)} KiB/s`);
+const speed = (bytes: number, s?: number) =>
+  s === undefined ? '-' : bytes / s >= 1 << 20 ? `${(bytes / s / (1 << 20)).toFixed(1)} MiB/s` : `${(bytes / s / 1024).toFixed(1)} KiB/s`;
 
 export function formatCompressors(r: CompressorsReport): string {
   const head = ['compressor', 'bytes', 'bits/byte', 'compress', 'decompress', 'model (share / adjusted)', 'model alone (same run, ideal)'];
-  const body = r.rows.map((x) => [x.name, String(x.bytes), x.bitsPerByte.toFixed(3), speed(r.bytes, x.compressSeconds), speed(r.bytes, x.decompressSeconds),
-    x.modelShare !== undefined ? `${x.modelBytes} B (${(100 * x.modelShare).toFixed(1)}%)` : x.note ?? '', x.gptBitsPerByte !== undefined ? x.gptBitsPerByte.toFixed(3) : '']);
+  const body = r.rows.map((x) => [
+    x.name,
+    String(x.bytes),
+    x.bitsPerByte.toFixed(3),
+    speed(r.bytes, x.compressSeconds),
+    speed(r.bytes, x.decompressSeconds),
+    x.modelShare !== undefined ? `${x.modelBytes} B (${(100 * x.modelShare).toFixed(1)}%)` : (x.note ?? ''),
+    x.gptBitsPerByte !== undefined ? x.gptBitsPerByte.toFixed(3) : '',
+  ]);
   const w = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j]!.length)));
   const line = (c: string[]) => c.map((s, j) => (j === 0 ? s.padEnd(w[j]!) : s.padStart(w[j]!))).join('  ');
   const lines = [`${r.source}: ${r.bytes} bytes; slimgpu on ${r.adapter}`, line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)];
   if (r.twoPart) {
     const t = r.twoPart;
-    lines.push('', `two-part: model ${t.denseModelBytes} B dense fp32 → ${t.modelBytes} B pruned (${(100 * t.sparsity).toFixed(0)}%) and shared (${t.bits} bits): ` +
-      `${t.denseModelBytes - t.modelBytes} B off the model part; data ${t.denseBitsPerByte.toFixed(3)} → ${t.bitsPerByte.toFixed(3)} bits/byte under the compressed model (GPT alone), ` +
-      `${t.codedBitsPerByte.toFixed(3)} as coded (with the CM mixer)`);
+    lines.push(
+      '',
+      `two-part: model ${t.denseModelBytes} B dense fp32 → ${t.modelBytes} B pruned (${(100 * t.sparsity).toFixed(0)}%) and shared (${t.bits} bits): ` +
+        `${t.denseModelBytes - t.modelBytes} B off the model part; data ${t.denseBitsPerByte.toFixed(3)} → ${t.bitsPerByte.toFixed(3)} bits/byte under the compressed model (GPT alone), ` +
+        `${t.codedBitsPerByte.toFixed(3)} as coded (with the CM mixer)`,
+    );
   }
   if (r.small) lines.push(formatSmall(r.small));
   return lines.join('\n');

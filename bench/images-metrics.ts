@@ -1,8 +1,15 @@
 // Rate–distortion helpers of `npm run bench -- images`: Bjøntegaard delta rate, the "better PSNR at
 // every rate" check, and the SVG plot.
 
-export interface RdPoint { bpp: number; psnr: number; setting: string }
-export interface RdCurve { codec: string; points: RdPoint[] }
+export interface RdPoint {
+  bpp: number;
+  psnr: number;
+  setting: string;
+}
+export interface RdCurve {
+  codec: string;
+  points: RdPoint[];
+}
 
 /** Least-squares polynomial of degree `deg` (coefficients, lowest first) through (x, y). */
 function polyfit(x: number[], y: number[], deg: number): number[] {
@@ -14,7 +21,8 @@ function polyfit(x: number[], y: number[], deg: number): number[] {
       a[r]![n]! += y[i]! * x[i]! ** r;
     }
   }
-  for (let c = 0; c < n; c++) { // Gauss-Jordan with partial pivoting
+  for (let c = 0; c < n; c++) {
+    // Gauss-Jordan with partial pivoting
     let p = c;
     for (let r = c + 1; r < n; r++) if (Math.abs(a[r]![c]!) > Math.abs(a[p]![c]!)) p = r;
     [a[c], a[p]] = [a[p]!, a[c]!];
@@ -36,13 +44,22 @@ const integral = (p: number[], lo: number, hi: number) => p.reduce((s, c, i) => 
  */
 export function bdRate(anchor: RdPoint[], test: RdPoint[]): { bdRate: number; psnrFrom: number; psnrTo: number } | undefined {
   const clean = (c: RdPoint[]) => c.filter((p) => p.bpp > 0 && Number.isFinite(p.psnr));
-  const a = clean(anchor), t = clean(test);
+  const a = clean(anchor),
+    t = clean(test);
   if (a.length < 4 || t.length < 4) return undefined;
   const lo = Math.max(Math.min(...a.map((p) => p.psnr)), Math.min(...t.map((p) => p.psnr)));
   const hi = Math.min(Math.max(...a.map((p) => p.psnr)), Math.max(...t.map((p) => p.psnr)));
   if (!(hi > lo)) return undefined;
-  const fa = polyfit(a.map((p) => p.psnr), a.map((p) => Math.log(p.bpp)), 3);
-  const ft = polyfit(t.map((p) => p.psnr), t.map((p) => Math.log(p.bpp)), 3);
+  const fa = polyfit(
+    a.map((p) => p.psnr),
+    a.map((p) => Math.log(p.bpp)),
+    3,
+  );
+  const ft = polyfit(
+    t.map((p) => p.psnr),
+    t.map((p) => Math.log(p.bpp)),
+    3,
+  );
   const avg = (integral(ft, lo, hi) - integral(fa, lo, hi)) / (hi - lo);
   return { bdRate: (Math.exp(avg) - 1) * 100, psnrFrom: lo, psnrTo: hi };
 }
@@ -53,7 +70,8 @@ export function psnrAt(curve: RdPoint[], bpp: number): number | undefined {
   if (!c.length || bpp < c[0]!.bpp || bpp > c[c.length - 1]!.bpp) return undefined;
   for (let i = 1; i < c.length; i++) {
     if (bpp <= c[i]!.bpp) {
-      const l0 = Math.log(c[i - 1]!.bpp), l1 = Math.log(c[i]!.bpp);
+      const l0 = Math.log(c[i - 1]!.bpp),
+        l1 = Math.log(c[i]!.bpp);
       const f = l1 === l0 ? 1 : (Math.log(bpp) - l0) / (l1 - l0);
       return c[i - 1]!.psnr + f * (c[i]!.psnr - c[i - 1]!.psnr);
     }
@@ -66,29 +84,39 @@ export function psnrAt(curve: RdPoint[], bpp: number): number | undefined {
  * ≤ that bpp — a codec can always spend fewer bits — or exactness when our lossless mode fits),
  * and the margin over the anchor. `ours` undefined: none of our points is that cheap.
  */
-export function psnrMargins(anchor: RdPoint[], ours: RdPoint[], minBpp: number, losslessBpp?: number):
-  { bpp: number; anchor: number; ours?: number | 'lossless'; margin?: number | 'lossless' }[] {
-  return anchor.filter((p) => p.bpp >= minBpp).map((p) => {
-    if (losslessBpp !== undefined && losslessBpp <= p.bpp) return { bpp: p.bpp, anchor: p.psnr, ours: 'lossless', margin: 'lossless' };
-    const within = ours.filter((o) => o.bpp <= p.bpp);
-    if (!within.length) return { bpp: p.bpp, anchor: p.psnr };
-    const best = Math.max(...within.map((o) => o.psnr));
-    return { bpp: p.bpp, anchor: p.psnr, ours: best, margin: best - p.psnr };
-  });
+export function psnrMargins(
+  anchor: RdPoint[],
+  ours: RdPoint[],
+  minBpp: number,
+  losslessBpp?: number,
+): { bpp: number; anchor: number; ours?: number | 'lossless'; margin?: number | 'lossless' }[] {
+  return anchor
+    .filter((p) => p.bpp >= minBpp)
+    .map((p) => {
+      if (losslessBpp !== undefined && losslessBpp <= p.bpp) return { bpp: p.bpp, anchor: p.psnr, ours: 'lossless', margin: 'lossless' };
+      const within = ours.filter((o) => o.bpp <= p.bpp);
+      if (!within.length) return { bpp: p.bpp, anchor: p.psnr };
+      const best = Math.max(...within.map((o) => o.psnr));
+      return { bpp: p.bpp, anchor: p.psnr, ours: best, margin: best - p.psnr };
+    });
 }
 
 const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
 
 /** An SVG with one panel per data set: PSNR (dB) over bpp (log axis), one line per codec. */
 export function rdSvg(panels: { title: string; curves: RdCurve[] }[]): string {
-  const W = 460, H = 340, M = { l: 52, r: 12, t: 28, b: 42 };
+  const W = 460,
+    H = 340,
+    M = { l: 52, r: 12, t: 28, b: 42 };
   const parts: string[] = [];
   panels.forEach((panel, pi) => {
     const ox = pi * W;
     const pts = panel.curves.flatMap((c) => c.points).filter((p) => p.bpp > 0 && Number.isFinite(p.psnr));
     if (!pts.length) return;
-    const x0 = Math.log2(Math.min(...pts.map((p) => p.bpp))), x1 = Math.log2(Math.max(...pts.map((p) => p.bpp)));
-    const y0 = Math.floor(Math.min(...pts.map((p) => p.psnr))), y1 = Math.ceil(Math.max(...pts.map((p) => p.psnr)));
+    const x0 = Math.log2(Math.min(...pts.map((p) => p.bpp))),
+      x1 = Math.log2(Math.max(...pts.map((p) => p.bpp)));
+    const y0 = Math.floor(Math.min(...pts.map((p) => p.psnr))),
+      y1 = Math.ceil(Math.max(...pts.map((p) => p.psnr)));
     const sx = (b: number) => ox + M.l + ((Math.log2(b) - x0) / Math.max(x1 - x0, 1e-9)) * (W - M.l - M.r);
     const sy = (v: number) => M.t + (1 - (v - y0) / Math.max(y1 - y0, 1e-9)) * (H - M.t - M.b);
     parts.push(`<text x="${ox + W / 2}" y="18" text-anchor="middle" font-weight="bold">${panel.title}</text>`);
@@ -104,7 +132,9 @@ export function rdSvg(panels: { title: string; curves: RdCurve[] }[]): string {
     panel.curves.forEach((c, ci) => {
       const col = COLORS[ci % COLORS.length]!;
       const cp = c.points.filter((p) => p.bpp > 0 && Number.isFinite(p.psnr)).sort((a, b) => a.bpp - b.bpp);
-      parts.push(`<polyline fill="none" stroke="${col}" stroke-width="${ci === 0 ? 2.5 : 1.5}" points="${cp.map((p) => `${sx(p.bpp).toFixed(1)},${sy(p.psnr).toFixed(1)}`).join(' ')}"/>`);
+      parts.push(
+        `<polyline fill="none" stroke="${col}" stroke-width="${ci === 0 ? 2.5 : 1.5}" points="${cp.map((p) => `${sx(p.bpp).toFixed(1)},${sy(p.psnr).toFixed(1)}`).join(' ')}"/>`,
+      );
       for (const p of cp) parts.push(`<circle cx="${sx(p.bpp).toFixed(1)}" cy="${sy(p.psnr).toFixed(1)}" r="2.2" fill="${col}"/>`);
       parts.push(`<text x="${ox + M.l + 8}" y="${M.t + 14 + 14 * ci}" font-size="11" fill="${col}">${c.codec}</text>`);
     });

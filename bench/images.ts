@@ -43,20 +43,37 @@ function photoPatches(n: number): RawImage[] {
     throw new Error(`images: ${PATCH_FILE} is missing: run node dist/scripts/make-image-patches.js (needs mate-backgrounds)`);
   }
   const size = 64 * 64 * 3;
-  const all = Array.from({ length: raw.length / size }, (_, i) => ({ width: 64, height: 64, channels: 3, data: raw.subarray(i * size, (i + 1) * size) }));
+  const all = Array.from({ length: raw.length / size }, (_, i) => ({
+    width: 64,
+    height: 64,
+    channels: 3,
+    data: raw.subarray(i * size, (i + 1) * size),
+  }));
   return evenly(all, n);
 }
 
 function fashionImages(n: number): RawImage[] {
   const raw = new Uint8Array(gunzipSync(readFileSync(FASHION_TEST)));
-  const all = Array.from({ length: (raw.length - 16) / 784 }, (_, i) => ({ width: 28, height: 28, channels: 1, data: raw.subarray(16 + i * 784, 16 + (i + 1) * 784) }));
+  const all = Array.from({ length: (raw.length - 16) / 784 }, (_, i) => ({
+    width: 28,
+    height: 28,
+    channels: 1,
+    data: raw.subarray(16 + i * 784, 16 + (i + 1) * 784),
+  }));
   return evenly(all, n);
 }
 
 /** Mean bpp and PSNR over the images for each setting of one codec. */
-function curve(codec: string, images: RawImage[], settings: number[], run: (img: RawImage, s: number) => Coded, label: (s: number) => string): RdCurve {
+function curve(
+  codec: string,
+  images: RawImage[],
+  settings: number[],
+  run: (img: RawImage, s: number) => Coded,
+  label: (s: number) => string,
+): RdCurve {
   const points: RdPoint[] = settings.map((s) => {
-    let bpp = 0, p = 0;
+    let bpp = 0,
+      p = 0;
     for (const img of images) {
       const c = run(img, s);
       bpp += (8 * c.bytes) / (img.width * img.height);
@@ -67,11 +84,17 @@ function curve(codec: string, images: RawImage[], settings: number[], run: (img:
   return { codec, points };
 }
 
-async function slimgpuCurve(codec: ImageCodec, images: RawImage[], name = 'slimgpu'): Promise<{ curve: RdCurve; encodeMs: number; decodeMs: number }> {
+async function slimgpuCurve(
+  codec: ImageCodec,
+  images: RawImage[],
+  name = 'slimgpu',
+): Promise<{ curve: RdCurve; encodeMs: number; decodeMs: number }> {
   const points: RdPoint[] = [];
-  let encodeMs = 0, decodeMs = 0;
+  let encodeMs = 0,
+    decodeMs = 0;
   for (let quality = 1; quality <= QUALITIES; quality++) {
-    let bpp = 0, p = 0;
+    let bpp = 0,
+      p = 0;
     for (const img of images) {
       const t0 = performance.now();
       const bytes = await codec.compress(img, { quality });
@@ -88,16 +111,47 @@ async function slimgpuCurve(codec: ImageCodec, images: RawImage[], name = 'slimg
   return { curve: { codec: name, points }, encodeMs: encodeMs / n, decodeMs: decodeMs / n };
 }
 
-async function rdSet(title: string, images: RawImage[], codec: ImageCodec, dir: string, log: (s: string) => void, dc?: { codec: ImageCodec; name: string }) {
+async function rdSet(
+  title: string,
+  images: RawImage[],
+  codec: ImageCodec,
+  dir: string,
+  log: (s: string) => void,
+  dc?: { codec: ImageCodec; name: string },
+) {
   const ours = await slimgpuCurve(codec, images);
   log(`${title}: slimgpu ${ours.curve.points.map((p) => `${p.bpp.toFixed(2)}/${p.psnr.toFixed(1)}`).join(' ')}`);
   const pruned = dc ? (await slimgpuCurve(dc.codec, images, dc.name)).curve : undefined;
   if (pruned) log(`${title}: ${pruned.codec} ${pruned.points.map((p) => `${p.bpp.toFixed(2)}/${p.psnr.toFixed(1)}`).join(' ')}`);
   const others = [
-    curve('JPEG (cjpeg -optimize)', images, JPEG_QUALITIES, (im, q) => jpeg(dir, im, q), (q) => `-quality ${q}`),
-    curve('WebP (cwebp -m 6)', images, WEBP_QUALITIES, (im, q) => webp(dir, im, q), (q) => `-q ${q}`),
-    curve('AVIF (avifenc -s 6)', images, AVIF_QUANTIZERS, (im, q) => avif(dir, im, q), (q) => `--min/--max ${q}`),
-    curve('JPEG data only (headers and tables not counted)', images, JPEG_QUALITIES, (im, q) => jpegData(dir, im, q), (q) => `-quality ${q}`),
+    curve(
+      'JPEG (cjpeg -optimize)',
+      images,
+      JPEG_QUALITIES,
+      (im, q) => jpeg(dir, im, q),
+      (q) => `-quality ${q}`,
+    ),
+    curve(
+      'WebP (cwebp -m 6)',
+      images,
+      WEBP_QUALITIES,
+      (im, q) => webp(dir, im, q),
+      (q) => `-q ${q}`,
+    ),
+    curve(
+      'AVIF (avifenc -s 6)',
+      images,
+      AVIF_QUANTIZERS,
+      (im, q) => avif(dir, im, q),
+      (q) => `--min/--max ${q}`,
+    ),
+    curve(
+      'JPEG data only (headers and tables not counted)',
+      images,
+      JPEG_QUALITIES,
+      (im, q) => jpegData(dir, im, q),
+      (q) => `-quality ${q}`,
+    ),
   ];
   for (const c of others) log(`${title}: ${c.codec} ${c.points.map((p) => `${p.bpp.toFixed(2)}/${p.psnr.toFixed(1)}`).join(' ')}`);
   let llBits = 0;
@@ -110,8 +164,19 @@ async function rdSet(title: string, images: RawImage[], codec: ImageCodec, dir: 
   const losslessBpp = llBits / images.length;
   log(`${title}: slimgpu --lossless ${losslessBpp.toFixed(3)} bpp`);
   const bd = Object.fromEntries(others.map((c) => [c.codec, bdRate(c.points, ours.curve.points) ?? null]));
-  return { title, images: images.length, width: images[0]!.width, height: images[0]!.height, channels: images[0]!.channels, slimgpuLosslessBpp: losslessBpp, encodeMsPerImage: ours.encodeMs, decodeMsPerImage: ours.decodeMs, curves: [ours.curve, ...others, ...(pruned ? [pruned] : [])], bdRate: bd,
-    bdRatePrunedVsDense: pruned ? bdRate(ours.curve.points, pruned.points) ?? null : undefined };
+  return {
+    title,
+    images: images.length,
+    width: images[0]!.width,
+    height: images[0]!.height,
+    channels: images[0]!.channels,
+    slimgpuLosslessBpp: losslessBpp,
+    encodeMsPerImage: ours.encodeMs,
+    decodeMsPerImage: ours.decodeMs,
+    curves: [ours.curve, ...others, ...(pruned ? [pruned] : [])],
+    bdRate: bd,
+    bdRatePrunedVsDense: pruned ? (bdRate(ours.curve.points, pruned.points) ?? null) : undefined,
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -123,23 +188,32 @@ export async function main(argv: string[]): Promise<number> {
     else if (x === '--out') a.out = argv[++i]!;
     else if (x === '--no-lossless') a.lossless = false;
     else if (x === '--deep-compress') a.deep = argv[++i]!;
-    else { console.error(x === '--help' || x === '-h' ? USAGE : `images: unknown argument '${x}'\n${USAGE}`); return x === '--help' || x === '-h' ? 0 : 2; }
+    else {
+      console.error(x === '--help' || x === '-h' ? USAGE : `images: unknown argument '${x}'\n${USAGE}`);
+      return x === '--help' || x === '-h' ? 0 : 2;
+    }
   }
-  if (!(a.photos >= 0) || !(a.fashion >= 0)) { console.error(USAGE); return 2; }
+  if (!(a.photos >= 0) || !(a.fashion >= 0)) {
+    console.error(USAGE);
+    return 2;
+  }
   const log = (s: string) => console.error(s);
   const dir = mkdtempSync(join(tmpdir(), 'slimgpu-images-'));
   const gpu = await createGpu();
   const codec = new ImageCodec(gpu, loadImageModel);
   const [sp, bits] = a.deep === 'none' ? [NaN, NaN] : a.deep.split(',').map(Number);
   const dcReports: Record<string, DeepCompressReport> = {};
-  const dc = Number.isFinite(sp) && Number.isFinite(bits) ? {
-    name: `slimgpu pruned ${sp} + ${bits}-bit shared`,
-    codec: new ImageCodec(gpu, async (id) => {
-      const r = deepCompressModel(await loadImageModel(id), { sparsity: sp!, bits: bits! });
-      dcReports[id] = r.report;
-      return r.model;
-    }),
-  } : undefined;
+  const dc =
+    Number.isFinite(sp) && Number.isFinite(bits)
+      ? {
+          name: `slimgpu pruned ${sp} + ${bits}-bit shared`,
+          codec: new ImageCodec(gpu, async (id) => {
+            const r = deepCompressModel(await loadImageModel(id), { sparsity: sp!, bits: bits! });
+            dcReports[id] = r.report;
+            return r.model;
+          }),
+        }
+      : undefined;
   try {
     const sets = [];
     const photos = a.photos > 0 ? photoPatches(a.photos) : [];
@@ -154,21 +228,43 @@ export async function main(argv: string[]): Promise<number> {
         if (!back.data.every((v, i) => v === img.data[i])) throw new Error('images: slimgpu --lossless did not give back the image exactly');
         ll.slimgpu_lossless! += mine.length;
         const s = lossless(dir, img);
-        ll.raw! += img.data.length; ll.png_optipng_o7! += s.png; ll.webp_lossless! += s.webp; ll.jxl_d0! += s.jxl;
+        ll.raw! += img.data.length;
+        ll.png_optipng_o7! += s.png;
+        ll.webp_lossless! += s.webp;
+        ll.jxl_d0! += s.jxl;
       }
-      log(`lossless, ${photos.length} photo patches: ${JSON.stringify(ll)}; slimgpu / optipng = ${(ll.slimgpu_lossless! / ll.png_optipng_o7!).toFixed(3)}`);
+      log(
+        `lossless, ${photos.length} photo patches: ${JSON.stringify(ll)}; slimgpu / optipng = ${(ll.slimgpu_lossless! / ll.png_optipng_o7!).toFixed(3)}`,
+      );
     }
     const fashionMargins = sets[1] ? psnrMargins(sets[1].curves[1]!.points, sets[1].curves[0]!.points, 0.5, sets[1].slimgpuLosslessBpp) : undefined;
     const fashionDataOnly = sets[1] ? psnrMargins(sets[1].curves[4]!.points, sets[1].curves[0]!.points, 0.5, sets[1].slimgpuLosslessBpp) : undefined;
-    const models = Object.fromEntries(await Promise.all(['img:photo', 'img:fashion'].map(async (id) => [id, { decoderBytes: (await loadImageModel(id)).decoderBytes }])));
-    const result = { bench: 'images', date: new Date().toISOString(), adapter: gpu.info.description || gpu.info.device, models, deepCompression: dcReports, sets, fashionVsJpegAtOrAbove05bpp: fashionMargins, fashionVsJpegDataOnlyAtOrAbove05bpp: fashionDataOnly, lossless: ll };
+    const models = Object.fromEntries(
+      await Promise.all(['img:photo', 'img:fashion'].map(async (id) => [id, { decoderBytes: (await loadImageModel(id)).decoderBytes }])),
+    );
+    const result = {
+      bench: 'images',
+      date: new Date().toISOString(),
+      adapter: gpu.info.description || gpu.info.device,
+      models,
+      deepCompression: dcReports,
+      sets,
+      fashionVsJpegAtOrAbove05bpp: fashionMargins,
+      fashionVsJpegDataOnlyAtOrAbove05bpp: fashionDataOnly,
+      lossless: ll,
+    };
     mkdirSync(dirname(a.out), { recursive: true });
     const svg = a.out.replace(/\.json$/, '') + '.svg';
-    for (const [f, text] of [[a.out, JSON.stringify(result, null, 1) + '\n'], [svg, rdSvg(sets.map((s) => ({ title: s.title, curves: s.curves })))]] as const) {
+    for (const [f, text] of [
+      [a.out, JSON.stringify(result, null, 1) + '\n'],
+      [svg, rdSvg(sets.map((s) => ({ title: s.title, curves: s.curves })))],
+    ] as const) {
       writeFileSync(`${f}.tmp`, text);
       renameSync(`${f}.tmp`, f);
     }
-    for (const s of sets) for (const [k, v] of Object.entries(s.bdRate)) log(`${s.title}: BD-rate vs ${k}: ${v ? `${v.bdRate.toFixed(1)}% over ${v.psnrFrom.toFixed(1)}-${v.psnrTo.toFixed(1)} dB` : 'no overlap'}`);
+    for (const s of sets)
+      for (const [k, v] of Object.entries(s.bdRate))
+        log(`${s.title}: BD-rate vs ${k}: ${v ? `${v.bdRate.toFixed(1)}% over ${v.psnrFrom.toFixed(1)}-${v.psnrTo.toFixed(1)} dB` : 'no overlap'}`);
     log(`wrote ${a.out} and ${svg}`);
     return 0;
   } finally {

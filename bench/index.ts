@@ -80,9 +80,20 @@ function result(c: Pick<BenchCase, 'kernel' | 'variant' | 'size' | 'flops' | 'by
 
 function printTable(gpu: Gpu, rows: BenchResult[]): void {
   const i = gpu.info;
-  console.log(`adapter: ${i.description || i.device} (${i.vendor}/${i.architecture}${i.isFallbackAdapter ? ', fallback' : ''}); timing: ${rows[0]?.timing ?? '-'}; median of reps`);
+  console.log(
+    `adapter: ${i.description || i.device} (${i.vendor}/${i.architecture}${i.isFallbackAdapter ? ', fallback' : ''}); timing: ${rows[0]?.timing ?? '-'}; median of reps`,
+  );
   const head = ['kernel', 'variant', 'size', 'ms', 'GFLOPS', 'GB/s', 'reps', 'cpu-ms'];
-  const body = rows.map((r) => [r.kernel, r.variant, r.size, r.ms.toFixed(3), r.gflops?.toFixed(2) ?? '', r.gbps?.toFixed(2) ?? '', String(r.reps), r.cpuMs?.toFixed(2) ?? '']);
+  const body = rows.map((r) => [
+    r.kernel,
+    r.variant,
+    r.size,
+    r.ms.toFixed(3),
+    r.gflops?.toFixed(2) ?? '',
+    r.gbps?.toFixed(2) ?? '',
+    String(r.reps),
+    r.cpuMs?.toFixed(2) ?? '',
+  ]);
   const w = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j]!.length)));
   const line = (cells: string[]) => cells.map((c, j) => (j >= 3 ? c.padStart(w[j]!) : c.padEnd(w[j]!))).join('  ');
   console.log(line(head));
@@ -94,7 +105,9 @@ export async function benchKernels(args: Args): Promise<BenchResult[]> {
   const gpu = await createGpu();
   const timer = new Timer(gpu, args.wall);
   const results: BenchResult[] = [];
-  const log = (s: string) => { if (!args.json) process.stderr.write(s); };
+  const log = (s: string) => {
+    if (!args.json) process.stderr.write(s);
+  };
   try {
     if (!args.only || args.only.includes('noop')) {
       const noop = await noopDispatch(gpu);

@@ -19,7 +19,9 @@ export async function denseRunner(gpu: Gpu, bytes: Uint8Array): Promise<{ run: R
     if (!p) {
       const inputs = createTensor(gpu, [B * D]);
       const labels = createTensor(gpu, [B], undefined, { dtype: 'u32' });
-      const plan = await StepPlan.build(gpu, net.spec, net.layers, net.arena, { inputs, bytes: false, n: B, D, labels, scale: 1, shift: 0 }, B, { train: false });
+      const plan = await StepPlan.build(gpu, net.spec, net.layers, net.arena, { inputs, bytes: false, n: B, D, labels, scale: 1, shift: 0 }, B, {
+        train: false,
+      });
       p = { plan, inputs, labels };
       plans.set(B, p);
     }
@@ -30,7 +32,17 @@ export async function denseRunner(gpu: Gpu, bytes: Uint8Array): Promise<{ run: R
     gpu.device.queue.submit([enc.finish()]);
     return (await p.plan.output.read()) as Float32Array;
   };
-  return { run, dispose() { for (const p of plans.values()) { p.plan.destroy(); p.inputs.dispose(); p.labels.dispose(); } net.dispose(); } };
+  return {
+    run,
+    dispose() {
+      for (const p of plans.values()) {
+        p.plan.destroy();
+        p.inputs.dispose();
+        p.labels.dispose();
+      }
+      net.dispose();
+    },
+  };
 }
 
 export const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
@@ -46,7 +58,13 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
  * For each batch size: outputs of every runner against the first one's (max |Δ|, also the warm-up),
  * then `reps` repetitions with one call of each runner per repetition (interleaved), median ms.
  */
-export async function compareRunners(runners: Record<string, Runner>, D: number, batches: number[], reps: number, log: (s: string) => void = () => undefined): Promise<Record<string, unknown>> {
+export async function compareRunners(
+  runners: Record<string, Runner>,
+  D: number,
+  batches: number[],
+  reps: number,
+  log: (s: string) => void = () => undefined,
+): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   const names = Object.keys(runners);
   for (const B of batches) {
@@ -66,8 +84,17 @@ export async function compareRunners(runners: Record<string, Runner>, D: number,
     const base = names[0]!;
     const ratio: Record<string, number> = Object.fromEntries(names.slice(1).map((k) => [`${base}/${k}`, +(ms[base]! / ms[k]!).toFixed(2)]));
     if (ms.tfjs) for (const k of ['csr', 'dcb']) if (ms[k]) ratio[`tfjs/${k}`] = +(ms.tfjs / ms[k]!).toFixed(2);
-    out[`batch${B}`] = { ms, samplesPerSec: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Math.round((B * 1000) / v)])), speedup: ratio, maxAbsDiffVsDense: check };
-    log(`B=${B}: ${Object.entries(ms).map(([k, v]) => `${k} ${v} ms`).join(', ')}; ${JSON.stringify(ratio)}`);
+    out[`batch${B}`] = {
+      ms,
+      samplesPerSec: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Math.round((B * 1000) / v)])),
+      speedup: ratio,
+      maxAbsDiffVsDense: check,
+    };
+    log(
+      `B=${B}: ${Object.entries(ms)
+        .map(([k, v]) => `${k} ${v} ms`)
+        .join(', ')}; ${JSON.stringify(ratio)}`,
+    );
   }
   return out;
 }

@@ -18,9 +18,17 @@ import { tfDenseRunner } from './infer-tfjs.js';
 import { compareRunners, denseRunner, median, type Runner } from './infer-core.js';
 import { sampleText } from '../src/cli/sample.js';
 
-interface Args { files: string[]; reps: number; batch: number; tfjs: boolean; json: boolean; browser: boolean }
+interface Args {
+  files: string[];
+  reps: number;
+  batch: number;
+  tfjs: boolean;
+  json: boolean;
+  browser: boolean;
+}
 
-const USAGE = 'usage: npm run bench -- infer FILE.slim.safetensors... [--reps n (default 30)] [--batch n (default 64)] [--no-tfjs] [--browser (headless Chromium, demo/infer.html; no TF.js)] [--json]';
+const USAGE =
+  'usage: npm run bench -- infer FILE.slim.safetensors... [--reps n (default 30)] [--batch n (default 64)] [--no-tfjs] [--browser (headless Chromium, demo/infer.html; no TF.js)] [--json]';
 
 function parse(argv: string[]): Args {
   const a: Args = { files: [], reps: 30, batch: 64, tfjs: true, json: false, browser: false };
@@ -34,8 +42,10 @@ function parse(argv: string[]): Args {
     else if (x.startsWith('-')) throw new Error(`unknown option ${x}\n${USAGE}`);
     else a.files.push(x);
   }
-  if (!a.files.length) throw new Error(`no model file given\n${USAGE}\n(scripts/make-infer-models.sh writes LeNet-300-100, LeNet-5 and mlp:784-4096-4096-10 files)`);
-  if (!Number.isInteger(a.reps) || a.reps < 1 || !Number.isInteger(a.batch) || a.batch < 1) throw new Error(`--reps and --batch must be positive integers\n${USAGE}`);
+  if (!a.files.length)
+    throw new Error(`no model file given\n${USAGE}\n(scripts/make-infer-models.sh writes LeNet-300-100, LeNet-5 and mlp:784-4096-4096-10 files)`);
+  if (!Number.isInteger(a.reps) || a.reps < 1 || !Number.isInteger(a.batch) || a.batch < 1)
+    throw new Error(`--reps and --batch must be positive integers\n${USAGE}`);
   return a;
 }
 
@@ -53,16 +63,34 @@ async function benchDecode(gpu: Gpu, file: string, bytes: Uint8Array, a: Args, l
   const same = Buffer.from(await runners.dense!()).equals(Buffer.from(await runners.compressed!()));
   const times: Record<string, number[]> = { dense: [], compressed: [] };
   for (let rep = 0; rep < Math.max(3, Math.round(a.reps / 5)); rep++) {
-    for (const [k, r] of Object.entries(runners)) { const t0 = performance.now(); await r(); times[k]!.push(performance.now() - t0); }
+    for (const [k, r] of Object.entries(runners)) {
+      const t0 = performance.now();
+      await r();
+      times[k]!.push(performance.now() - t0);
+    }
   }
   const tps = Object.fromEntries(Object.entries(times).map(([k, t]) => [k, +((tokens + 4) / (median(t) / 1000)).toFixed(1)]));
   log(`${basename(file)} decode: ${JSON.stringify(tps)} tokens/s, same greedy text: ${same}\n`);
   const out = {
-    file: basename(file), model: m.spec.name, fileBytes: bytes.length, denseWeightBytes: m.denseBytes,
-    weightBytes: { compressedMatrices: m.weightBytes, gpuMemoryOfCompressedModel: mGpu, note: 'the compressed model also keeps a dense Network for embeddings and norms (its gpuMemory includes dense copies of every weight)' },
-    decode: { tokensPerSec: tps, speedup: +(tps.compressed! / tps.dense!).toFixed(2), sameGreedyText: same, tokensPerRun: tokens + 4, note: 'prompt of 4 bytes + 64 greedy bytes per run, decoder built per run on both sides' },
+    file: basename(file),
+    model: m.spec.name,
+    fileBytes: bytes.length,
+    denseWeightBytes: m.denseBytes,
+    weightBytes: {
+      compressedMatrices: m.weightBytes,
+      gpuMemoryOfCompressedModel: mGpu,
+      note: 'the compressed model also keeps a dense Network for embeddings and norms (its gpuMemory includes dense copies of every weight)',
+    },
+    decode: {
+      tokensPerSec: tps,
+      speedup: +(tps.compressed! / tps.dense!).toFixed(2),
+      sameGreedyText: same,
+      tokensPerRun: tokens + 4,
+      note: 'prompt of 4 bytes + 64 greedy bytes per run, decoder built per run on both sides',
+    },
   };
-  m.dispose(); net.dispose();
+  m.dispose();
+  net.dispose();
   return out;
 }
 
@@ -83,12 +111,26 @@ async function benchFile(gpu: Gpu, file: string, a: Args, log: (s: string) => vo
   }
   const D = csr.inputShape.reduce((s, v) => s * v, 1);
   const out: Record<string, unknown> = {
-    file: basename(file), model: csr.spec.name, fileBytes: bytes.length, denseWeightBytes: csr.denseBytes,
+    file: basename(file),
+    model: csr.spec.name,
+    fileBytes: bytes.length,
+    denseWeightBytes: csr.denseBytes,
     weightBytes: { csr: csr.weightBytes, dcb: dcb.weightBytes, csrGpuMemory: csrGpu },
-    layers: csr.info.map((l) => ({ name: l.name, rows: l.rows, inDim: l.inDim, kept: l.entries, bits: l.bits, csrBytes: l.bytes, dcbBytes: dcb.info.find((x) => x.name === l.name)!.bytes })),
+    layers: csr.info.map((l) => ({
+      name: l.name,
+      rows: l.rows,
+      inDim: l.inDim,
+      kept: l.entries,
+      bits: l.bits,
+      csrBytes: l.bytes,
+      dcbBytes: dcb.info.find((x) => x.name === l.name)!.bytes,
+    })),
   };
   Object.assign(out, await compareRunners(runners, D, [1, a.batch], a.reps, (m) => log(`${basename(file)} ${m}\n`)));
-  csr.dispose(); dcb.dispose(); dense.dispose(); tf?.dispose();
+  csr.dispose();
+  dcb.dispose();
+  dense.dispose();
+  tf?.dispose();
   return out;
 }
 
@@ -100,13 +142,24 @@ export async function main(argv: string[]): Promise<number> {
     console.error((e as Error).message);
     return 2;
   }
-  const log = (s: string) => { if (!a.json) process.stderr.write(s); };
+  const log = (s: string) => {
+    if (!a.json) process.stderr.write(s);
+  };
   if (a.browser) return browserMain(a, log);
   const gpu = await createGpu();
   try {
     const results = [];
     for (const f of a.files) results.push(await benchFile(gpu, f, a, log));
-    const report = { bench: 'infer', device: gpu.info.description, node: process.versions.node, reps: a.reps, batch: a.batch, interleaved: true, note: 'median ms per call, end to end (upload, run, read back); variants interleaved per repetition', results };
+    const report = {
+      bench: 'infer',
+      device: gpu.info.description,
+      node: process.versions.node,
+      reps: a.reps,
+      batch: a.batch,
+      interleaved: true,
+      note: 'median ms per call, end to end (upload, run, read back); variants interleaved per repetition',
+      results,
+    };
     console.log(JSON.stringify(report, null, 1));
     return 0;
   } catch (e) {
@@ -123,12 +176,27 @@ async function browserMain(a: Args, log: (s: string) => void): Promise<number> {
   const { default: puppeteer } = await import('puppeteer-core');
   const { createServer } = await import('vite');
   const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  const server = await createServer({ configFile: resolve(repoRoot(), 'vite.config.ts'), server: { host: '127.0.0.1', port: 0, strictPort: false }, logLevel: 'error' });
+  const server = await createServer({
+    configFile: resolve(repoRoot(), 'vite.config.ts'),
+    server: { host: '127.0.0.1', port: 0, strictPort: false },
+    logLevel: 'error',
+  });
   await server.listen();
   const browser = await puppeteer.launch({
-    executablePath: chromium, headless: true, protocolTimeout: 3_600_000,
-    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-      '--disable-dev-shm-usage', '--disable-background-timer-throttling', '--disable-renderer-backgrounding'],
+    executablePath: chromium,
+    headless: true,
+    protocolTimeout: 3_600_000,
+    args: [
+      '--no-sandbox',
+      '--enable-unsafe-webgpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
+    ],
   });
   try {
     const addr = server.httpServer!.address();
@@ -141,10 +209,18 @@ async function browserMain(a: Args, log: (s: string) => void): Promise<number> {
     const results = [];
     for (const f of a.files) {
       const b64 = (await readFile(f)).toString('base64');
-      const r = await page.evaluate((s, reps, batch) => (window as unknown as { __infer: (s: string, r: number, b: number) => Promise<Record<string, unknown>> }).__infer(s, reps, batch), b64, a.reps, a.batch);
+      const r = await page.evaluate(
+        (s, reps, batch) =>
+          (window as unknown as { __infer: (s: string, r: number, b: number) => Promise<Record<string, unknown>> }).__infer(s, reps, batch),
+        b64,
+        a.reps,
+        a.batch,
+      );
       results.push({ file: basename(f), ...r });
     }
-    console.log(JSON.stringify({ bench: 'infer', browser: await browser.version(), reps: a.reps, batch: a.batch, interleaved: true, results }, null, 1));
+    console.log(
+      JSON.stringify({ bench: 'infer', browser: await browser.version(), reps: a.reps, batch: a.batch, interleaved: true, results }, null, 1),
+    );
     return 0;
   } catch (e) {
     console.error(`bench infer --browser: ${(e as Error).stack ?? e}`);

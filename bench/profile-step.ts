@@ -16,9 +16,17 @@ import { hyperRow } from '../src/nn/optimizer.js';
 import { median } from './timing.js';
 import { syntheticBatch, type TrainModel } from './vs-tfjs/index.js';
 
-export interface KernelProfile { index: number; label: string; ms: number; share: number; workgroups: string }
+export interface KernelProfile {
+  index: number;
+  label: string;
+  ms: number;
+  share: number;
+  workgroups: string;
+}
 export interface StepProfile {
-  model: string; batch: number; adapter: string;
+  model: string;
+  batch: number;
+  adapter: string;
   kernels: KernelProfile[];
   /** Sum of the per-dispatch medians. */
   sumMs: number;
@@ -29,7 +37,12 @@ export interface StepProfile {
 }
 
 /** Per-dispatch GPU times of `dispatches` (median over steps × rounds). */
-export async function profileDispatches(gpu: Gpu, dispatches: readonly Dispatch[], steps: number, rounds: number): Promise<{ perDispatch: number[]; whole: number }> {
+export async function profileDispatches(
+  gpu: Gpu,
+  dispatches: readonly Dispatch[],
+  steps: number,
+  rounds: number,
+): Promise<{ perDispatch: number[]; whole: number }> {
   if (!gpu.hasTimestamps) throw new Error('profile-step needs the timestamp-query feature');
   const n = dispatches.length;
   const count = 2 * (n + 1) * steps;
@@ -69,7 +82,9 @@ export async function profileDispatches(gpu: Gpu, dispatches: readonly Dispatch[
       }
     }
   } finally {
-    qs.destroy(); resolveBuf.destroy(); readBuf.destroy();
+    qs.destroy();
+    resolveBuf.destroy();
+    readBuf.destroy();
   }
   return { perDispatch: per.map(median), whole: median(whole) };
 }
@@ -89,12 +104,17 @@ export async function profileStep(gpu: Gpu, model: TrainModel | string, B: numbe
   const imageShape = model === 'lenet-5' ? [1, 28, 28] : [784];
   const spec = gpt ? modelFromName(model, { input: [gpt.T], numClasses: 256 }) : modelFromName(model, { input: imageShape, numClasses: 10 });
   const net = Network.create(gpu, spec, 42);
-  const data = gpt ? uploadText(gpu, { kind: 'text', name: 'pseudo', bytes: pseudoText(Math.max(4 * B * gpt.T, 4096)) }, gpt.T, 'train') : uploadDataset(gpu, syntheticBatch(B, 7, imageShape));
+  const data = gpt
+    ? uploadText(gpu, { kind: 'text', name: 'pseudo', bytes: pseudoText(Math.max(4 * B * gpt.T, 4096)) }, gpt.T, 'train')
+    : uploadDataset(gpu, syntheticBatch(B, 7, imageShape));
   // the GPT step as `slimgpu train` runs it: AdamW with global-norm clipping
   const plan = await StepPlan.build(gpu, spec, net.layers, net.arena, data, B, gpt ? { optimizer: 'adamw', clip: true } : {});
   try {
     plan.setStep(0, 0);
-    plan.setHyperRows(0, Array.from({ length: TABLE_CAP }, (_, t) => gpt ? hyperRow('adamw', { momentum: 0, l2: 0.1, clip: 1 }, t, 1e-3) : [0.01, 0.9, 0]));
+    plan.setHyperRows(
+      0,
+      Array.from({ length: TABLE_CAP }, (_, t) => (gpt ? hyperRow('adamw', { momentum: 0, l2: 0.1, clip: 1 }, t, 1e-3) : [0.01, 0.9, 0])),
+    );
     // warm-up
     const enc = gpu.device.createCommandEncoder({ label: 'profile.warmup' });
     for (let i = 0; i < 2; i++) encodeDispatches(enc, plan.train);
@@ -103,33 +123,55 @@ export async function profileStep(gpu: Gpu, model: TrainModel | string, B: numbe
     const { perDispatch, whole } = await profileDispatches(gpu, plan.train, steps, rounds);
     const sum = perDispatch.reduce((a, b) => a + b, 0);
     const kernels = plan.train.map((d, index) => ({
-      index, label: d.label, ms: +perDispatch[index]!.toFixed(4), share: +(perDispatch[index]! / sum).toFixed(4), workgroups: d.workgroups.join('x'),
+      index,
+      label: d.label,
+      ms: +perDispatch[index]!.toFixed(4),
+      share: +(perDispatch[index]! / sum).toFixed(4),
+      workgroups: d.workgroups.join('x'),
     }));
     const fam = new Map<string, { ms: number; count: number }>();
     for (const k of kernels) {
       const f = k.label.split(' ')[0]!;
       const e = fam.get(f) ?? { ms: 0, count: 0 };
-      e.ms += k.ms; e.count++;
+      e.ms += k.ms;
+      e.count++;
       fam.set(f, e);
     }
-    const families = [...fam].map(([family, e]) => ({ family, ms: +e.ms.toFixed(4), share: +(e.ms / sum).toFixed(4), count: e.count }))
+    const families = [...fam]
+      .map(([family, e]) => ({ family, ms: +e.ms.toFixed(4), share: +(e.ms / sum).toFixed(4), count: e.count }))
       .sort((a, b) => b.ms - a.ms);
-    return { model, batch: B, adapter: gpu.info.description || gpu.info.device, kernels, sumMs: +sum.toFixed(4), stepMs: +whole.toFixed(4), families };
+    return {
+      model,
+      batch: B,
+      adapter: gpu.info.description || gpu.info.device,
+      kernels,
+      sumMs: +sum.toFixed(4),
+      stepMs: +whole.toFixed(4),
+      families,
+    };
   } finally {
-    plan.destroy(); data.dispose(); net.dispose();
+    plan.destroy();
+    data.dispose();
+    net.dispose();
   }
 }
 
 export function profileTable(p: StepProfile): string {
-  const lines = [`${p.model}, batch ${p.batch}, ${p.adapter}: one step = ${p.stepMs.toFixed(3)} ms in one pass; ` +
-    `sum of per-dispatch passes ${p.sumMs.toFixed(3)} ms (GPU timestamps, medians)`, ''];
+  const lines = [
+    `${p.model}, batch ${p.batch}, ${p.adapter}: one step = ${p.stepMs.toFixed(3)} ms in one pass; ` +
+      `sum of per-dispatch passes ${p.sumMs.toFixed(3)} ms (GPU timestamps, medians)`,
+    '',
+  ];
   const w = Math.max(...p.kernels.map((k) => k.label.length), 6);
   lines.push(`${'#'.padStart(3)}  ${'kernel'.padEnd(w)}  ${'ms'.padStart(8)}  ${'share'.padStart(6)}  workgroups`);
   for (const k of p.kernels) {
-    lines.push(`${String(k.index).padStart(3)}  ${k.label.padEnd(w)}  ${k.ms.toFixed(3).padStart(8)}  ${(100 * k.share).toFixed(1).padStart(5)}%  ${k.workgroups}`);
+    lines.push(
+      `${String(k.index).padStart(3)}  ${k.label.padEnd(w)}  ${k.ms.toFixed(3).padStart(8)}  ${(100 * k.share).toFixed(1).padStart(5)}%  ${k.workgroups}`,
+    );
   }
   lines.push('', 'by family:');
-  for (const f of p.families) lines.push(`  ${f.family.padEnd(28)} ${f.ms.toFixed(3).padStart(8)} ms  ${(100 * f.share).toFixed(1).padStart(5)}%  (${f.count})`);
+  for (const f of p.families)
+    lines.push(`  ${f.family.padEnd(28)} ${f.ms.toFixed(3).padStart(8)} ms  ${(100 * f.share).toFixed(1).padStart(5)}%  (${f.count})`);
   return lines.join('\n');
 }
 
@@ -140,21 +182,32 @@ const USAGE = `usage: npm run bench -- profile-step [options]
   --json        print JSON`;
 
 export async function main(argv: string[]): Promise<number> {
-  let model: string = 'lenet-5', batch: number | undefined, steps = 4, rounds = 3, json = false;
+  let model: string = 'lenet-5',
+    batch: number | undefined,
+    steps = 4,
+    rounds = 3,
+    json = false;
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
-    const num = () => { const v = Number(argv[++i]); if (!(Number.isInteger(v) && v > 0)) throw new Error(`${x} needs a positive integer\n${USAGE}`); return v; };
+    const num = () => {
+      const v = Number(argv[++i]);
+      if (!(Number.isInteger(v) && v > 0)) throw new Error(`${x} needs a positive integer\n${USAGE}`);
+      return v;
+    };
     try {
       if (x === '--model') {
         const m = argv[++i];
-        if (m !== 'lenet-5' && m !== 'lenet-300-100' && !parseGptName(m ?? '')) throw new Error(`--model must be lenet-5, lenet-300-100 or gpt:L-D-H-T\n${USAGE}`);
+        if (m !== 'lenet-5' && m !== 'lenet-300-100' && !parseGptName(m ?? ''))
+          throw new Error(`--model must be lenet-5, lenet-300-100 or gpt:L-D-H-T\n${USAGE}`);
         model = m!;
       } else if (x === '--batch') batch = num();
       else if (x === '--steps') steps = num();
       else if (x === '--rounds') rounds = num();
       else if (x === '--json') json = true;
-      else if (x === '--help' || x === '-h') { console.log(USAGE); return 0; }
-      else throw new Error(`unknown argument '${x}'\n${USAGE}`);
+      else if (x === '--help' || x === '-h') {
+        console.log(USAGE);
+        return 0;
+      } else throw new Error(`unknown argument '${x}'\n${USAGE}`);
     } catch (e) {
       console.error((e as Error).message);
       return 2;

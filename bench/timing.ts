@@ -7,7 +7,6 @@ import { compileModule } from '../src/gpu/pipeline.js';
 
 export type TimingKind = 'gpu-timestamp' | 'wall';
 
-
 export class Timer {
   readonly kind: TimingKind;
   private querySet?: GPUQuerySet;
@@ -15,18 +14,31 @@ export class Timer {
   private readBuf?: GPUBuffer;
   private capacity = 0;
 
-  constructor(private readonly gpu: Gpu, forceWall = false) {
+  constructor(
+    private readonly gpu: Gpu,
+    forceWall = false,
+  ) {
     this.kind = gpu.hasTimestamps && !forceWall ? 'gpu-timestamp' : 'wall';
   }
 
   private ensure(reps: number): void {
     if (reps <= this.capacity) return;
-    this.querySet?.destroy(); this.resolveBuf?.destroy(); this.readBuf?.destroy();
+    this.querySet?.destroy();
+    this.resolveBuf?.destroy();
+    this.readBuf?.destroy();
     this.capacity = Math.max(reps, 64);
     const dev = this.gpu.device;
     this.querySet = dev.createQuerySet({ label: 'bench.timestamps', type: 'timestamp', count: 2 * this.capacity });
-    this.resolveBuf = dev.createBuffer({ label: 'bench.timestamps.resolve', size: 16 * this.capacity, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    this.readBuf = dev.createBuffer({ label: 'bench.timestamps.read', size: 16 * this.capacity, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.resolveBuf = dev.createBuffer({
+      label: 'bench.timestamps.resolve',
+      size: 16 * this.capacity,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    this.readBuf = dev.createBuffer({
+      label: 'bench.timestamps.read',
+      size: 16 * this.capacity,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
   }
 
   /** Runs `dispatches` once, untimed (warm-up, or the run whose output is validated). */
@@ -73,7 +85,9 @@ export class Timer {
   }
 
   destroy(): void {
-    this.querySet?.destroy(); this.resolveBuf?.destroy(); this.readBuf?.destroy();
+    this.querySet?.destroy();
+    this.resolveBuf?.destroy();
+    this.readBuf?.destroy();
   }
 }
 
@@ -97,12 +111,17 @@ export async function noopDispatch(gpu: Gpu): Promise<Dispatch> {
  * Times `dispatches`: one run to estimate, then repetitions in 3 rounds sized to the budget; the
  * median. `betweenRounds` runs after each round (a page yields to paint there).
  */
-export async function measure(timer: Timer, dispatches: readonly Dispatch[], budgetMs: number, betweenRounds?: () => Promise<void>): Promise<{ ms: number; reps: number }> {
+export async function measure(
+  timer: Timer,
+  dispatches: readonly Dispatch[],
+  budgetMs: number,
+  betweenRounds?: () => Promise<void>,
+): Promise<{ ms: number; reps: number }> {
   const est = Math.max(await timer.once(dispatches), 0.01);
   const perRound = Math.min(40, Math.max(3, Math.round(budgetMs / 3 / est)));
   const times: number[] = [];
   for (let r = 0; r < 3; r++) {
-    times.push(...await timer.time(dispatches, perRound));
+    times.push(...(await timer.time(dispatches, perRound)));
     await betweenRounds?.();
   }
   return { ms: median(times), reps: times.length };

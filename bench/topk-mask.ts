@@ -28,7 +28,10 @@ async function main(): Promise<void> {
   const gpu = await createGpu();
   const data = new Float32Array(n);
   let s = 12345;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1103515245) + 12345) >>> 0; data[i] = (s / 2 ** 32 - 0.5) * 2; }
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    data[i] = (s / 2 ** 32 - 0.5) * 2;
+  }
   const w = createTensor(gpu, [n], data, { label: 'bench.w' });
   const mask = createTensor(gpu, [n], undefined, { label: 'bench.mask' });
   const k = kFor(n, 0.9);
@@ -43,7 +46,11 @@ async function main(): Promise<void> {
   const sgd: Dispatch = {
     label: 'sgd_like',
     pipeline,
-    bindGroup: gpu.device.createBindGroup({ label: 'sgd_like', layout: pipeline.getBindGroupLayout(0), entries: ts.map((t, i) => ({ binding: i, resource: t.binding() })) }),
+    bindGroup: gpu.device.createBindGroup({
+      label: 'sgd_like',
+      layout: pipeline.getBindGroupLayout(0),
+      entries: ts.map((t, i) => ({ binding: i, resource: t.binding() })),
+    }),
     workgroups: [Math.ceil(groups / y), y, 1],
   };
 
@@ -63,7 +70,8 @@ async function main(): Promise<void> {
   for (let i = 0; i < n; i++) kept += got[i]!;
   if (kept !== k) throw new Error(`topkMask kept ${kept}, expected ${k}`);
   // the CPU may be shared: interleave the two and keep the best round of each
-  let topkMs = Infinity, sgdMs = Infinity;
+  let topkMs = Infinity,
+    sgdMs = Infinity;
   const stages: Record<string, number> = {};
   for (let round = 0; round < rounds; round++) {
     topkMs = Math.min(topkMs, await time(plan.dispatches, reps));
@@ -73,9 +81,14 @@ async function main(): Promise<void> {
       stages[key] = Math.min(stages[key] ?? Infinity, +(await time([d], reps)).toFixed(2));
     }
   }
-  console.log(JSON.stringify({ n, k, reps, topkMs: +topkMs.toFixed(2), sgdLikeMs: +sgdMs.toFixed(2), ratio: +(topkMs / sgdMs).toFixed(2), stages }, null, 1));
+  console.log(
+    JSON.stringify({ n, k, reps, topkMs: +topkMs.toFixed(2), sgdLikeMs: +sgdMs.toFixed(2), ratio: +(topkMs / sgdMs).toFixed(2), stages }, null, 1),
+  );
   for (const t of [w, mask, kt, ...ts, ...plan.scratch]) t.dispose();
   gpu.destroy();
   process.exit(0);
 }
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -44,10 +44,20 @@ export async function benchTrain(opts: { json: boolean; quick?: boolean }): Prom
       const net = Network.create(gpu, specFor(c.model, train), 0);
       const steps = opts.quick ? Math.max(4, Math.floor(c.steps / 8)) : c.steps;
       const o: TrainOptions = {
-        epochs: 100, batch: c.batch, lr: c.lr, momentum: 0.9, l2: 1e-4, seed: 0,
+        epochs: 100,
+        batch: c.batch,
+        lr: c.lr,
+        momentum: 0.9,
+        l2: 1e-4,
+        seed: 0,
         ...(gpt ? { optimizer: 'adamw' as const, clip: 1, weightDecay: 0.1 } : {}),
-        sparsity: gpt ? 0.75 : 0.9, schedule: 'polynomial', pruneBegin: 0, pruneEnd: steps * 4, pruneFrequency: 10,
-        logEvery: 20, stepsPerSubmit: 8,
+        sparsity: gpt ? 0.75 : 0.9,
+        schedule: 'polynomial',
+        pruneBegin: 0,
+        pruneEnd: steps * 4,
+        pruneFrequency: 10,
+        logEvery: 20,
+        stepsPerSubmit: 8,
       };
       const state = { step: 0 };
       if (gpt) net.arena.ensureVariance();
@@ -56,9 +66,15 @@ export async function benchTrain(opts: { json: boolean; quick?: boolean }): Prom
       for (let r = 0; r < 3; r++) runs.push(await trainNetwork(net, train, { ...o, maxSteps: state.step + steps }, state));
       const pick = (f: (s: TrainSummary) => number) => median(runs.map(f));
       const res: TrainBenchResult = {
-        model: c.model, batch: c.batch, steps, stepsPerSubmit: 8,
-        samplesPerSec: +pick((s) => s.samplesPerSec).toFixed(1), msPerStep: +pick((s) => s.msPerStep).toFixed(3),
-        cpuRecordShare: +pick((s) => s.cpuRecordShare).toFixed(4), sparsity: o.sparsity!, runs: runs.length,
+        model: c.model,
+        batch: c.batch,
+        steps,
+        stepsPerSubmit: 8,
+        samplesPerSec: +pick((s) => s.samplesPerSec).toFixed(1),
+        msPerStep: +pick((s) => s.msPerStep).toFixed(3),
+        cpuRecordShare: +pick((s) => s.cpuRecordShare).toFixed(4),
+        sparsity: o.sparsity!,
+        runs: runs.length,
         ...(gpt ? { tokensPerSec: +pick((s) => s.samplesPerSec).toFixed(1) } : {}),
       };
       out.push(res);
@@ -72,7 +88,10 @@ export async function benchTrain(opts: { json: boolean; quick?: boolean }): Prom
   else {
     console.log(`adapter: ${gpu.info.description || gpu.info.device}`);
     console.log('model           batch  ms/step  samples/s  CPU record+submit share   (gpt: batch = windows of T bytes, samples = tokens)');
-    for (const r of out) console.log(`${r.model.padEnd(14)}  ${String(r.batch).padStart(5)}  ${r.msPerStep.toFixed(2).padStart(7)}  ${r.samplesPerSec.toFixed(0).padStart(9)}  ${(100 * r.cpuRecordShare).toFixed(2)}%`);
+    for (const r of out)
+      console.log(
+        `${r.model.padEnd(14)}  ${String(r.batch).padStart(5)}  ${r.msPerStep.toFixed(2).padStart(7)}  ${r.samplesPerSec.toFixed(0).padStart(9)}  ${(100 * r.cpuRecordShare).toFixed(2)}%`,
+      );
   }
   return out;
 }

@@ -26,15 +26,23 @@ export class MismatchError extends Error {
 /** Throws a MismatchError naming the worst element when |got − ref| > atol + rtol·|ref| anywhere. */
 export function checkClose(what: string, got: ArrayLike<number>, ref: ArrayLike<number>, atol: number, rtol: number): void {
   if (got.length !== ref.length) throw new MismatchError(`${what}: ${got.length} values, reference has ${ref.length}`);
-  let bad = 0, worst = -1, worstExcess = 0;
+  let bad = 0,
+    worst = -1,
+    worstExcess = 0;
   for (let i = 0; i < got.length; i++) {
     const excess = Math.abs(got[i]! - ref[i]!) - (atol + rtol * Math.abs(ref[i]!));
     if (!(excess <= 0)) {
       bad++;
-      if (worst < 0 || !(excess <= worstExcess)) { worst = i; worstExcess = excess; }
+      if (worst < 0 || !(excess <= worstExcess)) {
+        worst = i;
+        worstExcess = excess;
+      }
     }
   }
-  if (bad) throw new MismatchError(`${what}: ${bad}/${got.length} values differ from the CPU reference; worst [${worst}] got ${got[worst]}, expected ${ref[worst]}`);
+  if (bad)
+    throw new MismatchError(
+      `${what}: ${bad}/${got.length} values differ from the CPU reference; worst [${worst}] got ${got[worst]}, expected ${ref[worst]}`,
+    );
 }
 
 /** dispose() for a Prepared: destroys the tensors and the dispatches' owned buffers. */

@@ -58,7 +58,9 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 };
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const tbody = $('results').querySelector('tbody')!;
-const setPhase = (s: string) => { $('phase').textContent = s; };
+const setPhase = (s: string) => {
+  $('phase').textContent = s;
+};
 
 // ---- measuring: bench/timing.ts, shared with the Node harness --------------------------------
 
@@ -96,26 +98,39 @@ function addRow(r: Row): void {
   probe.results.push(r);
   const tr = document.createElement('tr');
   const check = r.check === 'ok' ? '<td class="ok">✓ matches CPU</td>' : `<td class="bad">${esc(r.check)}: ${esc(r.error ?? '')}</td>`;
-  tr.innerHTML = `<td>${esc(r.kernel)}</td><td>${esc(r.variant)}</td><td>${esc(r.size)}</td><td>${fmt(r.ms, 3)}</td>` +
+  tr.innerHTML =
+    `<td>${esc(r.kernel)}</td><td>${esc(r.variant)}</td><td>${esc(r.size)}</td><td>${fmt(r.ms, 3)}</td>` +
     `<td>${fmt(r.gflops, 2)}</td><td>${fmt(r.gbps, 2)}</td><td>${r.reps ?? ''}</td>${check}`;
   tbody.append(tr);
   $('json').textContent = json();
 }
 
 function json(): string {
-  return JSON.stringify({
-    adapter: probe.adapter, timing: probe.timing, mode, budgetMs, userAgent: navigator.userAgent, results: probe.results,
-  }, null, 1);
+  return JSON.stringify(
+    {
+      adapter: probe.adapter,
+      timing: probe.timing,
+      mode,
+      budgetMs,
+      userAgent: navigator.userAgent,
+      results: probe.results,
+    },
+    null,
+    1,
+  );
 }
 
 function timingNote(gpu: Gpu, kind: TimingKind): string {
   const soft = gpu.info.isFallbackAdapter ? ' This is a software adapter: the figures measure shaders emulated on the CPU.' : '';
   if (kind === 'gpu-timestamp') {
-    return 'Timing: GPU timestamps (timestamp-query) — the GPU\'s own time from the start to the end of each compute pass.' + soft;
+    return "Timing: GPU timestamps (timestamp-query) — the GPU's own time from the start to the end of each compute pass." + soft;
   }
-  const why = forceWall ? 'wall time was asked for (?wall=1)' : 'this adapter has no \'timestamp-query\' feature';
-  return `Timing: wall time, submit → onSubmittedWorkDone per repetition, because ${why}. It includes submission and ` +
-    'synchronisation overhead, so small kernels look slower than they are (the noop row is that floor).' + soft;
+  const why = forceWall ? 'wall time was asked for (?wall=1)' : "this adapter has no 'timestamp-query' feature";
+  return (
+    `Timing: wall time, submit → onSubmittedWorkDone per repetition, because ${why}. It includes submission and ` +
+    'synchronisation overhead, so small kernels look slower than they are (the noop row is that floor).' +
+    soft
+  );
 }
 
 async function runAll(gpu: Gpu): Promise<void> {
@@ -130,7 +145,9 @@ async function runAll(gpu: Gpu): Promise<void> {
   const cases = plan(gpu);
   probe.planned = cases.length + 1;
   const t0 = performance.now();
-  const progress = (done: number) => { $('bar').style.width = `${(100 * done) / probe.planned}%`; };
+  const progress = (done: number) => {
+    $('bar').style.width = `${(100 * done) / probe.planned}%`;
+  };
   try {
     setPhase('noop dispatch (the floor)…');
     const noop = await noopDispatch(gpu);
@@ -159,8 +176,10 @@ async function runAll(gpu: Gpu): Promise<void> {
       progress(i + 2);
     }
     const bad = probe.results.filter((r) => r.check !== 'ok').length;
-    setPhase(`${probe.results.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s` +
-      `${bad ? ` — ${bad} failed (see the check column)` : ', every output matched the CPU reference'}; medians of the repetitions.`);
+    setPhase(
+      `${probe.results.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s` +
+        `${bad ? ` — ${bad} failed (see the check column)` : ', every output matched the CPU reference'}; medians of the repetitions.`,
+    );
     probe.state = 'done';
   } finally {
     timer.destroy();
@@ -188,13 +207,19 @@ async function copyJson(): Promise<void> {
     probe.copied = document.execCommand('copy') ? 'selection' : 'failed';
     btn.textContent = probe.copied === 'selection' ? 'Copied' : 'Selected — press Ctrl+C';
   }
-  setTimeout(() => { btn.textContent = 'Copy JSON'; }, 2000);
+  setTimeout(() => {
+    btn.textContent = 'Copy JSON';
+  }, 2000);
 }
 
 async function main(): Promise<void> {
   $(`mode-${mode}`).classList.add('active');
-  $('mode-title').textContent = mode === 'quick' ? 'Quick run: the smallest case of every kernel'
-    : mode === 'all' ? 'Every case in the registry' : 'The registry\'s default cases';
+  $('mode-title').textContent =
+    mode === 'quick'
+      ? 'Quick run: the smallest case of every kernel'
+      : mode === 'all'
+        ? 'Every case in the registry'
+        : "The registry's default cases";
   if (!('gpu' in navigator)) {
     probe.state = 'nogpu';
     throw new Error('This browser has no WebGPU (navigator.gpu is missing).\n' + NO_ADAPTER_HELP);
@@ -209,7 +234,8 @@ async function main(): Promise<void> {
   const i = gpu.info;
   probe.adapter = i.description || i.device || `${i.vendor} ${i.architecture}`;
   probe.hasTimestamps = gpu.hasTimestamps;
-  $('adapter').innerHTML = `WebGPU adapter: <b>${esc(probe.adapter || 'unnamed')}</b><br>${esc([i.vendor, i.architecture].filter(Boolean).join(' · '))}` +
+  $('adapter').innerHTML =
+    `WebGPU adapter: <b>${esc(probe.adapter || 'unnamed')}</b><br>${esc([i.vendor, i.architecture].filter(Boolean).join(' · '))}` +
     `${i.isFallbackAdapter ? ' · software fallback' : ''}<br>timestamp-query: ${gpu.hasTimestamps ? 'yes' : 'no'}`;
   $('copy').addEventListener('click', () => void copyJson());
   $('rerun').addEventListener('click', () => void runAll(gpu).catch(fail));

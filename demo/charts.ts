@@ -29,7 +29,11 @@ export class LiveChart {
   private rows = new Map<number, (number | null)[]>();
   private dirty = false;
 
-  constructor(private readonly el: HTMLElement, private spec: ChartSpec, private xMax?: number) {
+  constructor(
+    private readonly el: HTMLElement,
+    private spec: ChartSpec,
+    private xMax?: number,
+  ) {
     this.plot = this.make();
     new ResizeObserver(() => this.plot.setSize(this.size())).observe(el);
   }
@@ -39,7 +43,8 @@ export class LiveChart {
   }
 
   private make(): uPlot {
-    const s = this.spec, xMax = this.xMax;
+    const s = this.spec,
+      xMax = this.xMax;
     const fmt = s.format ?? ((v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(3)));
     const opts: uPlot.Options = {
       ...this.size(),
@@ -51,7 +56,15 @@ export class LiveChart {
       },
       axes: [
         { label: s.xLabel ?? 'step', stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, labelSize: 18, size: 32 },
-        { label: s.yLabel, stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, labelSize: 18, size: 52, values: (_u, vals) => vals.map((v) => (v == null ? '' : fmt(v))) },
+        {
+          label: s.yLabel,
+          stroke: '#64748b',
+          grid: { stroke: '#eef2f7' },
+          ticks: { stroke: '#e2e8f0' },
+          labelSize: 18,
+          size: 52,
+          values: (_u, vals) => vals.map((v) => (v == null ? '' : fmt(v))),
+        },
       ],
       series: [
         { label: s.xLabel ?? 'step' },
@@ -81,7 +94,10 @@ export class LiveChart {
   /** Sets series `i`'s value at step `x` (the chart is redrawn on the next flush). */
   set(x: number, i: number, y: number | null | undefined): void {
     let row = this.rows.get(x);
-    if (!row) { row = new Array<number | null>(this.spec.series.length).fill(null); this.rows.set(x, row); }
+    if (!row) {
+      row = new Array<number | null>(this.spec.series.length).fill(null);
+      this.rows.set(x, row);
+    }
     row[i] = y ?? null;
     this.dirty = true;
   }

@@ -18,11 +18,23 @@ import gplUrl from './samples/gpl-3.txt?url';
 
 type Phase = 'init' | 'nogpu' | 'ready' | 'compressing' | 'decompressing' | 'done' | 'error';
 
-interface Row { method: string; bytes: number; compressMs: number; decompressMs?: number; exact?: boolean }
+interface Row {
+  method: string;
+  bytes: number;
+  compressMs: number;
+  decompressMs?: number;
+  exact?: boolean;
+}
 
 type Kind = 'pretrained' | 'none' | 'gpt';
 
-interface LiveProbe { bytes: number; slimz: number; gzip: number; brotli?: number; exact: boolean }
+interface LiveProbe {
+  bytes: number;
+  slimz: number;
+  gzip: number;
+  brotli?: number;
+  exact: boolean;
+}
 
 interface CodecProbe {
   state: Phase;
@@ -55,8 +67,12 @@ const field = <T extends HTMLInputElement = HTMLInputElement>(name: string): T =
   return el as T;
 };
 const params = new URLSearchParams(location.search);
-const setPhase = (s: string) => { $('phase').textContent = s; };
-const stat = (id: string, v: string) => { $(id).textContent = v; };
+const setPhase = (s: string) => {
+  $('phase').textContent = s;
+};
+const stat = (id: string, v: string) => {
+  $(id).textContent = v;
+};
 const btn = (id: string) => $<HTMLButtonElement>(id);
 
 let gpu: Gpu | undefined;
@@ -90,7 +106,9 @@ async function brotli(bytes: Uint8Array): Promise<Uint8Array | undefined> {
 let pretrainedModel: Promise<codec.BytePredictor> | undefined;
 function pretrained(): Promise<codec.BytePredictor> {
   pretrainedModel ??= codec.loadShippedPredictor({ gpu: gpu ?? null });
-  pretrainedModel.catch(() => { pretrainedModel = undefined; });
+  pretrainedModel.catch(() => {
+    pretrainedModel = undefined;
+  });
   return pretrainedModel;
 }
 const resolver = (prefix: string) => codec.shippedResolver({ gpu: gpu ?? null })(prefix);
@@ -131,16 +149,21 @@ function refreshButtons(): void {
 function renderRows(): void {
   const orig = probe.input?.bytes ?? 0;
   const ms = (x?: number) => (x === undefined ? '–' : x >= 1000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(0)} ms`);
-  $('compare').querySelector('tbody')!.innerHTML = probe.rows.map((r) =>
-    `<tr><td>${esc(r.method)}${r.exact === undefined ? '' : r.exact ? ' <span class="ok">✓ exact</span>' : ' <span class="bad">✗ differs</span>'}</td><td>${fmtInt(r.bytes)}</td>` +
-    `<td>${orig ? ((8 * r.bytes) / orig).toFixed(3) : '–'}</td><td>${r.bytes ? (orig / r.bytes).toFixed(2) : '–'}×</td><td>${ms(r.compressMs)}</td><td>${ms(r.decompressMs)}</td></tr>`).join('');
+  $('compare').querySelector('tbody')!.innerHTML = probe.rows
+    .map(
+      (r) =>
+        `<tr><td>${esc(r.method)}${r.exact === undefined ? '' : r.exact ? ' <span class="ok">✓ exact</span>' : ' <span class="bad">✗ differs</span>'}</td><td>${fmtInt(r.bytes)}</td>` +
+        `<td>${orig ? ((8 * r.bytes) / orig).toFixed(3) : '–'}</td><td>${r.bytes ? (orig / r.bytes).toFixed(2) : '–'}×</td><td>${ms(r.compressMs)}</td><td>${ms(r.decompressMs)}</td></tr>`,
+    )
+    .join('');
 }
 
 function onProgress(p: CodecProgress, what: 'compress' | 'decompress'): void {
   const prev = probe.progress.at(-1);
   if (what === 'compress') {
     probe.progress.push(p);
-    const bytes = p.done - (prev?.done ?? 0), bits = p.bits - (prev?.bits ?? 0);
+    const bytes = p.done - (prev?.done ?? 0),
+      bits = p.bits - (prev?.bits ?? 0);
     if (bytes > 0) chart.set(p.done, 0, bits / bytes);
     chart.set(p.done, 1, p.done ? p.bits / p.done : null);
     chart.flush();
@@ -161,14 +184,35 @@ function options(): codec.GptCodecOptions {
   };
   const streams = num('streams');
   const mixer = (form.elements.namedItem('mixer') as HTMLSelectElement).value === 'none' ? 'none' : 'cm';
-  return { model: field('model').value.trim(), mixer, stepsPerChunk: num('stepsPerChunk'), chunkBytes: num('chunkBytes'), lr: num('lr'), seed: num('seed'), streams: streams > 0 ? streams : undefined };
+  return {
+    model: field('model').value.trim(),
+    mixer,
+    stepsPerChunk: num('stepsPerChunk'),
+    chunkBytes: num('chunkBytes'),
+    lr: num('lr'),
+    seed: num('seed'),
+    streams: streams > 0 ? streams : undefined,
+  };
 }
 
 async function compress(): Promise<void> {
   const k = kind();
   if (!input || (k === 'gpt' && !gpu)) return;
   const src = input;
-  Object.assign(probe, { state: 'compressing', codec: k, progress: [], rows: [], slimzBytes: undefined, codeBits: undefined, bitsPerByte: undefined, gzipBytes: undefined, gzipExact: undefined, brotliBytes: undefined, roundTrip: undefined, error: undefined });
+  Object.assign(probe, {
+    state: 'compressing',
+    codec: k,
+    progress: [],
+    rows: [],
+    slimzBytes: undefined,
+    codeBits: undefined,
+    bitsPerByte: undefined,
+    gzipBytes: undefined,
+    gzipExact: undefined,
+    brotliBytes: undefined,
+    roundTrip: undefined,
+    error: undefined,
+  });
   hideNotice();
   refreshButtons();
   chart.reset({ yLabel: 'bits per byte', xLabel: 'bytes coded', series: [{ label: 'chunk' }, { label: 'so far' }] }, src.bytes.length);
@@ -183,7 +227,13 @@ async function compress(): Promise<void> {
   const gzBack = await pipe(gz, new DecompressionStream('gzip'));
   probe.gzipBytes = gz.length;
   probe.gzipExact = equal(gzBack, src.bytes);
-  probe.rows.push({ method: "gzip (the browser's CompressionStream)", bytes: gz.length, compressMs: gzMs, decompressMs: performance.now() - t, exact: probe.gzipExact });
+  probe.rows.push({
+    method: "gzip (the browser's CompressionStream)",
+    bytes: gz.length,
+    compressMs: gzMs,
+    decompressMs: performance.now() - t,
+    exact: probe.gzipExact,
+  });
   t = performance.now();
   const br = await brotli(src.bytes);
   if (br) {
@@ -197,12 +247,20 @@ async function compress(): Promise<void> {
     const o = options();
     setPhase(`Compressing ${src.name} (${fmtInt(src.bytes.length)} bytes) with ${o.model}, ${o.stepsPerChunk} training steps per chunk…`);
     t = performance.now();
-    const r = await codec.compressWithGpt(gpu!, src.bytes, o, { onProgress: (p) => onProgress(p, 'compress'), onLog: (line) => setPhase(`${line}…`) });
+    const r = await codec.compressWithGpt(gpu!, src.bytes, o, {
+      onProgress: (p) => onProgress(p, 'compress'),
+      onLog: (line) => setPhase(`${line}…`),
+    });
     [bytes, bits, ms, label] = [r.bytes, r.bits, performance.now() - t, `slimgpu prequential (${o.model}, this GPU only)`];
   } else {
     setPhase(k === 'pretrained' ? 'Loading the pretrained model (once)…' : `Compressing ${src.name} with the CM alone…`);
     const r = await v5RoundTrip(src.bytes, k, (p) => onProgress(p, 'compress'));
-    [bytes, bits, ms, label] = [r.z.bytes, r.z.bits, r.ms, k === 'pretrained' ? `slimgpu pretrained + CM (${(await pretrained()).name})` : 'slimgpu CM alone (--model none)'];
+    [bytes, bits, ms, label] = [
+      r.z.bytes,
+      r.z.bits,
+      r.ms,
+      k === 'pretrained' ? `slimgpu pretrained + CM (${(await pretrained()).name})` : 'slimgpu CM alone (--model none)',
+    ];
   }
   slimz = { name: `${src.name}.slimz`, bytes };
   probe.slimzBytes = bytes.length;
@@ -210,10 +268,17 @@ async function compress(): Promise<void> {
   probe.bitsPerByte = src.bytes.length ? (8 * bytes.length) / src.bytes.length : 0;
   probe.rows.push({ method: label, bytes: bytes.length, compressMs: ms });
   renderRows();
-  $('compare-note').textContent = `The .slimz file holds the header (${fmtBytes(bytes.length - Math.ceil(bits / 8))} here, with the CRC-32s) and the ` +
+  $('compare-note').textContent =
+    `The .slimz file holds the header (${fmtBytes(bytes.length - Math.ceil(bits / 8))} here, with the CRC-32s) and the ` +
     `arithmetic code: ${(bits / Math.max(1, src.bytes.length)).toFixed(3)} bits per byte of −log₂ p. ` +
-    (k === 'gpt' ? 'No model is stored: the decoder trains the same one, on the same kind of GPU.' : k === 'pretrained' ? 'The model ships with slimgpu and is not stored in the file.' : '');
-  setPhase(`Compressed ${fmtInt(src.bytes.length)} → ${fmtInt(bytes.length)} bytes in ${(ms / 1000).toFixed(1)} s (gzip: ${fmtInt(gz.length)}${br ? `, brotli: ${fmtInt(br.length)}` : ''}). Decompressing to check…`);
+    (k === 'gpt'
+      ? 'No model is stored: the decoder trains the same one, on the same kind of GPU.'
+      : k === 'pretrained'
+        ? 'The model ships with slimgpu and is not stored in the file.'
+        : '');
+  setPhase(
+    `Compressed ${fmtInt(src.bytes.length)} → ${fmtInt(bytes.length)} bytes in ${(ms / 1000).toFixed(1)} s (gzip: ${fmtInt(gz.length)}${br ? `, brotli: ${fmtInt(br.length)}` : ''}). Decompressing to check…`,
+  );
   probe.state = 'ready';
   refreshButtons();
   await decompress(src.bytes);
@@ -235,19 +300,27 @@ async function decompress(original?: Uint8Array): Promise<void> {
   } else {
     if (!gpu) throw new Error('this .slimz file was written by the prequential GPT (or codec 4): decompressing it needs WebGPU');
     const r = await codec.decompressWithGpt(gpu, file.bytes, { onProgress: (p) => onProgress(p, 'decompress') });
-    [text, what] = [r.text, `${String(r.header.model.model ?? r.header.model.kind ?? '')}, written on ${r.header.writer.adapter.description || r.header.writer.adapter.device || 'an unnamed adapter'}`];
+    [text, what] = [
+      r.text,
+      `${String(r.header.model.model ?? r.header.model.kind ?? '')}, written on ${r.header.writer.adapter.description || r.header.writer.adapter.device || 'an unnamed adapter'}`,
+    ];
   }
   const ms = performance.now() - t;
   output = { name: file.name.replace(/\.slimz$/, '') || 'decompressed', bytes: text };
   const row = probe.rows.find((x) => x.method.startsWith('slimgpu'));
   if (original) {
     probe.roundTrip = equal(text, original);
-    if (row) { row.decompressMs = ms; row.exact = probe.roundTrip; }
+    if (row) {
+      row.decompressMs = ms;
+      row.exact = probe.roundTrip;
+    }
     stat('s-verify', probe.roundTrip ? '✓ exact' : '✗ differs');
     renderRows();
-    setPhase(probe.roundTrip
-      ? `Round trip exact: ${fmtInt(text.length)} bytes decompressed in ${(ms / 1000).toFixed(1)} s, equal to the original byte for byte (and the file's CRC-32s checked as it went).`
-      : `The decompressed bytes differ from the original (${fmtInt(text.length)} vs ${fmtInt(original.length)} bytes).`);
+    setPhase(
+      probe.roundTrip
+        ? `Round trip exact: ${fmtInt(text.length)} bytes decompressed in ${(ms / 1000).toFixed(1)} s, equal to the original byte for byte (and the file's CRC-32s checked as it went).`
+        : `The decompressed bytes differ from the original (${fmtInt(text.length)} vs ${fmtInt(original.length)} bytes).`,
+    );
   } else {
     stat('s-verify', '✓ CRC-32');
     setPhase(`Decompressed ${file.name}: ${fmtInt(text.length)} bytes in ${(ms / 1000).toFixed(1)} s (${what}); every CRC-32 matched.`);
@@ -267,13 +340,18 @@ async function live(): Promise<void> {
   if (seq !== liveSeq) return; // a newer keystroke won
   const exact = equal(back.text, bytes);
   probe.live = { bytes: bytes.length, slimz: z.bytes.length, gzip: gz.length, brotli: br?.length, exact };
-  $('live-out').textContent = `${fmtInt(bytes.length)} bytes → slimgpu ${k === 'pretrained' ? 'pretrained + CM' : 'CM alone'}: ${fmtInt(z.bytes.length)} bytes ` +
+  $('live-out').textContent =
+    `${fmtInt(bytes.length)} bytes → slimgpu ${k === 'pretrained' ? 'pretrained + CM' : 'CM alone'}: ${fmtInt(z.bytes.length)} bytes ` +
     `(${exact ? '✓ decompressed exactly' : '✗ differs'}) · gzip ${fmtInt(gz.length)}${br ? ` · brotli ${fmtInt(br.length)}` : ' · brotli: not in this browser'}`;
 }
 let liveTimer: ReturnType<typeof setTimeout> | undefined;
 $('live').addEventListener('input', () => {
   clearTimeout(liveTimer);
-  liveTimer = setTimeout(() => { live().catch((e) => { $('live-out').textContent = `failed: ${(e as Error).message}`; }); }, 200);
+  liveTimer = setTimeout(() => {
+    live().catch((e) => {
+      $('live-out').textContent = `failed: ${(e as Error).message}`;
+    });
+  }, 200);
 });
 $('codec').addEventListener('change', refreshButtons);
 
@@ -305,16 +383,27 @@ form.addEventListener('submit', (ev) => {
   ev.preventDefault();
   if (probe.state !== 'compressing' && probe.state !== 'decompressing') void guarded(compress, 'Compression');
 });
-btn('decompress').addEventListener('click', () => { void guarded(() => decompress(), 'Decompression'); });
-btn('use-sample').addEventListener('click', () => { void guarded(useSample, 'Loading the sample'); });
-btn('download').addEventListener('click', () => { if (slimz) save(slimz.bytes, slimz.name); });
-btn('download-out').addEventListener('click', () => { if (output) save(output.bytes, output.name); });
+btn('decompress').addEventListener('click', () => {
+  void guarded(() => decompress(), 'Decompression');
+});
+btn('use-sample').addEventListener('click', () => {
+  void guarded(useSample, 'Loading the sample');
+});
+btn('download').addEventListener('click', () => {
+  if (slimz) save(slimz.bytes, slimz.name);
+});
+btn('download-out').addEventListener('click', () => {
+  if (output) save(output.bytes, output.name);
+});
 field('file').addEventListener('change', () => {
   const f = field('file').files?.[0];
   if (f) void guarded(async () => setInput(f.name, await fileBytes(f)), 'Reading the file');
 });
 const drop = $('drop');
-drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragover', (ev) => {
+  ev.preventDefault();
+  drop.classList.add('over');
+});
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (ev) => {
   ev.preventDefault();
@@ -326,14 +415,19 @@ drop.addEventListener('drop', (ev) => {
 async function init(): Promise<void> {
   const sel = form.elements.namedItem('codec') as HTMLSelectElement;
   const pre = sel.querySelector('option[value="pretrained"]') as HTMLOptionElement;
-  if (!shipped) { pre.disabled = true; pre.textContent += ' — none shipped in this build'; }
+  if (!shipped) {
+    pre.disabled = true;
+    pre.textContent += ' — none shipped in this build';
+  }
   sel.value = shipped ? 'pretrained' : 'none';
   for (const name of ['model', 'mixer', 'stepsPerChunk', 'chunkBytes', 'lr', 'streams', 'seed', 'codec']) {
     const v = params.get(name);
     if (v !== null) field(name).value = v;
   }
   if (params.get('codec') === null && params.get('model')?.startsWith('gpt:')) sel.value = 'gpt';
-  $('model-info').textContent = shipped ? `Shipped models: ${codec.SHIPPED_MODEL_IDS.map((x) => x.slice(0, 16) + '…').join(', ')}` : 'No pretrained model is shipped in this build: the CM alone is the default.';
+  $('model-info').textContent = shipped
+    ? `Shipped models: ${codec.SHIPPED_MODEL_IDS.map((x) => x.slice(0, 16) + '…').join(', ')}`
+    : 'No pretrained model is shipped in this build: the CM alone is the default.';
   refreshButtons();
   const g = await startGpu();
   if (g) {

@@ -9,8 +9,6 @@ export const field = <T extends HTMLInputElement | HTMLSelectElement>(name: stri
   return el as T;
 };
 
-
-
 export const params = new URLSearchParams(location.search);
 export const numParam = (k: string): number | undefined => {
   const v = params.get(k);

@@ -21,15 +21,19 @@ let cached: Promise<RawDataset> | undefined;
 /** All 10,000 digits (cached for the page's lifetime). */
 export function loadMnistDigits(): Promise<RawDataset> {
   cached ??= (async () => {
-    const digits = await Promise.all(URLS.map(async (url, d) => {
-      const res = await fetch(url);
-      if (!res.ok) throw new Error(`mnist digit ${d}: ${url} answered ${res.status} ${res.statusText}`);
-      const parsed = (await res.json()) as { data?: unknown };
-      if (!parsed || !Array.isArray(parsed.data)) throw new Error(`mnist digit ${d}: ${url} has no "data" array`);
-      return parsed.data as number[];
-    }));
+    const digits = await Promise.all(
+      URLS.map(async (url, d) => {
+        const res = await fetch(url);
+        if (!res.ok) throw new Error(`mnist digit ${d}: ${url} answered ${res.status} ${res.statusText}`);
+        const parsed = (await res.json()) as { data?: unknown };
+        if (!parsed || !Array.isArray(parsed.data)) throw new Error(`mnist digit ${d}: ${url} has no "data" array`);
+        return parsed.data as number[];
+      }),
+    );
     return mnistFromDigitArrays(digits);
   })();
-  cached.catch(() => { cached = undefined; });
+  cached.catch(() => {
+    cached = undefined;
+  });
   return cached;
 }

@@ -15,9 +15,18 @@ async function bench(bytes: Uint8Array, reps: number, batch: number): Promise<Re
     const runners: Record<string, Runner> = { dense: dense.run, csr: (x) => csr.predict(x), dcb: (x) => dcb.predict(x) };
     const D = csr.inputShape.reduce((a, b) => a * b, 1);
     const res = await compareRunners(runners, D, [1, batch], reps, (m) => console.log(m));
-    return { model: csr.spec.name, fileBytes: bytes.length, denseWeightBytes: csr.denseBytes, weightBytes: { csr: csr.weightBytes, dcb: dcb.weightBytes }, device: gpu.info.description, ...res };
+    return {
+      model: csr.spec.name,
+      fileBytes: bytes.length,
+      denseWeightBytes: csr.denseBytes,
+      weightBytes: { csr: csr.weightBytes, dcb: dcb.weightBytes },
+      device: gpu.info.description,
+      ...res,
+    };
   } finally {
-    csr.dispose(); dcb.dispose(); dense.dispose();
+    csr.dispose();
+    dcb.dispose();
+    dense.dispose();
   }
 }
 
@@ -31,5 +40,9 @@ document.getElementById('file')!.addEventListener('change', async (e) => {
   const f = (e.target as HTMLInputElement).files?.[0];
   if (!f) return;
   out.textContent = 'running…';
-  try { out.textContent = JSON.stringify(await bench(new Uint8Array(await f.arrayBuffer()), 20, 64), null, 1); } catch (err) { out.textContent = String(err); }
+  try {
+    out.textContent = JSON.stringify(await bench(new Uint8Array(await f.arrayBuffer()), 20, 64), null, 1);
+  } catch (err) {
+    out.textContent = String(err);
+  }
 });

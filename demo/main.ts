@@ -13,8 +13,20 @@
 //
 // window.__demo exposes the run's state for tests (tests/demo.test.ts).
 import {
-  DeviceLostError, evaluate, formatReport, mnistSplit, modelFromName, Network, parseFault, sparsityScheduleOf, sparsityAt, trainNetwork,
-  type Gpu, type LogEntry, type TrainOptions, type TrainSummary,
+  DeviceLostError,
+  evaluate,
+  formatReport,
+  mnistSplit,
+  modelFromName,
+  Network,
+  parseFault,
+  sparsityScheduleOf,
+  sparsityAt,
+  trainNetwork,
+  type Gpu,
+  type LogEntry,
+  type TrainOptions,
+  type TrainSummary,
 } from '../src/index.js';
 import { compressedSizes, COMPRESSED_EXTENSION, exportCompressed } from '../src/io/export.js';
 import { fineTuneCentroids, shareWeights, type WeightSharing } from '../src/compress/sharing.js';
@@ -34,8 +46,9 @@ const trainBtn = $<HTMLButtonElement>('run');
 const stopBtn = $<HTMLButtonElement>('stop');
 const phaseEl = $('phase');
 
-
-const setPhase = (s: string) => { phaseEl.textContent = s; };
+const setPhase = (s: string) => {
+  phaseEl.textContent = s;
+};
 
 function setRunning(running: boolean): void {
   for (const el of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) el.disabled = running;
@@ -47,7 +60,11 @@ function setRunning(running: boolean): void {
 
 const lossChart = new LiveChart($('chart-loss'), { yLabel: 'loss', series: [{ label: 'train loss' }] });
 const accChart = new LiveChart($('chart-acc'), { yLabel: 'accuracy', series: [{ label: 'train' }, { label: 'test', points: true }] });
-const sparsityChart = new LiveChart($('chart-sparsity'), { yLabel: 'sparsity', series: [{ label: 'target', color: '#475569', dash: [3, 3] }], yRange: [0, 1] });
+const sparsityChart = new LiveChart($('chart-sparsity'), {
+  yLabel: 'sparsity',
+  series: [{ label: 'target', color: '#475569', dash: [3, 3] }],
+  yRange: [0, 1],
+});
 const charts = [lossChart, accChart, sparsityChart];
 
 $<HTMLInputElement>('logscale').addEventListener('change', (ev) => {
@@ -55,7 +72,9 @@ $<HTMLInputElement>('logscale').addEventListener('change', (ev) => {
   lossChart.setLog((ev.target as HTMLInputElement).checked);
 });
 
-const stat = (id: string, v: string) => { $(id).textContent = v; };
+const stat = (id: string, v: string) => {
+  $(id).textContent = v;
+};
 
 let frameRequested = false;
 let latest: LogEntry | undefined;
@@ -109,8 +128,18 @@ let download: { bytes: Uint8Array; name: string } | undefined;
 async function train(cfg: DemoConfig): Promise<void> {
   if (!gpu) throw new Error('no WebGPU device');
   probe.config = cfg;
-  probe.logs = []; probe.sparsity = []; probe.tests = []; probe.report = undefined; probe.reportText = undefined; probe.fileBytes = undefined;
-  probe.stopped = false; probe.error = undefined; probe.maxLagMs = 0; probe.framesWhileTraining = 0; probe.deviceLost = []; probe.resumedFrom = [];
+  probe.logs = [];
+  probe.sparsity = [];
+  probe.tests = [];
+  probe.report = undefined;
+  probe.reportText = undefined;
+  probe.fileBytes = undefined;
+  probe.stopped = false;
+  probe.error = undefined;
+  probe.maxLagMs = 0;
+  probe.framesWhileTraining = 0;
+  probe.deviceLost = [];
+  probe.resumedFrom = [];
   $('notice').hidden = true;
   $('report').hidden = true;
   latest = undefined;
@@ -128,10 +157,20 @@ async function train(cfg: DemoConfig): Promise<void> {
     const total = Math.min(cfg.maxSteps ?? Infinity, cfg.epochs * stepsPerEpoch);
     if (!(total >= 1)) throw new Error(`batch ${cfg.batch} is larger than the ${split.train.n} training samples`);
     const opts: TrainOptions = {
-      epochs: cfg.epochs, batch: cfg.batch, lr: cfg.lr, momentum: cfg.momentum, l2: cfg.l2, seed: cfg.seed,
-      sparsity: cfg.sparsity, schedule: cfg.schedule, pruning: cfg.pruning, maxSteps: cfg.maxSteps,
+      epochs: cfg.epochs,
+      batch: cfg.batch,
+      lr: cfg.lr,
+      momentum: cfg.momentum,
+      l2: cfg.l2,
+      seed: cfg.seed,
+      sparsity: cfg.sparsity,
+      schedule: cfg.schedule,
+      pruning: cfg.pruning,
+      maxSteps: cfg.maxSteps,
       logEvery: cfg.logEvery ?? Math.max(1, Math.min(25, Math.round(total / 120))),
-      stepsPerSubmit: cfg.perSubmit, maxInFlight: 2, checkpointEvery: Math.max(1, Math.round(total / 10)),
+      stepsPerSubmit: cfg.perSubmit,
+      maxInFlight: 2,
+      checkpointEvery: Math.max(1, Math.round(total / 10)),
     };
     const sched = sparsityScheduleOf(opts, total);
     run = { total, stepsPerEpoch, autoencoder };
@@ -140,17 +179,33 @@ async function train(cfg: DemoConfig): Promise<void> {
     // charts for this run
     const prunable = net.arena.prunable().map((v) => v.name);
     const layerName = (p: string) => p.replace(/\.weight$/, '');
-    lossChart.reset({ yLabel: autoencoder ? 'MSE' : 'cross-entropy', series: [{ label: 'train loss' }], log: $<HTMLInputElement>('logscale').checked }, total);
+    lossChart.reset(
+      { yLabel: autoencoder ? 'MSE' : 'cross-entropy', series: [{ label: 'train loss' }], log: $<HTMLInputElement>('logscale').checked },
+      total,
+    );
     const accSpec: ChartSpec = autoencoder
       ? { yLabel: 'PSNR (dB)', series: [{ label: 'train' }, { label: 'test', points: true }] }
-      : { yLabel: 'accuracy', series: [{ label: 'train' }, { label: 'test', points: true }], yRange: [0, 1], format: (v) => `${Math.round(v * 100)}%` };
+      : {
+          yLabel: 'accuracy',
+          series: [{ label: 'train' }, { label: 'test', points: true }],
+          yRange: [0, 1],
+          format: (v) => `${Math.round(v * 100)}%`,
+        };
     accChart.reset(accSpec, total);
     $('acc-title').textContent = autoencoder ? 'Reconstruction PSNR' : 'Accuracy';
     $('s-acc-label').textContent = autoencoder ? 'PSNR' : 'accuracy';
-    sparsityChart.reset({
-      yLabel: 'sparsity', yRange: [0, 1], format: (v) => `${Math.round(v * 100)}%`,
-      series: [...prunable.map((p, i) => ({ label: layerName(p), color: PALETTE[i % PALETTE.length], points: true })), { label: 'target', color: '#475569', dash: [3, 3], width: 1.25 }],
-    }, total);
+    sparsityChart.reset(
+      {
+        yLabel: 'sparsity',
+        yRange: [0, 1],
+        format: (v) => `${Math.round(v * 100)}%`,
+        series: [
+          ...prunable.map((p, i) => ({ label: layerName(p), color: PALETTE[i % PALETTE.length], points: true })),
+          { label: 'target', color: '#475569', dash: [3, 3], width: 1.25 },
+        ],
+      },
+      total,
+    );
     for (let k = 0; k <= 60; k++) {
       const t = Math.round((k / 60) * total);
       sparsityChart.set(t, prunable.length, sched ? sparsityAt(sched, Math.max(0, t - 1)) : 0);
@@ -188,8 +243,14 @@ async function train(cfg: DemoConfig): Promise<void> {
     const maybeInspect = () => {
       if (inspecting || inspectError || performance.now() - lastInspect < cfg.inspectMs) return;
       inspecting = inspect()
-        .catch((e: unknown) => { inspectError = e; stopRequested = true; })
-        .finally(() => { inspecting = undefined; lastInspect = performance.now(); });
+        .catch((e: unknown) => {
+          inspectError = e;
+          stopRequested = true;
+        })
+        .finally(() => {
+          inspecting = undefined;
+          lastInspect = performance.now();
+        });
     };
     await inspect();
     lastInspect = performance.now();
@@ -203,8 +264,11 @@ async function train(cfg: DemoConfig): Promise<void> {
     }, 50);
 
     probe.state = 'training';
-    setPhase(`Training ${cfg.model} on ${fmtInt(split.train.n)} digits: ${fmtInt(total)} steps of ${cfg.batch}` +
-      (sched ? `, pruning to ${pct(cfg.sparsity, 0)} (${cfg.schedule}, ${cfg.pruning === 'global' ? 'global' : 'per layer'})` : ', dense') + '…');
+    setPhase(
+      `Training ${cfg.model} on ${fmtInt(split.train.n)} digits: ${fmtInt(total)} steps of ${cfg.batch}` +
+        (sched ? `, pruning to ${pct(cfg.sparsity, 0)} (${cfg.schedule}, ${cfg.pruning === 'global' ? 'global' : 'per layer'})` : ', dense') +
+        '…',
+    );
     let summary: TrainSummary | undefined;
     // an in-memory snapshot at every checkpoint point: what a lost device is continued from
     let snapshot: Snapshot = await takeSnapshot(net, 0);
@@ -228,7 +292,9 @@ async function train(cfg: DemoConfig): Promise<void> {
               accChart.set(step, 1, autoencoder ? r.psnr : r.accuracy);
               requestRender();
             },
-            async onCheckpoint(step) { snapshot = await takeSnapshot(net, step); },
+            async onCheckpoint(step) {
+              snapshot = await takeSnapshot(net, step);
+            },
             fault,
           });
         } catch (e) {
@@ -266,7 +332,8 @@ async function train(cfg: DemoConfig): Promise<void> {
       requestRender();
       sharing = await shareWeights(net, { bits: (l) => (l.spec.kind === 'conv2d' ? RUN_DEFAULTS.convBits : cfg.bits), seed: cfg.seed });
       const steps = cfg.fineTune ?? Math.min(100, stepsPerEpoch);
-      if (steps > 0) sharing = (await fineTuneCentroids(net, sharing, split.train, { steps, lr: cfg.lr * 0.1, batch: cfg.batch, seed: cfg.seed })).sharing;
+      if (steps > 0)
+        sharing = (await fineTuneCentroids(net, sharing, split.train, { steps, lr: cfg.lr * 0.1, batch: cfg.batch, seed: cfg.seed })).sharing;
       test = await evaluate(net, split.test);
     }
     await inspect();
@@ -280,17 +347,23 @@ async function train(cfg: DemoConfig): Promise<void> {
     probe.fileBytes = bytes.length;
     showReport(report, sizes);
     render();
-    setPhase(`${probe.stopped ? 'Stopped' : 'Done'} after ${fmtInt(state.step)} steps in ${summary.wallSeconds.toFixed(1)} s` +
-      ` (${fmtInt(Math.round(summary.samplesPerSec))} samples/s, ${summary.msPerStep.toFixed(2)} ms/step)` +
-      (sharing ? '; weights shared and fine-tuned.' : '.'));
+    setPhase(
+      `${probe.stopped ? 'Stopped' : 'Done'} after ${fmtInt(state.step)} steps in ${summary.wallSeconds.toFixed(1)} s` +
+        ` (${fmtInt(Math.round(summary.samplesPerSec))} samples/s, ${summary.msPerStep.toFixed(2)} ms/step)` +
+        (sharing ? '; weights shared and fine-tuned.' : '.'),
+    );
     probe.state = 'done';
   } finally {
     net.dispose();
   }
 }
 
-$('download').addEventListener('click', () => { if (download) save(download.bytes, download.name, 'application/octet-stream'); });
-$('download-report').addEventListener('click', () => { if (probe.report) save(JSON.stringify(probe.report, null, 2) + '\n', 'report.json', 'application/json'); });
+$('download').addEventListener('click', () => {
+  if (download) save(download.bytes, download.name, 'application/octet-stream');
+});
+$('download-report').addEventListener('click', () => {
+  if (probe.report) save(JSON.stringify(probe.report, null, 2) + '\n', 'report.json', 'application/json');
+});
 
 // ---- start-up -----------------------------------------------------------------------------------
 
@@ -315,7 +388,9 @@ form.addEventListener('submit', (ev) => {
   if (probe.state === 'training' || probe.state === 'loading' || probe.state === 'evaluating') return;
   void start();
 });
-$('lose-gpu').addEventListener('click', () => { if (probe.state === 'training') gpu?.simulateLoss('simulated from the page (the "Lose the GPU" button)'); });
+$('lose-gpu').addEventListener('click', () => {
+  if (probe.state === 'training') gpu?.simulateLoss('simulated from the page (the "Lose the GPU" button)');
+});
 stopBtn.addEventListener('click', () => {
   stopRequested = true;
   stopBtn.disabled = true;
@@ -338,7 +413,12 @@ async function init(): Promise<void> {
   trainBtn.disabled = true;
   for (const el of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) el.disabled = false;
   // a run reports and continues its own device loss (recovery.ts)
-  const g = await startGpu({ ownsLoss: () => probe.state === 'training', onLost: () => { trainBtn.disabled = true; } });
+  const g = await startGpu({
+    ownsLoss: () => probe.state === 'training',
+    onLost: () => {
+      trainBtn.disabled = true;
+    },
+  });
   if (!g) {
     probe.state = 'nogpu';
     setPhase('Cannot train without WebGPU.');

@@ -39,23 +39,31 @@ export async function startGpu(opts: { ownsLoss?: () => boolean; onLost?: () => 
     $('adapter').textContent = short;
     return undefined;
   };
-  if (!window.isSecureContext) return fail('WebGPU needs a secure page', `This page was opened over an insecure origin (${location.origin}).`, 'no WebGPU (insecure origin)');
+  if (!window.isSecureContext)
+    return fail('WebGPU needs a secure page', `This page was opened over an insecure origin (${location.origin}).`, 'no WebGPU (insecure origin)');
   if (!('gpu' in navigator)) return fail('This browser has no WebGPU', 'navigator.gpu is missing.', 'no WebGPU (navigator.gpu is missing)');
   let gpu: Gpu;
   try {
     gpu = await createGpu();
   } catch (e) {
-    return fail('No WebGPU adapter', `The browser has WebGPU but gave no adapter or device (${(e as Error).message.split('\n')[0]}).`, 'no WebGPU adapter');
+    return fail(
+      'No WebGPU adapter',
+      `The browser has WebGPU but gave no adapter or device (${(e as Error).message.split('\n')[0]}).`,
+      'no WebGPU adapter',
+    );
   }
   const i = gpu.info;
   const adapter = i.description || i.device || `${i.vendor} ${i.architecture}`;
-  $('adapter').innerHTML = `WebGPU adapter: <b>${esc(adapter || 'unnamed')}</b><br>${esc([i.vendor, i.architecture].filter(Boolean).join(' · '))}` +
+  $('adapter').innerHTML =
+    `WebGPU adapter: <b>${esc(adapter || 'unnamed')}</b><br>${esc([i.vendor, i.architecture].filter(Boolean).join(' · '))}` +
     `${i.isFallbackAdapter ? ' · software fallback' : ''}`;
-  gpu.device.lost.then((info) => {
-    if (info.reason === 'destroyed' || opts.ownsLoss?.()) return;
-    showNotice('error', 'The GPU device was lost', info.message || String(info.reason), 'Reload the page to start again.');
-    opts.onLost?.();
-  }).catch(() => undefined);
+  gpu.device.lost
+    .then((info) => {
+      if (info.reason === 'destroyed' || opts.ownsLoss?.()) return;
+      showNotice('error', 'The GPU device was lost', info.message || String(info.reason), 'Reload the page to start again.');
+      opts.onLost?.();
+    })
+    .catch(() => undefined);
   return { gpu, adapter };
 }
 

@@ -30,5 +30,17 @@ export interface DemoProbe {
   resumedFrom: number[];
 }
 
-export const probe: DemoProbe = { state: 'init', totalSteps: 0, logs: [], sparsity: [], tests: [], stopped: false, maxLagMs: 0, toggles: 0, framesWhileTraining: 0, deviceLost: [], resumedFrom: [] };
+export const probe: DemoProbe = {
+  state: 'init',
+  totalSteps: 0,
+  logs: [],
+  sparsity: [],
+  tests: [],
+  stopped: false,
+  maxLagMs: 0,
+  toggles: 0,
+  framesWhileTraining: 0,
+  deviceLost: [],
+  resumedFrom: [],
+};
 (window as unknown as { __demo: DemoProbe }).__demo = probe;

@@ -23,13 +23,17 @@ export function offerContinue(e: DeviceLostError, snap: Snapshot, auto: boolean)
   const notice = $('notice');
   notice.hidden = false;
   notice.className = 'notice warn';
-  notice.innerHTML = `<h3>The GPU device was lost</h3><div>${esc(e.message.split('. Last good step')[0]!)}. ` +
+  notice.innerHTML =
+    `<h3>The GPU device was lost</h3><div>${esc(e.message.split('. Last good step')[0]!)}. ` +
     `The last good step was ${fmtInt(e.lastGoodStep)}; the page holds a snapshot of step ${fmtInt(snap.step)} in memory ` +
     `(weights, masks and momentum). Steps after it are redone.</div>` +
     `<p><button type="button" id="resume" class="primary">Continue from step ${fmtInt(snap.step)} on a new device</button> ` +
     '<button type="button" id="give-up">Stop here</button></p>';
   return new Promise((resolve) => {
-    const done = (go: boolean) => { notice.hidden = go; resolve(go); };
+    const done = (go: boolean) => {
+      notice.hidden = go;
+      resolve(go);
+    };
     $('resume').addEventListener('click', () => done(true), { once: true });
     $('give-up').addEventListener('click', () => done(false), { once: true });
     if (auto) done(true);

@@ -3,7 +3,13 @@
 import { createGpu, createTensor, ops, NO_ADAPTER_HELP } from '../src/index.js';
 import { matmulCpu } from '../src/reference/matmul.js';
 
-interface SmokeResult { ok: boolean; error?: string; adapter?: unknown; roundTrip?: number[]; matmulMaxErr?: number }
+interface SmokeResult {
+  ok: boolean;
+  error?: string;
+  adapter?: unknown;
+  roundTrip?: number[];
+  matmulMaxErr?: number;
+}
 
 async function main(): Promise<SmokeResult> {
   const out = document.getElementById('out')!;

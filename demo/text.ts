@@ -14,8 +14,24 @@
 // fineTune (centroid fine-tuning steps), perSubmit, autostart=1. window.__text exposes the run
 // for tests (tests/text-page.test.ts).
 import {
-  evaluate, exportCompressed, fineTuneCentroids, modelFromName, Network, shareWeights, splitText, TextSampler, trainNetwork, windowCount,
-  type EvalResult, type Gpu, type LogEntry, type RunReport, type TextSplit, type TrainOptions, type TrainSummary, type WeightSharing,
+  evaluate,
+  exportCompressed,
+  fineTuneCentroids,
+  modelFromName,
+  Network,
+  shareWeights,
+  splitText,
+  TextSampler,
+  trainNetwork,
+  windowCount,
+  type EvalResult,
+  type Gpu,
+  type LogEntry,
+  type RunReport,
+  type TextSplit,
+  type TrainOptions,
+  type TrainSummary,
+  type WeightSharing,
 } from '../src/index.js';
 import { compressedSizes, COMPRESSED_EXTENSION } from '../src/io/export.js';
 import { GPT_VOCAB, parseGptName } from '../src/nn/presets.js';
@@ -52,7 +68,9 @@ const field = <T extends HTMLInputElement | HTMLSelectElement | HTMLTextAreaElem
   return el as T;
 };
 const params = new URLSearchParams(location.search);
-const setPhase = (s: string) => { $('phase').textContent = s; };
+const setPhase = (s: string) => {
+  $('phase').textContent = s;
+};
 
 interface TextConfig {
   source: string;
@@ -71,7 +89,23 @@ interface TextConfig {
   perSubmit: number;
 }
 
-const FORM_PARAMS = ['source', 'model', 'steps', 'batch', 'lr', 'warmup', 'weightDecay', 'clip', 'sparsity', 'bits', 'seed', 'prompt', 'tokens', 'temperature', 'sampleSeed'];
+const FORM_PARAMS = [
+  'source',
+  'model',
+  'steps',
+  'batch',
+  'lr',
+  'warmup',
+  'weightDecay',
+  'clip',
+  'sparsity',
+  'bits',
+  'seed',
+  'prompt',
+  'tokens',
+  'temperature',
+  'sampleSeed',
+];
 
 function readConfig(): TextConfig {
   const num = (name: string) => {
@@ -81,8 +115,17 @@ function readConfig(): TextConfig {
   };
   const steps = num('steps');
   return {
-    source: field('source').value, model: field('model').value.trim(), steps, batch: num('batch'), lr: num('lr'),
-    warmup: num('warmup'), weightDecay: num('weightDecay'), clip: num('clip'), sparsity: num('sparsity'), bits: num('bits'), seed: num('seed'),
+    source: field('source').value,
+    model: field('model').value.trim(),
+    steps,
+    batch: num('batch'),
+    lr: num('lr'),
+    warmup: num('warmup'),
+    weightDecay: num('weightDecay'),
+    clip: num('clip'),
+    sparsity: num('sparsity'),
+    bits: num('bits'),
+    seed: num('seed'),
     evalEvery: numParam(params, 'evalEvery') ?? Math.max(1, Math.ceil(steps / 15)),
     fineTune: numParam(params, 'fineTune') ?? 50,
     perSubmit: numParam(params, 'perSubmit') ?? 8,
@@ -106,7 +149,10 @@ async function loadSource(source: string): Promise<{ bytes: Uint8Array; name: st
   const url = source === 'readme' ? readmeUrl : gplUrl;
   const res = await fetch(url);
   if (!res.ok) throw new Error(`sample text: ${url} answered ${res.status} ${res.statusText}`);
-  return { bytes: new Uint8Array(await res.arrayBuffer()), name: source === 'readme' ? 'slimgpu README.md' : 'GNU GPL v3 (Debian /usr/share/common-licenses/GPL-3)' };
+  return {
+    bytes: new Uint8Array(await res.arrayBuffer()),
+    name: source === 'readme' ? 'slimgpu README.md' : 'GNU GPL v3 (Debian /usr/share/common-licenses/GPL-3)',
+  };
 }
 
 function setRunning(running: boolean): void {
@@ -121,7 +167,9 @@ function setRunning(running: boolean): void {
 // ---- chart and stats ----------------------------------------------------------------------------
 
 const chart = new LiveChart($('chart-bpb'), { yLabel: 'bits per byte', series: [{ label: 'train' }, { label: 'validation', points: true }] });
-const stat = (id: string, v: string) => { $(id).textContent = v; };
+const stat = (id: string, v: string) => {
+  $(id).textContent = v;
+};
 let frameRequested = false;
 let latest: LogEntry | undefined;
 
@@ -172,7 +220,14 @@ function sampleNow(): Promise<void> {
   $<HTMLButtonElement>('sample').disabled = true;
   sampling = (async () => {
     try {
-      const bytes = await cur.sampler.generate(prompt, { tokens, temperature, seed, onByte: (b) => { out.textContent += dec.decode(Uint8Array.of(b), { stream: true }); } });
+      const bytes = await cur.sampler.generate(prompt, {
+        tokens,
+        temperature,
+        seed,
+        onByte: (b) => {
+          out.textContent += dec.decode(Uint8Array.of(b), { stream: true });
+        },
+      });
       out.textContent += dec.decode();
       probe.samples.push({ step, prompt: field('prompt').value, text: new TextDecoder().decode(bytes), bytes: bytes.length });
     } finally {
@@ -219,12 +274,31 @@ async function train(cfg: TextConfig): Promise<void> {
 
   const total = cfg.steps;
   const stepsPerEpoch = Math.floor(windows / cfg.batch);
-  const pruneBegin = Math.min(Math.floor(total * 0.1), total - 1), pruneEnd = Math.max(pruneBegin, Math.floor(total * 0.66));
+  const pruneBegin = Math.min(Math.floor(total * 0.1), total - 1),
+    pruneEnd = Math.max(pruneBegin, Math.floor(total * 0.66));
   const opts: TrainOptions = {
-    epochs: Math.ceil(total / stepsPerEpoch), batch: cfg.batch, lr: cfg.lr, momentum: 0.9, l2: 0, seed: cfg.seed,
-    optimizer: 'adamw', beta1: 0.9, beta2: 0.95, weightDecay: cfg.weightDecay, clip: cfg.clip, warmup: cfg.warmup, lrSchedule: 'constant',
-    sparsity: cfg.sparsity, schedule: 'polynomial', pruning: 'layer', pruneBegin, pruneEnd, pruneFrequency: Math.max(1, Math.floor((pruneEnd - pruneBegin) / 20)),
-    logEvery: Math.max(1, Math.min(25, Math.round(total / 150))), stepsPerSubmit: cfg.perSubmit, maxInFlight: 2,
+    epochs: Math.ceil(total / stepsPerEpoch),
+    batch: cfg.batch,
+    lr: cfg.lr,
+    momentum: 0.9,
+    l2: 0,
+    seed: cfg.seed,
+    optimizer: 'adamw',
+    beta1: 0.9,
+    beta2: 0.95,
+    weightDecay: cfg.weightDecay,
+    clip: cfg.clip,
+    warmup: cfg.warmup,
+    lrSchedule: 'constant',
+    sparsity: cfg.sparsity,
+    schedule: 'polynomial',
+    pruning: 'layer',
+    pruneBegin,
+    pruneEnd,
+    pruneFrequency: Math.max(1, Math.floor((pruneEnd - pruneBegin) / 20)),
+    logEvery: Math.max(1, Math.min(25, Math.round(total / 150))),
+    stepsPerSubmit: cfg.perSubmit,
+    maxInFlight: 2,
   };
   probe.totalSteps = total;
   chart.reset({ yLabel: 'bits per byte', series: [{ label: 'train' }, { label: 'validation', points: true }] }, total);
@@ -243,8 +317,10 @@ async function train(cfg: TextConfig): Promise<void> {
 
   probe.state = 'training';
   const trainBytes = split.train.bytes.length;
-  setPhase(`Training ${cfg.model} (${fmtInt(net.paramCount)} parameters) on ${fmtInt(trainBytes)} bytes of ${src.name}: ${fmtInt(total)} AdamW steps of ` +
-    `${cfg.batch} windows of ${T} bytes${cfg.sparsity > 0 ? `, pruning to ${pct(cfg.sparsity, 0)} per layer` : ''}; validation on the last ${fmtInt(split.test.bytes.length)} bytes…`);
+  setPhase(
+    `Training ${cfg.model} (${fmtInt(net.paramCount)} parameters) on ${fmtInt(trainBytes)} bytes of ${src.name}: ${fmtInt(total)} AdamW steps of ` +
+      `${cfg.batch} windows of ${T} bytes${cfg.sparsity > 0 ? `, pruning to ${pct(cfg.sparsity, 0)} per layer` : ''}; validation on the last ${fmtInt(split.test.bytes.length)} bytes…`,
+  );
   let wall = 0;
   let summary: TrainSummary | undefined;
   const history: LogEntry[] = [];
@@ -264,8 +340,15 @@ async function train(cfg: TextConfig): Promise<void> {
     await validate();
   }
   const ran = state.step;
-  summary = { ...(summary ?? { cpuRecordShare: 0 }), steps: ran, epochs: ran / stepsPerEpoch, history, wallSeconds: wall,
-    samplesPerSec: (ran * cfg.batch * T) / Math.max(1e-9, wall), msPerStep: (1000 * wall) / Math.max(1, ran) } as TrainSummary;
+  summary = {
+    ...(summary ?? { cpuRecordShare: 0 }),
+    steps: ran,
+    epochs: ran / stepsPerEpoch,
+    history,
+    wallSeconds: wall,
+    samplesPerSec: (ran * cfg.batch * T) / Math.max(1e-9, wall),
+    msPerStep: (1000 * wall) / Math.max(1, ran),
+  } as TrainSummary;
   probe.stopped = stopRequested;
   $<HTMLButtonElement>('stop').disabled = true;
 
@@ -277,25 +360,38 @@ async function train(cfg: TextConfig): Promise<void> {
     setPhase(`Weight sharing: k-means to ${2 ** cfg.bits} values per matrix, then ${cfg.fineTune} steps of centroid fine-tuning…`);
     await sampling;
     sharing = await shareWeights(net, { bits: () => cfg.bits, seed: cfg.seed });
-    if (cfg.fineTune > 0) sharing = (await fineTuneCentroids(net, sharing, split.train, { steps: cfg.fineTune, lr: cfg.lr * 0.1, batch: cfg.batch, seed: cfg.seed })).sharing;
+    if (cfg.fineTune > 0)
+      sharing = (await fineTuneCentroids(net, sharing, split.train, { steps: cfg.fineTune, lr: cfg.lr * 0.1, batch: cfg.batch, seed: cfg.seed }))
+        .sharing;
     test = await evaluate(net, split.test);
     probe.vals.push({ step: state.step, bitsPerByte: test.bitsPerByte! });
   }
   setPhase('Writing the compressed model…');
   const bytes = await exportCompressed(net, sharing);
   const sizes = compressedSizes(bytes);
-  const report = await lmReport(net, {
-    model: cfg.model, data: `${src.name} (${fmtInt(src.bytes.length)} bytes; last 10% validation)`, config: JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>,
-    adapter, summary, test, pruned: sharing ? pruned : undefined,
-  }, sizes);
+  const report = await lmReport(
+    net,
+    {
+      model: cfg.model,
+      data: `${src.name} (${fmtInt(src.bytes.length)} bytes; last 10% validation)`,
+      config: JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>,
+      adapter,
+      summary,
+      test,
+      pruned: sharing ? pruned : undefined,
+    },
+    sizes,
+  );
   download = { bytes, name: `${cfg.model.replace(/[^a-z0-9.-]+/gi, '-')}${COMPRESSED_EXTENSION}` };
   probe.report = report;
   probe.fileBytes = bytes.length;
   showLmReport(report, sizes);
   render();
-  setPhase(`${probe.stopped ? 'Stopped' : 'Done'} after ${fmtInt(ran)} steps in ${wall.toFixed(1)} s (${fmtInt(Math.round(summary.samplesPerSec))} bytes/s): ` +
-    `validation ${test.bitsPerByte!.toFixed(3)} bits per byte${sharing ? ` after ${cfg.bits}-bit sharing (${pruned.bitsPerByte!.toFixed(3)} before)` : ''}. ` +
-    'The model stays loaded: sample from it on the left.');
+  setPhase(
+    `${probe.stopped ? 'Stopped' : 'Done'} after ${fmtInt(ran)} steps in ${wall.toFixed(1)} s (${fmtInt(Math.round(summary.samplesPerSec))} bytes/s): ` +
+      `validation ${test.bitsPerByte!.toFixed(3)} bits per byte${sharing ? ` after ${cfg.bits}-bit sharing (${pruned.bitsPerByte!.toFixed(3)} before)` : ''}. ` +
+      'The model stays loaded: sample from it on the left.',
+  );
   probe.state = 'done';
 }
 
@@ -326,10 +422,16 @@ $('stop').addEventListener('click', () => {
   $<HTMLButtonElement>('stop').disabled = true;
   setPhase('Stopping after the work already submitted to the GPU…');
 });
-$('sample').addEventListener('click', () => { void sampleNow().catch((e: unknown) => showNotice('error', 'Sampling failed', (e as Error).message)); });
+$('sample').addEventListener('click', () => {
+  void sampleNow().catch((e: unknown) => showNotice('error', 'Sampling failed', (e as Error).message));
+});
 field('source').addEventListener('change', syncSource);
-$('download').addEventListener('click', () => { if (download) save(download.bytes, download.name); });
-$('download-report').addEventListener('click', () => { if (probe.report) save(JSON.stringify(probe.report, null, 2) + '\n', 'report.json', 'application/json'); });
+$('download').addEventListener('click', () => {
+  if (download) save(download.bytes, download.name);
+});
+$('download-report').addEventListener('click', () => {
+  if (probe.report) save(JSON.stringify(probe.report, null, 2) + '\n', 'report.json', 'application/json');
+});
 
 async function init(): Promise<void> {
   for (const name of FORM_PARAMS) {

@@ -5,7 +5,10 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { createGpu } from '../src/gpu/device.js';
 import { BROWSER_PRESET, markdownTable, optionsFrom, runVsTfjs, type VsReport } from '../bench/vs-tfjs/index.js';
 
-interface PageResult { report?: VsReport; error?: string }
+interface PageResult {
+  report?: VsReport;
+  error?: string;
+}
 const w = window as unknown as { __vsTfjs?: PageResult; __vsTfjsDone?: boolean };
 
 async function main(): Promise<PageResult> {
@@ -21,18 +24,34 @@ async function main(): Promise<PageResult> {
   const log = (s: string) => {
     logEl.textContent += s;
     line += s;
-    if (line.endsWith('\n')) { console.log(line.trimEnd()); line = ''; }
+    if (line.endsWith('\n')) {
+      console.log(line.trimEnd());
+      line = '';
+    }
   };
   const gpu = await createGpu();
-  const report = await runVsTfjs(gpu, { ...opts, log }, {
-    platform: `Chromium ${/Chrom(e|ium)\/([\d.]+)/.exec(navigator.userAgent)?.[2] ?? '?'}`,
-    polling: 'browser event loop (no Node polling)',
-  });
+  const report = await runVsTfjs(
+    gpu,
+    { ...opts, log },
+    {
+      platform: `Chromium ${/Chrom(e|ium)\/([\d.]+)/.exec(navigator.userAgent)?.[2] ?? '?'}`,
+      polling: 'browser event loop (no Node polling)',
+    },
+  );
   document.getElementById('out')!.textContent = markdownTable(report);
   return { report };
 }
 
-main().then((r) => { w.__vsTfjs = r; }, (e: Error) => {
-  document.getElementById('out')!.textContent = 'error: ' + (e.stack ?? e.message);
-  w.__vsTfjs = { error: e.stack ?? e.message };
-}).finally(() => { w.__vsTfjsDone = true; });
+main()
+  .then(
+    (r) => {
+      w.__vsTfjs = r;
+    },
+    (e: Error) => {
+      document.getElementById('out')!.textContent = 'error: ' + (e.stack ?? e.message);
+      w.__vsTfjs = { error: e.stack ?? e.message };
+    },
+  )
+  .finally(() => {
+    w.__vsTfjsDone = true;
+  });

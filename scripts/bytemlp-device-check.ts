@@ -17,8 +17,11 @@ export const CHECK_CASES: [number, number, number, number, { emb: number; l1: nu
 
 export function checkContexts(ctx: number, R: number, seed: number): Uint8Array {
   const c = new Uint8Array(R * ctx);
-  let x = seed * 2654435761 >>> 0;
-  for (let i = 0; i < c.length; i++) { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; c[i] = x >>> 24; }
+  let x = (seed * 2654435761) >>> 0;
+  for (let i = 0; i < c.length; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    c[i] = x >>> 24;
+  }
   return c;
 }
 
@@ -29,7 +32,11 @@ export function cpuLogits(m: ByteMlpModel, contexts: Uint8Array, R: number): Int
   return out;
 }
 
-export const hashOf = (a: Int32Array) => createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex').slice(0, 16);
+export const hashOf = (a: Int32Array) =>
+  createHash('sha256')
+    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
+    .digest('hex')
+    .slice(0, 16);
 
 async function main(): Promise<void> {
   const gpu = await createGpu();

@@ -8,7 +8,9 @@ const ROOTS = ['src', 'bench', 'scripts', 'tests', 'demo', 'shaders'];
 const EXEMPT = [/^src\/gen\//, /^tests\/fixtures\//, /^demo\/samples\//];
 const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+)*$/;
 
-const files = execFileSync('git', ['ls-files', '--', ...ROOTS], { encoding: 'utf8' }).split('\n').filter(Boolean);
+const files = execFileSync('git', ['ls-files', '--', ...ROOTS], { encoding: 'utf8' })
+  .split('\n')
+  .filter(Boolean);
 const bad = files.filter((f) => !EXEMPT.some((re) => re.test(f)) && !KEBAB.test(f.split('/').pop()));
 if (bad.length > 0) {
   console.error(`file names must be kebab-case (${KEBAB}); ${bad.length} are not:`);

@@ -6,10 +6,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { kjvText } from '../bench/compressors.js';
 import { BitDecoder, BitEncoder, CmModel, decodeByte, encodeByte } from '../src/codec/cm/index.js';
 
-interface Case { name: string; data: Uint8Array }
+interface Case {
+  name: string;
+  data: Uint8Array;
+}
 
 function parse(argv: string[]): { cases: Case[]; streams: number; memory: number; verify: boolean } {
-  let streams = 1, memory = 22, verify = true;
+  let streams = 1,
+    memory = 22,
+    verify = true;
   const files: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -51,28 +56,35 @@ function main(): void {
   console.log('| text | bytes in | bytes out | bits/byte | encode KB/s (wall, CPU) | decode KB/s (wall, CPU) |');
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const c of cases) {
-    const n = c.data.length, per = Math.ceil(n / streams);
+    const n = c.data.length,
+      per = Math.ceil(n / streams);
     // round robin over `streams` contiguous streams (the codec's interleaving)
     const order = new Int32Array(n);
     let k = 0;
     for (let j = 0; j < per; j++) for (let s = 0; s < streams; s++) if (s * per + j < n) order[k++] = s * per + j;
-    let t0 = performance.now(), c0 = process.cpuUsage();
+    let t0 = performance.now(),
+      c0 = process.cpuUsage();
     const m = new CmModel(streams, { memoryLog2: memory });
     const enc = new BitEncoder();
     for (const i of order) encodeByte(m, enc, Math.floor(i / per), c.data[i]!, null);
     const out = enc.finish();
-    const tEnc = (performance.now() - t0) / 1000, cpuEnc = cpuSeconds(c0);
-    let decKBs = NaN, cpuDec = NaN;
+    const tEnc = (performance.now() - t0) / 1000,
+      cpuEnc = cpuSeconds(c0);
+    let decKBs = NaN,
+      cpuDec = NaN;
     if (verify) {
       t0 = performance.now();
       c0 = process.cpuUsage();
       const md = new CmModel(streams, { memoryLog2: memory });
       const dec = new BitDecoder(out);
-      for (const i of order) if (decodeByte(md, dec, Math.floor(i / per), null) !== c.data[i]) throw new Error(`cm-bench: round trip differs at byte ${i} of ${c.name}`);
+      for (const i of order)
+        if (decodeByte(md, dec, Math.floor(i / per), null) !== c.data[i]) throw new Error(`cm-bench: round trip differs at byte ${i} of ${c.name}`);
       decKBs = n / 1000 / ((performance.now() - t0) / 1000);
       cpuDec = cpuSeconds(c0);
     }
-    console.log(`| ${c.name} | ${n.toLocaleString('en-US')} | ${out.length.toLocaleString('en-US')} | ${((out.length * 8) / n).toFixed(3)} | ${(n / 1000 / tEnc).toFixed(0)}, ${(n / 1000 / cpuEnc).toFixed(0)} | ${decKBs.toFixed(0)}, ${(n / 1000 / cpuDec).toFixed(0)} |`);
+    console.log(
+      `| ${c.name} | ${n.toLocaleString('en-US')} | ${out.length.toLocaleString('en-US')} | ${((out.length * 8) / n).toFixed(3)} | ${(n / 1000 / tEnc).toFixed(0)}, ${(n / 1000 / cpuEnc).toFixed(0)} | ${decKBs.toFixed(0)}, ${(n / 1000 / cpuDec).toFixed(0)} |`,
+    );
   }
 }
 

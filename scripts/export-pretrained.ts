@@ -13,7 +13,8 @@ const model = byteMlpFromJson(json);
 const bytes = encodeByteMlp(model);
 const back = decodeByteMlp(bytes, dst);
 for (const k of ['emb', 'w1', 'b1', 'w2', 'b2', 'w3', 'b3'] as const) {
-  const a = model[k], b = back[k];
+  const a = model[k],
+    b = back[k];
   if (a.length !== b.length || a.some((x, i) => x !== b[i])) throw new Error(`export: ${k} does not round-trip`);
 }
 writeFileSync(`${dst}.tmp`, bytes);
@@ -23,4 +24,18 @@ const weights = ['emb', 'w1', 'w2', 'w3'].map((k) => model[k as 'emb']);
 const zeros = weights.reduce((s, w) => s + w.filter((x) => x === 0).length, 0);
 const total = weights.reduce((s, w) => s + w.length, 0);
 const id = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
-console.log(JSON.stringify({ file: dst, bytes: bytes.length, fp32Bytes: params * 4, params, prunedFraction: +(zeros / total).toFixed(4), id, info: json.info && { ...(json.info as object), log: undefined } }, null, 1));
+console.log(
+  JSON.stringify(
+    {
+      file: dst,
+      bytes: bytes.length,
+      fp32Bytes: params * 4,
+      params,
+      prunedFraction: +(zeros / total).toFixed(4),
+      id,
+      info: json.info && { ...(json.info as object), log: undefined },
+    },
+    null,
+    1,
+  ),
+);

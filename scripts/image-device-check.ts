@@ -10,7 +10,11 @@ import { createGpu } from '../src/gpu/device.js';
 import { ImageCodec } from '../src/image/codec.js';
 import { loadImageModel } from '../src/image/node.js';
 
-const sha = (b: ArrayBufferView) => createHash('sha256').update(new Uint8Array(b.buffer, b.byteOffset, b.byteLength)).digest('hex').slice(0, 16);
+const sha = (b: ArrayBufferView) =>
+  createHash('sha256')
+    .update(new Uint8Array(b.buffer, b.byteOffset, b.byteLength))
+    .digest('hex')
+    .slice(0, 16);
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -29,7 +33,9 @@ async function main(): Promise<void> {
       writeFileSync(join(dir, `patch${k}-q${1 + i}.slimg`), await codec.compress(img, { quality: 1 + i }));
     }
   }
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.slimg')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((x) => x.endsWith('.slimg'))
+    .sort()) {
     const bytes = new Uint8Array(readFileSync(join(dir, f)));
     const lat = await codec.decodeLatents(bytes, f);
     const img = await codec.decompress(bytes, f);
@@ -39,4 +45,7 @@ async function main(): Promise<void> {
   gpu.destroy();
 }
 
-main().catch((e) => { console.error((e as Error).message); process.exit(1); });
+main().catch((e) => {
+  console.error((e as Error).message);
+  process.exit(1);
+});

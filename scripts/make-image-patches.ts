@@ -18,16 +18,34 @@ const MIN_WIDTH = 640;
 const ROOT = '/usr/share/backgrounds/mate';
 /** The photographs (landscape, macro, animals) of mate-backgrounds; the rest are drawings. */
 const SOURCES = [
-  'nature/Aqua.jpg', 'nature/Blinds.jpg', 'nature/Dune.jpg', 'nature/FreshFlower.jpg', 'nature/Garden.jpg',
-  'nature/GreenMeadow.jpg', 'nature/LadyBird.jpg', 'nature/RainDrops.jpg', 'nature/Storm.jpg',
-  'nature/TwoWings.jpg', 'nature/Wood.jpg', 'nature/YellowFlower.jpg', 'abstract/Elephants.jpg',
+  'nature/Aqua.jpg',
+  'nature/Blinds.jpg',
+  'nature/Dune.jpg',
+  'nature/FreshFlower.jpg',
+  'nature/Garden.jpg',
+  'nature/GreenMeadow.jpg',
+  'nature/LadyBird.jpg',
+  'nature/RainDrops.jpg',
+  'nature/Storm.jpg',
+  'nature/TwoWings.jpg',
+  'nature/Wood.jpg',
+  'nature/YellowFlower.jpg',
+  'abstract/Elephants.jpg',
 ];
 /** Never trained on: the bench reports on these. */
 const HELDOUT = new Set(['nature/Dune.jpg', 'nature/LadyBird.jpg', 'nature/Storm.jpg']);
 export const MANIFEST = 'scripts/image-patches.json';
 export const DEFAULT_PATCH_DIR = 'results/cache/image-patches';
 
-interface SourceEntry { file: string; sha256: string; split: 'train' | 'heldout'; scale: string; width: number; height: number; patches: [number, number][] }
+interface SourceEntry {
+  file: string;
+  sha256: string;
+  split: 'train' | 'heldout';
+  scale: string;
+  width: number;
+  height: number;
+  patches: [number, number][];
+}
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -91,7 +109,10 @@ function main(): void {
     console.log(`${split}: ${buffers[split].length} patches -> ${join(out, `photo-rgb64-${split}.u8`)}`);
   }
   const manifest = { patch: PATCH, channels: 3, layout: 'patches back to back, 64x64 RGB interleaved, in manifest order', sources: entries };
-  atomicWrite(MANIFEST, JSON.stringify(manifest, (_k, v) => (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' ? `${v[0]},${v[1]}` : v), 1) + '\n');
+  atomicWrite(
+    MANIFEST,
+    JSON.stringify(manifest, (_k, v) => (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' ? `${v[0]},${v[1]}` : v), 1) + '\n',
+  );
 }
 
 if (process.argv[1]?.endsWith('make-image-patches.js')) main();

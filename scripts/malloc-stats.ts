@@ -34,11 +34,34 @@ export function mallocStats(timeoutMs = 120_000): MallocStats | undefined {
   const file = join(dir, 'stats.txt');
   try {
     // O_WRONLY|O_CREAT|O_TRUNC = 577, mode 0600
-    execFileSync('gdb', ['-p', String(process.pid), '-batch', '-nx', '-iex', 'set auto-solib-add off', '-ex', 'sharedlibrary libc\\.so',
-      '-ex', `set $f = (int)open("${file}", 577, 384)`, '-ex', 'set $e = (int)dup(2)', '-ex', 'call (int)dup2($f, 2)',
-      '-ex', 'call (void)malloc_stats()',
-      '-ex', 'call (int)dup2($e, 2)', '-ex', 'call (int)close($e)', '-ex', 'call (int)close($f)'],
-    { stdio: ['ignore', 'ignore', 'ignore'], timeout: timeoutMs });
+    execFileSync(
+      'gdb',
+      [
+        '-p',
+        String(process.pid),
+        '-batch',
+        '-nx',
+        '-iex',
+        'set auto-solib-add off',
+        '-ex',
+        'sharedlibrary libc\\.so',
+        '-ex',
+        `set $f = (int)open("${file}", 577, 384)`,
+        '-ex',
+        'set $e = (int)dup(2)',
+        '-ex',
+        'call (int)dup2($f, 2)',
+        '-ex',
+        'call (void)malloc_stats()',
+        '-ex',
+        'call (int)dup2($e, 2)',
+        '-ex',
+        'call (int)close($e)',
+        '-ex',
+        'call (int)close($f)',
+      ],
+      { stdio: ['ignore', 'ignore', 'ignore'], timeout: timeoutMs },
+    );
     return parseMallocStats(readFileSync(file, 'utf8'));
   } catch {
     return undefined;

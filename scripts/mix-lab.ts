@@ -27,7 +27,17 @@ function flag(argv: string[], name: string): string | undefined {
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
-interface RecHead { bytes: number; streams: number; context: number; chunkBytes: number; steps: number; lr: number; model: string; bits: number; modelBits: number }
+interface RecHead {
+  bytes: number;
+  streams: number;
+  context: number;
+  chunkBytes: number;
+  steps: number;
+  lr: number;
+  model: string;
+  bits: number;
+  modelBits: number;
+}
 
 async function record(out: string, argv: string[]): Promise<void> {
   const n = Number(flag(argv, '--bytes') ?? 100_000);
@@ -36,25 +46,36 @@ async function record(out: string, argv: string[]): Promise<void> {
   const model = flag(argv, '--model') ?? 'gpt:2-64-4-64';
   const T = parseGptName(model)!.T;
   const streams = Number(flag(argv, '--streams') ?? defaultStreams(text.length, T));
-  const chunkBytes = Number(flag(argv, '--chunk') ?? 64), steps = Number(flag(argv, '--steps') ?? 4), lr = Number(flag(argv, '--lr') ?? 1e-2);
+  const chunkBytes = Number(flag(argv, '--chunk') ?? 64),
+    steps = Number(flag(argv, '--steps') ?? 4),
+    lr = Number(flag(argv, '--lr') ?? 1e-2);
   const gpu = await createGpu();
   const s = settingsOf({ model, lr });
   const inner = await GptCodecModel.create(gpu, s, streams, text.length);
   const fd = openSync(out + '.logits', 'w');
   const wrap: CodecModel = {
-    windows: inner.windows, context: inner.context,
+    windows: inner.windows,
+    context: inner.context,
     prefill: (t) => inner.prefill(t),
     step: async (t) => {
       const l = await inner.step(t);
       writeSync(fd, new Uint8Array(l.buffer, l.byteOffset, l.byteLength));
       return l;
     },
-    appendText: (b) => inner.appendText(b), train: (k) => inner.train(k), dispose: () => inner.dispose(),
+    appendText: (b) => inner.appendText(b),
+    train: (k) => inner.train(k),
+    dispose: () => inner.dispose(),
   };
   const t0 = Date.now();
-  const r = await encodeText(text, wrap, { chunkBytes, stepsPerChunk: steps, mixer: 'cm', onProgress: (p) => {
-    if (p.chunk % 10 === 0) console.error(`chunk ${p.chunk}/${p.chunks} ${(p.bits / p.done).toFixed(3)} bits/byte ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  } });
+  const r = await encodeText(text, wrap, {
+    chunkBytes,
+    stepsPerChunk: steps,
+    mixer: 'cm',
+    onProgress: (p) => {
+      if (p.chunk % 10 === 0)
+        console.error(`chunk ${p.chunk}/${p.chunks} ${(p.bits / p.done).toFixed(3)} bits/byte ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    },
+  });
   closeSync(fd);
   wrap.dispose();
   gpu.destroy();
@@ -62,7 +83,9 @@ async function record(out: string, argv: string[]): Promise<void> {
   const hf = openSync(out, 'w');
   writeSync(hf, JSON.stringify(head) + '\n');
   closeSync(hf);
-  console.log(`recorded ${out}: ${JSON.stringify(head)}; codec ${(r.bits / text.length).toFixed(4)} bits/byte (GPT alone ${(r.modelBits / text.length).toFixed(4)})`);
+  console.log(
+    `recorded ${out}: ${JSON.stringify(head)}; codec ${(r.bits / text.length).toFixed(4)} bits/byte (GPT alone ${(r.modelBits / text.length).toFixed(4)})`,
+  );
 }
 
 /** The recording: its head, the text and the logits of every step. */
@@ -89,18 +112,23 @@ function replay(path: string, argv: string[]): void {
   const { head, text, logits } = load(path);
   const L = new Layout(head.bytes, { windows: head.streams, context: head.context }, head.chunkBytes);
   const variants = (flag(argv, '--variants') ?? 'alone,gpt').split(',');
-  for (const v of variants) if (v !== 'alone' && v !== 'gpt') throw new Error(`mix-lab: variants are alone and gpt (add your own in replay()), got '${v}'`);
-  const n = head.bytes, parts = 10;
+  for (const v of variants)
+    if (v !== 'alone' && v !== 'gpt') throw new Error(`mix-lab: variants are alone and gpt (add your own in replay()), got '${v}'`);
+  const n = head.bytes,
+    parts = 10;
   const cum = new Uint32Array(SYMBOLS + 1);
   const gpt = new Float64Array(parts);
   let gptDone = false;
-  console.log(`${path}: ${n} bytes, ${L.B} streams, chunks of ${L.R}; recorded codec ${(head.bits / n).toFixed(4)}, GPT alone ${(head.modelBits / n).toFixed(4)} bits/byte`);
+  console.log(
+    `${path}: ${n} bytes, ${L.B} streams, chunks of ${L.R}; recorded codec ${(head.bits / n).toFixed(4)}, GPT alone ${(head.modelBits / n).toFixed(4)} bits/byte`,
+  );
   for (const v of variants) {
     const useGpt = v !== 'alone';
     const cm = new CmModel(L.B);
     const enc = new BitEncoder();
     const per = new Float64Array(parts);
-    let bits = 0, i = 0;
+    let bits = 0,
+      i = 0;
     const t0 = Date.now();
     for (const { b, p, step } of order(L)) {
       const sym = text[b * L.S + p]!;
@@ -113,12 +141,19 @@ function replay(path: string, argv: string[]): void {
     }
     gptDone = true;
     const coded = enc.finish().length;
-    console.log(`${v.padEnd(14)} ${(bits / n).toFixed(4)} (coded ${((8 * coded) / n).toFixed(4)}) | ${Array.from(per, (x) => ((x * parts) / n).toFixed(3)).join(' ')} | ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `${v.padEnd(14)} ${(bits / n).toFixed(4)} (coded ${((8 * coded) / n).toFixed(4)}) | ${Array.from(per, (x) => ((x * parts) / n).toFixed(3)).join(' ')} | ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
   }
-  console.log(`${'GPT alone'.padEnd(14)} ${(gpt.reduce((a, x) => a + x, 0) / n).toFixed(4)}          | ${Array.from(gpt, (x) => ((x * parts) / n).toFixed(3)).join(' ')}`);
+  console.log(
+    `${'GPT alone'.padEnd(14)} ${(gpt.reduce((a, x) => a + x, 0) / n).toFixed(4)}          | ${Array.from(gpt, (x) => ((x * parts) / n).toFixed(3)).join(' ')}`,
+  );
 }
 
 const [cmd, file, ...rest] = process.argv.slice(2);
 if (cmd === 'record' && file) await record(file, rest);
 else if (cmd === 'replay' && file) replay(file, rest);
-else console.error('usage: mix-lab record OUT.rec [--bytes N] [--streams B] [--chunk R] [--steps S] [--lr X] [--model gpt:...] | mix-lab replay REC [--variants alone,gpt]');
+else
+  console.error(
+    'usage: mix-lab record OUT.rec [--bytes N] [--streams B] [--chunk R] [--steps S] [--lr X] [--model gpt:...] | mix-lab replay REC [--variants alone,gpt]',
+  );

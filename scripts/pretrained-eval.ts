@@ -33,7 +33,11 @@ async function* logitsOf(m: ByteMlpModel, data: Uint8Array, gpu: Gpu | null, gp:
   const out = new Int32Array(CHUNK * 256);
   for (let s = 0; s < data.length; s += CHUNK) {
     const R = Math.min(CHUNK, data.length - s);
-    for (let r = 0; r < R; r++) for (let p = 0; p < m.ctx; p++) { const t = s + r - 1 - p; ctx[r * m.ctx + p] = t >= 0 ? data[t]! : 0; }
+    for (let r = 0; r < R; r++)
+      for (let p = 0; p < m.ctx; p++) {
+        const t = s + r - 1 - p;
+        ctx[r * m.ctx + p] = t >= 0 ? data[t]! : 0;
+      }
     if (batch) yield [s, await batch.logits(ctx, R)];
     else {
       for (let r = 0; r < R; r++) cpu!.logits(ctx, r * m.ctx, out, r * 256);
@@ -43,13 +47,22 @@ async function* logitsOf(m: ByteMlpModel, data: Uint8Array, gpu: Gpu | null, gp:
   batch?.dispose();
 }
 
-interface Coded { cm: number; mixed: number; modelBits: number; modelSeconds: number }
+interface Coded {
+  cm: number;
+  mixed: number;
+  modelBits: number;
+  modelSeconds: number;
+}
 
 async function code(m: ByteMlpModel, data: Uint8Array, gpu: Gpu | null, gp: GpuBytePredictor | null): Promise<Coded> {
-  const cmAlone = new CmModel(1), encA = new BitEncoder();
-  const cmMixed = new CmModel(1), encB = new BitEncoder();
+  const cmAlone = new CmModel(1),
+    encA = new BitEncoder();
+  const cmMixed = new CmModel(1),
+    encB = new BitEncoder();
   const cum = new Uint32Array(257);
-  let modelBits = 0, modelSeconds = 0, t0 = performance.now();
+  let modelBits = 0,
+    modelSeconds = 0,
+    t0 = performance.now();
   for await (const [s, logits] of logitsOf(m, data, gpu, gp)) {
     modelSeconds += (performance.now() - t0) / 1000;
     const R = Math.min(CHUNK, data.length - s);
@@ -66,7 +79,9 @@ async function code(m: ByteMlpModel, data: Uint8Array, gpu: Gpu | null, gp: GpuB
 }
 
 function others(data: Uint8Array): { brotli: number; xz: number; zpaq: number | null } {
-  const brotli = brotliCompressSync(data, { params: { [Z.BROTLI_PARAM_QUALITY]: 11, [Z.BROTLI_PARAM_LGWIN]: 24, [Z.BROTLI_PARAM_SIZE_HINT]: data.length } }).length;
+  const brotli = brotliCompressSync(data, {
+    params: { [Z.BROTLI_PARAM_QUALITY]: 11, [Z.BROTLI_PARAM_LGWIN]: 24, [Z.BROTLI_PARAM_SIZE_HINT]: data.length },
+  }).length;
   const xz = execFileSync('xz', ['-9e', '-c', '-T1'], { input: data, maxBuffer: 1 << 28 }).length;
   let zpaq: number | null = null;
   const dir = mkdtempSync(join(tmpdir(), 'zpaq-'));
@@ -74,7 +89,9 @@ function others(data: Uint8Array): { brotli: number; xz: number; zpaq: number | 
     writeFileSync(join(dir, 'f'), data);
     execFileSync('zpaq', ['a', 'a.zpaq', 'f', '-m5'], { cwd: dir, stdio: 'ignore' });
     zpaq = statSync(join(dir, 'a.zpaq')).size;
-  } catch { /* zpaq not installed */ } finally {
+  } catch {
+    /* zpaq not installed */
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   return { brotli, xz, zpaq };
@@ -92,7 +109,13 @@ function pieces(text: Uint8Array, size: number, count: number): Uint8Array[] {
 
 function sourceText(): Uint8Array {
   const files: string[] = [];
-  const walk = (d: string) => { for (const f of readdirSync(d).sort()) { const p = join(d, f); if (statSync(p).isDirectory()) walk(p); else if (p.endsWith('.ts')) files.push(p); } };
+  const walk = (d: string) => {
+    for (const f of readdirSync(d).sort()) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.ts')) files.push(p);
+    }
+  };
   walk('src');
   return new Uint8Array(Buffer.concat(files.map((f) => readFileSync(f))));
 }
@@ -116,7 +139,9 @@ async function speeds(m: ByteMlpModel, text: Uint8Array, gp: GpuBytePredictor | 
     out.gpu16streams = await steps(st, 16, 256);
     st.dispose();
     const t0 = performance.now();
-    for await (const _ of logitsOf(m, text.subarray(0, 65536), gp.gpu, gp)) { /* timing only */ }
+    for await (const _ of logitsOf(m, text.subarray(0, 65536), gp.gpu, gp)) {
+      /* timing only */
+    }
     out.gpuBatch2048 = kbps(65536, t0);
   }
   return out;
@@ -132,9 +157,24 @@ async function main(): Promise<void> {
   const source = sourceText();
   const K = 1024;
   const plan: [string, Uint8Array, number, number][] = quick
-    ? [['english', english, K, 4], ['english', english, 4 * K, 2], ['english', english, 16 * K, 1], ['french', french, 16 * K, 1], ['source', source, 16 * K, 1]]
-    : [['english', english, K, 16], ['english', english, 4 * K, 8], ['english', english, 16 * K, 4], ['english', english, 64 * K, 2], ['english', english, 1024 * K, 1],
-       ['french', french, 4 * K, 4], ['french', french, 64 * K, 1], ['source', source, 4 * K, 4], ['source', source, 64 * K, 1]];
+    ? [
+        ['english', english, K, 4],
+        ['english', english, 4 * K, 2],
+        ['english', english, 16 * K, 1],
+        ['french', french, 16 * K, 1],
+        ['source', source, 16 * K, 1],
+      ]
+    : [
+        ['english', english, K, 16],
+        ['english', english, 4 * K, 8],
+        ['english', english, 16 * K, 4],
+        ['english', english, 64 * K, 2],
+        ['english', english, 1024 * K, 1],
+        ['french', french, 4 * K, 4],
+        ['french', french, 64 * K, 1],
+        ['source', source, 4 * K, 4],
+        ['source', source, 64 * K, 1],
+      ];
   const rows = [];
   for (const [name, text, size, count] of plan) {
     const agg = { name, size, count, raw: 0, brotli: 0, xz: 0, zpaq: 0, cm: 0, mixed: 0, modelBits: 0, modelSeconds: 0, ratioVsBrotli: 0 };
@@ -142,20 +182,35 @@ async function main(): Promise<void> {
     for (const piece of pieces(text, size, count)) {
       const c = await code(m, piece, gpu, gp);
       const o = others(piece);
-      agg.raw += piece.length; agg.brotli += o.brotli; agg.xz += o.xz; agg.zpaq += o.zpaq ?? NaN;
-      agg.cm += c.cm; agg.mixed += c.mixed; agg.modelBits += c.modelBits; agg.modelSeconds += c.modelSeconds;
+      agg.raw += piece.length;
+      agg.brotli += o.brotli;
+      agg.xz += o.xz;
+      agg.zpaq += o.zpaq ?? NaN;
+      agg.cm += c.cm;
+      agg.mixed += c.mixed;
+      agg.modelBits += c.modelBits;
+      agg.modelSeconds += c.modelSeconds;
       ratios += c.mixed / o.brotli;
     }
     agg.ratioVsBrotli = ratios / count;
     rows.push(agg);
     const bpb = (x: number) => ((8 * x) / agg.raw).toFixed(3);
-    console.log(`${name} ${size / K} KB ×${count}: brotli ${agg.brotli} xz ${agg.xz} zpaq ${agg.zpaq} cm ${agg.cm} (${bpb(agg.cm)}) cm+model ${agg.mixed} (${bpb(agg.mixed)}) ` +
-      `model alone ${(agg.modelBits / agg.raw).toFixed(3)} b/B; mean cm+model/brotli ${agg.ratioVsBrotli.toFixed(3)}; vs cm ${(agg.mixed / agg.cm - 1) * 100 > 0 ? '+' : ''}${((agg.mixed / agg.cm - 1) * 100).toFixed(2)}%; ` +
-      `model ${(agg.raw / 1024 / agg.modelSeconds).toFixed(1)} KB/s (${gpu ? 'GPU ' + gpu.info.description : 'CPU'})`);
+    console.log(
+      `${name} ${size / K} KB ×${count}: brotli ${agg.brotli} xz ${agg.xz} zpaq ${agg.zpaq} cm ${agg.cm} (${bpb(agg.cm)}) cm+model ${agg.mixed} (${bpb(agg.mixed)}) ` +
+        `model alone ${(agg.modelBits / agg.raw).toFixed(3)} b/B; mean cm+model/brotli ${agg.ratioVsBrotli.toFixed(3)}; vs cm ${(agg.mixed / agg.cm - 1) * 100 > 0 ? '+' : ''}${((agg.mixed / agg.cm - 1) * 100).toFixed(2)}%; ` +
+        `model ${(agg.raw / 1024 / agg.modelSeconds).toFixed(1)} KB/s (${gpu ? 'GPU ' + gpu.info.description : 'CPU'})`,
+    );
   }
   const speed = await speeds(m, english, gp);
   console.log(`speed (model only, KB/s): ${JSON.stringify(speed)}`);
-  const res = { model: modelPath, modelBytes: bytes.length, path: gpu ? `gpu ${gpu.info.device} ${gpu.info.description}` : 'cpu', rows, speed, date: new Date().toISOString() };
+  const res = {
+    model: modelPath,
+    modelBytes: bytes.length,
+    path: gpu ? `gpu ${gpu.info.device} ${gpu.info.description}` : 'cpu',
+    rows,
+    speed,
+    date: new Date().toISOString(),
+  };
   writeFileSync(`${outPath}.tmp`, JSON.stringify(res, null, 1));
   renameSync(`${outPath}.tmp`, outPath);
   gp?.weights.dispose();

@@ -18,8 +18,14 @@ async function main(): Promise<void> {
   const dim = Number(arg('dim') ?? 64);
   const kind = arg('model') ?? 'mf';
   const cfg: RecConfig = {
-    ...REC_DEFAULTS, data, model: `rec:${kind}-${dim}`, epochs: Number(arg('epochs') ?? REC_DEFAULTS.epochs),
-    lr: Number(arg('lr') ?? REC_DEFAULTS.lr), userLrScale: Number(arg('user-lr-scale') ?? REC_DEFAULTS.userLrScale), batch: Number(arg('batch') ?? REC_DEFAULTS.batch), weightDecay: Number(arg('weight-decay') ?? REC_DEFAULTS.weightDecay),
+    ...REC_DEFAULTS,
+    data,
+    model: `rec:${kind}-${dim}`,
+    epochs: Number(arg('epochs') ?? REC_DEFAULTS.epochs),
+    lr: Number(arg('lr') ?? REC_DEFAULTS.lr),
+    userLrScale: Number(arg('user-lr-scale') ?? REC_DEFAULTS.userLrScale),
+    batch: Number(arg('batch') ?? REC_DEFAULTS.batch),
+    weightDecay: Number(arg('weight-decay') ?? REC_DEFAULTS.weightDecay),
     dataOptions: { debianFile: arg('debian-file') },
   };
   const plan: RecCompressPlan = {
@@ -34,7 +40,10 @@ async function main(): Promise<void> {
   };
   const gpu = await createGpu();
   const lines: string[] = [];
-  const say = (l: string) => { console.log(l); lines.push(l); };
+  const say = (l: string) => {
+    console.log(l);
+    lines.push(l);
+  };
   const t0 = performance.now();
   const t = await trainRecommender(gpu, cfg, say);
   // --plans 'us:is:ub:ib,...' (user sparsity, item sparsity, user bits, item bits): each plan starts
@@ -60,15 +69,29 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
   await mkdir('results', { recursive: true });
   const md = [
-    `# Recommendation: compressed embedding tables (${cfg.model} on ${data})`, '',
+    `# Recommendation: compressed embedding tables (${cfg.model} on ${data})`,
+    '',
     `Run ${when} on ${gpu.info.description || gpu.info.device} (${seconds.toFixed(0)} s in all; timings on a shared machine are contended).`,
-    `Command: \`npm run results:rec -- ${process.argv.slice(2).join(' ')}\``, '',
-    '```', ...lines, '', table, '```', '',
+    `Command: \`npm run results:rec -- ${process.argv.slice(2).join(' ')}\``,
+    '',
+    '```',
+    ...lines,
+    '',
+    table,
+    '```',
+    '',
   ].join('\n');
   await writeFile('results/REC-RESULTS.md', md);
-  await writeFile('results/rec-results.json', JSON.stringify({ when, data, cfg, plan, popularity: t.popularity, epochs: t.epochs, best: t.best, test: t.test, stages, seconds }, null, 2) + '\n');
+  await writeFile(
+    'results/rec-results.json',
+    JSON.stringify({ when, data, cfg, plan, popularity: t.popularity, epochs: t.epochs, best: t.best, test: t.test, stages, seconds }, null, 2) +
+      '\n',
+  );
   t.model.dispose();
   gpu.destroy();
 }
 
-main().catch((e) => { console.error((e as Error).message); process.exit(1); });
+main().catch((e) => {
+  console.error((e as Error).message);
+  process.exit(1);
+});

@@ -7,16 +7,41 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KERNEL_SUITES } from '../bench/registry.js';
 import { openPage, startHarness, waitInPage, type Harness } from './browser-harness.js';
 
-interface Row { kernel: string; variant: string; size: string; ms?: number; gflops?: number; gbps?: number; timing: string; reps?: number; check: string; error?: string }
-interface BenchProbe { state: string; mode: string; timing?: string; hasTimestamps?: boolean; suites: string[]; planned: number; results: Row[]; error?: string; copied?: string }
+interface Row {
+  kernel: string;
+  variant: string;
+  size: string;
+  ms?: number;
+  gflops?: number;
+  gbps?: number;
+  timing: string;
+  reps?: number;
+  check: string;
+  error?: string;
+}
+interface BenchProbe {
+  state: string;
+  mode: string;
+  timing?: string;
+  hasTimestamps?: boolean;
+  suites: string[];
+  planned: number;
+  results: Row[];
+  error?: string;
+  copied?: string;
+}
 
 const ARTIFACTS = resolve(import.meta.dirname, 'artifacts');
 const PROBE = '(() => { const p = window.__bench; return p && { state: p.state, error: p.error, done: p.results.length, planned: p.planned } })()';
 
 describe('bench page in headless Chromium', () => {
   let h: Harness;
-  beforeAll(async () => { h = await startHarness(); });
-  afterAll(async () => { await h?.close(); });
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
 
   it('quick mode times every kernel of the registry and checks it against the CPU', async () => {
     const { page, errors } = await openPage(h, '/bench.html?quick=1', { viewport: { width: 1280, height: 900 } });
@@ -33,7 +58,11 @@ describe('bench page in headless Chromium', () => {
       expect(Number.isFinite(r.ms)).toBe(true);
       if (r.kernel !== 'noop') expect((r.gflops ?? r.gbps)!, `${r.kernel} ${r.variant}: GFLOPS or GB/s`).toBeGreaterThan(0);
     }
-    for (const name of p.suites) expect(p.results.some((r) => r.kernel === name && r.ms! > 0), `a number for ${name}`).toBe(true);
+    for (const name of p.suites)
+      expect(
+        p.results.some((r) => r.kernel === name && r.ms! > 0),
+        `a number for ${name}`,
+      ).toBe(true);
     // the page says which clock it used
     expect(p.timing).toBe(p.hasTimestamps ? 'gpu-timestamp' : 'wall');
     const note = await page.$eval('#timing', (e) => e.textContent ?? '');

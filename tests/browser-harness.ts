@@ -16,7 +16,12 @@ export const CHROMIUM_FLAGS = [
   '--disable-dev-shm-usage',
 ];
 
-export interface Harness { server: ViteDevServer; browser: Browser; base: string; close(): Promise<void> }
+export interface Harness {
+  server: ViteDevServer;
+  browser: Browser;
+  base: string;
+  close(): Promise<void>;
+}
 
 export async function startHarness(extraFlags: string[] = []): Promise<Harness> {
   if (!existsSync(CHROMIUM)) {
@@ -38,7 +43,9 @@ export async function startHarness(extraFlags: string[] = []): Promise<Harness> 
     userDataDir: undefined,
   });
   return {
-    server, browser, base,
+    server,
+    browser,
+    base,
     async close() {
       await browser.close().catch(() => undefined);
       await server.close();
@@ -47,11 +54,17 @@ export async function startHarness(extraFlags: string[] = []): Promise<Harness> 
 }
 
 /** Opens `path`, collecting console errors and page errors (viewport: CSS pixels, e.g. for screenshots). */
-export async function openPage(h: Harness, path: string, opts: { viewport?: { width: number; height: number } } = {}): Promise<{ page: Page; errors: string[] }> {
+export async function openPage(
+  h: Harness,
+  path: string,
+  opts: { viewport?: { width: number; height: number } } = {},
+): Promise<{ page: Page; errors: string[] }> {
   const page = await h.browser.newPage();
   if (opts.viewport) await page.setViewport(opts.viewport);
   const errors: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(h.base + path, { waitUntil: 'load' });
   return { page, errors };

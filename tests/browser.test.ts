@@ -3,8 +3,12 @@ import { openPage, startHarness, type Harness } from './browser-harness.js';
 
 describe('in headless Chromium (puppeteer-core, page on 127.0.0.1)', () => {
   let h: Harness;
-  beforeAll(async () => { h = await startHarness(); });
-  afterAll(async () => { await h?.close(); });
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
 
   it('acquires WebGPU and round-trips a compute shader and a matmul', async () => {
     const { page, errors } = await openPage(h, '/smoke.html');

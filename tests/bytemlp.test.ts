@@ -38,13 +38,22 @@ describe('bytemlp integer forward', () => {
 
   const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
   const script = resolve('dist/scripts/bytemlp-device-check.js');
-  it.skipIf(!existsSync(swiftshader) || !existsSync(script))('SwiftShader (a second Vulkan driver) gives the same bits', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [script], { env: { ...process.env, VK_ICD_FILENAMES: swiftshader }, timeout: 120_000 });
-    const res = JSON.parse(stdout.trim().split('\n').pop()!) as { adapter: string; hashes: string[] };
-    expect(res.adapter).toMatch(/swiftshader/i);
-    const want = CHECK_CASES.map(([seed, ctx, dim, hidden, shifts]) => hashOf(cpuLogits(randomByteMlp(seed, ctx, dim, hidden, shifts), checkContexts(ctx, 37, seed), 37)));
-    expect(res.hashes).toEqual(want);
-  }, 150_000);
+  it.skipIf(!existsSync(swiftshader) || !existsSync(script))(
+    'SwiftShader (a second Vulkan driver) gives the same bits',
+    async () => {
+      const { stdout } = await promisify(execFile)(process.execPath, [script], {
+        env: { ...process.env, VK_ICD_FILENAMES: swiftshader },
+        timeout: 120_000,
+      });
+      const res = JSON.parse(stdout.trim().split('\n').pop()!) as { adapter: string; hashes: string[] };
+      expect(res.adapter).toMatch(/swiftshader/i);
+      const want = CHECK_CASES.map(([seed, ctx, dim, hidden, shifts]) =>
+        hashOf(cpuLogits(randomByteMlp(seed, ctx, dim, hidden, shifts), checkContexts(ctx, 37, seed), 37)),
+      );
+      expect(res.hashes).toEqual(want);
+    },
+    150_000,
+  );
 
   it('CPU and GPU predictors give the same cum tables over a stream, ended streams included', async () => {
     const gpu = await testGpu();
@@ -54,7 +63,8 @@ describe('bytemlp integer forward', () => {
     const g = gp.open(3);
     const text = new TextEncoder().encode('The quick brown fox jumps over the lazy dog.');
     for (let t = 0; t < 24; t++) {
-      const a = await cpu.next(), b = await g.next();
+      const a = await cpu.next(),
+        b = await g.next();
       for (let s = 0; s < 3; s++) {
         expect(a[s]![0]).toBe(0);
         expect(a[s]![256]).toBe(65536);
@@ -75,25 +85,37 @@ describe('bytemlp in the CM coder', () => {
     const m = randomByteMlp(11, 16, 16, 40, { emb: 6, l1: 9, l2: 9, l3: 10 });
     const gp = GpuBytePredictor.create(gpu, 'x', 'rand', m);
     const cp = new CpuBytePredictor('x', 'rand', m);
-    const texts = ['Plain English text, with some punctuation; and digits 12345.', 'Ünïcödé ßtrings — and a short one'].map((t) => new TextEncoder().encode(t));
+    const texts = ['Plain English text, with some punctuation; and digits 12345.', 'Ünïcödé ßtrings — and a short one'].map((t) =>
+      new TextEncoder().encode(t),
+    );
     const L = Math.max(...texts.map((t) => t.length));
     const encode = async (st: PredictorStreams) => {
-      const cm = new CmModel(2, { memoryLog2: 16 }), enc = new BitEncoder();
+      const cm = new CmModel(2, { memoryLog2: 16 }),
+        enc = new BitEncoder();
       for (let t = 0; t < L; t++) {
         const tables = await st.next();
         const push = new Int32Array(2).fill(-1);
-        for (let s = 0; s < 2; s++) if (t < texts[s]!.length) { encodeByte(cm, enc, s, texts[s]![t]!, tables[s]!); push[s] = texts[s]![t]!; }
+        for (let s = 0; s < 2; s++)
+          if (t < texts[s]!.length) {
+            encodeByte(cm, enc, s, texts[s]![t]!, tables[s]!);
+            push[s] = texts[s]![t]!;
+          }
         st.push(push);
       }
       return enc.finish();
     };
     const decode = async (st: PredictorStreams, bytes: Uint8Array) => {
-      const cm = new CmModel(2, { memoryLog2: 16 }), dec = new BitDecoder(bytes);
+      const cm = new CmModel(2, { memoryLog2: 16 }),
+        dec = new BitDecoder(bytes);
       const out = texts.map((t) => new Uint8Array(t.length));
       for (let t = 0; t < L; t++) {
         const tables = await st.next();
         const push = new Int32Array(2).fill(-1);
-        for (let s = 0; s < 2; s++) if (t < texts[s]!.length) { out[s]![t] = decodeByte(cm, dec, s, tables[s]!); push[s] = out[s]![t]!; }
+        for (let s = 0; s < 2; s++)
+          if (t < texts[s]!.length) {
+            out[s]![t] = decodeByte(cm, dec, s, tables[s]!);
+            push[s] = out[s]![t]!;
+          }
         st.push(push);
       }
       return out;

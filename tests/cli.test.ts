@@ -30,8 +30,30 @@ describe('slimgpu train / eval', () => {
     const { join } = await import('node:path');
     const dir = await mkdtemp(join(tmpdir(), 'slimgpu-cli-'));
     const out = join(dir, 'run');
-    const r = await cli(['train', '--model', 'mlp:784-64-10', '--data', 'mnist-10k', '--train-size', '1024', '--test-size', '400',
-      '--epochs', '2', '--batch', '64', '--lr', '0.1', '--sparsity', '0.8', '--schedule', 'polynomial', '--out', out, '--json']);
+    const r = await cli([
+      'train',
+      '--model',
+      'mlp:784-64-10',
+      '--data',
+      'mnist-10k',
+      '--train-size',
+      '1024',
+      '--test-size',
+      '400',
+      '--epochs',
+      '2',
+      '--batch',
+      '64',
+      '--lr',
+      '0.1',
+      '--sparsity',
+      '0.8',
+      '--schedule',
+      'polynomial',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
@@ -42,12 +64,40 @@ describe('slimgpu train / eval', () => {
     expect(report.timing.samplesPerSec).toBeGreaterThan(0);
     for (const l of report.layers) expect(l.nonzeros).toBe(Math.round(0.2 * l.params));
     // per-model default learning rates, reported in the run's config
-    const ae = await cli(['train', '--model', 'autoencoder:784-32', '--data', 'mnist-10k', '--train-size', '512', '--test-size', '100', '--epochs', '2', '--json']);
+    const ae = await cli([
+      'train',
+      '--model',
+      'autoencoder:784-32',
+      '--data',
+      'mnist-10k',
+      '--train-size',
+      '512',
+      '--test-size',
+      '100',
+      '--epochs',
+      '2',
+      '--json',
+    ]);
     expect(ae.code).toBe(0);
     const aer = JSON.parse(ae.stdout);
     expect(aer.config.lr).toBe(20);
     expect(aer.metrics.testPsnr).toBeGreaterThan(10);
-    const table = await cli(['train', '--model', 'mlp:784-16-10', '--data', 'mnist-10k', '--train-size', '256', '--test-size', '100', '--epochs', '1', '--batch', '64', '--no-progress']);
+    const table = await cli([
+      'train',
+      '--model',
+      'mlp:784-16-10',
+      '--data',
+      'mnist-10k',
+      '--train-size',
+      '256',
+      '--test-size',
+      '100',
+      '--epochs',
+      '1',
+      '--batch',
+      '64',
+      '--no-progress',
+    ]);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/slimgpu report — model mlp:784-16-10, data mnist-10k/);
     expect(table.stdout).toMatch(/test accuracy: [\d.]+%/);
@@ -66,7 +116,18 @@ describe('slimgpu train / eval', () => {
     expect(JSON.parse(evc.stdout).metrics.testAccuracy).toBe(report.metrics.testAccuracy);
     // export with weight sharing: a smaller file, reported honestly
     const shared = join(dir, 'shared.slim.safetensors');
-    const ex = await cli(['export', '--checkpoint', join(out, 'checkpoint.safetensors'), '--bits', '4', '--fine-tune-steps', '10', '--out', shared, '--json']);
+    const ex = await cli([
+      'export',
+      '--checkpoint',
+      join(out, 'checkpoint.safetensors'),
+      '--bits',
+      '4',
+      '--fine-tune-steps',
+      '10',
+      '--out',
+      shared,
+      '--json',
+    ]);
     expect(ex.code).toBe(0);
     const exr = JSON.parse(ex.stdout);
     expect(statSync(shared).size).toBe(exr.total.compressedBytes);
@@ -76,24 +137,68 @@ describe('slimgpu train / eval', () => {
     // --fine-tune-lr reaches the centroid fine-tuning: lr 0 leaves the k-means codebooks as they are
     const { readFileSync } = await import('node:fs');
     const [lr0, steps0] = [join(dir, 'lr0.slim.safetensors'), join(dir, 'steps0.slim.safetensors')];
-    expect((await cli(['export', '--checkpoint', join(out, 'checkpoint.safetensors'), '--bits', '4', '--fine-tune-steps', '10', '--fine-tune-lr', '0', '--out', lr0])).code).toBe(0);
-    expect((await cli(['export', '--checkpoint', join(out, 'checkpoint.safetensors'), '--bits', '4', '--fine-tune-steps', '0', '--out', steps0])).code).toBe(0);
+    expect(
+      (
+        await cli([
+          'export',
+          '--checkpoint',
+          join(out, 'checkpoint.safetensors'),
+          '--bits',
+          '4',
+          '--fine-tune-steps',
+          '10',
+          '--fine-tune-lr',
+          '0',
+          '--out',
+          lr0,
+        ])
+      ).code,
+    ).toBe(0);
+    expect(
+      (await cli(['export', '--checkpoint', join(out, 'checkpoint.safetensors'), '--bits', '4', '--fine-tune-steps', '0', '--out', steps0])).code,
+    ).toBe(0);
     expect(Buffer.compare(readFileSync(lr0), readFileSync(steps0))).toBe(0);
     expect(Buffer.compare(readFileSync(lr0), readFileSync(shared))).not.toBe(0);
     await rm(dir, { recursive: true });
   });
 
-  it('per-layer --sparsity and --bits (Deep Compression\'s targets): each layer\'s own sparsity, bits and bytes in the report, equal to the file', async () => {
+  it("per-layer --sparsity and --bits (Deep Compression's targets): each layer's own sparsity, bits and bytes in the report, equal to the file", async () => {
     const { mkdtemp, rm } = await import('node:fs/promises');
     const { statSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const dir = await mkdtemp(join(tmpdir(), 'slimgpu-cli-'));
-    const per = await cli(['train', '--model', 'mlp:784-32-16-10', '--data', 'mnist-10k', '--train-size', '512', '--test-size', '100', '--epochs', '2', '--batch', '64',
-      '--sparsity', 'dense1=0.9,dense2=0.5', '--bits', '3,dense2=6', '--fine-tune-steps', '5', '--out', dir, '--json']);
+    const per = await cli([
+      'train',
+      '--model',
+      'mlp:784-32-16-10',
+      '--data',
+      'mnist-10k',
+      '--train-size',
+      '512',
+      '--test-size',
+      '100',
+      '--epochs',
+      '2',
+      '--batch',
+      '64',
+      '--sparsity',
+      'dense1=0.9,dense2=0.5',
+      '--bits',
+      '3,dense2=6',
+      '--fine-tune-steps',
+      '5',
+      '--out',
+      dir,
+      '--json',
+    ]);
     expect(per.code, per.stderr).toBe(0);
     const pr = JSON.parse(per.stdout);
-    expect(pr.layers.map((l: { nonzeros: number; params: number }) => l.params - l.nonzeros)).toEqual([Math.round(0.9 * 784 * 32), Math.round(0.5 * 32 * 16), 0]);
+    expect(pr.layers.map((l: { nonzeros: number; params: number }) => l.params - l.nonzeros)).toEqual([
+      Math.round(0.9 * 784 * 32),
+      Math.round(0.5 * 32 * 16),
+      0,
+    ]);
     expect(pr.layers.map((l: { bitsPerWeight: number }) => l.bitsPerWeight)).toEqual([3, 6, 3]);
     const sum = pr.layers.reduce((s: number, l: { compressedBytes: number }) => s + l.compressedBytes, 0);
     expect(sum + pr.total.headerBytes).toBe(statSync(join(dir, 'model.slim.safetensors')).size);
@@ -107,7 +212,10 @@ describe('slimgpu train / eval', () => {
       [['train', '--sparsity', '1.5'], /--sparsity: '1.5' must be in \[0, 1\]/],
       [['train', '--sparsity', 'dense1=0.5,dense1=0.6'], /--sparsity: layer 'dense1' is given twice/],
       [['train', '--sparsity', 'dense1=x'], /--sparsity: 'dense1=x' is not a number/],
-      [['train', '--sparsity', 'conv1=0.5', '--train-size', '64', '--batch', '32', '--epochs', '1'], /sparsity: 'conv1' is not a layer of this model \(layers: dense1, dense2, dense3/],
+      [
+        ['train', '--sparsity', 'conv1=0.5', '--train-size', '64', '--batch', '32', '--epochs', '1'],
+        /sparsity: 'conv1' is not a layer of this model \(layers: dense1, dense2, dense3/,
+      ],
       [['train', '--bits', 'conv=9'], /--bits: 'conv=9' must be an integer in \[1, 8\]/],
       [['train', '--epochs', '2.5'], /--epochs must be an integer ≥ 1, got '2.5'/],
       [['train', '--schedule', 'cubic'], /argument 'cubic' is invalid.*constant, polynomial/s],

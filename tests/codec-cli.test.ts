@@ -9,7 +9,8 @@ import { compressBytes } from '../src/codec/v5/index.js';
 import { CountPredictor } from './predictor-double.js';
 import { SHIPPED_MODEL_IDS } from '../src/codec/pretrained/index.js';
 
-const BIN = join(import.meta.dirname, '../bin/slimgpu.js'), NO_WEBGPU = join(import.meta.dirname, 'fixtures/no-webgpu.mjs');
+const BIN = join(import.meta.dirname, '../bin/slimgpu.js'),
+  NO_WEBGPU = join(import.meta.dirname, 'fixtures/no-webgpu.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'slimgpu-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const text = new Uint8Array(readFileSync(join(import.meta.dirname, 'fixtures/slimz/input.txt')));
@@ -82,7 +83,9 @@ describe('slimgpu compress / decompress, gzip style (CM alone: no GPU is ever lo
       expect(Buffer.from(run(['decompress'], zb).stdout)).toEqual(Buffer.from(big));
     }
     expect(run(['compress', 'nope.txt', '--model', 'none']).stderr).toMatch(/cannot read input 'nope\.txt': no such file/);
-    expect(run(['compress', 'c.txt', '--model', 'nonsense']).stderr).toMatch(/--model must be auto, pretrained, pretrained:<id>, none or gpt:L-D-H-T/);
+    expect(run(['compress', 'c.txt', '--model', 'nonsense']).stderr).toMatch(
+      /--model must be auto, pretrained, pretrained:<id>, none or gpt:L-D-H-T/,
+    );
     // a file coded with a model this build does not have: its id is named
     const double = new CountPredictor(text);
     return compressBytes(text, double).then((c) => {

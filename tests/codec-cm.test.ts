@@ -34,7 +34,8 @@ function decodeAll(code: Uint8Array, n: number, streams: number, cum: CumFn, mem
 }
 
 function order(n: number, streams: number): [number, number][] {
-  const per = Math.ceil(n / streams), o: [number, number][] = [];
+  const per = Math.ceil(n / streams),
+    o: [number, number][] = [];
   for (let j = 0; j < per; j++) for (let s = 0; s < streams; s++) if (s * per + j < n) o.push([s, s * per + j]);
   return o;
 }
@@ -65,7 +66,11 @@ function randomBytes(n: number, seed: number): Uint8Array {
 /** A table from random logits (same for encoder and decoder: a function of the position). */
 const randomCum: CumFn = memo((_s, i) => {
   const r = rng(1 + i);
-  return frequencies(Array.from({ length: 256 }, () => r() * 6), 0, new Uint32Array(257));
+  return frequencies(
+    Array.from({ length: 256 }, () => r() * 6),
+    0,
+    new Uint32Array(257),
+  );
 });
 
 /** All mass on one byte that is never the right one (ith byte's complement). */
@@ -80,12 +85,17 @@ function wrongCum(data: Uint8Array): CumFn {
 /** An order-2 count model built offline over `data` itself: a good (cheating) external model. */
 function order2Cum(data: Uint8Array, streams: number): CumFn {
   const counts = new Float64Array(65536 * 256);
-  for (let i = 2; i < data.length; i++) counts[((data[i - 2]! << 8 | data[i - 1]!) << 8) | data[i]!]!++;
+  for (let i = 2; i < data.length; i++) counts[(((data[i - 2]! << 8) | data[i - 1]!) << 8) | data[i]!]!++;
   const per = Math.ceil(data.length / streams);
   return memo((s, i) => {
-    const a = i - s * per >= 2 ? data[i - 2]! : 0, b = i - s * per >= 1 ? data[i - 1]! : 0;
-    const base = (a << 8 | b) << 8;
-    return frequencies(Array.from({ length: 256 }, (_, c) => Math.log(counts[base + c]! + 0.02)), 0, new Uint32Array(257));
+    const a = i - s * per >= 2 ? data[i - 2]! : 0,
+      b = i - s * per >= 1 ? data[i - 1]! : 0;
+    const base = ((a << 8) | b) << 8;
+    return frequencies(
+      Array.from({ length: 256 }, (_, c) => Math.log(counts[base + c]! + 0.02)),
+      0,
+      new Uint32Array(257),
+    );
   });
 }
 
@@ -169,16 +179,23 @@ describe('CM determinism and usefulness', () => {
   it('a weak, overconfident, nonstationary external model (like the prequential GPT) costs next to nothing', () => {
     // an order-1 count model that is only updated every 64 positions (it "trains after each chunk"),
     // and whose logits are sharpened 4× (wildly overconfident while its counts are few)
-    const streams = 8, data = TEXT, per = Math.ceil(data.length / streams);
+    const streams = 8,
+      data = TEXT,
+      per = Math.ceil(data.length / streams);
     const counts = new Float64Array(65536);
     let trained = 0;
     const weak: CumFn = memo((s, i) => {
       const j = i - s * per;
       for (; trained < Math.floor(j / 64) * 64; trained++) {
-        for (let t = 0; t < streams; t++) if (t * per + trained >= 1 && trained < per) counts[(data[t * per + trained - 1]! << 8) | data[t * per + trained]!]!++;
+        for (let t = 0; t < streams; t++)
+          if (t * per + trained >= 1 && trained < per) counts[(data[t * per + trained - 1]! << 8) | data[t * per + trained]!]!++;
       }
       const prev = j >= 1 ? data[i - 1]! : 10;
-      return frequencies(Array.from({ length: 256 }, (_, c) => 4 * Math.log(counts[(prev << 8) | c]! + 0.1)), 0, new Uint32Array(257));
+      return frequencies(
+        Array.from({ length: 256 }, (_, c) => 4 * Math.log(counts[(prev << 8) | c]! + 0.1)),
+        0,
+        new Uint32Array(257),
+      );
     });
     const alone = encodeAll(data, streams, none).code.length;
     const mixed = encodeAll(data, streams, weak);
@@ -198,7 +215,9 @@ describe('CM errors', () => {
     const data = TEXT.subarray(0, 3000);
     const { code } = encodeAll(data, 1, none);
     expect(() => decodeAll(code.subarray(0, code.length >> 1), data.length, 1, none)).toThrow(CodecError);
-    expect(() => decodeAll(code.subarray(0, code.length >> 1), data.length, 1, none)).toThrow(/CM chunk is truncated or damaged: the decoder needs bytes past the end/);
+    expect(() => decodeAll(code.subarray(0, code.length >> 1), data.length, 1, none)).toThrow(
+      /CM chunk is truncated or damaged: the decoder needs bytes past the end/,
+    );
     expect(() => decodeAll(Uint8Array.from([...code, 1, 2]), data.length, 1, none)).toThrow(/2 of its \d+ bytes are left over/);
     // garbage: either some bytes come out (the codec's CRC then rejects them) or a CodecError
     for (const seed of [1, 2, 3]) {

@@ -11,7 +11,11 @@ export class CountModel implements CodecModel {
   private readonly counts = new Float64Array(256 * 256);
   calls = { prefill: 0, step: 0, train: 0 };
 
-  constructor(readonly windows: number, readonly context: number, private readonly skew?: 'forward' | 'train') {
+  constructor(
+    readonly windows: number,
+    readonly context: number,
+    private readonly skew?: 'forward' | 'train',
+  ) {
     this.H = context >> 1;
   }
 

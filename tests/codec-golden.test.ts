@@ -26,7 +26,10 @@ const resolve: PredictorResolver = async (id) => {
   if (!double.id.startsWith(id)) throw new Error(`golden test: unknown model ${id}`);
   return double;
 };
-const WRITER = { library: 'slimgpu golden', adapter: { backend: 'cpu', vendor: 'test', architecture: 'double', device: 'count-model', description: 'CPU test double' } };
+const WRITER = {
+  library: 'slimgpu golden',
+  adapter: { backend: 'cpu', vendor: 'test', architecture: 'double', device: 'count-model', description: 'CPU test double' },
+};
 const countModel = (h: { model: Record<string, unknown> }) => new CountModel(h.model.windows as number, h.model.context as number);
 
 /** The v5 files: name → how the current writer makes it. */
@@ -35,9 +38,19 @@ const V5: Record<string, () => Promise<Uint8Array>> = {
   'v5-none-records.slimz': () => bin(null, { recordBytes: 1000 }),
   'v5-double.slimz': () => bin(double),
   'v5-double-records-4streams.slimz': () => bin(double, { recordBytes: 1000, streams: 4 }),
-  'v5-countmodel-cm.slimz': async () => (await compressText(input, new CountModel(3, 16), {
-    mode: 'prequential', chunkBytes: 48, recordBytes: 300, stepsPerChunk: 1, mixer: 'cm', cmMemoryLog2: 16, model: { kind: 'count-model', windows: 3, context: 16 }, writer: WRITER,
-  })).bytes,
+  'v5-countmodel-cm.slimz': async () =>
+    (
+      await compressText(input, new CountModel(3, 16), {
+        mode: 'prequential',
+        chunkBytes: 48,
+        recordBytes: 300,
+        stepsPerChunk: 1,
+        mixer: 'cm',
+        cmMemoryLog2: 16,
+        model: { kind: 'count-model', windows: 3, context: 16 },
+        writer: WRITER,
+      })
+    ).bytes,
 };
 async function bin(p: CountPredictor | null, o: V5EncodeOptions = {}): Promise<Uint8Array> {
   return (await compressBytes(input, p, o)).bytes;
@@ -68,14 +81,20 @@ describe('golden .slimz files', () => {
       const path = join(DIR, name);
       const now = await write();
       if (!existsSync(path) && process.env.SLIMZ_GOLDEN_WRITE === '1') writeFileSync(path, now);
-      if (!existsSync(path)) throw new Error(`golden file ${name} is missing: create it with SLIMZ_GOLDEN_WRITE=1 npx vitest run tests/codec-golden.test.ts (and commit it)`);
+      if (!existsSync(path))
+        throw new Error(
+          `golden file ${name} is missing: create it with SLIMZ_GOLDEN_WRITE=1 npx vitest run tests/codec-golden.test.ts (and commit it)`,
+        );
       const golden = new Uint8Array(readFileSync(path));
       const text = name.includes('countmodel')
         ? (await decompressText(golden, async (h) => countModel(h))).text
         : (await decompressBytes(golden, name.includes('pretrained') ? shippedResolver() : resolve)).text;
       expect(text).toEqual(input);
-      expect(Buffer.from(now).equals(Buffer.from(golden)), `the writer's output for ${name} changed (${now.length} vs ${golden.length} bytes): ` +
-        'a format change needs a new codec version (and new golden files); old golden files must keep decoding').toBe(true);
+      expect(
+        Buffer.from(now).equals(Buffer.from(golden)),
+        `the writer's output for ${name} changed (${now.length} vs ${golden.length} bytes): ` +
+          'a format change needs a new codec version (and new golden files); old golden files must keep decoding',
+      ).toBe(true);
     });
   }
 });

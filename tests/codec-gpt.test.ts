@@ -6,12 +6,21 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkSettings, compressWithGpt, decompressText, decompressWithGpt, GptCodecModel, type GptCodecOptions, type SlimzHeader } from '../src/codec/index.js';
+import {
+  checkSettings,
+  compressWithGpt,
+  decompressText,
+  decompressWithGpt,
+  GptCodecModel,
+  type GptCodecOptions,
+  type SlimzHeader,
+} from '../src/codec/index.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { cli, rng, testGpu } from './helpers.js';
 
-const BIN = join(import.meta.dirname, '../bin/slimgpu.js'), NO_WEBGPU = join(import.meta.dirname, 'fixtures/no-webgpu.mjs');
+const BIN = join(import.meta.dirname, '../bin/slimgpu.js'),
+  NO_WEBGPU = join(import.meta.dirname, 'fixtures/no-webgpu.mjs');
 async function execNode(args: string[]): Promise<{ stdout: string; stderr: string }> {
   try {
     return await promisify(execFile)(process.execPath, args, { timeout: 120_000 });
@@ -25,13 +34,21 @@ const TINY: GptCodecOptions = { model: 'gpt:1-16-2-16', streams: 3, chunkBytes: 
 const english = new TextEncoder().encode('The quick brown fox jumps over the lazy dog. A stitch in time saves nine. '.repeat(8));
 
 let dir: string | undefined;
-afterAll(async () => { if (dir) await rm(dir, { recursive: true, force: true }); });
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 
 describe('GPT codec', () => {
   it('round-trips exactly (empty, 1 byte, binary, non-UTF-8, not a chunk multiple) and deterministically', async () => {
     const gpu = await testGpu();
     const r = rng(4);
-    const inputs = [new Uint8Array(0), Uint8Array.of(42), Uint8Array.from({ length: 157 }, () => Math.floor(r() * 256)), Uint8Array.of(0xff, 0xfe, 0xc0, 0x80, 0, 0x0a), english];
+    const inputs = [
+      new Uint8Array(0),
+      Uint8Array.of(42),
+      Uint8Array.from({ length: 157 }, () => Math.floor(r() * 256)),
+      Uint8Array.of(0xff, 0xfe, 0xc0, 0x80, 0, 0x0a),
+      english,
+    ];
     for (const text of inputs) {
       const c = await compressWithGpt(gpu, text, TINY);
       const back = await decompressWithGpt(gpu, c.bytes);
@@ -45,7 +62,8 @@ describe('GPT codec', () => {
     expect(cmOnly.header.model).toEqual({ kind: 'none' });
     expect((await decompressWithGpt(gpu, cmOnly.bytes)).text).toEqual(english);
     // the same input and settings give the same bytes; training changes what the model predicts
-    const a = await compressWithGpt(gpu, english, TINY), b = await compressWithGpt(gpu, english, TINY);
+    const a = await compressWithGpt(gpu, english, TINY),
+      b = await compressWithGpt(gpu, english, TINY);
     expect(a.bytes).toEqual(b.bytes);
     const still = await compressWithGpt(gpu, english, { ...TINY, stepsPerChunk: 0 });
     expect(still.records.map((c) => c.fingerprint).slice(1)).not.toEqual(a.records.map((c) => c.fingerprint).slice(1));
@@ -60,9 +78,16 @@ describe('GPT codec', () => {
     expect(c.header.coding.chunks).toBeGreaterThan(3);
     expect(c.header.coding.chunkChecks).toBe(true);
     // the decoder's model trains with a learning rate 1% off: the same first chunk, different weights after it
-    const perturbed = (h: SlimzHeader) => GptCodecModel.create(gpu, { ...checkSettings(h.model, 'test'), lr: (h.model.lr as number) * 1.01 }, h.coding.streams, h.length);
+    const perturbed = (h: SlimzHeader) =>
+      GptCodecModel.create(gpu, { ...checkSettings(h.model, 'test'), lr: (h.model.lr as number) * 1.01 }, h.coding.streams, h.length);
     let steps = 0;
-    await expect(decompressText(c.bytes, perturbed, { onProgress: (p) => { steps = p.chunk; } })).rejects.toThrow(/record 0 of 1, chunk 1: the model's predictions differ from the encoder's \(check byte/);
+    await expect(
+      decompressText(c.bytes, perturbed, {
+        onProgress: (p) => {
+          steps = p.chunk;
+        },
+      }),
+    ).rejects.toThrow(/record 0 of 1, chunk 1: the model's predictions differ from the encoder's \(check byte/);
     expect(steps).toBe(1); // stopped within one chunk
   });
 
@@ -80,7 +105,9 @@ describe('GPT codec', () => {
 describe('slimgpu compress / decompress', () => {
   it('round-trips a file, never leaves a partial output, and names the chunk of a damaged file', async () => {
     dir = await mkdtemp(join(tmpdir(), 'slimgpu-codec-'));
-    const src = join(dir, 'in.txt'), z = join(dir, 'in.txt.slimz'), out = join(dir, 'out.txt');
+    const src = join(dir, 'in.txt'),
+      z = join(dir, 'in.txt.slimz'),
+      out = join(dir, 'out.txt');
     await writeFile(src, english.subarray(0, 333));
     const flags = ['--model', 'gpt:1-16-2-16', '--streams', '2', '--chunk', '16', '--steps-per-chunk', '1', '--lr', '0.01', '--no-progress'];
     const c = await cli(['compress', src, '-o', z, ...flags, '--json']);
@@ -110,7 +137,9 @@ describe('slimgpu compress / decompress', () => {
 
   it('--model none (the CM alone) compresses and decompresses without loading a GPU at all', async () => {
     dir ??= await mkdtemp(join(tmpdir(), 'slimgpu-codec-'));
-    const src = join(dir, 'cm.txt'), z = join(dir, 'cm.txt.slimz'), out = join(dir, 'cm.out');
+    const src = join(dir, 'cm.txt'),
+      z = join(dir, 'cm.txt.slimz'),
+      out = join(dir, 'cm.out');
     await writeFile(src, english);
     // with the webgpu package made unloadable, anything that opens a device fails
     const noGpu = (args: string[]) => execNode(['--import', NO_WEBGPU, BIN, ...args]);

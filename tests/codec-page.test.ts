@@ -9,16 +9,27 @@ import { SHIPPED_MODEL_IDS } from '../src/codec/pretrained/index.js';
 import { openPage, startHarness, waitInPage, type Harness } from './browser-harness.js';
 
 interface Probe {
-  state: string; error?: string; codec?: string; input?: { bytes: number }; slimzBytes?: number; gzipBytes?: number; brotliBytes?: number;
-  roundTrip?: boolean; rows: { method: string; bytes: number; exact?: boolean }[];
+  state: string;
+  error?: string;
+  codec?: string;
+  input?: { bytes: number };
+  slimzBytes?: number;
+  gzipBytes?: number;
+  brotliBytes?: number;
+  roundTrip?: boolean;
+  rows: { method: string; bytes: number; exact?: boolean }[];
   live?: { bytes: number; slimz: number; gzip: number; brotli?: number; exact: boolean };
 }
 const PROBE = '(() => { const p = window.__codec; return p && { state: p.state, error: p.error, codec: p.codec, live: p.live } })()';
 
 describe('codec page, codec 5 (headless Chromium)', () => {
   let h: Harness;
-  beforeAll(async () => { h = await startHarness(); });
-  afterAll(async () => { await h?.close(); });
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
 
   it('the default codec round-trips 4 KB in the page, beats gzip, and the message box codes live', async () => {
     const { page, errors } = await openPage(h, '/codec.html?sample=1&sampleBytes=4000&autostart=1', { viewport: { width: 1440, height: 1000 } });
@@ -36,7 +47,9 @@ describe('codec page, codec 5 (headless Chromium)', () => {
     expect(live.exact).toBe(true);
     expect(live.slimz).toBeLessThan(live.gzip);
     expect(await page.$eval('#live-out', (e) => e.textContent)).toMatch(/62 bytes → slimgpu .*✓ decompressed exactly\) · gzip \d+/);
-    console.log(`codec page (${p.codec}): 4000 bytes → ${p.slimzBytes} (.slimz), gzip ${p.gzipBytes}, brotli ${p.brotliBytes ?? 'n/a'}; message 62 B → ${live.slimz} B (gzip ${live.gzip}, brotli ${live.brotli ?? 'n/a'})`);
+    console.log(
+      `codec page (${p.codec}): 4000 bytes → ${p.slimzBytes} (.slimz), gzip ${p.gzipBytes}, brotli ${p.brotliBytes ?? 'n/a'}; message 62 B → ${live.slimz} B (gzip ${live.gzip}, brotli ${live.brotli ?? 'n/a'})`,
+    );
     mkdirSync(resolve(import.meta.dirname, 'artifacts'), { recursive: true });
     await page.screenshot({ path: resolve(import.meta.dirname, 'artifacts/codec-page-v5.png'), fullPage: true });
     expect(errors).toEqual([]);

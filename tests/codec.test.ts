@@ -2,8 +2,19 @@
 // loop (driven by a CPU test double; tests/codec-gpt.test.ts drives the GPT preset).
 import { describe, expect, it } from 'vitest';
 import {
-  CodecError, FREQ_TOTAL, RangeDecoder, RangeEncoder, SlimzReader, codeBits, compressText, crc32, decompressText, encodeSlimz, frequencies,
-  type CompressOptions, type SlimzHeader,
+  CodecError,
+  FREQ_TOTAL,
+  RangeDecoder,
+  RangeEncoder,
+  SlimzReader,
+  codeBits,
+  compressText,
+  crc32,
+  decompressText,
+  encodeSlimz,
+  frequencies,
+  type CompressOptions,
+  type SlimzHeader,
 } from '../src/codec/index.js';
 import { CountModel } from './codec-double.js';
 import { NoModel } from '../src/codec/model.js';
@@ -20,7 +31,8 @@ describe('frequencies (logits → integer table)', () => {
       expect(Math.min(...f)).toBeGreaterThanOrEqual(1);
       expect(f.reduce((a, b) => a + b)).toBe(FREQ_TOTAL);
       // KL(softmax ‖ table) is small: the quantisation costs little
-      const m = Math.max(...x), z = x.reduce((a, v) => a + Math.exp(v - m), 0);
+      const m = Math.max(...x),
+        z = x.reduce((a, v) => a + Math.exp(v - m), 0);
       let kl = 0;
       for (let s = 0; s < 256; s++) {
         const p = Math.exp(x[s]! - m) / z;
@@ -36,7 +48,19 @@ describe('frequencies (logits → integer table)', () => {
       for (const [i, v] of at ?? []) r[i] = v;
       return r;
     };
-    const cases = [row(0), row(-1e30, [[7, 1e30]]), row(NaN), row(-Infinity), row(0, [[3, Infinity], [9, Infinity]]), row(NaN, [[200, 5]]), row(3.4e38), row(-3.4e38, [[0, 3.4e38]])];
+    const cases = [
+      row(0),
+      row(-1e30, [[7, 1e30]]),
+      row(NaN),
+      row(-Infinity),
+      row(0, [
+        [3, Infinity],
+        [9, Infinity],
+      ]),
+      row(NaN, [[200, 5]]),
+      row(3.4e38),
+      row(-3.4e38, [[0, 3.4e38]]),
+    ];
     for (const r of cases) {
       const f = freqsOf(cumOf(r));
       expect(Math.min(...f)).toBeGreaterThanOrEqual(1);
@@ -44,7 +68,14 @@ describe('frequencies (logits → integer table)', () => {
     }
     expect(freqsOf(cumOf(row(0)))).toEqual(Array(256).fill(256)); // uniform
     expect(freqsOf(cumOf(row(-1e30, [[7, 1e30]])))[7]).toBe(FREQ_TOTAL - 255); // one-hot: all but the floor
-    const inf = freqsOf(cumOf(row(0, [[3, Infinity], [9, Infinity]])));
+    const inf = freqsOf(
+      cumOf(
+        row(0, [
+          [3, Infinity],
+          [9, Infinity],
+        ]),
+      ),
+    );
     expect(inf[3]! + inf[9]!).toBe(FREQ_TOTAL - 254);
     expect(freqsOf(cumOf(row(NaN, [[200, 5]])))[200]).toBe(FREQ_TOTAL - 255);
   });
@@ -81,7 +112,8 @@ describe('range coder', () => {
     const syms: number[] = [];
     for (let i = 0; i < 40000; i++) {
       // sample from the table, so the code length is near the entropy
-      const cum = tables[i % tables.length]!, v = Math.floor(r() * FREQ_TOTAL);
+      const cum = tables[i % tables.length]!,
+        v = Math.floor(r() * FREQ_TOTAL);
       let s = 0;
       while (cum[s + 1]! <= v) s++;
       syms.push(s);
@@ -101,8 +133,14 @@ describe('range coder', () => {
     const common = roundTrip([cum], Array(100000).fill(65));
     expect(common.code.length).toBeLessThanOrEqual(Math.ceil(common.bits / 8) + 5);
     // alternating extremes exercise the carry (low crosses 2^32)
-    roundTrip([cum], Array.from({ length: 20000 }, (_, i) => (i % 7 === 0 ? 255 : 65)));
-    roundTrip([cum], Array.from({ length: 5000 }, (_, i) => (i % 2 ? 0 : 255)));
+    roundTrip(
+      [cum],
+      Array.from({ length: 20000 }, (_, i) => (i % 7 === 0 ? 255 : 65)),
+    );
+    roundTrip(
+      [cum],
+      Array.from({ length: 5000 }, (_, i) => (i % 2 ? 0 : 255)),
+    );
   });
 
   it('empty and one-symbol inputs', () => {
@@ -113,7 +151,10 @@ describe('range coder', () => {
 
   it('a truncated or extended code stream is an error, not a wrong answer', () => {
     const cum = cumOf(randn(256, 3, 2));
-    const { code } = roundTrip([cum], Array.from({ length: 500 }, (_, i) => (i * 31) % 256));
+    const { code } = roundTrip(
+      [cum],
+      Array.from({ length: 500 }, (_, i) => (i * 31) % 256),
+    );
     const readAll = (c: Uint8Array) => {
       const d = new RangeDecoder(c, 'test stream');
       for (let i = 0; i < 500; i++) d.decode(cum);
@@ -125,10 +166,21 @@ describe('range coder', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-const WRITER = { library: 'slimgpu test', adapter: { backend: 'cpu', vendor: 'test', architecture: 'double', device: 'count-model', description: 'CPU test double' } };
+const WRITER = {
+  library: 'slimgpu test',
+  adapter: { backend: 'cpu', vendor: 'test', architecture: 'double', device: 'count-model', description: 'CPU test double' },
+};
 
 function options(over: Partial<CompressOptions> = {}): CompressOptions {
-  return { mode: 'prequential', chunkBytes: 48, recordBytes: 1, stepsPerChunk: 1, model: { kind: 'count-model', windows: 3, context: 16 }, writer: WRITER, ...over };
+  return {
+    mode: 'prequential',
+    chunkBytes: 48,
+    recordBytes: 1,
+    stepsPerChunk: 1,
+    model: { kind: 'count-model', windows: 3, context: 16 },
+    writer: WRITER,
+    ...over,
+  };
 }
 const build = (skew?: 'forward' | 'train') => async (h: SlimzHeader) => new CountModel(h.model.windows as number, h.model.context as number, skew);
 
@@ -139,14 +191,20 @@ async function compress(text: Uint8Array, over: Partial<CompressOptions> = {}) {
 
 const english = new TextEncoder().encode(
   'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife. '.repeat(12) +
-  'However little known the feelings or views of such a man may be on his first entering a neighbourhood, this truth is so well fixed.');
+    'However little known the feelings or views of such a man may be on his first entering a neighbourhood, this truth is so well fixed.',
+);
 
 describe('.slimz files (prequential loop, container)', () => {
   it('round-trips exactly: empty, 1 byte, binary, non-UTF-8, lengths that are not chunk multiples', async () => {
     const r = rng(11);
     const inputs = [
-      new Uint8Array(0), Uint8Array.of(0), Uint8Array.of(255), Uint8Array.of(0xc3, 0x28, 0xa0, 0xa1, 0xff, 0xfe),
-      Uint8Array.from({ length: 1000 }, () => Math.floor(r() * 256)), english.subarray(0, 433), english,
+      new Uint8Array(0),
+      Uint8Array.of(0),
+      Uint8Array.of(255),
+      Uint8Array.of(0xc3, 0x28, 0xa0, 0xa1, 0xff, 0xfe),
+      Uint8Array.from({ length: 1000 }, () => Math.floor(r() * 256)),
+      english.subarray(0, 433),
+      english,
     ];
     for (const text of inputs) {
       const c = await compress(text);
@@ -183,7 +241,9 @@ describe('.slimz files (prequential loop, container)', () => {
 
   it('stops at the first chunk whose model differs (a different adapter) and names it', async () => {
     const c = await compress(english);
-    await expect(decompressText(c.bytes, build('forward'))).rejects.toThrow(/record 0 of \d+: the model's predictions differ from the encoder's .*CPU test double/);
+    await expect(decompressText(c.bytes, build('forward'))).rejects.toThrow(
+      /record 0 of \d+: the model's predictions differ from the encoder's .*CPU test double/,
+    );
     // training arithmetic that differs shows up at chunk 1, before any byte of it is decoded
     await expect(decompressText(c.bytes, build('train'))).rejects.toThrow(/record 1 of \d+: the model's predictions differ/);
   });
@@ -216,11 +276,15 @@ describe('.slimz files (prequential loop, container)', () => {
     // other versions, other files
     const v6 = c.bytes.slice();
     v6[8] = 6;
-    await expect(decompressText(v6, build())).rejects.toThrow(/written by codec version 6; this slimgpu reads codec versions 4 and 5 \(it was written by a newer slimgpu\)/);
+    await expect(decompressText(v6, build())).rejects.toThrow(
+      /written by codec version 6; this slimgpu reads codec versions 4 and 5 \(it was written by a newer slimgpu\)/,
+    );
     for (const old of [2, 3]) {
       const v = c.bytes.slice();
       v[8] = old;
-      await expect(decompressText(v, build())).rejects.toThrow(new RegExp(`written by codec version ${old}; .*older layout or CM; decompress it with the slimgpu that wrote it`));
+      await expect(decompressText(v, build())).rejects.toThrow(
+        new RegExp(`written by codec version ${old}; .*older layout or CM; decompress it with the slimgpu that wrote it`),
+      );
     }
     const v1 = c.bytes.slice();
     v1[8] = 1;
@@ -229,14 +293,27 @@ describe('.slimz files (prequential loop, container)', () => {
     await expect(decompressText(new Uint8Array(0), build())).rejects.toThrow(CodecError);
   });
 
-  it('mixer cm (the CM codes each byte with the model\'s table as an input) and CM alone round-trip exactly', async () => {
+  it("mixer cm (the CM codes each byte with the model's table as an input) and CM alone round-trip exactly", async () => {
     const r = rng(12);
-    const inputs = [new Uint8Array(0), Uint8Array.of(7), Uint8Array.of(0xc3, 0x28, 0xff, 0xfe), Uint8Array.from({ length: 301 }, () => Math.floor(r() * 256)), english];
+    const inputs = [
+      new Uint8Array(0),
+      Uint8Array.of(7),
+      Uint8Array.of(0xc3, 0x28, 0xff, 0xfe),
+      Uint8Array.from({ length: 301 }, () => Math.floor(r() * 256)),
+      english,
+    ];
     for (const text of inputs) {
       const c = await compress(text, { mixer: 'cm', cmMemoryLog2: 16 });
       expect(c.header.coding.mixer).toBe('cm');
       expect((await decompressText(c.bytes, build())).text).toEqual(text);
-      const alone = await compressText(text, new NoModel(2), { ...options(), model: { kind: 'none' }, mixer: 'cm', cmMemoryLog2: 16, stepsPerChunk: 0, chunkBytes: 100 });
+      const alone = await compressText(text, new NoModel(2), {
+        ...options(),
+        model: { kind: 'none' },
+        mixer: 'cm',
+        cmMemoryLog2: 16,
+        stepsPerChunk: 0,
+        chunkBytes: 100,
+      });
       expect((await decompressText(alone.bytes, async (h) => new NoModel(h.coding.streams))).text).toEqual(text);
     }
     // on this repetitive text the mixed code beats the model's tables alone, and both are counted
@@ -245,7 +322,10 @@ describe('.slimz files (prequential loop, container)', () => {
     // a different model is still refused at its first chunk, before a byte is decoded
     await expect(decompressText(c.bytes, build('forward'))).rejects.toThrow(/record 0 of \d+: the model's predictions differ/);
     // a damaged CM chunk fails its checks, naming it
-    const bad = encodeSlimz(c.header, c.records.map((ch, i) => (i === 1 ? { ...ch, code: ch.code.map((x, k) => (k === 0 ? x ^ 0x80 : x)) } : ch)));
+    const bad = encodeSlimz(
+      c.header,
+      c.records.map((ch, i) => (i === 1 ? { ...ch, code: ch.code.map((x, k) => (k === 0 ? x ^ 0x80 : x)) } : ch)),
+    );
     await expect(decompressText(bad, build())).rejects.toThrow(/record 1 of \d+/);
     await expect(compressText(english, new NoModel(2), { ...options(), mixer: 'none' })).rejects.toThrow(/needs mixer 'cm'/);
   });
@@ -267,9 +347,14 @@ describe('.slimz files (prequential loop, container)', () => {
       expect((await decompressText(c.bytes, build())).text).toEqual(english);
       // training arithmetic that differs (another adapter) stops at chunk 1, the first after a
       // training round, before a byte of it is decoded: codec 5's per-chunk check byte
-      await expect(decompressText(c.bytes, build('train'))).rejects.toThrow(/record 0 of \d+, chunk 1: the model's predictions differ from the encoder's \(check byte/);
+      await expect(decompressText(c.bytes, build('train'))).rejects.toThrow(
+        /record 0 of \d+, chunk 1: the model's predictions differ from the encoder's \(check byte/,
+      );
       // a record whose CRC-32 was forged consistently fails after its last chunk
-      const forged = encodeSlimz(c.header, c.records.map((r, i) => (i === 1 ? { ...r, rawCrc: (r.rawCrc ^ 1) >>> 0 } : r)));
+      const forged = encodeSlimz(
+        c.header,
+        c.records.map((r, i) => (i === 1 ? { ...r, rawCrc: (r.rawCrc ^ 1) >>> 0 } : r)),
+      );
       await expect(decompressText(forged, build())).rejects.toThrow(/record 1 of \d+: the decoded bytes fail their CRC-32/);
     }
     // a header whose record count disagrees with chunks / chunksPerRecord

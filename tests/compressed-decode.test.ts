@@ -26,12 +26,16 @@ describe('GPT decode from compressed weights', () => {
     const byName = new Map(d.params.map((p) => [p.entry.name, p]));
     const matrices = new Map<string, GpuMatrix>();
     for (const l of net.layers) {
-      if (l.spec.kind === 'dense') matrices.set(l.name, uploadMatrix(gpu, matrixOf(l, byName.get(`${l.name}.weight`)!, byName.get(`${l.name}.bias`)!.values!, 'auto')));
-      if (l.spec.kind === 'embedding') matrices.set(l.name, uploadMatrix(gpu, matrixOf(l, byName.get(`${l.name}.weight`)!, new Float32Array(256), 'csr')));
+      if (l.spec.kind === 'dense')
+        matrices.set(l.name, uploadMatrix(gpu, matrixOf(l, byName.get(`${l.name}.weight`)!, byName.get(`${l.name}.bias`)!.values!, 'auto')));
+      if (l.spec.kind === 'embedding')
+        matrices.set(l.name, uploadMatrix(gpu, matrixOf(l, byName.get(`${l.name}.weight`)!, new Float32Array(256), 'csr')));
     }
-    const a = await Decoder.create(net), b = await Decoder.create(net, matrices);
+    const a = await Decoder.create(net),
+      b = await Decoder.create(net, matrices);
     for (const t of [72, 101, 108, 108, 111]) expectClose(await b.step(t), await a.step(t), { atol: 1e-4, rtol: 1e-3 }, `token ${t}`);
-    a.dispose(); b.dispose();
+    a.dispose();
+    b.dispose();
     for (const m of matrices.values()) m.dispose();
     // greedy generation past the context (T = 16: the decoder restarts from the last 8 tokens)
     const dense = await sampleText(net, { prompt: 'Hi', tokens: 30, temperature: 0, seed: 1 });

@@ -13,25 +13,47 @@ function images(n: number, shape: number[], seed: number): RawDataset {
   const r = rng(seed);
   const D = shape.reduce((a, b) => a * b, 1);
   return {
-    name: 'random-images', task: 'classification', n, inputShape: shape, featureCount: D, inputs: Uint8Array.from({ length: n * D }, () => (r() < 0.7 ? 0 : Math.floor(r() * 256))),
-    normalization: { scale: 1 / 255, mean: 0.13, std: 0.31 }, labels: Uint8Array.from({ length: n }, () => Math.floor(r() * 10)), numClasses: 10, targets: undefined, targetDim: 0,
+    name: 'random-images',
+    task: 'classification',
+    n,
+    inputShape: shape,
+    featureCount: D,
+    inputs: Uint8Array.from({ length: n * D }, () => (r() < 0.7 ? 0 : Math.floor(r() * 256))),
+    normalization: { scale: 1 / 255, mean: 0.13, std: 0.31 },
+    labels: Uint8Array.from({ length: n }, () => Math.floor(r() * 10)),
+    numClasses: 10,
+    targets: undefined,
+    targetDim: 0,
   };
 }
 
-const argmax = (y: Float32Array, C: number) => Array.from({ length: y.length / C }, (_, i) => { let b = 0; for (let c = 1; c < C; c++) if (y[i * C + c]! > y[i * C + b]!) b = c; return b; });
+const argmax = (y: Float32Array, C: number) =>
+  Array.from({ length: y.length / C }, (_, i) => {
+    let b = 0;
+    for (let c = 1; c < C; c++) if (y[i * C + c]! > y[i * C + b]!) b = c;
+    return b;
+  });
 
 async function agree(spec: ModelSpec, shape: number[], sparsity: number, bits: number, unshared?: string): Promise<void> {
   const gpu = await testGpu();
   const inp = prunedShared(spec, sparsity, bits, 4);
   if (unshared) delete inp.sharing!.layers[unshared]; // f32 kept values
-  for (const [k, v] of inp.values) if (!inp.masks!.has(k)) v.forEach((_, i) => { v[i] = (i % 7) * 0.01; }); // non-zero biases
+  for (const [k, v] of inp.values)
+    if (!inp.masks!.has(k))
+      v.forEach((_, i) => {
+        v[i] = (i % 7) * 0.01;
+      }); // non-zero biases
   const bytes = serializeCompressed(inp);
   const ds = images(37, shape, 11);
   const net = await loadCompressed(gpu, bytes);
   const dense = (await evaluate(net, ds, { batch: 16, predictions: true })).predictions!;
   net.dispose();
   const x = normalizeInputs(ds);
-  for (const [format, transposedBatch] of [['auto', undefined], ['csr', 16], ['dense', undefined]] as const) {
+  for (const [format, transposedBatch] of [
+    ['auto', undefined],
+    ['csr', 16],
+    ['dense', undefined],
+  ] as const) {
     const m = await CompressedModel.load(gpu, bytes, { format, transposedBatch });
     try {
       expect(m.outputShape).toEqual([10]);
@@ -41,7 +63,7 @@ async function agree(spec: ModelSpec, shape: number[], sparsity: number, bits: n
       expect(argmax(y, 10)).toEqual(argmax(dense, 10));
       // batch 1 and a batch of 3 give the same rows (plans per batch size)
       expectClose(await m.predict(x.subarray(0, x.length / 37)), dense.subarray(0, 10), { atol: 2e-4, rtol: 1e-3 }, 'B=1');
-      expectClose(await m.predict(x.subarray(0, 3 * x.length / 37)), dense.subarray(0, 30), { atol: 2e-4, rtol: 1e-3 }, 'B=3');
+      expectClose(await m.predict(x.subarray(0, (3 * x.length) / 37)), dense.subarray(0, 30), { atol: 2e-4, rtol: 1e-3 }, 'B=3');
     } finally {
       m.dispose();
     }

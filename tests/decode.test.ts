@@ -12,7 +12,9 @@ const PRESET = 'gpt:2-16-2-12'; // T = 12: prefill 6 (context/2), 6 steps
 describe('KvDecoder (batched, prefill + steps)', () => {
   it('equals the full forward up to rounding; a stream depends only on its own tokens, bit for bit', async () => {
     const gpu = await testGpu();
-    const B = 3, T = 12, P = 6;
+    const B = 3,
+      T = 12,
+      P = 6;
     const lm = await GptModel.create(gpu, PRESET, { seed: 5, windows: B, capacity: 64 });
     const kv = await KvDecoder.create(lm.net, { batch: B, prefill: P });
     try {
@@ -32,14 +34,25 @@ describe('KvDecoder (batched, prefill + steps)', () => {
       const a = await run(tokens, true);
       for (let t = P; t < T; t++) {
         for (let b = 0; b < B; b++) {
-          expectClose(a[t]!.subarray(b * 256, (b + 1) * 256), full.subarray((b * T + t) * 256, (b * T + t + 1) * 256), { atol: 1e-4, rtol: 1e-4 }, `stream ${b} t=${t}`);
+          expectClose(
+            a[t]!.subarray(b * 256, (b + 1) * 256),
+            full.subarray((b * T + t) * 256, (b * T + t + 1) * 256),
+            { atol: 1e-4, rtol: 1e-4 },
+            `stream ${b} t=${t}`,
+          );
         }
       }
       // step by step from position 0 leaves the same caches as the prefill: the same bits after it
       const s = await run(tokens, false);
-      for (let t = 0; t < P; t++) for (let b = 0; b < B; b++) {
-        expectClose(s[t]!.subarray(b * 256, (b + 1) * 256), full.subarray((b * T + t) * 256, (b * T + t + 1) * 256), { atol: 1e-4, rtol: 1e-4 }, `step stream ${b} t=${t}`);
-      }
+      for (let t = 0; t < P; t++)
+        for (let b = 0; b < B; b++) {
+          expectClose(
+            s[t]!.subarray(b * 256, (b + 1) * 256),
+            full.subarray((b * T + t) * 256, (b * T + t + 1) * 256),
+            { atol: 1e-4, rtol: 1e-4 },
+            `step stream ${b} t=${t}`,
+          );
+        }
       for (let t = P; t < T; t++) expect(Array.from(s[t]!)).toEqual(Array.from(a[t]!));
       // other tokens in streams 0 and 2 change nothing of stream 1, bit for bit
       const other = tokens.slice();

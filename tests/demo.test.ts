@@ -32,19 +32,32 @@ const PROBE = '(() => { const p = window.__demo; return p && { state: p.state, e
 
 describe('demo page: live training in headless Chromium', () => {
   let h: Harness;
-  beforeAll(async () => { h = await startHarness(); });
-  afterAll(async () => { await h?.close(); });
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
 
   it('trains a small pruned MLP: loss falls, the page stays responsive, the report and model file appear', async () => {
     // 2,000 digits, batch 50: 40 steps per epoch, 2 epochs, pruned to 80% (polynomial, per layer), then
     // 5-bit weight sharing (the form's default) with 10 centroid fine-tuning steps
-    const q = 'model=mlp:784-100-10&train=2000&test=500&epochs=2&batch=50&lr=0.1&sparsity=0.8&schedule=polynomial&pruning=layer&inspectMs=250&fineTune=10&autostart=1';
+    const q =
+      'model=mlp:784-100-10&train=2000&test=500&epochs=2&batch=50&lr=0.1&sparsity=0.8&schedule=polynomial&pruning=layer&inspectMs=250&fineTune=10&autostart=1';
     const { page, errors } = await openPage(h, `/index.html?${q}`, { viewport: { width: 1440, height: 1100 } });
-    await waitInPage(page, `window.__demo && (window.__demo.state === 'training' && window.__demo.logs.length >= 2 || ['done', 'error', 'nogpu'].includes(window.__demo.state))`,
-      'the first logs', 60_000, PROBE);
+    await waitInPage(
+      page,
+      `window.__demo && (window.__demo.state === 'training' && window.__demo.logs.length >= 2 || ['done', 'error', 'nogpu'].includes(window.__demo.state))`,
+      'the first logs',
+      60_000,
+      PROBE,
+    );
 
     // during training: a click on the log-scale toggle is handled promptly
-    const during = await page.evaluate(() => { const d = (window as unknown as { __demo: Probe }).__demo; return `${d.state}${d.error ? `: ${d.error}` : ''}`; });
+    const during = await page.evaluate(() => {
+      const d = (window as unknown as { __demo: Probe }).__demo;
+      return `${d.state}${d.error ? `: ${d.error}` : ''}`;
+    });
     expect(during, 'the run ended before the page could be checked for responsiveness').toBe('training');
     const t0 = Date.now();
     await page.click('#logscale');
@@ -60,7 +73,8 @@ describe('demo page: live training in headless Chromium', () => {
     expect(p.logs.at(-1)!.step).toBe(80);
     // the loss falls: the last logged losses are well below the first
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const first = mean(p.logs.slice(0, 2).map((e) => e.loss)), last = mean(p.logs.slice(-3).map((e) => e.loss));
+    const first = mean(p.logs.slice(0, 2).map((e) => e.loss)),
+      last = mean(p.logs.slice(-3).map((e) => e.loss));
     expect(last).toBeLessThan(0.6 * first);
     // the page kept running timers and painting frames while the GPU trained
     expect(p.maxLagMs).toBeLessThan(1_500);
@@ -98,8 +112,10 @@ describe('demo page: live training in headless Chromium', () => {
     expect(seen.weights).toBeGreaterThan(100);
     expect(seen.notice).toBe(true);
 
-    console.log(`demo: ${p.logs.length} logs, ${p.sparsity.length} mask readbacks, loss ${first.toFixed(3)} → ${last.toFixed(3)}, ` +
-      `test accuracy ${p.report!.metrics.testAccuracy}, click handled in ${clickMs} ms, max timer lag ${p.maxLagMs.toFixed(0)} ms, ${p.framesWhileTraining} frames while training`);
+    console.log(
+      `demo: ${p.logs.length} logs, ${p.sparsity.length} mask readbacks, loss ${first.toFixed(3)} → ${last.toFixed(3)}, ` +
+        `test accuracy ${p.report!.metrics.testAccuracy}, click handled in ${clickMs} ms, max timer lag ${p.maxLagMs.toFixed(0)} ms, ${p.framesWhileTraining} frames while training`,
+    );
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: resolve(ARTIFACTS, 'demo.png'), fullPage: true });
     expect(errors).toEqual([]);
@@ -109,10 +125,18 @@ describe('demo page: live training in headless Chromium', () => {
   it('Stop ends a long run early and still reports on the model trained so far', async () => {
     const q = 'model=mlp:784-100-10&train=2000&test=500&epochs=20&batch=50&sparsity=0.5&bits=0&autostart=1';
     const { page, errors } = await openPage(h, `/index.html?${q}`);
-    await waitInPage(page, `window.__demo && (window.__demo.logs.length >= 3 || ['done', 'error', 'nogpu'].includes(window.__demo.state))`, 'the first logs', 60_000, PROBE);
+    await waitInPage(
+      page,
+      `window.__demo && (window.__demo.logs.length >= 3 || ['done', 'error', 'nogpu'].includes(window.__demo.state))`,
+      'the first logs',
+      60_000,
+      PROBE,
+    );
     await page.click('#stop');
     await waitInPage(page, `['done', 'error'].includes(window.__demo.state)`, 'the end of the stopped run', 60_000, PROBE);
-    const p = await page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __demo: Probe & { stopped: boolean } }).__demo)) as Probe & { stopped: boolean });
+    const p = await page.evaluate(
+      () => JSON.parse(JSON.stringify((window as unknown as { __demo: Probe & { stopped: boolean } }).__demo)) as Probe & { stopped: boolean },
+    );
     expect(p.error).toBeUndefined();
     expect(p.stopped).toBe(true);
     const steps = p.logs.at(-1)!.step;
@@ -135,7 +159,13 @@ describe('demo page: live training in headless Chromium', () => {
     const q = 'model=mlp:784-100-10&train=2000&test=200&epochs=2&batch=50&sparsity=0.5&bits=0&fault=device-lost@step=50&autoResume=1&autostart=1';
     const { page, errors } = await openPage(h, `/index.html?${q}`);
     await waitInPage(page, `window.__demo && ['done', 'error', 'nogpu'].includes(window.__demo.state)`, 'the end of the run', 90_000, PROBE);
-    const p = await page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __demo: unknown }).__demo)) as Probe & { deviceLost: { reason: string; snapshotStep: number; message: string }[]; resumedFrom: number[] });
+    const p = await page.evaluate(
+      () =>
+        JSON.parse(JSON.stringify((window as unknown as { __demo: unknown }).__demo)) as Probe & {
+          deviceLost: { reason: string; snapshotStep: number; message: string }[];
+          resumedFrom: number[];
+        },
+    );
     expect(p.error).toBeUndefined();
     expect(p.state).toBe('done');
     expect(p.deviceLost).toHaveLength(1);

@@ -18,18 +18,25 @@ describe('device (Node, Dawn)', () => {
 
   it('round-trips data through a compute shader', async () => {
     const gpu = await testGpu();
-    const module = await compileModule(gpu, 'double.wgsl', `
+    const module = await compileModule(
+      gpu,
+      'double.wgsl',
+      `
       @group(0) @binding(0) var<storage, read_write> x: array<f32>;
       @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3<u32>) {
         if (g.x < arrayLength(&x)) { x[g.x] = 2.0 * x[g.x] + 1.0; }
-      }`);
+      }`,
+    );
     const pipeline = gpu.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
     const data = Float32Array.from({ length: 1000 }, (_, i) => i - 500.5);
     const t = createTensor(gpu, [1000], data, { label: 'x' });
     const bg = gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: t.binding() }] });
     const enc = gpu.device.createCommandEncoder();
     const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline); pass.setBindGroup(0, bg); pass.dispatchWorkgroups(Math.ceil(1000 / 64)); pass.end();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bg);
+    pass.dispatchWorkgroups(Math.ceil(1000 / 64));
+    pass.end();
     gpu.device.queue.submit([enc.finish()]);
     const out = await t.read();
     expect(Array.from(out)).toEqual(Array.from(data, (v) => Math.fround(2 * v + 1)));

@@ -8,13 +8,26 @@ import { CompressedModel } from '../src/index.js';
 import { openPage, startHarness, waitInPage, type Harness } from './browser-harness.js';
 import { expectClose, testGpu } from './helpers.js';
 
-interface DigitProbe { ready: boolean; predictions: number; lastInput?: number[]; lastProbs?: number[]; error?: string; fileBytes?: number; weightBytes?: number; denseBytes?: number }
+interface DigitProbe {
+  ready: boolean;
+  predictions: number;
+  lastInput?: number[];
+  lastProbs?: number[];
+  error?: string;
+  fileBytes?: number;
+  weightBytes?: number;
+  denseBytes?: number;
+}
 const MODEL = resolve(import.meta.dirname, '../demo/public/models/lenet-300-100.slim.safetensors');
 
 describe('demo/digit.html', () => {
   let h: Harness;
-  beforeAll(async () => { h = await startHarness(); }, 120_000);
-  afterAll(async () => { await h?.close(); });
+  beforeAll(async () => {
+    h = await startHarness();
+  }, 120_000);
+  afterAll(async () => {
+    await h?.close();
+  });
 
   it('classifies a drawn digit from the compressed form, as CompressedModel does in Node', async () => {
     const { page, errors } = await openPage(h, '/digit.html', { viewport: { width: 900, height: 700 } });
@@ -26,9 +39,22 @@ describe('demo/digit.html', () => {
     // a "7": a bar across the top, then a stroke down to the lower left
     await page.mouse.move(box.x + 70, box.y + 60);
     await page.mouse.down();
-    for (const [x, y] of [[130, 58], [210, 60], [180, 130], [150, 200], [130, 250]] as const) await page.mouse.move(box.x + x, box.y + y, { steps: 4 });
+    for (const [x, y] of [
+      [130, 58],
+      [210, 60],
+      [180, 130],
+      [150, 200],
+      [130, 250],
+    ] as const)
+      await page.mouse.move(box.x + x, box.y + y, { steps: 4 });
     await page.mouse.up();
-    await waitInPage(page, `window.__digit.predictions > ${before} || window.__digit.error`, 'a classification after the stroke', 60_000, 'window.__digit');
+    await waitInPage(
+      page,
+      `window.__digit.predictions > ${before} || window.__digit.error`,
+      'a classification after the stroke',
+      60_000,
+      'window.__digit',
+    );
     await new Promise((r) => setTimeout(r, 1500)); // let the last queued classification (after mouse up) land
     const p = await probe();
     expect(p.error).toBeUndefined();
@@ -43,8 +69,15 @@ describe('demo/digit.html', () => {
     const m = await CompressedModel.load(await testGpu(), new Uint8Array(readFileSync(MODEL)));
     const z = await m.predict(Float32Array.from(p.lastInput!));
     m.dispose();
-    const mx = Math.max(...z), e = Array.from(z, (v) => Math.exp(v - mx)), t = e.reduce((a, b) => a + b, 0);
-    expectClose(p.lastProbs!, e.map((v) => v / t), { atol: 1e-4, rtol: 1e-3 }, 'page vs Node');
+    const mx = Math.max(...z),
+      e = Array.from(z, (v) => Math.exp(v - mx)),
+      t = e.reduce((a, b) => a + b, 0);
+    expectClose(
+      p.lastProbs!,
+      e.map((v) => v / t),
+      { atol: 1e-4, rtol: 1e-3 },
+      'page vs Node',
+    );
     mkdirSync(resolve(import.meta.dirname, 'artifacts'), { recursive: true });
     await page.screenshot({ path: resolve(import.meta.dirname, 'artifacts', 'digit.png') });
     expect(errors).toEqual([]);

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { createTensor, encodeDispatches, ops, Tensor, type Dispatch, type Gpu } from '../src/index.js';
 import * as ew from '../src/kernels/elementwise.js';
 import {
-  axpyCpu, copyCpu, fillCpu, reluBackwardCpu, reluCpu, scaleCpu, sigmoidBackwardCpu, sigmoidCpu, tanhBackwardCpu, tanhCpu,
+  axpyCpu,
+  copyCpu,
+  fillCpu,
+  reluBackwardCpu,
+  reluCpu,
+  scaleCpu,
+  sigmoidBackwardCpu,
+  sigmoidCpu,
+  tanhBackwardCpu,
+  tanhCpu,
 } from '../src/reference/elementwise.js';
 import { expectClose, randn, testGpu } from './helpers.js';
 
@@ -23,7 +32,11 @@ describe('element-wise kernels against the CPU reference', () => {
     for (const n of SIZES) {
       const x = randn(n, n, 4);
       const tx = createTensor(gpu, [n], x);
-      for (const [name, f, ref] of [['relu', ops.relu, reluCpu], ['sigmoid', ops.sigmoid, sigmoidCpu], ['tanh', ops.tanh, tanhCpu]] as const) {
+      for (const [name, f, ref] of [
+        ['relu', ops.relu, reluCpu],
+        ['sigmoid', ops.sigmoid, sigmoidCpu],
+        ['tanh', ops.tanh, tanhCpu],
+      ] as const) {
         const y = await f(tx);
         expect(y.shape).toEqual([n]);
         expectClose(await y.read(), ref(x), { atol: 1e-6, rtol: 1e-5 }, `${name} n=${n}`);
@@ -36,7 +49,8 @@ describe('element-wise kernels against the CPU reference', () => {
   it('backward: relu, sigmoid, tanh (from the forward output)', async () => {
     const gpu = await testGpu();
     for (const n of SIZES) {
-      const x = randn(n, n + 7, 3), dy = randn(n, n + 8);
+      const x = randn(n, n + 7, 3),
+        dy = randn(n, n + 8);
       const y = { relu: reluCpu(x), sigmoid: sigmoidCpu(x), tanh: tanhCpu(x) };
       const tdy = createTensor(gpu, [n], dy);
       const cases = [
@@ -48,7 +62,8 @@ describe('element-wise kernels against the CPU reference', () => {
         const ty = createTensor(gpu, [n], yv);
         const dx = await f(ty, tdy);
         expectClose(await dx.read(), ref(yv, dy), { atol: 1e-6, rtol: 1e-5 }, `${name} backward n=${n}`);
-        ty.dispose(); dx.dispose();
+        ty.dispose();
+        dx.dispose();
       }
       tdy.dispose();
     }
@@ -57,8 +72,10 @@ describe('element-wise kernels against the CPU reference', () => {
   it('fill, scale, axpy, copy', async () => {
     const gpu = await testGpu();
     for (const n of SIZES) {
-      const x = randn(n, 2 * n), y = randn(n, 2 * n + 1);
-      const tx = createTensor(gpu, [n], x), ty = createTensor(gpu, [n], y);
+      const x = randn(n, 2 * n),
+        y = randn(n, 2 * n + 1);
+      const tx = createTensor(gpu, [n], x),
+        ty = createTensor(gpu, [n], y);
       const t = createTensor(gpu, [n]);
       await ops.fill(t, -2.5);
       expectClose(await t.read(), fillCpu(n, -2.5), { atol: 0, rtol: 0 }, `fill n=${n}`);
@@ -66,29 +83,39 @@ describe('element-wise kernels against the CPU reference', () => {
       await ops.axpy(-0.7, tx, ty);
       expectClose(await ty.read(), axpyCpu(-0.7, x, y), { atol: 1e-6, rtol: 1e-6 }, `axpy n=${n}`);
       expectClose(await (await ops.copy(tx)).read(), copyCpu(x), { atol: 0, rtol: 0 }, `copy n=${n}`);
-      tx.dispose(); ty.dispose(); t.dispose();
+      tx.dispose();
+      ty.dispose();
+      t.dispose();
     }
   });
 
   it('in place: the output may be the same tensor as an input', async () => {
     const gpu = await testGpu();
     for (const n of [5, 1021]) {
-      const x = randn(n, n, 3), dy = randn(n, n + 1);
+      const x = randn(n, n, 3),
+        dy = randn(n, n + 1);
       // sigmoid over x, then dx over dy from that y
-      const t = createTensor(gpu, [n], x), tdy = createTensor(gpu, [n], dy);
+      const t = createTensor(gpu, [n], x),
+        tdy = createTensor(gpu, [n], dy);
       await submit(gpu, await ew.sigmoid(gpu, t, t));
       const ys = sigmoidCpu(x);
       expectClose(await t.read(), ys, { atol: 1e-6, rtol: 1e-5 }, 'sigmoid in place');
       await submit(gpu, await ew.sigmoidBackward(gpu, t, tdy, tdy));
       expectClose(await tdy.read(), sigmoidBackwardCpu(ys, dy), { atol: 1e-6, rtol: 1e-5 }, 'sigmoidBackward dx over dy');
       // relu backward with dx over y (the mask input)
-      const ty = createTensor(gpu, [n], reluCpu(x)), tdy2 = createTensor(gpu, [n], dy);
+      const ty = createTensor(gpu, [n], reluCpu(x)),
+        tdy2 = createTensor(gpu, [n], dy);
       await submit(gpu, await ew.reluBackward(gpu, ty, tdy2, ty));
       expectClose(await ty.read(), reluBackwardCpu(reluCpu(x), dy), { atol: 0, rtol: 0 }, 'reluBackward dx over y');
       // tanh in place, then scale in place, axpy with x = y
       const t2 = createTensor(gpu, [n], x);
-      await submit(gpu, [...await ew.tanh(gpu, t2, t2), ...await ew.scale(gpu, t2, 2, t2), ...await ew.axpy(gpu, 0.5, t2, t2)]);
-      expectClose(await t2.read(), tanhCpu(x).map((v) => 2 * v * 1.5), { atol: 1e-6, rtol: 1e-5 }, 'tanh, scale, axpy in place');
+      await submit(gpu, [...(await ew.tanh(gpu, t2, t2)), ...(await ew.scale(gpu, t2, 2, t2)), ...(await ew.axpy(gpu, 0.5, t2, t2))]);
+      expectClose(
+        await t2.read(),
+        tanhCpu(x).map((v) => 2 * v * 1.5),
+        { atol: 1e-6, rtol: 1e-5 },
+        'tanh, scale, axpy in place',
+      );
     }
   });
 
@@ -109,8 +136,13 @@ describe('element-wise kernels against the CPU reference', () => {
 
   it('tensor views at an aligned offset and a 2-D workgroup grid', async () => {
     const gpu = await testGpu();
-    const n = 70001, pad = 64; // 256-byte offset: aligned on every device
-    const big = createTensor(gpu, [pad + n + 3], Float32Array.from({ length: pad + n + 3 }, (_, i) => i));
+    const n = 70001,
+      pad = 64; // 256-byte offset: aligned on every device
+    const big = createTensor(
+      gpu,
+      [pad + n + 3],
+      Float32Array.from({ length: pad + n + 3 }, (_, i) => i),
+    );
     const view = new Tensor(gpu, big.buffer, [n], 'f32', pad * 4, false);
     const out = createTensor(gpu, [n]);
     const recs = await ew.scale(gpu, view, 2, out);
@@ -120,7 +152,12 @@ describe('element-wise kernels against the CPU reference', () => {
     const split = { ...body, workgroups: [Math.ceil(groups / 3), 3, 1] as const };
     await submit(gpu, [split, ...recs.slice(1)]);
     const got = await out.read();
-    expectClose(got, Float32Array.from({ length: n }, (_, i) => 2 * (i + pad)), { atol: 0, rtol: 0 }, 'scale of a view, 2-D grid');
+    expectClose(
+      got,
+      Float32Array.from({ length: n }, (_, i) => 2 * (i + pad)),
+      { atol: 0, rtol: 0 },
+      'scale of a view, 2-D grid',
+    );
     // the elements around the view are untouched by an in-place op on it
     await submit(gpu, await ew.fill(gpu, view, 7));
     const all = await big.read();
@@ -133,14 +170,16 @@ describe('element-wise kernels against the CPU reference', () => {
   it('finite differences: relu, sigmoid and tanh backward are the gradients of Σ G⊙f(x)', async () => {
     const gpu = await testGpu();
     const n = 41;
-    const x = randn(n, 99, 2), G = randn(n, 100);
+    const x = randn(n, 99, 2),
+      G = randn(n, 100);
     for (let i = 0; i < n; i++) if (Math.abs(x[i]!) < 1e-2) x[i] = 0.5; // keep relu away from its kink
     const fns = {
       relu: [(v: number) => Math.max(v, 0), ops.relu, ops.reluBackward],
       sigmoid: [(v: number) => 1 / (1 + Math.exp(-v)), ops.sigmoid, ops.sigmoidBackward],
       tanh: [(v: number) => Math.tanh(v), ops.tanh, ops.tanhBackward],
     } as const;
-    const tx = createTensor(gpu, [n], x), tg = createTensor(gpu, [n], G);
+    const tx = createTensor(gpu, [n], x),
+      tg = createTensor(gpu, [n], G);
     for (const [name, [f, fwd, bwd]] of Object.entries(fns)) {
       const y = await fwd(tx);
       const dx = await (await bwd(y, tg)).read();
@@ -150,8 +189,10 @@ describe('element-wise kernels against the CPU reference', () => {
       const xd = Float64Array.from(x);
       for (let i = 0; i < n; i++) {
         const v = xd[i]!;
-        xd[i] = v + h; const lp = L(xd);
-        xd[i] = v - h; const lm = L(xd);
+        xd[i] = v + h;
+        const lp = L(xd);
+        xd[i] = v - h;
+        const lm = L(xd);
         xd[i] = v;
         fd[i] = (lp - lm) / (2 * h);
       }
@@ -161,7 +202,9 @@ describe('element-wise kernels against the CPU reference', () => {
 
   it('bad input throws naming the argument', async () => {
     const gpu = await testGpu();
-    const a = createTensor(gpu, [10]), b = createTensor(gpu, [2, 5]), c = createTensor(gpu, [11]);
+    const a = createTensor(gpu, [10]),
+      b = createTensor(gpu, [2, 5]),
+      c = createTensor(gpu, [11]);
     await expect(ops.reluBackward(a, c)).rejects.toThrow(/reluBackward: y must have 11 elements like dx \[11\], got shape \[10\]/);
     await expect(ops.axpy(1, c, a)).rejects.toThrow(/axpy: x must have 10 elements like y/);
     await expect(ops.sigmoid(createTensor(gpu, [4], undefined, { dtype: 'u32' }))).rejects.toThrow(/sigmoid: x must have dtype f32, got u32/);
@@ -169,7 +212,8 @@ describe('element-wise kernels against the CPU reference', () => {
     await expect(ops.scale(a, Infinity)).rejects.toThrow(/scale: a must be a finite number, got Infinity/);
     expect((await (await ops.tanhBackward(a, b)).read()).length).toBe(10); // same element count, other shape: fine
     const big = createTensor(gpu, [128]);
-    const lo = new Tensor(gpu, big.buffer, [64], 'f32', 0, false), hi = new Tensor(gpu, big.buffer, [64], 'f32', 256, false);
+    const lo = new Tensor(gpu, big.buffer, [64], 'f32', 0, false),
+      hi = new Tensor(gpu, big.buffer, [64], 'f32', 256, false);
     await expect(ew.copy(gpu, lo, hi)).rejects.toThrow(/copy: out shares a GPU buffer with x at another range/);
     const odd = new Tensor(gpu, big.buffer, [8], 'f32', 4, false);
     await expect(ew.copy(gpu, odd, createTensor(gpu, [8]))).rejects.toThrow(/copy: x must start at a byte offset that is a multiple of/);

@@ -14,8 +14,10 @@ function tokensOf(N: number, V: number, seed: number, bad = 0): Uint32Array {
 
 /** The sums in the kernel's order with float32 rounding after every add (exact-bits reference). */
 function backwardF32(tokens: Uint32Array, dout: Float32Array, V: number, C: number, T: number): { dtable: Float32Array; dpos: Float32Array } {
-  const N = tokens.length, f = Math.fround;
-  const dtable = new Float32Array(V * C), dpos = new Float32Array(T * C);
+  const N = tokens.length,
+    f = Math.fround;
+  const dtable = new Float32Array(V * C),
+    dpos = new Float32Array(T * C);
   for (let n = 0; n < N; n++) {
     const t = tokens[n]!;
     if (t < V) for (let c = 0; c < C; c++) dtable[t * C + c] = f(dtable[t * C + c]! + dout[n * C + c]!);
@@ -26,8 +28,10 @@ function backwardF32(tokens: Uint32Array, dout: Float32Array, V: number, C: numb
 
 async function backward(gpu: Gpu, tokens: Uint32Array, dout: Float32Array, V: number, C: number, T: number, init?: [Float32Array, Float32Array]) {
   const N = tokens.length;
-  const tt = createTensor(gpu, [N], tokens, { dtype: 'u32' }), td = createTensor(gpu, [N, C], dout);
-  const dtable = createTensor(gpu, [V, C], init?.[0]), dpos = createTensor(gpu, [T, C], init?.[1]);
+  const tt = createTensor(gpu, [N], tokens, { dtype: 'u32' }),
+    td = createTensor(gpu, [N, C], dout);
+  const dtable = createTensor(gpu, [V, C], init?.[0]),
+    dpos = createTensor(gpu, [T, C], init?.[1]);
   const plan = await embeddingBackward(gpu, { tokens: tt, dout: td, dtable, dpos, accumulate: !!init });
   await run(gpu, plan.dispatches);
   const out = { dtable: await dtable.read(), dpos: await dpos.read() };
@@ -38,10 +42,18 @@ async function backward(gpu: Gpu, tokens: Uint32Array, dout: Float32Array, V: nu
 describe('embedding (token + position lookup, deterministic backward)', () => {
   it('forward matches the CPU reference on awkward shapes; tokens ≥ V read a zero row', async () => {
     const gpu = await testGpu();
-    for (const [N, C, V, T, bad] of [[1, 1, 1, 1, 0], [7, 3, 5, 7, 1], [13, 12, 17, 5, 2], [300, 8, 256, 0, 3], [1031, 20, 256, 128, 0]] as const) {
+    for (const [N, C, V, T, bad] of [
+      [1, 1, 1, 1, 0],
+      [7, 3, 5, 7, 1],
+      [13, 12, 17, 5, 2],
+      [300, 8, 256, 0, 3],
+      [1031, 20, 256, 128, 0],
+    ] as const) {
       const tokens = tokensOf(N, V, N + C, bad);
-      const table = randn(V * C, V), pos = T ? randn(T * C, T + 1) : undefined;
-      const tt = createTensor(gpu, [N], tokens, { dtype: 'u32' }), ttab = createTensor(gpu, [V, C], table);
+      const table = randn(V * C, V),
+        pos = T ? randn(T * C, T + 1) : undefined;
+      const tt = createTensor(gpu, [N], tokens, { dtype: 'u32' }),
+        ttab = createTensor(gpu, [V, C], table);
       const tp = pos ? createTensor(gpu, [T, C], pos) : undefined;
       const out = await ops.embedding(tt, ttab, tp);
       expect(out.shape).toEqual([N, C]);
@@ -52,8 +64,15 @@ describe('embedding (token + position lookup, deterministic backward)', () => {
 
   it('backward: the exact float32 sums in ascending token order, and the same bits on every run', async () => {
     const gpu = await testGpu();
-    for (const [N, C, V, T] of [[1, 1, 1, 1], [5, 3, 2, 5], [130, 7, 3, 13], [1000, 12, 256, 100], [4096, 64, 256, 128]] as const) {
-      const tokens = tokensOf(N, V, 7 * N + C, N > 100 ? 2 : 0), dout = randn(N * C, N + 3);
+    for (const [N, C, V, T] of [
+      [1, 1, 1, 1],
+      [5, 3, 2, 5],
+      [130, 7, 3, 13],
+      [1000, 12, 256, 100],
+      [4096, 64, 256, 128],
+    ] as const) {
+      const tokens = tokensOf(N, V, 7 * N + C, N > 100 ? 2 : 0),
+        dout = randn(N * C, N + 3);
       const got = await backward(gpu, tokens, dout, V, C, T);
       const exact = backwardF32(tokens, dout, V, C, T);
       expectClose(got.dtable, exact.dtable, { atol: 0, rtol: 0 }, `dtable bits N=${N} C=${C} V=${V}`);
@@ -71,18 +90,37 @@ describe('embedding (token + position lookup, deterministic backward)', () => {
 
   it('accumulate adds to dtable and dpos; a reused scratch gives the same result', async () => {
     const gpu = await testGpu();
-    const N = 200, C = 16, V = 40, T = 50;
-    const tokens = tokensOf(N, V, 5), dout = randn(N * C, 6);
-    const t0 = randn(V * C, 7), p0 = randn(T * C, 8);
+    const N = 200,
+      C = 16,
+      V = 40,
+      T = 50;
+    const tokens = tokensOf(N, V, 5),
+      dout = randn(N * C, 6);
+    const t0 = randn(V * C, 7),
+      p0 = randn(T * C, 8);
     const got = await backward(gpu, tokens, dout, V, C, T, [t0, p0]);
     const ex = backwardF32(tokens, dout, V, C, T);
-    expectClose(got.dtable, ex.dtable.map((s, i) => Math.fround(t0[i]! + s)), { atol: 0, rtol: 0 }, 'dtable += sum');
-    expectClose(got.dpos, ex.dpos.map((s, i) => Math.fround(p0[i]! + s)), { atol: 0, rtol: 0 }, 'dpos += sum');
+    expectClose(
+      got.dtable,
+      ex.dtable.map((s, i) => Math.fround(t0[i]! + s)),
+      { atol: 0, rtol: 0 },
+      'dtable += sum',
+    );
+    expectClose(
+      got.dpos,
+      ex.dpos.map((s, i) => Math.fround(p0[i]! + s)),
+      { atol: 0, rtol: 0 },
+      'dpos += sum',
+    );
     // a plan built with the scratch of a larger one
     const big = await embeddingBackward(gpu, {
-      tokens: createTensor(gpu, [N * 3], undefined, { dtype: 'u32' }), dout: createTensor(gpu, [N * 3, C]), dtable: createTensor(gpu, [V * 2, C]),
+      tokens: createTensor(gpu, [N * 3], undefined, { dtype: 'u32' }),
+      dout: createTensor(gpu, [N * 3, C]),
+      dtable: createTensor(gpu, [V * 2, C]),
     });
-    const tt = createTensor(gpu, [N], tokens, { dtype: 'u32' }), td = createTensor(gpu, [N, C], dout), dt = createTensor(gpu, [V, C]);
+    const tt = createTensor(gpu, [N], tokens, { dtype: 'u32' }),
+      td = createTensor(gpu, [N, C], dout),
+      dt = createTensor(gpu, [V, C]);
     const plan = await embeddingBackward(gpu, { tokens: tt, dout: td, dtable: dt, scratch: big.scratch });
     expect(plan.scratch).toEqual(big.scratch);
     expect(plan.dispatches.length).toBe(4);
@@ -92,23 +130,35 @@ describe('embedding (token + position lookup, deterministic backward)', () => {
 
   it('finite differences: the backward is the gradient of Σ G ⊙ embedding(tokens, table, pos)', async () => {
     const gpu = await testGpu();
-    const N = 11, C = 5, V = 4, T = 3;
-    const tokens = tokensOf(N, V, 21), table = randn(V * C, 22), pos = randn(T * C, 23), G = randn(N * C, 24);
+    const N = 11,
+      C = 5,
+      V = 4,
+      T = 3;
+    const tokens = tokensOf(N, V, 21),
+      table = randn(V * C, 22),
+      pos = randn(T * C, 23),
+      G = randn(N * C, 24);
     const L = (tab: Float64Array, ps: Float64Array) => {
       let s = 0;
       for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) s += G[n * C + c]! * (tab[tokens[n]! * C + c]! + ps[(n % T) * C + c]!);
       return s;
     };
     const fd = (which: 0 | 1) => {
-      const tab = Float64Array.from(table), ps = Float64Array.from(pos), a = which === 0 ? tab : ps, h = 1e-3;
+      const tab = Float64Array.from(table),
+        ps = Float64Array.from(pos),
+        a = which === 0 ? tab : ps,
+        h = 1e-3;
       return Float64Array.from(a, (v, i) => {
-        a[i] = v + h; const lp = L(tab, ps);
-        a[i] = v - h; const lm = L(tab, ps);
+        a[i] = v + h;
+        const lp = L(tab, ps);
+        a[i] = v - h;
+        const lm = L(tab, ps);
         a[i] = v;
         return (lp - lm) / (2 * h);
       });
     };
-    const tt = createTensor(gpu, [N], tokens, { dtype: 'u32' }), tg = createTensor(gpu, [N, C], G);
+    const tt = createTensor(gpu, [N], tokens, { dtype: 'u32' }),
+      tg = createTensor(gpu, [N, C], G);
     const { dtable, dpos } = await ops.embeddingBackward(tt, tg, { V, T });
     expectClose(await dtable.read(), fd(0), { atol: 1e-4, rtol: 1e-4 }, 'dtable vs FD');
     expectClose(await dpos!.read(), fd(1), { atol: 1e-4, rtol: 1e-4 }, 'dpos vs FD');
@@ -116,17 +166,28 @@ describe('embedding (token + position lookup, deterministic backward)', () => {
 
   it('bad input throws naming the argument', async () => {
     const gpu = await testGpu();
-    const tokens = createTensor(gpu, [6], undefined, { dtype: 'u32' }), table = createTensor(gpu, [10, 4]);
+    const tokens = createTensor(gpu, [6], undefined, { dtype: 'u32' }),
+      table = createTensor(gpu, [10, 4]);
     await expect(ops.embedding(createTensor(gpu, [6]), table)).rejects.toThrow(/embedding: tokens must have dtype u32, got f32/);
-    await expect(ops.embedding(createTensor(gpu, [2, 3], undefined, { dtype: 'u32' }), table)).rejects.toThrow(/tokens must be 1-D \(N\), got shape \[2,3\]/);
+    await expect(ops.embedding(createTensor(gpu, [2, 3], undefined, { dtype: 'u32' }), table)).rejects.toThrow(
+      /tokens must be 1-D \(N\), got shape \[2,3\]/,
+    );
     await expect(ops.embedding(tokens, createTensor(gpu, [40]))).rejects.toThrow(/table must be 2-D \(V, C\), got shape \[40\]/);
     await expect(ops.embedding(tokens, table, createTensor(gpu, [6, 5]))).rejects.toThrow(/pos must have shape \(T, 4\) like table's C, got \[6,5\]/);
-    await expect(embedding(gpu, tokens, table, undefined, createTensor(gpu, [6, 5]))).rejects.toThrow(/embedding: out must have shape \[6,4\], got \[6,5\]/);
+    await expect(embedding(gpu, tokens, table, undefined, createTensor(gpu, [6, 5]))).rejects.toThrow(
+      /embedding: out must have shape \[6,4\], got \[6,5\]/,
+    );
     const dout = createTensor(gpu, [6, 4]);
-    await expect(embeddingBackward(gpu, { tokens, dout: createTensor(gpu, [5, 4]), dtable: table })).rejects.toThrow(/embeddingBackward: dout must have shape \[6,4\], got \[5,4\]/);
+    await expect(embeddingBackward(gpu, { tokens, dout: createTensor(gpu, [5, 4]), dtable: table })).rejects.toThrow(
+      /embeddingBackward: dout must have shape \[6,4\], got \[5,4\]/,
+    );
     await expect(embeddingBackward(gpu, { tokens, dout, dtable: createTensor(gpu, [10, 3]) })).rejects.toThrow(/dout must have shape \[6,3\]/);
-    await expect(embeddingBackward(gpu, { tokens, dout, dtable: table, dpos: createTensor(gpu, [3, 5]) })).rejects.toThrow(/pos must have shape \(T, 4\)/);
-    await expect(embeddingBackward(gpu, { tokens, dout, dtable: dout.reshape([6, 4]) })).rejects.toThrow(/dout and dtable must be in different GPU buffers/);
+    await expect(embeddingBackward(gpu, { tokens, dout, dtable: table, dpos: createTensor(gpu, [3, 5]) })).rejects.toThrow(
+      /pos must have shape \(T, 4\)/,
+    );
+    await expect(embeddingBackward(gpu, { tokens, dout, dtable: dout.reshape([6, 4]) })).rejects.toThrow(
+      /dout and dtable must be in different GPU buffers/,
+    );
     await expect(ops.embeddingBackward(tokens, dout, { V: 0 })).rejects.toThrow(/embeddingBackward: V must be a positive integer, got 0/);
   });
 });

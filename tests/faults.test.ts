@@ -17,8 +17,21 @@ const ROOT = resolve(import.meta.dirname, '..');
 
 // 16 steps per epoch, 3 epochs, mask refreshes every 4 steps, a checkpoint every 8 steps
 const CFG: RunConfig = {
-  model: 'mlp:784-32-10', data: 'mnist', trainSize: 512, testSize: 100, batch: 32, epochs: 3, lr: 0.1, momentum: 0.9, l2: 1e-4,
-  sparsity: 0.5, pruneFrequency: 4, seed: 3, logEvery: 4, checkpointEvery: 8, fineTuneSteps: 0,
+  model: 'mlp:784-32-10',
+  data: 'mnist',
+  trainSize: 512,
+  testSize: 100,
+  batch: 32,
+  epochs: 3,
+  lr: 0.1,
+  momentum: 0.9,
+  l2: 1e-4,
+  sparsity: 0.5,
+  pruneFrequency: 4,
+  seed: 3,
+  logEvery: 4,
+  checkpointEvery: 8,
+  fineTuneSteps: 0,
 };
 
 async function tensorsOf(path: string): Promise<Map<string, Float32Array>> {
@@ -27,13 +40,18 @@ async function tensorsOf(path: string): Promise<Map<string, Float32Array>> {
 }
 
 function sameBits(a: Float32Array, b: Float32Array): boolean {
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length), y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length),
+    y = new Uint32Array(b.buffer, b.byteOffset, b.length);
   return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
 let dir: string;
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'slimgpu-faults-')); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'slimgpu-faults-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 describe('device loss', () => {
   it('stops naming the reason and the last good step; --resume ends with bitwise the same weights, momentum and masks', async () => {
@@ -45,7 +63,10 @@ describe('device loss', () => {
     for (const lostAt of [13, 30]) {
       const out = join(dir, `lost${lostAt}`);
       const g1 = await createGpu();
-      const err = await runTraining(g1, { ...CFG, out }, { fault: { deviceLostAtStep: lostAt } }).then(() => undefined, (e: unknown) => e);
+      const err = await runTraining(g1, { ...CFG, out }, { fault: { deviceLostAtStep: lostAt } }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(DeviceLostError);
       const e = err as DeviceLostError;
       const ckStep = Math.floor(lostAt / 8) * 8;
@@ -86,7 +107,9 @@ function holdLock(folder: string): Promise<ChildProcess> {
     await acquireRunLock(process.argv[1], 'slimgpu train --out (test holder)'); console.log('locked'); setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code, folder], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((res, rej) => {
-    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('locked')) res(child); });
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('locked')) res(child);
+    });
     child.on('exit', (c) => rej(new Error(`lock holder exited with ${c}`)));
   });
 }
@@ -96,10 +119,15 @@ describe('one writer per run folder', () => {
     const folder = join(dir, 'shared-run');
     const child = await holdLock(folder);
     try {
-      const err = await acquireRunLock(folder).then(() => undefined, (e: unknown) => e);
+      const err = await acquireRunLock(folder).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(RunLockError);
       expect((err as RunLockError).holderPid).toBe(child.pid);
-      expect((err as Error).message).toMatch(new RegExp(`run folder '.*shared-run' is in use by process ${child.pid} \\(slimgpu train --out \\(test holder\\)`));
+      expect((err as Error).message).toMatch(
+        new RegExp(`run folder '.*shared-run' is in use by process ${child.pid} \\(slimgpu train --out \\(test holder\\)`),
+      );
       // the CLI says the same and does no work
       const gpu = await createGpu();
       await expect(runTraining(gpu, { ...CFG, out: folder })).rejects.toThrow(new RegExp(`in use by process ${child.pid}`));
@@ -152,9 +180,14 @@ describe('full and read-only disk', () => {
     await writeFile(join(out, 'checkpoint.safetensors'), previous);
     // the first periodic checkpoint (a 300 KB file) does not fit in 64 KiB
     const gpu = await createGpu();
-    const err = await runTraining(gpu, { ...CFG, out }).then(() => undefined, (e: unknown) => e);
+    const err = await runTraining(gpu, { ...CFG, out }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/cannot write '.*run\/checkpoint.safetensors': the disk is full \(ENOSPC in write\); the previous file, if any, is unchanged and no temporary file was left/);
+    expect((err as Error).message).toMatch(
+      /cannot write '.*run\/checkpoint.safetensors': the disk is full \(ENOSPC in write\); the previous file, if any, is unchanged and no temporary file was left/,
+    );
     expect(new Uint8Array(await readFile(join(out, 'checkpoint.safetensors')))).toEqual(previous);
     expect(await readdir(out)).toEqual(['checkpoint.safetensors']); // no temp file, no lock
     // report and export: the same through writeFileAtomic / writeCompressed
@@ -165,7 +198,9 @@ describe('full and read-only disk', () => {
     await writeFile(filler, new Uint8Array(40_000)).catch(() => {});
     const big = new TextEncoder().encode(JSON.stringify({ pad: 'x'.repeat(100_000) }));
     await expect(writeFileAtomic(join(out, 'report.json'), [big])).rejects.toThrow(/cannot write '.*report.json': the disk is full \(ENOSPC/);
-    await expect(writeCompressed(join(out, 'model.slim.safetensors'), small.net)).rejects.toThrow(/cannot write '.*model.slim.safetensors': the disk is full \(ENOSPC/);
+    await expect(writeCompressed(join(out, 'model.slim.safetensors'), small.net)).rejects.toThrow(
+      /cannot write '.*model.slim.safetensors': the disk is full \(ENOSPC/,
+    );
     expect(await readFile(join(out, 'report.json'), 'utf8')).toBe('{"old": true}\n');
     expect(await readFile(join(out, 'model.slim.safetensors'), 'utf8')).toBe('old model');
     expect((await readdir(out)).sort()).toEqual(['checkpoint.safetensors', 'model.slim.safetensors', 'report.json']);
@@ -173,7 +208,9 @@ describe('full and read-only disk', () => {
     // read-only: every write is refused by name, nothing changes
     await exec('mount', ['-o', 'remount,ro', mnt]);
     try {
-      await expect(writeCompressed(join(out, 'model.slim.safetensors'), small.net)).rejects.toThrow(/cannot write '.*model.slim.safetensors': the file system is read-only \(EROFS in open\)/);
+      await expect(writeCompressed(join(out, 'model.slim.safetensors'), small.net)).rejects.toThrow(
+        /cannot write '.*model.slim.safetensors': the file system is read-only \(EROFS in open\)/,
+      );
       await expect(runTraining(gpu, { ...CFG, out })).rejects.toThrow(/cannot create the lock '.*run\/\.slimgpu\.lock' \(EROFS\)/);
       expect(await readFile(join(out, 'model.slim.safetensors'), 'utf8')).toBe('old model');
     } finally {
@@ -189,7 +226,10 @@ describe('quiet by default', () => {
     const run = async (env: Record<string, string>, args: string[]) => {
       const f = join(dir, `stderr-${Object.keys(env).join('')}${args.join('')}.txt`);
       // stderr to a file (a terminal or pipe behaves the same; see src/gpu/quiet.ts)
-      await exec('sh', ['-c', `node bin/slimgpu.js info ${args.join(' ')} >/dev/null 2>${f}`], { cwd: ROOT, env: { ...process.env, SLIMGPU_VERBOSE: '', ...env } });
+      await exec('sh', ['-c', `node bin/slimgpu.js info ${args.join(' ')} >/dev/null 2>${f}`], {
+        cwd: ROOT,
+        env: { ...process.env, SLIMGPU_VERBOSE: '', ...env },
+      });
       return readFile(f, 'utf8');
     };
     const quiet = await run({}, []);

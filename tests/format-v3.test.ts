@@ -8,12 +8,17 @@ import { parseSafetensors, serializeSafetensors } from '../src/io/safetensors.js
 import { modelFromName, type ModelSpec } from '../src/nn/model.js';
 import { prunedShared } from './compressed-fixtures.js';
 
-const sameBits = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const sameBits = (a: Float32Array, b: Float32Array) =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 const headerOf = (b: Uint8Array) => 8 + Number(new DataView(b.buffer, b.byteOffset).getBigUint64(0, true));
 
 function expectNamed(f: () => unknown, re: RegExp): void {
   let err: unknown;
-  try { f(); } catch (e) { err = e; }
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
   expect(err, `expected ${re}`).toBeInstanceOf(CompressedModelError);
   expect((err as Error).message).toMatch(re);
 }
@@ -22,15 +27,20 @@ const LENET300 = modelFromName('lenet-300-100', { input: [784], numClasses: 10 }
 const LENET5 = modelFromName('lenet-5', { input: [1, 28, 28], numClasses: 10 });
 
 describe('format version 3 (compact header)', () => {
-  it.each([['lenet-300-100', LENET300, 0.92], ['lenet-5', LENET5, 0.92]] as const)('%s: header ≤ 600 bytes, decodes bit-exactly like the v2 file of the same model', (_, spec, sparsity) => {
+  it.each([
+    ['lenet-300-100', LENET300, 0.92],
+    ['lenet-5', LENET5, 0.92],
+  ] as const)('%s: header ≤ 600 bytes, decodes bit-exactly like the v2 file of the same model', (_, spec, sparsity) => {
     const inp = prunedShared(spec, sparsity, 5);
-    const v3 = serializeCompressed(inp), v2 = serializeCompressed(inp, { formatVersion: 2 });
+    const v3 = serializeCompressed(inp),
+      v2 = serializeCompressed(inp, { formatVersion: 2 });
     expect(parseSafetensors(v3).metadata['slimgpu.compressed']).toBe('3');
     expect(Object.keys(parseSafetensors(v3).tensors)).toEqual(['data']);
     expect(headerOf(v3)).toBeLessThanOrEqual(600);
     expect(headerOf(v2)).toBeGreaterThan(1500);
     expect(v2.length - v3.length).toBe(headerOf(v2) - headerOf(v3)); // same data bytes
-    const a = decodeCompressed(v3), b = decodeCompressed(v2);
+    const a = decodeCompressed(v3),
+      b = decodeCompressed(v2);
     expect(a.version).toBe('3');
     expect(a.spec).toEqual(spec);
     expect(a.params).toEqual(b.params);
@@ -51,7 +61,13 @@ describe('format version 3 (compact header)', () => {
   });
 
   it('a model that is no preset keeps its JSON spec; packed and f32 sections work too', () => {
-    const spec: ModelSpec = { name: 'custom', input: [12], loss: 'mse', task: 'regression', layers: [{ kind: 'dense', units: 5, name: 'a' }, { kind: 'tanh' }, { kind: 'dense', units: 3 }] };
+    const spec: ModelSpec = {
+      name: 'custom',
+      input: [12],
+      loss: 'mse',
+      task: 'regression',
+      layers: [{ kind: 'dense', units: 5, name: 'a' }, { kind: 'tanh' }, { kind: 'dense', units: 3 }],
+    };
     const inp = prunedShared(spec, 0.3, 3, 9);
     delete inp.sharing!.layers.dense2; // f32 kept values
     const bytes = serializeCompressed(inp, { entropyCoding: false });
@@ -65,12 +81,21 @@ describe('format version 3 (compact header)', () => {
   it('refuses inconsistent terse metadata before decoding anything, naming the problem', () => {
     const bytes = serializeCompressed(prunedShared(LENET300, 0.9, 4, 3));
     const { tensors, metadata } = parseSafetensors(bytes);
-    const with_ = (md: Record<string, string>, t = tensors) => () => decodeCompressed(serializeSafetensors(t, { ...metadata, ...md }));
+    const with_ =
+      (md: Record<string, string>, t = tensors) =>
+      () =>
+        decodeCompressed(serializeSafetensors(t, { ...metadata, ...md }));
     const p = metadata.params!;
     expectNamed(with_({ params: p.replace(/^dense1\.weight 784x300 (\d+)/, (_, k) => `dense1.weight 784x300 ${Number(k) + 1}`) }), /dense1\.weight/);
-    expectNamed(with_({ params: p.replace('dense1.bias 300', 'dense1.bias 301') }), /hold \d+ bytes, the "data" tensor \d+|runs past the end of "data"/);
+    expectNamed(
+      with_({ params: p.replace('dense1.bias 300', 'dense1.bias 301') }),
+      /hold \d+ bytes, the "data" tensor \d+|runs past the end of "data"/,
+    );
     expectNamed(with_({ params: p.replace(/ 4h(\d+):/, ' 4q$1:') }), /values must be f, \{bits\}p\{K\}/);
-    expectNamed(with_({ params: p.replace(/ 4h(\d+):(\d+)/, (_, k, b) => ` 4h${k}:${Number(b) + 1}`) }), /hold \d+ bytes, the "data" tensor \d+|must hold|runs past the end of "data"/);
+    expectNamed(
+      with_({ params: p.replace(/ 4h(\d+):(\d+)/, (_, k, b) => ` 4h${k}:${Number(b) + 1}`) }),
+      /hold \d+ bytes, the "data" tensor \d+|must hold|runs past the end of "data"/,
+    );
     expectNamed(with_({ params: p.replace(/ 4h(\d+):(\d+)/, ' 4h$1') }), /huffman values \(h\) and only they carry/);
     expectNamed(with_({ params: p.split(',').slice(0, -1).join(',') }), /does not describe parameter 'dense3.bias'|hold \d+ bytes/);
     expectNamed(with_({ model: 'lenet-300-100;784;11' }), /shape must be \[100,11\]|shape must be \[100, ?11\]|hold \d+ bytes|shape/);
@@ -109,9 +134,15 @@ describe('python/slim_reader.py on a version-3 preset file', () => {
     try {
       const bytes = serializeCompressed(prunedShared(LENET5, 0.9, 5, 12));
       expect(parseSafetensors(bytes).metadata.model).toBe('lenet-5;1x28x28;10');
-      const file = join(dir, 'l5.slim.safetensors'), out = join(dir, 'dense.safetensors');
+      const file = join(dir, 'l5.slim.safetensors'),
+        out = join(dir, 'dense.safetensors');
       await writeFile(file, bytes);
-      await promisify(execFile)(process.env.SLIMGPU_PYTHON ?? '/usr/bin/python3', [resolve(__dirname, '..', 'python', 'slim_reader.py'), file, '--out', out]);
+      await promisify(execFile)(process.env.SLIMGPU_PYTHON ?? '/usr/bin/python3', [
+        resolve(__dirname, '..', 'python', 'slim_reader.py'),
+        file,
+        '--out',
+        out,
+      ]);
       const py = parseSafetensors(new Uint8Array(await readFile(out)));
       expect(JSON.parse(py.metadata.model!)).toEqual({ preset: 'lenet-5', input: [1, 28, 28], classes: 10 });
       for (const [k, v] of decodeCompressed(bytes).values) expect(sameBits(py.tensors[k]!.data as Float32Array, v), k).toBe(true);

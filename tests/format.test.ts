@@ -4,15 +4,29 @@
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
-  chooseIndex, chooseValues, COMPRESSED_FORMAT_KEY, CompressedModelError, compressedSizes, decodeCompressed, HUFFMAN_MAX_LENGTH, huffmanDecode, huffmanEncode,
-  huffmanLengths, huffmanSectionBytes, histogram, relativeSymbols, serializeCompressed, type CompressInput,
+  chooseIndex,
+  chooseValues,
+  COMPRESSED_FORMAT_KEY,
+  CompressedModelError,
+  compressedSizes,
+  decodeCompressed,
+  HUFFMAN_MAX_LENGTH,
+  huffmanDecode,
+  huffmanEncode,
+  huffmanLengths,
+  huffmanSectionBytes,
+  histogram,
+  relativeSymbols,
+  serializeCompressed,
+  type CompressInput,
 } from '../src/io/export.js';
 import { parseSafetensors, serializeSafetensors } from '../src/io/safetensors.js';
 import type { ModelSpec } from '../src/nn/model.js';
 import { randn, rng } from './helpers.js';
 
 function entropyBits(counts: ArrayLike<number>): number {
-  let n = 0, h = 0;
+  let n = 0,
+    h = 0;
   for (let i = 0; i < counts.length; i++) n += counts[i]!;
   for (let i = 0; i < counts.length; i++) if (counts[i]! > 0) h -= counts[i]! * Math.log2(counts[i]! / n);
   return h;
@@ -20,7 +34,11 @@ function entropyBits(counts: ArrayLike<number>): number {
 
 function expectNamed(f: () => unknown, re: RegExp): void {
   let err: unknown;
-  try { f(); } catch (e) { err = e; }
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
   expect(err, `expected ${re}`).toBeInstanceOf(CompressedModelError);
   expect((err as Error).message).toMatch(re);
 }
@@ -33,8 +51,16 @@ describe('canonical huffman sections', () => {
         // a skewed distribution: symbol s with weight ~ 1/(s+1)^1.5
         const cum: number[] = [];
         let t = 0;
-        for (let s = 0; s < A; s++) { t += 1 / (s + 1) ** 1.5; cum.push(t); }
-        const sym = Uint32Array.from({ length: N }, () => { const u = r() * t; let s = 0; while (cum[s]! < u) s++; return s; });
+        for (let s = 0; s < A; s++) {
+          t += 1 / (s + 1) ** 1.5;
+          cum.push(t);
+        }
+        const sym = Uint32Array.from({ length: N }, () => {
+          const u = r() * t;
+          let s = 0;
+          while (cum[s]! < u) s++;
+          return s;
+        });
         const bytes = huffmanEncode(sym, A);
         const counts = histogram(sym, A);
         expect(bytes.length).toBe(huffmanSectionBytes(counts, huffmanLengths(counts)));
@@ -57,14 +83,19 @@ describe('canonical huffman sections', () => {
     expect(Math.max(...lengths)).toBeLessThanOrEqual(HUFFMAN_MAX_LENGTH); // unlimited, the rarest would take 29 bits
     expect(lengths.reduce((s, l) => s + 2 ** -l, 0)).toBe(1);
     const sym: number[] = [];
-    fib.forEach((c, s) => { for (let i = 0; i < Math.min(c, 50); i++) sym.push(s); });
+    fib.forEach((c, s) => {
+      for (let i = 0; i < Math.min(c, 50); i++) sym.push(s);
+    });
     expect(Array.from(huffmanDecode(huffmanEncode(sym, 30), 30, sym.length, 'sec'))).toEqual(sym);
   });
 
   it('refuses bad code lengths, truncation, trailing bytes, bad padding and wrong counts with a named error', () => {
     const sym = [0, 1, 2, 3, 0, 0, 1, 0];
     const good = huffmanEncode(sym, 4);
-    expectNamed(() => huffmanDecode(good.subarray(0, 1), 4, 8, 'dense1.weight: values'), /dense1.weight: values: .*fewer than its 2-byte code-length table/);
+    expectNamed(
+      () => huffmanDecode(good.subarray(0, 1), 4, 8, 'dense1.weight: values'),
+      /dense1.weight: values: .*fewer than its 2-byte code-length table/,
+    );
     expectNamed(() => huffmanDecode(Uint8Array.of(0x11, 0x11, 0), 4, 1, 'sec'), /over-subscribed/);
     expectNamed(() => huffmanDecode(Uint8Array.of(0x22, 0x02, 0), 4, 1, 'sec'), /incomplete/);
     expectNamed(() => huffmanDecode(Uint8Array.of(0x00, 0x00, 0), 4, 1, 'sec'), /gives no symbol a code/);
@@ -108,29 +139,71 @@ describe('canonical huffman sections', () => {
 
 // ---- whole files -------------------------------------------------------------------------------
 
-const SPEC: ModelSpec = { name: 'fmt2', input: [300], loss: 'softmax-ce', task: 'classification', layers: [{ kind: 'dense', units: 40 }, { kind: 'relu' }, { kind: 'dense', units: 10 }] };
+const SPEC: ModelSpec = {
+  name: 'fmt2',
+  input: [300],
+  loss: 'softmax-ce',
+  task: 'classification',
+  layers: [{ kind: 'dense', units: 40 }, { kind: 'relu' }, { kind: 'dense', units: 10 }],
+};
 
 /** dense1: 6% kept, 5-bit shared with a skewed histogram (huffman index and values); dense2: 30% kept, f32. */
 function input(): CompressInput {
   const r = rng(11);
   const K = 32;
   const codebook = Float32Array.from(randn(K, 4, 0.1)).sort();
-  const w1 = new Float32Array(300 * 40), m1 = new Float32Array(300 * 40);
+  const w1 = new Float32Array(300 * 40),
+    m1 = new Float32Array(300 * 40);
   const assignments: number[] = [];
   for (let i = 0; i < w1.length; i++) {
-    if (r() < 0.06) { const a = Math.min(K - 1, Math.floor(-Math.log(1 - r()) * 4)); m1[i] = 1; w1[i] = codebook[a]!; assignments.push(a); }
+    if (r() < 0.06) {
+      const a = Math.min(K - 1, Math.floor(-Math.log(1 - r()) * 4));
+      m1[i] = 1;
+      w1[i] = codebook[a]!;
+      assignments.push(a);
+    }
   }
-  const w2 = new Float32Array(400), m2 = new Float32Array(400);
-  for (let i = 0; i < 400; i++) if (r() < 0.3) { m2[i] = 1; w2[i] = (r() - 0.5) || 0.25; }
+  const w2 = new Float32Array(400),
+    m2 = new Float32Array(400);
+  for (let i = 0; i < 400; i++)
+    if (r() < 0.3) {
+      m2[i] = 1;
+      w2[i] = r() - 0.5 || 0.25;
+    }
   return {
     spec: SPEC,
-    sharing: { init: 'linear', iterations: 0, layers: { dense1: { layer: 'dense1', param: 'dense1.weight', shape: [300, 40], bits: 5, codebook, assignments: Uint8Array.from(assignments), kept: assignments.length, params: w1.length, counts: new Uint32Array(K) } } },
-    values: new Map([['dense1.weight', w1], ['dense1.bias', randn(40, 12)], ['dense2.weight', w2], ['dense2.bias', randn(10, 13)]]),
-    masks: new Map([['dense1.weight', m1], ['dense2.weight', m2]]),
+    sharing: {
+      init: 'linear',
+      iterations: 0,
+      layers: {
+        dense1: {
+          layer: 'dense1',
+          param: 'dense1.weight',
+          shape: [300, 40],
+          bits: 5,
+          codebook,
+          assignments: Uint8Array.from(assignments),
+          kept: assignments.length,
+          params: w1.length,
+          counts: new Uint32Array(K),
+        },
+      },
+    },
+    values: new Map([
+      ['dense1.weight', w1],
+      ['dense1.bias', randn(40, 12)],
+      ['dense2.weight', w2],
+      ['dense2.bias', randn(10, 13)],
+    ]),
+    masks: new Map([
+      ['dense1.weight', m1],
+      ['dense2.weight', m2],
+    ]),
   };
 }
 
-const sameBits = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const sameBits = (a: Float32Array, b: Float32Array) =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 describe('format version 2 files', () => {
   it('huffman-coded index and values round trip bit-exactly, are smaller than packed, and sizes add up to the file', () => {
@@ -158,18 +231,35 @@ describe('format version 2 files', () => {
     const v2 = serializeCompressed(input(), { entropyCoding: false, formatVersion: 2 });
     const { tensors, metadata } = parseSafetensors(v2);
     const params = JSON.parse(metadata.params!) as Record<string, unknown>[];
-    const v1params = params.map((p) => { const q = { ...p }; delete q.indexCoding; delete q.valueCoding; return q; });
+    const v1params = params.map((p) => {
+      const q = { ...p };
+      delete q.indexCoding;
+      delete q.valueCoding;
+      return q;
+    });
     const v1 = serializeSafetensors(tensors, { ...metadata, [COMPRESSED_FORMAT_KEY]: '1', params: JSON.stringify(v1params) });
     const d = decodeCompressed(v1);
     expect(d.version).toBe('1');
     for (const [k, v] of input().values) expect(sameBits(d.values.get(k)!, v), k).toBe(true);
     expect(compressedSizes(v1).version).toBe('1');
-    expectNamed(() => decodeCompressed(serializeSafetensors(tensors, { ...metadata, [COMPRESSED_FORMAT_KEY]: '1' })), /unknown field "indexCoding" \(format version 1\)/);
-    expectNamed(() => decodeCompressed(serializeSafetensors(tensors, { ...metadata, params: JSON.stringify(v1params) })), /lacks the field "indexCoding"/);
+    expectNamed(
+      () => decodeCompressed(serializeSafetensors(tensors, { ...metadata, [COMPRESSED_FORMAT_KEY]: '1' })),
+      /unknown field "indexCoding" \(format version 1\)/,
+    );
+    expectNamed(
+      () => decodeCompressed(serializeSafetensors(tensors, { ...metadata, params: JSON.stringify(v1params) })),
+      /lacks the field "indexCoding"/,
+    );
     const bad = params.map((p) => ({ ...p, valueCoding: p.kind === 'sparse' ? 'rans' : undefined }));
-    expectNamed(() => decodeCompressed(serializeSafetensors(tensors, { ...metadata, params: JSON.stringify(bad) })), /valueCoding must be "packed" or "huffman", got "rans"/);
+    expectNamed(
+      () => decodeCompressed(serializeSafetensors(tensors, { ...metadata, params: JSON.stringify(bad) })),
+      /valueCoding must be "packed" or "huffman", got "rans"/,
+    );
     const f32huff = params.map((p) => (p.name === 'dense2.weight' ? { ...p, valueCoding: 'huffman' } : p));
-    expectNamed(() => decodeCompressed(serializeSafetensors(tensors, { ...metadata, params: JSON.stringify(f32huff) })), /'dense2.weight'\): valueCoding "huffman" needs a codebook/);
+    expectNamed(
+      () => decodeCompressed(serializeSafetensors(tensors, { ...metadata, params: JSON.stringify(f32huff) })),
+      /'dense2.weight'\): valueCoding "huffman" needs a codebook/,
+    );
   });
 
   it('fuzz: corrupting, truncating or extending only the huffman sections gets a named CompressedModelError or a valid decode, never anything else', () => {
@@ -177,7 +267,8 @@ describe('format version 2 files', () => {
     const { tensors, metadata } = parseSafetensors(good);
     const sections = ['dense1.weight.index', 'dense1.weight.values'];
     const r = rng(21);
-    let refused = 0, decoded = 0;
+    let refused = 0,
+      decoded = 0;
     for (let t = 0; t < 300; t++) {
       const name = sections[t % 2]!;
       let data = (tensors[name]!.data as Uint8Array).slice();

@@ -32,7 +32,11 @@ describe('hostile data', () => {
     const rows: string[] = [];
     for (const c of await hostileCases()) {
       let err: unknown;
-      try { await c.run(); } catch (e) { err = e; }
+      try {
+        await c.run();
+      } catch (e) {
+        err = e;
+      }
       expect(err, `${c.reader}: ${c.what} was accepted`).toBeDefined();
       expect(isNamed(err), `${c.reader}: ${c.what} threw ${String(err)}`).toBe(true);
       expect((err as Error).message, `${c.reader}: ${c.what}`).toMatch(c.error);
@@ -45,9 +49,19 @@ describe('hostile data', () => {
     const results: FuzzResult[] = [];
     for (const [k, r] of (await readers()).entries()) results.push(await fuzzReader(r, CASES, 1000 + k));
     if (REPORT) {
-      console.log(['| reader | cases | accepted | named errors | crashes | hangs (> 2 s) | slowest | largest allocation / (input + 64 KiB) |', '|---|---:|---:|---|---:|---:|---:|---:|',
-        ...results.map((r) => `| ${r.reader} | ${r.cases} | ${r.accepted} | ${r.named} (${Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ')}) | ${r.crashes.length} | ${r.hangs} | ${r.slowestMs.toFixed(1)} ms | ${r.worstAllocRatio.toFixed(2)} |`),
-        `total: ${results.reduce((a, r) => a + r.cases, 0)} cases, ${results.reduce((a, r) => a + r.crashes.length, 0)} crashes`].join('\n'));
+      console.log(
+        [
+          '| reader | cases | accepted | named errors | crashes | hangs (> 2 s) | slowest | largest allocation / (input + 64 KiB) |',
+          '|---|---:|---:|---|---:|---:|---:|---:|',
+          ...results.map(
+            (r) =>
+              `| ${r.reader} | ${r.cases} | ${r.accepted} | ${r.named} (${Object.entries(r.errors)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')}) | ${r.crashes.length} | ${r.hangs} | ${r.slowestMs.toFixed(1)} ms | ${r.worstAllocRatio.toFixed(2)} |`,
+          ),
+          `total: ${results.reduce((a, r) => a + r.cases, 0)} cases, ${results.reduce((a, r) => a + r.crashes.length, 0)} crashes`,
+        ].join('\n'),
+      );
     }
     for (const r of results) {
       expect(r.crashes, r.reader).toEqual([]);

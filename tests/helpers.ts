@@ -26,7 +26,8 @@ export function randn(n: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const u = Math.max(r(), 1e-12), v = r();
+    const u = Math.max(r(), 1e-12),
+      v = r();
     out[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
   return out;
@@ -38,20 +39,34 @@ export function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array 
 }
 
 /** Throws with the worst element when |a - e| > atol + rtol·|e| anywhere. */
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: { atol?: number; rtol?: number } = {}, what = 'result'): void {
-  const atol = tol.atol ?? 1e-5, rtol = tol.rtol ?? 1e-4;
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: { atol?: number; rtol?: number } = {},
+  what = 'result',
+): void {
+  const atol = tol.atol ?? 1e-5,
+    rtol = tol.rtol ?? 1e-4;
   if (actual.length !== expected.length) throw new Error(`${what}: length ${actual.length} != expected ${expected.length}`);
-  let worst = -1, worstExcess = 0, bad = 0;
+  let worst = -1,
+    worstExcess = 0,
+    bad = 0;
   for (let i = 0; i < actual.length; i++) {
-    const a = actual[i]!, e = expected[i]!;
+    const a = actual[i]!,
+      e = expected[i]!;
     const excess = Math.abs(a - e) - (atol + rtol * Math.abs(e));
     if (!(excess <= 0)) {
       bad++;
-      if (worst < 0 || !(excess <= worstExcess)) { worst = i; worstExcess = excess; }
+      if (worst < 0 || !(excess <= worstExcess)) {
+        worst = i;
+        worstExcess = excess;
+      }
     }
   }
   if (bad > 0) {
-    throw new Error(`${what}: ${bad}/${actual.length} elements outside atol ${atol} + rtol ${rtol}·|ref|; worst at [${worst}]: got ${actual[worst]}, expected ${expected[worst]}`);
+    throw new Error(
+      `${what}: ${bad}/${actual.length} elements outside atol ${atol} + rtol ${rtol}·|ref|; worst at [${worst}]: got ${actual[worst]}, expected ${expected[worst]}`,
+    );
   }
 }
 
@@ -68,4 +83,3 @@ export async function cli(args: string[], opts: { timeout?: number } = {}): Prom
     return { code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
   }
 }
-

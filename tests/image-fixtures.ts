@@ -6,7 +6,8 @@ import { rng, uniform } from './helpers.js';
 
 /** Random frequencies (channels × 256, each ≥ 1, rows summing to 2^16), peaked near symbol 127. */
 export function randomFreq(m: number, seed: number): Uint16Array {
-  const r = rng(seed), f = new Uint16Array(m * 256);
+  const r = rng(seed),
+    f = new Uint16Array(m * 256);
   for (let c = 0; c < m; c++) {
     let sum = 0;
     for (let s = 0; s < 256; s++) {
@@ -16,7 +17,7 @@ export function randomFreq(m: number, seed: number): Uint16Array {
     }
     const scale = (65536 - 256) / (sum - 256);
     sum = 0;
-    for (let s = 0; s < 256; s++) sum += (f[c * 256 + s] = 1 + Math.floor((f[c * 256 + s]! - 1) * scale));
+    for (let s = 0; s < 256; s++) sum += f[c * 256 + s] = 1 + Math.floor((f[c * 256 + s]! - 1) * scale);
     f[c * 256 + 127] += 65536 - sum;
   }
   return f;
@@ -25,9 +26,25 @@ export function randomFreq(m: number, seed: number): Uint16Array {
 /** A small random model file (C image channels, N filters, M latent channels). */
 export function tinyModelBytes(C: number, N: number, M: number, seed: number): Uint8Array {
   const t: TensorMap = {};
-  const shapes: [string, number[]][] = [['a0', [N, C, 5, 5]], ['a1', [N, N, 5, 5]], ['a2', [M, N, 5, 5]], ['s0', [M, N, 5, 5]], ['s1', [N, N, 5, 5]], ['s2', [N, C, 5, 5]]];
+  const shapes: [string, number[]][] = [
+    ['a0', [N, C, 5, 5]],
+    ['a1', [N, N, 5, 5]],
+    ['a2', [M, N, 5, 5]],
+    ['s0', [M, N, 5, 5]],
+    ['s1', [N, N, 5, 5]],
+    ['s2', [N, C, 5, 5]],
+  ];
   for (const [i, [name, s]] of shapes.entries()) {
-    t[`${name}.w`] = { dtype: 'F32', shape: s, data: uniform(s.reduce((a, b) => a * b), seed + i, -0.2, 0.2) };
+    t[`${name}.w`] = {
+      dtype: 'F32',
+      shape: s,
+      data: uniform(
+        s.reduce((a, b) => a * b),
+        seed + i,
+        -0.2,
+        0.2,
+      ),
+    };
     const oc = name.startsWith('s') ? s[1]! : s[0]!;
     t[`${name}.b`] = { dtype: 'F32', shape: [oc], data: uniform(oc, seed + 10 + i, 0, 0.1) };
   }
@@ -40,8 +57,10 @@ export function tinyModelBytes(C: number, N: number, M: number, seed: number): U
 }
 
 export function randomImage(w: number, h: number, c: number, seed: number): RawImage {
-  const r = rng(seed), data = new Uint8Array(w * h * c);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) data[(y * w + x) * c + k] = Math.round(127 + 90 * Math.sin(x / 5 + k) * Math.cos(y / 7) + 20 * r());
+  const r = rng(seed),
+    data = new Uint8Array(w * h * c);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let k = 0; k < c; k++) data[(y * w + x) * c + k] = Math.round(127 + 90 * Math.sin(x / 5 + k) * Math.cos(y / 7) + 20 * r());
   return { width: w, height: h, channels: c, data };
 }
-

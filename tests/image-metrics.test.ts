@@ -7,11 +7,20 @@ describe('image bench metrics', () => {
   it('BD-rate of a curve at 0.8x the rate is -20%, and +25% the other way', () => {
     expect(bdRate(curve(1), curve(0.8))!.bdRate).toBeCloseTo(-20, 6);
     expect(bdRate(curve(0.8), curve(1))!.bdRate).toBeCloseTo(25, 6);
-    expect(bdRate(curve(1), curve(1).map((p) => ({ ...p, psnr: p.psnr + 100 })))).toBeUndefined();
+    expect(
+      bdRate(
+        curve(1),
+        curve(1).map((p) => ({ ...p, psnr: p.psnr + 100 })),
+      ),
+    ).toBeUndefined();
   });
 
   it('margins use the best of our points within the rate, or lossless', () => {
-    const anchor = [{ bpp: 0.4, psnr: 30, setting: 'a' }, { bpp: 1, psnr: 30, setting: 'b' }, { bpp: 3, psnr: 40, setting: 'c' }];
+    const anchor = [
+      { bpp: 0.4, psnr: 30, setting: 'a' },
+      { bpp: 1, psnr: 30, setting: 'b' },
+      { bpp: 3, psnr: 40, setting: 'c' },
+    ];
     const ours = [{ bpp: 0.8, psnr: 32, setting: 'x' }];
     expect(psnrMargins(anchor, ours, 0.5, 2.5)).toEqual([
       { bpp: 1, anchor: 30, ours: 32, margin: 2 },

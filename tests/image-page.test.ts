@@ -7,12 +7,20 @@ import { ImageCodec } from '../src/image/codec.js';
 import { loadImageModel } from '../src/image/node.js';
 import { openPage, startHarness, waitInPage, type Harness } from './browser-harness.js';
 
-interface Probe { state: string; error?: string; rows: { codec: string; bytes: number; bpp: number; psnr: number }[] }
+interface Probe {
+  state: string;
+  error?: string;
+  rows: { codec: string; bytes: number; bpp: number; psnr: number }[];
+}
 
 describe('image page in headless Chromium', () => {
   let h: Harness;
-  beforeAll(async () => { h = await startHarness(); });
-  afterAll(async () => { await h?.close(); });
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
 
   it('compresses a sample beside JPEG/WebP, and decodes a Node-encoded latent to the same integers', async () => {
     const { page, errors } = await openPage(h, '/image.html?sample=1&quality=6&autostart=1');
@@ -26,12 +34,16 @@ describe('image page in headless Chromium', () => {
 
     const gpu = await createGpu();
     const codec = new ImageCodec(gpu, loadImageModel);
-    const n = 40, data = new Uint8Array(n * n * 3).map((_, i) => (i * 31 + (i >> 7) * 17) % 256);
+    const n = 40,
+      data = new Uint8Array(n * n * 3).map((_, i) => (i * 31 + (i >> 7) * 17) % 256);
     const bytes = await codec.compress({ width: n, height: n, channels: 3, data }, { quality: 7 });
     const here = (await codec.decodeLatents(bytes)).q.flatMap((q) => Array.from(q));
     codec.dispose();
     gpu.destroy();
-    const there = await page.evaluate((b: number[]) => (window as unknown as { __imageDecodeLatents: (b: number[]) => Promise<number[]> }).__imageDecodeLatents(b), Array.from(bytes));
+    const there = await page.evaluate(
+      (b: number[]) => (window as unknown as { __imageDecodeLatents: (b: number[]) => Promise<number[]> }).__imageDecodeLatents(b),
+      Array.from(bytes),
+    );
     expect(there).toEqual(here);
     expect(errors).toEqual([]);
     await page.close();

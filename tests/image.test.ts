@@ -5,7 +5,7 @@ import { decodeImage, encodePng } from '../src/image/files.js';
 import { decodeLatent, encodeLatent, latentTables } from '../src/image/latent-coder.js';
 import { parseImageModel, type ImageModel } from '../src/image/model.js';
 import { encodePnm } from '../src/image/pnm.js';
-import { ImageError, psnr, type RawImage } from '../src/image/raw.js';
+import { ImageError, psnr } from '../src/image/raw.js';
 import { readSlimg } from '../src/image/slimg.js';
 import { ImageTransforms } from '../src/image/transforms.js';
 import { conv2dCpu } from '../src/reference/conv2d.js';
@@ -15,10 +15,12 @@ import { randomFreq, randomImage, tinyModelBytes } from './image-fixtures.js';
 
 describe('image latent coder', () => {
   it('round-trips latents with escapes, and fails on a truncated stream', () => {
-    const m = 5, plane = 37, freq = randomFreq(m, 1);
+    const m = 5,
+      plane = 37,
+      freq = randomFreq(m, 1);
     const tables = latentTables(Int32Array.from([0, 3, -2, 7, -100]), freq, 'test');
     const r = rng(2);
-    const q = Int32Array.from({ length: m * plane }, (_, i) => i % 41 === 0 ? Math.round((r() - 0.5) * 1e6) : Math.round((r() - 0.5) * 30));
+    const q = Int32Array.from({ length: m * plane }, (_, i) => (i % 41 === 0 ? Math.round((r() - 0.5) * 1e6) : Math.round((r() - 0.5) * 30)));
     const enc = new RangeEncoder();
     encodeLatent(enc, q, m, tables);
     const bytes = enc.finish();
@@ -56,16 +58,24 @@ describe('image codec on the GPU', () => {
     const m = models['img:photo']!;
     const tr = new ImageTransforms(gpu, m);
     const x = uniform(3 * 16 * 24, 5, 0, 1);
-    let ref: Float32Array = x, shape = [1, 3, 16, 24];
+    let ref: Float32Array = x,
+      shape = [1, 3, 16, 24];
     for (const [i, l] of m.analysis.entries()) {
       ref = conv2dCpu(ref, shape as never, l.w, l.wShape, { stride: 2, padding: 2, bias: l.b, activation: i < 2 ? 'relu' : 'none' });
       shape = [1, l.wShape[0], shape[2]! / 2, shape[3]! / 2];
     }
     expectClose(await tr.analysis(x, 16, 24), ref, { atol: 1e-4, rtol: 1e-4 }, 'analysis');
     const y = uniform(5 * 2 * 3, 6, -2, 2);
-    ref = y; shape = [1, 5, 2, 3];
+    ref = y;
+    shape = [1, 5, 2, 3];
     for (const [i, l] of m.synthesis.entries()) {
-      ref = convTranspose2dCpu(ref, shape, l.w, l.wShape, { stride: 2, padding: 2, outputPadding: 1, bias: l.b, activation: i < 2 ? 'relu' : 'none' });
+      ref = convTranspose2dCpu(ref, shape, l.w, l.wShape, {
+        stride: 2,
+        padding: 2,
+        outputPadding: 1,
+        bias: l.b,
+        activation: i < 2 ? 'relu' : 'none',
+      });
       shape = [1, l.wShape[1], shape[2]! * 2, shape[3]! * 2];
     }
     expectClose(await tr.synthesis(y, 2, 3), ref, { atol: 1e-4, rtol: 1e-4 }, 'synthesis');
@@ -75,7 +85,11 @@ describe('image codec on the GPU', () => {
   it('compresses and decompresses odd sizes, tiled, gray and RGB; the decoded latent equals the coded one', async () => {
     const gpu = await testGpu();
     const codec = new ImageCodec(gpu, resolve);
-    for (const [w, h, c, tile] of [[1, 1, 1, 8], [37, 29, 3, 16], [50, 9, 1, 256]] as const) {
+    for (const [w, h, c, tile] of [
+      [1, 1, 1, 8],
+      [37, 29, 3, 16],
+      [50, 9, 1, 256],
+    ] as const) {
       const img = randomImage(w, h, c, w + h);
       for (const quality of [1, 8]) {
         const bytes = await codec.compress(img, { quality, tile });
@@ -93,7 +107,11 @@ describe('image codec on the GPU', () => {
   it('--lossless gives back every sample exactly (gray, RGB, odd sizes)', async () => {
     const gpu = await testGpu();
     const codec = new ImageCodec(gpu, resolve);
-    for (const [w, h, c] of [[1, 1, 1], [17, 5, 3], [9, 23, 1]] as const) {
+    for (const [w, h, c] of [
+      [1, 1, 1],
+      [17, 5, 3],
+      [9, 23, 1],
+    ] as const) {
       const img = randomImage(w, h, c, 7 * w + h);
       const bytes = await codec.compress(img, { lossless: true });
       expect(readSlimg(bytes).header.modelId).toBe('img:lossless');

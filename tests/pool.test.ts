@@ -1,24 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { createTensor, ops, run, type Gpu } from '../src/index.js';
 import { maxPool2dBackward, type MaxPool2dOptions } from '../src/kernels/pool.js';
-import {
-  maxPool2dBackwardCpu, maxPool2dCpu, maxPool2dCpuF64, poolGeometry, type PoolShape4,
-} from '../src/reference/pool.js';
+import { maxPool2dBackwardCpu, maxPool2dCpu, maxPool2dCpuF64, poolGeometry, type PoolShape4 } from '../src/reference/pool.js';
 import { expectClose, rng, testGpu, uniform } from './helpers.js';
 
-interface Case { x: PoolShape4; opts: MaxPool2dOptions }
+interface Case {
+  x: PoolShape4;
+  opts: MaxPool2dOptions;
+}
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const name = (c: Case) => `x[${c.x}] ${JSON.stringify(c.opts)}`;
 
 const AWKWARD: Case[] = [
   { x: [1, 1, 1, 1], opts: { kernel: 1 } },
   { x: [1, 1, 2, 2], opts: {} },
-  { x: [1, 1, 13, 11], opts: { kernel: 2, stride: 2 } },          // odd sizes: last row/column dropped
-  { x: [2, 3, 13, 11], opts: { kernel: 3, stride: 2 } },          // overlapping windows
-  { x: [1, 2, 7, 9], opts: { kernel: 3, stride: 1 } },            // heavy overlap
+  { x: [1, 1, 13, 11], opts: { kernel: 2, stride: 2 } }, // odd sizes: last row/column dropped
+  { x: [2, 3, 13, 11], opts: { kernel: 3, stride: 2 } }, // overlapping windows
+  { x: [1, 2, 7, 9], opts: { kernel: 3, stride: 1 } }, // heavy overlap
   { x: [2, 3, 13, 11], opts: { kernel: [2, 3], stride: [3, 2] } }, // overlap along w only
-  { x: [1, 2, 11, 13], opts: { kernel: 2, stride: 3 } },          // gaps between windows
-  { x: [1, 4, 5, 7], opts: { kernel: [5, 7] } },                  // one window per plane
+  { x: [1, 2, 11, 13], opts: { kernel: 2, stride: 3 } }, // gaps between windows
+  { x: [1, 4, 5, 7], opts: { kernel: [5, 7] } }, // one window per plane
   { x: [3, 5, 17, 19], opts: { kernel: [3, 2], stride: [3, 2] } },
 ];
 
@@ -73,7 +74,12 @@ describe('maxPool2d against the CPU reference', () => {
   it('LeNet-5 shapes (batch 64) and the default 2×2 stride 2', async () => {
     const gpu = await testGpu();
     let seed = 1000;
-    for (const x of [[64, 6, 28, 28], [64, 16, 10, 10], [64, 20, 24, 24], [64, 50, 8, 8]] as PoolShape4[]) {
+    for (const x of [
+      [64, 6, 28, 28],
+      [64, 16, 10, 10],
+      [64, 20, 24, 24],
+      [64, 50, 8, 8],
+    ] as PoolShape4[]) {
       await checkCase(gpu, { x, opts: {} }, uniform(numel(x), (seed += 10)), seed + 1);
     }
     const { y } = await ops.maxPool2d(createTensor(gpu, [2, 3, 9, 7]));
@@ -100,11 +106,16 @@ describe('maxPool2d against the CPU reference', () => {
       const dx = await (await ops.maxPool2dBackward(createTensor(gpu, [g.N, g.C, g.OH, g.OW], G), argmax, c.x, c.opts)).read();
       const L = (v: ArrayLike<number>) => {
         const y = maxPool2dCpuF64(v, c.x, c.opts);
-        let s = 0; for (let i = 0; i < y.length; i++) s += y[i]! * G[i]!; return s;
+        let s = 0;
+        for (let i = 0; i < y.length; i++) s += y[i]! * G[i]!;
+        return s;
       };
       const h = 1e-5; // far below the gaps between distinct random values
       const fd = Float64Array.from(x, (_, i) => {
-        const p = Float64Array.from(x); p[i]! += h; const m = Float64Array.from(x); m[i]! -= h;
+        const p = Float64Array.from(x);
+        p[i]! += h;
+        const m = Float64Array.from(x);
+        m[i]! -= h;
         return (L(p) - L(m)) / (2 * h);
       });
       expectClose(dx, fd, { atol: 1e-5, rtol: 1e-5 }, `dx FD ${name(c)}`);
@@ -134,10 +145,16 @@ describe('maxPool2d against the CPU reference', () => {
     await expect(ops.maxPool2d(x, { stride: 1.5 })).rejects.toThrow(/stride must be a positive integer/);
     await expect(ops.maxPool2d(createTensor(gpu, [2, 3, 8, 6], undefined, { dtype: 'u32' }))).rejects.toThrow(/x must have dtype f32, got u32/);
     const { y, argmax } = await ops.maxPool2d(x);
-    await expect(ops.maxPool2dBackward(y, argmax, [2, 3, 8, 8])).rejects.toThrow(/maxPool2dBackward: dy must have shape \[2,3,4,4\], got \[2,3,4,3\]/);
+    await expect(ops.maxPool2dBackward(y, argmax, [2, 3, 8, 8])).rejects.toThrow(
+      /maxPool2dBackward: dy must have shape \[2,3,4,4\], got \[2,3,4,3\]/,
+    );
     await expect(ops.maxPool2dBackward(y, y, [2, 3, 8, 6])).rejects.toThrow(/argmax must have dtype u32, got f32/);
-    await expect(ops.maxPool2dBackward(y, createTensor(gpu, [2, 3, 4, 2], undefined, { dtype: 'u32' }), [2, 3, 8, 6])).rejects.toThrow(/argmax must have shape \[2,3,4,3\], got \[2,3,4,2\]/);
+    await expect(ops.maxPool2dBackward(y, createTensor(gpu, [2, 3, 4, 2], undefined, { dtype: 'u32' }), [2, 3, 8, 6])).rejects.toThrow(
+      /argmax must have shape \[2,3,4,3\], got \[2,3,4,2\]/,
+    );
     await expect(ops.maxPool2dBackward(y, argmax, [2, 3, 8])).rejects.toThrow(/inputShape must be 4 positive integers \(N, C, H, W\)/);
-    await expect(ops.maxPool2dBackward(y, argmax, [2, 3, 1, 6])).rejects.toThrow(/kernel 2x2 is larger than the input 1x6 \(inputShape \[2,3,1,6\]\)/);
+    await expect(ops.maxPool2dBackward(y, argmax, [2, 3, 1, 6])).rejects.toThrow(
+      /kernel 2x2 is larger than the input 1x6 \(inputShape \[2,3,1,6\]\)/,
+    );
   });
 });

@@ -11,13 +11,21 @@ import { cli } from './helpers.js';
 
 describe('slimgpu predict', () => {
   let dir = '';
-  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'slimgpu-predict-')); });
-  afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'slimgpu-predict-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('LeNet-5 file on mnist-10k: identical predictions to the dense model, accuracy, latency and weight bytes in JSON', async () => {
     const file = join(dir, 'lenet5.slim.safetensors');
     const inp = prunedShared(modelFromName('lenet-5', { input: [1, 28, 28], numClasses: 10 }), 0.9, 5, 8);
-    for (const [k, v] of inp.values) if (!inp.masks!.has(k)) v.forEach((_, i) => { v[i] = ((i * 5) % 11) * 0.02 - 0.1; });
+    for (const [k, v] of inp.values)
+      if (!inp.masks!.has(k))
+        v.forEach((_, i) => {
+          v[i] = ((i * 5) % 11) * 0.02 - 0.1;
+        });
     await writeFile(file, serializeCompressed(inp));
     const r = await cli(['predict', '--compressed', file, '--data', 'mnist-10k', '--test-size', '300', '--latency', '5', '--check', '--json']);
     expect(r.code, r.stderr).toBe(0);

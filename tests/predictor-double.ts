@@ -22,7 +22,9 @@ export class CountPredictor implements BytePredictor {
     this.id = ('00d0' + crc32(train).toString(16).padStart(8, '0')).padEnd(32, '0');
     this.name = name;
     for (let i = 0; i < train.length; i++) {
-      const s = train[i]!, a = i > 0 ? train[i - 1]! : 10, b = i > 1 ? train[i - 2]! : 10;
+      const s = train[i]!,
+        a = i > 0 ? train[i - 1]! : 10,
+        b = i > 1 ? train[i - 2]! : 10;
       this.c0[s]!++;
       this.c1[a * 256 + s]!++;
       const k = b * 256 + a;
@@ -41,7 +43,8 @@ export class CountPredictor implements BytePredictor {
     this.stats.tables++;
     const f = new Array<number>(256);
     const m2 = this.c2.get(key);
-    let total = 0, top = 0;
+    let total = 0,
+      top = 0;
     for (let s = 0; s < 256; s++) {
       const v = 16 * (m2?.get(s) ?? 0) + 4 * this.c1[a * 256 + s]! + this.c0[s]! + 1;
       f[s] = v;
@@ -65,12 +68,13 @@ export class CountPredictor implements BytePredictor {
     if (!Number.isInteger(n) || n < 1) throw new Error(`CountPredictor.open: n must be a positive integer, got ${n}`);
     this.stats.opened++;
     const hist = new Int32Array(2 * n).fill(10);
-    const self = this;
+    const stats = this.stats;
+    const table = (a: number, b: number) => this.table(a, b);
     return {
       n,
       async next() {
-        self.stats.calls++;
-        return Array.from({ length: n }, (_, s) => self.table(hist[2 * s]!, hist[2 * s + 1]!));
+        stats.calls++;
+        return Array.from({ length: n }, (_, s) => table(hist[2 * s]!, hist[2 * s + 1]!));
       },
       push(bytes: Int32Array) {
         if (bytes.length !== n) throw new Error(`push: expected ${n} bytes, got ${bytes.length}`);

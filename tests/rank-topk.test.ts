@@ -10,7 +10,8 @@ import { rng, testGpu } from './helpers.js';
 /** CSR of random exclusions: user u gets up to `most` distinct items (some ≥ N, ignored). */
 function exclusions(U: number, N: number, most: number, seed: number): { rowptr: Uint32Array; cols: Uint32Array } {
   const r = rng(seed);
-  const ptr = [0], cols: number[] = [];
+  const ptr = [0],
+    cols: number[] = [];
   for (let u = 0; u < U; u++) {
     const m = Math.floor(r() * (most + 1));
     const s = new Set<number>();
@@ -25,10 +26,16 @@ async function check(R: number, N: number, k: number, opts: { U?: number; ties?:
   for (const variant of ['lists', 'rounds'] as const) await checkVariant(R, N, k, { ...opts, variant });
 }
 
-async function checkVariant(R: number, N: number, k: number, opts: { U?: number; ties?: boolean; special?: boolean; chunks?: number; seed?: number; variant: 'lists' | 'rounds' }) {
+async function checkVariant(
+  R: number,
+  N: number,
+  k: number,
+  opts: { U?: number; ties?: boolean; special?: boolean; chunks?: number; seed?: number; variant: 'lists' | 'rounds' },
+) {
   const gpu = await testGpu();
   const seed = opts.seed ?? R * 31 + N;
-  const U = opts.U ?? R + 3, chunks = opts.chunks ?? 1;
+  const U = opts.U ?? R + 3,
+    chunks = opts.chunks ?? 1;
   const r = rng(seed);
   const rows = Uint32Array.from({ length: R * chunks }, (_, i) => (i % 7 === 6 ? U + 1 : Math.floor(r() * U)));
   const { rowptr, cols } = exclusions(U, N, Math.min(N, 9), seed + 1);
@@ -37,20 +44,27 @@ async function checkVariant(R: number, N: number, k: number, opts: { U?: number;
   const tCols = createTensor(gpu, [cols.length], cols, { dtype: 'u32', label: 't.cols' });
   const outIdx = createTensor(gpu, [R * chunks * k], undefined, { dtype: 'u32', label: 't.idx' });
   const outVal = createTensor(gpu, [R * chunks * k], undefined, { label: 't.val' });
-  const refIdx = new Uint32Array(R * chunks * k), refVal = new Float32Array(R * chunks * k);
+  const refIdx = new Uint32Array(R * chunks * k),
+    refVal = new Float32Array(R * chunks * k);
   const scoreT = createTensor(gpu, [R, N], undefined, { label: 't.scores' });
   for (let c = 0; c < chunks; c++) {
     const s = Float32Array.from({ length: R * N }, () => (opts.ties ? Math.floor(r() * 3) : r() * 2 - 1));
     if (opts.special) for (let i = 0; i < s.length; i += 5) s[i] = [NaN, -Infinity, Infinity, -0, 1e30][(i / 5) % 5]!;
     scoreT.write(s);
-    await run(gpu, await rankTopk(gpu, { scores: scoreT, rows: tRows, rowptr: tPtr, cols: tCols, outIdx, outVal, k, base: c * R, variant: opts.variant }));
+    await run(
+      gpu,
+      await rankTopk(gpu, { scores: scoreT, rows: tRows, rowptr: tPtr, cols: tCols, outIdx, outVal, k, base: c * R, variant: opts.variant }),
+    );
     const ref = rankTopkCpu(s, R, N, k, rows, rowptr, cols, c * R);
-    refIdx.set(ref.idx, c * R * k); refVal.set(ref.val, c * R * k);
+    refIdx.set(ref.idx, c * R * k);
+    refVal.set(ref.val, c * R * k);
   }
   const [gi, gv] = [await outIdx.read(), await outVal.read()];
   for (let i = 0; i < gi.length; i++) {
     if (gi[i] !== refIdx[i] || !Object.is(gv[i], refVal[i])) {
-      throw new Error(`${opts.variant} R=${R} N=${N} k=${k}: entry ${i} (row ${Math.floor(i / k)}, rank ${i % k}) is (${gi[i]}, ${gv[i]}), reference (${refIdx[i]}, ${refVal[i]})`);
+      throw new Error(
+        `${opts.variant} R=${R} N=${N} k=${k}: entry ${i} (row ${Math.floor(i / k)}, rank ${i % k}) is (${gi[i]}, ${gv[i]}), reference (${refIdx[i]}, ${refVal[i]})`,
+      );
     }
   }
   for (const t of [tRows, tPtr, tCols, outIdx, outVal, scoreT]) t.dispose();
@@ -59,7 +73,7 @@ async function checkVariant(R: number, N: number, k: number, opts: { U?: number;
 describe('rankTopk', () => {
   it('matches the reference on awkward shapes', async () => {
     await check(1, 1, 1);
-    await check(3, 5, 10);       // fewer items than k: empty entries
+    await check(3, 5, 10); // fewer items than k: empty entries
     await check(7, 13, 10);
     await check(17, 131, 10);
     await check(5, 1031, 16);

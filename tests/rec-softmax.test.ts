@@ -10,7 +10,8 @@ import { expectClose, rng, testGpu } from './helpers.js';
 /** U users, each with 0..most distinct items of N (user 0 has none). */
 function csr(U: number, N: number, most: number, seed: number) {
   const r = rng(seed);
-  const ptr = [0], items: number[] = [];
+  const ptr = [0],
+    items: number[] = [];
   for (let u = 0; u < U; u++) {
     const s = new Set<number>();
     const m = u === 0 ? 0 : 1 + Math.floor(r() * most);
@@ -43,7 +44,12 @@ async function gpuLoss(B: number, N: number, U: number, base: number, seed: numb
 
 describe('recSoftmaxXent', () => {
   it('matches the float64 reference on awkward shapes', async () => {
-    for (const [B, N, U, base] of [[1, 1, 2, 0], [3, 7, 5, 2], [13, 131, 11, 5], [8, 1031, 9, 64]] as const) {
+    for (const [B, N, U, base] of [
+      [1, 1, 2, 0],
+      [3, 7, 5, 2],
+      [13, 131, 11, 5],
+      [8, 1031, 9, 64],
+    ] as const) {
       const g = await gpuLoss(B, N, U, base, B * 7 + N);
       const ref = recSoftmaxXentCpu(g.s, B, N, g.perm, g.rowptr, g.items, base);
       expectClose(g.ds, ref.ds, { atol: 1e-6, rtol: 1e-4 }, `ds ${B}x${N}`);
@@ -52,14 +58,18 @@ describe('recSoftmaxXent', () => {
   });
 
   it('its gradient is the derivative of scale·Σ loss (finite differences)', async () => {
-    const B = 4, N = 9, U = 6;
+    const B = 4,
+      N = 9,
+      U = 6;
     const g = await gpuLoss(B, N, U, 0, 3);
     const total = (s: Float32Array) => recSoftmaxXentCpu(s, B, N, g.perm, g.rowptr, g.items).loss.reduce((a, b) => a + b, 0) / B;
     const h = 1e-2;
     const fd = new Float64Array(B * N);
     for (let i = 0; i < B * N; i++) {
-      const p = Float32Array.from(g.s), m = Float32Array.from(g.s);
-      p[i]! += h; m[i]! -= h;
+      const p = Float32Array.from(g.s),
+        m = Float32Array.from(g.s);
+      p[i]! += h;
+      m[i]! -= h;
       fd[i] = (total(p) - total(m)) / (2 * h);
     }
     expectClose(g.ds, fd, { atol: 2e-4, rtol: 1e-2 }, 'ds vs finite differences');
@@ -79,7 +89,9 @@ describe('recSoftmaxXent', () => {
     const args = { scores: s, perm: u, rowptr: u, items: u, ds: l, loss: l };
     await expect(recSoftmaxXent(gpu, args)).rejects.toThrow(/ds must have shape \[2,3\]/);
     await expect(recSoftmaxXent(gpu, { ...args, ds: s })).rejects.toThrow(/ds and scores must be in different GPU buffers/);
-    await expect(recSoftmaxXent(gpu, { ...args, ds: createTensor(gpu, [2, 3], undefined, { label: 'b.d' }), base: 1 })).rejects.toThrow(/perm must hold base \+ B = 3/);
+    await expect(recSoftmaxXent(gpu, { ...args, ds: createTensor(gpu, [2, 3], undefined, { label: 'b.d' }), base: 1 })).rejects.toThrow(
+      /perm must hold base \+ B = 3/,
+    );
     await expect(recScatterRows(gpu, { perm: u, dtable: l, B: 1 })).rejects.toThrow(/dtable must be 2-D/);
     for (const t of [s, u, l]) t.dispose();
   });
@@ -88,7 +100,11 @@ describe('recSoftmaxXent', () => {
 describe('recScatterRows', () => {
   it('gathers, writes and clears the batch rows only, skipping padding', async () => {
     const gpu = await testGpu();
-    for (const [U, C, B, base] of [[5, 1, 2, 0], [17, 7, 5, 3], [40, 64, 11, 2]] as const) {
+    for (const [U, C, B, base] of [
+      [5, 1, 2, 0],
+      [17, 7, 5, 3],
+      [40, 64, 11, 2],
+    ] as const) {
       const r = rng(U + C);
       const perm = Uint32Array.from({ length: base + B }, (_, i) => (i === base + 1 ? U + 5 : (i * 7 + 3) % U));
       // distinct users in the batch
@@ -115,14 +131,23 @@ describe('recMultiHot', () => {
   it('writes normalised multi-hot rows with seeded item dropout, like the reference', async () => {
     const gpu = await testGpu();
     const seedBuf = createSeedBuffer(gpu);
-    for (const [B, N, U, base, drop, seed] of [[1, 1, 2, 0, 0, 0], [5, 13, 7, 2, 0.5, 7], [9, 1031, 12, 3, 0.25, 123456789]] as const) {
+    for (const [B, N, U, base, drop, seed] of [
+      [1, 1, 2, 0, 0, 0],
+      [5, 13, 7, 2, 0.5, 7],
+      [9, 1031, 12, 3, 0.25, 123456789],
+    ] as const) {
       const r = rng(B + N);
       const perm = Uint32Array.from({ length: base + B }, (_, i) => (i % 4 === 3 ? U + 1 : Math.floor(r() * U)));
       const { rowptr, items } = csr(U, N, Math.min(N, 40), seed);
       const tp = createTensor(gpu, [perm.length], perm, { dtype: 'u32', label: 'm.p' });
       const tr = createTensor(gpu, [rowptr.length], rowptr, { dtype: 'u32', label: 'm.r' });
       const ti = createTensor(gpu, [items.length], items, { dtype: 'u32', label: 'm.i' });
-      const out = createTensor(gpu, [B, N], Float32Array.from({ length: B * N }, () => 9), { label: 'm.o' });
+      const out = createTensor(
+        gpu,
+        [B, N],
+        Float32Array.from({ length: B * N }, () => 9),
+        { label: 'm.o' },
+      );
       writeSeed(gpu, seedBuf, seed);
       await run(gpu, await recMultiHot(gpu, { perm: tp, rowptr: tr, items: ti, out, seed: seedBuf, base, drop }));
       const ref = recMultiHotCpu(B, N, perm, rowptr, items, base, seed, drop);

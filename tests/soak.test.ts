@@ -11,13 +11,21 @@ import { parseMallocStats } from '../scripts/malloc-stats.js';
 
 const exec = promisify(execFile);
 
-type SoakJson = { samples: { step: number; liveBuffers: number; liveMiB: number; pipelines: number }[]; measuredFrom: number; slopesPer1000Steps: Record<string, number>; refreshes: number; forcedGc: boolean };
+type SoakJson = {
+  samples: { step: number; liveBuffers: number; liveMiB: number; pipelines: number }[];
+  measuredFrom: number;
+  slopesPer1000Steps: Record<string, number>;
+  refreshes: number;
+  forcedGc: boolean;
+};
 
 async function quickSoak(model: string): Promise<{ stdout: string; r: SoakJson }> {
   const dir = await mkdtemp(join(tmpdir(), 'slimgpu-soak-test-'));
   try {
     const json = join(dir, 'soak.json');
-    const { stdout } = await exec(process.execPath, ['--expose-gc', 'dist/scripts/soak.js', '--quick', '--model', model, '--json', json], { cwd: resolve(import.meta.dirname, '..') });
+    const { stdout } = await exec(process.execPath, ['--expose-gc', 'dist/scripts/soak.js', '--quick', '--model', model, '--json', json], {
+      cwd: resolve(import.meta.dirname, '..'),
+    });
     return { stdout, r: JSON.parse(await readFile(json, 'utf8')) as SoakJson };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -26,7 +34,9 @@ async function quickSoak(model: string): Promise<{ stdout: string; r: SoakJson }
 
 it('soak --quick: flat live buffers, bytes and pipeline cache; only the arena left at the end', async () => {
   const { stdout, r } = await quickSoak('mlp:784-32-10');
-  expect(stdout).toMatch(/soak: mlp:784-32-10, 120 steps .* \d+ mask refreshes, \d+ evaluations, \d+ checkpoints, 2 share\+fine-tune\+export\+load rounds/);
+  expect(stdout).toMatch(
+    /soak: mlp:784-32-10, 120 steps .* \d+ mask refreshes, \d+ evaluations, \d+ checkpoints, 2 share\+fine-tune\+export\+load rounds/,
+  );
   expect(r.forcedGc).toBe(true);
   expect(r.refreshes).toBeGreaterThan(5);
   const during = r.samples.slice(0, -1).filter((s) => s.step >= r.measuredFrom);
@@ -51,7 +61,8 @@ it('soak --quick --model gpt: weight sharing on a GPT too; flat buffers and pipe
 });
 
 it('parseMallocStats reads glibc malloc_stats() text', () => {
-  const text = 'Arena 0:\nsystem bytes     =   12795904\nin use bytes     =   12602096\nArena 1:\nsystem bytes     =     135168\nin use bytes     =       3552\nTotal (incl. mmap):\nsystem bytes     =   13066240\nin use bytes     =   12740816\nmax mmap regions =          1\nmax mmap bytes   =     135168\n';
+  const text =
+    'Arena 0:\nsystem bytes     =   12795904\nin use bytes     =   12602096\nArena 1:\nsystem bytes     =     135168\nin use bytes     =       3552\nTotal (incl. mmap):\nsystem bytes     =   13066240\nin use bytes     =   12740816\nmax mmap regions =          1\nmax mmap bytes   =     135168\n';
   expect(parseMallocStats(text)).toEqual({ systemBytes: 13066240, inUseBytes: 12740816, arenas: 2 });
   expect(parseMallocStats('no such block')).toBeUndefined();
 });

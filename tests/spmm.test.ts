@@ -5,35 +5,79 @@ import { describe, expect, it } from 'vitest';
 import { createTensor, run, type Gpu } from '../src/index.js';
 import { im2col, spmm, uploadMatrix } from '../src/kernels/spmm.js';
 import {
-  activate, buildMatrix, CompressedMatrixError, denseOf, im2colReference, spmmReference, type Activation, type MatrixFormat, type MatrixSource,
+  activate,
+  buildMatrix,
+  CompressedMatrixError,
+  denseOf,
+  im2colReference,
+  spmmReference,
+  type Activation,
+  type MatrixFormat,
+  type MatrixSource,
 } from '../src/reference/spmm.js';
 import { expectClose, randn, rng, testGpu } from './helpers.js';
 
 /** A random sparse matrix source: density d, bits ≤ 16 (codebook of K) or 32 (f32 values). */
-function source(rows: number, inDim: number, density: number, bits: number, seed: number, K = Math.min(2 ** bits, 1 << 12)): { s: MatrixSource; w: Float32Array } {
+function source(
+  rows: number,
+  inDim: number,
+  density: number,
+  bits: number,
+  seed: number,
+  K = Math.min(2 ** bits, 1 << 12),
+): { s: MatrixSource; w: Float32Array } {
   const r = rng(seed);
-  const row: number[] = [], col: number[] = [], codes: number[] = [], values: number[] = [];
+  const row: number[] = [],
+    col: number[] = [],
+    codes: number[] = [],
+    values: number[] = [];
   const codebook = bits === 32 ? undefined : randn(K, seed + 1);
   const w = new Float32Array(rows * inDim);
-  for (let o = 0; o < rows; o++) for (let c = 0; c < inDim; c++) {
-    if (r() >= density) continue;
-    row.push(o); col.push(c);
-    if (codebook) { const a = Math.floor(r() * K); codes.push(a); w[o * inDim + c] = codebook[a]!; } else { const v = (r() - 0.5) * 2; values.push(v); w[o * inDim + c] = Math.fround(v); }
-  }
+  for (let o = 0; o < rows; o++)
+    for (let c = 0; c < inDim; c++) {
+      if (r() >= density) continue;
+      row.push(o);
+      col.push(c);
+      if (codebook) {
+        const a = Math.floor(r() * K);
+        codes.push(a);
+        w[o * inDim + c] = codebook[a]!;
+      } else {
+        const v = (r() - 0.5) * 2;
+        values.push(v);
+        w[o * inDim + c] = Math.fround(v);
+      }
+    }
   const s: MatrixSource = {
-    rows, inDim, row: Uint32Array.from(row), col: Uint32Array.from(col), bias: randn(rows, seed + 2),
+    rows,
+    inDim,
+    row: Uint32Array.from(row),
+    col: Uint32Array.from(col),
+    bias: randn(rows, seed + 2),
     ...(codebook ? { codes: Uint32Array.from(codes), codebook, bits } : { values: Float32Array.from(values) }),
   };
   return { s, w };
 }
 
-async function check(gpu: Gpu, rows: number, inDim: number, density: number, bits: number, B: number, format: MatrixFormat, act: Activation, seed: number, t: { xT?: boolean; yT?: boolean } = {}): Promise<void> {
+async function check(
+  gpu: Gpu,
+  rows: number,
+  inDim: number,
+  density: number,
+  bits: number,
+  B: number,
+  format: MatrixFormat,
+  act: Activation,
+  seed: number,
+  t: { xT?: boolean; yT?: boolean } = {},
+): Promise<void> {
   const { s, w } = source(rows, inDim, density, bits, seed);
   const m = buildMatrix(s, format);
   expect(Array.from(denseOf(m))).toEqual(Array.from(w)); // the layout holds exactly the weights
   const x = randn(B * inDim, seed + 3);
   const g = uploadMatrix(gpu, m);
-  const tx = createTensor(gpu, [B * inDim], x), ty = createTensor(gpu, [B * rows]);
+  const tx = createTensor(gpu, [B * inDim], x),
+    ty = createTensor(gpu, [B * rows]);
   try {
     await run(gpu, await spmm(gpu, g, tx, ty, { B, act, ...t }));
     const got = await ty.read();
@@ -42,29 +86,44 @@ async function check(gpu: Gpu, rows: number, inDim: number, density: number, bit
     if (t.xT || t.yT) return;
     // and against the plain dense product of the original weights
     const direct = new Float32Array(B * rows);
-    for (let b = 0; b < B; b++) for (let o = 0; o < rows; o++) {
-      let t = 0;
-      for (let c = 0; c < inDim; c++) t += x[b * inDim + c]! * w[o * inDim + c]!;
-      direct[b * rows + o] = activate(t + s.bias[o]!, act);
-    }
+    for (let b = 0; b < B; b++)
+      for (let o = 0; o < rows; o++) {
+        let t = 0;
+        for (let c = 0; c < inDim; c++) t += x[b * inDim + c]! * w[o * inDim + c]!;
+        direct[b * rows + o] = activate(t + s.bias[o]!, act);
+      }
     expectClose(got, direct, { atol: 1e-4, rtol: 1e-4 }, `${what} vs dense`);
   } finally {
-    g.dispose(); tx.dispose(); ty.dispose();
+    g.dispose();
+    tx.dispose();
+    ty.dispose();
   }
 }
 
 describe('spmm: inference from compressed weights', () => {
   it.each([
-    [1, 1, 1, 1, 1, 'csr', 'none'], [7, 3, 0.6, 3, 1, 'csr', 'relu'], [65, 129, 0.1, 5, 13, 'csr', 'relu'], [33, 70, 0.05, 4, 64, 'csr', 'none'],
-    [65, 129, 0.1, 5, 13, 'dense', 'sigmoid'], [10, 300, 0.3, 9, 9, 'csr', 'tanh'], [10, 300, 0.3, 9, 2, 'dense', 'none'], [17, 40, 0.2, 32, 5, 'csr', 'relu'],
-    [17, 40, 0.2, 32, 3, 'dense', 'none'], [5, 200, 0.5, 16, 8, 'csr', 'none'], [3, 70_000, 0.001, 2, 2, 'csr', 'none'], [4, 8, 0, 4, 3, 'csr', 'relu'],
+    [1, 1, 1, 1, 1, 'csr', 'none'],
+    [7, 3, 0.6, 3, 1, 'csr', 'relu'],
+    [65, 129, 0.1, 5, 13, 'csr', 'relu'],
+    [33, 70, 0.05, 4, 64, 'csr', 'none'],
+    [65, 129, 0.1, 5, 13, 'dense', 'sigmoid'],
+    [10, 300, 0.3, 9, 9, 'csr', 'tanh'],
+    [10, 300, 0.3, 9, 2, 'dense', 'none'],
+    [17, 40, 0.2, 32, 5, 'csr', 'relu'],
+    [17, 40, 0.2, 32, 3, 'dense', 'none'],
+    [5, 200, 0.5, 16, 8, 'csr', 'none'],
+    [3, 70_000, 0.001, 2, 2, 'csr', 'none'],
+    [4, 8, 0, 4, 3, 'csr', 'relu'],
     [129, 64, 1, 8, 1, 'dense', 'relu'],
   ] as const)('rows %i, in %i, density %f, %i bits, B %i, %s, %s', async (rows, inDim, d, bits, B, format, act) => {
     await check(await testGpu(), rows, inDim, d, bits, B, format, act, rows * 31 + inDim);
   });
 
   it.each([
-    [65, 129, 0.1, 5, 13, 'csr', { xT: true }], [33, 70, 0.05, 4, 64, 'csr', { xT: true, yT: true }], [10, 300, 0.3, 9, 9, 'dense', { yT: true }], [7, 40, 0.2, 32, 3, 'csr', { xT: true, yT: true }],
+    [65, 129, 0.1, 5, 13, 'csr', { xT: true }],
+    [33, 70, 0.05, 4, 64, 'csr', { xT: true, yT: true }],
+    [10, 300, 0.3, 9, 9, 'dense', { yT: true }],
+    [7, 40, 0.2, 32, 3, 'csr', { xT: true, yT: true }],
   ] as const)('transposed layouts: rows %i, in %i, density %f, %i bits, B %i, %s, %o', async (rows, inDim, d, bits, B, format, t) => {
     await check(await testGpu(), rows, inDim, d, bits, B, format, 'relu', rows + inDim, t);
   });
@@ -73,22 +132,29 @@ describe('spmm: inference from compressed weights', () => {
     const gpu = await testGpu();
     const g = { N: 2, C: 3, H: 7, W: 6, KH: 3, KW: 2, S: 2, PAD: 1, OH: 4, OW: 4 };
     const x = randn(g.N * g.C * g.H * g.W, 5);
-    const kk = g.C * g.KH * g.KW, P = g.OH * g.OW, OC = 5;
+    const kk = g.C * g.KH * g.KW,
+      P = g.OH * g.OW,
+      OC = 5;
     const { s } = source(OC, kk, 0.5, 3, 9);
     const m = buildMatrix(s, 'csr');
-    const tx = createTensor(gpu, [x.length], x), tp = createTensor(gpu, [g.N * P * kk]), ty = createTensor(gpu, [g.N * OC * P]);
+    const tx = createTensor(gpu, [x.length], x),
+      tp = createTensor(gpu, [g.N * P * kk]),
+      ty = createTensor(gpu, [g.N * OC * P]);
     const gm = uploadMatrix(gpu, m);
     try {
-      await run(gpu, [...await im2col(gpu, tx, tp, g), ...await spmm(gpu, gm, tp, ty, { B: g.N * P, P, act: 'relu' })]);
+      await run(gpu, [...(await im2col(gpu, tx, tp, g)), ...(await spmm(gpu, gm, tp, ty, { B: g.N * P, P, act: 'relu' }))]);
       const patches = im2colReference(x, g);
       expect(Array.from(await tp.read())).toEqual(Array.from(patches));
       expectClose(await ty.read(), spmmReference(m, patches, g.N * P, 'relu', P), { atol: 1e-4, rtol: 1e-4 }, 'conv');
       // the transposed lowering: patches (C·KH·KW, N·OH·OW), lanes along the pixels
-      await run(gpu, [...await im2col(gpu, tx, tp, g, true), ...await spmm(gpu, gm, tp, ty, { B: g.N * P, P, act: 'relu', xT: true })]);
+      await run(gpu, [...(await im2col(gpu, tx, tp, g, true)), ...(await spmm(gpu, gm, tp, ty, { B: g.N * P, P, act: 'relu', xT: true }))]);
       expect(Array.from(await tp.read())).toEqual(Array.from(im2colReference(x, g, true)));
       expectClose(await ty.read(), spmmReference(m, patches, g.N * P, 'relu', P), { atol: 1e-4, rtol: 1e-4 }, 'conv, transposed');
     } finally {
-      gm.dispose(); tx.dispose(); tp.dispose(); ty.dispose();
+      gm.dispose();
+      tx.dispose();
+      tp.dispose();
+      ty.dispose();
     }
   });
 

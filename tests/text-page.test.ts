@@ -41,25 +41,33 @@ interface CodecProbe {
   rows: { method: string; bytes: number; exact?: boolean }[];
 }
 
-const TEXT_PROBE = '(() => { const p = window.__text; return p && { state: p.state, error: p.error, logs: p.logs.length, vals: p.vals, samples: p.samples.length } })()';
-const CODEC_PROBE = '(() => { const p = window.__codec; return p && { state: p.state, error: p.error, progress: p.progress.length, roundTrip: p.roundTrip } })()';
+const TEXT_PROBE =
+  '(() => { const p = window.__text; return p && { state: p.state, error: p.error, logs: p.logs.length, vals: p.vals, samples: p.samples.length } })()';
+const CODEC_PROBE =
+  '(() => { const p = window.__codec; return p && { state: p.state, error: p.error, progress: p.progress.length, roundTrip: p.roundTrip } })()';
 
 describe('text-model and codec pages in headless Chromium', () => {
   let h: Harness;
-  beforeAll(async () => { h = await startHarness(); });
-  afterAll(async () => { await h?.close(); });
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
 
   it('text page: a tiny GPT learns the sample text with AdamW, samples as it learns, and is pruned and exported', async () => {
-    const q = 'source=gpl&model=gpt:1-32-2-32&steps=40&batch=8&lr=0.01&warmup=5&sparsity=0.5&bits=0&evalEvery=20&tokens=16&temperature=0.8&prompt=The%20&autostart=1';
+    const q =
+      'source=gpl&model=gpt:1-32-2-32&steps=40&batch=8&lr=0.01&warmup=5&sparsity=0.5&bits=0&evalEvery=20&tokens=16&temperature=0.8&prompt=The%20&autostart=1';
     const { page, errors } = await openPage(h, `/text.html?${q}`, { viewport: { width: 1440, height: 1000 } });
-    await waitInPage(page, `window.__text && ["done", "error", "nogpu"].includes(window.__text.state)`, "the end of the run", 280_000, TEXT_PROBE);
+    await waitInPage(page, `window.__text && ["done", "error", "nogpu"].includes(window.__text.state)`, 'the end of the run', 280_000, TEXT_PROBE);
     const p = await page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __text: TextProbe }).__text)) as TextProbe);
     expect(p.error).toBeUndefined();
     expect(p.state).toBe('done');
     expect(p.logs.at(-1)!.step).toBe(40);
     // validation before training and after each 20-step segment
     expect(p.vals.map((v) => v.step)).toEqual([0, 20, 40]);
-    const v0 = p.vals[0]!.bitsPerByte, v2 = p.vals[2]!.bitsPerByte;
+    const v0 = p.vals[0]!.bitsPerByte,
+      v2 = p.vals[2]!.bitsPerByte;
     expect(v0).toBeGreaterThan(7); // an untrained byte model: about 8 bits per byte
     expect(v2).toBeLessThan(v0 - 1.5);
     // training bits per byte fall too
@@ -98,7 +106,9 @@ describe('text-model and codec pages in headless Chromium', () => {
     expect(seen.samples).toBe(4);
     expect(seen.phase).toMatch(/^Done after 40 steps/);
     expect(Number(seen.val)).toBeCloseTo(p.vals.at(-1)!.bitsPerByte, 2);
-    console.log(`text page: validation bits/byte ${p.vals.map((v) => v.bitsPerByte.toFixed(2)).join(' → ')}; last sample ${JSON.stringify(p.samples.at(-1)!.text)}`);
+    console.log(
+      `text page: validation bits/byte ${p.vals.map((v) => v.bitsPerByte.toFixed(2)).join(' → ')}; last sample ${JSON.stringify(p.samples.at(-1)!.text)}`,
+    );
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: resolve(ARTIFACTS, 'text-page.png'), fullPage: true });
     expect(errors).toEqual([]);
@@ -108,7 +118,13 @@ describe('text-model and codec pages in headless Chromium', () => {
   it('codec page: compresses live, decompresses in the page to the same bytes, compares with gzip', async () => {
     const q = 'sample=1&sampleBytes=2000&model=gpt:1-32-2-32&mixer=none&streams=4&chunkBytes=64&stepsPerChunk=2&lr=0.01&autostart=1';
     const { page, errors } = await openPage(h, `/codec.html?${q}`, { viewport: { width: 1440, height: 900 } });
-    await waitInPage(page, `window.__codec && ['done', 'error', 'nogpu'].includes(window.__codec.state)`, 'compression and the round trip', 280_000, CODEC_PROBE);
+    await waitInPage(
+      page,
+      `window.__codec && ['done', 'error', 'nogpu'].includes(window.__codec.state)`,
+      'compression and the round trip',
+      280_000,
+      CODEC_PROBE,
+    );
     const p = await page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __codec: CodecProbe }).__codec)) as CodecProbe);
     expect(p.error).toBeUndefined();
     expect(p.state).toBe('done');
@@ -120,13 +136,19 @@ describe('text-model and codec pages in headless Chromium', () => {
     const last = p.progress.at(-1)!;
     expect(last.done).toBe(2000);
     expect(p.progress.length).toBe(last.chunks);
-    const chunkBpb = p.progress.map((x, i) => { const prev = p.progress[i - 1]; return (x.bits - (prev?.bits ?? 0)) / (x.done - (prev?.done ?? 0)); });
+    const chunkBpb = p.progress.map((x, i) => {
+      const prev = p.progress[i - 1];
+      return (x.bits - (prev?.bits ?? 0)) / (x.done - (prev?.done ?? 0));
+    });
     expect(chunkBpb[0]!).toBeGreaterThan(7);
     expect(chunkBpb.at(-1)!).toBeLessThan(chunkBpb[0]! - 1);
     // the arithmetic code itself is shorter than the text (a file this small is dominated by the header's settings)
     expect(p.codeBits! / 8).toBeLessThan(2000);
     expect(p.slimzBytes!).toBeGreaterThan(p.codeBits! / 8);
-    expect(p.rows.filter((r) => !r.method.startsWith('brotli')).map((r) => [r.method.split(' ')[0], r.exact])).toEqual([['gzip', true], ['slimgpu', true]]);
+    expect(p.rows.filter((r) => !r.method.startsWith('brotli')).map((r) => [r.method.split(' ')[0], r.exact])).toEqual([
+      ['gzip', true],
+      ['slimgpu', true],
+    ]);
     const ui = await page.evaluate(() => ({
       verify: document.getElementById('s-verify')!.textContent,
       download: (document.getElementById('download') as HTMLButtonElement).disabled,
@@ -135,7 +157,9 @@ describe('text-model and codec pages in headless Chromium', () => {
     }));
     expect(ui).toMatchObject({ verify: '✓ exact', download: false, out: false });
     expect(ui.phase).toMatch(/^Round trip exact/);
-    console.log(`codec page: 2000 bytes → ${p.slimzBytes} (.slimz), gzip ${p.gzipBytes}; chunk bits/byte ${chunkBpb.map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      `codec page: 2000 bytes → ${p.slimzBytes} (.slimz), gzip ${p.gzipBytes}; chunk bits/byte ${chunkBpb.map((x) => x.toFixed(2)).join(' ')}`,
+    );
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: resolve(ARTIFACTS, 'codec-page.png'), fullPage: true });
     expect(errors).toEqual([]);

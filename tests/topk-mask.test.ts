@@ -21,7 +21,10 @@ function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 function expectSameMask(got: Float32Array, ref: Float32Array, what: string): void {
   const i = firstDiff(got, ref);
-  if (i >= 0) throw new Error(`${what}: mask differs from the reference at [${i}]: got ${got[i]}, expected ${ref[i]} (kept ${countKept(got)} vs ${countKept(ref)})`);
+  if (i >= 0)
+    throw new Error(
+      `${what}: mask differs from the reference at [${i}]: got ${got[i]}, expected ${ref[i]} (kept ${countKept(got)} vs ${countKept(ref)})`,
+    );
 }
 
 /** Values drawn from a few levels (heavy ties), both signs. */
@@ -37,12 +40,17 @@ function levels(n: number, seed: number, nLevels: number): Float32Array {
  */
 function checkTopkProperty(w: Float32Array, mask: Float32Array, k: number, what: string): void {
   const bits = topkAbsBits(w);
-  let kept = 0, minKept = 0xffffffff, maxDropped = -1;
+  let kept = 0,
+    minKept = 0xffffffff,
+    maxDropped = -1;
   for (let i = 0; i < bits.length; i++) {
     const m = mask[i]!;
-    if (m === 1) { kept++; if (bits[i]! < minKept) minKept = bits[i]!; }
-    else if (m === 0) { if (bits[i]! > maxDropped) maxDropped = bits[i]!; }
-    else throw new Error(`${what}: mask[${i}] = ${m}, not 0 or 1`);
+    if (m === 1) {
+      kept++;
+      if (bits[i]! < minKept) minKept = bits[i]!;
+    } else if (m === 0) {
+      if (bits[i]! > maxDropped) maxDropped = bits[i]!;
+    } else throw new Error(`${what}: mask[${i}] = ${m}, not 0 or 1`);
   }
   expect(kept, `${what}: kept`).toBe(k);
   if (k === 0 || k === bits.length) return;
@@ -112,7 +120,12 @@ describe('topkMask against the CPU reference', () => {
 
   it('many duplicates, negatives and zeros (ties across blocks)', async () => {
     const gpu = await testGpu();
-    for (const [n, nLevels] of [[100003, 4], [100003, 50], [70001, 1000], [5000, 2]] as const) {
+    for (const [n, nLevels] of [
+      [100003, 4],
+      [100003, 50],
+      [70001, 1000],
+      [5000, 2],
+    ] as const) {
       const w = levels(n, n + nLevels, nLevels);
       const t = createTensor(gpu, [n], w);
       for (const s of [...SPARSITIES, 0.33, 0.66]) {
@@ -165,8 +178,17 @@ describe('topkMask against the CPU reference', () => {
     const gpu = await testGpu();
     const size = 100_000;
     // out of offset order, with gaps; ties between views are broken by view order
-    const views = [{ offset: 50_000, length: 3001 }, { offset: 10, length: 20_000 }, { offset: 30_011, length: 7 }, { offset: 70_001, length: 29_000 }];
-    for (const [name, w] of [['normal', randn(size, 3)], ['levels', levels(size, 4, 6)], ['equal', new Float32Array(size).fill(-2)]] as const) {
+    const views = [
+      { offset: 50_000, length: 3001 },
+      { offset: 10, length: 20_000 },
+      { offset: 30_011, length: 7 },
+      { offset: 70_001, length: 29_000 },
+    ];
+    for (const [name, w] of [
+      ['normal', randn(size, 3)],
+      ['levels', levels(size, 4, 6)],
+      ['equal', new Float32Array(size).fill(-2)],
+    ] as const) {
       const t = createTensor(gpu, [size], w);
       for (const s of [0, 0.25, 0.5, 0.9, 1]) {
         const sentinel = new Float32Array(size).fill(7);
@@ -177,8 +199,12 @@ describe('topkMask against the CPU reference', () => {
         expectSameMask(got, topkMaskCpu(w, s, { views, mask: sentinel }), `views ${name} s=${s}`);
         let total = 0;
         for (const v of views) total += v.length;
-        let kept = 0, untouched = 0;
-        for (let i = 0; i < size; i++) { if (got[i] === 1) kept++; if (got[i] === 7) untouched++; }
+        let kept = 0,
+          untouched = 0;
+        for (let i = 0; i < size; i++) {
+          if (got[i] === 1) kept++;
+          if (got[i] === 7) untouched++;
+        }
         expect(kept).toBe(kFor(total, s));
         expect(untouched).toBe(size - total);
         mask.dispose();
@@ -198,13 +224,18 @@ describe('topkMask against the CPU reference', () => {
   it('weights as a view at an offset inside a larger buffer (the parameter arena)', async () => {
     const gpu = await testGpu();
     const align = gpu.limits.minStorageBufferOffsetAlignment;
-    const before = align / 4 * 3, n = 40_003, after = 17;
+    const before = (align / 4) * 3,
+      n = 40_003,
+      after = 17;
     const all = randn(before + n + after, 8);
     const arena = createTensor(gpu, [before + n + after], all);
     const w = new Tensor(gpu, arena.buffer, [n], 'f32', before * 4, false);
     const maskArena = createTensor(gpu, [before + n + after], new Float32Array(before + n + after).fill(5));
     const mask = new Tensor(gpu, maskArena.buffer, [n], 'f32', before * 4, false);
-    const views = [{ offset: 1, length: 20_000 }, { offset: 20_002, length: 20_000 }];
+    const views = [
+      { offset: 1, length: 20_000 },
+      { offset: 20_002, length: 20_000 },
+    ];
     await ops.topkMask(w, 0.7, { views, mask });
     const got = await maskArena.read();
     const wv = all.slice(before, before + n);
@@ -217,11 +248,15 @@ describe('topkMask against the CPU reference', () => {
   it('10M weights: exact count, threshold property and tie order', async () => {
     const gpu = await testGpu();
     const n = 10_000_000;
-    for (const [name, w, s] of [['normal', randn(n, 77), 0.9], ['levels', levels(n, 78, 64), 0.37]] as const) {
+    for (const [name, w, s] of [
+      ['normal', randn(n, 77), 0.9],
+      ['levels', levels(n, 78, 64), 0.37],
+    ] as const) {
       const t = createTensor(gpu, [n], w);
       const m = await ops.topkMask(t, s);
       checkTopkProperty(w, await m.read(), kFor(n, s), `10M ${name}`);
-      t.dispose(); m.dispose();
+      t.dispose();
+      m.dispose();
     }
   });
 
@@ -258,15 +293,28 @@ describe('topkMask against the CPU reference', () => {
     for (const s of [NaN, -0.1, 1.5, Infinity, '0.5' as unknown as number]) {
       await expect(ops.topkMask(w, s)).rejects.toThrow(/topkMask: sparsity must be in \[0, 1\]/);
     }
-    await expect(ops.topkMask(w, 0.5, { views: [{ offset: 0, length: 5 }, { offset: 4, length: 3 }] })).rejects.toThrow(/views\[0\] \(0\.\.5\) and views\[1\] \(4\.\.7\) overlap/);
-    await expect(ops.topkMask(w, 0.5, { views: [{ offset: 8, length: 3 }] })).rejects.toThrow(/views\[0\] = \(offset 8, length 3\) ends at 11, beyond the 10 elements of weights/);
+    await expect(
+      ops.topkMask(w, 0.5, {
+        views: [
+          { offset: 0, length: 5 },
+          { offset: 4, length: 3 },
+        ],
+      }),
+    ).rejects.toThrow(/views\[0\] \(0\.\.5\) and views\[1\] \(4\.\.7\) overlap/);
+    await expect(ops.topkMask(w, 0.5, { views: [{ offset: 8, length: 3 }] })).rejects.toThrow(
+      /views\[0\] = \(offset 8, length 3\) ends at 11, beyond the 10 elements of weights/,
+    );
     await expect(ops.topkMask(w, 0.5, { views: [{ offset: 1.5, length: 3 }] })).rejects.toThrow(/views\[0\]\.offset must be a non-negative integer/);
     await expect(ops.topkMask(w, 0.5, { views: [{ offset: 1, length: 0 }] })).rejects.toThrow(/views\[0\]\.length must be a positive integer/);
     await expect(ops.topkMask(w, 0.5, { views: [] })).rejects.toThrow(/views must be a non-empty array/);
-    await expect(ops.topkMask(w, 0.5, { mask: createTensor(gpu, [11]) })).rejects.toThrow(/mask must have the 10 elements of weights, got shape \[11\]/);
+    await expect(ops.topkMask(w, 0.5, { mask: createTensor(gpu, [11]) })).rejects.toThrow(
+      /mask must have the 10 elements of weights, got shape \[11\]/,
+    );
     await expect(ops.topkMask(w, 0.5, { mask: createTensor(gpu, [10], undefined, { dtype: 'u32' }) })).rejects.toThrow(/mask must have dtype f32/);
     await expect(ops.topkMask(createTensor(gpu, [10], undefined, { dtype: 'i32' }), 0.5)).rejects.toThrow(/weights must have dtype f32/);
-    await expect(topkMask(gpu, { weights: w, mask: createTensor(gpu, [10]), k: createTensor(gpu, [2], undefined, { dtype: 'u32' }) })).rejects.toThrow(/k must hold one u32, got shape \[2\]/);
+    await expect(
+      topkMask(gpu, { weights: w, mask: createTensor(gpu, [10]), k: createTensor(gpu, [2], undefined, { dtype: 'u32' }) }),
+    ).rejects.toThrow(/k must hold one u32, got shape \[2\]/);
     await expect(topkMask(gpu, { weights: w, mask: createTensor(gpu, [10]), k: createTensor(gpu, [1]) })).rejects.toThrow(/k must have dtype u32/);
     expect(() => kFor(10, 2)).toThrow(/sparsity must be in \[0, 1\], got 2/);
   });

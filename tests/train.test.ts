@@ -20,7 +20,17 @@ describe('training on the GPU', () => {
   it('a small model learns MNIST digits within seconds (loss falls, accuracy far above chance)', async () => {
     const gpu = await testGpu();
     const data = await mnistSmall(2048, 1000);
-    const net = Network.create(gpu, { name: 'mlp', input: [784], layers: [{ kind: 'dense', units: 64 }, { kind: 'relu' }, { kind: 'dense', units: 10 }], loss: 'softmax-ce', task: 'classification' }, 3);
+    const net = Network.create(
+      gpu,
+      {
+        name: 'mlp',
+        input: [784],
+        layers: [{ kind: 'dense', units: 64 }, { kind: 'relu' }, { kind: 'dense', units: 10 }],
+        loss: 'softmax-ce',
+        task: 'classification',
+      },
+      3,
+    );
     const before = await evaluate(net, data.test);
     const s = await trainNetwork(net, data.train, { ...base, epochs: 3, lr: 0.1, logEvery: 8 }, { step: 0 });
     const after = await evaluate(net, data.test);
@@ -34,8 +44,28 @@ describe('training on the GPU', () => {
   it('the sparsity after every scheduled mask refresh is exact, and masked weights are 0 after every step', async () => {
     const gpu = await testGpu();
     const data = await mnistSmall(640, 100);
-    const net = Network.create(gpu, { name: 'mlp', input: [784], layers: [{ kind: 'dense', units: 37 }, { kind: 'relu' }, { kind: 'dense', units: 10 }], loss: 'softmax-ce', task: 'classification' }, 5);
-    const o: TrainOptions = { ...base, epochs: 2, batch: 32, sparsity: 0.8, schedule: 'polynomial', pruneBegin: 2, pruneEnd: 14, pruneFrequency: 4, logEvery: 1 };
+    const net = Network.create(
+      gpu,
+      {
+        name: 'mlp',
+        input: [784],
+        layers: [{ kind: 'dense', units: 37 }, { kind: 'relu' }, { kind: 'dense', units: 10 }],
+        loss: 'softmax-ce',
+        task: 'classification',
+      },
+      5,
+    );
+    const o: TrainOptions = {
+      ...base,
+      epochs: 2,
+      batch: 32,
+      sparsity: 0.8,
+      schedule: 'polynomial',
+      pruneBegin: 2,
+      pruneEnd: 14,
+      pruneFrequency: 4,
+      logEvery: 1,
+    };
     const sched = sparsityScheduleOf(o, 40)!;
     const state = { step: 0 };
     const views = net.arena.prunable();
@@ -45,7 +75,8 @@ describe('training on the GPU', () => {
       const [w, m] = await Promise.all([net.arena.read('weights'), net.arena.read('mask')]);
       const last = [...Array(t).keys()].filter((u) => isPruningStep(sched, u)).pop();
       for (const v of views) {
-        const mask = m.get(v.name)!, wt = w.get(v.name)!;
+        const mask = m.get(v.name)!,
+          wt = w.get(v.name)!;
         let kept = 0;
         for (let i = 0; i < mask.length; i++) {
           if (mask[i] === 0) expect(wt[i]).toBe(0);
@@ -78,14 +109,25 @@ describe('training on the GPU', () => {
     const b = await evaluate(net2, data.test, { predictions: true });
     expect(b.predictions).toEqual(a.predictions);
     expect(b.accuracy).toBe(a.accuracy);
-    net.dispose(); net2.dispose();
+    net.dispose();
+    net2.dispose();
     await rm(dir, { recursive: true });
   });
 
   it('evaluation covers every sample: any batch size gives the same predictions, and accuracy matches them', async () => {
     const gpu = await testGpu();
     const data = await mnistSmall(256, 203);
-    const net = Network.create(gpu, { name: 'mlp', input: [784], layers: [{ kind: 'dense', units: 24 }, { kind: 'relu' }, { kind: 'dense', units: 10 }], loss: 'softmax-ce', task: 'classification' }, 8);
+    const net = Network.create(
+      gpu,
+      {
+        name: 'mlp',
+        input: [784],
+        layers: [{ kind: 'dense', units: 24 }, { kind: 'relu' }, { kind: 'dense', units: 10 }],
+        loss: 'softmax-ce',
+        task: 'classification',
+      },
+      8,
+    );
     await trainNetwork(net, data.train, { ...base, lr: 0.1 }, { step: 0 });
     const whole = await evaluate(net, data.test, { batch: 203, predictions: true });
     const small = await evaluate(net, data.test, { batch: 16, predictions: true }); // 12 steps + a tail of 11
@@ -107,14 +149,25 @@ describe('training on the GPU', () => {
   it('corrupt or truncated checkpoints are refused with a clear error', async () => {
     const gpu = await testGpu();
     const dir = await mkdtemp(join(tmpdir(), 'slimgpu-bad-'));
-    const net = Network.create(gpu, { name: 'tiny', input: [4], layers: [{ kind: 'dense', units: 3 }], loss: 'softmax-ce', task: 'classification' }, 0);
+    const net = Network.create(
+      gpu,
+      { name: 'tiny', input: [4], layers: [{ kind: 'dense', units: 3 }], loss: 'softmax-ce', task: 'classification' },
+      0,
+    );
     const good = join(dir, 'good.safetensors');
     await writeCheckpoint(good, net, 0, { ...base, model: 'mlp:4-3', data: 'mnist-10k' });
     const bytes = await readFile(good);
     const cases: [string, Uint8Array][] = [
       ['truncated', bytes.subarray(0, bytes.length - 7)],
       ['header-only', bytes.subarray(0, 5)],
-      ['huge header length', (() => { const b = Uint8Array.from(bytes); new DataView(b.buffer).setBigUint64(0, 1n << 40n, true); return b; })()],
+      [
+        'huge header length',
+        (() => {
+          const b = Uint8Array.from(bytes);
+          new DataView(b.buffer).setBigUint64(0, 1n << 40n, true);
+          return b;
+        })(),
+      ],
       ['garbage', new TextEncoder().encode('not a checkpoint at all, definitely not')],
     ];
     for (const [name, b] of cases) {
@@ -129,7 +182,21 @@ describe('training on the GPU', () => {
   it('a resumed run reproduces the uninterrupted run (fixed seed)', async () => {
     const gpu = await testGpu();
     const dir = await mkdtemp(join(tmpdir(), 'slimgpu-resume-'));
-    const cfg: RunConfig = { ...base, model: 'mlp:784-32-10', data: 'mnist-10k', epochs: 2, batch: 64, trainSize: 512, testSize: 200, sparsity: 0.7, pruneBegin: 2, pruneEnd: 12, pruneFrequency: 2, logEvery: 2, out: join(dir, 'full') };
+    const cfg: RunConfig = {
+      ...base,
+      model: 'mlp:784-32-10',
+      data: 'mnist-10k',
+      epochs: 2,
+      batch: 64,
+      trainSize: 512,
+      testSize: 200,
+      sparsity: 0.7,
+      pruneBegin: 2,
+      pruneEnd: 12,
+      pruneFrequency: 2,
+      logEvery: 2,
+      out: join(dir, 'full'),
+    };
     const full = await runTraining(gpu, cfg);
     // first half, then resume from its checkpoint (written at the end of epoch 1)
     const half = await runTraining(gpu, { ...cfg, epochs: 1, out: join(dir, 'half') });
@@ -151,7 +218,10 @@ describe('training on the GPU', () => {
     first.net.dispose();
     const ckpt = join(dir, 'checkpoint.safetensors');
     const before = await readFile(ckpt);
-    const err = await runTraining(gpu, { ...cfg, lr: 1e6, epochs: 3, logEvery: 1 }, {}, ckpt).then(() => undefined, (e: unknown) => e);
+    const err = await runTraining(gpu, { ...cfg, lr: 1e6, epochs: 3, logEvery: 1 }, {}, ckpt).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DivergedError);
     expect((err as Error).message).toMatch(/loss became (NaN|Infinity|-Infinity).*restored.*checkpoint on disk is intact/s);
     expect(Buffer.compare(await readFile(ckpt), before)).toBe(0);
@@ -170,13 +240,26 @@ describe('training on the GPU', () => {
       const b = create(d);
       live.add(b);
       const destroy = b.destroy.bind(b);
-      b.destroy = () => { live.delete(b); destroy(); };
+      b.destroy = () => {
+        live.delete(b);
+        destroy();
+      };
       return b;
     };
     try {
       const data = await mnistSmall(256, 130);
       const cycle = async () => {
-        const net = Network.create(gpu, { name: 'mlp', input: [784], layers: [{ kind: 'dense', units: 16 }, { kind: 'relu' }, { kind: 'dense', units: 10 }], loss: 'softmax-ce', task: 'classification' }, 0);
+        const net = Network.create(
+          gpu,
+          {
+            name: 'mlp',
+            input: [784],
+            layers: [{ kind: 'dense', units: 16 }, { kind: 'relu' }, { kind: 'dense', units: 10 }],
+            loss: 'softmax-ce',
+            task: 'classification',
+          },
+          0,
+        );
         await trainNetwork(net, data.train, { ...base, sparsity: 0.5, pruneBegin: 0, logEvery: 2 }, { step: 0 });
         await evaluate(net, data.test, { batch: 60, predictions: true });
         net.dispose();
@@ -196,33 +279,55 @@ describe('training on the GPU', () => {
 
 function cpuStep(x: Float64Array, labels: number[], p: Record<string, Float64Array>, B: number) {
   // x (B,1,6,6) → conv 3×(1×3×3) pad 1 + relu → maxpool 2 → flatten 27 → dense 27×4 → softmax CE (mean)
-  const C1 = 3, H = 6, P = 3, F = 27, K = 4;
-  const z1 = new Float64Array(B * C1 * H * H), a1 = new Float64Array(z1.length);
-  for (let b = 0; b < B; b++) for (let o = 0; o < C1; o++) for (let i = 0; i < H; i++) for (let j = 0; j < H; j++) {
-    let s = p.b1![o]!;
-    for (let ki = 0; ki < 3; ki++) for (let kj = 0; kj < 3; kj++) {
-      const ii = i + ki - 1, jj = j + kj - 1;
-      if (ii >= 0 && ii < H && jj >= 0 && jj < H) s += p.w1![o * 9 + ki * 3 + kj]! * x[b * 36 + ii * 6 + jj]!;
-    }
-    const idx = ((b * C1 + o) * H + i) * H + j;
-    z1[idx] = s; a1[idx] = Math.max(0, s);
-  }
-  const pooled = new Float64Array(B * F), arg = new Int32Array(B * F);
-  for (let b = 0; b < B; b++) for (let o = 0; o < C1; o++) for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) {
-    let best = -Infinity, bi = -1;
-    for (let di = 0; di < 2; di++) for (let dj = 0; dj < 2; dj++) {
-      const idx = ((b * C1 + o) * H + 2 * i + di) * H + 2 * j + dj;
-      if (a1[idx]! > best) { best = a1[idx]!; bi = idx; }
-    }
-    const q = b * F + (o * P + i) * P + j;
-    pooled[q] = best; arg[q] = bi;
-  }
+  const C1 = 3,
+    H = 6,
+    P = 3,
+    F = 27,
+    K = 4;
+  const z1 = new Float64Array(B * C1 * H * H),
+    a1 = new Float64Array(z1.length);
+  for (let b = 0; b < B; b++)
+    for (let o = 0; o < C1; o++)
+      for (let i = 0; i < H; i++)
+        for (let j = 0; j < H; j++) {
+          let s = p.b1![o]!;
+          for (let ki = 0; ki < 3; ki++)
+            for (let kj = 0; kj < 3; kj++) {
+              const ii = i + ki - 1,
+                jj = j + kj - 1;
+              if (ii >= 0 && ii < H && jj >= 0 && jj < H) s += p.w1![o * 9 + ki * 3 + kj]! * x[b * 36 + ii * 6 + jj]!;
+            }
+          const idx = ((b * C1 + o) * H + i) * H + j;
+          z1[idx] = s;
+          a1[idx] = Math.max(0, s);
+        }
+  const pooled = new Float64Array(B * F),
+    arg = new Int32Array(B * F);
+  for (let b = 0; b < B; b++)
+    for (let o = 0; o < C1; o++)
+      for (let i = 0; i < P; i++)
+        for (let j = 0; j < P; j++) {
+          let best = -Infinity,
+            bi = -1;
+          for (let di = 0; di < 2; di++)
+            for (let dj = 0; dj < 2; dj++) {
+              const idx = ((b * C1 + o) * H + 2 * i + di) * H + 2 * j + dj;
+              if (a1[idx]! > best) {
+                best = a1[idx]!;
+                bi = idx;
+              }
+            }
+          const q = b * F + (o * P + i) * P + j;
+          pooled[q] = best;
+          arg[q] = bi;
+        }
   const logits = new Float64Array(B * K);
-  for (let b = 0; b < B; b++) for (let k = 0; k < K; k++) {
-    let s = p.b2![k]!;
-    for (let f = 0; f < F; f++) s += pooled[b * F + f]! * p.w2![f * K + k]!;
-    logits[b * K + k] = s;
-  }
+  for (let b = 0; b < B; b++)
+    for (let k = 0; k < K; k++) {
+      let s = p.b2![k]!;
+      for (let f = 0; f < F; f++) s += pooled[b * F + f]! * p.w2![f * K + k]!;
+      logits[b * K + k] = s;
+    }
   const dl = new Float64Array(B * K);
   let loss = 0;
   for (let b = 0; b < B; b++) {
@@ -235,23 +340,32 @@ function cpuStep(x: Float64Array, labels: number[], p: Record<string, Float64Arr
   }
   const g: Record<string, Float64Array> = { w2: new Float64Array(F * K), b2: new Float64Array(K), w1: new Float64Array(27), b1: new Float64Array(3) };
   const dp = new Float64Array(B * F);
-  for (let b = 0; b < B; b++) for (let k = 0; k < K; k++) {
-    const d = dl[b * K + k]!;
-    g.b2![k]! += d;
-    for (let f = 0; f < F; f++) { g.w2![f * K + k]! += pooled[b * F + f]! * d; dp[b * F + f]! += d * p.w2![f * K + k]!; }
-  }
+  for (let b = 0; b < B; b++)
+    for (let k = 0; k < K; k++) {
+      const d = dl[b * K + k]!;
+      g.b2![k]! += d;
+      for (let f = 0; f < F; f++) {
+        g.w2![f * K + k]! += pooled[b * F + f]! * d;
+        dp[b * F + f]! += d * p.w2![f * K + k]!;
+      }
+    }
   const dz1 = new Float64Array(z1.length);
   for (let q = 0; q < dp.length; q++) dz1[arg[q]!]! += dp[q]!;
   for (let i = 0; i < dz1.length; i++) if (!(z1[i]! > 0)) dz1[i] = 0;
-  for (let b = 0; b < B; b++) for (let o = 0; o < C1; o++) for (let i = 0; i < H; i++) for (let j = 0; j < H; j++) {
-    const d = dz1[((b * C1 + o) * H + i) * H + j]!;
-    if (d === 0) continue;
-    g.b1![o]! += d;
-    for (let ki = 0; ki < 3; ki++) for (let kj = 0; kj < 3; kj++) {
-      const ii = i + ki - 1, jj = j + kj - 1;
-      if (ii >= 0 && ii < H && jj >= 0 && jj < H) g.w1![o * 9 + ki * 3 + kj]! += d * x[b * 36 + ii * 6 + jj]!;
-    }
-  }
+  for (let b = 0; b < B; b++)
+    for (let o = 0; o < C1; o++)
+      for (let i = 0; i < H; i++)
+        for (let j = 0; j < H; j++) {
+          const d = dz1[((b * C1 + o) * H + i) * H + j]!;
+          if (d === 0) continue;
+          g.b1![o]! += d;
+          for (let ki = 0; ki < 3; ki++)
+            for (let kj = 0; kj < 3; kj++) {
+              const ii = i + ki - 1,
+                jj = j + kj - 1;
+              if (ii >= 0 && ii < H && jj >= 0 && jj < H) g.w1![o * 9 + ki * 3 + kj]! += d * x[b * 36 + ii * 6 + jj]!;
+            }
+        }
   return { loss: loss / B, g };
 }
 
@@ -262,12 +376,30 @@ describe('golden step: tiny conv + dense model vs an independent CPU implementat
     const xs = uniform(B * 36, 77, 0, 1);
     const labels = [0, 3, 1, 2, 3];
     const ds: RawDataset = {
-      name: 'golden', task: 'classification', n: B, inputShape: [1, 6, 6], featureCount: 36, inputs: xs,
-      normalization: { scale: 1, mean: 0, std: 1 }, labels: Uint8Array.from(labels), numClasses: 4, targets: undefined, targetDim: 0,
+      name: 'golden',
+      task: 'classification',
+      n: B,
+      inputShape: [1, 6, 6],
+      featureCount: 36,
+      inputs: xs,
+      normalization: { scale: 1, mean: 0, std: 1 },
+      labels: Uint8Array.from(labels),
+      numClasses: 4,
+      targets: undefined,
+      targetDim: 0,
     };
     const spec: ModelSpec = {
-      name: 'golden', input: [1, 6, 6], loss: 'softmax-ce', task: 'classification',
-      layers: [{ kind: 'conv2d', filters: 3, kernel: 3, padding: 1 }, { kind: 'relu' }, { kind: 'maxPool2d', size: 2 }, { kind: 'flatten' }, { kind: 'dense', units: 4 }],
+      name: 'golden',
+      input: [1, 6, 6],
+      loss: 'softmax-ce',
+      task: 'classification',
+      layers: [
+        { kind: 'conv2d', filters: 3, kernel: 3, padding: 1 },
+        { kind: 'relu' },
+        { kind: 'maxPool2d', size: 2 },
+        { kind: 'flatten' },
+        { kind: 'dense', units: 4 },
+      ],
     };
     const net = Network.create(gpu, spec, 11);
     // give the biases non-zero values so their gradients and the relu pattern are exercised
@@ -275,15 +407,32 @@ describe('golden step: tiny conv + dense model vs an independent CPU implementat
     w0.set('conv2d1.bias', Float32Array.from([0.05, -0.1, 0.2]));
     w0.set('dense1.bias', Float32Array.from([0.1, -0.2, 0.3, 0]));
     await net.setParams(w0);
-    const lr = 0.3, mom = 0.9, l2 = 0.01;
-    const summary = await trainNetwork(net, ds, { epochs: 1, batch: B, lr, momentum: mom, l2, seed: 4, sparsity: 0.5, schedule: 'constant', pruneBegin: 0, logEvery: 1 }, { step: 0 });
+    const lr = 0.3,
+      mom = 0.9,
+      l2 = 0.01;
+    const summary = await trainNetwork(
+      net,
+      ds,
+      { epochs: 1, batch: B, lr, momentum: mom, l2, seed: 4, sparsity: 0.5, schedule: 'constant', pruneBegin: 0, logEvery: 1 },
+      { step: 0 },
+    );
     expect(summary.steps).toBe(1);
     const [w1, g, v, m] = await Promise.all(['weights', 'grads', 'momentum', 'mask'].map((p) => net.arena.read(p as 'weights')));
     // the batch is a permutation of all 5 samples: gradients do not depend on the order
     const P = (n: string) => Float64Array.from(w0.get(n)!);
-    const ref = cpuStep(Float64Array.from(xs), labels, { w1: P('conv2d1.weight'), b1: P('conv2d1.bias'), w2: P('dense1.weight'), b2: P('dense1.bias') }, B);
+    const ref = cpuStep(
+      Float64Array.from(xs),
+      labels,
+      { w1: P('conv2d1.weight'), b1: P('conv2d1.bias'), w2: P('dense1.weight'), b2: P('dense1.bias') },
+      B,
+    );
     expect(summary.history[0]!.loss).toBeCloseTo(ref.loss, 5);
-    const names: [string, string][] = [['conv2d1.weight', 'w1'], ['conv2d1.bias', 'b1'], ['dense1.weight', 'w2'], ['dense1.bias', 'b2']];
+    const names: [string, string][] = [
+      ['conv2d1.weight', 'w1'],
+      ['conv2d1.bias', 'b1'],
+      ['dense1.weight', 'w2'],
+      ['dense1.bias', 'b2'],
+    ];
     for (const [name, key] of names) {
       expectClose(g.get(name)!, ref.g[key]!, { atol: 1e-6, rtol: 1e-4 }, `grad ${name}`);
       const prunable = name.endsWith('weight');

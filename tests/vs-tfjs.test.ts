@@ -17,10 +17,18 @@ describe('slimgpu vs TF.js (tiny, validation only)', () => {
     const report = await runVsTfjs(gpu, { ...TINY_PRESET, log: (s) => lines.push(s) }, { platform: 'vitest', polling: 'createGpu default' });
     expect(tfBackend().device).toBe(gpu.device);
     expect(report.rows.map((r) => r.name)).toEqual([
-      'matmul', 'matmul',
-      'conv1 fwd', 'conv1 bwd-data', 'conv1 bwd-filter', 'conv2 fwd', 'conv2 bwd-data', 'conv2 bwd-filter',
-      'lenet-300-100 step (k steps/submit)', 'lenet-300-100 step (1 step/submit)',
-      'lenet-5 step (k steps/submit)', 'lenet-5 step (1 step/submit)',
+      'matmul',
+      'matmul',
+      'conv1 fwd',
+      'conv1 bwd-data',
+      'conv1 bwd-filter',
+      'conv2 fwd',
+      'conv2 bwd-data',
+      'conv2 bwd-filter',
+      'lenet-300-100 step (k steps/submit)',
+      'lenet-300-100 step (1 step/submit)',
+      'lenet-5 step (k steps/submit)',
+      'lenet-5 step (1 step/submit)',
     ]);
     for (const r of report.rows) expect(r.check).toMatch(/agree|as above/);
     expect(report.rows.find((r) => r.name.startsWith('lenet-5 step'))!.check).toMatch(/^loss [\d.]+ vs [\d.]+; step-1 updates agree/);

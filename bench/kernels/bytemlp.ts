@@ -9,9 +9,20 @@ import type { BenchCase } from './case.js';
 import { checkClose, disposer } from '../util.js';
 
 export function byteMlpCases(_gpu: Gpu): BenchCase[] {
-  const CTX = 16, D = 16, H = 192;
-  return ([[16, true], [2048, false]] as const).map(([R, quick]): BenchCase => ({
-    kernel: 'bytemlp', variant: 'forward', size: `R=${R} CTX=${CTX} D=${D} H=${H}`, bytes: 4 * R * (CTX * H + H * H + 256 * H + 256), quick,
+  const CTX = 16,
+    D = 16,
+    H = 192;
+  return (
+    [
+      [16, true],
+      [2048, false],
+    ] as const
+  ).map(([R, quick]): BenchCase => ({
+    kernel: 'bytemlp',
+    variant: 'forward',
+    size: `R=${R} CTX=${CTX} D=${D} H=${H}`,
+    bytes: 4 * R * (CTX * H + H * H + 256 * H + 256),
+    quick,
     async prepare(gpu: Gpu) {
       const m = randomByteMlp(7, CTX, D, H);
       const ctx = Uint32Array.from({ length: R * CTX }, (_, i) => (i * 2654435761) >>> 24);
@@ -27,7 +38,10 @@ export function byteMlpCases(_gpu: Gpu): BenchCase[] {
           for (let r = 0; r < R; r++) net.logits(ctx, r * CTX, want, r * 256);
           checkClose('bytemlp logits', await out.read(), want, 0, 0);
         },
-        dispose: () => { disposer([rows, out], dispatches)(); w.dispose(); },
+        dispose: () => {
+          disposer([rows, out], dispatches)();
+          w.dispose();
+        },
       };
     },
   }));

@@ -18,7 +18,8 @@ const opts = { stride: 2, padding: 2, outputPadding: 1 };
 
 export function convTranspose2dCases(_gpu: Gpu): BenchCase[] {
   return SHAPES.map(({ x, w }) => {
-    const [N, C, H, W] = x, [, OC, KH, KW] = w;
+    const [N, C, H, W] = x,
+      [, OC, KH, KW] = w;
     return {
       kernel: 'conv-transpose2d',
       variant: '-',
@@ -26,8 +27,12 @@ export function convTranspose2dCases(_gpu: Gpu): BenchCase[] {
       flops: 2 * N * C * H * W * OC * KH * KW,
       quick: x[2] <= 64,
       async prepare(gpu: Gpu) {
-        const xd = uniform(N * C * H * W, 21), wd = uniform(C * OC * KH * KW, 22, -0.3, 0.3), bd = uniform(OC, 23);
-        const tx = createTensor(gpu, x, xd), tw = createTensor(gpu, w, wd), tb = createTensor(gpu, [OC], bd);
+        const xd = uniform(N * C * H * W, 21),
+          wd = uniform(C * OC * KH * KW, 22, -0.3, 0.3),
+          bd = uniform(OC, 23);
+        const tx = createTensor(gpu, x, xd),
+          tw = createTensor(gpu, w, wd),
+          tb = createTensor(gpu, [OC], bd);
         const ty = createTensor(gpu, convTranspose2dOutShape(x, w, opts));
         const dispatches = await convTranspose2d(gpu, tx, tw, ty, { ...opts, bias: tb, activation: 'relu' });
         return {

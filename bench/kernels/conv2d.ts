@@ -15,8 +15,10 @@ const SHAPES: { x: S4; w: S4; padding: number }[] = [
 
 export function conv2dCases(_gpu: Gpu): BenchCase[] {
   return SHAPES.map(({ x, w, padding }) => {
-    const [N, C, H, W] = x, [OC, , KH, KW] = w;
-    const OH = H + 2 * padding - KH + 1, OW = W + 2 * padding - KW + 1;
+    const [N, C, H, W] = x,
+      [OC, , KH, KW] = w;
+    const OH = H + 2 * padding - KH + 1,
+      OW = W + 2 * padding - KW + 1;
     return {
       kernel: 'conv2d',
       variant: '-',
@@ -24,8 +26,11 @@ export function conv2dCases(_gpu: Gpu): BenchCase[] {
       flops: 2 * N * OC * OH * OW * C * KH * KW,
       quick: true,
       async prepare(gpu: Gpu) {
-        const xd = uniform(N * C * H * W, 11), wd = uniform(OC * C * KH * KW, 12, -0.3, 0.3), bd = uniform(OC, 13);
-        const tx = createTensor(gpu, x, xd, { label: 'bench.conv.x' }), tw = createTensor(gpu, w, wd, { label: 'bench.conv.w' });
+        const xd = uniform(N * C * H * W, 11),
+          wd = uniform(OC * C * KH * KW, 12, -0.3, 0.3),
+          bd = uniform(OC, 13);
+        const tx = createTensor(gpu, x, xd, { label: 'bench.conv.x' }),
+          tw = createTensor(gpu, w, wd, { label: 'bench.conv.w' });
         const tb = createTensor(gpu, [OC], bd, { label: 'bench.conv.b' });
         const opts = { padding, bias: tb, activation: 'relu' as const };
         const d = conv2dDims(tx, tw, opts);

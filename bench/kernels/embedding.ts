@@ -14,13 +14,24 @@ function textTokens(N: number, V: number, seed: number): Uint32Array {
 }
 
 export function embeddingCases(_gpu: Gpu): BenchCase[] {
-  const V = 256, T = 128;
-  const sizes = [[8192, 128, true], [8192, 256, false], [2048, 128, false]] as const;
+  const V = 256,
+    T = 128;
+  const sizes = [
+    [8192, 128, true],
+    [8192, 256, false],
+    [2048, 128, false],
+  ] as const;
   return sizes.flatMap(([N, C, quick]): BenchCase[] => [
     {
-      kernel: 'embedding', variant: 'forward', size: `N=${N} C=${C} V=${V} T=${T}`, bytes: 4 * (N + 3 * N * C), quick,
+      kernel: 'embedding',
+      variant: 'forward',
+      size: `N=${N} C=${C} V=${V} T=${T}`,
+      bytes: 4 * (N + 3 * N * C),
+      quick,
       async prepare(gpu: Gpu) {
-        const tokens = textTokens(N, V, 1), table = uniform(V * C, 2), pos = uniform(T * C, 3);
+        const tokens = textTokens(N, V, 1),
+          table = uniform(V * C, 2),
+          pos = uniform(T * C, 3);
         const tt = createTensor(gpu, [N], tokens, { dtype: 'u32', label: 'bench.emb.tokens' });
         const ttab = createTensor(gpu, [V, C], table, { label: 'bench.emb.table' });
         const tp = createTensor(gpu, [T, C], pos, { label: 'bench.emb.pos' });
@@ -28,15 +39,22 @@ export function embeddingCases(_gpu: Gpu): BenchCase[] {
         const dispatches = await embedding(gpu, tt, ttab, tp, out);
         return {
           dispatches,
-          async validate() { checkClose('embedding out', await out.read(), embeddingCpu(tokens, table, pos, C), 0, 0); },
+          async validate() {
+            checkClose('embedding out', await out.read(), embeddingCpu(tokens, table, pos, C), 0, 0);
+          },
           dispose: disposer([tt, ttab, tp, out], dispatches),
         };
       },
     },
     {
-      kernel: 'embedding', variant: 'backward', size: `N=${N} C=${C} V=${V} T=${T}`, bytes: 4 * (N * C + (V + T) * C + 4 * N), quick,
+      kernel: 'embedding',
+      variant: 'backward',
+      size: `N=${N} C=${C} V=${V} T=${T}`,
+      bytes: 4 * (N * C + (V + T) * C + 4 * N),
+      quick,
       async prepare(gpu: Gpu) {
-        const tokens = textTokens(N, V, 4), dout = uniform(N * C, 5);
+        const tokens = textTokens(N, V, 4),
+          dout = uniform(N * C, 5);
         const tt = createTensor(gpu, [N], tokens, { dtype: 'u32', label: 'bench.emb.tokens' });
         const td = createTensor(gpu, [N, C], dout, { label: 'bench.emb.dout' });
         const dtable = createTensor(gpu, [V, C], undefined, { label: 'bench.emb.dtable' });

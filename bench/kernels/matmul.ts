@@ -9,8 +9,13 @@ import { checkClose, disposer, uniform } from '../util.js';
 
 interface Shape {
   name: string;
-  M: number; N: number; K: number;
-  transposeA?: boolean; transposeB?: boolean; bias?: boolean; relu?: boolean;
+  M: number;
+  N: number;
+  K: number;
+  transposeA?: boolean;
+  transposeB?: boolean;
+  bias?: boolean;
+  relu?: boolean;
   quick: boolean;
 }
 
@@ -46,40 +51,47 @@ function referenceRows(s: Shape, a: Float32Array, b: Float32Array, bias: Float32
 export function matmulCases(gpu: Gpu): BenchCase[] {
   const variants: MatmulVariant[] = hasSubgroups8(gpu) ? ['cpu', 'gpu'] : ['gpu'];
   const cases: BenchCase[] = [];
-  for (const s of SHAPES) for (const variant of variants) {
-    const flags = `${s.transposeA ? ' tA' : ''}${s.transposeB ? ' tB' : ''}${s.bias ? ' +b' : ''}${s.relu ? ' relu' : ''}`;
-    cases.push({
-      kernel: 'matmul',
-      variant,
-      size: `${s.M}x${s.N}x${s.K}${flags} (${s.name})`,
-      flops: 2 * s.M * s.N * s.K,
-      quick: s.quick,
-      async prepare(gpu) {
-        const { M, N, K } = s;
-        const a = uniform(M * K, 1 + M), b = uniform(K * N, 2 + N), biasData = s.bias ? uniform(N, 3) : undefined;
-        const ta = createTensor(gpu, s.transposeA ? [K, M] : [M, K], a, { label: 'bench.matmul.a' });
-        const tb = createTensor(gpu, s.transposeB ? [N, K] : [K, N], b, { label: 'bench.matmul.b' });
-        const tbias = biasData ? createTensor(gpu, [N], biasData, { label: 'bench.matmul.bias' }) : undefined;
-        const out = createTensor(gpu, [M, N], undefined, { label: 'bench.matmul.out' });
-        const dispatches = await matmul(gpu, ta, tb, out, {
-          transposeA: s.transposeA, transposeB: s.transposeB, bias: tbias, activation: s.relu ? 'relu' : 'none', variant,
-        });
-        return {
-          dispatches,
-          async validate() {
-            const got = await out.read();
-            // all rows when the reference is cheap, else a sample (first, last, a few inside)
-            const rows = M * N * K <= 64e6 ? Array.from({ length: M }, (_, i) => i)
-              : [...new Set([0, 1, M >> 2, M >> 1, (3 * M) >> 2, M - 2, M - 1])];
-            const ref = referenceRows(s, a, b, biasData, rows);
-            const gotRows = new Float32Array(rows.length * N);
-            rows.forEach((r, i) => gotRows.set(got.subarray(r * N, (r + 1) * N), i * N));
-            checkClose(`matmul ${variant} ${M}x${N}x${K}${flags}`, gotRows, ref, 1e-5 * K, 1e-4);
-          },
-          dispose: disposer([ta, tb, out, ...(tbias ? [tbias] : [])], dispatches),
-        };
-      },
-    });
-  }
+  for (const s of SHAPES)
+    for (const variant of variants) {
+      const flags = `${s.transposeA ? ' tA' : ''}${s.transposeB ? ' tB' : ''}${s.bias ? ' +b' : ''}${s.relu ? ' relu' : ''}`;
+      cases.push({
+        kernel: 'matmul',
+        variant,
+        size: `${s.M}x${s.N}x${s.K}${flags} (${s.name})`,
+        flops: 2 * s.M * s.N * s.K,
+        quick: s.quick,
+        async prepare(gpu) {
+          const { M, N, K } = s;
+          const a = uniform(M * K, 1 + M),
+            b = uniform(K * N, 2 + N),
+            biasData = s.bias ? uniform(N, 3) : undefined;
+          const ta = createTensor(gpu, s.transposeA ? [K, M] : [M, K], a, { label: 'bench.matmul.a' });
+          const tb = createTensor(gpu, s.transposeB ? [N, K] : [K, N], b, { label: 'bench.matmul.b' });
+          const tbias = biasData ? createTensor(gpu, [N], biasData, { label: 'bench.matmul.bias' }) : undefined;
+          const out = createTensor(gpu, [M, N], undefined, { label: 'bench.matmul.out' });
+          const dispatches = await matmul(gpu, ta, tb, out, {
+            transposeA: s.transposeA,
+            transposeB: s.transposeB,
+            bias: tbias,
+            activation: s.relu ? 'relu' : 'none',
+            variant,
+          });
+          return {
+            dispatches,
+            async validate() {
+              const got = await out.read();
+              // all rows when the reference is cheap, else a sample (first, last, a few inside)
+              const rows =
+                M * N * K <= 64e6 ? Array.from({ length: M }, (_, i) => i) : [...new Set([0, 1, M >> 2, M >> 1, (3 * M) >> 2, M - 2, M - 1])];
+              const ref = referenceRows(s, a, b, biasData, rows);
+              const gotRows = new Float32Array(rows.length * N);
+              rows.forEach((r, i) => gotRows.set(got.subarray(r * N, (r + 1) * N), i * N));
+              checkClose(`matmul ${variant} ${M}x${N}x${K}${flags}`, gotRows, ref, 1e-5 * K, 1e-4);
+            },
+            dispose: disposer([ta, tb, out, ...(tbias ? [tbias] : [])], dispatches),
+          };
+        },
+      });
+    }
   return cases;
 }

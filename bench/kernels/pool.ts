@@ -10,7 +10,12 @@ import { checkClose, disposer, uniform } from '../util.js';
 type S4 = [number, number, number, number];
 
 export function poolCases(_gpu: Gpu): BenchCase[] {
-  return ([[128, 6, 28, 28], [128, 16, 10, 10]] as S4[]).map((x) => {
+  return (
+    [
+      [128, 6, 28, 28],
+      [128, 16, 10, 10],
+    ] as S4[]
+  ).map((x) => {
     const [N, C, H, W] = x;
     const out: S4 = [N, C, H >> 1, W >> 1];
     const nOut = out[0] * out[1] * out[2] * out[3];

@@ -20,11 +20,13 @@ export function qatCases(_gpu: Gpu): BenchCase[] {
       const mask = Float32Array.from(uniform(n, 2, 0, 1), (x) => (x < 0.25 ? 1 : 0));
       const c = qatInitLinearCpu(w, mask, 32);
       const t = {
-        w: createTensor(gpu, [n], w, { label: 'bench.qat.w' }), mask: createTensor(gpu, [n], mask, { label: 'bench.qat.mask' }),
-        latent: createTensor(gpu, [n], undefined, { label: 'bench.qat.latent' }), centroids: createTensor(gpu, [32], c, { label: 'bench.qat.centroids' }),
+        w: createTensor(gpu, [n], w, { label: 'bench.qat.w' }),
+        mask: createTensor(gpu, [n], mask, { label: 'bench.qat.mask' }),
+        latent: createTensor(gpu, [n], undefined, { label: 'bench.qat.latent' }),
+        centroids: createTensor(gpu, [32], c, { label: 'bench.qat.centroids' }),
         assign: createTensor(gpu, [n], undefined, { dtype: 'u32', label: 'bench.qat.assign' }),
       };
-      const dispatches = [...await qatSnap(gpu, t), ...await qatRestore(gpu, { w: t.w, latent: t.latent })];
+      const dispatches = [...(await qatSnap(gpu, t)), ...(await qatRestore(gpu, { w: t.w, latent: t.latent }))];
       return {
         dispatches,
         async validate() {

@@ -16,18 +16,23 @@ export function sgdL2Cases(_gpu: Gpu): BenchCase[] {
     quick: true,
     async prepare(gpu: Gpu) {
       const hyper = { lr: 0.01, momentum: 0.9, l2: 1e-4 };
-      const w = uniform(n, 1), g = uniform(n, 2), v = uniform(n, 3, -0.1, 0.1);
+      const w = uniform(n, 1),
+        g = uniform(n, 2),
+        v = uniform(n, 3, -0.1, 0.1);
       const mask = Float32Array.from(uniform(n, 4, 0, 1), (x) => (x < 0.7 ? 1 : 0));
       const t = {
-        w: createTensor(gpu, [n], w, { label: 'bench.sgd.w' }), g: createTensor(gpu, [n], g, { label: 'bench.sgd.g' }),
-        v: createTensor(gpu, [n], v, { label: 'bench.sgd.v' }), mask: createTensor(gpu, [n], mask, { label: 'bench.sgd.mask' }),
+        w: createTensor(gpu, [n], w, { label: 'bench.sgd.w' }),
+        g: createTensor(gpu, [n], g, { label: 'bench.sgd.g' }),
+        v: createTensor(gpu, [n], v, { label: 'bench.sgd.v' }),
+        mask: createTensor(gpu, [n], mask, { label: 'bench.sgd.mask' }),
       };
       const th = createSgdHyper(gpu, hyper, 'bench.sgd.hyper');
       const dispatches = await sgdL2(gpu, t, th);
       return {
         dispatches,
         async validate() {
-          const rw = w.slice(), rv = v.slice();
+          const rw = w.slice(),
+            rv = v.slice();
           sgdL2Cpu({ w: rw, g, v: rv, mask }, hyper);
           checkClose('sgd-l2 w', await t.w.read(), rw, 1e-6, 1e-5);
           checkClose('sgd-l2 v', await t.v.read(), rv, 1e-6, 1e-5);

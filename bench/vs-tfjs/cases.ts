@@ -18,17 +18,25 @@ import { hwioToOihw, maxAbs, nchwToNhwc, nhwcToNchw, oihwToHwio, runSlim, tfSync
 import type { TrainModel, VsOptions } from './options.js';
 
 export function matmulCase(gpu: Gpu, n: number): Case {
-  const a = uniform(n * n, 1 + n), b = uniform(n * n, 2 + n);
+  const a = uniform(n * n, 1 + n),
+    b = uniform(n * n, 2 + n);
   let ta: Tensor | undefined, tb: Tensor | undefined, tc: Tensor | undefined;
   let dispatches: Dispatch[] = [];
-  const A = tf.tensor2d(a, [n, n]), B = tf.tensor2d(b, [n, n]);
+  const A = tf.tensor2d(a, [n, n]),
+    B = tf.tensor2d(b, [n, n]);
   let last: tf.Tensor | undefined;
   const c: Case = {
-    group: 'matmul', name: 'matmul', size: `${n}x${n}x${n}`, flops: 2 * n * n * n,
+    group: 'matmul',
+    name: 'matmul',
+    size: `${n}x${n}x${n}`,
+    flops: 2 * n * n * n,
     slim: { run: (k) => runSlim(gpu, dispatches, k, `vs.matmul ${n}`) },
     tf: {
       async run(k) {
-        for (let i = 0; i < k; i++) { last?.dispose(); last = tf.matMul(A, B); }
+        for (let i = 0; i < k; i++) {
+          last?.dispose();
+          last = tf.matMul(A, B);
+        }
         await tfSync(gpu);
       },
     },
@@ -40,7 +48,7 @@ export function matmulCase(gpu: Gpu, n: number): Case {
       await c.slim.run(1);
       await c.tf.run(1);
       const mine = await tc.read();
-      const theirs = await last!.data() as Float32Array;
+      const theirs = (await last!.data()) as Float32Array;
       // both against the CPU reference on a few rows, and against each other everywhere
       const rows = [...new Set([0, n >> 1, n - 1])];
       for (const r of rows) {
@@ -54,7 +62,10 @@ export function matmulCase(gpu: Gpu, n: number): Case {
     dispose() {
       destroyDispatches(dispatches);
       for (const t of [ta, tb, tc]) t?.dispose();
-      A.dispose(); B.dispose(); last?.dispose(); last = undefined;
+      A.dispose();
+      B.dispose();
+      last?.dispose();
+      last = undefined;
     },
   };
   return c;
@@ -62,7 +73,11 @@ export function matmulCase(gpu: Gpu, n: number): Case {
 
 type S4 = [number, number, number, number];
 
-interface ConvShape { name: string; x: S4; w: S4 }
+interface ConvShape {
+  name: string;
+  x: S4;
+  w: S4;
+}
 
 /** The LeNet-5 (Caffe) convolutions: x (B,1,28,28) ⊛ 20×5×5, then (B,20,12,12) ⊛ 50×5×5. */
 export function lenetConvShapes(B: number): ConvShape[] {
@@ -75,10 +90,13 @@ export function lenetConvShapes(B: number): ConvShape[] {
 export type ConvKind = 'fwd' | 'bwd-data' | 'bwd-filter';
 
 export function convCase(gpu: Gpu, s: ConvShape, kind: ConvKind, seed: number): Case {
-  const [N, C, H, W] = s.x, [OC, , KH, KW] = s.w;
-  const OH = H - KH + 1, OW = W - KW + 1;
+  const [N, C, H, W] = s.x,
+    [OC, , KH, KW] = s.w;
+  const OH = H - KH + 1,
+    OW = W - KW + 1;
   const yShape: S4 = [N, OC, OH, OW];
-  const xd = uniform(N * C * H * W, seed), wd = uniform(OC * C * KH * KW, seed + 1, -0.3, 0.3);
+  const xd = uniform(N * C * H * W, seed),
+    wd = uniform(OC * C * KH * KW, seed + 1, -0.3, 0.3);
   const dyd = uniform(N * OC * OH * OW, seed + 2);
   // TF.js NHWC / HWIO copies, made once outside the timed region
   const tx = tf.tensor4d(nchwToNhwc(xd, s.x), [N, H, W, C]);
@@ -91,20 +109,35 @@ export function convCase(gpu: Gpu, s: ConvShape, kind: ConvKind, seed: number): 
   const tfOp = (): tf.Tensor => {
     if (kind === 'fwd') return tf.conv2d(tx, tw, 1, 'valid');
     if (kind === 'bwd-data') {
-      return tf.engine().runKernel('Conv2DBackpropInput', { dy: tdy, filter: tw },
-        { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', inputShape: [N, H, W, C] }) as tf.Tensor;
+      return tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropInput',
+          { dy: tdy, filter: tw },
+          { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', inputShape: [N, H, W, C] },
+        ) as tf.Tensor;
     }
-    return tf.engine().runKernel('Conv2DBackpropFilter', { x: tx, dy: tdy },
-      { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', filterShape: [KH, KW, C, OC] }) as tf.Tensor;
+    return tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropFilter',
+        { x: tx, dy: tdy },
+        { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', filterShape: [KH, KW, C, OC] },
+      ) as tf.Tensor;
   };
   const flops = 2 * N * OC * OH * OW * C * KH * KW;
   const c: Case = {
-    group: 'conv2d', name: `${s.name} ${kind}`,
-    size: `x${s.x.join('x')} w${s.w.join('x')}`, flops,
+    group: 'conv2d',
+    name: `${s.name} ${kind}`,
+    size: `x${s.x.join('x')} w${s.w.join('x')}`,
+    flops,
     slim: { run: (k) => runSlim(gpu, dispatches, k, `vs.conv ${s.name} ${kind}`) },
     tf: {
       async run(k) {
-        for (let i = 0; i < k; i++) { last?.dispose(); last = tfOp(); }
+        for (let i = 0; i < k; i++) {
+          last?.dispose();
+          last = tfOp();
+        }
         await tfSync(gpu);
       },
     },
@@ -127,7 +160,7 @@ export function convCase(gpu: Gpu, s: ConvShape, kind: ConvKind, seed: number): 
       await c.slim.run(1);
       await c.tf.run(1);
       const mine = await out.read();
-      const theirsRaw = await last!.data() as Float32Array;
+      const theirsRaw = (await last!.data()) as Float32Array;
       // TF.js result back in slimgpu's layout
       const theirs = kind === 'fwd' ? nhwcToNchw(theirsRaw, yShape) : kind === 'bwd-data' ? nhwcToNchw(theirsRaw, s.x) : hwioToOihw(theirsRaw, s.w);
       const terms = kind === 'fwd' ? C * KH * KW : kind === 'bwd-data' ? OC * KH * KW : N * OH * OW;
@@ -137,7 +170,11 @@ export function convCase(gpu: Gpu, s: ConvShape, kind: ConvKind, seed: number): 
     dispose() {
       destroyDispatches(dispatches);
       for (const t of owned) t.dispose();
-      tx.dispose(); tw.dispose(); tdy.dispose(); last?.dispose(); last = undefined;
+      tx.dispose();
+      tw.dispose();
+      tdy.dispose();
+      last?.dispose();
+      last = undefined;
     },
   };
   return c;
@@ -156,9 +193,17 @@ export function syntheticBatch(n: number, seed: number, imageShape: number[]): R
   const l = uniform(n, seed + 1, 0, 10);
   const labels = Uint8Array.from(l, (v) => Math.min(9, Math.floor(v)));
   return {
-    name: 'vs-tfjs.batch', task: 'classification', n, inputShape: imageShape, featureCount: D, inputs,
-    normalization: { scale: 1 / 255, mean: 0.1307, std: 0.3081 }, labels, numClasses: 10,
-    targets: undefined, targetDim: 0,
+    name: 'vs-tfjs.batch',
+    task: 'classification',
+    n,
+    inputShape: imageShape,
+    featureCount: D,
+    inputs,
+    normalization: { scale: 1 / 255, mean: 0.1307, std: 0.3081 },
+    labels,
+    numClasses: 10,
+    targets: undefined,
+    targetDim: 0,
   };
 }
 
@@ -183,17 +228,27 @@ function tfModel(model: TrainModel, init: Map<string, Float32Array>, x: tf.Tenso
   const variable = (name: string, values: Float32Array, shape: number[], back?: (v: Float32Array) => Float32Array) => {
     const v = tf.tidy(() => tf.variable(tf.tensor(values, shape), true, `vs.${name}.${++variableCount}`));
     vars.push(v);
-    readers.push([name, async () => { const d = await v.data() as Float32Array; return back ? back(d) : d; }]);
+    readers.push([
+      name,
+      async () => {
+        const d = (await v.data()) as Float32Array;
+        return back ? back(d) : d;
+      },
+    ]);
     return v;
   };
   const read = async () => new Map(await Promise.all(readers.map(async ([n, f]) => [n, await f()] as [string, Float32Array])));
   if (model === 'lenet-300-100') {
     const D = x.shape[1]!;
-    const w1 = variable('dense1.weight', get('dense1.weight'), [D, 300]), b1 = variable('dense1.bias', get('dense1.bias'), [300]);
-    const w2 = variable('dense2.weight', get('dense2.weight'), [300, 100]), b2 = variable('dense2.bias', get('dense2.bias'), [100]);
-    const w3 = variable('dense3.weight', get('dense3.weight'), [100, 10]), b3 = variable('dense3.bias', get('dense3.bias'), [10]);
+    const w1 = variable('dense1.weight', get('dense1.weight'), [D, 300]),
+      b1 = variable('dense1.bias', get('dense1.bias'), [300]);
+    const w2 = variable('dense2.weight', get('dense2.weight'), [300, 100]),
+      b2 = variable('dense2.bias', get('dense2.bias'), [100]);
+    const w3 = variable('dense3.weight', get('dense3.weight'), [100, 10]),
+      b3 = variable('dense3.bias', get('dense3.bias'), [10]);
     return {
-      vars, read,
+      vars,
+      read,
       loss: () => {
         const h1 = tf.fused.matMul({ a: x as tf.Tensor2D, b: w1 as tf.Tensor2D, bias: b1, activation: 'relu' });
         const h2 = tf.fused.matMul({ a: h1, b: w2 as tf.Tensor2D, bias: b2, activation: 'relu' });
@@ -212,11 +267,20 @@ function tfModel(model: TrainModel, init: Map<string, Float32Array>, x: tf.Tenso
   const [fromNchw, toNchw] = flattenPermutation(50, 4, 4, 500);
   const f1 = variable('dense1.weight', fromNchw(get('dense1.weight')), [800, 500], toNchw);
   const fb1 = variable('dense1.bias', get('dense1.bias'), [500]);
-  const f2 = variable('dense2.weight', get('dense2.weight'), [500, 10]), fb2 = variable('dense2.bias', get('dense2.bias'), [10]);
+  const f2 = variable('dense2.weight', get('dense2.weight'), [500, 10]),
+    fb2 = variable('dense2.bias', get('dense2.bias'), [10]);
   return {
-    vars, read,
+    vars,
+    read,
     loss: () => {
-      let h: tf.Tensor4D = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: c1 as tf.Tensor4D, strides: 1, pad: 'valid', bias: cb1, activation: 'relu' });
+      let h: tf.Tensor4D = tf.fused.conv2d({
+        x: x as tf.Tensor4D,
+        filter: c1 as tf.Tensor4D,
+        strides: 1,
+        pad: 'valid',
+        bias: cb1,
+        activation: 'relu',
+      });
       h = tf.maxPool(h, 2, 2, 'valid');
       h = tf.fused.conv2d({ x: h, filter: c2 as tf.Tensor4D, strides: 1, pad: 'valid', bias: cb2, activation: 'relu' });
       h = tf.maxPool(h, 2, 2, 'valid');
@@ -234,9 +298,11 @@ function flattenPermutation(C: number, H: number, W: number, units: number): [(w
   const rowChw = (c: number, h: number, w: number) => (c * H + h) * W + w;
   const move = (src: Float32Array, from: typeof rowChw, to: typeof rowChw) => {
     const out = new Float32Array(src.length);
-    for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) {
-      out.set(src.subarray(from(c, h, w) * units, (from(c, h, w) + 1) * units), to(c, h, w) * units);
-    }
+    for (let c = 0; c < C; c++)
+      for (let h = 0; h < H; h++)
+        for (let w = 0; w < W; w++) {
+          out.set(src.subarray(from(c, h, w) * units, (from(c, h, w) + 1) * units), to(c, h, w) * units);
+        }
     return out;
   };
   return [(w) => move(w, rowChw, rowHwc), (w) => move(w, rowHwc, rowChw)];
@@ -258,16 +324,21 @@ export async function trainCases(gpu: Gpu, model: TrainModel, B: number, opts: V
   try {
     plan = await StepPlan.build(gpu, spec, net.layers, net.arena, data, B);
   } catch (e) {
-    data.dispose(); net.dispose();
+    data.dispose();
+    net.dispose();
     throw e;
   }
   const p = plan;
   p.setStep(0, 0);
-  p.setHyperRows(0, Array.from({ length: TABLE_CAP }, () => [opts.lr, opts.momentum, 0] as [number, number, number]));
+  p.setHyperRows(
+    0,
+    Array.from({ length: TABLE_CAP }, () => [opts.lr, opts.momentum, 0] as [number, number, number]),
+  );
   const init = await net.arena.read('weights');
 
   // TF.js: the same normalised batch (x·scale + shift, as the gather kernel computes it)
-  const scale = Math.fround(data.scale), shift = Math.fround(data.shift);
+  const scale = Math.fround(data.scale),
+    shift = Math.fround(data.shift);
   const xs = Float32Array.from(ds.inputs, (v) => Math.fround(Math.fround(v * scale) + shift));
   const x = model === 'lenet-5' ? tf.tensor4d(xs, [B, 28, 28, 1]) : tf.tensor2d(xs, [B, 784]);
   const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(ds.labels!), 'int32'), 10));
@@ -287,8 +358,12 @@ export async function trainCases(gpu: Gpu, model: TrainModel, B: number, opts: V
   let disposed = 0;
   const dispose = () => {
     if (++disposed < 2) return; // shared by the two rows
-    p.destroy(); data.dispose(); net.dispose();
-    x.dispose(); onehot.dispose(); optimizer.dispose();
+    p.destroy();
+    data.dispose();
+    net.dispose();
+    x.dispose();
+    onehot.dispose();
+    optimizer.dispose();
     // tfjs-core 4.22: MomentumOptimizer.dispose() does not free the learning-rate scalar its base
     // class (SGDOptimizer) keeps as `c`: one tensor per optimizer, not per step
     (optimizer as unknown as { c?: tf.Tensor }).c?.dispose();
@@ -296,7 +371,10 @@ export async function trainCases(gpu: Gpu, model: TrainModel, B: number, opts: V
   };
   const size = `batch ${B}`;
   const batched: Case = {
-    group: 'train', name: `${model} step (k steps/submit)`, size, flops: stepFlops(model, B),
+    group: 'train',
+    name: `${model} step (k steps/submit)`,
+    size,
+    flops: stepFlops(model, B),
     slim: { run: slimStep },
     tf: { run: tfStep },
     async validate() {
@@ -317,7 +395,8 @@ export async function trainCases(gpu: Gpu, model: TrainModel, B: number, opts: V
         const s = mine.get(name)!;
         const i0 = init.get(name)!;
         // compare the updates (w1 − w0) so that the test sees the gradients, not just the weights
-        const du = Float32Array.from(s, (v, i) => v - i0[i]!), dt = Float32Array.from(t, (v, i) => v - i0[i]!);
+        const du = Float32Array.from(s, (v, i) => v - i0[i]!),
+          dt = Float32Array.from(t, (v, i) => v - i0[i]!);
         checkClose(`${model} ${name} update after one step (slimgpu vs TF.js)`, du, dt, 2e-3 * maxAbs(dt) + 1e-7, 2e-2);
         worst = Math.max(worst, worstRel(du, dt));
       }
@@ -326,10 +405,23 @@ export async function trainCases(gpu: Gpu, model: TrainModel, B: number, opts: V
     dispose,
   };
   const single: Case = {
-    group: 'train', name: `${model} step (1 step/submit)`, size, flops: stepFlops(model, B),
-    slim: { run: async (k) => { for (let i = 0; i < k; i++) await slimStep(1); } },
-    tf: { run: async (k) => { for (let i = 0; i < k; i++) await tfStep(1); } },
-    async validate() { return 'as above'; },
+    group: 'train',
+    name: `${model} step (1 step/submit)`,
+    size,
+    flops: stepFlops(model, B),
+    slim: {
+      run: async (k) => {
+        for (let i = 0; i < k; i++) await slimStep(1);
+      },
+    },
+    tf: {
+      run: async (k) => {
+        for (let i = 0; i < k; i++) await tfStep(1);
+      },
+    },
+    async validate() {
+      return 'as above';
+    },
     dispose,
   };
   return [batched, single];

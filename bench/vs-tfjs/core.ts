@@ -23,8 +23,10 @@ export function tfBackend(): WebGPUBackend {
  */
 export async function useSharedTfBackend(gpu: Gpu): Promise<typeof tf> {
   if (!tf.getGradient('RealDiv')) {
-    throw new Error("TF.js gradients are not registered: import '@tensorflow/tfjs-core/dist/register_all_gradients' " +
-      '(browser, Vite) or call registerTfGradients() from bench/vs-tfjs/node.ts (Node)');
+    throw new Error(
+      "TF.js gradients are not registered: import '@tensorflow/tfjs-core/dist/register_all_gradients' " +
+        '(browser, Vite) or call registerTfGradients() from bench/vs-tfjs/node.ts (Node)',
+    );
   }
   if (!tf.findBackendFactory(TF_BACKEND)) {
     for (const k of tf.getKernelsForBackend('webgpu')) {
@@ -78,18 +80,24 @@ export async function runSlim(gpu: Gpu, dispatches: readonly Dispatch[], k: numb
 /** NCHW (N, C, H, W) → NHWC. */
 export function nchwToNhwc(x: Float32Array, [N, C, H, W]: readonly number[]): Float32Array {
   const out = new Float32Array(x.length);
-  for (let n = 0; n < N!; n++) for (let c = 0; c < C!; c++) for (let h = 0; h < H!; h++) for (let w = 0; w < W!; w++) {
-    out[((n * H! + h) * W! + w) * C! + c] = x[((n * C! + c) * H! + h) * W! + w]!;
-  }
+  for (let n = 0; n < N!; n++)
+    for (let c = 0; c < C!; c++)
+      for (let h = 0; h < H!; h++)
+        for (let w = 0; w < W!; w++) {
+          out[((n * H! + h) * W! + w) * C! + c] = x[((n * C! + c) * H! + h) * W! + w]!;
+        }
   return out;
 }
 
 /** Conv weight (OC, C, KH, KW) → TF.js filter (KH, KW, C, OC). */
 export function oihwToHwio(w: Float32Array, [OC, C, KH, KW]: readonly number[]): Float32Array {
   const out = new Float32Array(w.length);
-  for (let o = 0; o < OC!; o++) for (let c = 0; c < C!; c++) for (let i = 0; i < KH!; i++) for (let j = 0; j < KW!; j++) {
-    out[((i * KW! + j) * C! + c) * OC! + o] = w[((o * C! + c) * KH! + i) * KW! + j]!;
-  }
+  for (let o = 0; o < OC!; o++)
+    for (let c = 0; c < C!; c++)
+      for (let i = 0; i < KH!; i++)
+        for (let j = 0; j < KW!; j++) {
+          out[((i * KW! + j) * C! + c) * OC! + o] = w[((o * C! + c) * KH! + i) * KW! + j]!;
+        }
   return out;
 }
 
@@ -106,19 +114,24 @@ export function worstRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return w / Math.max(maxAbs(b), 1e-30);
 }
 
-
 export function nhwcToNchw(x: Float32Array, [N, C, H, W]: readonly number[]): Float32Array {
   const out = new Float32Array(x.length);
-  for (let n = 0; n < N!; n++) for (let c = 0; c < C!; c++) for (let h = 0; h < H!; h++) for (let w = 0; w < W!; w++) {
-    out[((n * C! + c) * H! + h) * W! + w] = x[((n * H! + h) * W! + w) * C! + c]!;
-  }
+  for (let n = 0; n < N!; n++)
+    for (let c = 0; c < C!; c++)
+      for (let h = 0; h < H!; h++)
+        for (let w = 0; w < W!; w++) {
+          out[((n * C! + c) * H! + h) * W! + w] = x[((n * H! + h) * W! + w) * C! + c]!;
+        }
   return out;
 }
 
 export function hwioToOihw(w: Float32Array, [OC, C, KH, KW]: readonly number[]): Float32Array {
   const out = new Float32Array(w.length);
-  for (let o = 0; o < OC!; o++) for (let c = 0; c < C!; c++) for (let i = 0; i < KH!; i++) for (let j = 0; j < KW!; j++) {
-    out[((o * C! + c) * KH! + i) * KW! + j] = w[((i * KW! + j) * C! + c) * OC! + o]!;
-  }
+  for (let o = 0; o < OC!; o++)
+    for (let c = 0; c < C!; c++)
+      for (let i = 0; i < KH!; i++)
+        for (let j = 0; j < KW!; j++) {
+          out[((o * C! + c) * KH! + i) * KW! + j] = w[((i * KW! + j) * C! + c) * OC! + o]!;
+        }
   return out;
 }

@@ -47,7 +47,8 @@ export interface GptVsCase {
 /** slimgpu's GPT training defaults (slimgpu train --model gpt:..., profile-step): AdamW + clip 1. */
 export const GPT_HYPER = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clip: 1, sgdLr: 0.05, momentum: 0.9 };
 
-const GELU_K0 = Math.sqrt(2 / Math.PI), GELU_K1 = 0.044715;
+const GELU_K0 = Math.sqrt(2 / Math.PI),
+  GELU_K1 = 0.044715;
 
 /** Seeded pseudo-text (letters, spaces, newlines). */
 function pseudoText(n: number, seed: number): Uint8Array {
@@ -76,7 +77,9 @@ export async function gptCases(gpu: Gpu, c: GptVsCase, optimizer: OptimizerKind 
   const cfg = parseGptName(c.model);
   if (!cfg) throw new Error(`vs-tfjs-gpt: model must be gpt:L-D-H-T, got '${c.model}'`);
   const { L, D: C, H, T } = cfg;
-  const B = c.batch, N = B * T, hs = C / H;
+  const B = c.batch,
+    N = B * T,
+    hs = C / H;
   const h = GPT_HYPER;
   const adamw = optimizer === 'adamw';
   const lr = adamw ? h.lr : h.sgdLr;
@@ -92,30 +95,46 @@ export async function gptCases(gpu: Gpu, c: GptVsCase, optimizer: OptimizerKind 
   try {
     plan = await StepPlan.build(gpu, spec, net.layers, net.arena, data, B, po);
   } catch (e) {
-    data.dispose(); net.dispose();
+    data.dispose();
+    net.dispose();
     throw e;
   }
   const p = plan;
   p.setStep(0, 0);
   p.setPermutation(Uint32Array.from({ length: data.n }, (_, i) => (i % B) * (T + 1)));
   // AdamW rows carry the bias corrections of step t; the ring wraps after TABLE_CAP steps (timing only)
-  p.setHyperRows(0, Array.from({ length: TABLE_CAP }, (_, t) => adamw
-    ? hyperRow('adamw', { momentum: 0, l2: h.weightDecay, beta1: h.beta1, beta2: h.beta2, eps: h.eps, clip: h.clip }, t, lr)
-    : hyperRow('sgd', { momentum: h.momentum, l2: 0 }, t, lr)));
+  p.setHyperRows(
+    0,
+    Array.from({ length: TABLE_CAP }, (_, t) =>
+      adamw
+        ? hyperRow('adamw', { momentum: 0, l2: h.weightDecay, beta1: h.beta1, beta2: h.beta2, eps: h.eps, clip: h.clip }, t, lr)
+        : hyperRow('sgd', { momentum: h.momentum, l2: 0 }, t, lr),
+    ),
+  );
   const init = await net.arena.read('weights');
 
   // TF.js: one variable per arena parameter, the same tokens and targets
-  const tokensArr = new Int32Array(N), targetsArr = new Int32Array(N);
-  for (let j = 0; j < B; j++) for (let t = 0; t < T; t++) {
-    tokensArr[j * T + t] = text[j * (T + 1) + t]!;
-    targetsArr[j * T + t] = text[j * (T + 1) + t + 1]!;
-  }
+  const tokensArr = new Int32Array(N),
+    targetsArr = new Int32Array(N);
+  for (let j = 0; j < B; j++)
+    for (let t = 0; t < T; t++) {
+      tokensArr[j * T + t] = text[j * (T + 1) + t]!;
+      targetsArr[j * T + t] = text[j * (T + 1) + t + 1]!;
+    }
   const tokens = tf.tensor1d(tokensArr, 'int32');
   const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d(targetsArr, 'int32'), GPT_VOCAB));
-  const mask = tf.tidy(() => tf.tensor2d(Float32Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? -1e9 : 0)), [T, T]));
+  const mask = tf.tidy(() =>
+    tf.tensor2d(
+      Float32Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? -1e9 : 0)),
+      [T, T],
+    ),
+  );
   const vars = new Map<string, tf.Variable>();
   for (const v of net.arena.views.values()) {
-    vars.set(v.name, tf.tidy(() => tf.variable(tf.tensor(init.get(v.name)!, v.shape), true, `vs.gpt.${v.name}.${++variableCount}`)));
+    vars.set(
+      v.name,
+      tf.tidy(() => tf.variable(tf.tensor(init.get(v.name)!, v.shape), true, `vs.gpt.${v.name}.${++variableCount}`)),
+    );
   }
   const decayed = [...net.arena.views.values()].filter((v) => v.prunable).map((v) => vars.get(v.name)!);
   const W = (name: string) => {
@@ -148,30 +167,42 @@ export async function gptCases(gpu: Gpu, c: GptVsCase, optimizer: OptimizerKind 
   const varList = [...vars.values()];
   let lastLoss = NaN;
   /** One TF.js step; `keep` receives the raw gradients (by arena name) when given. */
-  const tfOnce = (keep?: Map<string, tf.Tensor>): tf.Scalar => tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(lossFn, varList);
-    if (keep) for (const [name, v] of vars) keep.set(name, tf.keep(grads[v.name]!));
-    let gs = grads;
-    if (adamw) {
-      // Σ‖g‖² by a chain of adds: tf.addN over every parameter exceeds WebGPU's 16 storage buffers per stage
-      const norm = tf.sqrt(Object.values(grads).map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b)));
-      const scale = tf.minimum(1, tf.div(h.clip, tf.add(norm, 1e-6)));
-      gs = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)]));
-      for (const v of decayed) v.assign(tf.mul(v, Math.fround(1 - Math.fround(lr * h.weightDecay))));
-    }
-    opt.applyGradients(Object.entries(gs).map(([name, tensor]) => ({ name, tensor })));
-    return value;
-  });
+  const tfOnce = (keep?: Map<string, tf.Tensor>): tf.Scalar =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(lossFn, varList);
+      if (keep) for (const [name, v] of vars) keep.set(name, tf.keep(grads[v.name]!));
+      let gs = grads;
+      if (adamw) {
+        // Σ‖g‖² by a chain of adds: tf.addN over every parameter exceeds WebGPU's 16 storage buffers per stage
+        const norm = tf.sqrt(
+          Object.values(grads)
+            .map((g) => tf.sum(tf.square(g)))
+            .reduce((a, b) => tf.add(a, b)),
+        );
+        const scale = tf.minimum(1, tf.div(h.clip, tf.add(norm, 1e-6)));
+        gs = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)]));
+        for (const v of decayed) v.assign(tf.mul(v, Math.fround(1 - Math.fround(lr * h.weightDecay))));
+      }
+      opt.applyGradients(Object.entries(gs).map(([name, tensor]) => ({ name, tensor })));
+      return value;
+    });
   const tfStep = async (k: number) => {
     let cost: tf.Scalar | undefined;
-    for (let i = 0; i < k; i++) { cost?.dispose(); cost = tfOnce(); }
+    for (let i = 0; i < k; i++) {
+      cost?.dispose();
+      cost = tfOnce();
+    }
     lastLoss = (await cost!.data())[0]!;
     cost!.dispose();
   };
   const flops = 3 * (2 * N * (L * 12 * C * C + C * GPT_VOCAB) + L * 4 * B * T * T * C);
   const label = adamw ? `AdamW + clip ${h.clip}` : 'SGD + momentum (AdamW not in the plan yet)';
   const gptCase: Case = {
-    group: 'gpt', name: `${c.model} step, ${label}`, size: `batch ${B} (${N} tokens)`, flops, tokens: N,
+    group: 'gpt',
+    name: `${c.model} step, ${label}`,
+    size: `batch ${B} (${N} tokens)`,
+    flops,
+    tokens: N,
     slim: { run: (k) => runSlim(gpu, p.train, k, `vs.gpt ${c.model}`) },
     tf: { run: tfStep },
     async validate() {
@@ -186,35 +217,54 @@ export async function gptCases(gpu: Gpu, c: GptVsCase, optimizer: OptimizerKind 
       lastLoss = (await cost.data())[0]!;
       cost.dispose();
       const tfGrads = new Map<string, Float32Array>();
-      for (const [name, g] of kept) { tfGrads.set(name, await g.data() as Float32Array); g.dispose(); }
+      for (const [name, g] of kept) {
+        tfGrads.set(name, (await g.data()) as Float32Array);
+        g.dispose();
+      }
       const relLoss = Math.abs(slimLoss - lastLoss) / Math.abs(lastLoss);
       if (!(relLoss < 1e-4)) throw new MismatchError(`${c.model}: first-step loss slimgpu ${slimLoss} vs TF.js ${lastLoss}`);
-      const mineW = await net.arena.read('weights'), mineG = await net.arena.read('grads');
-      let worstG = 0, worstU = 0;
+      const mineW = await net.arena.read('weights'),
+        mineG = await net.arena.read('grads');
+      let worstG = 0,
+        worstU = 0;
       for (const [name, v] of vars) {
-        const gt = tfGrads.get(name)!, gs = mineG.get(name)!;
+        const gt = tfGrads.get(name)!,
+          gs = mineG.get(name)!;
         checkClose(`${c.model} ${name} gradient (slimgpu vs TF.js)`, gs, gt, 2e-3 * maxAbs(gt) + 1e-7, 2e-2);
         worstG = Math.max(worstG, worstRel(gs, gt));
-        const i0 = init.get(name)!, wt = await v.data() as Float32Array, ws = mineW.get(name)!;
-        const du = Float32Array.from(ws, (x, i) => x - i0[i]!), dt = Float32Array.from(wt, (x, i) => x - i0[i]!);
+        const i0 = init.get(name)!,
+          wt = (await v.data()) as Float32Array,
+          ws = mineW.get(name)!;
+        const du = Float32Array.from(ws, (x, i) => x - i0[i]!),
+          dt = Float32Array.from(wt, (x, i) => x - i0[i]!);
         if (adamw) {
           let bad = -1;
           for (let i = 0; i < du.length && bad < 0; i++) {
-            const bound = lr * (Math.min(2, 3 * Math.abs(gs[i]! - gt[i]!) / (Math.abs(gt[i]!) + h.eps)) + 1e-3);
+            const bound = lr * (Math.min(2, (3 * Math.abs(gs[i]! - gt[i]!)) / (Math.abs(gt[i]!) + h.eps)) + 1e-3);
             if (!(Math.abs(du[i]! - dt[i]!) <= bound)) bad = i;
           }
-          if (bad >= 0) throw new MismatchError(`${c.model} ${name} AdamW update [${bad}]: slimgpu ${du[bad]} vs TF.js ${dt[bad]} (gradients ${gs[bad]} vs ${gt[bad]})`);
+          if (bad >= 0)
+            throw new MismatchError(
+              `${c.model} ${name} AdamW update [${bad}]: slimgpu ${du[bad]} vs TF.js ${dt[bad]} (gradients ${gs[bad]} vs ${gt[bad]})`,
+            );
         } else {
           checkClose(`${c.model} ${name} update (slimgpu vs TF.js)`, du, dt, 2e-3 * maxAbs(dt) + 1e-7, 2e-2);
         }
         worstU = Math.max(worstU, worstRel(du, dt));
       }
-      return `loss ${slimLoss.toFixed(5)} vs ${lastLoss.toFixed(5)}; gradients agree (max |Δ|/max ${worstG.toExponential(1)}); ` +
-        `step-1 ${adamw ? 'AdamW' : 'SGD'} updates agree (max |Δ|/max ${worstU.toExponential(1)})`;
+      return (
+        `loss ${slimLoss.toFixed(5)} vs ${lastLoss.toFixed(5)}; gradients agree (max |Δ|/max ${worstG.toExponential(1)}); ` +
+        `step-1 ${adamw ? 'AdamW' : 'SGD'} updates agree (max |Δ|/max ${worstU.toExponential(1)})`
+      );
     },
     dispose() {
-      p.destroy(); data.dispose(); net.dispose();
-      tokens.dispose(); onehot.dispose(); mask.dispose(); opt.dispose();
+      p.destroy();
+      data.dispose();
+      net.dispose();
+      tokens.dispose();
+      onehot.dispose();
+      mask.dispose();
+      opt.dispose();
       // tfjs-core 4.22: optimizers keep their learning-rate scalar (`c`) past dispose()
       (opt as unknown as { c?: tf.Tensor }).c?.dispose();
       for (const v of varList) v.dispose();

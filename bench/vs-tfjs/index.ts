@@ -39,26 +39,48 @@ import type { VsOptions } from './options.js';
 
 /** Node on lavapipe: the full comparison. */
 export const NODE_PRESET: VsOptions = {
-  matmul: [256, 512, 1024, 2048], convBatch: 64,
-  train: [{ model: 'lenet-300-100', batch: 128 }, { model: 'lenet-5', batch: 64 }],
+  matmul: [256, 512, 1024, 2048],
+  convBatch: 64,
+  train: [
+    { model: 'lenet-300-100', batch: 128 },
+    { model: 'lenet-5', batch: 64 },
+  ],
   gpt: [{ model: 'gpt:4-128-4-128', batch: 8 }],
-  reps: 7, targetMs: 60, maxK: 64, lr: 0.01, momentum: 0.9,
+  reps: 7,
+  targetMs: 60,
+  maxK: 64,
+  lr: 0.01,
+  momentum: 0.9,
 };
 
 /** Headless Chromium on SwiftShader: small sizes. */
 export const BROWSER_PRESET: VsOptions = {
-  matmul: [256, 512], convBatch: 64,
+  matmul: [256, 512],
+  convBatch: 64,
   train: [{ model: 'lenet-300-100', batch: 128 }],
   gpt: [],
-  reps: 5, targetMs: 60, maxK: 32, lr: 0.01, momentum: 0.9,
+  reps: 5,
+  targetMs: 60,
+  maxK: 32,
+  lr: 0.01,
+  momentum: 0.9,
 };
 
 /** Tiny sizes, validation only (tests/vs-tfjs.test.ts). */
 export const TINY_PRESET: VsOptions = {
-  matmul: [64, 100], convBatch: 2,
-  train: [{ model: 'lenet-300-100', batch: 8 }, { model: 'lenet-5', batch: 4 }],
+  matmul: [64, 100],
+  convBatch: 2,
+  train: [
+    { model: 'lenet-300-100', batch: 8 },
+    { model: 'lenet-5', batch: 4 },
+  ],
   gpt: [],
-  reps: 1, targetMs: 1, maxK: 1, validateOnly: true, lr: 0.01, momentum: 0.9,
+  reps: 1,
+  targetMs: 1,
+  maxK: 1,
+  validateOnly: true,
+  lr: 0.01,
+  momentum: 0.9,
 };
 
 /** A tiny GPT step only, validation only (tests/vs-tfjs.test.ts). */
@@ -121,19 +143,29 @@ async function timeOnce(side: Side, k: number): Promise<number> {
   return (performance.now() - t0) / k;
 }
 
-async function measureCase(c: Case, opts: VsOptions, fixedK?: { slim: number; tf: number }): Promise<Pick<VsRow, 'slimMs' | 'tfMs' | 'slimK' | 'tfK'>> {
+async function measureCase(
+  c: Case,
+  opts: VsOptions,
+  fixedK?: { slim: number; tf: number },
+): Promise<Pick<VsRow, 'slimMs' | 'tfMs' | 'slimK' | 'tfK'>> {
   // warm-up (compiles already happened in validate): one unit each, then k from the second
   const kOf = async (side: Side) => {
     await timeOnce(side, 1);
     const est = await timeOnce(side, 1);
     return Math.max(1, Math.min(opts.maxK, Math.round(opts.targetMs / Math.max(est, 0.01))));
   };
-  const slimK = fixedK?.slim ?? await kOf(c.slim);
-  const tfK = fixedK?.tf ?? await kOf(c.tf);
-  const s: number[] = [], t: number[] = [];
+  const slimK = fixedK?.slim ?? (await kOf(c.slim));
+  const tfK = fixedK?.tf ?? (await kOf(c.tf));
+  const s: number[] = [],
+    t: number[] = [];
   for (let r = 0; r < opts.reps; r++) {
-    if (r % 2 === 0) { s.push(await timeOnce(c.slim, slimK)); t.push(await timeOnce(c.tf, tfK)); }
-    else { t.push(await timeOnce(c.tf, tfK)); s.push(await timeOnce(c.slim, slimK)); }
+    if (r % 2 === 0) {
+      s.push(await timeOnce(c.slim, slimK));
+      t.push(await timeOnce(c.tf, tfK));
+    } else {
+      t.push(await timeOnce(c.tf, tfK));
+      s.push(await timeOnce(c.slim, slimK));
+    }
   }
   return { slimMs: median(s), tfMs: median(t), slimK, tfK };
 }
@@ -147,9 +179,16 @@ export async function runVsTfjs(gpu: Gpu, opts: VsOptions, meta: { platform: str
   const rows: VsRow[] = [];
   const builders: (() => Promise<Case[]>)[] = [
     ...opts.matmul.map((n) => async () => [matmulCase(gpu, n)]),
-    ...(opts.convBatch > 0 ? lenetConvShapes(opts.convBatch).flatMap((s, i) =>
-      (['fwd', 'bwd-data', 'bwd-filter'] as ConvKind[]).map((kind) => async () => [convCase(gpu, s, kind, 100 + 10 * i)])) : []),
-    ...opts.train.map(({ model, batch }) => () => trainCases(gpu, model, batch, opts)),
+    ...(opts.convBatch > 0
+      ? lenetConvShapes(opts.convBatch).flatMap((s, i) =>
+          (['fwd', 'bwd-data', 'bwd-filter'] as ConvKind[]).map((kind) => async () => [convCase(gpu, s, kind, 100 + 10 * i)]),
+        )
+      : []),
+    ...opts.train.map(
+      ({ model, batch }) =>
+        () =>
+          trainCases(gpu, model, batch, opts),
+    ),
     ...opts.gpt.map((g) => () => gptCases(gpu, g)),
   ];
   for (const build of builders) {
@@ -173,10 +212,16 @@ export async function runVsTfjs(gpu: Gpu, opts: VsOptions, meta: { platform: str
         const growth = tf.memory().numTensors - warm;
         if (growth !== 0) throw new Error(`vs-tfjs: TF.js tensors grew by ${growth} over the timed repeats of ${c.name}`);
         const row: VsRow = {
-          group: c.group, name: c.name, size: c.size, ...m, speedup: +(m.tfMs / m.slimMs).toFixed(2),
-          reps: opts.validateOnly ? 0 : opts.reps, check,
+          group: c.group,
+          name: c.name,
+          size: c.size,
+          ...m,
+          speedup: +(m.tfMs / m.slimMs).toFixed(2),
+          reps: opts.validateOnly ? 0 : opts.reps,
+          check,
         };
-        row.slimMs = +row.slimMs.toFixed(3); row.tfMs = +row.tfMs.toFixed(3);
+        row.slimMs = +row.slimMs.toFixed(3);
+        row.tfMs = +row.tfMs.toFixed(3);
         if (c.flops && !opts.validateOnly) {
           row.slimGflops = +(c.flops / (m.slimMs * 1e6)).toFixed(2);
           row.tfGflops = +(c.flops / (m.tfMs * 1e6)).toFixed(2);
@@ -197,7 +242,8 @@ export async function runVsTfjs(gpu: Gpu, opts: VsOptions, meta: { platform: str
   const after = tf.memory().numTensors;
   return {
     platform: meta.platform,
-    adapter: gpu.info.description || gpu.info.device || `${gpu.info.vendor}/${gpu.info.architecture}${gpu.info.isFallbackAdapter ? ' (fallback)' : ''}`,
+    adapter:
+      gpu.info.description || gpu.info.device || `${gpu.info.vendor}/${gpu.info.architecture}${gpu.info.isFallbackAdapter ? ' (fallback)' : ''}`,
     polling: meta.polling,
     tfjs: tf.version_core,
     matmulVariant: matmulVariant(gpu),
@@ -217,9 +263,19 @@ export function markdownTable(r: VsReport): string {
     `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`,
   ];
   for (const x of r.rows) {
-    lines.push(`| ${[x.name, x.size, x.slimMs.toFixed(3), x.tfMs.toFixed(3), `${x.speedup.toFixed(2)}×`,
-      x.slimGflops?.toFixed(2) ?? '', x.tfGflops?.toFixed(2) ?? '',
-      x.slimTokensPerSec ? `${x.slimTokensPerSec} / ${x.tfTokensPerSec}` : '', `${x.slimK}/${x.tfK}`].join(' | ')} |`);
+    lines.push(
+      `| ${[
+        x.name,
+        x.size,
+        x.slimMs.toFixed(3),
+        x.tfMs.toFixed(3),
+        `${x.speedup.toFixed(2)}×`,
+        x.slimGflops?.toFixed(2) ?? '',
+        x.tfGflops?.toFixed(2) ?? '',
+        x.slimTokensPerSec ? `${x.slimTokensPerSec} / ${x.tfTokensPerSec}` : '',
+        `${x.slimK}/${x.tfK}`,
+      ].join(' | ')} |`,
+    );
   }
   lines.push('', 'speedup = TF.js ms / slimgpu ms. Validation before timing:');
   for (const x of r.rows) lines.push(`- ${x.name} ${x.size}: ${x.check}`);

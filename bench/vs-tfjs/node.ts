@@ -45,18 +45,29 @@ export function installNodeShims(): string[] {
   if (g.navigator?.gpu) return [];
   const stand = {
     requestAdapter(): never {
-      throw new Error('slimgpu vs-tfjs: TF.js runs on slimgpu\'s device; navigator.gpu.requestAdapter is a stand-in in Node');
+      throw new Error("slimgpu vs-tfjs: TF.js runs on slimgpu's device; navigator.gpu.requestAdapter is a stand-in in Node");
     },
   };
   if (g.navigator) {
     Object.defineProperty(g.navigator, 'gpu', { value: stand, configurable: true });
     return ['navigator.gpu'];
   }
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu: stand, userAgent: `node/${process.versions.node}` }, configurable: true, writable: true });
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { gpu: stand, userAgent: `node/${process.versions.node}` },
+    configurable: true,
+    writable: true,
+  });
   return ['navigator'];
 }
 
-interface Args { json: boolean; browser: boolean; only?: string[]; reps?: number; sizes?: number[]; help: boolean }
+interface Args {
+  json: boolean;
+  browser: boolean;
+  only?: string[];
+  reps?: number;
+  sizes?: number[];
+  help: boolean;
+}
 
 const USAGE = `usage: npm run bench -- vs-tfjs [options]
   --json             print the report as JSON
@@ -69,7 +80,11 @@ function parse(argv: string[]): Args {
   const a: Args = { json: false, browser: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
-    const value = () => { const v = argv[++i]; if (v === undefined) throw new Error(`${x} needs a value\n${USAGE}`); return v; };
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${x} needs a value\n${USAGE}`);
+      return v;
+    };
     if (x === '--json') a.json = true;
     else if (x === '--browser') a.browser = true;
     else if (x === '--only') a.only = value().split(',').filter(Boolean);
@@ -88,10 +103,14 @@ export async function runNode(opts: VsOptions, log: (s: string) => void): Promis
   const gpu = await createGpu();
   const shims = installNodeShims();
   await registerTfGradients();
-  const report = await runVsTfjs(gpu, { ...opts, log }, {
-    platform: `Node ${process.versions.node} (Dawn)${shims.length ? `; shimmed ${shims.join(', ')}` : ''}`,
-    polling: 'setImmediate → setTimeout(0) (createGpu default), shared by both',
-  });
+  const report = await runVsTfjs(
+    gpu,
+    { ...opts, log },
+    {
+      platform: `Node ${process.versions.node} (Dawn)${shims.length ? `; shimmed ${shims.join(', ')}` : ''}`,
+      polling: 'setImmediate → setTimeout(0) (createGpu default), shared by both',
+    },
+  );
   return { gpu, report };
 }
 
@@ -121,10 +140,20 @@ export async function runBrowser(a: Pick<Args, 'only' | 'reps' | 'sizes'>, log: 
   });
   await server.listen();
   const browser = await puppeteer.launch({
-    executablePath: chromium, headless: true, protocolTimeout: timeoutMs + 60_000,
-    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding'],
+    executablePath: chromium,
+    headless: true,
+    protocolTimeout: timeoutMs + 60_000,
+    args: [
+      '--no-sandbox',
+      '--enable-unsafe-webgpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
+    ],
   });
   try {
     const addr = server.httpServer!.address();
@@ -134,7 +163,10 @@ export async function runBrowser(a: Pick<Args, 'only' | 'reps' | 'sizes'>, log: 
     if (a.reps) q.set('reps', String(a.reps));
     if (a.sizes) q.set('sizes', a.sizes.join(','));
     const page = await browser.newPage();
-    page.on('console', (m) => { if (m.type() === 'log') log(`[page] ${m.text()}\n`); else if (m.type() === 'error') log(`[page error] ${m.text()}\n`); });
+    page.on('console', (m) => {
+      if (m.type() === 'log') log(`[page] ${m.text()}\n`);
+      else if (m.type() === 'error') log(`[page error] ${m.text()}\n`);
+    });
     page.on('pageerror', (e) => log(`[page error] ${String(e)}\n`));
     await page.goto(`http://127.0.0.1:${addr.port}/vs-tfjs.html?${q}`, { waitUntil: 'load' });
     await page.waitForFunction('window.__vsTfjsDone === true', { timeout: timeoutMs, polling: 1000 });
@@ -155,8 +187,13 @@ export async function main(argv: string[]): Promise<number> {
     console.error((e as Error).message);
     return 2;
   }
-  if (a.help) { console.log(USAGE); return 0; }
-  const log = (s: string) => { if (!a.json) process.stderr.write(s); };
+  if (a.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const log = (s: string) => {
+    if (!a.json) process.stderr.write(s);
+  };
   try {
     let report: VsReport;
     if (a.browser) report = await runBrowser(a, log);

@@ -42,10 +42,14 @@ export async function openInput(path: string | undefined, what: string): Promise
 export async function peek(pieces: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Uint8Array; all: AsyncIterable<Uint8Array> }> {
   const it = pieces[Symbol.asyncIterator]();
   const got: Uint8Array[] = [];
-  let k = 0, done = false;
+  let k = 0,
+    done = false;
   while (k < n) {
     const r = await it.next();
-    if (r.done) { done = true; break; }
+    if (r.done) {
+      done = true;
+      break;
+    }
     got.push(r.value);
     k += r.value.length;
   }
@@ -66,7 +70,10 @@ export function concat(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
@@ -83,7 +90,8 @@ export type Output = string;
 /** Refuses to overwrite an existing file without --force, and to write binary data to a terminal. */
 export function checkOutput(out: Output, o: { force?: boolean; binary: boolean; input: Input }): void {
   if (out === '-') {
-    if (o.binary && process.stdout.isTTY && !o.force) throw new CliError('slimgpu: compressed data not written to a terminal (use -o FILE, a pipe, or -f to force)');
+    if (o.binary && process.stdout.isTTY && !o.force)
+      throw new CliError('slimgpu: compressed data not written to a terminal (use -o FILE, a pipe, or -f to force)');
     return;
   }
   if (out === o.input.path) throw new CliError(`slimgpu: the output '${out}' is the input`);
@@ -94,17 +102,21 @@ export function checkOutput(out: Output, o: { force?: boolean; binary: boolean; 
 export async function writeOutput(out: Output, pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number> {
   let n = 0;
   async function* counted(): AsyncGenerator<Uint8Array> {
-    for await (const p of pieces) { n += p.length; yield p; }
+    for await (const p of pieces) {
+      n += p.length;
+      yield p;
+    }
   }
   if (out !== '-') {
     await writeFileAtomic(out, counted());
     return n;
   }
   for await (const p of counted()) {
-    if (!process.stdout.write(p)) await new Promise<void>((res, rej) => {
-      process.stdout.once('drain', res);
-      process.stdout.once('error', rej);
-    });
+    if (!process.stdout.write(p))
+      await new Promise<void>((res, rej) => {
+        process.stdout.once('drain', res);
+        process.stdout.once('error', rej);
+      });
   }
   return n;
 }

@@ -30,7 +30,14 @@ async function withCodec<T>(fn: (codec: ImageCodec) => Promise<T>): Promise<T> {
   }
 }
 
-interface CompressFlags { output?: string; quality: number; model?: string; tile: number; lossless?: boolean; json?: boolean }
+interface CompressFlags {
+  output?: string;
+  quality: number;
+  model?: string;
+  tile: number;
+  lossless?: boolean;
+  json?: boolean;
+}
 
 async function compressCommand(file: string, f: CompressFlags): Promise<void> {
   const out = f.output ?? `${file.replace(/\.(png|jpe?g|pgm|ppm|pnm)$/i, '')}.slimg`;
@@ -38,12 +45,29 @@ async function compressCommand(file: string, f: CompressFlags): Promise<void> {
   const t0 = performance.now();
   const bytes = await withCodec((c) => c.compress(img, { quality: f.quality, modelId: f.model, tile: f.tile, lossless: f.lossless }));
   await writeFileAtomic(out, [bytes]);
-  const summary = { input: file, output: out, width: img.width, height: img.height, channels: img.channels, quality: f.lossless ? 'lossless' : f.quality, bytes: bytes.length, bpp: (8 * bytes.length) / (img.width * img.height), seconds: (performance.now() - t0) / 1000 };
+  const summary = {
+    input: file,
+    output: out,
+    width: img.width,
+    height: img.height,
+    channels: img.channels,
+    quality: f.lossless ? 'lossless' : f.quality,
+    bytes: bytes.length,
+    bpp: (8 * bytes.length) / (img.width * img.height),
+    seconds: (performance.now() - t0) / 1000,
+  };
   if (f.json) console.log(JSON.stringify(summary));
-  else console.error(`${file} (${img.width}x${img.height}x${img.channels}) -> ${out}: ${bytes.length} B, ${summary.bpp.toFixed(3)} bpp, ${f.lossless ? 'lossless' : `quality ${f.quality}`}`);
+  else
+    console.error(
+      `${file} (${img.width}x${img.height}x${img.channels}) -> ${out}: ${bytes.length} B, ${summary.bpp.toFixed(3)} bpp, ${f.lossless ? 'lossless' : `quality ${f.quality}`}`,
+    );
 }
 
-interface DecompressFlags { output?: string; reference?: string; json?: boolean }
+interface DecompressFlags {
+  output?: string;
+  reference?: string;
+  json?: boolean;
+}
 
 async function decompressCommand(file: string, f: DecompressFlags): Promise<void> {
   const out = f.output ?? `${file.replace(/\.slimg$/i, '')}.png`;
@@ -57,13 +81,25 @@ async function decompressCommand(file: string, f: DecompressFlags): Promise<void
   let quality: number | undefined;
   if (f.reference) {
     const ref = await readImageFile(f.reference);
-    if (ref.width !== img.width || ref.height !== img.height || ref.channels !== img.channels) throw new ImageError(`--reference '${f.reference}' is ${ref.width}x${ref.height}x${ref.channels}, the decoded image ${img.width}x${img.height}x${img.channels}`);
+    if (ref.width !== img.width || ref.height !== img.height || ref.channels !== img.channels)
+      throw new ImageError(
+        `--reference '${f.reference}' is ${ref.width}x${ref.height}x${ref.channels}, the decoded image ${img.width}x${img.height}x${img.channels}`,
+      );
     quality = psnr(ref.data, img.data);
   }
   await writeImageFile(out, img);
-  const summary = { input: file, output: out, width: img.width, height: img.height, channels: img.channels, bpp: (8 * bytes.length) / (img.width * img.height), psnr: quality };
+  const summary = {
+    input: file,
+    output: out,
+    width: img.width,
+    height: img.height,
+    channels: img.channels,
+    bpp: (8 * bytes.length) / (img.width * img.height),
+    psnr: quality,
+  };
   if (f.json) console.log(JSON.stringify(summary));
-  else console.error(`${file} -> ${out} (${img.width}x${img.height}x${img.channels})${quality !== undefined ? `, PSNR ${quality.toFixed(2)} dB` : ''}`);
+  else
+    console.error(`${file} -> ${out} (${img.width}x${img.height}x${img.channels})${quality !== undefined ? `, PSNR ${quality.toFixed(2)} dB` : ''}`);
 }
 
 export function addImageCommand(program: Command): void {

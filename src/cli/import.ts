@@ -12,12 +12,21 @@ import { defaultLr, modelFromName, parseGptName, PRESETS, resolveModel } from '.
 import { GPT_VOCAB } from '../nn/presets.js';
 import { DATA_SOURCES, loadData, specFor, RUN_DEFAULTS, type RunConfig } from '../run/run.js';
 
-interface ImportFlags { model: string; names: NameScheme; data: string; dataDir?: string; out: string; json?: boolean }
+interface ImportFlags {
+  model: string;
+  names: NameScheme;
+  data: string;
+  dataDir?: string;
+  out: string;
+  json?: boolean;
+}
 
 async function importCommand(file: string, f: ImportFlags): Promise<void> {
   const gpt = parseGptName(f.model);
   // a gpt: model's shapes follow from its name; the others from the data (input shape, classes)
-  const spec = gpt ? modelFromName(f.model, { input: [gpt.T], numClasses: GPT_VOCAB }) : specFor(f.model, (await loadData(f.data, { dataDir: f.dataDir })).train);
+  const spec = gpt
+    ? modelFromName(f.model, { input: [gpt.T], numClasses: GPT_VOCAB })
+    : specFor(f.model, (await loadData(f.data, { dataDir: f.dataDir })).train);
   const bytes = await readFileBytes(file, 'state_dict');
   const { values, converted, metadata } = importStateDict(bytes, spec, { names: f.names, name: file });
   const tensors: TensorMap = {};
@@ -31,24 +40,40 @@ async function importCommand(file: string, f: ImportFlags): Promise<void> {
     }
   }
   const cfg: RunConfig = {
-    model: f.model, data: f.data, dataDir: f.dataDir, epochs: RUN_DEFAULTS.epochs, batch: RUN_DEFAULTS.batch, lr: defaultLr(f.model), momentum: RUN_DEFAULTS.momentum, l2: RUN_DEFAULTS.l2, seed: RUN_DEFAULTS.seed,
-    init: file, initNames: f.names,
+    model: f.model,
+    data: f.data,
+    dataDir: f.dataDir,
+    epochs: RUN_DEFAULTS.epochs,
+    batch: RUN_DEFAULTS.batch,
+    lr: defaultLr(f.model),
+    momentum: RUN_DEFAULTS.momentum,
+    l2: RUN_DEFAULTS.l2,
+    seed: RUN_DEFAULTS.seed,
+    init: file,
+    initNames: f.names,
   };
   await saveCheckpoint(f.out, {
-    tensors, step: 0,
+    tensors,
+    step: 0,
     config: JSON.parse(JSON.stringify(cfg)) as Json,
     rng: { shuffleSeed: 0, scheme: 'shuffledIndices(n, seed, epoch)' },
     extra: { spec: JSON.parse(JSON.stringify(spec)) as Json, imported: { file, names: f.names, metadata } },
   });
   const rows = stateDictNames(spec, f.names).map((m) => ({
-    file: m.file, fileShape: m.fileShape, param: m.param, shape: m.shape, transposed: m.transpose, convertedFrom: converted.get(m.file) ?? null,
+    file: m.file,
+    fileShape: m.fileShape,
+    param: m.param,
+    shape: m.shape,
+    transposed: m.transpose,
+    convertedFrom: converted.get(m.file) ?? null,
   }));
   if (f.json) {
     console.log(JSON.stringify({ file, out: f.out, model: f.model, data: f.data, names: f.names, tensors: rows }, null, 2));
     return;
   }
   const fmt = (s: number[]) => `[${s.join('×')}]`;
-  const w = Math.max(...rows.map((r) => r.file.length)), pw = Math.max(...rows.map((r) => r.param.length));
+  const w = Math.max(...rows.map((r) => r.file.length)),
+    pw = Math.max(...rows.map((r) => r.param.length));
   const sw = Math.max(...rows.map((r) => fmt(r.fileShape).length));
   for (const r of rows) {
     const note = [r.transposed ? 'transposed' : '', r.convertedFrom ? `${r.convertedFrom} → F32` : ''].filter(Boolean).join(', ');
@@ -63,7 +88,14 @@ export function addImportCommand(program: Command): void {
     .description('turn a safetensors state_dict (PyTorch names and layouts by default) into a slimgpu checkpoint')
     .argument('<file>', 'the state_dict, e.g. lenet.safetensors written by python/train_torch.py')
     .requiredOption('--model <name>', `the model the weights belong to: ${PRESETS.join(', ')}`)
-    .addOption(new Option('--names <scheme>', "tensor names and layouts in the file: torch (fc1.weight [out, in], conv1.weight) or slimgpu (dense1.weight [in, out])").choices([...NAME_SCHEMES]).default('torch'))
+    .addOption(
+      new Option(
+        '--names <scheme>',
+        'tensor names and layouts in the file: torch (fc1.weight [out, in], conv1.weight) or slimgpu (dense1.weight [in, out])',
+      )
+        .choices([...NAME_SCHEMES])
+        .default('torch'),
+    )
     .option('--data <source>', `the data the checkpoint evaluates and trains on: ${DATA_SOURCES.join(', ')}`, 'mnist')
     .option('--data-dir <dir>', 'folder of IDX files for --data fashion-mnist')
     .requiredOption('--out <file>', 'the checkpoint to write, e.g. runs/torch/checkpoint.safetensors')

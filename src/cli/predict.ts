@@ -11,13 +11,25 @@ import { CompressedModel } from '../io/compressed-model.js';
 import { evaluate } from '../nn/trainer.js';
 import { loadData } from '../run/run.js';
 
-interface PredictFlags { compressed: string; data: string; dataDir?: string; testSize?: number; batch: number; format: 'auto' | 'csr' | 'dense'; latency: number; check?: boolean; json?: boolean }
+interface PredictFlags {
+  compressed: string;
+  data: string;
+  dataDir?: string;
+  testSize?: number;
+  batch: number;
+  format: 'auto' | 'csr' | 'dense';
+  latency: number;
+  check?: boolean;
+  json?: boolean;
+}
 
-const posInt = (name: string) => (v: string): number => {
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
-  return x;
-};
+const posInt =
+  (name: string) =>
+  (v: string): number => {
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
+    return x;
+  };
 
 export function argmaxRows(y: Float32Array, C: number): Uint32Array {
   const out = new Uint32Array(y.length / C);
@@ -32,7 +44,12 @@ export function argmaxRows(y: Float32Array, C: number): Uint32Array {
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 
 /** Every test sample through the compressed model: outputs, batch-1 latencies and the batched wall time. */
-export async function predictAll(m: CompressedModel, ds: RawDataset, batch: number, latencySamples: number): Promise<{ outputs: Float32Array; latencyMs: number[]; batchedMs: number }> {
+export async function predictAll(
+  m: CompressedModel,
+  ds: RawDataset,
+  batch: number,
+  latencySamples: number,
+): Promise<{ outputs: Float32Array; latencyMs: number[]; batchedMs: number }> {
   const x = normalizeInputs(ds);
   const D = ds.featureCount;
   const C = x.length ? (await m.predict(x.subarray(0, D))).length : 0; // warm-up, builds the batch-1 plan
@@ -63,10 +80,17 @@ async function predictCommand(f: PredictFlags): Promise<void> {
     const pred = argmaxRows(r.outputs, C);
     const correct = test.labels ? pred.reduce((s, p, i) => s + (p === test.labels![i] ? 1 : 0), 0) : undefined;
     const out: Record<string, unknown> = {
-      model: m.spec.name, file: f.compressed, fileBytes: m.fileBytes, samples: test.n,
+      model: m.spec.name,
+      file: f.compressed,
+      fileBytes: m.fileBytes,
+      samples: test.n,
       accuracy: correct !== undefined ? correct / test.n : undefined,
-      latencyMsBatch1: median(r.latencyMs), throughputPerSec: test.n / (r.batchedMs / 1000), batch: f.batch,
-      weightBytes: m.weightBytes, denseWeightBytes: m.denseBytes, layers: m.info.map((l) => `${l.name}:${l.format}/${l.bits}b/${l.entries}`),
+      latencyMsBatch1: median(r.latencyMs),
+      throughputPerSec: test.n / (r.batchedMs / 1000),
+      batch: f.batch,
+      weightBytes: m.weightBytes,
+      denseWeightBytes: m.denseBytes,
+      layers: m.info.map((l) => `${l.name}:${l.format}/${l.bits}b/${l.entries}`),
     };
     if (f.check) {
       const net = await loadCompressed(gpu, bytes, { name: f.compressed });
@@ -75,17 +99,30 @@ async function predictCommand(f: PredictFlags): Promise<void> {
       const dpred = argmaxRows(dense, C);
       let maxAbs = 0;
       for (let i = 0; i < dense.length; i++) maxAbs = Math.max(maxAbs, Math.abs(dense[i]! - r.outputs[i]!));
-      out.check = { samePredictions: dpred.every((p, i) => p === pred[i]), differing: dpred.reduce((s, p, i) => s + (p !== pred[i] ? 1 : 0), 0), maxAbsDiff: maxAbs };
+      out.check = {
+        samePredictions: dpred.every((p, i) => p === pred[i]),
+        differing: dpred.reduce((s, p, i) => s + (p !== pred[i] ? 1 : 0), 0),
+        maxAbsDiff: maxAbs,
+      };
     }
     m.dispose();
-    if (f.json) { console.log(JSON.stringify(out, null, 2)); return; }
+    if (f.json) {
+      console.log(JSON.stringify(out, null, 2));
+      return;
+    }
     const pct = (x: unknown) => (typeof x === 'number' ? `${(100 * x).toFixed(2)}%` : '-');
-    console.log(`${out.model} from ${f.compressed} (${m.fileBytes} B), compressed form on the GPU: ${m.weightBytes} B of weights (dense fp32: ${m.denseBytes} B, ${(m.denseBytes / m.weightBytes).toFixed(1)}x smaller)`);
+    console.log(
+      `${out.model} from ${f.compressed} (${m.fileBytes} B), compressed form on the GPU: ${m.weightBytes} B of weights (dense fp32: ${m.denseBytes} B, ${(m.denseBytes / m.weightBytes).toFixed(1)}x smaller)`,
+    );
     console.log(`layers: ${(out.layers as string[]).join(', ')}`);
-    console.log(`test samples ${test.n}: accuracy ${pct(out.accuracy)}; batch-1 latency ${(out.latencyMsBatch1 as number).toFixed(3)} ms (median of ${r.latencyMs.length}); batch ${f.batch}: ${(out.throughputPerSec as number).toFixed(0)} samples/s`);
+    console.log(
+      `test samples ${test.n}: accuracy ${pct(out.accuracy)}; batch-1 latency ${(out.latencyMsBatch1 as number).toFixed(3)} ms (median of ${r.latencyMs.length}); batch ${f.batch}: ${(out.throughputPerSec as number).toFixed(0)} samples/s`,
+    );
     if (out.check) {
       const c = out.check as { samePredictions: boolean; differing: number; maxAbsDiff: number };
-      console.log(`dense model on the same file: ${c.samePredictions ? 'identical predictions' : `${c.differing} predictions differ`}, max |Δoutput| ${c.maxAbsDiff.toExponential(2)}`);
+      console.log(
+        `dense model on the same file: ${c.samePredictions ? 'identical predictions' : `${c.differing} predictions differ`}, max |Δoutput| ${c.maxAbsDiff.toExponential(2)}`,
+      );
     }
   } finally {
     gpu.destroy();
@@ -102,7 +139,11 @@ export function addPredictCommand(program: Command): void {
     .option('--test-size <n>', 'use only the first n test samples', posInt('--test-size'))
     .option('--batch <n>', 'batch size of the throughput pass', posInt('--batch'), 64)
     .option('--latency <n>', 'batch-1 predictions timed for the latency', posInt('--latency'), 50)
-    .addOption(new Option('--format <layout>', 'weight layout on the GPU: auto (the smaller), csr, dense (dense with codebook)').choices(['auto', 'csr', 'dense']).default('auto'))
+    .addOption(
+      new Option('--format <layout>', 'weight layout on the GPU: auto (the smaller), csr, dense (dense with codebook)')
+        .choices(['auto', 'csr', 'dense'])
+        .default('auto'),
+    )
     .option('--check', 'also run the dense model (as eval does) and compare outputs and predictions')
     .option('--json', 'print JSON')
     .action(predictCommand);

@@ -23,41 +23,96 @@ export function routeRecommend(argv: string[]): string[] {
 function num(name: string, opts: { int?: boolean; min?: number; max?: number } = {}) {
   return (v: string): number => {
     const x = Number(v);
-    if (v.trim() === '' || !Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || (opts.min !== undefined && x < opts.min) || (opts.max !== undefined && x > opts.max)) {
-      throw new InvalidArgumentError(`${name} must be ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}${opts.max !== undefined ? ` and ≤ ${opts.max}` : ''}, got '${v}'`);
+    if (
+      v.trim() === '' ||
+      !Number.isFinite(x) ||
+      (opts.int && !Number.isInteger(x)) ||
+      (opts.min !== undefined && x < opts.min) ||
+      (opts.max !== undefined && x > opts.max)
+    ) {
+      throw new InvalidArgumentError(
+        `${name} must be ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}${opts.max !== undefined ? ` and ≤ ${opts.max}` : ''}, got '${v}'`,
+      );
     }
     return x;
   };
 }
 
 interface RecFlags {
-  model: string; data: string; epochs: number; batch: number; lr: number; userLrScale: number; weightDecay: number; seed: number; evalUsers: string;
-  minItemUsers?: number; minUserItems?: number; userColumn?: string; itemColumn?: string; ratingColumn?: string; timestampColumn?: string;
-  debianFile?: string; compress: boolean; userSparsity: number; itemSparsity: number; rareItems: number; userBits: number; itemBits: number;
-  fineTuneEpochs: number; fineTuneLr: number; out?: string; json?: boolean;
+  model: string;
+  data: string;
+  epochs: number;
+  batch: number;
+  lr: number;
+  userLrScale: number;
+  weightDecay: number;
+  seed: number;
+  evalUsers: string;
+  minItemUsers?: number;
+  minUserItems?: number;
+  userColumn?: string;
+  itemColumn?: string;
+  ratingColumn?: string;
+  timestampColumn?: string;
+  debianFile?: string;
+  compress: boolean;
+  userSparsity: number;
+  itemSparsity: number;
+  rareItems: number;
+  userBits: number;
+  itemBits: number;
+  fineTuneEpochs: number;
+  fineTuneLr: number;
+  out?: string;
+  json?: boolean;
 }
 
 async function recommendCommand(f: RecFlags): Promise<void> {
   const evalUsers = f.evalUsers === 'all' ? Infinity : Number(f.evalUsers);
-  if (!(evalUsers >= 1) || (Number.isFinite(evalUsers) && !Number.isInteger(evalUsers))) throw new Error(`slimgpu: --eval-users must be a positive integer or 'all', got '${f.evalUsers}'`);
+  if (!(evalUsers >= 1) || (Number.isFinite(evalUsers) && !Number.isInteger(evalUsers)))
+    throw new Error(`slimgpu: --eval-users must be a positive integer or 'all', got '${f.evalUsers}'`);
   const cfg: RecConfig = {
-    data: f.data, model: f.model, epochs: f.epochs, batch: f.batch, lr: f.lr, userLrScale: f.userLrScale, weightDecay: f.weightDecay, seed: f.seed, evalUsers,
+    data: f.data,
+    model: f.model,
+    epochs: f.epochs,
+    batch: f.batch,
+    lr: f.lr,
+    userLrScale: f.userLrScale,
+    weightDecay: f.weightDecay,
+    seed: f.seed,
+    evalUsers,
     dataOptions: {
-      minItemUsers: f.minItemUsers, minUserItems: f.minUserItems, debianFile: f.debianFile,
+      minItemUsers: f.minItemUsers,
+      minUserItems: f.minUserItems,
+      debianFile: f.debianFile,
       columns: { user: f.userColumn, item: f.itemColumn, rating: f.ratingColumn, timestamp: f.timestampColumn },
     },
   };
   const plan: RecCompressPlan = {
-    ...REC_COMPRESS_DEFAULTS, userSparsity: f.userSparsity, itemSparsity: f.itemSparsity, rareItems: f.rareItems,
-    userBits: f.userBits, itemBits: f.itemBits, fineTuneEpochs: f.fineTuneEpochs, fineTuneLr: f.fineTuneLr,
+    ...REC_COMPRESS_DEFAULTS,
+    userSparsity: f.userSparsity,
+    itemSparsity: f.itemSparsity,
+    rareItems: f.rareItems,
+    userBits: f.userBits,
+    itemBits: f.itemBits,
+    fineTuneEpochs: f.fineTuneEpochs,
+    fineTuneLr: f.fineTuneLr,
   };
   const say = f.json ? () => {} : (l: string) => console.log(l);
   const gpu = await createGpu();
   try {
     const t = await trainRecommender(gpu, cfg, say);
     const report: Record<string, unknown> = {
-      data: cfg.data, model: cfg.model, users: t.split.nUsers, items: t.split.nItems, interactions: t.split.interactions,
-      popularity: t.popularity, epochs: t.epochs, bestEpoch: t.best, test: t.test, adapter: gpu.info.description,
+      data: cfg.data,
+      model: cfg.model,
+      users: t.split.nUsers,
+      items: t.split.nItems,
+      interactions: t.split.interactions,
+      popularity: t.popularity,
+      epochs: t.epochs,
+      bestEpoch: t.best,
+      test: t.test,
+      adapter: gpu.info.description,
     };
     if (f.out) {
       const { mkdir } = await import('node:fs/promises');
@@ -88,29 +143,80 @@ export function addRecommendCommand(program: Command): void {
   program
     .command('recommend')
     .description('train a recommender (rec:mf-D) on interaction data; also `train --task recommend`')
-    .option('--model <name>', 'rec:dae-D (users = mean of an item table over their items) or rec:mf-D (a table of users); full-softmax loss', 'rec:dae-64')
+    .option(
+      '--model <name>',
+      'rec:dae-D (users = mean of an item table over their items) or rec:mf-D (a table of users); full-softmax loss',
+      'rec:dae-64',
+    )
     .option('--data <source>', `interaction data: ${REC_DATA_SOURCES.join(', ')}`, 'debian-deps')
     .option('--epochs <n>', 'epochs', num('--epochs', { int: true, min: 1 }), REC_DEFAULTS.epochs)
     .option('--batch <n>', 'users per step (a multiple of 64)', num('--batch', { int: true, min: 64 }), REC_DEFAULTS.batch)
     .option('--lr <x>', 'AdamW learning rate', num('--lr', { min: 0 }), REC_DEFAULTS.lr)
-    .option('--user-lr-scale <x>', "the user table's learning rate is --lr × this (a user's row gets one gradient per epoch, an item's many)", num('--user-lr-scale', { min: 0 }), REC_DEFAULTS.userLrScale)
-    .option('--weight-decay <x>', 'AdamW decoupled weight decay on the embeddings (not the item bias)', num('--weight-decay', { min: 0 }), REC_DEFAULTS.weightDecay)
-    .option('--seed <n>', 'seed (initialisation, user order, random leave-one-out without timestamps)', num('--seed', { int: true, min: 0 }), REC_DEFAULTS.seed)
-    .option('--eval-users <n>', "users ranked for the per-epoch validation (a seeded sample), or 'all'; the test ranks all", String(REC_DEFAULTS.evalUsers))
-    .option('--min-item-users <n>', 'drop items seen by fewer users (default 5 for debian-deps, else 1)', num('--min-item-users', { int: true, min: 1 }))
-    .option('--min-user-items <n>', 'then drop users with fewer interactions (default 3 for debian-deps, else 1)', num('--min-user-items', { int: true, min: 1 }))
+    .option(
+      '--user-lr-scale <x>',
+      "the user table's learning rate is --lr × this (a user's row gets one gradient per epoch, an item's many)",
+      num('--user-lr-scale', { min: 0 }),
+      REC_DEFAULTS.userLrScale,
+    )
+    .option(
+      '--weight-decay <x>',
+      'AdamW decoupled weight decay on the embeddings (not the item bias)',
+      num('--weight-decay', { min: 0 }),
+      REC_DEFAULTS.weightDecay,
+    )
+    .option(
+      '--seed <n>',
+      'seed (initialisation, user order, random leave-one-out without timestamps)',
+      num('--seed', { int: true, min: 0 }),
+      REC_DEFAULTS.seed,
+    )
+    .option(
+      '--eval-users <n>',
+      "users ranked for the per-epoch validation (a seeded sample), or 'all'; the test ranks all",
+      String(REC_DEFAULTS.evalUsers),
+    )
+    .option(
+      '--min-item-users <n>',
+      'drop items seen by fewer users (default 5 for debian-deps, else 1)',
+      num('--min-item-users', { int: true, min: 1 }),
+    )
+    .option(
+      '--min-user-items <n>',
+      'then drop users with fewer interactions (default 3 for debian-deps, else 1)',
+      num('--min-user-items', { int: true, min: 1 }),
+    )
     .option('--user-column <name>', 'interactions CSV: the user column')
     .option('--item-column <name>', 'interactions CSV: the item column')
     .option('--rating-column <name>', "interactions CSV: the rating column ('' = none)")
     .option('--timestamp-column <name>', 'interactions CSV: the timestamp column')
     .option('--debian-file <path>', 'debian-deps: read this saved `apt-cache dumpavail` output instead of running apt-cache')
     .option('--compress', 'after training: prune + fine-tune, k-means sharing, export; HR/NDCG after each stage')
-    .option('--user-sparsity <s>', 'fraction of the user table pruned', num('--user-sparsity', { min: 0, max: 1 }), REC_COMPRESS_DEFAULTS.userSparsity)
-    .option('--item-sparsity <s>', 'fraction of the item table pruned (rare rows included)', num('--item-sparsity', { min: 0, max: 1 }), REC_COMPRESS_DEFAULTS.itemSparsity)
-    .option('--rare-items <n>', 'items seen fewer times in training lose their whole row', num('--rare-items', { int: true, min: 0 }), REC_COMPRESS_DEFAULTS.rareItems)
+    .option(
+      '--user-sparsity <s>',
+      'fraction of the user table pruned',
+      num('--user-sparsity', { min: 0, max: 1 }),
+      REC_COMPRESS_DEFAULTS.userSparsity,
+    )
+    .option(
+      '--item-sparsity <s>',
+      'fraction of the item table pruned (rare rows included)',
+      num('--item-sparsity', { min: 0, max: 1 }),
+      REC_COMPRESS_DEFAULTS.itemSparsity,
+    )
+    .option(
+      '--rare-items <n>',
+      'items seen fewer times in training lose their whole row',
+      num('--rare-items', { int: true, min: 0 }),
+      REC_COMPRESS_DEFAULTS.rareItems,
+    )
     .option('--user-bits <b>', 'k-means bits of the user table', num('--user-bits', { int: true, min: 1, max: 8 }), REC_COMPRESS_DEFAULTS.userBits)
     .option('--item-bits <b>', 'k-means bits of the item table', num('--item-bits', { int: true, min: 1, max: 8 }), REC_COMPRESS_DEFAULTS.itemBits)
-    .option('--fine-tune-epochs <n>', 'masked fine-tuning epochs after pruning', num('--fine-tune-epochs', { int: true, min: 0 }), REC_COMPRESS_DEFAULTS.fineTuneEpochs)
+    .option(
+      '--fine-tune-epochs <n>',
+      'masked fine-tuning epochs after pruning',
+      num('--fine-tune-epochs', { int: true, min: 0 }),
+      REC_COMPRESS_DEFAULTS.fineTuneEpochs,
+    )
     .option('--fine-tune-lr <x>', 'learning rate of the masked fine-tuning', num('--fine-tune-lr', { min: 0 }), REC_COMPRESS_DEFAULTS.fineTuneLr)
     .option('--out <dir>', 'write report.json (and with --compress model.slim.safetensors) here')
     .option('--json', 'print the report as JSON')

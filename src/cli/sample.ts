@@ -62,13 +62,17 @@ export function addSampleCommand(program: Command): void {
     .option('--seed <n>', 'sampling seed', num('--seed', { int: true, min: 0 }), 1)
     .option('--dense', 'with --compressed: decode the file to dense weights first (default: run the matrices in their compressed form)')
     .action(async (f: { checkpoint?: string; compressed?: string; dense?: boolean } & SampleOptions) => {
-      if (!f.checkpoint === !f.compressed) throw new Error('slimgpu sample: needs exactly one of --checkpoint <path> or --compressed <path> (see slimgpu sample --help)');
+      if (!f.checkpoint === !f.compressed)
+        throw new Error('slimgpu sample: needs exactly one of --checkpoint <path> or --compressed <path> (see slimgpu sample --help)');
       const gpu = await createGpu();
       let net: Network | undefined;
       if (f.compressed && !f.dense) {
         try {
           const m = await CompressedModel.load(gpu, await readFileBytes(f.compressed, 'compressed model'), { name: f.compressed });
-          if (m.spec.task !== 'language') throw new Error(`slimgpu sample: '${f.compressed}' holds model '${m.spec.name}', not a language model (train one with --model gpt:L-D-H-T --data text:FILE)`);
+          if (m.spec.task !== 'language')
+            throw new Error(
+              `slimgpu sample: '${f.compressed}' holds model '${m.spec.name}', not a language model (train one with --model gpt:L-D-H-T --data text:FILE)`,
+            );
           process.stdout.write(f.prompt);
           const dec = new TextDecoder('utf-8');
           await m.generate(f.prompt, { ...f, onByte: (b) => process.stdout.write(dec.decode(Uint8Array.of(b), { stream: true })) });
@@ -80,8 +84,13 @@ export function addSampleCommand(program: Command): void {
         return;
       }
       try {
-        net = f.checkpoint ? (await readCheckpoint(gpu, f.checkpoint)).net : await loadCompressed(gpu, await readFileBytes(f.compressed!, 'compressed model'), { name: f.compressed });
-        if (net.spec.task !== 'language') throw new Error(`slimgpu sample: '${f.checkpoint ?? f.compressed}' holds model '${net.spec.name}', not a language model (train one with --model gpt:L-D-H-T --data text:FILE)`);
+        net = f.checkpoint
+          ? (await readCheckpoint(gpu, f.checkpoint)).net
+          : await loadCompressed(gpu, await readFileBytes(f.compressed!, 'compressed model'), { name: f.compressed });
+        if (net.spec.task !== 'language')
+          throw new Error(
+            `slimgpu sample: '${f.checkpoint ?? f.compressed}' holds model '${net.spec.name}', not a language model (train one with --model gpt:L-D-H-T --data text:FILE)`,
+          );
         process.stdout.write(f.prompt);
         const dec = new TextDecoder('utf-8');
         await sampleText(net, f, (b) => process.stdout.write(dec.decode(Uint8Array.of(b), { stream: true })));

@@ -168,13 +168,18 @@ function checkHeader(h: unknown): SlimzHeader {
   for (const k of ['streams', 'context', 'chunkBytes', 'stepsPerChunk', 'pad', 'freqBits', 'chunks', 'chunksPerRecord', 'records']) {
     if (!isUint(c[k])) bad(`coding.${k} must be a non-negative integer, got ${JSON.stringify(c[k])}`);
   }
-  if ((c.streams as number) < 1 || (c.context as number) < 2 || (c.chunkBytes as number) < 1 || (c.chunksPerRecord as number) < 1) bad('coding.streams, context, chunkBytes and chunksPerRecord must be positive (context ≥ 2)');
-  if (c.records !== Math.ceil((c.chunks as number) / (c.chunksPerRecord as number))) bad(`coding.records must be ⌈chunks / chunksPerRecord⌉ = ${Math.ceil((c.chunks as number) / (c.chunksPerRecord as number))}, got ${c.records}`);
+  if ((c.streams as number) < 1 || (c.context as number) < 2 || (c.chunkBytes as number) < 1 || (c.chunksPerRecord as number) < 1)
+    bad('coding.streams, context, chunkBytes and chunksPerRecord must be positive (context ≥ 2)');
+  if (c.records !== Math.ceil((c.chunks as number) / (c.chunksPerRecord as number)))
+    bad(`coding.records must be ⌈chunks / chunksPerRecord⌉ = ${Math.ceil((c.chunks as number) / (c.chunksPerRecord as number))}, got ${c.records}`);
   if ((c.pad as number) > 255) bad(`coding.pad must be a byte, got ${c.pad}`);
   if (c.mixer !== undefined && c.mixer !== 'none' && c.mixer !== 'cm') bad(`coding.mixer must be 'none' or 'cm', got ${JSON.stringify(c.mixer)}`);
-  if (c.chunkChecks !== undefined && typeof c.chunkChecks !== 'boolean') bad(`coding.chunkChecks must be a boolean, got ${JSON.stringify(c.chunkChecks)}`);
-  if (c.cmMemoryLog2 !== undefined && (!isUint(c.cmMemoryLog2) || (c.cmMemoryLog2 as number) < 16 || (c.cmMemoryLog2 as number) > 28)) bad(`coding.cmMemoryLog2 must be an integer in [16, 28], got ${JSON.stringify(c.cmMemoryLog2)}`);
-  if (!isObj(o.writer) || typeof (o.writer as Record<string, unknown>).library !== 'string' || !isObj((o.writer as Record<string, unknown>).adapter)) bad('writer (library and adapter) missing');
+  if (c.chunkChecks !== undefined && typeof c.chunkChecks !== 'boolean')
+    bad(`coding.chunkChecks must be a boolean, got ${JSON.stringify(c.chunkChecks)}`);
+  if (c.cmMemoryLog2 !== undefined && (!isUint(c.cmMemoryLog2) || (c.cmMemoryLog2 as number) < 16 || (c.cmMemoryLog2 as number) > 28))
+    bad(`coding.cmMemoryLog2 must be an integer in [16, 28], got ${JSON.stringify(c.cmMemoryLog2)}`);
+  if (!isObj(o.writer) || typeof (o.writer as Record<string, unknown>).library !== 'string' || !isObj((o.writer as Record<string, unknown>).adapter))
+    bad('writer (library and adapter) missing');
   return h as SlimzHeader;
 }
 
@@ -195,15 +200,21 @@ export class SlimzReader {
     }
     const version = dv.getUint16(8, true);
     if (!SLIMZ_JSON_VERSIONS.includes(version)) {
-      codecFail(`this file was written by codec version ${version}; this slimgpu reads codec versions 4 and ${SLIMZ_VERSION}` +
-        (version > SLIMZ_VERSION ? ' (it was written by a newer slimgpu)' :
-          version === 1 ? ' (version 1 coded with windowed forward passes; decompress it with the slimgpu that wrote it)' :
-          version === 2 || version === 3 ? ` (version ${version} coded with an older layout or CM; decompress it with the slimgpu that wrote it)` : ''));
+      codecFail(
+        `this file was written by codec version ${version}; this slimgpu reads codec versions 4 and ${SLIMZ_VERSION}` +
+          (version > SLIMZ_VERSION
+            ? ' (it was written by a newer slimgpu)'
+            : version === 1
+              ? ' (version 1 coded with windowed forward passes; decompress it with the slimgpu that wrote it)'
+              : version === 2 || version === 3
+                ? ` (version ${version} coded with an older layout or CM; decompress it with the slimgpu that wrote it)`
+                : ''),
+      );
     }
     const hlen = dv.getUint32(12, true);
     if (hlen > MAX_HEADER) codecFail(`the file's header length ${hlen} is implausible (> ${MAX_HEADER}): the file is damaged`);
     if (bytes.length < 16 + hlen + 4) codecFail(`the file is truncated inside its header (${bytes.length} bytes, the header needs ${16 + hlen + 4})`);
-    if (dv.getUint32(16 + hlen, true) !== crc32(bytes.subarray(0, 16 + hlen))) codecFail('the file\'s header is damaged (CRC-32 mismatch)');
+    if (dv.getUint32(16 + hlen, true) !== crc32(bytes.subarray(0, 16 + hlen))) codecFail("the file's header is damaged (CRC-32 mismatch)");
     let parsed: unknown;
     try {
       parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(16, 16 + hlen)));
@@ -212,14 +223,18 @@ export class SlimzReader {
     }
     this.header = checkHeader(parsed);
     this.version = version;
-    if (version < 5 && this.header.coding.chunkChecks) codecFail('the file\'s header is invalid: coding.chunkChecks needs codec version 5');
+    if (version < 5 && this.header.coding.chunkChecks) codecFail("the file's header is invalid: coding.chunkChecks needs codec version 5");
     this.pos = 16 + hlen + 4;
     const room = Math.floor((bytes.length - this.pos) / CHUNK_HEAD);
-    if (this.header.coding.records > room) codecFail(`the header declares ${this.header.coding.records} records, but the rest of the file (${bytes.length - this.pos} bytes) can hold at most ${room}: the file is truncated or damaged`);
+    if (this.header.coding.records > room)
+      codecFail(
+        `the header declares ${this.header.coding.records} records, but the rest of the file (${bytes.length - this.pos} bytes) can hold at most ${room}: the file is truncated or damaged`,
+      );
     if (this.header.mode === 'two-part') {
       if (this.pos + 4 > bytes.length) codecFail('the file is truncated before its model section');
       const m = dv.getUint32(this.pos, true);
-      if (this.pos + 8 + m > bytes.length) codecFail(`the file is truncated inside its model section (needs ${m} bytes, ${bytes.length - this.pos - 8} there)`);
+      if (this.pos + 8 + m > bytes.length)
+        codecFail(`the file is truncated inside its model section (needs ${m} bytes, ${bytes.length - this.pos - 8} there)`);
       this.model = bytes.subarray(this.pos + 4, this.pos + 4 + m);
       if (dv.getUint32(this.pos + 4 + m, true) !== crc32(this.model)) codecFail('the model section is damaged (CRC-32 mismatch)');
       this.pos += 8 + m;
@@ -232,18 +247,31 @@ export class SlimzReader {
 
   /** The next record, checked (index, bounds, CRC); `chunks`: how many chunks it holds (its check bytes). */
   readChunk(chunks = 0): ChunkRecord {
-    const i = this.next, n = this.chunkCount;
+    const i = this.next,
+      n = this.chunkCount;
     if (i >= n) codecFail(`no record ${i}: the file has ${n}`);
     const b = this.bytes;
-    if (this.pos + CHUNK_HEAD > b.length) codecFail(`record ${i} of ${n} is truncated: the file ends at byte ${b.length}, inside the record's header`);
+    if (this.pos + CHUNK_HEAD > b.length)
+      codecFail(`record ${i} of ${n} is truncated: the file ends at byte ${b.length}, inside the record's header`);
     const dv = new DataView(b.buffer, b.byteOffset + this.pos, CHUNK_HEAD);
-    const [index, rawLength, rawCrc, fingerprint, codeLength, recCrc] = [0, 1, 2, 3, 4, 5].map((k) => dv.getUint32(4 * k, true)) as [number, number, number, number, number, number];
+    const [index, rawLength, rawCrc, fingerprint, codeLength, recCrc] = [0, 1, 2, 3, 4, 5].map((k) => dv.getUint32(4 * k, true)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const nc = this.header.coding.chunkChecks ? chunks : 0;
     const end = this.pos + CHUNK_HEAD + nc + codeLength;
-    if (end > b.length) codecFail(`record ${i} of ${n} is truncated: it needs ${nc + codeLength} check and code bytes, the file has ${b.length - this.pos - CHUNK_HEAD}`);
+    if (end > b.length)
+      codecFail(
+        `record ${i} of ${n} is truncated: it needs ${nc + codeLength} check and code bytes, the file has ${b.length - this.pos - CHUNK_HEAD}`,
+      );
     const checks = b.subarray(this.pos + CHUNK_HEAD, this.pos + CHUNK_HEAD + nc);
     const code = b.subarray(this.pos + CHUNK_HEAD + nc, end);
-    if (crc32(code, crc32(checks, crc32(b.subarray(this.pos, this.pos + 20)))) !== recCrc) codecFail(`record ${i} of ${n} is damaged (its CRC-32 does not match)`);
+    if (crc32(code, crc32(checks, crc32(b.subarray(this.pos, this.pos + 20)))) !== recCrc)
+      codecFail(`record ${i} of ${n} is damaged (its CRC-32 does not match)`);
     if (index !== i) codecFail(`record ${i} of ${n} is out of place (it says record ${index})`);
     this.pos = end;
     this.next++;
@@ -252,7 +280,8 @@ export class SlimzReader {
 
   /** Checks the end record after the last record: nothing missing, nothing appended. */
   finish(): void {
-    const b = this.bytes, n = this.chunkCount;
+    const b = this.bytes,
+      n = this.chunkCount;
     if (this.next !== n) codecFail(`only ${this.next} of ${n} records were read`);
     if (this.pos + 12 > b.length) codecFail(`the file is truncated after record ${n - 1} (its end record is missing)`);
     if (!END_MAGIC.every((x, k) => b[this.pos + k] === x)) codecFail(`the file is damaged after record ${n - 1} (no end record where it should be)`);

@@ -61,7 +61,8 @@ export function frequencies(logits: ArrayLike<number>, offset: number, cum: Uint
     for (let s = 0; s < SYMBOLS; s++) {
       const x = logits[offset + s]!;
       let q: number;
-      if (!(x > -Infinity)) q = MAX_Q; // −∞ or NaN
+      if (!(x > -Infinity))
+        q = MAX_Q; // −∞ or NaN
       else if (m === Infinity) q = x === Infinity ? 0 : MAX_Q;
       else q = Math.min(MAX_Q, Math.round((m - x) * STEPS));
       qScratch[s] = q;
@@ -84,7 +85,8 @@ export function frequencies(logits: ArrayLike<number>, offset: number, cum: Uint
 
 /** The byte s with cum[s] ≤ v < cum[s+1] (v in [0, FREQ_TOTAL)). */
 export function symbolOf(cum: Uint32Array, v: number): number {
-  let lo = 0, hi = SYMBOLS; // cum[lo] ≤ v < cum[hi]
+  let lo = 0,
+    hi = SYMBOLS; // cum[lo] ≤ v < cum[hi]
   while (hi - lo > 1) {
     const mid = (lo + hi) >>> 1;
     if (cum[mid]! <= v) lo = mid;

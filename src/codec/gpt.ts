@@ -79,7 +79,14 @@ export function defaultStreams(n: number, T: number): number {
 /** The model settings (stored in the header) that options ask for, validated. */
 export function settingsOf(o: GptCodecOptions): GptCodecSettings {
   const d = GPT_CODEC_DEFAULTS;
-  const s: GptCodecSettings = { kind: 'gpt', model: o.model ?? d.model, seed: o.seed ?? 0, optimizer: o.optimizer ?? d.optimizer, lr: o.lr ?? d.lr, ...HYPER };
+  const s: GptCodecSettings = {
+    kind: 'gpt',
+    model: o.model ?? d.model,
+    seed: o.seed ?? 0,
+    optimizer: o.optimizer ?? d.optimizer,
+    lr: o.lr ?? d.lr,
+    ...HYPER,
+  };
   return checkSettings(s, 'options');
 }
 
@@ -90,13 +97,21 @@ export function checkSettings(v: unknown, where: string): GptCodecSettings {
   const s = v as Record<string, unknown>;
   if (s.kind !== 'gpt') bad(`model kind must be 'gpt', got ${JSON.stringify(s.kind)}`);
   if (typeof s.model !== 'string' || !parseGptName(s.model)) bad(`model must be a gpt:L-D-H-T preset, got ${JSON.stringify(s.model)}`);
-  if (!OPTIMIZERS.includes(s.optimizer as OptimizerKind)) bad(`optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(s.optimizer)}`);
+  if (!OPTIMIZERS.includes(s.optimizer as OptimizerKind))
+    bad(`optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(s.optimizer)}`);
   const num = (k: string, lo: number, hi: number, int = false) => {
     const x = s[k];
-    if (typeof x !== 'number' || !Number.isFinite(x) || x < lo || x > hi || (int && !Number.isInteger(x))) bad(`${k} must be ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${JSON.stringify(x)}`);
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < lo || x > hi || (int && !Number.isInteger(x)))
+      bad(`${k} must be ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${JSON.stringify(x)}`);
   };
-  num('seed', 0, 2 ** 32 - 1, true); num('lr', 0, 100); num('warmup', 0, 1e9, true); num('beta1', 0, 1); num('beta2', 0, 1);
-  num('weightDecay', 0, 10); num('clip', 0, 1e9); num('momentum', 0, 1);
+  num('seed', 0, 2 ** 32 - 1, true);
+  num('lr', 0, 100);
+  num('warmup', 0, 1e9, true);
+  num('beta1', 0, 1);
+  num('beta2', 0, 1);
+  num('weightDecay', 0, 10);
+  num('clip', 0, 1e9);
+  num('momentum', 0, 1);
   return s as unknown as GptCodecSettings;
 }
 
@@ -108,15 +123,30 @@ export class GptCodecModel implements CodecModel {
   /** A model for `windows` streams and a text of `capacity` bytes, initialised from the settings' seed. */
   static async create(gpu: Gpu, s: GptCodecSettings, windows: number, capacity: number): Promise<GptCodecModel> {
     const lm = await GptModel.create(gpu, s.model, {
-      seed: s.seed, windows, capacity, optimizer: s.optimizer, lr: s.lr, warmup: s.warmup, beta1: s.beta1, beta2: s.beta2,
-      weightDecay: s.weightDecay, clip: s.clip, momentum: s.momentum,
+      seed: s.seed,
+      windows,
+      capacity,
+      optimizer: s.optimizer,
+      lr: s.lr,
+      warmup: s.warmup,
+      beta1: s.beta1,
+      beta2: s.beta2,
+      weightDecay: s.weightDecay,
+      clip: s.clip,
+      momentum: s.momentum,
     });
     return new GptCodecModel(lm);
   }
 
-  get windows(): number { return this.lm.windows; }
-  get context(): number { return this.lm.context; }
-  get net() { return this.lm.net; }
+  get windows(): number {
+    return this.lm.windows;
+  }
+  get context(): number {
+    return this.lm.context;
+  }
+  get net() {
+    return this.lm.net;
+  }
   async prefill(tokens: Uint32Array): Promise<void> {
     this.kv ??= await KvDecoder.create(this.lm.net, { batch: this.windows, prefill: this.context >> 1 });
     this.kv.prefill(tokens);
@@ -125,14 +155,24 @@ export class GptCodecModel implements CodecModel {
     if (!this.kv) codecFail('GptCodecModel.step: prefill first');
     return (await this.kv!.step(tokens))!;
   }
-  appendText(bytes: Uint8Array): Promise<void> { return this.lm.appendText(bytes); }
-  train(steps: number): Promise<void> { return this.lm.train(steps); }
-  dispose(): void { this.kv?.dispose(); this.lm.dispose(); }
+  appendText(bytes: Uint8Array): Promise<void> {
+    return this.lm.appendText(bytes);
+  }
+  train(steps: number): Promise<void> {
+    return this.lm.train(steps);
+  }
+  dispose(): void {
+    this.kv?.dispose();
+    this.lm.dispose();
+  }
 }
 
 export function writerOf(gpu: Gpu): WriterInfo {
   const i = gpu.info;
-  return { library: CODEC_LIBRARY, adapter: { backend: i.backend, vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description } };
+  return {
+    library: CODEC_LIBRARY,
+    adapter: { backend: i.backend, vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description },
+  };
 }
 
 export interface CodecHooks {

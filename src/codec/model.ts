@@ -47,8 +47,12 @@ export class NoModel implements CodecModel {
   readonly none = true;
   readonly context = 2;
   constructor(readonly windows: number) {}
-  prefill(): void { throw new Error('NoModel has no predictions'); }
-  step(): Promise<Float32Array> { throw new Error('NoModel has no predictions'); }
+  prefill(): void {
+    throw new Error('NoModel has no predictions');
+  }
+  step(): Promise<Float32Array> {
+    throw new Error('NoModel has no predictions');
+  }
   appendText(): void {}
   async train(): Promise<void> {}
   dispose(): void {}

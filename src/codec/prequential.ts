@@ -83,7 +83,12 @@ export class Layout {
   readonly records: number;
 
   /** chunksPerRecord: K as stored in a header, or computed from recordBytes (text bytes per record). */
-  constructor(readonly n: number, model: Pick<CodecModel, 'windows' | 'context'>, chunkBytes: number, per: { recordBytes?: number; chunksPerRecord?: number } = {}) {
+  constructor(
+    readonly n: number,
+    model: Pick<CodecModel, 'windows' | 'context'>,
+    chunkBytes: number,
+    per: { recordBytes?: number; chunksPerRecord?: number } = {},
+  ) {
     this.B = model.windows;
     this.T = model.context;
     if (!Number.isInteger(this.B) || this.B < 1) codecFail(`model.windows must be a positive integer, got ${this.B}`);
@@ -174,14 +179,21 @@ function checkLogits(logits: Float32Array, L: Layout): void {
  * Runs the passes of chunk c, identically on both sides: for each block a prefill, then one step per
  * position; `code(p, logits)` codes (or decodes) position p of every stream and may write `text`.
  */
-async function runChunk(model: CodecModel, L: Layout, text: Uint8Array, c: number, pad: number,
-  code: (p: number, logits: Float32Array | null, first: boolean) => void): Promise<void> {
+async function runChunk(
+  model: CodecModel,
+  L: Layout,
+  text: Uint8Array,
+  c: number,
+  pad: number,
+  code: (p: number, logits: Float32Array | null, first: boolean) => void,
+): Promise<void> {
   const [from, to] = L.span(c);
   if (model.none) {
     for (let p = from; p < to; p++) code(p, null, p === from);
     return;
   }
-  const pre = new Uint32Array(L.B * L.H), step = new Uint32Array(L.B);
+  const pre = new Uint32Array(L.B * L.H),
+    step = new Uint32Array(L.B);
   for (let k = from / L.H; k * L.H < to; k++) {
     L.fillPrefill(pre, text, k, pad);
     await model.prefill(pre);
@@ -196,12 +208,24 @@ async function runChunk(model: CodecModel, L: Layout, text: Uint8Array, c: numbe
 
 function settings(L: Layout, o: CodeOptions, none: boolean): CodingSettings {
   const cm = o.mixer === 'cm' ? { mixer: 'cm' as const, cmMemoryLog2: o.cmMemoryLog2 ?? 22 } : {};
-  return { streams: L.B, context: L.T, chunkBytes: L.R, stepsPerChunk: o.stepsPerChunk, pad: o.pad ?? 10, freqBits: FREQ_BITS, chunks: L.chunks, chunksPerRecord: L.K, records: L.records, ...cm, ...(none ? {} : { chunkChecks: true }) };
+  return {
+    streams: L.B,
+    context: L.T,
+    chunkBytes: L.R,
+    stepsPerChunk: o.stepsPerChunk,
+    pad: o.pad ?? 10,
+    freqBits: FREQ_BITS,
+    chunks: L.chunks,
+    chunksPerRecord: L.K,
+    records: L.records,
+    ...cm,
+    ...(none ? {} : { chunkChecks: true }),
+  };
 }
 
 function validate(o: CodeOptions, model: CodecModel): void {
   if (o.mixer !== undefined && !MIXERS.includes(o.mixer)) codecFail(`mixer must be one of ${MIXERS.join(', ')}, got ${JSON.stringify(o.mixer)}`);
-  if (model.none && o.mixer !== 'cm') codecFail('a model without predictions (none) needs mixer \'cm\' (CM alone)');
+  if (model.none && o.mixer !== 'cm') codecFail("a model without predictions (none) needs mixer 'cm' (CM alone)");
   const mem = o.cmMemoryLog2 ?? 22;
   if (!Number.isInteger(mem) || mem < 16 || mem > 28) codecFail(`cmMemoryLog2 must be an integer in [16, 28], got ${mem}`);
   if (!Number.isInteger(o.stepsPerChunk) || o.stepsPerChunk < 0) codecFail(`stepsPerChunk must be a non-negative integer, got ${o.stepsPerChunk}`);
@@ -210,7 +234,9 @@ function validate(o: CodeOptions, model: CodecModel): void {
 }
 
 /** One byte's coder: the range coder under the model's table, or the CM model mixing it in. */
-interface ByteCoder { cm: CmModel | null }
+interface ByteCoder {
+  cm: CmModel | null;
+}
 
 function newCm(L: Layout, cs: CodingSettings): CmModel | null {
   return cs.mixer === 'cm' ? new CmModel(L.B, { memoryLog2: cs.cmMemoryLog2 ?? 22 }) : null;
@@ -225,7 +251,9 @@ export async function encodeText(text: Uint8Array, model: CodecModel, o: CodeOpt
   const records: ChunkRecord[] = [];
   const t0 = Date.now();
   const { cm }: ByteCoder = { cm: newCm(L, coding) };
-  let bits = 0, modelBits = 0, done = 0;
+  let bits = 0,
+    modelBits = 0,
+    done = 0;
   for (let r = 0; r < L.records; r++) {
     const enc = cm ? null : new RangeEncoder();
     const benc = cm ? new BitEncoder() : null;
@@ -261,7 +289,13 @@ export async function encodeText(text: Uint8Array, model: CodecModel, o: CodeOpt
       o.onProgress?.({ done, total: text.length, bits, chunk: c + 1, chunks: L.chunks, seconds: (Date.now() - t0) / 1000 });
     }
     const crc = raws.reduce((h, raw) => crc32(raw, h), 0);
-    records.push({ rawLength: raws.reduce((a, raw) => a + raw.length, 0), rawCrc: crc, fingerprint, ...(checks ? { checks } : {}), code: cm ? benc!.finish() : enc!.finish() });
+    records.push({
+      rawLength: raws.reduce((a, raw) => a + raw.length, 0),
+      rawCrc: crc,
+      fingerprint,
+      ...(checks ? { checks } : {}),
+      code: cm ? benc!.finish() : enc!.finish(),
+    });
   }
   return { coding, records, bits, modelBits };
 }
@@ -287,11 +321,15 @@ function decodeLayout(h: SlimzHeader, model: CodecModel, o: DecodeOptions): Layo
   const L = new Layout(h.length, model, cs.chunkBytes, { chunksPerRecord: cs.chunksPerRecord });
   if (L.R !== cs.chunkBytes) codecFail(`coding.chunkBytes ${cs.chunkBytes} is not a multiple of context/2 = ${L.H}: the header is invalid`);
   if (L.chunks !== cs.chunks || L.records !== cs.records) {
-    codecFail(`the header's ${cs.chunks} chunks in ${cs.records} records do not match its length ${h.length} (${L.chunks} chunks in ${L.records} records expected): the header is invalid`);
+    codecFail(
+      `the header's ${cs.chunks} chunks in ${cs.records} records do not match its length ${h.length} (${L.chunks} chunks in ${L.records} records expected): the header is invalid`,
+    );
   }
   const max = o.maxBytes ?? DEFAULT_MAX_TEXT_BYTES;
-  if (h.length > max) codecFail(`the header declares a text of ${h.length} bytes, more than maxBytes = ${max}; refused (raise maxBytes if the file is genuine)`);
-  if (cs.mixer !== undefined && !MIXERS.includes(cs.mixer)) codecFail(`the file's coding.mixer ${JSON.stringify(cs.mixer)} is not one this slimgpu knows (${MIXERS.join(', ')})`);
+  if (h.length > max)
+    codecFail(`the header declares a text of ${h.length} bytes, more than maxBytes = ${max}; refused (raise maxBytes if the file is genuine)`);
+  if (cs.mixer !== undefined && !MIXERS.includes(cs.mixer))
+    codecFail(`the file's coding.mixer ${JSON.stringify(cs.mixer)} is not one this slimgpu knows (${MIXERS.join(', ')})`);
   if (model.none && cs.mixer !== 'cm') codecFail('the file has no model and no CM mixer: the header is invalid');
   return L;
 }
@@ -301,14 +339,16 @@ function decodeLayout(h: SlimzHeader, model: CodecModel, o: DecodeOptions): Layo
  * chunk's fingerprint before decoding it and its CRC-32 after. Returns the original bytes.
  */
 export async function decodeText(reader: SlimzReader, model: CodecModel, o: DecodeOptions = {}): Promise<Uint8Array> {
-  const h = reader.header, cs = h.coding;
+  const h = reader.header,
+    cs = h.coding;
   const L = decodeLayout(h, model, o);
   const cm = newCm(L, cs);
   const out = new Uint8Array(h.length);
   const cum = new Uint32Array(SYMBOLS + 1);
   const t0 = Date.now();
   const wrote = h.writer.adapter.description || h.writer.adapter.device || h.writer.adapter.vendor || 'an unnamed adapter';
-  let bits = 0, done = 0;
+  let bits = 0,
+    done = 0;
   for (let r = 0; r < L.records; r++) {
     const [c0, c1] = L.recordSpan(r);
     const rec = reader.readChunk(c1 - c0);
@@ -321,24 +361,30 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
     if (rec.rawLength !== expect) codecFail(`${where} says it holds ${rec.rawLength} bytes; the layout needs ${expect}: the file is damaged`);
     const dec = cm ? null : new RangeDecoder(rec.code, where);
     const bdec = cm ? new BitDecoder(rec.code, where) : null;
-    let crc = 0, c = c0;
+    let crc = 0,
+      c = c0;
     try {
       for (; c < c1; c++) {
         await runChunk(model, L, out, c, cs.pad, (p, logits, first) => {
           if (first && c === c0 && logits) {
             const fp = fingerprintOf(logits, L, cum);
             if (fp !== rec.fingerprint) {
-              codecFail(`${where}: the model's predictions differ from the encoder's (fingerprint ${fp.toString(16)} ≠ ${rec.fingerprint.toString(16)}), ` +
-                `so decoding would produce garbage. The file was written by ${h.writer.library} on '${wrote}'${o.adapter ? `; this is '${o.adapter}'` : ''}: ` +
-                `its arithmetic differs. Decompress on the same kind of adapter and driver (and slimgpu version) that compressed it.`);
+              codecFail(
+                `${where}: the model's predictions differ from the encoder's (fingerprint ${fp.toString(16)} ≠ ${rec.fingerprint.toString(16)}), ` +
+                  `so decoding would produce garbage. The file was written by ${h.writer.library} on '${wrote}'${o.adapter ? `; this is '${o.adapter}'` : ''}: ` +
+                  `its arithmetic differs. Decompress on the same kind of adapter and driver (and slimgpu version) that compressed it.`,
+              );
             }
           }
           if (first && logits && cs.chunkChecks) {
-            const k = checkByteOf(logits), want = rec.checks![c - c0]!;
+            const k = checkByteOf(logits),
+              want = rec.checks![c - c0]!;
             if (k !== want) {
-              codecFail(`${where}, chunk ${c}: the model's predictions differ from the encoder's (check byte ${k} ≠ ${want}) after ${c} training round(s), ` +
-                `so decoding would produce garbage. The file was written by ${h.writer.library} on '${wrote}'${o.adapter ? `; this is '${o.adapter}'` : ''}: ` +
-                `its arithmetic differs. Prequential GPU files decode only on the same kind of adapter and driver (and slimgpu version) that compressed them.`);
+              codecFail(
+                `${where}, chunk ${c}: the model's predictions differ from the encoder's (check byte ${k} ≠ ${want}) after ${c} training round(s), ` +
+                  `so decoding would produce garbage. The file was written by ${h.writer.library} on '${wrote}'${o.adapter ? `; this is '${o.adapter}'` : ''}: ` +
+                  `its arithmetic differs. Prequential GPU files decode only on the same kind of adapter and driver (and slimgpu version) that compressed them.`,
+              );
             }
           }
           for (let b = 0; b < L.B; b++) {
@@ -357,7 +403,9 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
           bdec?.end();
           if (cm) bits += 8 * rec.code.length; // the CM decoder reports the code it read (no per-byte ideal lengths)
           if (crc !== rec.rawCrc) {
-            codecFail(`${where}: the decoded bytes fail their CRC-32 — the model's arithmetic on this adapter differs from the writer's ('${wrote}'), or the file is damaged`);
+            codecFail(
+              `${where}: the decoded bytes fail their CRC-32 — the model's arithmetic on this adapter differs from the writer's ('${wrote}'), or the file is damaged`,
+            );
           }
         }
         if (c + 1 < L.chunks && cs.stepsPerChunk > 0 && !model.none) {
@@ -369,7 +417,9 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
     } catch (e) {
       // past a record's first chunk nothing fingerprints the model: a failure there may be either cause
       if (e instanceof CodecError && c > c0 && !model.none && !/arithmetic differs|adapter differs/.test(e.message)) {
-        throw new CodecError(`${e.message} (at chunk ${c} of the record's ${c0}..${c1 - 1}: the file is damaged, or the model's arithmetic on this adapter differs from the writer's ('${wrote}'))`);
+        throw new CodecError(
+          `${e.message} (at chunk ${c} of the record's ${c0}..${c1 - 1}: the file is damaged, or the model's arithmetic on this adapter differs from the writer's ('${wrote}'))`,
+        );
       }
       throw e;
     }

@@ -78,7 +78,10 @@ export class RangeDecoder {
   /** Bytes read beyond the end (a valid stream never needs any). */
   private overrun = 0;
 
-  constructor(private readonly bytes: Uint8Array, private readonly where = 'code stream') {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly where = 'code stream',
+  ) {
     for (let i = 0; i < 4; i++) this.code = this.code * 256 + this.next();
   }
 
@@ -93,7 +96,8 @@ export class RangeDecoder {
     // the largest s with ⌊range·cum[s]/2^16⌋ ≤ code, i.e. cum[s] ≤ ⌊((code + 1)·2^16 − 1)/range⌋
     const a = (this.code + 1) * FREQ_TOTAL - 1;
     let v = Math.floor(a / this.range);
-    if (v * this.range > a) v--; // exact floor (a < 2^48)
+    if (v * this.range > a)
+      v--; // exact floor (a < 2^48)
     else if ((v + 1) * this.range <= a) v++;
     if (v >= FREQ_TOTAL) codecFail(`${this.where} is damaged: the code value left the coded interval`);
     const s = symbolOf(cum, v);
@@ -111,6 +115,7 @@ export class RangeDecoder {
   /** Throws unless the stream ended exactly where the encoder's did. */
   end(): void {
     if (this.overrun > 0) codecFail(`${this.where} is damaged or truncated: the decoder read ${this.overrun} byte(s) past its end`);
-    if (this.pos !== this.bytes.length) codecFail(`${this.where} is damaged: ${this.bytes.length - this.pos} byte(s) left over after the last symbol`);
+    if (this.pos !== this.bytes.length)
+      codecFail(`${this.where} is damaged: ${this.bytes.length - this.pos} byte(s) left over after the last symbol`);
   }
 }

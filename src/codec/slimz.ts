@@ -28,7 +28,11 @@ export async function compressText(text: Uint8Array, model: CodecModel, o: Compr
 export type ModelBuilder = (header: SlimzHeader, modelSection?: Uint8Array) => Promise<CodecModel>;
 
 /** Checks and decodes a whole .slimz file; throws a CodecError naming the chunk on any mismatch. */
-export async function decompressText(bytes: Uint8Array, build: ModelBuilder, o: DecodeOptions = {}): Promise<{ text: Uint8Array; header: SlimzHeader }> {
+export async function decompressText(
+  bytes: Uint8Array,
+  build: ModelBuilder,
+  o: DecodeOptions = {},
+): Promise<{ text: Uint8Array; header: SlimzHeader }> {
   const reader = new SlimzReader(bytes);
   const model = await build(reader.header, reader.model);
   try {

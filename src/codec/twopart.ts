@@ -38,9 +38,18 @@ function magnitudeMasks(weights: Map<string, Float32Array>, names: string[], spa
   return masks;
 }
 
-export async function compressTwoPart(gpu: Gpu, text: Uint8Array, s: GptCodecSettings, o: TwoPartOptions, writer: WriterInfo, hooks: CodecHooks): Promise<GptCompressed> {
+export async function compressTwoPart(
+  gpu: Gpu,
+  text: Uint8Array,
+  s: GptCodecSettings,
+  o: TwoPartOptions,
+  writer: WriterInfo,
+  hooks: CodecHooks,
+): Promise<GptCompressed> {
   const d = GPT_CODEC_DEFAULTS.twoPart;
-  const trainSteps = o.trainSteps ?? d.trainSteps, sparsity = o.sparsity ?? d.sparsity, bits = o.bits ?? d.bits;
+  const trainSteps = o.trainSteps ?? d.trainSteps,
+    sparsity = o.sparsity ?? d.sparsity,
+    bits = o.bits ?? d.bits;
   if (!(sparsity >= 0 && sparsity < 1)) codecFail(`two-part: sparsity must be in [0, 1), got ${sparsity}`);
   if (!Number.isInteger(bits) || bits < 1 || bits > 8) codecFail(`two-part: bits must be an integer in [1, 8], got ${bits}`);
   const trainer = await GptCodecModel.create(gpu, s, o.streams, text.length);
@@ -48,13 +57,19 @@ export async function compressTwoPart(gpu: Gpu, text: Uint8Array, s: GptCodecSet
   const net = trainer.net;
   try {
     const fineTune = sparsity > 0 ? Math.round(trainSteps / 4) : 0;
-    hooks.onLog?.(`slimgpu compress --two-part: ${s.model} (${net.paramCount} parameters), ${trainSteps} ${s.optimizer} steps, then pruning to ${(100 * sparsity).toFixed(0)}% + ${fineTune} steps under the masks, ${bits}-bit sharing`);
+    hooks.onLog?.(
+      `slimgpu compress --two-part: ${s.model} (${net.paramCount} parameters), ${trainSteps} ${s.optimizer} steps, then pruning to ${(100 * sparsity).toFixed(0)}% + ${fineTune} steps under the masks, ${bits}-bit sharing`,
+    );
     await trainer.appendText(text);
     await trainer.train(trainSteps);
     denseBits = (await encodeText(text, trainer, { chunkBytes: o.chunkBytes, stepsPerChunk: 0 })).bits;
     if (sparsity > 0) {
       const w = await net.arena.read('weights');
-      const masks = magnitudeMasks(w, net.arena.prunable().map((v) => v.name), sparsity);
+      const masks = magnitudeMasks(
+        w,
+        net.arena.prunable().map((v) => v.name),
+        sparsity,
+      );
       await net.setParams(w, masks);
       await trainer.train(fineTune);
     }
@@ -67,13 +82,25 @@ export async function compressTwoPart(gpu: Gpu, text: Uint8Array, s: GptCodecSet
   const model = await loadTwoPartModel(gpu, s, section, o.streams, text.length);
   try {
     const r = await compressText(text, model, {
-      mode: 'two-part', chunkBytes: o.chunkBytes, recordBytes: o.recordBytes, stepsPerChunk: 0, mixer: o.mixer, model: { ...s, twoPart: { trainSteps, sparsity, bits } }, writer, modelSection: section,
+      mode: 'two-part',
+      chunkBytes: o.chunkBytes,
+      recordBytes: o.recordBytes,
+      stepsPerChunk: 0,
+      mixer: o.mixer,
+      model: { ...s, twoPart: { trainSteps, sparsity, bits } },
+      writer,
+      modelSection: section,
       onProgress: hooks.onProgress,
     });
     const n = Math.max(1, text.length);
     const report: TwoPartReport = {
-      denseModelBytes: 4 * model.net.paramCount, modelBytes: section.length, sparsity, bits,
-      denseBitsPerByte: denseBits / n, bitsPerByte: r.modelBits / n, codedBitsPerByte: r.bits / n,
+      denseModelBytes: 4 * model.net.paramCount,
+      modelBytes: section.length,
+      sparsity,
+      bits,
+      denseBitsPerByte: denseBits / n,
+      bitsPerByte: r.modelBits / n,
+      codedBitsPerByte: r.bits / n,
     };
     return { ...r, modelBytes: section.length, twoPart: report };
   } finally {

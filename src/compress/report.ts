@@ -75,9 +75,15 @@ export function layerStats(name: string, kind: string, shape: number[], values: 
   let nz = 0;
   for (let i = 0; i < values.length; i++) if (values[i] !== 0) nz++;
   return {
-    name, kind, shape, params: values.length, nonzeros: nz,
+    name,
+    kind,
+    shape,
+    params: values.length,
+    nonzeros: nz,
     sparsity: values.length ? 1 - nz / values.length : 0,
-    biasParams, bitsPerWeight, denseBytes: (values.length + biasParams) * 4,
+    biasParams,
+    bitsPerWeight,
+    denseBytes: (values.length + biasParams) * 4,
   };
 }
 
@@ -103,41 +109,79 @@ export function totals(layers: LayerReport[], file?: FileBytes): RunReport['tota
   const nonzeros = layers.reduce((s, l) => s + l.nonzeros, 0);
   const denseBytes = layers.reduce((s, l) => s + l.denseBytes, 0);
   return {
-    params, nonzeros, sparsity: params ? 1 - nonzeros / params : 0, denseBytes,
+    params,
+    nonzeros,
+    sparsity: params ? 1 - nonzeros / params : 0,
+    denseBytes,
     nonzeroRatio: params / Math.max(1, nonzeros),
     ...(file ? { compressedBytes: file.fileBytes, headerBytes: file.headerBytes, compressionRatio: denseBytes / file.fileBytes } : {}),
   };
 }
 
-const fmtBytes = (b: number | undefined) => b === undefined ? '-' : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`;
-const pct = (x: number | undefined) => x === undefined ? '-' : `${(100 * x).toFixed(2)}%`;
+const fmtBytes = (b: number | undefined) =>
+  b === undefined ? '-' : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`;
+const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
 
 /** The report as a fixed-width text table. */
 export function formatReport(r: RunReport): string {
   const head = ['layer', 'shape', 'params', 'non-zeros', 'sparsity', 'bits', 'dense', 'compressed', 'ratio'];
   const rows = r.layers.map((l) => [
-    l.name, `[${l.shape.join('×')}]`, String(l.params), String(l.nonzeros), pct(l.sparsity), String(l.bitsPerWeight),
-    fmtBytes(l.denseBytes), fmtBytes(l.compressedBytes), l.compressionRatio ? `${l.compressionRatio.toFixed(1)}×` : '-',
+    l.name,
+    `[${l.shape.join('×')}]`,
+    String(l.params),
+    String(l.nonzeros),
+    pct(l.sparsity),
+    String(l.bitsPerWeight),
+    fmtBytes(l.denseBytes),
+    fmtBytes(l.compressedBytes),
+    l.compressionRatio ? `${l.compressionRatio.toFixed(1)}×` : '-',
   ]);
   const t = r.total;
   if (t.headerBytes !== undefined) rows.push(['(file header)', '', '', '', '', '', '', fmtBytes(t.headerBytes), '']);
-  rows.push(['total', '', String(t.params), String(t.nonzeros), pct(t.sparsity), '', fmtBytes(t.denseBytes), fmtBytes(t.compressedBytes), t.compressionRatio ? `${t.compressionRatio.toFixed(1)}×` : '-']);
+  rows.push([
+    'total',
+    '',
+    String(t.params),
+    String(t.nonzeros),
+    pct(t.sparsity),
+    '',
+    fmtBytes(t.denseBytes),
+    fmtBytes(t.compressedBytes),
+    t.compressionRatio ? `${t.compressionRatio.toFixed(1)}×` : '-',
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
   const out = [`slimgpu report — model ${r.model}, data ${r.data}`, line(head), w.map((x) => '-'.repeat(x)).join('  '), ...rows.map(line)];
   out.push('');
-  out.push(`non-zero weights: ${t.nonzeros} of ${t.params} (${(t.params / Math.max(1, t.nonzeros)).toFixed(1)}× fewer)` +
-    (t.compressionRatio ? `; compressed file ${fmtBytes(t.compressedBytes)} = ${t.compressionRatio.toFixed(1)}× smaller than fp32 dense` : ''));
+  out.push(
+    `non-zero weights: ${t.nonzeros} of ${t.params} (${(t.params / Math.max(1, t.nonzeros)).toFixed(1)}× fewer)` +
+      (t.compressionRatio ? `; compressed file ${fmtBytes(t.compressedBytes)} = ${t.compressionRatio.toFixed(1)}× smaller than fp32 dense` : ''),
+  );
   const m = r.metrics;
   if (m.testBitsPerByte !== undefined) {
-    out.push(`validation: ${m.testBitsPerByte.toFixed(4)} bits/byte   perplexity ${m.testPerplexity?.toFixed(3)}` +
-      (m.trainBitsPerByte !== undefined ? `   train: ${m.trainBitsPerByte.toFixed(4)} bits/byte` : '') +
-      (m.prunedTestBitsPerByte !== undefined ? `   (pruned, before weight sharing: ${m.prunedTestBitsPerByte.toFixed(4)} bits/byte)` : '') +
-      (m.testAccuracy !== undefined ? `   next-byte accuracy ${pct(m.testAccuracy)}` : ''));
-  } else if (m.testAccuracy !== undefined) out.push(`test accuracy: ${pct(m.testAccuracy)}   test loss: ${m.testLoss.toFixed(4)}` + (m.trainLoss !== undefined ? `   train loss: ${m.trainLoss.toFixed(4)}` : '') + (m.prunedTestAccuracy !== undefined ? `   (pruned, before weight sharing: ${pct(m.prunedTestAccuracy)})` : ''));
-  if (m.testMse !== undefined) out.push(`test ${r.task === 'autoencoder' ? 'reconstruction ' : ''}MSE: ${m.testMse.toExponential(3)}` + (m.testPsnr !== undefined ? `   PSNR: ${m.testPsnr.toFixed(2)} dB` : '') + (m.prunedTestMse !== undefined ? `   (pruned, before weight sharing: ${m.prunedTestMse.toExponential(3)})` : ''));
+    out.push(
+      `validation: ${m.testBitsPerByte.toFixed(4)} bits/byte   perplexity ${m.testPerplexity?.toFixed(3)}` +
+        (m.trainBitsPerByte !== undefined ? `   train: ${m.trainBitsPerByte.toFixed(4)} bits/byte` : '') +
+        (m.prunedTestBitsPerByte !== undefined ? `   (pruned, before weight sharing: ${m.prunedTestBitsPerByte.toFixed(4)} bits/byte)` : '') +
+        (m.testAccuracy !== undefined ? `   next-byte accuracy ${pct(m.testAccuracy)}` : ''),
+    );
+  } else if (m.testAccuracy !== undefined)
+    out.push(
+      `test accuracy: ${pct(m.testAccuracy)}   test loss: ${m.testLoss.toFixed(4)}` +
+        (m.trainLoss !== undefined ? `   train loss: ${m.trainLoss.toFixed(4)}` : '') +
+        (m.prunedTestAccuracy !== undefined ? `   (pruned, before weight sharing: ${pct(m.prunedTestAccuracy)})` : ''),
+    );
+  if (m.testMse !== undefined)
+    out.push(
+      `test ${r.task === 'autoencoder' ? 'reconstruction ' : ''}MSE: ${m.testMse.toExponential(3)}` +
+        (m.testPsnr !== undefined ? `   PSNR: ${m.testPsnr.toFixed(2)} dB` : '') +
+        (m.prunedTestMse !== undefined ? `   (pruned, before weight sharing: ${m.prunedTestMse.toExponential(3)})` : ''),
+    );
   const tm = r.timing;
-  if (tm.steps > 0) out.push(`timing: ${tm.steps} steps (${tm.epochs.toFixed(2)} epochs) in ${tm.wallSeconds.toFixed(1)} s — ${tm.samplesPerSec.toFixed(0)} ${r.task === 'language' ? 'tokens' : 'samples'}/s, ${tm.msPerStep.toFixed(2)} ms/step, CPU recording ${pct(tm.cpuRecordShare)} of wall time`);
+  if (tm.steps > 0)
+    out.push(
+      `timing: ${tm.steps} steps (${tm.epochs.toFixed(2)} epochs) in ${tm.wallSeconds.toFixed(1)} s — ${tm.samplesPerSec.toFixed(0)} ${r.task === 'language' ? 'tokens' : 'samples'}/s, ${tm.msPerStep.toFixed(2)} ms/step, CPU recording ${pct(tm.cpuRecordShare)} of wall time`,
+    );
   if (r.adapter) out.push(`adapter: ${r.adapter}`);
   return out.join('\n');
 }

@@ -11,7 +11,17 @@
 // Note: this module sits on top of nn (it drives a Network and its StepPlan).
 import { encodeDispatches, destroyDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { readBuffer } from '../gpu/tensor.js';
-import { clusterApply, clusterAssign, clusterReduce, clusterSgd, createClusterState, kmeansIteration, readCodebook, CLUSTER, type ClusterState } from '../kernels/cluster.js';
+import {
+  clusterApply,
+  clusterAssign,
+  clusterReduce,
+  clusterSgd,
+  createClusterState,
+  kmeansIteration,
+  readCodebook,
+  CLUSTER,
+  type ClusterState,
+} from '../kernels/cluster.js';
 import { LOSS_STATS } from '../kernels/loss.js';
 import { Rng, shuffledIndices } from '../data/random.js';
 import type { ResolvedLayer } from '../nn/model.js';
@@ -51,8 +61,12 @@ const fail = thrower(SharingError, `slimgpu.shareWeights: `);
 export function initLinear(kept: Float32Array, K: number): Float32Array {
   const out = new Float32Array(K);
   if (kept.length === 0) return out;
-  let lo = Infinity, hi = -Infinity;
-  for (const x of kept) { if (x < lo) lo = x; if (x > hi) hi = x; }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const x of kept) {
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
   for (let k = 0; k < K; k++) out[k] = K === 1 ? (lo + hi) / 2 : lo + ((hi - lo) * k) / (K - 1);
   return out;
 }
@@ -84,9 +98,17 @@ export function initKmeansPP(kept: Float32Array, K: number, seed: number): Float
       let r = rng.uniform() * total;
       for (let i = 0; i < m; i++) {
         r -= d2[i]!;
-        if (r < 0 && d2[i]! > 0) { pick = i; break; }
+        if (r < 0 && d2[i]! > 0) {
+          pick = i;
+          break;
+        }
       }
-      if (d2[pick] === 0) for (let i = m - 1; i >= 0; i--) if (d2[i]! > 0) { pick = i; break; }
+      if (d2[pick] === 0)
+        for (let i = m - 1; i >= 0; i--)
+          if (d2[i]! > 0) {
+            pick = i;
+            break;
+          }
     } else pick = rng.int(m); // fewer distinct values than K: duplicates
     out[k] = kept[pick]!;
     for (let i = 0; i < m; i++) d2[i] = Math.min(d2[i]!, (kept[i]! - out[k]!) ** 2);
@@ -108,7 +130,8 @@ function bitsFor(layer: ResolvedLayer, bits: ShareOptions['bits']): number {
   if (typeof bits === 'function') b = bits(layer);
   else if (bits && Object.prototype.hasOwnProperty.call(bits, layer.name)) b = bits[layer.name];
   else b = defaultBits(layer);
-  if (!Number.isInteger(b) || (b as number) < 1 || (b as number) > 8) fail(`bits for layer '${layer.name}' must be an integer in [1, 8] (K = 2^bits ≤ ${CLUSTER.MAX_K}), got ${String(b)}`);
+  if (!Number.isInteger(b) || (b as number) < 1 || (b as number) > 8)
+    fail(`bits for layer '${layer.name}' must be an integer in [1, 8] (K = 2^bits ≤ ${CLUSTER.MAX_K}), got ${String(b)}`);
   return b as number;
 }
 
@@ -116,8 +139,10 @@ function sharedLayers(net: Network, opts: ShareOptions): ResolvedLayer[] {
   const all = net.layers.filter((l) => l.weightShape);
   const names = new Set(all.map((l) => l.name));
   if (opts.bits && typeof opts.bits === 'object') {
-    for (const k of Object.keys(opts.bits)) if (!names.has(k)) fail(`bits names layer '${k}', which has no weights (layers: ${[...names].join(', ')})`);
-  } else if (opts.bits !== undefined && typeof opts.bits !== 'function') fail('bits must be an object { layerName: bits } or a function (layer) => bits');
+    for (const k of Object.keys(opts.bits))
+      if (!names.has(k)) fail(`bits names layer '${k}', which has no weights (layers: ${[...names].join(', ')})`);
+  } else if (opts.bits !== undefined && typeof opts.bits !== 'function')
+    fail('bits must be an object { layerName: bits } or a function (layer) => bits');
   if (opts.layers === undefined) return all;
   if (!Array.isArray(opts.layers)) fail('layers must be an array of layer names');
   for (const k of opts.layers) if (!names.has(k)) fail(`layers names '${k}', which has no weights (layers: ${[...names].join(', ')})`);
@@ -160,19 +185,22 @@ export async function shareWeights(net: Network, opts: ShareOptions = {}): Promi
       const param = `${layer.name}.weight`;
       const bits = bitsFor(layer, opts.bits);
       const K = 2 ** bits;
-      const wv = w.get(param)!, mv = m.get(param)!;
+      const wv = w.get(param)!,
+        mv = m.get(param)!;
       for (let i = 0; i < wv.length; i++) {
-        if (mv[i] !== 0 && !Number.isFinite(wv[i]!)) fail(`layer '${layer.name}' holds a non-finite weight (${wv[i]}) at ${i}; weight sharing needs finite weights`);
+        if (mv[i] !== 0 && !Number.isFinite(wv[i]!))
+          fail(`layer '${layer.name}' holds a non-finite weight (${wv[i]}) at ${i}; weight sharing needs finite weights`);
       }
       const centroids = initCentroids(keptValues(wv, mv), K, init, seed);
       const state = createClusterState(gpu, wv.length, K, { centroids, label: `share.${layer.name}` });
       const job = { layer, param, bits, state, iter: [] as Dispatch[], fin: [] as Dispatch[] };
       jobs.push(job);
-      const wt = arena.tensor('weights', param), mt = arena.tensor('mask', param);
+      const wt = arena.tensor('weights', param),
+        mt = arena.tensor('mask', param);
       job.iter = await kmeansIteration(gpu, wt, mt, state);
       job.fin = [
-        ...await clusterAssign(gpu, { w: wt, mask: mt, centroids: state.centroids, assign: state.assign }),
-        ...await clusterApply(gpu, { w: wt, mask: mt, assign: state.assign, centroids: state.centroids }),
+        ...(await clusterAssign(gpu, { w: wt, mask: mt, centroids: state.centroids, assign: state.assign })),
+        ...(await clusterApply(gpu, { w: wt, mask: mt, assign: state.assign, centroids: state.centroids })),
       ];
     }
     gpu.assertAlive();
@@ -259,7 +287,8 @@ function checkSharedLayers(net: Network, shared: SharedLayer[], m: Map<string, F
     const mv = m.get(s.param)!;
     let kept = 0;
     for (let i = 0; i < mv.length; i++) if (mv[i] !== 0) kept++;
-    if (kept !== s.assignments.length) bad(`layer '${s.layer}' keeps ${kept} weights but the sharing has ${s.assignments.length} assignments (the mask changed since shareWeights)`);
+    if (kept !== s.assignments.length)
+      bad(`layer '${s.layer}' keeps ${kept} weights but the sharing has ${s.assignments.length} assignments (the mask changed since shareWeights)`);
     if (s.codebook.length !== 2 ** s.bits) bad(`layer '${s.layer}': codebook holds ${s.codebook.length} values, expected 2^${s.bits}`);
   }
 }
@@ -268,8 +297,16 @@ function checkSharedLayers(net: Network, shared: SharedLayer[], m: Map<string, F
  * The records of one centroid step per shared layer (members' gradient sums, SGD on the centroids,
  * weights rewritten from the codebook); the cluster states go to `states`, each layer's records to `records`.
  */
-async function centroidStepRecords(net: Network, shared: SharedLayer[], m: Map<string, Float32Array>, lr: number, states: ClusterState[], records: Dispatch[][]): Promise<Dispatch[]> {
-  const gpu = net.gpu, arena = net.arena;
+async function centroidStepRecords(
+  net: Network,
+  shared: SharedLayer[],
+  m: Map<string, Float32Array>,
+  lr: number,
+  states: ClusterState[],
+  records: Dispatch[][],
+): Promise<Dispatch[]> {
+  const gpu = net.gpu,
+    arena = net.arena;
   const tune: Dispatch[] = [];
   for (const s of shared) {
     const mv = m.get(s.param)!;
@@ -279,11 +316,20 @@ async function centroidStepRecords(net: Network, shared: SharedLayer[], m: Map<s
     const st = createClusterState(gpu, mv.length, s.codebook.length, { centroids: s.codebook, label: `finetune.${s.layer}` });
     states.push(st);
     st.assign.write(full);
-    const wt = arena.tensor('weights', s.param), mt = arena.tensor('mask', s.param), gt = arena.tensor('grads', s.param);
+    const wt = arena.tensor('weights', s.param),
+      mt = arena.tensor('mask', s.param),
+      gt = arena.tensor('grads', s.param);
     const r = [
-      ...await clusterReduce(gpu, { values: gt, assign: st.assign, partialSums: st.partialSums, partialCounts: st.partialCounts, sums: st.sums, counts: st.counts }),
-      ...await clusterSgd(gpu, { centroids: st.centroids, grads: st.sums, lr }),
-      ...await clusterApply(gpu, { w: wt, mask: mt, assign: st.assign, centroids: st.centroids }),
+      ...(await clusterReduce(gpu, {
+        values: gt,
+        assign: st.assign,
+        partialSums: st.partialSums,
+        partialCounts: st.partialCounts,
+        sums: st.sums,
+        counts: st.counts,
+      })),
+      ...(await clusterSgd(gpu, { centroids: st.centroids, grads: st.sums, lr })),
+      ...(await clusterApply(gpu, { w: wt, mask: mt, assign: st.assign, centroids: st.centroids })),
     ];
     records.push(r);
     tune.push(...r);

@@ -41,12 +41,17 @@ function splitFields(line: string, delimiter: string, where: () => string): stri
     let field: string;
     while (line[i] === ' ' || line[i] === '\t') i++;
     if (line[i] === '"') {
-      let j = i + 1, s = '';
+      let j = i + 1,
+        s = '';
       for (;;) {
         const q = line.indexOf('"', j);
         if (q < 0) throw new DataError(`slimgpu.data: ${where()}: unterminated quoted field`);
         s += line.slice(j, q);
-        if (line[q + 1] === '"') { s += '"'; j = q + 2; continue; }
+        if (line[q + 1] === '"') {
+          s += '"';
+          j = q + 2;
+          continue;
+        }
         j = q + 1;
         break;
       }
@@ -62,31 +67,39 @@ function splitFields(line: string, delimiter: string, where: () => string): stri
     out.push(field);
     if (i >= line.length) return out;
     i += delimiter.length; // past the delimiter; a trailing delimiter yields a final empty field
-    if (i === line.length) { out.push(''); return out; }
+    if (i === line.length) {
+      out.push('');
+      return out;
+    }
   }
 }
 
 /** Parses numeric CSV text into a dataset. `source` names the text in errors. */
 export function parseCsv(text: string, opts: CsvOptions = {}, source = 'CSV'): RawDataset {
   const delimiter = opts.delimiter ?? ',';
-  if (typeof delimiter !== 'string' || delimiter.length === 0 || delimiter === '"') throw new DataError(`slimgpu.data: CSV delimiter must be a non-empty string other than '"', got ${JSON.stringify(delimiter)}`);
+  if (typeof delimiter !== 'string' || delimiter.length === 0 || delimiter === '"')
+    throw new DataError(`slimgpu.data: CSV delimiter must be a non-empty string other than '"', got ${JSON.stringify(delimiter)}`);
   const task = opts.task ?? 'classification';
-  if (task !== 'classification' && task !== 'regression') throw new DataError(`slimgpu.data: CSV task must be 'classification' or 'regression', got ${String(task)}`);
+  if (task !== 'classification' && task !== 'regression')
+    throw new DataError(`slimgpu.data: CSV task must be 'classification' or 'regression', got ${String(task)}`);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // byte order mark
   const maxColumns = opts.maxColumns ?? DEFAULT_MAX_CSV_COLUMNS;
-  if (!Number.isSafeInteger(maxColumns) || maxColumns < 2) throw new DataError(`slimgpu.data: CSV maxColumns must be an integer ≥ 2, got ${maxColumns}`);
+  if (!Number.isSafeInteger(maxColumns) || maxColumns < 2)
+    throw new DataError(`slimgpu.data: CSV maxColumns must be an integer ≥ 2, got ${maxColumns}`);
   const lines = text.split(/\r\n|\n|\r/);
   const rows: { line: number; fields: string[] }[] = [];
   for (let i = 0; i < lines.length; i++) {
     if (lines[i]!.trim() === '') continue; // blank lines (e.g. the final newline) are skipped
     // a huge row is refused before it becomes millions of strings
-    if (roughColumns(lines[i]!, delimiter, maxColumns) < 0) throw new DataError(`slimgpu.data: ${source} line ${i + 1} has more than ${maxColumns} columns (maxColumns); refused`);
+    if (roughColumns(lines[i]!, delimiter, maxColumns) < 0)
+      throw new DataError(`slimgpu.data: ${source} line ${i + 1} has more than ${maxColumns} columns (maxColumns); refused`);
     rows.push({ line: i + 1, fields: splitFields(lines[i]!, delimiter, () => `${source} line ${i + 1}`) });
   }
   if (rows.length === 0) throw new DataError(`slimgpu.data: ${source} has no rows`);
   const cols = rows[0]!.fields.length;
   for (const r of rows) {
-    if (r.fields.length !== cols) throw new DataError(`slimgpu.data: ${source} line ${r.line} has ${r.fields.length} columns, expected ${cols} like line ${rows[0]!.line}`);
+    if (r.fields.length !== cols)
+      throw new DataError(`slimgpu.data: ${source} line ${r.line} has ${r.fields.length} columns, expected ${cols} like line ${rows[0]!.line}`);
   }
   if (cols < 2) throw new DataError(`slimgpu.data: ${source} has ${cols} column; it needs at least one feature and the label column`);
   const header = opts.header ?? 'auto';
@@ -102,12 +115,14 @@ export function parseCsv(text: string, opts: CsvOptions = {}, source = 'CSV'): R
     label = names.indexOf(lc);
     if (label < 0) throw new DataError(`slimgpu.data: ${source}: no column named '${lc}' (columns: ${names.join(', ')})`);
   } else {
-    if (!Number.isInteger(lc) || lc >= cols || lc < -cols) throw new DataError(`slimgpu.data: ${source}: labelColumn ${lc} is outside the ${cols} columns`);
+    if (!Number.isInteger(lc) || lc >= cols || lc < -cols)
+      throw new DataError(`slimgpu.data: ${source}: labelColumn ${lc} is outside the ${cols} columns`);
     label = lc < 0 ? cols + lc : lc;
   }
   const colName = (c: number) => (names ? ` ('${names[c]}')` : '');
 
-  const n = data.length, f = cols - 1;
+  const n = data.length,
+    f = cols - 1;
   const inputs = new Float32Array(n * f);
   const values = new Float64Array(n);
   for (let r = 0; r < n; r++) {
@@ -133,15 +148,21 @@ export function parseCsv(text: string, opts: CsvOptions = {}, source = 'CSV'): R
   for (let r = 0; r < n; r++) {
     const v = values[r]!;
     if (!Number.isInteger(v) || v < 0 || v > 255) {
-      throw new DataError(`slimgpu.data: ${source} line ${data[r]!.line}, column ${label + 1}${colName(label)}: label ${v} is not an integer in [0, 255] (use task: 'regression' for real-valued targets)`);
+      throw new DataError(
+        `slimgpu.data: ${source} line ${data[r]!.line}, column ${label + 1}${colName(label)}: label ${v} is not an integer in [0, 255] (use task: 'regression' for real-valued targets)`,
+      );
     }
     labels[r] = v;
     if (v > maxLabel) maxLabel = v;
   }
   const numClasses = opts.numClasses ?? maxLabel + 1;
-  if (!Number.isInteger(numClasses) || numClasses < 1 || numClasses > 256) throw new DataError(`slimgpu.data: ${source}: numClasses must be an integer in [1, 256], got ${numClasses}`);
+  if (!Number.isInteger(numClasses) || numClasses < 1 || numClasses > 256)
+    throw new DataError(`slimgpu.data: ${source}: numClasses must be an integer in [1, 256], got ${numClasses}`);
   for (let r = 0; r < n; r++) {
-    if (labels[r]! >= numClasses) throw new DataError(`slimgpu.data: ${source} line ${data[r]!.line}, column ${label + 1}${colName(label)}: label ${labels[r]} is not < numClasses = ${numClasses}`);
+    if (labels[r]! >= numClasses)
+      throw new DataError(
+        `slimgpu.data: ${source} line ${data[r]!.line}, column ${label + 1}${colName(label)}: label ${labels[r]} is not < numClasses = ${numClasses}`,
+      );
   }
   return { ...base, task, labels, numClasses, targets: undefined, targetDim: 0 };
 }

@@ -66,17 +66,25 @@ export function product(shape: readonly number[]): number {
  */
 export function computeNormalization(inputs: Uint8Array | Float32Array, scale = 1): Normalization {
   if (inputs.length === 0) return { scale, mean: 0, std: 1 };
-  let sum = 0, sumSq = 0;
+  let sum = 0,
+    sumSq = 0;
   if (inputs instanceof Uint8Array) {
     // Histogram: exact and fast for bytes.
     const hist = new Float64Array(256);
     for (let i = 0; i < inputs.length; i++) hist[inputs[i]!]++;
     for (let v = 0; v < 256; v++) {
       const c = hist[v]!;
-      if (c) { sum += c * v; sumSq += c * v * v; }
+      if (c) {
+        sum += c * v;
+        sumSq += c * v * v;
+      }
     }
   } else {
-    for (let i = 0; i < inputs.length; i++) { const v = inputs[i]!; sum += v; sumSq += v * v; }
+    for (let i = 0; i < inputs.length; i++) {
+      const v = inputs[i]!;
+      sum += v;
+      sumSq += v * v;
+    }
   }
   const n = inputs.length;
   const mean = sum / n;
@@ -106,26 +114,34 @@ export function validateDataset(ds: RawDataset): void {
   }
   if (ds.featureCount !== product(ds.inputShape)) bad(`featureCount ${ds.featureCount} ≠ product of inputShape [${ds.inputShape}]`);
   if (!(ds.inputs instanceof Uint8Array) && !(ds.inputs instanceof Float32Array)) bad('inputs must be a Uint8Array or Float32Array');
-  if (ds.inputs.length !== ds.n * ds.featureCount) bad(`inputs hold ${ds.inputs.length} values, expected n × featureCount = ${ds.n} × ${ds.featureCount}`);
+  if (ds.inputs.length !== ds.n * ds.featureCount)
+    bad(`inputs hold ${ds.inputs.length} values, expected n × featureCount = ${ds.n} × ${ds.featureCount}`);
   const nz = ds.normalization;
-  if (!nz || ![nz.scale, nz.mean, nz.std].every(Number.isFinite) || !(nz.std > 0)) bad(`normalization must have finite scale, mean and std > 0, got ${JSON.stringify(nz)}`);
+  if (!nz || ![nz.scale, nz.mean, nz.std].every(Number.isFinite) || !(nz.std > 0))
+    bad(`normalization must have finite scale, mean and std > 0, got ${JSON.stringify(nz)}`);
   if (ds.task === 'classification') {
-    if (!Number.isInteger(ds.numClasses) || ds.numClasses < 1 || ds.numClasses > 256) bad(`numClasses must be an integer in [1, 256], got ${ds.numClasses}`);
+    if (!Number.isInteger(ds.numClasses) || ds.numClasses < 1 || ds.numClasses > 256)
+      bad(`numClasses must be an integer in [1, 256], got ${ds.numClasses}`);
     if (!(ds.labels instanceof Uint8Array)) bad('classification needs labels (Uint8Array)');
     const labels = ds.labels as Uint8Array;
     if (labels.length !== ds.n) bad(`labels hold ${labels.length} values, expected n = ${ds.n}`);
-    for (let i = 0; i < labels.length; i++) if (labels[i]! >= ds.numClasses) bad(`label ${labels[i]} at sample ${i} is not < numClasses = ${ds.numClasses}`);
-    if (ds.classNames !== undefined && ds.classNames.length !== ds.numClasses) bad(`classNames has ${ds.classNames.length} names, expected numClasses = ${ds.numClasses}`);
+    for (let i = 0; i < labels.length; i++)
+      if (labels[i]! >= ds.numClasses) bad(`label ${labels[i]} at sample ${i} is not < numClasses = ${ds.numClasses}`);
+    if (ds.classNames !== undefined && ds.classNames.length !== ds.numClasses)
+      bad(`classNames has ${ds.classNames.length} names, expected numClasses = ${ds.numClasses}`);
   } else {
     if (!Number.isInteger(ds.targetDim) || ds.targetDim < 1) bad(`targetDim must be a positive integer, got ${ds.targetDim}`);
     if (!(ds.targets instanceof Float32Array)) bad('regression needs targets (Float32Array)');
-    if (ds.targets!.length !== ds.n * ds.targetDim) bad(`targets hold ${ds.targets!.length} values, expected n × targetDim = ${ds.n} × ${ds.targetDim}`);
+    if (ds.targets!.length !== ds.n * ds.targetDim)
+      bad(`targets hold ${ds.targets!.length} values, expected n × targetDim = ${ds.n} × ${ds.targetDim}`);
   }
 }
 
 /** The samples at `indices`, in that order, as a new dataset (same normalisation and shape). */
 export function subset(ds: RawDataset, indices: ArrayLike<number>, name = ds.name): RawDataset {
-  const f = ds.featureCount, t = ds.targetDim, m = indices.length;
+  const f = ds.featureCount,
+    t = ds.targetDim,
+    m = indices.length;
   const inputs = ds.inputs instanceof Uint8Array ? new Uint8Array(m * f) : new Float32Array(m * f);
   const labels = ds.labels ? new Uint8Array(m) : undefined;
   const targets = ds.targets ? new Float32Array(m * t) : undefined;
@@ -163,10 +179,14 @@ export interface SplitOptions {
 export function splitDataset(ds: RawDataset, opts: SplitOptions): DatasetSplit {
   const testSize = opts.testSize;
   const trainSize = opts.trainSize ?? ds.n - testSize;
-  for (const [k, v] of [['testSize', testSize], ['trainSize', trainSize]] as const) {
+  for (const [k, v] of [
+    ['testSize', testSize],
+    ['trainSize', trainSize],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0) throw new DataError(`slimgpu.data: split ${k} must be a non-negative integer, got ${v}`);
   }
-  if (trainSize + testSize > ds.n) throw new DataError(`slimgpu.data: split of '${ds.name}' asks for ${trainSize} train + ${testSize} test samples, but it has only ${ds.n}`);
+  if (trainSize + testSize > ds.n)
+    throw new DataError(`slimgpu.data: split of '${ds.name}' asks for ${trainSize} train + ${testSize} test samples, but it has only ${ds.n}`);
   const perm = shuffledIndices(ds.n, opts.seed ?? 0, 0);
   const test = subset(ds, perm.subarray(0, testSize), `${ds.name}/test`);
   const train = subset(ds, perm.subarray(testSize, testSize + trainSize), `${ds.name}/train`);

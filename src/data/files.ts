@@ -12,7 +12,8 @@ function isNode(): boolean {
 
 /** Reads a whole file (Node). Errors name the file. */
 export async function readFileBytes(path: string, what = 'file'): Promise<Uint8Array> {
-  if (!isNode()) throw new DataError(`slimgpu.data: reading ${what} '${path}' needs Node (in a browser, fetch the bytes and use the parse functions)`);
+  if (!isNode())
+    throw new DataError(`slimgpu.data: reading ${what} '${path}' needs Node (in a browser, fetch the bytes and use the parse functions)`);
   const { readFile } = await import('node:fs/promises');
   try {
     const buf = await readFile(path);
@@ -33,8 +34,12 @@ export function isGzip(bytes: Uint8Array): boolean {
  * DecompressionStream elsewhere; `name` is used in error messages.
  */
 export async function gunzip(bytes: Uint8Array, name: string, maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Promise<Uint8Array> {
-  if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new DataError(`slimgpu.data: maxDecompressedBytes must be a positive integer, got ${maxBytes}`);
-  const tooBig = () => new DataError(`slimgpu.data: '${name}' decompresses to more than ${maxBytes} bytes (maxDecompressedBytes); refused as a possible gzip bomb — raise the cap if the file is genuine`);
+  if (!Number.isInteger(maxBytes) || maxBytes < 1)
+    throw new DataError(`slimgpu.data: maxDecompressedBytes must be a positive integer, got ${maxBytes}`);
+  const tooBig = () =>
+    new DataError(
+      `slimgpu.data: '${name}' decompresses to more than ${maxBytes} bytes (maxDecompressedBytes); refused as a possible gzip bomb — raise the cap if the file is genuine`,
+    );
   if (isNode()) {
     const zlib = await import('node:zlib');
     try {
@@ -75,6 +80,9 @@ export async function gunzipStream(bytes: Uint8Array, name: string, maxBytes: nu
   }
   const out = new Uint8Array(total);
   let o = 0;
-  for (const c of chunks) { out.set(c, o); o += c.byteLength; }
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
   return out;
 }

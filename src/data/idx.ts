@@ -42,16 +42,20 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
-    fail(`bad magic number ${hex(magic, 8)}: an IDX file starts with two zero bytes, a dtype byte and a dimension count${isGzip(bytes) ? ' (these bytes are gzip data: decompress first)' : ''}`);
+    fail(
+      `bad magic number ${hex(magic, 8)}: an IDX file starts with two zero bytes, a dtype byte and a dimension count${isGzip(bytes) ? ' (these bytes are gzip data: decompress first)' : ''}`,
+    );
   }
   const code = bytes[2]!;
   const kind = CODES[code];
-  if (!kind) fail(`unknown dtype byte ${hex(code, 2)} in magic ${hex(magic, 8)} (expected 0x08 u8, 0x09 i8, 0x0b i16, 0x0c i32, 0x0d f32 or 0x0e f64)`);
+  if (!kind)
+    fail(`unknown dtype byte ${hex(code, 2)} in magic ${hex(magic, 8)} (expected 0x08 u8, 0x09 i8, 0x0b i16, 0x0c i32, 0x0d f32 or 0x0e f64)`);
   const { dtype, size } = kind!;
   const ndim = bytes[3]!;
   if (ndim < 1 || ndim > MAX_DIMS) fail(`has ${ndim} dimensions (magic ${hex(magic, 8)}); expected 1 to ${MAX_DIMS}`);
   const headerBytes = 4 + 4 * ndim;
-  if (bytes.length < headerBytes) fail(`is ${bytes.length} bytes long, too short for its ${headerBytes}-byte header with ${ndim} dimensions (truncated)`);
+  if (bytes.length < headerBytes)
+    fail(`is ${bytes.length} bytes long, too short for its ${headerBytes}-byte header with ${ndim} dimensions (truncated)`);
   const dims: number[] = [];
   for (let i = 0; i < ndim; i++) {
     const d = view.getUint32(4 + 4 * i, false);
@@ -68,12 +72,28 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
   }
   let data: IdxData;
   switch (dtype) {
-    case 'u8': data = bytes.slice(headerBytes); break;
-    case 'i8': data = new Int8Array(bytes.slice(headerBytes).buffer); break;
-    case 'i16': data = new Int16Array(count); for (let i = 0; i < count; i++) data[i] = view.getInt16(headerBytes + 2 * i, false); break;
-    case 'i32': data = new Int32Array(count); for (let i = 0; i < count; i++) data[i] = view.getInt32(headerBytes + 4 * i, false); break;
-    case 'f32': data = new Float32Array(count); for (let i = 0; i < count; i++) data[i] = view.getFloat32(headerBytes + 4 * i, false); break;
-    case 'f64': data = new Float64Array(count); for (let i = 0; i < count; i++) data[i] = view.getFloat64(headerBytes + 8 * i, false); break;
+    case 'u8':
+      data = bytes.slice(headerBytes);
+      break;
+    case 'i8':
+      data = new Int8Array(bytes.slice(headerBytes).buffer);
+      break;
+    case 'i16':
+      data = new Int16Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getInt16(headerBytes + 2 * i, false);
+      break;
+    case 'i32':
+      data = new Int32Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getInt32(headerBytes + 4 * i, false);
+      break;
+    case 'f32':
+      data = new Float32Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getFloat32(headerBytes + 4 * i, false);
+      break;
+    case 'f64':
+      data = new Float64Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getFloat64(headerBytes + 8 * i, false);
+      break;
   }
   return { dtype, dims, data };
 }
@@ -96,14 +116,27 @@ export function encodeIdx(arr: IdxArray): Uint8Array {
   out[3] = dims.length;
   dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
   for (let i = 0; i < count; i++) {
-    const o = header + i * size, v = Number(data[i]);
+    const o = header + i * size,
+      v = Number(data[i]);
     switch (dtype) {
-      case 'u8': view.setUint8(o, v); break;
-      case 'i8': view.setInt8(o, v); break;
-      case 'i16': view.setInt16(o, v, false); break;
-      case 'i32': view.setInt32(o, v, false); break;
-      case 'f32': view.setFloat32(o, v, false); break;
-      case 'f64': view.setFloat64(o, v, false); break;
+      case 'u8':
+        view.setUint8(o, v);
+        break;
+      case 'i8':
+        view.setInt8(o, v);
+        break;
+      case 'i16':
+        view.setInt16(o, v, false);
+        break;
+      case 'i32':
+        view.setInt32(o, v, false);
+        break;
+      case 'f32':
+        view.setFloat32(o, v, false);
+        break;
+      case 'f64':
+        view.setFloat64(o, v, false);
+        break;
     }
   }
   return out;
@@ -137,13 +170,19 @@ export interface IdxDatasetOptions extends IdxReadOptions {
  * u8 images stay bytes with scale 1/255; other dtypes become float32 with scale 1. Mean and std
  * are computed from these images (give a test split its train split's normalisation yourself).
  */
-export function idxToDataset(images: IdxArray, labels: IdxArray, opts: IdxDatasetOptions & { imagesName?: string; labelsName?: string } = {}): RawDataset {
-  const imagesName = opts.imagesName ?? 'images', labelsName = opts.labelsName ?? 'labels';
+export function idxToDataset(
+  images: IdxArray,
+  labels: IdxArray,
+  opts: IdxDatasetOptions & { imagesName?: string; labelsName?: string } = {},
+): RawDataset {
+  const imagesName = opts.imagesName ?? 'images',
+    labelsName = opts.labelsName ?? 'labels';
   const fail = thrower(DataError, `slimgpu.data: `);
   if (labels.dims.length !== 1) fail(`IDX labels '${labelsName}' must be 1-D, got dims [${labels.dims}]`);
   if (labels.dtype === 'f32' || labels.dtype === 'f64') fail(`IDX labels '${labelsName}' must be integers, got dtype ${labels.dtype}`);
   const n = images.dims[0]!;
-  if (labels.dims[0] !== n) fail(`IDX images '${imagesName}' hold ${n} samples but labels '${labelsName}' hold ${labels.dims[0]}; the counts must be equal`);
+  if (labels.dims[0] !== n)
+    fail(`IDX images '${imagesName}' hold ${n} samples but labels '${labelsName}' hold ${labels.dims[0]}; the counts must be equal`);
   let maxLabel = -1;
   for (let i = 0; i < n; i++) {
     const v = labels.data[i]!;
@@ -195,9 +234,16 @@ async function pickFile(dir: string, base: string): Promise<string> {
   const sep = dir.endsWith('/') ? '' : '/';
   const candidates = [`${dir}${sep}${base}.gz`, `${dir}${sep}${base}`];
   for (const c of candidates) {
-    try { await access(c); return c; } catch { /* try the next */ }
+    try {
+      await access(c);
+      return c;
+    } catch {
+      /* try the next */
+    }
   }
-  throw new DataError(`slimgpu.data: neither ${candidates.join(' nor ')} exists (Fashion-MNIST: install Debian's dataset-fashion-mnist package, or pass the directory holding the IDX files)`);
+  throw new DataError(
+    `slimgpu.data: neither ${candidates.join(' nor ')} exists (Fashion-MNIST: install Debian's dataset-fashion-mnist package, or pass the directory holding the IDX files)`,
+  );
 }
 
 /**
@@ -209,7 +255,8 @@ export async function loadIdxDirectory(dir: string, opts: IdxDatasetOptions = {}
   const name = opts.name ?? 'idx';
   // one file after another: a missing file is reported in a fixed order, not by whichever check loses a race
   const files: string[] = [];
-  for (const b of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) files.push(await pickFile(dir, b));
+  for (const b of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'])
+    files.push(await pickFile(dir, b));
   const [trI, trL, teI, teL] = files;
   const train = await loadIdx(trI!, trL!, { ...opts, name: `${name}/train` });
   const test = await loadIdx(teI!, teL!, { ...opts, name: `${name}/test`, numClasses: opts.numClasses ?? train.numClasses });

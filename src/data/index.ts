@@ -1,9 +1,29 @@
 // The data layer (CPU side): datasets as raw arrays, loaders, seeded shuffles.
-export { DataError, IDENTITY_NORMALIZATION, computeNormalization, normalizeInputs, product, splitDataset, subset, validateDataset } from './dataset.js';
+export {
+  DataError,
+  IDENTITY_NORMALIZATION,
+  computeNormalization,
+  normalizeInputs,
+  product,
+  splitDataset,
+  subset,
+  validateDataset,
+} from './dataset.js';
 export type { DatasetSplit, Normalization, RawDataset, SplitOptions, Task } from './dataset.js';
 export { Rng, mix32, mulberry32, randnArray, shuffledIndices } from './random.js';
 export { DEFAULT_MAX_DECOMPRESSED_BYTES, gunzip, isGzip, readFileBytes } from './files.js';
-export { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, decodeIdx, encodeIdx, idxToDataset, loadFashionMnist, loadIdx, loadIdxDirectory, parseIdx, readIdx } from './idx.js';
+export {
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_DIR,
+  decodeIdx,
+  encodeIdx,
+  idxToDataset,
+  loadFashionMnist,
+  loadIdx,
+  loadIdxDirectory,
+  parseIdx,
+  readIdx,
+} from './idx.js';
 export type { IdxArray, IdxData, IdxDType, IdxDatasetOptions, IdxReadOptions } from './idx.js';
 export { MNIST_PACKAGE_SIZE, MNIST_PIXELS, MNIST_SIDE, loadMnist, loadMnistAll, mnistFromDigitArrays, mnistSplit } from './mnist.js';
 export type { MnistOptions } from './mnist.js';

@@ -27,23 +27,39 @@ const text = (b: Uint8Array) => new TextDecoder('utf-8').decode(b);
 
 async function exists(p: string): Promise<boolean> {
   const { stat } = await import('node:fs/promises');
-  try { await stat(p); return true; } catch { return false; }
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function movieLensFile(path: string): Promise<string> {
   const { stat } = await import('node:fs/promises');
   let st;
-  try { st = await stat(path); } catch { throw new DataError(`slimgpu.data: movielens: no such file or folder '${path}'`); }
+  try {
+    st = await stat(path);
+  } catch {
+    throw new DataError(`slimgpu.data: movielens: no such file or folder '${path}'`);
+  }
   if (!st.isDirectory()) return path;
   for (const f of ['u.data', 'ratings.dat', 'ratings.csv']) if (await exists(`${path}/${f}`)) return `${path}/${f}`;
-  throw new DataError(`slimgpu.data: movielens: '${path}' holds none of u.data (ml-100k), ratings.dat (ml-1m, ml-10m), ratings.csv (ml-latest, ml-20m, ml-25m)`);
+  throw new DataError(
+    `slimgpu.data: movielens: '${path}' holds none of u.data (ml-100k), ratings.dat (ml-1m, ml-10m), ratings.csv (ml-latest, ml-20m, ml-25m)`,
+  );
 }
 
 export async function dumpavail(): Promise<string> {
   const { execFile } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     execFile('apt-cache', ['dumpavail'], { maxBuffer: 1 << 30 }, (err, stdout) => {
-      if (err) reject(new DataError(`slimgpu.data: debian-deps: 'apt-cache dumpavail' failed (${err.message}); on a non-Debian machine pass a saved dump with --debian-file`));
+      if (err)
+        reject(
+          new DataError(
+            `slimgpu.data: debian-deps: 'apt-cache dumpavail' failed (${err.message}); on a non-Debian machine pass a saved dump with --debian-file`,
+          ),
+        );
       else resolve(stdout);
     });
   });

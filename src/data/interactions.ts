@@ -41,17 +41,28 @@ export class LogBuilder {
   private readonly t: number[] = [];
   duplicates = 0;
 
-  constructor(readonly name: string, readonly hasRating: boolean, readonly hasTime: boolean) {}
+  constructor(
+    readonly name: string,
+    readonly hasRating: boolean,
+    readonly hasTime: boolean,
+  ) {}
 
   private id(map: Map<string, number>, names: string[], key: string): number {
     let v = map.get(key);
-    if (v === undefined) { v = names.length; map.set(key, v); names.push(key); }
+    if (v === undefined) {
+      v = names.length;
+      map.set(key, v);
+      names.push(key);
+    }
     return v;
   }
 
   add(user: string, item: string, rating = 0, time = 0): void {
     const key = `${user}\u0000${item}`;
-    if (this.seen.has(key)) { this.duplicates++; return; }
+    if (this.seen.has(key)) {
+      this.duplicates++;
+      return;
+    }
     this.seen.add(key);
     this.u.push(this.id(this.uid, this.users, user));
     this.i.push(this.id(this.iid, this.items, item));
@@ -62,8 +73,11 @@ export class LogBuilder {
   build(): InteractionLog {
     if (this.u.length === 0) throw new DataError(`slimgpu.data: ${this.name} holds no interactions`);
     return {
-      name: this.name, users: this.users, items: this.items,
-      user: Uint32Array.from(this.u), item: Uint32Array.from(this.i),
+      name: this.name,
+      users: this.users,
+      items: this.items,
+      user: Uint32Array.from(this.u),
+      item: Uint32Array.from(this.i),
       rating: this.hasRating ? Float32Array.from(this.r) : undefined,
       timestamp: this.hasTime ? Float64Array.from(this.t) : undefined,
       duplicates: this.duplicates,
@@ -94,7 +108,9 @@ export function detectMovieLens(text: string, file: string): MovieLensFormat {
   if (first.includes('::')) return 'ratings.dat';
   if (/^\s*userId\s*,\s*movieId\s*,\s*rating/i.test(first)) return 'ratings.csv';
   if (first.split('\t').length === 4) return 'u.data';
-  throw new DataError(`slimgpu.data: ${file}: not a MovieLens ratings file (u.data with 4 tab-separated fields, ratings.dat with '::', or ratings.csv with header userId,movieId,rating,timestamp); first line: '${first.slice(0, 80)}'`);
+  throw new DataError(
+    `slimgpu.data: ${file}: not a MovieLens ratings file (u.data with 4 tab-separated fields, ratings.dat with '::', or ratings.csv with header userId,movieId,rating,timestamp); first line: '${first.slice(0, 80)}'`,
+  );
 }
 
 /** Parses a MovieLens ratings file (any of the three formats, detected from the content). */
@@ -110,7 +126,10 @@ export function parseMovieLens(text: string, file = 'ratings'): InteractionLog {
     if (raw.trim() === '') continue;
     const f = raw.split(sep);
     const line = k + 1;
-    if (f.length !== 4) throw new DataError(`slimgpu.data: ${file}:${line}: expected 4 fields separated by '${sep === '\t' ? '\\t' : sep}' (user, item, rating, timestamp), got ${f.length}: '${raw.slice(0, 80)}'`);
+    if (f.length !== 4)
+      throw new DataError(
+        `slimgpu.data: ${file}:${line}: expected 4 fields separated by '${sep === '\t' ? '\\t' : sep}' (user, item, rating, timestamp), got ${f.length}: '${raw.slice(0, 80)}'`,
+      );
     const user = nonEmpty(file, line, 'user', f[0]!);
     const item = nonEmpty(file, line, 'item', f[1]!);
     b.add(user, item, numberField(file, line, 'rating', f[2]!, false), numberField(file, line, 'timestamp', f[3]!, true));
@@ -135,13 +154,21 @@ const TIME_NAMES = ['timestamp', 'time', 'ts'];
 function splitCsvLine(s: string): string[] {
   // plain CSV with optional double quotes around a field (no embedded newlines)
   const out: string[] = [];
-  let cur = '', q = false;
+  let cur = '',
+    q = false;
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
     if (q) {
-      if (c === '"' && s[i + 1] === '"') { cur += '"'; i++; } else if (c === '"') q = false; else cur += c;
+      if (c === '"' && s[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') q = false;
+      else cur += c;
     } else if (c === '"') q = true;
-    else if (c === ',') { out.push(cur); cur = ''; } else cur += c;
+    else if (c === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
   }
   out.push(cur);
   return out;
@@ -162,11 +189,16 @@ export function parseInteractionsCsv(text: string, file = 'interactions.csv', co
       return j;
     }
     const j = lower.findIndex((s) => names.includes(s));
-    if (j < 0 && required) throw new DataError(`slimgpu.data: ${file}: the header [${header.join(', ')}] names no ${what} column (expected one of ${names.join(', ')}, or name it with --${what}-column)`);
+    if (j < 0 && required)
+      throw new DataError(
+        `slimgpu.data: ${file}: the header [${header.join(', ')}] names no ${what} column (expected one of ${names.join(', ')}, or name it with --${what}-column)`,
+      );
     return j;
   };
-  const cu = find('user', cols.user, USER_NAMES, true), ci = find('item', cols.item, ITEM_NAMES, true);
-  const cr = find('rating', cols.rating, RATING_NAMES, false), ct = find('timestamp', cols.timestamp, TIME_NAMES, false);
+  const cu = find('user', cols.user, USER_NAMES, true),
+    ci = find('item', cols.item, ITEM_NAMES, true);
+  const cr = find('rating', cols.rating, RATING_NAMES, false),
+    ct = find('timestamp', cols.timestamp, TIME_NAMES, false);
   if (cu === ci) throw new DataError(`slimgpu.data: ${file}: the user and item columns are the same column '${header[cu]}'`);
   const b = new LogBuilder(`interactions:${file}`, cr >= 0, ct >= 0);
   for (let k = h + 1; k < lines.length; k++) {
@@ -174,9 +206,14 @@ export function parseInteractionsCsv(text: string, file = 'interactions.csv', co
     if (raw.trim() === '') continue;
     const f = splitCsvLine(raw);
     const line = k + 1;
-    if (f.length !== header.length) throw new DataError(`slimgpu.data: ${file}:${line}: expected ${header.length} fields like the header [${header.join(', ')}], got ${f.length}`);
-    b.add(nonEmpty(file, line, 'user', f[cu]!), nonEmpty(file, line, 'item', f[ci]!),
-      cr >= 0 ? numberField(file, line, 'rating', f[cr]!, false) : 0, ct >= 0 ? numberField(file, line, 'timestamp', f[ct]!, false) : 0);
+    if (f.length !== header.length)
+      throw new DataError(`slimgpu.data: ${file}:${line}: expected ${header.length} fields like the header [${header.join(', ')}], got ${f.length}`);
+    b.add(
+      nonEmpty(file, line, 'user', f[cu]!),
+      nonEmpty(file, line, 'item', f[ci]!),
+      cr >= 0 ? numberField(file, line, 'rating', f[cr]!, false) : 0,
+      ct >= 0 ? numberField(file, line, 'timestamp', f[ct]!, false) : 0,
+    );
   }
   return b.build();
 }
@@ -206,13 +243,21 @@ export function parseDebianDeps(text: string, file = 'apt-cache dumpavail'): Int
         if (name && name !== pkg) b.add(pkg, name);
       }
     }
-    field = ''; value = '';
+    field = '';
+    value = '';
   };
   const lines = text.split('\n');
   for (let k = 0; k < lines.length; k++) {
     const l = lines[k]!;
-    if (l.trim() === '') { flush(); pkg = ''; continue; }
-    if (l[0] === ' ' || l[0] === '\t') { value += ' ' + l.trim(); continue; }
+    if (l.trim() === '') {
+      flush();
+      pkg = '';
+      continue;
+    }
+    if (l[0] === ' ' || l[0] === '\t') {
+      value += ' ' + l.trim();
+      continue;
+    }
     flush();
     const c = l.indexOf(':');
     if (c < 0) throw new DataError(`slimgpu.data: ${file}:${k + 1}: not a 'Field: value' line: '${l.slice(0, 80)}'`);

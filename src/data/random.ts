@@ -42,7 +42,8 @@ export class Rng {
 
   /** An integer in [0, n), without modulo bias (n ≤ 2³²). */
   int(n: number): number {
-    if (!Number.isInteger(n) || n < 1 || n > 4294967296) throw new RangeError(`slimgpu.data: Rng.int bound must be an integer in [1, 2^32], got ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > 4294967296)
+      throw new RangeError(`slimgpu.data: Rng.int bound must be an integer in [1, 2^32], got ${n}`);
     const limit = 4294967296 - (4294967296 % n); // largest multiple of n that fits
     for (;;) {
       const r = this.nextU32();
@@ -77,7 +78,8 @@ export function randnArray(n: number, seed: number, scale = 1): Float32Array {
  * the same order, and each epoch of a run gets its own order.
  */
 export function shuffledIndices(n: number, seed: number, epoch = 0): Uint32Array {
-  if (!Number.isInteger(n) || n < 0 || n > 4294967295) throw new RangeError(`slimgpu.data: shuffledIndices n must be an integer in [0, 2^32-1], got ${n}`);
+  if (!Number.isInteger(n) || n < 0 || n > 4294967295)
+    throw new RangeError(`slimgpu.data: shuffledIndices n must be an integer in [0, 2^32-1], got ${n}`);
   checkSeed('seed', seed);
   checkSeed('epoch', epoch);
   const rng = new Rng(mix32((seed >>> 0) ^ mix32(((epoch >>> 0) + 0x9e3779b9) >>> 0)));

@@ -16,7 +16,8 @@ export interface FilterOptions {
 
 /** The log restricted by the filters, with ids renumbered densely (first appearance order kept). */
 export function filterLog(log: InteractionLog, opts: FilterOptions): InteractionLog {
-  const minI = opts.minItemUsers ?? 1, minU = opts.minUserItems ?? 1;
+  const minI = opts.minItemUsers ?? 1,
+    minU = opts.minUserItems ?? 1;
   const n = log.user.length;
   const itemCount = new Uint32Array(log.items.length);
   for (let k = 0; k < n; k++) itemCount[log.item[k]!]!++;
@@ -24,25 +25,47 @@ export function filterLog(log: InteractionLog, opts: FilterOptions): Interaction
   for (let k = 0; k < n; k++) if (itemCount[log.item[k]!]! >= minI) userCount[log.user[k]!]!++;
   const keep: number[] = [];
   for (let k = 0; k < n; k++) if (itemCount[log.item[k]!]! >= minI && userCount[log.user[k]!]! >= minU) keep.push(k);
-  if (keep.length === 0) throw new DataError(`slimgpu.data: ${log.name}: no interactions left after the filters (items seen by ≥ ${minI} users, users with ≥ ${minU} interactions)`);
-  const umap = new Int32Array(log.users.length).fill(-1), imap = new Int32Array(log.items.length).fill(-1);
-  const users: string[] = [], items: string[] = [];
-  const user = new Uint32Array(keep.length), item = new Uint32Array(keep.length);
+  if (keep.length === 0)
+    throw new DataError(
+      `slimgpu.data: ${log.name}: no interactions left after the filters (items seen by ≥ ${minI} users, users with ≥ ${minU} interactions)`,
+    );
+  const umap = new Int32Array(log.users.length).fill(-1),
+    imap = new Int32Array(log.items.length).fill(-1);
+  const users: string[] = [],
+    items: string[] = [];
+  const user = new Uint32Array(keep.length),
+    item = new Uint32Array(keep.length);
   keep.forEach((k, j) => {
-    const u = log.user[k]!, i = log.item[k]!;
-    if (umap[u] === -1) { umap[u] = users.length; users.push(log.users[u]!); }
-    if (imap[i] === -1) { imap[i] = items.length; items.push(log.items[i]!); }
-    user[j] = umap[u]!; item[j] = imap[i]!;
+    const u = log.user[k]!,
+      i = log.item[k]!;
+    if (umap[u] === -1) {
+      umap[u] = users.length;
+      users.push(log.users[u]!);
+    }
+    if (imap[i] === -1) {
+      imap[i] = items.length;
+      items.push(log.items[i]!);
+    }
+    user[j] = umap[u]!;
+    item[j] = imap[i]!;
   });
   const pick = <T extends Float32Array | Float64Array>(a: T | undefined, make: (n: number) => T): T | undefined => {
     if (!a) return undefined;
     const out = make(keep.length);
-    keep.forEach((k, j) => { out[j] = a[k]!; });
+    keep.forEach((k, j) => {
+      out[j] = a[k]!;
+    });
     return out;
   };
   return {
-    name: log.name, users, items, user, item, duplicates: log.duplicates,
-    rating: pick(log.rating, (m) => new Float32Array(m)), timestamp: pick(log.timestamp, (m) => new Float64Array(m)),
+    name: log.name,
+    users,
+    items,
+    user,
+    item,
+    duplicates: log.duplicates,
+    rating: pick(log.rating, (m) => new Float32Array(m)),
+    timestamp: pick(log.timestamp, (m) => new Float64Array(m)),
   };
 }
 
@@ -74,12 +97,14 @@ export function userOrders(log: InteractionLog, seed: number): Uint32Array[] {
     const a = Uint32Array.from(ks);
     if (log.timestamp) {
       const t = log.timestamp;
-      return a.sort((x, y) => (t[x]! - t[y]!) || (x - y));
+      return a.sort((x, y) => t[x]! - t[y]! || x - y);
     }
     const rng = new Rng(mix32((seed >>> 0) ^ mix32(u + 0x51ed27)));
     for (let i = a.length - 1; i > 0; i--) {
       const j = rng.int(i + 1);
-      const tmp = a[i]!; a[i] = a[j]!; a[j] = tmp;
+      const tmp = a[i]!;
+      a[i] = a[j]!;
+      a[j] = tmp;
     }
     return a;
   });
@@ -87,11 +112,14 @@ export function userOrders(log: InteractionLog, seed: number): Uint32Array[] {
 
 /** The leave-last-out split of the protocol (see the file comment). */
 export function leaveLastOut(log: InteractionLog, seed = 0): RecSplit {
-  const nUsers = log.users.length, nItems = log.items.length;
+  const nUsers = log.users.length,
+    nItems = log.items.length;
   const orders = userOrders(log, seed);
   const trainPtr = new Uint32Array(nUsers + 1);
-  const valid = new Int32Array(nUsers).fill(-1), test = new Int32Array(nUsers).fill(-1);
-  let total = 0, evalUsers = 0;
+  const valid = new Int32Array(nUsers).fill(-1),
+    test = new Int32Array(nUsers).fill(-1);
+  let total = 0,
+    evalUsers = 0;
   for (let u = 0; u < nUsers; u++) {
     const m = orders[u]!.length;
     total += m >= 3 ? m - 2 : m;
@@ -114,9 +142,20 @@ export function leaveLastOut(log: InteractionLog, seed = 0): RecSplit {
       evalUsers++;
     }
   }
-  if (evalUsers === 0) throw new DataError(`slimgpu.data: ${log.name}: no user has the 3 interactions (train, validation, test) that the protocol needs`);
+  if (evalUsers === 0)
+    throw new DataError(`slimgpu.data: ${log.name}: no user has the 3 interactions (train, validation, test) that the protocol needs`);
   return {
-    name: log.name, nUsers, nItems, trainPtr, trainItems, valid, test, evalUsers, popularity,
-    interactions: log.user.length, explicit: !!log.rating, timed: !!log.timestamp,
+    name: log.name,
+    nUsers,
+    nItems,
+    trainPtr,
+    trainItems,
+    valid,
+    test,
+    evalUsers,
+    popularity,
+    interactions: log.user.length,
+    explicit: !!log.rating,
+    timed: !!log.timestamp,
   };
 }

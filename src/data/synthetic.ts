@@ -36,15 +36,29 @@ function make(rng: Rng, name: string, n: number, features: number, outputs: numb
     }
   }
   return {
-    name, task: 'regression', n, inputShape: [features], featureCount: features, inputs,
-    normalization: { ...IDENTITY_NORMALIZATION }, labels: undefined, numClasses: 0, targets, targetDim: outputs,
+    name,
+    task: 'regression',
+    n,
+    inputShape: [features],
+    featureCount: features,
+    inputs,
+    normalization: { ...IDENTITY_NORMALIZATION },
+    labels: undefined,
+    numClasses: 0,
+    targets,
+    targetDim: outputs,
   };
 }
 
 /** The synthetic regression problem: { train (n × features), test (testN × features), wTrue }. */
 export function synthetic(opts: SyntheticOptions = {}): SyntheticSplit {
   const { n = 1000, testN = 200, features = 10, outputs = 1, noise = 0.1, seed = 0 } = opts;
-  for (const [k, v, min] of [['n', n, 0], ['testN', testN, 0], ['features', features, 1], ['outputs', outputs, 1]] as const) {
+  for (const [k, v, min] of [
+    ['n', n, 0],
+    ['testN', testN, 0],
+    ['features', features, 1],
+    ['outputs', outputs, 1],
+  ] as const) {
     if (!Number.isInteger(v) || v < min) throw new DataError(`slimgpu.data: synthetic ${k} must be an integer ≥ ${min}, got ${v}`);
   }
   if (!Number.isFinite(noise) || noise < 0) throw new DataError(`slimgpu.data: synthetic noise must be a finite number ≥ 0, got ${noise}`);

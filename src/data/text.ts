@@ -43,12 +43,16 @@ export function splitText(bytes: Uint8Array, name: string, context?: number): Te
   if (!(bytes instanceof Uint8Array)) throw new DataError(`slimgpu.data: text '${name}' must be a Uint8Array of bytes`);
   if (bytes.length === 0) throw new DataError(`slimgpu.data: text '${name}' is empty`);
   const ctl = controlShare(bytes);
-  if (ctl > 0.3) throw new DataError(`slimgpu.data: '${name}' looks like binary data, not text (${(100 * ctl).toFixed(0)}% control bytes); give a text file`);
+  if (ctl > 0.3)
+    throw new DataError(`slimgpu.data: '${name}' looks like binary data, not text (${(100 * ctl).toFixed(0)}% control bytes); give a text file`);
   const nTest = Math.floor(bytes.length * TEXT_VALIDATION_SHARE);
   if (context !== undefined) {
     if (!Number.isInteger(context) || context < 1) throw new DataError(`slimgpu.data: context must be a positive integer, got ${context}`);
     const need = Math.ceil((context + 1) / TEXT_VALIDATION_SHARE);
-    if (nTest < context + 1) throw new DataError(`slimgpu.data: text '${name}' has ${bytes.length} bytes; a context of ${context} needs at least ${need} (its last 10% must hold one window of ${context + 1} bytes)`);
+    if (nTest < context + 1)
+      throw new DataError(
+        `slimgpu.data: text '${name}' has ${bytes.length} bytes; a context of ${context} needs at least ${need} (its last 10% must hold one window of ${context + 1} bytes)`,
+      );
   }
   return {
     train: { kind: 'text', name: `${name} (train)`, bytes: bytes.subarray(0, bytes.length - nTest) },

@@ -94,7 +94,8 @@ export const NO_ADAPTER_HELP =
   '        with --enable-unsafe-webgpu (and --use-angle=vulkan for a Vulkan software driver).';
 
 const isNode =
-  typeof process !== 'undefined' && !!(process as { versions?: { node?: string } }).versions?.node &&
+  typeof process !== 'undefined' &&
+  !!(process as { versions?: { node?: string } }).versions?.node &&
   typeof (globalThis as { window?: unknown }).window === 'undefined';
 
 import { captureNativeStderr, verboseFromEnv } from './quiet.js';
@@ -106,8 +107,7 @@ let originalSetImmediate: typeof setImmediate | undefined;
 function installTimeoutPolling(): void {
   if (originalSetImmediate) return;
   originalSetImmediate = globalThis.setImmediate;
-  const viaTimeout = ((fn: (...a: unknown[]) => void, ...args: unknown[]) =>
-    setTimeout(fn, 0, ...args)) as unknown as typeof setImmediate;
+  const viaTimeout = ((fn: (...a: unknown[]) => void, ...args: unknown[]) => setTimeout(fn, 0, ...args)) as unknown as typeof setImmediate;
   globalThis.setImmediate = viaTimeout;
 }
 
@@ -203,11 +203,18 @@ class GpuContext implements Gpu {
     device.createBuffer = (desc: GPUBufferDescriptor): GPUBuffer => {
       const buf = create(desc);
       const size = desc.size;
-      mem.createdBuffers++; mem.liveBuffers++; mem.liveBytes += size;
+      mem.createdBuffers++;
+      mem.liveBuffers++;
+      mem.liveBytes += size;
       const destroy = buf.destroy.bind(buf);
       let gone = false;
       buf.destroy = () => {
-        if (!gone) { gone = true; mem.destroyedBuffers++; mem.liveBuffers--; mem.liveBytes -= size; }
+        if (!gone) {
+          gone = true;
+          mem.destroyedBuffers++;
+          mem.liveBuffers--;
+          mem.liveBytes -= size;
+        }
         destroy();
       };
       return buf;
@@ -262,9 +269,7 @@ function summarise(adapter: GPUAdapter, backend: AdapterSummary['backend']): Ada
 
 /** Acquires an adapter and a device with the limits and optional features training needs. */
 export async function createGpu(opts: GpuOptions = {}): Promise<Gpu> {
-  const gpuApi: GPU | undefined = isNode
-    ? await nodeGpu(opts)
-    : (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  const gpuApi: GPU | undefined = isNode ? await nodeGpu(opts) : (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpuApi) throw new GpuError(NO_ADAPTER_HELP + '\n  (navigator.gpu is undefined in this page)');
   const req: GPURequestAdapterOptions & { featureLevel?: string } = {
     powerPreference: opts.powerPreference ?? 'high-performance',
@@ -272,9 +277,10 @@ export async function createGpu(opts: GpuOptions = {}): Promise<Gpu> {
   if (opts.featureLevel) req.featureLevel = opts.featureLevel;
   if (opts.forceFallbackAdapter) req.forceFallbackAdapter = true;
   const verbose = opts.verbose ?? verboseFromEnv();
-  const got = isNode && !verbose
-    ? await captureNativeStderr(() => gpuApi.requestAdapter(req))
-    : { value: await gpuApi.requestAdapter(req), hidden: [] as string[] };
+  const got =
+    isNode && !verbose
+      ? await captureNativeStderr(() => gpuApi.requestAdapter(req))
+      : { value: await gpuApi.requestAdapter(req), hidden: [] as string[] };
   const adapter = got.value;
   if (!adapter) throw new GpuError(NO_ADAPTER_HELP);
 

@@ -75,7 +75,12 @@ export function recordDispatches(pass: GPUComputePassEncoder, dispatches: readon
 }
 
 /** Records `dispatches` into one compute pass of `encoder` (with `timestampWrites` when given). */
-export function encodeDispatches(encoder: GPUCommandEncoder, dispatches: readonly Dispatch[], label = 'slimgpu', timestampWrites?: GPUComputePassTimestampWrites): void {
+export function encodeDispatches(
+  encoder: GPUCommandEncoder,
+  dispatches: readonly Dispatch[],
+  label = 'slimgpu',
+  timestampWrites?: GPUComputePassTimestampWrites,
+): void {
   const pass = encoder.beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
   recordDispatches(pass, dispatches);
   pass.end();
@@ -84,7 +89,12 @@ export function encodeDispatches(encoder: GPUCommandEncoder, dispatches: readonl
 /** Encodes, submits and (optionally) waits for `dispatches`; frees their owned uniforms after. */
 export async function run(gpu: Gpu, dispatches: readonly Dispatch[], opts: { wait?: boolean } = {}): Promise<void> {
   gpu.assertAlive();
-  const enc = gpu.device.createCommandEncoder({ label: dispatches.map((d) => d.label).join('+').slice(0, 200) });
+  const enc = gpu.device.createCommandEncoder({
+    label: dispatches
+      .map((d) => d.label)
+      .join('+')
+      .slice(0, 200),
+  });
   encodeDispatches(enc, dispatches);
   gpu.device.queue.submit([enc.finish()]);
   if (opts.wait ?? true) await gpu.device.queue.onSubmittedWorkDone();

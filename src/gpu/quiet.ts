@@ -33,7 +33,8 @@ export async function captureNativeStderr<T>(fn: () => Promise<T>): Promise<Capt
   let fs: Fs;
   let tmpdir: string;
   try {
-    const fsName = 'node:fs', osName = 'node:os';
+    const fsName = 'node:fs',
+      osName = 'node:os';
     fs = (await import(/* @vite-ignore */ fsName)) as Fs;
     tmpdir = ((await import(/* @vite-ignore */ osName)) as typeof import('node:os')).tmpdir();
   } catch {

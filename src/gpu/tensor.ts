@@ -14,7 +14,8 @@ export function numel(shape: readonly number[]): number {
 }
 
 export function checkShape(shape: readonly number[], what = 'shape'): void {
-  if (!Array.isArray(shape) || shape.length === 0) throw new GpuError(`slimgpu: ${what} must be a non-empty array of positive integers, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || shape.length === 0)
+    throw new GpuError(`slimgpu: ${what} must be a non-empty array of positive integers, got ${JSON.stringify(shape)}`);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 1) throw new GpuError(`slimgpu: ${what} must hold positive integers, got ${JSON.stringify(shape)}`);
   }

@@ -27,13 +27,21 @@ export interface CompressImageOptions {
   lossless?: boolean;
 }
 
-interface Tile { x: number; y: number; w: number; h: number; pw: number; ph: number }
+interface Tile {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  pw: number;
+  ph: number;
+}
 
 function tilesOf(width: number, height: number, tile: number, factor: number): Tile[] {
   const out: Tile[] = [];
   for (let y = 0; y < height; y += tile) {
     for (let x = 0; x < width; x += tile) {
-      const w = Math.min(tile, width - x), h = Math.min(tile, height - y);
+      const w = Math.min(tile, width - x),
+        h = Math.min(tile, height - y);
       out.push({ x, y, w, h, pw: Math.ceil(w / factor) * factor, ph: Math.ceil(h / factor) * factor });
     }
   }
@@ -42,7 +50,8 @@ function tilesOf(width: number, height: number, tile: number, factor: number): T
 
 /** The tile as planar floats in [0, 1], edges repeated into the padding. */
 function tilePlanes(img: RawImage, t: Tile): Float32Array {
-  const c = img.channels, out = new Float32Array(c * t.ph * t.pw);
+  const c = img.channels,
+    out = new Float32Array(c * t.ph * t.pw);
   for (let k = 0; k < c; k++) {
     for (let r = 0; r < t.ph; r++) {
       const sy = t.y + Math.min(r, t.h - 1);
@@ -70,7 +79,10 @@ function placeTile(img: RawImage, t: Tile, planes: Float32Array): void {
 export class ImageCodec {
   private readonly transforms = new Map<string, Promise<ImageTransforms>>();
 
-  constructor(private readonly gpu: Gpu, private readonly resolveModel: (id: string) => Promise<ImageModel>) {}
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly resolveModel: (id: string) => Promise<ImageModel>,
+  ) {}
 
   private get(id: string): Promise<ImageTransforms> {
     let t = this.transforms.get(id);
@@ -92,7 +104,8 @@ export class ImageCodec {
     if (model.channels !== img.channels) throw new ImageError(`model '${id}' codes ${model.channels}-channel images, the image has ${img.channels}`);
     const step = model.steps[qualityIndex(opts.quality ?? DEFAULT_QUALITY)]!;
     const tile = opts.tile ?? DEFAULT_TILE;
-    if (!Number.isInteger(tile) || tile < 8 || tile % 8 !== 0 || tile > 4096) throw new ImageError(`tile must be a multiple of 8 in 8..4096, got ${tile}`);
+    if (!Number.isInteger(tile) || tile < 8 || tile % 8 !== 0 || tile > 4096)
+      throw new ImageError(`tile must be a multiple of 8 in 8..4096, got ${tile}`);
     const tiles = tilesOf(img.width, img.height, tile, model.factor);
     const q: Int32Array[] = [];
     for (const t of tiles) {
@@ -106,7 +119,10 @@ export class ImageCodec {
     if (opts.lossless) {
       if (img.channels !== 1 && img.channels !== 3) throw new ImageError(`images have 1 or 3 channels, got ${img.channels}`);
       if (img.width * img.height > MAX_PIXELS) throw new ImageError(`the image is ${img.width}x${img.height}; at most ${MAX_PIXELS} pixels`);
-      return writeSlimg({ modelId: LOSSLESS_ID, quality: 8, channels: img.channels, width: img.width, height: img.height, tile: 8 }, encodeLossless(img));
+      return writeSlimg(
+        { modelId: LOSSLESS_ID, quality: 8, channels: img.channels, width: img.width, height: img.height, tile: 8 },
+        encodeLossless(img),
+      );
     }
     const quality = opts.quality ?? DEFAULT_QUALITY;
     const { model, q, tile } = await this.latents(img, opts);
@@ -117,10 +133,14 @@ export class ImageCodec {
   }
 
   /** Decodes the latents only (integers: identical on every device). */
-  async decodeLatents(bytes: Uint8Array, name?: string): Promise<{ model: ImageModel; tiles: Tile[]; q: Int32Array[]; width: number; height: number; channels: number; quality: number }> {
+  async decodeLatents(
+    bytes: Uint8Array,
+    name?: string,
+  ): Promise<{ model: ImageModel; tiles: Tile[]; q: Int32Array[]; width: number; height: number; channels: number; quality: number }> {
     const { header: h, payload } = readSlimg(bytes, name);
     const model = (await this.get(h.modelId)).model;
-    if (model.channels !== h.channels) throw new ImageError(`'${name ?? '.slimg data'}' has ${h.channels} channels but its model '${h.modelId}' codes ${model.channels}`);
+    if (model.channels !== h.channels)
+      throw new ImageError(`'${name ?? '.slimg data'}' has ${h.channels} channels but its model '${h.modelId}' codes ${model.channels}`);
     const tables = model.tables[qualityIndex(h.quality)]!;
     const tiles = tilesOf(h.width, h.height, h.tile, model.factor);
     const dec = new RangeDecoder(payload, `'${name ?? '.slimg data'}' payload`);
@@ -156,7 +176,11 @@ export class ImageCodec {
   }
 
   dispose(): void {
-    for (const t of this.transforms.values()) t.then((x) => x.dispose(), () => undefined);
+    for (const t of this.transforms.values())
+      t.then(
+        (x) => x.dispose(),
+        () => undefined,
+      );
     this.transforms.clear();
   }
 }

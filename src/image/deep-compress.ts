@@ -7,7 +7,11 @@
 import { kmeansCpu } from '../reference/cluster.js';
 import type { ConvWeights, ImageModel } from './model.js';
 
-export interface DeepCompressOptions { sparsity: number; bits: number; iterations?: number }
+export interface DeepCompressOptions {
+  sparsity: number;
+  bits: number;
+  iterations?: number;
+}
 
 export interface DeepCompressReport {
   sparsity: number;
@@ -26,13 +30,24 @@ function compressLayer(c: ConvWeights, o: DeepCompressOptions): { layer: ConvWei
   const cut = o.sparsity > 0 ? mags[Math.min(n - 1, Math.floor(o.sparsity * n))]! : -1;
   const mask = Float32Array.from(c.w, (v) => (Math.abs(v) > cut ? 1 : 0));
   const K = 2 ** o.bits;
-  let lo = Infinity, hi = -Infinity;
-  c.w.forEach((v, i) => { if (mask[i]) { lo = Math.min(lo, v); hi = Math.max(hi, v); } });
+  let lo = Infinity,
+    hi = -Infinity;
+  c.w.forEach((v, i) => {
+    if (mask[i]) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  });
   const init = Float32Array.from({ length: K }, (_, k) => lo + ((hi - lo) * (k + 0.5)) / K);
   const { weights } = kmeansCpu(c.w, mask, init, o.iterations ?? 20);
-  let kept = 0, fillers = 0, gap = 0;
+  let kept = 0,
+    fillers = 0,
+    gap = 0;
   for (let i = 0; i < n; i++) {
-    if (!mask[i]) { gap++; continue; }
+    if (!mask[i]) {
+      gap++;
+      continue;
+    }
     kept++;
     fillers += Math.floor(gap / 16);
     gap = 0;
@@ -46,7 +61,8 @@ export function deepCompressModel(model: ImageModel, o: DeepCompressOptions): { 
   const syn = model.synthesis.map((c) => compressLayer(c, o));
   const tableBytes = model.decoderBytes - model.synthesis.reduce((s, c) => s + c.w.byteLength + c.b.byteLength, 0);
   const report: DeepCompressReport = {
-    sparsity: o.sparsity, bits: o.bits,
+    sparsity: o.sparsity,
+    bits: o.bits,
     decoderParams: model.synthesis.reduce((s, c) => s + c.w.length, 0),
     decoderKept: syn.reduce((s, l) => s + l.kept, 0),
     decoderBytesDense: model.decoderBytes,

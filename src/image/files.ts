@@ -10,7 +10,8 @@ import { ImageError, type RawImage } from './raw.js';
 import { MAX_PIXELS } from './slimg.js';
 
 function fromRgba(width: number, height: number, rgba: Uint8Array, gray: boolean): RawImage {
-  const n = width * height, c = gray ? 1 : 3;
+  const n = width * height,
+    c = gray ? 1 : 3;
   const data = new Uint8Array(n * c);
   for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) data[i * c + k] = rgba[i * 4 + k]!;
   return { width, height, channels: c, data };
@@ -49,9 +50,17 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): RawImage {
 
 /** PNG bytes of an image (8-bit gray or RGB). */
 export function encodePng(img: RawImage): Uint8Array {
-  const png = new PNG({ width: img.width, height: img.height, colorType: img.channels === 1 ? 0 : 2, inputHasAlpha: false, inputColorType: img.channels === 1 ? 0 : 2 } as never);
+  const png = new PNG({
+    width: img.width,
+    height: img.height,
+    colorType: img.channels === 1 ? 0 : 2,
+    inputHasAlpha: false,
+    inputColorType: img.channels === 1 ? 0 : 2,
+  } as never);
   png.data = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
-  return new Uint8Array(PNG.sync.write(png, { colorType: img.channels === 1 ? 0 : 2, inputColorType: img.channels === 1 ? 0 : 2, inputHasAlpha: false } as never));
+  return new Uint8Array(
+    PNG.sync.write(png, { colorType: img.channels === 1 ? 0 : 2, inputColorType: img.channels === 1 ? 0 : 2, inputHasAlpha: false } as never),
+  );
 }
 
 export async function readImageFile(path: string): Promise<RawImage> {

@@ -48,7 +48,8 @@ export function latentTables(offset: Int32Array, freq: Uint16Array, where: strin
 export function encodeLatent(enc: RangeEncoder, q: Int32Array, channels: number, tables: LatentTables): void {
   const plane = q.length / channels;
   for (let c = 0; c < channels; c++) {
-    const cum = tables.cum[c]!, off = tables.offset[c]!;
+    const cum = tables.cum[c]!,
+      off = tables.offset[c]!;
     for (let i = 0; i < plane; i++) {
       const v = q[c * plane + i]!;
       const s = v - off + LATENT_HALF;
@@ -70,7 +71,8 @@ export function encodeLatent(enc: RangeEncoder, q: Int32Array, channels: number,
 export function decodeLatent(dec: RangeDecoder, channels: number, plane: number, tables: LatentTables): Int32Array {
   const q = new Int32Array(channels * plane);
   for (let c = 0; c < channels; c++) {
-    const cum = tables.cum[c]!, off = tables.offset[c]!;
+    const cum = tables.cum[c]!,
+      off = tables.offset[c]!;
     for (let i = 0; i < plane; i++) {
       const s = dec.decode(cum);
       if (s !== ESCAPE) {
@@ -89,7 +91,8 @@ export function latentBits(q: Int32Array, channels: number, tables: LatentTables
   const plane = q.length / channels;
   let bits = 0;
   for (let c = 0; c < channels; c++) {
-    const cum = tables.cum[c]!, off = tables.offset[c]!;
+    const cum = tables.cum[c]!,
+      off = tables.offset[c]!;
     for (let i = 0; i < plane; i++) {
       const s = q[c * plane + i]! - off + LATENT_HALF;
       const k = s >= 0 && s < ESCAPE ? s : ESCAPE;

@@ -49,7 +49,9 @@ class PixelModel {
   /** Prepares this.cum for sample (x, y, k); prevErr is channel k−1's MED error at this pixel. */
   prepare(x: number, y: number, k: number, prevErr: number): void {
     const a = this.at(x - 1, y, k, this.at(x, y - 1, k, 128));
-    const b = this.at(x, y - 1, k, a), c = this.at(x - 1, y - 1, k, b), d = this.at(x + 1, y - 1, k, b);
+    const b = this.at(x, y - 1, k, a),
+      c = this.at(x - 1, y - 1, k, b),
+      d = this.at(x + 1, y - 1, k, b);
     const med = c >= Math.max(a, b) ? Math.min(a, b) : c <= Math.min(a, b) ? Math.max(a, b) : a + b - c;
     const base = k > 0 ? med + prevErr : med;
     this.medErr = med;
@@ -81,7 +83,9 @@ class PixelModel {
 
 /** The CM-coded bytes of every sample of the image (width, height, channels travel in the container). */
 export function encodeLossless(img: RawImage): Uint8Array {
-  const model = new PixelModel(img), cm = new CmModel(1, { memoryLog2: CM_MEMORY_LOG2 }), enc = new BitEncoder();
+  const model = new PixelModel(img),
+    cm = new CmModel(1, { memoryLog2: CM_MEMORY_LOG2 }),
+    enc = new BitEncoder();
   const c = img.channels;
   for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < img.width; x++) {
@@ -99,7 +103,9 @@ export function encodeLossless(img: RawImage): Uint8Array {
 
 export function decodeLossless(bytes: Uint8Array, width: number, height: number, channels: number, where = 'lossless payload'): RawImage {
   const img: RawImage = { width, height, channels, data: new Uint8Array(width * height * channels) };
-  const model = new PixelModel(img), cm = new CmModel(1, { memoryLog2: CM_MEMORY_LOG2 }), dec = new BitDecoder(bytes, where);
+  const model = new PixelModel(img),
+    cm = new CmModel(1, { memoryLog2: CM_MEMORY_LOG2 }),
+    dec = new BitDecoder(bytes, where);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       let prevErr = 0;

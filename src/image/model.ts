@@ -10,7 +10,11 @@ import { parseSafetensors, type SafeTensor } from '../io/safetensors.js';
 import { latentTables, type LatentTables } from './latent-coder.js';
 import { ImageError } from './raw.js';
 
-export interface ConvWeights { w: Float32Array; wShape: [number, number, number, number]; b: Float32Array }
+export interface ConvWeights {
+  w: Float32Array;
+  wShape: [number, number, number, number];
+  b: Float32Array;
+}
 
 export interface ImageModel {
   id: string;
@@ -52,7 +56,8 @@ function f32(t: Record<string, SafeTensor>, name: string, where: string, shape?:
 
 function conv(t: Record<string, SafeTensor>, name: string, where: string, transposed: boolean): ConvWeights {
   const w = tensor(t, `${name}.w`, where);
-  if (w.shape.length !== 4 || w.shape[2] !== 5 || w.shape[3] !== 5) throw new ImageError(`${where}: '${name}.w' has shape [${w.shape}], expected [*, *, 5, 5]`);
+  if (w.shape.length !== 4 || w.shape[2] !== 5 || w.shape[3] !== 5)
+    throw new ImageError(`${where}: '${name}.w' has shape [${w.shape}], expected [*, *, 5, 5]`);
   const oc = transposed ? w.shape[1]! : w.shape[0]!;
   return { w: f32(t, `${name}.w`, where), wShape: w.shape as [number, number, number, number], b: f32(t, `${name}.b`, where, [oc]) };
 }
@@ -68,19 +73,24 @@ export function parseImageModel(bytes: Uint8Array, id: string): ImageModel {
   }
   const analysis = [0, 1, 2].map((i) => conv(t, `a${i}`, where, false));
   const synthesis = [0, 1, 2].map((i) => conv(t, `s${i}`, where, true));
-  const channels = analysis[0]!.wShape[1], m = analysis[2]!.wShape[0];
+  const channels = analysis[0]!.wShape[1],
+    m = analysis[2]!.wShape[0];
   for (let i = 1; i < LAYERS; i++) {
-    if (analysis[i]!.wShape[1] !== analysis[i - 1]!.wShape[0]) throw new ImageError(`${where}: a${i}.w does not take a${i - 1}'s ${analysis[i - 1]!.wShape[0]} channels`);
-    if (synthesis[i]!.wShape[0] !== synthesis[i - 1]!.wShape[1]) throw new ImageError(`${where}: s${i}.w does not take s${i - 1}'s ${synthesis[i - 1]!.wShape[1]} channels`);
+    if (analysis[i]!.wShape[1] !== analysis[i - 1]!.wShape[0])
+      throw new ImageError(`${where}: a${i}.w does not take a${i - 1}'s ${analysis[i - 1]!.wShape[0]} channels`);
+    if (synthesis[i]!.wShape[0] !== synthesis[i - 1]!.wShape[1])
+      throw new ImageError(`${where}: s${i}.w does not take s${i - 1}'s ${synthesis[i - 1]!.wShape[1]} channels`);
   }
-  if (synthesis[0]!.wShape[0] !== m || synthesis[2]!.wShape[1] !== channels) throw new ImageError(`${where}: the synthesis does not map ${m} latent channels to ${channels} image channels`);
+  if (synthesis[0]!.wShape[0] !== m || synthesis[2]!.wShape[1] !== channels)
+    throw new ImageError(`${where}: the synthesis does not map ${m} latent channels to ${channels} image channels`);
   if (channels !== 1 && channels !== 3) throw new ImageError(`${where}: ${channels} image channels (1 or 3 are supported)`);
   const steps = f32(t, 'ent.steps', where);
   if (steps.length !== QUALITIES || steps.some((s) => !(s > 0))) throw new ImageError(`${where}: ent.steps must be ${QUALITIES} positive steps`);
   const tables: LatentTables[] = [];
   let tableBytes = 0;
   for (let q = 0; q < QUALITIES; q++) {
-    const off = tensor(t, `ent.offset.${q}`, where), fr = tensor(t, `ent.freq.${q}`, where);
+    const off = tensor(t, `ent.offset.${q}`, where),
+      fr = tensor(t, `ent.freq.${q}`, where);
     if (off.dtype !== 'I32' || fr.dtype !== 'U16') throw new ImageError(`${where}: ent.offset.${q} must be I32 and ent.freq.${q} U16`);
     if (off.shape.length !== 1 || off.shape[0] !== m) throw new ImageError(`${where}: ent.offset.${q} must have ${m} entries`);
     tables.push(latentTables(off.data as Int32Array, fr.data as Uint16Array, `${where} quality index ${q}`));
@@ -92,6 +102,7 @@ export function parseImageModel(bytes: Uint8Array, id: string): ImageModel {
 
 /** Quality 1 (smallest) .. 8 (best) → the index of its tables and step. */
 export function qualityIndex(quality: number): number {
-  if (!Number.isInteger(quality) || quality < 1 || quality > QUALITIES) throw new ImageError(`quality must be an integer from 1 to ${QUALITIES}, got ${quality}`);
+  if (!Number.isInteger(quality) || quality < 1 || quality > QUALITIES)
+    throw new ImageError(`quality must be an integer from 1 to ${QUALITIES}, got ${quality}`);
   return QUALITIES - quality;
 }

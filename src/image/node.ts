@@ -29,7 +29,9 @@ export function loadImageModel(id: string): Promise<ImageModel> {
     const path = join(imageModelDir(), preset.file);
     p = readFile(path).then(
       (b) => parseImageModel(new Uint8Array(b), id),
-      (e: NodeJS.ErrnoException) => { throw new ImageError(`image model '${id}' is not installed: cannot read ${path} (${e.code ?? e.message})`); },
+      (e: NodeJS.ErrnoException) => {
+        throw new ImageError(`image model '${id}' is not installed: cannot read ${path} (${e.code ?? e.message})`);
+      },
     );
     p.catch(() => cache.delete(id));
     cache.set(id, p);

@@ -8,7 +8,9 @@ function isSpace(b: number): boolean {
 
 /** Parses a binary PGM (P5) or PPM (P6) with maxval 255. `name` appears in every error. */
 export function parsePnm(bytes: Uint8Array, name = 'PNM data'): RawImage {
-  const fail = (msg: string): never => { throw new ImageError(`'${name}' is not a readable PGM/PPM: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new ImageError(`'${name}' is not a readable PGM/PPM: ${msg}`);
+  };
   if (bytes.length < 2 || bytes[0] !== 0x50 || (bytes[1] !== 0x35 && bytes[1] !== 0x36)) {
     fail('it does not start with P5 or P6 (only binary, 8-bit PNM is read)');
   }
@@ -26,7 +28,9 @@ export function parsePnm(bytes: Uint8Array, name = 'PNM data'): RawImage {
     if (pos === start) fail(`a header number is missing at byte ${start}`);
     return v;
   };
-  const width = field(), height = field(), maxval = field();
+  const width = field(),
+    height = field(),
+    maxval = field();
   if (maxval !== 255) fail(`maxval is ${maxval}; only 255 (8 bits per sample) is read`);
   if (width < 1 || height < 1) fail(`its size ${width}x${height} is empty`);
   if (pos >= bytes.length || !isSpace(bytes[pos]!)) fail('no whitespace after the header');

@@ -23,7 +23,9 @@ export function toGray(img: RawImage): RawImage {
   const n = img.width * img.height;
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    const r = img.data[3 * i]!, g = img.data[3 * i + 1]!, b = img.data[3 * i + 2]!;
+    const r = img.data[3 * i]!,
+      g = img.data[3 * i + 1]!,
+      b = img.data[3 * i + 2]!;
     out[i] = Math.round((299 * r + 587 * g + 114 * b) / 1000);
   }
   return { width: img.width, height: img.height, channels: 1, data: out };

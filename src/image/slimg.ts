@@ -34,10 +34,14 @@ export function writeSlimg(h: SlimgHeader, payload: Uint8Array): Uint8Array {
   let p = 7 + id.length;
   out[p++] = h.quality;
   out[p++] = h.channels;
-  v.setUint32(p, h.width, true); p += 4;
-  v.setUint32(p, h.height, true); p += 4;
-  v.setUint16(p, h.tile, true); p += 2;
-  v.setUint32(p, payload.length, true); p += 4;
+  v.setUint32(p, h.width, true);
+  p += 4;
+  v.setUint32(p, h.height, true);
+  p += 4;
+  v.setUint16(p, h.tile, true);
+  p += 2;
+  v.setUint32(p, payload.length, true);
+  p += 4;
   out.set(payload, p);
   p += payload.length;
   v.setUint32(p, crc32(out.subarray(0, p)), true);
@@ -45,24 +49,32 @@ export function writeSlimg(h: SlimgHeader, payload: Uint8Array): Uint8Array {
 }
 
 export function readSlimg(bytes: Uint8Array, name = '.slimg data'): { header: SlimgHeader; payload: Uint8Array } {
-  const fail = (msg: string): never => { throw new ImageError(`'${name}' ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new ImageError(`'${name}' ${msg}`);
+  };
   if (bytes.length < 6 || new TextDecoder().decode(bytes.subarray(0, 5)) !== SLIMG_MAGIC) fail('is not a .slimg file (no SLIMG magic)');
   if (bytes[5] !== SLIMG_VERSION) fail(`has .slimg version ${bytes[5]}; this slimgpu reads version ${SLIMG_VERSION}`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const need = (n: number, what: string) => { if (bytes.length < n) fail(`is truncated: ${bytes.length} bytes, the ${what} needs ${n}`); };
+  const need = (n: number, what: string) => {
+    if (bytes.length < n) fail(`is truncated: ${bytes.length} bytes, the ${what} needs ${n}`);
+  };
   need(7, 'header');
   const idLen = bytes[6]!;
   const fixed = 7 + idLen + 16;
   need(fixed, 'header');
   const modelId = new TextDecoder().decode(bytes.subarray(7, 7 + idLen));
   let p = 7 + idLen;
-  const quality = bytes[p++]!, channels = bytes[p++]!;
-  const width = v.getUint32(p, true), height = v.getUint32(p + 4, true), tile = v.getUint16(p + 8, true);
+  const quality = bytes[p++]!,
+    channels = bytes[p++]!;
+  const width = v.getUint32(p, true),
+    height = v.getUint32(p + 4, true),
+    tile = v.getUint16(p + 8, true);
   const len = v.getUint32(p + 10, true);
   p += 14;
   need(p + len + 4, `payload of ${len} bytes`);
   if (bytes.length > p + len + 4) fail(`has ${bytes.length - (p + len + 4)} unexpected byte(s) after its CRC`);
-  const stored = v.getUint32(p + len, true), actual = crc32(bytes.subarray(0, p + len));
+  const stored = v.getUint32(p + len, true),
+    actual = crc32(bytes.subarray(0, p + len));
   if (stored !== actual) fail(`is damaged: CRC-32 ${actual.toString(16).padStart(8, '0')} != stored ${stored.toString(16).padStart(8, '0')}`);
   if (quality < 1 || quality > 8) fail(`has quality ${quality} (1..8)`);
   if (channels !== 1 && channels !== 3) fail(`has ${channels} channels (1 or 3)`);

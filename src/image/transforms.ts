@@ -9,13 +9,20 @@ import { conv2d } from '../kernels/conv2d.js';
 import { convTranspose2d } from '../kernels/conv-transpose2d.js';
 import type { ImageModel } from './model.js';
 
-interface Layer { w: Tensor; b: Tensor; oc: number }
+interface Layer {
+  w: Tensor;
+  b: Tensor;
+  oc: number;
+}
 
 export class ImageTransforms {
   private readonly a: Layer[];
   private readonly s: Layer[];
 
-  constructor(private readonly gpu: Gpu, readonly model: ImageModel) {
+  constructor(
+    private readonly gpu: Gpu,
+    readonly model: ImageModel,
+  ) {
     this.a = model.analysis.map((c) => ({ w: createTensor(gpu, c.wShape, c.w), b: createTensor(gpu, [c.b.length], c.b), oc: c.wShape[0] }));
     this.s = model.synthesis.map((c) => ({ w: createTensor(gpu, c.wShape, c.w), b: createTensor(gpu, [c.b.length], c.b), oc: c.wShape[1] }));
   }
@@ -34,12 +41,17 @@ export class ImageTransforms {
     return this.chain(y, [1, this.model.m, h, w], this.s, async (inp, l, last) => {
       const [n, , ih, iw] = inp.shape as [number, number, number, number];
       const out = createTensor(this.gpu, [n, l.oc, ih * 2, iw * 2]);
-      return [out, await convTranspose2d(this.gpu, inp, l.w, out, { stride: 2, padding: 2, outputPadding: 1, bias: l.b, activation: last ? 'none' : 'relu' })];
+      return [
+        out,
+        await convTranspose2d(this.gpu, inp, l.w, out, { stride: 2, padding: 2, outputPadding: 1, bias: l.b, activation: last ? 'none' : 'relu' }),
+      ];
     });
   }
 
   private async chain(
-    data: Float32Array, shape: number[], layers: Layer[],
+    data: Float32Array,
+    shape: number[],
+    layers: Layer[],
     step: (inp: Tensor, l: Layer, last: boolean) => Promise<[Tensor, Dispatch[]]>,
   ): Promise<Float32Array> {
     const tensors: Tensor[] = [createTensor(this.gpu, shape, data)];

@@ -48,7 +48,8 @@ function toJson(what: string, v: unknown): string {
 /** The checkpoint's __metadata__ (checked and serialised). */
 export function checkpointMetadata(ckpt: Omit<Checkpoint, 'tensors'>): Record<string, string> {
   if (!ckpt || typeof ckpt !== 'object') throw new CheckpointError('slimgpu.checkpoint: checkpoint must be an object');
-  if (!Number.isSafeInteger(ckpt.step) || ckpt.step < 0) throw new CheckpointError(`slimgpu.checkpoint: step must be a non-negative integer, got ${ckpt.step}`);
+  if (!Number.isSafeInteger(ckpt.step) || ckpt.step < 0)
+    throw new CheckpointError(`slimgpu.checkpoint: step must be a non-negative integer, got ${ckpt.step}`);
   const meta: Record<string, string> = {
     [CHECKPOINT_FORMAT_KEY]: CHECKPOINT_VERSION,
     step: String(ckpt.step),
@@ -56,7 +57,8 @@ export function checkpointMetadata(ckpt: Omit<Checkpoint, 'tensors'>): Record<st
     rng: toJson('rng', ckpt.rng === undefined ? null : ckpt.rng),
   };
   if (ckpt.extra !== undefined) {
-    if (typeof ckpt.extra !== 'object' || ckpt.extra === null || Array.isArray(ckpt.extra)) throw new CheckpointError('slimgpu.checkpoint: extra must be a plain object');
+    if (typeof ckpt.extra !== 'object' || ckpt.extra === null || Array.isArray(ckpt.extra))
+      throw new CheckpointError('slimgpu.checkpoint: extra must be a plain object');
     meta.extra = toJson('extra', ckpt.extra);
   }
   return meta;
@@ -74,7 +76,8 @@ export function decodeCheckpoint(bytes: Uint8Array, opts: ParseOptions = {}): Ch
   const fail = thrower(CheckpointError, `slimgpu.checkpoint: ${where}: `);
   const version = metadata[CHECKPOINT_FORMAT_KEY];
   if (version === undefined) fail(`not a slimgpu checkpoint: __metadata__ has no "${CHECKPOINT_FORMAT_KEY}" key`);
-  if (version !== CHECKPOINT_VERSION) fail(`checkpoint format version ${JSON.stringify(version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
+  if (version !== CHECKPOINT_VERSION)
+    fail(`checkpoint format version ${JSON.stringify(version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
   for (const k of REQUIRED) if (metadata[k] === undefined) fail(`__metadata__ lacks the required key "${k}"`);
   const parse = (k: string): Json => {
     try {
@@ -84,7 +87,8 @@ export function decodeCheckpoint(bytes: Uint8Array, opts: ParseOptions = {}): Ch
     }
   };
   const step = parse('step');
-  if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) fail(`__metadata__ "step" must be a non-negative integer, got ${metadata.step}`);
+  if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0)
+    fail(`__metadata__ "step" must be a non-negative integer, got ${metadata.step}`);
   const ckpt: Checkpoint = { tensors, step: step as number, config: parse('config'), rng: parse('rng') };
   if (metadata.extra !== undefined) {
     const extra = parse('extra');

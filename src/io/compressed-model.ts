@@ -10,7 +10,15 @@ import { relu, sigmoid, tanh } from '../kernels/elementwise.js';
 import { maxPool2d } from '../kernels/pool.js';
 import { im2col, spmm, uploadMatrix, type GpuMatrix } from '../kernels/spmm.js';
 import { ArgumentError } from '../kernels/args.js';
-import { buildMatrix, matrixBytes, perWord, type Activation, type CompressedMatrix, type MatrixFormat, type MatrixSource } from '../reference/spmm.js';
+import {
+  buildMatrix,
+  matrixBytes,
+  perWord,
+  type Activation,
+  type CompressedMatrix,
+  type MatrixFormat,
+  type MatrixSource,
+} from '../reference/spmm.js';
 import { resolveModel, type ModelSpec, type ResolvedLayer } from '../nn/model.js';
 import { Rng } from '../data/random.js';
 import { Decoder, sampleLogits } from '../nn/decode.js';
@@ -53,8 +61,10 @@ export function matrixOf(l: ResolvedLayer, w: DecodedParam, bias: Float32Array, 
   const pos = w.positions!;
   const kept = pos.length;
   const dense = l.spec.kind === 'dense';
-  const rows = dense ? shape[1]! : shape[0]!, inDim = dense ? shape[0]! : prod(shape.slice(1));
-  const row = new Uint32Array(kept), col = new Uint32Array(kept);
+  const rows = dense ? shape[1]! : shape[0]!,
+    inDim = dense ? shape[0]! : prod(shape.slice(1));
+  const row = new Uint32Array(kept),
+    col = new Uint32Array(kept);
   let order: Uint32Array | undefined;
   if (dense) {
     const start = new Uint32Array(rows + 1);
@@ -62,22 +72,41 @@ export function matrixOf(l: ResolvedLayer, w: DecodedParam, bias: Float32Array, 
     for (let r = 0; r < rows; r++) start[r + 1]! += start[r]!;
     order = new Uint32Array(kept);
     for (let j = 0; j < kept; j++) {
-      const o = pos[j]! % rows, at = start[o]!++;
-      order[at] = j; row[at] = o; col[at] = Math.floor(pos[j]! / rows);
+      const o = pos[j]! % rows,
+        at = start[o]!++;
+      order[at] = j;
+      row[at] = o;
+      col[at] = Math.floor(pos[j]! / rows);
     }
   } else {
-    for (let j = 0; j < kept; j++) { row[j] = Math.floor(pos[j]! / inDim); col[j] = pos[j]! % inDim; }
+    for (let j = 0; j < kept; j++) {
+      row[j] = Math.floor(pos[j]! / inDim);
+      col[j] = pos[j]! % inDim;
+    }
   }
   const pick = <T extends Uint32Array | Float32Array>(a: T): T => (order ? (a.map((_, k) => a[order![k]!]!) as T) : a);
   const bits = w.codes && w.entry.kind === 'sparse' ? w.entry.bits : 32;
-  const src: MatrixSource = { rows, inDim, row, col, bias, ...(w.codes ? { codes: pick(w.codes), codebook: w.codebook, bits } : { values: pick(w.values!) }) };
+  const src: MatrixSource = {
+    rows,
+    inDim,
+    row,
+    col,
+    bias,
+    ...(w.codes ? { codes: pick(w.codes), codebook: w.codebook, bits } : { values: pick(w.values!) }),
+  };
   if (format !== 'auto') return buildMatrix(src, format);
   const csr = 4 * (rows + 1) + 4 * Math.ceil(kept / (inDim <= 65536 ? 2 : 1)) + 4 * Math.ceil(kept / perWord(bits));
   const denseBytes = 4 * Math.ceil((rows * inDim) / perWord(w.codes && bits < 16 ? bits + 1 : bits));
   return buildMatrix(src, csr <= denseBytes ? 'csr' : 'dense');
 }
 
-interface Plan { B: number; input: Tensor; output: Tensor; dispatches: Dispatch[]; tensors: Tensor[] }
+interface Plan {
+  B: number;
+  input: Tensor;
+  output: Tensor;
+  dispatches: Dispatch[];
+  tensors: Tensor[];
+}
 
 export class CompressedModel {
   private plans = new Map<number, Plan>();
@@ -98,11 +127,18 @@ export class CompressedModel {
   ) {}
 
   /** A language model: its dense layers and tied head as compressed matrices, the rest dense (a Network). */
-  private static async loadLanguage(gpu: Gpu, bytes: Uint8Array, d: DecodedSparse, layers: ResolvedLayer[], opts: CompressedModelOptions): Promise<CompressedModel> {
+  private static async loadLanguage(
+    gpu: Gpu,
+    bytes: Uint8Array,
+    d: DecodedSparse,
+    layers: ResolvedLayer[],
+    opts: CompressedModelOptions,
+  ): Promise<CompressedModel> {
     const byName = new Map(d.params.map((p) => [p.entry.name, p]));
     const built: [ResolvedLayer, CompressedMatrix][] = [];
     for (const l of layers) {
-      if (l.spec.kind === 'dense') built.push([l, matrixOf(l, byName.get(`${l.name}.weight`)!, byName.get(`${l.name}.bias`)!.values!, opts.format ?? 'auto')]);
+      if (l.spec.kind === 'dense')
+        built.push([l, matrixOf(l, byName.get(`${l.name}.weight`)!, byName.get(`${l.name}.bias`)!.values!, opts.format ?? 'auto')]);
       if (l.spec.kind === 'tiedHead') {
         const e = layers[l.spec.tie]!;
         built.push([e, matrixOf(e, byName.get(`${e.name}.weight`)!, new Float32Array(e.weightShape![0]!), opts.format ?? 'auto')]);
@@ -117,7 +153,16 @@ export class CompressedModel {
       net.dispose();
       throw e;
     }
-    const info = built.map(([l, m]) => ({ name: l.name, kind: 'dense' as const, format: m.format, rows: m.rows, inDim: m.inDim, entries: m.entries, bits: m.bits, bytes: matrixBytes(m) }));
+    const info = built.map(([l, m]) => ({
+      name: l.name,
+      kind: 'dense' as const,
+      format: m.format,
+      rows: m.rows,
+      inDim: m.inDim,
+      entries: m.entries,
+      bits: m.bits,
+      bytes: matrixBytes(m),
+    }));
     return new CompressedModel(gpu, d.spec, layers, matrices, info, bytes.length, net);
   }
 
@@ -126,9 +171,13 @@ export class CompressedModel {
    * bytes at `temperature` (0: argmax) with a seeded generator, every matrix of the decode step
    * (qkv, projections, MLP, tied head) read in its compressed form; returns the generated bytes.
    */
-  async generate(prompt: string | Uint8Array, o: { tokens: number; temperature?: number; seed?: number; onByte?: (b: number) => void }): Promise<Uint8Array> {
+  async generate(
+    prompt: string | Uint8Array,
+    o: { tokens: number; temperature?: number; seed?: number; onByte?: (b: number) => void },
+  ): Promise<Uint8Array> {
     if (!this.lm) throw new ArgumentError(`slimgpu.CompressedModel.generate: model '${this.spec.name}' is not a language model (use predict)`);
-    if (!Number.isInteger(o.tokens) || o.tokens < 1) throw new ArgumentError(`slimgpu.CompressedModel.generate: tokens must be a positive integer, got ${o.tokens}`);
+    if (!Number.isInteger(o.tokens) || o.tokens < 1)
+      throw new ArgumentError(`slimgpu.CompressedModel.generate: tokens must be a positive integer, got ${o.tokens}`);
     const dec = await Decoder.create(this.lm, this.matrices);
     try {
       const rng = new Rng(o.seed ?? 1);
@@ -155,7 +204,9 @@ export class CompressedModel {
     if (d.spec.task === 'language') return CompressedModel.loadLanguage(gpu, bytes, d, layers, opts);
     layers.forEach((l, i) => {
       if (!RUNNABLE.has(l.spec.kind) || l.inputs.length !== 1 || l.inputs[0] !== i - 1) {
-        throw new ArgumentError(`slimgpu.CompressedModel: ${where}: layer '${l.name}' (${l.spec.kind}) cannot run from the compressed form (supported: a chain of ${[...RUNNABLE].join(', ')})`);
+        throw new ArgumentError(
+          `slimgpu.CompressedModel: ${where}: layer '${l.name}' (${l.spec.kind}) cannot run from the compressed form (supported: a chain of ${[...RUNNABLE].join(', ')})`,
+        );
       }
     });
     const byName = new Map(d.params.map((p) => [p.entry.name, p]));
@@ -171,16 +222,33 @@ export class CompressedModel {
       for (const g of matrices.values()) g.dispose();
       throw e;
     }
-    const info = built.map(([l, m]) => ({ name: l.name, kind: l.spec.kind as 'dense' | 'conv2d', format: m.format, rows: m.rows, inDim: m.inDim, entries: m.entries, bits: m.bits, bytes: matrixBytes(m) }));
+    const info = built.map(([l, m]) => ({
+      name: l.name,
+      kind: l.spec.kind as 'dense' | 'conv2d',
+      format: m.format,
+      rows: m.rows,
+      inDim: m.inDim,
+      entries: m.entries,
+      bits: m.bits,
+      bytes: matrixBytes(m),
+    }));
     return new CompressedModel(gpu, d.spec, layers, matrices, info, bytes.length, undefined, opts.transposedBatch ?? Infinity);
   }
 
-  get inputShape(): number[] { return [...this.spec.input]; }
-  get outputShape(): number[] { return [...this.layers[this.layers.length - 1]!.outShape]; }
+  get inputShape(): number[] {
+    return [...this.spec.input];
+  }
+  get outputShape(): number[] {
+    return [...this.layers[this.layers.length - 1]!.outShape];
+  }
   /** GPU bytes of every weight (indices, codes, codebooks, biases). */
-  get weightBytes(): number { return this.info.reduce((s, l) => s + l.bytes, 0); }
+  get weightBytes(): number {
+    return this.info.reduce((s, l) => s + l.bytes, 0);
+  }
   /** Bytes the same weights take as dense fp32. */
-  get denseBytes(): number { return this.layers.reduce((s, l) => s + l.params.reduce((t, p) => t + 4 * prod(p.shape), 0), 0); }
+  get denseBytes(): number {
+    return this.layers.reduce((s, l) => s + l.params.reduce((t, p) => t + 4 * prod(p.shape), 0), 0);
+  }
 
   /**
    * Outputs (B, ...outputShape) for a batch of B inputs, each of inputShape, normalised as in
@@ -192,7 +260,9 @@ export class CompressedModel {
     const D = prod(this.spec.input);
     const n = batch?.length;
     if (!(n > 0) || n % D !== 0) {
-      throw new ArgumentError(`slimgpu.CompressedModel.predict: the input must have shape [B, ${this.spec.input.join(', ')}] (B·${D} values, B ≥ 1), got ${n ?? typeof batch} values`);
+      throw new ArgumentError(
+        `slimgpu.CompressedModel.predict: the input must have shape [B, ${this.spec.input.join(', ')}] (B·${D} values, B ≥ 1), got ${n ?? typeof batch} values`,
+      );
     }
     const plan = await this.plan(n / D);
     plan.input.write(batch instanceof Float32Array ? batch : Float32Array.from(batch));
@@ -222,7 +292,11 @@ export class CompressedModel {
     const have = this.plans.get(B);
     if (have) return have;
     const tensors: Tensor[] = [];
-    const t = (shape: number[], dtype: 'f32' | 'u32' = 'f32') => { const x = createTensor(this.gpu, shape, undefined, { dtype }); tensors.push(x); return x as Tensor; };
+    const t = (shape: number[], dtype: 'f32' | 'u32' = 'f32') => {
+      const x = createTensor(this.gpu, shape, undefined, { dtype });
+      tensors.push(x);
+      return x as Tensor;
+    };
     const input = t([B, ...this.spec.input]);
     const dispatches: Dispatch[] = [];
     let cur = input;
@@ -231,25 +305,32 @@ export class CompressedModel {
     let curT = false; // cur is stored transposed (features × B)
     try {
       for (let i = 0; i < this.layers.length; i++) {
-        const l = this.layers[i]!, s = l.spec;
+        const l = this.layers[i]!,
+          s = l.spec;
         const next = this.layers[i + 1];
         const fuse = (s.kind === 'dense' || s.kind === 'conv2d') && next && ACTS.has(next.spec.kind) && l.consumers.length === 1;
         const act = (fuse ? next!.spec.kind : 'none') as Activation;
         const out = s.kind === 'flatten' ? cur.reshape([B, ...l.outShape]) : t([B, ...(fuse ? next!.outShape : l.outShape)]);
         if (s.kind === 'dense') {
           const yT = T && i < lastWeights && this.layers[lastWeights]!.spec.kind === 'dense';
-          dispatches.push(...await spmm(this.gpu, this.matrices.get(l.name)!, cur, out, { B, act, xT: curT, yT }));
+          dispatches.push(...(await spmm(this.gpu, this.matrices.get(l.name)!, cur, out, { B, act, xT: curT, yT })));
           curT = yT;
         } else if (s.kind === 'conv2d') {
-          const [C, H, W] = l.inShape as [number, number, number], [, OH, OW] = l.outShape as [number, number, number];
+          const [C, H, W] = l.inShape as [number, number, number],
+            [, OH, OW] = l.outShape as [number, number, number];
           const g = { N: B, C, H, W, KH: s.kernel, KW: s.kernel, S: s.stride ?? 1, PAD: s.padding ?? 0, OH, OW };
           const patches = t([B * OH * OW * C * s.kernel * s.kernel]);
           const xT = B * OH * OW >= this.transposedBatch;
-          dispatches.push(...await im2col(this.gpu, cur, patches, g, xT), ...await spmm(this.gpu, this.matrices.get(l.name)!, patches, out, { B: B * OH * OW, P: OH * OW, act, xT }));
+          dispatches.push(
+            ...(await im2col(this.gpu, cur, patches, g, xT)),
+            ...(await spmm(this.gpu, this.matrices.get(l.name)!, patches, out, { B: B * OH * OW, P: OH * OW, act, xT })),
+          );
         } else if (s.kind === 'maxPool2d') {
-          dispatches.push(...await maxPool2d(this.gpu, cur, out, t([B, ...l.outShape], 'u32'), { kernel: s.size ?? 2, stride: s.stride ?? s.size ?? 2 }));
+          dispatches.push(
+            ...(await maxPool2d(this.gpu, cur, out, t([B, ...l.outShape], 'u32'), { kernel: s.size ?? 2, stride: s.stride ?? s.size ?? 2 })),
+          );
         } else if (s.kind !== 'flatten') {
-          dispatches.push(...await (s.kind === 'relu' ? relu : s.kind === 'sigmoid' ? sigmoid : tanh)(this.gpu, cur, out));
+          dispatches.push(...(await (s.kind === 'relu' ? relu : s.kind === 'sigmoid' ? sigmoid : tanh)(this.gpu, cur, out)));
         }
         cur = out;
         if (fuse) i++;

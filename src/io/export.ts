@@ -4,7 +4,14 @@ import type { Gpu } from '../gpu/device.js';
 import type { WeightSharing } from '../compress/sharing.js';
 import { Network } from '../nn/trainer.js';
 import { readFileBytes, writeFileAtomic } from './files.js';
-import { decodeCompressed, encodeCompressed, serializeCompressed, type CompressInput, type DecodeOptions, type EncodeOptions } from './format/index.js';
+import {
+  decodeCompressed,
+  encodeCompressed,
+  serializeCompressed,
+  type CompressInput,
+  type DecodeOptions,
+  type EncodeOptions,
+} from './format/index.js';
 
 export * from './format/index.js';
 

@@ -66,14 +66,20 @@ export async function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>
     await fs.unlink(tmp).catch(() => {});
     const err = e as NodeJS.ErrnoException;
     if (err && typeof err.code === 'string' && typeof err.syscall === 'string') {
-      const why = WRITE_ERRORS[err.code] ? `${WRITE_ERRORS[err.code]} (${err.code} in ${err.syscall})` : `${err.code} in ${err.syscall}: ${err.message}`;
+      const why = WRITE_ERRORS[err.code]
+        ? `${WRITE_ERRORS[err.code]} (${err.code} in ${err.syscall})`
+        : `${err.code} in ${err.syscall}: ${err.message}`;
       throw new FileError(`slimgpu.io: cannot write '${path}': ${why}; the previous file, if any, is unchanged and no temporary file was left`);
     }
     throw e;
   }
   try {
     const d = await fs.open(dir, 'r');
-    try { await d.sync(); } finally { await d.close(); }
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
   } catch {
     // Directories cannot be opened or fsynced on some platforms (Windows); the rename is done.
   }

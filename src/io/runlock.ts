@@ -13,7 +13,10 @@ import { FileError } from './files.js';
 export const LOCK_NAME = '.slimgpu.lock';
 
 export class RunLockError extends FileError {
-  constructor(message: string, readonly holderPid?: number) {
+  constructor(
+    message: string,
+    readonly holderPid?: number,
+  ) {
     super(message);
     this.name = 'RunLockError';
   }
@@ -71,7 +74,9 @@ async function readLock(path: string): Promise<LockInfo | undefined> {
   try {
     const v = JSON.parse(text) as LockInfo;
     if (Number.isSafeInteger(v.pid) && v.pid > 0 && typeof v.host === 'string') return v;
-  } catch { /* an empty or torn lock file: its writer died while creating it */ }
+  } catch {
+    /* an empty or torn lock file: its writer died while creating it */
+  }
   return { pid: -1, host: '', startTime: '', command: '(unreadable lock file)', since: '' };
 }
 
@@ -113,10 +118,18 @@ export async function acquireRunLock(dir: string, command = process.argv.slice(1
         await h.close();
       }
       let released = false;
-      const onExit = () => { if (!released) try { unlinkSync(path); } catch { /* gone */ } };
+      const onExit = () => {
+        if (!released)
+          try {
+            unlinkSync(path);
+          } catch {
+            /* gone */
+          }
+      };
       process.once('exit', onExit);
       return {
-        path, tookOver,
+        path,
+        tookOver,
         async release() {
           if (released) return;
           released = true;
@@ -136,7 +149,9 @@ export async function acquireRunLock(dir: string, command = process.argv.slice(1
       const where = state === 'unknown' ? ` on host ${held.host} (cannot check it from ${host}; remove ${path} if that run is gone)` : '';
       throw new RunLockError(
         `slimgpu: the run folder '${dir}' is in use by process ${held.pid}${where} (${held.command || 'slimgpu'}, since ${held.since}); ` +
-          `wait for it to finish or choose another --out. Lock: ${path}`, held.pid);
+          `wait for it to finish or choose another --out. Lock: ${path}`,
+        held.pid,
+      );
     }
     // stale: the holder is gone. Remove its lock and temporary files, then take the lock (O_EXCL
     // again, so of two runs taking over at once only one wins).

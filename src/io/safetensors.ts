@@ -51,9 +51,19 @@ export interface SafetensorsContent {
 
 type Ctor = { new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): TensorData; readonly BYTES_PER_ELEMENT: number };
 const CTORS: Record<SafetensorsDType, Ctor> = {
-  F64: Float64Array, F32: Float32Array, F16: Uint16Array, BF16: Uint16Array,
-  I64: BigInt64Array, I32: Int32Array, I16: Int16Array, I8: Int8Array,
-  U64: BigUint64Array, U32: Uint32Array, U16: Uint16Array, U8: Uint8Array, BOOL: Uint8Array,
+  F64: Float64Array,
+  F32: Float32Array,
+  F16: Uint16Array,
+  BF16: Uint16Array,
+  I64: BigInt64Array,
+  I32: Int32Array,
+  I16: Int16Array,
+  I8: Int8Array,
+  U64: BigUint64Array,
+  U32: Uint32Array,
+  U16: Uint16Array,
+  U8: Uint8Array,
+  BOOL: Uint8Array,
 } as unknown as Record<SafetensorsDType, Ctor>;
 
 export const SAFETENSORS_DTYPES = Object.keys(CTORS) as SafetensorsDType[];
@@ -69,7 +79,10 @@ function isDType(v: unknown): v is SafetensorsDType {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 function checkEndian(): void {
-  if (!LITTLE_ENDIAN) throw new SafetensorsError('slimgpu.safetensors: this platform is big-endian; safetensors data is little-endian and byte swapping is not implemented');
+  if (!LITTLE_ENDIAN)
+    throw new SafetensorsError(
+      'slimgpu.safetensors: this platform is big-endian; safetensors data is little-endian and byte swapping is not implemented',
+    );
 }
 
 export const METADATA_KEY = '__metadata__';
@@ -142,7 +155,9 @@ function readTensorEntry(name: string, info: unknown, dataLength: number, fail: 
   const t = `tensor ${JSON.stringify(name)}`;
   if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(`${t}: entry must be an object {dtype, shape, data_offsets}`);
   const o = info as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets') fail(`${t}: unknown field ${JSON.stringify(k)} (expected dtype, shape, data_offsets)`);
+  for (const k of Object.keys(o))
+    if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets')
+      fail(`${t}: unknown field ${JSON.stringify(k)} (expected dtype, shape, data_offsets)`);
   if (!isDType(o.dtype)) fail(`${t}: unknown dtype ${JSON.stringify(o.dtype)} (supported: ${SAFETENSORS_DTYPES.join(', ')})`);
   const dtype = o.dtype as SafetensorsDType;
   if (!Array.isArray(o.shape) || o.shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) {
@@ -160,7 +175,9 @@ function readTensorEntry(name: string, info: unknown, dataLength: number, fail: 
   for (const d of shape) numel *= d;
   const expected = numel * dtypeSize(dtype);
   if (!Number.isSafeInteger(expected) || expected !== end - begin) {
-    fail(`${t}: shape [${shape}] of ${dtype} needs ${Number.isSafeInteger(expected) ? expected : 'more than 2^53'} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`);
+    fail(
+      `${t}: shape [${shape}] of ${dtype} needs ${Number.isSafeInteger(expected) ? expected : 'more than 2^53'} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`,
+    );
   }
   return { name, dtype, shape: [...shape], begin, end };
 }
@@ -174,10 +191,13 @@ export function parseSafetensorsHeader(bytes: Uint8Array, opts: ParseOptions = {
   if (!Number.isSafeInteger(maxHeader) || maxHeader < 0) fail(`maxHeaderBytes must be a non-negative integer, got ${maxHeader}`);
   if (bytes.length < 8) fail(`file is ${bytes.length} bytes long, shorter than the 8-byte header length field`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const lo = view.getUint32(0, true), hi = view.getUint32(4, true);
+  const lo = view.getUint32(0, true),
+    hi = view.getUint32(4, true);
   const headerLen = hi * 4294967296 + lo; // exact below 2^53; anything above fails both checks below
-  if (headerLen > maxHeader) fail(`header length ${hi >= 0x200000 ? `${hi}·2^32 + ${lo}` : headerLen} exceeds the limit of ${maxHeader} bytes (maxHeaderBytes)`);
-  if (headerLen > bytes.length - 8) fail(`header length ${headerLen} runs past the end of the file (${bytes.length - 8} bytes follow the length field)`);
+  if (headerLen > maxHeader)
+    fail(`header length ${hi >= 0x200000 ? `${hi}·2^32 + ${lo}` : headerLen} exceeds the limit of ${maxHeader} bytes (maxHeaderBytes)`);
+  if (headerLen > bytes.length - 8)
+    fail(`header length ${headerLen} runs past the end of the file (${bytes.length - 8} bytes follow the length field)`);
   const dataStart = 8 + headerLen;
   const dataLength = bytes.length - dataStart;
 
@@ -196,15 +216,20 @@ export function parseSafetensorsHeader(bytes: Uint8Array, opts: ParseOptions = {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) fail('header must be a JSON object');
   const dup = findDuplicateKey(text);
-  if (dup) fail(`header has the key ${JSON.stringify(dup.key)} twice${dup.within !== undefined ? ` (inside ${JSON.stringify(dup.within)})` : ''}; duplicate keys are not allowed`);
+  if (dup)
+    fail(
+      `header has the key ${JSON.stringify(dup.key)} twice${dup.within !== undefined ? ` (inside ${JSON.stringify(dup.within)})` : ''}; duplicate keys are not allowed`,
+    );
 
   const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
   const entries: TensorEntry[] = [];
   for (const [name, info] of Object.entries(parsed as Record<string, unknown>)) {
     if (name === METADATA_KEY) {
-      if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(`__metadata__ must be an object of string values, got ${Array.isArray(info) ? 'an array' : info === null ? 'null' : typeof info}`);
+      if (typeof info !== 'object' || info === null || Array.isArray(info))
+        fail(`__metadata__ must be an object of string values, got ${Array.isArray(info) ? 'an array' : info === null ? 'null' : typeof info}`);
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`__metadata__ value of ${JSON.stringify(k)} must be a string, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+        if (typeof v !== 'string')
+          fail(`__metadata__ value of ${JSON.stringify(k)} must be a string, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
         metadata[k] = v as string;
       }
       continue;
@@ -217,12 +242,17 @@ export function parseSafetensorsHeader(bytes: Uint8Array, opts: ParseOptions = {
   let cursor = 0;
   let prev: TensorEntry | undefined;
   for (const e of entries) {
-    if (e.begin < cursor) fail(`tensor ${JSON.stringify(e.name)} (bytes ${e.begin}..${e.end}) overlaps tensor ${JSON.stringify(prev!.name)} (bytes ${prev!.begin}..${prev!.end})`);
-    if (e.begin > cursor) fail(`bytes ${cursor}..${e.begin} of the data section (before tensor ${JSON.stringify(e.name)}) belong to no tensor; holes are not allowed`);
+    if (e.begin < cursor)
+      fail(
+        `tensor ${JSON.stringify(e.name)} (bytes ${e.begin}..${e.end}) overlaps tensor ${JSON.stringify(prev!.name)} (bytes ${prev!.begin}..${prev!.end})`,
+      );
+    if (e.begin > cursor)
+      fail(`bytes ${cursor}..${e.begin} of the data section (before tensor ${JSON.stringify(e.name)}) belong to no tensor; holes are not allowed`);
     cursor = e.end;
     prev = e;
   }
-  if (cursor !== dataLength) fail(`${dataLength - cursor} trailing bytes after the last tensor (data section is ${dataLength} bytes, tensors cover ${cursor}); not allowed`);
+  if (cursor !== dataLength)
+    fail(`${dataLength - cursor} trailing bytes after the last tensor (data section is ${dataLength} bytes, tensors cover ${cursor}); not allowed`);
   return { entries, metadata, dataStart, dataLength };
 }
 
@@ -237,13 +267,17 @@ export function parseSafetensors(bytes: Uint8Array, opts: ParseOptions = {}): Sa
     const size = C.BYTES_PER_ELEMENT;
     const start = bytes.byteOffset + header.dataStart + e.begin;
     const count = (e.end - e.begin) / size;
-    const data = !copy && start % size === 0
-      ? new C(bytes.buffer, start, count)
-      : new C(bytes.slice(header.dataStart + e.begin, header.dataStart + e.end).buffer, 0, count);
+    const data =
+      !copy && start % size === 0
+        ? new C(bytes.buffer, start, count)
+        : new C(bytes.slice(header.dataStart + e.begin, header.dataStart + e.end).buffer, 0, count);
     if (e.dtype === 'BOOL') {
       const b = data as Uint8Array;
       for (let i = 0; i < b.length; i++) {
-        if (b[i]! > 1) throw new SafetensorsError(`${opts.name ? `slimgpu.safetensors: '${opts.name}'` : 'slimgpu.safetensors'}: tensor ${JSON.stringify(e.name)}: BOOL element ${i} is ${b[i]}, not 0 or 1`);
+        if (b[i]! > 1)
+          throw new SafetensorsError(
+            `${opts.name ? `slimgpu.safetensors: '${opts.name}'` : 'slimgpu.safetensors'}: tensor ${JSON.stringify(e.name)}: BOOL element ${i} is ${b[i]}, not 0 or 1`,
+          );
       }
     }
     tensors[e.name] = { dtype: e.dtype, shape: e.shape, data } as SafeTensor;
@@ -262,10 +296,13 @@ function checkTensors(tensors: TensorMap | Map<string, SafeTensor>, metadata: Re
     if (name === METADATA_KEY) fail(`"${METADATA_KEY}" is reserved and cannot name a tensor`);
     if (!t || typeof t !== 'object') fail(`${tn} must be {dtype, shape, data}`);
     if (!isDType(t.dtype)) fail(`${tn}: unknown dtype ${JSON.stringify(t.dtype)} (supported: ${SAFETENSORS_DTYPES.join(', ')})`);
-    if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`${tn}: shape must be an array of non-negative integers, got ${JSON.stringify(t.shape)}`);
+    if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+      fail(`${tn}: shape must be an array of non-negative integers, got ${JSON.stringify(t.shape)}`);
     const C = CTORS[t.dtype];
     if (!(t.data instanceof (C as unknown as abstract new (...args: never[]) => unknown))) {
-      fail(`${tn}: dtype ${t.dtype} needs its data as a ${(C as unknown as { name: string }).name}, got ${(t.data as object | undefined)?.constructor?.name ?? typeof t.data}`);
+      fail(
+        `${tn}: dtype ${t.dtype} needs its data as a ${(C as unknown as { name: string }).name}, got ${(t.data as object | undefined)?.constructor?.name ?? typeof t.data}`,
+      );
     }
     let numel = 1;
     for (const d of t.shape) numel *= d;
@@ -277,7 +314,8 @@ function checkTensors(tensors: TensorMap | Map<string, SafeTensor>, metadata: Re
   }
   if (metadata !== undefined) {
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) fail('metadata must be an object of string values');
-    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') fail(`metadata value of ${JSON.stringify(k)} must be a string, got ${v === null ? 'null' : typeof v}`);
+    for (const [k, v] of Object.entries(metadata))
+      if (typeof v !== 'string') fail(`metadata value of ${JSON.stringify(k)} must be a string, got ${v === null ? 'null' : typeof v}`);
   }
   return list;
 }
@@ -298,7 +336,8 @@ export function serializeSafetensorsChunks(tensors: TensorMap | Map<string, Safe
   const list = checkTensors(tensors, metadata);
   list.sort(([an, a], [bn, b]) => dtypeSize(b.dtype) - dtypeSize(a.dtype) || (an < bn ? -1 : an > bn ? 1 : 0));
   for (let i = 1; i < list.length; i++) {
-    if (list[i]![0] === list[i - 1]![0]) throw new SafetensorsError(`slimgpu.safetensors: cannot serialise: tensor ${JSON.stringify(list[i]![0])} appears twice`);
+    if (list[i]![0] === list[i - 1]![0])
+      throw new SafetensorsError(`slimgpu.safetensors: cannot serialise: tensor ${JSON.stringify(list[i]![0])} appears twice`);
   }
   const parts: string[] = [];
   if (metadata && Object.keys(metadata).length > 0) {
@@ -327,7 +366,10 @@ export function serializeSafetensors(tensors: TensorMap | Map<string, SafeTensor
   for (const c of chunks) total += c.byteLength;
   const out = new Uint8Array(total);
   let o = 0;
-  for (const c of chunks) { out.set(c, o); o += c.byteLength; }
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
   return out;
 }
 
@@ -341,6 +383,10 @@ export async function readSafetensors(path: string, opts: Omit<ParseOptions, 'na
  * temporary file in the same directory, fsynced, then renamed over `path`. A failure at any point
  * leaves `path` as it was and removes the temporary file.
  */
-export async function writeSafetensorsAtomic(path: string, tensors: TensorMap | Map<string, SafeTensor>, metadata?: Record<string, string>): Promise<void> {
+export async function writeSafetensorsAtomic(
+  path: string,
+  tensors: TensorMap | Map<string, SafeTensor>,
+  metadata?: Record<string, string>,
+): Promise<void> {
   await writeFileAtomic(path, serializeSafetensorsChunks(tensors, metadata));
 }

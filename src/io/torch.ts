@@ -66,22 +66,46 @@ export function stateDictNames(spec: ModelSpec, names: NameScheme = 'torch'): Na
     const kind = l.spec.kind;
     if (kind === 'tiedHead' && gpt && names === 'torch') {
       const e = layers[(l.spec as { tie: number }).tie]!;
-      out.push({ file: 'lm_head.weight', param: `${e.name}.weight`, shape: [...e.weightShape!], fileShape: [...e.weightShape!], transpose: false, what: `nanoGPT lm_head weight (tied to ${nanoGptName(e.name)}.weight)`, tied: true });
+      out.push({
+        file: 'lm_head.weight',
+        param: `${e.name}.weight`,
+        shape: [...e.weightShape!],
+        fileShape: [...e.weightShape!],
+        transpose: false,
+        what: `nanoGPT lm_head weight (tied to ${nanoGptName(e.name)}.weight)`,
+        tied: true,
+      });
       continue;
     }
     const dense = kind === 'dense';
     const torchLayer = gpt ? nanoGptName(l.name) : dense ? l.name.replace(/^dense/, 'fc') : l.name.replace(/^conv2d/, 'conv');
     const layer = names === 'torch' ? torchLayer : l.name;
-    const who = names === 'torch'
-      ? `${gpt ? 'nanoGPT' : 'torch'} ${({ dense: 'Linear', conv2d: 'Conv2d', embedding: 'Embedding', positions: 'Embedding', layerNorm: 'LayerNorm' } as Record<string, string>)[kind] ?? kind}`
-      : `slimgpu ${kind}`;
+    const who =
+      names === 'torch'
+        ? `${gpt ? 'nanoGPT' : 'torch'} ${({ dense: 'Linear', conv2d: 'Conv2d', embedding: 'Embedding', positions: 'Embedding', layerNorm: 'LayerNorm' } as Record<string, string>)[kind] ?? kind}`
+        : `slimgpu ${kind}`;
     for (const p of l.params) {
       const part = p.name.slice(l.name.length + 1);
       const t = names === 'torch' && dense && part === 'weight';
-      const layout = part !== 'weight' || p.shape.length < 2 ? '' : t ? ' [out, in]' : dense ? ' [in, out]' : kind === 'conv2d' ? ' [OC, C, KH, KW]' : kind === 'embedding' ? ' [V, C]' : ' [T, C]';
+      const layout =
+        part !== 'weight' || p.shape.length < 2
+          ? ''
+          : t
+            ? ' [out, in]'
+            : dense
+              ? ' [in, out]'
+              : kind === 'conv2d'
+                ? ' [OC, C, KH, KW]'
+                : kind === 'embedding'
+                  ? ' [V, C]'
+                  : ' [T, C]';
       out.push({
-        file: `${layer}.${part}`, param: p.name, shape: [...p.shape], transpose: t,
-        fileShape: t ? [p.shape[1]!, p.shape[0]!] : [...p.shape], what: `${who} ${part}${layout}`,
+        file: `${layer}.${part}`,
+        param: p.name,
+        shape: [...p.shape],
+        transpose: t,
+        fileShape: t ? [p.shape[1]!, p.shape[0]!] : [...p.shape],
+        what: `${who} ${part}${layout}`,
       });
     }
   }
@@ -91,7 +115,15 @@ export function stateDictNames(spec: ModelSpec, names: NameScheme = 'torch'): Na
 /** nanoGPT registers its causal mask as a buffer `transformer.h.{i}.attn.bias` [1, 1, T, T] when it has no flash attention: not a parameter, skipped. */
 function isNanoGptMask(spec: ModelSpec, name: string, shape: number[]): boolean {
   const T = spec.input[0];
-  return spec.task === 'language' && /^transformer\.h\.\d+\.attn\.bias$/.test(name) && shape.length === 4 && shape[0] === 1 && shape[1] === 1 && shape[2] === T && shape[3] === T;
+  return (
+    spec.task === 'language' &&
+    /^transformer\.h\.\d+\.attn\.bias$/.test(name) &&
+    shape.length === 4 &&
+    shape[0] === 1 &&
+    shape[1] === 1 &&
+    shape[2] === T &&
+    shape[3] === T
+  );
 }
 
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -105,17 +137,25 @@ export function transpose2d(a: Float32Array, rows: number, cols: number): Float3
 
 function toF32(t: SafeTensor): Float32Array | undefined {
   switch (t.dtype) {
-    case 'F32': return t.data;
-    case 'F16': return fromF16(t.data);
-    case 'BF16': return fromBf16(t.data);
-    case 'F64': return Float32Array.from(t.data);
-    default: return undefined;
+    case 'F32':
+      return t.data;
+    case 'F16':
+      return fromF16(t.data);
+    case 'BF16':
+      return fromBf16(t.data);
+    case 'F64':
+      return Float32Array.from(t.data);
+    default:
+      return undefined;
   }
 }
 
 function where(shape: readonly number[], flat: number): string {
   const idx: number[] = [];
-  for (let i = shape.length - 1; i >= 0; i--) { idx.unshift(flat % shape[i]!); flat = Math.floor(flat / shape[i]!); }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    idx.unshift(flat % shape[i]!);
+    flat = Math.floor(flat / shape[i]!);
+  }
   return `[${idx.join(', ')}]`;
 }
 
@@ -138,9 +178,15 @@ export interface ImportedWeights {
 export function importStateDict(bytes: Uint8Array, spec: ModelSpec, opts: ImportOptions = {}): ImportedWeights {
   const names = opts.names ?? 'torch';
   const label = `slimgpu.import: ${opts.name ? `'${opts.name}'` : 'state_dict'}`;
-  const { tensors, metadata } = parseSafetensors(bytes, { name: opts.name, maxHeaderBytes: opts.maxHeaderBytes ?? STATE_DICT_MAX_HEADER_BYTES, copy: false });
+  const { tensors, metadata } = parseSafetensors(bytes, {
+    name: opts.name,
+    maxHeaderBytes: opts.maxHeaderBytes ?? STATE_DICT_MAX_HEADER_BYTES,
+    copy: false,
+  });
   if (metadata['slimgpu.checkpoint'] !== undefined) {
-    throw new ImportError(`${label}: this is a slimgpu checkpoint, not a state_dict; continue it with 'slimgpu train --resume', or evaluate it with 'slimgpu eval --checkpoint'`);
+    throw new ImportError(
+      `${label}: this is a slimgpu checkpoint, not a state_dict; continue it with 'slimgpu train --resume', or evaluate it with 'slimgpu eval --checkpoint'`,
+    );
   }
   const map = stateDictNames(spec, names);
   const problems: string[] = [];
@@ -152,19 +198,35 @@ export function importStateDict(bytes: Uint8Array, spec: ModelSpec, opts: Import
     const t = tensors[m.file];
     const need = `${m.what}, shape [${m.fileShape.join(', ')}]`;
     if (!t && m.tied) continue;
-    if (!t) { problems.push(`tensor '${m.file}' is missing (expected ${need})`); continue; }
+    if (!t) {
+      problems.push(`tensor '${m.file}' is missing (expected ${need})`);
+      continue;
+    }
     if (!same(t.shape, m.fileShape)) {
       const swapped = m.fileShape.length === 2 && same(t.shape, [m.fileShape[1]!, m.fileShape[0]!]);
-      const hint = swapped ? (names === 'torch' ? " — it looks transposed: a file in slimgpu's [in, out] layout needs --names slimgpu" : ' — it looks transposed: a PyTorch file needs --names torch') : '';
+      const hint = swapped
+        ? names === 'torch'
+          ? " — it looks transposed: a file in slimgpu's [in, out] layout needs --names slimgpu"
+          : ' — it looks transposed: a PyTorch file needs --names torch'
+        : '';
       problems.push(`tensor '${m.file}' has shape [${t.shape.join(', ')}], expected [${m.fileShape.join(', ')}] (${m.what})${hint}`);
       continue;
     }
     const f = toF32(t);
-    if (!f) { problems.push(`tensor '${m.file}' has dtype ${t.dtype}; import takes F32, F16, BF16 or F64 (expected ${need})`); continue; }
-    let bad = 0, first = -1;
-    for (let i = 0; i < f.length; i++) if (!Number.isFinite(f[i]!)) { bad++; if (first < 0) first = i; }
+    if (!f) {
+      problems.push(`tensor '${m.file}' has dtype ${t.dtype}; import takes F32, F16, BF16 or F64 (expected ${need})`);
+      continue;
+    }
+    let bad = 0,
+      first = -1;
+    for (let i = 0; i < f.length; i++)
+      if (!Number.isFinite(f[i]!)) {
+        bad++;
+        if (first < 0) first = i;
+      }
     if (bad) {
-      const src = t.dtype === 'F64' && Number.isFinite((t.data as Float64Array)[first]!) ? ` (${(t.data as Float64Array)[first]} overflows float32)` : '';
+      const src =
+        t.dtype === 'F64' && Number.isFinite((t.data as Float64Array)[first]!) ? ` (${(t.data as Float64Array)[first]} overflows float32)` : '';
       problems.push(`tensor '${m.file}' holds ${bad} non-finite value${bad > 1 ? 's' : ''} (first: ${f[first]} at ${where(t.shape, first)}${src})`);
       continue;
     }
@@ -173,13 +235,17 @@ export function importStateDict(bytes: Uint8Array, spec: ModelSpec, opts: Import
     if (m.tied) {
       const first = values.get(m.param);
       const at = first ? v.findIndex((x, i) => x !== first[i]) : -1;
-      if (at >= 0) problems.push(`tensor '${m.file}' differs from the tensor it is tied to ('${m.param}' in slimgpu) at ${where(t.shape, at)} (${v[at]} vs ${first![at]}); the model ties them, so they must be equal`);
+      if (at >= 0)
+        problems.push(
+          `tensor '${m.file}' differs from the tensor it is tied to ('${m.param}' in slimgpu) at ${where(t.shape, at)} (${v[at]} vs ${first![at]}); the model ties them, so they must be equal`,
+        );
       continue;
     }
     values.set(m.param, v);
   }
   const extra = Object.keys(tensors).filter((k) => !expected.has(k) && !isNanoGptMask(spec, k, tensors[k]!.shape));
-  for (const k of extra.slice(0, 10)) problems.push(`tensor '${k}' is not a parameter of model '${spec.name}' with --names ${names} (expected: ${listing})`);
+  for (const k of extra.slice(0, 10))
+    problems.push(`tensor '${k}' is not a parameter of model '${spec.name}' with --names ${names} (expected: ${listing})`);
   if (extra.length > 10) problems.push(`... and ${extra.length - 10} more unknown tensors`);
   if (problems.length) {
     throw new ImportError(`${label}: cannot import as model '${spec.name}' (--names ${names}):\n  ${problems.join('\n  ')}`);
@@ -192,12 +258,18 @@ export function importStateDict(bytes: Uint8Array, spec: ModelSpec, opts: Import
  * naming scheme's names and layout, as safetensors chunks. PyTorch's `load_state_dict` takes it
  * (strict) after `{k: torch.from_numpy(v)}`.
  */
-export function exportStateDict(spec: ModelSpec, values: Map<string, Float32Array>, names: NameScheme = 'torch', metadata: Record<string, string> = {}): Uint8Array[] {
+export function exportStateDict(
+  spec: ModelSpec,
+  values: Map<string, Float32Array>,
+  names: NameScheme = 'torch',
+  metadata: Record<string, string> = {},
+): Uint8Array[] {
   const tensors: TensorMap = {};
   for (const m of stateDictNames(spec, names)) {
     const v = values.get(m.param);
     const n = m.shape.reduce((a, b) => a * b, 1);
-    if (!v || v.length !== n) throw new ImportError(`slimgpu.export: parameter '${m.param}' needs ${n} values (shape [${m.shape.join(', ')}]), got ${v ? v.length : 'none'}`);
+    if (!v || v.length !== n)
+      throw new ImportError(`slimgpu.export: parameter '${m.param}' needs ${n} values (shape [${m.shape.join(', ')}]), got ${v ? v.length : 'none'}`);
     tensors[m.file] = { dtype: 'F32', shape: m.fileShape, data: m.transpose ? transpose2d(v, m.shape[0]!, m.shape[1]!) : v };
   }
   return serializeSafetensorsChunks(tensors, { format: 'pt', 'slimgpu.names': names, model: JSON.stringify(spec), ...metadata });

@@ -101,7 +101,8 @@ export function writeAdamWHyper(hyper: Tensor, h: AdamWHyper): void {
 function checkHyper(op: string, hyper: Tensor): void {
   tensorArg(op, 'hyper', hyper);
   dtype(op, 'hyper', hyper, 'f32');
-  if (hyper.size < ADAMW_HYPER.size) fail(op, `hyper must hold ${ADAMW_HYPER.size} entries [lr, beta1, beta2, eps, weightDecay, bc1, bc2, clip], got shape [${hyper.shape}]`);
+  if (hyper.size < ADAMW_HYPER.size)
+    fail(op, `hyper must hold ${ADAMW_HYPER.size} entries [lr, beta1, beta2, eps, weightDecay, bc1, bc2, clip], got shape [${hyper.shape}]`);
 }
 
 function checkNorm(op: string, norm: Tensor): void {
@@ -120,10 +121,22 @@ export function adamwCheck(params: AdamWParams, hyper: Tensor | undefined, opts:
   const op = 'adamw';
   if (!params || typeof params !== 'object') fail(op, 'params must be an object { w, g, m, v, mask? }');
   const { w, g, m, v, mask } = params;
-  for (const [name, t] of [['w', w], ['g', g], ['m', m], ['v', v]] as const) tensorArg(op, name, t);
+  for (const [name, t] of [
+    ['w', w],
+    ['g', g],
+    ['m', m],
+    ['v', v],
+  ] as const)
+    tensorArg(op, name, t);
   if (mask !== undefined) tensorArg(op, 'mask', mask);
   const n = w.size;
-  for (const [name, t] of [['w', w], ['g', g], ['m', m], ['v', v], ['mask', mask]] as const) {
+  for (const [name, t] of [
+    ['w', w],
+    ['g', g],
+    ['m', m],
+    ['v', v],
+    ['mask', mask],
+  ] as const) {
     if (!t) continue;
     dtype(op, name, t, 'f32');
     if (t.size !== n) fail(op, `${name} must have ${n} elements like w, got shape [${t.shape}] (${t.size})`);
@@ -153,11 +166,18 @@ export async function adamw(gpu: Gpu, params: AdamWParams, hyper: Tensor, opts: 
   const part = async (vec4: boolean, start: number, count: number): Promise<void> => {
     const pipeline = await pipelines(gpu).get('adamw', { MASK: !!mask, VEC4: vec4, CLIP: !!opts.norm, WG: ADAMW_WG });
     const items = vec4 ? count / 4 : count;
-    const uni = uniformParams(gpu, 'adamw.params', [['u32', items], ['u32', decayEnd], ['u32', start], ['u32', 0], ['u32', 0]]);
+    const uni = uniformParams(gpu, 'adamw.params', [
+      ['u32', items],
+      ['u32', decayEnd],
+      ['u32', start],
+      ['u32', 0],
+      ['u32', 0],
+    ]);
     const label = `adamw ${n}${mask ? ' masked' : ''}${opts.norm ? ' clipped' : ''}${vec4 ? '' : ' tail'}`;
     const r = (t: Tensor | undefined) => (t ? elementRange(t, start, count) : undefined);
     out.push({
-      label, pipeline,
+      label,
+      pipeline,
       bindGroup: bindGroup(gpu, pipeline, label, [uni, hyper, r(w), r(g), r(m), r(v), r(mask), opts.norm]),
       workgroups: grid(gpu, Math.ceil(items / ADAMW_WG)),
       owned: [uni],
@@ -202,7 +222,13 @@ export async function gradNorm(gpu: Gpu, g: Tensor, norm: Tensor, opts: { mask?:
     pipelines(gpu).get('adamw', { MASK: !!mask, VEC4: true, CLIP: false, WG: NORM_WG }, 'norm_partial'),
     pipelines(gpu).get('adamw', { MASK: false, VEC4: true, CLIP: false, WG: NORM_WG }, 'norm_final'),
   ]);
-  const uni = uniformParams(gpu, 'gradNorm.params', [['u32', items], ['u32', 0], ['u32', 0], ['u32', tail], ['u32', G]]);
+  const uni = uniformParams(gpu, 'gradNorm.params', [
+    ['u32', items],
+    ['u32', 0],
+    ['u32', 0],
+    ['u32', tail],
+    ['u32', G],
+  ]);
   const partials = gpu.device.createBuffer({ label: 'gradNorm.partials', size: G * 4, usage: 0x80 }); // STORAGE
   // an empty body or tail binds a 16-byte placeholder that the kernel does not read
   const dummy = gpu.device.createBuffer({ label: 'gradNorm.unused', size: 16, usage: 0x80 });
@@ -211,14 +237,42 @@ export async function gradNorm(gpu: Gpu, g: Tensor, norm: Tensor, opts: { mask?:
   const label = `gradNorm ${n}${mask ? ' masked' : ''}`;
   return [
     {
-      label: `${label} partial`, pipeline: pp,
-      bindGroup: bindGroup(gpu, pp, `${label} partial`, [uni, undefined, undefined, bodyOf(g), undefined, undefined, mask ? bodyOf(mask) : undefined, undefined, partials, undefined, tailOf(g), mask ? tailOf(mask) : undefined]),
-      workgroups: [G, 1, 1], owned: [uni, dummy],
+      label: `${label} partial`,
+      pipeline: pp,
+      bindGroup: bindGroup(gpu, pp, `${label} partial`, [
+        uni,
+        undefined,
+        undefined,
+        bodyOf(g),
+        undefined,
+        undefined,
+        mask ? bodyOf(mask) : undefined,
+        undefined,
+        partials,
+        undefined,
+        tailOf(g),
+        mask ? tailOf(mask) : undefined,
+      ]),
+      workgroups: [G, 1, 1],
+      owned: [uni, dummy],
     },
     {
-      label: `${label} final`, pipeline: pf,
-      bindGroup: bindGroup(gpu, pf, `${label} final`, [uni, undefined, undefined, undefined, undefined, undefined, undefined, undefined, partials, norm]),
-      workgroups: [1, 1, 1], owned: [partials],
+      label: `${label} final`,
+      pipeline: pf,
+      bindGroup: bindGroup(gpu, pf, `${label} final`, [
+        uni,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        partials,
+        norm,
+      ]),
+      workgroups: [1, 1, 1],
+      owned: [partials],
     },
   ];
 }

@@ -66,10 +66,12 @@ export function f32Shape(op: string, name: string, t: Tensor, shape: readonly nu
 
 /** Throws unless the named tensors use different GPU buffers (WebGPU forbids binding one buffer writable and read-only at once). */
 export function distinctBuffers(op: string, ...ts: [string, Tensor | undefined][]): void {
-  for (let i = 0; i < ts.length; i++) for (let j = i + 1; j < ts.length; j++) {
-    const [na, a] = ts[i]!, [nb, b] = ts[j]!;
-    if (a && b && a.buffer === b.buffer) fail(op, `${na} and ${nb} must be in different GPU buffers`);
-  }
+  for (let i = 0; i < ts.length; i++)
+    for (let j = i + 1; j < ts.length; j++) {
+      const [na, a] = ts[i]!,
+        [nb, b] = ts[j]!;
+      if (a && b && a.buffer === b.buffer) fail(op, `${na} and ${nb} must be in different GPU buffers`);
+    }
 }
 
 /** Whether two tensors are the same elements of the same buffer (an in-place operation). */
@@ -96,7 +98,8 @@ export function elementRange(t: Tensor, start: number, count: number): GPUBuffer
 /** Throws unless the tensor's byte offset is a multiple of the device's minStorageBufferOffsetAlignment. */
 export function alignedOffset(op: string, name: string, t: Tensor): void {
   const a = t.gpu.limits.minStorageBufferOffsetAlignment;
-  if (t.offset % a !== 0) fail(op, `${name} must start at a byte offset that is a multiple of ${a} (minStorageBufferOffsetAlignment), got ${t.offset}`);
+  if (t.offset % a !== 0)
+    fail(op, `${name} must start at a byte offset that is a multiple of ${a} (minStorageBufferOffsetAlignment), got ${t.offset}`);
 }
 
 /**
@@ -105,9 +108,10 @@ export function alignedOffset(op: string, name: string, t: Tensor): void {
  * share a buffer with each other.
  */
 export function readWriteDistinct(op: string, reads: [string, Tensor | undefined][], writes: [string, Tensor | undefined][]): void {
-  for (const [nr, r] of reads) for (const [nw, w] of writes) {
-    if (r && w && r.buffer === w.buffer) fail(op, `${nr} and ${nw} must be in different GPU buffers (${nw} is written)`);
-  }
+  for (const [nr, r] of reads)
+    for (const [nw, w] of writes) {
+      if (r && w && r.buffer === w.buffer) fail(op, `${nr} and ${nw} must be in different GPU buffers (${nw} is written)`);
+    }
 }
 
 /** One tensor operand of a kernel, as checkArgs checks it. */
@@ -142,5 +146,9 @@ export function checkArgs(op: string, args: Record<string, TensorArg>): void {
   }
   const pairs = given.map(([name, a]): [string, Tensor] => [name, a.t!]);
   sameDevice(op, ...pairs);
-  readWriteDistinct(op, pairs.filter(([n]) => !args[n]!.out), pairs.filter(([n]) => args[n]!.out));
+  readWriteDistinct(
+    op,
+    pairs.filter(([n]) => !args[n]!.out),
+    pairs.filter(([n]) => args[n]!.out),
+  );
 }

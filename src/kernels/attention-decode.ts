@@ -36,18 +36,26 @@ export interface AttentionDecodeArgs {
 }
 
 /** Checks the operands of attentionDecode and returns (B, C, H, Tmax, n): B from the caches, n = qkv rows / B. */
-export function attentionDecodeDims(qkv: Tensor, kCache: Tensor, vCache: Tensor, opts: { H: number }): { B: number; C: number; H: number; Tmax: number; n: number } {
+export function attentionDecodeDims(
+  qkv: Tensor,
+  kCache: Tensor,
+  vCache: Tensor,
+  opts: { H: number },
+): { B: number; C: number; H: number; Tmax: number; n: number } {
   const op = 'attentionDecode';
   positiveInt(op, 'H', opts?.H);
   rank(op, 'qkv', qkv, 2, '(B·n, 3C)');
   dtype(op, 'qkv', qkv, 'f32');
   const [rows, C3] = qkv.shape as [number, number];
   if (C3 % 3 !== 0) fail(op, `qkv must have 3C columns (q, k, v), got ${C3} (shape [${qkv.shape}])`);
-  const C = C3 / 3, H = opts.H;
+  const C = C3 / 3,
+    H = opts.H;
   if (C % H !== 0) fail(op, `C = ${C} must be a multiple of H = ${H} (head size C/H)`);
   rank(op, 'kCache', kCache, 3, '(B, Tmax, C)');
-  const B = kCache.shape[0]!, Tmax = kCache.shape[1]!;
-  if (rows % B !== 0 || rows === 0) fail(op, `qkv must have B·n rows (n new tokens for each of kCache's B = ${B} batch rows), got shape [${qkv.shape}]`);
+  const B = kCache.shape[0]!,
+    Tmax = kCache.shape[1]!;
+  if (rows % B !== 0 || rows === 0)
+    fail(op, `qkv must have B·n rows (n new tokens for each of kCache's B = ${B} batch rows), got shape [${qkv.shape}]`);
   const n = rows / B;
   f32Shape(op, 'kCache', kCache, [B, Tmax, C], '(B, Tmax, C)');
   f32Shape(op, 'vCache', vCache, [B, Tmax, C], '(B, Tmax, C), like kCache');

@@ -51,7 +51,14 @@ export interface AttentionOptions extends AttentionShape {
   kernel?: 'auto' | AttentionKernel;
 }
 
-export interface AttentionDims { B: number; T: number; C: number; H: number; hs: number; N: number }
+export interface AttentionDims {
+  B: number;
+  T: number;
+  C: number;
+  H: number;
+  hs: number;
+  N: number;
+}
 
 const OP = 'attention';
 
@@ -101,7 +108,10 @@ export function attentionKernel(gpu: Gpu, hs: number, requested: 'auto' | Attent
   }
   const sg8Ok = hasSubgroups8(gpu) && hs <= 64 && hs % 4 === 0;
   if (requested === 'sg8' && !sg8Ok) {
-    fail(OP, `kernel 'sg8' needs 8-lane subgroups and a head size ≤ 64 that is a multiple of 4 (got hs = ${hs}${hasSubgroups8(gpu) ? '' : ', and this adapter has no 8-lane subgroups'})`);
+    fail(
+      OP,
+      `kernel 'sg8' needs 8-lane subgroups and a head size ≤ 64 that is a multiple of 4 (got hs = ${hs}${hasSubgroups8(gpu) ? '' : ', and this adapter has no 8-lane subgroups'})`,
+    );
   }
   if (requested !== 'auto') return requested;
   return sg8Ok && isCpuAdapter(gpu) ? 'sg8' : 'generic';
@@ -126,8 +136,10 @@ export function attentionHsMax(op: string, hs: number): number {
 function defines(gpu: Gpu, stage: 'FWD' | 'BWD', hs: number, kernel: AttentionKernel, op: string): Defines {
   const sg8 = kernel === 'sg8';
   return {
-    FWD: stage === 'FWD', BWD: stage === 'BWD',
-    SG8: sg8, GENERIC: !sg8,
+    FWD: stage === 'FWD',
+    BWD: stage === 'BWD',
+    SG8: sg8,
+    GENERIC: !sg8,
     HSMAX: sg8 ? 4 : attentionHsMax(op, hs), // generic: private per-row arrays of HSMAX floats
     // sg8: a second 32-dim block per lane, compiled in only when needed (a uniform branch instead
     // was 10–30% slower at hs 32 on lavapipe)
@@ -139,17 +151,32 @@ function defines(gpu: Gpu, stage: 'FWD' | 'BWD', hs: number, kernel: AttentionKe
 /** The uniform block `Params` of shaders/include/attention-common.wgsl (Tk: key rows per batch row). */
 export function attentionParams(gpu: Gpu, label: string, d: AttentionDims, Tk: number): GPUBuffer {
   return uniformParams(gpu, label, [
-    ['u32', d.B], ['u32', d.T], ['u32', d.C], ['u32', d.H],
-    ['u32', d.hs], ['u32', Tk], ['f32', 1 / Math.sqrt(d.hs)], ['u32', 0],
+    ['u32', d.B],
+    ['u32', d.T],
+    ['u32', d.C],
+    ['u32', d.H],
+    ['u32', d.hs],
+    ['u32', Tk],
+    ['f32', 1 / Math.sqrt(d.hs)],
+    ['u32', 0],
   ]);
 }
 
 /** One dispatch of an attention shader: entry point, bindings 1.. (binding 0 is the uniform), grid. */
-export interface AttentionStep { entry: string; bindings: (Tensor | undefined)[]; workgroups: [number, number, number] }
+export interface AttentionStep {
+  entry: string;
+  bindings: (Tensor | undefined)[];
+  workgroups: [number, number, number];
+}
 
 /** Dispatch records for `steps` of `shader` sharing one uniform block (owned by the first). */
 export async function attentionDispatches(
-  gpu: Gpu, shader: 'attention' | 'attention-decode', label: string, defs: Defines, steps: AttentionStep[], uniform: GPUBuffer,
+  gpu: Gpu,
+  shader: 'attention' | 'attention-decode',
+  label: string,
+  defs: Defines,
+  steps: AttentionStep[],
+  uniform: GPUBuffer,
 ): Promise<Dispatch[]> {
   const out: Dispatch[] = [];
   for (const s of steps) {
@@ -167,7 +194,13 @@ export async function attention(gpu: Gpu, qkv: Tensor, out: Tensor, saved: Tenso
   const d = attentionDims(qkv, opts);
   const variant = attentionVariant(opts.variant);
   f32Shape(OP, 'out', out, [d.N, d.C], '(B·T, C)');
-  f32Shape(OP, 'saved', saved, attentionSavedShape(d, variant), variant === 'unfused' ? '(B, H, T, T) for the unfused variant' : '(B, H, T) for the flash variant');
+  f32Shape(
+    OP,
+    'saved',
+    saved,
+    attentionSavedShape(d, variant),
+    variant === 'unfused' ? '(B, H, T, T) for the unfused variant' : '(B, H, T) for the flash variant',
+  );
   sameDevice(OP, ['qkv', qkv], ['out', out], ['saved', saved]);
   distinctBuffers(OP, ['qkv', qkv], ['out', out], ['saved', saved]);
   const kernel = attentionKernel(gpu, d.hs, opts.kernel);
@@ -175,19 +208,22 @@ export async function attention(gpu: Gpu, qkv: Tensor, out: Tensor, saved: Tenso
   const label = `attention ${variant} B${d.B} T${d.T} C${d.C} H${d.H} ${kernel}`;
   const rows: [number, number, number] = [Math.ceil(d.T / 64), d.B * d.H, 1];
   const tiles: [number, number, number] = [Math.ceil(d.T / 8), d.B * d.H, 1];
-  const steps: AttentionStep[] = variant === 'flash'
-    ? [kernel === 'sg8'
-        ? { entry: 'sg8_flash_fwd', bindings: [qkv, out, saved], workgroups: tiles }
-        : { entry: 'flash_fwd', bindings: [qkv, out, saved], workgroups: rows }]
-    : kernel === 'sg8'
-    ? [
-        { entry: 'sg8_unfused_scores', bindings: [qkv, undefined, saved], workgroups: tiles },
-        { entry: 'sg8_unfused_pv', bindings: [qkv, out, saved], workgroups: tiles },
-      ]
-    : [
-        { entry: 'unfused_scores', bindings: [qkv, undefined, saved], workgroups: rows },
-        { entry: 'unfused_pv', bindings: [qkv, out, saved], workgroups: rows },
-      ];
+  const steps: AttentionStep[] =
+    variant === 'flash'
+      ? [
+          kernel === 'sg8'
+            ? { entry: 'sg8_flash_fwd', bindings: [qkv, out, saved], workgroups: tiles }
+            : { entry: 'flash_fwd', bindings: [qkv, out, saved], workgroups: rows },
+        ]
+      : kernel === 'sg8'
+        ? [
+            { entry: 'sg8_unfused_scores', bindings: [qkv, undefined, saved], workgroups: tiles },
+            { entry: 'sg8_unfused_pv', bindings: [qkv, out, saved], workgroups: tiles },
+          ]
+        : [
+            { entry: 'unfused_scores', bindings: [qkv, undefined, saved], workgroups: rows },
+            { entry: 'unfused_pv', bindings: [qkv, out, saved], workgroups: rows },
+          ];
   return attentionDispatches(gpu, 'attention', label, defs, steps, attentionParams(gpu, `${OP}.params`, d, d.T));
 }
 
@@ -218,7 +254,14 @@ export async function attentionBackward(gpu: Gpu, a: AttentionBackwardArgs, opts
   f32Shape(op, 'saved', a.saved, attentionSavedShape(d, variant), what);
   f32Shape(op, 'scratch', a.scratch, attentionScratchShape(d, variant), what);
   f32Shape(op, 'dqkv', a.dqkv, [d.N, 3 * d.C], '(B·T, 3C)');
-  const named: [string, Tensor][] = [['qkv', a.qkv], ['out', a.out], ['saved', a.saved], ['dout', a.dout], ['scratch', a.scratch], ['dqkv', a.dqkv]];
+  const named: [string, Tensor][] = [
+    ['qkv', a.qkv],
+    ['out', a.out],
+    ['saved', a.saved],
+    ['dout', a.dout],
+    ['scratch', a.scratch],
+    ['dqkv', a.dqkv],
+  ];
   sameDevice(op, ...named);
   // the written tensors (scratch, dqkv) may share no buffer with anything else
   distinctBuffers(op, ['scratch', a.scratch], ['dqkv', a.dqkv], ['qkv', a.qkv], ['out', a.out], ['saved', a.saved], ['dout', a.dout]);
@@ -228,26 +271,27 @@ export async function attentionBackward(gpu: Gpu, a: AttentionBackwardArgs, opts
   const rows: [number, number, number] = [Math.ceil(d.T / 64), d.B * d.H, 1];
   const tiles: [number, number, number] = [Math.ceil(d.T / 8), d.B * d.H, 1];
   const { qkv, out, saved, dout, scratch, dqkv } = a;
-  const steps: AttentionStep[] = variant === 'flash' && kernel === 'sg8'
-    ? [
-        { entry: 'sg8_delta', bindings: [undefined, out, undefined, dout, scratch], workgroups: tiles },
-        { entry: 'sg8_flash_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: tiles },
-        { entry: 'sg8_flash_dq', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: tiles },
-      ]
-    : variant === 'flash'
-    ? [
-        { entry: 'flash_delta', bindings: [undefined, out, undefined, dout, scratch], workgroups: rows },
-        { entry: 'flash_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
-        { entry: 'flash_dq', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
-      ]
-    : kernel === 'sg8'
-    ? [
-        { entry: 'sg8_unfused_ds', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: tiles },
-        { entry: 'sg8_unfused_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: tiles },
-      ]
-    : [
-        { entry: 'unfused_ds', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
-        { entry: 'unfused_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
-      ];
+  const steps: AttentionStep[] =
+    variant === 'flash' && kernel === 'sg8'
+      ? [
+          { entry: 'sg8_delta', bindings: [undefined, out, undefined, dout, scratch], workgroups: tiles },
+          { entry: 'sg8_flash_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: tiles },
+          { entry: 'sg8_flash_dq', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: tiles },
+        ]
+      : variant === 'flash'
+        ? [
+            { entry: 'flash_delta', bindings: [undefined, out, undefined, dout, scratch], workgroups: rows },
+            { entry: 'flash_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
+            { entry: 'flash_dq', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
+          ]
+        : kernel === 'sg8'
+          ? [
+              { entry: 'sg8_unfused_ds', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: tiles },
+              { entry: 'sg8_unfused_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: tiles },
+            ]
+          : [
+              { entry: 'unfused_ds', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
+              { entry: 'unfused_dkv', bindings: [qkv, undefined, saved, dout, scratch, dqkv], workgroups: rows },
+            ];
   return attentionDispatches(gpu, 'attention', label, defs, steps, attentionParams(gpu, `${op}.params`, d, d.T));
 }

@@ -33,11 +33,16 @@ export class ByteMlpWeights {
     bias.set(m.b1, 0);
     bias.set(m.b2, H);
     bias.set(m.b3, 2 * H);
-    return new ByteMlpWeights(gpu, m.ctx, H, forwardShifts(m),
+    return new ByteMlpWeights(
+      gpu,
+      m.ctx,
+      H,
+      forwardShifts(m),
       createTensor(gpu, [tables.length], tables, { ...i32, label: 'bytemlp.tables' }),
       createTensor(gpu, [H * H], m.w2, { ...i32, label: 'bytemlp.w2' }),
       createTensor(gpu, [256 * H], m.w3, { ...i32, label: 'bytemlp.w3' }),
-      createTensor(gpu, [bias.length], bias, { ...i32, label: 'bytemlp.bias' }));
+      createTensor(gpu, [bias.length], bias, { ...i32, label: 'bytemlp.bias' }),
+    );
   }
 
   dispose(): void {
@@ -52,15 +57,30 @@ export async function byteMlpForward(gpu: Gpu, w: ByteMlpWeights, rows: Tensor, 
   dtype(op, 'rows', rows, 'u32');
   dtype(op, 'out', out, 'i32');
   if (rows.shape[1] !== w.ctx) fail(op, `rows must have ${w.ctx} columns (CTX), got [${rows.shape}]`);
-  if (!Number.isInteger(R) || R < 1 || R > rows.shape[0]! || out.size < R * 256) fail(op, `R = ${R} rows do not fit rows [${rows.shape}] and out [${out.shape}]`);
-  const pipeline = await pipelines(gpu).get('bytemlp', { WG: BYTEMLP_WG, ROWS: BYTEMLP_ROWS, HROWS: BYTEMLP_ROWS * 256, JROWS: Math.ceil(256 / BYTEMLP_WG) * BYTEMLP_ROWS }, 'forward');
+  if (!Number.isInteger(R) || R < 1 || R > rows.shape[0]! || out.size < R * 256)
+    fail(op, `R = ${R} rows do not fit rows [${rows.shape}] and out [${out.shape}]`);
+  const pipeline = await pipelines(gpu).get(
+    'bytemlp',
+    { WG: BYTEMLP_WG, ROWS: BYTEMLP_ROWS, HROWS: BYTEMLP_ROWS * 256, JROWS: Math.ceil(256 / BYTEMLP_WG) * BYTEMLP_ROWS },
+    'forward',
+  );
   const s = w.shifts;
-  const u = uniformParams(gpu, 'bytemlp.params', [['u32', R], ['u32', w.ctx], ['u32', w.hidden], ['u32', s.s2], ['i32', s.r1], ['i32', s.r3]]);
+  const u = uniformParams(gpu, 'bytemlp.params', [
+    ['u32', R],
+    ['u32', w.ctx],
+    ['u32', w.hidden],
+    ['u32', s.s2],
+    ['i32', s.r1],
+    ['i32', s.r3],
+  ]);
   const label = `bytemlp R=${R} H=${w.hidden}`;
-  return [{
-    label, pipeline,
-    bindGroup: bindGroup(gpu, pipeline, label, [u, rows, w.tables, w.w2, w.w3, w.bias, out]),
-    workgroups: grid(gpu, Math.ceil(R / BYTEMLP_ROWS)),
-    owned: [u],
-  }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [u, rows, w.tables, w.w2, w.w3, w.bias, out]),
+      workgroups: grid(gpu, Math.ceil(R / BYTEMLP_ROWS)),
+      owned: [u],
+    },
+  ];
 }

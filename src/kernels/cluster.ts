@@ -123,8 +123,11 @@ export function createClusterState(gpu: Gpu, n: number, K: number, opts: { centr
       partialCounts: mk([G * K], 'u32', `${l}.partialCounts`),
       sums: mk([K], 'f32', `${l}.sums`),
       counts: mk([K], 'u32', `${l}.counts`),
-      n, K,
-      dispose() { for (const t of ts) t.dispose(); },
+      n,
+      K,
+      dispose() {
+        for (const t of ts) t.dispose();
+      },
     };
   } catch (e) {
     for (const t of ts) t.dispose();
@@ -135,7 +138,8 @@ export function createClusterState(gpu: Gpu, n: number, K: number, opts: { centr
 function arg(name: string, t: Tensor, dt: 'f32' | 'u32', size?: number, what?: string): void {
   tensorArg(OP, name, t);
   dtype(OP, name, t, dt);
-  if (size !== undefined && t.size !== size) fail(OP, `${name} must have ${size} elements${what ? ` (${what})` : ''}, got shape [${t.shape}] (${t.size})`);
+  if (size !== undefined && t.size !== size)
+    fail(OP, `${name} must have ${size} elements${what ? ` (${what})` : ''}, got shape [${t.shape}] (${t.size})`);
   alignedOffset(OP, name, t);
 }
 
@@ -146,16 +150,46 @@ function centroidCount(t: Tensor, name = 'centroids'): number {
 }
 
 function params(gpu: Gpu, n: number, K: number, lr = 0): GPUBuffer {
-  return uniformParams(gpu, 'cluster.params', [['u32', n], ['u32', K], ['u32', clusterChunks(n)], ['u32', 0], ['f32', lr], ['f32', 0], ['f32', 0], ['f32', 0]]);
+  return uniformParams(gpu, 'cluster.params', [
+    ['u32', n],
+    ['u32', K],
+    ['u32', clusterChunks(n)],
+    ['u32', 0],
+    ['f32', lr],
+    ['f32', 0],
+    ['f32', 0],
+    ['f32', 0],
+  ]);
 }
 
 //                          0       1       2     3       4      5     6     7     8       9
-type Slots = { vals?: Tensor; mask?: Tensor; asg?: Tensor; cent?: Tensor; psum?: Tensor; pcnt?: Tensor; sums?: Tensor; counts?: Tensor; wout?: Tensor };
+type Slots = {
+  vals?: Tensor;
+  mask?: Tensor;
+  asg?: Tensor;
+  cent?: Tensor;
+  psum?: Tensor;
+  pcnt?: Tensor;
+  sums?: Tensor;
+  counts?: Tensor;
+  wout?: Tensor;
+};
 
-async function record(gpu: Gpu, entry: string, label: string, uni: GPUBuffer, s: Slots, workgroups: readonly [number, number, number], rwg?: number): Promise<Dispatch> {
+async function record(
+  gpu: Gpu,
+  entry: string,
+  label: string,
+  uni: GPUBuffer,
+  s: Slots,
+  workgroups: readonly [number, number, number],
+  rwg?: number,
+): Promise<Dispatch> {
   const pipeline = await pipelines(gpu).get('cluster', defines(rwg), entry);
   return {
-    label, pipeline, workgroups, owned: [uni],
+    label,
+    pipeline,
+    workgroups,
+    owned: [uni],
     bindGroup: bindGroup(gpu, pipeline, label, [uni, s.vals, s.mask, s.asg, s.cent, s.psum, s.pcnt, s.sums, s.counts, s.wout]),
   };
 }
@@ -185,8 +219,16 @@ export async function clusterAssign(gpu: Gpu, a: ClusterAssignArgs): Promise<Dis
   distinctBuffers(OP, ['assign', a.assign], ['centroids', a.centroids]);
   distinctBuffers(OP, ['centroids', a.centroids], ['w', a.w]);
   distinctBuffers(OP, ['centroids', a.centroids], ['mask', a.mask]);
-  return [await record(gpu, 'assign_nearest', `cluster.assign n=${n} K=${K}`, params(gpu, n, K),
-    { vals: a.w, mask: a.mask, asg: a.assign, cent: a.centroids }, grid(gpu, Math.ceil(n / CLUSTER.WG)))];
+  return [
+    await record(
+      gpu,
+      'assign_nearest',
+      `cluster.assign n=${n} K=${K}`,
+      params(gpu, n, K),
+      { vals: a.w, mask: a.mask, asg: a.assign, cent: a.centroids },
+      grid(gpu, Math.ceil(n / CLUSTER.WG)),
+    ),
+  ];
 }
 
 export interface ClusterReduceArgs {
@@ -213,18 +255,42 @@ export async function clusterReduce(gpu: Gpu, a: ClusterReduceArgs): Promise<Dis
   const G = clusterChunks(n);
   arg('partialSums', a.partialSums, 'f32');
   arg('partialCounts', a.partialCounts, 'u32');
-  for (const [nm, t] of [['partialSums', a.partialSums], ['partialCounts', a.partialCounts]] as const) {
+  for (const [nm, t] of [
+    ['partialSums', a.partialSums],
+    ['partialCounts', a.partialCounts],
+  ] as const) {
     if (t.size < G * K) fail(OP, `${nm} must hold at least chunks·K = ${G}·${K} = ${G * K} values for n = ${n}, got ${t.size}`);
   }
-  sameDevice(OP, ['values', a.values], ['assign', a.assign], ['partialSums', a.partialSums], ['partialCounts', a.partialCounts], ['sums', a.sums], ['counts', a.counts]);
+  sameDevice(
+    OP,
+    ['values', a.values],
+    ['assign', a.assign],
+    ['partialSums', a.partialSums],
+    ['partialCounts', a.partialCounts],
+    ['sums', a.sums],
+    ['counts', a.counts],
+  );
   distinctBuffers(OP, ['values', a.values], ['assign', a.assign], ['partialSums', a.partialSums], ['partialCounts', a.partialCounts]);
   distinctBuffers(OP, ['partialSums', a.partialSums], ['partialCounts', a.partialCounts], ['sums', a.sums], ['counts', a.counts]);
   const label = `cluster.reduce n=${n} K=${K}`;
   return [
-    await record(gpu, 'reduce_partial', `${label} partial`, params(gpu, n, K),
-      { vals: a.values, asg: a.assign, psum: a.partialSums, pcnt: a.partialCounts }, grid(gpu, G), clusterReduceWidth(K)),
-    await record(gpu, 'reduce_combine', `${label} combine`, params(gpu, n, K),
-      { psum: a.partialSums, pcnt: a.partialCounts, sums: a.sums, counts: a.counts }, [1, 1, 1]),
+    await record(
+      gpu,
+      'reduce_partial',
+      `${label} partial`,
+      params(gpu, n, K),
+      { vals: a.values, asg: a.assign, psum: a.partialSums, pcnt: a.partialCounts },
+      grid(gpu, G),
+      clusterReduceWidth(K),
+    ),
+    await record(
+      gpu,
+      'reduce_combine',
+      `${label} combine`,
+      params(gpu, n, K),
+      { psum: a.partialSums, pcnt: a.partialCounts, sums: a.sums, counts: a.counts },
+      [1, 1, 1],
+    ),
   ];
 }
 
@@ -242,7 +308,16 @@ export async function clusterUpdate(gpu: Gpu, a: ClusterUpdateArgs): Promise<Dis
   arg('counts', a.counts, 'u32', K, 'like centroids');
   sameDevice(OP, ['centroids', a.centroids], ['sums', a.sums], ['counts', a.counts]);
   distinctBuffers(OP, ['centroids', a.centroids], ['sums', a.sums], ['counts', a.counts]);
-  return [await record(gpu, 'update_centroids', `cluster.update K=${K}`, params(gpu, 1, K), { cent: a.centroids, sums: a.sums, counts: a.counts }, [1, 1, 1])];
+  return [
+    await record(
+      gpu,
+      'update_centroids',
+      `cluster.update K=${K}`,
+      params(gpu, 1, K),
+      { cent: a.centroids, sums: a.sums, counts: a.counts },
+      [1, 1, 1],
+    ),
+  ];
 }
 
 export interface ClusterSgdArgs {
@@ -281,15 +356,30 @@ export async function clusterApply(gpu: Gpu, a: ClusterApplyArgs): Promise<Dispa
   const K = centroidCount(a.centroids);
   sameDevice(OP, ['w', a.w], ['mask', a.mask], ['assign', a.assign], ['centroids', a.centroids]);
   distinctBuffers(OP, ['w', a.w], ['mask', a.mask], ['assign', a.assign], ['centroids', a.centroids]);
-  return [await record(gpu, 'apply_codebook', `cluster.apply n=${n} K=${K}`, params(gpu, n, K),
-    { mask: a.mask, asg: a.assign, cent: a.centroids, wout: a.w }, grid(gpu, Math.ceil(n / CLUSTER.WG)))];
+  return [
+    await record(
+      gpu,
+      'apply_codebook',
+      `cluster.apply n=${n} K=${K}`,
+      params(gpu, n, K),
+      { mask: a.mask, asg: a.assign, cent: a.centroids, wout: a.w },
+      grid(gpu, Math.ceil(n / CLUSTER.WG)),
+    ),
+  ];
 }
 
 /** One Lloyd iteration over a view: assign, reduce the weights per cluster, update the centroids. */
 export async function kmeansIteration(gpu: Gpu, w: Tensor, mask: Tensor, s: ClusterState): Promise<Dispatch[]> {
   return [
-    ...await clusterAssign(gpu, { w, mask, centroids: s.centroids, assign: s.assign }),
-    ...await clusterReduce(gpu, { values: w, assign: s.assign, partialSums: s.partialSums, partialCounts: s.partialCounts, sums: s.sums, counts: s.counts }),
-    ...await clusterUpdate(gpu, { centroids: s.centroids, sums: s.sums, counts: s.counts }),
+    ...(await clusterAssign(gpu, { w, mask, centroids: s.centroids, assign: s.assign })),
+    ...(await clusterReduce(gpu, {
+      values: w,
+      assign: s.assign,
+      partialSums: s.partialSums,
+      partialCounts: s.partialCounts,
+      sums: s.sums,
+      counts: s.counts,
+    })),
+    ...(await clusterUpdate(gpu, { centroids: s.centroids, sums: s.sums, counts: s.counts })),
   ];
 }

@@ -25,9 +25,21 @@ export interface ConvTranspose2dOptions {
 }
 
 export interface ConvTranspose2dDims {
-  N: number; C: number; H: number; W: number;
-  OC: number; KH: number; KW: number; OH: number; OW: number;
-  SH: number; SW: number; PH: number; PW: number; OPH: number; OPW: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  OC: number;
+  KH: number;
+  KW: number;
+  OH: number;
+  OW: number;
+  SH: number;
+  SW: number;
+  PH: number;
+  PW: number;
+  OPH: number;
+  OPW: number;
 }
 
 export const CONV_T_WG = 64;
@@ -36,12 +48,18 @@ function pairOf(op: string, name: string, v: Conv2dPair | undefined, dflt: numbe
   if (v === undefined) return [dflt, dflt];
   const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= min;
   const [a, b] = typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 ? [v[0], v[1]] : [NaN, NaN];
-  if (!ok(a) || !ok(b)) fail(op, `${name} must be ${min > 0 ? 'a positive' : 'a non-negative'} integer or a pair [h, w] of them, got ${JSON.stringify(v)}`);
+  if (!ok(a) || !ok(b))
+    fail(op, `${name} must be ${min > 0 ? 'a positive' : 'a non-negative'} integer or a pair [h, w] of them, got ${JSON.stringify(v)}`);
   return [a, b];
 }
 
 /** Validates the geometry of x (N, C, H, W) and w (C, OC, KH, KW); returns every size. */
-export function convTranspose2dGeometry(op: string, xShape: readonly number[], wShape: readonly number[], opts: ConvTranspose2dOptions = {}): ConvTranspose2dDims {
+export function convTranspose2dGeometry(
+  op: string,
+  xShape: readonly number[],
+  wShape: readonly number[],
+  opts: ConvTranspose2dOptions = {},
+): ConvTranspose2dDims {
   const [SH, SW] = pairOf(op, 'stride', opts.stride, 1, 1);
   const [PH, PW] = pairOf(op, 'padding', opts.padding, 0, 0);
   const [OPH, OPW] = pairOf(op, 'outputPadding', opts.outputPadding, 0, 0);
@@ -50,7 +68,8 @@ export function convTranspose2dGeometry(op: string, xShape: readonly number[], w
   const [WC, OC, KH, KW] = wShape as [number, number, number, number];
   if (WC !== C) fail(op, `w must have shape [C, OC, KH, KW] with C = ${C} input channels (x is [${xShape}]), got [${wShape}]`);
   if (PH >= KH || PW >= KW) fail(op, `padding [${PH}, ${PW}] must be smaller than the kernel ${KH}x${KW}`);
-  const OH = (H - 1) * SH - 2 * PH + KH + OPH, OW = (W - 1) * SW - 2 * PW + KW + OPW;
+  const OH = (H - 1) * SH - 2 * PH + KH + OPH,
+    OW = (W - 1) * SW - 2 * PW + KW + OPW;
   if (OH < 1 || OW < 1) fail(op, `the output ${OH}x${OW} is empty (x [${xShape}], w [${wShape}], stride [${SH}, ${SW}], padding [${PH}, ${PW}])`);
   return { N, C, H, W, OC, KH, KW, OH, OW, SH, SW, PH, PW, OPH, OPW };
 }
@@ -85,10 +104,22 @@ export async function convTranspose2d(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor,
   const pipeline = await pipelines(gpu).get('conv-transpose2d', { WG: CONV_T_WG, BIAS: !!opts.bias, RELU: relu });
   const label = `convTranspose2d ${d.N}x${d.C}x${d.H}x${d.W} k${d.OC}x${d.KH}x${d.KW} s${d.SH},${d.SW} p${d.PH},${d.PW}${opts.bias ? ' +b' : ''}${relu ? ' relu' : ''}`;
   const p = uniformParams(gpu, 'convTranspose2d.params', [
-    ['u32', d.N], ['u32', d.C], ['u32', d.H], ['u32', d.W],
-    ['u32', d.OC], ['u32', d.OH], ['u32', d.OW], ['u32', d.KH],
-    ['u32', d.KW], ['u32', d.SH], ['u32', d.SW], ['u32', d.PH],
-    ['u32', d.PW], ['u32', 0], ['u32', 0], ['u32', 0],
+    ['u32', d.N],
+    ['u32', d.C],
+    ['u32', d.H],
+    ['u32', d.W],
+    ['u32', d.OC],
+    ['u32', d.OH],
+    ['u32', d.OW],
+    ['u32', d.KH],
+    ['u32', d.KW],
+    ['u32', d.SH],
+    ['u32', d.SW],
+    ['u32', d.PH],
+    ['u32', d.PW],
+    ['u32', 0],
+    ['u32', 0],
+    ['u32', 0],
   ]);
   const workgroups = grid(gpu, Math.ceil((d.N * Math.ceil(d.OC / 4) * d.OH * d.OW) / CONV_T_WG));
   checkWorkgroups(gpu, label, workgroups);
@@ -96,14 +127,26 @@ export async function convTranspose2d(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor,
 }
 
 /** Dispatch records for dx (N, C, H, W) from dy (N, OC, OH, OW): the forward conv2d of dy with w. */
-export async function convTranspose2dBackwardData(gpu: Gpu, dy: Tensor, w: Tensor, dx: Tensor, opts: ConvTranspose2dOptions = {}): Promise<Dispatch[]> {
+export async function convTranspose2dBackwardData(
+  gpu: Gpu,
+  dy: Tensor,
+  w: Tensor,
+  dx: Tensor,
+  opts: ConvTranspose2dOptions = {},
+): Promise<Dispatch[]> {
   const d = convTranspose2dGeometry('convTranspose2dBackwardData', dx.shape, w.shape, opts);
   shapeIs('convTranspose2dBackwardData', 'dy', dy, [d.N, d.OC, d.OH, d.OW]);
   return conv2d(gpu, dy, w, dx, { stride: [d.SH, d.SW], padding: [d.PH, d.PW] });
 }
 
 /** Dispatch records for dw (C, OC, KH, KW) from the input x and dy: conv2d's filter gradient with roles swapped. */
-export async function convTranspose2dBackwardFilter(gpu: Gpu, x: Tensor, dy: Tensor, dw: Tensor, opts: ConvTranspose2dOptions = {}): Promise<Dispatch[]> {
+export async function convTranspose2dBackwardFilter(
+  gpu: Gpu,
+  x: Tensor,
+  dy: Tensor,
+  dw: Tensor,
+  opts: ConvTranspose2dOptions = {},
+): Promise<Dispatch[]> {
   const d = convTranspose2dGeometry('convTranspose2dBackwardFilter', x.shape, dw.shape, opts);
   shapeIs('convTranspose2dBackwardFilter', 'dy', dy, [d.N, d.OC, d.OH, d.OW]);
   return conv2dBackwardFilter(gpu, dy, x, dw, { stride: [d.SH, d.SW], padding: [d.PH, d.PW] });

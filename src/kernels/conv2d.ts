@@ -35,9 +35,19 @@ export interface Conv2dOptions extends Conv2dGeometryOptions {
 }
 
 export interface Conv2dDims {
-  N: number; C: number; H: number; W: number;
-  OC: number; KH: number; KW: number; OH: number; OW: number;
-  SH: number; SW: number; PH: number; PW: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  OC: number;
+  KH: number;
+  KW: number;
+  OH: number;
+  OW: number;
+  SH: number;
+  SW: number;
+  PH: number;
+  PW: number;
 }
 
 export const CONV2D_WG = 64;
@@ -70,8 +80,12 @@ export function conv2dOutputSize(size: number, kernel: number, stride: number, p
  * and returns every size. `xName`/`wName` name the arguments in errors.
  */
 function geometry(
-  op: string, xShape: readonly number[], wShape: readonly number[], opts: Conv2dGeometryOptions,
-  xName: string, wName: string,
+  op: string,
+  xShape: readonly number[],
+  wShape: readonly number[],
+  opts: Conv2dGeometryOptions,
+  xName: string,
+  wName: string,
 ): Conv2dDims {
   const [SH, SW] = pairOf(op, 'stride', opts.stride, 1, 1);
   const [PH, PW] = pairOf(op, 'padding', opts.padding, 0, 0);
@@ -81,8 +95,11 @@ function geometry(
     fail(op, `${wName} must have shape [OC, C, KH, KW] with C = ${C} input channels (${xName} is [${xShape}]), got [${wShape}]`);
   }
   if (KH > H + 2 * PH || KW > W + 2 * PW) {
-    fail(op, `kernel ${KH}x${KW} (${wName} [${wShape}]) is larger than the padded input ` +
-      `${H + 2 * PH}x${W + 2 * PW} (${xName} [${xShape}] with padding [${PH}, ${PW}])`);
+    fail(
+      op,
+      `kernel ${KH}x${KW} (${wName} [${wShape}]) is larger than the padded input ` +
+        `${H + 2 * PH}x${W + 2 * PW} (${xName} [${xShape}] with padding [${PH}, ${PW}])`,
+    );
   }
   return { N, C, H, W, OC, KH, KW, SH, SW, PH, PW, OH: conv2dOutputSize(H, KH, SH, PH), OW: conv2dOutputSize(W, KW, SW, PW) };
 }
@@ -148,15 +165,34 @@ export function conv2dBackwardFilterDims(x: Tensor, dy: Tensor, weightShape: rea
 
 function params(gpu: Gpu, label: string, d: Conv2dDims, chunk = 0, splits = 0, len = 0): GPUBuffer {
   return uniformParams(gpu, label, [
-    ['u32', d.N], ['u32', d.C], ['u32', d.H], ['u32', d.W],
-    ['u32', d.OC], ['u32', d.OH], ['u32', d.OW], ['u32', d.KH],
-    ['u32', d.KW], ['u32', d.SH], ['u32', d.SW], ['u32', d.PH],
-    ['u32', d.PW], ['u32', chunk], ['u32', splits], ['u32', len],
+    ['u32', d.N],
+    ['u32', d.C],
+    ['u32', d.H],
+    ['u32', d.W],
+    ['u32', d.OC],
+    ['u32', d.OH],
+    ['u32', d.OW],
+    ['u32', d.KH],
+    ['u32', d.KW],
+    ['u32', d.SH],
+    ['u32', d.SW],
+    ['u32', d.PH],
+    ['u32', d.PW],
+    ['u32', chunk],
+    ['u32', splits],
+    ['u32', len],
   ]);
 }
 
-const defines = (bias: boolean, relu: boolean, ob: 4 | 8 | 16 = 4, sg = false, flip = false) =>
-  ({ BIAS: bias, RELU: relu, WG: CONV2D_WG, OB8: ob >= 8, OB16: ob >= 16, SG: sg, FLIP: flip });
+const defines = (bias: boolean, relu: boolean, ob: 4 | 8 | 16 = 4, sg = false, flip = false) => ({
+  BIAS: bias,
+  RELU: relu,
+  WG: CONV2D_WG,
+  OB8: ob >= 8,
+  OB16: ob >= 16,
+  SG: sg,
+  FLIP: flip,
+});
 
 /** Whether the forward kernel gets its weights by subgroup broadcast (8-lane subgroups). */
 function useSubgroups(gpu: Gpu): boolean {
@@ -180,8 +216,7 @@ function withZ(g: [number, number, number], z: number): [number, number, number]
   return [g[0], g[1], z];
 }
 
-const dimsLabel = (d: Conv2dDims) =>
-  `${d.N}x${d.C}x${d.H}x${d.W} k${d.OC}x${d.KH}x${d.KW} s${d.SH},${d.SW} p${d.PH},${d.PW}`;
+const dimsLabel = (d: Conv2dDims) => `${d.N}x${d.C}x${d.H}x${d.W} k${d.OC}x${d.KH}x${d.KW} s${d.SH},${d.SW} p${d.PH},${d.PW}`;
 
 /** Dispatch records for y (N, OC, OH, OW) = conv(x, w) [+ bias] [→ relu]. */
 export async function conv2d(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor, opts: Conv2dOptions = {}): Promise<Dispatch[]> {
@@ -195,13 +230,15 @@ export async function conv2d(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor, opts: Co
   const pipeline = await pipelines(gpu).get('conv2d', defines(!!opts.bias, relu, ob, sg));
   const label = `conv2d ${dimsLabel(d)}${opts.bias ? ' +b' : ''}${relu ? ' relu' : ''} ob${ob}${sg ? ' sg' : ''}`;
   const p = params(gpu, 'conv2d.params', d);
-  return [{
-    label,
-    pipeline,
-    bindGroup: bindGroup(gpu, pipeline, label, [p, x, w, y, opts.bias]),
-    workgroups: withZ(groupsFor(gpu, d.N * d.OH * Math.ceil(d.OW / 4)), Math.ceil(d.OC / ob)),
-    owned: [p],
-  }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [p, x, w, y, opts.bias]),
+      workgroups: withZ(groupsFor(gpu, d.N * d.OH * Math.ceil(d.OW / 4)), Math.ceil(d.OC / ob)),
+      owned: [p],
+    },
+  ];
 }
 
 /** Dispatch records for dx (N, C, H, W) from dy (N, OC, OH, OW) and w (OC, C, KH, KW). */
@@ -214,31 +251,46 @@ export async function conv2dBackwardData(gpu: Gpu, dy: Tensor, w: Tensor, dx: Te
     // stride 1: dx is the forward convolution of dy (zero-padded by K − 1 − P) with the
     // flipped, channel-transposed kernel (the forward kernel with FLIP)
     const f: Conv2dDims = {
-      N: d.N, C: d.OC, H: d.OH, W: d.OW, OC: d.C, OH: d.H, OW: d.W, KH: d.KH, KW: d.KW,
-      SH: 1, SW: 1, PH: d.KH - 1 - d.PH, PW: d.KW - 1 - d.PW,
+      N: d.N,
+      C: d.OC,
+      H: d.OH,
+      W: d.OW,
+      OC: d.C,
+      OH: d.H,
+      OW: d.W,
+      KH: d.KH,
+      KW: d.KW,
+      SH: 1,
+      SW: 1,
+      PH: d.KH - 1 - d.PH,
+      PW: d.KW - 1 - d.PW,
     };
     const ob = conv2dChannelBlock(f.OC);
     const pipeline = await pipelines(gpu).get('conv2d', defines(false, false, ob, true, true));
     const label = `conv2d.backward_data ${dimsLabel(d)} flip ob${ob} sg`;
     const p = params(gpu, 'conv2d.backward_data.params', f);
-    return [{
-      label,
-      pipeline,
-      bindGroup: bindGroup(gpu, pipeline, label, [p, dy, w, dx]),
-      workgroups: withZ(groupsFor(gpu, f.N * f.OH * Math.ceil(f.OW / 4)), Math.ceil(f.OC / ob)),
-      owned: [p],
-    }];
+    return [
+      {
+        label,
+        pipeline,
+        bindGroup: bindGroup(gpu, pipeline, label, [p, dy, w, dx]),
+        workgroups: withZ(groupsFor(gpu, f.N * f.OH * Math.ceil(f.OW / 4)), Math.ceil(f.OC / ob)),
+        owned: [p],
+      },
+    ];
   }
   const pipeline = await pipelines(gpu).get('conv2d', defines(false, false), 'backward_data');
   const label = `conv2d.backward_data ${dimsLabel(d)}`;
   const p = params(gpu, 'conv2d.backward_data.params', d);
-  return [{
-    label,
-    pipeline,
-    bindGroup: bindGroup(gpu, pipeline, label, [p, undefined, w, undefined, undefined, dy, dx]),
-    workgroups: withZ(groupsFor(gpu, d.N * d.H * d.SW * Math.ceil(Math.ceil(d.W / d.SW) / 4)), Math.ceil(d.C / 4)),
-    owned: [p],
-  }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [p, undefined, w, undefined, undefined, dy, dx]),
+      workgroups: withZ(groupsFor(gpu, d.N * d.H * d.SW * Math.ceil(Math.ceil(d.W / d.SW) / 4)), Math.ceil(d.C / 4)),
+      owned: [p],
+    },
+  ];
 }
 
 /** Chunks of the P output positions for a first-stage reduction with `blocks` owners per chunk. */
@@ -251,9 +303,15 @@ function splitPlan(gpu: Gpu, P: number, blocks: number, outLen: number): { split
 }
 
 function twoStage(
-  gpu: Gpu, name: string, d: Conv2dDims, out: Tensor, outLen: number, blocks: number,
+  gpu: Gpu,
+  name: string,
+  d: Conv2dDims,
+  out: Tensor,
+  outLen: number,
+  blocks: number,
   stage1: (pipeline: GPUComputePipeline, p: GPUBuffer, part: Tensor | GPUBuffer, label: string) => GPUBindGroup,
-  stage1Pipeline: GPUComputePipeline, reducePipeline: GPUComputePipeline,
+  stage1Pipeline: GPUComputePipeline,
+  reducePipeline: GPUComputePipeline,
 ): Dispatch[] {
   const P = d.N * d.OH * d.OW;
   const { splits, chunk } = splitPlan(gpu, P, blocks, outLen);
@@ -289,9 +347,17 @@ export async function conv2dBackwardFilter(gpu: Gpu, x: Tensor, dy: Tensor, dw: 
   ]);
   const ckk = d.C * d.KH * d.KW;
   const blocks = Math.ceil(d.OC / 4) * Math.ceil(ckk / 4);
-  return twoStage(gpu, 'conv2d.backward_filter', d, dw, d.OC * ckk, blocks,
+  return twoStage(
+    gpu,
+    'conv2d.backward_filter',
+    d,
+    dw,
+    d.OC * ckk,
+    blocks,
     (pl, p, part, label) => bindGroup(gpu, pl, label, [p, x, undefined, undefined, undefined, dy, undefined, part]),
-    stage1, reduce);
+    stage1,
+    reduce,
+  );
 }
 
 /** Invocations the subgroup filter gradient aims for over all chunks. */
@@ -310,7 +376,10 @@ async function filterSubgroups(gpu: Gpu, x: Tensor, dy: Tensor, dw: Tensor, d: C
   const obCount = Math.ceil(d.OC / ob);
   const P = d.N * d.OH * d.OW;
   const perSplit = jbGroups * 8 * obCount;
-  let splits = Math.max(1, Math.min(Math.ceil(FILTER_SG_TARGET_INVOCATIONS / perSplit), Math.ceil(P / MIN_CHUNK), gpu.limits.maxComputeWorkgroupsPerDimension));
+  let splits = Math.max(
+    1,
+    Math.min(Math.ceil(FILTER_SG_TARGET_INVOCATIONS / perSplit), Math.ceil(P / MIN_CHUNK), gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
   splits = Math.max(1, Math.min(splits, Math.floor(gpu.limits.maxStorageBufferBindingSize / (4 * outLen))));
   const chunk = Math.ceil(P / splits);
   splits = Math.ceil(P / chunk);
@@ -320,12 +389,25 @@ async function filterSubgroups(gpu: Gpu, x: Tensor, dy: Tensor, dw: Tensor, d: C
   const groups: [number, number, number] = [jbGroups, obCount, splits];
   checkWorkgroups(gpu, label, groups);
   if (splits === 1) {
-    return [{ label, pipeline: stage1, bindGroup: bindGroup(gpu, stage1, label, [p, x, undefined, undefined, undefined, dy, undefined, dw]), workgroups: groups, owned: [p] }];
+    return [
+      {
+        label,
+        pipeline: stage1,
+        bindGroup: bindGroup(gpu, stage1, label, [p, x, undefined, undefined, undefined, dy, undefined, dw]),
+        workgroups: groups,
+        owned: [p],
+      },
+    ];
   }
   const part = gpu.device.createBuffer({ label: `${name}.partial`, size: splits * outLen * 4, usage: STORAGE });
   const rlabel = `${name}.reduce ${outLen} x ${splits}`;
   return [
-    { label, pipeline: stage1, bindGroup: bindGroup(gpu, stage1, label, [p, x, undefined, undefined, undefined, dy, undefined, part]), workgroups: groups },
+    {
+      label,
+      pipeline: stage1,
+      bindGroup: bindGroup(gpu, stage1, label, [p, x, undefined, undefined, undefined, dy, undefined, part]),
+      workgroups: groups,
+    },
     {
       label: rlabel,
       pipeline: reduce,
@@ -351,9 +433,17 @@ export async function conv2dBiasGrad(gpu: Gpu, dy: Tensor, db: Tensor): Promise<
     pipelines(gpu).get('conv2d', defines(false, false), 'bias_partial'),
     pipelines(gpu).get('conv2d', defines(false, false), 'reduce'),
   ]);
-  return twoStage(gpu, 'conv2d.bias_grad', d, db, OC, OC,
+  return twoStage(
+    gpu,
+    'conv2d.bias_grad',
+    d,
+    db,
+    OC,
+    OC,
     (pl, p, part, label) => bindGroup(gpu, pl, label, [p, undefined, undefined, undefined, undefined, dy, undefined, part]),
-    stage1, reduce);
+    stage1,
+    reduce,
+  );
 }
 
 export interface Conv2dFilterGradOptions extends Conv2dGeometryOptions {

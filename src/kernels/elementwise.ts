@@ -21,7 +21,20 @@ import { alignedOffset, dtype, elementRange, fail, sameDevice, sameRange, tensor
 
 export const ELEMENTWISE_WG = 256;
 
-type Entry = 'relu' | 'relu_backward' | 'sigmoid' | 'sigmoid_backward' | 'tanh_fwd' | 'tanh_backward' | 'fill' | 'scale' | 'axpy' | 'copy' | 'gelu' | 'gelu_backward' | 'add';
+type Entry =
+  | 'relu'
+  | 'relu_backward'
+  | 'sigmoid'
+  | 'sigmoid_backward'
+  | 'tanh_fwd'
+  | 'tanh_backward'
+  | 'fill'
+  | 'scale'
+  | 'axpy'
+  | 'copy'
+  | 'gelu'
+  | 'gelu_backward'
+  | 'add';
 
 interface Operands {
   /** First input (binding X) with its argument name. */
@@ -52,7 +65,8 @@ async function elementwise(gpu: Gpu, op: string, entry: Entry, o: Operands): Pro
     }
     return false;
   };
-  const ipx = inPlace(o.x), ipy = inPlace(o.y);
+  const ipx = inPlace(o.x),
+    ipy = inPlace(o.y);
   let a = 0;
   if (o.a) {
     a = o.a[1];
@@ -65,7 +79,10 @@ async function elementwise(gpu: Gpu, op: string, entry: Entry, o: Operands): Pro
   const part = async (vec4: boolean, start: number, count: number): Promise<void> => {
     const pipeline = await pipelines(gpu).get('elementwise', { IN_PLACE_X: ipx, IN_PLACE_Y: ipy, VEC4: vec4, WG: ELEMENTWISE_WG }, entry);
     const items = vec4 ? count / 4 : count;
-    const params = uniformParams(gpu, `${op}.params`, [['u32', items], ['f32', a]]);
+    const params = uniformParams(gpu, `${op}.params`, [
+      ['u32', items],
+      ['f32', a],
+    ]);
     const label = `${op} ${n}${ipx || ipy ? ' in place' : ''}${vec4 ? '' : ' tail'}`;
     const r = (t: Tensor | undefined, skip: boolean) => (t && !skip ? elementRange(t, start, count) : undefined);
     records.push({

@@ -49,7 +49,13 @@ function defines(C: number, pos: boolean, accum: boolean) {
 
 function params(gpu: Gpu, label: string, d: EmbeddingDims, G = 0): GPUBuffer {
   const CW = d.C % 4 === 0 ? d.C / 4 : d.C;
-  return uniformParams(gpu, label, [['u32', d.N], ['u32', CW], ['u32', Math.max(d.T, 1)], ['u32', d.V], ['u32', G]]);
+  return uniformParams(gpu, label, [
+    ['u32', d.N],
+    ['u32', CW],
+    ['u32', Math.max(d.T, 1)],
+    ['u32', d.V],
+    ['u32', G],
+  ]);
 }
 
 /** Dispatch record: out = table[tokens] (+ pos[n mod T]). */
@@ -60,12 +66,15 @@ export async function embedding(gpu: Gpu, tokens: Tensor, table: Tensor, pos: Te
   const pipeline = await pipelines(gpu).get('embedding', defines(d.C, !!pos, false), 'forward');
   const u = params(gpu, 'embedding.params', d);
   const label = `embedding ${d.N}x${d.C} V=${d.V}${pos ? ` T=${d.T}` : ''}`;
-  return [{
-    label, pipeline,
-    bindGroup: bindGroup(gpu, pipeline, label, [u, tokens, table, pos, out]),
-    workgroups: grid(gpu, Math.ceil(d.N / EMBEDDING_WG)),
-    owned: [u],
-  }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [u, tokens, table, pos, out]),
+      workgroups: grid(gpu, Math.ceil(d.N / EMBEDDING_WG)),
+      owned: [u],
+    },
+  ];
 }
 
 export interface EmbeddingBackwardArgs {
@@ -99,7 +108,12 @@ export async function embeddingBackward(gpu: Gpu, a: EmbeddingBackwardArgs): Pro
   if (!a || typeof a !== 'object') fail(op, 'args must be an object { tokens, dout, dtable, dpos?, accumulate? }');
   const { tokens, dout, dtable, dpos } = a;
   const d = embeddingDims(tokens, dtable, dpos, op);
-  checkArgs(op, { tokens: { t: tokens }, dout: { t: dout, dtype: 'f32', shape: [d.N, d.C] }, dtable: { t: dtable, out: true }, dpos: { t: dpos, out: true } });
+  checkArgs(op, {
+    tokens: { t: tokens },
+    dout: { t: dout, dtype: 'f32', shape: [d.N, d.C] },
+    dtable: { t: dtable, out: true },
+    dpos: { t: dpos, out: true },
+  });
   const G = Math.ceil(d.N / EMBEDDING_WG);
   const sizes = embeddingScratchSizes(d.N, d.V);
   const old = a.scratch;
@@ -113,7 +127,13 @@ export async function embeddingBackward(gpu: Gpu, a: EmbeddingBackwardArgs): Pro
   const u = params(gpu, 'embeddingBackward.params', d, G);
   const CW = d.C % 4 === 0 ? d.C / 4 : d.C;
   const tag = `${d.N}x${d.C} V=${d.V}`;
-  const rec = (name: string, pipeline: GPUComputePipeline, b: (Tensor | GPUBuffer | undefined)[], workgroups: readonly [number, number, number], owned?: GPUBuffer[]): Dispatch => {
+  const rec = (
+    name: string,
+    pipeline: GPUComputePipeline,
+    b: (Tensor | GPUBuffer | undefined)[],
+    workgroups: readonly [number, number, number],
+    owned?: GPUBuffer[],
+  ): Dispatch => {
     const label = `embeddingBackward.${name} ${tag}`;
     return { label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, b), workgroups, owned };
   };
@@ -121,8 +141,21 @@ export async function embeddingBackward(gpu: Gpu, a: EmbeddingBackwardArgs): Pro
     rec('count', pc!, [u, tokens, undefined, undefined, undefined, cnt, rnk], grid(gpu, G), [u]),
     rec('scan', ps!, [u, undefined, undefined, undefined, undefined, cnt, undefined, start], [1, 1, 1]),
     rec('scatter', px!, [u, tokens, undefined, undefined, undefined, cnt, rnk, start, sorted], grid(gpu, G)),
-    rec('table', pt!, [u, undefined, undefined, undefined, undefined, undefined, undefined, start, sorted, dout, dtable], [Math.ceil(CW / EMBEDDING_WG), d.V, 1]),
+    rec(
+      'table',
+      pt!,
+      [u, undefined, undefined, undefined, undefined, undefined, undefined, start, sorted, dout, dtable],
+      [Math.ceil(CW / EMBEDDING_WG), d.V, 1],
+    ),
   ];
-  if (dpos) out.push(rec('pos', pp!, [u, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, dout, undefined, dpos], grid(gpu, Math.ceil((d.T * CW) / EMBEDDING_WG))));
+  if (dpos)
+    out.push(
+      rec(
+        'pos',
+        pp!,
+        [u, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, dout, undefined, dpos],
+        grid(gpu, Math.ceil((d.T * CW) / EMBEDDING_WG)),
+      ),
+    );
   return { dispatches: out, scratch };
 }

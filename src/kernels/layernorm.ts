@@ -36,7 +36,14 @@ export function layerNormDims(x: Tensor, gamma: Tensor, beta?: Tensor, op = 'lay
 function params(gpu: Gpu, label: string, N: number, C: number, eps: number): GPUBuffer {
   const CW = C % 4 === 0 ? C / 4 : C;
   const G = Math.ceil(N / LAYERNORM_ROWS);
-  return uniformParams(gpu, label, [['u32', N], ['u32', CW], ['u32', C], ['u32', LAYERNORM_ROWS], ['u32', G], ['f32', eps]]);
+  return uniformParams(gpu, label, [
+    ['u32', N],
+    ['u32', CW],
+    ['u32', C],
+    ['u32', LAYERNORM_ROWS],
+    ['u32', G],
+    ['f32', eps],
+  ]);
 }
 
 function pipe(gpu: Gpu, C: number, accum: boolean, entry: string): Promise<GPUComputePipeline> {
@@ -49,13 +56,26 @@ export interface LayerNormOptions {
 }
 
 /** Dispatch record: y = layernorm(x)·γ + β, saving mean and rstd for the backward. */
-export async function layerNorm(gpu: Gpu, x: Tensor, gamma: Tensor, beta: Tensor, y: Tensor, mean: Tensor, rstd: Tensor, opts: LayerNormOptions = {}): Promise<Dispatch[]> {
+export async function layerNorm(
+  gpu: Gpu,
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  y: Tensor,
+  mean: Tensor,
+  rstd: Tensor,
+  opts: LayerNormOptions = {},
+): Promise<Dispatch[]> {
   const op = 'layerNorm';
   const { N, C } = layerNormDims(x, gamma, beta, op);
   if (beta === undefined) fail(op, `beta must be a Tensor (${C})`);
   checkArgs(op, {
-    x: { t: x }, gamma: { t: gamma }, beta: { t: beta },
-    y: { t: y, dtype: 'f32', shape: [N, C], out: true }, mean: { t: mean, dtype: 'f32', shape: [N], out: true }, rstd: { t: rstd, dtype: 'f32', shape: [N], out: true },
+    x: { t: x },
+    gamma: { t: gamma },
+    beta: { t: beta },
+    y: { t: y, dtype: 'f32', shape: [N, C], out: true },
+    mean: { t: mean, dtype: 'f32', shape: [N], out: true },
+    rstd: { t: rstd, dtype: 'f32', shape: [N], out: true },
   });
   const eps = opts.eps ?? LAYERNORM_EPS;
   finite(op, 'eps', eps);
@@ -63,12 +83,15 @@ export async function layerNorm(gpu: Gpu, x: Tensor, gamma: Tensor, beta: Tensor
   const pipeline = await pipe(gpu, C, false, 'forward');
   const u = params(gpu, 'layerNorm.params', N, C, eps);
   const label = `layerNorm ${N}x${C}`;
-  return [{
-    label, pipeline,
-    bindGroup: bindGroup(gpu, pipeline, label, [u, x, gamma, beta, y, mean, rstd]),
-    workgroups: grid(gpu, Math.ceil(N / LAYERNORM_WG)),
-    owned: [u],
-  }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [u, x, gamma, beta, y, mean, rstd]),
+      workgroups: grid(gpu, Math.ceil(N / LAYERNORM_WG)),
+      owned: [u],
+    },
+  ];
 }
 
 export interface LayerNormBackwardArgs {
@@ -101,14 +124,22 @@ export async function layerNormBackward(gpu: Gpu, a: LayerNormBackwardArgs): Pro
   const { N, C } = layerNormDims(a.x, a.gamma, undefined, op);
   const f32 = (t: Tensor, shape: number[], out = false) => ({ t, dtype: 'f32' as const, shape, out });
   checkArgs(op, {
-    x: { t: a.x }, gamma: { t: a.gamma }, mean: f32(a.mean, [N]), rstd: f32(a.rstd, [N]), dy: f32(a.dy, [N, C]),
-    dx: f32(a.dx, [N, C], true), dgamma: f32(a.dgamma, [C], true), dbeta: f32(a.dbeta, [C], true),
+    x: { t: a.x },
+    gamma: { t: a.gamma },
+    mean: f32(a.mean, [N]),
+    rstd: f32(a.rstd, [N]),
+    dy: f32(a.dy, [N, C]),
+    dx: f32(a.dx, [N, C], true),
+    dgamma: f32(a.dgamma, [C], true),
+    dbeta: f32(a.dbeta, [C], true),
   });
   const G = Math.ceil(N / LAYERNORM_ROWS);
   const need = G * 2 * C;
   const old = a.scratch?.[0];
-  const partial = old && !old.isDisposed && old.dtype === 'f32' && old.size >= need && old.gpu === gpu
-    ? old : createTensor(gpu, [need], undefined, { label: 'layerNormBackward.partial' });
+  const partial =
+    old && !old.isDisposed && old.dtype === 'f32' && old.size >= need && old.gpu === gpu
+      ? old
+      : createTensor(gpu, [need], undefined, { label: 'layerNormBackward.partial' });
   const accum = !!a.accumulate;
   const [pd, pp, pf] = await Promise.all(['bw_dx', 'bw_partial', 'bw_final'].map((e) => pipe(gpu, C, accum, e)));
   const u = params(gpu, 'layerNormBackward.params', N, C, LAYERNORM_EPS);

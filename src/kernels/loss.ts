@@ -56,15 +56,21 @@ export async function softmaxCrossEntropy(gpu: Gpu, logits: Tensor, labels: Tens
   sameDevice(op, ['logits', logits], ['labels', labels], ['dlogits', dlogits], ['stats', stats]);
   distinctBuffers(op, ['logits', logits], ['labels', labels], ['dlogits', dlogits], ['stats', stats]);
   const pipeline = await pipelines(gpu).get('loss', DEFINES, 'softmax_ce');
-  const params = uniformParams(gpu, 'softmaxCrossEntropy.params', [['u32', B], ['u32', C], ['u32', 1]]);
+  const params = uniformParams(gpu, 'softmaxCrossEntropy.params', [
+    ['u32', B],
+    ['u32', C],
+    ['u32', 1],
+  ]);
   const label = `softmaxCrossEntropy ${B}x${C}`;
-  return [{
-    label,
-    pipeline,
-    bindGroup: bindGroup(gpu, pipeline, label, [params, logits, labels, undefined, dlogits, stats]),
-    workgroups: [1, 1, 1],
-    owned: [params],
-  }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [params, logits, labels, undefined, dlogits, stats]),
+      workgroups: [1, 1, 1],
+      owned: [params],
+    },
+  ];
 }
 
 /** Checks the operands of mse and returns (B, D). */
@@ -102,7 +108,11 @@ export async function mse(gpu: Gpu, pred: Tensor, target: Tensor, dpred: Tensor,
     pipelines(gpu).get('loss', DEFINES, 'mse_partial'),
     pipelines(gpu).get('loss', DEFINES, 'mse_finalize'),
   ]);
-  const params = uniformParams(gpu, 'mse.params', [['u32', B], ['u32', D], ['u32', G]]);
+  const params = uniformParams(gpu, 'mse.params', [
+    ['u32', B],
+    ['u32', D],
+    ['u32', G],
+  ]);
   const partials = gpu.device.createBuffer({ label: 'mse.partials', size: G * 4, usage: 0x80 }); // STORAGE
   const label = `mse ${B}x${D}`;
   return [
@@ -128,10 +138,12 @@ export async function zeroStats(gpu: Gpu, stats: Tensor): Promise<Dispatch[]> {
   checkStats('zeroStats', stats);
   const pipeline = await pipelines(gpu).get('loss', DEFINES, 'zero_stats');
   const label = `zeroStats ${stats.size}`;
-  return [{
-    label,
-    pipeline,
-    bindGroup: bindGroup(gpu, pipeline, label, [undefined, undefined, undefined, undefined, undefined, stats]),
-    workgroups: [1, 1, 1],
-  }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [undefined, undefined, undefined, undefined, undefined, stats]),
+      workgroups: [1, 1, 1],
+    },
+  ];
 }

@@ -43,8 +43,11 @@ export function matmulDims(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Matm
   const [M, Ka] = opts.transposeA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
   const [Kb, N] = opts.transposeB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
   if (Ka !== Kb) {
-    fail(op, `inner dimensions differ: op(a) is [${M}, ${Ka}] and op(b) is [${Kb}, ${N}] ` +
-      `(a [${a.shape}]${opts.transposeA ? ' transposed' : ''}, b [${b.shape}]${opts.transposeB ? ' transposed' : ''})`);
+    fail(
+      op,
+      `inner dimensions differ: op(a) is [${M}, ${Ka}] and op(b) is [${Kb}, ${N}] ` +
+        `(a [${a.shape}]${opts.transposeA ? ' transposed' : ''}, b [${b.shape}]${opts.transposeB ? ' transposed' : ''})`,
+    );
   }
   if (opts.bias) {
     rank(op, 'bias', opts.bias, 1, '(N)');
@@ -64,8 +67,7 @@ export const MATMUL_TILE = { cpu: { rows: 16, cols: 32 }, gpu: { rows: 64, cols:
 /** True for CPU (software) adapters: lavapipe/llvmpipe, SwiftShader, WARP. */
 export function isCpuAdapter(gpu: Gpu): boolean {
   const i = gpu.info;
-  return i.isFallbackAdapter || i.architecture === 'software' ||
-    /llvmpipe|lavapipe|swiftshader|warp|software/i.test(`${i.device} ${i.description}`);
+  return i.isFallbackAdapter || i.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|warp|software/i.test(`${i.device} ${i.description}`);
 }
 
 /** Whether the 'cpu' kernel can run here: it needs subgroups of exactly 8 lanes. */
@@ -92,7 +94,10 @@ export function matmulVariant(gpu: Gpu, requested: MatmulOptions['variant'] = 'a
   }
   if (v === 'auto') return isCpuAdapter(gpu) && hasSubgroups8(gpu) ? 'cpu' : 'gpu';
   if (v === 'cpu' && !hasSubgroups8(gpu)) {
-    fail('matmul', `variant 'cpu' needs the 'subgroups' feature with 8-lane subgroups; this adapter (${gpu.info.description || gpu.info.device}) has none`);
+    fail(
+      'matmul',
+      `variant 'cpu' needs the 'subgroups' feature with 8-lane subgroups; this adapter (${gpu.info.description || gpu.info.device}) has none`,
+    );
   }
   return v as MatmulVariant;
 }
@@ -102,7 +107,8 @@ export async function matmul(gpu: Gpu, a: Tensor, b: Tensor, out: Tensor, opts: 
   const { M, N, K } = matmulDims(a, b, opts);
   rank('matmul', 'out', out, 2, '(M, N)');
   shapeIs('matmul', 'out', out, [M, N]);
-  const tA = !!opts.transposeA, tB = !!opts.transposeB;
+  const tA = !!opts.transposeA,
+    tB = !!opts.transposeB;
   const variant = matmulVariant(gpu, opts.variant);
   const defines = {
     TRANS_A: tA,
@@ -117,18 +123,24 @@ export async function matmul(gpu: Gpu, a: Tensor, b: Tensor, out: Tensor, opts: 
   };
   const entry = variant === 'cpu' ? 'sg8' : 'tiled';
   const pipeline = await pipelines(gpu).get('matmul', defines, entry);
-  const params = uniformParams(gpu, 'matmul.params', [['u32', M], ['u32', N], ['u32', K]]);
+  const params = uniformParams(gpu, 'matmul.params', [
+    ['u32', M],
+    ['u32', N],
+    ['u32', K],
+  ]);
   const label = `matmul ${M}x${N}x${K}${tA ? ' tA' : ''}${tB ? ' tB' : ''} ${variant}`;
   const tile = MATMUL_TILE[variant];
   const workgroups = [Math.ceil(N / tile.cols), Math.ceil(M / tile.rows), 1] as const;
   checkWorkgroups(gpu, label, workgroups);
-  return [{
-    label,
-    pipeline,
-    bindGroup: bindGroup(gpu, pipeline, label, [params, a, b, out, opts.bias]),
-    workgroups,
-    owned: [params],
-  }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [params, a, b, out, opts.bias]),
+      workgroups,
+      owned: [params],
+    },
+  ];
 }
 
 /** Dispatch records for db (N) = Σ_m dy (M, N). */
@@ -138,17 +150,29 @@ export async function colsum(gpu: Gpu, dy: Tensor, db: Tensor): Promise<Dispatch
   rank('colsum', 'db', db, 1, '(N)');
   shapeIs('colsum', 'db', db, [N]);
   const defines = {
-    TRANS_A: false, TRANS_B: false, BIAS: false, RELU: false,
-    VEC_A: false, VEC_B: false, VEC_C: false, SUBGROUPS: false,
+    TRANS_A: false,
+    TRANS_B: false,
+    BIAS: false,
+    RELU: false,
+    VEC_A: false,
+    VEC_B: false,
+    VEC_C: false,
+    SUBGROUPS: false,
   };
   const pipeline = await pipelines(gpu).get('matmul', defines, 'colsum');
-  const params = uniformParams(gpu, 'colsum.params', [['u32', M], ['u32', N], ['u32', 0]]);
+  const params = uniformParams(gpu, 'colsum.params', [
+    ['u32', M],
+    ['u32', N],
+    ['u32', 0],
+  ]);
   const label = `colsum ${M}x${N}`;
-  return [{
-    label,
-    pipeline,
-    bindGroup: bindGroup(gpu, pipeline, label, [params, dy, undefined, db]),
-    workgroups: [Math.ceil(N / 64), 1, 1],
-    owned: [params],
-  }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [params, dy, undefined, db]),
+      workgroups: [Math.ceil(N / 64), 1, 1],
+      owned: [params],
+    },
+  ];
 }

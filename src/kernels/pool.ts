@@ -24,8 +24,16 @@ export interface MaxPool2dOptions {
 }
 
 export interface MaxPool2dDims {
-  N: number; C: number; H: number; W: number;
-  KH: number; KW: number; SH: number; SW: number; OH: number; OW: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  KH: number;
+  KW: number;
+  SH: number;
+  SW: number;
+  OH: number;
+  OW: number;
 }
 
 export const POOL_WG = 64;
@@ -78,9 +86,18 @@ export function maxPool2dBackwardDims(dy: Tensor, argmax: Tensor, inputShape: re
 
 function params(gpu: Gpu, label: string, d: MaxPool2dDims): GPUBuffer {
   return uniformParams(gpu, label, [
-    ['u32', d.N], ['u32', d.C], ['u32', d.H], ['u32', d.W],
-    ['u32', d.OH], ['u32', d.OW], ['u32', d.KH], ['u32', d.KW],
-    ['u32', d.SH], ['u32', d.SW], ['u32', 0], ['u32', 0],
+    ['u32', d.N],
+    ['u32', d.C],
+    ['u32', d.H],
+    ['u32', d.W],
+    ['u32', d.OH],
+    ['u32', d.OW],
+    ['u32', d.KH],
+    ['u32', d.KW],
+    ['u32', d.SH],
+    ['u32', d.SW],
+    ['u32', 0],
+    ['u32', 0],
   ]);
 }
 
@@ -100,13 +117,15 @@ export async function maxPool2d(gpu: Gpu, x: Tensor, y: Tensor, argmax: Tensor, 
   const pipeline = await pipelines(gpu).get('pool', { WG: POOL_WG });
   const label = `maxPool2d ${dimsLabel(d)}`;
   const p = params(gpu, 'maxPool2d.params', d);
-  return [{
-    label,
-    pipeline,
-    bindGroup: bindGroup(gpu, pipeline, label, [p, x, y, argmax]),
-    workgroups: grid(gpu, Math.ceil((d.N * d.C * d.OH * d.OW) / POOL_WG)),
-    owned: [p],
-  }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [p, x, y, argmax]),
+      workgroups: grid(gpu, Math.ceil((d.N * d.C * d.OH * d.OW) / POOL_WG)),
+      owned: [p],
+    },
+  ];
 }
 
 /** Dispatch records for dx (N, C, H, W) from dy and argmax (N, C, OH, OW). */
@@ -121,11 +140,13 @@ export async function maxPool2dBackward(gpu: Gpu, dy: Tensor, argmax: Tensor, dx
   const pipeline = await pipelines(gpu).get('pool', { WG: POOL_WG }, tiles ? 'backward_tiles' : 'backward');
   const label = `maxPool2d.backward${tiles ? '_tiles' : ''} ${dimsLabel(d)}`;
   const p = params(gpu, 'maxPool2d.backward.params', d);
-  return [{
-    label,
-    pipeline,
-    bindGroup: bindGroup(gpu, pipeline, label, [p, undefined, undefined, undefined, dy, argmax, dx]),
-    workgroups: grid(gpu, Math.ceil((d.N * d.C * (tiles ? d.OH * d.OW : d.H * d.W)) / POOL_WG)),
-    owned: [p],
-  }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [p, undefined, undefined, undefined, dy, argmax, dx]),
+      workgroups: grid(gpu, Math.ceil((d.N * d.C * (tiles ? d.OH * d.OW : d.H * d.W)) / POOL_WG)),
+      owned: [p],
+    },
+  ];
 }

@@ -24,7 +24,8 @@ const OP = 'qat';
 function arg(name: string, t: Tensor, dt: 'f32' | 'u32', size?: number, what?: string): void {
   tensorArg(OP, name, t);
   dtype(OP, name, t, dt);
-  if (size !== undefined && t.size !== size) fail(OP, `${name} must have ${size} elements${what ? ` (${what})` : ''}, got shape [${t.shape}] (${t.size})`);
+  if (size !== undefined && t.size !== size)
+    fail(OP, `${name} must have ${size} elements${what ? ` (${what})` : ''}, got shape [${t.shape}] (${t.size})`);
   alignedOffset(OP, name, t);
 }
 
@@ -36,10 +37,30 @@ function centroidCount(t: Tensor): number {
 
 type Slots = { w?: Tensor; mask?: Tensor; latent?: Tensor; cent?: Tensor; asg?: Tensor; grads?: Tensor };
 
-async function record(gpu: Gpu, entry: string, label: string, n: number, K: number, s: Slots, workgroups: readonly [number, number, number], damp = 0): Promise<Dispatch> {
+async function record(
+  gpu: Gpu,
+  entry: string,
+  label: string,
+  n: number,
+  K: number,
+  s: Slots,
+  workgroups: readonly [number, number, number],
+  damp = 0,
+): Promise<Dispatch> {
   const pipeline = await pipelines(gpu).get('qat', { WG: QAT.WG }, entry);
-  const uni = uniformParams(gpu, 'qat.params', [['u32', n], ['u32', K], ['u32', 0], ['f32', damp]]);
-  return { label, pipeline, workgroups, owned: [uni], bindGroup: bindGroup(gpu, pipeline, label, [uni, s.w, s.mask, s.latent, s.cent, s.asg, s.grads]) };
+  const uni = uniformParams(gpu, 'qat.params', [
+    ['u32', n],
+    ['u32', K],
+    ['u32', 0],
+    ['f32', damp],
+  ]);
+  return {
+    label,
+    pipeline,
+    workgroups,
+    owned: [uni],
+    bindGroup: bindGroup(gpu, pipeline, label, [uni, s.w, s.mask, s.latent, s.cent, s.asg, s.grads]),
+  };
 }
 
 export interface QatSnapArgs {
@@ -66,7 +87,17 @@ export async function qatSnap(gpu: Gpu, a: QatSnapArgs): Promise<Dispatch[]> {
   const K = centroidCount(a.centroids);
   sameDevice(OP, ['w', a.w], ['mask', a.mask], ['latent', a.latent], ['centroids', a.centroids], ['assign', a.assign]);
   distinctBuffers(OP, ['w', a.w], ['mask', a.mask], ['latent', a.latent], ['centroids', a.centroids], ['assign', a.assign]);
-  return [await record(gpu, 'snap', `qat.snap n=${n} K=${K}`, n, K, { w: a.w, mask: a.mask, latent: a.latent, cent: a.centroids, asg: a.assign }, grid(gpu, Math.ceil(n / QAT.WG)))];
+  return [
+    await record(
+      gpu,
+      'snap',
+      `qat.snap n=${n} K=${K}`,
+      n,
+      K,
+      { w: a.w, mask: a.mask, latent: a.latent, cent: a.centroids, asg: a.assign },
+      grid(gpu, Math.ceil(n / QAT.WG)),
+    ),
+  ];
 }
 
 export interface QatRestoreArgs {
@@ -88,7 +119,10 @@ export async function qatRestore(gpu: Gpu, a: QatRestoreArgs): Promise<Dispatch[
   arg('latent', a.latent, 'f32', n, 'like w');
   const damp = a.dampen ?? 0;
   if (typeof damp !== 'number' || !Number.isFinite(damp) || damp < 0) fail(OP, `dampen must be a finite number ≥ 0, got ${String(a.dampen)}`);
-  const bufs: [string, Tensor][] = [['w', a.w], ['latent', a.latent]];
+  const bufs: [string, Tensor][] = [
+    ['w', a.w],
+    ['latent', a.latent],
+  ];
   if (damp > 0) {
     if (!a.grads) fail(OP, 'dampen > 0 needs grads (the gradient of w, (n) f32)');
     arg('grads', a.grads!, 'f32', n, 'like w');

@@ -52,7 +52,12 @@ export async function rankTopk(gpu: Gpu, a: RankTopkArgs): Promise<Dispatch[]> {
   const base = a.base ?? 0;
   rank(OP, 'scores', scores, 2, '(R, N)');
   dtype(OP, 'scores', scores, 'f32');
-  for (const [n, t] of [['rows', rows], ['rowptr', rowptr], ['cols', cols], ['outIdx', outIdx]] as const) {
+  for (const [n, t] of [
+    ['rows', rows],
+    ['rowptr', rowptr],
+    ['cols', cols],
+    ['outIdx', outIdx],
+  ] as const) {
     tensorArg(OP, n, t);
     dtype(OP, n, t, 'u32');
   }
@@ -64,17 +69,39 @@ export async function rankTopk(gpu: Gpu, a: RankTopkArgs): Promise<Dispatch[]> {
   const [R, N] = scores.shape as [number, number];
   if (rows.size < base + R) fail(OP, `rows must hold base + R = ${base + R} user ids, got ${rows.size}`);
   if (rowptr.size < 2) fail(OP, `rowptr must hold U + 1 ≥ 2 offsets, got ${rowptr.size}`);
-  for (const [n, t] of [['outIdx', outIdx], ['outVal', outVal]] as const) {
+  for (const [n, t] of [
+    ['outIdx', outIdx],
+    ['outVal', outVal],
+  ] as const) {
     if (t.size < (base + R) * k) fail(OP, `${n} must hold (base + R)·k = ${(base + R) * k} entries, got ${t.size}`);
   }
   sameDevice(OP, ['scores', scores], ['rows', rows], ['rowptr', rowptr], ['cols', cols], ['outIdx', outIdx], ['outVal', outVal]);
   const defines = { WG: RANK_TOPK_WG, KMAX: RANK_TOPK_KMAX };
   const variant = variantOf(a.variant);
-  const [pe, pt] = await Promise.all(['exclude', variant === 'rounds' ? 'topk_rounds' : 'topk'].map((e) => pipelines(gpu).get('rank-topk', defines, e)));
-  const u = uniformParams(gpu, 'rankTopk.params', [['u32', R], ['u32', N], ['u32', k], ['u32', base], ['u32', rowptr.size - 1]]);
+  const [pe, pt] = await Promise.all(
+    ['exclude', variant === 'rounds' ? 'topk_rounds' : 'topk'].map((e) => pipelines(gpu).get('rank-topk', defines, e)),
+  );
+  const u = uniformParams(gpu, 'rankTopk.params', [
+    ['u32', R],
+    ['u32', N],
+    ['u32', k],
+    ['u32', base],
+    ['u32', rowptr.size - 1],
+  ]);
   const tag = `${R}x${N} k=${k} base=${base} ${variant}`;
   return [
-    { label: `rankTopk.exclude ${tag}`, pipeline: pe!, bindGroup: bindGroup(gpu, pe!, `rankTopk.exclude ${tag}`, [u, scores, rows, rowptr, cols]), workgroups: grid(gpu, Math.ceil(R / 64)), owned: [u] },
-    { label: `rankTopk.topk ${tag}`, pipeline: pt!, bindGroup: bindGroup(gpu, pt!, `rankTopk.topk ${tag}`, [u, scores, rows, undefined, undefined, outIdx, outVal]), workgroups: grid(gpu, R) },
+    {
+      label: `rankTopk.exclude ${tag}`,
+      pipeline: pe!,
+      bindGroup: bindGroup(gpu, pe!, `rankTopk.exclude ${tag}`, [u, scores, rows, rowptr, cols]),
+      workgroups: grid(gpu, Math.ceil(R / 64)),
+      owned: [u],
+    },
+    {
+      label: `rankTopk.topk ${tag}`,
+      pipeline: pt!,
+      bindGroup: bindGroup(gpu, pt!, `rankTopk.topk ${tag}`, [u, scores, rows, undefined, undefined, outIdx, outVal]),
+      workgroups: grid(gpu, R),
+    },
   ];
 }

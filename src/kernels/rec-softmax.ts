@@ -28,7 +28,10 @@ export interface RecSoftmaxArgs {
 }
 
 function checkIndex(op: string, perm: Tensor, rowptr: Tensor, base: number, B: number): void {
-  for (const [n, t] of [['perm', perm], ['rowptr', rowptr]] as const) {
+  for (const [n, t] of [
+    ['perm', perm],
+    ['rowptr', rowptr],
+  ] as const) {
     tensorArg(op, n, t);
     dtype(op, n, t, 'u32');
   }
@@ -45,7 +48,8 @@ export async function recSoftmaxXent(gpu: Gpu, a: RecSoftmaxArgs): Promise<Dispa
   rank(op, 'scores', scores, 2, '(B, N)');
   dtype(op, 'scores', scores, 'f32');
   const [B, N] = scores.shape as [number, number];
-  const base = a.base ?? 0, scale = a.scale ?? 1 / B;
+  const base = a.base ?? 0,
+    scale = a.scale ?? 1 / B;
   finite(op, 'scale', scale);
   checkIndex(op, perm, rowptr, base, B);
   tensorArg(op, 'items', items);
@@ -59,9 +63,18 @@ export async function recSoftmaxXent(gpu: Gpu, a: RecSoftmaxArgs): Promise<Dispa
   if (ds.buffer === scores.buffer) fail(op, 'ds and scores must be in different GPU buffers');
   sameDevice(op, ['scores', scores], ['perm', perm], ['rowptr', rowptr], ['items', items], ['ds', ds], ['loss', loss]);
   const pipeline = await pipelines(gpu).get('rec-softmax', { WG: REC_SOFTMAX_WG }, 'softmax_xent');
-  const u = uniformParams(gpu, 'recSoftmaxXent.params', [['u32', B], ['u32', N], ['u32', base], ['u32', rowptr.size - 1], ['u32', 0], ['f32', scale]]);
+  const u = uniformParams(gpu, 'recSoftmaxXent.params', [
+    ['u32', B],
+    ['u32', N],
+    ['u32', base],
+    ['u32', rowptr.size - 1],
+    ['u32', 0],
+    ['f32', scale],
+  ]);
   const label = `recSoftmaxXent ${B}x${N} base=${base}`;
-  return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, [u, scores, perm, rowptr, items, ds, loss]), workgroups: grid(gpu, B), owned: [u] }];
+  return [
+    { label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, [u, scores, perm, rowptr, items, ds, loss]), workgroups: grid(gpu, B), owned: [u] },
+  ];
 }
 
 export interface RecScatterArgs {
@@ -100,10 +113,21 @@ export async function recScatterRows(gpu: Gpu, a: RecScatterArgs): Promise<Dispa
   sameDevice(op, ['drows', a.clear ? undefined : drows], ['perm', perm], ['dtable', dtable]);
   const entry = a.clear ? 'clear_rows' : 'scatter_rows';
   const pipeline = await pipelines(gpu).get('rec-softmax', { WG: REC_SOFTMAX_WG }, entry);
-  const u = uniformParams(gpu, `${op}.params`, [['u32', B!], ['u32', 0], ['u32', base], ['u32', U], ['u32', C], ['f32', 0]]);
+  const u = uniformParams(gpu, `${op}.params`, [
+    ['u32', B!],
+    ['u32', 0],
+    ['u32', base],
+    ['u32', U],
+    ['u32', C],
+    ['f32', 0],
+  ]);
   const label = `recScatterRows.${a.clear ? 'clear' : 'scatter'} ${B}x${C} U=${U} base=${base}`;
-  const binds = a.clear ? [u, undefined, perm, undefined, undefined, undefined, undefined, undefined, dtable] : [u, undefined, perm, undefined, undefined, undefined, undefined, drows, dtable];
-  return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, binds), workgroups: grid(gpu, Math.ceil((B! * C) / REC_SOFTMAX_WG)), owned: [u] }];
+  const binds = a.clear
+    ? [u, undefined, perm, undefined, undefined, undefined, undefined, undefined, dtable]
+    : [u, undefined, perm, undefined, undefined, undefined, undefined, drows, dtable];
+  return [
+    { label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, binds), workgroups: grid(gpu, Math.ceil((B! * C) / REC_SOFTMAX_WG)), owned: [u] },
+  ];
 }
 
 /** One dispatch: out (B, C) = the rows perm[base .. base + B) of table (U, C), 0 for padding. */
@@ -118,17 +142,33 @@ export async function recGatherRows(gpu: Gpu, a: { table: Tensor; perm: Tensor; 
   dtype(op, 'out', out, 'f32');
   if (out.shape[1] !== C) fail(op, `out must have ${C} columns like table, got shape [${out.shape}]`);
   if (out.buffer === table.buffer) fail(op, 'out and table must be in different GPU buffers');
-  const B = out.shape[0]!, base = a.base ?? 0;
+  const B = out.shape[0]!,
+    base = a.base ?? 0;
   tensorArg(op, 'perm', perm);
   dtype(op, 'perm', perm, 'u32');
   if (!Number.isInteger(base) || base < 0) fail(op, `base must be a non-negative integer, got ${base}`);
   if (perm.size < base + B) fail(op, `perm must hold base + B = ${base + B} user ids, got ${perm.size}`);
   sameDevice(op, ['table', table], ['perm', perm], ['out', out]);
   const pipeline = await pipelines(gpu).get('rec-softmax', { WG: REC_SOFTMAX_WG }, 'gather_rows');
-  const u = uniformParams(gpu, `${op}.params`, [['u32', B], ['u32', 0], ['u32', base], ['u32', U], ['u32', C], ['f32', 0]]);
+  const u = uniformParams(gpu, `${op}.params`, [
+    ['u32', B],
+    ['u32', 0],
+    ['u32', base],
+    ['u32', U],
+    ['u32', C],
+    ['f32', 0],
+  ]);
   const label = `recGatherRows ${B}x${C} U=${U} base=${base}`;
   const _ = undefined;
-  return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, [u, _, perm, _, _, _, _, _, _, table, out]), workgroups: grid(gpu, Math.ceil((B * C) / REC_SOFTMAX_WG)), owned: [u] }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [u, _, perm, _, _, _, _, _, _, table, out]),
+      workgroups: grid(gpu, Math.ceil((B * C) / REC_SOFTMAX_WG)),
+      owned: [u],
+    },
+  ];
 }
 
 /** A 16-byte uniform buffer holding the denoising seed (x); write it with writeSeed before a run. */
@@ -161,16 +201,34 @@ export async function recMultiHot(gpu: Gpu, a: RecMultiHotArgs): Promise<Dispatc
   rank(op, 'out', out, 2, '(B, N)');
   dtype(op, 'out', out, 'f32');
   const [B, N] = out.shape as [number, number];
-  const base = a.base ?? 0, drop = a.drop ?? 0;
+  const base = a.base ?? 0,
+    drop = a.drop ?? 0;
   if (!(drop >= 0 && drop < 1)) fail(op, `drop must be in [0, 1), got ${drop}`);
   checkIndex(op, perm, rowptr, base, B);
   tensorArg(op, 'items', items);
   dtype(op, 'items', items, 'u32');
-  if (!a.seed || typeof (a.seed as GPUBuffer).size !== 'number' || a.seed.size < 16) fail(op, 'seed must be a 16-byte uniform buffer (createSeedBuffer)');
+  if (!a.seed || typeof (a.seed as GPUBuffer).size !== 'number' || a.seed.size < 16)
+    fail(op, 'seed must be a 16-byte uniform buffer (createSeedBuffer)');
   sameDevice(op, ['perm', perm], ['rowptr', rowptr], ['items', items], ['out', out]);
   const pipeline = await pipelines(gpu).get('rec-softmax', { WG: REC_SOFTMAX_WG }, 'multi_hot');
-  const u = uniformParams(gpu, `${op}.params`, [['u32', B], ['u32', N], ['u32', base], ['u32', rowptr.size - 1], ['u32', 0], ['f32', 0], ['u32', Math.floor(drop * 2 ** 32)]]);
+  const u = uniformParams(gpu, `${op}.params`, [
+    ['u32', B],
+    ['u32', N],
+    ['u32', base],
+    ['u32', rowptr.size - 1],
+    ['u32', 0],
+    ['f32', 0],
+    ['u32', Math.floor(drop * 2 ** 32)],
+  ]);
   const label = `recMultiHot ${B}x${N} base=${base} drop=${drop}`;
   const _ = undefined;
-  return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, [u, _, perm, rowptr, items, out, _, _, _, _, _, a.seed]), workgroups: grid(gpu, B), owned: [u] }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [u, _, perm, rowptr, items, out, _, _, _, _, _, a.seed]),
+      workgroups: grid(gpu, B),
+      owned: [u],
+    },
+  ];
 }

@@ -86,7 +86,12 @@ export function sgdL2Check(params: SgdParams, hyper: Tensor | undefined, opts: S
   tensorArg(op, 'v', v);
   if (mask !== undefined) tensorArg(op, 'mask', mask);
   const n = w.size;
-  for (const [name, t] of [['w', w], ['g', g], ['v', v], ['mask', mask]] as const) {
+  for (const [name, t] of [
+    ['w', w],
+    ['g', g],
+    ['v', v],
+    ['mask', mask],
+  ] as const) {
     if (!t) continue;
     dtype(op, name, t, 'f32');
     if (t.size !== n) fail(op, `${name} must have ${n} elements like w, got shape [${t.shape}] (${t.size})`);
@@ -97,7 +102,8 @@ export function sgdL2Check(params: SgdParams, hyper: Tensor | undefined, opts: S
     tensorArg(op, 'norm', opts.norm);
     dtype(op, 'norm', opts.norm, 'f32');
     if (opts.norm.size < 2) fail(op, `norm must hold [Σ g², ‖g‖] (gradNorm's output), got shape [${opts.norm.shape}]`);
-    if (hyper !== undefined && hyper.size < SGD_HYPER.size) fail(op, `hyper must hold ${SGD_HYPER.size} entries [lr, momentum, l2, clip] to clip, got shape [${hyper.shape}]`);
+    if (hyper !== undefined && hyper.size < SGD_HYPER.size)
+      fail(op, `hyper must hold ${SGD_HYPER.size} entries [lr, momentum, l2, clip] to clip, got shape [${hyper.shape}]`);
   }
   const decayEnd = opts.decayEnd ?? n;
   if (!Number.isInteger(decayEnd) || decayEnd < 0 || decayEnd > n) fail(op, `decayEnd must be an integer in [0, ${n}], got ${decayEnd}`);
@@ -121,7 +127,11 @@ export async function sgdL2(gpu: Gpu, params: SgdParams, hyper: Tensor, opts: Sg
   const part = async (vec4: boolean, start: number, count: number): Promise<void> => {
     const pipeline = await pipelines(gpu).get('sgd-l2', { MASK: !!mask, VEC4: vec4, CLIP: !!opts.norm, WG: SGD_WG });
     const items = vec4 ? count / 4 : count;
-    const uni = uniformParams(gpu, 'sgdL2.params', [['u32', items], ['u32', decayEnd], ['u32', start]]);
+    const uni = uniformParams(gpu, 'sgdL2.params', [
+      ['u32', items],
+      ['u32', decayEnd],
+      ['u32', start],
+    ]);
     const label = `sgdL2 ${n}${mask ? ' masked' : ''}${opts.norm ? ' clipped' : ''}${vec4 ? '' : ' tail'}`;
     const r = (t: Tensor | undefined) => (t ? elementRange(t, start, count) : undefined);
     out.push({

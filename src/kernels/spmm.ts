@@ -39,7 +39,9 @@ export function uploadMatrix(gpu: Gpu, m: CompressedMatrix, label = 'spmm'): Gpu
       codebook: m.codebook && t(m.codebook, 'f32', 'codebook'),
       bias: t(m.bias, 'f32', 'bias'),
       bytes: matrixBytes(m),
-      dispose() { for (const x of made) x.dispose(); },
+      dispose() {
+        for (const x of made) x.dispose();
+      },
     };
     return g;
   } catch (e) {
@@ -66,7 +68,9 @@ export interface SpmmOptions {
 export async function spmm(gpu: Gpu, w: GpuMatrix, x: Tensor, y: Tensor, opts: SpmmOptions): Promise<Dispatch[]> {
   const op = 'spmm';
   const { m } = w;
-  const B = opts.B, P = opts.P ?? 1, act = opts.act ?? 'none';
+  const B = opts.B,
+    P = opts.P ?? 1,
+    act = opts.act ?? 'none';
   if (!Number.isInteger(B) || B < 1) fail(op, `B must be a positive integer, got ${B}`);
   if (!Number.isInteger(P) || P < 1 || B % P !== 0) fail(op, `P must be a positive integer dividing B = ${B}, got ${P}`);
   dtype(op, 'x', x, 'f32');
@@ -74,27 +78,59 @@ export async function spmm(gpu: Gpu, w: GpuMatrix, x: Tensor, y: Tensor, opts: S
   if (x.size !== B * m.inDim) fail(op, `x must hold B·inDim = ${B}·${m.inDim} = ${B * m.inDim} values, got ${x.size} (shape [${x.shape}])`);
   if (y.size !== B * m.rows) fail(op, `y must hold B·rows = ${B}·${m.rows} = ${B * m.rows} values, got ${y.size} (shape [${y.shape}])`);
   sameDevice(op, ['x', x], ['y', y], ['codes', w.codes]);
-  const xT = opts.xT ?? false, yT = opts.yT ?? false;
+  const xT = opts.xT ?? false,
+    yT = opts.yT ?? false;
   if (yT && P !== 1) fail(op, `yT needs P = 1, got P ${P}`);
-  const tb = xT ? 1 : opts.tb ?? (B >= 8 ? 8 : B >= 2 ? 4 : 1);
+  const tb = xT ? 1 : (opts.tb ?? (B >= 8 ? 8 : B >= 2 ? 4 : 1));
   const shared = m.bits !== 32;
   const K = m.codebook?.length ?? 0;
   const defines = {
-    WG: SPMM_WG, TB: tb, XT: xT, YT: yT, DENSE: m.format === 'dense', IDX16: m.idx16, F32VALUES: !shared, CBSHARED: shared && K <= 256,
-    BITS: shared ? m.bits : 32, PER: perWord(m.bits), MASK: shared ? 2 ** m.bits - 1 : 0,
-    ACT_RELU: act === 'relu', ACT_SIGMOID: act === 'sigmoid', ACT_TANH: act === 'tanh',
+    WG: SPMM_WG,
+    TB: tb,
+    XT: xT,
+    YT: yT,
+    DENSE: m.format === 'dense',
+    IDX16: m.idx16,
+    F32VALUES: !shared,
+    CBSHARED: shared && K <= 256,
+    BITS: shared ? m.bits : 32,
+    PER: perWord(m.bits),
+    MASK: shared ? 2 ** m.bits - 1 : 0,
+    ACT_RELU: act === 'relu',
+    ACT_SIGMOID: act === 'sigmoid',
+    ACT_TANH: act === 'tanh',
   };
   const pipeline = await pipelines(gpu).get('spmm', defines);
   const label = `spmm ${m.format} ${m.rows}x${m.inDim} b${m.bits} B${B}${P > 1 ? ` P${P}` : ''}${xT ? ' xT' : ''}${yT ? ' yT' : ''} ${act}`;
-  const p = uniformParams(gpu, 'spmm.params', [['u32', m.rows], ['u32', m.inDim], ['u32', B], ['u32', P], ['u32', K], ['u32', 0], ['u32', 0], ['u32', 0]]);
+  const p = uniformParams(gpu, 'spmm.params', [
+    ['u32', m.rows],
+    ['u32', m.inDim],
+    ['u32', B],
+    ['u32', P],
+    ['u32', K],
+    ['u32', 0],
+    ['u32', 0],
+    ['u32', 0],
+  ]);
   const csr = m.format === 'csr';
-  return [{
-    label,
-    pipeline,
-    bindGroup: bindGroup(gpu, pipeline, label, [p, x, csr ? w.rowptr : undefined, csr ? w.cols : undefined, w.codes, shared ? w.codebook : undefined, w.bias, y]),
-    workgroups: grid(gpu, Math.ceil((m.rows * Math.ceil(B / tb)) / SPMM_WG)),
-    owned: [p],
-  }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [
+        p,
+        x,
+        csr ? w.rowptr : undefined,
+        csr ? w.cols : undefined,
+        w.codes,
+        shared ? w.codebook : undefined,
+        w.bias,
+        y,
+      ]),
+      workgroups: grid(gpu, Math.ceil((m.rows * Math.ceil(B / tb)) / SPMM_WG)),
+      owned: [p],
+    },
+  ];
 }
 
 /** Dispatch records for patches (N·OH·OW, C·KH·KW) of x (N·C·H·W), zero padding; `transposed`: (C·KH·KW, N·OH·OW). */
@@ -103,16 +139,39 @@ export async function im2col(gpu: Gpu, x: Tensor, patches: Tensor, g: Im2colGeom
   const total = g.N * g.OH * g.OW * g.C * g.KH * g.KW;
   if (x.size !== g.N * g.C * g.H * g.W) fail(op, `x must hold N·C·H·W = ${g.N * g.C * g.H * g.W} values, got ${x.size}`);
   if (patches.size !== total) fail(op, `patches must hold N·OH·OW·C·KH·KW = ${total} values, got ${patches.size}`);
-  const pipeline = await pipelines(gpu).get('spmm', {
-    WG: SPMM_WG, TB: 1, XT: transposed, YT: false, DENSE: false, IDX16: false, F32VALUES: true, CBSHARED: false, BITS: 32, PER: 1, MASK: 0, ACT_RELU: false, ACT_SIGMOID: false, ACT_TANH: false,
-  }, 'im2col');
+  const pipeline = await pipelines(gpu).get(
+    'spmm',
+    {
+      WG: SPMM_WG,
+      TB: 1,
+      XT: transposed,
+      YT: false,
+      DENSE: false,
+      IDX16: false,
+      F32VALUES: true,
+      CBSHARED: false,
+      BITS: 32,
+      PER: 1,
+      MASK: 0,
+      ACT_RELU: false,
+      ACT_SIGMOID: false,
+      ACT_TANH: false,
+    },
+    'im2col',
+  );
   const label = `im2col ${g.N}x${g.C}x${g.H}x${g.W} k${g.KH}x${g.KW} s${g.S} p${g.PAD}`;
-  const q = uniformParams(gpu, 'im2col.params', [g.N, g.C, g.H, g.W, g.KH, g.KW, g.S, g.PAD, g.OH, g.OW, 0, 0].map((v) => ['u32', v] as ['u32', number]));
-  return [{
-    label,
-    pipeline,
-    bindGroup: bindGroup(gpu, pipeline, label, [undefined, x, undefined, undefined, undefined, undefined, undefined, undefined, q, patches]),
-    workgroups: grid(gpu, Math.ceil(total / SPMM_WG)),
-    owned: [q],
-  }];
+  const q = uniformParams(
+    gpu,
+    'im2col.params',
+    [g.N, g.C, g.H, g.W, g.KH, g.KW, g.S, g.PAD, g.OH, g.OW, 0, 0].map((v) => ['u32', v] as ['u32', number]),
+  );
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, [undefined, x, undefined, undefined, undefined, undefined, undefined, undefined, q, patches]),
+      workgroups: grid(gpu, Math.ceil(total / SPMM_WG)),
+      owned: [q],
+    },
+  ];
 }

@@ -19,7 +19,16 @@ export interface StepBuffers {
 }
 
 function params(gpu: Gpu, label: string, B: number, D: number, cap: number, n: number, scale = 1, shift = 0): GPUBuffer {
-  return uniformParams(gpu, label, [['u32', B], ['u32', D], ['u32', cap], ['u32', n], ['f32', scale], ['f32', shift], ['u32', 0], ['u32', 0]]);
+  return uniformParams(gpu, label, [
+    ['u32', B],
+    ['u32', D],
+    ['u32', cap],
+    ['u32', n],
+    ['f32', scale],
+    ['f32', shift],
+    ['u32', 0],
+    ['u32', 0],
+  ]);
 }
 
 /** hyper ← table[state.step % cap] (rows of `width` values; cap = table.size / width). */
@@ -30,7 +39,15 @@ export async function prepareStep(gpu: Gpu, s: StepBuffers, width = 4): Promise<
   if (s.hyper.size < width) fail('prepareStep', `hyper must hold a row of ${width} values, got ${s.hyper.size}`);
   const pipeline = await pipelines(gpu).get('step', { U8: false, WORDS: false, WG }, 'prepare');
   const u = params(gpu, 'prepare.params', 0, width, cap, 1);
-  return [{ label: 'step.prepare', pipeline, bindGroup: bindGroup(gpu, pipeline, 'step.prepare', [u, s.state, s.table, s.hyper]), workgroups: [1, 1, 1], owned: [u] }];
+  return [
+    {
+      label: 'step.prepare',
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, 'step.prepare', [u, s.state, s.table, s.hyper]),
+      workgroups: [1, 1, 1],
+      owned: [u],
+    },
+  ];
 }
 
 /** state.step += 1. */
@@ -70,16 +87,21 @@ export async function gatherBatch(gpu: Gpu, a: GatherArgs): Promise<Dispatch[]> 
   // whole words per invocation when every sample starts on a word (bytes, D % 4 == 0)
   const words = a.bytes && a.D % 4 === 0;
   const pipeline = await pipelines(gpu).get('step', { U8: a.bytes, WORDS: words, WG }, 'gather');
-  const out: Dispatch[] = [{
-    label: `gather ${B}x${a.D}`, pipeline,
-    bindGroup: bindGroup(gpu, pipeline, 'gather', [u, a.state, undefined, undefined, a.perm, a.data, a.out]),
-    workgroups: grid(gpu, Math.ceil((B * (words ? a.D / 4 : a.D)) / WG)), owned: [u],
-  }];
+  const out: Dispatch[] = [
+    {
+      label: `gather ${B}x${a.D}`,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, 'gather', [u, a.state, undefined, undefined, a.perm, a.data, a.out]),
+      workgroups: grid(gpu, Math.ceil((B * (words ? a.D / 4 : a.D)) / WG)),
+      owned: [u],
+    },
+  ];
   if (a.labels && a.outLabels) {
     if (a.outLabels.size !== B) fail(op, `outLabels must hold B = ${B} values, got ${a.outLabels.size}`);
     const pl = await pipelines(gpu).get('step', { U8: a.bytes, WORDS: false, WG }, 'gather_labels');
     out.push({
-      label: `gather labels ${B}`, pipeline: pl,
+      label: `gather labels ${B}`,
+      pipeline: pl,
       bindGroup: bindGroup(gpu, pl, 'gather_labels', [u, a.state, undefined, undefined, a.perm, undefined, undefined, a.labels, a.outLabels]),
       workgroups: [Math.ceil(B / WG), 1, 1],
     });
@@ -110,16 +132,37 @@ export async function gatherText(gpu: Gpu, a: GatherTextArgs): Promise<Dispatch[
   if (!Number.isInteger(B) || B < 1) fail(op, `tokens must hold B·T values with T = ${a.T}, got ${a.tokens.size}`);
   if (a.targets.size !== a.tokens.size) fail(op, `targets must hold B·T = ${a.tokens.size} values like tokens, got ${a.targets.size}`);
   if (a.perm.size < a.n) fail(op, `perm must hold n = ${a.n} window starts, got ${a.perm.size}`);
-  for (const [nm, t] of [['tokens', a.tokens], ['targets', a.targets], ['perm', a.perm], ['text', a.text], ['state', a.state]] as const) {
+  for (const [nm, t] of [
+    ['tokens', a.tokens],
+    ['targets', a.targets],
+    ['perm', a.perm],
+    ['text', a.text],
+    ['state', a.state],
+  ] as const) {
     if (t.dtype !== 'u32') fail(op, `${nm} must be u32, got ${t.dtype}`);
   }
   const u = params(gpu, 'gatherText.params', B, a.T, 1, a.n);
   const pipeline = await pipelines(gpu).get('step', { U8: true, WORDS: false, WG }, 'gather_text');
-  return [{
-    label: `gather text ${B}x${a.T}`, pipeline,
-    bindGroup: bindGroup(gpu, pipeline, 'gather_text', [u, a.state, undefined, undefined, a.perm, a.text, undefined, undefined, a.targets, a.tokens]),
-    workgroups: grid(gpu, Math.ceil((B * a.T) / WG)), owned: [u],
-  }];
+  return [
+    {
+      label: `gather text ${B}x${a.T}`,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, 'gather_text', [
+        u,
+        a.state,
+        undefined,
+        undefined,
+        a.perm,
+        a.text,
+        undefined,
+        undefined,
+        a.targets,
+        a.tokens,
+      ]),
+      workgroups: grid(gpu, Math.ceil((B * a.T) / WG)),
+      owned: [u],
+    },
+  ];
 }
 
 /** Packs bytes 4 per u32 (little-endian), padding to a whole word. */

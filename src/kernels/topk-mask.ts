@@ -116,7 +116,11 @@ function reuse(t: Tensor | undefined, gpu: Gpu, n: number, label: string): Tenso
 /** Dispatch records that write the top-k mask of `weights` (over `views`) into `mask`, with k read from the GPU. */
 export async function topkMask(gpu: Gpu, args: TopkMaskArgs): Promise<TopkMaskPlan> {
   const { weights, mask, k } = args ?? ({} as TopkMaskArgs);
-  for (const [name, t] of [['weights', weights], ['mask', mask], ['k', k]] as const) {
+  for (const [name, t] of [
+    ['weights', weights],
+    ['mask', mask],
+    ['k', k],
+  ] as const) {
     if (!t || !Array.isArray(t.shape)) fail(OP, `${name} must be a Tensor`);
     if (t.isDisposed) fail(OP, `${name} was disposed`);
   }
@@ -158,10 +162,16 @@ export async function topkMask(gpu: Gpu, args: TopkMaskArgs): Promise<TopkMaskPl
     ['init', 'hist_pass', 'select_digit', 'count_eq', 'boundary', 'mask_pass'].map(get),
   );
   const params = TOPK_PASSES.map(({ shift, bits }, i) => {
-    const pmask = (0x7fffffff & ~((2 ** (shift + bits)) - 1)) >>> 0;
+    const pmask = (0x7fffffff & ~(2 ** (shift + bits) - 1)) >>> 0;
     return uniformParams(gpu, `topkMask.params${i}`, [
-      ['u32', shift], ['u32', 2 ** bits - 1], ['u32', pmask], ['u32', 2 ** bits],
-      ['u32', nblocks], ['u32', total], ['u32', 0], ['u32', 0],
+      ['u32', shift],
+      ['u32', 2 ** bits - 1],
+      ['u32', pmask],
+      ['u32', 2 ** bits],
+      ['u32', nblocks],
+      ['u32', total],
+      ['u32', 0],
+      ['u32', 0],
     ]);
   });
   const last = params[params.length - 1]!;
@@ -169,23 +179,67 @@ export async function topkMask(gpu: Gpu, args: TopkMaskArgs): Promise<TopkMaskPl
   const one = [1, 1, 1] as const;
   const name = `topkMask n=${total}${views.length > 1 ? ` views=${views.length}` : ''}`;
   //          0       1        2     3      4  5      6     7
-  const bind = (pl: GPUComputePipeline, label: string, uni: GPUBuffer, b: {
-    w?: boolean; w4?: boolean; mask?: boolean; blocks?: boolean; k?: boolean; st?: boolean; hist?: boolean; eq?: boolean;
-  }) => bindGroup(gpu, pl, label, [
-    uni, b.w ? weights : undefined, b.mask ? mask : undefined, b.blocks ? table : undefined,
-    b.k ? k : undefined, b.st ? state : undefined, b.hist ? hist : undefined, b.eq ? eq : undefined, b.w4 ? w4 : undefined,
-  ]);
+  const bind = (
+    pl: GPUComputePipeline,
+    label: string,
+    uni: GPUBuffer,
+    b: {
+      w?: boolean;
+      w4?: boolean;
+      mask?: boolean;
+      blocks?: boolean;
+      k?: boolean;
+      st?: boolean;
+      hist?: boolean;
+      eq?: boolean;
+    },
+  ) =>
+    bindGroup(gpu, pl, label, [
+      uni,
+      b.w ? weights : undefined,
+      b.mask ? mask : undefined,
+      b.blocks ? table : undefined,
+      b.k ? k : undefined,
+      b.st ? state : undefined,
+      b.hist ? hist : undefined,
+      b.eq ? eq : undefined,
+      b.w4 ? w4 : undefined,
+    ]);
 
   const dispatches: Dispatch[] = [];
-  dispatches.push({ label: `${name} init`, pipeline: pInit, bindGroup: bind(pInit, `${name} init`, params[0]!, { k: true, st: true, hist: true }), workgroups: one, owned: [table, ...params, ...owned] });
+  dispatches.push({
+    label: `${name} init`,
+    pipeline: pInit,
+    bindGroup: bind(pInit, `${name} init`, params[0]!, { k: true, st: true, hist: true }),
+    workgroups: one,
+    owned: [table, ...params, ...owned],
+  });
   params.forEach((uni, i) => {
-    const hl = `${name} hist${i}`, sl = `${name} select${i}`;
-    dispatches.push({ label: hl, pipeline: pHist, bindGroup: bind(pHist, hl, uni, { w: true, w4: true, blocks: true, st: true, hist: true }), workgroups: blockGrid });
+    const hl = `${name} hist${i}`,
+      sl = `${name} select${i}`;
+    dispatches.push({
+      label: hl,
+      pipeline: pHist,
+      bindGroup: bind(pHist, hl, uni, { w: true, w4: true, blocks: true, st: true, hist: true }),
+      workgroups: blockGrid,
+    });
     dispatches.push({ label: sl, pipeline: pSelect, bindGroup: bind(pSelect, sl, uni, { st: true, hist: true }), workgroups: one });
   });
-  const cl = `${name} count_eq`, bl = `${name} boundary`, ml = `${name} mask`;
-  dispatches.push({ label: cl, pipeline: pCount, bindGroup: bind(pCount, cl, last, { w: true, w4: true, blocks: true, st: true, eq: true }), workgroups: blockGrid });
+  const cl = `${name} count_eq`,
+    bl = `${name} boundary`,
+    ml = `${name} mask`;
+  dispatches.push({
+    label: cl,
+    pipeline: pCount,
+    bindGroup: bind(pCount, cl, last, { w: true, w4: true, blocks: true, st: true, eq: true }),
+    workgroups: blockGrid,
+  });
   dispatches.push({ label: bl, pipeline: pBoundary, bindGroup: bind(pBoundary, bl, last, { st: true, eq: true }), workgroups: one });
-  dispatches.push({ label: ml, pipeline: pMask, bindGroup: bind(pMask, ml, last, { w: true, w4: true, mask: true, blocks: true, st: true }), workgroups: blockGrid });
+  dispatches.push({
+    label: ml,
+    pipeline: pMask,
+    bindGroup: bind(pMask, ml, last, { w: true, w4: true, mask: true, blocks: true, st: true }),
+    workgroups: blockGrid,
+  });
   return { dispatches, scratch };
 }

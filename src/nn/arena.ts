@@ -29,7 +29,10 @@ export class Arena {
   readonly parts: Record<Exclude<ArenaPart, 'variance'>, Tensor> & { variance?: Tensor };
   private viewCache = new Map<string, Tensor>();
 
-  constructor(readonly gpu: Gpu, specs: ParamSpec[]) {
+  constructor(
+    readonly gpu: Gpu,
+    specs: ParamSpec[],
+  ) {
     const align = Math.max(1, gpu.limits.minStorageBufferOffsetAlignment / 4);
     const ordered = [...specs.filter((s) => s.prunable), ...specs.filter((s) => !s.prunable)];
     let off = 0;
@@ -44,7 +47,8 @@ export class Arena {
     }
     this.size = Math.max(off, 1);
     this.decayEnd = decayEnd;
-    const mk = (part: ArenaPart) => createTensor(gpu, [this.size], part === 'mask' ? new Float32Array(this.size).fill(1) : undefined, { label: `arena.${part}` });
+    const mk = (part: ArenaPart) =>
+      createTensor(gpu, [this.size], part === 'mask' ? new Float32Array(this.size).fill(1) : undefined, { label: `arena.${part}` });
     this.parts = { weights: mk('weights'), grads: mk('grads'), momentum: mk('momentum'), mask: mk('mask') };
   }
 

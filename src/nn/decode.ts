@@ -61,7 +61,10 @@ export class KvDecoder {
   readonly V: number;
   private readonly matrices?: ReadonlyMap<string, GpuMatrix>;
 
-  private constructor(readonly net: Network, o: KvDecoderOptions) {
+  private constructor(
+    readonly net: Network,
+    o: KvDecoderOptions,
+  ) {
     this.matrices = o.matrices;
     this.T = net.spec.input[0]!;
     this.B = o.batch ?? 1;
@@ -73,7 +76,8 @@ export class KvDecoder {
     if (net.spec.task !== 'language') throw new ModelError(`decode: model '${net.spec.name}' is not a language model`);
     const T = net.spec.input[0]!;
     if (!Number.isInteger(o.batch ?? 1) || (o.batch ?? 1) < 1) throw new ModelError(`decode: batch must be a positive integer, got ${o.batch}`);
-    if (!Number.isInteger(o.prefill ?? 0) || (o.prefill ?? 0) < 0 || (o.prefill ?? 0) >= T) throw new ModelError(`decode: prefill must be an integer in [0, ${T - 1}] (the context is ${T}), got ${o.prefill}`);
+    if (!Number.isInteger(o.prefill ?? 0) || (o.prefill ?? 0) < 0 || (o.prefill ?? 0) >= T)
+      throw new ModelError(`decode: prefill must be an integer in [0, ${T - 1}] (the context is ${T}), got ${o.prefill}`);
     const d = new KvDecoder(net, o);
     try {
       await d.build();
@@ -99,7 +103,10 @@ export class KvDecoder {
     const { gpu, layers } = this.net;
     this.position = this.alloc([1], 'decode.position', 'u32');
     for (const l of layers) {
-      if (l.spec.kind !== 'attention') { this.caches.push(undefined as unknown as Tensor, undefined as unknown as Tensor); continue; }
+      if (l.spec.kind !== 'attention') {
+        this.caches.push(undefined as unknown as Tensor, undefined as unknown as Tensor);
+        continue;
+      }
       const C = l.outShape.at(-1)!;
       this.caches.push(this.alloc([this.B, this.T, C], `decode.${l.name}.k`), this.alloc([this.B, this.T, C], `decode.${l.name}.v`));
     }
@@ -114,7 +121,8 @@ export class KvDecoder {
     const { gpu, arena, layers } = this.net;
     const W = (name: string) => arena.tensor('weights', `${name}.weight`);
     const bias = (name: string) => arena.tensor('weights', `${name}.bias`);
-    const rows = this.B * n, tag = prefill ? 'prefill' : 'step';
+    const rows = this.B * n,
+      tag = prefill ? 'prefill' : 'step';
     // layers whose output some attention layer needs (for a prefill: the rest is skipped)
     const needed = layers.map(() => !prefill);
     if (prefill) {
@@ -130,7 +138,10 @@ export class KvDecoder {
       const width = l.outShape[l.outShape.length - 1]!;
       const out = () => this.alloc([rows, width], `decode.${tag}.${l.name}`);
       let y: Tensor = undefined as unknown as Tensor;
-      if (!needed[li] && l.spec.kind !== 'attention') { values.push(y); continue; }
+      if (!needed[li] && l.spec.kind !== 'attention') {
+        values.push(y);
+        continue;
+      }
       switch (l.spec.kind) {
         case 'embedding': {
           y = out();
@@ -140,7 +151,7 @@ export class KvDecoder {
             this.wpe = { buffer: wpe.buffer, offset: wpe.offset, C: width };
             pos = pass.posRows = this.alloc([n, width], `decode.${tag}.positionRows`);
           }
-          rec.push(...await embedding(gpu, pass.tokens, W(l.name), pos, y));
+          rec.push(...(await embedding(gpu, pass.tokens, W(l.name), pos, y)));
           break;
         }
         case 'positions':
@@ -148,35 +159,58 @@ export class KvDecoder {
           break;
         case 'layerNorm':
           y = out();
-          rec.push(...await layerNorm(gpu, x[0]!, W(l.name), bias(l.name), y, this.alloc([rows], `decode.${l.name}.mean`), this.alloc([rows], `decode.${l.name}.rstd`)));
+          rec.push(
+            ...(await layerNorm(
+              gpu,
+              x[0]!,
+              W(l.name),
+              bias(l.name),
+              y,
+              this.alloc([rows], `decode.${l.name}.mean`),
+              this.alloc([rows], `decode.${l.name}.rstd`),
+            )),
+          );
           break;
-        case 'dense':
+        case 'dense': {
           y = out();
           const cm = this.matrices?.get(l.name);
-          rec.push(...await (cm ? spmm(gpu, cm, x[0]!, y, { B: rows, act: l.fusedActivation ?? 'none' })
-            : mm.matmul(gpu, x[0]!, W(l.name), y, { bias: bias(l.name), activation: l.fusedActivation ?? 'none' })));
+          rec.push(
+            ...(await (cm
+              ? spmm(gpu, cm, x[0]!, y, { B: rows, act: l.fusedActivation ?? 'none' })
+              : mm.matmul(gpu, x[0]!, W(l.name), y, { bias: bias(l.name), activation: l.fusedActivation ?? 'none' }))),
+          );
           break;
+        }
         case 'attention': {
           if (l.spec.kind !== 'attention') throw new Error('unreachable');
           y = out();
-          const d = await attentionDecode(gpu, { qkv: x[0]!, kCache: this.caches[2 * li]!, vCache: this.caches[2 * li + 1]!, position: this.position, out: y }, { H: l.spec.heads });
+          const d = await attentionDecode(
+            gpu,
+            { qkv: x[0]!, kCache: this.caches[2 * li]!, vCache: this.caches[2 * li + 1]!, position: this.position, out: y },
+            { H: l.spec.heads },
+          );
           if (needed[li]) rec.push(...d);
-          else { rec.push(d[0]!); destroyDispatches(d.slice(1)); } // kv_append only: nothing reads this output
+          else {
+            rec.push(d[0]!);
+            destroyDispatches(d.slice(1));
+          } // kv_append only: nothing reads this output
           break;
         }
         case 'gelu':
           y = out();
-          rec.push(...await ew.gelu(gpu, x[0]!, y));
+          rec.push(...(await ew.gelu(gpu, x[0]!, y)));
           break;
         case 'add':
           y = out();
-          rec.push(...await ew.add(gpu, x[0]!, x[1]!, y));
+          rec.push(...(await ew.add(gpu, x[0]!, x[1]!, y)));
           break;
         case 'tiedHead': {
           if (l.spec.kind !== 'tiedHead') throw new Error('unreachable');
           y = out();
           const cm = this.matrices?.get(layers[l.spec.tie]!.name);
-          rec.push(...await (cm ? spmm(gpu, cm, x[0]!, y, { B: rows }) : mm.matmul(gpu, x[0]!, W(layers[l.spec.tie]!.name), y, { transposeB: true })));
+          rec.push(
+            ...(await (cm ? spmm(gpu, cm, x[0]!, y, { B: rows }) : mm.matmul(gpu, x[0]!, W(layers[l.spec.tie]!.name), y, { transposeB: true }))),
+          );
           break;
         }
         default:
@@ -217,12 +251,17 @@ export class KvDecoder {
 
   private run(p: Pass, tokens: Uint32Array, t: number, n: number, read?: Tensor): void {
     const gpu: Gpu = this.net.gpu;
-    if (!(tokens instanceof Uint32Array) || tokens.length !== this.B * n) throw new ModelError(`decode: tokens must be a Uint32Array of ${this.B}·${n} = ${this.B * n} values, got ${(tokens as { length?: number })?.length}`);
-    for (let i = 0; i < tokens.length; i++) if (tokens[i]! >= this.V) throw new ModelError(`decode: token ${i} is ${tokens[i]}, not a value below ${this.V}`);
+    if (!(tokens instanceof Uint32Array) || tokens.length !== this.B * n)
+      throw new ModelError(
+        `decode: tokens must be a Uint32Array of ${this.B}·${n} = ${this.B * n} values, got ${(tokens as { length?: number })?.length}`,
+      );
+    for (let i = 0; i < tokens.length; i++)
+      if (tokens[i]! >= this.V) throw new ModelError(`decode: token ${i} is ${tokens[i]}, not a value below ${this.V}`);
     p.tokens.write(tokens);
     this.position.write(new Uint32Array([t]));
     const enc = gpu.device.createCommandEncoder({ label: `decode t=${t} n=${n}` });
-    if (this.wpe && p.posRows) enc.copyBufferToBuffer(this.wpe.buffer, this.wpe.offset + t * this.wpe.C * 4, p.posRows.buffer, p.posRows.offset, n * this.wpe.C * 4);
+    if (this.wpe && p.posRows)
+      enc.copyBufferToBuffer(this.wpe.buffer, this.wpe.offset + t * this.wpe.C * 4, p.posRows.buffer, p.posRows.offset, n * this.wpe.C * 4);
     encodeDispatches(enc, p.records, 'decode');
     if (read) enc.copyBufferToBuffer(read.buffer, read.offset, this.readback, 0, read.size * 4);
     gpu.device.queue.submit([enc.finish()]);
@@ -277,15 +316,22 @@ export class Decoder {
 
 /** Samples a byte from logits at `temperature` (0: argmax) with a uniform u in [0, 1). */
 export function sampleLogits(logits: Float32Array, temperature: number, u: number): number {
-  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new ModelError(`sample: temperature must be a finite number ≥ 0, got ${temperature}`);
+  if (!(temperature >= 0) || !Number.isFinite(temperature))
+    throw new ModelError(`sample: temperature must be a finite number ≥ 0, got ${temperature}`);
   let best = 0;
   for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
   if (temperature === 0) return best;
   const m = logits[best]!;
   const p = new Float64Array(logits.length);
   let s = 0;
-  for (let i = 0; i < logits.length; i++) { p[i] = Math.exp((logits[i]! - m) / temperature); s += p[i]!; }
+  for (let i = 0; i < logits.length; i++) {
+    p[i] = Math.exp((logits[i]! - m) / temperature);
+    s += p[i]!;
+  }
   let r = u * s;
-  for (let i = 0; i < p.length; i++) { r -= p[i]!; if (r < 0) return i; }
+  for (let i = 0; i < p.length; i++) {
+    r -= p[i]!;
+    if (r < 0) return i;
+  }
   return best;
 }

@@ -5,7 +5,12 @@ import type { Gpu } from '../gpu/device.js';
 
 /** The GPU device was lost during training (driver reset, sleep, a background tab, or a fault hook). */
 export class DeviceLostError extends Error {
-  constructor(message: string, readonly reason: string, readonly lastGoodStep: number, readonly checkpointStep: number | undefined) {
+  constructor(
+    message: string,
+    readonly reason: string,
+    readonly lastGoodStep: number,
+    readonly checkpointStep: number | undefined,
+  ) {
     super(message);
     this.name = 'DeviceLostError';
   }
@@ -39,6 +44,11 @@ export function deviceLostError(gpu: Gpu, lastGoodStep: number, checkpointStep: 
   return new DeviceLostError(
     `training stopped: the GPU device was lost (${l.reason}: ${l.message}). Last good step: ${lastGoodStep} ` +
       '(the last step known complete: read back or checkpointed); ' +
-      (checkpointStep !== undefined ? `last checkpoint of this run: step ${checkpointStep}, intact.` : `no checkpoint was written by this run (it started at step ${startStep}).`),
-    l.reason, lastGoodStep, checkpointStep);
+      (checkpointStep !== undefined
+        ? `last checkpoint of this run: step ${checkpointStep}, intact.`
+        : `no checkpoint was written by this run (it started at step ${startStep}).`),
+    l.reason,
+    lastGoodStep,
+    checkpointStep,
+  );
 }

@@ -48,7 +48,10 @@ export class Grads {
   private scratch = new Map<string, Tensor>();
   current = Infinity;
 
-  constructor(private ctx: GraphContext, private nodes: NodeState[]) {}
+  constructor(
+    private ctx: GraphContext,
+    private nodes: NodeState[],
+  ) {}
 
   /** Value i's gradient (undefined when nothing flowed into it). */
   of(i: number): Tensor | undefined {
@@ -78,7 +81,10 @@ export class Grads {
   async alias(i: number, g: Tensor): Promise<Dispatch[]> {
     const shape = [this.ctx.B, ...this.nodes[i]!.layer.outShape];
     const cur = this.values.get(i);
-    if (!cur) { this.own(i, g.reshape(shape)); return []; }
+    if (!cur) {
+      this.own(i, g.reshape(shape));
+      return [];
+    }
     this.checkAlias(i, cur);
     return ew.axpy(this.ctx.gpu, 1, g.reshape(shape), cur);
   }
@@ -96,14 +102,16 @@ export class Grads {
     const key = `${target.t.shape.join('x')}`;
     let s = this.scratch.get(key);
     if (!s) this.scratch.set(key, (s = this.ctx.alloc([...target.t.shape], `grad.scratch[${key}]`)));
-    return [...await write(s), ...await ew.axpy(this.ctx.gpu, 1, s, target.t)];
+    return [...(await write(s)), ...(await ew.axpy(this.ctx.gpu, 1, s, target.t))];
   }
 
   /** Accumulating into `g` is safe only when no unprocessed node still reads a value sharing it. */
   private checkAlias(i: number, g: Tensor): void {
     for (const v of this.sharing.get(g.buffer) ?? []) {
       if (v !== i && v <= this.current && v >= 0 && !this.nodes[v]!.fused) {
-        throw new ModelError(`graph: the gradients of '${this.nodes[i]!.layer.name}' and '${this.nodes[v]!.layer.name}' share a buffer that is still read; this graph shape is not supported`);
+        throw new ModelError(
+          `graph: the gradients of '${this.nodes[i]!.layer.name}' and '${this.nodes[v]!.layer.name}' share a buffer that is still read; this graph shape is not supported`,
+        );
       }
     }
   }

@@ -49,18 +49,30 @@ export async function compileForward(ctx: GraphContext, layers: ResolvedLayer[],
         // per-token rows: (B·T, in) · (in, out)
         const rows = l.seq ? B * l.inShape[0]! : B;
         node.y = ctx.alloc(outShape, `${l.name}.y`);
-        forward.push(...await mm.matmul(gpu, x[0]!.reshape([rows, l.weightShape![0]!]), W(), node.y.reshape([rows, l.weightShape![1]!]), { bias: bias(), activation: l.fusedActivation ?? 'none' }));
+        forward.push(
+          ...(await mm.matmul(gpu, x[0]!.reshape([rows, l.weightShape![0]!]), W(), node.y.reshape([rows, l.weightShape![1]!]), {
+            bias: bias(),
+            activation: l.fusedActivation ?? 'none',
+          })),
+        );
         break;
       }
       case 'conv2d':
         node.y = ctx.alloc(outShape, `${l.name}.y`);
-        forward.push(...await conv.conv2d(gpu, x[0]!, W(), node.y, { bias: bias(), stride: l.spec.stride ?? 1, padding: l.spec.padding ?? 0, activation: l.fusedActivation ?? 'none' }));
+        forward.push(
+          ...(await conv.conv2d(gpu, x[0]!, W(), node.y, {
+            bias: bias(),
+            stride: l.spec.stride ?? 1,
+            padding: l.spec.padding ?? 0,
+            activation: l.fusedActivation ?? 'none',
+          })),
+        );
         break;
       case 'maxPool2d': {
         node.y = ctx.alloc(outShape, `${l.name}.y`);
         node.saved.argmax = ctx.alloc(outShape, `${l.name}.argmax`, 'u32');
         const k = l.spec.size ?? 2;
-        forward.push(...await pool.maxPool2d(gpu, x[0]!, node.y, node.saved.argmax, { kernel: k, stride: l.spec.stride ?? k }));
+        forward.push(...(await pool.maxPool2d(gpu, x[0]!, node.y, node.saved.argmax, { kernel: k, stride: l.spec.stride ?? k })));
         break;
       }
       case 'flatten':
@@ -71,11 +83,11 @@ export async function compileForward(ctx: GraphContext, layers: ResolvedLayer[],
       case 'tanh': {
         node.y = ctx.alloc(outShape, `${l.name}.y`);
         const fn = l.spec.kind === 'relu' ? ew.relu : l.spec.kind === 'sigmoid' ? ew.sigmoid : ew.tanh;
-        forward.push(...await fn(gpu, x[0]!, node.y));
+        forward.push(...(await fn(gpu, x[0]!, node.y)));
         break;
       }
       default:
-        forward.push(...await textForward(ctx, layers, node));
+        forward.push(...(await textForward(ctx, layers, node)));
     }
     nodes.push(node);
   }
@@ -105,7 +117,7 @@ export async function compileBackward(ctx: GraphContext, layers: ResolvedLayer[]
     const l = n.layer;
     if (n.fused) {
       const g = grads.of(j);
-      if (g) backward.push(...await grads.alias(target(j), g));
+      if (g) backward.push(...(await grads.alias(target(j), g)));
       continue;
     }
     const gy = grads.of(j);
@@ -118,45 +130,58 @@ export async function compileBackward(ctx: GraphContext, layers: ResolvedLayer[]
         let dz = gy;
         if (l.fusedActivation === 'relu') {
           dz = ctx.alloc([...gy.shape], `${l.name}.dz`);
-          backward.push(...await ew.reluBackward(gpu, n.y, gy, dz));
+          backward.push(...(await ew.reluBackward(gpu, n.y, gy, dz)));
         }
         const W = ctx.arena.tensor('weights', `${l.name}.weight`);
-        const dW = grads.param(`${l.name}.weight`), db = grads.param(`${l.name}.bias`);
+        const dW = grads.param(`${l.name}.weight`),
+          db = grads.param(`${l.name}.bias`);
         if (l.spec.kind === 'dense') {
           const rows = l.seq ? B * l.inShape[0]! : B;
           const [inD, outD] = l.weightShape as [number, number];
-          const x2 = n.x[0]!.reshape([rows, inD]), dz2 = dz.reshape([rows, outD]);
-          backward.push(...await grads.emit(dW, (dst) => mm.matmul(gpu, x2, dz2, dst, { transposeA: true })));
-          backward.push(...await grads.emit(db, (dst) => mm.colsum(gpu, dz2, dst)));
+          const x2 = n.x[0]!.reshape([rows, inD]),
+            dz2 = dz.reshape([rows, outD]);
+          backward.push(...(await grads.emit(dW, (dst) => mm.matmul(gpu, x2, dz2, dst, { transposeA: true }))));
+          backward.push(...(await grads.emit(db, (dst) => mm.colsum(gpu, dz2, dst))));
           if (wantX) {
             const gx = grads.value(i0, `${l.name}.gx`);
-            backward.push(...await grads.emit(gx, (dst) => mm.matmul(gpu, dz2, W, dst.reshape([rows, inD]), { transposeB: true })));
+            backward.push(...(await grads.emit(gx, (dst) => mm.matmul(gpu, dz2, W, dst.reshape([rows, inD]), { transposeB: true }))));
           }
         } else {
           const geo = { stride: l.spec.stride ?? 1, padding: l.spec.padding ?? 0 };
-          backward.push(...await grads.emit(dW, (dst) => conv.conv2dBackwardFilter(gpu, n.x[0]!, dz, dst, geo)));
-          backward.push(...await grads.emit(db, (dst) => conv.conv2dBiasGrad(gpu, dz, dst)));
-          if (wantX) backward.push(...await grads.emit(grads.value(i0, `${l.name}.gx`), (dst) => conv.conv2dBackwardData(gpu, dz, W, dst, geo)));
+          backward.push(...(await grads.emit(dW, (dst) => conv.conv2dBackwardFilter(gpu, n.x[0]!, dz, dst, geo))));
+          backward.push(...(await grads.emit(db, (dst) => conv.conv2dBiasGrad(gpu, dz, dst))));
+          if (wantX) backward.push(...(await grads.emit(grads.value(i0, `${l.name}.gx`), (dst) => conv.conv2dBackwardData(gpu, dz, W, dst, geo))));
         }
         break;
       }
       case 'maxPool2d': {
-        const k = l.spec.size ?? 2, stride = l.spec.stride ?? k;
-        if (wantX) backward.push(...await grads.emit(grads.value(i0, `${l.name}.gx`), (dst) => pool.maxPool2dBackward(gpu, gy, n.saved.argmax!, dst, { kernel: k, stride })));
+        const k = l.spec.size ?? 2,
+          stride = l.spec.stride ?? k;
+        if (wantX)
+          backward.push(
+            ...(await grads.emit(grads.value(i0, `${l.name}.gx`), (dst) =>
+              pool.maxPool2dBackward(gpu, gy, n.saved.argmax!, dst, { kernel: k, stride }),
+            )),
+          );
         break;
       }
       case 'flatten':
-        if (wantX) backward.push(...await grads.alias(i0, gy));
+        if (wantX) backward.push(...(await grads.alias(i0, gy)));
         break;
       case 'relu':
       case 'sigmoid':
       case 'tanh': {
         const fn = l.spec.kind === 'relu' ? ew.reluBackward : l.spec.kind === 'sigmoid' ? ew.sigmoidBackward : ew.tanhBackward;
-        if (wantX) backward.push(...await grads.emit(grads.value(i0, `${l.name}.gx`), (dst) => fn(gpu, n.y, gy, dst)));
+        if (wantX) backward.push(...(await grads.emit(grads.value(i0, `${l.name}.gx`), (dst) => fn(gpu, n.y, gy, dst))));
         break;
       }
       default:
-        backward.push(...await textBackward(ctx, layers, n, gy, grads, (i) => { const t = target(i); return t >= 0 && need[t]! ? t : -1; }));
+        backward.push(
+          ...(await textBackward(ctx, layers, n, gy, grads, (i) => {
+            const t = target(i);
+            return t >= 0 && need[t]! ? t : -1;
+          })),
+        );
     }
   }
   return backward;

@@ -55,7 +55,13 @@ export class GptModel {
   private readback!: GPUBuffer;
   private sch?: Scheduler;
 
-  private constructor(readonly net: Network, readonly windows: number, readonly context: number, private o: GptModelOptions, private capacity: number) {}
+  private constructor(
+    readonly net: Network,
+    readonly windows: number,
+    readonly context: number,
+    private o: GptModelOptions,
+    private capacity: number,
+  ) {}
 
   /** A GPT for `preset` (gpt:L-D-H-T) with seeded weights. */
   static async create(gpu: Gpu, preset: string, o: GptModelOptions = {}): Promise<GptModel> {
@@ -91,7 +97,10 @@ export class GptModel {
     if (this.trainPlan) return this.trainPlan;
     const gpu = this.net.gpu;
     if (this.kind === 'adamw') this.net.arena.ensureVariance();
-    const plan = await StepPlan.build(gpu, this.net.spec, this.net.layers, this.net.arena, this.textData, this.windows, { optimizer: this.kind, clip: (this.o.clip ?? 0) > 0 });
+    const plan = await StepPlan.build(gpu, this.net.spec, this.net.layers, this.net.arena, this.textData, this.windows, {
+      optimizer: this.kind,
+      clip: (this.o.clip ?? 0) > 0,
+    });
     this.trainPlan = plan;
     this.sch = new Scheduler(gpu, { stats: { buffer: plan.stats.buffer, bytes: LOSS_STATS.size * 4 } }, () => {});
     return plan;
@@ -103,9 +112,13 @@ export class GptModel {
    */
   async logits(tokens: Uint32Array, row?: number): Promise<Float32Array> {
     const { windows: B, context: T } = this;
-    if (!(tokens instanceof Uint32Array) || tokens.length !== B * T) throw new Error(`GptModel.logits: tokens must be a Uint32Array of B·T = ${B}·${T} = ${B * T} values, got ${(tokens as { length?: number })?.length}`);
+    if (!(tokens instanceof Uint32Array) || tokens.length !== B * T)
+      throw new Error(
+        `GptModel.logits: tokens must be a Uint32Array of B·T = ${B}·${T} = ${B * T} values, got ${(tokens as { length?: number })?.length}`,
+      );
     for (let i = 0; i < tokens.length; i++) if (tokens[i]! > 255) throw new Error(`GptModel.logits: token ${i} is ${tokens[i]}, not a byte value`);
-    if (row !== undefined && !(Number.isInteger(row) && row >= 0 && row < T)) throw new Error(`GptModel.logits: row must be an integer in [0, ${T}), got ${row}`);
+    if (row !== undefined && !(Number.isInteger(row) && row >= 0 && row < T))
+      throw new Error(`GptModel.logits: row must be an integer in [0, ${T}), got ${row}`);
     const gpu = this.net.gpu;
     const p = this.logitsPlan;
     p.input.write(tokens);
@@ -175,8 +188,16 @@ export class GptModel {
     const end = this.step + steps;
     for (let t = this.step; t < end; t += per) {
       const to = Math.min(end, t + per);
-      plan.setHyperRows(t, Array.from({ length: to - t }, (_, i) => hyperRow(kind, h, t + i, lrAt(lrs, t + i))));
-      await this.sch!.submit(t, to, () => plan.train, () => false);
+      plan.setHyperRows(
+        t,
+        Array.from({ length: to - t }, (_, i) => hyperRow(kind, h, t + i, lrAt(lrs, t + i))),
+      );
+      await this.sch!.submit(
+        t,
+        to,
+        () => plan.train,
+        () => false,
+      );
     }
     await this.sch!.drain();
     this.step = end;

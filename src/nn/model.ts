@@ -37,7 +37,9 @@ export function resolveModel(spec: ModelSpec): ResolvedLayer[] {
     const inputs = l.inputs ?? [index - 1];
     const arity = layerKind(l.kind)?.arity ?? 1;
     if (!Array.isArray(inputs) || inputs.length !== arity || inputs.some((i) => !Number.isInteger(i) || i < -1 || i >= index)) {
-      throw new ModelError(`${where}: inputs must be ${arity} index${arity > 1 ? 'es' : ''} of earlier layers (−1 = the model input), got ${JSON.stringify(l.inputs)}`);
+      throw new ModelError(
+        `${where}: inputs must be ${arity} index${arity > 1 ? 'es' : ''} of earlier layers (−1 = the model input), got ${JSON.stringify(l.inputs)}`,
+      );
     }
     const shapeOf = (i: number) => (i < 0 ? [...spec.input] : out[i]!.outShape);
     const seqOf = (i: number) => (i < 0 ? false : out[i]!.seq);
@@ -46,29 +48,50 @@ export function resolveModel(spec: ModelSpec): ResolvedLayer[] {
     const tokens = language && inputs[0] === -1;
     const r: ResolvedLayer = { index, spec: l, name, inputs: [...inputs], inShape, outShape: inShape, seq, params: [], consumers: [] };
     if (tokens && l.kind !== 'embedding') throw new ModelError(`${where}: a language model's tokens can only feed an embedding`);
-    const fail = (msg: string): never => { throw new ModelError(`${where}: ${msg}`); };
+    const fail = (msg: string): never => {
+      throw new ModelError(`${where}: ${msg}`);
+    };
     const def = layerKind(l.kind);
     if (!def) fail(`unknown layer kind '${(l as { kind: string }).kind}'`);
     def!.resolve(l as never, {
-      r, inShape, seq, tokens, out, shapeOf, seqOf, fail,
-      needSeq: () => { if (!seq) fail(`needs per-token rows [T, C] (after an embedding), got [${inShape}]`); },
-      noSeq: () => { if (seq) fail(`does not apply to per-token rows [${inShape}]`); },
-      weight: (shape) => { r.weightShape = shape; r.params.push({ name: `${name}.weight`, shape, prunable: true }); },
-      bias: (shape) => { r.biasShape = shape; r.params.push({ name: `${name}.bias`, shape, prunable: false }); },
+      r,
+      inShape,
+      seq,
+      tokens,
+      out,
+      shapeOf,
+      seqOf,
+      fail,
+      needSeq: () => {
+        if (!seq) fail(`needs per-token rows [T, C] (after an embedding), got [${inShape}]`);
+      },
+      noSeq: () => {
+        if (seq) fail(`does not apply to per-token rows [${inShape}]`);
+      },
+      weight: (shape) => {
+        r.weightShape = shape;
+        r.params.push({ name: `${name}.weight`, shape, prunable: true });
+      },
+      bias: (shape) => {
+        r.biasShape = shape;
+        r.params.push({ name: `${name}.bias`, shape, prunable: false });
+      },
     });
     for (const i of inputs) if (i >= 0) out[i]!.consumers.push(index);
     out.push(r);
   });
   if (language) {
     const last = out[out.length - 1];
-    if (!last || !last.seq || last.outShape.length !== 2) throw new ModelError(`model '${spec.name}': a language model must end with per-token logits (T, V)`);
+    if (!last || !last.seq || last.outShape.length !== 2)
+      throw new ModelError(`model '${spec.name}': a language model must end with per-token logits (T, V)`);
   }
   // fuse a relu into the dense/conv forward kernel that is its only input (and has no other reader),
   // and positions into the embedding lookup they read
   for (const b of out) {
     if (b.spec.kind === 'positions') {
       const e = out[b.inputs[0]!]!;
-      if (e.consumers.length !== 1) throw new ModelError(`model '${spec.name}' layer ${b.index} (${b.name}): its embedding '${e.name}' must feed only the positions`);
+      if (e.consumers.length !== 1)
+        throw new ModelError(`model '${spec.name}' layer ${b.index} (${b.name}): its embedding '${e.name}' must feed only the positions`);
       e.fusedPositions = true;
     }
     if (b.spec.kind !== 'relu') continue;

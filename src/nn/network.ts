@@ -29,20 +29,39 @@ export interface EvalResult {
 export function uploadDataset(gpu: Gpu, ds: RawDataset, normalise: 'standard' | 'unit' = 'standard'): DeviceData & { dispose(): void } {
   const bytes = ds.inputs instanceof Uint8Array;
   const inputs = bytes
-    ? createTensor(gpu, [Math.max(1, Math.ceil(ds.inputs.length / 4))], packBytes(ds.inputs as Uint8Array), { dtype: 'u32', label: `${ds.name}.inputs` })
+    ? createTensor(gpu, [Math.max(1, Math.ceil(ds.inputs.length / 4))], packBytes(ds.inputs as Uint8Array), {
+        dtype: 'u32',
+        label: `${ds.name}.inputs`,
+      })
     : createTensor(gpu, [ds.inputs.length], ds.inputs, { label: `${ds.name}.inputs` });
   const owned: Tensor[] = [inputs];
   let labels: Tensor | undefined;
-  if (ds.labels) { labels = createTensor(gpu, [ds.n], Uint32Array.from(ds.labels), { dtype: 'u32', label: `${ds.name}.labels` }); owned.push(labels); }
+  if (ds.labels) {
+    labels = createTensor(gpu, [ds.n], Uint32Array.from(ds.labels), { dtype: 'u32', label: `${ds.name}.labels` });
+    owned.push(labels);
+  }
   let targets: Tensor | undefined;
-  if (ds.targets && ds.targetDim > 0) { targets = createTensor(gpu, [ds.targets.length], ds.targets, { label: `${ds.name}.targets` }); owned.push(targets); }
+  if (ds.targets && ds.targetDim > 0) {
+    targets = createTensor(gpu, [ds.targets.length], ds.targets, { label: `${ds.name}.targets` });
+    owned.push(targets);
+  }
   const nz = ds.normalization;
   // standard: (x·scale − mean)/std ; unit: x·scale (pixels in [0, 1], for autoencoders)
   const scale = normalise === 'unit' ? nz.scale : nz.scale / nz.std;
   const shift = normalise === 'unit' ? 0 : -nz.mean / nz.std;
   return {
-    inputs, bytes, n: ds.n, D: ds.featureCount, labels, targets, T: ds.targetDim || undefined, scale, shift,
-    dispose() { for (const t of owned) t.dispose(); },
+    inputs,
+    bytes,
+    n: ds.n,
+    D: ds.featureCount,
+    labels,
+    targets,
+    T: ds.targetDim || undefined,
+    scale,
+    shift,
+    dispose() {
+      for (const t of owned) t.dispose();
+    },
   };
 }
 
@@ -51,14 +70,31 @@ export function uploadDataset(gpu: Gpu, ds: RawDataset, normalise: 'standard' | 
  * non-overlapping windows for 'eval'; the plan's permutation holds byte offsets). `capacity`
  * reserves room for a text that grows (the codec appends to it).
  */
-export function uploadText(gpu: Gpu, ds: TextDataset, T: number, mode: 'train' | 'eval', capacity = ds.bytes.length): DeviceData & { dispose(): void } {
+export function uploadText(
+  gpu: Gpu,
+  ds: TextDataset,
+  T: number,
+  mode: 'train' | 'eval',
+  capacity = ds.bytes.length,
+): DeviceData & { dispose(): void } {
   const len = ds.bytes.length;
   const n = windowCount(Math.max(len, capacity), T, mode);
   if (n < 1) throw new Error(`text '${ds.name}': ${len} bytes hold no window of ${T + 1} bytes`);
   const words = new Uint32Array(Math.max(1, Math.ceil(Math.max(len, capacity) / 4)));
   new Uint8Array(words.buffer).set(ds.bytes);
   const inputs = createTensor(gpu, [words.length], words, { dtype: 'u32', label: `${ds.name}.text` });
-  return { inputs, bytes: true, n, D: T, scale: 1, shift: 0, text: { window: T, bytes: len }, dispose() { inputs.dispose(); } };
+  return {
+    inputs,
+    bytes: true,
+    n,
+    D: T,
+    scale: 1,
+    shift: 0,
+    text: { window: T, bytes: len },
+    dispose() {
+      inputs.dispose();
+    },
+  };
 }
 
 /** Uploads either kind of data set for `spec` (images normalised per task; texts as windows of the model's context). */
@@ -78,7 +114,12 @@ export function sampleCount(spec: ModelSpec, ds: AnyDataset): number {
 
 /** A model on the GPU: resolved layers and the parameter arena. */
 export class Network {
-  private constructor(readonly gpu: Gpu, readonly spec: ModelSpec, readonly layers: ResolvedLayer[], readonly arena: Arena) {}
+  private constructor(
+    readonly gpu: Gpu,
+    readonly spec: ModelSpec,
+    readonly layers: ResolvedLayer[],
+    readonly arena: Arena,
+  ) {}
 
   static create(gpu: Gpu, spec: ModelSpec, seed = 0): Network {
     const layers = resolveModel(spec);
@@ -93,11 +134,19 @@ export class Network {
   }
 
   /** Uploads weights, and masks and optimizer moments when given. */
-  async setParams(values: Map<string, Float32Array>, masks?: Map<string, Float32Array>, momentum?: Map<string, Float32Array>, variance?: Map<string, Float32Array>): Promise<void> {
+  async setParams(
+    values: Map<string, Float32Array>,
+    masks?: Map<string, Float32Array>,
+    momentum?: Map<string, Float32Array>,
+    variance?: Map<string, Float32Array>,
+  ): Promise<void> {
     this.arena.write('weights', values);
     if (masks) this.arena.write('mask', masks);
     if (momentum) this.arena.write('momentum', momentum);
-    if (variance && variance.size) { this.arena.ensureVariance(); this.arena.write('variance', variance); }
+    if (variance && variance.size) {
+      this.arena.ensureVariance();
+      this.arena.write('variance', variance);
+    }
     await this.gpu.device.queue.onSubmittedWorkDone();
   }
 
@@ -109,7 +158,8 @@ export class Network {
 export function statsOf(spec: ModelSpec, s: Float32Array): EvalResult {
   const n = s[LOSS_STATS.count]!;
   const loss = s[LOSS_STATS.lossSum]! / Math.max(1, n);
-  if (spec.task === 'language') return { loss, accuracy: s[LOSS_STATS.correct]! / Math.max(1, n), bitsPerByte: loss / Math.LN2, perplexity: Math.exp(loss), n };
+  if (spec.task === 'language')
+    return { loss, accuracy: s[LOSS_STATS.correct]! / Math.max(1, n), bitsPerByte: loss / Math.LN2, perplexity: Math.exp(loss), n };
   if (spec.task === 'classification') return { loss, accuracy: s[LOSS_STATS.correct]! / Math.max(1, n), n };
   // the mse kernel sums per-sample mean squared errors: loss is the mean squared error per value
   const mse = loss;
@@ -121,14 +171,19 @@ export function statsOf(spec: ModelSpec, s: Float32Array): EvalResult {
  * evaluated on non-overlapping windows of the model's context (every byte after the first predicted
  * once, with 0..T−1 bytes of context).
  */
-export async function evaluate(net: Network, ds: AnyDataset, opts: { batch?: number; normalise?: 'standard' | 'unit'; predictions?: boolean } = {}): Promise<EvalResult & { predictions?: Float32Array }> {
+export async function evaluate(
+  net: Network,
+  ds: AnyDataset,
+  opts: { batch?: number; normalise?: 'standard' | 'unit'; predictions?: boolean } = {},
+): Promise<EvalResult & { predictions?: Float32Array }> {
   const gpu = net.gpu;
   const text = net.spec.task === 'language';
   const data = !text && opts.normalise && !isTextDataset(ds) ? uploadDataset(gpu, ds, opts.normalise) : deviceDataOf(gpu, net.spec, ds, 'eval');
   const n = data.n;
   const T = text ? net.spec.input[0]! : 1;
   const B = Math.min(opts.batch ?? (text ? Math.max(1, Math.floor(4096 / T)) : 500), n);
-  const full = Math.floor(n / B), rem = n - full * B;
+  const full = Math.floor(n / B),
+    rem = n - full * B;
   const plans: { plan: StepPlan; steps: number; first: number }[] = [];
   const offsets = (i: number) => (text ? i * T : i);
   try {
@@ -141,7 +196,8 @@ export async function evaluate(net: Network, ds: AnyDataset, opts: { batch?: num
       plans.push({ plan: tail, steps: 1, first: full * B });
     }
     const outD = main.output.size / B;
-    const preds = opts.predictions && !text ? gpu.device.createBuffer({ label: 'eval.predictions', size: n * outD * 4, usage: 0x80 | 0x4 | 0x8 }) : undefined;
+    const preds =
+      opts.predictions && !text ? gpu.device.createBuffer({ label: 'eval.predictions', size: n * outD * 4, usage: 0x80 | 0x4 | 0x8 }) : undefined;
     const enc = gpu.device.createCommandEncoder({ label: 'evaluate' });
     for (const { plan, steps, first } of plans) {
       plan.setStep(0, 0);

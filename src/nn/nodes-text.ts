@@ -31,7 +31,8 @@ export async function textForward(ctx: GraphContext, layers: ResolvedLayer[], n:
       return embedding(gpu, n.x[0]!.reshape([N]), W(), pos, n.y.reshape([N, l.outShape[1]!]));
     }
     case 'layerNorm': {
-      const N = rowsOf(ctx, l), C = l.inShape[1]!;
+      const N = rowsOf(ctx, l),
+        C = l.inShape[1]!;
       n.y = ctx.alloc(outShape, `${l.name}.y`);
       n.saved.mean = ctx.alloc([N], `${l.name}.mean`);
       n.saved.rstd = ctx.alloc([N], `${l.name}.rstd`);
@@ -39,7 +40,8 @@ export async function textForward(ctx: GraphContext, layers: ResolvedLayer[], n:
     }
     case 'attention': {
       const o = attentionOpts(ctx, l);
-      const N = rowsOf(ctx, l), C = l.outShape[1]!;
+      const N = rowsOf(ctx, l),
+        C = l.outShape[1]!;
       n.y = ctx.alloc(outShape, `${l.name}.y`);
       n.saved.saved = ctx.alloc(attn.attentionSavedShape(o, attn.attentionVariant(o.variant)), `${l.name}.saved`);
       return attn.attention(gpu, n.x[0]!.reshape([N, 3 * C]), n.y.reshape([N, C]), n.saved.saved, o);
@@ -66,7 +68,12 @@ export async function textForward(ctx: GraphContext, layers: ResolvedLayer[], n:
  * value whose gradient it feeds (−1: none needed).
  */
 export async function textBackward(
-  ctx: GraphContext, layers: ResolvedLayer[], n: NodeState, gy: Tensor, grads: Grads, gradOf: (input: number) => number,
+  ctx: GraphContext,
+  layers: ResolvedLayer[],
+  n: NodeState,
+  gy: Tensor,
+  grads: Grads,
+  gradOf: (input: number) => number,
 ): Promise<Dispatch[]> {
   const { gpu, arena } = ctx;
   const l = n.layer;
@@ -76,25 +83,35 @@ export async function textBackward(
     case 'embedding': {
       // one kernel family gives the table's and the positions' gradients, writing or accumulating
       // (both with the same flag: a written positions gradient is cleared first when the table accumulates)
-      const N = rowsOf(ctx, l), C = l.outShape[1]!;
+      const N = rowsOf(ctx, l),
+        C = l.outShape[1]!;
       const dT = grads.param(`${l.name}.weight`);
       const dP = l.fusedPositions ? grads.param(`${layers[l.consumers[0]!]!.name}.weight`) : undefined;
       const accumulate = dT.accumulate || !!dP?.accumulate;
-      if (accumulate) for (const t of [dT, dP]) if (t && !t.accumulate) out.push(...await ew.fill(gpu, t.t, 0));
+      if (accumulate) for (const t of [dT, dP]) if (t && !t.accumulate) out.push(...(await ew.fill(gpu, t.t, 0)));
       const r = await embeddingBackward(gpu, { tokens: n.x[0]!.reshape([N]), dout: gy.reshape([N, C]), dtable: dT.t, dpos: dP?.t, accumulate });
       ctx.keep(r.scratch);
       out.push(...r.dispatches);
       return out;
     }
     case 'layerNorm': {
-      const N = rowsOf(ctx, l), C = l.inShape[1]!;
-      const dG = grads.param(`${l.name}.weight`), dB = grads.param(`${l.name}.bias`);
+      const N = rowsOf(ctx, l),
+        C = l.inShape[1]!;
+      const dG = grads.param(`${l.name}.weight`),
+        dB = grads.param(`${l.name}.bias`);
       if (dG.accumulate || dB.accumulate) throw new ModelError(`graph: layer norm '${l.name}' shares its parameters; not supported`);
       if (i0 < 0) throw new ModelError(`graph: layer norm '${l.name}' reads no trainable value; not supported`);
       const dx = grads.value(i0, `${l.name}.gx`);
       const r = await layerNormBackward(gpu, {
-        x: n.x[0]!.reshape([N, C]), gamma: arena.tensor('weights', `${l.name}.weight`), mean: n.saved.mean!, rstd: n.saved.rstd!,
-        dy: gy.reshape([N, C]), dx: dx.t.reshape([N, C]), dgamma: dG.t, dbeta: dB.t, accumulate: dx.accumulate,
+        x: n.x[0]!.reshape([N, C]),
+        gamma: arena.tensor('weights', `${l.name}.weight`),
+        mean: n.saved.mean!,
+        rstd: n.saved.rstd!,
+        dy: gy.reshape([N, C]),
+        dx: dx.t.reshape([N, C]),
+        dgamma: dG.t,
+        dbeta: dB.t,
+        accumulate: dx.accumulate,
       });
       ctx.keep(r.scratch);
       out.push(...r.dispatches);
@@ -103,16 +120,26 @@ export async function textBackward(
     case 'attention': {
       if (i0 < 0) return out;
       const o = attentionOpts(ctx, l);
-      const N = rowsOf(ctx, l), C = l.outShape[1]!;
+      const N = rowsOf(ctx, l),
+        C = l.outShape[1]!;
       const scratch = ctx.alloc(attn.attentionScratchShape(o, attn.attentionVariant(o.variant)), `${l.name}.scratch`);
       const qkv = n.x[0]!.reshape([N, 3 * C]);
-      return grads.emit(grads.value(i0, `${l.name}.gx`), (dst) => attn.attentionBackward(gpu, { qkv, out: n.y.reshape([N, C]), saved: n.saved.saved!, dout: gy.reshape([N, C]), scratch, dqkv: dst.reshape([N, 3 * C]) }, o));
+      return grads.emit(grads.value(i0, `${l.name}.gx`), (dst) =>
+        attn.attentionBackward(
+          gpu,
+          { qkv, out: n.y.reshape([N, C]), saved: n.saved.saved!, dout: gy.reshape([N, C]), scratch, dqkv: dst.reshape([N, 3 * C]) },
+          o,
+        ),
+      );
     }
     case 'gelu':
       if (i0 < 0) return out;
       return grads.emit(grads.value(i0, `${l.name}.gx`), (dst) => ew.geluBackward(gpu, n.x[0]!, gy, dst));
     case 'add': {
-      for (const i of l.inputs) { const t = gradOf(i); if (t >= 0) out.push(...await grads.alias(t, gy)); }
+      for (const i of l.inputs) {
+        const t = gradOf(i);
+        if (t >= 0) out.push(...(await grads.alias(t, gy)));
+      }
       return out;
     }
     case 'tiedHead': {
@@ -120,9 +147,10 @@ export async function textBackward(
       const name = `${layers[l.spec.tie]!.name}.weight`;
       const E = arena.tensor('weights', name);
       const [V, C] = E.shape as [number, number];
-      const x2 = n.x[0]!.reshape([N, C]), g2 = gy.reshape([N, V]);
-      out.push(...await grads.emit(grads.param(name), (dst) => mm.matmul(gpu, g2, x2, dst, { transposeA: true })));
-      if (i0 >= 0) out.push(...await grads.emit(grads.value(i0, `${l.name}.gx`), (dst) => mm.matmul(gpu, g2, E, dst.reshape([N, C]))));
+      const x2 = n.x[0]!.reshape([N, C]),
+        g2 = gy.reshape([N, V]);
+      out.push(...(await grads.emit(grads.param(name), (dst) => mm.matmul(gpu, g2, x2, dst, { transposeA: true }))));
+      if (i0 >= 0) out.push(...(await grads.emit(grads.value(i0, `${l.name}.gx`), (dst) => mm.matmul(gpu, g2, E, dst.reshape([N, C])))));
       return out;
     }
     default:

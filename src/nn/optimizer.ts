@@ -35,7 +35,8 @@ export interface OptimizerHyper {
 export function hyperRow(kind: OptimizerKind, h: OptimizerHyper, step: number, lr: number): number[] {
   const clip = h.clip ?? 0;
   if (kind === 'sgd') return [lr, h.momentum, h.l2, clip];
-  const b1 = h.beta1 ?? 0.9, b2 = h.beta2 ?? 0.95;
+  const b1 = h.beta1 ?? 0.9,
+    b2 = h.beta2 ?? 0.95;
   return [lr, b1, b2, h.eps ?? 1e-8, h.l2, 1 - b1 ** (step + 1), 1 - b2 ** (step + 1), clip];
 }
 
@@ -43,15 +44,22 @@ export function hyperRow(kind: OptimizerKind, h: OptimizerHyper, step: number, l
  * The update records of `kind` over the whole arena (decay on [0, arena.decayEnd) only, masks
  * respected). With `clip`, a gradNorm pass first (the row's clip value switches it on per step).
  */
-export async function optimizerRecords(gpu: Gpu, kind: OptimizerKind, arena: Arena, hyper: Tensor, alloc: (shape: number[], label: string) => Tensor, opts: { clip?: boolean } = {}): Promise<Dispatch[]> {
+export async function optimizerRecords(
+  gpu: Gpu,
+  kind: OptimizerKind,
+  arena: Arena,
+  hyper: Tensor,
+  alloc: (shape: number[], label: string) => Tensor,
+  opts: { clip?: boolean } = {},
+): Promise<Dispatch[]> {
   const out: Dispatch[] = [];
   let norm: Tensor | undefined;
   if (opts.clip) {
     norm = alloc([GRAD_NORM.size], 'optimizer.gradNorm');
-    out.push(...await gradNorm(gpu, arena.parts.grads, norm, { mask: arena.parts.mask }));
+    out.push(...(await gradNorm(gpu, arena.parts.grads, norm, { mask: arena.parts.mask })));
   }
   const { weights: w, grads: g, momentum: m, mask } = arena.parts;
-  if (kind === 'sgd') out.push(...await sgdL2(gpu, { w, g, v: m, mask }, hyper, { decayEnd: arena.decayEnd, norm }));
-  else out.push(...await adamw(gpu, { w, g, m, v: arena.ensureVariance(), mask }, hyper, { decayEnd: arena.decayEnd, norm }));
+  if (kind === 'sgd') out.push(...(await sgdL2(gpu, { w, g, v: m, mask }, hyper, { decayEnd: arena.decayEnd, norm })));
+  else out.push(...(await adamw(gpu, { w, g, m, v: arena.ensureVariance(), mask }, hyper, { decayEnd: arena.decayEnd, norm })));
   return out;
 }

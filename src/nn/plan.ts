@@ -87,7 +87,12 @@ export class StepPlan {
   private owned: Tensor[] = [];
   private records: Dispatch[][] = [];
 
-  private constructor(readonly gpu: Gpu, readonly B: number, readonly data: DeviceData, readonly optimizer: OptimizerKind) {
+  private constructor(
+    readonly gpu: Gpu,
+    readonly B: number,
+    readonly data: DeviceData,
+    readonly optimizer: OptimizerKind,
+  ) {
     const mk = (shape: number[], dtype: 'f32' | 'u32', label: string, init?: ArrayLike<number>) => {
       const t = createTensor(gpu, shape, init, { dtype, label });
       this.owned.push(t);
@@ -98,7 +103,12 @@ export class StepPlan {
     this.table = mk([TABLE_CAP * this.width], 'f32', 'plan.table');
     this.hyper = mk([this.width], 'f32', 'plan.hyper');
     this.stats = mk([loss.LOSS_STATS.size], 'f32', 'plan.stats');
-    this.perm = mk([data.n], 'u32', 'plan.perm', Uint32Array.from({ length: data.n }, (_, i) => i));
+    this.perm = mk(
+      [data.n],
+      'u32',
+      'plan.perm',
+      Uint32Array.from({ length: data.n }, (_, i) => i),
+    );
   }
 
   private alloc(shape: number[], label: string, dtype: 'f32' | 'u32' = 'f32'): Tensor {
@@ -111,7 +121,15 @@ export class StepPlan {
    * Compiles `layers` (weights in `arena`) for batch size B on `data`.
    * `prune`: the pruning groups (views + k buffer) for the mask refresh; empty for dense training.
    */
-  static async build(gpu: Gpu, spec: ModelSpec, layers: ResolvedLayer[], arena: Arena, data: DeviceData, B: number, opts: PlanOptions = {}): Promise<StepPlan> {
+  static async build(
+    gpu: Gpu,
+    spec: ModelSpec,
+    layers: ResolvedLayer[],
+    arena: Arena,
+    data: DeviceData,
+    B: number,
+    opts: PlanOptions = {},
+  ): Promise<StepPlan> {
     const plan = new StepPlan(gpu, B, data, opts.optimizer ?? 'sgd');
     try {
       await plan.compile(spec, layers, arena, opts);
@@ -127,27 +145,73 @@ export class StepPlan {
     const D = data.D;
     const gather: Dispatch[] = [];
     if (spec.task === 'language') {
-      if (!data.text || data.text.window !== spec.input[0]) throw new Error(`plan: model '${spec.name}' needs text windows of ${spec.input[0]} bytes`);
+      if (!data.text || data.text.window !== spec.input[0])
+        throw new Error(`plan: model '${spec.name}' needs text windows of ${spec.input[0]} bytes`);
       const T = data.text.window;
       this.input = this.alloc([B, T], 'batch.tokens', 'u32');
       const labels = this.alloc([B * T], 'batch.targets', 'u32');
-      if (gatherOn) gather.push(...await gatherText(gpu, { state: this.state, perm: this.perm, n: data.n, text: data.inputs, T, tokens: this.input, targets: labels }));
+      if (gatherOn)
+        gather.push(
+          ...(await gatherText(gpu, { state: this.state, perm: this.perm, n: data.n, text: data.inputs, T, tokens: this.input, targets: labels })),
+        );
       return { gather, labels };
     }
-    if (D !== spec.input.reduce((a, b) => a * b, 1)) throw new Error(`plan: data has ${D} features per sample, model '${spec.name}' expects [${spec.input}]`);
+    if (D !== spec.input.reduce((a, b) => a * b, 1))
+      throw new Error(`plan: data has ${D} features per sample, model '${spec.name}' expects [${spec.input}]`);
     const x0 = this.alloc([B, ...spec.input], 'batch.x');
     this.input = x0;
     if (spec.task === 'classification') {
       if (!data.labels) throw new Error(`plan: model '${spec.name}' needs labels`);
       const labels = this.alloc([B], 'batch.labels', 'u32');
-      if (gatherOn) gather.push(...await gatherBatch(gpu, { state: this.state, perm: this.perm, data: data.inputs, bytes: data.bytes, n: data.n, D, out: x0.reshape([B * D]), scale: data.scale, shift: data.shift, labels: data.labels, outLabels: labels }));
+      if (gatherOn)
+        gather.push(
+          ...(await gatherBatch(gpu, {
+            state: this.state,
+            perm: this.perm,
+            data: data.inputs,
+            bytes: data.bytes,
+            n: data.n,
+            D,
+            out: x0.reshape([B * D]),
+            scale: data.scale,
+            shift: data.shift,
+            labels: data.labels,
+            outLabels: labels,
+          })),
+        );
       return { gather, labels };
     }
-    if (gatherOn) gather.push(...await gatherBatch(gpu, { state: this.state, perm: this.perm, data: data.inputs, bytes: data.bytes, n: data.n, D, out: x0.reshape([B * D]), scale: data.scale, shift: data.shift }));
+    if (gatherOn)
+      gather.push(
+        ...(await gatherBatch(gpu, {
+          state: this.state,
+          perm: this.perm,
+          data: data.inputs,
+          bytes: data.bytes,
+          n: data.n,
+          D,
+          out: x0.reshape([B * D]),
+          scale: data.scale,
+          shift: data.shift,
+        })),
+      );
     if (spec.task === 'autoencoder') return { gather, target: x0 };
     if (!data.targets || !data.T) throw new Error(`plan: model '${spec.name}' needs regression targets`);
     const target = this.alloc([B, data.T], 'batch.target');
-    if (gatherOn) gather.push(...await gatherBatch(gpu, { state: this.state, perm: this.perm, data: data.targets, bytes: false, n: data.n, D: data.T, out: target.reshape([B * data.T]), scale: 1, shift: 0 }));
+    if (gatherOn)
+      gather.push(
+        ...(await gatherBatch(gpu, {
+          state: this.state,
+          perm: this.perm,
+          data: data.targets,
+          bytes: false,
+          n: data.n,
+          D: data.T,
+          out: target.reshape([B * data.T]),
+          scale: 1,
+          shift: 0,
+        })),
+      );
     return { gather, target };
   }
 
@@ -156,7 +220,15 @@ export class StepPlan {
     const train = opts.train ?? true;
     const { gather, labels, target } = await this.gather(spec, opts.gather ?? true);
     this.labels = labels;
-    const ctx: GraphContext = { gpu, B, arena, alloc: (shape, label, dtype) => this.alloc(shape, label, dtype), keep: (ts) => { for (const t of ts) if (!this.owned.includes(t)) this.owned.push(t); } };
+    const ctx: GraphContext = {
+      gpu,
+      B,
+      arena,
+      alloc: (shape, label, dtype) => this.alloc(shape, label, dtype),
+      keep: (ts) => {
+        for (const t of ts) if (!this.owned.includes(t)) this.owned.push(t);
+      },
+    };
     const f = await compileForward(ctx, layers, this.input);
     const out = f.output;
     this.output = out;
@@ -164,10 +236,12 @@ export class StepPlan {
     // loss: fused forward + backward; statistics accumulate on the GPU (a language model: one row per token)
     const rows = spec.task === 'language' ? B * spec.input[0]! : B;
     const gOut = this.alloc(out.shape as number[], 'loss.grad');
-    const o2 = out.reshape([rows, out.size / rows]), g2 = gOut.reshape([rows, out.size / rows]);
-    const lossRecords = spec.loss === 'softmax-ce'
-      ? await loss.softmaxCrossEntropy(gpu, o2, labels!, g2, this.stats)
-      : await loss.mse(gpu, o2, target!.reshape([rows, out.size / rows]), g2, this.stats);
+    const o2 = out.reshape([rows, out.size / rows]),
+      g2 = gOut.reshape([rows, out.size / rows]);
+    const lossRecords =
+      spec.loss === 'softmax-ce'
+        ? await loss.softmaxCrossEntropy(gpu, o2, labels!, g2, this.stats)
+        : await loss.mse(gpu, o2, target!.reshape([rows, out.size / rows]), g2, this.stats);
 
     // every step (eval too) advances the GPU step counter, so the next step gathers the next batch
     const adv = await advanceStep(gpu, this.state);
@@ -184,8 +258,17 @@ export class StepPlan {
       const views = g.names.map((nm) => arena.view(nm));
       const total = views.reduce((s, v) => s + v.length, 0);
       const k = this.alloc([1], `prune.k[${g.names.join(',')}]`, 'u32');
-      const r = await topkMask(gpu, { weights: arena.parts.weights, mask: arena.parts.mask, views: views.map((v) => ({ offset: v.offset, length: v.length })), k, scratch });
-      if (!scratch) { scratch = r.scratch; this.owned.push(...r.scratch); }
+      const r = await topkMask(gpu, {
+        weights: arena.parts.weights,
+        mask: arena.parts.mask,
+        views: views.map((v) => ({ offset: v.offset, length: v.length })),
+        k,
+        scratch,
+      });
+      if (!scratch) {
+        scratch = r.scratch;
+        this.owned.push(...r.scratch);
+      }
       prune.push(...r.dispatches);
       this.pruneGroups.push({ names: g.names, k, total });
     }
@@ -213,7 +296,8 @@ export class StepPlan {
    */
   setHashedWindows(step: number, count: number, seed: number): void {
     if (!this.data.text) throw new Error('plan: hashed windows need text data');
-    if (!Number.isInteger(count) || count < 1 || count > this.data.n) throw new Error(`plan: hashed window count must be in [1, ${this.data.n}], got ${count}`);
+    if (!Number.isInteger(count) || count < 1 || count > this.data.n)
+      throw new Error(`plan: hashed window count must be in [1, ${this.data.n}], got ${count}`);
     this.gpu.device.queue.writeBuffer(this.state.buffer, 0, new Uint32Array([step, 0, count, seed >>> 0]));
   }
 

@@ -24,7 +24,9 @@ export function parseGptName(name: string): GptConfig | undefined {
     return undefined;
   }
   const [L, D, H, T] = m.slice(1).map(Number) as [number, number, number, number];
-  const bad = (what: string) => { throw new ModelError(`model '${name}': ${what}`); };
+  const bad = (what: string) => {
+    throw new ModelError(`model '${name}': ${what}`);
+  };
   if (L < 1 || L > 64) bad(`layers L must be in [1, 64], got ${L}`);
   if (D < 1 || D > 4096) bad(`width D must be in [1, 4096], got ${D}`);
   if (H < 1 || D % H !== 0) bad(`heads H must divide the width D = ${D}, got ${H}`);
@@ -72,25 +74,39 @@ export function modelFromName(name: string, data: { input: number[]; numClasses:
   const gpt = parseGptName(name);
   if (gpt) {
     if (data.input.length !== 1 || data.input[0] !== gpt.T || (data.numClasses !== 0 && data.numClasses !== GPT_VOCAB)) {
-      throw new ModelError(`model '${name}' needs text data (windows of T = ${gpt.T} bytes, e.g. --data text:FILE), got samples [${data.input}] with ${data.numClasses} classes`);
+      throw new ModelError(
+        `model '${name}' needs text data (windows of T = ${gpt.T} bytes, e.g. --data text:FILE), got samples [${data.input}] with ${data.numClasses} classes`,
+      );
     }
     return gptSpec(gpt, name);
   }
   const inD = prod(data.input);
   const image = data.input.length === 3 ? data.input : inD === 784 ? [1, 28, 28] : undefined;
   const dense = (units: number[], relu = true): LayerSpec[] =>
-    units.flatMap((u, i) => (i < units.length - 1 && relu ? [{ kind: 'dense', units: u }, { kind: 'relu' }] : [{ kind: 'dense', units: u }]) as LayerSpec[]);
+    units.flatMap(
+      (u, i) => (i < units.length - 1 && relu ? [{ kind: 'dense', units: u }, { kind: 'relu' }] : [{ kind: 'dense', units: u }]) as LayerSpec[],
+    );
   if (name === 'lenet-300-100') {
     return { name, input: [inD], layers: dense([300, 100, data.numClasses]), loss: 'softmax-ce', task: 'classification' };
   }
   if (name === 'lenet-5') {
     if (!image) throw new ModelError(`model 'lenet-5' needs image data [C, H, W] (or 784 = 28×28 features), got [${data.input}]`);
     return {
-      name, input: image, loss: 'softmax-ce', task: 'classification',
+      name,
+      input: image,
+      loss: 'softmax-ce',
+      task: 'classification',
       layers: [
-        { kind: 'conv2d', filters: 20, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool2d', size: 2 },
-        { kind: 'conv2d', filters: 50, kernel: 5 }, { kind: 'relu' }, { kind: 'maxPool2d', size: 2 },
-        { kind: 'flatten' }, { kind: 'dense', units: 500 }, { kind: 'relu' }, { kind: 'dense', units: data.numClasses },
+        { kind: 'conv2d', filters: 20, kernel: 5 },
+        { kind: 'relu' },
+        { kind: 'maxPool2d', size: 2 },
+        { kind: 'conv2d', filters: 50, kernel: 5 },
+        { kind: 'relu' },
+        { kind: 'maxPool2d', size: 2 },
+        { kind: 'flatten' },
+        { kind: 'dense', units: 500 },
+        { kind: 'relu' },
+        { kind: 'dense', units: data.numClasses },
       ],
     };
   }

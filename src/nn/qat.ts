@@ -66,15 +66,21 @@ export function validateQat(net: Network, q: QatOptions): void {
   if (entries.length === 0) bad(`bits must name at least one layer with weights (${names.join(', ')})`);
   for (const [k, b] of entries) {
     if (!names.includes(k)) bad(`bits names layer '${k}', which has no weights (layers: ${names.join(', ')})`);
-    if (!Number.isInteger(b) || b < 1 || b > 8) bad(`bits of layer '${k}' must be an integer in [1, 8] (K = 2^bits ≤ ${CLUSTER.MAX_K}), got ${String(b)}`);
+    if (!Number.isInteger(b) || b < 1 || b > 8)
+      bad(`bits of layer '${k}' must be an integer in [1, 8] (K = 2^bits ≤ ${CLUSTER.MAX_K}), got ${String(b)}`);
   }
   const int = (k: 'begin' | 'refitEvery' | 'iterations' | 'refitIterations', max = 1e9) => {
     const v = q[k];
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > max)) bad(`${k} must be an integer in [0, ${max}], got ${String(v)}`);
   };
-  int('begin'); int('refitEvery'); int('iterations', 10_000); int('refitIterations', 10_000);
-  if (q.dampen !== undefined && (typeof q.dampen !== 'number' || !Number.isFinite(q.dampen) || q.dampen < 0)) bad(`dampen must be a finite number ≥ 0, got ${String(q.dampen)}`);
-  if (q.centroidLr !== undefined && (typeof q.centroidLr !== 'number' || !Number.isFinite(q.centroidLr) || q.centroidLr < 0)) bad(`centroidLr must be a finite number ≥ 0, got ${String(q.centroidLr)}`);
+  int('begin');
+  int('refitEvery');
+  int('iterations', 10_000);
+  int('refitIterations', 10_000);
+  if (q.dampen !== undefined && (typeof q.dampen !== 'number' || !Number.isFinite(q.dampen) || q.dampen < 0))
+    bad(`dampen must be a finite number ≥ 0, got ${String(q.dampen)}`);
+  if (q.centroidLr !== undefined && (typeof q.centroidLr !== 'number' || !Number.isFinite(q.centroidLr) || q.centroidLr < 0))
+    bad(`centroidLr must be a finite number ≥ 0, got ${String(q.centroidLr)}`);
 }
 
 interface Job {
@@ -97,7 +103,10 @@ export class QatState {
   private jobs: Job[] = [];
   private owned: Dispatch[][] = [];
 
-  private constructor(readonly net: Network, q: QatOptions) {
+  private constructor(
+    readonly net: Network,
+    q: QatOptions,
+  ) {
     this.refitEvery = q.refitEvery ?? 0;
   }
 
@@ -117,7 +126,8 @@ export class QatState {
     const { gpu, arena } = this.net;
     const latent = createTensor(gpu, [Math.max(1, arena.decayEnd)], undefined, { label: 'qat.latent' });
     this.latent = latent;
-    const iters = q.iterations ?? 30, refits = q.refitIterations ?? 3;
+    const iters = q.iterations ?? 30,
+      refits = q.refitIterations ?? 3;
     for (const layer of this.net.layers) {
       const bits = layer.weightShape ? q.bits[layer.name] : undefined;
       if (bits === undefined) continue;
@@ -125,23 +135,32 @@ export class QatState {
       const v = arena.view(param);
       const state = createClusterState(gpu, v.length, 2 ** bits, { label: `qat.${layer.name}` });
       this.jobs.push({ layer: layer.name, param, shape: [...v.shape], bits, state });
-      const w = arena.tensor('weights', param), mask = arena.tensor('mask', param);
+      const w = arena.tensor('weights', param),
+        mask = arena.tensor('mask', param);
       const lat = new Tensor(gpu, latent.buffer, v.shape, 'f32', v.offset * 4, false);
       const lloyd = await kmeansIteration(gpu, w, mask, state);
-      this.init.push(...await qatInitLinear(gpu, { w, mask, centroids: state.centroids }));
+      this.init.push(...(await qatInitLinear(gpu, { w, mask, centroids: state.centroids })));
       for (let t = 0; t < iters; t++) this.init.push(...lloyd);
       for (let t = 0; t < refits; t++) this.refit.push(...lloyd);
       // the Lloyd records are shared by init and refit: keep one copy to destroy
       this.owned.push(lloyd);
-      this.snap.push(...await qatSnap(gpu, { w, mask, latent: lat, centroids: state.centroids, assign: state.assign }));
+      this.snap.push(...(await qatSnap(gpu, { w, mask, latent: lat, centroids: state.centroids, assign: state.assign })));
       if ((q.centroidLr ?? 0) > 0) {
         // the gradient of a centroid: the sum of its members' gradients (taken at the snapped weights)
         const st = state;
         this.restore.push(
-          ...await clusterReduce(gpu, { values: arena.tensor('grads', param), assign: st.assign, partialSums: st.partialSums, partialCounts: st.partialCounts, sums: st.sums, counts: st.counts }),
-          ...await clusterSgd(gpu, { centroids: st.centroids, grads: st.sums, lr: q.centroidLr! }));
+          ...(await clusterReduce(gpu, {
+            values: arena.tensor('grads', param),
+            assign: st.assign,
+            partialSums: st.partialSums,
+            partialCounts: st.partialCounts,
+            sums: st.sums,
+            counts: st.counts,
+          })),
+          ...(await clusterSgd(gpu, { centroids: st.centroids, grads: st.sums, lr: q.centroidLr! })),
+        );
       }
-      this.restore.push(...await qatRestore(gpu, { w, latent: lat, grads: arena.tensor('grads', param), dampen: q.dampen ?? 0 }));
+      this.restore.push(...(await qatRestore(gpu, { w, latent: lat, grads: arena.tensor('grads', param), dampen: q.dampen ?? 0 })));
     }
   }
 
@@ -192,7 +211,11 @@ export class QatState {
     for (const r of [this.snap, this.restore, ...this.owned]) destroyDispatches(r);
     // init and refit hold the shared Lloyd records (destroyed above) plus the init_linear records
     destroyDispatches(this.init.filter((d) => d.label.startsWith('qat.')));
-    this.init = []; this.refit = []; this.snap = []; this.restore = []; this.owned = [];
+    this.init = [];
+    this.refit = [];
+    this.snap = [];
+    this.restore = [];
+    this.owned = [];
     for (const j of this.jobs) j.state.dispose();
     this.jobs = [];
     this.latent?.dispose();
@@ -222,7 +245,7 @@ export function qatStepRecords(plan: StepRecords, q: QatState, begin: number, fi
     if (!pre) return base;
     const key = `${pre}${prune ? '+prune' : ''}`;
     let r = cache.get(key);
-    if (!r) cache.set(key, r = [...(pre === 'init' ? q.init : q.refit), ...base]);
+    if (!r) cache.set(key, (r = [...(pre === 'init' ? q.init : q.refit), ...base]));
     return r;
   };
 }

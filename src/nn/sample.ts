@@ -102,7 +102,8 @@ export class TextSampler {
   async generate(prompt: Uint8Array, o: SampleOptions): Promise<Uint8Array> {
     if (!Number.isInteger(o.tokens) || o.tokens < 0) throw new Error(`TextSampler.generate: tokens must be a non-negative integer, got ${o.tokens}`);
     const temperature = o.temperature ?? 1;
-    if (!Number.isFinite(temperature) || temperature < 0) throw new Error(`TextSampler.generate: temperature must be a finite number ≥ 0, got ${temperature}`);
+    if (!Number.isFinite(temperature) || temperature < 0)
+      throw new Error(`TextSampler.generate: temperature must be a finite number ≥ 0, got ${temperature}`);
     const rng = new Rng(o.seed ?? 0);
     const text = new Uint8Array(prompt.length + o.tokens);
     text.set(prompt);

@@ -26,14 +26,19 @@ export class ScheduleError extends Error {
 
 export function validateSchedule(s: SparsitySchedule): void {
   const chk = (name: string, v: number, lo: number, hi: number) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) throw new ScheduleError(`sparsity schedule: ${name} must be in [${lo}, ${hi}], got ${v}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi)
+      throw new ScheduleError(`sparsity schedule: ${name} must be in [${lo}, ${hi}], got ${v}`);
   };
-  if (s.kind !== 'constant' && s.kind !== 'polynomial') throw new ScheduleError(`sparsity schedule: kind must be 'constant' or 'polynomial', got '${s.kind}'`);
+  if (s.kind !== 'constant' && s.kind !== 'polynomial')
+    throw new ScheduleError(`sparsity schedule: kind must be 'constant' or 'polynomial', got '${s.kind}'`);
   chk('target sparsity', s.target, 0, 1);
   chk('initial sparsity', s.initial ?? 0, 0, 1);
-  if (!Number.isInteger(s.beginStep) || s.beginStep < 0) throw new ScheduleError(`sparsity schedule: beginStep must be a non-negative integer, got ${s.beginStep}`);
-  if (!Number.isInteger(s.endStep) || s.endStep < s.beginStep) throw new ScheduleError(`sparsity schedule: endStep must be an integer ≥ beginStep (${s.beginStep}), got ${s.endStep}`);
-  if (!Number.isInteger(s.frequency) || s.frequency < 1) throw new ScheduleError(`sparsity schedule: frequency must be a positive integer, got ${s.frequency}`);
+  if (!Number.isInteger(s.beginStep) || s.beginStep < 0)
+    throw new ScheduleError(`sparsity schedule: beginStep must be a non-negative integer, got ${s.beginStep}`);
+  if (!Number.isInteger(s.endStep) || s.endStep < s.beginStep)
+    throw new ScheduleError(`sparsity schedule: endStep must be an integer ≥ beginStep (${s.beginStep}), got ${s.endStep}`);
+  if (!Number.isInteger(s.frequency) || s.frequency < 1)
+    throw new ScheduleError(`sparsity schedule: frequency must be a positive integer, got ${s.frequency}`);
 }
 
 /** The target sparsity at step t (before t0: 0 — nothing pruned yet). */

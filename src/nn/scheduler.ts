@@ -38,10 +38,17 @@ export class Scheduler {
   /** Milliseconds spent recording and submitting. */
   recordMs = 0;
 
-  constructor(readonly gpu: Gpu, private o: SchedulerOptions, private onReadback: (r: Readback) => void) {
+  constructor(
+    readonly gpu: Gpu,
+    private o: SchedulerOptions,
+    private onReadback: (r: Readback) => void,
+  ) {
     this.maxInFlight = Math.max(1, o.maxInFlight ?? 2);
     const s = o.snapshot;
-    if (s) this.snapshots = Array.from({ length: Math.max(1, s.count ?? 3) }, (_, i) => gpu.device.createBuffer({ label: `snapshot${i}`, size: s.bytes, usage: 0x4 | 0x8 }));
+    if (s)
+      this.snapshots = Array.from({ length: Math.max(1, s.count ?? 3) }, (_, i) =>
+        gpu.device.createBuffer({ label: `snapshot${i}`, size: s.bytes, usage: 0x4 | 0x8 }),
+      );
   }
 
   private staging(): GPUBuffer {
@@ -53,7 +60,13 @@ export class Scheduler {
    * optional work after them — reads statistics back after every step t with `readAfter(t)`, submits,
    * and waits only while more than maxInFlight submissions are outstanding.
    */
-  async submit(from: number, to: number, records: (t: number) => readonly Dispatch[], readAfter: (t: number) => boolean, extra?: (enc: GPUCommandEncoder, t: number) => void): Promise<void> {
+  async submit(
+    from: number,
+    to: number,
+    records: (t: number) => readonly Dispatch[],
+    readAfter: (t: number) => boolean,
+    extra?: (enc: GPUCommandEncoder, t: number) => void,
+  ): Promise<void> {
     const { gpu } = this;
     gpu.assertAlive();
     const t0 = performance.now();
@@ -77,12 +90,18 @@ export class Scheduler {
     gpu.device.queue.submit([enc.finish()]);
     this.recordMs += performance.now() - t0;
     for (const [buf, step, snapshot] of reads) {
-      const p: Promise<void> = buf.mapAsync(0x1).then(() => {
-        const stats = new Float32Array(buf.getMappedRange().slice(0));
-        buf.unmap();
-        this.statPool.push(buf);
-        this.onReadback({ step, stats, snapshot });
-      }).catch((e: unknown) => { this.failed ??= e; }).finally(() => this.pending.delete(p));
+      const p: Promise<void> = buf
+        .mapAsync(0x1)
+        .then(() => {
+          const stats = new Float32Array(buf.getMappedRange().slice(0));
+          buf.unmap();
+          this.statPool.push(buf);
+          this.onReadback({ step, stats, snapshot });
+        })
+        .catch((e: unknown) => {
+          this.failed ??= e;
+        })
+        .finally(() => this.pending.delete(p));
       this.pending.add(p);
     }
     this.inFlight.push(gpu.device.queue.onSubmittedWorkDone());

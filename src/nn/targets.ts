@@ -22,8 +22,11 @@ export interface PerLayer {
 /** Parses "0.9", "dense1=0.92,conv1=0.34", "conv=8,dense=5" or "5,dense1=6"; `check` validates each value. */
 export function parsePerLayer(text: string, what: string, check: (v: number) => string | undefined): PerLayer {
   const out: PerLayer = { layers: {} };
-  const parts = String(text).split(',').map((p) => p.trim());
-  if (parts.length === 0 || parts.some((p) => p === '')) throw new TargetError(`${what} must be a number or name=value pairs separated by commas, got '${text}'`);
+  const parts = String(text)
+    .split(',')
+    .map((p) => p.trim());
+  if (parts.length === 0 || parts.some((p) => p === ''))
+    throw new TargetError(`${what} must be a number or name=value pairs separated by commas, got '${text}'`);
   for (const p of parts) {
     const eq = p.indexOf('=');
     const key = eq < 0 ? undefined : p.slice(0, eq).trim();
@@ -35,7 +38,8 @@ export function parsePerLayer(text: string, what: string, check: (v: number) => 
       if (out.default !== undefined) throw new TargetError(`${what}: more than one default value in '${text}'`);
       out.default = v;
     } else {
-      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(key)) throw new TargetError(`${what}: '${key}' is not a layer name (e.g. dense1, conv1, or a kind: conv, dense)`);
+      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(key))
+        throw new TargetError(`${what}: '${key}' is not a layer name (e.g. dense1, conv1, or a kind: conv, dense)`);
       if (key in out.layers) throw new TargetError(`${what}: layer '${key}' is given twice`);
       out.layers[key] = v;
     }

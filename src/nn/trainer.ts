@@ -84,7 +84,11 @@ export interface LogEntry {
 }
 
 export class DivergedError extends Error {
-  constructor(message: string, readonly step: number, readonly restoredStep: number) {
+  constructor(
+    message: string,
+    readonly step: number,
+    readonly restoredStep: number,
+  ) {
     super(message);
     this.name = 'DivergedError';
   }
@@ -149,37 +153,51 @@ export function sparsityScheduleOf(o: TrainOptions, totalSteps: number): Sparsit
   const begin = o.pruneBegin ?? Math.min(Math.floor(totalSteps * 0.1), totalSteps - 1);
   const end = o.pruneEnd ?? Math.max(begin, Math.floor(totalSteps * 0.66));
   const s: SparsitySchedule = {
-    kind: o.schedule ?? 'polynomial', target: maxTarget(o), initial: o.initialSparsity ?? 0,
-    beginStep: begin, endStep: end, frequency: o.pruneFrequency ?? Math.max(1, Math.floor((end - begin) / 20)),
+    kind: o.schedule ?? 'polynomial',
+    target: maxTarget(o),
+    initial: o.initialSparsity ?? 0,
+    beginStep: begin,
+    endStep: end,
+    frequency: o.pruneFrequency ?? Math.max(1, Math.floor((end - begin) / 20)),
   };
   validateSchedule(s);
   return s;
 }
 
 export function validateTrainOptions(o: TrainOptions): void {
-  const bad = (name: string, want: string, v: unknown) => { throw new TrainError(`train: ${name} must be ${want}, got ${String(v)}`); };
+  const bad = (name: string, want: string, v: unknown) => {
+    throw new TrainError(`train: ${name} must be ${want}, got ${String(v)}`);
+  };
   if (!Number.isInteger(o.epochs) || o.epochs < 1) bad('epochs', 'a positive integer', o.epochs);
   if (!Number.isInteger(o.batch) || o.batch < 1) bad('batch', 'a positive integer', o.batch);
   if (!Number.isFinite(o.lr) || o.lr <= 0) bad('lr', 'a finite number > 0', o.lr);
   if (!Number.isFinite(o.momentum) || o.momentum < 0 || o.momentum >= 1) bad('momentum', 'in [0, 1)', o.momentum);
   if (!Number.isFinite(o.l2) || o.l2 < 0) bad('l2', 'a finite number ≥ 0', o.l2);
   if (o.optimizer !== undefined && !OPTIMIZERS.includes(o.optimizer)) bad('optimizer', `one of ${OPTIMIZERS.join(', ')}`, o.optimizer);
-  for (const k of ['beta1', 'beta2'] as const) if (o[k] !== undefined && (!Number.isFinite(o[k]) || o[k]! < 0 || o[k]! >= 1)) bad(k, 'in [0, 1)', o[k]);
+  for (const k of ['beta1', 'beta2'] as const)
+    if (o[k] !== undefined && (!Number.isFinite(o[k]) || o[k]! < 0 || o[k]! >= 1)) bad(k, 'in [0, 1)', o[k]);
   if (o.weightDecay !== undefined && (!Number.isFinite(o.weightDecay) || o.weightDecay < 0)) bad('weightDecay', 'a finite number ≥ 0', o.weightDecay);
   if (o.clip !== undefined && (!Number.isFinite(o.clip) || o.clip < 0)) bad('clip', 'a finite number ≥ 0 (0: no clipping)', o.clip);
   if (o.warmup !== undefined && (!Number.isInteger(o.warmup) || o.warmup < 0)) bad('warmup', 'a non-negative integer', o.warmup);
   if (o.sparsity !== undefined && (!Number.isFinite(o.sparsity) || o.sparsity < 0 || o.sparsity > 1)) bad('sparsity', 'in [0, 1]', o.sparsity);
   for (const [k, v] of Object.entries(o.layerSparsity ?? {})) if (!Number.isFinite(v) || v < 0 || v > 1) bad(`layerSparsity.${k}`, 'in [0, 1]', v);
-  if (o.layerSparsity && Object.keys(o.layerSparsity).length > 0 && o.pruning === 'global') bad('pruning', "'layer' when per-layer sparsity targets are given", o.pruning);
+  if (o.layerSparsity && Object.keys(o.layerSparsity).length > 0 && o.pruning === 'global')
+    bad('pruning', "'layer' when per-layer sparsity targets are given", o.pruning);
   if (!Number.isInteger(o.seed)) bad('seed', 'an integer', o.seed);
   if (o.maxSteps !== undefined && (!Number.isInteger(o.maxSteps) || o.maxSteps < 1)) bad('maxSteps', 'a positive integer', o.maxSteps);
-  if (o.checkpointEvery !== undefined && (!Number.isInteger(o.checkpointEvery) || o.checkpointEvery < 1)) bad('checkpointEvery', 'a positive integer', o.checkpointEvery);
+  if (o.checkpointEvery !== undefined && (!Number.isInteger(o.checkpointEvery) || o.checkpointEvery < 1))
+    bad('checkpointEvery', 'a positive integer', o.checkpointEvery);
 }
 
 /** The optimizer's per-step table row of step t. */
 export function tableRow(o: TrainOptions, lrs: LrSchedule, t: number): number[] {
   const kind = o.optimizer ?? 'sgd';
-  return hyperRow(kind, { momentum: o.momentum, l2: kind === 'adamw' ? o.weightDecay ?? 0.1 : o.l2, beta1: o.beta1, beta2: o.beta2, clip: o.clip }, t, lrAt(lrs, t));
+  return hyperRow(
+    kind,
+    { momentum: o.momentum, l2: kind === 'adamw' ? (o.weightDecay ?? 0.1) : o.l2, beta1: o.beta1, beta2: o.beta2, clip: o.clip },
+    t,
+    lrAt(lrs, t),
+  );
 }
 
 /** The pruning groups of a run (one per prunable matrix, or one for global pruning), their final targets and the mean sparsity at step t. */
@@ -189,10 +207,25 @@ function pruneGroupsOf(net: Network, o: TrainOptions, sched: SparsitySchedule | 
   const groups = !sched ? [] : global ? [{ names: prunable }] : prunable.map((nm) => ({ names: [nm] }));
   // each group's final target; the shared schedule is scaled to it (s_g(t) = the schedule with target s_g)
   const layerOf = (nm: string) => net.layers.find((l) => `${l.name}.weight` === nm)!;
-  const targets = !sched ? [] : global ? [sched.target] : layerTargets(o, prunable.map((nm) => ({ name: layerOf(nm).name, kind: layerOf(nm).spec.kind })));
+  const targets = !sched
+    ? []
+    : global
+      ? [sched.target]
+      : layerTargets(
+          o,
+          prunable.map((nm) => ({ name: layerOf(nm).name, kind: layerOf(nm).spec.kind })),
+        );
   const sizes = prunable.map((nm) => net.arena.views.get(nm)!.length);
-  const meanSparsity = (t: number) => !sched ? 0 : global ? sparsityAt(sched, t)
-    : targets.reduce((s, x, i) => s + sparsityAt({ ...sched, target: x }, t) * sizes[i]!, 0) / Math.max(1, sizes.reduce((a, b) => a + b, 0));
+  const meanSparsity = (t: number) =>
+    !sched
+      ? 0
+      : global
+        ? sparsityAt(sched, t)
+        : targets.reduce((s, x, i) => s + sparsityAt({ ...sched, target: x }, t) * sizes[i]!, 0) /
+          Math.max(
+            1,
+            sizes.reduce((a, b) => a + b, 0),
+          );
   return { groups, targets, meanSparsity };
 }
 
@@ -200,7 +233,13 @@ function pruneGroupsOf(net: Network, o: TrainOptions, sched: SparsitySchedule | 
  * The end of the chunk that starts at `step` (at most `limit`): it stops at the next checkpoint
  * step and an injected fault, and holds at most one mask refresh (pruneAt, −1 for none).
  */
-function nextChunk(step: number, limit: number, every: number | undefined, faultAt: number | undefined, sched: SparsitySchedule | undefined): { end: number; pruneAt: number } {
+function nextChunk(
+  step: number,
+  limit: number,
+  every: number | undefined,
+  faultAt: number | undefined,
+  sched: SparsitySchedule | undefined,
+): { end: number; pruneAt: number } {
   let end = limit;
   if (every) end = Math.min(end, (Math.floor(step / every) + 1) * every);
   if (faultAt !== undefined && faultAt > step) end = Math.min(end, faultAt);
@@ -209,14 +248,24 @@ function nextChunk(step: number, limit: number, every: number | undefined, fault
     for (let t = step; t < end; t++) {
       if (!isPruningStep(sched, t)) continue;
       if (pruneAt < 0) pruneAt = t;
-      else { end = t; break; }
+      else {
+        end = t;
+        break;
+      }
     }
   }
   return { end, pruneAt };
 }
 
 /** Restores the weights of the last readback whose loss was finite (optimizer moments are reset) and returns the DivergedError to throw. */
-async function restoreAfterDivergence(net: Network, sch: Scheduler, o: TrainOptions, state: TrainState, d: { step: number; loss: number }, lastGood: { step: number; snapshot: number }): Promise<DivergedError> {
+async function restoreAfterDivergence(
+  net: Network,
+  sch: Scheduler,
+  o: TrainOptions,
+  state: TrainState,
+  d: { step: number; loss: number },
+  lastGood: { step: number; snapshot: number },
+): Promise<DivergedError> {
   let restored = 'the initial weights of this run were kept (no finite readback yet)';
   let restoredStep = lastGood.step;
   if (lastGood.snapshot >= 0) {
@@ -227,12 +276,22 @@ async function restoreAfterDivergence(net: Network, sch: Scheduler, o: TrainOpti
   state.step = lastGood.step;
   return new DivergedError(
     `training stopped: the loss became ${d.loss} by step ${d.step} (lr ${o.lr}); ${restored}. ` +
-      ((o.optimizer ?? 'sgd') === 'sgd' ? 'Lower --lr (or raise --l2 / lower --momentum)' : 'Lower --lr (or set --clip 1, a longer --warmup)') + '; the last checkpoint on disk is intact.',
-    d.step, restoredStep);
+      ((o.optimizer ?? 'sgd') === 'sgd' ? 'Lower --lr (or raise --l2 / lower --momentum)' : 'Lower --lr (or set --clip 1, a longer --warmup)') +
+      '; the last checkpoint on disk is intact.',
+    d.step,
+    restoredStep,
+  );
 }
 
 /** Writes the optimizer's table rows of steps [step, end) and, at a mask refresh, every group's kept count. */
-function writeChunkTables(p: StepPlan, o: TrainOptions, lrs: LrSchedule, step: number, end: number, prune?: { sched: SparsitySchedule; targets: number[]; at: number }): void {
+function writeChunkTables(
+  p: StepPlan,
+  o: TrainOptions,
+  lrs: LrSchedule,
+  step: number,
+  end: number,
+  prune?: { sched: SparsitySchedule; targets: number[]; at: number },
+): void {
   const rows: number[][] = [];
   for (let t = step; t < end; t++) rows.push(tableRow(o, lrs, t));
   p.setHyperRows(step, rows);
@@ -240,7 +299,15 @@ function writeChunkTables(p: StepPlan, o: TrainOptions, lrs: LrSchedule, step: n
 }
 
 /** At an epoch end or a checkpoint step (not the last step): drains, then calls onEpochEnd/onCheckpoint unless the loss diverged; true when it saved. */
-async function saveAtBoundary(cb: TrainCallbacks, sch: Scheduler, log: ReadbackLog, step: number, epochDone: boolean, every: number | undefined, totalSteps: number): Promise<boolean> {
+async function saveAtBoundary(
+  cb: TrainCallbacks,
+  sch: Scheduler,
+  log: ReadbackLog,
+  step: number,
+  epochDone: boolean,
+  every: number | undefined,
+  totalSteps: number,
+): Promise<boolean> {
   if (!((cb.onEpochEnd || cb.onCheckpoint) && (epochDone || (every && step % every === 0)) && step < totalSteps)) return false;
   await sch.drain();
   if (log.diverged) return false;
@@ -250,12 +317,24 @@ async function saveAtBoundary(cb: TrainCallbacks, sch: Scheduler, log: ReadbackL
 }
 
 /** The run's summary: steps, epochs, history and throughput since t0. */
-function summaryOf(step: number, startStep: number, stepsPerEpoch: number, perStep: number, t0: number, recordMs: number, history: LogEntry[], shared: WeightSharing | undefined): TrainSummary {
+function summaryOf(
+  step: number,
+  startStep: number,
+  stepsPerEpoch: number,
+  perStep: number,
+  t0: number,
+  recordMs: number,
+  history: LogEntry[],
+  shared: WeightSharing | undefined,
+): TrainSummary {
   const wall = (performance.now() - t0) / 1000;
   const ran = step - startStep;
   return {
     ...(shared ? { qat: shared } : {}),
-    steps: step, epochs: step / stepsPerEpoch, history, wallSeconds: wall,
+    steps: step,
+    epochs: step / stepsPerEpoch,
+    history,
+    wallSeconds: wall,
     samplesPerSec: (ran * perStep) / Math.max(wall, 1e-9),
     cpuRecordShare: recordMs / Math.max(1e-9, wall * 1000),
     msPerStep: (wall * 1000) / Math.max(1, ran),
@@ -268,19 +347,35 @@ class ReadbackLog {
   diverged: { step: number; loss: number } | undefined;
   lastGood: { step: number; snapshot: number };
 
-  constructor(private net: Network, private stepsPerEpoch: number, private perStep: number, private startStep: number, private t0: number,
-    private lrAt: (t: number) => number, private sparsityAt: (t: number) => number, private onLog?: (e: LogEntry) => void) {
+  constructor(
+    private net: Network,
+    private stepsPerEpoch: number,
+    private perStep: number,
+    private startStep: number,
+    private t0: number,
+    private lrAt: (t: number) => number,
+    private sparsityAt: (t: number) => number,
+    private onLog?: (e: LogEntry) => void,
+  ) {
     this.lastGood = { step: startStep, snapshot: -1 };
   }
 
   readonly onReadback = (r: Readback): void => {
     const s = statsOf(this.net.spec, r.stats);
-    if (!Number.isFinite(s.loss)) { this.diverged ??= { step: r.step, loss: s.loss }; return; }
+    if (!Number.isFinite(s.loss)) {
+      this.diverged ??= { step: r.step, loss: s.loss };
+      return;
+    }
     if (!this.diverged && r.step > this.lastGood.step) this.lastGood = { step: r.step, snapshot: r.snapshot };
     const e: LogEntry = {
-      step: r.step, epoch: r.step / this.stepsPerEpoch, loss: s.loss, accuracy: s.accuracy, bitsPerByte: s.bitsPerByte,
+      step: r.step,
+      epoch: r.step / this.stepsPerEpoch,
+      loss: s.loss,
+      accuracy: s.accuracy,
+      bitsPerByte: s.bitsPerByte,
       samplesPerSec: ((r.step - this.startStep) * this.perStep) / Math.max(1e-9, (performance.now() - this.t0) / 1000),
-      lr: this.lrAt(r.step - 1), sparsity: this.sparsityAt(r.step - 1),
+      lr: this.lrAt(r.step - 1),
+      sparsity: this.sparsityAt(r.step - 1),
     };
     this.history.push(e);
     this.onLog?.(e);
@@ -291,7 +386,13 @@ class ReadbackLog {
  * Trains `net` on `train` from step `state.step`. Throws DivergedError on a NaN/Inf loss after
  * restoring the weights of the last finite readback.
  */
-export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOptions, state: TrainState, cb: TrainCallbacks = {}): Promise<TrainSummary> {
+export async function trainNetwork(
+  net: Network,
+  train: AnyDataset,
+  o: TrainOptions,
+  state: TrainState,
+  cb: TrainCallbacks = {},
+): Promise<TrainSummary> {
   validateTrainOptions(o);
   const gpu = net.gpu;
   const B = o.batch;
@@ -310,24 +411,38 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
   let sch: Scheduler | undefined;
   let qat: QatState | undefined;
   let checkpointStep: number | undefined;
-  const every = o.checkpointEvery, faultAt = cb.fault?.deviceLostAtStep;
+  const every = o.checkpointEvery,
+    faultAt = cb.fault?.deviceLostAtStep;
   const t0 = performance.now();
   const startStep = state.step;
   const logEvery = Math.max(1, o.logEvery ?? Math.max(1, Math.min(50, Math.floor(stepsPerEpoch / 4))));
-  const log = new ReadbackLog(net, stepsPerEpoch, B * perSample, startStep, t0, (t) => lrAt(lrs, t), meanSparsity, (e) => cb.onLog?.(e));
+  const log = new ReadbackLog(
+    net,
+    stepsPerEpoch,
+    B * perSample,
+    startStep,
+    t0,
+    (t) => lrAt(lrs, t),
+    meanSparsity,
+    (e) => cb.onLog?.(e),
+  );
   try {
     if (o.qat) qat = await QatState.create(net, o.qat);
     plan = await StepPlan.build(gpu, net.spec, net.layers, net.arena, data, B, { prune: groups, optimizer, clip: (o.clip ?? 0) > 0, qat });
     const p = plan;
     // QAT from qatBegin on; the codebooks start at the first QAT step of this run (a resume re-fits them)
-    const qatBegin = o.qat ? o.qat.begin ?? (sched ? sched.endStep : 0) : Infinity;
+    const qatBegin = o.qat ? (o.qat.begin ?? (sched ? sched.endStep : 0)) : Infinity;
     const qatFirst = Math.max(qatBegin, state.step);
     const pick = qat ? qatStepRecords(p, qat, qatBegin, qatFirst) : (t: number, prune: boolean) => (prune ? p.trainPrune : p.train);
-    sch = new Scheduler(gpu, {
-      stats: { buffer: p.stats.buffer, bytes: LOSS_STATS.size * 4 },
-      snapshot: { buffer: net.arena.parts.weights.buffer, bytes: net.arena.size * 4 },
-      maxInFlight: o.maxInFlight,
-    }, log.onReadback);
+    sch = new Scheduler(
+      gpu,
+      {
+        stats: { buffer: p.stats.buffer, bytes: LOSS_STATS.size * 4 },
+        snapshot: { buffer: net.arena.parts.weights.buffer, bytes: net.arena.size * 4 },
+        maxInFlight: o.maxInFlight,
+      },
+      log.onReadback,
+    );
     const perSubmit = Math.max(1, Math.min(o.stepsPerSubmit ?? 8, TABLE_CAP));
     let step = state.step;
     let permEpoch = -1;
@@ -341,7 +456,12 @@ export async function trainNetwork(net: Network, train: AnyDataset, o: TrainOpti
         permEpoch = epoch;
       }
       writeChunkTables(p, o, lrs, step, end, pruneAt >= 0 ? { sched: sched!, targets, at: pruneAt } : undefined);
-      await sch.submit(step, end, (t) => pick(t, t === pruneAt), (t) => (t + 1) % logEvery === 0 || t + 1 === totalSteps);
+      await sch.submit(
+        step,
+        end,
+        (t) => pick(t, t === pruneAt),
+        (t) => (t + 1) % logEvery === 0 || t + 1 === totalSteps,
+      );
       if (faultAt === end) {
         gpu.simulateLoss(`fault injected (device-lost@step=${faultAt})`);
         await gpu.whenLost;

@@ -74,7 +74,8 @@ export const transformerOps = {
     positiveInt(op, 'V', opts.V);
     if (opts.T !== undefined) positiveInt(op, 'T', opts.T);
     if (!dout || !Array.isArray(dout.shape) || dout.shape.length !== 2) fail(op, `dout must be 2-D (N, C), got shape [${dout?.shape}]`);
-    const gpu = dout.gpu, C = dout.shape[1]!;
+    const gpu = dout.gpu,
+      C = dout.shape[1]!;
     const dtable = createTensor(gpu, [opts.V, C], undefined, { label: 'embeddingBackward.dtable' });
     const dpos = opts.T ? createTensor(gpu, [opts.T, C], undefined, { label: 'embeddingBackward.dpos' }) : undefined;
     const outs = dpos ? [dtable, dpos] : [dtable];

@@ -20,7 +20,12 @@ import * as atd from '../kernels/attention-decode.js';
 import { fail } from '../kernels/args.js';
 import { runOwned } from './run-owned.js';
 
-export function tensor(gpu: Gpu, data: ArrayLike<number> | undefined, shape: readonly number[], opts: { label?: string; dtype?: 'f32' | 'u32' | 'i32' } = {}): Tensor {
+export function tensor(
+  gpu: Gpu,
+  data: ArrayLike<number> | undefined,
+  shape: readonly number[],
+  opts: { label?: string; dtype?: 'f32' | 'u32' | 'i32' } = {},
+): Tensor {
   return createTensor(gpu, shape, data, opts);
 }
 
@@ -176,7 +181,10 @@ export const ops = {
     const gpu = qkv.gpu;
     const { B, C, Tmax, n } = atd.attentionDecodeDims(qkv, kCache, vCache, opts);
     if (!Number.isInteger(position) || position < 0 || position + n > Tmax) {
-      fail('attentionDecode', `position must be an integer in [0, ${Tmax - n}] (Tmax = kCache.shape[1] = ${Tmax}, n = ${n} new tokens), got ${position}`);
+      fail(
+        'attentionDecode',
+        `position must be an integer in [0, ${Tmax - n}] (Tmax = kCache.shape[1] = ${Tmax}, n = ${n} new tokens), got ${position}`,
+      );
     }
     const out = createTensor(gpu, [B * n, C], undefined, { label: 'attentionDecode.out' });
     const pos = createTensor(gpu, [1], [position], { dtype: 'u32', label: 'attentionDecode.position' });

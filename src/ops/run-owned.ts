@@ -18,11 +18,15 @@ export async function runOwned(gpu: Gpu, build: () => Promise<Dispatch[]>, outs:
 export async function runPlan(gpu: Gpu, build: () => Promise<{ dispatches: Dispatch[]; scratch: Tensor[] }>, outs: Tensor[]): Promise<void> {
   let scratch: Tensor[] = [];
   try {
-    await runOwned(gpu, async () => {
-      const plan = await build();
-      scratch = plan.scratch;
-      return plan.dispatches;
-    }, outs);
+    await runOwned(
+      gpu,
+      async () => {
+        const plan = await build();
+        scratch = plan.scratch;
+        return plan.dispatches;
+      },
+      outs,
+    );
   } finally {
     for (const s of scratch) s.dispose();
   }

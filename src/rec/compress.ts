@@ -33,7 +33,14 @@ export interface RecCompressPlan {
 }
 
 export const REC_COMPRESS_DEFAULTS: RecCompressPlan = {
-  userSparsity: 0.5, itemSparsity: 0.5, rareItems: 0, userBits: 4, itemBits: 4, fineTuneEpochs: 1, fineTuneLr: 0.002, iterations: 20,
+  userSparsity: 0.5,
+  itemSparsity: 0.5,
+  rareItems: 0,
+  userBits: 4,
+  itemBits: 4,
+  fineTuneEpochs: 1,
+  fineTuneLr: 0.002,
+  iterations: 20,
 };
 
 export interface TableSize {
@@ -54,7 +61,16 @@ export interface StageRow {
 
 /** The tables as a two-layer linear network: `user` (mf: one-hot user → D) or `history` (dae: a user's normalised multi-hot items → D), then `item` (D → item scores). */
 export function mfSpec(nU: number, nI: number, D: number, kind: RecKind = 'mf'): ModelSpec {
-  return { name: `rec:${kind}-${D}`, input: [nU], layers: [{ kind: 'dense', units: D, name: inputName(kind) }, { kind: 'dense', units: nI, name: 'item' }], loss: 'softmax-ce', task: 'classification' };
+  return {
+    name: `rec:${kind}-${D}`,
+    input: [nU],
+    layers: [
+      { kind: 'dense', units: D, name: inputName(kind) },
+      { kind: 'dense', units: nI, name: 'item' },
+    ],
+    loss: 'softmax-ce',
+    task: 'classification',
+  };
 }
 
 export const inputName = (kind: RecKind) => (kind === 'dae' ? 'history' : 'user');
@@ -70,26 +86,41 @@ export function transpose(a: Float32Array, R: number, C: number): Float32Array {
 export function magnitudeMask(a: Float32Array, keep: number, allowed?: (i: number) => boolean): Float32Array {
   const idx: number[] = [];
   for (let i = 0; i < a.length; i++) if (!allowed || allowed(i)) idx.push(i);
-  idx.sort((x, y) => (Math.abs(a[y]!) - Math.abs(a[x]!)) || (x - y));
+  idx.sort((x, y) => Math.abs(a[y]!) - Math.abs(a[x]!) || x - y);
   const m = new Float32Array(a.length);
   for (let j = 0; j < Math.min(keep, idx.length); j++) m[idx[j]!] = 1;
   return m;
 }
 
 /** The masks of stage 1 for the model's current tables. */
-export function pruneMasks(U: Float32Array, V: Float32Array, popularity: Uint32Array, D: number, plan: RecCompressPlan): { U: Float32Array; V: Float32Array } {
+export function pruneMasks(
+  U: Float32Array,
+  V: Float32Array,
+  popularity: Uint32Array,
+  D: number,
+  plan: RecCompressPlan,
+): { U: Float32Array; V: Float32Array } {
   const mU = magnitudeMask(U, Math.round((1 - plan.userSparsity) * U.length));
   const mV = magnitudeMask(V, Math.round((1 - plan.itemSparsity) * V.length), (i) => popularity[Math.floor(i / D)]! >= plan.rareItems);
   return { U: mU, V: mV };
 }
 
 /** k-means sharing of the masked U and V on the GPU; the model's tables become codebook values. */
-export async function shareTables(gpu: Gpu, m: MfModel, bits: { U: number; V: number }, iterations: number, maskCpu: { U: Float32Array; V: Float32Array }): Promise<void> {
+export async function shareTables(
+  gpu: Gpu,
+  m: MfModel,
+  bits: { U: number; V: number },
+  iterations: number,
+  maskCpu: { U: Float32Array; V: Float32Array },
+): Promise<void> {
   if (!m.mask) throw new Error('rec: shareTables needs the pruning mask (setMask) first');
   const { U, V } = await m.readTables();
   const jobs: Dispatch[][] = [];
   const states = [];
-  for (const [name, vals, mk, off, b] of [['U', U, maskCpu.U, m.offsets.U, bits.U], ['V', V, maskCpu.V, m.offsets.V, bits.V]] as const) {
+  for (const [name, vals, mk, off, b] of [
+    ['U', U, maskCpu.U, m.offsets.U, bits.U],
+    ['V', V, maskCpu.V, m.offsets.V, bits.V],
+  ] as const) {
     const kept = vals.filter((_, i) => mk[i] !== 0);
     const K = 2 ** b;
     const state = createClusterState(gpu, vals.length, K, { centroids: initLinear(kept, K), label: `rec.share.${name}` });
@@ -98,8 +129,8 @@ export async function shareTables(gpu: Gpu, m: MfModel, bits: { U: number; V: nu
     const mt = new Tensor<'f32'>(gpu, m.mask.buffer, [vals.length], 'f32', off * 4, false);
     const iter = await kmeansIteration(gpu, w, mt, state);
     const fin = [
-      ...await clusterAssign(gpu, { w, mask: mt, centroids: state.centroids, assign: state.assign }),
-      ...await clusterApply(gpu, { w, mask: mt, assign: state.assign, centroids: state.centroids }),
+      ...(await clusterAssign(gpu, { w, mask: mt, centroids: state.centroids, assign: state.assign })),
+      ...(await clusterApply(gpu, { w, mask: mt, assign: state.assign, centroids: state.centroids })),
     ];
     jobs.push(...Array.from({ length: iterations }, () => iter), fin);
   }
@@ -123,7 +154,12 @@ function codebookOf(vals: Float32Array, mask: Float32Array, bits: number, name: 
   const assignments = new Uint8Array(vals.length);
   const counts = new Uint32Array(2 ** bits);
   let kept = 0;
-  for (let i = 0; i < vals.length; i++) if (mask[i] !== 0) { const a = at.get(vals[i]!)!; assignments[kept++] = a; counts[a]!++; }
+  for (let i = 0; i < vals.length; i++)
+    if (mask[i] !== 0) {
+      const a = at.get(vals[i]!)!;
+      assignments[kept++] = a;
+      counts[a]!++;
+    }
   const codebook = new Float32Array(2 ** bits);
   codebook.set(distinct);
   return { layer: name, param, shape, bits, codebook, assignments: assignments.subarray(0, kept), kept, params: vals.length, counts };
@@ -135,22 +171,39 @@ export interface ExportedTables {
 }
 
 /** Encodes the model's current tables (masked, optionally shared) as a .slim.safetensors file and checks its decode. */
-export async function exportTables(m: MfModel, maskCpu?: { U: Float32Array; V: Float32Array }, bits?: { U: number; V: number }): Promise<ExportedTables> {
+export async function exportTables(
+  m: MfModel,
+  maskCpu?: { U: Float32Array; V: Float32Array },
+  bits?: { U: number; V: number },
+): Promise<ExportedTables> {
   const { nU, nI, D } = m;
   const { U, V, b } = await m.readTables();
   const Vt = transpose(V, nI, D);
   const ones = (n: number) => new Float32Array(n).fill(1);
-  const mU = maskCpu?.U ?? ones(U.length), mVt = maskCpu ? transpose(maskCpu.V, nI, D) : ones(V.length);
+  const mU = maskCpu?.U ?? ones(U.length),
+    mVt = maskCpu ? transpose(maskCpu.V, nI, D) : ones(V.length);
   const spec = mfSpec(nU, nI, D, m.kind);
   const inp = inputName(m.kind);
-  const values = new Map([[`${inp}.weight`, U], [`${inp}.bias`, new Float32Array(D)], ['item.weight', Vt], ['item.bias', b]]);
-  const masks = new Map([[`${inp}.weight`, mU], ['item.weight', mVt]]);
+  const values = new Map([
+    [`${inp}.weight`, U],
+    [`${inp}.bias`, new Float32Array(D)],
+    ['item.weight', Vt],
+    ['item.bias', b],
+  ]);
+  const masks = new Map([
+    [`${inp}.weight`, mU],
+    ['item.weight', mVt],
+  ]);
   let sharing: WeightSharing | undefined;
   if (bits) {
-    sharing = { init: 'linear', iterations: 0, layers: {
-      [inp]: codebookOf(U, mU, bits.U, inp, `${inp}.weight`, [nU, D]),
-      item: codebookOf(Vt, mVt, bits.V, 'item', 'item.weight', [D, nI]),
-    } };
+    sharing = {
+      init: 'linear',
+      iterations: 0,
+      layers: {
+        [inp]: codebookOf(U, mU, bits.U, inp, `${inp}.weight`, [nU, D]),
+        item: codebookOf(Vt, mVt, bits.V, 'item', 'item.weight', [D, nI]),
+      },
+    };
   }
   const bytes = serializeCompressed({ spec, values, masks, sharing });
   const dec = decodeCompressed(bytes);
@@ -163,13 +216,26 @@ export async function exportTables(m: MfModel, maskCpu?: { U: Float32Array; V: F
   }
   const sizes = compressedSizes(bytes);
   const per = new Map(sizes.layers.map((l) => [l.layer, l]));
-  const u = per.get(inp)!, it = per.get('item')!;
+  const u = per.get(inp)!,
+    it = per.get('item')!;
   return {
     bytes,
     tables: [
-      { table: m.kind === 'dae' ? 'U (item inputs)' : 'U (users)', params: u.params, kept: u.kept, bits: u.bits, bytes: u.indexBytes + u.valueBytes + u.codebookBytes },
+      {
+        table: m.kind === 'dae' ? 'U (item inputs)' : 'U (users)',
+        params: u.params,
+        kept: u.kept,
+        bits: u.bits,
+        bytes: u.indexBytes + u.valueBytes + u.codebookBytes,
+      },
       { table: 'V (items)', params: it.params, kept: it.kept, bits: it.bits, bytes: it.indexBytes + it.valueBytes + it.codebookBytes },
-      { table: 'b (item bias) + header', params: nI, kept: nI, bits: 32, bytes: sizes.fileBytes - (u.indexBytes + u.valueBytes + u.codebookBytes) - (it.indexBytes + it.valueBytes + it.codebookBytes) },
+      {
+        table: 'b (item bias) + header',
+        params: nI,
+        kept: nI,
+        bits: 32,
+        bytes: sizes.fileBytes - (u.indexBytes + u.valueBytes + u.codebookBytes) - (it.indexBytes + it.valueBytes + it.codebookBytes),
+      },
     ],
   };
 }

@@ -53,17 +53,19 @@ export function exclusionCsr(split: RecSplit, target: Target): { rowptr: Uint32A
 /** HR@k / NDCG@k of top lists (users.length × k) against the split's targets. */
 export function scoreLists(split: RecSplit, users: ArrayLike<number>, top: Uint32Array, target: Target, k = TOP_K): Metrics {
   const tgt = target === 'test' ? split.test : split.valid;
-  let hr = 0, ndcg = 0;
+  let hr = 0,
+    ndcg = 0;
   for (let r = 0; r < users.length; r++) {
     const m = hitAndNdcg(top.subarray(r * k, (r + 1) * k), tgt[users[r]!]!);
-    hr += m.hit; ndcg += m.ndcg;
+    hr += m.hit;
+    ndcg += m.ndcg;
   }
   return { hr: hr / users.length, ndcg: ndcg / users.length, users: users.length };
 }
 
 /** The popularity baseline's top lists (CPU). */
 export function popularityLists(split: RecSplit, users: ArrayLike<number>, target: Target, k = TOP_K): Uint32Array {
-  const order = Array.from({ length: split.nItems }, (_, i) => i).sort((a, b) => (split.popularity[b]! - split.popularity[a]!) || (a - b));
+  const order = Array.from({ length: split.nItems }, (_, i) => i).sort((a, b) => split.popularity[b]! - split.popularity[a]! || a - b);
   const { rowptr, cols } = exclusionCsr(split, target);
   const out = new Uint32Array(users.length * k).fill(0xffffffff);
   for (let r = 0; r < users.length; r++) {
@@ -91,12 +93,19 @@ export class GpuRanker {
   private readonly outIdx: Tensor<'u32'>;
   readonly users: Uint32Array;
 
-  private constructor(readonly gpu: Gpu, users: Uint32Array, readonly chunk: number) {
+  private constructor(
+    readonly gpu: Gpu,
+    users: Uint32Array,
+    readonly chunk: number,
+  ) {
     this.users = users;
     this.outIdx = this.own(createTensor(gpu, [Math.ceil(users.length / chunk) * chunk * TOP_K], undefined, { dtype: 'u32', label: 'rank.idx' }));
   }
 
-  private own<T extends Tensor>(t: T): T { this.owned.push(t); return t; }
+  private own<T extends Tensor>(t: T): T {
+    this.owned.push(t);
+    return t;
+  }
 
   static async create(gpu: Gpu, split: RecSplit, t: Tables, users: Uint32Array, target: Target, chunk = 256): Promise<GpuRanker> {
     const r = new GpuRanker(gpu, users, chunk);
@@ -116,12 +125,15 @@ export class GpuRanker {
     if (dae) r.seed = createSeedBuffer(gpu, 'rank.seed');
     for (let c = 0; c < nChunks; c++) {
       const input = A
-        ? [...await recMultiHot(gpu, { perm: tRows, rowptr: tPtr, items: tCols, out: A, seed: r.seed!, base: c * chunk }), ...await matmul(gpu, A, t.U, Ue)]
+        ? [
+            ...(await recMultiHot(gpu, { perm: tRows, rowptr: tPtr, items: tCols, out: A, seed: r.seed!, base: c * chunk })),
+            ...(await matmul(gpu, A, t.U, Ue)),
+          ]
         : await recGatherRows(gpu, { table: t.U, perm: tRows, out: Ue, base: c * chunk });
       r.records.push(
         ...input,
-        ...await matmul(gpu, Ue, t.V, S, { transposeB: true, bias: t.b }),
-        ...await rankTopk(gpu, { scores: S, rows: tRows, rowptr: tPtr, cols: tCols, outIdx: r.outIdx, outVal, k: TOP_K, base: c * chunk }),
+        ...(await matmul(gpu, Ue, t.V, S, { transposeB: true, bias: t.b })),
+        ...(await rankTopk(gpu, { scores: S, rows: tRows, rowptr: tPtr, cols: tCols, outIdx: r.outIdx, outVal, k: TOP_K, base: c * chunk })),
       );
     }
     return r;

@@ -78,22 +78,49 @@ export class MfModel {
   private readonly opts: Required<MfOptions>;
   private readonly grads: { g: Tensor; m: Tensor; v: Tensor; dU: Tensor; dV: Tensor; db: Tensor };
 
-  constructor(readonly gpu: Gpu, readonly split: RecSplit, opts: MfOptions) {
-    this.opts = { batch: 512, lr: 0.005, weightDecay: 0, beta1: 0.9, beta2: 0.999, seed: 0, initStd: 0.05, chunk: 16, userLrScale: 1, kind: 'mf', drop: 0.5, ...opts };
+  constructor(
+    readonly gpu: Gpu,
+    readonly split: RecSplit,
+    opts: MfOptions,
+  ) {
+    this.opts = {
+      batch: 512,
+      lr: 0.005,
+      weightDecay: 0,
+      beta1: 0.9,
+      beta2: 0.999,
+      seed: 0,
+      initStd: 0.05,
+      chunk: 16,
+      userLrScale: 1,
+      kind: 'mf',
+      drop: 0.5,
+      ...opts,
+    };
     const o = this.opts;
     if (!Number.isInteger(o.dim) || o.dim < 1) throw new RangeError(`rec:mf: dim must be a positive integer, got ${o.dim}`);
-    if (!Number.isInteger(o.batch) || o.batch < 64 || o.batch % 64 !== 0) throw new RangeError(`rec:mf: batch must be a multiple of 64, got ${o.batch}`);
+    if (!Number.isInteger(o.batch) || o.batch < 64 || o.batch % 64 !== 0)
+      throw new RangeError(`rec:mf: batch must be a multiple of 64, got ${o.batch}`);
     this.kind = o.kind;
     if (o.kind === 'dae') o.userLrScale = 1;
     this.users = split.nUsers;
-    this.nU = o.kind === 'dae' ? split.nItems : split.nUsers; this.nI = split.nItems; this.D = o.dim; this.B = o.batch;
+    this.nU = o.kind === 'dae' ? split.nItems : split.nUsers;
+    this.nI = split.nItems;
+    this.D = o.dim;
+    this.B = o.batch;
     this.steps = Math.ceil(this.users / this.B);
-    const sU = 0, sV = pad64(this.nU * this.D), sb = sV + pad64(this.nI * this.D), end = sb + pad64(this.nI);
+    const sU = 0,
+      sV = pad64(this.nU * this.D),
+      sb = sV + pad64(this.nI * this.D),
+      end = sb + pad64(this.nI);
     this.offsets = { U: sU, V: sV, b: sb, end };
     const init = new Float32Array(end);
     const rng = new Rng(o.seed);
     for (let i = 0; i < sb; i++) init[i] = o.initStd * rng.normal();
-    const t = <T extends Tensor>(x: T) => { this.tensors.push(x); return x; };
+    const t = <T extends Tensor>(x: T) => {
+      this.tensors.push(x);
+      return x;
+    };
     this.w = t(createTensor(gpu, [end], init, { label: 'mf.w' }));
     const view = (x: Tensor, off: number, shape: number[]) => new Tensor<'f32'>(gpu, x.buffer, shape, 'f32', off * 4, false);
     this.U = view(this.w, sU, [this.nU, this.D]);
@@ -101,8 +128,12 @@ export class MfModel {
     this.b = view(this.w, sb, [this.nI]);
     const g = t(createTensor(gpu, [end], undefined, { label: 'mf.g' }));
     this.grads = {
-      g, m: t(createTensor(gpu, [end], undefined, { label: 'mf.m' })), v: t(createTensor(gpu, [end], undefined, { label: 'mf.v' })),
-      dU: view(g, sU, [this.nU, this.D]), dV: view(g, sV, [this.nI, this.D]), db: view(g, sb, [this.nI]),
+      g,
+      m: t(createTensor(gpu, [end], undefined, { label: 'mf.m' })),
+      v: t(createTensor(gpu, [end], undefined, { label: 'mf.v' })),
+      dU: view(g, sU, [this.nU, this.D]),
+      dV: view(g, sV, [this.nI, this.D]),
+      db: view(g, sb, [this.nI]),
     };
     this.perm = t(createTensor(gpu, [this.steps * this.B], undefined, { dtype: 'u32', label: 'mf.perm' }));
     this.loss = t(createTensor(gpu, [this.steps * this.B], undefined, { label: 'mf.loss' }));
@@ -127,10 +158,15 @@ export class MfModel {
     this.disposeRecords();
     const { gpu, B, nI, D } = this;
     const sp = this.split;
-    const t = <T extends Tensor>(x: T) => { this.tensors.push(x); return x; };
+    const t = <T extends Tensor>(x: T) => {
+      this.tensors.push(x);
+      return x;
+    };
     const tensorsOnce = this.scratch ?? {
       rowptr: t(createTensor(gpu, [sp.trainPtr.length], sp.trainPtr, { dtype: 'u32', label: 'mf.rowptr' })),
-      items: t(createTensor(gpu, [Math.max(1, sp.trainItems.length)], sp.trainItems.length ? sp.trainItems : [0], { dtype: 'u32', label: 'mf.items' })),
+      items: t(
+        createTensor(gpu, [Math.max(1, sp.trainItems.length)], sp.trainItems.length ? sp.trainItems : [0], { dtype: 'u32', label: 'mf.items' }),
+      ),
       Ub: t(createTensor(gpu, [B, D], undefined, { label: 'mf.Ub' })),
       S: t(createTensor(gpu, [B, nI], undefined, { label: 'mf.S' })),
       dS: t(createTensor(gpu, [B, nI], undefined, { label: 'mf.dS' })),
@@ -143,32 +179,44 @@ export class MfModel {
     const { rowptr, items, Ub, S, dS, dUb, state, A } = tensorsOnce;
     const gr = this.grads;
     // two AdamW dispatches over the arena: the user segment [U, V) at lr·userLrScale, then [V, end)
-    const seg = (x: Tensor | undefined, from: number, to: number) => (x ? new Tensor<'f32'>(gpu, x.buffer, [to - from], 'f32', from * 4, false) : undefined);
+    const seg = (x: Tensor | undefined, from: number, to: number) =>
+      x ? new Tensor<'f32'>(gpu, x.buffer, [to - from], 'f32', from * 4, false) : undefined;
     const { U: oU, V: oV, b: ob, end } = this.offsets;
-    const part = (from: number, to: number) => ({ w: seg(this.w, from, to)!, g: seg(gr.g, from, to)!, m: seg(gr.m, from, to)!, v: seg(gr.v, from, to)!, mask: seg(this.mask, from, to) });
+    const part = (from: number, to: number) => ({
+      w: seg(this.w, from, to)!,
+      g: seg(gr.g, from, to)!,
+      m: seg(gr.m, from, to)!,
+      v: seg(gr.v, from, to)!,
+      mask: seg(this.mask, from, to),
+    });
     const update = [
-      ...await adamwBiasCorrection(gpu, state, this.hyper),
-      ...await adamwBiasCorrection(gpu, state, this.hyperU),
-      ...await adamw(gpu, part(oU, oV), this.hyperU),
-      ...await adamw(gpu, part(oV, end), this.hyper, { decayEnd: ob - oV }),
-      ...await advanceStep(gpu, state),
+      ...(await adamwBiasCorrection(gpu, state, this.hyper)),
+      ...(await adamwBiasCorrection(gpu, state, this.hyperU)),
+      ...(await adamw(gpu, part(oU, oV), this.hyperU)),
+      ...(await adamw(gpu, part(oV, end), this.hyper, { decayEnd: ob - oV })),
+      ...(await advanceStep(gpu, state)),
     ];
     for (let s = 0; s < this.steps; s++) {
       const base = s * B;
       const input = A
-        ? [...await recMultiHot(gpu, { perm: this.perm, rowptr, items, out: A, seed: this.seed!, base, drop: this.opts.drop }), ...await matmul(gpu, A, this.U, Ub)]
+        ? [
+            ...(await recMultiHot(gpu, { perm: this.perm, rowptr, items, out: A, seed: this.seed!, base, drop: this.opts.drop })),
+            ...(await matmul(gpu, A, this.U, Ub)),
+          ]
         : await recGatherRows(gpu, { table: this.U, perm: this.perm, out: Ub, base });
       // mf: the batch's user-row gradients scattered into the zero dU (and cleared after the update);
       // dae: dW = Aᵀ·dUb, dense
-      const inputGrad = A ? await matmul(gpu, A, dUb, gr.dU, { transposeA: true }) : await recScatterRows(gpu, { drows: dUb, perm: this.perm, dtable: gr.dU, base });
+      const inputGrad = A
+        ? await matmul(gpu, A, dUb, gr.dU, { transposeA: true })
+        : await recScatterRows(gpu, { drows: dUb, perm: this.perm, dtable: gr.dU, base });
       const clear = A ? [] : await recScatterRows(gpu, { perm: this.perm, dtable: gr.dU, B, base, clear: true });
       this.records.push([
         ...input,
-        ...await matmul(gpu, Ub, this.V, S, { transposeB: true, bias: this.b }),
-        ...await recSoftmaxXent(gpu, { scores: S, perm: this.perm, rowptr, items, ds: dS, loss: this.loss, base, scale: 1 / B }),
-        ...await colsum(gpu, dS, gr.db),
-        ...await matmul(gpu, dS, Ub, gr.dV, { transposeA: true }),
-        ...await matmul(gpu, dS, this.V, dUb),
+        ...(await matmul(gpu, Ub, this.V, S, { transposeB: true, bias: this.b })),
+        ...(await recSoftmaxXent(gpu, { scores: S, perm: this.perm, rowptr, items, ds: dS, loss: this.loss, base, scale: 1 / B })),
+        ...(await colsum(gpu, dS, gr.db)),
+        ...(await matmul(gpu, dS, Ub, gr.dV, { transposeA: true })),
+        ...(await matmul(gpu, dS, this.V, dUb)),
         ...inputGrad,
         ...(s === 0 ? update : update.map((d) => ({ ...d, owned: undefined }))),
         ...clear,
@@ -202,8 +250,13 @@ export class MfModel {
     const loss = await this.loss.read();
     gpu.check();
     this.epoch++;
-    let sum = 0, n = 0;
-    for (let i = 0; i < nU; i++) if (this.split.trainPtr[order[i]! + 1]! > this.split.trainPtr[order[i]!]!) { sum += loss[i]!; n++; }
+    let sum = 0,
+      n = 0;
+    for (let i = 0; i < nU; i++)
+      if (this.split.trainPtr[order[i]! + 1]! > this.split.trainPtr[order[i]!]!) {
+        sum += loss[i]!;
+        n++;
+      }
     return sum / Math.max(1, n);
   }
 

@@ -28,7 +28,8 @@ export const REC_DEFAULTS = { epochs: 8, batch: 512, lr: 0.01, weightDecay: 0, s
 /** `rec:mf-D` / `rec:dae-D` → kind and D. */
 export function parseRecModel(name: string): { kind: RecKind; dim: number } {
   const m = /^rec:(mf|dae)-(\d+)$/.exec(name);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 1024) throw new Error(`slimgpu: unknown recommendation model '${name}' (expected rec:mf-D or rec:dae-D with D in 1..1024, e.g. rec:mf-64)`);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 1024)
+    throw new Error(`slimgpu: unknown recommendation model '${name}' (expected rec:mf-D or rec:dae-D with D in 1..1024, e.g. rec:mf-64)`);
   return { kind: m[1] as RecKind, dim: Number(m[2]) };
 }
 
@@ -65,7 +66,7 @@ export async function rankModel(gpu: Gpu, m: MfModel, users: Uint32Array, target
 export function datasetLines(log: InteractionLog, s: RecSplit): string[] {
   const train = s.trainItems.length;
   return [
-    `data ${s.name}: ${s.nUsers} users, ${s.nItems} items, ${s.interactions} interactions (density ${(100 * s.interactions / (s.nUsers * s.nItems)).toFixed(3)}%), ${log.duplicates} duplicates dropped`,
+    `data ${s.name}: ${s.nUsers} users, ${s.nItems} items, ${s.interactions} interactions (density ${((100 * s.interactions) / (s.nUsers * s.nItems)).toFixed(3)}%), ${log.duplicates} duplicates dropped`,
     `split: leave-last-out by ${s.timed ? 'timestamp' : 'seeded random order'}; ${train} train, ${s.evalUsers} validation + ${s.evalUsers} test items; ${s.nUsers - s.evalUsers} users with < 3 interactions train only${s.explicit ? '; ratings are explicit (used as implicit feedback)' : ''}`,
   ];
 }
@@ -84,11 +85,20 @@ export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: str
     test: scoreLists(split, testUsers, popularityLists(split, testUsers, 'test'), 'test'),
   };
   say(`popularity (valid, ${vUsers.length} users): ${fmt(popularity.valid)}`);
-  const model = new MfModel(gpu, split, { dim, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, seed: cfg.seed, userLrScale: cfg.userLrScale, kind });
+  const model = new MfModel(gpu, split, {
+    dim,
+    batch: cfg.batch,
+    lr: cfg.lr,
+    weightDecay: cfg.weightDecay,
+    seed: cfg.seed,
+    userLrScale: cfg.userLrScale,
+    kind,
+  });
   await model.build();
   const ranker = await GpuRanker.create(gpu, split, { U: model.U, V: model.V, b: model.b, kind }, vUsers, 'valid');
   const epochs: EpochRow[] = [];
-  let best = -1, bestTables: Awaited<ReturnType<MfModel['readTables']>> | undefined;
+  let best = -1,
+    bestTables: Awaited<ReturnType<MfModel['readTables']>> | undefined;
   try {
     for (let e = 1; e <= cfg.epochs; e++) {
       const t0 = performance.now();
@@ -97,13 +107,18 @@ export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: str
       const valid = scoreLists(split, vUsers, await ranker.run(), 'valid');
       epochs.push({ epoch: e, loss, valid, seconds });
       say(`epoch ${String(e).padStart(3)}  loss ${loss.toFixed(4)}  valid ${fmt(valid)}  ${seconds.toFixed(2)} s`);
-      if (best < 0 || valid.ndcg > epochs[best - 1]!.valid.ndcg) { best = e; bestTables = await model.readTables(); }
+      if (best < 0 || valid.ndcg > epochs[best - 1]!.valid.ndcg) {
+        best = e;
+        bestTables = await model.readTables();
+      }
     }
   } finally {
     ranker.dispose();
   }
   model.writeTables(bestTables!);
   const test = await rankModel(gpu, model, testUsers, 'test');
-  say(`best epoch ${best}: test (${testUsers.length} users) model ${fmt(test)} | popularity ${fmt(popularity.test)} | NDCG ratio ${(test.ndcg / Math.max(1e-12, popularity.test.ndcg)).toFixed(2)}×`);
+  say(
+    `best epoch ${best}: test (${testUsers.length} users) model ${fmt(test)} | popularity ${fmt(popularity.test)} | NDCG ratio ${(test.ndcg / Math.max(1e-12, popularity.test.ndcg)).toFixed(2)}×`,
+  );
   return { log, split, model, popularity, epochs, best, test, testUsers, validUsers: vUsers };
 }

@@ -6,19 +6,31 @@ import { exportTables, pruneMasks, shareTables, type RecCompressPlan, type Stage
 import type { RecTrained } from './run.js';
 import { rankModel } from './run.js';
 
-export async function compressRecommender(gpu: Gpu, t: RecTrained, plan: RecCompressPlan, say: (l: string) => void = () => {}): Promise<{ rows: StageRow[]; bytes: Uint8Array }> {
+export async function compressRecommender(
+  gpu: Gpu,
+  t: RecTrained,
+  plan: RecCompressPlan,
+  say: (l: string) => void = () => {},
+): Promise<{ rows: StageRow[]; bytes: Uint8Array }> {
   const m = t.model;
   const dense = 4 * (m.nU * m.D + m.nI * m.D + m.nI);
   const rows: StageRow[] = [];
   const add = (stage: string, tables: StageRow['tables'], bytes: number, test: StageRow['test']) => {
     rows.push({ stage, tables, bytes, ratio: dense / bytes, test });
-    say(`stage ${stage}: ${bytes} bytes (${(dense / bytes).toFixed(1)}× smaller than fp32 dense), test NDCG@10 ${test.ndcg.toFixed(4)} (${(100 * (test.ndcg / t.test.ndcg - 1)).toFixed(1)}%)`);
+    say(
+      `stage ${stage}: ${bytes} bytes (${(dense / bytes).toFixed(1)}× smaller than fp32 dense), test NDCG@10 ${test.ndcg.toFixed(4)} (${(100 * (test.ndcg / t.test.ndcg - 1)).toFixed(1)}%)`,
+    );
   };
-  add('dense fp32', [
-    { table: m.kind === 'dae' ? 'U (item inputs)' : 'U (users)', params: m.nU * m.D, kept: m.nU * m.D, bits: 32, bytes: 4 * m.nU * m.D },
-    { table: 'V (items)', params: m.nI * m.D, kept: m.nI * m.D, bits: 32, bytes: 4 * m.nI * m.D },
-    { table: 'b (item bias)', params: m.nI, kept: m.nI, bits: 32, bytes: 4 * m.nI },
-  ], dense, t.test);
+  add(
+    'dense fp32',
+    [
+      { table: m.kind === 'dae' ? 'U (item inputs)' : 'U (users)', params: m.nU * m.D, kept: m.nU * m.D, bits: 32, bytes: 4 * m.nU * m.D },
+      { table: 'V (items)', params: m.nI * m.D, kept: m.nI * m.D, bits: 32, bytes: 4 * m.nI * m.D },
+      { table: 'b (item bias)', params: m.nI, kept: m.nI, bits: 32, bytes: 4 * m.nI },
+    ],
+    dense,
+    t.test,
+  );
 
   const { U, V } = await m.readTables();
   const masks = pruneMasks(U, V, t.split.popularity, m.D, plan);
@@ -34,9 +46,16 @@ export async function compressRecommender(gpu: Gpu, t: RecTrained, plan: RecComp
     if (v.ndcg > best.ndcg) best = { e, ndcg: v.ndcg, tables: await m.readTables() };
   }
   m.writeTables(best.tables);
-  say(`pruned U ${(100 * plan.userSparsity).toFixed(0)}%, V ${(100 * plan.itemSparsity).toFixed(0)}% (rare items < ${plan.rareItems}: whole rows); masked fine-tuning: ${plan.fineTuneEpochs} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s, kept epoch ${best.e} (best validation NDCG ${best.ndcg.toFixed(4)})`);
+  say(
+    `pruned U ${(100 * plan.userSparsity).toFixed(0)}%, V ${(100 * plan.itemSparsity).toFixed(0)}% (rare items < ${plan.rareItems}: whole rows); masked fine-tuning: ${plan.fineTuneEpochs} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s, kept epoch ${best.e} (best validation NDCG ${best.ndcg.toFixed(4)})`,
+  );
   const pruned = await exportTables(m, masks);
-  add(`pruned ${(100 * plan.userSparsity).toFixed(0)}/${(100 * plan.itemSparsity).toFixed(0)}% + fine-tune`, pruned.tables, pruned.bytes.length, await rankModel(gpu, m, t.testUsers, 'test'));
+  add(
+    `pruned ${(100 * plan.userSparsity).toFixed(0)}/${(100 * plan.itemSparsity).toFixed(0)}% + fine-tune`,
+    pruned.tables,
+    pruned.bytes.length,
+    await rankModel(gpu, m, t.testUsers, 'test'),
+  );
 
   const bits = { U: plan.userBits, V: plan.itemBits };
   await shareTables(gpu, m, bits, plan.iterations, masks);
@@ -50,8 +69,14 @@ export function formatStages(rows: StageRow[], popularityNdcg: number): string {
   const base = rows[0]!.test.ndcg;
   const head = ['stage', 'U bytes', 'V bytes', 'rest', 'total', 'ratio', 'HR@10', 'NDCG@10', 'ΔNDCG', '/popularity'];
   const body = rows.map((r) => [
-    r.stage, ...r.tables.map((x) => String(x.bytes)), String(r.bytes), `${r.ratio.toFixed(1)}×`,
-    r.test.hr.toFixed(4), r.test.ndcg.toFixed(4), `${(100 * (r.test.ndcg / base - 1)).toFixed(1)}%`, `${(r.test.ndcg / popularityNdcg).toFixed(2)}×`,
+    r.stage,
+    ...r.tables.map((x) => String(x.bytes)),
+    String(r.bytes),
+    `${r.ratio.toFixed(1)}×`,
+    r.test.hr.toFixed(4),
+    r.test.ndcg.toFixed(4),
+    `${(100 * (r.test.ndcg / base - 1)).toFixed(1)}%`,
+    `${(r.test.ndcg / popularityNdcg).toFixed(2)}×`,
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join('  ');

@@ -30,9 +30,16 @@ export function adamwCpu(
   const f = Math.fround;
   const n = w.length;
   const decayEnd = hyper.decayEnd ?? n;
-  const lr = f(hyper.lr), b1 = f(hyper.beta1), b2 = f(hyper.beta2), eps = f(hyper.eps), wd = f(hyper.weightDecay);
-  const bc1 = f(1 - hyper.beta1 ** hyper.step), sbc2 = f(Math.sqrt(f(1 - hyper.beta2 ** hyper.step)));
-  const decay = f(1 - f(lr * wd)), stepSize = f(lr / bc1), s = f(gradScale);
+  const lr = f(hyper.lr),
+    b1 = f(hyper.beta1),
+    b2 = f(hyper.beta2),
+    eps = f(hyper.eps),
+    wd = f(hyper.weightDecay);
+  const bc1 = f(1 - hyper.beta1 ** hyper.step),
+    sbc2 = f(Math.sqrt(f(1 - hyper.beta2 ** hyper.step)));
+  const decay = f(1 - f(lr * wd)),
+    stepSize = f(lr / bc1),
+    s = f(gradScale);
   for (let i = 0; i < n; i++) {
     const gi = gradScale === 1 ? g[i]! : f(g[i]! * s);
     const mi = f(f(b1 * m[i]!) + f(f(1 - b1) * gi));
@@ -40,9 +47,13 @@ export function adamwCpu(
     const denom = f(f(f(Math.sqrt(vi)) / sbc2) + eps);
     const nw = f((i < decayEnd ? f(w[i]! * decay) : w[i]!) - f(f(stepSize * mi) / denom));
     if (mask && mask[i] === 0) {
-      w[i] = 0; m[i] = 0; v[i] = 0;
+      w[i] = 0;
+      m[i] = 0;
+      v[i] = 0;
     } else {
-      w[i] = nw; m[i] = mi; v[i] = vi;
+      w[i] = nw;
+      m[i] = mi;
+      v[i] = vi;
     }
   }
 }

@@ -105,7 +105,14 @@ export class ByteMlpCpu {
 }
 
 /** A random model of the given shape (tests and benches): levels in [−127, 127], biases |b| < 2^20. */
-export function randomByteMlp(seed: number, ctx: number, dim: number, hidden: number, shifts = { emb: 5, l1: 8, l2: 9, l3: 9 }, sh = 4): ByteMlpModel {
+export function randomByteMlp(
+  seed: number,
+  ctx: number,
+  dim: number,
+  hidden: number,
+  shifts = { emb: 5, l1: 8, l2: 9, l3: 9 },
+  sh = 4,
+): ByteMlpModel {
   let s = seed >>> 0;
   const next = () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -117,8 +124,17 @@ export function randomByteMlp(seed: number, ctx: number, dim: number, hidden: nu
   const lv = (n: number) => Int32Array.from({ length: n }, () => Math.floor(next() * 255) - 127);
   const bs = (n: number) => Int32Array.from({ length: n }, () => Math.floor((next() * 2 - 1) * 2 ** 20));
   return {
-    ctx, dim, hidden, sh, shifts,
-    emb: lv(256 * dim), w1: lv(hidden * ctx * dim), b1: bs(hidden),
-    w2: lv(hidden * hidden), b2: bs(hidden), w3: lv(256 * hidden), b3: bs(256),
+    ctx,
+    dim,
+    hidden,
+    sh,
+    shifts,
+    emb: lv(256 * dim),
+    w1: lv(hidden * ctx * dim),
+    b1: bs(hidden),
+    w2: lv(hidden * hidden),
+    b2: bs(hidden),
+    w3: lv(256 * hidden),
+    b3: bs(256),
   };
 }

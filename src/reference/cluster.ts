@@ -13,13 +13,19 @@ export function clusterAssignCpu(w: Float32Array, mask: Float32Array, centroids:
   const out = new Uint32Array(w.length);
   const K = centroids.length;
   for (let i = 0; i < w.length; i++) {
-    if (mask[i] === 0) { out[i] = CLUSTER_NONE_CPU; continue; }
+    if (mask[i] === 0) {
+      out[i] = CLUSTER_NONE_CPU;
+      continue;
+    }
     const x = w[i]!;
     let best = 0;
     let bd = Math.abs(f(x - centroids[0]!));
     for (let c = 1; c < K; c++) {
       const d = Math.abs(f(x - centroids[c]!));
-      if (d < bd) { bd = d; best = c; }
+      if (d < bd) {
+        bd = d;
+        best = c;
+      }
     }
     out[i] = best;
   }
@@ -38,7 +44,12 @@ export function clusterReduceWidthCpu(K: number): number {
  * kernel's order: per chunk, per lane t (elements t, t + R, t + 2R, ... of the chunk, R the
  * reduce width), lanes added in order, then chunks added in order.
  */
-export function clusterReduceCpu(values: Float32Array, assign: Uint32Array, K: number, chunk = CLUSTER_CHUNK_CPU): { sums: Float32Array; counts: Uint32Array } {
+export function clusterReduceCpu(
+  values: Float32Array,
+  assign: Uint32Array,
+  K: number,
+  chunk = CLUSTER_CHUNK_CPU,
+): { sums: Float32Array; counts: Uint32Array } {
   const n = values.length;
   const G = Math.max(1, Math.ceil(n / chunk));
   const R = clusterReduceWidthCpu(K);
@@ -47,11 +58,15 @@ export function clusterReduceCpu(values: Float32Array, assign: Uint32Array, K: n
   const lane = new Float32Array(R * K);
   for (let g = 0; g < G; g++) {
     lane.fill(0);
-    const start = g * chunk, end = Math.min(n, start + chunk);
+    const start = g * chunk,
+      end = Math.min(n, start + chunk);
     for (let t = 0; t < R; t++) {
       for (let i = start + t; i < end; i += R) {
         const a = assign[i]!;
-        if (a < K) { lane[t * K + a] = f(lane[t * K + a]! + values[i]!); counts[a]!++; }
+        if (a < K) {
+          lane[t * K + a] = f(lane[t * K + a]! + values[i]!);
+          counts[a]!++;
+        }
       }
     }
     for (let c = 0; c < K; c++) {
@@ -91,7 +106,12 @@ export function clusterApplyCpu(mask: Float32Array, assign: Uint32Array, centroi
  * `iterations` Lloyd iterations from `init`, then a final assignment and the applied weights:
  * what shareWeights records on the GPU for one view.
  */
-export function kmeansCpu(w: Float32Array, mask: Float32Array, init: Float32Array, iterations: number): { centroids: Float32Array; assign: Uint32Array; weights: Float32Array } {
+export function kmeansCpu(
+  w: Float32Array,
+  mask: Float32Array,
+  init: Float32Array,
+  iterations: number,
+): { centroids: Float32Array; assign: Uint32Array; weights: Float32Array } {
   let c: Float32Array = Float32Array.from(init);
   for (let t = 0; t < iterations; t++) {
     const a = clusterAssignCpu(w, mask, c);

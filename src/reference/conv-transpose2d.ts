@@ -13,20 +13,31 @@ export interface ConvTranspose2dCpuOptions {
   activation?: 'none' | 'relu';
 }
 
-const pair = (v: ConvTPair | undefined, d: number): [number, number] => v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+const pair = (v: ConvTPair | undefined, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
 /** The output shape (N, OC, OH, OW) of a transposed convolution. */
-export function convTranspose2dOutShape(xShape: readonly number[], wShape: readonly number[], opts: ConvTranspose2dCpuOptions = {}): [number, number, number, number] {
-  const [SH, SW] = pair(opts.stride, 1), [PH, PW] = pair(opts.padding, 0), [OPH, OPW] = pair(opts.outputPadding, 0);
+export function convTranspose2dOutShape(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  opts: ConvTranspose2dCpuOptions = {},
+): [number, number, number, number] {
+  const [SH, SW] = pair(opts.stride, 1),
+    [PH, PW] = pair(opts.padding, 0),
+    [OPH, OPW] = pair(opts.outputPadding, 0);
   return [xShape[0]!, wShape[1]!, (xShape[2]! - 1) * SH - 2 * PH + wShape[2]! + OPH, (xShape[3]! - 1) * SW - 2 * PW + wShape[3]! + OPW];
 }
 
 export function convTranspose2dCpuF64(
-  x: ArrayLike<number>, xShape: readonly number[], w: ArrayLike<number>, wShape: readonly number[], opts: ConvTranspose2dCpuOptions = {},
+  x: ArrayLike<number>,
+  xShape: readonly number[],
+  w: ArrayLike<number>,
+  wShape: readonly number[],
+  opts: ConvTranspose2dCpuOptions = {},
 ): Float64Array {
   const [N, C, H, W] = xShape as [number, number, number, number];
   const [, OC, KH, KW] = wShape as [number, number, number, number];
-  const [SH, SW] = pair(opts.stride, 1), [PH, PW] = pair(opts.padding, 0);
+  const [SH, SW] = pair(opts.stride, 1),
+    [PH, PW] = pair(opts.padding, 0);
   const [, , OH, OW] = convTranspose2dOutShape(xShape, wShape, opts);
   const y = new Float64Array(N * OC * OH * OW);
   for (let n = 0; n < N; n++) {
@@ -60,7 +71,11 @@ export function convTranspose2dCpuF64(
 }
 
 export function convTranspose2dCpu(
-  x: ArrayLike<number>, xShape: readonly number[], w: ArrayLike<number>, wShape: readonly number[], opts: ConvTranspose2dCpuOptions = {},
+  x: ArrayLike<number>,
+  xShape: readonly number[],
+  w: ArrayLike<number>,
+  wShape: readonly number[],
+  opts: ConvTranspose2dCpuOptions = {},
 ): Float32Array {
   return Float32Array.from(convTranspose2dCpuF64(x, xShape, w, wShape, opts));
 }

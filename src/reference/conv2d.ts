@@ -21,7 +21,21 @@ export function convOutSize(size: number, kernel: number, stride: number, pad: n
   return Math.floor((size + 2 * pad - kernel) / stride) + 1;
 }
 
-interface Geom { N: number; C: number; H: number; W: number; OC: number; KH: number; KW: number; OH: number; OW: number; SH: number; SW: number; PH: number; PW: number }
+interface Geom {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  OC: number;
+  KH: number;
+  KW: number;
+  OH: number;
+  OW: number;
+  SH: number;
+  SW: number;
+  PH: number;
+  PW: number;
+}
 
 function geom(xShape: ConvShape4, wShape: ConvShape4, opts: Conv2dCpuOptions): Geom {
   const [N, C, H, W] = xShape;
@@ -33,31 +47,41 @@ function geom(xShape: ConvShape4, wShape: ConvShape4, opts: Conv2dCpuOptions): G
 
 /** y = conv(x, w) [+ bias] [→ relu] in float64. */
 export function conv2dCpuF64(
-  x: ArrayLike<number>, xShape: ConvShape4, w: ArrayLike<number>, wShape: ConvShape4,
+  x: ArrayLike<number>,
+  xShape: ConvShape4,
+  w: ArrayLike<number>,
+  wShape: ConvShape4,
   opts: Conv2dCpuOptions & { bias?: ArrayLike<number>; activation?: 'none' | 'relu' } = {},
 ): Float64Array {
   const g = geom(xShape, wShape, opts);
   const { N, C, H, W, OC, KH, KW, OH, OW, SH, SW, PH, PW } = g;
   const y = new Float64Array(N * OC * OH * OW);
-  for (let n = 0; n < N; n++) for (let o = 0; o < OC; o++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-    let s = opts.bias ? opts.bias[o]! : 0;
-    for (let c = 0; c < C; c++) for (let kh = 0; kh < KH; kh++) {
-      const ih = oh * SH - PH + kh;
-      if (ih < 0 || ih >= H) continue;
-      for (let kw = 0; kw < KW; kw++) {
-        const iw = ow * SW - PW + kw;
-        if (iw < 0 || iw >= W) continue;
-        s += x[((n * C + c) * H + ih) * W + iw]! * w[((o * C + c) * KH + kh) * KW + kw]!;
-      }
-    }
-    if (opts.activation === 'relu' && s < 0) s = 0;
-    y[((n * OC + o) * OH + oh) * OW + ow] = s;
-  }
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < OC; o++)
+      for (let oh = 0; oh < OH; oh++)
+        for (let ow = 0; ow < OW; ow++) {
+          let s = opts.bias ? opts.bias[o]! : 0;
+          for (let c = 0; c < C; c++)
+            for (let kh = 0; kh < KH; kh++) {
+              const ih = oh * SH - PH + kh;
+              if (ih < 0 || ih >= H) continue;
+              for (let kw = 0; kw < KW; kw++) {
+                const iw = ow * SW - PW + kw;
+                if (iw < 0 || iw >= W) continue;
+                s += x[((n * C + c) * H + ih) * W + iw]! * w[((o * C + c) * KH + kh) * KW + kw]!;
+              }
+            }
+          if (opts.activation === 'relu' && s < 0) s = 0;
+          y[((n * OC + o) * OH + oh) * OW + ow] = s;
+        }
   return y;
 }
 
 export function conv2dCpu(
-  x: ArrayLike<number>, xShape: ConvShape4, w: ArrayLike<number>, wShape: ConvShape4,
+  x: ArrayLike<number>,
+  xShape: ConvShape4,
+  w: ArrayLike<number>,
+  wShape: ConvShape4,
   opts: Conv2dCpuOptions & { bias?: ArrayLike<number>; activation?: 'none' | 'relu' } = {},
 ): Float32Array {
   return Float32Array.from(conv2dCpuF64(x, xShape, w, wShape, opts));
@@ -69,49 +93,73 @@ export function conv2dCpu(
  */
 function forEachTap(d: Geom, dy: ArrayLike<number>, f: (g: number, xi: number, wi: number) => void): void {
   const { N, C, H, W, OC, KH, KW, OH, OW, SH, SW, PH, PW } = d;
-  for (let n = 0; n < N; n++) for (let o = 0; o < OC; o++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-    const g = dy[((n * OC + o) * OH + oh) * OW + ow]!;
-    if (g === 0) continue;
-    for (let c = 0; c < C; c++) for (let kh = 0; kh < KH; kh++) {
-      const ih = oh * SH - PH + kh;
-      if (ih < 0 || ih >= H) continue;
-      for (let kw = 0; kw < KW; kw++) {
-        const iw = ow * SW - PW + kw;
-        if (iw < 0 || iw >= W) continue;
-        f(g, ((n * C + c) * H + ih) * W + iw, ((o * C + c) * KH + kh) * KW + kw);
-      }
-    }
-  }
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < OC; o++)
+      for (let oh = 0; oh < OH; oh++)
+        for (let ow = 0; ow < OW; ow++) {
+          const g = dy[((n * OC + o) * OH + oh) * OW + ow]!;
+          if (g === 0) continue;
+          for (let c = 0; c < C; c++)
+            for (let kh = 0; kh < KH; kh++) {
+              const ih = oh * SH - PH + kh;
+              if (ih < 0 || ih >= H) continue;
+              for (let kw = 0; kw < KW; kw++) {
+                const iw = ow * SW - PW + kw;
+                if (iw < 0 || iw >= W) continue;
+                f(g, ((n * C + c) * H + ih) * W + iw, ((o * C + c) * KH + kh) * KW + kw);
+              }
+            }
+        }
 }
 
 /** dx (inputShape = (N, C, H, W)) from dy (N, OC, OH, OW) and w (OC, C, KH, KW), in float64. */
 export function conv2dBackwardDataCpuF64(
-  dy: ArrayLike<number>, w: ArrayLike<number>, wShape: ConvShape4, inputShape: ConvShape4, opts: Conv2dCpuOptions = {},
+  dy: ArrayLike<number>,
+  w: ArrayLike<number>,
+  wShape: ConvShape4,
+  inputShape: ConvShape4,
+  opts: Conv2dCpuOptions = {},
 ): Float64Array {
   const d = geom(inputShape, wShape, opts);
   const dx = new Float64Array(d.N * d.C * d.H * d.W);
-  forEachTap(d, dy, (g, xi, wi) => { dx[xi]! += g * w[wi]!; });
+  forEachTap(d, dy, (g, xi, wi) => {
+    dx[xi]! += g * w[wi]!;
+  });
   return dx;
 }
 
 export function conv2dBackwardDataCpu(
-  dy: ArrayLike<number>, w: ArrayLike<number>, wShape: ConvShape4, inputShape: ConvShape4, opts: Conv2dCpuOptions = {},
+  dy: ArrayLike<number>,
+  w: ArrayLike<number>,
+  wShape: ConvShape4,
+  inputShape: ConvShape4,
+  opts: Conv2dCpuOptions = {},
 ): Float32Array {
   return Float32Array.from(conv2dBackwardDataCpuF64(dy, w, wShape, inputShape, opts));
 }
 
 /** dw (weightShape = (OC, C, KH, KW)) = Σ over batch and output positions, in float64. */
 export function conv2dBackwardFilterCpuF64(
-  x: ArrayLike<number>, xShape: ConvShape4, dy: ArrayLike<number>, weightShape: ConvShape4, opts: Conv2dCpuOptions = {},
+  x: ArrayLike<number>,
+  xShape: ConvShape4,
+  dy: ArrayLike<number>,
+  weightShape: ConvShape4,
+  opts: Conv2dCpuOptions = {},
 ): Float64Array {
   const d = geom(xShape, weightShape, opts);
   const dw = new Float64Array(d.OC * d.C * d.KH * d.KW);
-  forEachTap(d, dy, (g, xi, wi) => { dw[wi]! += g * x[xi]!; });
+  forEachTap(d, dy, (g, xi, wi) => {
+    dw[wi]! += g * x[xi]!;
+  });
   return dw;
 }
 
 export function conv2dBackwardFilterCpu(
-  x: ArrayLike<number>, xShape: ConvShape4, dy: ArrayLike<number>, weightShape: ConvShape4, opts: Conv2dCpuOptions = {},
+  x: ArrayLike<number>,
+  xShape: ConvShape4,
+  dy: ArrayLike<number>,
+  weightShape: ConvShape4,
+  opts: Conv2dCpuOptions = {},
 ): Float32Array {
   return Float32Array.from(conv2dBackwardFilterCpuF64(x, xShape, dy, weightShape, opts));
 }
@@ -121,11 +169,12 @@ export function conv2dBiasGradCpu(dy: ArrayLike<number>, dyShape: ConvShape4): F
   const [N, OC, OH, OW] = dyShape;
   const db = new Float64Array(OC);
   const hw = OH * OW;
-  for (let n = 0; n < N; n++) for (let o = 0; o < OC; o++) {
-    const b = (n * OC + o) * hw;
-    let s = 0;
-    for (let i = 0; i < hw; i++) s += dy[b + i]!;
-    db[o]! += s;
-  }
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < OC; o++) {
+      const b = (n * OC + o) * hw;
+      let s = 0;
+      for (let i = 0; i < hw; i++) s += dy[b + i]!;
+      db[o]! += s;
+    }
   return Float32Array.from(db);
 }

@@ -42,7 +42,8 @@ export function reluCpu(x: ArrayLike<number>): Float32Array {
   return Float32Array.from(x, (v) => (v > 0 ? v : 0));
 }
 
-const GELU_K0 = Math.sqrt(2 / Math.PI), GELU_K1 = 0.044715;
+const GELU_K0 = Math.sqrt(2 / Math.PI),
+  GELU_K1 = 0.044715;
 
 /** GPT-2's GELU (tanh approximation). */
 export function geluCpu(x: ArrayLike<number>): Float32Array {
@@ -52,7 +53,8 @@ export function geluCpu(x: ArrayLike<number>): Float32Array {
 /** dy · gelu'(x), from the gelu input x. */
 export function geluBackwardCpu(x: ArrayLike<number>, dy: ArrayLike<number>): Float32Array {
   return Float32Array.from(dy, (d, i) => {
-    const v = x[i]!, t = Math.tanh(GELU_K0 * (v + GELU_K1 * v ** 3));
+    const v = x[i]!,
+      t = Math.tanh(GELU_K0 * (v + GELU_K1 * v ** 3));
     return d * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_K0 * (1 + 3 * GELU_K1 * v * v));
   });
 }

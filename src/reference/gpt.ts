@@ -43,10 +43,20 @@ export function gptStepCpu(params: P, tokens: ArrayLike<number>, targets: ArrayL
     if (!v) throw new Error(`gptStepCpu: no parameter '${name}'`);
     return v;
   };
-  const dense = (x: Float32Array, name: string, inD: number, outD: number) => matmulCpu(x, [N, inD], p(`${name}.weight`), [inD, outD], { bias: p(`${name}.bias`) });
+  const dense = (x: Float32Array, name: string, inD: number, outD: number) =>
+    matmulCpu(x, [N, inD], p(`${name}.weight`), [inD, outD], { bias: p(`${name}.bias`) });
   // forward, keeping what the backward reads
   const x0 = embeddingCpu(tokens, p('wte.weight'), p('wpe.weight'), C);
-  type Block = { x: Float32Array; ln1: ReturnType<typeof layerNormCpu>; qkv: Float32Array; a: Float32Array; x1: Float32Array; ln2: ReturnType<typeof layerNormCpu>; h: Float32Array; g: Float32Array };
+  type Block = {
+    x: Float32Array;
+    ln1: ReturnType<typeof layerNormCpu>;
+    qkv: Float32Array;
+    a: Float32Array;
+    x1: Float32Array;
+    ln2: ReturnType<typeof layerNormCpu>;
+    h: Float32Array;
+    g: Float32Array;
+  };
   const blocks: Block[] = [];
   let x = x0;
   for (let i = 0; i < L; i++) {
@@ -84,7 +94,8 @@ export function gptStepCpu(params: P, tokens: ArrayLike<number>, targets: ArrayL
   acc('ln_f.bias', f.dbeta);
   let dx = f.dx;
   for (let i = L - 1; i >= 0; i--) {
-    const b = `h${i}`, k = blocks[i]!;
+    const b = `h${i}`,
+      k = blocks[i]!;
     // x2 = x1 + mlp(ln_2(x1)): the residual passes dx through, the branch adds its own
     const dg = denseBack(k.g, dx, `${b}.mlp.c_proj`, 4 * C, C);
     const dh = geluBackwardCpu(k.h, dg);

@@ -16,17 +16,30 @@ export interface LossStatsCpu {
 }
 
 export function softmaxCrossEntropyCpu(
-  logits: ArrayLike<number>, labels: ArrayLike<number>, B: number, C: number,
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  B: number,
+  C: number,
 ): LossStatsCpu & { dlogits: Float32Array; losses: Float64Array } {
   const dlogits = new Float32Array(B * C);
   const losses = new Float64Array(B);
-  let lossSum = 0, correct = 0, invalidLabels = 0;
+  let lossSum = 0,
+    correct = 0,
+    invalidLabels = 0;
   for (let r = 0; r < B; r++) {
     const base = r * C;
     const label = labels[r]!;
-    let m = logits[base]!, arg = 0;
-    for (let j = 1; j < C; j++) if (logits[base + j]! > m) { m = logits[base + j]!; arg = j; }
-    if (!(label >= 0 && label < C)) { invalidLabels++; continue; }
+    let m = logits[base]!,
+      arg = 0;
+    for (let j = 1; j < C; j++)
+      if (logits[base + j]! > m) {
+        m = logits[base + j]!;
+        arg = j;
+      }
+    if (!(label >= 0 && label < C)) {
+      invalidLabels++;
+      continue;
+    }
     let s = 0;
     for (let j = 0; j < C; j++) s += Math.exp(logits[base + j]! - m);
     for (let j = 0; j < C; j++) dlogits[base + j] = (Math.exp(logits[base + j]! - m) / s - (j === label ? 1 : 0)) / B;
@@ -42,9 +55,7 @@ export function softmaxCrossEntropyLossCpu(logits: ArrayLike<number>, labels: Ar
   return softmaxCrossEntropyCpu(logits, labels, B, C).lossSum / B;
 }
 
-export function mseCpu(
-  pred: ArrayLike<number>, target: ArrayLike<number>, B: number, D: number,
-): LossStatsCpu & { dpred: Float32Array } {
+export function mseCpu(pred: ArrayLike<number>, target: ArrayLike<number>, B: number, D: number): LossStatsCpu & { dpred: Float32Array } {
   const n = B * D;
   const dpred = new Float32Array(n);
   let sse = 0;

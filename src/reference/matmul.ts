@@ -1,8 +1,10 @@
 // CPU reference for matmul and colsum (same signature as src/kernels/matmul.ts, on arrays).
 //   a: (M, K) or (K, M) with transposeA; b: (K, N) or (N, K) with transposeB; returns (M, N).
 export function matmulCpu(
-  a: ArrayLike<number>, aShape: readonly [number, number],
-  b: ArrayLike<number>, bShape: readonly [number, number],
+  a: ArrayLike<number>,
+  aShape: readonly [number, number],
+  b: ArrayLike<number>,
+  bShape: readonly [number, number],
   opts: { transposeA?: boolean; transposeB?: boolean; bias?: ArrayLike<number>; activation?: 'none' | 'relu' } = {},
 ): Float32Array {
   const [M, K] = opts.transposeA ? [aShape[1], aShape[0]] : aShape;
@@ -15,7 +17,10 @@ export function matmulCpu(
       const av = opts.transposeA ? a[k * M + i]! : a[i * K + k]!;
       if (av === 0) continue;
       if (opts.transposeB) for (let j = 0; j < N; j++) acc[j]! += av * b[j * K + k]!;
-      else { const base = k * N; for (let j = 0; j < N; j++) acc[j]! += av * b[base + j]!; }
+      else {
+        const base = k * N;
+        for (let j = 0; j < N; j++) acc[j]! += av * b[base + j]!;
+      }
     }
     for (let j = 0; j < N; j++) {
       let v = acc[j]! + (opts.bias ? opts.bias[j]! : 0);

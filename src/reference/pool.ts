@@ -30,24 +30,34 @@ export function maxPool2dCpu(x: ArrayLike<number>, xShape: PoolShape4, opts: Max
   const argmax = new Uint32Array(y.length);
   for (let pl = 0; pl < N * C; pl++) {
     const xb = pl * H * W;
-    for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-      let bi = oh * SH * W + ow * SW;
-      let best = x[xb + bi]!;
-      for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
-        const idx = (oh * SH + kh) * W + ow * SW + kw;
-        const v = x[xb + idx]!;
-        if (v > best) { best = v; bi = idx; }
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        let bi = oh * SH * W + ow * SW;
+        let best = x[xb + bi]!;
+        for (let kh = 0; kh < KH; kh++)
+          for (let kw = 0; kw < KW; kw++) {
+            const idx = (oh * SH + kh) * W + ow * SW + kw;
+            const v = x[xb + idx]!;
+            if (v > best) {
+              best = v;
+              bi = idx;
+            }
+          }
+        const o = (pl * OH + oh) * OW + ow;
+        y[o] = best;
+        argmax[o] = bi;
       }
-      const o = (pl * OH + oh) * OW + ow;
-      y[o] = best;
-      argmax[o] = bi;
-    }
   }
   return { y, argmax };
 }
 
 /** dx (inputShape) = scatter-add of dy into the argmax positions, in float64. */
-export function maxPool2dBackwardCpuF64(dy: ArrayLike<number>, argmax: ArrayLike<number>, inputShape: PoolShape4, opts: MaxPool2dCpuOptions = {}): Float64Array {
+export function maxPool2dBackwardCpuF64(
+  dy: ArrayLike<number>,
+  argmax: ArrayLike<number>,
+  inputShape: PoolShape4,
+  opts: MaxPool2dCpuOptions = {},
+): Float64Array {
   const { N, C, H, W, OH, OW } = poolGeometry(inputShape, opts);
   const dx = new Float64Array(N * C * H * W);
   for (let pl = 0; pl < N * C; pl++) {
@@ -59,7 +69,12 @@ export function maxPool2dBackwardCpuF64(dy: ArrayLike<number>, argmax: ArrayLike
   return dx;
 }
 
-export function maxPool2dBackwardCpu(dy: ArrayLike<number>, argmax: ArrayLike<number>, inputShape: PoolShape4, opts: MaxPool2dCpuOptions = {}): Float32Array {
+export function maxPool2dBackwardCpu(
+  dy: ArrayLike<number>,
+  argmax: ArrayLike<number>,
+  inputShape: PoolShape4,
+  opts: MaxPool2dCpuOptions = {},
+): Float32Array {
   return Float32Array.from(maxPool2dBackwardCpuF64(dy, argmax, inputShape, opts));
 }
 
@@ -67,13 +82,16 @@ export function maxPool2dBackwardCpu(dy: ArrayLike<number>, argmax: ArrayLike<nu
 export function maxPool2dCpuF64(x: ArrayLike<number>, xShape: PoolShape4, opts: MaxPool2dCpuOptions = {}): Float64Array {
   const { N, C, H, W, KH, KW, SH, SW, OH, OW } = poolGeometry(xShape, opts);
   const y = new Float64Array(N * C * OH * OW);
-  for (let pl = 0; pl < N * C; pl++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-    let best = -Infinity;
-    for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
-      const v = x[pl * H * W + (oh * SH + kh) * W + ow * SW + kw]!;
-      if (v > best) best = v;
-    }
-    y[(pl * OH + oh) * OW + ow] = best;
-  }
+  for (let pl = 0; pl < N * C; pl++)
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        let best = -Infinity;
+        for (let kh = 0; kh < KH; kh++)
+          for (let kw = 0; kw < KW; kw++) {
+            const v = x[pl * H * W + (oh * SH + kh) * W + ow * SW + kw]!;
+            if (v > best) best = v;
+          }
+        y[(pl * OH + oh) * OW + ow] = best;
+      }
   return y;
 }

@@ -13,8 +13,13 @@ export function qatSnapCpu(w: Float32Array, mask: Float32Array, centroids: Float
 
 /** K centroids evenly spaced over [min, max] of the kept weights, in the kernel's f32 order (all 0 if none kept). */
 export function qatInitLinearCpu(w: Float32Array, mask: Float32Array, K: number): Float32Array {
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < w.length; i++) if (mask[i] !== 0) { lo = Math.min(lo, w[i]!); hi = Math.max(hi, w[i]!); }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (let i = 0; i < w.length; i++)
+    if (mask[i] !== 0) {
+      lo = Math.min(lo, w[i]!);
+      hi = Math.max(hi, w[i]!);
+    }
   const out = new Float32Array(K);
   if (lo > hi) return out;
   for (let k = 0; k < K; k++) out[k] = K === 1 ? f(f(lo + hi) * 0.5) : f(lo + f(f(f(hi - lo) * k) / (K - 1)));

@@ -4,9 +4,19 @@
 const NONE = 0xffffffff;
 const NEG = -3.4028234663852886e38;
 
-export function rankTopkCpu(scores: Float32Array, R: number, N: number, k: number, rows: ArrayLike<number>, rowptr: ArrayLike<number>, cols: ArrayLike<number>, base = 0): { idx: Uint32Array; val: Float32Array } {
+export function rankTopkCpu(
+  scores: Float32Array,
+  R: number,
+  N: number,
+  k: number,
+  rows: ArrayLike<number>,
+  rowptr: ArrayLike<number>,
+  cols: ArrayLike<number>,
+  base = 0,
+): { idx: Uint32Array; val: Float32Array } {
   const U = rowptr.length - 1;
-  const idx = new Uint32Array(R * k).fill(NONE), val = new Float32Array(R * k).fill(NEG);
+  const idx = new Uint32Array(R * k).fill(NONE),
+    val = new Float32Array(R * k).fill(NEG);
   for (let r = 0; r < R; r++) {
     const u = rows[base + r]!;
     if (u >= U) continue;
@@ -15,9 +25,9 @@ export function rankTopkCpu(scores: Float32Array, R: number, N: number, k: numbe
     const cand: number[] = [];
     for (let j = 0; j < N; j++) {
       const v = scores[r * N + j]!;
-      if (!ex.has(j) && v > NEG) cand.push(j);   // false for NaN and −inf
+      if (!ex.has(j) && v > NEG) cand.push(j); // false for NaN and −inf
     }
-    cand.sort((a, b) => (scores[r * N + b]! - scores[r * N + a]!) || (a - b));
+    cand.sort((a, b) => scores[r * N + b]! - scores[r * N + a]! || a - b);
     for (let s = 0; s < Math.min(k, cand.length); s++) {
       idx[r * k + s] = cand[s]!;
       val[r * k + s] = scores[r * N + cand[s]!]!;

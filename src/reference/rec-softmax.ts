@@ -1,11 +1,23 @@
 // CPU reference for recSoftmaxXent and recScatterRows (src/kernels/rec-softmax.ts), in float64.
-export function recSoftmaxXentCpu(s: Float32Array, B: number, N: number, perm: ArrayLike<number>, rowptr: ArrayLike<number>, items: ArrayLike<number>, base = 0, scale = 1 / B): { ds: Float32Array; loss: Float64Array } {
+export function recSoftmaxXentCpu(
+  s: Float32Array,
+  B: number,
+  N: number,
+  perm: ArrayLike<number>,
+  rowptr: ArrayLike<number>,
+  items: ArrayLike<number>,
+  base = 0,
+  scale = 1 / B,
+): { ds: Float32Array; loss: Float64Array } {
   const U = rowptr.length - 1;
-  const ds = new Float32Array(B * N), loss = new Float64Array(B);
+  const ds = new Float32Array(B * N),
+    loss = new Float64Array(B);
   for (let b = 0; b < B; b++) {
     const u = perm[base + b]!;
     if (u >= U || rowptr[u + 1]! <= rowptr[u]!) continue;
-    const lo = rowptr[u]!, hi = rowptr[u + 1]!, n = hi - lo;
+    const lo = rowptr[u]!,
+      hi = rowptr[u + 1]!,
+      n = hi - lo;
     let m = -Infinity;
     for (let j = 0; j < N; j++) m = Math.max(m, s[b * N + j]!);
     let z = 0;
@@ -15,7 +27,10 @@ export function recSoftmaxXentCpu(s: Float32Array, B: number, N: number, perm: A
     let pos = 0;
     for (let j = lo; j < hi; j++) {
       const i = items[j]!;
-      if (i < N) { pos += s[b * N + i]!; d[i]! -= scale / n; }
+      if (i < N) {
+        pos += s[b * N + i]!;
+        d[i]! -= scale / n;
+      }
     }
     ds.set(d, b * N);
     loss[b] = m + Math.log(z) - pos / n;
@@ -24,7 +39,14 @@ export function recSoftmaxXentCpu(s: Float32Array, B: number, N: number, perm: A
 }
 
 /** table (U, C) with rows perm[base + b] set to drows[b] (or 0 when drows is undefined). */
-export function recScatterRowsCpu(table: Float32Array, C: number, perm: ArrayLike<number>, B: number, base: number, drows?: Float32Array): Float32Array {
+export function recScatterRowsCpu(
+  table: Float32Array,
+  C: number,
+  perm: ArrayLike<number>,
+  B: number,
+  base: number,
+  drows?: Float32Array,
+): Float32Array {
   const out = Float32Array.from(table);
   const U = table.length / C;
   for (let b = 0; b < B; b++) {
@@ -54,8 +76,18 @@ function hash32(x: number): number {
 }
 
 /** recMultiHot's rows: 1/n' at each kept item of the user (dropped when hash < drop·2^32). */
-export function recMultiHotCpu(B: number, N: number, perm: ArrayLike<number>, rowptr: ArrayLike<number>, items: ArrayLike<number>, base: number, seed: number, drop = 0): Float32Array {
-  const U = rowptr.length - 1, thr = Math.floor(drop * 2 ** 32);
+export function recMultiHotCpu(
+  B: number,
+  N: number,
+  perm: ArrayLike<number>,
+  rowptr: ArrayLike<number>,
+  items: ArrayLike<number>,
+  base: number,
+  seed: number,
+  drop = 0,
+): Float32Array {
+  const U = rowptr.length - 1,
+    thr = Math.floor(drop * 2 ** 32);
   const out = new Float32Array(B * N);
   for (let b = 0; b < B; b++) {
     const u = perm[base + b]!;

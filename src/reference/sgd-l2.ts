@@ -11,7 +11,9 @@ export function sgdL2Cpu(
   const f = Math.fround;
   const n = w.length;
   const decayEnd = hyper.decayEnd ?? n;
-  const lr = f(hyper.lr), mu = f(hyper.momentum), l2 = f(hyper.l2);
+  const lr = f(hyper.lr),
+    mu = f(hyper.momentum),
+    l2 = f(hyper.l2);
   for (let i = 0; i < n; i++) {
     const wi = w[i]!;
     const gi = gradScale === 1 ? g[i]! : f(g[i]! * f(gradScale));

@@ -67,18 +67,22 @@ export interface MatrixSource {
 
 /** Builds the matrix in `format`; every index is checked (a bad one is a CompressedMatrixError, before any GPU work). */
 export function buildMatrix(s: MatrixSource, format: MatrixFormat): CompressedMatrix {
-  const fail = (m: string): never => { throw new CompressedMatrixError(`slimgpu.CompressedModel: ${m}`); };
+  const fail = (m: string): never => {
+    throw new CompressedMatrixError(`slimgpu.CompressedModel: ${m}`);
+  };
   const { rows, inDim } = s;
   const kept = s.row.length;
   if (s.col.length !== kept) fail(`${kept} rows but ${s.col.length} columns of kept entries`);
   if (s.bias.length !== rows) fail(`bias has ${s.bias.length} values, the matrix ${rows} rows`);
   const shared = s.codes !== undefined;
-  if (shared ? !s.codebook || s.codes!.length !== kept || !(s.bits! >= 1 && s.bits! <= 16) : !s.values || s.values.length !== kept) fail('each kept entry needs a codebook index (with a codebook and 1..16 bits) or an f32 value');
+  if (shared ? !s.codebook || s.codes!.length !== kept || !(s.bits! >= 1 && s.bits! <= 16) : !s.values || s.values.length !== kept)
+    fail('each kept entry needs a codebook index (with a codebook and 1..16 bits) or an f32 value');
   const K = shared ? s.codebook!.length : 0;
   if (shared && (K < 1 || K > 2 ** s.bits!)) fail(`a ${s.bits}-bit codebook holds 1..${2 ** s.bits!} entries, got ${K}`);
   let prev = -1;
   for (let j = 0; j < kept; j++) {
-    const r = s.row[j]!, c = s.col[j]!;
+    const r = s.row[j]!,
+      c = s.col[j]!;
     if (r >= rows || c >= inDim) fail(`kept entry ${j} at (${r}, ${c}) lies outside the ${rows}×${inDim} matrix`);
     const flat = r * inDim + c;
     if (flat <= prev) fail(`kept entry ${j} at (${r}, ${c}) is not after the previous one in row-major order`);
@@ -103,7 +107,8 @@ export function buildMatrix(s: MatrixSource, format: MatrixFormat): CompressedMa
   }
   // pruned positions take a 0 entry: the codebook's own 0 if it has one, else one appended (one more bit if full)
   let zero = kept < n ? s.codebook!.indexOf(0) : 0;
-  let codebook = s.codebook!, bits = s.bits!;
+  let codebook = s.codebook!,
+    bits = s.bits!;
   if (zero < 0) {
     zero = K;
     codebook = Float32Array.from([...codebook, 0]);
@@ -141,7 +146,14 @@ export function activate(v: number, act: Activation): number {
 }
 
 /** y = act(x · Wᵀ + bias) for x (B, inDim) (xT: (inDim, B)), laid out as the kernel writes it (P or yT, see shaders/spmm.wgsl); f64 sums. */
-export function spmmReference(m: CompressedMatrix, x: Float32Array, B: number, act: Activation = 'none', P = 1, t: { xT?: boolean; yT?: boolean } = {}): Float32Array {
+export function spmmReference(
+  m: CompressedMatrix,
+  x: Float32Array,
+  B: number,
+  act: Activation = 'none',
+  P = 1,
+  t: { xT?: boolean; yT?: boolean } = {},
+): Float32Array {
   const w = denseOf(m);
   const y = new Float32Array(B * m.rows);
   for (let bb = 0; bb < B; bb++) {
@@ -154,17 +166,34 @@ export function spmmReference(m: CompressedMatrix, x: Float32Array, B: number, a
   return y;
 }
 
-export interface Im2colGeometry { N: number; C: number; H: number; W: number; KH: number; KW: number; S: number; PAD: number; OH: number; OW: number }
+export interface Im2colGeometry {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  KH: number;
+  KW: number;
+  S: number;
+  PAD: number;
+  OH: number;
+  OW: number;
+}
 
 /** patches (N·OH·OW, C·KH·KW) of x (N, C, H, W), zero padding; `transposed`: (C·KH·KW, N·OH·OW). */
 export function im2colReference(x: Float32Array, g: Im2colGeometry, transposed = false): Float32Array {
-  const kk = g.C * g.KH * g.KW, P = g.OH * g.OW;
+  const kk = g.C * g.KH * g.KW,
+    P = g.OH * g.OW;
   const out = new Float32Array(g.N * P * kk);
-  for (let n = 0; n < g.N; n++) for (let p = 0; p < P; p++) for (let c = 0; c < g.C; c++) for (let kh = 0; kh < g.KH; kh++) for (let kw = 0; kw < g.KW; kw++) {
-    const ih = Math.floor(p / g.OW) * g.S + kh - g.PAD, iw = (p % g.OW) * g.S + kw - g.PAD;
-    const v = ih >= 0 && iw >= 0 && ih < g.H && iw < g.W ? x[((n * g.C + c) * g.H + ih) * g.W + iw]! : 0;
-    const col = (c * g.KH + kh) * g.KW + kw;
-    out[transposed ? col * g.N * P + n * P + p : (n * P + p) * kk + col] = v;
-  }
+  for (let n = 0; n < g.N; n++)
+    for (let p = 0; p < P; p++)
+      for (let c = 0; c < g.C; c++)
+        for (let kh = 0; kh < g.KH; kh++)
+          for (let kw = 0; kw < g.KW; kw++) {
+            const ih = Math.floor(p / g.OW) * g.S + kh - g.PAD,
+              iw = (p % g.OW) * g.S + kw - g.PAD;
+            const v = ih >= 0 && iw >= 0 && ih < g.H && iw < g.W ? x[((n * g.C + c) * g.H + ih) * g.W + iw]! : 0;
+            const col = (c * g.KH + kh) * g.KW + kw;
+            out[transposed ? col * g.N * P + n * P + p : (n * P + p) * kk + col] = v;
+          }
   return out;
 }

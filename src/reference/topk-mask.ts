@@ -27,10 +27,7 @@ export function topkAbsBits(weights: Float32Array, views?: readonly TopkViewCpu[
 }
 
 /** Mask of the k largest |w| with ties kept lowest index first. */
-export function topkMaskCpuK(
-  weights: Float32Array, k: number,
-  opts: { views?: readonly TopkViewCpu[]; mask?: Float32Array } = {},
-): Float32Array {
+export function topkMaskCpuK(weights: Float32Array, k: number, opts: { views?: readonly TopkViewCpu[]; mask?: Float32Array } = {}): Float32Array {
   const bits = topkAbsBits(weights, opts.views);
   const n = bits.length;
   k = Math.min(Math.max(0, k), n);
@@ -51,7 +48,10 @@ export function topkMaskCpuK(
     for (let i = 0; i < v.length; i++) {
       const b = bits[j++]!;
       let keep = b > t;
-      if (b === t && keepEq > 0) { keep = true; keepEq--; }
+      if (b === t && keepEq > 0) {
+        keep = true;
+        keepEq--;
+      }
       out[v.offset + i] = keep ? 1 : 0;
     }
   }
@@ -60,7 +60,8 @@ export function topkMaskCpuK(
 
 /** topkMaskCpuK with k = kForCpu(total view length, sparsity). */
 export function topkMaskCpu(
-  weights: Float32Array, sparsity: number,
+  weights: Float32Array,
+  sparsity: number,
   opts: { views?: readonly TopkViewCpu[]; mask?: Float32Array } = {},
 ): Float32Array {
   let n = 0;

@@ -13,7 +13,8 @@ export async function writeCheckpoint(path: string, net: Network, step: number, 
   // AdamW's second moment: without it a resumed run would not continue exactly
   const va = net.arena.parts.variance ? await net.arena.read('variance') : undefined;
   for (const [name, values] of w) {
-    if (!values.every(Number.isFinite)) throw new RunError(`not writing checkpoint ${path}: parameter '${name}' holds NaN or Inf (training diverged); the previous checkpoint is kept`);
+    if (!values.every(Number.isFinite))
+      throw new RunError(`not writing checkpoint ${path}: parameter '${name}' holds NaN or Inf (training diverged); the previous checkpoint is kept`);
   }
   const tensors: TensorMap = {};
   for (const view of net.arena.views.values()) {
@@ -23,7 +24,8 @@ export async function writeCheckpoint(path: string, net: Network, step: number, 
     if (view.prunable) tensors[`${view.name}.mask`] = { dtype: 'F32', shape: view.shape, data: m.get(view.name)! };
   }
   const ckpt: Checkpoint = {
-    tensors, step,
+    tensors,
+    step,
     config: JSON.parse(JSON.stringify(cfg)) as Json,
     rng: { shuffleSeed: cfg.seed, scheme: 'shuffledIndices(n, seed, epoch)' },
     extra: { spec: JSON.parse(JSON.stringify(net.spec)) as Json, ...extra },
@@ -54,7 +56,8 @@ export function checkpointModel(ckpt: Checkpoint, path: string): CheckpointModel
   if (!cfg || typeof cfg !== 'object' || Array.isArray(cfg) || typeof cfg.model !== 'string' || typeof cfg.data !== 'string') {
     throw new RunError(`checkpoint ${path}: its config has no model/data`);
   }
-  if (!spec || typeof spec !== 'object' || !Array.isArray(spec.layers) || !Array.isArray(spec.input)) throw new RunError(`checkpoint ${path}: no model description (extra.spec)`);
+  if (!spec || typeof spec !== 'object' || !Array.isArray(spec.layers) || !Array.isArray(spec.input))
+    throw new RunError(`checkpoint ${path}: no model description (extra.spec)`);
   let params: { name: string; shape: number[]; prunable: boolean }[];
   try {
     params = modelParams(resolveModel(spec));
@@ -65,7 +68,10 @@ export function checkpointModel(ckpt: Checkpoint, path: string): CheckpointModel
   for (const view of params) {
     const get = (name: string, required: boolean) => {
       const t = Object.hasOwn(ckpt.tensors, name) ? ckpt.tensors[name] : undefined;
-      if (!t) { if (required) throw new RunError(`checkpoint ${path}: tensor '${name}' is missing`); return undefined; }
+      if (!t) {
+        if (required) throw new RunError(`checkpoint ${path}: tensor '${name}' is missing`);
+        return undefined;
+      }
       if (t.dtype !== 'F32') throw new RunError(`checkpoint ${path}: tensor '${name}' must be F32, got ${t.dtype}`);
       if (t.shape.length !== view.shape.length || t.shape.some((d, i) => d !== view.shape[i])) {
         throw new RunError(`checkpoint ${path}: tensor '${name}' must have shape [${view.shape}], got [${t.shape}]`);
@@ -77,7 +83,10 @@ export function checkpointModel(ckpt: Checkpoint, path: string): CheckpointModel
     if (mv) out.momentum.set(view.name, mv);
     const vv = get(`${view.name}.variance`, false);
     if (vv) out.variance.set(view.name, vv);
-    if (view.prunable) { const mk = get(`${view.name}.mask`, false); if (mk) out.masks.set(view.name, mk); }
+    if (view.prunable) {
+      const mk = get(`${view.name}.mask`, false);
+      if (mk) out.masks.set(view.name, mk);
+    }
   }
   return out;
 }

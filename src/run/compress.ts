@@ -11,7 +11,11 @@ import { evaluate, Network, trainNetwork, type EvalResult, type TrainOptions } f
 import { thrower } from '../gpu/errors.js';
 
 /** Codebook bits of every layer with weights (undefined: no sharing): layerBits, else bits (dense) / convBits (conv, default 8). */
-export function bitsPerLayer(net: Network, cfg: Pick<RunConfig, 'bits' | 'convBits' | 'layerBits'>, flag = 'bits'): Record<string, number> | undefined {
+export function bitsPerLayer(
+  net: Network,
+  cfg: Pick<RunConfig, 'bits' | 'convBits' | 'layerBits'>,
+  flag = 'bits',
+): Record<string, number> | undefined {
   const given = cfg.layerBits && Object.keys(cfg.layerBits).length > 0;
   if (cfg.bits === undefined && !given) return undefined;
   const layers = net.layers.filter((l) => l.weightShape).map((l) => ({ name: l.name, kind: l.spec.kind }));
@@ -23,7 +27,7 @@ export function bitsPerLayer(net: Network, cfg: Pick<RunConfig, 'bits' | 'convBi
   }
   const out: Record<string, number> = {};
   for (const l of layers) {
-    const b = per.get(l.name) ?? (l.kind === 'conv2d' ? cfg.convBits ?? RUN_DEFAULTS.convBits : cfg.bits ?? RUN_DEFAULTS.bits);
+    const b = per.get(l.name) ?? (l.kind === 'conv2d' ? (cfg.convBits ?? RUN_DEFAULTS.convBits) : (cfg.bits ?? RUN_DEFAULTS.bits));
     if (!Number.isInteger(b) || b < 1 || b > 8) throw new RunError(`${flag} of layer '${l.name}' must be an integer in [1, 8], got ${b}`);
     out[l.name] = b;
   }
@@ -35,22 +39,38 @@ export function qatOptionsOf(net: Network, cfg: RunConfig): QatOptions | undefin
   const bits = bitsPerLayer(net, { bits: cfg.qatBits, layerBits: cfg.qatLayerBits, convBits: cfg.convBits }, '--qat-bits');
   if (!bits) {
     for (const k of ['qatBegin', 'qatRefitEvery'] as const) {
-      if (cfg[k] !== undefined) throw new RunError(`--${k === 'qatBegin' ? 'qat-begin' : 'qat-refit-every'} needs --qat-bits (quantisation-aware training)`);
+      if (cfg[k] !== undefined)
+        throw new RunError(`--${k === 'qatBegin' ? 'qat-begin' : 'qat-refit-every'} needs --qat-bits (quantisation-aware training)`);
     }
     return undefined;
   }
   const share = bitsPerLayer(net, cfg);
   if (share) {
     for (const [k, b] of Object.entries(share)) {
-      if (bits[k] !== b) throw new RunError(`--bits gives layer '${k}' ${b} bits but --qat-bits ${bits[k]}; with --qat-bits the export writes the QAT codebooks (leave out --bits)`);
+      if (bits[k] !== b)
+        throw new RunError(
+          `--bits gives layer '${k}' ${b} bits but --qat-bits ${bits[k]}; with --qat-bits the export writes the QAT codebooks (leave out --bits)`,
+        );
     }
   }
-  if (cfg.qatBegin !== undefined && (!Number.isInteger(cfg.qatBegin) || cfg.qatBegin < 0)) throw new RunError(`--qat-begin must be a non-negative integer, got ${cfg.qatBegin}`);
-  if (cfg.qatRefitEvery !== undefined && (!Number.isInteger(cfg.qatRefitEvery) || cfg.qatRefitEvery < 0)) throw new RunError(`--qat-refit-every must be a non-negative integer, got ${cfg.qatRefitEvery}`);
-  if (cfg.qatCentroidLr !== undefined && (!Number.isFinite(cfg.qatCentroidLr) || cfg.qatCentroidLr < 0)) throw new RunError(`--qat-centroid-lr must be a finite number ≥ 0, got ${cfg.qatCentroidLr}`);
-  if (cfg.qatDampen !== undefined && (!Number.isFinite(cfg.qatDampen) || cfg.qatDampen < 0)) throw new RunError(`--qat-dampen must be a finite number ≥ 0, got ${cfg.qatDampen}`);
-  if (cfg.qatIterations !== undefined && (!Number.isInteger(cfg.qatIterations) || cfg.qatIterations < 0)) throw new RunError(`--qat-iterations must be a non-negative integer, got ${cfg.qatIterations}`);
-  return { bits, begin: cfg.qatBegin, refitEvery: cfg.qatRefitEvery, centroidLr: cfg.qatCentroidLr, dampen: cfg.qatDampen, iterations: cfg.qatIterations };
+  if (cfg.qatBegin !== undefined && (!Number.isInteger(cfg.qatBegin) || cfg.qatBegin < 0))
+    throw new RunError(`--qat-begin must be a non-negative integer, got ${cfg.qatBegin}`);
+  if (cfg.qatRefitEvery !== undefined && (!Number.isInteger(cfg.qatRefitEvery) || cfg.qatRefitEvery < 0))
+    throw new RunError(`--qat-refit-every must be a non-negative integer, got ${cfg.qatRefitEvery}`);
+  if (cfg.qatCentroidLr !== undefined && (!Number.isFinite(cfg.qatCentroidLr) || cfg.qatCentroidLr < 0))
+    throw new RunError(`--qat-centroid-lr must be a finite number ≥ 0, got ${cfg.qatCentroidLr}`);
+  if (cfg.qatDampen !== undefined && (!Number.isFinite(cfg.qatDampen) || cfg.qatDampen < 0))
+    throw new RunError(`--qat-dampen must be a finite number ≥ 0, got ${cfg.qatDampen}`);
+  if (cfg.qatIterations !== undefined && (!Number.isInteger(cfg.qatIterations) || cfg.qatIterations < 0))
+    throw new RunError(`--qat-iterations must be a non-negative integer, got ${cfg.qatIterations}`);
+  return {
+    bits,
+    begin: cfg.qatBegin,
+    refitEvery: cfg.qatRefitEvery,
+    centroidLr: cfg.qatCentroidLr,
+    dampen: cfg.qatDampen,
+    iterations: cfg.qatIterations,
+  };
 }
 
 /**
@@ -66,8 +86,17 @@ export function qatTrainOptions(net: Network, cfg: RunConfig, train: AnyDataset,
   const batch = Math.min(cfg.batch, sampleCount(net.spec, train));
   const perEpoch = Math.max(1, Math.floor(sampleCount(net.spec, train) / batch));
   return {
-    ...cfg, batch, lr, epochs: Math.ceil(steps / perEpoch), maxSteps: steps, lrSchedule: 'cosine', warmup: 0,
-    sparsity: 0, layerSparsity: undefined, checkpointEvery: undefined, logEvery: Math.min(steps, 100),
+    ...cfg,
+    batch,
+    lr,
+    epochs: Math.ceil(steps / perEpoch),
+    maxSteps: steps,
+    lrSchedule: 'cosine',
+    warmup: 0,
+    sparsity: 0,
+    layerSparsity: undefined,
+    checkpointEvery: undefined,
+    logEvery: Math.min(steps, 100),
     qat: { bits, begin: 0, refitEvery: cfg.qatRefitEvery, centroidLr: cfg.qatCentroidLr, dampen: cfg.qatDampen, iterations: cfg.qatIterations },
   };
 }
@@ -79,7 +108,8 @@ export function qatTrainOptions(net: Network, cfg: RunConfig, train: AnyDataset,
  */
 export function qatStagesOf(layers: string[], spec: string): string[][] {
   const bad = thrower(RunError, `--qat-stages: `);
-  if (typeof spec !== 'string' || spec.trim() === '') bad(`expected groups of layer-name prefixes separated by ';', e.g. 'wte,wpe;h0;h1', got '${String(spec)}'`);
+  if (typeof spec !== 'string' || spec.trim() === '')
+    bad(`expected groups of layer-name prefixes separated by ';', e.g. 'wte,wpe;h0;h1', got '${String(spec)}'`);
   const groups = spec.split(';').map((g) => g.split(',').map((x) => x.trim()));
   const done = new Set<string>();
   const out: string[][] = [];
@@ -104,10 +134,22 @@ export function qatStagesOf(layers: string[], spec: string): string[][] {
  * sharing is that many QAT steps instead of k-means + centroid fine-tuning (per stage of
  * cfg.qatStages, when given).
  */
-export async function compressNetwork(net: Network, cfg: RunConfig, train: AnyDataset, test: AnyDataset, qat?: WeightSharing): Promise<{ bytes: Uint8Array; sharing?: WeightSharing; pruned?: EvalResult }> {
-  const fineTune = (s: WeightSharing, steps: number) => fineTuneCentroids(net, s, train, {
-    steps, lr: cfg.fineTuneLr ?? cfg.lr * 0.1, batch: Math.min(cfg.batch, sampleCount(net.spec, train)), seed: cfg.seed, denseLr: cfg.fineTuneDenseLr, optimizer: cfg.optimizer,
-  });
+export async function compressNetwork(
+  net: Network,
+  cfg: RunConfig,
+  train: AnyDataset,
+  test: AnyDataset,
+  qat?: WeightSharing,
+): Promise<{ bytes: Uint8Array; sharing?: WeightSharing; pruned?: EvalResult }> {
+  const fineTune = (s: WeightSharing, steps: number) =>
+    fineTuneCentroids(net, s, train, {
+      steps,
+      lr: cfg.fineTuneLr ?? cfg.lr * 0.1,
+      batch: Math.min(cfg.batch, sampleCount(net.spec, train)),
+      seed: cfg.seed,
+      denseLr: cfg.fineTuneDenseLr,
+      optimizer: cfg.optimizer,
+    });
   if (qat) {
     let sharing = qat;
     const steps = cfg.fineTuneSteps ?? 0;

@@ -11,7 +11,6 @@ export class RunError extends Error {
   }
 }
 
-
 export interface RunConfig extends TrainOptions {
   model: string;
   data: string;

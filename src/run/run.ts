@@ -31,7 +31,12 @@ export interface RunHooks {
 }
 
 /** Trains per `cfg` (resuming from `resume` when given) and returns the report. */
-export async function runTraining(gpu: Gpu, given: RunConfig, hooks: RunHooks = {}, resume?: string): Promise<{ report: RunReport; net: Network; summary: TrainSummary }> {
+export async function runTraining(
+  gpu: Gpu,
+  given: RunConfig,
+  hooks: RunHooks = {},
+  resume?: string,
+): Promise<{ report: RunReport; net: Network; summary: TrainSummary }> {
   const locks: RunLock[] = [];
   try {
     return await runLocked(gpu, given, hooks, resume, locks);
@@ -53,7 +58,13 @@ async function resumeFrom(gpu: Gpu, resume: string, given: RunConfig): Promise<{
   return { net: r.net, step: r.step, cfg: { ...r.cfg, ...defined } };
 }
 
-async function runLocked(gpu: Gpu, given: RunConfig, hooks: RunHooks, resume: string | undefined, locks: RunLock[]): Promise<{ report: RunReport; net: Network; summary: TrainSummary }> {
+async function runLocked(
+  gpu: Gpu,
+  given: RunConfig,
+  hooks: RunHooks,
+  resume: string | undefined,
+  locks: RunLock[],
+): Promise<{ report: RunReport; net: Network; summary: TrainSummary }> {
   let net: Network;
   let startStep = 0;
   let cfg = given;
@@ -61,9 +72,19 @@ async function runLocked(gpu: Gpu, given: RunConfig, hooks: RunHooks, resume: st
   let data: AnySplit;
   let init: Map<string, Float32Array> | undefined;
   try {
-    data = await loadAnyData(cfg.data, { dataDir: cfg.dataDir, trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed, context: contextOf(cfg.model) });
+    data = await loadAnyData(cfg.data, {
+      dataDir: cfg.dataDir,
+      trainSize: cfg.trainSize,
+      testSize: cfg.testSize,
+      seed: cfg.seed,
+      context: contextOf(cfg.model),
+    });
     // --init: the state_dict is checked before anything is written (not even the run folder)
-    if (cfg.init && !resume) init = importStateDict(await readFileBytes(cfg.init, 'init state_dict'), specFor(cfg.model, data.train), { names: cfg.initNames, name: cfg.init }).values;
+    if (cfg.init && !resume)
+      init = importStateDict(await readFileBytes(cfg.init, 'init state_dict'), specFor(cfg.model, data.train), {
+        names: cfg.initNames,
+        name: cfg.init,
+      }).values;
     // one writer per run folder: refused while another live process holds it, taken over when stale
     if (cfg.out) locks.push(await acquireRunLock(cfg.out));
   } catch (e) {
@@ -121,4 +142,3 @@ async function runLocked(gpu: Gpu, given: RunConfig, hooks: RunHooks, resume: st
   }
   return { report, net, summary };
 }
-

@@ -22,7 +22,7 @@ export class BitEncoder {
 
   /** Codes bit `y` (0 or 1) with P(y = 1) = p/65536, p ∈ [1, 65535]. */
   encode(y: number, p: number): void {
-    const xmid = this.x1 + Math.floor((this.x2 - this.x1) * p / 65536);
+    const xmid = this.x1 + Math.floor(((this.x2 - this.x1) * p) / 65536);
     if (y) this.x2 = xmid;
     else this.x1 = xmid + 1;
     while (((this.x1 ^ this.x2) & 0xff000000) === 0) {
@@ -63,20 +63,24 @@ export class BitDecoder {
   private pos = 0;
   private past = 0;
 
-  constructor(private readonly bytes: Uint8Array, private readonly where = 'CM chunk') {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly where = 'CM chunk',
+  ) {
     if (!(bytes instanceof Uint8Array)) codecFail(`BitDecoder: bytes must be a Uint8Array, got ${typeof bytes}`);
     for (let i = 0; i < 4; i++) this.x = this.x * 256 + this.next();
   }
 
   private next(): number {
     if (this.pos < this.bytes.length) return this.bytes[this.pos++]!;
-    if (++this.past > TAIL) codecFail(`${this.where} is truncated or damaged: the decoder needs bytes past the end of its ${this.bytes.length} bytes`);
+    if (++this.past > TAIL)
+      codecFail(`${this.where} is truncated or damaged: the decoder needs bytes past the end of its ${this.bytes.length} bytes`);
     return 0;
   }
 
   /** Decodes one bit coded with P(1) = p/65536 (the same p the encoder used). */
   decode(p: number): number {
-    const xmid = this.x1 + Math.floor((this.x2 - this.x1) * p / 65536);
+    const xmid = this.x1 + Math.floor(((this.x2 - this.x1) * p) / 65536);
     let y: number;
     if (this.x <= xmid) {
       y = 1;

@@ -12,7 +12,11 @@ export class StateMap {
   readonly p: Int32Array;
   readonly n: Uint16Array;
 
-  constructor(size: number, private readonly limit: number, init?: (i: number) => number) {
+  constructor(
+    size: number,
+    private readonly limit: number,
+    init?: (i: number) => number,
+  ) {
     this.p = new Int32Array(size);
     this.n = new Uint16Array(size);
     for (let i = 0; i < size; i++) this.p[i] = init ? init(i) : 1 << 21;
@@ -55,7 +59,13 @@ export class Mixer {
    * inputs: x's length; sets[k]: number of selector contexts of weight set k; finals: contexts of
    * the final layer; rate, rate2: learning rates in 1/16 units.
    */
-  constructor(readonly inputs: number, sets: number[], finals: number, private readonly rate: number, private readonly rate2: number) {
+  constructor(
+    readonly inputs: number,
+    sets: number[],
+    finals: number,
+    private readonly rate: number,
+    private readonly rate2: number,
+  ) {
     this.x = new Int32Array(inputs);
     this.w = sets.map((n) => new Int32Array(inputs * n).fill(Math.floor(65536 / 4)));
     this.base = new Int32Array(sets.length);
@@ -80,11 +90,14 @@ export class Mixer {
 
   /** Mixes the added inputs; returns the 12-bit probability. */
   mix(final: number): number {
-    const x = this.x, n = this.inputs, K = this.w.length;
+    const x = this.x,
+      n = this.inputs,
+      K = this.w.length;
     let s2 = 0;
     const b2 = (this.base2 = final * K);
     for (let k = 0; k < K; k++) {
-      const w = this.w[k]!, base = this.base[k]!;
+      const w = this.w[k]!,
+        base = this.base[k]!;
       let s = 0;
       for (let i = 0; i < n; i++) s += x[i]! * w[base + i]!; // exact: |s| < 2^40
       let d = Math.floor(s / 65536);
@@ -106,13 +119,16 @@ export class Mixer {
   }
 
   update(y: number): void {
-    const x = this.x, n = this.inputs, K = this.w.length;
+    const x = this.x,
+      n = this.inputs,
+      K = this.w.length;
     const e2 = (((y << 12) - this.pr) * this.rate2) >> 4;
     for (let k = 0; k < K; k++) {
       const j = this.base2 + k;
       this.w2[j] = clampW(this.w2[j]! + ((this.d[k]! * e2) >> 10));
       const err = (((y << 12) - this.pk[k]!) * this.rate) >> 4;
-      const w = this.w[k]!, base = this.base[k]!;
+      const w = this.w[k]!,
+        base = this.base[k]!;
       for (let i = 0; i < n; i++) w[base + i] = clampW(w[base + i]! + ((x[i]! * err) >> 10)); // |x·err| < 2^31
     }
     this.nx = 0;
@@ -136,14 +152,18 @@ export class APM {
   private idx = 0;
   private knot = 0;
 
-  constructor(contexts: number, private readonly rate: number) {
+  constructor(
+    contexts: number,
+    private readonly rate: number,
+  ) {
     this.t = new Int32Array(contexts * 33);
   }
 
   /** Refines the 12-bit probability p in context cx; returns a 16-bit probability. */
   refine(p: number, cx: number): number {
     const s = STRETCH[p]! + 2048; // 1..4095
-    const lo = s >> 7, wt = s & 127;
+    const lo = s >> 7,
+      wt = s & 127;
     const i = cx * 33 + lo;
     this.knot = lo + (wt >> 6);
     this.idx = i + (wt >> 6);
@@ -153,6 +173,6 @@ export class APM {
   update(y: number): void {
     const k = KNOTS[this.knot]!;
     const v = this.t[this.idx]! + k;
-    this.t[this.idx] = v + ((((y << 16) + (y << this.rate) - y - y) - v) >> this.rate) - k;
+    this.t[this.idx] = v + (((y << 16) + (y << this.rate) - y - y - v) >> this.rate) - k;
   }
 }

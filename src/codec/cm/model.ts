@@ -84,7 +84,8 @@ export class CmModel {
     this.streams = streams;
     this.memoryLog2 = bits;
     for (let i = 0; i < ORDERS; i++) this.tables.push(new SlotTable(bits));
-    const n0 = STATES.n0, n1 = STATES.n1;
+    const n0 = STATES.n0,
+      n1 = STATES.n1;
     this.sm = new StateMap(ORDERS * 256, 1023, (i) => {
       const s = i & 255;
       if (s >= STATES.count) return 1 << 21;
@@ -105,7 +106,8 @@ export class CmModel {
 
   /** Starts coding a byte of stream `stream` with the external table `cum` (or null). */
   begin(stream: number, cum: Uint32Array | null): void {
-    if (!Number.isInteger(stream) || stream < 0 || stream >= this.streams) codecFail(`CM: stream must be an integer in [0, ${this.streams}), got ${stream}`);
+    if (!Number.isInteger(stream) || stream < 0 || stream >= this.streams)
+      codecFail(`CM: stream must be an integer in [0, ${this.streams}), got ${stream}`);
     if (cum !== null && (!(cum instanceof Uint32Array) || cum.length < 257 || cum[0] !== 0 || cum[256] !== 65536)) {
       codecFail('CM: cum must be a Uint32Array(257) with cum[0] = 0 and cum[256] = 65536 (from frequencies()), or null');
     }
@@ -133,7 +135,8 @@ export class CmModel {
   }
 
   private setSlots(): void {
-    const h = this.hashes, extra = this.bit === 0 ? 0 : hash2(this.c0, 0x1234);
+    const h = this.hashes,
+      extra = this.bit === 0 ? 0 : hash2(this.c0, 0x1234);
     for (let i = 0; i < ORDERS; i++) this.slots[i] = this.tables[i]!.find(h[i]! ^ extra);
     this.nib = 1;
   }
@@ -150,7 +153,7 @@ export class CmModel {
     }
     m.add(STRETCH[this.order0.p12(this.c0)]!);
     // match: while the current byte agrees with the predicted one so far
-    if (this.mLen > 0 && ((this.mByte | 256) >> (8 - this.bit)) === this.c0) {
+    if (this.mLen > 0 && (this.mByte | 256) >> (8 - this.bit) === this.c0) {
       const eb = (this.mByte >> (7 - this.bit)) & 1;
       const lq = this.mLen < 16 ? this.mLen : this.mLen < 32 ? 16 + ((this.mLen - 16) >> 2) : this.mLen < 256 ? 20 + (this.mLen >> 5) : 31;
       this.mCx = (lq << 1) | eb;
@@ -167,7 +170,9 @@ export class CmModel {
     const cum = this.cum;
     if (cum !== null) {
       const shift = 8 - this.bit;
-      const lo = (this.c0 << shift) - 256, hi = lo + (1 << shift), mid = lo + (1 << (shift - 1));
+      const lo = (this.c0 << shift) - 256,
+        hi = lo + (1 << shift),
+        mid = lo + (1 << (shift - 1));
       const n = cum[hi]! - cum[lo]!;
       let p = n > 0 ? Math.floor(((cum[hi]! - cum[mid]!) * 4096) / n) : 2048;
       if (p < 1) p = 1;
@@ -200,7 +205,8 @@ export class CmModel {
     this.apm2.update(y);
     const next = STATES.next;
     for (let i = 0; i < ORDERS; i++) {
-      const t = this.tables[i]!.t, at = this.slots[i]! + this.nib;
+      const t = this.tables[i]!.t,
+        at = this.slots[i]! + this.nib;
       t[at] = next[(t[at]! << 1) | y]!;
       this.sm.update(this.smIdx[i]!, y);
     }

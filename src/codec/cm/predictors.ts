@@ -84,7 +84,8 @@ export class MatchModel {
 
   /** Records byte c of stream s; `ctx` is the hash of the stream's last MINLEN bytes including c. */
   update(s: number, c: number, ctx: number): void {
-    const hist = this.hist, mask = this.regionMask;
+    const hist = this.hist,
+      mask = this.regionMask;
     const base = s * (mask + 1);
     const n = this.written[s]!;
     const here = base + (n % (mask + 1));

@@ -13,17 +13,17 @@
 
 /** round(4096 / (1 + e^(−x/4))) for x = −32..32 (steps of 64 in the stretch domain). */
 const SQUASH_KNOTS = [
-  1, 2, 2, 3, 4, 5, 6, 8, 10, 13, 17, 21, 27, 35, 45, 58, 74, 94, 120, 153, 194, 246, 311, 391, 488, 606,
-  747, 912, 1102, 1314, 1546, 1793, 2048, 2303, 2550, 2782, 2994, 3184, 3349, 3490, 3608, 3705, 3785,
-  3850, 3902, 3943, 3976, 4002, 4022, 4038, 4051, 4061, 4069, 4075, 4079, 4083, 4086, 4088, 4090, 4091,
-  4092, 4093, 4094, 4094, 4095,
+  1, 2, 2, 3, 4, 5, 6, 8, 10, 13, 17, 21, 27, 35, 45, 58, 74, 94, 120, 153, 194, 246, 311, 391, 488, 606, 747, 912, 1102, 1314, 1546, 1793, 2048,
+  2303, 2550, 2782, 2994, 3184, 3349, 3490, 3608, 3705, 3785, 3850, 3902, 3943, 3976, 4002, 4022, 4038, 4051, 4061, 4069, 4075, 4079, 4083, 4086,
+  4088, 4090, 4091, 4092, 4093, 4094, 4094, 4095,
 ];
 
 /** SQUASH[d + 2048] = 4096/(1 + e^(−d/256)) by linear interpolation of the knots, d ∈ [−2048, 2047]. */
 export const SQUASH = (() => {
   const t = new Int32Array(4096);
   for (let i = 0; i < 4096; i++) {
-    const k = i >> 6, f = i & 63;
+    const k = i >> 6,
+      f = i & 63;
     const v = SQUASH_KNOTS[k]! + (((SQUASH_KNOTS[k + 1]! - SQUASH_KNOTS[k]!) * f) >> 6);
     t[i] = v < 1 ? 1 : v > 4095 ? 4095 : v;
   }
@@ -54,13 +54,15 @@ export const STRETCH = (() => {
 const LIMIT = [40, 28, 16, 11, 8, 6, 5];
 
 function allowed(a: number, b: number): boolean {
-  const k = a < b ? a : b, m = a < b ? b : a;
+  const k = a < b ? a : b,
+    m = a < b ? b : a;
   return k < LIMIT.length && m <= LIMIT[k]!;
 }
 
 /** One observed bit on the pair (n0, n1): grow its count, partly forget the other, stay allowed. */
 function nextPair(n0: number, n1: number, y: number): [number, number] {
-  let grow = y ? n1 : n0, other = y ? n0 : n1;
+  let grow = y ? n1 : n0,
+    other = y ? n0 : n1;
   grow++;
   if (other > 2) other = (other >> 1) + 1;
   if (grow > LIMIT[0]!) grow = LIMIT[0]!;
@@ -87,7 +89,8 @@ export const STATES: StateTable = (() => {
   const index = new Map<number, number>();
   pairs.forEach(([a, b], i) => index.set(a * 256 + b, i));
   const next = new Uint8Array(2 * pairs.length);
-  const n0 = new Uint8Array(pairs.length), n1 = new Uint8Array(pairs.length);
+  const n0 = new Uint8Array(pairs.length),
+    n1 = new Uint8Array(pairs.length);
   pairs.forEach(([a, b], i) => {
     n0[i] = a;
     n1[i] = b;
@@ -105,4 +108,3 @@ export const RECIP = (() => {
   for (let n = 0; n < 1024; n++) t[n] = Math.floor(131072 / (2 * n + 3));
   return t;
 })();
-

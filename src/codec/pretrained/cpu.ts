@@ -6,7 +6,10 @@ import { ByteMlpCpu, cumFromLogits, type ByteMlpModel } from './bytemlp.js';
 export class Histories {
   readonly bytes: Uint8Array;
 
-  constructor(readonly n: number, readonly ctx: number) {
+  constructor(
+    readonly n: number,
+    readonly ctx: number,
+  ) {
     this.bytes = new Uint8Array(n * ctx);
   }
 
@@ -28,7 +31,10 @@ export class CpuPredictorStreams implements PredictorStreams {
   private readonly logits: Int32Array;
   private readonly cum: Uint32Array;
 
-  constructor(private readonly net: ByteMlpCpu, readonly n: number) {
+  constructor(
+    private readonly net: ByteMlpCpu,
+    readonly n: number,
+  ) {
     this.hist = new Histories(n, net.model.ctx);
     this.logits = new Int32Array(256);
     this.cum = new Uint32Array(n * 257);
@@ -58,7 +64,11 @@ export class CpuPredictorStreams implements PredictorStreams {
 export class CpuBytePredictor implements BytePredictor {
   readonly net: ByteMlpCpu;
 
-  constructor(readonly id: string, readonly name: string, model: ByteMlpModel) {
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    model: ByteMlpModel,
+  ) {
     this.net = new ByteMlpCpu(model);
   }
 

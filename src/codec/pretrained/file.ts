@@ -59,7 +59,17 @@ function share(layer: string, values: Float32Array, shape: number[]): { layer: S
   const codebook = new Float32Array(256);
   codebook.set(levels);
   return {
-    layer: { layer, param: `${layer}.weight`, shape, bits: 8, codebook, assignments: Uint8Array.from(assignments), kept: assignments.length, params: values.length, counts },
+    layer: {
+      layer,
+      param: `${layer}.weight`,
+      shape,
+      bits: 8,
+      codebook,
+      assignments: Uint8Array.from(assignments),
+      kept: assignments.length,
+      params: values.length,
+      counts,
+    },
     mask,
   };
 }
@@ -93,7 +103,8 @@ export function encodeByteMlp(m: ByteMlpModel): Uint8Array {
 
 function ints(v: Float32Array | undefined, what: string): Float32Array {
   if (!v) codecFail(`bytemlp: the model file has no '${what}'`);
-  for (const x of v!) if (!Number.isInteger(x) || Math.abs(x) > 2 ** 24) codecFail(`bytemlp: '${what}' holds a non-integer or too large value (${x})`);
+  for (const x of v!)
+    if (!Number.isInteger(x) || Math.abs(x) > 2 ** 24) codecFail(`bytemlp: '${what}' holds a non-integer or too large value (${x})`);
   return v!;
 }
 
@@ -103,17 +114,25 @@ export function decodeByteMlp(bytes: Uint8Array, name = 'model'): ByteMlpModel {
   const g = NAME.exec(d.spec.name);
   if (!g) codecFail(`${name}: not a bytemlp model (spec '${d.spec.name}')`);
   const [ctx, dim, hidden, sh, emb, l1, l2, l3] = g!.slice(1).map(Number) as number[];
-  const IN = ctx! * dim!, H = hidden!;
+  const IN = ctx! * dim!,
+    H = hidden!;
   const v = (k: string) => ints(d.values.get(k), k);
   for (const k of ['emb.weight', 'l1.weight', 'l2.weight', 'l3.weight']) {
     for (const x of v(k)) if (Math.abs(x) > 127) codecFail(`${name}: '${k}' holds level ${x} outside [-127, 127]`);
   }
   return {
-    ctx: ctx!, dim: dim!, hidden: H, sh: sh!, shifts: { emb: emb!, l1: l1!, l2: l2!, l3: l3! },
+    ctx: ctx!,
+    dim: dim!,
+    hidden: H,
+    sh: sh!,
+    shifts: { emb: emb!, l1: l1!, l2: l2!, l3: l3! },
     emb: Int32Array.from(v('emb.weight')),
-    w1: untranspose(v('l1.weight'), H, IN), b1: Int32Array.from(v('l1.bias')),
-    w2: untranspose(v('l2.weight'), H, H), b2: Int32Array.from(v('l2.bias')),
-    w3: untranspose(v('l3.weight'), 256, H), b3: Int32Array.from(v('l3.bias')),
+    w1: untranspose(v('l1.weight'), H, IN),
+    b1: Int32Array.from(v('l1.bias')),
+    w2: untranspose(v('l2.weight'), H, H),
+    b2: Int32Array.from(v('l2.bias')),
+    w3: untranspose(v('l3.weight'), 256, H),
+    b3: Int32Array.from(v('l3.bias')),
   };
 }
 
@@ -121,8 +140,17 @@ export function decodeByteMlp(bytes: Uint8Array, name = 'model'): ByteMlpModel {
 export function byteMlpFromJson(j: Record<string, unknown>): ByteMlpModel {
   const a = (k: string) => Int32Array.from(j[k] as number[]);
   return {
-    ctx: j.ctx as number, dim: j.dim as number, hidden: j.hidden as number, sh: j.sh as number,
+    ctx: j.ctx as number,
+    dim: j.dim as number,
+    hidden: j.hidden as number,
+    sh: j.sh as number,
     shifts: j.shifts as ByteMlpModel['shifts'],
-    emb: a('emb'), w1: a('w1'), b1: a('b1'), w2: a('w2'), b2: a('b2'), w3: a('w3'), b3: a('b3'),
+    emb: a('emb'),
+    w1: a('w1'),
+    b1: a('b1'),
+    w2: a('w2'),
+    b2: a('b2'),
+    w3: a('w3'),
+    b3: a('b3'),
   };
 }

@@ -15,7 +15,10 @@ export class ByteMlpGpuBatch {
   private out: Tensor<'i32'> | null = null;
   private cap = 0;
 
-  constructor(readonly gpu: Gpu, readonly weights: ByteMlpWeights) {}
+  constructor(
+    readonly gpu: Gpu,
+    readonly weights: ByteMlpWeights,
+  ) {}
 
   async logits(contexts: Uint8Array, R: number): Promise<Int32Array> {
     const ctx = this.weights.ctx;
@@ -50,7 +53,11 @@ export class GpuPredictorStreams implements PredictorStreams {
   private readonly batch: ByteMlpGpuBatch;
   private readonly cum: Uint32Array;
 
-  constructor(gpu: Gpu, weights: ByteMlpWeights, readonly n: number) {
+  constructor(
+    gpu: Gpu,
+    weights: ByteMlpWeights,
+    readonly n: number,
+  ) {
     this.hist = new Histories(n, weights.ctx);
     this.batch = new ByteMlpGpuBatch(gpu, weights);
     this.cum = new Uint32Array(n * 257);
@@ -73,7 +80,12 @@ export class GpuPredictorStreams implements PredictorStreams {
 }
 
 export class GpuBytePredictor implements BytePredictor {
-  private constructor(readonly id: string, readonly name: string, readonly gpu: Gpu, readonly weights: ByteMlpWeights) {}
+  private constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly gpu: Gpu,
+    readonly weights: ByteMlpWeights,
+  ) {}
 
   static create(gpu: Gpu, id: string, name: string, model: ByteMlpModel): GpuBytePredictor {
     return new GpuBytePredictor(id, name, gpu, ByteMlpWeights.upload(gpu, model));

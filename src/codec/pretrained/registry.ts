@@ -6,6 +6,4 @@ export interface ShippedModel {
   file: string;
 }
 
-export const SHIPPED_MODELS: readonly ShippedModel[] = [
-  { id: '0c8fb1b1ebe0efa979b22bcfc610c863', file: 'bytemlp.slim.safetensors' },
-];
+export const SHIPPED_MODELS: readonly ShippedModel[] = [{ id: '0c8fb1b1ebe0efa979b22bcfc610c863', file: 'bytemlp.slim.safetensors' }];

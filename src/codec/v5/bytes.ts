@@ -11,7 +11,8 @@ export class ByteSource {
   consumed = 0;
 
   constructor(src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
-    this.it = Symbol.asyncIterator in src ? (src as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]() : (src as Iterable<Uint8Array>)[Symbol.iterator]();
+    this.it =
+      Symbol.asyncIterator in src ? (src as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]() : (src as Iterable<Uint8Array>)[Symbol.iterator]();
   }
 
   /** Refills the buffer; false at the end of the input. */

@@ -29,7 +29,11 @@ export class RecordCoder {
   bits = 0;
   modelBits = 0;
 
-  constructor(readonly streams: number, predictor: BytePredictor | null, memoryLog2: number) {
+  constructor(
+    readonly streams: number,
+    predictor: BytePredictor | null,
+    memoryLog2: number,
+  ) {
     this.cm = new CmModel(streams, { memoryLog2, ...(predictor ? { externalWeight: PREDICTOR_WEIGHT } : {}) });
     this.ps = predictor ? predictor.open(streams) : null;
     if (this.ps && this.ps.n !== streams) codecFail(`the predictor opened ${this.ps.n} streams, ${streams} were asked for`);
@@ -39,13 +43,16 @@ export class RecordCoder {
   private async tables(): Promise<Uint32Array[] | null> {
     if (!this.ps) return null;
     const t = await this.ps.next();
-    if (!Array.isArray(t) || t.length !== this.streams) codecFail(`the predictor returned ${Array.isArray(t) ? t.length : typeof t} tables for ${this.streams} streams`);
+    if (!Array.isArray(t) || t.length !== this.streams)
+      codecFail(`the predictor returned ${Array.isArray(t) ? t.length : typeof t} tables for ${this.streams} streams`);
     return t;
   }
 
   /** Codes one record; returns its arithmetic code. */
   async encode(raw: Uint8Array): Promise<Uint8Array> {
-    const n = this.streams, S = Math.ceil(raw.length / n), enc = new BitEncoder();
+    const n = this.streams,
+      S = Math.ceil(raw.length / n),
+      enc = new BitEncoder();
     for (let p = 0; p < S; p++) {
       const t = await this.tables();
       for (let s = 0; s < n; s++) {
@@ -67,7 +74,10 @@ export class RecordCoder {
 
   /** Decodes one record of `length` bytes from its code (checks that the code ends where it should). */
   async decode(code: Uint8Array, length: number, where: string): Promise<Uint8Array> {
-    const n = this.streams, S = Math.ceil(length / n), out = new Uint8Array(length), dec = new BitDecoder(code, where);
+    const n = this.streams,
+      S = Math.ceil(length / n),
+      out = new Uint8Array(length),
+      dec = new BitDecoder(code, where);
     for (let p = 0; p < S; p++) {
       const t = await this.tables();
       for (let s = 0; s < n; s++) {

@@ -57,7 +57,8 @@ export interface Pull {
 
 /** Reads a LEB128 varint (at most 8 bytes, < 2^53); `what` names the field in errors. */
 export async function readVarint(src: Pull, what: string, seen?: number[]): Promise<number> {
-  let v = 0, scale = 1;
+  let v = 0,
+    scale = 1;
   for (let i = 0; i < 8; i++) {
     const b = await src.byte();
     if (b < 0) codecFail(`the file is truncated inside ${what}`);
@@ -72,7 +73,8 @@ export async function readVarint(src: Pull, what: string, seen?: number[]): Prom
 
 export function log2Streams(streams: number): number {
   const k = Math.log2(streams);
-  if (!Number.isInteger(k) || k < 0 || k > MAX_STREAMS_LOG2) codecFail(`streams must be a power of two in [1, 2^${MAX_STREAMS_LOG2}], got ${streams}`);
+  if (!Number.isInteger(k) || k < 0 || k > MAX_STREAMS_LOG2)
+    codecFail(`streams must be a power of two in [1, 2^${MAX_STREAMS_LOG2}], got ${streams}`);
   return k;
 }
 
@@ -95,7 +97,8 @@ export function encodeV5Header(h: V5Header): Uint8Array {
 
 /** The 16 hex digits a header stores for a predictor id (32 hex digits: the first 16 bytes of sha256). */
 export function idPrefix(id: string): string {
-  if (typeof id !== 'string' || !/^[0-9a-f]{32,64}$/.test(id)) codecFail(`a predictor id must be lower-case hex of at least 32 digits, got ${JSON.stringify(id)}`);
+  if (typeof id !== 'string' || !/^[0-9a-f]{32,64}$/.test(id))
+    codecFail(`a predictor id must be lower-case hex of at least 32 digits, got ${JSON.stringify(id)}`);
   return id.slice(0, 2 * ID_BYTES);
 }
 
@@ -120,11 +123,15 @@ export async function readV5Header(src: Pull): Promise<V5Header> {
   }
   const version = await take('version');
   if (version !== V5_VERSION) {
-    codecFail(`this file was written by codec version ${version}; this slimgpu reads codec versions 4 and ${V5_VERSION}` + (version > V5_VERSION ? ' (it was written by a newer slimgpu)' : ''));
+    codecFail(
+      `this file was written by codec version ${version}; this slimgpu reads codec versions 4 and ${V5_VERSION}` +
+        (version > V5_VERSION ? ' (it was written by a newer slimgpu)' : ''),
+    );
   }
   const flags = await take('flags');
   const kind = KINDS[flags & 3];
-  if (kind === undefined || flags & 128) codecFail(`the header's flags 0x${flags.toString(16)} name a mode this slimgpu does not know: the file is damaged or from a newer slimgpu`);
+  if (kind === undefined || flags & 128)
+    codecFail(`the header's flags 0x${flags.toString(16)} name a mode this slimgpu does not know: the file is damaged or from a newer slimgpu`);
   const h: V5Header = { kind, records: (flags & 4) !== 0, streams: 1 << ((flags >> 3) & 15) };
   if (kind === 'predictor') {
     let id = '';
@@ -139,6 +146,6 @@ export async function readV5Header(src: Pull): Promise<V5Header> {
   }
   const check = await src.byte();
   if (check < 0) codecFail('the file is truncated inside its header (check byte)');
-  if (check !== (crc32(Uint8Array.from(seen)) & 255)) codecFail('the file\'s header is damaged (its check byte does not match)');
+  if (check !== (crc32(Uint8Array.from(seen)) & 255)) codecFail("the file's header is damaged (its check byte does not match)");
   return h;
 }

@@ -79,7 +79,12 @@ function kindOf(p: BytePredictor | null): Pick<V5Header, 'kind' | 'modelId'> {
 }
 
 /** Encodes the pieces of `source` into .slimz v5 pieces; `stats` (if given) is filled as it goes. */
-export async function* encodeStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, predictor: BytePredictor | null, o: V5EncodeOptions = {}, stats: V5Stats = { inBytes: 0, bits: 0, modelBits: 0, outBytes: 0 }): AsyncGenerator<Uint8Array> {
+export async function* encodeStream(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  predictor: BytePredictor | null,
+  o: V5EncodeOptions = {},
+  stats: V5Stats = { inBytes: 0, bits: 0, modelBits: 0, outBytes: 0 },
+): AsyncGenerator<Uint8Array> {
   const rb = o.recordBytes ?? RECORD_BYTES;
   if (!Number.isInteger(rb) || rb < 1 || rb > MAX_RECORD_BYTES) codecFail(`recordBytes must be an integer in [1, ${MAX_RECORD_BYTES}], got ${rb}`);
   const src = new ByteSource(source);
@@ -91,8 +96,19 @@ export async function* encodeStream(source: AsyncIterable<Uint8Array> | Iterable
   const head = encodeV5Header(header);
   stats.header = header;
   const coder = new RecordCoder(streams, predictor, memoryFor(single ? first.length : undefined));
-  const out = (b: Uint8Array) => { stats.outBytes += b.length; return b; };
-  const progress = (chunk: number, chunks: number) => o.onProgress?.({ done: stats.inBytes, total: single ? first.length : stats.inBytes, bits: coder.bits, chunk, chunks, seconds: (Date.now() - t0) / 1000 });
+  const out = (b: Uint8Array) => {
+    stats.outBytes += b.length;
+    return b;
+  };
+  const progress = (chunk: number, chunks: number) =>
+    o.onProgress?.({
+      done: stats.inBytes,
+      total: single ? first.length : stats.inBytes,
+      bits: coder.bits,
+      chunk,
+      chunks,
+      seconds: (Date.now() - t0) / 1000,
+    });
   try {
     yield out(head);
     if (single) {
@@ -104,7 +120,9 @@ export async function* encodeStream(source: AsyncIterable<Uint8Array> | Iterable
       yield out(code);
       return;
     }
-    let total = 0, crc = 0, r = 0;
+    let total = 0,
+      crc = 0,
+      r = 0;
     let raw = first.subarray(0, rb);
     let carry = first.subarray(rb);
     first = new Uint8Array(0);
@@ -151,27 +169,39 @@ async function predictorFor(h: V5Header, resolve: PredictorResolver | null): Pro
 }
 
 /** Decodes .slimz v5 pieces into the original's pieces, each checked (CRC-32) before it is yielded. */
-export async function* decodeStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, resolve: PredictorResolver | null, o: V5DecodeOptions = {}): AsyncGenerator<Uint8Array> {
+export async function* decodeStream(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  resolve: PredictorResolver | null,
+  o: V5DecodeOptions = {},
+): AsyncGenerator<Uint8Array> {
   const src = new ByteSource(source);
   const h = await readV5Header(src);
   o.onHeader?.(h);
   const max = o.maxBytes ?? DEFAULT_MAX_BYTES;
-  if (!h.records && h.length! > MAX_RECORD_BYTES) codecFail(`the header declares a single-record text of ${h.length} bytes; a single record holds at most ${MAX_RECORD_BYTES}: the file is damaged`);
-  if (!h.records && h.length! > max) codecFail(`the header declares a text of ${h.length} bytes, more than maxBytes = ${max}; refused (raise maxBytes if the file is genuine)`);
+  if (!h.records && h.length! > MAX_RECORD_BYTES)
+    codecFail(
+      `the header declares a single-record text of ${h.length} bytes; a single record holds at most ${MAX_RECORD_BYTES}: the file is damaged`,
+    );
+  if (!h.records && h.length! > max)
+    codecFail(`the header declares a text of ${h.length} bytes, more than maxBytes = ${max}; refused (raise maxBytes if the file is genuine)`);
   const predictor = await predictorFor(h, resolve);
   const coder = new RecordCoder(h.streams, predictor, memoryFor(h.records ? undefined : h.length));
   const t0 = Date.now();
   try {
     if (!h.records) {
       const code = await src.rest(16 * h.length! + 8, 'the code');
-      if (h.length! > MAX_EXPANSION * (code.length + 8)) codecFail(`the header declares ${h.length} bytes, more than a code of ${code.length} bytes can hold: the file is damaged or truncated`);
+      if (h.length! > MAX_EXPANSION * (code.length + 8))
+        codecFail(`the header declares ${h.length} bytes, more than a code of ${code.length} bytes can hold: the file is damaged or truncated`);
       const text = await coder.decode(code, h.length!, 'the code');
-      if (crc32(text) !== h.crc32) codecFail('the decoded text fails the CRC-32 of the original: the file is damaged (or the model differs from the encoder\'s)');
+      if (crc32(text) !== h.crc32)
+        codecFail("the decoded text fails the CRC-32 of the original: the file is damaged (or the model differs from the encoder's)");
       o.onProgress?.({ done: text.length, total: text.length, bits: 8 * code.length, chunk: 1, chunks: 1, seconds: (Date.now() - t0) / 1000 });
       yield text;
       return;
     }
-    let total = 0, crc = 0, codeBytes = 0;
+    let total = 0,
+      crc = 0,
+      codeBytes = 0;
     for (let r = 0; ; r++) {
       const where = `record ${r}`;
       const len = await readVarint(src, `${where}'s length`);
@@ -179,7 +209,8 @@ export async function* decodeStream(source: AsyncIterable<Uint8Array> | Iterable
       if (len > MAX_RECORD_BYTES) codecFail(`${where} declares ${len} bytes, more than a record can hold (${MAX_RECORD_BYTES}): the file is damaged`);
       if (total + len > max) codecFail(`the file decodes to more than maxBytes = ${max} bytes; refused (raise maxBytes if the file is genuine)`);
       const clen = await readVarint(src, `${where}'s code length`);
-      if (clen > 16 * len + 8 || len > MAX_EXPANSION * (clen + 8)) codecFail(`${where}'s code length ${clen} is implausible for ${len} bytes: the file is damaged`);
+      if (clen > 16 * len + 8 || len > MAX_EXPANSION * (clen + 8))
+        codecFail(`${where}'s code length ${clen} is implausible for ${len} bytes: the file is damaged`);
       const code = await src.exact(clen, `${where}'s code`);
       const check = await src.exact(4, `${where}'s CRC-32`);
       const raw = await coder.decode(code, len, where);
@@ -195,7 +226,8 @@ export async function* decodeStream(source: AsyncIterable<Uint8Array> | Iterable
     const n = await readVarint(src, 'the end mark (total length)');
     const c = await src.exact(4, 'the end mark (CRC-32)');
     if (n !== total) codecFail(`the end mark counts ${n} bytes, the records ${total}: the file is damaged`);
-    if (((c[0]! | (c[1]! << 8) | (c[2]! << 16) | (c[3]! << 24)) >>> 0) !== crc) codecFail('the decoded text fails the CRC-32 of the original: the file is damaged');
+    if ((c[0]! | (c[1]! << 8) | (c[2]! << 16) | (c[3]! << 24)) >>> 0 !== crc)
+      codecFail('the decoded text fails the CRC-32 of the original: the file is damaged');
     if (!(await src.atEnd())) codecFail('unexpected bytes after the end of the .slimz data');
   } finally {
     coder.dispose();
@@ -231,9 +263,21 @@ export async function compressBytes(text: Uint8Array, predictor: BytePredictor |
 }
 
 /** Decompresses a whole v5 buffer; `resolve` finds the model a predictor file names (null: CM-alone files only). */
-export async function decompressBytes(bytes: Uint8Array, resolve: PredictorResolver | null, o: V5DecodeOptions = {}): Promise<{ text: Uint8Array; header: V5Header }> {
+export async function decompressBytes(
+  bytes: Uint8Array,
+  resolve: PredictorResolver | null,
+  o: V5DecodeOptions = {},
+): Promise<{ text: Uint8Array; header: V5Header }> {
   let header: V5Header | undefined;
-  const text = await collect(decodeStream([bytes], resolve, { ...o, onHeader: (h) => { header = h; o.onHeader?.(h); } }));
+  const text = await collect(
+    decodeStream([bytes], resolve, {
+      ...o,
+      onHeader: (h) => {
+        header = h;
+        o.onHeader?.(h);
+      },
+    }),
+  );
   return { text, header: header! };
 }
 

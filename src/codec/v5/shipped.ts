@@ -11,8 +11,10 @@ export function shippedResolver(opts: PredictorOptions = {}, ids: readonly strin
   return (prefix: string) => {
     const id = ids.find((x) => x.startsWith(prefix));
     if (id === undefined) {
-      codecFail(`this file was coded with pretrained model ${prefix}…, which this build of slimgpu does not have ` +
-        `(it has ${ids.length ? ids.map((x) => x.slice(0, 16) + '…').join(', ') : 'no pretrained model'}); decompress it with a slimgpu that ships that model`);
+      codecFail(
+        `this file was coded with pretrained model ${prefix}…, which this build of slimgpu does not have ` +
+          `(it has ${ids.length ? ids.map((x) => x.slice(0, 16) + '…').join(', ') : 'no pretrained model'}); decompress it with a slimgpu that ships that model`,
+      );
     }
     let p = cache.get(id);
     if (!p) cache.set(id, (p = loadPredictorById(id, opts)));

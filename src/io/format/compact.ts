@@ -21,7 +21,11 @@ export const COMPACT_TENSOR = 'data';
 /** JSON with object keys sorted (key order does not matter for equality). */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }
 
@@ -33,7 +37,9 @@ function presetForm(spec: ModelSpec): string | undefined {
   for (const c of new Set([classes, 0, 256])) {
     try {
       if (canonical(modelFromName(spec.name, { input: spec.input, numClasses: c })) === want) return `${spec.name};${spec.input.join('x')};${c}`;
-    } catch { /* not a preset with these sizes */ }
+    } catch {
+      /* not a preset with these sizes */
+    }
   }
   return undefined;
 }
@@ -59,16 +65,28 @@ export type HuffmanBytes = (tensor: string) => number;
 
 /** The compact "params" value. */
 export function compactParams(entries: ParamEntry[], huffmanBytes: HuffmanBytes): string {
-  return entries.map((e) => {
-    if (/[\s,]/.test(e.name) || e.name.length === 0) throw new CompressedModelError(`slimgpu.export: parameter name ${JSON.stringify(e.name)} cannot be written in format version 3 (spaces or commas); use formatVersion 2`);
-    const head = `${e.name} ${e.shape.join('x')}`;
-    if (e.kind === 'f32') return head;
-    const t = tensorNames(e.name);
-    const index = e.index === 'full' ? 'f' : e.index === 'bitmask' ? 'm'
-      : e.indexCoding === 'huffman' ? `r${e.indexBits}h${e.indexEntries}:${huffmanBytes(t.index)}` : `r${e.indexBits}p${e.indexEntries}`;
-    const values = e.bits === 32 ? 'f' : e.valueCoding === 'huffman' ? `${e.bits}h${e.codebook}:${huffmanBytes(t.values)}` : `${e.bits}p${e.codebook}`;
-    return `${head} ${e.kept} ${index} ${values}`;
-  }).join(',');
+  return entries
+    .map((e) => {
+      if (/[\s,]/.test(e.name) || e.name.length === 0)
+        throw new CompressedModelError(
+          `slimgpu.export: parameter name ${JSON.stringify(e.name)} cannot be written in format version 3 (spaces or commas); use formatVersion 2`,
+        );
+      const head = `${e.name} ${e.shape.join('x')}`;
+      if (e.kind === 'f32') return head;
+      const t = tensorNames(e.name);
+      const index =
+        e.index === 'full'
+          ? 'f'
+          : e.index === 'bitmask'
+            ? 'm'
+            : e.indexCoding === 'huffman'
+              ? `r${e.indexBits}h${e.indexEntries}:${huffmanBytes(t.index)}`
+              : `r${e.indexBits}p${e.indexEntries}`;
+      const values =
+        e.bits === 32 ? 'f' : e.valueCoding === 'huffman' ? `${e.bits}h${e.codebook}:${huffmanBytes(t.values)}` : `${e.bits}p${e.codebook}`;
+      return `${head} ${e.kept} ${index} ${values}`;
+    })
+    .join(',');
 }
 
 /** The version-2 view of a v3 file: v2-style metadata (JSON strings) and each section's place in "data". */
@@ -83,16 +101,20 @@ const VALUES_RE = new RegExp(`^(?:(f)|${INT}(p|h)${INT}(?::${INT})?)$`);
 
 /** Expands the terse metadata of a v3 file whose "data" tensor holds `dataBytes` bytes. */
 export function expandV3(metadata: Record<string, string>, tensorBytes: Map<string, number>, where: string): ExpandedV3 {
-  const fail = (msg: string): never => { throw new CompressedModelError(`slimgpu.loadCompressed: ${where}: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new CompressedModelError(`slimgpu.loadCompressed: ${where}: ${msg}`);
+  };
   const names = [...tensorBytes.keys()];
-  if (names.length !== 1 || names[0] !== COMPACT_TENSOR) fail(`a version-3 file holds exactly one tensor "${COMPACT_TENSOR}", got ${JSON.stringify(names.slice(0, 5))}`);
+  if (names.length !== 1 || names[0] !== COMPACT_TENSOR)
+    fail(`a version-3 file holds exactly one tensor "${COMPACT_TENSOR}", got ${JSON.stringify(names.slice(0, 5))}`);
   const dataBytes = tensorBytes.get(COMPACT_TENSOR)!;
   for (const k of ['model', 'params']) if (typeof metadata[k] !== 'string') fail(`__metadata__ lacks the required key "${k}"`);
   const entries: Record<string, unknown>[] = [];
   const sections: ExpandedV3['sections'] = [];
   let at = 0;
   const take = (tensor: string, bytes: number) => {
-    if (!Number.isSafeInteger(bytes) || bytes < 0 || at + bytes > dataBytes) fail(`section "${tensor}" (${bytes} bytes at ${at}) runs past the end of "${COMPACT_TENSOR}" (${dataBytes} bytes)`);
+    if (!Number.isSafeInteger(bytes) || bytes < 0 || at + bytes > dataBytes)
+      fail(`section "${tensor}" (${bytes} bytes at ${at}) runs past the end of "${COMPACT_TENSOR}" (${dataBytes} bytes)`);
     sections.push({ tensor, begin: at, end: at + bytes });
     at += bytes;
   };
@@ -118,14 +140,35 @@ export function expandV3(metadata: Record<string, string>, tensorBytes: Map<stri
     if (rel && (ix![4] === 'h') !== (ix![6] !== undefined)) bad('a huffman index (h) and only it carries :{bytes}');
     const shared = vx![1] === undefined;
     if (shared && (vx![3] === 'h') !== (vx![5] !== undefined)) bad('huffman values (h) and only they carry :{bytes}');
-    const indexBits = rel ? Number(ix![3]) : 0, indexEntries = rel ? Number(ix![5]) : 0, bits = shared ? Number(vx![2]) : 32, K = shared ? Number(vx![4]) : 0;
+    const indexBits = rel ? Number(ix![3]) : 0,
+      indexEntries = rel ? Number(ix![5]) : 0,
+      bits = shared ? Number(vx![2]) : 32,
+      K = shared ? Number(vx![4]) : 0;
     const e = {
-      name, kind: 'sparse', shape, kept, index: ix![1] ? 'full' : ix![2] ? 'bitmask' : 'relative', indexBits, indexEntries,
-      indexCoding: rel && ix![4] === 'h' ? 'huffman' : 'packed', bits, codebook: K, valueCoding: shared && vx![3] === 'h' ? 'huffman' : 'packed',
+      name,
+      kind: 'sparse',
+      shape,
+      kept,
+      index: ix![1] ? 'full' : ix![2] ? 'bitmask' : 'relative',
+      indexBits,
+      indexEntries,
+      indexCoding: rel && ix![4] === 'h' ? 'huffman' : 'packed',
+      bits,
+      codebook: K,
+      valueCoding: shared && vx![3] === 'h' ? 'huffman' : 'packed',
     };
     entries.push(e);
     const n = numel(shape);
-    take(t.index, e.index === 'full' ? 0 : e.index === 'bitmask' ? packedBytes(n, 1) : e.indexCoding === 'huffman' ? Number(ix![6]) : packedBytes(indexEntries, indexBits));
+    take(
+      t.index,
+      e.index === 'full'
+        ? 0
+        : e.index === 'bitmask'
+          ? packedBytes(n, 1)
+          : e.indexCoding === 'huffman'
+            ? Number(ix![6])
+            : packedBytes(indexEntries, indexBits),
+    );
     take(t.values, !shared ? kept * 4 : e.valueCoding === 'huffman' ? Number(vx![5]) : packedBytes(kept, bits));
     if (shared) take(t.codebook, K * 4);
   });

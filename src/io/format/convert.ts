@@ -9,20 +9,35 @@ import { numel } from './layout.js';
 /** The encoder's input that reproduces a file's contents. */
 export function compressInputOfFile(bytes: Uint8Array, opts: DecodeOptions = {}): CompressInput {
   const d = decodeSparse(bytes, opts);
-  const values = new Map<string, Float32Array>(), masks = new Map<string, Float32Array>();
+  const values = new Map<string, Float32Array>(),
+    masks = new Map<string, Float32Array>();
   const sharing: WeightSharing = { init: 'linear', iterations: 0, layers: {} };
   for (const p of d.params) {
-    if (!p.positions) { values.set(p.entry.name, p.values!); continue; }
+    if (!p.positions) {
+      values.set(p.entry.name, p.values!);
+      continue;
+    }
     const n = numel(p.entry.shape);
-    const v = new Float32Array(n), m = new Float32Array(n);
-    p.positions.forEach((pos, j) => { v[pos] = p.codes ? p.codebook![p.codes[j]!]! : p.values![j]!; m[pos] = 1; });
+    const v = new Float32Array(n),
+      m = new Float32Array(n);
+    p.positions.forEach((pos, j) => {
+      v[pos] = p.codes ? p.codebook![p.codes[j]!]! : p.values![j]!;
+      m[pos] = 1;
+    });
     values.set(p.entry.name, v);
     masks.set(p.entry.name, m);
     if (p.codes && p.entry.kind === 'sparse') {
       const layer = p.entry.name.slice(0, -'.weight'.length);
       sharing.layers[layer] = {
-        layer, param: p.entry.name, shape: p.entry.shape, bits: p.entry.bits, codebook: p.codebook!, assignments: p.codes as unknown as Uint8Array, // read by index only; codes may exceed 8 bits
-        kept: p.codes.length, params: n, counts: new Uint32Array(p.codebook!.length),
+        layer,
+        param: p.entry.name,
+        shape: p.entry.shape,
+        bits: p.entry.bits,
+        codebook: p.codebook!,
+        assignments: p.codes as unknown as Uint8Array, // read by index only; codes may exceed 8 bits
+        kept: p.codes.length,
+        params: n,
+        counts: new Uint32Array(p.codebook!.length),
       };
     }
   }

@@ -7,8 +7,20 @@ import { CompressedModelError } from './errors.js';
 import { COMPACT_TENSOR, expandV3 } from './compact.js';
 import { huffmanDecode, HUFFMAN_MAX_ALPHABET } from './huffman.js';
 import {
-  COMPRESSED_FORMAT_KEY, COMPRESSED_VERSIONS_READ, DEFAULT_MAX_PARAMS, DENSE_KEYS, MAX_INDEX_BITS, modelParams, numel, sectionSizes, SPARSE_KEYS_V1, SPARSE_KEYS_V2,
-  tensorNames, type IndexEncoding, type ParamEntry, type SectionCoding,
+  COMPRESSED_FORMAT_KEY,
+  COMPRESSED_VERSIONS_READ,
+  DEFAULT_MAX_PARAMS,
+  DENSE_KEYS,
+  MAX_INDEX_BITS,
+  modelParams,
+  numel,
+  sectionSizes,
+  SPARSE_KEYS_V1,
+  SPARSE_KEYS_V2,
+  tensorNames,
+  type IndexEncoding,
+  type ParamEntry,
+  type SectionCoding,
 } from './layout.js';
 import { decodeBitmask, decodeRelative, decodeRelativeHuffman, unpackBits } from './sparse.js';
 import { thrower } from '../../gpu/errors.js';
@@ -30,8 +42,20 @@ export interface Structure {
 const LOSSES = ['softmax-ce', 'mse'];
 const TASKS = ['classification', 'autoencoder', 'regression', 'language'];
 const LAYER_KEYS: Record<string, string[]> = {
-  dense: ['units'], conv2d: ['filters', 'kernel', 'stride', 'padding'], maxPool2d: ['size', 'stride'], relu: [], sigmoid: [], tanh: [], flatten: [],
-  embedding: ['vocab', 'dim'], positions: [], layerNorm: [], attention: ['heads'], gelu: [], add: [], tiedHead: ['tie'],
+  dense: ['units'],
+  conv2d: ['filters', 'kernel', 'stride', 'padding'],
+  maxPool2d: ['size', 'stride'],
+  relu: [],
+  sigmoid: [],
+  tanh: [],
+  flatten: [],
+  embedding: ['vocab', 'dim'],
+  positions: [],
+  layerNorm: [],
+  attention: ['heads'],
+  gelu: [],
+  add: [],
+  tiedHead: ['tie'],
 };
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -42,28 +66,48 @@ function checkSpec(v: unknown, fail: (m: string) => never): ModelSpec {
   if (!isObj(v)) fail('"model" must be a JSON object (a ModelSpec)');
   const o = v as Record<string, unknown>;
   if (typeof o.name !== 'string') fail('"model".name must be a string');
-  if (!Array.isArray(o.input) || o.input.length === 0 || o.input.some((d) => !Number.isSafeInteger(d) || (d as number) < 1)) fail(`"model".input must be an array of positive integers, got ${JSON.stringify(o.input)}`);
+  if (!Array.isArray(o.input) || o.input.length === 0 || o.input.some((d) => !Number.isSafeInteger(d) || (d as number) < 1))
+    fail(`"model".input must be an array of positive integers, got ${JSON.stringify(o.input)}`);
   if (!Array.isArray(o.layers)) fail('"model".layers must be an array');
   (o.layers as unknown[]).forEach((l, i) => {
     if (!isObj(l) || typeof l.kind !== 'string' || !Object.prototype.hasOwnProperty.call(LAYER_KEYS, l.kind)) {
-      fail(`"model".layers[${i}] must be an object with a known kind (${Object.keys(LAYER_KEYS).join(', ')}), got ${JSON.stringify(l)?.slice(0, 80)}`);
+      fail(
+        `"model".layers[${i}] must be an object with a known kind (${Object.keys(LAYER_KEYS).join(', ')}), got ${JSON.stringify(l)?.slice(0, 80)}`,
+      );
     }
     const ll = l as Record<string, unknown>;
     for (const [k, x] of Object.entries(ll)) {
       if (k === 'kind') continue;
-      if (k === 'name') { if (typeof x !== 'string' || x.length > 64) fail(`"model".layers[${i}].name must be a string of at most 64 characters`); continue; }
-      if (k === 'inputs') { if (!Array.isArray(x) || x.length > 2 || x.some((v) => !Number.isSafeInteger(v))) fail(`"model".layers[${i}].inputs must be an array of at most 2 integers`); continue; }
+      if (k === 'name') {
+        if (typeof x !== 'string' || x.length > 64) fail(`"model".layers[${i}].name must be a string of at most 64 characters`);
+        continue;
+      }
+      if (k === 'inputs') {
+        if (!Array.isArray(x) || x.length > 2 || x.some((v) => !Number.isSafeInteger(v)))
+          fail(`"model".layers[${i}].inputs must be an array of at most 2 integers`);
+        continue;
+      }
       if (!LAYER_KEYS[ll.kind as string]!.includes(k)) fail(`"model".layers[${i}] (${ll.kind}) has an unknown field "${k}"`);
       if (!Number.isSafeInteger(x)) fail(`"model".layers[${i}].${k} must be an integer, got ${JSON.stringify(x)}`);
     }
   });
   if (!LOSSES.includes(o.loss as string)) fail(`"model".loss must be one of ${LOSSES.join(', ')}, got ${JSON.stringify(o.loss)}`);
   if (!TASKS.includes(o.task as string)) fail(`"model".task must be one of ${TASKS.join(', ')}, got ${JSON.stringify(o.task)}`);
-  return { name: o.name as string, input: [...(o.input as number[])], layers: (o.layers as LayerSpec[]).map((l) => ({ ...l, ...(l.inputs ? { inputs: [...l.inputs] } : {}) })), loss: o.loss as ModelSpec['loss'], task: o.task as ModelSpec['task'] };
+  return {
+    name: o.name as string,
+    input: [...(o.input as number[])],
+    layers: (o.layers as LayerSpec[]).map((l) => ({ ...l, ...(l.inputs ? { inputs: [...l.inputs] } : {}) })),
+    loss: o.loss as ModelSpec['loss'],
+    task: o.task as ModelSpec['task'],
+  };
 }
 
 /** Validates one entry of the metadata's "params" against the model's parameter of that name. */
-function readParamEntry(e: unknown, i: number, c: { expected: ReturnType<typeof modelParams>; byName: Map<string, ParamEntry>; spec: ModelSpec; version: string; fail: (msg: string) => never }): ParamEntry {
+function readParamEntry(
+  e: unknown,
+  i: number,
+  c: { expected: ReturnType<typeof modelParams>; byName: Map<string, ParamEntry>; spec: ModelSpec; version: string; fail: (msg: string) => never },
+): ParamEntry {
   const { expected, byName, spec, version, fail } = c;
   const v1 = version === '1';
   const at = `"params"[${i}]`;
@@ -74,8 +118,16 @@ function readParamEntry(e: unknown, i: number, c: { expected: ReturnType<typeof 
   if (byName.has(name)) fail(`parameter '${name}' is described twice in "params"`);
   const p = expected.find((x) => x.name === name);
   if (!p) fail(`${at} describes '${name}', which is not a parameter of model '${spec.name}' (parameters: ${expected.map((x) => x.name).join(', ')})`);
-  const keys = o.kind === 'sparse' ? (v1 ? SPARSE_KEYS_V1 : SPARSE_KEYS_V2) : o.kind === 'f32' ? DENSE_KEYS : fail(`${at} ('${name}'): kind must be "sparse" or "f32", got ${JSON.stringify(o.kind)}`);
-  if ((o.kind === 'sparse') !== p!.prunable) fail(`${at} ('${name}'): kind must be "${p!.prunable ? 'sparse' : 'f32'}" for this parameter, got "${o.kind}"`);
+  const keys =
+    o.kind === 'sparse'
+      ? v1
+        ? SPARSE_KEYS_V1
+        : SPARSE_KEYS_V2
+      : o.kind === 'f32'
+        ? DENSE_KEYS
+        : fail(`${at} ('${name}'): kind must be "sparse" or "f32", got ${JSON.stringify(o.kind)}`);
+  if ((o.kind === 'sparse') !== p!.prunable)
+    fail(`${at} ('${name}'): kind must be "${p!.prunable ? 'sparse' : 'f32'}" for this parameter, got "${o.kind}"`);
   for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${at} ('${name}') has an unknown field "${k}" (format version ${version})`);
   for (const k of keys) if (!(k in o)) fail(`${at} ('${name}') lacks the field "${k}"`);
   if (!Array.isArray(o.shape) || o.shape.length !== p!.shape.length || o.shape.some((d, j) => d !== p!.shape[j])) {
@@ -84,7 +136,8 @@ function readParamEntry(e: unknown, i: number, c: { expected: ReturnType<typeof 
   const n = numel(p!.shape);
   const int = (k: string, lo: number, hi: number): number => {
     const x = o[k];
-    if (!Number.isSafeInteger(x) || (x as number) < lo || (x as number) > hi) fail(`${at} ('${name}'): ${k} must be an integer in [${lo}, ${hi}], got ${JSON.stringify(x)}`);
+    if (!Number.isSafeInteger(x) || (x as number) < lo || (x as number) > hi)
+      fail(`${at} ('${name}'): ${k} must be an integer in [${lo}, ${hi}], got ${JSON.stringify(x)}`);
     return x as number;
   };
   const coding = (k: string, huffmanAllowed: boolean, why: string): SectionCoding => {
@@ -99,7 +152,8 @@ function readParamEntry(e: unknown, i: number, c: { expected: ReturnType<typeof 
   }
   const kept = int('kept', 0, n);
   const index = o.index as IndexEncoding;
-  if (index !== 'full' && index !== 'bitmask' && index !== 'relative') fail(`${at} ('${name}'): index must be "full", "bitmask" or "relative", got ${JSON.stringify(o.index)}`);
+  if (index !== 'full' && index !== 'bitmask' && index !== 'relative')
+    fail(`${at} ('${name}'): index must be "full", "bitmask" or "relative", got ${JSON.stringify(o.index)}`);
   const rel = index === 'relative';
   const indexBits = rel ? int('indexBits', 1, MAX_INDEX_BITS) : int('indexBits', 0, 0);
   // every entry advances at least one position: a relative index has at most n entries
@@ -118,7 +172,8 @@ export function readStructure(metadata: Record<string, string>, tensorBytes: Map
   const fail = thrower(CompressedModelError, `slimgpu.loadCompressed: ${where}: `);
   const version = metadata[COMPRESSED_FORMAT_KEY];
   if (version === undefined) fail(`not a slimgpu compressed model: __metadata__ has no "${COMPRESSED_FORMAT_KEY}" key`);
-  if (!COMPRESSED_VERSIONS_READ.includes(version!)) fail(`compressed format version ${JSON.stringify(version)} is not supported (this build reads versions ${COMPRESSED_VERSIONS_READ.join(', ')})`);
+  if (!COMPRESSED_VERSIONS_READ.includes(version!))
+    fail(`compressed format version ${JSON.stringify(version)} is not supported (this build reads versions ${COMPRESSED_VERSIONS_READ.join(', ')})`);
   const json = (k: string): unknown => {
     if (metadata[k] === undefined) fail(`__metadata__ lacks the required key "${k}"`);
     try {
@@ -155,7 +210,8 @@ export function readStructure(metadata: Record<string, string>, tensorBytes: Map
       const have = tensorBytes.get(s.tensor);
       if (have === undefined) fail(`tensor "${s.tensor}" (${s.what} of '${p.name}') is missing`);
       if (s.min === s.max && have !== s.min) fail(`tensor "${s.tensor}" (${s.what} of '${p.name}') must hold ${s.min} bytes, it holds ${have}`);
-      if (have! < s.min || have! > s.max) fail(`tensor "${s.tensor}" (${s.what} of '${p.name}') must hold ${s.min} to ${s.max} bytes, it holds ${have}`);
+      if (have! < s.min || have! > s.max)
+        fail(`tensor "${s.tensor}" (${s.what} of '${p.name}') must hold ${s.min} to ${s.max} bytes, it holds ${have}`);
       used.add(s.tensor);
       names.push(s.tensor);
     }
@@ -242,22 +298,24 @@ export function decodeSparse(bytes: Uint8Array, opts: DecodeOptions = {}): Decod
     }
     const ibytes = u8(t.index);
     const w = `slimgpu.loadCompressed: ${what}: ${entry.index} index`;
-    const positions = entry.index === 'full'
-      ? Uint32Array.from({ length: n }, (_, i) => i)
-      : entry.index === 'bitmask'
-        ? decodeBitmask(ibytes, n, entry.kept, w)
-        : entry.indexCoding === 'huffman'
-          ? decodeRelativeHuffman(ibytes, entry.indexEntries, entry.indexBits, n, entry.kept, `${w} (huffman)`)
-          : decodeRelative(ibytes, entry.indexEntries, entry.indexBits, n, entry.kept, w);
+    const positions =
+      entry.index === 'full'
+        ? Uint32Array.from({ length: n }, (_, i) => i)
+        : entry.index === 'bitmask'
+          ? decodeBitmask(ibytes, n, entry.kept, w)
+          : entry.indexCoding === 'huffman'
+            ? decodeRelativeHuffman(ibytes, entry.indexEntries, entry.indexBits, n, entry.kept, `${w} (huffman)`)
+            : decodeRelative(ibytes, entry.indexEntries, entry.indexBits, n, entry.kept, w);
     if (entry.bits === 32) {
       params.push({ entry, positions, values: f32From(u8(t.values), `${what}: kept values`, fail) });
       continue;
     }
     const codebook = f32From(u8(t.codebook), `${what}: codebook`, fail);
     const vw = `slimgpu.loadCompressed: ${what}: codebook indices`;
-    const idx = entry.valueCoding === 'huffman'
-      ? huffmanDecode(u8(t.values), entry.codebook, entry.kept, `${vw} (huffman)`)
-      : unpackBits(u8(t.values), entry.kept, entry.bits, vw);
+    const idx =
+      entry.valueCoding === 'huffman'
+        ? huffmanDecode(u8(t.values), entry.codebook, entry.kept, `${vw} (huffman)`)
+        : unpackBits(u8(t.values), entry.kept, entry.bits, vw);
     for (let j = 0; j < entry.kept; j++) {
       if (idx[j]! >= codebook.length) fail(`${what}: codebook index ${j} is ${idx[j]}, beyond the ${codebook.length} codebook entries`);
     }
@@ -272,7 +330,10 @@ export function decodeCompressed(bytes: Uint8Array, opts: DecodeOptions = {}): D
   const values = new Map<string, Float32Array>();
   const masks = new Map<string, Float32Array>();
   for (const { entry, values: v, positions, codes, codebook } of d.params) {
-    if (!positions) { values.set(entry.name, v!); continue; }
+    if (!positions) {
+      values.set(entry.name, v!);
+      continue;
+    }
     const n = numel(entry.shape);
     const out = new Float32Array(n);
     const mask = new Float32Array(n);

@@ -39,7 +39,11 @@ function compactCodebook(codebook: Float32Array, assignments: ArrayLike<number>,
   for (let j = 0; j < kept; j++) used[assignments[j]!] = 1;
   const map = new Int32Array(codebook.length).fill(-1);
   const cb: number[] = [];
-  for (let c = 0; c < codebook.length; c++) if (used[c]) { map[c] = cb.length; cb.push(codebook[c]!); }
+  for (let c = 0; c < codebook.length; c++)
+    if (used[c]) {
+      map[c] = cb.length;
+      cb.push(codebook[c]!);
+    }
   if (cb.length === 0) cb.push(codebook[0] ?? 0);
   const out = new Uint32Array(kept);
   for (let j = 0; j < kept; j++) out[j] = map[assignments[j]!]!;
@@ -67,11 +71,16 @@ function keptPositions(name: string, v: Float32Array, m: Float32Array | undefine
 
 /** A layer's sharing matches its kept weights: bits, codebook size and values, one assignment per kept weight, each weight equal to its centroid (bit for bit). */
 function checkSharing(layer: string, s: SharedLayer, v: Float32Array, positions: Uint32Array, fail: (msg: string) => never): void {
-  const bits = s.bits, kept = positions.length, n = v.length;
+  const bits = s.bits,
+    kept = positions.length,
+    n = v.length;
   if (!Number.isInteger(bits) || bits < 1 || bits > 16) fail(`layer '${layer}': sharing bits must be in [1, 16], got ${bits}`);
-  if (!(s.codebook instanceof Float32Array) || s.codebook.length < 1 || s.codebook.length > 2 ** bits) fail(`layer '${layer}': the codebook must be a Float32Array of 1..2^${bits} values, got ${s.codebook?.length}`);
+  if (!(s.codebook instanceof Float32Array) || s.codebook.length < 1 || s.codebook.length > 2 ** bits)
+    fail(`layer '${layer}': the codebook must be a Float32Array of 1..2^${bits} values, got ${s.codebook?.length}`);
   if (!s.assignments || s.assignments.length !== kept) {
-    fail(`layer '${layer}' keeps ${kept} weights but the sharing has ${s.assignments?.length} assignments (stale sharing: the mask changed since shareWeights)`);
+    fail(
+      `layer '${layer}' keeps ${kept} weights but the sharing has ${s.assignments?.length} assignments (stale sharing: the mask changed since shareWeights)`,
+    );
   }
   const K0 = s.codebook.length;
   const cb = new Uint32Array(s.codebook.buffer, s.codebook.byteOffset, K0);
@@ -81,8 +90,10 @@ function checkSharing(layer: string, s: SharedLayer, v: Float32Array, positions:
     const a = s.assignments[j]!;
     if (a >= K0) fail(`layer '${layer}': assignment ${j} is ${a}, beyond the ${K0} codebook entries`);
     if (wb[positions[j]!] !== cb[a]) {
-      fail(`layer '${layer}': weight ${positions[j]} is ${v[positions[j]!]}, not its codebook value ${s.codebook[a]} (entry ${a}); ` +
-        'the weights changed after shareWeights — pass the sharing returned by fineTuneCentroids, or share again');
+      fail(
+        `layer '${layer}': weight ${positions[j]} is ${v[positions[j]!]}, not its codebook value ${s.codebook[a]} (entry ${a}); ` +
+          'the weights changed after shareWeights — pass the sharing returned by fineTuneCentroids, or share again',
+      );
     }
   }
 }
@@ -101,7 +112,8 @@ export function encodeCompressed(input: CompressInput, opts: EncodeOptions = {})
   const params = modelParams(layers);
   const shared = input.sharing?.layers ?? {};
   for (const k of Object.keys(shared)) {
-    if (!params.some((p) => p.prunable && p.layer === k)) fail(`the sharing names layer '${k}', which is not a layer with weights of model '${input.spec.name}'`);
+    if (!params.some((p) => p.prunable && p.layer === k))
+      fail(`the sharing names layer '${k}', which is not a layer with weights of model '${input.spec.name}'`);
   }
   const tensors: TensorMap = {};
   const entries: ParamEntry[] = [];
@@ -123,7 +135,9 @@ export function encodeCompressed(input: CompressInput, opts: EncodeOptions = {})
     const idx = chooseIndex(positions, n, { huffman });
     tensors[t.index] = u8(idx.bytes);
     const s = shared[p.layer];
-    let bits = 32, K = 0, valueCoding: 'packed' | 'huffman' = 'packed';
+    let bits = 32,
+      K = 0,
+      valueCoding: 'packed' | 'huffman' = 'packed';
     if (s) {
       bits = s.bits;
       checkSharing(p.layer, s, v!, positions, fail);
@@ -139,8 +153,17 @@ export function encodeCompressed(input: CompressInput, opts: EncodeOptions = {})
       tensors[t.values] = u8(f32Bytes(kv));
     }
     entries.push({
-      name: p.name, kind: 'sparse', shape: p.shape, kept, index: idx.index, indexBits: idx.bits, indexEntries: idx.entries, indexCoding: idx.coding,
-      bits, codebook: K, valueCoding,
+      name: p.name,
+      kind: 'sparse',
+      shape: p.shape,
+      kept,
+      index: idx.index,
+      indexBits: idx.bits,
+      indexEntries: idx.entries,
+      indexCoding: idx.coding,
+      bits,
+      codebook: K,
+      valueCoding,
     });
   }
   const version = opts.formatVersion ?? 3;
@@ -163,7 +186,10 @@ function compactChunks(spec: ModelSpec, entries: ParamEntry[], tensors: TensorMa
   }
   const data = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
   let o = 0;
-  for (const p of parts) { data.set(p, o); o += p.byteLength; }
+  for (const p of parts) {
+    data.set(p, o);
+    o += p.byteLength;
+  }
   const metadata = {
     [COMPRESSED_FORMAT_KEY]: COMPRESSED_VERSION,
     model: compactModel(spec),
@@ -177,6 +203,9 @@ export function serializeCompressed(input: CompressInput, opts: EncodeOptions = 
   const chunks = encodeCompressed(input, opts);
   const out = new Uint8Array(chunks.reduce((s, c) => s + c.byteLength, 0));
   let o = 0;
-  for (const c of chunks) { out.set(c, o); o += c.byteLength; }
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
   return out;
 }

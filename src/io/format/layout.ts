@@ -139,7 +139,8 @@ export function sectionSizes(e: ParamEntry): SectionSize[] {
     out.push({ tensor: t.index, what: `the relative index (huffman over ${e.indexBits}-bit entries)`, min, max });
   }
   if (e.bits === 32) out.push({ tensor: t.values, what: 'f32 kept values', min: e.kept * 4, max: e.kept * 4 });
-  else if (e.valueCoding === 'packed') out.push({ tensor: t.values, what: `${e.bits}-bit codebook indices`, min: packedBytes(e.kept, e.bits), max: packedBytes(e.kept, e.bits) });
+  else if (e.valueCoding === 'packed')
+    out.push({ tensor: t.values, what: `${e.bits}-bit codebook indices`, min: packedBytes(e.kept, e.bits), max: packedBytes(e.kept, e.bits) });
   else {
     const [min, max] = huffmanRange(e.kept, e.codebook);
     out.push({ tensor: t.values, what: `huffman-coded codebook indices`, min, max });

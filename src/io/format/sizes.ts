@@ -63,8 +63,20 @@ export function compressedSizes(bytes: Uint8Array, opts: DecodeOptions = {}): Co
     let l = layers.get(layer);
     if (!l) {
       l = {
-        layer, params: 0, kept: 0, index: 'full', indexBits: 0, indexCoding: 'packed', bits: 32, codebook: 0, valueCoding: 'packed',
-        indexBytes: 0, valueBytes: 0, codebookBytes: 0, biasBytes: 0, bytes: 0,
+        layer,
+        params: 0,
+        kept: 0,
+        index: 'full',
+        indexBits: 0,
+        indexCoding: 'packed',
+        bits: 32,
+        codebook: 0,
+        valueCoding: 'packed',
+        indexBytes: 0,
+        valueBytes: 0,
+        codebookBytes: 0,
+        biasBytes: 0,
+        bytes: 0,
       };
       layers.set(layer, l);
     }
@@ -73,9 +85,17 @@ export function compressedSizes(bytes: Uint8Array, opts: DecodeOptions = {}): Co
       l.biasBytes += sizes.get(t.f32)!;
     } else {
       Object.assign(l, {
-        params: numel(entry.shape), kept: entry.kept, index: entry.index, indexBits: entry.indexBits, indexCoding: entry.indexCoding,
-        bits: entry.bits, codebook: entry.codebook, valueCoding: entry.valueCoding,
-        indexBytes: sizes.get(t.index)!, valueBytes: sizes.get(t.values)!, codebookBytes: sizes.get(t.codebook) ?? 0,
+        params: numel(entry.shape),
+        kept: entry.kept,
+        index: entry.index,
+        indexBits: entry.indexBits,
+        indexCoding: entry.indexCoding,
+        bits: entry.bits,
+        codebook: entry.codebook,
+        valueCoding: entry.valueCoding,
+        indexBytes: sizes.get(t.index)!,
+        valueBytes: sizes.get(t.values)!,
+        codebookBytes: sizes.get(t.codebook) ?? 0,
       });
     }
     l.bytes = l.indexBytes + l.valueBytes + l.codebookBytes + l.biasBytes;

@@ -8,11 +8,14 @@ import { MAX_INDEX_BITS, packedBytes, type IndexEncoding, type SectionCoding } f
 /** `count` values of `width` bits (1..24) packed LSB first into ⌈count·width/8⌉ bytes. */
 export function packBits(values: ArrayLike<number>, width: number, count = values.length): Uint8Array {
   const out = new Uint8Array(packedBytes(count, width));
-  let acc = 0, nacc = 0, o = 0;
+  let acc = 0,
+    nacc = 0,
+    o = 0;
   const lim = 2 ** width;
   for (let i = 0; i < count; i++) {
     const v = values[i]!;
-    if (!(v >= 0 && v < lim) || !Number.isInteger(v)) throw new CompressedModelError(`slimgpu.export: internal: value ${v} does not fit in ${width} bits`);
+    if (!(v >= 0 && v < lim) || !Number.isInteger(v))
+      throw new CompressedModelError(`slimgpu.export: internal: value ${v} does not fit in ${width} bits`);
     acc = (acc | (v << nacc)) >>> 0;
     nacc += width;
     while (nacc >= 8) {
@@ -28,11 +31,14 @@ export function packBits(values: ArrayLike<number>, width: number, count = value
 /** The inverse of packBits (width 1..32); checks the byte length and that the padding bits are 0. */
 export function unpackBits(bytes: Uint8Array, count: number, width: number, what: string): Uint32Array {
   const need = packedBytes(count, width);
-  if (bytes.length !== need) throw new CompressedModelError(`${what}: ${count} values of ${width} bits need ${need} bytes, the tensor holds ${bytes.length}`);
+  if (bytes.length !== need)
+    throw new CompressedModelError(`${what}: ${count} values of ${width} bits need ${need} bytes, the tensor holds ${bytes.length}`);
   const out = new Uint32Array(count);
   const base = 2 ** width;
   // acc holds < width + 8 bits (≤ 40): exact in a double
-  let acc = 0, nacc = 0, o = 0;
+  let acc = 0,
+    nacc = 0,
+    o = 0;
   for (let i = 0; i < count; i++) {
     while (nacc < width) {
       acc += bytes[o++]! * 2 ** nacc;
@@ -49,7 +55,8 @@ export function unpackBits(bytes: Uint8Array, count: number, width: number, what
 /** Entries of the relative encoding of `positions` with r-bit entries (fillers included). */
 export function relativeEntries(positions: Uint32Array, r: number): number {
   const M = 2 ** r - 1;
-  let prev = -1, e = 0;
+  let prev = -1,
+    e = 0;
   for (let i = 0; i < positions.length; i++) {
     const g = positions[i]! - prev;
     e += 1 + Math.floor((g - 1) / M);
@@ -62,10 +69,14 @@ export function relativeEntries(positions: Uint32Array, r: number): number {
 export function relativeSymbols(positions: Uint32Array, r: number): Uint32Array {
   const M = 2 ** r - 1;
   const vals = new Uint32Array(relativeEntries(positions, r));
-  let prev = -1, j = 0;
+  let prev = -1,
+    j = 0;
   for (let i = 0; i < positions.length; i++) {
     let g = positions[i]! - prev;
-    while (g > M) { vals[j++] = 0; g -= M; }
+    while (g > M) {
+      vals[j++] = 0;
+      g -= M;
+    }
     vals[j++] = g;
     prev = positions[i]!;
   }
@@ -81,13 +92,16 @@ export function encodeRelative(positions: Uint32Array, r: number): { bytes: Uint
 export function positionsFromRelative(vals: Uint32Array, r: number, n: number, kept: number, what: string): Uint32Array {
   const M = 2 ** r - 1;
   const out = new Uint32Array(kept);
-  let pos = -1, k = 0;
+  let pos = -1,
+    k = 0;
   for (let j = 0; j < vals.length; j++) {
-    if (k === kept) throw new CompressedModelError(`${what}: relative index entry ${j} follows the last of the ${kept} kept positions (entries ${vals.length})`);
+    if (k === kept)
+      throw new CompressedModelError(`${what}: relative index entry ${j} follows the last of the ${kept} kept positions (entries ${vals.length})`);
     const e = vals[j]!;
     if (e === 0) {
       pos += M;
-      if (pos >= n - 1) throw new CompressedModelError(`${what}: relative index filler entry ${j} moves to position ${pos}, past the last position ${n - 1}`);
+      if (pos >= n - 1)
+        throw new CompressedModelError(`${what}: relative index filler entry ${j} moves to position ${pos}, past the last position ${n - 1}`);
       continue;
     }
     pos += e;
@@ -115,7 +129,8 @@ export function encodeBitmask(positions: Uint32Array, n: number): Uint8Array {
 }
 
 export function decodeBitmask(bytes: Uint8Array, n: number, kept: number, what: string): Uint32Array {
-  if (bytes.length !== Math.ceil(n / 8)) throw new CompressedModelError(`${what}: a bitmask of ${n} positions needs ${Math.ceil(n / 8)} bytes, the tensor holds ${bytes.length}`);
+  if (bytes.length !== Math.ceil(n / 8))
+    throw new CompressedModelError(`${what}: a bitmask of ${n} positions needs ${Math.ceil(n / 8)} bytes, the tensor holds ${bytes.length}`);
   const out = new Uint32Array(kept);
   let k = 0;
   for (let i = 0; i < n; i++) {
@@ -124,7 +139,8 @@ export function decodeBitmask(bytes: Uint8Array, n: number, kept: number, what: 
       out[k++] = i;
     }
   }
-  if (n % 8 !== 0 && bytes[bytes.length - 1]! >> (n % 8)) throw new CompressedModelError(`${what}: the bitmask's padding bits after position ${n - 1} are not 0`);
+  if (n % 8 !== 0 && bytes[bytes.length - 1]! >> (n % 8))
+    throw new CompressedModelError(`${what}: the bitmask's padding bits after position ${n - 1} are not 0`);
   if (k !== kept) throw new CompressedModelError(`${what}: the bitmask marks ${k} kept positions, the metadata says ${kept}`);
   return out;
 }
@@ -166,7 +182,13 @@ export function chooseIndex(positions: Uint32Array, n: number, opts: { huffman?:
 }
 
 /** Codebook indices packed in b bits or huffman-coded over K, whichever is smaller (ties: packed). */
-export function chooseValues(assignments: ArrayLike<number>, kept: number, bits: number, K: number, opts: { huffman?: boolean } = {}): { coding: SectionCoding; bytes: Uint8Array } {
+export function chooseValues(
+  assignments: ArrayLike<number>,
+  kept: number,
+  bits: number,
+  K: number,
+  opts: { huffman?: boolean } = {},
+): { coding: SectionCoding; bytes: Uint8Array } {
   const packed = packBits(assignments, bits, kept);
   if (!opts.huffman) return { coding: 'packed', bytes: packed };
   const counts = histogram(assignments, K, kept);

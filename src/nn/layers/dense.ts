@@ -10,6 +10,7 @@ export const dense: LayerKindDef<'dense'> = {
     r.outShape = seq ? [inShape[0]!, l.units] : [l.units];
     c.weight([inD, l.units]);
     c.bias([l.units]);
-    r.fanIn = inD; r.fanOut = l.units;
+    r.fanIn = inD;
+    r.fanOut = l.units;
   },
 };

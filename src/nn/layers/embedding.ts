@@ -11,6 +11,7 @@ export const embedding: LayerKindDef<'embedding'> = {
     r.outShape = [inShape[0]!, l.dim];
     r.seq = true;
     c.weight([l.vocab, l.dim]);
-    r.fanIn = l.vocab; r.fanOut = l.dim;
+    r.fanIn = l.vocab;
+    r.fanOut = l.dim;
   },
 };

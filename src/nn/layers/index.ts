@@ -19,7 +19,20 @@ import { tiedHead } from './tied-head.js';
 export type { LayerKindDef, ResolveContext } from './kind.js';
 
 export const LAYER_KINDS: { readonly [K in LayerKind]: LayerKindDef<K> } = {
-  dense, conv2d, maxPool2d, relu, sigmoid, tanh, flatten, embedding, positions, layerNorm, attention, gelu, add, tiedHead,
+  dense,
+  conv2d,
+  maxPool2d,
+  relu,
+  sigmoid,
+  tanh,
+  flatten,
+  embedding,
+  positions,
+  layerNorm,
+  attention,
+  gelu,
+  add,
+  tiedHead,
 };
 
 /** The definition of a kind (undefined for an unknown one, e.g. from a JSON spec). */

@@ -6,6 +6,9 @@ export const layerNorm: LayerKindDef<'layerNorm'> = {
   resolve(_l, c) {
     const { r, inShape } = c;
     c.needSeq();
-    r.params.push({ name: `${r.name}.weight`, shape: [inShape[1]!], prunable: false }, { name: `${r.name}.bias`, shape: [inShape[1]!], prunable: false });
+    r.params.push(
+      { name: `${r.name}.weight`, shape: [inShape[1]!], prunable: false },
+      { name: `${r.name}.bias`, shape: [inShape[1]!], prunable: false },
+    );
   },
 };

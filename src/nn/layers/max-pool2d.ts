@@ -8,8 +8,10 @@ export const maxPool2d: LayerKindDef<'maxPool2d'> = {
     c.noSeq();
     if (inShape.length !== 3) c.fail(`needs an image input [C, H, W], got [${inShape}]`);
     const [C, H, W] = inShape as [number, number, number];
-    const k = l.size ?? 2, s = l.stride ?? k;
-    const OH = Math.floor((H - k) / s) + 1, OW = Math.floor((W - k) / s) + 1;
+    const k = l.size ?? 2,
+      s = l.stride ?? k;
+    const OH = Math.floor((H - k) / s) + 1,
+      OW = Math.floor((W - k) / s) + 1;
     if (OH < 1 || OW < 1) c.fail(`pool ${k} is larger than the input ${H}×${W}`);
     r.outShape = [C, OH, OW];
   },

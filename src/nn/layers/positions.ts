@@ -8,6 +8,7 @@ export const positions: LayerKindDef<'positions'> = {
     c.needSeq();
     if (c.out[r.inputs[0]!]?.spec.kind !== 'embedding') c.fail(`positions read an embedding directly (they are added by its lookup kernel)`);
     c.weight([...inShape]);
-    r.fanIn = inShape[0]; r.fanOut = inShape[1];
+    r.fanIn = inShape[0];
+    r.fanOut = inShape[1];
   },
 };
