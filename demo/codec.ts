@@ -102,16 +102,20 @@ async function brotli(bytes: Uint8Array): Promise<Uint8Array | undefined> {
   return pipe(bytes, s);
 }
 
-/** The shipped pretrained model, loaded (fetched) once for the page's life. */
+/**
+ * The shipped pretrained model, loaded (fetched) once for the page's life. It runs on the CPU path
+ * (the same bits as its WGSL path): decoding asks for one byte's table at a time, and a GPU round
+ * trip per byte is slower than the CPU in a browser (SwiftShader: 4,000 bytes took over 2 minutes).
+ */
 let pretrainedModel: Promise<codec.BytePredictor> | undefined;
 function pretrained(): Promise<codec.BytePredictor> {
-  pretrainedModel ??= codec.loadShippedPredictor({ gpu: gpu ?? null });
+  pretrainedModel ??= codec.loadShippedPredictor({ gpu: null });
   pretrainedModel.catch(() => {
     pretrainedModel = undefined;
   });
   return pretrainedModel;
 }
-const resolver = (prefix: string) => codec.shippedResolver({ gpu: gpu ?? null })(prefix);
+const resolver = (prefix: string) => codec.shippedResolver({ gpu: null })(prefix);
 
 /** Codec 5 (pretrained or none) on the CPU/GPU integer path: compress, then decode and compare. */
 async function v5RoundTrip(bytes: Uint8Array, k: Kind, onProgress?: (p: CodecProgress) => void): Promise<{ z: codec.v5.V5Compressed; ms: number }> {

@@ -3,7 +3,7 @@
 // LeNet-5 in every layout; wrong input shapes and inconsistent files are refused.
 import { describe, expect, it } from 'vitest';
 import { CompressedModel, evaluate, loadCompressed, normalizeInputs, serializeCompressed, type RawDataset } from '../src/index.js';
-import { ArgumentError } from '../src/kernels/validate.js';
+import { ArgumentError } from '../src/kernels/args.js';
 import { CompressedModelError, parseSafetensors, serializeSafetensors } from '../src/io/index.js';
 import { modelFromName, type ModelSpec } from '../src/nn/model.js';
 import { prunedShared } from './compressed-fixtures.js';

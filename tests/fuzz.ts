@@ -151,11 +151,15 @@ function compressedSeeds(): Uint8Array[] {
       },
     },
   };
+  // format version 2 (JSON metadata; [0] is what the hand-written cases edit) and version 3 (terse)
+  const v2 = { formatVersion: 2 } as const;
   return [
+    concat(encodeCompressed({ spec: big, values: bvalues, masks: bmasks, sharing: bshare }, v2)),
+    concat(encodeCompressed({ spec: mlp, values: prunedValues(sparse), masks: sparse }, v2)),
+    concat(encodeCompressed({ spec: mlp, values: sharedValues, masks: half, sharing: shared }, v2)),
+    concat(encodeCompressed({ spec: mlp, values }, v2)),
     concat(encodeCompressed({ spec: big, values: bvalues, masks: bmasks, sharing: bshare })),
-    concat(encodeCompressed({ spec: mlp, values: prunedValues(sparse), masks: sparse })),
     concat(encodeCompressed({ spec: mlp, values: sharedValues, masks: half, sharing: shared })),
-    concat(encodeCompressed({ spec: mlp, values })),
   ];
 }
 
