@@ -10,7 +10,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, checkWorkgroups, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { conv2d, conv2dBackwardFilter, type Conv2dPair } from './conv2d.js';
+import { conv2d, conv2dBackwardFilter, type Conv2dDims, type Conv2dPair } from './conv2d.js';
 import { dtype, fail, rank, sameDevice, shapeIs } from './args.js';
 
 export interface ConvTranspose2dOptions {
@@ -24,20 +24,8 @@ export interface ConvTranspose2dOptions {
   activation?: 'none' | 'relu';
 }
 
-export interface ConvTranspose2dDims {
-  N: number;
-  C: number;
-  H: number;
-  W: number;
-  OC: number;
-  KH: number;
-  KW: number;
-  OH: number;
-  OW: number;
-  SH: number;
-  SW: number;
-  PH: number;
-  PW: number;
+/** Conv2dDims of the convolution this transposes, plus the output padding. */
+export interface ConvTranspose2dDims extends Conv2dDims {
   OPH: number;
   OPW: number;
 }

@@ -34,21 +34,8 @@ export interface Conv2dOptions extends Conv2dGeometryOptions {
   activation?: 'none' | 'relu';
 }
 
-export interface Conv2dDims {
-  N: number;
-  C: number;
-  H: number;
-  W: number;
-  OC: number;
-  KH: number;
-  KW: number;
-  OH: number;
-  OW: number;
-  SH: number;
-  SW: number;
-  PH: number;
-  PW: number;
-}
+import type { Conv2dDims } from '../reference/conv2d.js';
+export type { Conv2dDims };
 
 export const CONV2D_WG = 64;
 /** Invocations the first stage of a reduction aims for (keeps both lavapipe threads busy). */

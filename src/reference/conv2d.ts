@@ -21,7 +21,8 @@ export function convOutSize(size: number, kernel: number, stride: number, pad: n
   return Math.floor((size + 2 * pad - kernel) / stride) + 1;
 }
 
-interface Geom {
+/** A convolution's sizes: input (N, C, H, W), filters (OC, C, KH, KW), output (OH, OW), strides, paddings. */
+export interface Conv2dDims {
   N: number;
   C: number;
   H: number;
@@ -36,6 +37,7 @@ interface Geom {
   PH: number;
   PW: number;
 }
+type Geom = Conv2dDims;
 
 function geom(xShape: ConvShape4, wShape: ConvShape4, opts: Conv2dCpuOptions): Geom {
   const [N, C, H, W] = xShape;
