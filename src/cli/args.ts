@@ -1,5 +1,5 @@
 // Argument parsers shared by the CLI's commands: numbers with ranges, per-layer targets.
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { parsePerLayer, TargetError, type PerLayer } from '../nn/targets.js';
 
 /** --sparsity / --bits: one number, or per-layer values (name=value, kind=value, with an optional bare default). */
@@ -31,5 +31,24 @@ export function num(name: string, opts: { int?: boolean; min?: number; max?: num
       throw new InvalidArgumentError(`${name} must be ${opts.int ? 'an integer' : 'a number'}${range ? ' ' + range : ''}, got '${v}'`);
     }
     return x;
+  };
+}
+
+/** The QAT tuning flags `train` and `export` share (same names, ranges and help; the re-fit help is each command's own). */
+export function qatTuningOptions(refitHelp: string): { refitEvery: Option; centroidLr: Option; dampen: Option; iterations: Option } {
+  return {
+    refitEvery: new Option('--qat-refit-every <n>', refitHelp).argParser(num('--qat-refit-every', { int: true, min: 0 })),
+    centroidLr: new Option(
+      '--qat-centroid-lr <x>',
+      "during QAT, also train the centroids by their members' summed gradient at this SGD rate (default 0: off; re-fits overwrite it, so pair it with --qat-refit-every 0)",
+    ).argParser(num('--qat-centroid-lr', { min: 0 })),
+    dampen: new Option(
+      '--qat-dampen <x>',
+      "during QAT, add x·(latent − snapped) to each quantised weight's gradient, pulling latent weights towards their codebook values (oscillation dampening; default 0: off)",
+    ).argParser(num('--qat-dampen', { min: 0 })),
+    iterations: new Option(
+      '--qat-iterations <n>',
+      "Lloyd iterations when the QAT codebooks start from linear centroids over each layer's kept weights (default 30; 0: a uniform grid)",
+    ).argParser(num('--qat-iterations', { int: true, min: 0, max: 10000 })),
   };
 }

@@ -10,7 +10,7 @@ import { compressNetwork, fileBytesOf, RUN_DEFAULTS as D } from '../run/run.js';
 
 import { addCodecCommands } from './codec.js';
 import { addTrainCommand } from './train.js';
-import { num, bitsArg } from './args.js';
+import { num, bitsArg, qatTuningOptions } from './args.js';
 import { addSampleCommand } from './sample.js';
 import { addPredictCommand } from './predict.js';
 import { addImportCommand } from './import.js';
@@ -88,6 +88,7 @@ function addEvalCommand(program: Command): void {
 }
 
 function addExportCommand(program: Command): void {
+  const qat = qatTuningOptions('steps between k-means re-fits of the QAT codebooks (default 0: never)');
   program
     .command('export')
     .description('write the compressed model of a checkpoint: sparse index + (shared) values in a .slim.safetensors file')
@@ -129,26 +130,10 @@ function addExportCommand(program: Command): void {
       "staged QAT: groups of layer-name prefixes, e.g. 'wte,wpe;h0;h1': stage i quantises the layers of groups 1..i (the rest last), --qat-steps each, fresh moments and cosine each",
       (v: string) => v,
     )
-    .option(
-      '--qat-refit-every <n>',
-      'steps between k-means re-fits of the QAT codebooks (default 0: never)',
-      num('--qat-refit-every', { int: true, min: 0 }),
-    )
-    .option(
-      '--qat-centroid-lr <x>',
-      "during QAT, also train the centroids by their members' summed gradient at this SGD rate (default 0: off; re-fits overwrite it, so pair it with --qat-refit-every 0)",
-      num('--qat-centroid-lr', { min: 0 }),
-    )
-    .option(
-      '--qat-dampen <x>',
-      "during QAT, add x·(latent − snapped) to each quantised weight's gradient, pulling latent weights towards their codebook values (oscillation dampening; default 0: off)",
-      num('--qat-dampen', { min: 0 }),
-    )
-    .option(
-      '--qat-iterations <n>',
-      "Lloyd iterations when the QAT codebooks start from linear centroids over each layer's kept weights (default 30; 0: a uniform grid)",
-      num('--qat-iterations', { int: true, min: 0, max: 10000 }),
-    )
+    .addOption(qat.refitEvery)
+    .addOption(qat.centroidLr)
+    .addOption(qat.dampen)
+    .addOption(qat.iterations)
     .option('--json', 'print the report as JSON')
     .action(async (f: ExportTorchFlags & { format: 'slim' | 'torch' }) => {
       if (f.format === 'torch') return exportTorchCommand(f);

@@ -10,7 +10,7 @@ import { RUN_DEFAULTS as D } from '../run/run.js';
 import { type PerLayer } from '../nn/targets.js';
 import { parseFault } from '../nn/faults.js';
 import { NAME_SCHEMES, type NameScheme } from '../io/torch.js';
-import { num, sparsityArg, bitsArg, qatBitsArg } from './args.js';
+import { num, sparsityArg, bitsArg, qatBitsArg, qatTuningOptions } from './args.js';
 
 interface TrainFlags {
   model: string;
@@ -175,6 +175,9 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
 }
 
 export function addTrainCommand(program: Command): void {
+  const qat = qatTuningOptions(
+    'steps between k-means re-fits of the QAT codebooks (3 Lloyd iterations on the latent weights; default 0: never — re-fits cost bits on the GPT, README)',
+  );
   program
     .command('train')
     .description('train a (compressed) model and print its report')
@@ -242,26 +245,10 @@ export function addTrainCommand(program: Command): void {
       qatBitsArg,
     )
     .option('--qat-begin <step>', 'first QAT step (default: --prune-end when pruning, else 0)', num('--qat-begin', { int: true, min: 0 }))
-    .option(
-      '--qat-refit-every <n>',
-      'steps between k-means re-fits of the QAT codebooks (3 Lloyd iterations on the latent weights; default 0: never — re-fits cost bits on the GPT, README)',
-      num('--qat-refit-every', { int: true, min: 0 }),
-    )
-    .option(
-      '--qat-centroid-lr <x>',
-      "during QAT, also train the centroids by their members' summed gradient at this SGD rate (default 0: off; re-fits overwrite it, so pair it with --qat-refit-every 0)",
-      num('--qat-centroid-lr', { min: 0 }),
-    )
-    .option(
-      '--qat-dampen <x>',
-      "during QAT, add x·(latent − snapped) to each quantised weight's gradient, pulling latent weights towards their codebook values (oscillation dampening; default 0: off)",
-      num('--qat-dampen', { min: 0 }),
-    )
-    .option(
-      '--qat-iterations <n>',
-      "Lloyd iterations when the QAT codebooks start from linear centroids over each layer's kept weights (default 30; 0: a uniform grid)",
-      num('--qat-iterations', { int: true, min: 0, max: 10000 }),
-    )
+    .addOption(qat.refitEvery)
+    .addOption(qat.centroidLr)
+    .addOption(qat.dampen)
+    .addOption(qat.iterations)
     .option('--out <dir>', 'write checkpoint.safetensors, model.slim.safetensors and report.json here (e.g. runs/NAME)')
     .option('--resume <checkpoint>', 'continue the run saved in this checkpoint')
     .option('--init <file>', 'start from the weights of a safetensors state_dict (e.g. trained in PyTorch: python/train_torch.py)')
