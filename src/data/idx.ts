@@ -76,7 +76,7 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
       data = bytes.slice(headerBytes);
       break;
     case 'i8':
-      data = new Int8Array(bytes.slice(headerBytes).buffer);
+      data = new Int8Array(Uint8Array.prototype.slice.call(bytes, headerBytes).buffer); // a copy even for a Node Buffer
       break;
     case 'i16':
       data = new Int16Array(count);

@@ -270,7 +270,7 @@ export function parseSafetensors(bytes: Uint8Array, opts: ParseOptions = {}): Sa
     const data =
       !copy && start % size === 0
         ? new C(bytes.buffer, start, count)
-        : new C(bytes.slice(header.dataStart + e.begin, header.dataStart + e.end).buffer, 0, count);
+        : new C(Uint8Array.prototype.slice.call(bytes, header.dataStart + e.begin, header.dataStart + e.end).buffer, 0, count); // a copy even for a Node Buffer (whose .slice is a view)
     if (e.dtype === 'BOOL') {
       const b = data as Uint8Array;
       for (let i = 0; i < b.length; i++) {
