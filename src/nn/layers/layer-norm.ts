@@ -50,7 +50,9 @@ export const layerNorm: LayerKindDef<'layerNorm'> = {
   },
   async decode({ gpu, l, x, rows, rec, out, alloc, W, bias }) {
     const y = out();
-    rec.push(...(await ln.layerNorm(gpu, x[0]!, W(l.name), bias(l.name), y, alloc([rows], `decode.${l.name}.mean`), alloc([rows], `decode.${l.name}.rstd`))));
+    rec.push(
+      ...(await ln.layerNorm(gpu, x[0]!, W(l.name), bias(l.name), y, alloc([rows], `decode.${l.name}.mean`), alloc([rows], `decode.${l.name}.rstd`))),
+    );
     return y;
   },
   torch: { module: 'LayerNorm' },
