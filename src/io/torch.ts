@@ -1,5 +1,6 @@
 // Weights in and out in PyTorch's naming and layout (a plain safetensors state_dict), read as
-// untrusted input. The mapping (docs/format.md, "PyTorch names") follows the model's layers:
+// untrusted input. The mapping (docs/format.md, "PyTorch names") follows the model's layers (each
+// kind's `torch` table in nn/layers/<kind>.ts: module, prefix, layout, transposed, tied):
 //   slimgpu `dense{i}.weight`  (in, out)           ↔ torch `fc{i}.weight`   (out, in)  transposed
 //   slimgpu `dense{i}.bias`    (out)               ↔ torch `fc{i}.bias`     (out)
 //   slimgpu `conv2d{i}.weight` (OC, C, KH, KW)     ↔ torch `conv{i}.weight` (OC, C, KH, KW)

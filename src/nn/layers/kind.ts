@@ -3,7 +3,8 @@
 // hooks that the generic code calls through the registry: resolveModel and initParams (model.ts),
 // the graph's forward and backward records (graph.ts), the incremental decoder's step (decode.ts)
 // and the PyTorch names (io/torch.ts reads the `torch` table). A kind without a hook has no such
-// step (the caller names the node in its error). Adding a kind: one new file + one line in index.ts.
+// step (the caller names the node in its error). Adding a kind: one new file + one line in index.ts
+// (+ its spec's variant in spec.ts's LayerSpec union).
 import type { Gpu } from '../../gpu/device.js';
 import type { Dispatch } from '../../gpu/dispatch.js';
 import type { Tensor } from '../../gpu/tensor.js';
