@@ -1,5 +1,6 @@
 // Weights in and out in PyTorch's naming and layout (a plain safetensors state_dict), read as
-// untrusted input. The mapping (docs/format.md, "PyTorch names") follows the model's layers:
+// untrusted input. The mapping (docs/format.md, "PyTorch names") follows the model's layers (each
+// kind's `torch` table in nn/layers/<kind>.ts: module, prefix, layout, transposed, tied):
 //   slimgpu `dense{i}.weight`  (in, out)           ↔ torch `fc{i}.weight`   (out, in)  transposed
 //   slimgpu `dense{i}.bias`    (out)               ↔ torch `fc{i}.bias`     (out)
 //   slimgpu `conv2d{i}.weight` (OC, C, KH, KW)     ↔ torch `conv{i}.weight` (OC, C, KH, KW)
@@ -12,6 +13,7 @@
 // Accepted dtypes: F32, and F16 / BF16 / F64 converted to f32 (round to nearest). Every problem —
 // a missing, unknown or mis-shaped tensor, another dtype, a NaN or Inf — is listed in one error
 // naming the tensor and what was expected. Pure (no GPU, no files).
+import { layerKind } from '../nn/layers/index.js';
 import { resolveModel, type ModelSpec } from '../nn/model.js';
 import { fromBf16, fromF16 } from './half.js';
 import { parseSafetensors, SafetensorsError, serializeSafetensorsChunks, type SafeTensor, type TensorMap } from './safetensors.js';
@@ -53,6 +55,9 @@ function nanoGptName(layer: string): string {
   return `transformer.${layer.replace(/^h(\d+)\./, 'h.$1.')}`;
 }
 
+/** Image models' torch name of a node: its kind's prefix respelt ('dense1' → 'fc1'). */
+const rename = (name: string, r?: readonly [string, string]) => (r && name.startsWith(r[0]) ? r[1] + name.slice(r[0].length) : name);
+
 /**
  * The parameters of `spec` under a naming scheme, in model order. Torch names: `fc{i}` / `conv{i}`
  * for the presets' dense and conv layers; nanoGPT's names for language models (the gpt: presets).
@@ -64,41 +69,29 @@ export function stateDictNames(spec: ModelSpec, names: NameScheme = 'torch'): Na
   const gpt = spec.task === 'language';
   for (const l of layers) {
     const kind = l.spec.kind;
-    if (kind === 'tiedHead' && gpt && names === 'torch') {
-      const e = layers[(l.spec as { tie: number }).tie]!;
+    const def = layerKind(kind)!;
+    const tn = def.torch ?? {};
+    if (tn.tied && def.shared && gpt && names === 'torch') {
+      const param = def.shared(l as never, layers);
+      const e = layers.find((e) => e.params.some((p) => p.name === param))!;
       out.push({
-        file: 'lm_head.weight',
-        param: `${e.name}.weight`,
+        file: `${tn.tied}.weight`,
+        param,
         shape: [...e.weightShape!],
         fileShape: [...e.weightShape!],
         transpose: false,
-        what: `nanoGPT lm_head weight (tied to ${nanoGptName(e.name)}.weight)`,
+        what: `nanoGPT ${tn.tied} weight (tied to ${nanoGptName(e.name)}.weight)`,
         tied: true,
       });
       continue;
     }
-    const dense = kind === 'dense';
-    const torchLayer = gpt ? nanoGptName(l.name) : dense ? l.name.replace(/^dense/, 'fc') : l.name.replace(/^conv2d/, 'conv');
+    const torchLayer = gpt ? nanoGptName(l.name) : rename(l.name, tn.rename);
     const layer = names === 'torch' ? torchLayer : l.name;
-    const who =
-      names === 'torch'
-        ? `${gpt ? 'nanoGPT' : 'torch'} ${({ dense: 'Linear', conv2d: 'Conv2d', embedding: 'Embedding', positions: 'Embedding', layerNorm: 'LayerNorm' } as Record<string, string>)[kind] ?? kind}`
-        : `slimgpu ${kind}`;
+    const who = names === 'torch' ? `${gpt ? 'nanoGPT' : 'torch'} ${tn.module ?? kind}` : `slimgpu ${kind}`;
     for (const p of l.params) {
       const part = p.name.slice(l.name.length + 1);
-      const t = names === 'torch' && dense && part === 'weight';
-      const layout =
-        part !== 'weight' || p.shape.length < 2
-          ? ''
-          : t
-            ? ' [out, in]'
-            : dense
-              ? ' [in, out]'
-              : kind === 'conv2d'
-                ? ' [OC, C, KH, KW]'
-                : kind === 'embedding'
-                  ? ' [V, C]'
-                  : ' [T, C]';
+      const t = names === 'torch' && !!tn.transpose && part === 'weight';
+      const layout = part !== 'weight' || p.shape.length < 2 ? '' : t ? ' [out, in]' : (tn.layout ?? '');
       out.push({
         file: `${layer}.${part}`,
         param: p.name,

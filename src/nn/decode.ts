@@ -15,14 +15,12 @@
 import type { Gpu } from '../gpu/device.js';
 import { destroyDispatches, encodeDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { attentionDecode } from '../kernels/attention-decode.js';
-import * as ew from '../kernels/elementwise.js';
-import { embedding } from '../kernels/embedding.js';
-import { layerNorm } from '../kernels/layernorm.js';
-import * as mm from '../kernels/matmul.js';
-import { spmm, type GpuMatrix } from '../kernels/spmm.js';
+import type { GpuMatrix } from '../kernels/spmm.js';
+import { layerKind, type LayerKindDef } from './layers/index.js';
 import type { Network } from './network.js';
-import { ModelError } from './model.js';
+import { ModelError, type ResolvedLayer } from './model.js';
+
+const defOf = (l: ResolvedLayer): LayerKindDef => layerKind(l.spec.kind)!;
 
 export interface KvDecoderOptions {
   /** Streams decoded side by side (default 1). */
@@ -103,7 +101,7 @@ export class KvDecoder {
     const { gpu, layers } = this.net;
     this.position = this.alloc([1], 'decode.position', 'u32');
     for (const l of layers) {
-      if (l.spec.kind !== 'attention') {
+      if (!defOf(l).kvCache) {
         this.caches.push(undefined as unknown as Tensor, undefined as unknown as Tensor);
         continue;
       }
@@ -119,103 +117,48 @@ export class KvDecoder {
   /** Records for n new tokens per stream; a prefill keeps only what the caches need. */
   private async buildPass(n: number, prefill: boolean): Promise<Pass> {
     const { gpu, arena, layers } = this.net;
-    const W = (name: string) => arena.tensor('weights', `${name}.weight`);
-    const bias = (name: string) => arena.tensor('weights', `${name}.bias`);
     const rows = this.B * n,
       tag = prefill ? 'prefill' : 'step';
     // layers whose output some attention layer needs (for a prefill: the rest is skipped)
     const needed = layers.map(() => !prefill);
     if (prefill) {
       for (let i = layers.length - 1; i >= 0; i--) {
-        if (layers[i]!.consumers.some((c) => needed[c] || layers[c]!.spec.kind === 'attention')) needed[i] = true;
+        if (layers[i]!.consumers.some((c) => needed[c] || defOf(layers[c]!).kvCache)) needed[i] = true;
       }
     }
     const pass: Pass = { records: [], tokens: this.alloc([rows], `decode.${tag}.tokens`, 'u32') };
     const values: Tensor[] = [];
-    const rec = pass.records;
     for (const [li, l] of layers.entries()) {
-      const x = l.inputs.map((i) => values[i]!);
-      const width = l.outShape[l.outShape.length - 1]!;
-      const out = () => this.alloc([rows, width], `decode.${tag}.${l.name}`);
-      let y: Tensor = undefined as unknown as Tensor;
-      if (!needed[li] && l.spec.kind !== 'attention') {
-        values.push(y);
+      const def = defOf(l);
+      if (!needed[li] && !def.kvCache) {
+        values.push(undefined as unknown as Tensor);
         continue;
       }
-      switch (l.spec.kind) {
-        case 'embedding': {
-          y = out();
-          let pos: Tensor | undefined;
-          if (l.fusedPositions) {
-            const wpe = W(layers[l.consumers[0]!]!.name);
-            this.wpe = { buffer: wpe.buffer, offset: wpe.offset, C: width };
-            pos = pass.posRows = this.alloc([n, width], `decode.${tag}.positionRows`);
-          }
-          rec.push(...(await embedding(gpu, pass.tokens, W(l.name), pos, y)));
-          break;
-        }
-        case 'positions':
-          y = x[0]!; // added by the embedding's lookup
-          break;
-        case 'layerNorm':
-          y = out();
-          rec.push(
-            ...(await layerNorm(
-              gpu,
-              x[0]!,
-              W(l.name),
-              bias(l.name),
-              y,
-              this.alloc([rows], `decode.${l.name}.mean`),
-              this.alloc([rows], `decode.${l.name}.rstd`),
-            )),
-          );
-          break;
-        case 'dense': {
-          y = out();
-          const cm = this.matrices?.get(l.name);
-          rec.push(
-            ...(await (cm
-              ? spmm(gpu, cm, x[0]!, y, { B: rows, act: l.fusedActivation ?? 'none' })
-              : mm.matmul(gpu, x[0]!, W(l.name), y, { bias: bias(l.name), activation: l.fusedActivation ?? 'none' }))),
-          );
-          break;
-        }
-        case 'attention': {
-          if (l.spec.kind !== 'attention') throw new Error('unreachable');
-          y = out();
-          const d = await attentionDecode(
-            gpu,
-            { qkv: x[0]!, kCache: this.caches[2 * li]!, vCache: this.caches[2 * li + 1]!, position: this.position, out: y },
-            { H: l.spec.heads },
-          );
-          if (needed[li]) rec.push(...d);
-          else {
-            rec.push(d[0]!);
-            destroyDispatches(d.slice(1));
-          } // kv_append only: nothing reads this output
-          break;
-        }
-        case 'gelu':
-          y = out();
-          rec.push(...(await ew.gelu(gpu, x[0]!, y)));
-          break;
-        case 'add':
-          y = out();
-          rec.push(...(await ew.add(gpu, x[0]!, x[1]!, y)));
-          break;
-        case 'tiedHead': {
-          if (l.spec.kind !== 'tiedHead') throw new Error('unreachable');
-          y = out();
-          const cm = this.matrices?.get(layers[l.spec.tie]!.name);
-          rec.push(
-            ...(await (cm ? spmm(gpu, cm, x[0]!, y, { B: rows }) : mm.matmul(gpu, x[0]!, W(layers[l.spec.tie]!.name), y, { transposeB: true }))),
-          );
-          break;
-        }
-        default:
-          throw new ModelError(`decode: layer '${l.name}' (${l.spec.kind}) has no decoding step`);
-      }
+      if (!def.decode) throw new ModelError(`decode: layer '${l.name}' (${l.spec.kind}) has no decoding step`);
+      const width = l.outShape[l.outShape.length - 1]!;
+      const y = await def.decode({
+        gpu,
+        layers,
+        l,
+        x: l.inputs.map((i) => values[i]!),
+        n,
+        rows,
+        tokens: pass.tokens,
+        needed: needed[li]!,
+        rec: pass.records,
+        out: () => this.alloc([rows, width], `decode.${tag}.${l.name}`),
+        alloc: (shape, label, dtype) => this.alloc(shape, label, dtype),
+        W: (name) => arena.tensor('weights', `${name}.weight`),
+        bias: (name) => arena.tensor('weights', `${name}.bias`),
+        matrices: this.matrices,
+        kCache: this.caches[2 * li]!,
+        vCache: this.caches[2 * li + 1]!,
+        position: this.position,
+        positionRows: (table) => {
+          this.wpe = { buffer: table.buffer, offset: table.offset, C: width };
+          return (pass.posRows = this.alloc([n, width], `decode.${tag}.positionRows`));
+        },
+      });
       values.push(y);
     }
     if (!prefill) pass.logits = values[values.length - 1]!;

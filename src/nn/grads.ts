@@ -5,7 +5,7 @@ import type { Dispatch } from '../gpu/dispatch.js';
 import type { Tensor } from '../gpu/tensor.js';
 import * as ew from '../kernels/elementwise.js';
 import type { Arena } from './arena.js';
-import { ModelError, type ResolvedLayer } from './model.js';
+import { ModelError, type ResolvedLayer } from './spec.js';
 
 export interface GraphContext {
   gpu: Gpu;

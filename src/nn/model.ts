@@ -47,7 +47,7 @@ export function resolveModel(spec: ModelSpec): ResolvedLayer[] {
     const seq = seqOf(inputs[0]!);
     const tokens = language && inputs[0] === -1;
     const r: ResolvedLayer = { index, spec: l, name, inputs: [...inputs], inShape, outShape: inShape, seq, params: [], consumers: [] };
-    if (tokens && l.kind !== 'embedding') throw new ModelError(`${where}: a language model's tokens can only feed an embedding`);
+    if (tokens && !layerKind(l.kind)?.readsTokens) throw new ModelError(`${where}: a language model's tokens can only feed an embedding`);
     const fail = (msg: string): never => {
       throw new ModelError(`${where}: ${msg}`);
     };
@@ -85,18 +85,11 @@ export function resolveModel(spec: ModelSpec): ResolvedLayer[] {
     if (!last || !last.seq || last.outShape.length !== 2)
       throw new ModelError(`model '${spec.name}': a language model must end with per-token logits (T, V)`);
   }
-  // fuse a relu into the dense/conv forward kernel that is its only input (and has no other reader),
-  // and positions into the embedding lookup they read
+  // fuse a node into the one it reads (a relu into its dense/conv kernel, positions into the lookup)
   for (const b of out) {
-    if (b.spec.kind === 'positions') {
-      const e = out[b.inputs[0]!]!;
-      if (e.consumers.length !== 1)
-        throw new ModelError(`model '${spec.name}' layer ${b.index} (${b.name}): its embedding '${e.name}' must feed only the positions`);
-      e.fusedPositions = true;
-    }
-    if (b.spec.kind !== 'relu') continue;
-    const a = out[b.inputs[0]!];
-    if (a && (a.spec.kind === 'dense' || a.spec.kind === 'conv2d') && a.consumers.length === 1) a.fusedActivation = 'relu';
+    layerKind(b.spec.kind)!.fuse?.(b as never, out, (msg) => {
+      throw new ModelError(`model '${spec.name}' layer ${b.index} (${b.name}): ${msg}`);
+    });
   }
   return out;
 }
@@ -113,25 +106,27 @@ export function modelParams(layers: ResolvedLayer[]): (ParamSpecOf & { layer: st
 
 /**
  * Seeded initial values. Image models: He normal before a relu, Glorot uniform otherwise; biases 0.
- * Language models (nanoGPT's): matrices N(0, 0.02), a dense layer feeding a residual add
- * N(0, 0.02/√(number of adds)), biases 0, layer norms γ = 1, β = 0.
+ * Language models (nanoGPT's): per-token matrices (embedding included) N(0, 0.02), one feeding a
+ * residual join (`add`) N(0, 0.02/√(number of joins)), biases 0; a kind with an `init` hook sets its
+ * own (layer norms γ = 1, β = 0).
  */
 export function initParams(layers: ResolvedLayer[], seed: number): Map<string, Float32Array> {
   const rng = new Rng(seed);
   const out = new Map<string, Float32Array>();
-  const adds = layers.filter((l) => l.spec.kind === 'add').length;
+  const residual = (l: ResolvedLayer) => !!layerKind(l.spec.kind)!.residual;
+  const adds = layers.filter(residual).length;
+  const c = { rng, layers, set: (name: string, values: Float32Array) => void out.set(name, values) };
   for (const l of layers) {
-    if (l.spec.kind === 'layerNorm') {
-      out.set(`${l.name}.weight`, new Float32Array(l.inShape[1]!).fill(1));
-      out.set(`${l.name}.bias`, new Float32Array(l.inShape[1]!));
+    const init = layerKind(l.spec.kind)!.init;
+    if (init) {
+      init(l as never, c);
       continue;
     }
     if (!l.weightShape) continue;
     const n = prod(l.weightShape);
     const w = new Float32Array(n);
-    if (l.seq || l.spec.kind === 'embedding') {
-      const residual = l.consumers.some((c) => layers[c]!.spec.kind === 'add');
-      const std = residual && adds > 0 ? 0.02 / Math.sqrt(adds) : 0.02;
+    if (l.seq) {
+      const std = l.consumers.some((i) => residual(layers[i]!)) && adds > 0 ? 0.02 / Math.sqrt(adds) : 0.02;
       for (let i = 0; i < n; i++) w[i] = std * rng.normal();
     } else if (l.fusedActivation === 'relu') {
       const std = Math.sqrt(2 / l.fanIn!);

@@ -16,7 +16,7 @@ import { sigmoid } from './sigmoid.js';
 import { tanh } from './tanh.js';
 import { tiedHead } from './tied-head.js';
 
-export type { LayerKindDef, ResolveContext } from './kind.js';
+export type { BackwardContext, DecodeContext, ForwardContext, InitContext, LayerKindDef, LayerOf, ResolveContext, TorchNames } from './kind.js';
 
 export const LAYER_KINDS: { readonly [K in LayerKind]: LayerKindDef<K> } = {
   dense,

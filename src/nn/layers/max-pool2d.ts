@@ -1,4 +1,6 @@
-// maxPool2d: image [C, H, W] → [C, OH, OW] (size k, stride default k); no parameters.
+// maxPool2d: image [C, H, W] → [C, OH, OW] (size k, stride default k); no parameters. The forward
+// keeps the argmax of every window for the backward.
+import * as pool from '../../kernels/pool.js';
 import type { LayerKindDef } from './kind.js';
 
 export const maxPool2d: LayerKindDef<'maxPool2d'> = {
@@ -14,5 +16,17 @@ export const maxPool2d: LayerKindDef<'maxPool2d'> = {
       OW = Math.floor((W - k) / s) + 1;
     if (OH < 1 || OW < 1) c.fail(`pool ${k} is larger than the input ${H}×${W}`);
     r.outShape = [C, OH, OW];
+  },
+  async forward({ g, l, n, outShape }) {
+    n.y = g.alloc(outShape, `${l.name}.y`);
+    n.saved.argmax = g.alloc(outShape, `${l.name}.argmax`, 'u32');
+    const k = l.spec.size ?? 2;
+    return pool.maxPool2d(g.gpu, n.x[0]!, n.y, n.saved.argmax, { kernel: k, stride: l.spec.stride ?? k });
+  },
+  async backward({ g, l, n, gy, grads, i0 }) {
+    const k = l.spec.size ?? 2,
+      stride = l.spec.stride ?? k;
+    if (i0 < 0) return [];
+    return grads.emit(grads.value(i0, `${l.name}.gx`), (dst) => pool.maxPool2dBackward(g.gpu, gy, n.saved.argmax!, dst, { kernel: k, stride }));
   },
 };

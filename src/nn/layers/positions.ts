@@ -1,4 +1,5 @@
-// positions: (T, C) rows of an embedding + a learned position table (T, C), fused into its lookup.
+// positions: (T, C) rows of an embedding + a learned position table (T, C), fused into its lookup
+// (embedding.ts does the forward, backward and decode step). torch: Embedding (nanoGPT's wpe).
 import type { LayerKindDef } from './kind.js';
 
 export const positions: LayerKindDef<'positions'> = {
@@ -11,4 +12,14 @@ export const positions: LayerKindDef<'positions'> = {
     r.fanIn = inShape[0];
     r.fanOut = inShape[1];
   },
+  fuse(l, out, fail) {
+    const e = out[l.inputs[0]!]!;
+    if (e.consumers.length !== 1) fail(`its embedding '${e.name}' must feed only the positions`);
+    e.fusedPositions = true;
+  },
+  fused: (_l, src) => !!src?.fusedPositions,
+  async decode({ x }) {
+    return x[0]!; // added by the embedding's lookup
+  },
+  torch: { module: 'Embedding', layout: ' [T, C]' },
 };

@@ -1,4 +1,5 @@
 // sigmoid: elementwise activation, same shape, no parameters.
-import type { LayerKindDef } from './kind.js';
+import * as ew from '../../kernels/elementwise.js';
+import { activation } from './elementwise.js';
 
-export const sigmoid: LayerKindDef<'sigmoid'> = { kind: 'sigmoid', resolve() {} };
+export const sigmoid = activation('sigmoid', ew.sigmoid, ew.sigmoidBackward);

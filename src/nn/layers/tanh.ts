@@ -1,4 +1,5 @@
 // tanh: elementwise activation, same shape, no parameters.
-import type { LayerKindDef } from './kind.js';
+import * as ew from '../../kernels/elementwise.js';
+import { activation } from './elementwise.js';
 
-export const tanh: LayerKindDef<'tanh'> = { kind: 'tanh', resolve() {} };
+export const tanh = activation('tanh', ew.tanh, ew.tanhBackward);
