@@ -62,7 +62,7 @@ function params(gpu: Gpu, label: string, d: EmbeddingDims, G = 0): GPUBuffer {
 export async function embedding(gpu: Gpu, tokens: Tensor, table: Tensor, pos: Tensor | undefined, out: Tensor): Promise<Dispatch[]> {
   const op = 'embedding';
   const d = embeddingDims(tokens, table, pos, op);
-  checkArgs(op, { tokens: { t: tokens }, table: { t: table }, pos: { t: pos }, out: { t: out, dtype: 'f32', shape: [d.N, d.C], out: true } });
+  checkArgs(op, { tokens: { t: tokens }, table: { t: table }, pos: { t: pos, optional: true }, out: { t: out, dtype: 'f32', shape: [d.N, d.C], out: true } });
   const pipeline = await pipelines(gpu).get('embedding', defines(d.C, !!pos, false), 'forward');
   const u = params(gpu, 'embedding.params', d);
   const label = `embedding ${d.N}x${d.C} V=${d.V}${pos ? ` T=${d.T}` : ''}`;
@@ -112,7 +112,7 @@ export async function embeddingBackward(gpu: Gpu, a: EmbeddingBackwardArgs): Pro
     tokens: { t: tokens },
     dout: { t: dout, dtype: 'f32', shape: [d.N, d.C] },
     dtable: { t: dtable, out: true },
-    dpos: { t: dpos, out: true },
+    dpos: { t: dpos, out: true, optional: true },
   });
   const G = Math.ceil(d.N / EMBEDDING_WG);
   const sizes = embeddingScratchSizes(d.N, d.V);
