@@ -84,7 +84,11 @@ export function conv2dDims(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Conv
   const op = 'conv2d';
   checkArgs(op, { x: { t: x, ...NCHW }, w: { t: w, ...OIHW } });
   const d = geometry(op, x.shape, w.shape, opts, 'x', 'w');
-  checkArgs(op, { x: { t: x }, w: { t: w }, bias: { t: opts.bias || undefined, rank: 1, dtype: 'f32', shape: [d.OC], what: '(OC)' } });
+  checkArgs(op, {
+    x: { t: x },
+    w: { t: w },
+    bias: { t: opts.bias || undefined, rank: 1, dtype: 'f32', shape: [d.OC], what: '(OC)', optional: true },
+  });
   activationOf(op, opts.activation);
   return d;
 }

@@ -9,7 +9,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { checkArgs, elementRange, fail, vec4Split, type TensorArg } from './args.js';
 
 /**
- * Checks a fused update's operands: every element row (`rows`, w first; undefined = an absent mask)
+ * Checks a fused update's operands: every element row (`rows`, w first; the mask may be absent)
  * holds w's n f32 at an aligned offset; hyper and norm are f32 (their sizes are the caller's);
  * decayEnd (default n) is in [0, n]; all on one device, no two in one buffer. Returns n.
  */
@@ -23,8 +23,9 @@ export function checkUpdate(
 ): number {
   const n = rows.w?.size as number;
   const args: Record<string, TensorArg> = {};
-  for (const [name, t] of Object.entries(rows)) args[name] = { t, dtype: 'f32', size: n, what: 'like w', aligned: true };
-  checkArgs(op, { ...args, hyper: { t: hyper, dtype: 'f32' }, norm: { t: norm, dtype: 'f32' } }, { distinct: 'all' });
+  for (const [name, t] of Object.entries(rows)) args[name] = { t, dtype: 'f32', size: n, what: 'like w', aligned: true, optional: name === 'mask' };
+  const optional = true;
+  checkArgs(op, { ...args, hyper: { t: hyper, dtype: 'f32', optional }, norm: { t: norm, dtype: 'f32', optional } }, { distinct: 'all' });
   sizes();
   const end = decayEnd ?? n;
   if (!Number.isInteger(end) || end < 0 || end > n) fail(op, `decayEnd must be an integer in [0, ${n}], got ${end}`);
