@@ -10,7 +10,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { checkArgs, dtype, fail, finite, inRange } from './args.js';
+import { checkArgs, fail, finite, inRange } from './args.js';
 
 export interface TopkView {
   /** First element, counted from element 0 of `weights` (and of `mask`). */
@@ -58,8 +58,7 @@ export function kFor(n: number, sparsity: number): number {
 
 /** Checks weights, sparsity and views; returns k = kFor(total view length, sparsity) and that total. */
 export function topkCount(weights: Tensor, sparsity: number, views?: readonly TopkView[]): { k: number; total: number } {
-  if (!weights || !Array.isArray(weights.shape)) fail(OP, 'weights must be a Tensor');
-  dtype(OP, 'weights', weights, 'f32');
+  checkArgs(OP, { weights: { t: weights, dtype: 'f32' } });
   inRange(OP, 'sparsity', sparsity, 0, 1);
   const { total } = topkViews(weights.size, views);
   return { k: kFor(total, sparsity), total };
