@@ -85,6 +85,29 @@ export function lenetConvShapes(B: number): ConvShape[] {
 
 export type ConvKind = 'fwd' | 'bwd-data' | 'bwd-filter';
 
+/** TF.js's side of a convolution case, on the NHWC / HWIO copies. */
+function tfConv(kind: ConvKind, s: ConvShape, tx: tf.Tensor4D, tw: tf.Tensor4D, tdy: tf.Tensor4D): tf.Tensor {
+  const [N, C, H, W] = s.x,
+    [OC, , KH, KW] = s.w;
+  if (kind === 'fwd') return tf.conv2d(tx, tw, 1, 'valid');
+  if (kind === 'bwd-data') {
+    return tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropInput',
+        { dy: tdy, filter: tw },
+        { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', inputShape: [N, H, W, C] },
+      ) as tf.Tensor;
+  }
+  return tf
+    .engine()
+    .runKernel(
+      'Conv2DBackpropFilter',
+      { x: tx, dy: tdy },
+      { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', filterShape: [KH, KW, C, OC] },
+    ) as tf.Tensor;
+}
+
 export function convCase(gpu: Gpu, s: ConvShape, kind: ConvKind, seed: number): Case {
   const [N, C, H, W] = s.x,
     [OC, , KH, KW] = s.w;
@@ -102,25 +125,7 @@ export function convCase(gpu: Gpu, s: ConvShape, kind: ConvKind, seed: number): 
   let dispatches: Dispatch[] = [];
   let out: Tensor | undefined;
   let last: tf.Tensor | undefined;
-  const tfOp = (): tf.Tensor => {
-    if (kind === 'fwd') return tf.conv2d(tx, tw, 1, 'valid');
-    if (kind === 'bwd-data') {
-      return tf
-        .engine()
-        .runKernel(
-          'Conv2DBackpropInput',
-          { dy: tdy, filter: tw },
-          { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', inputShape: [N, H, W, C] },
-        ) as tf.Tensor;
-    }
-    return tf
-      .engine()
-      .runKernel(
-        'Conv2DBackpropFilter',
-        { x: tx, dy: tdy },
-        { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', filterShape: [KH, KW, C, OC] },
-      ) as tf.Tensor;
-  };
+  const tfOp = (): tf.Tensor => tfConv(kind, s, tx, tw, tdy);
   const flops = 2 * N * OC * OH * OW * C * KH * KW;
   const c: Case = {
     group: 'conv2d',

@@ -148,12 +148,50 @@ function stepFlops(model: TrainModel, B: number): number {
   return 3 * 2 * B * (20 * 24 * 24 * 25 + 50 * 8 * 8 * 20 * 25 + 800 * 500 + 500 * 10);
 }
 
-export async function trainCases(gpu: Gpu, model: TrainModel, B: number, opts: VsOptions): Promise<Case[]> {
-  const imageShape = model === 'lenet-5' ? [1, 28, 28] : [784];
-  const ds = syntheticBatch(B, 7, imageShape);
-  const spec = modelFromName(model, { input: imageShape, numClasses: 10 });
-  const net = Network.create(gpu, spec, 42);
-  const data = uploadDataset(gpu, ds);
+/** One step from the same weights on the same batch: the loss, then every parameter after the update. */
+async function validateStep(
+  gpu: Gpu,
+  model: TrainModel,
+  p: StepPlan,
+  net: Network,
+  m: TfModel,
+  init: Map<string, Float32Array>,
+  tfStep: (k: number) => Promise<void>,
+  lastLoss: () => number,
+): Promise<string> {
+  const enc = gpu.device.createCommandEncoder({ label: 'vs.train.validate' });
+  enc.clearBuffer(p.stats.buffer);
+  encodeDispatches(enc, p.train, 'vs.train.validate');
+  gpu.device.queue.submit([enc.finish()]);
+  const stats = new Float32Array(await readBuffer(gpu, p.stats.buffer, 0, LOSS_STATS.size * 4));
+  const slimLoss = stats[LOSS_STATS.lossSum]! / stats[LOSS_STATS.count]!;
+  await tfStep(1);
+  const relLoss = Math.abs(slimLoss - lastLoss()) / Math.abs(lastLoss());
+  if (!(relLoss < 1e-4)) throw new MismatchError(`${model}: first-step loss slimgpu ${slimLoss} vs TF.js ${lastLoss()}`);
+  const mine = await net.arena.read('weights');
+  const theirs = await m.read();
+  let worst = 0;
+  for (const [name, t] of theirs) {
+    const s = mine.get(name)!;
+    const i0 = init.get(name)!;
+    // compare the updates (w1 − w0) so that the test sees the gradients, not just the weights
+    const du = Float32Array.from(s, (v, i) => v - i0[i]!),
+      dt = Float32Array.from(t, (v, i) => v - i0[i]!);
+    checkClose(`${model} ${name} update after one step (slimgpu vs TF.js)`, du, dt, 2e-3 * maxAbs(dt) + 1e-7, 2e-2);
+    worst = Math.max(worst, worstRel(du, dt));
+  }
+  return `loss ${slimLoss.toFixed(5)} vs ${lastLoss().toFixed(5)}; step-1 updates agree (max |Δ|/max ${worst.toExponential(1)})`;
+}
+
+/** The step plan of `net` on `data` (batch B), its step 0 and a table of constant SGD rows; disposes data and net if it fails. */
+async function stepPlan(
+  gpu: Gpu,
+  spec: ReturnType<typeof modelFromName>,
+  net: Network,
+  data: ReturnType<typeof uploadDataset>,
+  B: number,
+  opts: VsOptions,
+): Promise<StepPlan> {
   let plan: StepPlan | undefined;
   try {
     plan = await StepPlan.build(gpu, spec, net.layers, net.arena, data, B);
@@ -168,6 +206,16 @@ export async function trainCases(gpu: Gpu, model: TrainModel, B: number, opts: V
     0,
     Array.from({ length: TABLE_CAP }, () => [opts.lr, opts.momentum, 0] as [number, number, number]),
   );
+  return p;
+}
+
+export async function trainCases(gpu: Gpu, model: TrainModel, B: number, opts: VsOptions): Promise<Case[]> {
+  const imageShape = model === 'lenet-5' ? [1, 28, 28] : [784];
+  const ds = syntheticBatch(B, 7, imageShape);
+  const spec = modelFromName(model, { input: imageShape, numClasses: 10 });
+  const net = Network.create(gpu, spec, 42);
+  const data = uploadDataset(gpu, ds);
+  const p = await stepPlan(gpu, spec, net, data, B, opts);
   const init = await net.arena.read('weights');
 
   // TF.js: the same normalised batch (x·scale + shift, as the gather kernel computes it)
@@ -211,31 +259,7 @@ export async function trainCases(gpu: Gpu, model: TrainModel, B: number, opts: V
     flops: stepFlops(model, B),
     slim: { run: slimStep },
     tf: { run: tfStep },
-    async validate() {
-      // one step from the same weights on the same batch: the loss, then every parameter after the update
-      const enc = gpu.device.createCommandEncoder({ label: 'vs.train.validate' });
-      enc.clearBuffer(p.stats.buffer);
-      encodeDispatches(enc, p.train, 'vs.train.validate');
-      gpu.device.queue.submit([enc.finish()]);
-      const stats = new Float32Array(await readBuffer(gpu, p.stats.buffer, 0, LOSS_STATS.size * 4));
-      const slimLoss = stats[LOSS_STATS.lossSum]! / stats[LOSS_STATS.count]!;
-      await tfStep(1);
-      const relLoss = Math.abs(slimLoss - lastLoss) / Math.abs(lastLoss);
-      if (!(relLoss < 1e-4)) throw new MismatchError(`${model}: first-step loss slimgpu ${slimLoss} vs TF.js ${lastLoss}`);
-      const mine = await net.arena.read('weights');
-      const theirs = await m.read();
-      let worst = 0;
-      for (const [name, t] of theirs) {
-        const s = mine.get(name)!;
-        const i0 = init.get(name)!;
-        // compare the updates (w1 − w0) so that the test sees the gradients, not just the weights
-        const du = Float32Array.from(s, (v, i) => v - i0[i]!),
-          dt = Float32Array.from(t, (v, i) => v - i0[i]!);
-        checkClose(`${model} ${name} update after one step (slimgpu vs TF.js)`, du, dt, 2e-3 * maxAbs(dt) + 1e-7, 2e-2);
-        worst = Math.max(worst, worstRel(du, dt));
-      }
-      return `loss ${slimLoss.toFixed(5)} vs ${lastLoss.toFixed(5)}; step-1 updates agree (max |Δ|/max ${worst.toExponential(1)})`;
-    },
+    validate: () => validateStep(gpu, model, p, net, m, init, tfStep, () => lastLoss),
     dispose,
   };
   const single: Case = {
