@@ -133,6 +133,8 @@ export interface TensorArg {
   aligned?: boolean;
   /** Written by the kernel: it must not share a GPU buffer with any operand that is only read. */
   out?: boolean;
+  /** What else this operand must satisfy (e.g. at most K values), checked after the rest and before the device and buffers. */
+  check?: (t: Tensor) => void;
 }
 
 export interface CheckArgsOptions {
@@ -162,6 +164,7 @@ export function checkArgs(op: string, args: Record<string, TensorArg>, opts: Che
       fail(op, `${name} must have ${a.size} elements${a.what ? ` ${a.what}` : ''}, got shape [${t.shape}] (${t.size})`);
     }
     if (a.aligned) alignedOffset(op, name, t);
+    a.check?.(t);
   }
   const pairs = given.map(([name, a]): [string, Tensor] => [name, a.t!]);
   sameDevice(op, ...pairs);

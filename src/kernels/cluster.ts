@@ -140,7 +140,7 @@ function row(t: Tensor | undefined, dt: 'f32' | 'u32', size?: number, what?: str
   return { t, dtype: dt, size, what: what && `(${what})`, aligned: true };
 }
 
-/** K, checked (the operand itself is checked by checkArgs). The cluster kernels' buffer rules are their own (distinctBuffers). */
+/** K, checked (as the operand's checkArgs `check`). The cluster kernels' buffer rules are their own (distinctBuffers). */
 function centroidCount(t: Tensor, name = 'centroids'): number {
   if (t.size > CLUSTER.MAX_K) fail(OP, `${name} must hold K ≤ ${CLUSTER.MAX_K} values (K = 2^bits, bits ≤ 8), got ${t.size}`);
   return t.size;
@@ -210,9 +210,9 @@ export async function clusterAssign(gpu: Gpu, a: ClusterAssignArgs): Promise<Dis
     w: row(a.w, 'f32'),
     mask: row(a.mask, 'f32', n, 'like w'),
     assign: row(a.assign, 'u32', n, 'like w'),
-    centroids: row(a.centroids, 'f32'),
+    centroids: { ...row(a.centroids, 'f32'), check: centroidCount },
   });
-  const K = centroidCount(a.centroids);
+  const K = a.centroids.size;
   distinctBuffers(OP, ['assign', a.assign], ['w', a.w]);
   distinctBuffers(OP, ['assign', a.assign], ['mask', a.mask]);
   distinctBuffers(OP, ['assign', a.assign], ['centroids', a.centroids]);
@@ -250,12 +250,12 @@ export async function clusterReduce(gpu: Gpu, a: ClusterReduceArgs): Promise<Dis
   checkArgs(OP, {
     values: row(a.values, 'f32'),
     assign: row(a.assign, 'u32', n, 'like values'),
-    sums: row(a.sums, 'f32'),
+    sums: { ...row(a.sums, 'f32'), check: (t) => centroidCount(t, 'sums') },
     counts: row(a.counts, 'u32', a.sums?.size, 'like sums'),
     partialSums: row(a.partialSums, 'f32'),
     partialCounts: row(a.partialCounts, 'u32'),
   });
-  const K = centroidCount(a.sums, 'sums');
+  const K = a.sums.size;
   const G = clusterChunks(n);
   for (const [nm, t] of [
     ['partialSums', a.partialSums],
@@ -297,12 +297,16 @@ export interface ClusterUpdateArgs {
 export async function clusterUpdate(gpu: Gpu, a: ClusterUpdateArgs): Promise<Dispatch[]> {
   if (!a || typeof a !== 'object') fail(OP, 'clusterUpdate needs { centroids, sums, counts }');
   const K0 = a.centroids?.size;
-  checkArgs(OP, {
-    centroids: row(a.centroids, 'f32'),
-    sums: row(a.sums, 'f32', K0, 'like centroids'),
-    counts: row(a.counts, 'u32', K0, 'like centroids'),
-  });
-  const K = centroidCount(a.centroids);
+  checkArgs(
+    OP,
+    {
+      centroids: { ...row(a.centroids, 'f32'), check: centroidCount },
+      sums: row(a.sums, 'f32', K0, 'like centroids'),
+      counts: row(a.counts, 'u32', K0, 'like centroids'),
+    },
+    { distinct: 'all' },
+  );
+  const K = a.centroids.size;
   return [
     await record(
       gpu,
@@ -325,8 +329,12 @@ export interface ClusterSgdArgs {
 /** centroids[c] −= lr · grads[c]. */
 export async function clusterSgd(gpu: Gpu, a: ClusterSgdArgs): Promise<Dispatch[]> {
   if (!a || typeof a !== 'object') fail(OP, 'clusterSgd needs { centroids, grads, lr }');
-  checkArgs(OP, { centroids: row(a.centroids, 'f32'), grads: row(a.grads, 'f32', a.centroids?.size, 'like centroids') }, { distinct: 'all' });
-  const K = centroidCount(a.centroids);
+  checkArgs(
+    OP,
+    { centroids: { ...row(a.centroids, 'f32'), check: centroidCount }, grads: row(a.grads, 'f32', a.centroids?.size, 'like centroids') },
+    { distinct: 'all' },
+  );
+  const K = a.centroids.size;
   finite(OP, 'lr', a.lr);
   return [await record(gpu, 'sgd_centroids', `cluster.sgd K=${K}`, params(gpu, 1, K, a.lr), { cent: a.centroids, sums: a.grads }, [1, 1, 1])];
 }
@@ -345,10 +353,15 @@ export async function clusterApply(gpu: Gpu, a: ClusterApplyArgs): Promise<Dispa
   const n = a.w?.size;
   checkArgs(
     OP,
-    { w: row(a.w, 'f32'), mask: row(a.mask, 'f32', n, 'like w'), assign: row(a.assign, 'u32', n, 'like w'), centroids: row(a.centroids, 'f32') },
+    {
+      w: row(a.w, 'f32'),
+      mask: row(a.mask, 'f32', n, 'like w'),
+      assign: row(a.assign, 'u32', n, 'like w'),
+      centroids: { ...row(a.centroids, 'f32'), check: centroidCount },
+    },
     { distinct: 'all' },
   );
-  const K = centroidCount(a.centroids);
+  const K = a.centroids.size;
   return [
     await record(
       gpu,

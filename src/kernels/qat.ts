@@ -26,7 +26,7 @@ function row(t: Tensor | undefined, dt: 'f32' | 'u32', n?: number): TensorArg {
   return { t, dtype: dt, size: n, what: '(like w)', aligned: true };
 }
 
-/** K, checked (the centroids operand itself is checked by checkArgs). */
+/** K, checked (as the centroids operand's checkArgs `check`). */
 function centroidCount(t: Tensor): number {
   if (t.size > CLUSTER.MAX_K) fail(OP, `centroids must hold K ≤ ${CLUSTER.MAX_K} values (K = 2^bits, bits ≤ 8), got ${t.size}`);
   return t.size;
@@ -84,11 +84,11 @@ export async function qatSnap(gpu: Gpu, a: QatSnapArgs): Promise<Dispatch[]> {
       mask: row(a.mask, 'f32', n),
       latent: row(a.latent, 'f32', n),
       assign: row(a.assign, 'u32', n),
-      centroids: row(a.centroids, 'f32'),
+      centroids: { ...row(a.centroids, 'f32'), check: centroidCount },
     },
     { distinct: 'all' },
   );
-  const K = centroidCount(a.centroids);
+  const K = a.centroids.size;
   return [
     await record(
       gpu,
@@ -141,7 +141,11 @@ export interface QatInitArgs {
 export async function qatInitLinear(gpu: Gpu, a: QatInitArgs): Promise<Dispatch[]> {
   if (!a || typeof a !== 'object') fail(OP, 'qatInitLinear needs { w, mask, centroids }');
   const n = a.w?.size;
-  checkArgs(OP, { w: row(a.w, 'f32'), mask: row(a.mask, 'f32', n), centroids: row(a.centroids, 'f32') }, { distinct: 'all' });
-  const K = centroidCount(a.centroids);
+  checkArgs(
+    OP,
+    { w: row(a.w, 'f32'), mask: row(a.mask, 'f32', n), centroids: { ...row(a.centroids, 'f32'), check: centroidCount } },
+    { distinct: 'all' },
+  );
+  const K = a.centroids.size;
   return [await record(gpu, 'init_linear', `qat.initLinear n=${n} K=${K}`, n, K, { w: a.w, mask: a.mask, cent: a.centroids }, [1, 1, 1])];
 }
