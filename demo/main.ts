@@ -21,10 +21,9 @@ import {
   Network,
   parseFault,
   sparsityScheduleOf,
-  sparsityAt,
   trainNetwork,
   type Gpu,
-  type LogEntry,
+  type TrainCallbacks,
   type TrainOptions,
   type TrainSummary,
 } from '../src/index.js';
@@ -36,9 +35,8 @@ import { probe } from './probe.js';
 import { buildReport, showReport, type DemoConfig } from './report.js';
 import { applyUrlParams, field, form, params, readConfig, SUGGESTED_LR, syncSparsityLabel } from './config.js';
 import { offerContinue, restoreOnNewDevice, takeSnapshot, type Snapshot } from './recovery.js';
-import { LiveChart, PALETTE, type ChartSpec } from './charts.js';
 import { loadMnistDigits } from './data.js';
-import { drawTiles, tileLayout, type TileLayout } from './weights.js';
+import { accChart, Inspector, live, lossChart, psnr, render, requestRender, resetCharts } from './live.js';
 
 // ---- DOM ------------------------------------------------------------------------------------------
 
@@ -56,77 +54,14 @@ function setRunning(running: boolean): void {
   stopBtn.disabled = !running;
 }
 
-// ---- charts and stats ---------------------------------------------------------------------------
-
-const lossChart = new LiveChart($('chart-loss'), { yLabel: 'loss', series: [{ label: 'train loss' }] });
-const accChart = new LiveChart($('chart-acc'), { yLabel: 'accuracy', series: [{ label: 'train' }, { label: 'test', points: true }] });
-const sparsityChart = new LiveChart($('chart-sparsity'), {
-  yLabel: 'sparsity',
-  series: [{ label: 'target', color: '#475569', dash: [3, 3] }],
-  yRange: [0, 1],
-});
-const charts = [lossChart, accChart, sparsityChart];
-
-$<HTMLInputElement>('logscale').addEventListener('change', (ev) => {
-  probe.toggles++;
-  lossChart.setLog((ev.target as HTMLInputElement).checked);
-});
-
-const stat = (id: string, v: string) => {
-  $(id).textContent = v;
-};
-
-let frameRequested = false;
-let latest: LogEntry | undefined;
-let run: { total: number; stepsPerEpoch: number; autoencoder: boolean } | undefined;
-
-function render(): void {
-  frameRequested = false;
-  if (probe.state === 'training') probe.framesWhileTraining++;
-  for (const c of charts) c.flush();
-  if (latest && run) {
-    stat('s-step', `${fmtInt(latest.step)} / ${fmtInt(run.total)}`);
-    stat('s-epoch', (latest.step / run.stepsPerEpoch).toFixed(2));
-    stat('s-loss', latest.loss.toPrecision(4));
-    stat('s-acc', run.autoencoder ? `${psnr(latest.loss).toFixed(1)} dB` : latest.accuracy !== undefined ? pct(latest.accuracy) : '–');
-    stat('s-sparsity', pct(latest.sparsity));
-    stat('s-speed', fmtInt(Math.round(latest.samplesPerSec)));
-    $('bar').style.width = `${(100 * latest.step) / run.total}%`;
-  }
-}
-
-function requestRender(): void {
-  if (frameRequested) return;
-  frameRequested = true;
-  requestAnimationFrame(render);
-}
-
-const psnr = (mse: number) => 10 * Math.log10(1 / Math.max(mse, 1e-12));
-
-// ---- first-layer images -------------------------------------------------------------------------
-
-const weightsCanvas = $<HTMLCanvasElement>('weights-canvas');
-const maskCanvas = $<HTMLCanvasElement>('mask-canvas');
-
-function sizeCanvases(layout: TileLayout): void {
-  // integer zoom so that the two images fit side by side in the card
-  const avail = Math.max(240, ($('tiles-caption').closest('.card') as HTMLElement).clientWidth - 60) / 2;
-  const w = layout.cols * (layout.tw + 1) - 1;
-  const zoom = Math.max(1, Math.min(8, avail / w));
-  for (const c of [weightsCanvas, maskCanvas]) {
-    c.style.width = `${w * zoom}px`;
-    c.style.height = `${(layout.rows * (layout.th + 1) - 1) * zoom}px`;
-  }
-}
-
 // ---- one run ------------------------------------------------------------------------------------
 
 let gpu: Gpu | undefined;
 let stopRequested = false;
 let download: { bytes: Uint8Array; name: string } | undefined;
 
-async function train(cfg: DemoConfig): Promise<void> {
-  if (!gpu) throw new Error('no WebGPU device');
+/** Clears the page's state of the last run (the probe, the notice, the report, the stats). */
+function resetProbe(cfg: DemoConfig): void {
   probe.config = cfg;
   probe.logs = [];
   probe.sparsity = [];
@@ -142,8 +77,119 @@ async function train(cfg: DemoConfig): Promise<void> {
   probe.resumedFrom = [];
   $('notice').hidden = true;
   $('report').hidden = true;
-  latest = undefined;
+  live.latest = undefined;
   stopRequested = false;
+}
+
+/** The demo's training options (a log point every ~1/120 of the run, a checkpoint every 1/10). */
+function trainOptionsOf(cfg: DemoConfig, total: number): TrainOptions {
+  return {
+    epochs: cfg.epochs,
+    batch: cfg.batch,
+    lr: cfg.lr,
+    momentum: cfg.momentum,
+    l2: cfg.l2,
+    seed: cfg.seed,
+    sparsity: cfg.sparsity,
+    schedule: cfg.schedule,
+    pruning: cfg.pruning,
+    maxSteps: cfg.maxSteps,
+    logEvery: cfg.logEvery ?? Math.max(1, Math.min(25, Math.round(total / 120))),
+    stepsPerSubmit: cfg.perSubmit,
+    maxInFlight: 2,
+    checkpointEvery: Math.max(1, Math.round(total / 10)),
+  };
+}
+
+/** After training: evaluates, shares the weights (with --bits), writes the compressed model and shows the report. */
+async function finishRun(
+  cfg: DemoConfig,
+  net: Network,
+  split: ReturnType<typeof mnistSplit>,
+  step: number,
+  autoencoder: boolean,
+  summary: TrainSummary,
+  stepsPerEpoch: number,
+  inspect: () => Promise<void>,
+): Promise<void> {
+  probe.state = 'evaluating';
+  setPhase(`Evaluating on ${fmtInt(split.test.n)} test digits…`);
+  const pruned = await evaluate(net, split.test);
+  probe.tests.push({ step: step, result: pruned });
+  accChart.set(step, 1, autoencoder ? pruned.psnr : pruned.accuracy);
+  let sharing: WeightSharing | undefined;
+  let test = pruned;
+  if (cfg.bits > 0) {
+    setPhase(`Weight sharing: k-means to ${2 ** cfg.bits} values per dense layer (256 per conv layer), then fine-tuning the centroids…`);
+    requestRender();
+    sharing = await shareWeights(net, { bits: (l) => (l.spec.kind === 'conv2d' ? RUN_DEFAULTS.convBits : cfg.bits), seed: cfg.seed });
+    const steps = cfg.fineTune ?? Math.min(100, stepsPerEpoch);
+    if (steps > 0)
+      sharing = (await fineTuneCentroids(net, sharing, split.train, { steps, lr: cfg.lr * 0.1, batch: cfg.batch, seed: cfg.seed })).sharing;
+    test = await evaluate(net, split.test);
+  }
+  await inspect();
+  setPhase('Writing the compressed model…');
+  const bytes = await exportCompressed(net, sharing);
+  const sizes = compressedSizes(bytes);
+  const report = await buildReport(net, cfg, probe.adapter, test, sharing ? pruned : undefined, summary, sizes);
+  download = { bytes, name: `${cfg.model.replace(/[^a-z0-9.-]+/gi, '-')}${COMPRESSED_EXTENSION}` };
+  probe.report = report;
+  probe.reportText = formatReport(report);
+  probe.fileBytes = bytes.length;
+  showReport(report, sizes);
+  render();
+  setPhase(
+    `${probe.stopped ? 'Stopped' : 'Done'} after ${fmtInt(step)} steps in ${summary.wallSeconds.toFixed(1)} s` +
+      ` (${fmtInt(Math.round(summary.samplesPerSec))} samples/s, ${summary.msPerStep.toFixed(2)} ms/step)` +
+      (sharing ? '; weights shared and fine-tuned.' : '.'),
+  );
+  probe.state = 'done';
+}
+
+/** A timer that should keep ticking while the GPU trains (the page must not freeze): the longest lag goes to the probe. */
+function startLagTimer(): ReturnType<typeof setInterval> {
+  let lastTick = performance.now();
+  return setInterval(() => {
+    const now = performance.now();
+    probe.maxLagMs = Math.max(probe.maxLagMs, now - lastTick - 50);
+    lastTick = now;
+  }, 50);
+}
+
+/** The run's callbacks: the charts and stats at each log, a test evaluation at each epoch end, a snapshot at each checkpoint. */
+function callbacksOf(
+  net: () => Network,
+  test: ReturnType<typeof mnistSplit>['test'],
+  autoencoder: boolean,
+  ins: Inspector,
+  onSnapshot: (s: Snapshot) => void,
+): TrainCallbacks {
+  return {
+    onLog(e) {
+      probe.logs.push(e);
+      live.latest = e;
+      lossChart.set(e.step, 0, e.loss);
+      accChart.set(e.step, 0, autoencoder ? psnr(e.loss) : e.accuracy);
+      ins.maybeInspect();
+      requestRender();
+    },
+    shouldStop: () => stopRequested,
+    async onEpochEnd(step) {
+      const r = await evaluate(net(), test);
+      probe.tests.push({ step, result: r });
+      accChart.set(step, 1, autoencoder ? r.psnr : r.accuracy);
+      requestRender();
+    },
+    async onCheckpoint(step) {
+      onSnapshot(await takeSnapshot(net(), step));
+    },
+  };
+}
+
+async function train(cfg: DemoConfig): Promise<void> {
+  if (!gpu) throw new Error('no WebGPU device');
+  resetProbe(cfg);
 
   probe.state = 'loading';
   setPhase('Loading the bundled MNIST digits…');
@@ -156,112 +202,30 @@ async function train(cfg: DemoConfig): Promise<void> {
     const stepsPerEpoch = Math.floor(split.train.n / cfg.batch);
     const total = Math.min(cfg.maxSteps ?? Infinity, cfg.epochs * stepsPerEpoch);
     if (!(total >= 1)) throw new Error(`batch ${cfg.batch} is larger than the ${split.train.n} training samples`);
-    const opts: TrainOptions = {
-      epochs: cfg.epochs,
-      batch: cfg.batch,
-      lr: cfg.lr,
-      momentum: cfg.momentum,
-      l2: cfg.l2,
-      seed: cfg.seed,
-      sparsity: cfg.sparsity,
-      schedule: cfg.schedule,
-      pruning: cfg.pruning,
-      maxSteps: cfg.maxSteps,
-      logEvery: cfg.logEvery ?? Math.max(1, Math.min(25, Math.round(total / 120))),
-      stepsPerSubmit: cfg.perSubmit,
-      maxInFlight: 2,
-      checkpointEvery: Math.max(1, Math.round(total / 10)),
-    };
+    const opts = trainOptionsOf(cfg, total);
     const sched = sparsityScheduleOf(opts, total);
-    run = { total, stepsPerEpoch, autoencoder };
+    live.run = { total, stepsPerEpoch, autoencoder };
     probe.totalSteps = total;
 
     // charts for this run
     const prunable = net.arena.prunable().map((v) => v.name);
-    const layerName = (p: string) => p.replace(/\.weight$/, '');
-    lossChart.reset(
-      { yLabel: autoencoder ? 'MSE' : 'cross-entropy', series: [{ label: 'train loss' }], log: $<HTMLInputElement>('logscale').checked },
-      total,
-    );
-    const accSpec: ChartSpec = autoencoder
-      ? { yLabel: 'PSNR (dB)', series: [{ label: 'train' }, { label: 'test', points: true }] }
-      : {
-          yLabel: 'accuracy',
-          series: [{ label: 'train' }, { label: 'test', points: true }],
-          yRange: [0, 1],
-          format: (v) => `${Math.round(v * 100)}%`,
-        };
-    accChart.reset(accSpec, total);
-    $('acc-title').textContent = autoencoder ? 'Reconstruction PSNR' : 'Accuracy';
-    $('s-acc-label').textContent = autoencoder ? 'PSNR' : 'accuracy';
-    sparsityChart.reset(
-      {
-        yLabel: 'sparsity',
-        yRange: [0, 1],
-        format: (v) => `${Math.round(v * 100)}%`,
-        series: [
-          ...prunable.map((p, i) => ({ label: layerName(p), color: PALETTE[i % PALETTE.length], points: true })),
-          { label: 'target', color: '#475569', dash: [3, 3], width: 1.25 },
-        ],
-      },
-      total,
-    );
-    for (let k = 0; k <= 60; k++) {
-      const t = Math.round((k / 60) * total);
-      sparsityChart.set(t, prunable.length, sched ? sparsityAt(sched, Math.max(0, t - 1)) : 0);
-    }
-    for (const s of ['s-step', 's-epoch', 's-loss', 's-acc', 's-sparsity', 's-speed']) stat(s, '–');
-    $('bar').style.width = '0';
+    resetCharts(prunable, autoencoder, total, sched);
 
     // first-layer images and per-layer sparsity, read back now and then (async; never awaited by training)
-    const first = net.layers.find((l) => l.weightShape);
-    const layout = first ? tileLayout(first, first.spec.kind === 'conv2d' ? 20 : 50) : undefined;
-    $('tiles-caption').textContent = layout ? layout.caption : 'the first layer has no image form';
-    if (layout) sizeCanvases(layout);
     const state = { step: 0 };
-    let inspecting: Promise<void> | undefined;
-    let lastInspect = -Infinity;
-    const inspect = async () => {
-      const step = state.step;
-      const [w, m] = await Promise.all([net.arena.read('weights'), net.arena.read('mask')]);
-      const layers: Record<string, number> = {};
-      prunable.forEach((p, i) => {
-        const mask = m.get(p)!;
-        let zeros = 0;
-        for (let j = 0; j < mask.length; j++) if (mask[j] === 0) zeros++;
-        layers[layerName(p)] = zeros / mask.length;
-        sparsityChart.set(step, i, zeros / mask.length);
-      });
-      probe.sparsity.push({ step, layers });
-      if (layout && first) {
-        drawTiles(weightsCanvas, layout, w.get(`${first.name}.weight`)!, 'weights');
-        drawTiles(maskCanvas, layout, m.get(`${first.name}.weight`)!, 'mask');
-      }
-      requestRender();
-    };
-    let inspectError: unknown;
-    const maybeInspect = () => {
-      if (inspecting || inspectError || performance.now() - lastInspect < cfg.inspectMs) return;
-      inspecting = inspect()
-        .catch((e: unknown) => {
-          inspectError = e;
-          stopRequested = true;
-        })
-        .finally(() => {
-          inspecting = undefined;
-          lastInspect = performance.now();
-        });
-    };
-    await inspect();
-    lastInspect = performance.now();
+    const ins = Inspector.create(
+      () => net,
+      state,
+      prunable,
+      cfg.inspectMs,
+      () => {
+        stopRequested = true;
+      },
+    );
+    await ins.inspect();
+    ins.lastInspect = performance.now();
 
-    // a timer that should keep ticking while the GPU trains (the page must not freeze)
-    let lastTick = performance.now();
-    const lagTimer = setInterval(() => {
-      const now = performance.now();
-      probe.maxLagMs = Math.max(probe.maxLagMs, now - lastTick - 50);
-      lastTick = now;
-    }, 50);
+    const lagTimer = startLagTimer();
 
     probe.state = 'training';
     setPhase(
@@ -276,83 +240,34 @@ async function train(cfg: DemoConfig): Promise<void> {
     try {
       while (!summary) {
         try {
-          summary = await trainNetwork(net, split.train, opts, state, {
-            onLog(e) {
-              probe.logs.push(e);
-              latest = e;
-              lossChart.set(e.step, 0, e.loss);
-              accChart.set(e.step, 0, autoencoder ? psnr(e.loss) : e.accuracy);
-              maybeInspect();
-              requestRender();
-            },
-            shouldStop: () => stopRequested,
-            async onEpochEnd(step) {
-              const r = await evaluate(net, split.test);
-              probe.tests.push({ step, result: r });
-              accChart.set(step, 1, autoencoder ? r.psnr : r.accuracy);
-              requestRender();
-            },
-            async onCheckpoint(step) {
-              snapshot = await takeSnapshot(net, step);
-            },
-            fault,
-          });
+          const onSnapshot = (s: Snapshot) => {
+            snapshot = s;
+          };
+          summary = await trainNetwork(net, split.train, opts, state, { ...callbacksOf(() => net, split.test, autoencoder, ins, onSnapshot), fault });
         } catch (e) {
           if (!(e instanceof DeviceLostError)) throw e;
           probe.deviceLost.push({ reason: e.reason, lastGoodStep: e.lastGoodStep, snapshotStep: snapshot.step, message: e.message });
           setPhase(`The GPU device was lost at step ${fmtInt(e.lastGoodStep)} or after.`);
-          await inspecting;
+          await ins.inspecting;
           if (!(await offerContinue(e, snapshot, params.get('autoResume') === '1'))) throw e;
           net.dispose();
           ({ gpu, net } = await restoreOnNewDevice(spec, cfg.seed, snapshot));
           state.step = snapshot.step;
           fault = undefined;
-          inspectError = undefined;
+          ins.error = undefined;
           probe.resumedFrom.push(snapshot.step);
           setPhase(`Continuing from step ${fmtInt(snapshot.step)} on a new device…`);
         }
       }
     } finally {
       clearInterval(lagTimer);
-      await inspecting;
+      await ins.inspecting;
     }
-    if (inspectError) throw inspectError;
+    if (ins.error) throw ins.error;
     probe.stopped = stopRequested;
     stopBtn.disabled = true;
 
-    probe.state = 'evaluating';
-    setPhase(`Evaluating on ${fmtInt(split.test.n)} test digits…`);
-    const pruned = await evaluate(net, split.test);
-    probe.tests.push({ step: state.step, result: pruned });
-    accChart.set(state.step, 1, autoencoder ? pruned.psnr : pruned.accuracy);
-    let sharing: WeightSharing | undefined;
-    let test = pruned;
-    if (cfg.bits > 0) {
-      setPhase(`Weight sharing: k-means to ${2 ** cfg.bits} values per dense layer (256 per conv layer), then fine-tuning the centroids…`);
-      requestRender();
-      sharing = await shareWeights(net, { bits: (l) => (l.spec.kind === 'conv2d' ? RUN_DEFAULTS.convBits : cfg.bits), seed: cfg.seed });
-      const steps = cfg.fineTune ?? Math.min(100, stepsPerEpoch);
-      if (steps > 0)
-        sharing = (await fineTuneCentroids(net, sharing, split.train, { steps, lr: cfg.lr * 0.1, batch: cfg.batch, seed: cfg.seed })).sharing;
-      test = await evaluate(net, split.test);
-    }
-    await inspect();
-    setPhase('Writing the compressed model…');
-    const bytes = await exportCompressed(net, sharing);
-    const sizes = compressedSizes(bytes);
-    const report = await buildReport(net, cfg, probe.adapter, test, sharing ? pruned : undefined, summary, sizes);
-    download = { bytes, name: `${cfg.model.replace(/[^a-z0-9.-]+/gi, '-')}${COMPRESSED_EXTENSION}` };
-    probe.report = report;
-    probe.reportText = formatReport(report);
-    probe.fileBytes = bytes.length;
-    showReport(report, sizes);
-    render();
-    setPhase(
-      `${probe.stopped ? 'Stopped' : 'Done'} after ${fmtInt(state.step)} steps in ${summary.wallSeconds.toFixed(1)} s` +
-        ` (${fmtInt(Math.round(summary.samplesPerSec))} samples/s, ${summary.msPerStep.toFixed(2)} ms/step)` +
-        (sharing ? '; weights shared and fine-tuned.' : '.'),
-    );
-    probe.state = 'done';
+    await finishRun(cfg, net, split, state.step, autoencoder, summary, stepsPerEpoch, ins.inspect);
   } finally {
     net.dispose();
   }

@@ -18,6 +18,7 @@ import { compressInputOf, compressedSizes, serializeCompressed } from '../src/io
 import { parseSafetensors } from '../src/io/safetensors.js';
 import type { DatasetSplit } from '../src/data/dataset.js';
 import type { WeightSharing } from '../src/compress/sharing.js';
+import { markdown, type LayerRow, type Row } from './results-table.js';
 
 interface Plan {
   data: 'mnist' | 'fashion-mnist';
@@ -106,49 +107,6 @@ const FULL: Plan[] = [
   },
 ];
 
-const PAPER: Record<
-  string,
-  { dense: number; pruned: number; final: number; kept: string; bits: string; denseKB: number; kb: number; ratio: number }
-> = {
-  'lenet-300-100': { dense: 0.0164, pruned: 0.0159, final: 0.0158, kept: '8%', bits: '6', denseKB: 1070, kb: 27, ratio: 40 },
-  'lenet-5': { dense: 0.008, pruned: 0.0077, final: 0.0074, kept: '8%', bits: '8 conv / 5 dense', denseKB: 1720, kb: 44, ratio: 39 },
-};
-const TARGETS: Record<string, { must: [number, number]; goal: [number, number] }> = {
-  'lenet-300-100': { must: [40, 0.0164], goal: [50, 0.0158] },
-  'lenet-5': { must: [39, 0.008], goal: [50, 0.0074] },
-};
-
-interface LayerRow {
-  layer: string;
-  params: number;
-  kept: number;
-  bits: number;
-  index: string;
-  values: string;
-  bytes: number;
-  denseBytes: number;
-  ratio: number;
-}
-interface Row {
-  data: string;
-  model: string;
-  denseError: number;
-  prunedError: number;
-  finalError: number;
-  params: number;
-  kept: number;
-  denseBytes: number;
-  prunedFileBytes: number;
-  fileBytes: number;
-  headerBytes: number;
-  ratio: number;
-  layers: LayerRow[];
-  coding: { packed: number; huffman: number; deflate: number; deflateFile: number };
-  trainSeconds: number;
-  config: string;
-  finishedAt: string;
-}
-
 const quick = (p: Plan): Plan => ({ ...p, denseEpochs: 1, pruneEpochs: 1, fineTuneSteps: 20 });
 
 /** Bytes of the index and codebook-index sections: packed, as written (huffman where smaller), and deflate (zlib raw, level 9) of the packed ones. */
@@ -230,6 +188,39 @@ async function denseNetwork(
   return { net, seconds };
 }
 
+/** The rows of the final file's layers: kept weights, bits, index and value coding, bytes against the dense ones. */
+function layerRowsOf(net: Network, sizes: ReturnType<typeof compressedSizes>): LayerRow[] {
+  return sizes.layers.map((l) => {
+    const view = net.arena.views.get(`${l.layer}.weight`)!,
+      bias = net.arena.views.get(`${l.layer}.bias`)!;
+    const lDense = (view.length + bias.length) * 4;
+    return {
+      layer: l.layer,
+      params: l.params,
+      kept: l.kept,
+      bits: l.bits,
+      index: l.index === 'relative' ? `relative ${l.indexBits}-bit ${l.indexCoding}` : l.index,
+      values: l.bits === 32 ? 'f32' : `${l.codebook} centroids, ${l.valueCoding}`,
+      bytes: l.bytes,
+      denseBytes: lDense,
+      ratio: lDense / l.bytes,
+    };
+  });
+}
+
+/** A plan's settings, as the table's last column says them. */
+function configText(p: Plan): string {
+  return (
+    `dense ${p.denseEpochs} ep lr ${p.lr}${p.warmup ? ` (warm-up ${p.warmup} steps)` : ''} cosine, batch ${p.batch}, L2 ${p.l2}; prune+retrain ${p.pruneEpochs} ep lr ${p.pruneLr} cosine L2 ${p.pruneL2}, ` +
+    `sparsity ${Object.entries(p.sparsity)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',')} (polynomial over ${p.pruneEnd * 100}% of it); ` +
+    `bits ${Object.entries(p.bits)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',')}, k-means++, ${p.fineTuneSteps} centroid fine-tune steps`
+  );
+}
+
 async function runPlan(gpu: Gpu, split: DatasetSplit, p: Plan, cacheDir: string | undefined): Promise<Row> {
   const seed = 0;
   const base = baseOptions(p, seed);
@@ -271,22 +262,7 @@ async function runPlan(gpu: Gpu, split: DatasetSplit, p: Plan, cacheDir: string 
     const sizes = compressedSizes(bytes);
     let denseBytes = 0;
     for (const v of net.arena.views.values()) denseBytes += v.length * 4;
-    const layers: LayerRow[] = sizes.layers.map((l) => {
-      const view = net.arena.views.get(`${l.layer}.weight`)!,
-        bias = net.arena.views.get(`${l.layer}.bias`)!;
-      const lDense = (view.length + bias.length) * 4;
-      return {
-        layer: l.layer,
-        params: l.params,
-        kept: l.kept,
-        bits: l.bits,
-        index: l.index === 'relative' ? `relative ${l.indexBits}-bit ${l.indexCoding}` : l.index,
-        values: l.bits === 32 ? 'f32' : `${l.codebook} centroids, ${l.valueCoding}`,
-        bytes: l.bytes,
-        denseBytes: lDense,
-        ratio: lDense / l.bytes,
-      };
-    });
+    const layers = layerRowsOf(net, sizes);
     return {
       data: p.data,
       model: p.model,
@@ -303,103 +279,12 @@ async function runPlan(gpu: Gpu, split: DatasetSplit, p: Plan, cacheDir: string 
       layers,
       coding: await codingComparison(net, sharing, bytes),
       trainSeconds,
-      config:
-        `dense ${p.denseEpochs} ep lr ${p.lr}${p.warmup ? ` (warm-up ${p.warmup} steps)` : ''} cosine, batch ${p.batch}, L2 ${p.l2}; prune+retrain ${p.pruneEpochs} ep lr ${p.pruneLr} cosine L2 ${p.pruneL2}, ` +
-        `sparsity ${Object.entries(p.sparsity)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(',')} (polynomial over ${p.pruneEnd * 100}% of it); ` +
-        `bits ${Object.entries(p.bits)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(',')}, k-means++, ${p.fineTuneSteps} centroid fine-tune steps`,
+      config: configText(p),
       finishedAt: new Date().toISOString(),
     };
   } finally {
     net.dispose();
   }
-}
-
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-const kb = (b: number) => `${(b / 1000).toFixed(1)} KB`;
-
-function markdown(rows: Row[], adapter: string, quickMode: boolean): string {
-  const L = [
-    '# slimgpu results: Deep Compression on MNIST',
-    '',
-    `Generated by \`npm run results${quickMode ? ' -- --quick' : ''}\` on ${adapter}${quickMode ? ' (QUICK MODE: 1 epoch per phase on 1,024 samples, not the real figures)' : ''}.`,
-    'Each model is trained dense, then pruned with per-layer targets while retraining, then its kept weights are shared with',
-    'per-layer k-means codebooks (centroids fine-tuned), and written as a `.slim.safetensors` file whose relative index and',
-    'codebook indices are huffman-coded where that is smaller (format version 2). "file" is the size of that file, header',
-    'included; the ratio is fp32 dense bytes (weights + biases) / file bytes. KB = 1000 bytes, as in the paper.',
-    '',
-    "## The paper's table, side by side (full MNIST: 60,000 train / 10,000 test)",
-    '',
-    '| model | | dense error | pruned error | final error | weights kept | bits | dense → file | ratio |',
-    '|---|---|---:|---:|---:|---:|---|---:|---:|',
-  ];
-  for (const model of ['lenet-300-100', 'lenet-5']) {
-    const p = PAPER[model]!;
-    L.push(
-      `| ${model === 'lenet-5' ? 'LeNet-5' : 'LeNet-300-100'} | Deep Compression (Han et al. 2016) | ${pct(p.dense)} | ${pct(p.pruned)} | ${pct(p.final)} | ${p.kept} | ${p.bits} | ${p.denseKB} KB → ${p.kb} KB | ${p.ratio}× |`,
-    );
-    const r = rows.find((x) => x.data === 'mnist' && x.model === model);
-    if (r)
-      L.push(
-        `| | **slimgpu** | ${pct(r.denseError)} | ${pct(r.prunedError)} | **${pct(r.finalError)}** | ${((100 * r.kept) / r.params).toFixed(1)}% | ${r.layers.map((l) => l.bits).join(' / ')} | ${kb(r.denseBytes)} → ${kb(r.fileBytes)} | **${r.ratio.toFixed(1)}×** |`,
-      );
-  }
-  L.push(
-    '',
-    "(Pruned error: Han et al. 2015, pruning only. slimgpu's pruned error is after pruning + retraining, before weight sharing.)",
-    '',
-    '### Targets',
-    '',
-  );
-  for (const [model, t] of Object.entries(TARGETS)) {
-    const r = rows.find((x) => x.data === 'mnist' && x.model === model);
-    if (!r) continue;
-    const met = (g: [number, number]) => (r.ratio >= g[0] && r.finalError <= g[1] ? 'met' : 'NOT met');
-    L.push(
-      `- ${model}: must ≥ ${t.must[0]}× at ≤ ${pct(t.must[1])}: **${met(t.must)}**; goal ≥ ${t.goal[0]}× at ≤ ${pct(t.goal[1])}: **${met(t.goal)}** (measured ${r.ratio.toFixed(1)}× at ${pct(r.finalError)})`,
-    );
-  }
-  L.push(
-    '',
-    '## All runs',
-    '',
-    '| data | model | dense error | pruned error | final error | weights kept | pruned file (f32 values) | final file | ratio | train time | settings |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
-  );
-  for (const r of rows) {
-    L.push(
-      `| ${r.data} | ${r.model} | ${pct(r.denseError)} | ${pct(r.prunedError)} | ${pct(r.finalError)} | ${r.kept} of ${r.params} (${((100 * r.kept) / r.params).toFixed(1)}%) | ${kb(r.prunedFileBytes)} | ${kb(r.fileBytes)} | ${r.ratio.toFixed(1)}× | ${r.trainSeconds.toFixed(0)} s | ${r.config} (run ${r.finishedAt}) |`,
-    );
-  }
-  L.push('', '## Per layer (final files)', '');
-  for (const r of rows) {
-    L.push(
-      `**${r.data} ${r.model}** — ${r.fileBytes} bytes = ${r.headerBytes} header + ${r.layers.map((l) => l.bytes).join(' + ')}`,
-      '',
-      '| layer | weights | kept | bits | index | values | bytes | dense bytes | ratio |',
-      '|---|---:|---:|---:|---|---|---:|---:|---:|',
-    );
-    for (const l of r.layers)
-      L.push(
-        `| ${l.layer} | ${l.params} | ${l.kept} (${((100 * l.kept) / l.params).toFixed(1)}%) | ${l.bits} | ${l.index} | ${l.values} | ${l.bytes} | ${l.denseBytes} | ${l.ratio.toFixed(1)}× |`,
-      );
-    L.push('');
-  }
-  L.push(
-    '## Stage 3: huffman vs deflate',
-    '',
-    'Bytes of all sparse-index and codebook-index sections of each final model: packed fixed-width bits (format v1),',
-    'as written (canonical huffman where smaller, format v2), and deflate (zlib raw, level 9) of the packed sections; last column: deflate of the whole packed file.',
-    '',
-    '| data | model | packed | huffman (written) | deflate of sections | deflate of whole packed file | final file |',
-    '|---|---|---:|---:|---:|---:|---:|',
-  );
-  for (const r of rows)
-    L.push(`| ${r.data} | ${r.model} | ${r.coding.packed} | ${r.coding.huffman} | ${r.coding.deflate} | ${r.coding.deflateFile} | ${r.fileBytes} |`);
-  return L.join('\n') + '\n';
 }
 
 async function main(): Promise<void> {

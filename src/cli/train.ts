@@ -60,8 +60,9 @@ interface TrainFlags {
   qatIterations?: number;
 }
 
-async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
-  let cfg: RunConfig = {
+/** The run's configuration from the flags (a new run: every flag, its default included). */
+function configOf(f: TrainFlags): RunConfig {
+  return {
     model: f.model,
     data: f.data,
     dataDir: f.dataDir,
@@ -107,6 +108,10 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
     warmup: f.warmup,
     ...(f.init ? { init: f.init, initNames: f.names } : {}),
   };
+}
+
+async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
+  let cfg: RunConfig = configOf(f);
   if (f.init && f.resume)
     throw new Error('slimgpu train: --init starts a new run from a state_dict, --resume continues a checkpoint; give one of them');
   const fault = parseFault(process.env.SLIMGPU_FAULT);
@@ -174,13 +179,9 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
   }
 }
 
-export function addTrainCommand(program: Command): void {
-  const qat = qatTuningOptions(
-    'steps between k-means re-fits of the QAT codebooks (3 Lloyd iterations on the latent weights; default 0: never — re-fits cost bits on the GPT, README)',
-  );
-  program
-    .command('train')
-    .description('train a (compressed) model and print its report')
+/** The train command's model, data and optimizer options. */
+function addModelOptions(cmd: Command): Command {
+  return cmd
     .option('--model <name>', `model: ${PRESETS.join(', ')} (mlp:/autoencoder: take any sizes)`, D.model)
     .option('--data <source>', `data: ${DATA_SOURCES.join(', ')}`, D.data)
     .option('--data-dir <dir>', 'folder of IDX files for --data mnist / fashion-mnist')
@@ -203,7 +204,12 @@ export function addTrainCommand(program: Command): void {
       D.weightDecay,
     )
     .option('--clip <x>', 'clip gradients to this global L2 norm (0: off)', num('--clip', { min: 0 }), D.clip)
-    .option('--warmup <steps>', 'linear learning-rate warm-up steps', num('--warmup', { int: true, min: 0 }), D.warmup)
+    .option('--warmup <steps>', 'linear learning-rate warm-up steps', num('--warmup', { int: true, min: 0 }), D.warmup);
+}
+
+/** The train command's pruning, schedule and data-size options. */
+function addPruningOptions(cmd: Command): Command {
+  return cmd
     .option(
       '--sparsity <s>',
       'target sparsity in [0, 1] (0 = dense), or per layer: conv1=0.34,conv2=0.88,dense1=0.92,dense2=0.81 (a bare number = the rest)',
@@ -220,7 +226,12 @@ export function addTrainCommand(program: Command): void {
     .option('--max-steps <n>', 'stop after this many steps', num('--max-steps', { int: true, min: 1 }))
     .option('--log-every <n>', 'steps between loss readbacks', num('--log-every', { int: true, min: 1 }))
     .option('--train-size <n>', 'use only the first n training samples', num('--train-size', { int: true, min: 1 }))
-    .option('--test-size <n>', 'use only the first n test samples', num('--test-size', { int: true, min: 1 }))
+    .option('--test-size <n>', 'use only the first n test samples', num('--test-size', { int: true, min: 1 }));
+}
+
+/** The train command's weight-sharing, fine-tuning and QAT options. */
+function addSharingOptions(cmd: Command, qat: ReturnType<typeof qatTuningOptions>): Command {
+  return cmd
     .option(
       '--bits <b>',
       'after training, share weights with 2^b centroids per dense layer (1..8), or per kind/layer: conv=8,dense=5 or dense1=6,dense2=5',
@@ -248,7 +259,12 @@ export function addTrainCommand(program: Command): void {
     .addOption(qat.refitEvery)
     .addOption(qat.centroidLr)
     .addOption(qat.dampen)
-    .addOption(qat.iterations)
+    .addOption(qat.iterations);
+}
+
+/** The train command's output, resume and initialisation options. */
+function addOutputOptions(cmd: Command): Command {
+  return cmd
     .option('--out <dir>', 'write checkpoint.safetensors, model.slim.safetensors and report.json here (e.g. runs/NAME)')
     .option('--resume <checkpoint>', 'continue the run saved in this checkpoint')
     .option('--init <file>', 'start from the weights of a safetensors state_dict (e.g. trained in PyTorch: python/train_torch.py)')
@@ -263,6 +279,13 @@ export function addTrainCommand(program: Command): void {
       num('--checkpoint-every', { int: true, min: 1 }),
     )
     .option('--no-progress', 'no progress bar')
-    .option('--json', 'print the report as JSON on stdout')
-    .action(trainCommand);
+    .option('--json', 'print the report as JSON on stdout');
+}
+
+export function addTrainCommand(program: Command): void {
+  const qat = qatTuningOptions(
+    'steps between k-means re-fits of the QAT codebooks (3 Lloyd iterations on the latent weights; default 0: never — re-fits cost bits on the GPT, README)',
+  );
+  const cmd = program.command('train').description('train a (compressed) model and print its report');
+  addOutputOptions(addSharingOptions(addPruningOptions(addModelOptions(cmd)), qat)).action(trainCommand);
 }

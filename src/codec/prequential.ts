@@ -28,13 +28,16 @@
 // float bits of the chunk's first logits (B, 256) — computed after the training round before it —
 // so a model whose training arithmetic differs (another adapter) stops within one chunk, not at the
 // end of a 64 KiB record (codec 4: 4.5 minutes of garbage on SwiftShader before the CRC caught it).
-import { Crc32, crc32 } from './crc32.js';
+import { crc32 } from './crc32.js';
 import { CodecError, codecFail } from './errors.js';
 import { frequencies, codeBits, FREQ_BITS, SYMBOLS } from './frequencies.js';
 import { RangeDecoder, RangeEncoder } from './rangecoder.js';
-import { BitDecoder, BitEncoder, CmModel, decodeByte, encodeByte } from './cm/index.js';
+import { BitDecoder, BitEncoder, decodeByte, encodeByte, type CmModel } from './cm/index.js';
 import type { ChunkRecord, CodingSettings, SlimzHeader, SlimzReader } from './container.js';
 import type { CodecModel, CodecProgress } from './model.js';
+import { checkByteOf, fingerprintOf, Layout, MIXERS, newCm, runChunk, type Mixer } from './chunk-layout.js';
+
+export { Layout, MIXERS, RECORD_BYTES, type Mixer } from './chunk-layout.js';
 
 export interface CodeOptions {
   /** Bytes per stream per chunk (between training rounds); rounded up to a multiple of T/2. */
@@ -56,11 +59,6 @@ export interface CodeOptions {
   onProgress?: (p: CodecProgress) => void;
 }
 
-export type Mixer = 'none' | 'cm';
-/** Default text bytes per record: records = ⌈chunks / ⌈RECORD_BYTES / (B·R)⌉⌉. */
-export const RECORD_BYTES = 65536;
-export const MIXERS: readonly Mixer[] = ['none', 'cm'];
-
 export interface EncodeResult {
   coding: CodingSettings;
   records: ChunkRecord[];
@@ -68,142 +66,6 @@ export interface EncodeResult {
   bits: number;
   /** Σ −log2 p under the model's integer tables alone (what mixer 'none' would code), bits; 0 without a model. */
   modelBits: number;
-}
-
-/** Stream geometry shared by the encoder and the decoder. */
-export class Layout {
-  readonly B: number;
-  readonly T: number;
-  readonly H: number;
-  readonly R: number;
-  readonly S: number;
-  readonly chunks: number;
-  /** K: chunks per record, and the number of records. */
-  readonly K: number;
-  readonly records: number;
-
-  /** chunksPerRecord: K as stored in a header, or computed from recordBytes (text bytes per record). */
-  constructor(
-    readonly n: number,
-    model: Pick<CodecModel, 'windows' | 'context'>,
-    chunkBytes: number,
-    per: { recordBytes?: number; chunksPerRecord?: number } = {},
-  ) {
-    this.B = model.windows;
-    this.T = model.context;
-    if (!Number.isInteger(this.B) || this.B < 1) codecFail(`model.windows must be a positive integer, got ${this.B}`);
-    if (!Number.isInteger(this.T) || this.T < 2) codecFail(`model.context must be an integer ≥ 2, got ${this.T}`);
-    if (!Number.isInteger(chunkBytes) || chunkBytes < 1) codecFail(`chunkBytes must be a positive integer, got ${chunkBytes}`);
-    this.H = this.T >> 1;
-    this.R = Math.ceil(chunkBytes / this.H) * this.H;
-    this.S = Math.ceil(n / this.B);
-    this.chunks = Math.ceil(this.S / this.R);
-    const rb = per.recordBytes ?? RECORD_BYTES;
-    if (!Number.isInteger(rb) || rb < 1) codecFail(`recordBytes must be a positive integer, got ${rb}`);
-    this.K = per.chunksPerRecord ?? Math.max(1, Math.ceil(rb / (this.B * this.R)));
-    if (!Number.isInteger(this.K) || this.K < 1) codecFail(`chunksPerRecord must be a positive integer, got ${this.K}`);
-    this.records = Math.ceil(this.chunks / this.K);
-  }
-
-  /** Chunks [from, to) of record r. */
-  recordSpan(r: number): [number, number] {
-    return [r * this.K, Math.min((r + 1) * this.K, this.chunks)];
-  }
-
-  /** Length of stream b. */
-  len(b: number): number {
-    return Math.max(0, Math.min(this.S, this.n - b * this.S));
-  }
-
-  /** Stream positions [from, to) of chunk c. */
-  span(c: number): [number, number] {
-    return [c * this.R, Math.min((c + 1) * this.R, this.S)];
-  }
-
-  /** Chunk c's bytes in coding order (stream by stream), from the text `t`. */
-  chunkBytes(t: Uint8Array, c: number): Uint8Array {
-    const [from, to] = this.span(c);
-    const parts: Uint8Array[] = [];
-    for (let b = 0; b < this.B; b++) {
-      const hi = Math.min(to, this.len(b));
-      if (hi > from) parts.push(t.subarray(b * this.S + from, b * this.S + hi));
-    }
-    const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  }
-
-  /** The token of stream b at position q: its byte when 0 ≤ q < len(b) and q < known, else the pad byte. */
-  private tok(t: Uint8Array, b: number, q: number, known: number, pad: number): number {
-    return q >= 0 && q < known && q < this.len(b) ? t[b * this.S + q]! : pad;
-  }
-
-  /** Fills `tokens` (B·H, stream-major) with the prefill of block k: stream positions kH − H − 1 .. kH − 2. */
-  fillPrefill(tokens: Uint32Array, t: Uint8Array, k: number, pad: number): void {
-    const s = k * this.H - this.H - 1;
-    for (let b = 0; b < this.B; b++) for (let j = 0; j < this.H; j++) tokens[b * this.H + j] = this.tok(t, b, s + j, Infinity, pad);
-  }
-
-  /** Fills `tokens` (B) with the step that predicts stream position p: the bytes at p − 1. */
-  fillStep(tokens: Uint32Array, t: Uint8Array, p: number, pad: number): void {
-    for (let b = 0; b < this.B; b++) tokens[b] = this.tok(t, b, p - 1, p, pad);
-  }
-}
-
-function fingerprintOf(logits: Float32Array, L: Layout, cum: Uint32Array): number {
-  const f = new Crc32();
-  const bytes = new Uint8Array(cum.buffer, cum.byteOffset, (SYMBOLS + 1) * 4);
-  for (let b = 0; b < L.B; b++) {
-    frequencies(logits, b * SYMBOLS, cum);
-    f.update(bytes);
-  }
-  return f.value;
-}
-
-/** The chunk check byte: low byte of the CRC-32 of the logits' raw bits (any difference shows, 255 times in 256). */
-function checkByteOf(logits: Float32Array): number {
-  return crc32(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength)) & 255;
-}
-
-function checkLogits(logits: Float32Array, L: Layout): void {
-  if (!(logits instanceof Float32Array) || logits.length !== L.B * SYMBOLS) {
-    codecFail(`model.step must return a Float32Array of (B, 256) = ${L.B * SYMBOLS} values, got ${logits?.length}`);
-  }
-}
-
-/**
- * Runs the passes of chunk c, identically on both sides: for each block a prefill, then one step per
- * position; `code(p, logits)` codes (or decodes) position p of every stream and may write `text`.
- */
-async function runChunk(
-  model: CodecModel,
-  L: Layout,
-  text: Uint8Array,
-  c: number,
-  pad: number,
-  code: (p: number, logits: Float32Array | null, first: boolean) => void,
-): Promise<void> {
-  const [from, to] = L.span(c);
-  if (model.none) {
-    for (let p = from; p < to; p++) code(p, null, p === from);
-    return;
-  }
-  const pre = new Uint32Array(L.B * L.H),
-    step = new Uint32Array(L.B);
-  for (let k = from / L.H; k * L.H < to; k++) {
-    L.fillPrefill(pre, text, k, pad);
-    await model.prefill(pre);
-    for (let p = k * L.H; p < Math.min(to, (k + 1) * L.H); p++) {
-      L.fillStep(step, text, p, pad);
-      const logits = await model.step(step);
-      checkLogits(logits, L);
-      code(p, logits, p === from);
-    }
-  }
 }
 
 function settings(L: Layout, o: CodeOptions, none: boolean): CodingSettings {
@@ -236,10 +98,6 @@ function validate(o: CodeOptions, model: CodecModel): void {
 /** One byte's coder: the range coder under the model's table, or the CM model mixing it in. */
 interface ByteCoder {
   cm: CmModel | null;
-}
-
-function newCm(L: Layout, cs: CodingSettings): CmModel | null {
-  return cs.mixer === 'cm' ? new CmModel(L.B, { memoryLog2: cs.cmMemoryLog2 ?? 22 }) : null;
 }
 
 /** Codes `text` with `model`, training it after each chunk (stepsPerChunk > 0). */
@@ -334,6 +192,56 @@ function decodeLayout(h: SlimzHeader, model: CodecModel, o: DecodeOptions): Layo
   return L;
 }
 
+/** The text bytes that chunks [c0, c1) hold (what a record's rawLength must say). */
+function recordLength(L: Layout, c0: number, c1: number): number {
+  let expect = 0;
+  for (let c = c0; c < c1; c++) {
+    const [from, to] = L.span(c);
+    for (let b = 0; b < L.B; b++) expect += Math.max(0, Math.min(to, L.len(b)) - from);
+  }
+  return expect;
+}
+
+/** What a decoder's prediction checks compare with, and name in their messages. */
+interface RecordCheck {
+  where: string;
+  rec: ChunkRecord;
+  /** The record's first chunk (the one its fingerprint covers). */
+  c0: number;
+  /** The writer's adapter and library. */
+  wrote: string;
+  library: string;
+  /** This decoder's adapter. */
+  adapter?: string;
+  chunkChecks?: boolean;
+}
+
+/** Stops before chunk c is decoded when its first logits differ from the encoder's: the record's fingerprint (first chunk) and the chunk's check byte (codec 5). */
+function checkPredictions(k: RecordCheck, L: Layout, cum: Uint32Array, c: number, logits: Float32Array): void {
+  const { where, rec, c0, wrote } = k;
+  if (c === c0) {
+    const fp = fingerprintOf(logits, L, cum);
+    if (fp !== rec.fingerprint) {
+      codecFail(
+        `${where}: the model's predictions differ from the encoder's (fingerprint ${fp.toString(16)} ≠ ${rec.fingerprint.toString(16)}), ` +
+          `so decoding would produce garbage. The file was written by ${k.library} on '${wrote}'${k.adapter ? `; this is '${k.adapter}'` : ''}: ` +
+          `its arithmetic differs. Decompress on the same kind of adapter and driver (and slimgpu version) that compressed it.`,
+      );
+    }
+  }
+  if (k.chunkChecks) {
+    const kb = checkByteOf(logits),
+      want = rec.checks![c - c0]!;
+    if (kb !== want) {
+      codecFail(
+        `${where}, chunk ${c}: the model's predictions differ from the encoder's (check byte ${kb} ≠ ${want}) after ${c} training round(s), ` +
+          `so decoding would produce garbage. The file was written by ${k.library} on '${wrote}'${k.adapter ? `; this is '${k.adapter}'` : ''}: ` +
+          `its arithmetic differs. Prequential GPU files decode only on the same kind of adapter and driver (and slimgpu version) that compressed them.`,
+      );
+    }
+  }
+}
+
 /**
  * Decodes the chunks of `reader` with `model` (built from the header's settings), checking each
  * chunk's fingerprint before decoding it and its CRC-32 after. Returns the original bytes.
@@ -353,11 +261,7 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
     const [c0, c1] = L.recordSpan(r);
     const rec = reader.readChunk(c1 - c0);
     const where = `record ${r} of ${L.records}`;
-    let expect = 0;
-    for (let c = c0; c < c1; c++) {
-      const [from, to] = L.span(c);
-      for (let b = 0; b < L.B; b++) expect += Math.max(0, Math.min(to, L.len(b)) - from);
-    }
+    const expect = recordLength(L, c0, c1);
     if (rec.rawLength !== expect) codecFail(`${where} says it holds ${rec.rawLength} bytes; the layout needs ${expect}: the file is damaged`);
     const dec = cm ? null : new RangeDecoder(rec.code, where);
     const bdec = cm ? new BitDecoder(rec.code, where) : null;
@@ -366,27 +270,14 @@ export async function decodeText(reader: SlimzReader, model: CodecModel, o: Deco
     try {
       for (; c < c1; c++) {
         await runChunk(model, L, out, c, cs.pad, (p, logits, first) => {
-          if (first && c === c0 && logits) {
-            const fp = fingerprintOf(logits, L, cum);
-            if (fp !== rec.fingerprint) {
-              codecFail(
-                `${where}: the model's predictions differ from the encoder's (fingerprint ${fp.toString(16)} ≠ ${rec.fingerprint.toString(16)}), ` +
-                  `so decoding would produce garbage. The file was written by ${h.writer.library} on '${wrote}'${o.adapter ? `; this is '${o.adapter}'` : ''}: ` +
-                  `its arithmetic differs. Decompress on the same kind of adapter and driver (and slimgpu version) that compressed it.`,
-              );
-            }
-          }
-          if (first && logits && cs.chunkChecks) {
-            const k = checkByteOf(logits),
-              want = rec.checks![c - c0]!;
-            if (k !== want) {
-              codecFail(
-                `${where}, chunk ${c}: the model's predictions differ from the encoder's (check byte ${k} ≠ ${want}) after ${c} training round(s), ` +
-                  `so decoding would produce garbage. The file was written by ${h.writer.library} on '${wrote}'${o.adapter ? `; this is '${o.adapter}'` : ''}: ` +
-                  `its arithmetic differs. Prequential GPU files decode only on the same kind of adapter and driver (and slimgpu version) that compressed them.`,
-              );
-            }
-          }
+          if (first && logits)
+            checkPredictions(
+              { where, rec, c0, wrote, library: h.writer.library, adapter: o.adapter, chunkChecks: cs.chunkChecks },
+              L,
+              cum,
+              c,
+              logits,
+            );
           for (let b = 0; b < L.B; b++) {
             if (p >= L.len(b)) continue;
             if (logits) frequencies(logits, b * SYMBOLS, cum);

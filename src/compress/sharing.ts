@@ -23,12 +23,14 @@ import {
   type ClusterState,
 } from '../kernels/cluster.js';
 import { LOSS_STATS } from '../kernels/loss.js';
-import { Rng, shuffledIndices } from '../data/random.js';
+import { shuffledIndices } from '../data/random.js';
+import { initDensity, initKmeansPP, initLinear } from './centroid-init.js';
 import type { ResolvedLayer } from '../nn/model.js';
 import { StepPlan, TABLE_CAP } from '../nn/plan.js';
 import { hyperRow, OPTIMIZERS, type OptimizerKind } from '../nn/optimizer.js';
 import { deviceDataOf, sampleCount, type AnyDataset, type Network } from '../nn/network.js';
 
+export { initDensity, initKmeansPP, initLinear } from './centroid-init.js';
 export { INIT_METHODS, SHARING_DEFAULTS, defaultBits, type InitMethod, type SharedLayer, type WeightSharing } from '../nn/codebook.js';
 import { INIT_METHODS, defaultBits, type InitMethod, type SharedLayer, type WeightSharing } from '../nn/codebook.js';
 import { thrower } from '../gpu/errors.js';
@@ -56,65 +58,6 @@ export class SharingError extends Error {
 const fail = thrower(SharingError, `slimgpu.shareWeights: `);
 
 // ---- initialisation (CPU) -----------------------------------------------------------------------
-
-/** K centroids evenly spaced over [min, max] of the kept weights (all 0 when none is kept). */
-export function initLinear(kept: Float32Array, K: number): Float32Array {
-  const out = new Float32Array(K);
-  if (kept.length === 0) return out;
-  let lo = Infinity,
-    hi = -Infinity;
-  for (const x of kept) {
-    if (x < lo) lo = x;
-    if (x > hi) hi = x;
-  }
-  for (let k = 0; k < K; k++) out[k] = K === 1 ? (lo + hi) / 2 : lo + ((hi - lo) * k) / (K - 1);
-  return out;
-}
-
-/** K centroids at the (k + ½)/K quantiles of the kept weights' distribution. */
-export function initDensity(kept: Float32Array, K: number): Float32Array {
-  const out = new Float32Array(K);
-  const m = kept.length;
-  if (m === 0) return out;
-  const sorted = Float32Array.from(kept).sort();
-  for (let k = 0; k < K; k++) out[k] = sorted[Math.min(m - 1, Math.floor(((k + 0.5) * m) / K))]!;
-  return out;
-}
-
-/** k-means++: the first centroid uniformly, each next one with probability ∝ D² (seeded); sorted. */
-export function initKmeansPP(kept: Float32Array, K: number, seed: number): Float32Array {
-  const out = new Float32Array(K);
-  const m = kept.length;
-  if (m === 0) return out;
-  const rng = new Rng(seed);
-  out[0] = kept[rng.int(m)]!;
-  const d2 = new Float64Array(m);
-  for (let i = 0; i < m; i++) d2[i] = (kept[i]! - out[0]!) ** 2;
-  for (let k = 1; k < K; k++) {
-    let total = 0;
-    for (let i = 0; i < m; i++) total += d2[i]!;
-    let pick = m - 1;
-    if (total > 0) {
-      let r = rng.uniform() * total;
-      for (let i = 0; i < m; i++) {
-        r -= d2[i]!;
-        if (r < 0 && d2[i]! > 0) {
-          pick = i;
-          break;
-        }
-      }
-      if (d2[pick] === 0)
-        for (let i = m - 1; i >= 0; i--)
-          if (d2[i]! > 0) {
-            pick = i;
-            break;
-          }
-    } else pick = rng.int(m); // fewer distinct values than K: duplicates
-    out[k] = kept[pick]!;
-    for (let i = 0; i < m; i++) d2[i] = Math.min(d2[i]!, (kept[i]! - out[k]!) ** 2);
-  }
-  return out.sort();
-}
 
 export function initCentroids(kept: Float32Array, K: number, method: InitMethod, seed = 0): Float32Array {
   if (method === 'linear') return initLinear(kept, K);

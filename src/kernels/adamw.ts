@@ -10,10 +10,11 @@
 // gradNorm sums g² (g·mask when a mask is given) in a fixed order in two dispatches: no atomics,
 // the same bits on every run.
 import type { Gpu } from '../gpu/device.js';
-import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
+import { bindGroup, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { alignedOffset, distinctBuffers, dtype, elementRange, fail, sameDevice, tensorArg, vec4Split } from './args.js';
+import { checkArgs, elementRange, fail, vec4Split } from './args.js';
+import { checkUpdate, updateRecords } from './fused-update.js';
 
 export const ADAMW_WG = 256;
 /** Workgroup size of the norm reduction (a power of two). */
@@ -99,15 +100,16 @@ export function writeAdamWHyper(hyper: Tensor, h: AdamWHyper): void {
 }
 
 function checkHyper(op: string, hyper: Tensor): void {
-  tensorArg(op, 'hyper', hyper);
-  dtype(op, 'hyper', hyper, 'f32');
+  checkArgs(op, { hyper: { t: hyper, dtype: 'f32' } });
+  hyperSize(op, hyper);
+}
+
+function hyperSize(op: string, hyper: Tensor): void {
   if (hyper.size < ADAMW_HYPER.size)
     fail(op, `hyper must hold ${ADAMW_HYPER.size} entries [lr, beta1, beta2, eps, weightDecay, bc1, bc2, clip], got shape [${hyper.shape}]`);
 }
 
-function checkNorm(op: string, norm: Tensor): void {
-  tensorArg(op, 'norm', norm);
-  dtype(op, 'norm', norm, 'f32');
+function normSize(op: string, norm: Tensor): void {
   if (norm.size < GRAD_NORM.size) fail(op, `norm must hold ${GRAD_NORM.size} entries (GRAD_NORM), got shape [${norm.shape}]`);
 }
 
@@ -121,34 +123,10 @@ export function adamwCheck(params: AdamWParams, hyper: Tensor | undefined, opts:
   const op = 'adamw';
   if (!params || typeof params !== 'object') fail(op, 'params must be an object { w, g, m, v, mask? }');
   const { w, g, m, v, mask } = params;
-  for (const [name, t] of [
-    ['w', w],
-    ['g', g],
-    ['m', m],
-    ['v', v],
-  ] as const)
-    tensorArg(op, name, t);
-  if (mask !== undefined) tensorArg(op, 'mask', mask);
-  const n = w.size;
-  for (const [name, t] of [
-    ['w', w],
-    ['g', g],
-    ['m', m],
-    ['v', v],
-    ['mask', mask],
-  ] as const) {
-    if (!t) continue;
-    dtype(op, name, t, 'f32');
-    if (t.size !== n) fail(op, `${name} must have ${n} elements like w, got shape [${t.shape}] (${t.size})`);
-    alignedOffset(op, name, t);
-  }
-  if (hyper !== undefined) checkHyper(op, hyper);
-  if (opts.norm !== undefined) checkNorm(op, opts.norm);
-  const decayEnd = opts.decayEnd ?? n;
-  if (!Number.isInteger(decayEnd) || decayEnd < 0 || decayEnd > n) fail(op, `decayEnd must be an integer in [0, ${n}], got ${decayEnd}`);
-  sameDevice(op, ['w', w], ['g', g], ['m', m], ['v', v], ['mask', mask], ['hyper', hyper], ['norm', opts.norm]);
-  distinctBuffers(op, ['w', w], ['g', g], ['m', m], ['v', v], ['mask', mask], ['hyper', hyper], ['norm', opts.norm]);
-  return n;
+  return checkUpdate(op, { w, g, m, v, mask }, hyper, opts.norm, opts.decayEnd, () => {
+    if (hyper !== undefined) hyperSize(op, hyper);
+    if (opts.norm !== undefined) normSize(op, opts.norm);
+  });
 }
 
 /**
@@ -161,31 +139,18 @@ export async function adamw(gpu: Gpu, params: AdamWParams, hyper: Tensor, opts: 
   const n = adamwCheck(params, hyper, opts);
   const decayEnd = opts.decayEnd ?? n;
   const { w, g, m, v, mask } = params;
-  const { body, tail } = vec4Split(gpu, n);
-  const out: Dispatch[] = [];
-  const part = async (vec4: boolean, start: number, count: number): Promise<void> => {
-    const pipeline = await pipelines(gpu).get('adamw', { MASK: !!mask, VEC4: vec4, CLIP: !!opts.norm, WG: ADAMW_WG });
-    const items = vec4 ? count / 4 : count;
-    const uni = uniformParams(gpu, 'adamw.params', [
-      ['u32', items],
-      ['u32', decayEnd],
-      ['u32', start],
-      ['u32', 0],
-      ['u32', 0],
-    ]);
-    const label = `adamw ${n}${mask ? ' masked' : ''}${opts.norm ? ' clipped' : ''}${vec4 ? '' : ' tail'}`;
-    const r = (t: Tensor | undefined) => (t ? elementRange(t, start, count) : undefined);
-    out.push({
-      label,
-      pipeline,
-      bindGroup: bindGroup(gpu, pipeline, label, [uni, hyper, r(w), r(g), r(m), r(v), r(mask), opts.norm]),
-      workgroups: grid(gpu, Math.ceil(items / ADAMW_WG)),
-      owned: [uni],
-    });
-  };
-  if (body > 0) await part(true, 0, body);
-  if (tail > 0) await part(false, body, tail);
-  return out;
+  return updateRecords(gpu, {
+    op: 'adamw',
+    shader: 'adamw',
+    wg: ADAMW_WG,
+    n,
+    decayEnd,
+    pad: 2,
+    hyper,
+    rows: [w, g, m, v, mask],
+    mask,
+    norm: opts.norm,
+  });
 }
 
 /** Number of partial sums gradNorm uses for n elements (a function of n only: fixed order). */
@@ -199,20 +164,13 @@ export function normPartials(n: number): number {
  */
 export async function gradNorm(gpu: Gpu, g: Tensor, norm: Tensor, opts: { mask?: Tensor } = {}): Promise<Dispatch[]> {
   const op = 'gradNorm';
-  tensorArg(op, 'g', g);
-  dtype(op, 'g', g, 'f32');
-  alignedOffset(op, 'g', g);
-  checkNorm(op, norm);
   const { mask } = opts;
-  if (mask !== undefined) {
-    tensorArg(op, 'mask', mask);
-    dtype(op, 'mask', mask, 'f32');
-    if (mask.size !== g.size) fail(op, `mask must have ${g.size} elements like g, got shape [${mask.shape}]`);
-    alignedOffset(op, 'mask', mask);
-  }
-  sameDevice(op, ['g', g], ['mask', mask], ['norm', norm]);
-  distinctBuffers(op, ['g', g], ['norm', norm]);
-  distinctBuffers(op, ['mask', mask], ['norm', norm]);
+  checkArgs(op, {
+    g: { t: g, dtype: 'f32', aligned: true },
+    norm: { t: norm, dtype: 'f32', out: true },
+    mask: { t: mask, dtype: 'f32', size: g?.size, what: 'like g', aligned: true, optional: true },
+  });
+  normSize(op, norm);
   const n = g.size;
   const { body, tail } = vec4Split(gpu, n);
   const vec4 = body > 0;
@@ -280,11 +238,8 @@ export async function gradNorm(gpu: Gpu, g: Tensor, norm: Tensor, opts: { mask?:
 /** Dispatch record: hyper's bc1, bc2 ← 1 − beta^t with t = state[0] + 1 (the plan's GPU step counter, u32). */
 export async function adamwBiasCorrection(gpu: Gpu, state: Tensor, hyper: Tensor): Promise<Dispatch[]> {
   const op = 'adamwBiasCorrection';
-  tensorArg(op, 'state', state);
-  if (state.dtype !== 'u32') fail(op, `state must have dtype u32, got ${state.dtype}`);
-  checkHyper(op, hyper);
-  sameDevice(op, ['state', state], ['hyper', hyper]);
-  distinctBuffers(op, ['state', state], ['hyper', hyper]);
+  checkArgs(op, { state: { t: state, dtype: 'u32' }, hyper: { t: hyper, dtype: 'f32', out: true } });
+  hyperSize(op, hyper);
   const pipeline = await pipelines(gpu).get('adamw', { MASK: false, VEC4: false, CLIP: false, WG: NORM_WG }, 'bias_correction');
   const label = 'adamw.biasCorrection';
   const _ = undefined;

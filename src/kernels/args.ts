@@ -116,25 +116,42 @@ export function readWriteDistinct(op: string, reads: [string, Tensor | undefined
 
 /** One tensor operand of a kernel, as checkArgs checks it. */
 export interface TensorArg {
-  /** The tensor; undefined = an optional operand that was not given (skipped). */
+  /** The tensor; undefined is an error unless the operand is `optional` (then it is skipped). */
   t: Tensor | undefined;
+  /** An operand that may be absent (undefined). */
+  optional?: boolean;
   /** Its rank (checked first), spelled out by `what` in the message, e.g. '(N, C)'. */
   rank?: number;
   dtype?: DType;
   /** Its exact shape (checked after rank and dtype). */
   shape?: readonly number[];
-  /** Spells out `rank`/`shape` in the messages, e.g. '(N, C)' or '(the logits)'. */
+  /** Its number of elements, any shape (checked after the shape); `what` says why, e.g. 'like w'. */
+  size?: number;
+  /** Spells out `rank`/`shape`/`size` in the messages, e.g. '(N, C)' or '(the logits)'. */
   what?: string;
+  /** Its byte offset must be a multiple of minStorageBufferOffsetAlignment (bound in element ranges). */
+  aligned?: boolean;
   /** Written by the kernel: it must not share a GPU buffer with any operand that is only read. */
   out?: boolean;
+  /** What else this operand must satisfy (e.g. at most K values), checked after the rest and before the device and buffers. */
+  check?: (t: Tensor) => void;
+}
+
+export interface CheckArgsOptions {
+  /**
+   * 'written' (default): no written operand shares a buffer with a read one; 'all': no two operands
+   * share a buffer (updates whose operands are views of one arena but must never alias).
+   */
+  distinct?: 'written' | 'all';
 }
 
 /**
- * Checks a kernel's tensor operands in order (each: a live Tensor, rank, dtype, shape), then that
- * they all live on one device and that no written operand shares a buffer with a read one.
+ * Checks a kernel's tensor operands in order (each: a live Tensor, rank, dtype, shape, size,
+ * alignment), then that they all live on one device and that no written operand shares a buffer
+ * with a read one (or, with distinct 'all', that no two share one).
  */
-export function checkArgs(op: string, args: Record<string, TensorArg>): void {
-  const given = Object.entries(args).filter(([, a]) => a.t !== undefined);
+export function checkArgs(op: string, args: Record<string, TensorArg>, opts: CheckArgsOptions = {}): void {
+  const given = Object.entries(args).filter(([, a]) => a.t !== undefined || !a.optional);
   for (const [name, a] of given) {
     const t = a.t!;
     if (a.rank !== undefined) rank(op, name, t, a.rank, a.what);
@@ -143,12 +160,19 @@ export function checkArgs(op: string, args: Record<string, TensorArg>): void {
     if (a.shape && (t.shape.length !== a.shape.length || t.shape.some((d, i) => d !== a.shape![i]))) {
       fail(op, `${name} must have shape [${a.shape}]${a.what && a.rank === undefined ? ` ${a.what}` : ''}, got [${t.shape}]`);
     }
+    if (a.size !== undefined && t.size !== a.size) {
+      fail(op, `${name} must have ${a.size} elements${a.what ? ` ${a.what}` : ''}, got shape [${t.shape}] (${t.size})`);
+    }
+    if (a.aligned) alignedOffset(op, name, t);
+    a.check?.(t);
   }
   const pairs = given.map(([name, a]): [string, Tensor] => [name, a.t!]);
   sameDevice(op, ...pairs);
-  readWriteDistinct(
-    op,
-    pairs.filter(([n]) => !args[n]!.out),
-    pairs.filter(([n]) => args[n]!.out),
-  );
+  if (opts.distinct === 'all') distinctBuffers(op, ...pairs);
+  else
+    readWriteDistinct(
+      op,
+      pairs.filter(([n]) => !args[n]!.out),
+      pairs.filter(([n]) => args[n]!.out),
+    );
 }

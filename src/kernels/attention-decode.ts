@@ -21,7 +21,7 @@ import type { Gpu } from '../gpu/device.js';
 import type { Dispatch } from '../gpu/dispatch.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { attentionDispatches, attentionHsMax, attentionParams, type AttentionDims, type AttentionStep } from './attention.js';
-import { distinctBuffers, dtype, f32Shape, fail, positiveInt, rank, sameDevice, shapeIs, tensorArg } from './args.js';
+import { checkArgs, fail, positiveInt } from './args.js';
 
 export interface AttentionDecodeArgs {
   /** The new tokens' q, k, v: (B·n, 3C), row b·n + i = token i of batch row b (n = 1: one step). */
@@ -44,21 +44,22 @@ export function attentionDecodeDims(
 ): { B: number; C: number; H: number; Tmax: number; n: number } {
   const op = 'attentionDecode';
   positiveInt(op, 'H', opts?.H);
-  rank(op, 'qkv', qkv, 2, '(B·n, 3C)');
-  dtype(op, 'qkv', qkv, 'f32');
+  checkArgs(op, { qkv: { t: qkv, rank: 2, dtype: 'f32', what: '(B·n, 3C)' } });
   const [rows, C3] = qkv.shape as [number, number];
   if (C3 % 3 !== 0) fail(op, `qkv must have 3C columns (q, k, v), got ${C3} (shape [${qkv.shape}])`);
   const C = C3 / 3,
     H = opts.H;
   if (C % H !== 0) fail(op, `C = ${C} must be a multiple of H = ${H} (head size C/H)`);
-  rank(op, 'kCache', kCache, 3, '(B, Tmax, C)');
+  checkArgs(op, { kCache: { t: kCache, rank: 3, what: '(B, Tmax, C)' } });
   const B = kCache.shape[0]!,
     Tmax = kCache.shape[1]!;
   if (rows % B !== 0 || rows === 0)
     fail(op, `qkv must have B·n rows (n new tokens for each of kCache's B = ${B} batch rows), got shape [${qkv.shape}]`);
   const n = rows / B;
-  f32Shape(op, 'kCache', kCache, [B, Tmax, C], '(B, Tmax, C)');
-  f32Shape(op, 'vCache', vCache, [B, Tmax, C], '(B, Tmax, C), like kCache');
+  checkArgs(op, {
+    kCache: { t: kCache, dtype: 'f32', shape: [B, Tmax, C], what: '(B, Tmax, C)' },
+    vCache: { t: vCache, dtype: 'f32', shape: [B, Tmax, C], what: '(B, Tmax, C), like kCache' },
+  });
   if (n > Tmax) fail(op, `qkv holds n = ${n} new tokens per batch row, more than the caches' Tmax = ${Tmax}`);
   return { B, C, H, Tmax, n };
 }
@@ -71,12 +72,18 @@ export async function attentionDecode(gpu: Gpu, a: AttentionDecodeArgs, opts: { 
   const op = 'attentionDecode';
   if (!a || typeof a !== 'object') fail(op, 'arguments { qkv, kCache, vCache, position, out } are required');
   const { B, C, H, Tmax, n } = attentionDecodeDims(a.qkv, a.kCache, a.vCache, opts);
-  f32Shape(op, 'out', a.out, [B * n, C], '(B·n, C)');
-  tensorArg(op, 'position', a.position);
-  dtype(op, 'position', a.position, 'u32');
-  shapeIs(op, 'position', a.position, [1]);
-  sameDevice(op, ['qkv', a.qkv], ['kCache', a.kCache], ['vCache', a.vCache], ['position', a.position], ['out', a.out]);
-  distinctBuffers(op, ['kCache', a.kCache], ['vCache', a.vCache], ['out', a.out], ['qkv', a.qkv], ['position', a.position]);
+  // no two operands in one buffer (the caches and out are written)
+  checkArgs(
+    op,
+    {
+      kCache: { t: a.kCache },
+      vCache: { t: a.vCache },
+      out: { t: a.out, dtype: 'f32', shape: [B * n, C], what: '(B·n, C)' },
+      qkv: { t: a.qkv },
+      position: { t: a.position, dtype: 'u32', shape: [1] },
+    },
+    { distinct: 'all' },
+  );
   // the kernels read T as n, the new tokens per batch row
   const d: AttentionDims = { B, T: n, C, H, hs: C / H, N: B * n };
   const defs = { HSMAX: attentionHsMax(op, d.hs) };

@@ -22,7 +22,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, checkWorkgroups, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines, type Defines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { distinctBuffers, dtype, f32Shape, fail, positiveInt, rank, sameDevice } from './args.js';
+import { checkArgs, fail, positiveInt, type TensorArg } from './args.js';
 import { hasSubgroups8, isCpuAdapter } from './matmul.js';
 
 export type AttentionVariant = 'unfused' | 'flash';
@@ -73,8 +73,7 @@ function shapeArgs(op: string, s: AttentionShape | undefined): void {
 export function attentionDims(qkv: Tensor, opts: AttentionShape, op = OP): AttentionDims {
   shapeArgs(op, opts);
   const { B, T, H } = opts;
-  rank(op, 'qkv', qkv, 2, '(B·T, 3C)');
-  dtype(op, 'qkv', qkv, 'f32');
+  checkArgs(op, { qkv: { t: qkv, rank: 2, dtype: 'f32', what: '(B·T, 3C)' } });
   const [N, C3] = qkv.shape as [number, number];
   if (N !== B * T) fail(op, `qkv must have B·T = ${B}·${T} = ${B * T} rows, got shape [${qkv.shape}]`);
   if (C3 % 3 !== 0) fail(op, `qkv must have 3C columns (q, k, v), got ${C3} (shape [${qkv.shape}])`);
@@ -193,16 +192,16 @@ export async function attentionDispatches(
 export async function attention(gpu: Gpu, qkv: Tensor, out: Tensor, saved: Tensor, opts: AttentionOptions): Promise<Dispatch[]> {
   const d = attentionDims(qkv, opts);
   const variant = attentionVariant(opts.variant);
-  f32Shape(OP, 'out', out, [d.N, d.C], '(B·T, C)');
-  f32Shape(
+  const what = variant === 'unfused' ? '(B, H, T, T) for the unfused variant' : '(B, H, T) for the flash variant';
+  checkArgs(
     OP,
-    'saved',
-    saved,
-    attentionSavedShape(d, variant),
-    variant === 'unfused' ? '(B, H, T, T) for the unfused variant' : '(B, H, T) for the flash variant',
+    {
+      qkv: { t: qkv },
+      out: { t: out, dtype: 'f32', shape: [d.N, d.C], what: '(B·T, C)' },
+      saved: { t: saved, dtype: 'f32', shape: attentionSavedShape(d, variant), what },
+    },
+    { distinct: 'all' },
   );
-  sameDevice(OP, ['qkv', qkv], ['out', out], ['saved', saved]);
-  distinctBuffers(OP, ['qkv', qkv], ['out', out], ['saved', saved]);
   const kernel = attentionKernel(gpu, d.hs, opts.kernel);
   const defs = defines(gpu, 'FWD', d.hs, kernel, OP);
   const label = `attention ${variant} B${d.B} T${d.T} C${d.C} H${d.H} ${kernel}`;
@@ -249,22 +248,21 @@ export async function attentionBackward(gpu: Gpu, a: AttentionBackwardArgs, opts
   const d = attentionDims(a.qkv, opts, op);
   const variant = attentionVariant(opts.variant);
   const what = variant === 'unfused' ? '(B, H, T, T) for the unfused variant' : '(B, H, T) for the flash variant';
-  f32Shape(op, 'out', a.out, [d.N, d.C], '(B·T, C)');
-  f32Shape(op, 'dout', a.dout, [d.N, d.C], '(B·T, C)');
-  f32Shape(op, 'saved', a.saved, attentionSavedShape(d, variant), what);
-  f32Shape(op, 'scratch', a.scratch, attentionScratchShape(d, variant), what);
-  f32Shape(op, 'dqkv', a.dqkv, [d.N, 3 * d.C], '(B·T, 3C)');
-  const named: [string, Tensor][] = [
-    ['qkv', a.qkv],
-    ['out', a.out],
-    ['saved', a.saved],
-    ['dout', a.dout],
-    ['scratch', a.scratch],
-    ['dqkv', a.dqkv],
-  ];
-  sameDevice(op, ...named);
-  // the written tensors (scratch, dqkv) may share no buffer with anything else
-  distinctBuffers(op, ['scratch', a.scratch], ['dqkv', a.dqkv], ['qkv', a.qkv], ['out', a.out], ['saved', a.saved], ['dout', a.dout]);
+  const f32 = (t: Tensor, shape: readonly number[], w: string): TensorArg => ({ t, dtype: 'f32', shape, what: w });
+  const nc = '(B·T, C)';
+  // no two operands in one buffer (the written scratch and dqkv first, as the messages name them)
+  checkArgs(
+    op,
+    {
+      scratch: f32(a.scratch, attentionScratchShape(d, variant), what),
+      dqkv: f32(a.dqkv, [d.N, 3 * d.C], '(B·T, 3C)'),
+      qkv: { t: a.qkv },
+      out: f32(a.out, [d.N, d.C], nc),
+      saved: f32(a.saved, attentionSavedShape(d, variant), what),
+      dout: f32(a.dout, [d.N, d.C], nc),
+    },
+    { distinct: 'all' },
+  );
   const kernel = attentionKernel(gpu, d.hs, opts.kernel);
   const defs = defines(gpu, 'BWD', d.hs, kernel, op);
   const label = `attentionBackward ${variant} B${d.B} T${d.T} C${d.C} H${d.H} ${kernel}`;

@@ -17,7 +17,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { alignedOffset, distinctBuffers, dtype, fail, finite, sameDevice, tensorArg } from './args.js';
+import { checkArgs, distinctBuffers, fail, finite, type TensorArg } from './args.js';
 
 export const CLUSTER = {
   /** Workgroup size of the per-element passes (assign, apply) and the per-centroid passes. */
@@ -135,16 +135,13 @@ export function createClusterState(gpu: Gpu, n: number, K: number, opts: { centr
   }
 }
 
-function arg(name: string, t: Tensor, dt: 'f32' | 'u32', size?: number, what?: string): void {
-  tensorArg(OP, name, t);
-  dtype(OP, name, t, dt);
-  if (size !== undefined && t.size !== size)
-    fail(OP, `${name} must have ${size} elements${what ? ` (${what})` : ''}, got shape [${t.shape}] (${t.size})`);
-  alignedOffset(OP, name, t);
+/** An operand bound in element ranges: `dt`, at an aligned offset, with `size` elements (`what`: like which) when given. */
+function row(t: Tensor | undefined, dt: 'f32' | 'u32', size?: number, what?: string): TensorArg {
+  return { t, dtype: dt, size, what: what && `(${what})`, aligned: true };
 }
 
+/** K, checked (as the operand's checkArgs `check`). The cluster kernels' buffer rules are their own (distinctBuffers). */
 function centroidCount(t: Tensor, name = 'centroids'): number {
-  arg(name, t, 'f32');
   if (t.size > CLUSTER.MAX_K) fail(OP, `${name} must hold K ≤ ${CLUSTER.MAX_K} values (K = 2^bits, bits ≤ 8), got ${t.size}`);
   return t.size;
 }
@@ -208,12 +205,14 @@ export interface ClusterAssignArgs {
 /** assign[i] = index of the centroid nearest to w[i] (ties → lower index); NONE where mask[i] = 0. */
 export async function clusterAssign(gpu: Gpu, a: ClusterAssignArgs): Promise<Dispatch[]> {
   if (!a || typeof a !== 'object') fail(OP, 'clusterAssign needs { w, mask, centroids, assign }');
-  arg('w', a.w, 'f32');
-  const n = a.w.size;
-  arg('mask', a.mask, 'f32', n, 'like w');
-  arg('assign', a.assign, 'u32', n, 'like w');
-  const K = centroidCount(a.centroids);
-  sameDevice(OP, ['w', a.w], ['mask', a.mask], ['centroids', a.centroids], ['assign', a.assign]);
+  const n = a.w?.size;
+  checkArgs(OP, {
+    w: row(a.w, 'f32'),
+    mask: row(a.mask, 'f32', n, 'like w'),
+    assign: row(a.assign, 'u32', n, 'like w'),
+    centroids: { ...row(a.centroids, 'f32'), check: centroidCount },
+  });
+  const K = a.centroids.size;
   distinctBuffers(OP, ['assign', a.assign], ['w', a.w]);
   distinctBuffers(OP, ['assign', a.assign], ['mask', a.mask]);
   distinctBuffers(OP, ['assign', a.assign], ['centroids', a.centroids]);
@@ -247,29 +246,23 @@ export interface ClusterReduceArgs {
 /** sums[c] = Σ values[i] and counts[c] = #i over the members i of cluster c (two dispatches). */
 export async function clusterReduce(gpu: Gpu, a: ClusterReduceArgs): Promise<Dispatch[]> {
   if (!a || typeof a !== 'object') fail(OP, 'clusterReduce needs { values, assign, partialSums, partialCounts, sums, counts }');
-  arg('values', a.values, 'f32');
-  const n = a.values.size;
-  arg('assign', a.assign, 'u32', n, 'like values');
-  const K = centroidCount(a.sums, 'sums');
-  arg('counts', a.counts, 'u32', K, 'like sums');
+  const n = a.values?.size;
+  checkArgs(OP, {
+    values: row(a.values, 'f32'),
+    assign: row(a.assign, 'u32', n, 'like values'),
+    sums: { ...row(a.sums, 'f32'), check: (t) => centroidCount(t, 'sums') },
+    counts: row(a.counts, 'u32', a.sums?.size, 'like sums'),
+    partialSums: row(a.partialSums, 'f32'),
+    partialCounts: row(a.partialCounts, 'u32'),
+  });
+  const K = a.sums.size;
   const G = clusterChunks(n);
-  arg('partialSums', a.partialSums, 'f32');
-  arg('partialCounts', a.partialCounts, 'u32');
   for (const [nm, t] of [
     ['partialSums', a.partialSums],
     ['partialCounts', a.partialCounts],
   ] as const) {
     if (t.size < G * K) fail(OP, `${nm} must hold at least chunks·K = ${G}·${K} = ${G * K} values for n = ${n}, got ${t.size}`);
   }
-  sameDevice(
-    OP,
-    ['values', a.values],
-    ['assign', a.assign],
-    ['partialSums', a.partialSums],
-    ['partialCounts', a.partialCounts],
-    ['sums', a.sums],
-    ['counts', a.counts],
-  );
   distinctBuffers(OP, ['values', a.values], ['assign', a.assign], ['partialSums', a.partialSums], ['partialCounts', a.partialCounts]);
   distinctBuffers(OP, ['partialSums', a.partialSums], ['partialCounts', a.partialCounts], ['sums', a.sums], ['counts', a.counts]);
   const label = `cluster.reduce n=${n} K=${K}`;
@@ -303,11 +296,17 @@ export interface ClusterUpdateArgs {
 /** centroids[c] = sums[c] / counts[c] where counts[c] > 0. */
 export async function clusterUpdate(gpu: Gpu, a: ClusterUpdateArgs): Promise<Dispatch[]> {
   if (!a || typeof a !== 'object') fail(OP, 'clusterUpdate needs { centroids, sums, counts }');
-  const K = centroidCount(a.centroids);
-  arg('sums', a.sums, 'f32', K, 'like centroids');
-  arg('counts', a.counts, 'u32', K, 'like centroids');
-  sameDevice(OP, ['centroids', a.centroids], ['sums', a.sums], ['counts', a.counts]);
-  distinctBuffers(OP, ['centroids', a.centroids], ['sums', a.sums], ['counts', a.counts]);
+  const K0 = a.centroids?.size;
+  checkArgs(
+    OP,
+    {
+      centroids: { ...row(a.centroids, 'f32'), check: centroidCount },
+      sums: row(a.sums, 'f32', K0, 'like centroids'),
+      counts: row(a.counts, 'u32', K0, 'like centroids'),
+    },
+    { distinct: 'all' },
+  );
+  const K = a.centroids.size;
   return [
     await record(
       gpu,
@@ -330,11 +329,13 @@ export interface ClusterSgdArgs {
 /** centroids[c] −= lr · grads[c]. */
 export async function clusterSgd(gpu: Gpu, a: ClusterSgdArgs): Promise<Dispatch[]> {
   if (!a || typeof a !== 'object') fail(OP, 'clusterSgd needs { centroids, grads, lr }');
-  const K = centroidCount(a.centroids);
-  arg('grads', a.grads, 'f32', K, 'like centroids');
+  checkArgs(
+    OP,
+    { centroids: { ...row(a.centroids, 'f32'), check: centroidCount }, grads: row(a.grads, 'f32', a.centroids?.size, 'like centroids') },
+    { distinct: 'all' },
+  );
+  const K = a.centroids.size;
   finite(OP, 'lr', a.lr);
-  sameDevice(OP, ['centroids', a.centroids], ['grads', a.grads]);
-  distinctBuffers(OP, ['centroids', a.centroids], ['grads', a.grads]);
   return [await record(gpu, 'sgd_centroids', `cluster.sgd K=${K}`, params(gpu, 1, K, a.lr), { cent: a.centroids, sums: a.grads }, [1, 1, 1])];
 }
 
@@ -349,13 +350,18 @@ export interface ClusterApplyArgs {
 /** w[i] = centroids[assign[i]] where mask[i] ≠ 0, else exactly 0. */
 export async function clusterApply(gpu: Gpu, a: ClusterApplyArgs): Promise<Dispatch[]> {
   if (!a || typeof a !== 'object') fail(OP, 'clusterApply needs { w, mask, assign, centroids }');
-  arg('w', a.w, 'f32');
-  const n = a.w.size;
-  arg('mask', a.mask, 'f32', n, 'like w');
-  arg('assign', a.assign, 'u32', n, 'like w');
-  const K = centroidCount(a.centroids);
-  sameDevice(OP, ['w', a.w], ['mask', a.mask], ['assign', a.assign], ['centroids', a.centroids]);
-  distinctBuffers(OP, ['w', a.w], ['mask', a.mask], ['assign', a.assign], ['centroids', a.centroids]);
+  const n = a.w?.size;
+  checkArgs(
+    OP,
+    {
+      w: row(a.w, 'f32'),
+      mask: row(a.mask, 'f32', n, 'like w'),
+      assign: row(a.assign, 'u32', n, 'like w'),
+      centroids: { ...row(a.centroids, 'f32'), check: centroidCount },
+    },
+    { distinct: 'all' },
+  );
+  const K = a.centroids.size;
   return [
     await record(
       gpu,

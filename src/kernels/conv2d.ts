@@ -17,24 +17,31 @@ import { bindGroup, checkWorkgroups, grid, uniformParams, type Dispatch } from '
 import { pipelines } from '../gpu/pipeline.js';
 import { STORAGE, type Tensor } from '../gpu/tensor.js';
 import { hasSubgroups8 } from './matmul.js';
-import { dtype, fail, rank, sameDevice, shapeIs } from './args.js';
-
-/** A per-axis value: one number for both axes, or [h, w]. */
-export type Conv2dPair = number | readonly [number, number];
-
-export interface Conv2dGeometryOptions {
-  /** Step between windows, default 1. */
-  stride?: Conv2dPair;
-  /** Zeros added on each side, default 0. */
-  padding?: Conv2dPair;
-}
-
-export interface Conv2dOptions extends Conv2dGeometryOptions {
-  bias?: Tensor;
-  activation?: 'none' | 'relu';
-}
-
 import type { Conv2dDims } from '../reference/conv2d.js';
+import { checkArgs } from './args.js';
+import {
+  activationOf,
+  conv2dBackwardDataDims,
+  conv2dBackwardFilterDims,
+  conv2dDims,
+  NCHW,
+  NOHW,
+  OIHW,
+  type Conv2dGeometryOptions,
+  type Conv2dOptions,
+} from './conv2d-dims.js';
+
+export {
+  conv2dBackwardDataDims,
+  conv2dBackwardFilterDims,
+  conv2dDims,
+  conv2dOutputSize,
+  conv2dWeightShape,
+  type Conv2dFilterGradOptions,
+  type Conv2dGeometryOptions,
+  type Conv2dOptions,
+  type Conv2dPair,
+} from './conv2d-dims.js';
 export type { Conv2dDims };
 
 export const CONV2D_WG = 64;
@@ -42,113 +49,6 @@ export const CONV2D_WG = 64;
 const REDUCE_TARGET_INVOCATIONS = 2048;
 /** Fewest output positions per chunk (below that the second stage costs more than it saves). */
 const MIN_CHUNK = 32;
-
-function pairOf(op: string, name: string, v: Conv2dPair | undefined, dflt: number, min: number): [number, number] {
-  if (v === undefined) return [dflt, dflt];
-  const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= min;
-  const what = min > 0 ? 'a positive integer' : 'a non-negative integer';
-  if (typeof v === 'number') {
-    if (!ok(v)) fail(op, `${name} must be ${what} or a pair [h, w] of them, got ${v}`);
-    return [v, v];
-  }
-  if (!Array.isArray(v) || v.length !== 2 || !ok(v[0]) || !ok(v[1])) {
-    fail(op, `${name} must be ${what} or a pair [h, w] of them, got ${JSON.stringify(v)}`);
-  }
-  return [v[0], v[1]];
-}
-
-/** Output size along one axis (may be < 1 when the kernel does not fit). */
-export function conv2dOutputSize(size: number, kernel: number, stride: number, pad: number): number {
-  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
-}
-
-/**
- * Validates the geometry of a convolution of an input (N, C, H, W) with a kernel (OC, C, KH, KW)
- * and returns every size. `xName`/`wName` name the arguments in errors.
- */
-function geometry(
-  op: string,
-  xShape: readonly number[],
-  wShape: readonly number[],
-  opts: Conv2dGeometryOptions,
-  xName: string,
-  wName: string,
-): Conv2dDims {
-  const [SH, SW] = pairOf(op, 'stride', opts.stride, 1, 1);
-  const [PH, PW] = pairOf(op, 'padding', opts.padding, 0, 0);
-  const [N, C, H, W] = xShape as [number, number, number, number];
-  const [OC, WC, KH, KW] = wShape as [number, number, number, number];
-  if (WC !== C) {
-    fail(op, `${wName} must have shape [OC, C, KH, KW] with C = ${C} input channels (${xName} is [${xShape}]), got [${wShape}]`);
-  }
-  if (KH > H + 2 * PH || KW > W + 2 * PW) {
-    fail(
-      op,
-      `kernel ${KH}x${KW} (${wName} [${wShape}]) is larger than the padded input ` +
-        `${H + 2 * PH}x${W + 2 * PW} (${xName} [${xShape}] with padding [${PH}, ${PW}])`,
-    );
-  }
-  return { N, C, H, W, OC, KH, KW, SH, SW, PH, PW, OH: conv2dOutputSize(H, KH, SH, PH), OW: conv2dOutputSize(W, KW, SW, PW) };
-}
-
-function activationOf(op: string, a: unknown): 'none' | 'relu' {
-  const act = a ?? 'none';
-  if (act !== 'none' && act !== 'relu') fail(op, `activation must be 'none' or 'relu', got '${String(act)}'`);
-  return act;
-}
-
-/** Checks x, w (and bias, activation, stride, padding) of a forward convolution. */
-export function conv2dDims(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Conv2dDims {
-  const op = 'conv2d';
-  rank(op, 'x', x, 4, '(N, C, H, W)');
-  rank(op, 'w', w, 4, '(OC, C, KH, KW)');
-  dtype(op, 'x', x, 'f32');
-  dtype(op, 'w', w, 'f32');
-  const d = geometry(op, x.shape, w.shape, opts, 'x', 'w');
-  if (opts.bias) {
-    rank(op, 'bias', opts.bias, 1, '(OC)');
-    dtype(op, 'bias', opts.bias, 'f32');
-    shapeIs(op, 'bias', opts.bias, [d.OC]);
-  }
-  activationOf(op, opts.activation);
-  sameDevice(op, ['x', x], ['w', w], ['bias', opts.bias]);
-  return d;
-}
-
-/** Throws unless `v` is 4 positive integers. */
-function shape4(op: string, name: string, v: readonly number[], what: string): void {
-  if (!Array.isArray(v) || v.length !== 4 || v.some((d) => !Number.isInteger(d) || d < 1)) {
-    fail(op, `${name} must be 4 positive integers ${what}, got ${JSON.stringify(v)}`);
-  }
-}
-
-/** Checks dy and w against the input shape (N, C, H, W) of a convolution's data gradient. */
-export function conv2dBackwardDataDims(dy: Tensor, w: Tensor, inputShape: readonly number[], opts: Conv2dGeometryOptions = {}): Conv2dDims {
-  const op = 'conv2dBackwardData';
-  shape4(op, 'inputShape', inputShape, '(N, C, H, W)');
-  rank(op, 'dy', dy, 4, '(N, OC, OH, OW)');
-  rank(op, 'w', w, 4, '(OC, C, KH, KW)');
-  dtype(op, 'dy', dy, 'f32');
-  dtype(op, 'w', w, 'f32');
-  const d = geometry(op, inputShape, w.shape, opts, 'inputShape', 'w');
-  shapeIs(op, 'dy', dy, [d.N, d.OC, d.OH, d.OW]);
-  sameDevice(op, ['dy', dy], ['w', w]);
-  return d;
-}
-
-/** Checks x and dy against the kernel shape (OC, C, KH, KW) of a convolution's filter gradient. */
-export function conv2dBackwardFilterDims(x: Tensor, dy: Tensor, weightShape: readonly number[], opts: Conv2dGeometryOptions = {}): Conv2dDims {
-  const op = 'conv2dBackwardFilter';
-  shape4(op, 'weightShape', weightShape, '(OC, C, KH, KW)');
-  rank(op, 'x', x, 4, '(N, C, H, W)');
-  rank(op, 'dy', dy, 4, '(N, OC, OH, OW)');
-  dtype(op, 'x', x, 'f32');
-  dtype(op, 'dy', dy, 'f32');
-  const d = geometry(op, x.shape, weightShape, opts, 'x', 'weightShape');
-  shapeIs(op, 'dy', dy, [d.N, d.OC, d.OH, d.OW]);
-  sameDevice(op, ['x', x], ['dy', dy]);
-  return d;
-}
 
 function params(gpu: Gpu, label: string, d: Conv2dDims, chunk = 0, splits = 0, len = 0): GPUBuffer {
   return uniformParams(gpu, label, [
@@ -208,9 +108,7 @@ const dimsLabel = (d: Conv2dDims) => `${d.N}x${d.C}x${d.H}x${d.W} k${d.OC}x${d.K
 /** Dispatch records for y (N, OC, OH, OW) = conv(x, w) [+ bias] [→ relu]. */
 export async function conv2d(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor, opts: Conv2dOptions = {}): Promise<Dispatch[]> {
   const d = conv2dDims(x, w, opts);
-  rank('conv2d', 'y', y, 4, '(N, OC, OH, OW)');
-  shapeIs('conv2d', 'y', y, [d.N, d.OC, d.OH, d.OW]);
-  dtype('conv2d', 'y', y, 'f32');
+  checkArgs('conv2d', { y: { t: y, ...NOHW, shape: [d.N, d.OC, d.OH, d.OW] } });
   const relu = activationOf('conv2d', opts.activation) === 'relu';
   const ob = conv2dChannelBlock(d.OC);
   const sg = useSubgroups(gpu);
@@ -231,8 +129,7 @@ export async function conv2d(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor, opts: Co
 /** Dispatch records for dx (N, C, H, W) from dy (N, OC, OH, OW) and w (OC, C, KH, KW). */
 export async function conv2dBackwardData(gpu: Gpu, dy: Tensor, w: Tensor, dx: Tensor, opts: Conv2dGeometryOptions = {}): Promise<Dispatch[]> {
   const op = 'conv2dBackwardData';
-  rank(op, 'dx', dx, 4, '(N, C, H, W)');
-  dtype(op, 'dx', dx, 'f32');
+  checkArgs(op, { dx: { t: dx, ...NCHW } });
   const d = conv2dBackwardDataDims(dy, w, dx.shape, opts);
   if (useSubgroups(gpu) && d.SH === 1 && d.SW === 1 && d.PH < d.KH && d.PW < d.KW) {
     // stride 1: dx is the forward convolution of dy (zero-padded by K − 1 − P) with the
@@ -324,8 +221,7 @@ function twoStage(
 /** Dispatch records for dw (OC, C, KH, KW) = Σ_{n, oh, ow} dy[n, o, oh, ow] · x-patch. */
 export async function conv2dBackwardFilter(gpu: Gpu, x: Tensor, dy: Tensor, dw: Tensor, opts: Conv2dGeometryOptions = {}): Promise<Dispatch[]> {
   const op = 'conv2dBackwardFilter';
-  rank(op, 'dw', dw, 4, '(OC, C, KH, KW)');
-  dtype(op, 'dw', dw, 'f32');
+  checkArgs(op, { dw: { t: dw, ...OIHW } });
   const d = conv2dBackwardFilterDims(x, dy, dw.shape, opts);
   if (useSubgroups(gpu)) return filterSubgroups(gpu, x, dy, dw, d);
   const [stage1, reduce] = await Promise.all([
@@ -408,13 +304,9 @@ async function filterSubgroups(gpu: Gpu, x: Tensor, dy: Tensor, dw: Tensor, d: C
 /** Dispatch records for db (OC) = Σ_{n, oh, ow} dy (N, OC, OH, OW). */
 export async function conv2dBiasGrad(gpu: Gpu, dy: Tensor, db: Tensor): Promise<Dispatch[]> {
   const op = 'conv2dBiasGrad';
-  rank(op, 'dy', dy, 4, '(N, OC, OH, OW)');
-  dtype(op, 'dy', dy, 'f32');
+  checkArgs(op, { dy: { t: dy, ...NOHW } });
   const [N, OC, OH, OW] = dy.shape as [number, number, number, number];
-  rank(op, 'db', db, 1, '(OC)');
-  shapeIs(op, 'db', db, [OC]);
-  dtype(op, 'db', db, 'f32');
-  sameDevice(op, ['dy', dy], ['db', db]);
+  checkArgs(op, { dy: { t: dy }, db: { t: db, rank: 1, dtype: 'f32', shape: [OC], what: '(OC)' } });
   const d: Conv2dDims = { N, C: 1, H: OH, W: OW, OC, KH: 1, KW: 1, OH, OW, SH: 1, SW: 1, PH: 0, PW: 0 };
   const [stage1, reduce] = await Promise.all([
     pipelines(gpu).get('conv2d', defines(false, false), 'bias_partial'),
@@ -431,29 +323,4 @@ export async function conv2dBiasGrad(gpu: Gpu, dy: Tensor, db: Tensor): Promise<
     stage1,
     reduce,
   );
-}
-
-export interface Conv2dFilterGradOptions extends Conv2dGeometryOptions {
-  /** (KH, KW) of the kernel; with it the weight shape is (dy channels, x channels, KH, KW). */
-  kernelSize?: Conv2dPair;
-  /** The full weight shape (OC, C, KH, KW); give this or kernelSize. */
-  weightShape?: readonly number[];
-}
-
-/** The weight shape (OC, C, KH, KW) of a filter gradient from `weightShape` or `kernelSize`. */
-export function conv2dWeightShape(x: Tensor, dy: Tensor, opts: Conv2dFilterGradOptions): [number, number, number, number] {
-  const op = 'conv2dBackwardFilter';
-  rank(op, 'x', x, 4, '(N, C, H, W)');
-  rank(op, 'dy', dy, 4, '(N, OC, OH, OW)');
-  if (opts.weightShape !== undefined && opts.kernelSize !== undefined) fail(op, 'give weightShape or kernelSize, not both');
-  if (opts.weightShape !== undefined) {
-    const s = opts.weightShape;
-    if (!Array.isArray(s) || s.length !== 4 || s.some((v) => !Number.isInteger(v) || v < 1)) {
-      fail(op, `weightShape must be 4 positive integers (OC, C, KH, KW), got ${JSON.stringify(s)}`);
-    }
-    return [s[0]!, s[1]!, s[2]!, s[3]!];
-  }
-  if (opts.kernelSize === undefined) fail(op, 'needs kernelSize [KH, KW] or weightShape (OC, C, KH, KW)');
-  const [KH, KW] = pairOf(op, 'kernelSize', opts.kernelSize, 1, 1);
-  return [dy.shape[1]!, x.shape[1]!, KH, KW];
 }

@@ -17,7 +17,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { alignedOffset, dtype, elementRange, fail, sameDevice, sameRange, tensorArg, vec4Split } from './args.js';
+import { alignedOffset, checkArgs, elementRange, fail, sameRange, vec4Split, type TensorArg } from './args.js';
 
 export const ELEMENTWISE_WG = 256;
 
@@ -48,15 +48,12 @@ interface Operands {
 async function elementwise(gpu: Gpu, op: string, entry: Entry, o: Operands): Promise<Dispatch[]> {
   const [outName, out] = o.out;
   const ins = [o.x, o.y].filter((v): v is [string, Tensor] => v !== undefined);
-  for (const [name, t] of [...ins, o.out]) {
-    tensorArg(op, name, t);
-    dtype(op, name, t, 'f32');
-  }
+  // in place (an input that is `out`) is allowed: the buffer rule is inPlace's below
+  checkArgs(op, Object.fromEntries([...ins, o.out].map(([name, t]): [string, TensorArg] => [name, { t, dtype: 'f32' }])));
   const n = out.size;
   for (const [name, t] of ins) {
     if (t.size !== n) fail(op, `${name} must have ${n} elements like ${outName} [${out.shape}], got shape [${t.shape}]`);
   }
-  sameDevice(op, ...ins, o.out);
   const inPlace = (inp: [string, Tensor] | undefined): boolean => {
     if (!inp) return false;
     if (sameRange(inp[1], out)) return true;

@@ -11,7 +11,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { checkArgs, dtype, fail, rank } from './args.js';
+import { checkArgs, fail } from './args.js';
 
 /** Workgroup size of every pass, and the chunk length of the counting sort. */
 export const EMBEDDING_WG = 64;
@@ -26,15 +26,11 @@ export interface EmbeddingDims {
 
 /** Checks tokens (N) u32, table (V, C) f32 and pos (T, C) f32 (optional); returns the dims. */
 export function embeddingDims(tokens: Tensor, table: Tensor, pos?: Tensor, op = 'embedding'): EmbeddingDims {
-  rank(op, 'tokens', tokens, 1, '(N)');
-  if (tokens.dtype !== 'u32') fail(op, `tokens must have dtype u32, got ${tokens.dtype}`);
-  rank(op, 'table', table, 2, '(V, C)');
-  dtype(op, 'table', table, 'f32');
+  checkArgs(op, { tokens: { t: tokens, rank: 1, dtype: 'u32', what: '(N)' }, table: { t: table, rank: 2, dtype: 'f32', what: '(V, C)' } });
   const [V, C] = table.shape as [number, number];
   let T = 0;
   if (pos !== undefined) {
-    rank(op, 'pos', pos, 2, `(T, ${C})`);
-    dtype(op, 'pos', pos, 'f32');
+    checkArgs(op, { pos: { t: pos, rank: 2, dtype: 'f32', what: `(T, ${C})` } });
     if (pos.shape[1] !== C) fail(op, `pos must have shape (T, ${C}) like table's C, got [${pos.shape}]`);
     T = pos.shape[0]!;
   }
@@ -62,7 +58,12 @@ function params(gpu: Gpu, label: string, d: EmbeddingDims, G = 0): GPUBuffer {
 export async function embedding(gpu: Gpu, tokens: Tensor, table: Tensor, pos: Tensor | undefined, out: Tensor): Promise<Dispatch[]> {
   const op = 'embedding';
   const d = embeddingDims(tokens, table, pos, op);
-  checkArgs(op, { tokens: { t: tokens }, table: { t: table }, pos: { t: pos }, out: { t: out, dtype: 'f32', shape: [d.N, d.C], out: true } });
+  checkArgs(op, {
+    tokens: { t: tokens },
+    table: { t: table },
+    pos: { t: pos, optional: true },
+    out: { t: out, dtype: 'f32', shape: [d.N, d.C], out: true },
+  });
   const pipeline = await pipelines(gpu).get('embedding', defines(d.C, !!pos, false), 'forward');
   const u = params(gpu, 'embedding.params', d);
   const label = `embedding ${d.N}x${d.C} V=${d.V}${pos ? ` T=${d.T}` : ''}`;
@@ -112,7 +113,7 @@ export async function embeddingBackward(gpu: Gpu, a: EmbeddingBackwardArgs): Pro
     tokens: { t: tokens },
     dout: { t: dout, dtype: 'f32', shape: [d.N, d.C] },
     dtable: { t: dtable, out: true },
-    dpos: { t: dpos, out: true },
+    dpos: { t: dpos, out: true, optional: true },
   });
   const G = Math.ceil(d.N / EMBEDDING_WG);
   const sizes = embeddingScratchSizes(d.N, d.V);

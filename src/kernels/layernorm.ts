@@ -10,26 +10,18 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { checkArgs, dtype, fail, finite, rank, shapeIs, tensorArg } from './args.js';
+import { checkArgs, fail, finite } from './args.js';
 
 export const LAYERNORM_WG = 64;
 /** Rows per partial sum of dgamma/dbeta (stage 1). */
 export const LAYERNORM_ROWS = 32;
 export const LAYERNORM_EPS = 1e-5;
 
-function f32Arg(op: string, name: string, t: Tensor, shape: readonly number[]): void {
-  tensorArg(op, name, t);
-  dtype(op, name, t, 'f32');
-  shapeIs(op, name, t, shape);
-}
-
 /** Checks x (N, C), gamma (C) and beta (C, optional); returns (N, C). */
 export function layerNormDims(x: Tensor, gamma: Tensor, beta?: Tensor, op = 'layerNorm'): { N: number; C: number } {
-  rank(op, 'x', x, 2, '(N, C)');
-  dtype(op, 'x', x, 'f32');
+  checkArgs(op, { x: { t: x, rank: 2, dtype: 'f32', what: '(N, C)' } });
   const [N, C] = x.shape as [number, number];
-  f32Arg(op, 'gamma', gamma, [C]);
-  if (beta !== undefined) f32Arg(op, 'beta', beta, [C]);
+  checkArgs(op, { gamma: { t: gamma, dtype: 'f32', shape: [C] }, beta: { t: beta, dtype: 'f32', shape: [C], optional: true } });
   return { N, C };
 }
 

@@ -10,7 +10,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { distinctBuffers, dtype, fail, rank, sameDevice, shapeIs, tensorArg } from './args.js';
+import { checkArgs, fail } from './args.js';
 
 /** Workgroup size of every loss entry point. */
 export const LOSS_WG = 256;
@@ -23,8 +23,7 @@ const DEFINES = { WG: LOSS_WG };
 
 /** Checks that `stats` is an f32 tensor with at least LOSS_STATS.size entries. */
 export function checkStats(op: string, stats: Tensor): void {
-  tensorArg(op, 'stats', stats);
-  dtype(op, 'stats', stats, 'f32');
+  checkArgs(op, { stats: { t: stats, dtype: 'f32' } });
   if (stats.size < LOSS_STATS.size) fail(op, `stats must have at least ${LOSS_STATS.size} entries, got shape [${stats.shape}]`);
 }
 
@@ -36,12 +35,10 @@ export function createStats(gpu: Gpu, label = 'loss.stats'): Tensor {
 /** Checks the operands of softmaxCrossEntropy and returns (B, C). */
 export function softmaxCrossEntropyDims(logits: Tensor, labels: Tensor): { B: number; C: number } {
   const op = 'softmaxCrossEntropy';
-  rank(op, 'logits', logits, 2, '(B, C)');
-  dtype(op, 'logits', logits, 'f32');
+  checkArgs(op, { logits: { t: logits, rank: 2, dtype: 'f32', what: '(B, C)' }, labels: { t: labels, rank: 1, what: '(B)' } });
   const [B, C] = logits.shape as [number, number];
-  rank(op, 'labels', labels, 1, '(B)');
   if (labels.dtype !== 'u32' && labels.dtype !== 'i32') fail(op, `labels must have dtype u32 (or i32), got ${labels.dtype}`);
-  shapeIs(op, 'labels', labels, [B]);
+  checkArgs(op, { labels: { t: labels, shape: [B] } });
   return { B, C };
 }
 
@@ -49,12 +46,13 @@ export function softmaxCrossEntropyDims(logits: Tensor, labels: Tensor): { B: nu
 export async function softmaxCrossEntropy(gpu: Gpu, logits: Tensor, labels: Tensor, dlogits: Tensor, stats: Tensor): Promise<Dispatch[]> {
   const op = 'softmaxCrossEntropy';
   const { B, C } = softmaxCrossEntropyDims(logits, labels);
-  rank(op, 'dlogits', dlogits, 2, '(B, C)');
-  dtype(op, 'dlogits', dlogits, 'f32');
-  shapeIs(op, 'dlogits', dlogits, [B, C]);
+  const operands = { logits: { t: logits }, labels: { t: labels } };
+  checkArgs(
+    op,
+    { ...operands, dlogits: { t: dlogits, rank: 2, dtype: 'f32', shape: [B, C], what: '(B, C)' }, stats: { t: stats } },
+    { distinct: 'all' },
+  );
   checkStats(op, stats);
-  sameDevice(op, ['logits', logits], ['labels', labels], ['dlogits', dlogits], ['stats', stats]);
-  distinctBuffers(op, ['logits', logits], ['labels', labels], ['dlogits', dlogits], ['stats', stats]);
   const pipeline = await pipelines(gpu).get('loss', DEFINES, 'softmax_ce');
   const params = uniformParams(gpu, 'softmaxCrossEntropy.params', [
     ['u32', B],
@@ -76,11 +74,7 @@ export async function softmaxCrossEntropy(gpu: Gpu, logits: Tensor, labels: Tens
 /** Checks the operands of mse and returns (B, D). */
 export function mseDims(pred: Tensor, target: Tensor): { B: number; D: number } {
   const op = 'mse';
-  tensorArg(op, 'pred', pred);
-  tensorArg(op, 'target', target);
-  dtype(op, 'pred', pred, 'f32');
-  dtype(op, 'target', target, 'f32');
-  shapeIs(op, 'target', target, pred.shape);
+  checkArgs(op, { pred: { t: pred, dtype: 'f32' }, target: { t: target, dtype: 'f32', shape: pred?.shape } });
   const B = pred.shape[0]!;
   return { B, D: pred.size / B };
 }
@@ -97,12 +91,12 @@ export function msePartials(n: number): number {
 export async function mse(gpu: Gpu, pred: Tensor, target: Tensor, dpred: Tensor, stats: Tensor): Promise<Dispatch[]> {
   const op = 'mse';
   const { B, D } = mseDims(pred, target);
-  tensorArg(op, 'dpred', dpred);
-  dtype(op, 'dpred', dpred, 'f32');
-  shapeIs(op, 'dpred', dpred, pred.shape);
+  checkArgs(
+    op,
+    { pred: { t: pred }, target: { t: target }, dpred: { t: dpred, dtype: 'f32', shape: pred.shape }, stats: { t: stats } },
+    { distinct: 'all' },
+  );
   checkStats(op, stats);
-  sameDevice(op, ['pred', pred], ['target', target], ['dpred', dpred], ['stats', stats]);
-  distinctBuffers(op, ['pred', pred], ['target', target], ['dpred', dpred], ['stats', stats]);
   const G = msePartials(B * D);
   const [partialPipe, finalPipe] = await Promise.all([
     pipelines(gpu).get('loss', DEFINES, 'mse_partial'),

@@ -14,7 +14,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, checkWorkgroups, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { dtype, fail, rank, sameDevice, shapeIs } from './args.js';
+import { checkArgs, fail } from './args.js';
 
 export type MatmulVariant = 'cpu' | 'gpu';
 
@@ -36,10 +36,10 @@ export interface MatmulDims {
 /** Checks operands and returns (M, N, K). */
 export function matmulDims(a: Tensor, b: Tensor, opts: MatmulOptions = {}): MatmulDims {
   const op = 'matmul';
-  rank(op, 'a', a, 2, '(M, K), or (K, M) with transposeA');
-  rank(op, 'b', b, 2, '(K, N), or (N, K) with transposeB');
-  dtype(op, 'a', a, 'f32');
-  dtype(op, 'b', b, 'f32');
+  checkArgs(op, {
+    a: { t: a, rank: 2, dtype: 'f32', what: '(M, K), or (K, M) with transposeA' },
+    b: { t: b, rank: 2, dtype: 'f32', what: '(K, N), or (N, K) with transposeB' },
+  });
   const [M, Ka] = opts.transposeA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
   const [Kb, N] = opts.transposeB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
   if (Ka !== Kb) {
@@ -49,15 +49,11 @@ export function matmulDims(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Matm
         `(a [${a.shape}]${opts.transposeA ? ' transposed' : ''}, b [${b.shape}]${opts.transposeB ? ' transposed' : ''})`,
     );
   }
-  if (opts.bias) {
-    rank(op, 'bias', opts.bias, 1, '(N)');
-    shapeIs(op, 'bias', opts.bias, [N]);
-  }
+  checkArgs(op, { a: { t: a }, b: { t: b }, bias: { t: opts.bias || undefined, rank: 1, shape: [N], what: '(N)', optional: true } });
   const act = opts.activation ?? 'none';
   if (act !== 'none' && act !== 'relu') fail(op, `activation must be 'none' or 'relu', got '${act}'`);
   const v = opts.variant ?? 'auto';
   if (v !== 'auto' && v !== 'cpu' && v !== 'gpu') fail(op, `variant must be 'auto', 'cpu' or 'gpu', got '${v}'`);
-  sameDevice(op, ['a', a], ['b', b], ['bias', opts.bias]);
   return { M, N, K: Ka };
 }
 
@@ -105,8 +101,7 @@ export function matmulVariant(gpu: Gpu, requested: MatmulOptions['variant'] = 'a
 /** Dispatch records for out = op(a)·op(b) [+ bias] [→ relu]. */
 export async function matmul(gpu: Gpu, a: Tensor, b: Tensor, out: Tensor, opts: MatmulOptions = {}): Promise<Dispatch[]> {
   const { M, N, K } = matmulDims(a, b, opts);
-  rank('matmul', 'out', out, 2, '(M, N)');
-  shapeIs('matmul', 'out', out, [M, N]);
+  checkArgs('matmul', { out: { t: out, rank: 2, shape: [M, N], what: '(M, N)' } });
   const tA = !!opts.transposeA,
     tB = !!opts.transposeB;
   const variant = matmulVariant(gpu, opts.variant);
@@ -145,10 +140,9 @@ export async function matmul(gpu: Gpu, a: Tensor, b: Tensor, out: Tensor, opts: 
 
 /** Dispatch records for db (N) = Σ_m dy (M, N). */
 export async function colsum(gpu: Gpu, dy: Tensor, db: Tensor): Promise<Dispatch[]> {
-  rank('colsum', 'dy', dy, 2, '(M, N)');
+  checkArgs('colsum', { dy: { t: dy, rank: 2, what: '(M, N)' } });
   const [M, N] = dy.shape as [number, number];
-  rank('colsum', 'db', db, 1, '(N)');
-  shapeIs('colsum', 'db', db, [N]);
+  checkArgs('colsum', { db: { t: db, rank: 1, shape: [N], what: '(N)' } });
   const defines = {
     TRANS_A: false,
     TRANS_B: false,

@@ -11,7 +11,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { checkArgs, dtype, fail, rank, sameDevice, shapeIs } from './args.js';
+import { checkArgs, fail } from './args.js';
 
 /** A per-axis value: one number for both axes, or [h, w]. */
 export type MaxPool2dPair = number | readonly [number, number];
@@ -64,8 +64,7 @@ export function maxPool2dGeometry(op: string, xShape: readonly number[], opts: M
 
 /** Checks x (N, C, H, W) and the options; returns the sizes. */
 export function maxPool2dDims(x: Tensor, opts: MaxPool2dOptions = {}): MaxPool2dDims {
-  rank('maxPool2d', 'x', x, 4, '(N, C, H, W)');
-  dtype('maxPool2d', 'x', x, 'f32');
+  checkArgs('maxPool2d', { x: { t: x, rank: 4, dtype: 'f32', what: '(N, C, H, W)' } });
   return maxPool2dGeometry('maxPool2d', x.shape, opts);
 }
 
@@ -107,13 +106,12 @@ const dimsLabel = (d: MaxPool2dDims) => `${d.N}x${d.C}x${d.H}x${d.W} k${d.KH}x${
 export async function maxPool2d(gpu: Gpu, x: Tensor, y: Tensor, argmax: Tensor, opts: MaxPool2dOptions = {}): Promise<Dispatch[]> {
   const op = 'maxPool2d';
   const d = maxPool2dDims(x, opts);
-  rank(op, 'y', y, 4, '(N, C, OH, OW)');
-  rank(op, 'argmax', argmax, 4, '(N, C, OH, OW)');
-  shapeIs(op, 'y', y, [d.N, d.C, d.OH, d.OW]);
-  shapeIs(op, 'argmax', argmax, [d.N, d.C, d.OH, d.OW]);
-  dtype(op, 'y', y, 'f32');
-  dtype(op, 'argmax', argmax, 'u32');
-  sameDevice(op, ['x', x], ['y', y], ['argmax', argmax]);
+  const out = [d.N, d.C, d.OH, d.OW];
+  checkArgs(op, {
+    x: { t: x },
+    y: { t: y, rank: 4, what: '(N, C, OH, OW)', dtype: 'f32', shape: out },
+    argmax: { t: argmax, rank: 4, what: '(N, C, OH, OW)', dtype: 'u32', shape: out },
+  });
   const pipeline = await pipelines(gpu).get('pool', { WG: POOL_WG });
   const label = `maxPool2d ${dimsLabel(d)}`;
   const p = params(gpu, 'maxPool2d.params', d);
@@ -131,10 +129,9 @@ export async function maxPool2d(gpu: Gpu, x: Tensor, y: Tensor, argmax: Tensor, 
 /** Dispatch records for dx (N, C, H, W) from dy and argmax (N, C, OH, OW). */
 export async function maxPool2dBackward(gpu: Gpu, dy: Tensor, argmax: Tensor, dx: Tensor, opts: MaxPool2dOptions = {}): Promise<Dispatch[]> {
   const op = 'maxPool2dBackward';
-  rank(op, 'dx', dx, 4, '(N, C, H, W)');
-  dtype(op, 'dx', dx, 'f32');
+  checkArgs(op, { dx: { t: dx, rank: 4, dtype: 'f32', what: '(N, C, H, W)' } });
   const d = maxPool2dBackwardDims(dy, argmax, dx.shape, opts);
-  sameDevice(op, ['dy', dy], ['dx', dx]);
+  checkArgs(op, { dy: { t: dy }, dx: { t: dx } });
   // Windows that do not overlap: each output scatters into its own cell (no conflicts).
   const tiles = d.SH >= d.KH && d.SW >= d.KW;
   const pipeline = await pipelines(gpu).get('pool', { WG: POOL_WG }, tiles ? 'backward_tiles' : 'backward');

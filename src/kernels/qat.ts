@@ -14,23 +14,20 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { alignedOffset, distinctBuffers, dtype, fail, sameDevice, tensorArg } from './args.js';
+import { checkArgs, fail, type TensorArg } from './args.js';
 import { CLUSTER } from './cluster.js';
 
 export const QAT = { WG: 256 } as const;
 
 const OP = 'qat';
 
-function arg(name: string, t: Tensor, dt: 'f32' | 'u32', size?: number, what?: string): void {
-  tensorArg(OP, name, t);
-  dtype(OP, name, t, dt);
-  if (size !== undefined && t.size !== size)
-    fail(OP, `${name} must have ${size} elements${what ? ` (${what})` : ''}, got shape [${t.shape}] (${t.size})`);
-  alignedOffset(OP, name, t);
+/** An operand bound in element ranges: `dt`, at an aligned offset, with n elements like w when n is given. */
+function row(t: Tensor | undefined, dt: 'f32' | 'u32', n?: number): TensorArg {
+  return { t, dtype: dt, size: n, what: '(like w)', aligned: true };
 }
 
+/** K, checked (as the centroids operand's checkArgs `check`). */
 function centroidCount(t: Tensor): number {
-  arg('centroids', t, 'f32');
   if (t.size > CLUSTER.MAX_K) fail(OP, `centroids must hold K ≤ ${CLUSTER.MAX_K} values (K = 2^bits, bits ≤ 8), got ${t.size}`);
   return t.size;
 }
@@ -79,14 +76,19 @@ export interface QatSnapArgs {
 /** latent = w; w = centroids[nearest] where mask ≠ 0, else 0; assign = nearest (NONE where pruned). */
 export async function qatSnap(gpu: Gpu, a: QatSnapArgs): Promise<Dispatch[]> {
   if (!a || typeof a !== 'object') fail(OP, 'qatSnap needs { w, mask, latent, centroids, assign }');
-  arg('w', a.w, 'f32');
-  const n = a.w.size;
-  arg('mask', a.mask, 'f32', n, 'like w');
-  arg('latent', a.latent, 'f32', n, 'like w');
-  arg('assign', a.assign, 'u32', n, 'like w');
-  const K = centroidCount(a.centroids);
-  sameDevice(OP, ['w', a.w], ['mask', a.mask], ['latent', a.latent], ['centroids', a.centroids], ['assign', a.assign]);
-  distinctBuffers(OP, ['w', a.w], ['mask', a.mask], ['latent', a.latent], ['centroids', a.centroids], ['assign', a.assign]);
+  const n = a.w?.size;
+  checkArgs(
+    OP,
+    {
+      w: row(a.w, 'f32'),
+      mask: row(a.mask, 'f32', n),
+      latent: row(a.latent, 'f32', n),
+      assign: row(a.assign, 'u32', n),
+      centroids: { ...row(a.centroids, 'f32'), check: centroidCount },
+    },
+    { distinct: 'all' },
+  );
+  const K = a.centroids.size;
   return [
     await record(
       gpu,
@@ -114,22 +116,14 @@ export interface QatRestoreArgs {
 /** w = latent (with dampening: first grads += λ·(latent − w)). */
 export async function qatRestore(gpu: Gpu, a: QatRestoreArgs): Promise<Dispatch[]> {
   if (!a || typeof a !== 'object') fail(OP, 'qatRestore needs { w, latent, grads?, dampen? }');
-  arg('w', a.w, 'f32');
-  const n = a.w.size;
-  arg('latent', a.latent, 'f32', n, 'like w');
+  const n = a.w?.size;
+  checkArgs(OP, { w: row(a.w, 'f32'), latent: row(a.latent, 'f32', n) }, { distinct: 'all' });
   const damp = a.dampen ?? 0;
   if (typeof damp !== 'number' || !Number.isFinite(damp) || damp < 0) fail(OP, `dampen must be a finite number ≥ 0, got ${String(a.dampen)}`);
-  const bufs: [string, Tensor][] = [
-    ['w', a.w],
-    ['latent', a.latent],
-  ];
   if (damp > 0) {
     if (!a.grads) fail(OP, 'dampen > 0 needs grads (the gradient of w, (n) f32)');
-    arg('grads', a.grads!, 'f32', n, 'like w');
-    bufs.push(['grads', a.grads!]);
+    checkArgs(OP, { w: { t: a.w }, latent: { t: a.latent }, grads: row(a.grads, 'f32', n) }, { distinct: 'all' });
   }
-  sameDevice(OP, ...bufs);
-  distinctBuffers(OP, ...bufs);
   const wg = grid(gpu, Math.ceil(n / QAT.WG));
   if (damp === 0) return [await record(gpu, 'restore', `qat.restore n=${n}`, n, 0, { w: a.w, latent: a.latent }, wg)];
   return [await record(gpu, 'restore_damped', `qat.restore n=${n} dampen=${damp}`, n, 0, { w: a.w, latent: a.latent, grads: a.grads }, wg, damp)];
@@ -146,11 +140,12 @@ export interface QatInitArgs {
 /** centroids[k] = lo + (hi − lo)·k/(K − 1) over the kept weights' [lo, hi] ((lo + hi)/2 for K = 1; 0 if none kept). */
 export async function qatInitLinear(gpu: Gpu, a: QatInitArgs): Promise<Dispatch[]> {
   if (!a || typeof a !== 'object') fail(OP, 'qatInitLinear needs { w, mask, centroids }');
-  arg('w', a.w, 'f32');
-  const n = a.w.size;
-  arg('mask', a.mask, 'f32', n, 'like w');
-  const K = centroidCount(a.centroids);
-  sameDevice(OP, ['w', a.w], ['mask', a.mask], ['centroids', a.centroids]);
-  distinctBuffers(OP, ['w', a.w], ['mask', a.mask], ['centroids', a.centroids]);
+  const n = a.w?.size;
+  checkArgs(
+    OP,
+    { w: row(a.w, 'f32'), mask: row(a.mask, 'f32', n), centroids: { ...row(a.centroids, 'f32'), check: centroidCount } },
+    { distinct: 'all' },
+  );
+  const K = a.centroids.size;
   return [await record(gpu, 'init_linear', `qat.initLinear n=${n} K=${K}`, n, K, { w: a.w, mask: a.mask, cent: a.centroids }, [1, 1, 1])];
 }

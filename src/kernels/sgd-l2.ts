@@ -6,10 +6,10 @@
 //   g' = g + l2·w (i < decayEnd only), v = momentum·v + g', w = (w − lr·v)·mask; masked weights
 //   are written as exactly 0. n and decayEnd are uniforms. Updates w and v in place.
 import type { Gpu } from '../gpu/device.js';
-import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
-import { pipelines } from '../gpu/pipeline.js';
+import type { Dispatch } from '../gpu/dispatch.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { alignedOffset, distinctBuffers, dtype, elementRange, fail, sameDevice, tensorArg, vec4Split } from './args.js';
+import { checkArgs, fail } from './args.js';
+import { checkUpdate, updateRecords } from './fused-update.js';
 
 export const SGD_WG = 256;
 /** Entries of the hyper-parameter buffer. */
@@ -71,8 +71,11 @@ export function writeSgdHyper(hyper: Tensor, h: SgdHyper): void {
 }
 
 function checkHyper(op: string, hyper: Tensor): void {
-  tensorArg(op, 'hyper', hyper);
-  dtype(op, 'hyper', hyper, 'f32');
+  checkArgs(op, { hyper: { t: hyper, dtype: 'f32' } });
+  hyperSize(op, hyper);
+}
+
+function hyperSize(op: string, hyper: Tensor): void {
   if (hyper.size < 3) fail(op, `hyper must hold at least 3 entries [lr, momentum, l2], got shape [${hyper.shape}]`);
 }
 
@@ -81,35 +84,15 @@ export function sgdL2Check(params: SgdParams, hyper: Tensor | undefined, opts: S
   const op = 'sgdL2';
   if (!params || typeof params !== 'object') fail(op, 'params must be an object { w, g, v, mask? }');
   const { w, g, v, mask } = params;
-  tensorArg(op, 'w', w);
-  tensorArg(op, 'g', g);
-  tensorArg(op, 'v', v);
-  if (mask !== undefined) tensorArg(op, 'mask', mask);
-  const n = w.size;
-  for (const [name, t] of [
-    ['w', w],
-    ['g', g],
-    ['v', v],
-    ['mask', mask],
-  ] as const) {
-    if (!t) continue;
-    dtype(op, name, t, 'f32');
-    if (t.size !== n) fail(op, `${name} must have ${n} elements like w, got shape [${t.shape}] (${t.size})`);
-    alignedOffset(op, name, t);
-  }
-  if (hyper !== undefined) checkHyper(op, hyper);
-  if (opts.norm !== undefined) {
-    tensorArg(op, 'norm', opts.norm);
-    dtype(op, 'norm', opts.norm, 'f32');
-    if (opts.norm.size < 2) fail(op, `norm must hold [Σ g², ‖g‖] (gradNorm's output), got shape [${opts.norm.shape}]`);
-    if (hyper !== undefined && hyper.size < SGD_HYPER.size)
-      fail(op, `hyper must hold ${SGD_HYPER.size} entries [lr, momentum, l2, clip] to clip, got shape [${hyper.shape}]`);
-  }
-  const decayEnd = opts.decayEnd ?? n;
-  if (!Number.isInteger(decayEnd) || decayEnd < 0 || decayEnd > n) fail(op, `decayEnd must be an integer in [0, ${n}], got ${decayEnd}`);
-  sameDevice(op, ['w', w], ['g', g], ['v', v], ['mask', mask], ['hyper', hyper], ['norm', opts.norm]);
-  distinctBuffers(op, ['w', w], ['g', g], ['v', v], ['mask', mask], ['hyper', hyper], ['norm', opts.norm]);
-  return n;
+  return checkUpdate(op, { w, g, v, mask }, hyper, opts.norm, opts.decayEnd, () => {
+    if (hyper !== undefined) hyperSize(op, hyper);
+    const norm = opts.norm;
+    if (norm !== undefined) {
+      if (norm.size < 2) fail(op, `norm must hold [Σ g², ‖g‖] (gradNorm's output), got shape [${norm.shape}]`);
+      if (hyper !== undefined && hyper.size < SGD_HYPER.size)
+        fail(op, `hyper must hold ${SGD_HYPER.size} entries [lr, momentum, l2, clip] to clip, got shape [${hyper.shape}]`);
+    }
+  });
 }
 
 /**
@@ -122,27 +105,5 @@ export async function sgdL2(gpu: Gpu, params: SgdParams, hyper: Tensor, opts: Sg
   if (hyper === undefined) fail('sgdL2', 'hyper must be a Tensor [lr, momentum, l2]');
   const decayEnd = opts.decayEnd ?? n;
   const { w, g, v, mask } = params;
-  const { body, tail } = vec4Split(gpu, n);
-  const out: Dispatch[] = [];
-  const part = async (vec4: boolean, start: number, count: number): Promise<void> => {
-    const pipeline = await pipelines(gpu).get('sgd-l2', { MASK: !!mask, VEC4: vec4, CLIP: !!opts.norm, WG: SGD_WG });
-    const items = vec4 ? count / 4 : count;
-    const uni = uniformParams(gpu, 'sgdL2.params', [
-      ['u32', items],
-      ['u32', decayEnd],
-      ['u32', start],
-    ]);
-    const label = `sgdL2 ${n}${mask ? ' masked' : ''}${opts.norm ? ' clipped' : ''}${vec4 ? '' : ' tail'}`;
-    const r = (t: Tensor | undefined) => (t ? elementRange(t, start, count) : undefined);
-    out.push({
-      label,
-      pipeline,
-      bindGroup: bindGroup(gpu, pipeline, label, [uni, hyper, r(w), r(g), r(v), r(mask), opts.norm]),
-      workgroups: grid(gpu, Math.ceil(items / SGD_WG)),
-      owned: [uni],
-    });
-  };
-  if (body > 0) await part(true, 0, body);
-  if (tail > 0) await part(false, body, tail);
-  return out;
+  return updateRecords(gpu, { op: 'sgdL2', shader: 'sgd-l2', wg: SGD_WG, n, decayEnd, pad: 0, hyper, rows: [w, g, v, mask], mask, norm: opts.norm });
 }

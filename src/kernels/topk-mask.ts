@@ -10,7 +10,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
-import { dtype, fail, finite, inRange, sameDevice } from './args.js';
+import { checkArgs, fail, finite, inRange } from './args.js';
 
 export interface TopkView {
   /** First element, counted from element 0 of `weights` (and of `mask`). */
@@ -58,8 +58,7 @@ export function kFor(n: number, sparsity: number): number {
 
 /** Checks weights, sparsity and views; returns k = kFor(total view length, sparsity) and that total. */
 export function topkCount(weights: Tensor, sparsity: number, views?: readonly TopkView[]): { k: number; total: number } {
-  if (!weights || !Array.isArray(weights.shape)) fail(OP, 'weights must be a Tensor');
-  dtype(OP, 'weights', weights, 'f32');
+  checkArgs(OP, { weights: { t: weights, dtype: 'f32' } });
   inRange(OP, 'sparsity', sparsity, 0, 1);
   const { total } = topkViews(weights.size, views);
   return { k: kFor(total, sparsity), total };
@@ -113,55 +112,17 @@ function reuse(t: Tensor | undefined, gpu: Gpu, n: number, label: string): Tenso
   return createTensor(gpu, [n], undefined, { dtype: 'u32', label });
 }
 
-/** Dispatch records that write the top-k mask of `weights` (over `views`) into `mask`, with k read from the GPU. */
-export async function topkMask(gpu: Gpu, args: TopkMaskArgs): Promise<TopkMaskPlan> {
-  const { weights, mask, k } = args ?? ({} as TopkMaskArgs);
-  for (const [name, t] of [
-    ['weights', weights],
-    ['mask', mask],
-    ['k', k],
-  ] as const) {
-    if (!t || !Array.isArray(t.shape)) fail(OP, `${name} must be a Tensor`);
-    if (t.isDisposed) fail(OP, `${name} was disposed`);
-  }
-  dtype(OP, 'weights', weights, 'f32');
-  dtype(OP, 'mask', mask, 'f32');
-  dtype(OP, 'k', k, 'u32');
-  if (k.size !== 1) fail(OP, `k must hold one u32, got shape [${k.shape}]`);
-  if (mask.size !== weights.size) fail(OP, `mask must have the ${weights.size} elements of weights, got shape [${mask.shape}] (${mask.size})`);
-  sameDevice(OP, ['weights', weights], ['mask', mask], ['k', k]);
-  if (weights.gpu !== gpu) fail(OP, 'weights lives on another GPU device');
-  const { views, total } = topkViews(weights.size, args.views);
+/** weights as vec4<u32> for the aligned body of each block: a whole number of vec4s (≥ 1; a tensor of < 4 elements has no aligned body, it gets a dummy binding, added to `owned`). */
+function vec4Body(gpu: Gpu, weights: Tensor, owned: GPUBuffer[]): GPUBufferBinding {
+  if (weights.byteLength >= 16) return { buffer: weights.buffer, offset: weights.offset, size: Math.floor(weights.byteLength / 16) * 16 };
+  const dummy = gpu.device.createBuffer({ label: 'topkMask.w4', size: 16, usage: 0x80 });
+  owned.push(dummy);
+  return { buffer: dummy };
+}
 
-  const blocks = topkBlocks(views);
-  const nblocks = blocks.length / 2;
-  const [st0, hist0, eq0] = args.scratch ?? [];
-  const state = reuse(st0, gpu, 16, 'topkMask.state');
-  const hist = reuse(hist0, gpu, 2048, 'topkMask.hist');
-  const eq = reuse(eq0, gpu, nblocks, 'topkMask.eq');
-  const scratch = [state, hist, eq];
-
-  // weights as vec4<u32> for the aligned body of each block: a whole number of vec4s (≥ 1; a
-  // tensor of < 4 elements has no aligned body, it gets a dummy binding)
-  const owned: GPUBuffer[] = [];
-  let w4: GPUBufferBinding;
-  if (weights.byteLength >= 16) {
-    w4 = { buffer: weights.buffer, offset: weights.offset, size: Math.floor(weights.byteLength / 16) * 16 };
-  } else {
-    const dummy = gpu.device.createBuffer({ label: 'topkMask.w4', size: 16, usage: 0x80 });
-    owned.push(dummy);
-    w4 = { buffer: dummy };
-  }
-  const table = gpu.device.createBuffer({ label: 'topkMask.blocks', size: blocks.byteLength, usage: 0x80 | 0x8, mappedAtCreation: true });
-  new Uint32Array(table.getMappedRange()).set(blocks);
-  table.unmap();
-
-  const defines = { WG: TOPK_WG };
-  const get = (entry: string) => pipelines(gpu).get('topk-mask', defines, entry);
-  const [pInit, pHist, pSelect, pCount, pBoundary, pMask] = await Promise.all(
-    ['init', 'hist_pass', 'select_digit', 'count_eq', 'boundary', 'mask_pass'].map(get),
-  );
-  const params = TOPK_PASSES.map(({ shift, bits }, i) => {
+/** The uniforms of the three radix passes (digit shift, digit mask, prefix mask, bins, blocks, total). */
+function passParams(gpu: Gpu, nblocks: number, total: number): GPUBuffer[] {
+  return TOPK_PASSES.map(({ shift, bits }, i) => {
     const pmask = (0x7fffffff & ~(2 ** (shift + bits) - 1)) >>> 0;
     return uniformParams(gpu, `topkMask.params${i}`, [
       ['u32', shift],
@@ -174,12 +135,25 @@ export async function topkMask(gpu: Gpu, args: TopkMaskArgs): Promise<TopkMaskPl
       ['u32', 0],
     ]);
   });
-  const last = params[params.length - 1]!;
-  const blockGrid = grid(gpu, nblocks);
-  const one = [1, 1, 1] as const;
-  const name = `topkMask n=${total}${views.length > 1 ? ` views=${views.length}` : ''}`;
+}
+
+/** The topk-mask bindings (0..8), each entry point binding only the ones it uses. */
+interface TopkBindings {
+  weights: Tensor;
+  mask: Tensor;
+  table: GPUBuffer;
+  k: Tensor;
+  state: Tensor;
+  hist: Tensor;
+  eq: Tensor;
+  w4: GPUBufferBinding;
+}
+
+/** A bind-group maker for the topk-mask entry points. */
+function binder(gpu: Gpu, t: TopkBindings) {
+  const { weights, mask, table, k, state, hist, eq, w4 } = t;
   //          0       1        2     3      4  5      6     7
-  const bind = (
+  return (
     pl: GPUComputePipeline,
     label: string,
     uni: GPUBuffer,
@@ -205,6 +179,44 @@ export async function topkMask(gpu: Gpu, args: TopkMaskArgs): Promise<TopkMaskPl
       b.eq ? eq : undefined,
       b.w4 ? w4 : undefined,
     ]);
+}
+
+/** Dispatch records that write the top-k mask of `weights` (over `views`) into `mask`, with k read from the GPU. */
+export async function topkMask(gpu: Gpu, args: TopkMaskArgs): Promise<TopkMaskPlan> {
+  const { weights, mask, k } = args ?? ({} as TopkMaskArgs);
+  checkArgs(OP, { weights: { t: weights, dtype: 'f32' }, mask: { t: mask, dtype: 'f32' }, k: { t: k, dtype: 'u32' } });
+  if (k.size !== 1) fail(OP, `k must hold one u32, got shape [${k.shape}]`);
+  if (mask.size !== weights.size) fail(OP, `mask must have the ${weights.size} elements of weights, got shape [${mask.shape}] (${mask.size})`);
+  if (weights.gpu !== gpu) fail(OP, 'weights lives on another GPU device');
+  const { views, total } = topkViews(weights.size, args.views);
+
+  const blocks = topkBlocks(views);
+  const nblocks = blocks.length / 2;
+  const [st0, hist0, eq0] = args.scratch ?? [];
+  const state = reuse(st0, gpu, 16, 'topkMask.state');
+  const hist = reuse(hist0, gpu, 2048, 'topkMask.hist');
+  const eq = reuse(eq0, gpu, nblocks, 'topkMask.eq');
+  const scratch = [state, hist, eq];
+
+  // weights as vec4<u32> for the aligned body of each block: a whole number of vec4s (≥ 1; a
+  // tensor of < 4 elements has no aligned body, it gets a dummy binding)
+  const owned: GPUBuffer[] = [];
+  const w4 = vec4Body(gpu, weights, owned);
+  const table = gpu.device.createBuffer({ label: 'topkMask.blocks', size: blocks.byteLength, usage: 0x80 | 0x8, mappedAtCreation: true });
+  new Uint32Array(table.getMappedRange()).set(blocks);
+  table.unmap();
+
+  const defines = { WG: TOPK_WG };
+  const get = (entry: string) => pipelines(gpu).get('topk-mask', defines, entry);
+  const [pInit, pHist, pSelect, pCount, pBoundary, pMask] = await Promise.all(
+    ['init', 'hist_pass', 'select_digit', 'count_eq', 'boundary', 'mask_pass'].map(get),
+  );
+  const params = passParams(gpu, nblocks, total);
+  const last = params[params.length - 1]!;
+  const blockGrid = grid(gpu, nblocks);
+  const one = [1, 1, 1] as const;
+  const name = `topkMask n=${total}${views.length > 1 ? ` views=${views.length}` : ''}`;
+  const bind = binder(gpu, { weights, mask, table, k, state, hist, eq, w4 });
 
   const dispatches: Dispatch[] = [];
   dispatches.push({

@@ -6,7 +6,7 @@ import * as adw from '../kernels/adamw.js';
 import * as emb from '../kernels/embedding.js';
 import * as ew from '../kernels/elementwise.js';
 import * as ln from '../kernels/layernorm.js';
-import { fail, positiveInt } from '../kernels/args.js';
+import { checkArgs, fail, positiveInt } from '../kernels/args.js';
 import { runOwned, runPlan } from './run-owned.js';
 
 export const transformerOps = {
@@ -73,7 +73,7 @@ export const transformerOps = {
     if (!opts || typeof opts !== 'object') fail(op, 'opts must be an object { V, T? }');
     positiveInt(op, 'V', opts.V);
     if (opts.T !== undefined) positiveInt(op, 'T', opts.T);
-    if (!dout || !Array.isArray(dout.shape) || dout.shape.length !== 2) fail(op, `dout must be 2-D (N, C), got shape [${dout?.shape}]`);
+    checkArgs(op, { dout: { t: dout, rank: 2, what: '(N, C)' } });
     const gpu = dout.gpu,
       C = dout.shape[1]!;
     const dtable = createTensor(gpu, [opts.V, C], undefined, { label: 'embeddingBackward.dtable' });

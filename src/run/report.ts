@@ -28,64 +28,51 @@ export async function buildReport(
         : layerStats(l.name, l.spec.kind, [l.inShape[l.inShape.length - 1]!], new Float32Array(0), dense);
     });
   const last = summary?.history[summary.history.length - 1];
-  if (net.spec.task === 'language') {
-    return {
-      model: cfg.model,
-      data: cfg.data,
-      task: net.spec.task,
-      layers,
-      total: totals(layers, file),
-      metrics: {
-        trainLoss: last?.loss,
-        trainBitsPerByte: last?.bitsPerByte,
-        testLoss: test.loss,
-        testAccuracy: test.accuracy,
-        testBitsPerByte: test.bitsPerByte,
-        testPerplexity: test.perplexity,
-        prunedTestBitsPerByte: pruned?.bitsPerByte,
-      },
-      timing: summary
-        ? {
-            steps: summary.steps,
-            epochs: summary.epochs,
-            wallSeconds: summary.wallSeconds,
-            samplesPerSec: summary.samplesPerSec,
-            msPerStep: summary.msPerStep,
-            cpuRecordShare: summary.cpuRecordShare,
-          }
-        : { steps: 0, epochs: 0, wallSeconds: 0, samplesPerSec: 0, msPerStep: 0, cpuRecordShare: 0 },
-      config: JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>,
-      adapter,
-    };
-  }
+  const metrics: RunReport['metrics'] =
+    net.spec.task === 'language'
+      ? {
+          trainLoss: last?.loss,
+          trainBitsPerByte: last?.bitsPerByte,
+          testLoss: test.loss,
+          testAccuracy: test.accuracy,
+          testBitsPerByte: test.bitsPerByte,
+          testPerplexity: test.perplexity,
+          prunedTestBitsPerByte: pruned?.bitsPerByte,
+        }
+      : {
+          trainLoss: last?.loss,
+          prunedTestAccuracy: pruned?.accuracy,
+          prunedTestMse: pruned?.mse,
+          testLoss: test.loss,
+          testAccuracy: test.accuracy,
+          testMse: test.mse,
+          testPsnr: test.psnr,
+        };
   return {
     model: cfg.model,
     data: cfg.data,
     task: net.spec.task,
     layers,
     total: totals(layers, file),
-    metrics: {
-      trainLoss: last?.loss,
-      prunedTestAccuracy: pruned?.accuracy,
-      prunedTestMse: pruned?.mse,
-      testLoss: test.loss,
-      testAccuracy: test.accuracy,
-      testMse: test.mse,
-      testPsnr: test.psnr,
-    },
-    timing: summary
-      ? {
-          steps: summary.steps,
-          epochs: summary.epochs,
-          wallSeconds: summary.wallSeconds,
-          samplesPerSec: summary.samplesPerSec,
-          msPerStep: summary.msPerStep,
-          cpuRecordShare: summary.cpuRecordShare,
-        }
-      : { steps: 0, epochs: 0, wallSeconds: 0, samplesPerSec: 0, msPerStep: 0, cpuRecordShare: 0 },
+    metrics,
+    timing: timingOf(summary),
     config: JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>,
     adapter,
   };
+}
+
+/** The report's timing section (all 0 without a training summary). */
+function timingOf(summary: TrainSummary | undefined): RunReport['timing'] {
+  return summary
+    ? {
+        steps: summary.steps,
+        epochs: summary.epochs,
+        wallSeconds: summary.wallSeconds,
+        samplesPerSec: summary.samplesPerSec,
+        msPerStep: summary.msPerStep,
+        cpuRecordShare: summary.cpuRecordShare,
+      }
+    : { steps: 0, epochs: 0, wallSeconds: 0, samplesPerSec: 0, msPerStep: 0, cpuRecordShare: 0 };
 }
 
 /** The byte counts of a compressed export, for the report. */

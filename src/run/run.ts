@@ -58,13 +58,11 @@ async function resumeFrom(gpu: Gpu, resume: string, given: RunConfig): Promise<{
   return { net: r.net, step: r.step, cfg: { ...r.cfg, ...defined } };
 }
 
-async function runLocked(
-  gpu: Gpu,
-  given: RunConfig,
-  hooks: RunHooks,
-  resume: string | undefined,
-  locks: RunLock[],
-): Promise<{ report: RunReport; net: Network; summary: TrainSummary }> {
+/**
+ * Opens a run: the network (resumed, or created and optionally initialised from a state_dict), its
+ * configuration, the data and the QAT options; takes the run folder's lock. Disposes the network on a failure.
+ */
+async function openRun(gpu: Gpu, given: RunConfig, resume: string | undefined, locks: RunLock[]) {
   let net: Network;
   let startStep = 0;
   let cfg = given;
@@ -109,6 +107,17 @@ async function runLocked(
     net.dispose();
     throw e;
   }
+  return { net, startStep, cfg, data, qat };
+}
+
+async function runLocked(
+  gpu: Gpu,
+  given: RunConfig,
+  hooks: RunHooks,
+  resume: string | undefined,
+  locks: RunLock[],
+): Promise<{ report: RunReport; net: Network; summary: TrainSummary }> {
+  const { net, startStep, cfg, data, qat } = await openRun(gpu, given, resume, locks);
   const stepsPerEpoch = Math.floor(sampleCount(net.spec, data.train) / cfg.batch);
   const totalSteps = Math.min(cfg.maxSteps ?? Infinity, cfg.epochs * stepsPerEpoch);
   hooks.onStart?.({ totalSteps, startStep, params: net.paramCount });
