@@ -125,7 +125,8 @@ async function recommendCommand(f: RecFlags): Promise<void> {
       if (f.out) {
         const { writeFileAtomic } = await import('../io/files.js');
         await writeFileAtomic(`${f.out}/model.slim.safetensors`, [c.bytes]);
-        say(`wrote ${f.out}/model.slim.safetensors (${c.bytes.length} bytes)`);
+        await writeFileAtomic(`${f.out}/items.json`, [new TextEncoder().encode(JSON.stringify(t.log.items) + '\n')]);
+        say(`wrote ${f.out}/model.slim.safetensors (${c.bytes.length} bytes) and items.json (the model's items, sorted)`);
       }
     }
     if (f.out) {
