@@ -30,13 +30,14 @@ async function loadModel(dir: string): Promise<{ file: Uint8Array; items: string
   if (dir === 'none') return undefined;
   if (dir === 'auto' || dir === 'pretrained' || dir.startsWith('gpt:') || dir.startsWith('pretrained:'))
     throw new CliError(
-      "slimgpu: --interactions needs --model DIR (a folder written by `slimgpu train --task recommend --model rec:dae-D --compress --out DIR`: model.slim.safetensors + items.json) or --model none (adaptive counts alone)",
+      'slimgpu: --interactions needs --model DIR (a folder written by `slimgpu train --task recommend --model rec:dae-D --compress --out DIR`: model.slim.safetensors + items.json) or --model none (adaptive counts alone)',
     );
   const path = dir.endsWith('.slim.safetensors') ? dir : `${dir}/model.slim.safetensors`;
   const itemsPath = path.replace(/model\.slim\.safetensors$/, 'items.json');
   try {
     const items = JSON.parse(await readFile(itemsPath, 'utf8')) as unknown;
-    if (!Array.isArray(items) || !items.every((s) => typeof s === 'string')) throw new CliError(`slimgpu: ${itemsPath} is not a JSON list of item names`);
+    if (!Array.isArray(items) || !items.every((s) => typeof s === 'string'))
+      throw new CliError(`slimgpu: ${itemsPath} is not a JSON list of item names`);
     return { file: new Uint8Array(await readFile(path)), items };
   } catch (e) {
     if (e instanceof CliError) throw e;
@@ -66,7 +67,20 @@ export async function compressInteractions(f: InteractionsFlags): Promise<void> 
   say(
     f,
     out,
-    { input: f.interactions, output: out, interactions: n, users: c.users.length, items: c.items.length, bytes: r.bytes.length, modelBytes: r.modelBytes, namesBytes: r.namesBytes, rowBytes: rows, bitsPerInteraction: bits(r.bytes.length), params: p, seconds: (performance.now() - t0) / 1000 },
+    {
+      input: f.interactions,
+      output: out,
+      interactions: n,
+      users: c.users.length,
+      items: c.items.length,
+      bytes: r.bytes.length,
+      modelBytes: r.modelBytes,
+      namesBytes: r.namesBytes,
+      rowBytes: rows,
+      bitsPerInteraction: bits(r.bytes.length),
+      params: p,
+      seconds: (performance.now() - t0) / 1000,
+    },
     `${name}: ${n} interactions (${c.users.length} users, ${c.items.length} items) → ${r.bytes.length} bytes, ${bits(r.bytes.length).toFixed(3)} bits/interaction (model ${r.modelBytes} B = ${bits(r.modelBytes).toFixed(2)}, names ${r.namesBytes} B = ${bits(r.namesBytes).toFixed(2)}, rows ${rows} B = ${bits(rows).toFixed(2)}; tau ${p.tau}/64, lambda ${p.lambda}/256) in ${((performance.now() - t0) / 1000).toFixed(1)} s; wrote ${out === '-' ? 'stdout' : out}`,
   );
 }

@@ -75,8 +75,7 @@ function modelRows(c: CanonLog, modelItems: readonly string[] | undefined): Int3
 /** Codes a canonical log (with the model file and its sorted item names, or none: counts alone). */
 export function encodeLog(c: CanonLog, model?: { file: Uint8Array; items: readonly string[] }, p: StreamParams = SLIMR_DEFAULTS): EncodeResult {
   const tables = model ? daeTablesOf(model.file) : undefined;
-  if (model && tables!.nM !== model.items.length)
-    throw new LogCodecError(`the model has ${tables!.nM} items, its item list ${model.items.length}`);
+  if (model && tables!.nM !== model.items.length) throw new LogCodecError(`the model has ${tables!.nM} items, its item list ${model.items.length}`);
   const modelOf = modelRows(c, model?.items);
   const enc = new RangeEncoder();
   const ints = new IntCoder(1);

@@ -122,7 +122,7 @@ export class IntCoder {
     const hi = Math.floor(rest / 2 ** lowBits);
     this.top[nb]!.encode(enc, hi);
     rest -= hi * 2 ** lowBits;
-    for (let left = lowBits; left > 0; ) {
+    for (let left = lowBits; left > 0;) {
       const b = Math.min(8, left);
       left -= b;
       const d = Math.floor(rest / 2 ** left);
@@ -135,7 +135,7 @@ export class IntCoder {
     if (nb <= 1) return nb;
     const hb = Math.min(8, nb - 1);
     let x = 2 ** (nb - 1) + this.top[nb]!.decode(dec) * 2 ** (nb - 1 - hb);
-    for (let left = nb - 1 - hb; left > 0; ) {
+    for (let left = nb - 1 - hb; left > 0;) {
       const b = Math.min(8, left);
       left -= b;
       x += dec.decode(UNIFORM[b]!) * 2 ** left;
@@ -181,7 +181,8 @@ export class ItemScorer {
     if (!(maxAbs < 2 ** 40) || !(maxB < 2 ** 40)) throw new Error('rec.log: the model holds non-finite or huge values');
     let S = 13;
     while (S > 0 && (maxAbs * 2 ** S >= 1023 || maxB * 2 ** (2 * S) >= 2 ** 35)) S--;
-    if (maxAbs >= 1023 || maxB >= 2 ** 35) throw new Error(`rec.log: the model's values are too large to score in integers (max |w| ${maxAbs}, |b| ${maxB})`);
+    if (maxAbs >= 1023 || maxB >= 2 ** 35)
+      throw new Error(`rec.log: the model's values are too large to score in integers (max |w| ${maxAbs}, |b| ${maxB})`);
     this.S = S;
     const q = (a: Float32Array, sc: number) => Int32Array.from(a, (x) => Math.round(x * sc));
     this.Wq = q(m.W, 2 ** S);
