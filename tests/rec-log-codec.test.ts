@@ -106,3 +106,36 @@ describe('rec log codec (.slimr)', () => {
     for (let j = 0; j < nM; j++) expect(cum[j + 1]! - cum[j]!).toBeGreaterThan(0);
   });
 });
+
+describe('slimgpu compress --interactions / decompress (.slimr)', () => {
+  it('round-trips a CSV through the CLI functions, with a model folder and with none', async () => {
+    const { mkdtemp, readFile, rm, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { compressInteractions, decompressInteractions, isSlimrFile } = await import('../src/cli/interactions.js');
+    const dir = await mkdtemp(join(tmpdir(), 'slimgpu-slimr-'));
+    try {
+      const text = clusteredCsv(7, { rating: true, time: true, users: 40 });
+      const csv = join(dir, 'log.csv');
+      await writeFile(csv, text);
+      const m = clusterModel();
+      await writeFile(join(dir, 'model.slim.safetensors'), m.file);
+      await writeFile(join(dir, 'items.json'), JSON.stringify(m.items));
+      const want = canonicalCsv(canonicalLog(parseInteractionsCsv(text, 'log.csv'), columns(text)));
+      for (const model of [dir, 'none']) {
+        const out = join(dir, `log-${model === 'none' ? 'none' : 'model'}.slimr`);
+        await compressInteractions({ interactions: csv, model, output: out, quiet: true });
+        expect(await isSlimrFile(out)).toBe(true);
+        await decompressInteractions(out, { output: `${out}.csv`, quiet: true });
+        expect(await readFile(`${out}.csv`, 'utf8')).toBe(want);
+      }
+      await expect(compressInteractions({ interactions: csv, model: 'auto', output: join(dir, 'x.slimr') })).rejects.toThrow(/needs --model DIR/);
+      await expect(compressInteractions({ interactions: join(dir, 'nope.csv'), model: 'none', output: join(dir, 'y.slimr') })).rejects.toThrow(
+        /nope\.csv/,
+      );
+      expect(await isSlimrFile(csv)).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -128,7 +128,7 @@ export function decodeLog(bytes: Uint8Array): { csv: string; log: CanonLog } {
   const n = dv.getUint32(8, true),
     M = dv.getUint32(16, true);
   if (20 + M + 4 > bytes.length) throw new LogCodecError('the .slimr file is damaged (model size)');
-  const tables = flags & 4 ? daeTablesOf(bytes.subarray(20, 20 + M)) : undefined;
+  const tables = flags & 4 ? daeTablesOf(new Uint8Array(bytes.subarray(20, 20 + M))) : undefined; // a copy (a Buffer's slice is a view)
   const dec = new RangeDecoder(bytes.subarray(20 + M, bytes.length - 4), '.slimr stream');
   const names = new NameCoder();
   const flag = new AdaptiveSymbols(2);
