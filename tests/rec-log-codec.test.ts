@@ -82,6 +82,10 @@ describe('rec log codec (.slimr)', () => {
     const m = clusterModel();
     const c = canonicalLog(parseInteractionsCsv(clusteredCsv(6, { users: 10 }), 'g.csv'), ['user', 'item'], m.items);
     expect(() => encodeLog(c, { file: m.file, items: [...m.items].reverse() })).toThrow(/sorted/);
+    const many = 'user,item,rating\n' + Array.from({ length: 300 }, (_, k) => `u${k},i,${k / 7}`).join('\n');
+    expect(() => encodeLog(canonicalLog(parseInteractionsCsv(many, 'm.csv'), ['user', 'item', 'rating']))).toThrow(/at most 256/);
+    const neg = parseInteractionsCsv('user,item,timestamp\na,b,-5\n', 'n.csv');
+    expect(() => encodeLog(canonicalLog(neg, ['user', 'item', 'timestamp']))).toThrow(/timestamp -5/);
   });
 
   it('integer scores: the pair table and the direct path agree; tables always code every candidate', () => {

@@ -77,6 +77,7 @@ export function encodeLog(c: CanonLog, model?: { file: Uint8Array; items: readon
   const tables = model ? daeTablesOf(model.file) : undefined;
   if (model && tables!.nM !== model.items.length) throw new LogCodecError(`the model has ${tables!.nM} items, its item list ${model.items.length}`);
   const modelOf = modelRows(c, model?.items);
+  if ((c.ratingNames?.length ?? 0) > 256) throw new LogCodecError(`${c.ratingNames!.length} distinct ratings: the coder handles at most 256`);
   const enc = new RangeEncoder();
   const ints = new IntCoder(1);
   const names = new NameCoder();
