@@ -61,6 +61,7 @@ describe('rec log codec (.slimr)', () => {
     roundTrip(clusteredCsv(2, { rating: true, time: true }), model);
     roundTrip(clusteredCsv(3, { time: true }));
     roundTrip(clusteredCsv(4, { rating: true }), model);
+    roundTrip(clusteredCsv(5), { file: Buffer.from(model.file), items: model.items }); // a Node Buffer (readFileSync) as the model
   });
 
   it('writes the canonical form: sorted by user, time, item; duplicates once; quoted names; float32 ratings', () => {

@@ -33,7 +33,7 @@ export class LogCodecError extends Error {
 
 /** The rec:dae tables of a .slim.safetensors file (W = history.weight, V = item.weightᵀ, b = item.bias). */
 export function daeTablesOf(file: Uint8Array): DaeTables {
-  const m = decodeCompressed(file);
+  const m = decodeCompressed(new Uint8Array(file)); // a plain copy: the format reader misreads a Node Buffer (its slice is a view)
   const W = m.values.get('history.weight'),
     Vt = m.values.get('item.weight'),
     b = m.values.get('item.bias');
