@@ -100,9 +100,20 @@ describe('rec log codec (.slimr)', () => {
       V: Float32Array.from({ length: nM * D }, () => r() - 0.5),
       b: Float32Array.from({ length: nM }, () => 3 * (r() - 0.5)),
     };
-    const s = new ItemScorer(t);
-    const w = new Float64Array(nM);
-    for (const h of [3, 7, 7, 30]) s.add(h);
+    const s = new ItemScorer(t),
+      direct = new ItemScorer(t, false);
+    const w = new Float64Array(nM),
+      w2 = new Float64Array(nM);
+    const skip = new Uint8Array(nM);
+    skip[5] = 1;
+    for (const h of [3, 7, 7, 30]) {
+      s.add(h);
+      direct.add(h);
+      s.weights(80, 2, skip, w);
+      direct.weights(80, 2, skip, w2);
+      expect(Array.from(w2.subarray(2))).toEqual(Array.from(w.subarray(2)));
+      expect(w[5]).toBe(0);
+    }
     const total = s.weights(80, 0, undefined, w);
     expect(total).toBe(w.reduce((a, x) => a + x, 0));
     expect(Math.max(...w)).toBe(2 ** 28);

@@ -173,7 +173,11 @@ export class ItemScorer {
   private readonly hsum: Float64Array;
   k = 0;
 
-  constructor(readonly m: DaeTables) {
+  /** pairTable: false forces the direct path (tests compare the two). */
+  constructor(
+    readonly m: DaeTables,
+    pairTable = true,
+  ) {
     let maxAbs = 0,
       maxB = 0;
     for (const a of [m.W, m.V]) for (let i = 0; i < a.length; i++) maxAbs = Math.max(maxAbs, Math.abs(a[i]!));
@@ -190,7 +194,7 @@ export class ItemScorer {
     this.bq = Float64Array.from(m.b, (x) => Math.round(x * 2 ** (2 * S)));
     this.t = new Float64Array(m.nM);
     this.hsum = new Float64Array(m.D);
-    if (m.nM * m.nM <= MAX_PAIR_TABLE) {
+    if (pairTable && m.nM * m.nM <= MAX_PAIR_TABLE) {
       const { nM, D } = m;
       const P = new Int32Array(nM * nM);
       for (let h = 0; h < nM; h++)
