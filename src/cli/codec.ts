@@ -11,6 +11,7 @@ import { loadPredictorById, loadShippedPredictor } from '../codec/pretrained/ind
 import type { BytePredictor } from '../codec/predictor.js';
 import { decodeStream, encodeStream, isV5, type V5Header, type V5Stats } from '../codec/v5/index.js';
 import { shippedResolver } from '../codec/v5/shipped.js';
+import { compressInteractions, decompressInteractions, isSlimrFile } from './interactions.js';
 import { CliError, checkOutput, openInput, peek, readAll, removeInput, writeOutput, type Input, type Output } from './codec-io.js';
 import type { CodecProgress } from '../codec/model.js';
 import { GPT_CODEC_DEFAULTS, type GptCodecOptions } from '../codec/gpt.js';
@@ -238,8 +239,9 @@ async function compressGpt(input: Input, out: Output, f: CompressFlags): Promise
   );
 }
 
-async function compressCommand(file: string | undefined, f: CompressFlags): Promise<void> {
+async function compressCommand(file: string | undefined, f: CompressFlags & { interactions?: string }): Promise<void> {
   if (f.decompress) return decompressCommand(file, f);
+  if (f.interactions !== undefined) return compressInteractions(f); // src/cli/interactions.ts (issue 21)
   if (f.keep && f.rm) throw new CliError('slimgpu: --keep and --rm contradict each other');
   const gpt = f.model.startsWith('gpt:');
   if (!gpt && !['auto', 'none', 'pretrained'].includes(f.model) && !f.model.startsWith('pretrained:')) {
@@ -256,6 +258,7 @@ async function compressCommand(file: string | undefined, f: CompressFlags): Prom
 }
 
 async function decompressCommand(file: string | undefined, f: CommonFlags): Promise<void> {
+  if (await isSlimrFile(file)) return decompressInteractions(file!, f);
   if (f.keep && f.rm) throw new CliError('slimgpu: --keep and --rm contradict each other');
   const input = await openInput(file, '.slimz file');
   const out = outputOf(input, f, (p) => (p.endsWith('.slimz') ? p.slice(0, -6) : `${p}.out`));
@@ -333,6 +336,7 @@ export function addCodecCommands(program: Command): void {
       .argument('[file]', "the file to compress ('-' or none: stdin)"),
   )
     .option('-d, --decompress', 'decompress instead (as `slimgpu decompress`)')
+    .option('--interactions <log>', 'code an interaction log (CSV, debian-deps, movielens:DIR) to .slimr under --model DIR (rec:dae) or none')
     .option(
       '--model <model>',
       `auto (default: pretrained up to ${AUTO_PRETRAINED_MAX} bytes, none above), pretrained (the shipped integer model + CM: portable), pretrained:<id>, none (the CM alone, CPU only), or gpt:L-D-H-T (the prequential GPU GPT + CM: decodes ONLY on the same kind of adapter and driver)`,

@@ -125,7 +125,8 @@ async function recommendCommand(f: RecFlags): Promise<void> {
       if (f.out) {
         const { writeFileAtomic } = await import('../io/files.js');
         await writeFileAtomic(`${f.out}/model.slim.safetensors`, [c.bytes]);
-        say(`wrote ${f.out}/model.slim.safetensors (${c.bytes.length} bytes)`);
+        await writeFileAtomic(`${f.out}/items.json`, [new TextEncoder().encode(JSON.stringify(t.log.items) + '\n')]);
+        say(`wrote ${f.out}/model.slim.safetensors (${c.bytes.length} bytes) and items.json (the model's items, sorted)`);
       }
     }
     if (f.out) {
@@ -139,9 +140,9 @@ async function recommendCommand(f: RecFlags): Promise<void> {
   }
 }
 
-export function addRecommendCommand(program: Command): void {
-  program
-    .command('recommend')
+/** The training flags. */
+function trainingFlags(c: Command): Command {
+  return c
     .description('train a recommender (rec:mf-D) on interaction data; also `train --task recommend`')
     .option(
       '--model <name>',
@@ -174,7 +175,12 @@ export function addRecommendCommand(program: Command): void {
       '--eval-users <n>',
       "users ranked for the per-epoch validation (a seeded sample), or 'all'; the test ranks all",
       String(REC_DEFAULTS.evalUsers),
-    )
+    );
+}
+
+/** The data flags (filters, CSV columns, a saved dump). */
+function dataFlags(c: Command): Command {
+  return c
     .option(
       '--min-item-users <n>',
       'drop items seen by fewer users (default 5 for debian-deps, else 1)',
@@ -189,7 +195,12 @@ export function addRecommendCommand(program: Command): void {
     .option('--item-column <name>', 'interactions CSV: the item column')
     .option('--rating-column <name>', "interactions CSV: the rating column ('' = none)")
     .option('--timestamp-column <name>', 'interactions CSV: the timestamp column')
-    .option('--debian-file <path>', 'debian-deps: read this saved `apt-cache dumpavail` output instead of running apt-cache')
+    .option('--debian-file <path>', 'debian-deps: read this saved `apt-cache dumpavail` output instead of running apt-cache');
+}
+
+/** The --compress flags. */
+function compressFlags(c: Command): Command {
+  return c
     .option('--compress', 'after training: prune + fine-tune, k-means sharing, export; HR/NDCG after each stage')
     .option(
       '--user-sparsity <s>',
@@ -217,8 +228,12 @@ export function addRecommendCommand(program: Command): void {
       num('--fine-tune-epochs', { int: true, min: 0 }),
       REC_COMPRESS_DEFAULTS.fineTuneEpochs,
     )
-    .option('--fine-tune-lr <x>', 'learning rate of the masked fine-tuning', num('--fine-tune-lr', { min: 0 }), REC_COMPRESS_DEFAULTS.fineTuneLr)
-    .option('--out <dir>', 'write report.json (and with --compress model.slim.safetensors) here')
+    .option('--fine-tune-lr <x>', 'learning rate of the masked fine-tuning', num('--fine-tune-lr', { min: 0 }), REC_COMPRESS_DEFAULTS.fineTuneLr);
+}
+
+export function addRecommendCommand(program: Command): void {
+  compressFlags(dataFlags(trainingFlags(program.command('recommend'))))
+    .option('--out <dir>', 'write report.json (and with --compress model.slim.safetensors + items.json, the input of compress --interactions) here')
     .option('--json', 'print the report as JSON')
     .action(recommendCommand);
 }

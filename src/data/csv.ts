@@ -75,7 +75,8 @@ function splitFields(line: string, delimiter: string, where: () => string): stri
 }
 
 /** Parses numeric CSV text into a dataset. `source` names the text in errors. */
-export function parseCsv(text: string, opts: CsvOptions = {}, source = 'CSV'): RawDataset {
+/** The options' checks and the non-blank rows of a CSV text, all of the same column count (≥ 2). */
+function csvRows(text: string, opts: CsvOptions, source: string): { line: number; fields: string[] }[] {
   const delimiter = opts.delimiter ?? ',';
   if (typeof delimiter !== 'string' || delimiter.length === 0 || delimiter === '"')
     throw new DataError(`slimgpu.data: CSV delimiter must be a non-empty string other than '"', got ${JSON.stringify(delimiter)}`);
@@ -102,23 +103,63 @@ export function parseCsv(text: string, opts: CsvOptions = {}, source = 'CSV'): R
       throw new DataError(`slimgpu.data: ${source} line ${r.line} has ${r.fields.length} columns, expected ${cols} like line ${rows[0]!.line}`);
   }
   if (cols < 2) throw new DataError(`slimgpu.data: ${source} has ${cols} column; it needs at least one feature and the label column`);
+  return rows;
+}
+
+/** The label column's index from a name or a (negative: from the end) position. */
+function labelIndex(lc: number | string, names: string[] | undefined, cols: number, source: string): number {
+  if (typeof lc === 'string') {
+    if (!names) throw new DataError(`slimgpu.data: ${source}: labelColumn '${lc}' is a name, but the file has no header row`);
+    const label = names.indexOf(lc);
+    if (label < 0) throw new DataError(`slimgpu.data: ${source}: no column named '${lc}' (columns: ${names.join(', ')})`);
+    return label;
+  }
+  if (!Number.isInteger(lc) || lc >= cols || lc < -cols)
+    throw new DataError(`slimgpu.data: ${source}: labelColumn ${lc} is outside the ${cols} columns`);
+  return lc < 0 ? cols + lc : lc;
+}
+
+/** Class labels (integers in [0, 255], below numClasses) from the label column's values; errors name `source line L, column`. */
+function classLabels(
+  values: Float64Array,
+  lines: number[],
+  numClassesOpt: number | undefined,
+  source: string,
+  column: string,
+): { labels: Uint8Array; numClasses: number } {
+  const n = values.length;
+  const labels = new Uint8Array(n);
+  let maxLabel = 0;
+  for (let r = 0; r < n; r++) {
+    const v = values[r]!;
+    if (!Number.isInteger(v) || v < 0 || v > 255) {
+      throw new DataError(
+        `slimgpu.data: ${source} line ${lines[r]}, ${column}: label ${v} is not an integer in [0, 255] (use task: 'regression' for real-valued targets)`,
+      );
+    }
+    labels[r] = v;
+    if (v > maxLabel) maxLabel = v;
+  }
+  const numClasses = numClassesOpt ?? maxLabel + 1;
+  if (!Number.isInteger(numClasses) || numClasses < 1 || numClasses > 256)
+    throw new DataError(`slimgpu.data: ${source}: numClasses must be an integer in [1, 256], got ${numClasses}`);
+  for (let r = 0; r < n; r++) {
+    if (labels[r]! >= numClasses)
+      throw new DataError(`slimgpu.data: ${source} line ${lines[r]}, ${column}: label ${labels[r]} is not < numClasses = ${numClasses}`);
+  }
+  return { labels, numClasses };
+}
+
+export function parseCsv(text: string, opts: CsvOptions = {}, source = 'CSV'): RawDataset {
+  const task = opts.task ?? 'classification';
+  const rows = csvRows(text, opts, source);
+  const cols = rows[0]!.fields.length;
   const header = opts.header ?? 'auto';
   const hasHeader = header === 'auto' ? rows[0]!.fields.some((f) => !NUMBER.test(f)) : header;
   const names = hasHeader ? rows[0]!.fields : undefined;
   const data = hasHeader ? rows.slice(1) : rows;
   if (data.length === 0) throw new DataError(`slimgpu.data: ${source} has a header row but no data rows`);
-
-  const lc = opts.labelColumn ?? -1;
-  let label: number;
-  if (typeof lc === 'string') {
-    if (!names) throw new DataError(`slimgpu.data: ${source}: labelColumn '${lc}' is a name, but the file has no header row`);
-    label = names.indexOf(lc);
-    if (label < 0) throw new DataError(`slimgpu.data: ${source}: no column named '${lc}' (columns: ${names.join(', ')})`);
-  } else {
-    if (!Number.isInteger(lc) || lc >= cols || lc < -cols)
-      throw new DataError(`slimgpu.data: ${source}: labelColumn ${lc} is outside the ${cols} columns`);
-    label = lc < 0 ? cols + lc : lc;
-  }
+  const label = labelIndex(opts.labelColumn ?? -1, names, cols, source);
   const colName = (c: number) => (names ? ` ('${names[c]}')` : '');
 
   const n = data.length,
@@ -143,27 +184,8 @@ export function parseCsv(text: string, opts: CsvOptions = {}, source = 'CSV'): R
   if (task === 'regression') {
     return { ...base, task, labels: undefined, numClasses: 0, targets: Float32Array.from(values), targetDim: 1 };
   }
-  const labels = new Uint8Array(n);
-  let maxLabel = 0;
-  for (let r = 0; r < n; r++) {
-    const v = values[r]!;
-    if (!Number.isInteger(v) || v < 0 || v > 255) {
-      throw new DataError(
-        `slimgpu.data: ${source} line ${data[r]!.line}, column ${label + 1}${colName(label)}: label ${v} is not an integer in [0, 255] (use task: 'regression' for real-valued targets)`,
-      );
-    }
-    labels[r] = v;
-    if (v > maxLabel) maxLabel = v;
-  }
-  const numClasses = opts.numClasses ?? maxLabel + 1;
-  if (!Number.isInteger(numClasses) || numClasses < 1 || numClasses > 256)
-    throw new DataError(`slimgpu.data: ${source}: numClasses must be an integer in [1, 256], got ${numClasses}`);
-  for (let r = 0; r < n; r++) {
-    if (labels[r]! >= numClasses)
-      throw new DataError(
-        `slimgpu.data: ${source} line ${data[r]!.line}, column ${label + 1}${colName(label)}: label ${labels[r]} is not < numClasses = ${numClasses}`,
-      );
-  }
+  const lines = data.map((d) => d.line);
+  const { labels, numClasses } = classLabels(values, lines, opts.numClasses, source, `column ${label + 1}${colName(label)}`);
   return { ...base, task, labels, numClasses, targets: undefined, targetDim: 0 };
 }
 

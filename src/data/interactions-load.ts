@@ -8,7 +8,7 @@
 import { DataError } from './dataset.js';
 import { readFileBytes } from './files.js';
 import { parseDebianDeps, parseInteractionsCsv, parseMovieLens, type InteractionColumns, type InteractionLog } from './interactions.js';
-import { filterLog, leaveLastOut, type RecSplit } from './rec-split.js';
+import { filterLog, leaveLastOut, sortItems, type RecSplit } from './rec-split.js';
 
 export const REC_DATA_SOURCES = ['movielens:DIR', 'interactions:FILE.csv', 'debian-deps'] as const;
 
@@ -86,6 +86,6 @@ export async function loadInteractionLog(source: string, opts: RecDataOptions = 
 export async function loadRecData(source: string, opts: RecDataOptions = {}): Promise<{ log: InteractionLog; split: RecSplit }> {
   const raw = await loadInteractionLog(source, opts);
   const deb = source === 'debian-deps';
-  const log = filterLog(raw, { minItemUsers: opts.minItemUsers ?? (deb ? 5 : 1), minUserItems: opts.minUserItems ?? (deb ? 3 : 1) });
+  const log = sortItems(filterLog(raw, { minItemUsers: opts.minItemUsers ?? (deb ? 5 : 1), minUserItems: opts.minUserItems ?? (deb ? 3 : 1) }));
   return { log, split: leaveLastOut(log, opts.seed ?? 0) };
 }

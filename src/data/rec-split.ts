@@ -159,3 +159,11 @@ export function leaveLastOut(log: InteractionLog, seed = 0): RecSplit {
     timed: !!log.timestamp,
   };
 }
+
+/** The log with item ids renumbered in name order (JavaScript string order): a model trained on it lists its items sorted, which the .slimr coder needs. */
+export function sortItems(log: InteractionLog): InteractionLog {
+  const order = log.items.map((_, i) => i).sort((a, b) => (log.items[a]! < log.items[b]! ? -1 : log.items[a]! > log.items[b]! ? 1 : 0));
+  const rank = new Uint32Array(order.length);
+  order.forEach((i, r) => (rank[i] = r));
+  return { ...log, items: order.map((i) => log.items[i]!), item: log.item.map((i) => rank[i]!) };
+}

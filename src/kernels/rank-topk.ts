@@ -10,8 +10,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { tensorArg } from './args.js';
-import { dtype, fail, positiveInt, rank, sameDevice } from './args.js';
+import { checkArgs, fail, positiveInt } from './args.js';
 
 export const RANK_TOPK_WG = 64;
 /** Largest k (the private and shared list length). */
@@ -50,19 +49,14 @@ export async function rankTopk(gpu: Gpu, a: RankTopkArgs): Promise<Dispatch[]> {
   if (!a || typeof a !== 'object') fail(OP, 'args must be an object { scores, rows, rowptr, cols, outIdx, outVal, k, base? }');
   const { scores, rows, rowptr, cols, outIdx, outVal, k } = a;
   const base = a.base ?? 0;
-  rank(OP, 'scores', scores, 2, '(R, N)');
-  dtype(OP, 'scores', scores, 'f32');
-  for (const [n, t] of [
-    ['rows', rows],
-    ['rowptr', rowptr],
-    ['cols', cols],
-    ['outIdx', outIdx],
-  ] as const) {
-    tensorArg(OP, n, t);
-    dtype(OP, n, t, 'u32');
-  }
-  tensorArg(OP, 'outVal', outVal);
-  dtype(OP, 'outVal', outVal, 'f32');
+  checkArgs(OP, {
+    scores: { t: scores, rank: 2, what: '(R, N)', dtype: 'f32', out: true }, // exclude writes −FLT_MAX into it
+    rows: { t: rows, dtype: 'u32' },
+    rowptr: { t: rowptr, dtype: 'u32' },
+    cols: { t: cols, dtype: 'u32' },
+    outIdx: { t: outIdx, dtype: 'u32', out: true },
+    outVal: { t: outVal, dtype: 'f32', out: true },
+  });
   positiveInt(OP, 'k', k);
   if (k > RANK_TOPK_KMAX) fail(OP, `k must be ≤ ${RANK_TOPK_KMAX}, got ${k}`);
   if (!Number.isInteger(base) || base < 0) fail(OP, `base must be a non-negative integer, got ${base}`);
@@ -75,7 +69,6 @@ export async function rankTopk(gpu: Gpu, a: RankTopkArgs): Promise<Dispatch[]> {
   ] as const) {
     if (t.size < (base + R) * k) fail(OP, `${n} must hold (base + R)·k = ${(base + R) * k} entries, got ${t.size}`);
   }
-  sameDevice(OP, ['scores', scores], ['rows', rows], ['rowptr', rowptr], ['cols', cols], ['outIdx', outIdx], ['outVal', outVal]);
   const defines = { WG: RANK_TOPK_WG, KMAX: RANK_TOPK_KMAX };
   const variant = variantOf(a.variant);
   const [pe, pt] = await Promise.all(

@@ -9,8 +9,7 @@ import type { Gpu } from '../gpu/device.js';
 import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { tensorArg } from './args.js';
-import { dtype, fail, finite, rank, sameDevice, shapeIs } from './args.js';
+import { checkArgs, fail, finite } from './args.js';
 
 export const REC_SOFTMAX_WG = 64;
 
@@ -27,17 +26,11 @@ export interface RecSoftmaxArgs {
   scale?: number;
 }
 
-function checkIndex(op: string, perm: Tensor, rowptr: Tensor, base: number, B: number): void {
-  for (const [n, t] of [
-    ['perm', perm],
-    ['rowptr', rowptr],
-  ] as const) {
-    tensorArg(op, n, t);
-    dtype(op, n, t, 'u32');
-  }
+/** The sizes of the index operands (their dtypes are checked by checkArgs). */
+function checkIndex(op: string, perm: Tensor, rowptr: Tensor | undefined, base: number, B: number): void {
   if (!Number.isInteger(base) || base < 0) fail(op, `base must be a non-negative integer, got ${base}`);
   if (perm.size < base + B) fail(op, `perm must hold base + B = ${base + B} user ids, got ${perm.size}`);
-  if (rowptr.size < 2) fail(op, `rowptr must hold U + 1 ≥ 2 offsets, got ${rowptr.size}`);
+  if (rowptr && rowptr.size < 2) fail(op, `rowptr must hold U + 1 ≥ 2 offsets, got ${rowptr.size}`);
 }
 
 /** One dispatch: ds and loss of a batch (see the file comment). */
@@ -45,23 +38,20 @@ export async function recSoftmaxXent(gpu: Gpu, a: RecSoftmaxArgs): Promise<Dispa
   const op = 'recSoftmaxXent';
   if (!a || typeof a !== 'object') fail(op, 'args must be an object { scores, perm, rowptr, items, ds, loss, base?, scale? }');
   const { scores, perm, rowptr, items, ds, loss } = a;
-  rank(op, 'scores', scores, 2, '(B, N)');
-  dtype(op, 'scores', scores, 'f32');
+  checkArgs(op, {
+    scores: { t: scores, rank: 2, what: '(B, N)', dtype: 'f32' },
+    perm: { t: perm, dtype: 'u32' },
+    rowptr: { t: rowptr, dtype: 'u32' },
+    items: { t: items, dtype: 'u32' },
+    ds: { t: ds, dtype: 'f32', shape: scores?.shape, what: '(B, N) like scores', out: true },
+    loss: { t: loss, dtype: 'f32', out: true },
+  });
   const [B, N] = scores.shape as [number, number];
   const base = a.base ?? 0,
     scale = a.scale ?? 1 / B;
   finite(op, 'scale', scale);
   checkIndex(op, perm, rowptr, base, B);
-  tensorArg(op, 'items', items);
-  dtype(op, 'items', items, 'u32');
-  tensorArg(op, 'ds', ds);
-  dtype(op, 'ds', ds, 'f32');
-  shapeIs(op, 'ds', ds, [B, N]);
-  tensorArg(op, 'loss', loss);
-  dtype(op, 'loss', loss, 'f32');
   if (loss.size < base + B) fail(op, `loss must hold base + B = ${base + B} values, got ${loss.size}`);
-  if (ds.buffer === scores.buffer) fail(op, 'ds and scores must be in different GPU buffers');
-  sameDevice(op, ['scores', scores], ['perm', perm], ['rowptr', rowptr], ['items', items], ['ds', ds], ['loss', loss]);
   const pipeline = await pipelines(gpu).get('rec-softmax', { WG: REC_SOFTMAX_WG }, 'softmax_xent');
   const u = uniformParams(gpu, 'recSoftmaxXent.params', [
     ['u32', B],
@@ -94,23 +84,17 @@ export async function recScatterRows(gpu: Gpu, a: RecScatterArgs): Promise<Dispa
   const op = 'recScatterRows';
   if (!a || typeof a !== 'object') fail(op, 'args must be an object { drows?, perm, dtable, B?, base?, clear? }');
   const { drows, perm, dtable } = a;
-  rank(op, 'dtable', dtable, 2, '(U, C)');
-  dtype(op, 'dtable', dtable, 'f32');
+  checkArgs(op, {
+    dtable: { t: dtable, rank: 2, what: '(U, C)', dtype: 'f32', out: true },
+    drows: { t: a.clear ? undefined : drows, rank: 2, what: '(B, C)', dtype: 'f32' },
+    perm: { t: perm, dtype: 'u32' },
+  });
   const [U, C] = dtable.shape as [number, number];
-  if (!a.clear) {
-    rank(op, 'drows', drows!, 2, `(B, ${C})`);
-    dtype(op, 'drows', drows!, 'f32');
-    if (drows!.shape[1] !== C) fail(op, `drows must have ${C} columns like dtable, got shape [${drows!.shape}]`);
-    if (drows!.buffer === dtable.buffer) fail(op, 'drows and dtable must be in different GPU buffers');
-  }
+  if (!a.clear && drows!.shape[1] !== C) fail(op, `drows must have ${C} columns like dtable, got shape [${drows!.shape}]`);
   const B = a.B ?? drows?.shape[0];
   if (!Number.isInteger(B) || B! < 1) fail(op, `B must be a positive integer (or give drows), got ${B}`);
   const base = a.base ?? 0;
-  tensorArg(op, 'perm', perm);
-  dtype(op, 'perm', perm, 'u32');
-  if (!Number.isInteger(base) || base < 0) fail(op, `base must be a non-negative integer, got ${base}`);
-  if (perm.size < base + B!) fail(op, `perm must hold base + B = ${base + B!} user ids, got ${perm.size}`);
-  sameDevice(op, ['drows', a.clear ? undefined : drows], ['perm', perm], ['dtable', dtable]);
+  checkIndex(op, perm, undefined, base, B!);
   const entry = a.clear ? 'clear_rows' : 'scatter_rows';
   const pipeline = await pipelines(gpu).get('rec-softmax', { WG: REC_SOFTMAX_WG }, entry);
   const u = uniformParams(gpu, `${op}.params`, [
@@ -135,20 +119,16 @@ export async function recGatherRows(gpu: Gpu, a: { table: Tensor; perm: Tensor; 
   const op = 'recGatherRows';
   if (!a || typeof a !== 'object') fail(op, 'args must be an object { table, perm, out, base? }');
   const { table, perm, out } = a;
-  rank(op, 'table', table, 2, '(U, C)');
-  dtype(op, 'table', table, 'f32');
+  checkArgs(op, {
+    table: { t: table, rank: 2, what: '(U, C)', dtype: 'f32' },
+    perm: { t: perm, dtype: 'u32' },
+    out: { t: out, rank: 2, what: '(B, C)', dtype: 'f32', out: true },
+  });
   const [U, C] = table.shape as [number, number];
-  rank(op, 'out', out, 2, `(B, ${C})`);
-  dtype(op, 'out', out, 'f32');
   if (out.shape[1] !== C) fail(op, `out must have ${C} columns like table, got shape [${out.shape}]`);
-  if (out.buffer === table.buffer) fail(op, 'out and table must be in different GPU buffers');
   const B = out.shape[0]!,
     base = a.base ?? 0;
-  tensorArg(op, 'perm', perm);
-  dtype(op, 'perm', perm, 'u32');
-  if (!Number.isInteger(base) || base < 0) fail(op, `base must be a non-negative integer, got ${base}`);
-  if (perm.size < base + B) fail(op, `perm must hold base + B = ${base + B} user ids, got ${perm.size}`);
-  sameDevice(op, ['table', table], ['perm', perm], ['out', out]);
+  checkIndex(op, perm, undefined, base, B);
   const pipeline = await pipelines(gpu).get('rec-softmax', { WG: REC_SOFTMAX_WG }, 'gather_rows');
   const u = uniformParams(gpu, `${op}.params`, [
     ['u32', B],
@@ -198,18 +178,19 @@ export async function recMultiHot(gpu: Gpu, a: RecMultiHotArgs): Promise<Dispatc
   const op = 'recMultiHot';
   if (!a || typeof a !== 'object') fail(op, 'args must be an object { perm, rowptr, items, out, seed, base?, drop? }');
   const { perm, rowptr, items, out } = a;
-  rank(op, 'out', out, 2, '(B, N)');
-  dtype(op, 'out', out, 'f32');
+  checkArgs(op, {
+    perm: { t: perm, dtype: 'u32' },
+    rowptr: { t: rowptr, dtype: 'u32' },
+    items: { t: items, dtype: 'u32' },
+    out: { t: out, rank: 2, what: '(B, N)', dtype: 'f32', out: true },
+  });
   const [B, N] = out.shape as [number, number];
   const base = a.base ?? 0,
     drop = a.drop ?? 0;
   if (!(drop >= 0 && drop < 1)) fail(op, `drop must be in [0, 1), got ${drop}`);
   checkIndex(op, perm, rowptr, base, B);
-  tensorArg(op, 'items', items);
-  dtype(op, 'items', items, 'u32');
   if (!a.seed || typeof (a.seed as GPUBuffer).size !== 'number' || a.seed.size < 16)
     fail(op, 'seed must be a 16-byte uniform buffer (createSeedBuffer)');
-  sameDevice(op, ['perm', perm], ['rowptr', rowptr], ['items', items], ['out', out]);
   const pipeline = await pipelines(gpu).get('rec-softmax', { WG: REC_SOFTMAX_WG }, 'multi_hot');
   const u = uniformParams(gpu, `${op}.params`, [
     ['u32', B],
