@@ -31,11 +31,59 @@ export interface ImageModel {
   decoderBytes: number;
 }
 
-/** The shipped presets: id → file under models/img/ and what it was trained on. */
-export const IMAGE_PRESETS: Record<string, { file: string; channels: number; about: string }> = {
-  'img:photo': { file: 'photo.safetensors', channels: 3, about: 'RGB, mate-backgrounds photo patches' },
-  'img:fashion': { file: 'fashion.safetensors', channels: 1, about: 'grayscale, Fashion-MNIST' },
-};
+/**
+ * The shipped presets: id → file under models/img/ and what it was trained on. A preset with a
+ * `ladder` has no file of its own: quality q uses ladder[q − 1] = [member preset, the member's
+ * quality] (one model per λ of the sweep, each with its quantisation steps; docs/images.md).
+ */
+export interface ImagePreset {
+  file?: string;
+  channels: number;
+  about: string;
+  ladder?: readonly (readonly [string, number])[];
+}
+const member = (data: string, k: number, lambda: number, channels: number, about: string): [string, ImagePreset] => [
+  `img:${data}-${k}`,
+  { file: `${data}-${k}.safetensors`, channels, about: `${about}, λ = ${lambda}` },
+];
+export const IMAGE_PRESETS: Record<string, ImagePreset> = Object.fromEntries([
+  [
+    'img:photo',
+    {
+      channels: 3,
+      about: 'RGB, mate-backgrounds photo patches (λ sweep)',
+      ladder: [
+        ['img:photo-1', 4],
+        ['img:photo-1', 5],
+        ['img:photo-2', 4],
+        ['img:photo-2', 5],
+        ['img:photo-3', 4],
+        ['img:photo-3', 5],
+        ['img:photo-4', 4],
+        ['img:photo-4', 5],
+      ],
+    },
+  ],
+  [
+    'img:fashion',
+    {
+      channels: 1,
+      about: 'grayscale, Fashion-MNIST (λ sweep)',
+      ladder: [
+        ['img:fashion-1', 4],
+        ['img:fashion-1', 5],
+        ['img:fashion-2', 4],
+        ['img:fashion-2', 5],
+        ['img:fashion-3', 4],
+        ['img:fashion-3', 5],
+        ['img:fashion-4', 4],
+        ['img:fashion-4', 5],
+      ],
+    },
+  ],
+  ...[0.003, 0.01, 0.03, 0.1].map((l, i) => member('photo', i + 1, l, 3, 'RGB, mate-backgrounds photo patches')),
+  ...[0.01, 0.03, 0.1, 0.3].map((l, i) => member('fashion', i + 1, l, 1, 'grayscale, Fashion-MNIST')),
+]);
 export const LAYERS = 3;
 export const QUALITIES = 8;
 
@@ -105,4 +153,13 @@ export function qualityIndex(quality: number): number {
   if (!Number.isInteger(quality) || quality < 1 || quality > QUALITIES)
     throw new ImageError(`quality must be an integer from 1 to ${QUALITIES}, got ${quality}`);
   return QUALITIES - quality;
+}
+
+/** The model file and table index that quality 1..8 of preset `id` uses (a ladder's member, or the preset itself). */
+export function modelForQuality(id: string, quality: number): { member: string; index: number } {
+  const index = qualityIndex(quality);
+  const ladder = IMAGE_PRESETS[id]?.ladder;
+  if (!ladder) return { member: id, index };
+  const [m, q] = ladder[quality - 1]!;
+  return { member: m, index: qualityIndex(q) };
 }
