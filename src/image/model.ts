@@ -83,6 +83,9 @@ export const IMAGE_PRESETS: Record<string, ImagePreset> = Object.fromEntries([
   ],
   ...[0.003, 0.01, 0.03, 0.1].map((l, i) => member('photo', i + 1, l, 3, 'RGB, mate-backgrounds photo patches')),
   ...[0.01, 0.03, 0.1, 0.3].map((l, i) => member('fashion', i + 1, l, 1, 'grayscale, Fashion-MNIST')),
+  // Deep Compression with retraining of member 3 (python/image_codec.py --prune 0.5 --share-bits 5)
+  ['img:photo-3-dc', { file: 'photo-3-dc.safetensors', channels: 3, about: 'img:photo-3, synthesis pruned 50 % + 5-bit shared, retrained' }],
+  ['img:fashion-3-dc', { file: 'fashion-3-dc.safetensors', channels: 1, about: 'img:fashion-3, synthesis pruned 50 % + 5-bit shared, retrained' }],
 ]);
 export const LAYERS = 3;
 export const QUALITIES = 8;
