@@ -223,7 +223,7 @@ def load_init(model, path):
 
 
 @torch.no_grad()
-def evaluate(model, data, crop_to, step=1.0, limit=2000):
+def evaluate(model, data, crop_to, step=1.0, limit=500):
     """Held-out R-D with real rounding at a quantisation step: (bpp, mean PSNR over images), bpp =
     the ideal code length under the float density (the integer tables add <0.5%) per real pixel."""
     x = data[:limit].float() / 255
@@ -322,7 +322,7 @@ def main():
     elif args.init:
         load_init(model, args.init)
     if args.eval_only:
-        for st in (0.5, 1.0, 2.0):
+        for st in STEPS:
             print("eval step %.2f: bpp %.3f psnr %.2f" % ((st,) + evaluate(model, test, crop_to, st)), flush=True)
         return
     if args.prune > 0 or args.share_bits > 0:
