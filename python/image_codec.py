@@ -275,6 +275,26 @@ def apply_masks(model):
             l.weight.data.mul_(model.masks[f"s{i}"])
 
 
+def selftest():
+    """Prints JSON for tests/image-trainer-twin.test.ts: the phase-conv synthesis against torch's
+    conv_transpose2d, and the factorised density's bits for given values (the kernels' twin)."""
+    import json
+    torch.manual_seed(3)
+    err = 0.0
+    for cin, cout, h, w in [(3, 5, 4, 6), (32, 1, 3, 3)]:
+        layer = nn.ConvTranspose2d(cin, cout, 5, 2, 2, 1)
+        x = torch.randn(2, cin, h, w)
+        err = max(err, (conv_t(layer, x) - layer(x)).abs().max().item())
+    ent = Factorized(3)
+    with torch.no_grad():
+        for prm in ent.parameters():
+            prm.add_(torch.rand_like(prm) - 0.5)
+    y = torch.tensor([[-7.3, -1.2, 0.0, 0.4, 2.6, 15.0]]).repeat(2, 3, 1).view(2, 3, 2, 3) * torch.tensor([1.0, 0.5, 2.0]).view(1, 3, 1, 1)
+    bits = -torch.log2(ent.likelihood(y))
+    sd = {"entf." + k: {"shape": list(v.shape), "data": v.detach().flatten().tolist()} for k, v in ent.state_dict().items()}
+    print(json.dumps({"convtMaxErr": err, "y": y.flatten().tolist(), "bits": bits.detach().flatten().tolist(), "entf": sd}))
+
+
 def parse_args():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", choices=["rgb", "fashion"], required=True)
@@ -306,6 +326,8 @@ def save(model, args, c, step, path):
 
 
 def main():
+    if sys.argv[1:] == ["--selftest"]:
+        return selftest()
     args = parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
