@@ -265,7 +265,8 @@ export async function main(argv: string[]): Promise<number> {
         Object.keys(IMAGE_PRESETS)
           .filter((id) => IMAGE_PRESETS[id]!.file)
           .map(async (id) => {
-            const m = await loadImageModel(id);
+            const m = await loadImageModel(id).catch((e: Error) => e);
+            if (m instanceof Error) return [id, { missing: m.message }];
             return [id, { about: IMAGE_PRESETS[id]!.about, decoderBytes: m.decoderBytes, decoderBytesHan: storedSize(m) }];
           }),
       ),

@@ -9,13 +9,9 @@ import { IMAGE_PRESETS, parseImageModel } from '../src/image/model.js';
 import { psnr, toGray, type RawImage } from '../src/image/raw.js';
 import { $, esc, fmtInt, numParam, showNotice, startGpu } from './page.js';
 import photo1 from '../models/img/photo-1.safetensors?url';
-import photo2 from '../models/img/photo-2.safetensors?url';
 import photo3 from '../models/img/photo-3.safetensors?url';
-import photo4 from '../models/img/photo-4.safetensors?url';
 import fashion1 from '../models/img/fashion-1.safetensors?url';
-import fashion2 from '../models/img/fashion-2.safetensors?url';
 import fashion3 from '../models/img/fashion-3.safetensors?url';
-import fashion4 from '../models/img/fashion-4.safetensors?url';
 
 interface Row {
   codec: string;
@@ -35,9 +31,12 @@ const w = window as unknown as { __image: ImageProbe; __imageDecodeLatents?: (b:
 w.__image = probe;
 
 // the λ members of the img:photo / img:fashion ladders (ImageCodec asks for the member a quality uses)
-const URLS: Record<string, string> = Object.fromEntries(
-  [photo1, photo2, photo3, photo4, fashion1, fashion2, fashion3, fashion4].map((u, i) => [`img:${i < 4 ? 'photo' : 'fashion'}-${(i % 4) + 1}`, u]),
-);
+const URLS: Record<string, string> = {
+  'img:photo-1': photo1,
+  'img:photo-3': photo3,
+  'img:fashion-1': fashion1,
+  'img:fashion-3': fashion3,
+};
 const resolveModel = async (id: string) => {
   if (!IMAGE_PRESETS[id] || !URLS[id]) throw new Error(`unknown image model '${id}'`);
   return parseImageModel(new Uint8Array(await (await fetch(URLS[id]!)).arrayBuffer()), id);
