@@ -198,6 +198,38 @@ async function rdSet(
   };
 }
 
+/** Lossless bytes of the photo patches: slimgpu --lossless (checked exact), optipng -o7, WebP lossless, JPEG XL. */
+async function losslessSizes(codec: ImageCodec, photos: RawImage[], dir: string, log: (s: string) => void): Promise<Record<string, number>> {
+  const ll = { raw: 0, slimgpu_lossless: 0, png_optipng_o7: 0, webp_lossless: 0, jxl_d0: 0 };
+  for (const img of photos) {
+    const mine = await codec.compress(img, { lossless: true });
+    const back = await codec.decompress(mine);
+    if (!back.data.every((v, i) => v === img.data[i])) throw new Error('images: slimgpu --lossless did not give back the image exactly');
+    ll.slimgpu_lossless += mine.length;
+    const s = lossless(dir, img);
+    ll.raw += img.data.length;
+    ll.png_optipng_o7 += s.png;
+    ll.webp_lossless += s.webp;
+    ll.jxl_d0 += s.jxl;
+  }
+  log(`lossless, ${photos.length} photo patches: ${JSON.stringify(ll)}; slimgpu / optipng = ${(ll.slimgpu_lossless / ll.png_optipng_o7).toFixed(3)}`);
+  return ll;
+}
+
+/** Every model file's decoder size: as stored (f32 synthesis + tables) and in Han's format (storedSize). */
+async function modelSizes(): Promise<Record<string, unknown>> {
+  const ids = Object.keys(IMAGE_PRESETS).filter((id) => IMAGE_PRESETS[id]!.file);
+  return Object.fromEntries(
+    await Promise.all(
+      ids.map(async (id) => {
+        const m = await loadImageModel(id).catch((e: Error) => e);
+        if (m instanceof Error) return [id, { missing: m.message }];
+        return [id, { about: IMAGE_PRESETS[id]!.about, decoderBytes: m.decoderBytes, decoderBytesHan: storedSize(m) }];
+      }),
+    ),
+  );
+}
+
 export async function main(argv: string[]): Promise<number> {
   const a = { photos: 24, fashion: 40, out: 'results/images.json', lossless: true, deep: '0.3,6' };
   for (let i = 0; i < argv.length; i++) {
@@ -240,37 +272,10 @@ export async function main(argv: string[]): Promise<number> {
     if (photos.length) sets.push(await rdSet('held-out photo patches 64x64 RGB', photos, codec, dir, log, dc && { ...dc, member: DC_MEMBER.photo }));
     if (a.fashion > 0)
       sets.push(await rdSet('Fashion-MNIST test 28x28 gray', fashionImages(a.fashion), codec, dir, log, dc && { ...dc, member: DC_MEMBER.fashion }));
-    let ll: Record<string, number> | undefined;
-    if (a.lossless && photos.length) {
-      ll = { raw: 0, slimgpu_lossless: 0, png_optipng_o7: 0, webp_lossless: 0, jxl_d0: 0 };
-      for (const img of photos) {
-        const mine = await codec.compress(img, { lossless: true });
-        const back = await codec.decompress(mine);
-        if (!back.data.every((v, i) => v === img.data[i])) throw new Error('images: slimgpu --lossless did not give back the image exactly');
-        ll.slimgpu_lossless! += mine.length;
-        const s = lossless(dir, img);
-        ll.raw! += img.data.length;
-        ll.png_optipng_o7! += s.png;
-        ll.webp_lossless! += s.webp;
-        ll.jxl_d0! += s.jxl;
-      }
-      log(
-        `lossless, ${photos.length} photo patches: ${JSON.stringify(ll)}; slimgpu / optipng = ${(ll.slimgpu_lossless! / ll.png_optipng_o7!).toFixed(3)}`,
-      );
-    }
+    const ll = a.lossless && photos.length ? await losslessSizes(codec, photos, dir, log) : undefined;
     const fashionMargins = sets[1] ? psnrMargins(sets[1].curves[1]!.points, sets[1].curves[0]!.points, 0.5, sets[1].slimgpuLosslessBpp) : undefined;
     const fashionDataOnly = sets[1] ? psnrMargins(sets[1].curves[4]!.points, sets[1].curves[0]!.points, 0.5, sets[1].slimgpuLosslessBpp) : undefined;
-    const models = Object.fromEntries(
-      await Promise.all(
-        Object.keys(IMAGE_PRESETS)
-          .filter((id) => IMAGE_PRESETS[id]!.file)
-          .map(async (id) => {
-            const m = await loadImageModel(id).catch((e: Error) => e);
-            if (m instanceof Error) return [id, { missing: m.message }];
-            return [id, { about: IMAGE_PRESETS[id]!.about, decoderBytes: m.decoderBytes, decoderBytesHan: storedSize(m) }];
-          }),
-      ),
-    );
+    const models = await modelSizes();
     const result = {
       bench: 'images',
       date: new Date().toISOString(),
