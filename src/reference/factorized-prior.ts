@@ -143,7 +143,7 @@ export function factorizedInit(C: number, initScale = 10, seed = 1): Float32Arra
   const scale = initScale ** (1 / 4);
   const fan = [1, 3, 3, 3, 1];
   let s = seed >>> 0;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5;
   const L = FP_LAYOUT;
   const hs = [L.h0, L.h1, L.h2, L.h3],
     bs = [L.b0, L.b1, L.b2, L.b3];
