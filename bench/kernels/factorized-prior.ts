@@ -23,7 +23,7 @@ export function factorizedPriorCases(_gpu: Gpu): BenchCase[] {
         variant,
         size: s.join('x'),
         flops: n * (variant === 'bits' ? 120 : 480),
-        quick: true,
+        quick: s[0] > 1, // the small training-batch shape in the short run
         async prepare(gpu: Gpu) {
           const yd = uniform(n, 31, -6, 6),
             th = factorizedInit(s[1], 10, 32),
