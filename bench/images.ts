@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createGpu } from '../src/gpu/device.js';
 import { ImageCodec } from '../src/image/codec.js';
-import { QUALITIES } from '../src/image/model.js';
+import { IMAGE_PRESETS, modelForQuality, QUALITIES } from '../src/image/model.js';
 import { loadImageModel } from '../src/image/node.js';
-import { deepCompressModel, type DeepCompressReport } from '../src/image/deep-compress.js';
+import { deepCompressModel, storedSize, type DeepCompressReport } from '../src/image/deep-compress.js';
 import { psnr, type RawImage } from '../src/image/raw.js';
 import { bdRate, psnrMargins, rdSvg, type RdCurve, type RdPoint } from './images-metrics.js';
 import { AVIF_QUANTIZERS, avif, jpeg, jpegData, JPEG_QUALITIES, lossless, webp, WEBP_QUALITIES, type Coded } from './images-tools.js';
@@ -24,9 +24,12 @@ const USAGE = `usage: node dist/bench/index.js images [--photos N] [--fashion N]
   --fashion N    Fashion-MNIST test images (default 40)
   --out FILE     JSON output (default results/images.json); the SVG plot goes next to it (.svg)
   --no-lossless  skip optipng / WebP lossless / JPEG XL
-  --deep-compress S,B  also the codec with every layer pruned to sparsity S and shared with B bits,
-                 no retraining (default 0.3,6; 'none' to skip)`;
+  --deep-compress S,B  Deep Compression of one λ member (img:photo-3, img:fashion-3): dense, every layer
+                 pruned to sparsity S and shared with B bits without retraining (default 0.3,6), and the
+                 retrained -dc preset (python/image_codec.py --prune/--share-bits); 'none' to skip`;
 
+/** The λ member whose Deep Compression is measured (its pruned + shared + retrained twin is the `-dc` preset). */
+const DC_MEMBER = { photo: 'img:photo-3', fashion: 'img:fashion-3' };
 const PATCH_FILE = 'results/cache/image-patches/photo-rgb64-heldout.u8';
 const FASHION_TEST = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
 
@@ -88,6 +91,7 @@ async function slimgpuCurve(
   codec: ImageCodec,
   images: RawImage[],
   name = 'slimgpu',
+  modelId?: string,
 ): Promise<{ curve: RdCurve; encodeMs: number; decodeMs: number }> {
   const points: RdPoint[] = [];
   let encodeMs = 0,
@@ -97,7 +101,7 @@ async function slimgpuCurve(
       p = 0;
     for (const img of images) {
       const t0 = performance.now();
-      const bytes = await codec.compress(img, { quality });
+      const bytes = await codec.compress(img, { quality, modelId });
       const t1 = performance.now();
       const out = await codec.decompress(bytes);
       decodeMs += performance.now() - t1;
@@ -105,7 +109,10 @@ async function slimgpuCurve(
       bpp += (8 * bytes.length) / (img.width * img.height);
       p += Math.min(psnr(img.data, out.data), 100);
     }
-    points.push({ bpp: bpp / images.length, psnr: p / images.length, setting: `quality ${quality}` });
+    const id = modelId ?? (images[0]!.channels === 3 ? 'img:photo' : 'img:fashion');
+    const m = modelForQuality(id, quality);
+    const step = (await loadImageModel(m.member)).steps[m.index]!;
+    points.push({ bpp: bpp / images.length, psnr: p / images.length, setting: `quality ${quality} (${m.member}, step ${step.toFixed(2)})` });
   }
   const n = images.length * QUALITIES;
   return { curve: { codec: name, points }, encodeMs: encodeMs / n, decodeMs: decodeMs / n };
@@ -117,12 +124,19 @@ async function rdSet(
   codec: ImageCodec,
   dir: string,
   log: (s: string) => void,
-  dc?: { codec: ImageCodec; name: string },
+  dc?: { codec: ImageCodec; name: string; member: string },
 ) {
   const ours = await slimgpuCurve(codec, images);
   log(`${title}: slimgpu ${ours.curve.points.map((p) => `${p.bpp.toFixed(2)}/${p.psnr.toFixed(1)}`).join(' ')}`);
-  const pruned = dc ? (await slimgpuCurve(dc.codec, images, dc.name)).curve : undefined;
-  if (pruned) log(`${title}: ${pruned.codec} ${pruned.points.map((p) => `${p.bpp.toFixed(2)}/${p.psnr.toFixed(1)}`).join(' ')}`);
+  // Deep Compression of one λ member: dense, pruned + shared post hoc, pruned + shared with retraining (its -dc preset)
+  const dcCurves = dc
+    ? [
+        (await slimgpuCurve(codec, images, `slimgpu ${dc.member} dense`, dc.member)).curve,
+        (await slimgpuCurve(dc.codec, images, `${dc.name} (${dc.member}, no retraining)`, dc.member)).curve,
+        (await slimgpuCurve(codec, images, `slimgpu ${dc.member}-dc (pruned + shared, retrained)`, `${dc.member}-dc`)).curve,
+      ]
+    : [];
+  for (const c of dcCurves) log(`${title}: ${c.codec} ${c.points.map((p) => `${p.bpp.toFixed(2)}/${p.psnr.toFixed(1)}`).join(' ')}`);
   const others = [
     curve(
       'JPEG (cjpeg -optimize)',
@@ -173,10 +187,47 @@ async function rdSet(
     slimgpuLosslessBpp: losslessBpp,
     encodeMsPerImage: ours.encodeMs,
     decodeMsPerImage: ours.decodeMs,
-    curves: [ours.curve, ...others, ...(pruned ? [pruned] : [])],
+    curves: [ours.curve, ...others, ...dcCurves],
     bdRate: bd,
-    bdRatePrunedVsDense: pruned ? (bdRate(ours.curve.points, pruned.points) ?? null) : undefined,
+    bdRateDeepCompressedVsDense: dc
+      ? {
+          noRetraining: bdRate(dcCurves[0]!.points, dcCurves[1]!.points) ?? null,
+          retrained: bdRate(dcCurves[0]!.points, dcCurves[2]!.points) ?? null,
+        }
+      : undefined,
   };
+}
+
+/** Lossless bytes of the photo patches: slimgpu --lossless (checked exact), optipng -o7, WebP lossless, JPEG XL. */
+async function losslessSizes(codec: ImageCodec, photos: RawImage[], dir: string, log: (s: string) => void): Promise<Record<string, number>> {
+  const ll = { raw: 0, slimgpu_lossless: 0, png_optipng_o7: 0, webp_lossless: 0, jxl_d0: 0 };
+  for (const img of photos) {
+    const mine = await codec.compress(img, { lossless: true });
+    const back = await codec.decompress(mine);
+    if (!back.data.every((v, i) => v === img.data[i])) throw new Error('images: slimgpu --lossless did not give back the image exactly');
+    ll.slimgpu_lossless += mine.length;
+    const s = lossless(dir, img);
+    ll.raw += img.data.length;
+    ll.png_optipng_o7 += s.png;
+    ll.webp_lossless += s.webp;
+    ll.jxl_d0 += s.jxl;
+  }
+  log(`lossless, ${photos.length} photo patches: ${JSON.stringify(ll)}; slimgpu / optipng = ${(ll.slimgpu_lossless / ll.png_optipng_o7).toFixed(3)}`);
+  return ll;
+}
+
+/** Every model file's decoder size: as stored (f32 synthesis + tables) and in Han's format (storedSize). */
+async function modelSizes(): Promise<Record<string, unknown>> {
+  const ids = Object.keys(IMAGE_PRESETS).filter((id) => IMAGE_PRESETS[id]!.file);
+  return Object.fromEntries(
+    await Promise.all(
+      ids.map(async (id) => {
+        const m = await loadImageModel(id).catch((e: Error) => e);
+        if (m instanceof Error) return [id, { missing: m.message }];
+        return [id, { about: IMAGE_PRESETS[id]!.about, decoderBytes: m.decoderBytes, decoderBytesHan: storedSize(m) }];
+      }),
+    ),
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -207,6 +258,7 @@ export async function main(argv: string[]): Promise<number> {
     Number.isFinite(sp) && Number.isFinite(bits)
       ? {
           name: `slimgpu pruned ${sp} + ${bits}-bit shared`,
+          member: '',
           codec: new ImageCodec(gpu, async (id) => {
             const r = deepCompressModel(await loadImageModel(id), { sparsity: sp!, bits: bits! });
             dcReports[id] = r.report;
@@ -217,31 +269,13 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const sets = [];
     const photos = a.photos > 0 ? photoPatches(a.photos) : [];
-    if (photos.length) sets.push(await rdSet('held-out photo patches 64x64 RGB', photos, codec, dir, log, dc));
-    if (a.fashion > 0) sets.push(await rdSet('Fashion-MNIST test 28x28 gray', fashionImages(a.fashion), codec, dir, log, dc));
-    let ll: Record<string, number> | undefined;
-    if (a.lossless && photos.length) {
-      ll = { raw: 0, slimgpu_lossless: 0, png_optipng_o7: 0, webp_lossless: 0, jxl_d0: 0 };
-      for (const img of photos) {
-        const mine = await codec.compress(img, { lossless: true });
-        const back = await codec.decompress(mine);
-        if (!back.data.every((v, i) => v === img.data[i])) throw new Error('images: slimgpu --lossless did not give back the image exactly');
-        ll.slimgpu_lossless! += mine.length;
-        const s = lossless(dir, img);
-        ll.raw! += img.data.length;
-        ll.png_optipng_o7! += s.png;
-        ll.webp_lossless! += s.webp;
-        ll.jxl_d0! += s.jxl;
-      }
-      log(
-        `lossless, ${photos.length} photo patches: ${JSON.stringify(ll)}; slimgpu / optipng = ${(ll.slimgpu_lossless! / ll.png_optipng_o7!).toFixed(3)}`,
-      );
-    }
+    if (photos.length) sets.push(await rdSet('held-out photo patches 64x64 RGB', photos, codec, dir, log, dc && { ...dc, member: DC_MEMBER.photo }));
+    if (a.fashion > 0)
+      sets.push(await rdSet('Fashion-MNIST test 28x28 gray', fashionImages(a.fashion), codec, dir, log, dc && { ...dc, member: DC_MEMBER.fashion }));
+    const ll = a.lossless && photos.length ? await losslessSizes(codec, photos, dir, log) : undefined;
     const fashionMargins = sets[1] ? psnrMargins(sets[1].curves[1]!.points, sets[1].curves[0]!.points, 0.5, sets[1].slimgpuLosslessBpp) : undefined;
     const fashionDataOnly = sets[1] ? psnrMargins(sets[1].curves[4]!.points, sets[1].curves[0]!.points, 0.5, sets[1].slimgpuLosslessBpp) : undefined;
-    const models = Object.fromEntries(
-      await Promise.all(['img:photo', 'img:fashion'].map(async (id) => [id, { decoderBytes: (await loadImageModel(id)).decoderBytes }])),
-    );
+    const models = await modelSizes();
     const result = {
       bench: 'images',
       date: new Date().toISOString(),

@@ -11,6 +11,7 @@ import { attentionCases } from './kernels/attention.js';
 import { conv2dCases } from './kernels/conv2d.js';
 import { convTranspose2dCases } from './kernels/conv-transpose2d.js';
 import { embeddingCases } from './kernels/embedding.js';
+import { factorizedPriorCases } from './kernels/factorized-prior.js';
 import { byteMlpCases } from './kernels/bytemlp.js';
 import { geluCases } from './kernels/gelu.js';
 import { layerNormCases } from './kernels/layernorm.js';
@@ -35,6 +36,7 @@ export const KERNEL_SUITES: Suite[] = [
   { name: 'matmul', cases: matmulCases },
   { name: 'conv2d', cases: conv2dCases },
   { name: 'conv-transpose2d', cases: convTranspose2dCases },
+  { name: 'factorized-prior', cases: factorizedPriorCases },
   { name: 'pool', cases: poolCases },
   { name: 'loss', cases: lossCases },
   { name: 'sgd-l2', cases: sgdL2Cases },

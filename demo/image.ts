@@ -8,8 +8,10 @@ import { ImageCodec } from '../src/image/codec.js';
 import { IMAGE_PRESETS, parseImageModel } from '../src/image/model.js';
 import { psnr, toGray, type RawImage } from '../src/image/raw.js';
 import { $, esc, fmtInt, numParam, showNotice, startGpu } from './page.js';
-import photoUrl from '../models/img/photo.safetensors?url';
-import fashionUrl from '../models/img/fashion.safetensors?url';
+import photo1 from '../models/img/photo-1.safetensors?url';
+import photo3 from '../models/img/photo-3.safetensors?url';
+import fashion1 from '../models/img/fashion-1.safetensors?url';
+import fashion3 from '../models/img/fashion-3.safetensors?url';
 
 interface Row {
   codec: string;
@@ -28,7 +30,13 @@ const probe: ImageProbe = { state: 'init', rows: [] };
 const w = window as unknown as { __image: ImageProbe; __imageDecodeLatents?: (b: number[]) => Promise<number[]> };
 w.__image = probe;
 
-const URLS: Record<string, string> = { 'img:photo': photoUrl, 'img:fashion': fashionUrl };
+// the λ members of the img:photo / img:fashion ladders (ImageCodec asks for the member a quality uses)
+const URLS: Record<string, string> = {
+  'img:photo-1': photo1,
+  'img:photo-3': photo3,
+  'img:fashion-1': fashion1,
+  'img:fashion-3': fashion3,
+};
 const resolveModel = async (id: string) => {
   if (!IMAGE_PRESETS[id] || !URLS[id]) throw new Error(`unknown image model '${id}'`);
   return parseImageModel(new Uint8Array(await (await fetch(URLS[id]!)).arrayBuffer()), id);

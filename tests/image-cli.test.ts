@@ -12,8 +12,11 @@ describe('slimgpu image compress / decompress', () => {
   let saved: string | undefined;
   beforeAll(() => {
     saved = process.env.SLIMGPU_IMAGE_MODELS;
-    writeFileSync(join(dir, 'photo.safetensors'), tinyModelBytes(3, 6, 5, 10));
-    writeFileSync(join(dir, 'fashion.safetensors'), tinyModelBytes(1, 4, 3, 20));
+    for (const k of [1, 3]) {
+      // the ladders' members (img:photo-1, img:photo-3, ...): tiny models here
+      writeFileSync(join(dir, `photo-${k}.safetensors`), tinyModelBytes(3, 6, 5, 10 + k));
+      writeFileSync(join(dir, `fashion-${k}.safetensors`), tinyModelBytes(1, 4, 3, 20 + k));
+    }
     process.env.SLIMGPU_IMAGE_MODELS = dir;
   });
   afterAll(() => {

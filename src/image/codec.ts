@@ -7,7 +7,7 @@ import { RangeDecoder, RangeEncoder } from '../codec/rangecoder.js';
 import { CodecError } from '../codec/errors.js';
 import { decodeLatent, encodeLatent } from './latent-coder.js';
 import { decodeLossless, encodeLossless } from './lossless.js';
-import { qualityIndex, type ImageModel } from './model.js';
+import { modelForQuality, type ImageModel } from './model.js';
 import { ImageError, type RawImage } from './raw.js';
 import { readSlimg, writeSlimg, MAX_PIXELS } from './slimg.js';
 import { ImageTransforms } from './transforms.js';
@@ -95,14 +95,18 @@ export class ImageCodec {
   }
 
   /** The quantised latent of every tile (what the file codes). */
-  async latents(img: RawImage, opts: CompressImageOptions = {}): Promise<{ model: ImageModel; tiles: Tile[]; q: Int32Array[]; tile: number }> {
+  async latents(
+    img: RawImage,
+    opts: CompressImageOptions = {},
+  ): Promise<{ id: string; model: ImageModel; index: number; tiles: Tile[]; q: Int32Array[]; tile: number }> {
     if (img.channels !== 1 && img.channels !== 3) throw new ImageError(`images have 1 or 3 channels, got ${img.channels}`);
     if (img.width * img.height > MAX_PIXELS) throw new ImageError(`the image is ${img.width}x${img.height}; at most ${MAX_PIXELS} pixels`);
     const id = opts.modelId ?? (img.channels === 3 ? 'img:photo' : 'img:fashion');
-    const tr = await this.get(id);
+    const { member, index } = modelForQuality(id, opts.quality ?? DEFAULT_QUALITY);
+    const tr = await this.get(member);
     const model = tr.model;
     if (model.channels !== img.channels) throw new ImageError(`model '${id}' codes ${model.channels}-channel images, the image has ${img.channels}`);
-    const step = model.steps[qualityIndex(opts.quality ?? DEFAULT_QUALITY)]!;
+    const step = model.steps[index]!;
     const tile = opts.tile ?? DEFAULT_TILE;
     if (!Number.isInteger(tile) || tile < 8 || tile % 8 !== 0 || tile > 4096)
       throw new ImageError(`tile must be a multiple of 8 in 8..4096, got ${tile}`);
@@ -112,7 +116,7 @@ export class ImageCodec {
       const y = await tr.analysis(tilePlanes(img, t), t.ph, t.pw);
       q.push(Int32Array.from(y, (v) => Math.round(v / step)));
     }
-    return { model, tiles, q, tile };
+    return { id, model, index, tiles, q, tile };
   }
 
   async compress(img: RawImage, opts: CompressImageOptions = {}): Promise<Uint8Array> {
@@ -125,29 +129,30 @@ export class ImageCodec {
       );
     }
     const quality = opts.quality ?? DEFAULT_QUALITY;
-    const { model, q, tile } = await this.latents(img, opts);
-    const tables = model.tables[qualityIndex(quality)]!;
+    const { id, model, index, q, tile } = await this.latents(img, opts);
+    const tables = model.tables[index]!;
     const enc = new RangeEncoder();
     for (const lat of q) encodeLatent(enc, lat, model.m, tables);
-    return writeSlimg({ modelId: model.id, quality, channels: img.channels, width: img.width, height: img.height, tile }, enc.finish());
+    return writeSlimg({ modelId: id, quality, channels: img.channels, width: img.width, height: img.height, tile }, enc.finish());
   }
 
   /** Decodes the latents only (integers: identical on every device). */
   async decodeLatents(
     bytes: Uint8Array,
     name?: string,
-  ): Promise<{ model: ImageModel; tiles: Tile[]; q: Int32Array[]; width: number; height: number; channels: number; quality: number }> {
+  ): Promise<{ model: ImageModel; index: number; tiles: Tile[]; q: Int32Array[]; width: number; height: number; channels: number; quality: number }> {
     const { header: h, payload } = readSlimg(bytes, name);
-    const model = (await this.get(h.modelId)).model;
+    const { member, index } = modelForQuality(h.modelId, h.quality);
+    const model = (await this.get(member)).model;
     if (model.channels !== h.channels)
       throw new ImageError(`'${name ?? '.slimg data'}' has ${h.channels} channels but its model '${h.modelId}' codes ${model.channels}`);
-    const tables = model.tables[qualityIndex(h.quality)]!;
+    const tables = model.tables[index]!;
     const tiles = tilesOf(h.width, h.height, h.tile, model.factor);
     const dec = new RangeDecoder(payload, `'${name ?? '.slimg data'}' payload`);
     try {
       const q = tiles.map((t) => decodeLatent(dec, model.m, (t.ph / model.factor) * (t.pw / model.factor), tables));
       dec.end();
-      return { model, tiles, q, width: h.width, height: h.height, channels: h.channels, quality: h.quality };
+      return { model, index, tiles, q, width: h.width, height: h.height, channels: h.channels, quality: h.quality };
     } catch (e) {
       if (e instanceof CodecError) throw new ImageError(e.message.replace(/^slimgpu\.codec: /, ''));
       throw e;
@@ -166,7 +171,7 @@ export class ImageCodec {
     }
     const d = await this.decodeLatents(bytes, name);
     const tr = await this.get(d.model.id);
-    const step = d.model.steps[qualityIndex(d.quality)]!;
+    const step = d.model.steps[d.index]!;
     const img: RawImage = { width: d.width, height: d.height, channels: d.channels, data: new Uint8Array(d.width * d.height * d.channels) };
     for (const [i, t] of d.tiles.entries()) {
       const y = Float32Array.from(d.q[i]!, (v) => v * step);

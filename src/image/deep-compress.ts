@@ -70,3 +70,34 @@ export function deepCompressModel(model: ImageModel, o: DeepCompressOptions): { 
   };
   return { model: { ...model, analysis, synthesis: syn.map((l) => l.layer) }, report };
 }
+
+/**
+ * The decoder's stored size in Han's format for a model whose synthesis is already pruned and shared
+ * (trained so: python/image_codec.py --prune/--share-bits): per layer, the non-zero weights, indices
+ * of ceil(log2(distinct values)) bits + 4-bit relative positions (fillers for gaps over 15), a f32
+ * codebook, f32 biases; plus the integer tables. A layer with over 256 distinct weights counts as dense f32.
+ */
+export function storedSize(model: ImageModel): number {
+  let bits = 0;
+  for (const c of model.synthesis) {
+    const distinct = new Set<number>();
+    let kept = 0,
+      fillers = 0,
+      gap = 0;
+    for (const v of c.w) {
+      if (v === 0) {
+        gap++;
+        continue;
+      }
+      distinct.add(v);
+      kept++;
+      fillers += Math.floor(gap / 16);
+      gap = 0;
+    }
+    if (distinct.size > 256)
+      bits += (c.w.length + c.b.length) * 32; // not shared: stored dense, f32
+    else bits += (kept + fillers) * (Math.max(1, Math.ceil(Math.log2(distinct.size))) + 4) + distinct.size * 32 + c.b.length * 32;
+  }
+  const tableBytes = model.decoderBytes - model.synthesis.reduce((s, c) => s + c.w.byteLength + c.b.byteLength, 0);
+  return Math.ceil(bits / 8) + tableBytes;
+}

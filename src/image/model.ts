@@ -31,11 +31,61 @@ export interface ImageModel {
   decoderBytes: number;
 }
 
-/** The shipped presets: id → file under models/img/ and what it was trained on. */
-export const IMAGE_PRESETS: Record<string, { file: string; channels: number; about: string }> = {
-  'img:photo': { file: 'photo.safetensors', channels: 3, about: 'RGB, mate-backgrounds photo patches' },
-  'img:fashion': { file: 'fashion.safetensors', channels: 1, about: 'grayscale, Fashion-MNIST' },
-};
+/**
+ * The shipped presets: id → file under models/img/ and what it was trained on. A preset with a
+ * `ladder` has no file of its own: quality q uses ladder[q − 1] = [member preset, the member's
+ * quality] (one model per λ of the sweep, each with its quantisation steps; docs/images.md).
+ */
+export interface ImagePreset {
+  file?: string;
+  channels: number;
+  about: string;
+  ladder?: readonly (readonly [string, number])[];
+}
+/** Shipped λ members: [index in the sweep, λ] (scripts/train-image-codecs.sh). */
+const PHOTO_MEMBERS: [number, number][] = [
+  [1, 0.003],
+  [3, 0.03],
+];
+const FASHION_MEMBERS: [number, number][] = [
+  [1, 0.01],
+  [3, 0.1],
+];
+/** Quality q → [member, the member's quality] along the measured R-D hull of the members' steps. */
+const PHOTO_LADDER: [string, number][] = [
+  ['img:photo-1', 2],
+  ['img:photo-1', 3],
+  ['img:photo-1', 4],
+  ['img:photo-1', 5],
+  ['img:photo-3', 4],
+  ['img:photo-3', 5],
+  ['img:photo-3', 6],
+  ['img:photo-3', 7],
+];
+const FASHION_LADDER: [string, number][] = [
+  ['img:fashion-1', 1],
+  ['img:fashion-1', 2],
+  ['img:fashion-1', 3],
+  ['img:fashion-1', 4],
+  ['img:fashion-1', 5],
+  ['img:fashion-3', 4],
+  ['img:fashion-3', 5],
+  ['img:fashion-3', 7],
+];
+const member = (data: string, k: number, lambda: number, channels: number, about: string): [string, ImagePreset] => [
+  `img:${data}-${k}`,
+  { file: `${data}-${k}.safetensors`, channels, about: `${about}, λ = ${lambda}` },
+];
+export const IMAGE_PRESETS: Record<string, ImagePreset> = Object.fromEntries([
+  ['img:photo', { channels: 3, about: 'RGB, mate-backgrounds photo patches (λ sweep)', ladder: PHOTO_LADDER }],
+  ['img:fashion', { channels: 1, about: 'grayscale, Fashion-MNIST (λ sweep)', ladder: FASHION_LADDER }],
+  // the sweep's members on a ladder's R-D hull are shipped (the others were dominated: docs/images.md)
+  ...PHOTO_MEMBERS.map(([k, l]) => member('photo', k, l, 3, 'RGB, mate-backgrounds photo patches')),
+  ...FASHION_MEMBERS.map(([k, l]) => member('fashion', k, l, 1, 'grayscale, Fashion-MNIST')),
+  // Deep Compression with retraining of member 3 (python/image_codec.py --prune 0.5 --share-bits 5)
+  ['img:photo-3-dc', { file: 'photo-3-dc.safetensors', channels: 3, about: 'img:photo-3, synthesis pruned 50 % + 5-bit shared, retrained' }],
+  ['img:fashion-3-dc', { file: 'fashion-3-dc.safetensors', channels: 1, about: 'img:fashion-3, synthesis pruned 50 % + 5-bit shared, retrained' }],
+]);
 export const LAYERS = 3;
 export const QUALITIES = 8;
 
@@ -105,4 +155,13 @@ export function qualityIndex(quality: number): number {
   if (!Number.isInteger(quality) || quality < 1 || quality > QUALITIES)
     throw new ImageError(`quality must be an integer from 1 to ${QUALITIES}, got ${quality}`);
   return QUALITIES - quality;
+}
+
+/** The model file and table index that quality 1..8 of preset `id` uses (a ladder's member, or the preset itself). */
+export function modelForQuality(id: string, quality: number): { member: string; index: number } {
+  const index = qualityIndex(quality);
+  const ladder = IMAGE_PRESETS[id]?.ladder;
+  if (!ladder) return { member: id, index };
+  const [m, q] = ladder[quality - 1]!;
+  return { member: m, index: qualityIndex(q) };
 }

@@ -23,7 +23,14 @@ const cache = new Map<string, Promise<ImageModel>>();
 /** The model of an `img:` preset id (parsed once per process). */
 export function loadImageModel(id: string): Promise<ImageModel> {
   const preset = IMAGE_PRESETS[id];
-  if (!preset) return Promise.reject(new ImageError(`unknown image model '${id}' (known: ${Object.keys(IMAGE_PRESETS).join(', ')})`));
+  if (!preset?.file)
+    return Promise.reject(
+      new ImageError(
+        `unknown image model '${id}' (model files: ${Object.keys(IMAGE_PRESETS)
+          .filter((k) => IMAGE_PRESETS[k]!.file)
+          .join(', ')})`,
+      ),
+    );
   let p = cache.get(id);
   if (!p) {
     const path = join(imageModelDir(), preset.file);

@@ -1,16 +1,26 @@
-// The .slimg container (little-endian), checked before anything is decoded:
-//   "SLIMG" (5 bytes), version u8 = 1,
-//   model id: length u8 + ASCII bytes (an `img:` preset),
-//   quality u8 (1..8), channels u8 (1 or 3), width u32, height u32, tile u16 (a multiple of 8),
-//   payload length u32, payload (the range-coded latents of every tile, row-major tiles),
-//   CRC-32 u32 of every byte before it.
+// The .slimg container, checked before anything is decoded:
+//   "SLIMG" (5 bytes), version u8 = 2,
+//   model id: length u8 + ASCII bytes (an `img:` preset; a ladder preset's quality picks its λ member),
+//   quality (1..8) | channels (1 or 3) << 4 in one byte,
+//   width, height, tile / 8, payload length: unsigned LEB128 varints,
+//   payload (the range-coded latents of every tile, row-major tiles), CRC-32 u32 LE of every byte before it.
+// Version 1 (fixed-width fields, one model per preset) predates the λ-sweep ladders: its files name
+// models that no longer exist and are refused with a named error.
 import { crc32 } from '../codec/crc32.js';
 import { ImageError } from './raw.js';
 
 export const SLIMG_MAGIC = 'SLIMG';
-export const SLIMG_VERSION = 1;
+export const SLIMG_VERSION = 2;
 /** Largest width·height accepted (the decoder would allocate 4 bytes per sample). */
 export const MAX_PIXELS = 1 << 28;
+
+function varint(out: number[], v: number): void {
+  while (v >= 0x80) {
+    out.push((v & 0x7f) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+}
 
 export interface SlimgHeader {
   modelId: string;
@@ -24,27 +34,13 @@ export interface SlimgHeader {
 export function writeSlimg(h: SlimgHeader, payload: Uint8Array): Uint8Array {
   const id = new TextEncoder().encode(h.modelId);
   if (id.length > 255) throw new ImageError(`model id '${h.modelId}' is longer than 255 bytes`);
-  const headLen = 6 + 1 + id.length + 1 + 1 + 4 + 4 + 2 + 4;
-  const out = new Uint8Array(headLen + payload.length + 4);
-  const v = new DataView(out.buffer);
-  out.set(new TextEncoder().encode(SLIMG_MAGIC), 0);
-  out[5] = SLIMG_VERSION;
-  out[6] = id.length;
-  out.set(id, 7);
-  let p = 7 + id.length;
-  out[p++] = h.quality;
-  out[p++] = h.channels;
-  v.setUint32(p, h.width, true);
-  p += 4;
-  v.setUint32(p, h.height, true);
-  p += 4;
-  v.setUint16(p, h.tile, true);
-  p += 2;
-  v.setUint32(p, payload.length, true);
-  p += 4;
-  out.set(payload, p);
-  p += payload.length;
-  v.setUint32(p, crc32(out.subarray(0, p)), true);
+  const head: number[] = [...new TextEncoder().encode(SLIMG_MAGIC), SLIMG_VERSION, id.length, ...id, h.quality | (h.channels << 4)];
+  for (const v of [h.width, h.height, h.tile / 8, payload.length]) varint(head, v);
+  const out = new Uint8Array(head.length + payload.length + 4);
+  out.set(head, 0);
+  out.set(payload, head.length);
+  const p = head.length + payload.length;
+  new DataView(out.buffer).setUint32(p, crc32(out.subarray(0, p)), true);
   return out;
 }
 
@@ -53,24 +49,36 @@ export function readSlimg(bytes: Uint8Array, name = '.slimg data'): { header: Sl
     throw new ImageError(`'${name}' ${msg}`);
   };
   if (bytes.length < 6 || new TextDecoder().decode(bytes.subarray(0, 5)) !== SLIMG_MAGIC) fail('is not a .slimg file (no SLIMG magic)');
-  if (bytes[5] !== SLIMG_VERSION) fail(`has .slimg version ${bytes[5]}; this slimgpu reads version ${SLIMG_VERSION}`);
+  if (bytes[5] !== SLIMG_VERSION)
+    fail(
+      `has .slimg version ${bytes[5]}; this slimgpu reads version ${SLIMG_VERSION}${bytes[5] === 1 ? ' (version 1 files name the models before the λ-sweep ladders)' : ''}`,
+    );
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const need = (n: number, what: string) => {
     if (bytes.length < n) fail(`is truncated: ${bytes.length} bytes, the ${what} needs ${n}`);
   };
   need(7, 'header');
   const idLen = bytes[6]!;
-  const fixed = 7 + idLen + 16;
-  need(fixed, 'header');
+  need(7 + idLen + 1, 'header');
   const modelId = new TextDecoder().decode(bytes.subarray(7, 7 + idLen));
   let p = 7 + idLen;
-  const quality = bytes[p++]!,
-    channels = bytes[p++]!;
-  const width = v.getUint32(p, true),
-    height = v.getUint32(p + 4, true),
-    tile = v.getUint16(p + 8, true);
-  const len = v.getUint32(p + 10, true);
-  p += 14;
+  const qc = bytes[p++]!;
+  const quality = qc & 15,
+    channels = qc >> 4;
+  const read = (what: string): number => {
+    let v = 0;
+    for (let k = 0; k < 5; k++) {
+      need(p + 1, what);
+      const b = bytes[p++]!;
+      v += (b & 0x7f) * 128 ** k;
+      if (b < 0x80) return v;
+    }
+    return fail(`has a malformed ${what} (a varint over 5 bytes)`);
+  };
+  const width = read('width'),
+    height = read('height'),
+    tile = read('tile') * 8,
+    len = read('payload length');
   need(p + len + 4, `payload of ${len} bytes`);
   if (bytes.length > p + len + 4) fail(`has ${bytes.length - (p + len + 4)} unexpected byte(s) after its CRC`);
   const stored = v.getUint32(p + len, true),

@@ -11,7 +11,7 @@ import { bindGroup, checkWorkgroups, grid, uniformParams, type Dispatch } from '
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { conv2d, conv2dBackwardFilter, type Conv2dDims, type Conv2dPair } from './conv2d.js';
-import { dtype, fail, rank, sameDevice, shapeIs } from './args.js';
+import { checkArgs, fail } from './args.js';
 
 export interface ConvTranspose2dOptions {
   /** Step between input positions in the output, default 1. */
@@ -65,29 +65,23 @@ export function convTranspose2dGeometry(
 /** Checks x, w, bias and the options of a transposed convolution; returns the sizes. */
 export function convTranspose2dDims(x: Tensor, w: Tensor, opts: ConvTranspose2dOptions = {}): ConvTranspose2dDims {
   const op = 'convTranspose2d';
-  rank(op, 'x', x, 4, '(N, C, H, W)');
-  rank(op, 'w', w, 4, '(C, OC, KH, KW)');
-  dtype(op, 'x', x, 'f32');
-  dtype(op, 'w', w, 'f32');
+  checkArgs(op, { x: { t: x, rank: 4, dtype: 'f32', what: '(N, C, H, W)' }, w: { t: w, rank: 4, dtype: 'f32', what: '(C, OC, KH, KW)' } });
   const d = convTranspose2dGeometry(op, x.shape, w.shape, opts);
-  if (opts.bias) {
-    rank(op, 'bias', opts.bias, 1, '(OC)');
-    dtype(op, 'bias', opts.bias, 'f32');
-    shapeIs(op, 'bias', opts.bias, [d.OC]);
-  }
+  checkArgs(op, { x: { t: x }, w: { t: w }, bias: { t: opts.bias, rank: 1, dtype: 'f32', shape: [d.OC], what: '(OC)' } });
   const act = opts.activation ?? 'none';
   if (act !== 'none' && act !== 'relu') fail(op, `activation must be 'none' or 'relu', got '${String(act)}'`);
-  sameDevice(op, ['x', x], ['w', w], ['bias', opts.bias]);
   return d;
 }
 
 /** Dispatch records for y (N, OC, OH, OW) = convTranspose(x, w) [+ bias] [→ relu]. */
 export async function convTranspose2d(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor, opts: ConvTranspose2dOptions = {}): Promise<Dispatch[]> {
-  const op = 'convTranspose2d';
   const d = convTranspose2dDims(x, w, opts);
-  rank(op, 'y', y, 4, '(N, OC, OH, OW)');
-  dtype(op, 'y', y, 'f32');
-  shapeIs(op, 'y', y, [d.N, d.OC, d.OH, d.OW]);
+  checkArgs('convTranspose2d', {
+    x: { t: x },
+    w: { t: w },
+    bias: { t: opts.bias },
+    y: { t: y, rank: 4, dtype: 'f32', shape: [d.N, d.OC, d.OH, d.OW], what: '(N, OC, OH, OW)', out: true },
+  });
   const relu = opts.activation === 'relu';
   const pipeline = await pipelines(gpu).get('conv-transpose2d', { WG: CONV_T_WG, BIAS: !!opts.bias, RELU: relu });
   const label = `convTranspose2d ${d.N}x${d.C}x${d.H}x${d.W} k${d.OC}x${d.KH}x${d.KW} s${d.SH},${d.SW} p${d.PH},${d.PW}${opts.bias ? ' +b' : ''}${relu ? ' relu' : ''}`;
@@ -122,8 +116,13 @@ export async function convTranspose2dBackwardData(
   dx: Tensor,
   opts: ConvTranspose2dOptions = {},
 ): Promise<Dispatch[]> {
-  const d = convTranspose2dGeometry('convTranspose2dBackwardData', dx.shape, w.shape, opts);
-  shapeIs('convTranspose2dBackwardData', 'dy', dy, [d.N, d.OC, d.OH, d.OW]);
+  const op = 'convTranspose2dBackwardData';
+  checkArgs(op, {
+    w: { t: w, rank: 4, dtype: 'f32', what: '(C, OC, KH, KW)' },
+    dx: { t: dx, rank: 4, dtype: 'f32', what: '(N, C, H, W)', out: true },
+  });
+  const d = convTranspose2dGeometry(op, dx.shape, w.shape, opts);
+  checkArgs(op, { dy: { t: dy, rank: 4, dtype: 'f32', shape: [d.N, d.OC, d.OH, d.OW], what: '(N, OC, OH, OW)' }, dx: { t: dx, out: true } });
   return conv2d(gpu, dy, w, dx, { stride: [d.SH, d.SW], padding: [d.PH, d.PW] });
 }
 
@@ -135,7 +134,12 @@ export async function convTranspose2dBackwardFilter(
   dw: Tensor,
   opts: ConvTranspose2dOptions = {},
 ): Promise<Dispatch[]> {
-  const d = convTranspose2dGeometry('convTranspose2dBackwardFilter', x.shape, dw.shape, opts);
-  shapeIs('convTranspose2dBackwardFilter', 'dy', dy, [d.N, d.OC, d.OH, d.OW]);
+  const op = 'convTranspose2dBackwardFilter';
+  checkArgs(op, {
+    x: { t: x, rank: 4, dtype: 'f32', what: '(N, C, H, W)' },
+    dw: { t: dw, rank: 4, dtype: 'f32', what: '(C, OC, KH, KW)', out: true },
+  });
+  const d = convTranspose2dGeometry(op, x.shape, dw.shape, opts);
+  checkArgs(op, { dy: { t: dy, rank: 4, dtype: 'f32', shape: [d.N, d.OC, d.OH, d.OW], what: '(N, OC, OH, OW)' }, dw: { t: dw, out: true } });
   return conv2dBackwardFilter(gpu, dy, x, dw, { stride: [d.SH, d.SW], padding: [d.PH, d.PW] });
 }
