@@ -1,8 +1,9 @@
-// npm run bench -- infer FILE.slim.safetensors... [--reps n] [--batch 64] [--no-tfjs] [--json]
+// npm run bench -- infer FILE.slim.safetensors|gpt:L-D-H-T... [--reps n] [--batch 64] [--no-tfjs] [--json]
 //
 // Inference from a compressed file: batch-1 latency and batch-B throughput of
 //   dense     the library's dense path (loadCompressed → Network, the training forward kernels)
 //   csr       CompressedModel, every weight as CSR + b-bit codes + codebook (spmm)
+//   bitmask   CompressedModel, every weight as per-row mask words + rowptr + b-bit codes + codebook
 //   dcb       CompressedModel, dense-with-codebook (every position's b-bit code)
 //   tfjs      TF.js's WebGPU backend on the same device, running the dense weights
 // each call end to end (upload the batch, run, read the outputs back). The variants run
@@ -16,7 +17,7 @@ import { CompressedModel } from '../src/io/compressed-model.js';
 import { decodeCompressed, loadCompressed } from '../src/io/export.js';
 import { tfDenseRunner } from './infer-tfjs.js';
 import { compareRunners, denseRunner, median, type Runner } from './infer-core.js';
-import { sampleText } from '../src/cli/sample.js';
+import { benchDecode, randomGptFile } from './infer-gpt.js';
 
 interface Args {
   files: string[];
@@ -49,60 +50,16 @@ function parse(argv: string[]): Args {
   return a;
 }
 
-/** A language model: tokens/s of greedy decoding, dense decoder vs compressed matrices, interleaved. */
-async function benchDecode(gpu: Gpu, file: string, bytes: Uint8Array, a: Args, log: (s: string) => void): Promise<Record<string, unknown>> {
-  const net = await loadCompressed(gpu, bytes);
-  const memBefore = gpu.memory.liveBytes;
-  const m = await CompressedModel.load(gpu, bytes);
-  const mGpu = gpu.memory.liveBytes - memBefore;
-  const tokens = 64;
-  const runners: Record<string, () => Promise<Uint8Array>> = {
-    dense: () => sampleText(net, { prompt: 'The ', tokens, temperature: 0, seed: 1 }),
-    compressed: () => m.generate('The ', { tokens, temperature: 0 }),
-  };
-  const same = Buffer.from(await runners.dense!()).equals(Buffer.from(await runners.compressed!()));
-  const times: Record<string, number[]> = { dense: [], compressed: [] };
-  for (let rep = 0; rep < Math.max(3, Math.round(a.reps / 5)); rep++) {
-    for (const [k, r] of Object.entries(runners)) {
-      const t0 = performance.now();
-      await r();
-      times[k]!.push(performance.now() - t0);
-    }
-  }
-  const tps = Object.fromEntries(Object.entries(times).map(([k, t]) => [k, +((tokens + 4) / (median(t) / 1000)).toFixed(1)]));
-  log(`${basename(file)} decode: ${JSON.stringify(tps)} tokens/s, same greedy text: ${same}\n`);
-  const out = {
-    file: basename(file),
-    model: m.spec.name,
-    fileBytes: bytes.length,
-    denseWeightBytes: m.denseBytes,
-    weightBytes: {
-      compressedMatrices: m.weightBytes,
-      gpuMemoryOfCompressedModel: mGpu,
-      note: 'the compressed model also keeps a dense Network for embeddings and norms (its gpuMemory includes dense copies of every weight)',
-    },
-    decode: {
-      tokensPerSec: tps,
-      speedup: +(tps.compressed! / tps.dense!).toFixed(2),
-      sameGreedyText: same,
-      tokensPerRun: tokens + 4,
-      note: 'prompt of 4 bytes + 64 greedy bytes per run, decoder built per run on both sides',
-    },
-  };
-  m.dispose();
-  net.dispose();
-  return out;
-}
-
 async function benchFile(gpu: Gpu, file: string, a: Args, log: (s: string) => void): Promise<Record<string, unknown>> {
-  const bytes = new Uint8Array(await readFile(file));
-  if (decodeCompressed(bytes).spec.task === 'language') return benchDecode(gpu, file, bytes, a, log);
+  const bytes = file.startsWith('gpt:') ? randomGptFile(file) : new Uint8Array(await readFile(file));
+  if (decodeCompressed(bytes).spec.task === 'language') return benchDecode(gpu, file, bytes, Math.max(3, Math.round(a.reps / 5)), log);
   const dense = await denseRunner(gpu, bytes);
   const memBefore = gpu.memory.liveBytes;
   const csr = await CompressedModel.load(gpu, bytes, { format: 'csr' });
   const csrGpu = gpu.memory.liveBytes - memBefore;
   const dcb = await CompressedModel.load(gpu, bytes, { format: 'dense' });
-  const runners: Record<string, Runner> = { dense: dense.run, csr: (x) => csr.predict(x), dcb: (x) => dcb.predict(x) };
+  const bm = await CompressedModel.load(gpu, bytes, { format: 'bitmask' });
+  const runners: Record<string, Runner> = { dense: dense.run, csr: (x) => csr.predict(x), bitmask: (x) => bm.predict(x), dcb: (x) => dcb.predict(x) };
   let tf: Awaited<ReturnType<typeof tfDenseRunner>> | undefined;
   if (a.tfjs) {
     const d = decodeCompressed(bytes);
@@ -115,7 +72,7 @@ async function benchFile(gpu: Gpu, file: string, a: Args, log: (s: string) => vo
     model: csr.spec.name,
     fileBytes: bytes.length,
     denseWeightBytes: csr.denseBytes,
-    weightBytes: { csr: csr.weightBytes, dcb: dcb.weightBytes, csrGpuMemory: csrGpu },
+    weightBytes: { csr: csr.weightBytes, bitmask: bm.weightBytes, dcb: dcb.weightBytes, csrGpuMemory: csrGpu },
     layers: csr.info.map((l) => ({
       name: l.name,
       rows: l.rows,
@@ -123,11 +80,13 @@ async function benchFile(gpu: Gpu, file: string, a: Args, log: (s: string) => vo
       kept: l.entries,
       bits: l.bits,
       csrBytes: l.bytes,
+      bitmaskBytes: bm.info.find((x) => x.name === l.name)!.bytes,
       dcbBytes: dcb.info.find((x) => x.name === l.name)!.bytes,
     })),
   };
   Object.assign(out, await compareRunners(runners, D, [1, a.batch], a.reps, (m) => log(`${basename(file)} ${m}\n`)));
   csr.dispose();
+  bm.dispose();
   dcb.dispose();
   dense.dispose();
   tf?.dispose();
