@@ -10,7 +10,9 @@
 // interleaved (one call of each per repetition), so contention on a shared machine hits all of
 // them alike; report the ratios. Outputs are checked against the dense path before timing.
 // Files: scripts/make-infer-models.sh writes the ones the docs use (docs/inference.md).
-import { basename, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { launchBenchBrowser } from './browser.js';
 import { readFile } from 'node:fs/promises';
 import { createGpu, type Gpu } from '../src/gpu/device.js';
 import { CompressedModel } from '../src/io/compressed-model.js';
@@ -29,7 +31,7 @@ interface Args {
 }
 
 const USAGE =
-  'usage: npm run bench -- infer FILE.slim.safetensors... [--reps n (default 30)] [--batch n (default 64)] [--no-tfjs] [--browser (headless Chromium, demo/infer.html; no TF.js)] [--json]';
+  'usage: npm run bench -- infer FILE.slim.safetensors... [--reps n (default 30)] [--batch n (default 64)] [--no-tfjs] [--browser (headless Chromium, demo/infer.html; + ONNX Runtime Web where DIR/model.onnx exists: python/export_onnx.py)] [--json]';
 
 function parse(argv: string[]): Args {
   const a: Args = { files: [], reps: 30, batch: 64, tfjs: true, json: false, browser: false };
@@ -63,6 +65,8 @@ async function benchFile(gpu: Gpu, file: string, a: Args, log: (s: string) => vo
   let tf: Awaited<ReturnType<typeof tfDenseRunner>> | undefined;
   if (a.tfjs) {
     const d = decodeCompressed(bytes);
+    const { installNodeShims } = await import('./vs-tfjs/node.js');
+    installNodeShims();
     tf = await tfDenseRunner(gpu, d.spec, d.values);
     runners.tfjs = tf.run;
   }
@@ -129,63 +133,49 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** The same comparison (without TF.js) in headless Chromium: demo/infer.html on a Vite dev server. */
+/** The ONNX export of FILE (python/export_onnx.py writes it): DIR/model.onnx next to DIR/model.slim.safetensors, if there. */
+function onnxOf(file: string): string | undefined {
+  const f = resolve(dirname(file), basename(file).replace(/\.slim\.safetensors$/, '') + '.onnx');
+  return existsSync(f) ? f : undefined;
+}
+
+/** The same comparison in headless Chromium (demo/infer.html; SwiftShader): + TF.js WebGPU and, where an ONNX export sits next to the file, ONNX Runtime Web (WebGPU and wasm EPs). */
 async function browserMain(a: Args, log: (s: string) => void): Promise<number> {
-  const { repoRoot } = await import('./vs-tfjs/node.js');
-  const { default: puppeteer } = await import('puppeteer-core');
-  const { createServer } = await import('vite');
-  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  const server = await createServer({
-    configFile: resolve(repoRoot(), 'vite.config.ts'),
-    server: { host: '127.0.0.1', port: 0, strictPort: false },
-    logLevel: 'error',
-  });
-  await server.listen();
-  const browser = await puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    protocolTimeout: 3_600_000,
-    args: [
-      '--no-sandbox',
-      '--enable-unsafe-webgpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-dev-shm-usage',
-      '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding',
-    ],
+  const bb = await launchBenchBrowser({
+    optimizeDeps: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', 'onnxruntime-web/webgpu'],
+    log,
   });
   try {
-    const addr = server.httpServer!.address();
-    if (!addr || typeof addr === 'string') throw new Error('vite server has no address');
-    const page = await browser.newPage();
-    page.on('console', (m) => log(`[page] ${m.text()}\n`));
-    page.on('pageerror', (e) => log(`[page error] ${String(e)}\n`));
-    await page.goto(`http://127.0.0.1:${addr.port}/infer.html`, { waitUntil: 'load' });
+    const page = await bb.open('/infer.html');
     await page.waitForFunction('typeof window.__infer === "function"', { timeout: 120_000 });
     const results = [];
     for (const f of a.files) {
       const b64 = (await readFile(f)).toString('base64');
+      const onnx = onnxOf(f);
+      const onnxUrl = onnx ? `/@fs${onnx}` : '';
       const r = await page.evaluate(
-        (s, reps, batch) =>
-          (window as unknown as { __infer: (s: string, r: number, b: number) => Promise<Record<string, unknown>> }).__infer(s, reps, batch),
+        (s, reps, batch, tfjs, url) =>
+          (window as unknown as { __infer: (s: string, r: number, b: number, t: boolean, u: string) => Promise<Record<string, unknown>> }).__infer(
+            s,
+            reps,
+            batch,
+            tfjs,
+            url,
+          ),
         b64,
         a.reps,
         a.batch,
+        a.tfjs,
+        onnxUrl,
       );
-      results.push({ file: basename(f), ...r });
+      results.push({ file: basename(f), onnx: onnx ? basename(onnx) : null, ...r });
     }
-    console.log(
-      JSON.stringify({ bench: 'infer', browser: await browser.version(), reps: a.reps, batch: a.batch, interleaved: true, results }, null, 1),
-    );
+    console.log(JSON.stringify({ bench: 'infer', browser: await bb.browser.version(), reps: a.reps, batch: a.batch, interleaved: true, results }, null, 1));
     return 0;
   } catch (e) {
     console.error(`bench infer --browser: ${(e as Error).stack ?? e}`);
     return 1;
   } finally {
-    await browser.close().catch(() => undefined);
-    await server.close();
+    await bb.close();
   }
 }
