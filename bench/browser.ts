@@ -42,7 +42,8 @@ export async function launchBenchBrowser(o: LaunchOptions = {}): Promise<BenchBr
   const log = o.log ?? (() => undefined);
   const server = await createServer({
     configFile: resolve(repoRoot(), 'vite.config.ts'),
-    server: { host: '127.0.0.1', port: 0, strictPort: false },
+    // no file watching: an edit during a long run would reload the page and lose it
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: { ignored: ['**/*'] } },
     ...(o.optimizeDeps ? { optimizeDeps: { include: o.optimizeDeps } } : {}),
     logLevel: 'error',
   });

@@ -61,7 +61,13 @@ export function randomGptFile(preset: string, sparsity = 0.75, bits = 5, seed = 
 }
 
 /** Tokens/s and GPU bytes, dense decoder vs compressed, interleaved rounds of `tokens` greedy steps. */
-export async function benchDecode(gpu: Gpu, file: string, bytes: Uint8Array, reps: number, log: (s: string) => void): Promise<Record<string, unknown>> {
+export async function benchDecode(
+  gpu: Gpu,
+  file: string,
+  bytes: Uint8Array,
+  reps: number,
+  log: (s: string) => void,
+): Promise<Record<string, unknown>> {
   const live = () => gpu.memory.liveBytes;
   let at = live();
   const net = await loadCompressed(gpu, bytes);
@@ -97,7 +103,9 @@ export async function benchDecode(gpu: Gpu, file: string, bytes: Uint8Array, rep
   const steps = tokens + 4;
   const tps = Object.fromEntries(Object.entries(times).map(([k, t]) => [k, +(steps / (median(t) / 1000)).toFixed(1)]));
   const same = texts.dense!.join() === texts.compressed!.join();
-  log(`${basename(file)} decode: ${JSON.stringify(tps)} tokens/s, same greedy text: ${same}; GPU weight bytes dense ${denseWeights}, compressed ${compressedWeights}\n`);
+  log(
+    `${basename(file)} decode: ${JSON.stringify(tps)} tokens/s, same greedy text: ${same}; GPU weight bytes dense ${denseWeights}, compressed ${compressedWeights}\n`,
+  );
   const out = {
     file: basename(file),
     model: m.spec.name,

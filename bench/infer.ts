@@ -16,9 +16,9 @@ import { launchBenchBrowser } from './browser.js';
 import { readFile } from 'node:fs/promises';
 import { createGpu, type Gpu } from '../src/gpu/device.js';
 import { CompressedModel } from '../src/io/compressed-model.js';
-import { decodeCompressed, loadCompressed } from '../src/io/export.js';
+import { decodeCompressed } from '../src/io/export.js';
 import { tfDenseRunner } from './infer-tfjs.js';
-import { compareRunners, denseRunner, median, type Runner } from './infer-core.js';
+import { compareRunners, denseRunner, type Runner } from './infer-core.js';
 import { benchDecode, randomGptFile } from './infer-gpt.js';
 
 interface Args {
@@ -170,7 +170,9 @@ async function browserMain(a: Args, log: (s: string) => void): Promise<number> {
       );
       results.push({ file: basename(f), onnx: onnx ? basename(onnx) : null, ...r });
     }
-    console.log(JSON.stringify({ bench: 'infer', browser: await bb.browser.version(), reps: a.reps, batch: a.batch, interleaved: true, results }, null, 1));
+    console.log(
+      JSON.stringify({ bench: 'infer', browser: await bb.browser.version(), reps: a.reps, batch: a.batch, interleaved: true, results }, null, 1),
+    );
     return 0;
   } catch (e) {
     console.error(`bench infer --browser: ${(e as Error).stack ?? e}`);

@@ -3,6 +3,9 @@
 // (csr, bitmask), TF.js's WebGPU backend on the dense weights and, given an ONNX export of the same
 // model (python/export_onnx.py), ONNX Runtime Web with its WebGPU execution provider and its wasm
 // one. A peer that fails to start is reported with its error text instead of a time.
+import '@tensorflow/tfjs-core/dist/register_all_gradients'; // useSharedTfBackend checks for them
+import ortMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { CompressedModel, createGpu, decodeCompressed, type Gpu } from '../src/index.js';
 import { compareRunners, denseRunner, type Runner } from '../bench/infer-core.js';
 
@@ -13,7 +16,7 @@ type Peer = { run: Runner; dispose(): void };
 
 async function ortRunner(url: string, ep: 'webgpu' | 'wasm', D: number): Promise<Peer> {
   const ort = await import('onnxruntime-web/webgpu');
-  ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
+  ort.env.wasm.wasmPaths = { mjs: ortMjs, wasm: ortWasm }; // served by Vite (the bundle's own guess points into its pre-bundle folder)
   ort.env.wasm.numThreads = 1; // no cross-origin isolation here: one thread
   const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
   const session = await ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all' });

@@ -108,21 +108,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var xb: array<u32, ${TB}>;
   for (var t = 0u; t < ${TB}u; t = t + 1u) { xb[t] = min(b0 + t, p.B - 1u) * p.inDim; }
 #if ${BITMASK}
+  // one loop over the row's entries (as csr: lanes diverge by entry counts only), stepping through
+  // the mask words as their bits run out
   let wpr = (p.inDim + 31u) / 32u;
-  var k = rowptr[o];
-  for (var wi = 0u; wi < wpr; wi = wi + 1u) {
-    var bits = cols[o * wpr + wi];
-    while (bits != 0u) {
-      let c = wi * 32u + firstTrailingBit(bits);
-      bits = bits & (bits - 1u);
-      let w = value(k);
-      k = k + 1u;
-#if ${XT}
-      acc[0] = acc[0] + x[c * p.B + b0] * w;
-#else
-      for (var t = 0u; t < ${TB}u; t = t + 1u) { acc[t] = acc[t] + x[xb[t] + c] * w; }
-#endif
+  var wi = o * wpr;
+  var bits = cols[wi];
+  let end = rowptr[o + 1u];
+  for (var k = rowptr[o]; k < end; k = k + 1u) {
+    while (bits == 0u) {
+      wi = wi + 1u;
+      bits = cols[wi];
     }
+    let c = (wi - o * wpr) * 32u + firstTrailingBit(bits);
+    bits = bits & (bits - 1u);
+    let w = value(k);
+#if ${XT}
+    acc[0] = acc[0] + x[c * p.B + b0] * w;
+#else
+    for (var t = 0u; t < ${TB}u; t = t + 1u) { acc[t] = acc[t] + x[xb[t] + c] * w; }
+#endif
   }
 #else
 #if ${DENSE}

@@ -167,38 +167,41 @@ describe('spmm: inference from compressed weights', () => {
     }
   });
 
-  it.each(['csr', 'bitmask', 'dense'] as const)('%s: a residual epilogue (y = act(x·Wᵀ + b) + r) and gather (rows of W, written or added)', async (format) => {
-    const gpu = await testGpu();
-    const rows = 37,
-      inDim = 45,
-      B = 3;
-    const { s } = source(rows, inDim, 0.3, 5, 77);
-    const m = buildMatrix(s, format);
-    const g = uploadMatrix(gpu, m);
-    const x = randn(B * inDim, 4),
-      r = randn(B * rows, 6);
-    const tx = createTensor(gpu, [B * inDim], x),
-      tr = createTensor(gpu, [B * rows], r),
-      ty = createTensor(gpu, [B * rows]);
-    const idx = Uint32Array.of(36, 0, 17, 99); // 99: beyond the rows, gives 0
-    const ti = createTensor(gpu, [4], idx, { dtype: 'u32' }),
-      tOff = createTensor(gpu, [1], [20], { dtype: 'u32' }),
-      tg = createTensor(gpu, [4 * inDim]);
-    try {
-      await run(gpu, await spmm(gpu, g, tx, ty, { B, act: 'gelu', resid: tr }));
-      expectClose(await ty.read(), spmmReference(m, x, B, 'gelu', 1, { resid: r }), { atol: 1e-4, rtol: 1e-4 }, `${format} resid`);
-      await run(gpu, await gather(gpu, g, ti, tg, { B: 4 }));
-      const got = await tg.read();
-      expect(Array.from(got)).toEqual(Array.from(gatherReference(m, [36, 0, 17, 99])));
-      await run(gpu, await gather(gpu, g, tOff, tg, { B: 4, add: true, offset: true }));
-      expect(Array.from(await tg.read())).toEqual(Array.from(gatherReference(m, [20, 21, 22, 23], got)));
-      await expect(gather(gpu, g, ti, tg, { B: 3 })).rejects.toThrow(/ridx must hold B = 3 row indices, got 4/);
-      await expect(spmm(gpu, g, tx, ty, { B, resid: tx })).rejects.toThrow(/resid needs P = 1, no yT and B·rows = 111 values, got 135/);
-    } finally {
-      for (const t of [tx, tr, ty, ti, tOff, tg]) t.dispose();
-      g.dispose();
-    }
-  });
+  it.each(['csr', 'bitmask', 'dense'] as const)(
+    '%s: a residual epilogue (y = act(x·Wᵀ + b) + r) and gather (rows of W, written or added)',
+    async (format) => {
+      const gpu = await testGpu();
+      const rows = 37,
+        inDim = 45,
+        B = 3;
+      const { s } = source(rows, inDim, 0.3, 5, 77);
+      const m = buildMatrix(s, format);
+      const g = uploadMatrix(gpu, m);
+      const x = randn(B * inDim, 4),
+        r = randn(B * rows, 6);
+      const tx = createTensor(gpu, [B * inDim], x),
+        tr = createTensor(gpu, [B * rows], r),
+        ty = createTensor(gpu, [B * rows]);
+      const idx = Uint32Array.of(36, 0, 17, 99); // 99: beyond the rows, gives 0
+      const ti = createTensor(gpu, [4], idx, { dtype: 'u32' }),
+        tOff = createTensor(gpu, [1], [20], { dtype: 'u32' }),
+        tg = createTensor(gpu, [4 * inDim]);
+      try {
+        await run(gpu, await spmm(gpu, g, tx, ty, { B, act: 'gelu', resid: tr }));
+        expectClose(await ty.read(), spmmReference(m, x, B, 'gelu', 1, { resid: r }), { atol: 1e-4, rtol: 1e-4 }, `${format} resid`);
+        await run(gpu, await gather(gpu, g, ti, tg, { B: 4 }));
+        const got = await tg.read();
+        expect(Array.from(got)).toEqual(Array.from(gatherReference(m, [36, 0, 17, 99])));
+        await run(gpu, await gather(gpu, g, tOff, tg, { B: 4, add: true, offset: true }));
+        expect(Array.from(await tg.read())).toEqual(Array.from(gatherReference(m, [20, 21, 22, 23], got)));
+        await expect(gather(gpu, g, ti, tg, { B: 3 })).rejects.toThrow(/ridx must hold B = 3 row indices, got 4/);
+        await expect(spmm(gpu, g, tx, ty, { B, resid: tx })).rejects.toThrow(/resid needs P = 1, no yT and B·rows = 111 values, got 135/);
+      } finally {
+        for (const t of [tx, tr, ty, ti, tOff, tg]) t.dispose();
+        g.dispose();
+      }
+    },
+  );
 
   it('refuses inconsistent layouts on the CPU, before any GPU buffer', () => {
     const { s } = source(4, 5, 0.5, 3, 1);

@@ -116,27 +116,21 @@ export class CompressedDecoder {
         case 'layerNorm':
           y = out();
           rec.push(
-            ...(await layerNorm(gpu, x[0]!, this.vector(`${l.name}.weight`), this.vector(`${l.name}.bias`), y, this.alloc([n], 'mean'), this.alloc([n], 'rstd'))),
+            ...(await layerNorm(
+              gpu,
+              x[0]!,
+              this.vector(`${l.name}.weight`),
+              this.vector(`${l.name}.bias`),
+              y,
+              this.alloc([n], 'mean'),
+              this.alloc([n], 'rstd'),
+            )),
           );
           break;
-        case 'dense': {
+        case 'dense':
           y = out();
-          const next = l.consumers.length === 1 ? layers[l.consumers[0]!] : undefined;
-          let act = (l.fusedActivation ?? 'none') as Activation;
-          let resid: Tensor | undefined;
-          if (act === 'none' && next?.spec.kind === 'gelu') {
-            act = 'gelu';
-            folded.set(l.consumers[0]!, li);
-          } else if (act === 'none' && next?.spec.kind === 'add') {
-            const other = next.inputs.find((i) => i !== li);
-            if (other !== undefined && other < li) {
-              resid = values[other]!;
-              folded.set(l.consumers[0]!, li);
-            }
-          }
-          rec.push(...(await spmm(gpu, this.matrix(l.name), x[0]!, y, { B: n, act, resid })));
+          rec.push(...(await this.dense(li, x[0]!, y, n, values, folded)));
           break;
-        }
         case 'attention': {
           y = out();
           const [k, v] = this.caches.get(li)!;
@@ -161,6 +155,25 @@ export class CompressedDecoder {
       values.push(y);
     }
     return { records: rec, tokens, logits: values[values.length - 1]! };
+  }
+
+  /** A dense layer: spmm with gelu as its activation or the residual add after it as its epilogue (recorded in `folded`). */
+  private dense(li: number, x: Tensor, y: Tensor, n: number, values: Tensor[], folded: Map<number, number>): Promise<Dispatch[]> {
+    const l = this.layers[li]!;
+    const next = l.consumers.length === 1 ? this.layers[l.consumers[0]!] : undefined;
+    let act = (l.fusedActivation ?? 'none') as Activation;
+    let resid: Tensor | undefined;
+    if (act === 'none' && next?.spec.kind === 'gelu') {
+      act = 'gelu';
+      folded.set(l.consumers[0]!, li);
+    } else if (act === 'none' && next?.spec.kind === 'add') {
+      const other = next.inputs.find((i) => i !== li);
+      if (other !== undefined && other < li) {
+        resid = values[other]!;
+        folded.set(l.consumers[0]!, li);
+      }
+    }
+    return spmm(this.gpu, this.matrix(l.name), x, y, { B: n, act, resid });
   }
 
   private run(p: Pass, tokens: Uint32Array, t: number, read: boolean): void {

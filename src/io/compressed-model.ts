@@ -140,7 +140,13 @@ export class CompressedModel {
   ) {}
 
   /** A language model: every matrix (token and position tables, qkv, projections, MLP) compressed; layer norms as f32 vectors. */
-  private static async loadLanguage(gpu: Gpu, bytes: Uint8Array, d: DecodedSparse, layers: ResolvedLayer[], opts: CompressedModelOptions): Promise<CompressedModel> {
+  private static async loadLanguage(
+    gpu: Gpu,
+    bytes: Uint8Array,
+    d: DecodedSparse,
+    layers: ResolvedLayer[],
+    opts: CompressedModelOptions,
+  ): Promise<CompressedModel> {
     const byName = new Map(d.params.map((p) => [p.entry.name, p]));
     const param = (name: string) => {
       const p = byName.get(name);
@@ -168,7 +174,8 @@ export class CompressedModel {
       throw e;
     }
     const info = built.map(([l, m]) => ({ ...infoOf(l, m), kind: 'dense' as const }));
-    for (const [n, v] of vecs) info.push({ name: n, kind: 'dense', format: 'dense', rows: 1, inDim: v.length, entries: v.length, bits: 32, bytes: 4 * v.length });
+    for (const [n, v] of vecs)
+      info.push({ name: n, kind: 'dense', format: 'dense', rows: 1, inDim: v.length, entries: v.length, bits: 32, bytes: 4 * v.length });
     return new CompressedModel(gpu, d.spec, layers, matrices, info, bytes.length, { vectors }, opts.transposedBatch ?? Infinity);
   }
 

@@ -68,7 +68,10 @@ export interface SpmmOptions {
 }
 
 /** The shader's defines for matrix m (main, gather and im2col share one module). */
-function defines(m: CompressedMatrix | undefined, o: { tb?: number; xT?: boolean; yT?: boolean; act?: Activation; resid?: boolean; cbShared?: boolean }) {
+function defines(
+  m: CompressedMatrix | undefined,
+  o: { tb?: number; xT?: boolean; yT?: boolean; act?: Activation; resid?: boolean; cbShared?: boolean },
+) {
   const shared = m !== undefined && m.bits !== 32;
   const act = o.act ?? 'none';
   return {
@@ -156,7 +159,8 @@ export async function gather(gpu: Gpu, w: GpuMatrix, ridx: Tensor, y: Tensor, op
   const { m } = w;
   positiveInt(op, 'B', opts.B);
   checkArgs(op, { ridx: { t: ridx, dtype: 'u32' }, codes: { t: w.codes }, y: { t: y, dtype: 'f32', out: true } });
-  if (ridx.size !== (opts.offset ? 1 : opts.B)) fail(op, `ridx must hold ${opts.offset ? '1 value (the first row)' : `B = ${opts.B} row indices`}, got ${ridx.size}`);
+  if (ridx.size !== (opts.offset ? 1 : opts.B))
+    fail(op, `ridx must hold ${opts.offset ? '1 value (the first row)' : `B = ${opts.B} row indices`}, got ${ridx.size}`);
   if (y.size !== opts.B * m.inDim) fail(op, `y must hold B·inDim = ${opts.B}·${m.inDim} = ${opts.B * m.inDim} values, got ${y.size}`);
   const pipeline = await pipelines(gpu).get('spmm', defines(m, { cbShared: false }), 'gather');
   const label = `spmm.gather ${m.format} ${m.rows}x${m.inDim} b${m.bits} B${opts.B}${opts.add ? ' add' : ''}${opts.offset ? ' offset' : ''}`;
@@ -166,9 +170,26 @@ export async function gather(gpu: Gpu, w: GpuMatrix, ridx: Tensor, y: Tensor, op
     [m.rows, m.inDim, opts.B, opts.add ? 1 : 0, m.codebook?.length ?? 0, opts.offset ? 1 : 0, 0, 0].map((v) => ['u32', v] as ['u32', number]),
   );
   const indexed = m.format !== 'dense';
-  const bindings = [p, undefined, indexed ? w.rowptr : undefined, indexed ? w.cols : undefined, w.codes, m.bits !== 32 ? w.codebook : undefined, undefined, y];
+  const bindings = [
+    p,
+    undefined,
+    indexed ? w.rowptr : undefined,
+    indexed ? w.cols : undefined,
+    w.codes,
+    m.bits !== 32 ? w.codebook : undefined,
+    undefined,
+    y,
+  ];
   bindings[10] = ridx;
-  return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, bindings), workgroups: grid(gpu, Math.ceil((opts.B * m.inDim) / SPMM_WG)), owned: [p] }];
+  return [
+    {
+      label,
+      pipeline,
+      bindGroup: bindGroup(gpu, pipeline, label, bindings),
+      workgroups: grid(gpu, Math.ceil((opts.B * m.inDim) / SPMM_WG)),
+      owned: [p],
+    },
+  ];
 }
 
 /** Dispatch records for patches (N·OH·OW, C·KH·KW) of x (N·C·H·W), zero padding; `transposed`: (C·KH·KW, N·OH·OW). */
