@@ -6,6 +6,8 @@
 //   DENSE true: every position stored, entry k of row o is column k − o·inDim;
 //   BITMASK true: cols holds ⌈inDim/32⌉ mask words per row (bit c % 32 of word c / 32: column c
 //   kept), rowptr the row's first entry; the entries of a row follow its set bits in order.
+// CONV (csr only): x is a conv's input (N, C, H, W) and the columns are offsets into it (no padding;
+//   src/reference/spmm.ts convOffsets): a convolution without im2col, output as with P = OH·OW.
 // Epilogue: act (relu, sigmoid, tanh, gelu) of acc + bias, then RESID adds resid[bb·rows + o] (P = 1).
 // Value of entry k: F32VALUES: bitcast of word k; else the BITS-bit code in word k / PER at bit
 //   (k % PER)·BITS (PER = ⌊32 / BITS⌋ codes per word, none straddles), looked up in the codebook,
@@ -16,13 +18,14 @@
 // XT: x is stored transposed (inDim, B) and one invocation computes one batch row (TB = 1), the
 // lanes along the batch; YT: y is written transposed (rows, B) (the next layer's XT input).
 // Entry point gather: y[b, c] (+)= W[r_b, c] for B rows, r_b = ridx[b] (p._p0 = 0) or ridx[0] + b
-// (p._p0 = 1), adding to y when p.P = 1 (an embedding lookup from a compressed table).
+// (p.offset = 1), adding to y when p.P = 1 (an embedding lookup from a compressed table).
 // Entry point im2col: patches (N·OH·OW, C·KH·KW) from x (N, C, H, W), zero padding, for a conv
 // lowered onto main (P = OH·OW); XT: written transposed (C·KH·KW, N·OH·OW).
 
 struct Params {
   rows: u32, inDim: u32, B: u32, P: u32,
-  K: u32, _p0: u32, _p1: u32, _p2: u32,
+  K: u32, offset: u32, chw: u32, ow: u32,
+  sw: u32, s: u32, _p0: u32, _p1: u32,
 }
 
 struct ConvParams {
@@ -106,7 +109,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #endif
   var acc: array<f32, ${TB}>;
   var xb: array<u32, ${TB}>;
+#if ${CONV}
+  // a direct conv (no padding): batch row bb is output pixel (n, oh, ow) = (bb / P, (bb % P) / OW, bb % OW);
+  // its patch starts at x[n·C·H·W + oh·S·W + ow·S] and an entry's "column" is its offset (ch·H + kh)·W + kw
+  for (var t = 0u; t < ${TB}u; t = t + 1u) {
+    let bb = min(b0 + t, p.B - 1u);
+    let pix = bb % p.P;
+    xb[t] = (bb / p.P) * p.chw + (pix / p.ow) * p.sw + (pix % p.ow) * p.s;
+  }
+#else
   for (var t = 0u; t < ${TB}u; t = t + 1u) { xb[t] = min(b0 + t, p.B - 1u) * p.inDim; }
+#endif
 #if ${BITMASK}
   // one loop over the row's entries (as csr: lanes diverge by entry counts only), stepping through
   // the mask words as their bits run out
@@ -199,7 +212,7 @@ fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let b = i / p.inDim;
   let c = i % p.inDim;
   var r = ridx[b];
-  if (p._p0 == 1u) { r = ridx[0] + b; }
+  if (p.offset == 1u) { r = ridx[0] + b; }
   var v = 0.0;
   if (r < p.rows) { v = entry_at(r, c); }
   if (p.P == 1u) { v = v + y[i]; }

@@ -8,6 +8,7 @@ import {
   activate,
   buildMatrix,
   CompressedMatrixError,
+  convOffsets,
   denseOf,
   gatherReference,
   im2colReference,
@@ -202,6 +203,37 @@ describe('spmm: inference from compressed weights', () => {
       }
     },
   );
+
+  it.each([
+    ['csr', 1, 5],
+    ['bitmask', 2, 13],
+  ] as const)('a direct conv (%s filters as offsets, stride %i, batch %i) equals im2col + spmm', async (format, S, N) => {
+    const gpu = await testGpu();
+    const C = 3,
+      H = 9,
+      W = 8,
+      KH = 3,
+      KW = 2,
+      OC = 7;
+    const OH = Math.floor((H - KH) / S) + 1,
+      OW = Math.floor((W - KW) / S) + 1,
+      P = OH * OW;
+    const g = { N, C, H, W, KH, KW, S, PAD: 0, OH, OW };
+    const x = randn(N * C * H * W, 8);
+    const m = buildMatrix(source(OC, C * KH * KW, 0.4, 5, 3).s, format);
+    const gm = uploadMatrix(gpu, convOffsets(m, { C, H, W, KH, KW }));
+    const tx = createTensor(gpu, [x.length], x),
+      ty = createTensor(gpu, [N * OC * P]);
+    try {
+      await run(gpu, await spmm(gpu, gm, tx, ty, { B: N * P, P, act: 'relu', conv: { C, H, W, OW, S } }));
+      expectClose(await ty.read(), spmmReference(m, im2colReference(x, g), N * P, 'relu', P), { atol: 1e-4, rtol: 1e-4 }, 'direct conv');
+      await expect(spmm(gpu, gm, tx, ty, { B: N * P, P, conv: { C: C + 1, H, W, OW, S } })).rejects.toThrow(/x must hold N·C·H·W/);
+    } finally {
+      gm.dispose();
+      tx.dispose();
+      ty.dispose();
+    }
+  });
 
   it('refuses inconsistent layouts on the CPU, before any GPU buffer', () => {
     const { s } = source(4, 5, 0.5, 3, 1);

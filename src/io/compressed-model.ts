@@ -12,6 +12,7 @@ import { im2col, spmm, uploadMatrix, type GpuMatrix } from '../kernels/spmm.js';
 import { ArgumentError } from '../kernels/args.js';
 import {
   buildMatrix,
+  convOffsets,
   matrixBytes,
   perWord,
   type Activation,
@@ -35,6 +36,8 @@ export interface CompressedModelOptions extends DecodeOptions {
    * default layout at batch 16–64 (docs/inference.md), except LeNet-300-100 at 64 (1.16×).
    */
   transposedBatch?: number;
+  /** Convolutions without padding: 'direct' (default; spmm reads the input through per-entry offsets, convOffsets) or 'im2col' (patches, then spmm). */
+  conv?: 'direct' | 'im2col';
 }
 
 export interface CompressedLayerInfo {
@@ -235,7 +238,13 @@ export class CompressedModel {
     const built: [ResolvedLayer, CompressedMatrix][] = [];
     for (const l of layers) {
       if (l.spec.kind !== 'dense' && l.spec.kind !== 'conv2d') continue;
-      built.push([l, matrixOf(l, byName.get(`${l.name}.weight`)!, byName.get(`${l.name}.bias`)!.values!, opts.format ?? 'auto')]);
+      let m = matrixOf(l, byName.get(`${l.name}.weight`)!, byName.get(`${l.name}.bias`)!.values!, opts.format ?? 'auto');
+      const s = l.spec;
+      if (s.kind === 'conv2d' && !s.padding && opts.conv !== 'im2col' && m.format !== 'dense') {
+        const [C, H, W] = l.inShape as [number, number, number];
+        m = convOffsets(m, { C, H, W, KH: s.kernel, KW: s.kernel });
+      }
+      built.push([l, m]);
     }
     const matrices = new Map<string, GpuMatrix>();
     try {
@@ -332,6 +341,13 @@ export class CompressedModel {
           const [C, H, W] = l.inShape as [number, number, number],
             [, OH, OW] = l.outShape as [number, number, number];
           const g = { N: B, C, H, W, KH: s.kernel, KW: s.kernel, S: s.stride ?? 1, PAD: s.padding ?? 0, OH, OW };
+          const gm = this.matrices.get(l.name)!;
+          if (gm.m.conv) {
+            dispatches.push(...(await spmm(this.gpu, gm, cur, out, { B: B * OH * OW, P: OH * OW, act, conv: { C, H, W, OW, S: g.S } })));
+            cur = out;
+            if (fuse) i++;
+            continue;
+          }
           const patches = t([B * OH * OW * C * s.kernel * s.kernel]);
           const xT = B * OH * OW >= this.transposedBatch;
           dispatches.push(

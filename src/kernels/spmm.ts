@@ -65,12 +65,14 @@ export interface SpmmOptions {
   yT?: boolean;
   /** Added after the activation: y = act(x · Wᵀ + bias) + resid, resid (B, rows) (P = 1, no yT). */
   resid?: Tensor;
+  /** A direct conv: W from convOffsets (csr, columns are offsets), x the input (N, C, H, W), B = N·OH·OW, P = OH·OW. */
+  conv?: { C: number; H: number; W: number; OW: number; S: number };
 }
 
 /** The shader's defines for matrix m (main, gather and im2col share one module). */
 function defines(
   m: CompressedMatrix | undefined,
-  o: { tb?: number; xT?: boolean; yT?: boolean; act?: Activation; resid?: boolean; cbShared?: boolean },
+  o: { tb?: number; xT?: boolean; yT?: boolean; act?: Activation; resid?: boolean; cbShared?: boolean; conv?: boolean },
 ) {
   const shared = m !== undefined && m.bits !== 32;
   const act = o.act ?? 'none';
@@ -80,6 +82,7 @@ function defines(
     XT: o.xT ?? false,
     YT: o.yT ?? false,
     RESID: o.resid ?? false,
+    CONV: o.conv ?? false,
     DENSE: m?.format === 'dense',
     BITMASK: m?.format === 'bitmask',
     IDX16: m?.idx16 ?? false,
@@ -112,24 +115,26 @@ export async function spmm(gpu: Gpu, w: GpuMatrix, x: Tensor, y: Tensor, opts: S
     codes: { t: w.codes },
     y: { t: y, dtype: 'f32', out: true },
   });
-  if (x.size !== B * m.inDim) fail(op, `x must hold B·inDim = ${B}·${m.inDim} = ${B * m.inDim} values, got ${x.size} (shape [${x.shape}])`);
+  const cv = opts.conv;
+  if (cv) {
+    if (m.format !== 'csr' || xT || yT || opts.resid) fail(op, 'a direct conv needs a csr matrix of offsets (convOffsets), no xT, yT or resid');
+    if (x.size !== (B / P) * cv.C * cv.H * cv.W)
+      fail(op, `x must hold N·C·H·W = ${B / P}·${cv.C}·${cv.H}·${cv.W} values (the conv's input), got ${x.size} (shape [${x.shape}])`);
+  } else if (x.size !== B * m.inDim) fail(op, `x must hold B·inDim = ${B}·${m.inDim} = ${B * m.inDim} values, got ${x.size} (shape [${x.shape}])`);
   if (y.size !== B * m.rows) fail(op, `y must hold B·rows = ${B}·${m.rows} = ${B * m.rows} values, got ${y.size} (shape [${y.shape}])`);
   if (yT && P !== 1) fail(op, `yT needs P = 1, got P ${P}`);
   if (opts.resid && (P !== 1 || yT || opts.resid.size !== B * m.rows))
     fail(op, `resid needs P = 1, no yT and B·rows = ${B * m.rows} values, got ${opts.resid.size} (P ${P}${yT ? ', yT' : ''})`);
   const tb = xT ? 1 : (opts.tb ?? (B >= 8 ? 8 : B >= 2 ? 4 : 1));
-  const pipeline = await pipelines(gpu).get('spmm', defines(m, { tb, xT, yT, act, resid: !!opts.resid }));
-  const label = `spmm ${m.format} ${m.rows}x${m.inDim} b${m.bits} B${B}${P > 1 ? ` P${P}` : ''}${xT ? ' xT' : ''}${yT ? ' yT' : ''} ${act}${opts.resid ? ' +resid' : ''}`;
-  const p = uniformParams(gpu, 'spmm.params', [
-    ['u32', m.rows],
-    ['u32', m.inDim],
-    ['u32', B],
-    ['u32', P],
-    ['u32', m.codebook?.length ?? 0],
-    ['u32', 0],
-    ['u32', 0],
-    ['u32', 0],
-  ]);
+  const pipeline = await pipelines(gpu).get('spmm', defines(m, { tb, xT, yT, act, resid: !!opts.resid, conv: !!cv }));
+  const label = `spmm ${m.format} ${m.rows}x${m.inDim} b${m.bits} B${B}${P > 1 ? ` P${P}` : ''}${xT ? ' xT' : ''}${yT ? ' yT' : ''} ${act}${opts.resid ? ' +resid' : ''}${cv ? ' conv' : ''}`;
+  const p = uniformParams(
+    gpu,
+    'spmm.params',
+    [m.rows, m.inDim, B, P, m.codebook?.length ?? 0, 0, cv ? cv.C * cv.H * cv.W : 0, cv?.OW ?? 0, cv ? cv.S * cv.W : 0, cv?.S ?? 0, 0, 0].map(
+      (v) => ['u32', v] as ['u32', number],
+    ),
+  );
   const indexed = m.format !== 'dense';
   const bindings = [p, x, indexed ? w.rowptr : undefined, indexed ? w.cols : undefined, w.codes, m.bits !== 32 ? w.codebook : undefined, w.bias, y];
   if (opts.resid) bindings[11] = opts.resid;
@@ -167,7 +172,9 @@ export async function gather(gpu: Gpu, w: GpuMatrix, ridx: Tensor, y: Tensor, op
   const p = uniformParams(
     gpu,
     'spmm.gather.params',
-    [m.rows, m.inDim, opts.B, opts.add ? 1 : 0, m.codebook?.length ?? 0, opts.offset ? 1 : 0, 0, 0].map((v) => ['u32', v] as ['u32', number]),
+    [m.rows, m.inDim, opts.B, opts.add ? 1 : 0, m.codebook?.length ?? 0, opts.offset ? 1 : 0, 0, 0, 0, 0, 0, 0].map(
+      (v) => ['u32', v] as ['u32', number],
+    ),
   );
   const indexed = m.format !== 'dense';
   const bindings = [

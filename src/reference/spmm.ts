@@ -30,6 +30,8 @@ export interface CompressedMatrix {
   codes: Uint32Array;
   codebook?: Float32Array;
   bias: Float32Array;
+  /** convOffsets: the columns are offsets into a conv input (C, H, W). */
+  conv?: { C: number; H: number; W: number };
 }
 
 export class CompressedMatrixError extends Error {
@@ -127,6 +129,33 @@ export function buildMatrix(s: MatrixSource, format: MatrixFormat): CompressedMa
   for (let j = 0; j < kept; j++) all[s.row[j]! * inDim + s.col[j]!] = s.codes![j]!;
   return { rows, inDim, format, entries: n, bits, idx16: false, codes: packCodes(all, bits), codebook, bias: s.bias };
 }
+
+/**
+ * A conv's filter matrix (OC, C·KH·KW) in csr with every column c = (ch·KH + kh)·KW + kw replaced by
+ * its offset (ch·H + kh)·W + kw into an input (C, H, W): the direct conv of shaders/spmm.wgsl (CONV).
+ */
+export function convOffsets(m: CompressedMatrix, g: { C: number; H: number; W: number; KH: number; KW: number }): CompressedMatrix {
+  if (m.format === 'dense') throw new CompressedMatrixError('slimgpu.CompressedModel: convOffsets needs a csr or bitmask matrix');
+  if (m.inDim !== g.C * g.KH * g.KW) throw new CompressedMatrixError(`slimgpu.CompressedModel: convOffsets: inDim ${m.inDim} is not C·KH·KW`);
+  const offs = new Uint32Array(m.entries);
+  for (let o = 0, j = 0; o < m.rows; o++) {
+    const cols =
+      m.format === 'bitmask'
+        ? bitmaskColumns(m, o)
+        : Array.from({ length: m.rowptr![o + 1]! - m.rowptr![o]! }, (_, i) => columnAt(m, m.rowptr![o]! + i));
+    for (const c of cols) {
+      const ch = Math.floor(c / (g.KH * g.KW)),
+        kh = Math.floor(c / g.KW) % g.KH,
+        kw = c % g.KW;
+      offs[j++] = (ch * g.H + kh) * g.W + kw;
+    }
+  }
+  const idx16 = g.C * g.H * g.W <= 65536;
+  const cols = idx16 ? packCodes(offs, 16) : Uint32Array.from(offs.length ? offs : [0]);
+  return { ...m, format: 'csr', idx16, cols, conv: { C: g.C, H: g.H, W: g.W } };
+}
+
+const columnAt = (m: CompressedMatrix, k: number) => (m.idx16 ? unpackCode(m.cols!, k, 16) : m.cols![k]!);
 
 /** Bytes of the matrix's buffers on the GPU (index, values, codebook, bias). */
 export function matrixBytes(m: CompressedMatrix): number {
