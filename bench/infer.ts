@@ -65,8 +65,9 @@ async function benchFile(gpu: Gpu, file: string, a: Args, log: (s: string) => vo
   let tf: Awaited<ReturnType<typeof tfDenseRunner>> | undefined;
   if (a.tfjs) {
     const d = decodeCompressed(bytes);
-    const { installNodeShims } = await import('./vs-tfjs/node.js');
+    const { installNodeShims, registerTfGradients } = await import('./vs-tfjs/node.js');
     installNodeShims();
+    await registerTfGradients(); // useSharedTfBackend checks for them
     tf = await tfDenseRunner(gpu, d.spec, d.values);
     runners.tfjs = tf.run;
   }
