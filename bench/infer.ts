@@ -4,6 +4,7 @@
 //   dense     the library's dense path (loadCompressed → Network, the training forward kernels)
 //   csr       CompressedModel, every weight as CSR + b-bit codes + codebook (spmm)
 //   bitmask   CompressedModel, every weight as per-row mask words + rowptr + b-bit codes + codebook
+//   csr-im2col  (conv models) csr with convs lowered to im2col + spmm instead of the direct kernel
 //   dcb       CompressedModel, dense-with-codebook (every position's b-bit code)
 //   tfjs      TF.js's WebGPU backend on the same device, running the dense weights
 // each call end to end (upload the batch, run, read the outputs back). The variants run
@@ -62,6 +63,9 @@ async function benchFile(gpu: Gpu, file: string, a: Args, log: (s: string) => vo
   const dcb = await CompressedModel.load(gpu, bytes, { format: 'dense' });
   const bm = await CompressedModel.load(gpu, bytes, { format: 'bitmask' });
   const runners: Record<string, Runner> = { dense: dense.run, csr: (x) => csr.predict(x), bitmask: (x) => bm.predict(x), dcb: (x) => dcb.predict(x) };
+  // convs: the direct kernel (csr, bitmask above) against the im2col lowering
+  const i2c = csr.info.some((l) => l.kind === 'conv2d') ? await CompressedModel.load(gpu, bytes, { format: 'csr', conv: 'im2col' }) : undefined;
+  if (i2c) runners['csr-im2col'] = (x) => i2c.predict(x);
   let tf: Awaited<ReturnType<typeof tfDenseRunner>> | undefined;
   if (a.tfjs) {
     const d = decodeCompressed(bytes);
@@ -93,6 +97,7 @@ async function benchFile(gpu: Gpu, file: string, a: Args, log: (s: string) => vo
   csr.dispose();
   bm.dispose();
   dcb.dispose();
+  i2c?.dispose();
   dense.dispose();
   tf?.dispose();
   return out;

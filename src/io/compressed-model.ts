@@ -27,7 +27,7 @@ import { CompressedDecoder } from './compressed-decoder.js';
 import { decodeSparse, type DecodedParam, type DecodedSparse, type DecodeOptions } from './format/index.js';
 
 export interface CompressedModelOptions extends DecodeOptions {
-  /** Layout of every weight matrix: 'csr', 'bitmask', 'dense' (dense with codebook) or 'auto' (default: the smallest). */
+  /** Layout of every weight matrix: 'csr', 'bitmask', 'dense' (dense with codebook) or 'auto' (default: the smallest; bitmask only where it saves a third of csr's bytes). */
   format?: MatrixFormat | 'auto';
   /**
    * From this batch size on, conv patches and the activations between dense layers are kept
@@ -103,6 +103,9 @@ export function matrixOf(l: ResolvedLayer, w: DecodedParam, bias: Float32Array, 
     ['bitmask', 4 * (rows + 1) + 4 * rows * Math.ceil(inDim / 32) + codeBytes],
     ['dense', 4 * Math.ceil((rows * inDim) / perWord(w.codes && bits < 16 ? bits + 1 : bits))],
   ];
+  // bitmask decodes slower than csr (1.1–1.7× the kernel time at batch 1, 1.4× at 64: docs/inference.md):
+  // it is taken only where it saves at least a third of csr's bytes (the GPT's 75%-sparse matrices)
+  if (sizes[1]![1] > (2 / 3) * sizes[0]![1]) sizes.splice(1, 1);
   return buildMatrix(src, sizes.reduce((a, b) => (b[1] < a[1] ? b : a))[0]);
 }
 
