@@ -3,8 +3,8 @@
 // every matrix in its compressed form), each built once, steps interleaved in rounds; GPU memory of
 // each (weights, then the decoder's caches and activations) from the device's live-byte counter.
 // A `gpt:L-D-H-T` argument instead of a file makes a random-init model pruned to 75% and shared at
-// 5 bits (decode speed does not depend on the weights' values).
-import { basename } from 'node:path';
+// 5 bits (decode speed does not depend on the weights' values). Browser-safe (demo/infer.ts runs it
+// in Chromium).
 import type { Gpu } from '../src/gpu/device.js';
 import { CompressedModel } from '../src/io/compressed-model.js';
 import { loadCompressed, serializeCompressed, type CompressInput } from '../src/io/export.js';
@@ -13,6 +13,8 @@ import { Decoder, sampleLogits } from '../src/nn/decode.js';
 import { gptSpec, modelParams, resolveModel } from '../src/nn/model.js';
 import { Rng } from '../src/data/random.js';
 import { median } from './infer-core.js';
+
+const basename = (f: string) => f.split('/').pop()!;
 
 /** A random-init `gpt:L-D-H-T` file: every prunable matrix pruned to `sparsity` at random, kept weights shared at `bits` (a uniform codebook). */
 export function randomGptFile(preset: string, sparsity = 0.75, bits = 5, seed = 1): Uint8Array {

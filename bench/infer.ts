@@ -141,6 +141,7 @@ export async function main(argv: string[]): Promise<number> {
 
 /** The ONNX export of FILE (python/export_onnx.py writes it): DIR/model.onnx next to DIR/model.slim.safetensors, if there. */
 function onnxOf(file: string): string | undefined {
+  if (file.startsWith('gpt:')) return undefined;
   const f = resolve(dirname(file), basename(file).replace(/\.slim\.safetensors$/, '') + '.onnx');
   return existsSync(f) ? f : undefined;
 }
@@ -156,7 +157,7 @@ async function browserMain(a: Args, log: (s: string) => void): Promise<number> {
     await page.waitForFunction('typeof window.__infer === "function"', { timeout: 120_000 });
     const results = [];
     for (const f of a.files) {
-      const b64 = (await readFile(f)).toString('base64');
+      const b64 = Buffer.from(f.startsWith('gpt:') ? randomGptFile(f) : await readFile(f)).toString('base64');
       const onnx = onnxOf(f);
       const onnxUrl = onnx ? `/@fs${onnx}` : '';
       const r = await page.evaluate(

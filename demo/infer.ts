@@ -2,7 +2,8 @@
 // tfjs, onnxUrl) runs bench/infer-core.ts's comparison: the library's dense path vs CompressedModel
 // (csr, bitmask), TF.js's WebGPU backend on the dense weights and, given an ONNX export of the same
 // model (python/export_onnx.py), ONNX Runtime Web with its WebGPU execution provider and its wasm
-// one. A peer that fails to start is reported with its error text instead of a time.
+// one. A peer that fails to start is reported with its error text instead of a time. A language model
+// (GPT) file: decode tokens/s, dense decoder vs compressed (bench/infer-gpt.ts).
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // useSharedTfBackend checks for them
 import ortMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
@@ -33,6 +34,11 @@ async function ortRunner(url: string, ep: 'webgpu' | 'wasm', D: number): Promise
 
 async function bench(bytes: Uint8Array, reps: number, batch: number, tfjs = false, onnxUrl = ''): Promise<Record<string, unknown>> {
   const gpu = await (gpuP ??= createGpu());
+  if (decodeCompressed(bytes).spec.task === 'language') {
+    // GPT: tokens/s of the dense decoder vs the compressed one (bench/infer-gpt.ts)
+    const { benchDecode } = await import('../bench/infer-gpt.js');
+    return { device: gpu.info.description, ...(await benchDecode(gpu, 'model', bytes, Math.max(3, Math.round(reps / 5)), (m) => console.log(m))) };
+  }
   const dense = await denseRunner(gpu, bytes);
   const csr = await CompressedModel.load(gpu, bytes, { format: 'csr' });
   const bm = await CompressedModel.load(gpu, bytes, { format: 'bitmask' });
