@@ -13,7 +13,7 @@
 // Files: scripts/make-infer-models.sh writes the ones the docs use (docs/inference.md).
 import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { launchBenchBrowser } from './browser.js';
+import { launchBenchBrowser, repoRoot } from './browser.js';
 import { readFile } from 'node:fs/promises';
 import { createGpu, type Gpu } from '../src/gpu/device.js';
 import { CompressedModel } from '../src/io/compressed-model.js';
@@ -153,7 +153,7 @@ async function browserMain(a: Args, log: (s: string) => void): Promise<number> {
     log,
   });
   try {
-    const page = await bb.open('/infer.html');
+    const page = await bb.open(`/infer.html?ort=${encodeURIComponent(`/@fs${resolve(repoRoot(), 'node_modules/onnxruntime-web/dist')}/`)}`);
     await page.waitForFunction('typeof window.__infer === "function"', { timeout: 120_000 });
     const results = [];
     for (const f of a.files) {

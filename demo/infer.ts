@@ -5,8 +5,6 @@
 // one. A peer that fails to start is reported with its error text instead of a time. A language model
 // (GPT) file: decode tokens/s, dense decoder vs compressed (bench/infer-gpt.ts).
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // useSharedTfBackend checks for them
-import ortMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
-import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { CompressedModel, createGpu, decodeCompressed, type Gpu } from '../src/index.js';
 import { compareRunners, denseRunner, type Runner } from '../bench/infer-core.js';
 
@@ -17,7 +15,11 @@ type Peer = { run: Runner; dispose(): void };
 
 async function ortRunner(url: string, ep: 'webgpu' | 'wasm', D: number): Promise<Peer> {
   const ort = await import('onnxruntime-web/webgpu');
-  ort.env.wasm.wasmPaths = { mjs: ortMjs, wasm: ortWasm }; // served by Vite (the bundle's own guess points into its pre-bundle folder)
+  // ?ort=DIR/: where the dev server serves onnxruntime-web/dist (bench/infer.ts passes /@fs/…); the
+  // bundle's own guess points into Vite's pre-bundle folder. Not imported with ?url: the built pages
+  // would ship its 29 MB wasm.
+  const base = new URLSearchParams(location.search).get('ort');
+  if (base) ort.env.wasm.wasmPaths = base;
   ort.env.wasm.numThreads = 1; // no cross-origin isolation here: one thread
   const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
   const session = await ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all' });

@@ -17,12 +17,12 @@ import slim_reader  # noqa: E402
 
 
 def layers_of(model, arrays):
-    """The layer list: a v1/v2 file's spec, or (format v3's terse metadata) an mlp: preset's dense1..N with relu between."""
+    """The layer list: a v1/v2 file's spec, or (format v3's terse metadata) an mlp: preset's (or lenet-300-100's) dense1..N with relu between."""
     if "layers" in model:
         return model["layers"]
     preset = model.get("preset", "")
-    if not preset.startswith("mlp:"):
-        raise SystemExit(f"export_onnx: preset {preset!r} is not an mlp: preset")
+    if not (preset.startswith("mlp:") or preset == "lenet-300-100"):
+        raise SystemExit(f"export_onnx: preset {preset!r} is not an mlp: preset or lenet-300-100")
     n = sum(1 for k in arrays if k.endswith(".weight"))
     out = []
     for i in range(1, n + 1):
