@@ -149,7 +149,7 @@ function onnxOf(file: string): string | undefined {
 /** The same comparison in headless Chromium (demo/infer.html; SwiftShader): + TF.js WebGPU and, where an ONNX export sits next to the file, ONNX Runtime Web (WebGPU and wasm EPs). */
 async function browserMain(a: Args, log: (s: string) => void): Promise<number> {
   const bb = await launchBenchBrowser({
-    optimizeDeps: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', 'onnxruntime-web/webgpu'],
+    optimizeDeps: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'],
     log,
   });
   try {

@@ -14,12 +14,12 @@ const out = document.getElementById('out')!;
 type Peer = { run: Runner; dispose(): void };
 
 async function ortRunner(url: string, ep: 'webgpu' | 'wasm', D: number): Promise<Peer> {
-  const ort = await import('onnxruntime-web/webgpu');
-  // ?ort=DIR/: where the dev server serves onnxruntime-web/dist (bench/infer.ts passes /@fs/…); the
-  // bundle's own guess points into Vite's pre-bundle folder. Not imported with ?url: the built pages
-  // would ship its 29 MB wasm.
+  // ?ort=DIR/: where the dev server serves onnxruntime-web/dist (bench/infer.ts passes /@fs/…). ORT is
+  // loaded from there at run time, not bundled: the built pages would ship its 29 MB wasm.
   const base = new URLSearchParams(location.search).get('ort');
-  if (base) ort.env.wasm.wasmPaths = base;
+  if (!base) throw new Error('ONNX Runtime Web: no ?ort=DIR/ (its dist folder) in the page URL');
+  const ort = (await import(/* @vite-ignore */ `${base}ort.webgpu.min.mjs`)) as typeof import('onnxruntime-web');
+  ort.env.wasm.wasmPaths = base;
   ort.env.wasm.numThreads = 1; // no cross-origin isolation here: one thread
   const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
   const session = await ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all' });
