@@ -80,7 +80,7 @@ describe('text-model and codec pages in headless Chromium', () => {
     for (const s of p.samples) expect(s.bytes).toBe(16);
     // after the export the page samples from the compressed file: fewer GPU weight bytes than dense fp32
     expect(p.compressed!.fileBytes).toBe(p.fileBytes);
-    expect(p.compressed!.weightBytes).toBeLessThan(p.compressed!.denseBytes * 0.7);
+    expect(p.compressed!.weightBytes).toBeLessThan(p.compressed!.denseBytes * 0.85); // 50% kept as f32: csr, 6 B per kept weight
     // every matrix (the tied embedding included) pruned to 50%, kept as f32 (bits=0: weight sharing, which
     // compiles its own kernels and is slow on SwiftShader, is covered by the Node tests); norms and biases dense
     const r = p.report!;
