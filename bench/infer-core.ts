@@ -83,7 +83,8 @@ export async function compareRunners(
     const ms = Object.fromEntries(Object.entries(times).map(([k, t]) => [k, +median(t).toFixed(3)]));
     const base = names[0]!;
     const ratio: Record<string, number> = Object.fromEntries(names.slice(1).map((k) => [`${base}/${k}`, +(ms[base]! / ms[k]!).toFixed(2)]));
-    if (ms.tfjs) for (const k of ['csr', 'dcb']) if (ms[k]) ratio[`tfjs/${k}`] = +(ms.tfjs / ms[k]!).toFixed(2);
+    for (const peer of ['tfjs', 'ort-webgpu', 'ort-wasm'])
+      for (const k of ['csr', 'bitmask', 'dcb']) if (ms[peer] && ms[k]) ratio[`${peer}/${k}`] = +(ms[peer] / ms[k]!).toFixed(2);
     out[`batch${B}`] = {
       ms,
       samplesPerSec: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Math.round((B * 1000) / v)])),

@@ -1,22 +1,19 @@
 // TF.js (WebGPU backend on slimgpu's own device) running a model's dense weights: the baseline of
 // bench/infer.ts, what a web developer gets today from a pruned model (dense fp32 after loading).
 // Sequential models of dense, conv2d, maxPool2d, flatten, relu, sigmoid, tanh; images kept NHWC
-// (TF.js's layout) and flattened in slimgpu's (C, H, W) order.
+// (TF.js's layout) and flattened in slimgpu's (C, H, W) order. Browser-safe (demo/infer.ts uses it too).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Gpu } from '../src/gpu/device.js';
 import type { ModelSpec } from '../src/nn/model.js';
 import { resolveModel } from '../src/nn/model.js';
 import { useSharedTfBackend } from './vs-tfjs/core.js';
-import { installNodeShims, registerTfGradients } from './vs-tfjs/node.js';
 
 export async function tfDenseRunner(
   gpu: Gpu,
   spec: ModelSpec,
   values: Map<string, Float32Array>,
 ): Promise<{ run: (x: Float32Array, B: number) => Promise<Float32Array>; dispose(): void }> {
-  installNodeShims();
-  await registerTfGradients();
-  await useSharedTfBackend(gpu);
+  await useSharedTfBackend(gpu); // in Node, after bench/vs-tfjs/node.ts installNodeShims()
   const layers = resolveModel(spec);
   const w = new Map<string, tf.Tensor>();
   for (const l of layers) {

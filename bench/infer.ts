@@ -1,22 +1,26 @@
-// npm run bench -- infer FILE.slim.safetensors... [--reps n] [--batch 64] [--no-tfjs] [--json]
+// npm run bench -- infer FILE.slim.safetensors|gpt:L-D-H-T... [--reps n] [--batch 64] [--no-tfjs] [--json]
 //
 // Inference from a compressed file: batch-1 latency and batch-B throughput of
 //   dense     the library's dense path (loadCompressed → Network, the training forward kernels)
 //   csr       CompressedModel, every weight as CSR + b-bit codes + codebook (spmm)
+//   bitmask   CompressedModel, every weight as per-row mask words + rowptr + b-bit codes + codebook
+//   csr-im2col  (conv models) csr with convs lowered to im2col + spmm instead of the direct kernel
 //   dcb       CompressedModel, dense-with-codebook (every position's b-bit code)
 //   tfjs      TF.js's WebGPU backend on the same device, running the dense weights
 // each call end to end (upload the batch, run, read the outputs back). The variants run
 // interleaved (one call of each per repetition), so contention on a shared machine hits all of
 // them alike; report the ratios. Outputs are checked against the dense path before timing.
 // Files: scripts/make-infer-models.sh writes the ones the docs use (docs/inference.md).
-import { basename, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { launchBenchBrowser, repoRoot } from './browser.js';
 import { readFile } from 'node:fs/promises';
 import { createGpu, type Gpu } from '../src/gpu/device.js';
 import { CompressedModel } from '../src/io/compressed-model.js';
-import { decodeCompressed, loadCompressed } from '../src/io/export.js';
+import { decodeCompressed } from '../src/io/export.js';
 import { tfDenseRunner } from './infer-tfjs.js';
-import { compareRunners, denseRunner, median, type Runner } from './infer-core.js';
-import { sampleText } from '../src/cli/sample.js';
+import { compareRunners, denseRunner, type Runner } from './infer-core.js';
+import { benchDecode, randomGptFile } from './infer-gpt.js';
 
 interface Args {
   files: string[];
@@ -28,7 +32,7 @@ interface Args {
 }
 
 const USAGE =
-  'usage: npm run bench -- infer FILE.slim.safetensors... [--reps n (default 30)] [--batch n (default 64)] [--no-tfjs] [--browser (headless Chromium, demo/infer.html; no TF.js)] [--json]';
+  'usage: npm run bench -- infer FILE.slim.safetensors... [--reps n (default 30)] [--batch n (default 64)] [--no-tfjs] [--browser (headless Chromium, demo/infer.html; + ONNX Runtime Web where DIR/model.onnx exists: python/export_onnx.py)] [--json]';
 
 function parse(argv: string[]): Args {
   const a: Args = { files: [], reps: 30, batch: 64, tfjs: true, json: false, browser: false };
@@ -49,63 +53,25 @@ function parse(argv: string[]): Args {
   return a;
 }
 
-/** A language model: tokens/s of greedy decoding, dense decoder vs compressed matrices, interleaved. */
-async function benchDecode(gpu: Gpu, file: string, bytes: Uint8Array, a: Args, log: (s: string) => void): Promise<Record<string, unknown>> {
-  const net = await loadCompressed(gpu, bytes);
-  const memBefore = gpu.memory.liveBytes;
-  const m = await CompressedModel.load(gpu, bytes);
-  const mGpu = gpu.memory.liveBytes - memBefore;
-  const tokens = 64;
-  const runners: Record<string, () => Promise<Uint8Array>> = {
-    dense: () => sampleText(net, { prompt: 'The ', tokens, temperature: 0, seed: 1 }),
-    compressed: () => m.generate('The ', { tokens, temperature: 0 }),
-  };
-  const same = Buffer.from(await runners.dense!()).equals(Buffer.from(await runners.compressed!()));
-  const times: Record<string, number[]> = { dense: [], compressed: [] };
-  for (let rep = 0; rep < Math.max(3, Math.round(a.reps / 5)); rep++) {
-    for (const [k, r] of Object.entries(runners)) {
-      const t0 = performance.now();
-      await r();
-      times[k]!.push(performance.now() - t0);
-    }
-  }
-  const tps = Object.fromEntries(Object.entries(times).map(([k, t]) => [k, +((tokens + 4) / (median(t) / 1000)).toFixed(1)]));
-  log(`${basename(file)} decode: ${JSON.stringify(tps)} tokens/s, same greedy text: ${same}\n`);
-  const out = {
-    file: basename(file),
-    model: m.spec.name,
-    fileBytes: bytes.length,
-    denseWeightBytes: m.denseBytes,
-    weightBytes: {
-      compressedMatrices: m.weightBytes,
-      gpuMemoryOfCompressedModel: mGpu,
-      note: 'the compressed model also keeps a dense Network for embeddings and norms (its gpuMemory includes dense copies of every weight)',
-    },
-    decode: {
-      tokensPerSec: tps,
-      speedup: +(tps.compressed! / tps.dense!).toFixed(2),
-      sameGreedyText: same,
-      tokensPerRun: tokens + 4,
-      note: 'prompt of 4 bytes + 64 greedy bytes per run, decoder built per run on both sides',
-    },
-  };
-  m.dispose();
-  net.dispose();
-  return out;
-}
-
 async function benchFile(gpu: Gpu, file: string, a: Args, log: (s: string) => void): Promise<Record<string, unknown>> {
-  const bytes = new Uint8Array(await readFile(file));
-  if (decodeCompressed(bytes).spec.task === 'language') return benchDecode(gpu, file, bytes, a, log);
+  const bytes = file.startsWith('gpt:') ? randomGptFile(file) : new Uint8Array(await readFile(file));
+  if (decodeCompressed(bytes).spec.task === 'language') return benchDecode(gpu, file, bytes, Math.max(3, Math.round(a.reps / 5)), log);
   const dense = await denseRunner(gpu, bytes);
   const memBefore = gpu.memory.liveBytes;
   const csr = await CompressedModel.load(gpu, bytes, { format: 'csr' });
   const csrGpu = gpu.memory.liveBytes - memBefore;
   const dcb = await CompressedModel.load(gpu, bytes, { format: 'dense' });
-  const runners: Record<string, Runner> = { dense: dense.run, csr: (x) => csr.predict(x), dcb: (x) => dcb.predict(x) };
+  const bm = await CompressedModel.load(gpu, bytes, { format: 'bitmask' });
+  const runners: Record<string, Runner> = { dense: dense.run, csr: (x) => csr.predict(x), bitmask: (x) => bm.predict(x), dcb: (x) => dcb.predict(x) };
+  // convs: the direct kernel (csr, bitmask above) against the im2col lowering
+  const i2c = csr.info.some((l) => l.kind === 'conv2d') ? await CompressedModel.load(gpu, bytes, { format: 'csr', conv: 'im2col' }) : undefined;
+  if (i2c) runners['csr-im2col'] = (x) => i2c.predict(x);
   let tf: Awaited<ReturnType<typeof tfDenseRunner>> | undefined;
   if (a.tfjs) {
     const d = decodeCompressed(bytes);
+    const { installNodeShims, registerTfGradients } = await import('./vs-tfjs/node.js');
+    installNodeShims();
+    await registerTfGradients(); // useSharedTfBackend checks for them
     tf = await tfDenseRunner(gpu, d.spec, d.values);
     runners.tfjs = tf.run;
   }
@@ -115,7 +81,7 @@ async function benchFile(gpu: Gpu, file: string, a: Args, log: (s: string) => vo
     model: csr.spec.name,
     fileBytes: bytes.length,
     denseWeightBytes: csr.denseBytes,
-    weightBytes: { csr: csr.weightBytes, dcb: dcb.weightBytes, csrGpuMemory: csrGpu },
+    weightBytes: { csr: csr.weightBytes, bitmask: bm.weightBytes, dcb: dcb.weightBytes, csrGpuMemory: csrGpu },
     layers: csr.info.map((l) => ({
       name: l.name,
       rows: l.rows,
@@ -123,12 +89,15 @@ async function benchFile(gpu: Gpu, file: string, a: Args, log: (s: string) => vo
       kept: l.entries,
       bits: l.bits,
       csrBytes: l.bytes,
+      bitmaskBytes: bm.info.find((x) => x.name === l.name)!.bytes,
       dcbBytes: dcb.info.find((x) => x.name === l.name)!.bytes,
     })),
   };
   Object.assign(out, await compareRunners(runners, D, [1, a.batch], a.reps, (m) => log(`${basename(file)} ${m}\n`)));
   csr.dispose();
+  bm.dispose();
   dcb.dispose();
+  i2c?.dispose();
   dense.dispose();
   tf?.dispose();
   return out;
@@ -170,63 +139,52 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** The same comparison (without TF.js) in headless Chromium: demo/infer.html on a Vite dev server. */
+/** The ONNX export of FILE (python/export_onnx.py writes it): DIR/model.onnx next to DIR/model.slim.safetensors, if there. */
+function onnxOf(file: string): string | undefined {
+  if (file.startsWith('gpt:')) return undefined;
+  const f = resolve(dirname(file), basename(file).replace(/\.slim\.safetensors$/, '') + '.onnx');
+  return existsSync(f) ? f : undefined;
+}
+
+/** The same comparison in headless Chromium (demo/infer.html; SwiftShader): + TF.js WebGPU and, where an ONNX export sits next to the file, ONNX Runtime Web (WebGPU and wasm EPs). */
 async function browserMain(a: Args, log: (s: string) => void): Promise<number> {
-  const { repoRoot } = await import('./vs-tfjs/node.js');
-  const { default: puppeteer } = await import('puppeteer-core');
-  const { createServer } = await import('vite');
-  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  const server = await createServer({
-    configFile: resolve(repoRoot(), 'vite.config.ts'),
-    server: { host: '127.0.0.1', port: 0, strictPort: false },
-    logLevel: 'error',
-  });
-  await server.listen();
-  const browser = await puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    protocolTimeout: 3_600_000,
-    args: [
-      '--no-sandbox',
-      '--enable-unsafe-webgpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-dev-shm-usage',
-      '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding',
-    ],
+  const bb = await launchBenchBrowser({
+    optimizeDeps: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'],
+    log,
   });
   try {
-    const addr = server.httpServer!.address();
-    if (!addr || typeof addr === 'string') throw new Error('vite server has no address');
-    const page = await browser.newPage();
-    page.on('console', (m) => log(`[page] ${m.text()}\n`));
-    page.on('pageerror', (e) => log(`[page error] ${String(e)}\n`));
-    await page.goto(`http://127.0.0.1:${addr.port}/infer.html`, { waitUntil: 'load' });
+    const page = await bb.open(`/infer.html?ort=${encodeURIComponent(`/@fs${resolve(repoRoot(), 'node_modules/onnxruntime-web/dist')}/`)}`);
     await page.waitForFunction('typeof window.__infer === "function"', { timeout: 120_000 });
     const results = [];
     for (const f of a.files) {
-      const b64 = (await readFile(f)).toString('base64');
+      const b64 = Buffer.from(f.startsWith('gpt:') ? randomGptFile(f) : await readFile(f)).toString('base64');
+      const onnx = onnxOf(f);
+      const onnxUrl = onnx ? `/@fs${onnx}` : '';
       const r = await page.evaluate(
-        (s, reps, batch) =>
-          (window as unknown as { __infer: (s: string, r: number, b: number) => Promise<Record<string, unknown>> }).__infer(s, reps, batch),
+        (s, reps, batch, tfjs, url) =>
+          (window as unknown as { __infer: (s: string, r: number, b: number, t: boolean, u: string) => Promise<Record<string, unknown>> }).__infer(
+            s,
+            reps,
+            batch,
+            tfjs,
+            url,
+          ),
         b64,
         a.reps,
         a.batch,
+        a.tfjs,
+        onnxUrl,
       );
-      results.push({ file: basename(f), ...r });
+      results.push({ file: basename(f), onnx: onnx ? basename(onnx) : null, ...r });
     }
     console.log(
-      JSON.stringify({ bench: 'infer', browser: await browser.version(), reps: a.reps, batch: a.batch, interleaved: true, results }, null, 1),
+      JSON.stringify({ bench: 'infer', browser: await bb.browser.version(), reps: a.reps, batch: a.batch, interleaved: true, results }, null, 1),
     );
     return 0;
   } catch (e) {
     console.error(`bench infer --browser: ${(e as Error).stack ?? e}`);
     return 1;
   } finally {
-    await browser.close().catch(() => undefined);
-    await server.close();
+    await bb.close();
   }
 }

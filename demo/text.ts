@@ -14,6 +14,7 @@
 // fineTune (centroid fine-tuning steps), perSubmit, autostart=1. window.__text exposes the run
 // for tests (tests/text-page.test.ts).
 import {
+  CompressedModel,
   evaluate,
   exportCompressed,
   fineTuneCentroids,
@@ -36,10 +37,9 @@ import {
 import { compressedSizes, COMPRESSED_EXTENSION } from '../src/io/export.js';
 import { GPT_VOCAB, parseGptName } from '../src/nn/presets.js';
 import { LiveChart } from './charts.js';
-import { $, esc, fileBytes, fmtInt, hideNotice, numParam, pct, save, showNotice, startGpu } from './page.js';
+import { $, esc, fmtInt, hideNotice, pct, save, showNotice, startGpu } from './page.js';
 import { lmReport, showLmReport } from './report-view.js';
-import gplUrl from './samples/gpl-3.txt?url';
-import readmeUrl from '../README.md?url';
+import { field, form, FORM_PARAMS, loadSource, params, readConfig, setRunning, syncSource, type TextConfig } from './text-form.js';
 
 type Phase = 'init' | 'nogpu' | 'ready' | 'loading' | 'training' | 'compressing' | 'done' | 'error';
 
@@ -51,7 +51,9 @@ interface TextProbe {
   logs: LogEntry[];
   /** Validation after each segment (step 0: the untrained model). */
   vals: { step: number; bitsPerByte: number }[];
-  samples: { step: number; prompt: string; text: string; bytes: number }[];
+  samples: { step: number; prompt: string; text: string; bytes: number; from: 'dense' | 'compressed' }[];
+  /** After the export: sampling runs from the compressed file (CompressedModel: every matrix compressed on the GPU). */
+  compressed?: { fileBytes: number; weightBytes: number; denseBytes: number };
   report?: RunReport;
   fileBytes?: number;
   stopped: boolean;
@@ -61,108 +63,9 @@ interface TextProbe {
 const probe: TextProbe = { state: 'init', totalSteps: 0, logs: [], vals: [], samples: [], stopped: false };
 (window as unknown as { __text: TextProbe }).__text = probe;
 
-const form = $<HTMLFormElement>('controls');
-const field = <T extends HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>(name: string): T => {
-  const el = form.elements.namedItem(name);
-  if (!el) throw new Error(`text page: no form field '${name}'`);
-  return el as T;
-};
-const params = new URLSearchParams(location.search);
 const setPhase = (s: string) => {
   $('phase').textContent = s;
 };
-
-interface TextConfig {
-  source: string;
-  model: string;
-  steps: number;
-  batch: number;
-  lr: number;
-  warmup: number;
-  weightDecay: number;
-  clip: number;
-  sparsity: number;
-  bits: number;
-  seed: number;
-  evalEvery: number;
-  fineTune: number;
-  perSubmit: number;
-}
-
-const FORM_PARAMS = [
-  'source',
-  'model',
-  'steps',
-  'batch',
-  'lr',
-  'warmup',
-  'weightDecay',
-  'clip',
-  'sparsity',
-  'bits',
-  'seed',
-  'prompt',
-  'tokens',
-  'temperature',
-  'sampleSeed',
-];
-
-function readConfig(): TextConfig {
-  const num = (name: string) => {
-    const v = Number(field(name).value);
-    if (!Number.isFinite(v)) throw new Error(`${name}: '${field(name).value}' is not a number`);
-    return v;
-  };
-  const steps = num('steps');
-  return {
-    source: field('source').value,
-    model: field('model').value.trim(),
-    steps,
-    batch: num('batch'),
-    lr: num('lr'),
-    warmup: num('warmup'),
-    weightDecay: num('weightDecay'),
-    clip: num('clip'),
-    sparsity: num('sparsity'),
-    bits: num('bits'),
-    seed: num('seed'),
-    evalEvery: numParam(params, 'evalEvery') ?? Math.max(1, Math.ceil(steps / 15)),
-    fineTune: numParam(params, 'fineTune') ?? 50,
-    perSubmit: numParam(params, 'perSubmit') ?? 8,
-  };
-}
-
-function syncSource(): void {
-  const s = field('source').value;
-  $('file-label').hidden = s !== 'file';
-  $('paste-label').hidden = s !== 'paste';
-}
-
-/** The text to train on and its name. */
-async function loadSource(source: string): Promise<{ bytes: Uint8Array; name: string }> {
-  if (source === 'paste') return { bytes: new TextEncoder().encode(field<HTMLTextAreaElement>('paste').value), name: 'pasted text' };
-  if (source === 'file') {
-    const f = field<HTMLInputElement>('file').files?.[0];
-    if (!f) throw new Error('choose a file first');
-    return { bytes: await fileBytes(f), name: f.name };
-  }
-  const url = source === 'readme' ? readmeUrl : gplUrl;
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`sample text: ${url} answered ${res.status} ${res.statusText}`);
-  return {
-    bytes: new Uint8Array(await res.arrayBuffer()),
-    name: source === 'readme' ? 'slimgpu README.md' : 'GNU GPL v3 (Debian /usr/share/common-licenses/GPL-3)',
-  };
-}
-
-function setRunning(running: boolean): void {
-  for (const el of form.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('input, select, textarea')) {
-    // the sampling settings stay live while training
-    if (!['prompt', 'tokens', 'temperature', 'sampleSeed', 'autoSample'].includes(el.name)) el.disabled = running;
-  }
-  $<HTMLButtonElement>('run').disabled = running;
-  $<HTMLButtonElement>('stop').disabled = !running;
-}
 
 // ---- chart and stats ----------------------------------------------------------------------------
 
@@ -198,8 +101,9 @@ function requestRender(): void {
 
 let gpu: Gpu | undefined;
 let adapter: string | undefined;
-/** The model of the last run (kept after it ends so that it can still be sampled) and its sampler. */
-let current: { net: Network; sampler: TextSampler; step: () => number } | undefined;
+type Sampler = Pick<TextSampler, 'generate' | 'dispose'>;
+/** The model of the last run (kept after it ends so that it can still be sampled) and its sampler: the dense network's while training, the compressed file's after the export. */
+let current: { net: Network; sampler: Sampler; from: 'dense' | 'compressed'; step: () => number } | undefined;
 let sampling: Promise<void> | undefined;
 
 /** Samples from the current model with the form's settings; shows the text as it comes. */
@@ -213,7 +117,8 @@ function sampleNow(): Promise<void> {
   const step = cur.step();
   const el = document.createElement('div');
   el.className = 'sample';
-  el.innerHTML = `<header>step ${fmtInt(step)} · temperature ${temperature} · seed ${seed}</header><pre><b>${esc(field('prompt').value)}</b><span></span></pre>`;
+  const from = cur.from;
+  el.innerHTML = `<header>step ${fmtInt(step)} · temperature ${temperature} · seed ${seed}${from === 'compressed' ? ' · from the compressed file' : ''}</header><pre><b>${esc(field('prompt').value)}</b><span></span></pre>`;
   const out = el.querySelector('span')!;
   $('samples').prepend(el);
   const dec = new TextDecoder('utf-8', { fatal: false });
@@ -229,13 +134,29 @@ function sampleNow(): Promise<void> {
         },
       });
       out.textContent += dec.decode();
-      probe.samples.push({ step, prompt: field('prompt').value, text: new TextDecoder().decode(bytes), bytes: bytes.length });
+      probe.samples.push({ step, prompt: field('prompt').value, text: new TextDecoder().decode(bytes), bytes: bytes.length, from });
     } finally {
       sampling = undefined;
       $<HTMLButtonElement>('sample').disabled = !current;
     }
   })();
   return sampling;
+}
+
+/** From now on the page samples from the compressed file: every matrix stays compressed on the GPU (CompressedModel). */
+async function sampleFromFile(bytes: Uint8Array): Promise<void> {
+  const cur = current;
+  if (!gpu || !cur) return;
+  setPhase('Loading the compressed file for sampling…');
+  await sampling;
+  const cm = await CompressedModel.load(gpu, bytes);
+  cur.sampler.dispose();
+  cur.sampler = { generate: (p, o) => cm.generate(p, o), dispose: () => cm.dispose() };
+  cur.from = 'compressed';
+  probe.compressed = { fileBytes: bytes.length, weightBytes: cm.weightBytes, denseBytes: cm.denseBytes };
+  $('sample-note').textContent =
+    `Sampling from the compressed file: ${fmtInt(cm.weightBytes)} bytes of weights on the GPU (dense fp32: ${fmtInt(cm.denseBytes)} bytes).`;
+  if (field<HTMLInputElement>('autoSample').checked) await sampleNow();
 }
 
 // ---- one run ------------------------------------------------------------------------------------
@@ -255,6 +176,7 @@ async function train(cfg: TextConfig): Promise<void> {
   current?.net.dispose();
   current = undefined;
   $('samples').textContent = '';
+  $('sample-note').textContent = 'the model writes as it learns';
 
   probe.state = 'loading';
   setPhase('Reading the text…');
@@ -269,7 +191,7 @@ async function train(cfg: TextConfig): Promise<void> {
   const net = Network.create(gpu, spec, cfg.seed);
   net.arena.ensureVariance();
   const state = { step: 0 };
-  current = { net, sampler: await TextSampler.create(net), step: () => state.step };
+  current = { net, sampler: await TextSampler.create(net), from: 'dense', step: () => state.step };
   $<HTMLButtonElement>('sample').disabled = false;
 
   const total = cfg.steps;
@@ -387,6 +309,7 @@ async function train(cfg: TextConfig): Promise<void> {
   probe.fileBytes = bytes.length;
   showLmReport(report, sizes);
   render();
+  await sampleFromFile(bytes);
   setPhase(
     `${probe.stopped ? 'Stopped' : 'Done'} after ${fmtInt(ran)} steps in ${wall.toFixed(1)} s (${fmtInt(Math.round(summary.samplesPerSec))} bytes/s): ` +
       `validation ${test.bitsPerByte!.toFixed(3)} bits per byte${sharing ? ` after ${cfg.bits}-bit sharing (${pruned.bitsPerByte!.toFixed(3)} before)` : ''}. ` +

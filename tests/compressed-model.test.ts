@@ -49,17 +49,18 @@ async function agree(spec: ModelSpec, shape: number[], sparsity: number, bits: n
   const dense = (await evaluate(net, ds, { batch: 16, predictions: true })).predictions!;
   net.dispose();
   const x = normalizeInputs(ds);
-  for (const [format, transposedBatch] of [
-    ['auto', undefined],
-    ['csr', 16],
-    ['dense', undefined],
+  for (const [format, transposedBatch, conv] of [
+    ['auto', undefined, 'direct'],
+    ['csr', 16, 'im2col'],
+    ['bitmask', undefined, 'direct'],
+    ['dense', undefined, undefined],
   ] as const) {
-    const m = await CompressedModel.load(gpu, bytes, { format, transposedBatch });
+    const m = await CompressedModel.load(gpu, bytes, { format, transposedBatch, conv });
     try {
       expect(m.outputShape).toEqual([10]);
       if (format !== 'dense') expect(m.weightBytes * 4).toBeLessThan(m.denseBytes);
       const y = await m.predict(x);
-      expectClose(y, dense, { atol: 2e-4, rtol: 1e-3 }, `${spec.name} ${format} transposed from ${transposedBatch}`);
+      expectClose(y, dense, { atol: 2e-4, rtol: 1e-3 }, `${spec.name} ${format} transposed from ${transposedBatch}, conv ${conv}`);
       expect(argmax(y, 10)).toEqual(argmax(dense, 10));
       // batch 1 and a batch of 3 give the same rows (plans per batch size)
       expectClose(await m.predict(x.subarray(0, x.length / 37)), dense.subarray(0, 10), { atol: 2e-4, rtol: 1e-3 }, 'B=1');
@@ -75,7 +76,7 @@ describe('CompressedModel', () => {
     await agree(modelFromName('lenet-300-100', { input: [784], numClasses: 10 }), [784], 0.92, 5, 'dense2');
   });
 
-  it('LeNet-5 (conv lowered to im2col + spmm, 80% sparse, 4-bit): same', async () => {
+  it('LeNet-5 (conv direct from offsets, or lowered to im2col + spmm; 80% sparse, 4-bit): same', async () => {
     await agree(modelFromName('lenet-5', { input: [1, 28, 28], numClasses: 10 }), [1, 28, 28], 0.8, 4);
   });
 

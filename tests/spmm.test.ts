@@ -3,12 +3,14 @@
 // product of the original weights; im2col against its reference; bad layouts refused on the CPU.
 import { describe, expect, it } from 'vitest';
 import { createTensor, run, type Gpu } from '../src/index.js';
-import { im2col, spmm, uploadMatrix } from '../src/kernels/spmm.js';
+import { gather, im2col, spmm, uploadMatrix } from '../src/kernels/spmm.js';
 import {
   activate,
   buildMatrix,
   CompressedMatrixError,
+  convOffsets,
   denseOf,
+  gatherReference,
   im2colReference,
   spmmReference,
   type Activation,
@@ -115,6 +117,13 @@ describe('spmm: inference from compressed weights', () => {
     [3, 70_000, 0.001, 2, 2, 'csr', 'none'],
     [4, 8, 0, 4, 3, 'csr', 'relu'],
     [129, 64, 1, 8, 1, 'dense', 'relu'],
+    [1, 1, 1, 1, 1, 'bitmask', 'none'],
+    [65, 129, 0.25, 5, 1, 'bitmask', 'gelu'],
+    [33, 70, 0.05, 4, 64, 'bitmask', 'relu'],
+    [17, 40, 0.2, 32, 5, 'bitmask', 'tanh'],
+    [4, 8, 0, 4, 3, 'bitmask', 'none'],
+    [7, 96, 1, 3, 9, 'bitmask', 'sigmoid'],
+    [10, 300, 0.3, 9, 2, 'csr', 'gelu'],
   ] as const)('rows %i, in %i, density %f, %i bits, B %i, %s, %s', async (rows, inDim, d, bits, B, format, act) => {
     await check(await testGpu(), rows, inDim, d, bits, B, format, act, rows * 31 + inDim);
   });
@@ -124,6 +133,7 @@ describe('spmm: inference from compressed weights', () => {
     [33, 70, 0.05, 4, 64, 'csr', { xT: true, yT: true }],
     [10, 300, 0.3, 9, 9, 'dense', { yT: true }],
     [7, 40, 0.2, 32, 3, 'csr', { xT: true, yT: true }],
+    [33, 70, 0.05, 4, 64, 'bitmask', { xT: true, yT: true }],
   ] as const)('transposed layouts: rows %i, in %i, density %f, %i bits, B %i, %s, %o', async (rows, inDim, d, bits, B, format, t) => {
     await check(await testGpu(), rows, inDim, d, bits, B, format, 'relu', rows + inDim, t);
   });
@@ -154,6 +164,73 @@ describe('spmm: inference from compressed weights', () => {
       gm.dispose();
       tx.dispose();
       tp.dispose();
+      ty.dispose();
+    }
+  });
+
+  it.each(['csr', 'bitmask', 'dense'] as const)(
+    '%s: a residual epilogue (y = act(x·Wᵀ + b) + r) and gather (rows of W, written or added)',
+    async (format) => {
+      const gpu = await testGpu();
+      const rows = 37,
+        inDim = 45,
+        B = 3;
+      const { s } = source(rows, inDim, 0.3, 5, 77);
+      const m = buildMatrix(s, format);
+      const g = uploadMatrix(gpu, m);
+      const x = randn(B * inDim, 4),
+        r = randn(B * rows, 6);
+      const tx = createTensor(gpu, [B * inDim], x),
+        tr = createTensor(gpu, [B * rows], r),
+        ty = createTensor(gpu, [B * rows]);
+      const idx = Uint32Array.of(36, 0, 17, 99); // 99: beyond the rows, gives 0
+      const ti = createTensor(gpu, [4], idx, { dtype: 'u32' }),
+        tOff = createTensor(gpu, [1], [20], { dtype: 'u32' }),
+        tg = createTensor(gpu, [4 * inDim]);
+      try {
+        await run(gpu, await spmm(gpu, g, tx, ty, { B, act: 'gelu', resid: tr }));
+        expectClose(await ty.read(), spmmReference(m, x, B, 'gelu', 1, { resid: r }), { atol: 1e-4, rtol: 1e-4 }, `${format} resid`);
+        await run(gpu, await gather(gpu, g, ti, tg, { B: 4 }));
+        const got = await tg.read();
+        expect(Array.from(got)).toEqual(Array.from(gatherReference(m, [36, 0, 17, 99])));
+        await run(gpu, await gather(gpu, g, tOff, tg, { B: 4, add: true, offset: true }));
+        expect(Array.from(await tg.read())).toEqual(Array.from(gatherReference(m, [20, 21, 22, 23], got)));
+        await expect(gather(gpu, g, ti, tg, { B: 3 })).rejects.toThrow(/ridx must hold B = 3 row indices, got 4/);
+        await expect(spmm(gpu, g, tx, ty, { B, resid: tx })).rejects.toThrow(/resid needs P = 1, no yT and B·rows = 111 values, got 135/);
+      } finally {
+        for (const t of [tx, tr, ty, ti, tOff, tg]) t.dispose();
+        g.dispose();
+      }
+    },
+  );
+
+  it.each([
+    ['csr', 1, 5],
+    ['bitmask', 2, 13],
+  ] as const)('a direct conv (%s filters as offsets, stride %i, batch %i) equals im2col + spmm', async (format, S, N) => {
+    const gpu = await testGpu();
+    const C = 3,
+      H = 9,
+      W = 8,
+      KH = 3,
+      KW = 2,
+      OC = 7;
+    const OH = Math.floor((H - KH) / S) + 1,
+      OW = Math.floor((W - KW) / S) + 1,
+      P = OH * OW;
+    const g = { N, C, H, W, KH, KW, S, PAD: 0, OH, OW };
+    const x = randn(N * C * H * W, 8);
+    const m = buildMatrix(source(OC, C * KH * KW, 0.4, 5, 3).s, format);
+    const gm = uploadMatrix(gpu, convOffsets(m, { C, H, W, KH, KW }));
+    const tx = createTensor(gpu, [x.length], x),
+      ty = createTensor(gpu, [N * OC * P]);
+    try {
+      await run(gpu, await spmm(gpu, gm, tx, ty, { B: N * P, P, act: 'relu', conv: { C, H, W, OW, S } }));
+      expectClose(await ty.read(), spmmReference(m, im2colReference(x, g), N * P, 'relu', P), { atol: 1e-4, rtol: 1e-4 }, 'direct conv');
+      await expect(spmm(gpu, gm, tx, ty, { B: N * P, P, conv: { C: C + 1, H, W, OW, S } })).rejects.toThrow(/x must hold N·C·H·W/);
+    } finally {
+      gm.dispose();
+      tx.dispose();
       ty.dispose();
     }
   });

@@ -1,6 +1,7 @@
 // The text-model page (demo/text.html) in headless Chromium (SwiftShader): a tiny GPT trains with
 // AdamW on the bundled sample text, validation bits per byte fall, the model samples after each
-// validation and on demand, and the pruned model's report and file appear.
+// validation and on demand, and the pruned model's report and file appear; after the export it samples
+// from the compressed file (CompressedModel).
 // The codec page (demo/codec.html): a slice of the sample compresses with the prequential GPT codec,
 // bits per byte fall as it learns, the .slimz decompresses in the page to the same bytes, and the
 // browser's gzip is compared. Screenshots go to tests/artifacts/. SwiftShader compiles every pipeline
@@ -18,7 +19,8 @@ interface TextProbe {
   totalSteps: number;
   logs: { step: number; bitsPerByte?: number }[];
   vals: { step: number; bitsPerByte: number }[];
-  samples: { step: number; text: string; bytes: number }[];
+  samples: { step: number; text: string; bytes: number; from: string }[];
+  compressed?: { fileBytes: number; weightBytes: number; denseBytes: number };
   report?: {
     task: string;
     total: { sparsity: number; params: number; nonzeros: number; compressedBytes?: number; compressionRatio?: number };
@@ -72,9 +74,13 @@ describe('text-model and codec pages in headless Chromium', () => {
     expect(v2).toBeLessThan(v0 - 1.5);
     // training bits per byte fall too
     expect(p.logs.at(-1)!.bitsPerByte!).toBeLessThan(p.logs[0]!.bitsPerByte! - 1);
-    // a sample after each validation, of the requested length
-    expect(p.samples.map((s) => s.step)).toEqual([0, 20, 40]);
+    // a sample after each validation, of the requested length, then one from the compressed file
+    expect(p.samples.map((s) => s.step)).toEqual([0, 20, 40, 40]);
+    expect(p.samples.map((s) => s.from)).toEqual(['dense', 'dense', 'dense', 'compressed']);
     for (const s of p.samples) expect(s.bytes).toBe(16);
+    // after the export the page samples from the compressed file: fewer GPU weight bytes than dense fp32
+    expect(p.compressed!.fileBytes).toBe(p.fileBytes);
+    expect(p.compressed!.weightBytes).toBeLessThan(p.compressed!.denseBytes * 0.85); // 50% kept as f32: csr, 6 B per kept weight
     // every matrix (the tied embedding included) pruned to 50%, kept as f32 (bits=0: weight sharing, which
     // compiles its own kernels and is slow on SwiftShader, is covered by the Node tests); norms and biases dense
     const r = p.report!;
@@ -93,7 +99,8 @@ describe('text-model and codec pages in headless Chromium', () => {
 
     // the model stays loaded: "Sample now" writes one more sample
     await page.click('#sample');
-    await waitInPage(page, 'window.__text.samples.length === 4', 'a sample on demand', 30_000, TEXT_PROBE);
+    await waitInPage(page, 'window.__text.samples.length === 5', 'a sample on demand', 30_000, TEXT_PROBE);
+    expect(await page.evaluate(() => (window as unknown as { __text: TextProbe }).__text.samples.at(-1)!.from)).toBe('compressed');
     const seen = await page.evaluate(() => ({
       report: document.getElementById('report')!.hidden,
       rows: document.querySelectorAll('#report-table tbody tr').length,
@@ -103,7 +110,7 @@ describe('text-model and codec pages in headless Chromium', () => {
     }));
     expect(seen.report).toBe(false);
     expect(seen.rows).toBe(r.layers.length + 2);
-    expect(seen.samples).toBe(4);
+    expect(seen.samples).toBe(5);
     expect(seen.phase).toMatch(/^Done after 40 steps/);
     expect(Number(seen.val)).toBeCloseTo(p.vals.at(-1)!.bitsPerByte, 2);
     console.log(

@@ -14,10 +14,8 @@
 // `document` or `OffscreenCanvas` shim is needed: TF.js only touches them for canvas/pixel I/O and
 // the WEBGPU_USE_PROFILE_TOOL flag, which this benchmark does not use. TF.js's gradients are
 // bundled on the fly (registerTfGradients, below).
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { launchBenchBrowser } from '../browser.js';
 import { createGpu, type Gpu } from '../../src/gpu/device.js';
 import { BROWSER_PRESET, markdownTable, NODE_PRESET, optionsFrom, runVsTfjs, type VsOptions, type VsReport } from './index.js';
 import { MismatchError } from '../util.js';
@@ -114,68 +112,28 @@ export async function runNode(opts: VsOptions, log: (s: string) => void): Promis
   return { gpu, report };
 }
 
-export function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(resolve(d, 'vite.config.ts'))) {
-    const up = dirname(d);
-    if (up === d) throw new Error('vs-tfjs --browser: cannot find vite.config.ts above ' + fileURLToPath(import.meta.url));
-    d = up;
-  }
-  return d;
-}
+export { repoRoot } from '../browser.js';
 
 /** Runs demo/vs-tfjs.html in headless Chromium and returns the page's report. */
 export async function runBrowser(a: Pick<Args, 'only' | 'reps' | 'sizes'>, log: (s: string) => void, timeoutMs = 1_500_000): Promise<VsReport> {
-  const root = repoRoot();
-  const { default: puppeteer } = await import('puppeteer-core');
-  const { createServer } = await import('vite');
-  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(chromium)) throw new Error(`Chromium not found at ${chromium}: run scripts/setup-software-gpu.sh (installs Debian's chromium)`);
-  const server = await createServer({
-    configFile: resolve(root, 'vite.config.ts'),
-    server: { host: '127.0.0.1', port: 0, strictPort: false },
+  const bb = await launchBenchBrowser({
     // pre-bundle TF.js before the page loads (a mid-run dependency optimisation reloads the page)
-    optimizeDeps: { include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'] },
-    logLevel: 'error',
-  });
-  await server.listen();
-  const browser = await puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    protocolTimeout: timeoutMs + 60_000,
-    args: [
-      '--no-sandbox',
-      '--enable-unsafe-webgpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-dev-shm-usage',
-      '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding',
-    ],
+    optimizeDeps: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'],
+    timeoutMs,
+    log,
   });
   try {
-    const addr = server.httpServer!.address();
-    if (!addr || typeof addr === 'string') throw new Error('vite server has no address');
     const q = new URLSearchParams();
     if (a.only) q.set('only', a.only.join(','));
     if (a.reps) q.set('reps', String(a.reps));
     if (a.sizes) q.set('sizes', a.sizes.join(','));
-    const page = await browser.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'log') log(`[page] ${m.text()}\n`);
-      else if (m.type() === 'error') log(`[page error] ${m.text()}\n`);
-    });
-    page.on('pageerror', (e) => log(`[page error] ${String(e)}\n`));
-    await page.goto(`http://127.0.0.1:${addr.port}/vs-tfjs.html?${q}`, { waitUntil: 'load' });
+    const page = await bb.open(`/vs-tfjs.html?${q}`);
     await page.waitForFunction('window.__vsTfjsDone === true', { timeout: timeoutMs, polling: 1000 });
     const res = await page.evaluate(() => (window as unknown as { __vsTfjs: { report?: VsReport; error?: string } }).__vsTfjs);
     if (res.error || !res.report) throw new Error(`vs-tfjs page failed: ${res.error ?? 'no report'}`);
     return res.report;
   } finally {
-    await browser.close().catch(() => undefined);
-    await server.close();
+    await bb.close();
   }
 }
 

@@ -12,6 +12,7 @@ import { im2col, spmm, uploadMatrix, type GpuMatrix } from '../kernels/spmm.js';
 import { ArgumentError } from '../kernels/args.js';
 import {
   buildMatrix,
+  convOffsets,
   matrixBytes,
   perWord,
   type Activation,
@@ -21,13 +22,12 @@ import {
 } from '../reference/spmm.js';
 import { resolveModel, type ModelSpec, type ResolvedLayer } from '../nn/model.js';
 import { Rng } from '../data/random.js';
-import { Decoder, sampleLogits } from '../nn/decode.js';
-import type { Network } from '../nn/network.js';
-import { loadCompressed } from './export.js';
+import { sampleLogits } from '../nn/decode.js';
+import { CompressedDecoder } from './compressed-decoder.js';
 import { decodeSparse, type DecodedParam, type DecodedSparse, type DecodeOptions } from './format/index.js';
 
 export interface CompressedModelOptions extends DecodeOptions {
-  /** Layout of every weight matrix: 'csr', 'dense' (dense with codebook) or 'auto' (default: the smaller). */
+  /** Layout of every weight matrix: 'csr', 'bitmask', 'dense' (dense with codebook) or 'auto' (default: the smallest; bitmask only where it saves a third of csr's bytes). */
   format?: MatrixFormat | 'auto';
   /**
    * From this batch size on, conv patches and the activations between dense layers are kept
@@ -36,6 +36,8 @@ export interface CompressedModelOptions extends DecodeOptions {
    * default layout at batch 16–64 (docs/inference.md), except LeNet-300-100 at 64 (1.16×).
    */
   transposedBatch?: number;
+  /** Convolutions without padding: 'direct' (default; spmm reads the input through per-entry offsets, convOffsets) or 'im2col' (patches, then spmm). */
+  conv?: 'direct' | 'im2col';
 }
 
 export interface CompressedLayerInfo {
@@ -95,9 +97,26 @@ export function matrixOf(l: ResolvedLayer, w: DecodedParam, bias: Float32Array, 
     ...(w.codes ? { codes: pick(w.codes), codebook: w.codebook, bits } : { values: pick(w.values!) }),
   };
   if (format !== 'auto') return buildMatrix(src, format);
-  const csr = 4 * (rows + 1) + 4 * Math.ceil(kept / (inDim <= 65536 ? 2 : 1)) + 4 * Math.ceil(kept / perWord(bits));
-  const denseBytes = 4 * Math.ceil((rows * inDim) / perWord(w.codes && bits < 16 ? bits + 1 : bits));
-  return buildMatrix(src, csr <= denseBytes ? 'csr' : 'dense');
+  const codeBytes = 4 * Math.ceil(kept / perWord(bits));
+  const sizes: [MatrixFormat, number][] = [
+    ['csr', 4 * (rows + 1) + 4 * Math.ceil(kept / (inDim <= 65536 ? 2 : 1)) + codeBytes],
+    ['bitmask', 4 * (rows + 1) + 4 * rows * Math.ceil(inDim / 32) + codeBytes],
+    ['dense', 4 * Math.ceil((rows * inDim) / perWord(w.codes && bits < 16 ? bits + 1 : bits))],
+  ];
+  // bitmask decodes slower than csr (1.1–1.7× the kernel time at batch 1, 1.4× at 64: docs/inference.md):
+  // it is taken only where it saves at least a third of csr's bytes (the GPT's 75%-sparse matrices)
+  if (sizes[1]![1] > (2 / 3) * sizes[0]![1]) sizes.splice(1, 1);
+  return buildMatrix(src, sizes.reduce((a, b) => (b[1] < a[1] ? b : a))[0]);
+}
+
+/** A dense (unpruned) parameter as a sparse one keeping every position. */
+function sparseOf(w: DecodedParam): DecodedParam {
+  return w.positions ? w : { ...w, positions: Uint32Array.from({ length: w.values!.length }, (_, i) => i) };
+}
+
+function infoOf(l: ResolvedLayer, m: CompressedMatrix): CompressedLayerInfo {
+  const kind = l.spec.kind === 'conv2d' ? 'conv2d' : 'dense';
+  return { name: l.name, kind, format: m.format, rows: m.rows, inDim: m.inDim, entries: m.entries, bits: m.bits, bytes: matrixBytes(m) };
 }
 
 interface Plan {
@@ -121,12 +140,12 @@ export class CompressedModel {
     readonly info: CompressedLayerInfo[],
     /** Bytes of the file it came from. */
     readonly fileBytes: number,
-    /** Language models: the dense network of the file (embeddings, norms; decode.ts) whose matrices run compressed. */
-    private readonly lm?: Network,
+    /** Language models: the layer norms' f32 vectors (every matrix is in `matrices`). */
+    private readonly lm?: { vectors: Map<string, Tensor> },
     private readonly transposedBatch = Infinity,
   ) {}
 
-  /** A language model: its dense layers and tied head as compressed matrices, the rest dense (a Network). */
+  /** A language model: every matrix (token and position tables, qkv, projections, MLP) compressed; layer norms as f32 vectors. */
   private static async loadLanguage(
     gpu: Gpu,
     bytes: Uint8Array,
@@ -135,35 +154,35 @@ export class CompressedModel {
     opts: CompressedModelOptions,
   ): Promise<CompressedModel> {
     const byName = new Map(d.params.map((p) => [p.entry.name, p]));
+    const param = (name: string) => {
+      const p = byName.get(name);
+      if (!p) throw new ArgumentError(`slimgpu.CompressedModel: parameter '${name}' is missing from the file`);
+      return p;
+    };
     const built: [ResolvedLayer, CompressedMatrix][] = [];
+    const vecs: [string, Float32Array][] = [];
     for (const l of layers) {
-      if (l.spec.kind === 'dense')
-        built.push([l, matrixOf(l, byName.get(`${l.name}.weight`)!, byName.get(`${l.name}.bias`)!.values!, opts.format ?? 'auto')]);
-      if (l.spec.kind === 'tiedHead') {
-        const e = layers[l.spec.tie]!;
-        built.push([e, matrixOf(e, byName.get(`${e.name}.weight`)!, new Float32Array(e.weightShape![0]!), opts.format ?? 'auto')]);
-      }
+      const k = l.spec.kind;
+      if (k === 'dense') built.push([l, matrixOf(l, sparseOf(param(`${l.name}.weight`)), param(`${l.name}.bias`).values!, opts.format ?? 'auto')]);
+      else if (k === 'embedding' || k === 'positions')
+        built.push([l, matrixOf(l, sparseOf(param(`${l.name}.weight`)), new Float32Array(l.weightShape![0]!), opts.format ?? 'auto')]);
+      else if (l.params.length && k === 'layerNorm') for (const p of l.params) vecs.push([p.name, param(p.name).values!]);
+      else if (l.params.length) throw new ArgumentError(`slimgpu.CompressedModel: layer '${l.name}' (${k}) cannot run from the compressed form`);
     }
-    const net = await loadCompressed(gpu, bytes, opts);
     const matrices = new Map<string, GpuMatrix>();
+    const vectors = new Map<string, Tensor>();
     try {
       for (const [l, m] of built) matrices.set(l.name, uploadMatrix(gpu, m, l.name));
+      for (const [n, v] of vecs) vectors.set(n, createTensor(gpu, [v.length], v, { label: n }));
     } catch (e) {
       for (const g of matrices.values()) g.dispose();
-      net.dispose();
+      for (const v of vectors.values()) v.dispose();
       throw e;
     }
-    const info = built.map(([l, m]) => ({
-      name: l.name,
-      kind: 'dense' as const,
-      format: m.format,
-      rows: m.rows,
-      inDim: m.inDim,
-      entries: m.entries,
-      bits: m.bits,
-      bytes: matrixBytes(m),
-    }));
-    return new CompressedModel(gpu, d.spec, layers, matrices, info, bytes.length, net);
+    const info = built.map(([l, m]) => ({ ...infoOf(l, m), kind: 'dense' as const }));
+    for (const [n, v] of vecs)
+      info.push({ name: n, kind: 'dense', format: 'dense', rows: 1, inDim: v.length, entries: v.length, bits: 32, bytes: 4 * v.length });
+    return new CompressedModel(gpu, d.spec, layers, matrices, info, bytes.length, { vectors }, opts.transposedBatch ?? Infinity);
   }
 
   /**
@@ -178,7 +197,7 @@ export class CompressedModel {
     if (!this.lm) throw new ArgumentError(`slimgpu.CompressedModel.generate: model '${this.spec.name}' is not a language model (use predict)`);
     if (!Number.isInteger(o.tokens) || o.tokens < 1)
       throw new ArgumentError(`slimgpu.CompressedModel.generate: tokens must be a positive integer, got ${o.tokens}`);
-    const dec = await Decoder.create(this.lm, this.matrices);
+    const dec = await this.decoder();
     try {
       const rng = new Rng(o.seed ?? 1);
       const p = typeof prompt === 'string' ? new TextEncoder().encode(prompt) : prompt;
@@ -194,6 +213,15 @@ export class CompressedModel {
     } finally {
       dec.dispose();
     }
+  }
+
+  /**
+   * A batch-1 decoder over the compressed weights (language models; src/io/compressed-decoder.ts):
+   * step(byte) → the next byte's logits. Dispose it before the model.
+   */
+  async decoder(): Promise<CompressedDecoder> {
+    if (!this.lm || this.disposed) throw new ArgumentError(`slimgpu.CompressedModel.decoder: model '${this.spec.name}' is not a live language model`);
+    return CompressedDecoder.create(this.gpu, this.spec, this.layers, { matrices: this.matrices, vectors: this.lm.vectors });
   }
 
   /** Decodes and checks the file on the CPU, then uploads the compressed weights. */
@@ -213,7 +241,13 @@ export class CompressedModel {
     const built: [ResolvedLayer, CompressedMatrix][] = [];
     for (const l of layers) {
       if (l.spec.kind !== 'dense' && l.spec.kind !== 'conv2d') continue;
-      built.push([l, matrixOf(l, byName.get(`${l.name}.weight`)!, byName.get(`${l.name}.bias`)!.values!, opts.format ?? 'auto')]);
+      let m = matrixOf(l, byName.get(`${l.name}.weight`)!, byName.get(`${l.name}.bias`)!.values!, opts.format ?? 'auto');
+      const s = l.spec;
+      if (s.kind === 'conv2d' && !s.padding && opts.conv !== 'im2col' && m.format !== 'dense') {
+        const [C, H, W] = l.inShape as [number, number, number];
+        m = convOffsets(m, { C, H, W, KH: s.kernel, KW: s.kernel });
+      }
+      built.push([l, m]);
     }
     const matrices = new Map<string, GpuMatrix>();
     try {
@@ -222,16 +256,7 @@ export class CompressedModel {
       for (const g of matrices.values()) g.dispose();
       throw e;
     }
-    const info = built.map(([l, m]) => ({
-      name: l.name,
-      kind: l.spec.kind as 'dense' | 'conv2d',
-      format: m.format,
-      rows: m.rows,
-      inDim: m.inDim,
-      entries: m.entries,
-      bits: m.bits,
-      bytes: matrixBytes(m),
-    }));
+    const info = built.map(([l, m]) => infoOf(l, m));
     return new CompressedModel(gpu, d.spec, layers, matrices, info, bytes.length, undefined, opts.transposedBatch ?? Infinity);
   }
 
@@ -279,7 +304,7 @@ export class CompressedModel {
     this.disposed = true;
     for (const p of this.plans.values()) this.freePlan(p);
     for (const g of this.matrices.values()) g.dispose();
-    this.lm?.dispose();
+    for (const v of this.lm?.vectors.values() ?? []) v.dispose();
   }
 
   private freePlan(p: Plan): void {
@@ -319,6 +344,13 @@ export class CompressedModel {
           const [C, H, W] = l.inShape as [number, number, number],
             [, OH, OW] = l.outShape as [number, number, number];
           const g = { N: B, C, H, W, KH: s.kernel, KW: s.kernel, S: s.stride ?? 1, PAD: s.padding ?? 0, OH, OW };
+          const gm = this.matrices.get(l.name)!;
+          if (gm.m.conv) {
+            dispatches.push(...(await spmm(this.gpu, gm, cur, out, { B: B * OH * OW, P: OH * OW, act, conv: { C, H, W, OW, S: g.S } })));
+            cur = out;
+            if (fuse) i++;
+            continue;
+          }
           const patches = t([B * OH * OW * C * s.kernel * s.kernel]);
           const xT = B * OH * OW >= this.transposedBatch;
           dispatches.push(

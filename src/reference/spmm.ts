@@ -5,12 +5,14 @@
 // A matrix W (rows, inDim) — a dense layer's Wᵀ, a conv's filters (OC, C·KH·KW) — in one of:
 //   'csr':   rowptr (rows + 1) u32; columns of the kept entries in row order, two u16 per u32 word
 //            (idx16, inDim ≤ 65536) or one u32 each; their values;
-//   'dense': every position's value in row-major order (pruned positions: a codebook entry 0).
+//   'dense': every position's value in row-major order (pruned positions: a codebook entry 0);
+//   'bitmask': per row ⌈inDim/32⌉ u32 mask words (bit c % 32 of word c / 32: column c is kept),
+//            rowptr (rows + 1) u32 into the kept entries, their values in row order.
 // Values: bits = 32: the f32 bits, one word each; bits ≤ 16: b-bit codebook indices, PER = ⌊32/b⌋
 // per u32 word (entry k in word ⌊k/PER⌋ at bit (k mod PER)·b, none straddles two words).
 
-export type MatrixFormat = 'csr' | 'dense';
-export type Activation = 'none' | 'relu' | 'sigmoid' | 'tanh';
+export type MatrixFormat = 'csr' | 'dense' | 'bitmask';
+export type Activation = 'none' | 'relu' | 'sigmoid' | 'tanh' | 'gelu';
 
 export interface CompressedMatrix {
   rows: number;
@@ -21,12 +23,15 @@ export interface CompressedMatrix {
   /** 1..16: codebook indices; 32: f32 values. */
   bits: number;
   rowptr?: Uint32Array;
+  /** csr: the columns (see idx16); bitmask: the mask words. */
   cols?: Uint32Array;
   idx16: boolean;
   /** Packed values (see above). */
   codes: Uint32Array;
   codebook?: Float32Array;
   bias: Float32Array;
+  /** convOffsets: the columns are offsets into a conv input (C, H, W). */
+  conv?: { C: number; H: number; W: number };
 }
 
 export class CompressedMatrixError extends Error {
@@ -89,14 +94,19 @@ export function buildMatrix(s: MatrixSource, format: MatrixFormat): CompressedMa
     prev = flat;
     if (shared && s.codes![j]! >= K) fail(`kept entry ${j}: codebook index ${s.codes![j]} is beyond the ${K} entries`);
   }
-  if (format === 'csr') {
+  if (format === 'csr' || format === 'bitmask') {
     const rowptr = new Uint32Array(rows + 1);
     for (let j = 0; j < kept; j++) rowptr[s.row[j]! + 1]!++;
     for (let r = 0; r < rows; r++) rowptr[r + 1]! += rowptr[r]!;
-    const idx16 = inDim <= 65536;
-    const cols = idx16 ? packCodes(s.col, 16) : Uint32Array.from(s.col.length ? s.col : [0]);
+    const idx16 = format === 'csr' && inDim <= 65536;
     const bits = shared ? s.bits! : 32;
     const codes = shared ? packCodes(s.codes!, bits) : new Uint32Array(s.values!.length ? s.values!.slice().buffer : new ArrayBuffer(4));
+    let cols: Uint32Array;
+    if (format === 'bitmask') {
+      const wpr = Math.ceil(inDim / 32);
+      cols = new Uint32Array(Math.max(1, rows * wpr));
+      for (let j = 0; j < kept; j++) cols[s.row[j]! * wpr + (s.col[j]! >>> 5)]! |= (1 << (s.col[j]! & 31)) >>> 0;
+    } else cols = idx16 ? packCodes(s.col, 16) : Uint32Array.from(s.col.length ? s.col : [0]);
     return { rows, inDim, format, entries: kept, bits, rowptr, cols, idx16, codes, codebook: s.codebook, bias: s.bias };
   }
   const n = rows * inDim;
@@ -120,6 +130,33 @@ export function buildMatrix(s: MatrixSource, format: MatrixFormat): CompressedMa
   return { rows, inDim, format, entries: n, bits, idx16: false, codes: packCodes(all, bits), codebook, bias: s.bias };
 }
 
+/**
+ * A conv's filter matrix (OC, C·KH·KW) in csr with every column c = (ch·KH + kh)·KW + kw replaced by
+ * its offset (ch·H + kh)·W + kw into an input (C, H, W): the direct conv of shaders/spmm.wgsl (CONV).
+ */
+export function convOffsets(m: CompressedMatrix, g: { C: number; H: number; W: number; KH: number; KW: number }): CompressedMatrix {
+  if (m.format === 'dense') throw new CompressedMatrixError('slimgpu.CompressedModel: convOffsets needs a csr or bitmask matrix');
+  if (m.inDim !== g.C * g.KH * g.KW) throw new CompressedMatrixError(`slimgpu.CompressedModel: convOffsets: inDim ${m.inDim} is not C·KH·KW`);
+  const offs = new Uint32Array(m.entries);
+  for (let o = 0, j = 0; o < m.rows; o++) {
+    const cols =
+      m.format === 'bitmask'
+        ? bitmaskColumns(m, o)
+        : Array.from({ length: m.rowptr![o + 1]! - m.rowptr![o]! }, (_, i) => columnAt(m, m.rowptr![o]! + i));
+    for (const c of cols) {
+      const ch = Math.floor(c / (g.KH * g.KW)),
+        kh = Math.floor(c / g.KW) % g.KH,
+        kw = c % g.KW;
+      offs[j++] = (ch * g.H + kh) * g.W + kw;
+    }
+  }
+  const idx16 = g.C * g.H * g.W <= 65536;
+  const cols = idx16 ? packCodes(offs, 16) : Uint32Array.from(offs.length ? offs : [0]);
+  return { ...m, format: 'csr', idx16, cols, conv: { C: g.C, H: g.H, W: g.W } };
+}
+
+const columnAt = (m: CompressedMatrix, k: number) => (m.idx16 ? unpackCode(m.cols!, k, 16) : m.cols![k]!);
+
 /** Bytes of the matrix's buffers on the GPU (index, values, codebook, bias). */
 export function matrixBytes(m: CompressedMatrix): number {
   return 4 * ((m.rowptr?.length ?? 0) + (m.cols?.length ?? 0) + m.codes.length + (m.codebook?.length ?? 0) + m.bias.length);
@@ -131,18 +168,45 @@ function valueAt(m: CompressedMatrix, k: number): number {
   return m.codebook![unpackCode(m.codes, k, m.bits)]!;
 }
 
+/** Columns of row o's stored entries, in order (bitmask: decoded from its mask words). */
+function bitmaskColumns(m: CompressedMatrix, o: number): number[] {
+  const wpr = Math.ceil(m.inDim / 32),
+    out: number[] = [];
+  for (let i = 0; i < wpr; i++) for (let b = 0; b < 32; b++) if ((m.cols![o * wpr + i]! >>> b) & 1) out.push(i * 32 + b);
+  return out;
+}
+
 /** W (rows, inDim) as dense f32. */
 export function denseOf(m: CompressedMatrix): Float32Array {
   const w = new Float32Array(m.rows * m.inDim);
   for (let o = 0; o < m.rows; o++) {
+    if (m.format === 'bitmask') {
+      bitmaskColumns(m, o).forEach((c, j) => (w[o * m.inDim + c] = valueAt(m, m.rowptr![o]! + j)));
+      continue;
+    }
     const [a, b] = m.format === 'dense' ? [o * m.inDim, (o + 1) * m.inDim] : [m.rowptr![o]!, m.rowptr![o + 1]!];
     for (let k = a; k < b; k++) w[o * m.inDim + (m.format === 'dense' ? k - a : m.idx16 ? unpackCode(m.cols!, k, 16) : m.cols![k]!)] = valueAt(m, k);
   }
   return w;
 }
 
+/** GPT-2's tanh form of gelu (shaders/elementwise.wgsl). */
+export const geluOf = (v: number) => 0.5 * v * (1 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+
 export function activate(v: number, act: Activation): number {
+  if (act === 'gelu') return geluOf(v);
   return act === 'relu' ? Math.max(v, 0) : act === 'sigmoid' ? 1 / (1 + Math.exp(-v)) : act === 'tanh' ? Math.tanh(v) : v;
+}
+
+/** Rows idx[b] of W (B, inDim), added to `into` when given (the kernel's gather). */
+export function gatherReference(m: CompressedMatrix, idx: ArrayLike<number>, into?: Float32Array): Float32Array {
+  const w = denseOf(m);
+  const y = into ? into.slice() : new Float32Array(idx.length * m.inDim);
+  for (let b = 0; b < idx.length; b++) {
+    if (idx[b]! >= m.rows) continue; // beyond the table: 0
+    for (let c = 0; c < m.inDim; c++) y[b * m.inDim + c]! += w[idx[b]! * m.inDim + c]!;
+  }
+  return y;
 }
 
 /** y = act(x · Wᵀ + bias) for x (B, inDim) (xT: (inDim, B)), laid out as the kernel writes it (P or yT, see shaders/spmm.wgsl); f64 sums. */
@@ -152,7 +216,7 @@ export function spmmReference(
   B: number,
   act: Activation = 'none',
   P = 1,
-  t: { xT?: boolean; yT?: boolean } = {},
+  t: { xT?: boolean; yT?: boolean; resid?: Float32Array } = {},
 ): Float32Array {
   const w = denseOf(m);
   const y = new Float32Array(B * m.rows);
@@ -160,7 +224,7 @@ export function spmmReference(
     for (let o = 0; o < m.rows; o++) {
       let s = 0;
       for (let c = 0; c < m.inDim; c++) s += x[t.xT ? c * B + bb : bb * m.inDim + c]! * w[o * m.inDim + c]!;
-      y[t.yT ? o * B + bb : (Math.floor(bb / P) * m.rows + o) * P + (bb % P)] = activate(s + m.bias[o]!, act);
+      y[t.yT ? o * B + bb : (Math.floor(bb / P) * m.rows + o) * P + (bb % P)] = activate(s + m.bias[o]!, act) + (t.resid?.[bb * m.rows + o] ?? 0);
     }
   }
   return y;
