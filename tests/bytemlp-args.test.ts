@@ -24,7 +24,7 @@ describe('bytemlp kernel arguments', () => {
     await expect(byteMlpForward(gpu, w, rows, out, 3)).rejects.toThrow(ArgumentError);
     const ok = await byteMlpForward(gpu, w, rows, out, 2);
     expect(ok.length).toBe(1);
-    for (const d of ok) for (const t of d.owned ?? []) t.dispose();
+    for (const d of ok) for (const b of d.owned ?? []) b.destroy();
     for (const t of [rows, flat, rowsF, wide, out, outF]) t.dispose();
     w.dispose();
   });
