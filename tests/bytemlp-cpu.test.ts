@@ -1,4 +1,4 @@
-// The fast CPU forward pass (paired doubles, sparse columns) against the row-major definition of the
+// The fast CPU forward passes (WebAssembly SIMD; plain JS with paired doubles; both over sparse columns) against the row-major definition of the
 // integer model: the same logits to the bit, on awkward shapes and on the shipped model.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -7,8 +7,12 @@ import { decodeByteMlp } from '../src/codec/pretrained/file.js';
 import { SHIPPED_MODELS } from '../src/codec/pretrained/registry.js';
 
 function compare(m: ByteMlpModel, contexts: number, seed: number): void {
-  const cpu = new ByteMlpCpu(m);
+  const cpu = new ByteMlpCpu(m),
+    js = new ByteMlpCpu(m, { wasm: false });
+  expect(cpu.path).toBe('wasm-simd'); // Node has WebAssembly SIMD: the fast path is the one tested
+  expect(js.path).toBe('js');
   const fast = new Int32Array(256 + 3),
+    slow = new Int32Array(256 + 1),
     dense = new Int32Array(256);
   const ctx = new Uint8Array(m.ctx + 2);
   let s = seed;
@@ -18,8 +22,10 @@ function compare(m: ByteMlpModel, contexts: number, seed: number): void {
       ctx[p] = t % 5 === 0 ? 0 : (s >>> 16) & 255;
     }
     cpu.logits(ctx, 2, fast, 3);
+    js.logits(ctx, 2, slow, 1);
     byteMlpLogitsDense(m, cpu.tables, ctx, 2, dense, 0);
     expect(Array.from(fast.subarray(3))).toEqual(Array.from(dense));
+    expect(Array.from(slow.subarray(1))).toEqual(Array.from(dense));
   }
 }
 
@@ -39,7 +45,8 @@ describe('bytemlp CPU forward pass', () => {
   it('refuses levels outside int8 and contexts that break the accumulator bound', () => {
     const m = randomByteMlp(6, 2, 2, 4);
     m.w3[5] = 128;
-    expect(() => new ByteMlpCpu(m)).toThrow(/outside \[-127, 127\]/);
+    expect(() => new ByteMlpCpu(m)).toThrow(/W3 holds level 128 outside \[-127, 127\]/);
+    expect(() => new ByteMlpCpu(m, { wasm: false })).toThrow(/outside \[-127, 127\]/);
     expect(() => new ByteMlpCpu(randomByteMlp(7, 65, 16, 4))).toThrow(/accumulator bound/);
   });
 });

@@ -27,6 +27,8 @@ const TEXT = new TextEncoder().encode(
 interface PageResult {
   decoded: number[][];
   encoded: number[][];
+  /** The page's CPU path runs WebAssembly SIMD (else its plain-JS fallback). */
+  simd: boolean;
 }
 
 // The page's side as source text: vitest would rewrite a dynamic import() inside a function argument.
@@ -34,13 +36,14 @@ const PAGE_SCRIPT = (root: string, files: Uint8Array[], text: Uint8Array) => `(a
   const v5 = await import('/@fs${root}/src/codec/v5/index.ts');
   const shipped = await import('/@fs${root}/src/codec/v5/shipped.ts');
   const pre = await import('/@fs${root}/src/codec/pretrained/index.ts');
+  const simd = (await import('/@fs${root}/src/reference/bytemlp-wasm.ts')).wasmAxpy(65536) !== null;
   const files = ${JSON.stringify(files.map((f) => Array.from(f)))};
   const raw = new Uint8Array(${JSON.stringify(Array.from(text))});
   const decoded = [];
   for (const f of files) decoded.push(Array.from((await v5.decompressBytes(new Uint8Array(f), shipped.shippedResolver())).text));
   const predictor = await pre.loadShippedPredictor();
   const encoded = [Array.from((await v5.compressBytes(raw, predictor)).bytes), Array.from((await v5.compressBytes(raw, null)).bytes)];
-  return { decoded, encoded };
+  return { decoded, encoded, simd };
 })()`;
 
 async function inPage(h: Harness, files: Uint8Array[], text: Uint8Array): Promise<PageResult> {
@@ -71,6 +74,7 @@ describe('Node ⇄ Chromium cross-decoding (codec 5)', () => {
     const input = Buffer.from(readFileSync(join(GOLDEN, 'input.txt')));
     const files = [withModel, cmAlone, ...goldens.map((f) => new Uint8Array(readFileSync(join(GOLDEN, f))))];
     const r = await inPage(h, files, TEXT);
+    expect(r.simd).toBe(true);
     const expected = [TEXT, TEXT, ...goldens.map(() => input)];
     expect(r.decoded.map((d, i) => Buffer.from(d).equals(Buffer.from(expected[i]!)))).toEqual(files.map(() => true));
     expect(Buffer.from(r.encoded[0]!).equals(Buffer.from(withModel))).toBe(true);

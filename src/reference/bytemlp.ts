@@ -12,6 +12,8 @@
 // Layer 1 is a sum of per-position tables T[p][byte] = E[byte]·W1[:, p·D:(p+1)·D]ᵀ precomputed at
 // load time (exact integers), so it costs CTX·H additions per byte.
 
+import { WasmForward } from './bytemlp-wasm.js';
+
 export const BYTEMLP_MAX_HIDDEN = 256;
 
 export interface ByteMlpModel {
@@ -63,7 +65,7 @@ const PAIR = 2 ** 26;
 
 /**
  * Column c of an (rows, cols) row-major integer matrix as rows/2 pairs: out[c·P + q] = w[2q, c]·2^26 +
- * w[2q+1, c] (P = ⌈rows/2⌉; a missing odd row is 0). Levels outside [−127, 127] are refused.
+ * w[2q+1, c] (P = ⌈rows/2⌉; a missing odd row is 0).
  */
 function pairedColumns(w: Int32Array, rows: number, cols: number): Float64Array {
   const P = (rows + 1) >> 1;
@@ -71,7 +73,6 @@ function pairedColumns(w: Int32Array, rows: number, cols: number): Float64Array 
   for (let r = 0; r < rows; r++)
     for (let c = 0; c < cols; c++) {
       const x = w[r * cols + c]!;
-      if (x < -127 || x > 127) throw new RangeError(`bytemlp: weight level ${x} outside [-127, 127]`);
       t[c * P + (r >> 1)]! += r & 1 ? x : x * PAIR;
     }
   return t;
@@ -116,20 +117,38 @@ export class ByteMlpCpu {
   private readonly h2: Int32Array;
   private readonly nz: Int32Array;
   private readonly sh: { r1: number; s2: number; r3: number };
+  /** The WebAssembly SIMD path (null: unavailable, or turned off), used by logits() when present. */
+  private readonly wasm: WasmForward | null;
 
-  constructor(readonly model: ByteMlpModel) {
+  /** opts.wasm = false keeps to plain JavaScript (tests compare the two). */
+  constructor(
+    readonly model: ByteMlpModel,
+    opts: { wasm?: boolean } = {},
+  ) {
     const H = model.hidden;
     if (H > BYTEMLP_MAX_HIDDEN) throw new Error(`bytemlp: hidden ${H} > ${BYTEMLP_MAX_HIDDEN}`);
     // the i32 bound of the header comment (|acc| < 2^25) is what lets two sums share a double
     if (model.ctx * model.dim > 1024) throw new Error(`bytemlp: ctx·dim ${model.ctx * model.dim} > 1024 breaks the accumulator bound`);
+    for (const [k, w] of [
+      ['E', model.emb],
+      ['W1', model.w1],
+      ['W2', model.w2],
+      ['W3', model.w3],
+    ] as const) {
+      for (const x of w) if (x < -127 || x > 127) throw new RangeError(`bytemlp: ${k} holds level ${x} outside [-127, 127]`);
+    }
     this.tables = layer1Tables(model);
-    const P = (H + 1) >> 1;
-    this.t1 = new Float64Array(model.ctx * 256 * P);
-    for (let r = 0; r < model.ctx * 256; r++) this.t1.set(paired(this.tables.subarray(r * H, r * H + H), H), r * P);
+    this.sh = forwardShifts(model);
+    this.wasm = opts.wasm === false ? null : WasmForward.create(model, this.tables, this.sh);
+    // the plain-JavaScript path's paired tables, built only when it runs
+    const js = !this.wasm,
+      P = (H + 1) >> 1;
+    this.t1 = new Float64Array(js ? model.ctx * 256 * P : 0);
+    if (js) for (let r = 0; r < model.ctx * 256; r++) this.t1.set(paired(this.tables.subarray(r * H, r * H + H), H), r * P);
     this.b1 = paired(model.b1, H);
-    this.w2 = pairedColumns(model.w2, H, H);
+    this.w2 = js ? pairedColumns(model.w2, H, H) : this.t1;
     this.b2 = paired(model.b2, H);
-    this.w3 = pairedColumns(model.w3, 256, H);
+    this.w3 = js ? pairedColumns(model.w3, 256, H) : this.t1;
     this.b3 = paired(model.b3, 256);
     this.p1 = new Float64Array(P);
     this.p2 = new Float64Array(P);
@@ -138,11 +157,16 @@ export class ByteMlpCpu {
     this.h1 = new Int32Array(H);
     this.h2 = new Int32Array(H);
     this.nz = new Int32Array(H);
-    this.sh = forwardShifts(model);
+  }
+
+  /** Which path logits() runs. */
+  get path(): 'wasm-simd' | 'js' {
+    return this.wasm ? 'wasm-simd' : 'js';
   }
 
   /** Integer logits (1/256 nat) of the context ctxBytes[off..off+CTX) (newest first) into out[o..o+256). */
   logits(ctxBytes: ArrayLike<number>, off: number, out: Int32Array, o: number): void {
+    if (this.wasm) return this.wasm.logits(ctxBytes, off, out, o);
     const { hidden: H, ctx } = this.model;
     const { t1, w2, w3, p1, p2, p3, acc, h1, h2, nz } = this;
     const { r1, s2, r3 } = this.sh;
