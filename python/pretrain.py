@@ -127,6 +127,7 @@ def main():
     ap.add_argument('--hidden', type=int, default=192)
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--resume', action='store_true')
+    ap.add_argument('--init-int', metavar='JSON', help='start from an integer model (scripts/dump-pretrained.ts of a shipped file)')
     ap.add_argument('--export-only', metavar='JSON', help='write the integer model of the checkpoint to JSON and stop')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -144,6 +145,9 @@ def main():
         if st['shifts'] is not None:
             model.shifts, model.qat = st['shifts'], True
         print(f'resumed at step {step}, {spent / 60:.1f} min', flush=True)
+    elif a.init_int:
+        load_int(model, a.init_int)
+        print(f'initialised from {a.init_int}', flush=True)
     if a.export_only:
         export(model, a.export_only, {'steps': step, 'minutes': spent / 60, 'qat': model.qat})
         return
@@ -178,6 +182,25 @@ def main():
     print(f'done: {step} steps, {spent / 60:.1f} min, validation {bpb:.3f} bits/byte', flush=True)
     export(model, os.path.join(a.out, 'int-model.json'), {'steps': step, 'minutes': spent / 60, 'valid_bpb_qat': bpb,
                                                           'batch': a.batch, 'log': log[-5:]})
+
+
+def load_int(model, path):
+    """Float weights from an integer model (the inverse of export): levels / 2^shift, biases / their scale."""
+    with open(path) as f:
+        j = json.load(f)
+    if (j['ctx'], j['dim'], j['hidden'], j['sh']) != (model.ctx, model.dim, model.hidden, SH):
+        raise SystemExit(f"--init-int: {path} has ctx {j['ctx']} dim {j['dim']} hidden {j['hidden']} sh {j['sh']}")
+    s = j['shifts']
+    t = lambda k, shape, sc: torch.tensor(j[k], dtype=torch.float32).reshape(shape) / 2 ** sc
+    h, n = model.hidden, model.ctx * model.dim
+    with torch.no_grad():
+        model.emb.weight.copy_(t('emb', (256, model.dim), s['emb']))
+        model.l1.weight.copy_(t('w1', (h, n), s['l1']))
+        model.l1.bias.copy_(t('b1', (h,), s['emb'] + s['l1']))
+        model.l2.weight.copy_(t('w2', (h, h), s['l2']))
+        model.l2.bias.copy_(t('b2', (h,), SH + s['l2']))
+        model.l3.weight.copy_(t('w3', (256, h), s['l3']))
+        model.l3.bias.copy_(t('b3', (256,), SH + s['l3']))
 
 
 def save(path, model, opt, step, spent, log):

@@ -1,5 +1,5 @@
 // Writes the shipped model file from pretrain.py's integer export (issue 22):
-//   node dist/scripts/export-pretrained.js [runs/pretrain/int-model.json] [models/bytemlp.slim.safetensors]
+//   node dist/scripts/export-pretrained.js [runs/pretrain/int-model.json] [runs/pretrain/bytemlp.slim.safetensors]
 // Encodes with slimgpu's compressed format, decodes it back, checks every integer, and prints the
 // sizes (fp32, file), the id (first 16 bytes of sha256) and the parameter counts.
 import { createHash } from 'node:crypto';
@@ -7,7 +7,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { decodeByteMlp, byteMlpFromJson, encodeByteMlp } from '../src/codec/pretrained/file.js';
 
 const src = process.argv[2] ?? 'runs/pretrain/int-model.json';
-const dst = process.argv[3] ?? 'models/bytemlp.slim.safetensors';
+const dst = process.argv[3] ?? 'runs/pretrain/bytemlp.slim.safetensors';
 const json = JSON.parse(readFileSync(src, 'utf8')) as Record<string, unknown>;
 const model = byteMlpFromJson(json);
 const bytes = encodeByteMlp(model);

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # npm run pretrain [-- --resume] [-- --minutes M]: corpus (once), PyTorch training on the CPU
-# (float, then QAT at the integer precision), then the shipped file through slimgpu's format.
+# (float, then QAT at the integer precision), then the model file through slimgpu's format, written
+# to runs/pretrain/bytemlp.slim.safetensors (never over a shipped file: a shipped model's file is
+# named by its hash; a new model gets a new name under models/ and a new registry entry).
 #   npm run pretrain -- --resume      continues runs/pretrain/ckpt.pt (its time budget included)
+#   npm run pretrain -- --init-int runs/pretrain/init-int.json   starts from a shipped model
+#       (node dist/scripts/dump-pretrained.js models/<file> runs/pretrain/init-int.json writes it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # npm runs a script named "pretrain" before every `npm run train` (its pre-hook), with the same
@@ -25,4 +29,4 @@ if invoked_as_hook; then exit 0; fi
 [ -f runs/corpus/train.bin ] || bash scripts/make-corpus.sh
 nice -n 19 /usr/bin/python3 python/pretrain.py --corpus runs/corpus --out runs/pretrain "$@"
 npx tsc -p tsconfig.json
-node dist/scripts/export-pretrained.js runs/pretrain/int-model.json models/bytemlp.slim.safetensors
+node dist/scripts/export-pretrained.js runs/pretrain/int-model.json runs/pretrain/bytemlp.slim.safetensors

@@ -106,7 +106,16 @@ describe('.slimz v5: round trips', () => {
     expect((await decompressBytes(two.bytes, null)).text).toEqual(text.subarray(0, 1001));
   });
 
-  it('default streams: 1 for the CM alone and small inputs, up to 16 for long ones with a predictor', () => {
+  it('default streams: 1 for the CM alone, a CPU predictor and small inputs, up to 16 for long ones with a batched (GPU) predictor', async () => {
+    const big = new Uint8Array(131072);
+    const header = async (batched: boolean) => {
+      const stats = { inBytes: 0, bits: 0, modelBits: 0, outBytes: 0 };
+      const p = Object.assign(new CountPredictor(big.subarray(0, 100)), { batched });
+      await encodeStream([big], p, {}, stats).next(); // the header is out before any coding
+      return stats.header!;
+    };
+    expect((await header(false)).streams).toBe(1);
+    expect((await header(true)).streams).toBe(2);
     expect(defaultStreams(10 << 20, false)).toBe(1);
     expect(defaultStreams(131071, true)).toBe(1);
     expect(defaultStreams(131072, true)).toBe(2);

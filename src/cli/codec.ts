@@ -41,20 +41,16 @@ function num(name: string, o: { int?: boolean; min?: number; max?: number; above
 const kb = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 
 /**
- * The model `slimgpu compress` uses without --model: 'auto' is the shipped pretrained model for inputs
- * of at most AUTO_PRETRAINED_MAX bytes (where it pays: 6-25% smaller than the CM alone on held-out
- * English, docs/pretrained.md) and the CM alone above it (1 MB: 1.25% smaller for ~20x the time on the
- * CPU path today). Both choices are portable; the header names what was used.
+ * The model `slimgpu compress` uses without --model: 'auto' is the newest shipped pretrained model
+ * (SHIPPED_MODELS[0]) for every input size: portable, and on held-out English smaller than the CM
+ * alone at every size (docs/pretrained.md). Since its CPU path runs WebAssembly SIMD (about 31 KB/s
+ * of CPU time on 1 MB, one stream) it no longer falls back to the CM alone above 64 KB.
  */
 export const DEFAULT_CODEC_MODEL = 'auto';
-export const AUTO_PRETRAINED_MAX = 65536;
 
-/** Resolves --model auto by the input's size (a file's stat, or the first bytes of stdin). */
-async function resolveAuto(input: Input, model: string): Promise<{ input: Input; model: string }> {
-  if (model !== 'auto') return { input, model };
-  if (input.size !== undefined) return { input, model: input.size <= AUTO_PRETRAINED_MAX ? 'pretrained' : 'none' };
-  const { head, all } = await peek(input.pieces, AUTO_PRETRAINED_MAX + 1);
-  return { input: { ...input, pieces: all }, model: head.length <= AUTO_PRETRAINED_MAX ? 'pretrained' : 'none' };
+/** Resolves --model auto. */
+function resolveAuto(input: Input, model: string): { input: Input; model: string } {
+  return { input, model: model === 'auto' ? 'pretrained' : model };
 }
 
 /** A progress bar on a terminal (bytes done, bits per byte so far, speed); nothing in a pipe. */
@@ -250,7 +246,7 @@ async function compressCommand(file: string | undefined, f: CompressFlags & { in
   const opened = await openInput(file, 'input');
   const out = outputOf(opened, f, (p) => `${p}.slimz`);
   checkOutput(out, { force: f.force, binary: true, input: opened });
-  const { input, model } = await resolveAuto(opened, f.model);
+  const { input, model } = resolveAuto(opened, f.model);
   f = { ...f, model };
   if (!gpt && (f.twoPart || f.mixer !== GPT_CODEC_DEFAULTS.mixer)) throw new CliError('slimgpu: --two-part and --mixer apply to --model gpt:… only');
   await (gpt ? compressGpt(input, out, f) : compressV5(input, out, f));
@@ -339,7 +335,7 @@ export function addCodecCommands(program: Command): void {
     .option('--interactions <log>', 'code an interaction log (CSV, debian-deps, movielens:DIR) to .slimr under --model DIR (rec:dae) or none')
     .option(
       '--model <model>',
-      `auto (default: pretrained up to ${AUTO_PRETRAINED_MAX} bytes, none above), pretrained (the shipped integer model + CM: portable), pretrained:<id>, none (the CM alone, CPU only), or gpt:L-D-H-T (the prequential GPU GPT + CM: decodes ONLY on the same kind of adapter and driver)`,
+      `auto (default: the newest shipped pretrained model), pretrained (the shipped integer model + CM: portable), pretrained:<id>, none (the CM alone, CPU only), or gpt:L-D-H-T (the prequential GPU GPT + CM: decodes ONLY on the same kind of adapter and driver)`,
       DEFAULT_CODEC_MODEL,
     )
     .addOption(

@@ -83,6 +83,48 @@ export function frequencies(logits: ArrayLike<number>, offset: number, cum: Uint
   return cum;
 }
 
+const eScratch = new Float64Array(SYMBOLS);
+
+/**
+ * frequencies() of the logits l/256 for integer l (a model's logits in 1/256 nat), computed without
+ * the doubles: (max − x)·256 is exactly max_l − l there, so q = min(MAX_Q, max_l − l) and every
+ * table is identical to frequencies(l/256) (tests/frequencies-int.test.ts). |l| < 2^31.
+ */
+export function frequenciesOfInts(logits: Int32Array, offset: number, cum: Uint32Array): Uint32Array {
+  let m = logits[offset]!,
+    top = 0;
+  for (let s = 1; s < SYMBOLS; s++) {
+    const x = logits[offset + s]!;
+    if (x > m) {
+      m = x;
+      top = s;
+    }
+  }
+  let total = 0;
+  for (let s = 0; s < SYMBOLS; s++) {
+    const d = m - logits[offset + s]!;
+    const e = EXP[d < MAX_Q ? d : MAX_Q]!;
+    eScratch[s] = e;
+    total += e;
+  }
+  // floor(e·SPREAD / total) by a multiplication, corrected to the exact quotient (products < 2^53)
+  const inv = SPREAD / total;
+  let used = 0;
+  for (let s = 0; s < SYMBOLS; s++) {
+    const e = eScratch[s]!,
+      a = e * SPREAD;
+    let q = Math.floor(e * inv);
+    if (q * total > a) q--;
+    else if ((q + 1) * total <= a) q++;
+    cum[s + 1] = 1 + q;
+    used += 1 + q;
+  }
+  cum[top + 1]! += FREQ_TOTAL - used;
+  cum[0] = 0;
+  for (let s = 0; s < SYMBOLS; s++) cum[s + 1]! += cum[s]!;
+  return cum;
+}
+
 /** The byte s with cum[s] ≤ v < cum[s+1] (v in [0, FREQ_TOTAL)). */
 export function symbolOf(cum: Uint32Array, v: number): number {
   let lo = 0,

@@ -12,6 +12,12 @@ export interface BytePredictor {
   readonly name: string;
   /** Opens `n` independent streams, each starting with an empty history. */
   open(n: number): PredictorStreams;
+  /**
+   * True where one evaluation of many streams costs about as much as one (the GPU path): the encoder
+   * then splits large inputs into streams by default (v5 defaultStreams). Absent: one stream (the CPU
+   * path, where streams only cost compression).
+   */
+  readonly batched?: boolean;
 }
 
 /** n streams of one BytePredictor, advanced together (one batched evaluation per call of next()). */

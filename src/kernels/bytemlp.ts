@@ -6,7 +6,7 @@ import { bindGroup, grid, uniformParams, type Dispatch } from '../gpu/dispatch.j
 import { pipelines } from '../gpu/pipeline.js';
 import { createTensor, type Tensor } from '../gpu/tensor.js';
 import { forwardShifts, layer1Tables, BYTEMLP_MAX_HIDDEN, type ByteMlpModel } from '../reference/bytemlp.js';
-import { dtype, fail, rank } from './args.js';
+import { checkArgs, fail } from './args.js';
 
 export const BYTEMLP_WG = 64;
 /** Rows per workgroup (workgroup memory: ROWS·256 i32 = 16 KiB at 16, the WebGPU minimum limit). */
@@ -53,9 +53,14 @@ export class ByteMlpWeights {
 /** Dispatch record: out[r, :] = integer logits of rows[r, :] (rows (R, CTX) u32, out (≥ R, 256) i32). */
 export async function byteMlpForward(gpu: Gpu, w: ByteMlpWeights, rows: Tensor, out: Tensor, R: number): Promise<Dispatch[]> {
   const op = 'bytemlp';
-  rank(op, 'rows', rows, 2, '(R, CTX)');
-  dtype(op, 'rows', rows, 'u32');
-  dtype(op, 'out', out, 'i32');
+  checkArgs(op, {
+    rows: { t: rows, rank: 2, dtype: 'u32', what: '(R, CTX)' },
+    tables: { t: w.tables, dtype: 'i32' },
+    w2: { t: w.w2, dtype: 'i32' },
+    w3: { t: w.w3, dtype: 'i32' },
+    bias: { t: w.bias, dtype: 'i32' },
+    out: { t: out, dtype: 'i32', out: true },
+  });
   if (rows.shape[1] !== w.ctx) fail(op, `rows must have ${w.ctx} columns (CTX), got [${rows.shape}]`);
   if (!Number.isInteger(R) || R < 1 || R > rows.shape[0]! || out.size < R * 256)
     fail(op, `R = ${R} rows do not fit rows [${rows.shape}] and out [${out.shape}]`);

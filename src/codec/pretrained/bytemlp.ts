@@ -1,16 +1,14 @@
 // The codec side of the byte model: integer logits (src/reference/bytemlp.ts, shaders/bytemlp.wgsl)
 // → the coder's cum tables.
-import { frequencies } from '../frequencies.js';
+import { frequenciesOfInts } from '../frequencies.js';
 
 export * from '../../reference/bytemlp.js';
 
-const scaled = new Float64Array(256);
-
 /**
- * The cum table of integer logits in 1/256 nat, by frequencies(): l/256 is exact in a double and
- * frequencies() quantises to steps of 1/256 nat, so the table is a function of the integers alone.
+ * The cum table of integer logits in 1/256 nat: frequencies() of l/256 (l/256 is exact in a double
+ * and frequencies() quantises to steps of 1/256 nat, so the table is a function of the integers
+ * alone), computed by frequenciesOfInts, which gives the same table from the integers directly.
  */
 export function cumFromLogits(logits: Int32Array, o: number, cum: Uint32Array): Uint32Array {
-  for (let k = 0; k < 256; k++) scaled[k] = logits[o + k]! / 256;
-  return frequencies(scaled, 0, cum);
+  return frequenciesOfInts(logits, o, cum);
 }

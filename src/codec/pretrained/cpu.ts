@@ -29,7 +29,8 @@ export class Histories {
 export class CpuPredictorStreams implements PredictorStreams {
   private readonly hist: Histories;
   private readonly logits: Int32Array;
-  private readonly cum: Uint32Array;
+  private readonly cum: Uint32Array[];
+  private readonly out: Uint32Array[];
 
   constructor(
     private readonly net: ByteMlpCpu,
@@ -37,7 +38,9 @@ export class CpuPredictorStreams implements PredictorStreams {
   ) {
     this.hist = new Histories(n, net.model.ctx);
     this.logits = new Int32Array(256);
-    this.cum = new Uint32Array(n * 257);
+    const cum = new Uint32Array(n * 257);
+    this.cum = Array.from({ length: n }, (_, s) => cum.subarray(s * 257, s * 257 + 257));
+    this.out = new Array<Uint32Array>(n);
   }
 
   next(): Promise<Uint32Array[]> {
@@ -46,10 +49,11 @@ export class CpuPredictorStreams implements PredictorStreams {
 
   /** next() without the promise (the CPU path computes at once). */
   nextSync(): Uint32Array[] {
-    const out: Uint32Array[] = [];
+    // a fresh array of the same tables each call (the coder keeps nothing past the step)
+    const out = this.out.slice();
     for (let s = 0; s < this.n; s++) {
       this.net.logits(this.hist.bytes, s * this.net.model.ctx, this.logits, 0);
-      out.push(cumFromLogits(this.logits, 0, this.cum.subarray(s * 257, s * 257 + 257)));
+      out[s] = cumFromLogits(this.logits, 0, this.cum[s]!);
     }
     return out;
   }

@@ -80,6 +80,9 @@ export class GpuPredictorStreams implements PredictorStreams {
 }
 
 export class GpuBytePredictor implements BytePredictor {
+  /** One GPU step serves every stream: large inputs are split into streams by default. */
+  readonly batched = true;
+
   private constructor(
     readonly id: string,
     readonly name: string,

@@ -56,14 +56,16 @@ export interface V5Stats {
 }
 
 /**
- * Streams per record: 1 for the CM alone (its best geometry) and for inputs under 128 KiB; with a
- * predictor, larger inputs get up to 16 (one predictor call serves every stream: a GPU's batch),
- * each at least 64 KiB long. Unknown length (a stream longer than one record): 16. Measured with the
- * order-2 double on 256 KiB of the KJV: 1 stream 1.5188 bits/byte, 4 streams 1.5358 (+1.1%), 16
- * streams 1.5543 (+2.3%) — the price of 16× fewer predictor calls.
+ * Streams per record: 1 for the CM alone (its best geometry), for a predictor that is not batched
+ * (the CPU path: a stream costs compression and saves nothing) and for inputs under 128 KiB; with a
+ * batched predictor (the GPU path), larger inputs get up to 16 (one predictor call serves every
+ * stream: a GPU's batch), each at least 64 KiB long. Unknown length (a stream longer than one
+ * record): 16. Measured with the order-2 double on 256 KiB of the KJV: 1 stream 1.5188 bits/byte,
+ * 4 streams 1.5358 (+1.1%), 16 streams 1.5543 (+2.3%) — the price of 16× fewer predictor calls.
+ * `batchedPredictor`: the predictor is present and BytePredictor.batched.
  */
-export function defaultStreams(length: number | undefined, predictor: boolean): number {
-  if (!predictor) return 1;
+export function defaultStreams(length: number | undefined, batchedPredictor: boolean): number {
+  if (!batchedPredictor) return 1;
   const n = length === undefined ? MAX_STREAMS : Math.floor(length / 65536);
   let k = 1;
   while (k * 2 <= Math.min(n, MAX_STREAMS)) k *= 2;
@@ -91,7 +93,7 @@ export async function* encodeStream(
   const t0 = Date.now();
   let first = await src.upTo(rb + 1);
   const single = first.length <= rb;
-  const streams = o.streams ?? defaultStreams(single ? first.length : undefined, predictor !== null);
+  const streams = o.streams ?? defaultStreams(single ? first.length : undefined, predictor?.batched === true);
   const header: V5Header = { ...kindOf(predictor), records: !single, streams, ...(single ? { length: first.length, crc32: crc32(first) } : {}) };
   const head = encodeV5Header(header);
   stats.header = header;
