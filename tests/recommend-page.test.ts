@@ -2,7 +2,7 @@
 // sample is split as the CLI splits it (the popularity baseline equals Node's to the bit), a
 // rec:dae model trains 2 epochs on WebGPU with numeric HR/NDCG@10 per epoch, the tables are
 // compressed at the slider's setting, and moving the slider compresses again and shows the
-// compressed top-10 beside the dense one in the user browser.
+// compressed top-10 beside the dense one in the user browser; a pasted CSV with the wrong columns is a named error.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,17 @@ describe('demo/recommend.html', () => {
     expect(shown.map((s) => s.split(' ')[0])).toEqual(p.user!.compressed);
     expect(await page.$$eval('ol[data-list="dense model"] li', (li) => li.length)).toBe(10);
     expect(await page.$eval('#prune-value', (e) => e.textContent)).toBe('90%');
+
+    // a pasted CSV without a user column: a named error in the page, not a NaN
+    await page.evaluate(() => {
+      const f = document.getElementById('controls') as HTMLFormElement;
+      (f.elements.namedItem('paste') as HTMLTextAreaElement).value = 'who,what\na,b\n';
+      document.getElementById('use-paste')!.click();
+    });
+    p = await probe();
+    expect(p.state).toBe('error');
+    expect(p.error).toMatch(/pasted\.csv: the header \[who, what\] names no user column/);
+    expect(await page.$eval('#notice', (e) => e.textContent)).toMatch(/names no user column/);
     expect(errors).toEqual([]);
     await page.close();
   }, 180_000);
