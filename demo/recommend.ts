@@ -11,6 +11,7 @@ import type { Gpu } from '../src/gpu/device.js';
 import type { Metrics } from '../src/rec/eval.js';
 import { parseRatings, RecSession, type CompressResult, type EpochResult, type TrainSettings } from './rec-session.js';
 import { epochTable, stageTable, userView } from './rec-view.js';
+import { LiveChart, PALETTE, type ChartSpec } from './charts.js';
 import { $, fmtInt, hideNotice, numParam, save, showNotice, startGpu } from './page.js';
 
 type Num = { hr: number; ndcg: number };
@@ -58,8 +59,21 @@ function applyParams(): void {
   $('prune-value').textContent = `${field('prune').value}%`;
 }
 
+const CHART: ChartSpec = {
+  yLabel: 'validation @10',
+  xLabel: 'epoch',
+  yRange: [0, 1],
+  series: [
+    { label: 'NDCG@10', color: PALETTE[0], points: true },
+    { label: 'HR@10', color: PALETTE[1], points: true },
+    { label: 'NDCG@10 popularity', color: PALETTE[0], dash: [6, 4], width: 1 },
+    { label: 'HR@10 popularity', color: PALETTE[1], dash: [6, 4], width: 1 },
+  ],
+};
+
 class RecPage {
   session?: RecSession;
+  private chart?: LiveChart;
   last?: CompressResult;
   busy = false;
   stopping = false;
@@ -112,11 +126,17 @@ class RecPage {
     this.setCompressEnabled(false);
     const rows: EpochResult[] = [];
     const cfg = settingsFromForm();
+    this.chart ??= new LiveChart($('chart'), CHART, cfg.epochs);
+    this.chart.reset(CHART, cfg.epochs);
+    const pv = s.popularity.valid;
+    for (const x of [0, cfg.epochs]) [pv.ndcg, pv.hr].forEach((y, i) => this.chart!.set(x, 2 + i, y));
     try {
       await s.train(cfg, (r) => {
         rows.push(r);
         probe.epochs.push({ epoch: r.epoch, loss: r.loss, hr: r.valid.hr, ndcg: r.valid.ndcg, seconds: r.seconds });
-        $('epochs').innerHTML = epochTable(rows, s.popularity.valid);
+        $('epochs').innerHTML = epochTable(rows, pv);
+        [r.valid.ndcg, r.valid.hr].forEach((y, i) => this.chart!.set(r.epoch, i, y));
+        this.chart!.flush();
         $('train-note').textContent = `epoch ${r.epoch} of ${cfg.epochs} · rec:${cfg.kind}-${cfg.dim} · validation, ${fmtInt(r.valid.users)} users`;
         return !this.stopping;
       });
@@ -257,7 +277,7 @@ function wireModel(p: RecPage): void {
 }
 
 async function main(): Promise<void> {
-  const g = await startGpu({ ownsLoss: () => probe.state === 'error' });
+  const g = await startGpu();
   if (!g) {
     probe.state = 'nogpu';
     return;
