@@ -95,6 +95,18 @@ describe('demo/recommend.html', () => {
     expect(p.state).toBe('error');
     expect(p.error).toMatch(/pasted\.csv: the header \[who, what\] names no user column/);
     expect(await page.$eval('#notice', (e) => e.textContent)).toMatch(/names no user column/);
+
+    // pasted MovieLens u.data (tab-separated, with timestamps) is detected and split by time; a duplicate is kept once
+    await page.evaluate(() => {
+      const rows = ['1\t10\t5\t3', '1\t11\t4\t1', '1\t12\t3\t2', '2\t10\t4\t9', '2\t12\t2\t8', '2\t13\t1\t7', '2\t13\t1\t7', '3\t11\t5\t1'];
+      const f = document.getElementById('controls') as HTMLFormElement;
+      (f.elements.namedItem('paste') as HTMLTextAreaElement).value = rows.join('\n');
+      document.getElementById('use-paste')!.click();
+    });
+    p = await probe();
+    expect(p.state).toBe('loaded');
+    expect(p.data).toMatchObject({ users: 3, items: 4, interactions: 7, evaluated: 2 });
+    expect(await page.$eval('#data-note', (e) => e.textContent)).toMatch(/1 duplicates dropped\); leave-last-out by timestamp/);
     expect(errors).toEqual([]);
     await page.close();
   }, 180_000);
