@@ -9,6 +9,7 @@ import { defineConfig, type Plugin } from 'vite';
 //   demo/codec.html  the prequential GPT compressor (.slimz) against CompressionStream('gzip')
 //   demo/digit.html  draw a digit, the compressed LeNet classifies it (CompressedModel)
 //   demo/infer.html  inference bench in the browser (npm run bench -- infer --browser)
+//   demo/recommend.html  a recommender trained on the GPU, its tables compressed by a slider
 // HTML shared by the pages lives in demo/partials/: a line `<!-- include NAME.html key="value" -->`
 // becomes that file with every {{key}} replaced (like the WGSL includes of scripts/gen-shaders.mjs).
 function htmlPartials(): Plugin {
@@ -52,6 +53,7 @@ export default defineConfig({
         digit: resolve(__dirname, 'demo/digit.html'),
         infer: resolve(__dirname, 'demo/infer.html'),
         image: resolve(__dirname, 'demo/image.html'),
+        recommend: resolve(__dirname, 'demo/recommend.html'),
       },
     },
   },
