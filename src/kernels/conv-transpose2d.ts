@@ -67,7 +67,7 @@ export function convTranspose2dDims(x: Tensor, w: Tensor, opts: ConvTranspose2dO
   const op = 'convTranspose2d';
   checkArgs(op, { x: { t: x, rank: 4, dtype: 'f32', what: '(N, C, H, W)' }, w: { t: w, rank: 4, dtype: 'f32', what: '(C, OC, KH, KW)' } });
   const d = convTranspose2dGeometry(op, x.shape, w.shape, opts);
-  checkArgs(op, { x: { t: x }, w: { t: w }, bias: { t: opts.bias, rank: 1, dtype: 'f32', shape: [d.OC], what: '(OC)' } });
+  checkArgs(op, { x: { t: x }, w: { t: w }, bias: { t: opts.bias, rank: 1, dtype: 'f32', shape: [d.OC], what: '(OC)', optional: true } });
   const act = opts.activation ?? 'none';
   if (act !== 'none' && act !== 'relu') fail(op, `activation must be 'none' or 'relu', got '${String(act)}'`);
   return d;
@@ -79,7 +79,7 @@ export async function convTranspose2d(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor,
   checkArgs('convTranspose2d', {
     x: { t: x },
     w: { t: w },
-    bias: { t: opts.bias },
+    bias: { t: opts.bias, optional: true },
     y: { t: y, rank: 4, dtype: 'f32', shape: [d.N, d.OC, d.OH, d.OW], what: '(N, OC, OH, OW)', out: true },
   });
   const relu = opts.activation === 'relu';

@@ -86,7 +86,7 @@ export async function recScatterRows(gpu: Gpu, a: RecScatterArgs): Promise<Dispa
   const { drows, perm, dtable } = a;
   checkArgs(op, {
     dtable: { t: dtable, rank: 2, what: '(U, C)', dtype: 'f32', out: true },
-    drows: { t: a.clear ? undefined : drows, rank: 2, what: '(B, C)', dtype: 'f32' },
+    drows: { t: a.clear ? undefined : drows, rank: 2, what: '(B, C)', dtype: 'f32', optional: !!a.clear },
     perm: { t: perm, dtype: 'u32' },
   });
   const [U, C] = dtable.shape as [number, number];

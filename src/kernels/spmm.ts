@@ -111,7 +111,7 @@ export async function spmm(gpu: Gpu, w: GpuMatrix, x: Tensor, y: Tensor, opts: S
     yT = opts.yT ?? false;
   checkArgs(op, {
     x: { t: x, dtype: 'f32' },
-    resid: { t: opts.resid, dtype: 'f32' },
+    resid: { t: opts.resid, dtype: 'f32', optional: true },
     codes: { t: w.codes },
     y: { t: y, dtype: 'f32', out: true },
   });
