@@ -7,6 +7,7 @@ import { REC_DATA_SOURCES } from '../data/interactions-load.js';
 import { REC_DEFAULTS, trainRecommender, type RecConfig } from '../rec/run.js';
 import { REC_COMPRESS_DEFAULTS, type RecCompressPlan } from '../rec/compress.js';
 import { compressRecommender, formatStages } from '../rec/stages.js';
+import { RATING_DEFAULTS } from '../rec/ratings.js';
 
 /** `slimgpu train --task recommend ...` → `slimgpu recommend ...` (other argv unchanged). */
 export function routeRecommend(argv: string[]): string[] {
@@ -48,6 +49,8 @@ interface RecFlags {
   weightDecay: number;
   seed: number;
   evalUsers: string;
+  ratingEpochs: number;
+  ratingDim: number;
   minItemUsers?: number;
   minUserItems?: number;
   userColumn?: string;
@@ -81,6 +84,8 @@ async function recommendCommand(f: RecFlags): Promise<void> {
     weightDecay: f.weightDecay,
     seed: f.seed,
     evalUsers,
+    ratingEpochs: f.ratingEpochs,
+    ratingDim: f.ratingDim,
     dataOptions: {
       minItemUsers: f.minItemUsers,
       minUserItems: f.minUserItems,
@@ -112,6 +117,7 @@ async function recommendCommand(f: RecFlags): Promise<void> {
       epochs: t.epochs,
       bestEpoch: t.best,
       test: t.test,
+      rmse: t.ratings ?? 'n/a (implicit data)',
       adapter: gpu.info.description,
     };
     if (f.out) {
@@ -175,6 +181,18 @@ function trainingFlags(c: Command): Command {
       '--eval-users <n>',
       "users ranked for the per-epoch validation (a seeded sample), or 'all'; the test ranks all",
       String(REC_DEFAULTS.evalUsers),
+    )
+    .option(
+      '--rating-epochs <n>',
+      'explicit ratings: most SGD epochs of the rating head μ + b_u + b_i + p_u·q_i (RMSE; CPU; stops 5 epochs after the best validation RMSE)',
+      num('--rating-epochs', { int: true, min: 0 }),
+      RATING_DEFAULTS.epochs,
+    )
+    .option(
+      '--rating-dim <n>',
+      'explicit ratings: factors of the rating head',
+      num('--rating-dim', { int: true, min: 0, max: 1024 }),
+      RATING_DEFAULTS.dim,
     );
 }
 

@@ -7,6 +7,7 @@ import type { InteractionLog } from '../data/interactions.js';
 import type { RecSplit } from '../data/rec-split.js';
 import { evalUsers, GpuRanker, popularityLists, scoreLists, type Metrics, type Target } from './eval.js';
 import { MfModel, type RecKind } from './mf.js';
+import { fitRatings, ratingLines, ratingSplit, type RatingResult } from './ratings.js';
 
 export interface RecConfig {
   data: string;
@@ -21,6 +22,10 @@ export interface RecConfig {
   /** The user table's learning rate is lr × this. */
   userLrScale?: number;
   dataOptions?: RecDataOptions;
+  /** Epochs of the rating head (explicit ratings only; src/rec/ratings.ts). */
+  ratingEpochs?: number;
+  /** Factors of the rating head (default 16). */
+  ratingDim?: number;
 }
 
 export const REC_DEFAULTS = { epochs: 8, batch: 512, lr: 0.01, weightDecay: 0, seed: 0, evalUsers: 5000, userLrScale: 1 } as const;
@@ -51,6 +56,8 @@ export interface RecTrained {
   /** Users of the test ranking (all evaluated users) and of the per-epoch validation. */
   testUsers: Uint32Array;
   validUsers: Uint32Array;
+  /** RMSE of the rating head and its baselines (undefined: implicit data). */
+  ratings?: RatingResult;
 }
 
 /** Model metrics for `target` over `users` with the model's current tables (one GPU ranking). */
@@ -67,7 +74,7 @@ export function datasetLines(log: InteractionLog, s: RecSplit): string[] {
   const train = s.trainItems.length;
   return [
     `data ${s.name}: ${s.nUsers} users, ${s.nItems} items, ${s.interactions} interactions (density ${((100 * s.interactions) / (s.nUsers * s.nItems)).toFixed(3)}%), ${log.duplicates} duplicates dropped`,
-    `split: leave-last-out by ${s.timed ? 'timestamp' : 'seeded random order'}; ${train} train, ${s.evalUsers} validation + ${s.evalUsers} test items; ${s.nUsers - s.evalUsers} users with < 3 interactions train only${s.explicit ? '; ratings are explicit (used as implicit feedback)' : ''}`,
+    `split: leave-last-out by ${s.timed ? 'timestamp' : 'seeded random order'}; ${train} train, ${s.evalUsers} validation + ${s.evalUsers} test items; ${s.nUsers - s.evalUsers} users with < 3 interactions train only${s.explicit ? '; ratings are explicit (ranking: used as implicit feedback; RMSE: the rating head)' : ''}`,
   ];
 }
 
@@ -120,5 +127,8 @@ export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: str
   say(
     `best epoch ${best}: test (${testUsers.length} users) model ${fmt(test)} | popularity ${fmt(popularity.test)} | NDCG ratio ${(test.ndcg / Math.max(1e-12, popularity.test.ndcg)).toFixed(2)}×`,
   );
-  return { log, split, model, popularity, epochs, best, test, testUsers, validUsers: vUsers };
+  const rs = ratingSplit(log, cfg.seed);
+  const ratings = rs && fitRatings(rs, { dim: cfg.ratingDim, epochs: cfg.ratingEpochs, seed: cfg.seed }).result;
+  for (const l of ratingLines(ratings)) say(l);
+  return { log, split, model, popularity, epochs, best, test, testUsers, validUsers: vUsers, ratings };
 }
