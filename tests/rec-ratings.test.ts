@@ -2,7 +2,7 @@
 // real structure (user bias + item bias + a taste match between the user's and the item's cluster +
 // noise), so the rating head must beat μ + b_u + b_i, which must beat the global mean; the rating sets
 // are the ranking split's; implicit data reports n/a, in the library and through trainRecommender.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,8 +19,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** u.data lines: 500 users in 6 taste clusters, 120 items in 6 genres; each user rates 24 items (half from its genre). */
-function structured(seed: number): string {
+/** u.data lines: 500 users in 6 taste clusters, 120 items in 6 genres; each user rates 24 items (half from its genre); `noise`: uniform 1..5 ratings instead. */
+function structured(seed: number, noise = false): string {
   const r = rng(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
   const itemBias = Array.from({ length: 120 }, () => 0.5 * gauss());
@@ -36,7 +36,8 @@ function structured(seed: number): string {
       seen.add(it);
       const match = Math.floor((it - 1) / 20) === c ? 1 : -0.6;
       const x = 3.2 + userBias + itemBias[it - 1]! + match + 0.5 * gauss();
-      lines.push(`${u}\t${it}\t${Math.min(5, Math.max(1, Math.round(x)))}\t${880000000 + u * 100 + j}`);
+      const rating = noise ? 1 + Math.floor(r() * 5) : Math.min(5, Math.max(1, Math.round(x)));
+      lines.push(`${u}\t${it}\t${rating}\t${880000000 + u * 100 + j}`);
     }
   }
   return lines.join('\n') + '\n';
@@ -59,6 +60,16 @@ describe('rating head (RMSE)', () => {
     expect(t.model).toBeLessThan(t.biases * 0.9);
     expect(result.bestEpoch).toBeGreaterThan(0);
     expect(ratingLines(result)[0]).toMatch(/^RMSE \(test, 500 ratings\): model \d\.\d{4} \| mean \+ biases \d\.\d{4} \| global mean \d\.\d{4}/);
+  });
+
+  it('finds nothing in structure-free ratings (no leak of the held-out ratings into training)', async () => {
+    const sub = join(dir, 'noise');
+    await mkdir(sub);
+    await writeFile(join(sub, 'u.data'), structured(6, true));
+    const { log } = await loadRecData(`movielens:${sub}`, { seed: 0 });
+    const { result } = fitRatings(ratingSplit(log, 0)!, { dim: 8, epochs: 30, seed: 1 });
+    expect(result.test.mean).toBeGreaterThan(1.25); // uniform 1..5: √2
+    expect(result.test.model).toBeGreaterThan(0.97 * result.test.mean);
   });
 
   it('reports n/a for implicit data, and the trainer prints the RMSE line for explicit data', async () => {
