@@ -34,6 +34,11 @@ export interface CmOptions {
    * input: codec 4). A fixed pretrained model is worth trusting from the first byte (codec 5).
    */
   externalWeight?: number;
+  /**
+   * The final refinement (codec 6 and later: 6): 5 = codec 4/5's two APMs; 6 adds two more (order 1
+   * exact, order 3 hashed) and a match-state APM, see docs/codec-v5.md "Codec 6". Default 5.
+   */
+  refine?: 5 | 6;
 }
 
 /** Hashed contexts: orders 1, 2, 3, 4, 6 and the word (shared); orders 2, 4 and the word of the stream. */
@@ -53,6 +58,9 @@ export class CmModel {
   private readonly mixer: Mixer;
   private readonly apm1: APM;
   private readonly apm2: APM;
+  private readonly refine: 5 | 6;
+  private readonly apm3: APM | null = null;
+  private readonly apm4: APM | null = null;
   // per stream
   private readonly sC4: Int32Array;
   private readonly sC8: Int32Array;
@@ -97,7 +105,13 @@ export class CmModel {
     this.mixer = new Mixer(INPUTS, [256, 64 * 8, 256 * 8], 8, 6, 2);
     if (opts.externalWeight !== undefined) for (const i of [EXT, EXT + 1]) this.mixer.initWeight(i, opts.externalWeight);
     this.apm1 = new APM(256, 7);
-    this.apm2 = new APM(65536, 7);
+    this.refine = opts.refine ?? 5;
+    this.apm2 = new APM(65536, this.refine === 6 ? 5 : 7);
+    if (this.refine !== 5 && this.refine !== 6) codecFail(`CmModel: refine must be 5 or 6, got ${String(opts.refine)}`);
+    if (this.refine === 6) {
+      this.apm3 = new APM(65536, 5);
+      this.apm4 = new APM(65536, 5);
+    }
     this.sC4 = new Int32Array(streams);
     this.sC8 = new Int32Array(streams);
     this.sWord = new Int32Array(streams);
@@ -190,12 +204,25 @@ export class CmModel {
     m.select(2, ((this.c4 & 0xff) << 3) | this.bit);
     const p12 = m.mix(this.bit);
     const a1 = this.apm1.refine(p12, this.c0);
-    const a2 = this.apm2.refine(p12, (this.c0 | (hash2(this.c4 & 0xffff, 0x5353) << 8)) & 0xffff);
-    let p = ((p12 << 4) + a1 + 2 * a2 + 2) >> 2;
+    const a2 = this.apm2.refine(
+      p12,
+      this.refine === 6 ? (hash2(this.c4 & 0xffff, 0x5353) ^ this.c0) & 0xffff : (this.c0 | (hash2(this.c4 & 0xffff, 0x5353) << 8)) & 0xffff,
+    );
+    let p = this.refine === 5 ? ((p12 << 4) + a1 + 2 * a2 + 2) >> 2 : this.refine6(p12, a1, a2);
     if (p < 16) p = 16;
     else if (p > 65520) p = 65520;
     this.pr = p;
     return p;
+  }
+
+  /**
+   * Codec 6: two more APMs — order 1 exact (partial byte × previous byte) and order 3 hashed with the
+   * partial byte — averaged with the mixer's p and the first two: (2p + a1 + a2 + 2·a3 + 2·a4) / 8.
+   */
+  private refine6(p12: number, a1: number, a2: number): number {
+    const a3 = this.apm3!.refine(p12, this.c0 | ((this.c4 & 0xff) << 8));
+    const a4 = this.apm4!.refine(p12, (hash2(this.c4 & 0xffffff, 0x5454) ^ this.c0) & 0xffff);
+    return ((p12 << 4) * 2 + a1 + a2 + 2 * a3 + 2 * a4 + 4) >> 3;
   }
 
   /** Learns bit y (the bit just coded with predict()'s probability). */
@@ -203,6 +230,10 @@ export class CmModel {
     this.mixer.update(y);
     this.apm1.update(y);
     this.apm2.update(y);
+    if (this.refine === 6) {
+      this.apm3!.update(y);
+      this.apm4!.update(y);
+    }
     const next = STATES.next;
     for (let i = 0; i < ORDERS; i++) {
       const t = this.tables[i]!.t,

@@ -33,8 +33,10 @@ export class RecordCoder {
     readonly streams: number,
     predictor: BytePredictor | null,
     memoryLog2: number,
+    /** The file's codec version: 6 refines with four APMs (CmOptions.refine), 5 with two. */
+    version: 5 | 6 = 6,
   ) {
-    this.cm = new CmModel(streams, { memoryLog2, ...(predictor ? { externalWeight: PREDICTOR_WEIGHT } : {}) });
+    this.cm = new CmModel(streams, { memoryLog2, refine: version, ...(predictor ? { externalWeight: PREDICTOR_WEIGHT } : {}) });
     this.ps = predictor ? predictor.open(streams) : null;
     if (this.ps && this.ps.n !== streams) codecFail(`the predictor opened ${this.ps.n} streams, ${streams} were asked for`);
     this.push = new Int32Array(streams);

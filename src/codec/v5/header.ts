@@ -2,7 +2,7 @@
 // of v4's JSON, so that a 1 KB file pays about 20 bytes of container. Layout (docs/codec-v5.md):
 //
 //   0   3  magic C5 53 5A ("\xC5SZ": a non-ASCII first byte, so no text file starts like one)
-//   3   1  version (5)
+//   3   1  version (5, or 6: the same layout; 6 codes with the CM's codec-6 refinement, 4 APMs)
 //   4   1  flags: bits 0-1 kind (0 = CM alone, 1 = pretrained predictor + CM), bit 2 = records
 //          (the multi-record framing of long or streamed inputs), bits 3-6 = log2 of the streams,
 //          bit 7 = 0
@@ -17,6 +17,9 @@ import { codecFail } from '../errors.js';
 
 export const V5_MAGIC = Uint8Array.of(0xc5, 0x53, 0x5a);
 export const V5_VERSION = 5;
+/** Codec 6: the v5 layout, the CM with four APMs (CmOptions.refine = 6). The version new files get. */
+export const V6_VERSION = 6;
+export type BinaryVersion = 5 | 6;
 /** Bytes of a predictor id stored in the header. */
 export const ID_BYTES = 8;
 export const MAX_STREAMS_LOG2 = 15;
@@ -25,6 +28,8 @@ export type V5Kind = 'none' | 'predictor';
 const KINDS: V5Kind[] = ['none', 'predictor'];
 
 export interface V5Header {
+  /** 5 or 6 (default when writing: 6). */
+  version?: BinaryVersion;
   kind: V5Kind;
   /** Multi-record framing (records.ts); false: one code to the end of the file. */
   records: boolean;
@@ -80,7 +85,9 @@ export function log2Streams(streams: number): number {
 
 export function encodeV5Header(h: V5Header): Uint8Array {
   const flags = KINDS.indexOf(h.kind) | (h.records ? 4 : 0) | (log2Streams(h.streams) << 3);
-  const parts: number[] = [...V5_MAGIC, V5_VERSION, flags];
+  const version = h.version ?? V6_VERSION;
+  if (version !== V5_VERSION && version !== V6_VERSION) codecFail(`the header's version must be 5 or 6, got ${String(version)}`);
+  const parts: number[] = [...V5_MAGIC, version, flags];
   if (h.kind === 'predictor') {
     const id = h.modelId ?? '';
     if (!/^[0-9a-f]{16}$/.test(id)) codecFail(`the header's model id must be 16 lower-case hex digits, got ${JSON.stringify(id)}`);
@@ -122,17 +129,17 @@ export async function readV5Header(src: Pull): Promise<V5Header> {
     seen.push(b);
   }
   const version = await take('version');
-  if (version !== V5_VERSION) {
+  if (version !== V5_VERSION && version !== V6_VERSION) {
     codecFail(
-      `this file was written by codec version ${version}; this slimgpu reads codec versions 4 and ${V5_VERSION}` +
-        (version > V5_VERSION ? ' (it was written by a newer slimgpu)' : ''),
+      `this file was written by codec version ${version}; this slimgpu reads codec versions 4, ${V5_VERSION} and ${V6_VERSION}` +
+        (version > V6_VERSION ? ' (it was written by a newer slimgpu)' : ''),
     );
   }
   const flags = await take('flags');
   const kind = KINDS[flags & 3];
   if (kind === undefined || flags & 128)
     codecFail(`the header's flags 0x${flags.toString(16)} name a mode this slimgpu does not know: the file is damaged or from a newer slimgpu`);
-  const h: V5Header = { kind, records: (flags & 4) !== 0, streams: 1 << ((flags >> 3) & 15) };
+  const h: V5Header = { version, kind, records: (flags & 4) !== 0, streams: 1 << ((flags >> 3) & 15) };
   if (kind === 'predictor') {
     let id = '';
     for (let i = 0; i < ID_BYTES; i++) id += (await take('model id')).toString(16).padStart(2, '0');

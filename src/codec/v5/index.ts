@@ -16,10 +16,10 @@ import type { CodecProgress } from '../model.js';
 import type { BytePredictor } from '../predictor.js';
 import { ByteSource } from './bytes.js';
 import { memoryFor, RecordCoder } from './coder.js';
-import { encodeV5Header, idPrefix, readV5Header, readVarint, varint, type V5Header } from './header.js';
+import { encodeV5Header, idPrefix, readV5Header, readVarint, varint, V6_VERSION, type BinaryVersion, type V5Header } from './header.js';
 
-export { isV5, V5_MAGIC, V5_VERSION, readV5Header, encodeV5Header, idPrefix, varint } from './header.js';
-export type { V5Header, V5Kind } from './header.js';
+export { isV5, V5_MAGIC, V5_VERSION, V6_VERSION, readV5Header, encodeV5Header, idPrefix, varint } from './header.js';
+export type { BinaryVersion, V5Header, V5Kind } from './header.js';
 export { ByteSource } from './bytes.js';
 export { RecordCoder, memoryFor } from './coder.js';
 
@@ -44,6 +44,8 @@ export interface V5EncodeOptions {
   streams?: number;
   recordBytes?: number;
   onProgress?: (p: CodecProgress) => void;
+  /** The codec version to write: 6 (default) or 5 (what slimgpu wrote before codec 6; the golden files). */
+  version?: BinaryVersion;
 }
 
 export interface V5Stats {
@@ -94,10 +96,11 @@ export async function* encodeStream(
   let first = await src.upTo(rb + 1);
   const single = first.length <= rb;
   const streams = o.streams ?? defaultStreams(single ? first.length : undefined, predictor?.batched === true);
-  const header: V5Header = { ...kindOf(predictor), records: !single, streams, ...(single ? { length: first.length, crc32: crc32(first) } : {}) };
+  const version = o.version ?? V6_VERSION;
+  const header: V5Header = { version, ...kindOf(predictor), records: !single, streams, ...(single ? { length: first.length, crc32: crc32(first) } : {}) };
   const head = encodeV5Header(header);
   stats.header = header;
-  const coder = new RecordCoder(streams, predictor, memoryFor(single ? first.length : undefined));
+  const coder = new RecordCoder(streams, predictor, memoryFor(single ? first.length : undefined), version);
   const out = (b: Uint8Array) => {
     stats.outBytes += b.length;
     return b;
@@ -187,7 +190,7 @@ export async function* decodeStream(
   if (!h.records && h.length! > max)
     codecFail(`the header declares a text of ${h.length} bytes, more than maxBytes = ${max}; refused (raise maxBytes if the file is genuine)`);
   const predictor = await predictorFor(h, resolve);
-  const coder = new RecordCoder(h.streams, predictor, memoryFor(h.records ? undefined : h.length));
+  const coder = new RecordCoder(h.streams, predictor, memoryFor(h.records ? undefined : h.length), h.version ?? 5);
   const t0 = Date.now();
   try {
     if (!h.records) {
