@@ -4,7 +4,8 @@
 // anything that changes the code) fails here until the version is bumped and new golden files added.
 //   Create missing golden files of the current version: SLIMZ_GOLDEN_WRITE=1 npx vitest run tests/codec-golden.test.ts
 // Files (tests/fixtures/slimz/): input.txt (2,400 bytes of the GPL), double-train.txt (the test
-// predictor's training text), v4-*.slimz written by codec 4 (commit c58e09d), v5-*.slimz by codec 5.
+// predictor's training text), v4-*.slimz written by codec 4 (commit c58e09d), v5-*.slimz by codec 5,
+// v6-*.slimz by codec 6 (the v5 layout, version byte 6: the CM refines with four APMs).
 // The prequential GPU GPT mode has no golden file: its files decode only on the adapter that wrote
 // them; its framing is covered by the CountModel files (the same container, a CPU model).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { compressText, decompressText } from '../src/codec/slimz.js';
 import { NoModel } from '../src/codec/model.js';
 import { SLIMZ_VERSION } from '../src/codec/container.js';
-import { compressBytes, decompressBytes, V5_VERSION, type PredictorResolver, type V5EncodeOptions } from '../src/codec/v5/index.js';
+import { compressBytes, decompressBytes, V5_VERSION, V6_VERSION, type PredictorResolver, type V5EncodeOptions } from '../src/codec/v5/index.js';
 import { CountModel } from './codec-double.js';
 import { CountPredictor } from './predictor-double.js';
 import { loadPredictorById, SHIPPED_MODEL_IDS } from '../src/codec/pretrained/index.js';
@@ -34,10 +35,15 @@ const countModel = (h: { model: Record<string, unknown> }) => new CountModel(h.m
 
 /** The v5 files: name → how the current writer makes it. */
 const V5: Record<string, () => Promise<Uint8Array>> = {
-  'v5-none.slimz': () => bin(null),
-  'v5-none-records.slimz': () => bin(null, { recordBytes: 1000 }),
-  'v5-double.slimz': () => bin(double),
-  'v5-double-records-4streams.slimz': () => bin(double, { recordBytes: 1000, streams: 4 }),
+  'v5-none.slimz': () => bin(null, { version: 5 }),
+  'v5-none-records.slimz': () => bin(null, { recordBytes: 1000, version: 5 }),
+  'v5-double.slimz': () => bin(double, { version: 5 }),
+  'v5-double-records-4streams.slimz': () => bin(double, { recordBytes: 1000, streams: 4, version: 5 }),
+  // codec 6 (the default writer since session 6): the same layout, the CM with four APMs
+  'v6-none.slimz': () => bin(null),
+  'v6-none-records.slimz': () => bin(null, { recordBytes: 1000 }),
+  'v6-double.slimz': () => bin(double),
+  'v6-double-records-4streams.slimz': () => bin(double, { recordBytes: 1000, streams: 4 }),
   'v5-countmodel-cm.slimz': async () =>
     (
       await compressText(input, new CountModel(3, 16), {
@@ -59,6 +65,7 @@ async function bin(p: CountPredictor | null, o: V5EncodeOptions = {}): Promise<U
 describe('golden .slimz files', () => {
   it('the versions written are the ones the golden files are named for', () => {
     expect(V5_VERSION).toBe(5);
+    expect(V6_VERSION).toBe(6);
     expect(SLIMZ_VERSION).toBe(5);
   });
 
@@ -73,7 +80,8 @@ describe('golden .slimz files', () => {
   // every shipped pretrained model gets a golden file, kept forever (a missing one fails: create it
   // with SLIMZ_GOLDEN_WRITE=1 when the model is added)
   for (const id of SHIPPED_MODEL_IDS) {
-    V5[`v5-pretrained-${id.slice(0, 16)}.slimz`] = async () => (await compressBytes(input, await loadPredictorById(id))).bytes;
+    V5[`v5-pretrained-${id.slice(0, 16)}.slimz`] = async () => (await compressBytes(input, await loadPredictorById(id), { version: 5 })).bytes;
+    V5[`v6-pretrained-${id.slice(0, 16)}.slimz`] = async () => (await compressBytes(input, await loadPredictorById(id))).bytes;
   }
 
   for (const [name, write] of Object.entries(V5)) {

@@ -201,9 +201,9 @@ describe('.slimz v5: bad input', () => {
       bad[at]! ^= 0x04;
       await expect(decompressBytes(bad, resolve)).rejects.toThrow(/header is damaged|does not have|resolver returned/);
     }
-    const v6 = c.bytes.slice();
-    v6[3] = 6;
-    await expect(decompressBytes(v6, resolve)).rejects.toThrow(/written by codec version 6; .*newer slimgpu/);
+    const v7 = c.bytes.slice();
+    v7[3] = 7;
+    await expect(decompressBytes(v7, resolve)).rejects.toThrow(/written by codec version 7; .*newer slimgpu/);
     await expect(decompressBytes(c.bytes.subarray(0, c.bytes.length - 5), resolve)).rejects.toThrow(CodecError);
     await expect(decompressBytes(Uint8Array.from([...c.bytes, 0, 0, 0, 0, 0]), resolve)).rejects.toThrow(/left over|fails the CRC-32/);
     const flip = c.bytes.slice();

@@ -97,7 +97,13 @@ export async function* encodeStream(
   const single = first.length <= rb;
   const streams = o.streams ?? defaultStreams(single ? first.length : undefined, predictor?.batched === true);
   const version = o.version ?? V6_VERSION;
-  const header: V5Header = { version, ...kindOf(predictor), records: !single, streams, ...(single ? { length: first.length, crc32: crc32(first) } : {}) };
+  const header: V5Header = {
+    version,
+    ...kindOf(predictor),
+    records: !single,
+    streams,
+    ...(single ? { length: first.length, crc32: crc32(first) } : {}),
+  };
   const head = encodeV5Header(header);
   stats.header = header;
   const coder = new RecordCoder(streams, predictor, memoryFor(single ? first.length : undefined), version);
