@@ -69,8 +69,8 @@ describe('Node ⇄ Chromium cross-decoding (codec 5)', () => {
     const cmAlone = (await compressBytes(TEXT, null)).bytes;
     expect(withModel.length).toBeLessThan(cmAlone.length);
     // and the golden file of every shipped model (tests/codec-golden.test.ts), whose text is input.txt
-    const goldens = readdirSync(GOLDEN).filter((f) => /^v5-pretrained-[0-9a-f]{16}\.slimz$/.test(f));
-    expect(goldens.length).toBe(SHIPPED_MODEL_IDS.length);
+    const goldens = readdirSync(GOLDEN).filter((f) => /^v[56]-pretrained-[0-9a-f]{16}\.slimz$/.test(f));
+    expect(goldens.length).toBe(2 * SHIPPED_MODEL_IDS.length);
     const input = Buffer.from(readFileSync(join(GOLDEN, 'input.txt')));
     const files = [withModel, cmAlone, ...goldens.map((f) => new Uint8Array(readFileSync(join(GOLDEN, f))))];
     const r = await inPage(h, files, TEXT);
