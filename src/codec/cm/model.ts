@@ -217,12 +217,12 @@ export class CmModel {
 
   /**
    * Codec 6: two more APMs — order 1 exact (partial byte × previous byte) and order 3 hashed with the
-   * partial byte — averaged with the mixer's p and the first two: (2p + a1 + a2 + 2·a3 + 2·a4) / 8.
+   * partial byte — averaged with the mixer's p and the first two: (p + a1 + a2 + 2·a3 + 3·a4) / 8.
    */
   private refine6(p12: number, a1: number, a2: number): number {
     const a3 = this.apm3!.refine(p12, this.c0 | ((this.c4 & 0xff) << 8));
     const a4 = this.apm4!.refine(p12, (hash2(this.c4 & 0xffffff, 0x5454) ^ this.c0) & 0xffff);
-    return ((p12 << 4) * 2 + a1 + a2 + 2 * a3 + 2 * a4 + 4) >> 3;
+    return ((p12 << 4) + a1 + a2 + 2 * a3 + 3 * a4 + 4) >> 3;
   }
 
   /** Learns bit y (the bit just coded with predict()'s probability). */
