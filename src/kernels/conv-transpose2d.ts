@@ -7,10 +7,10 @@
 //   convTranspose2dBackwardFilter: dw = conv2dBackwardFilter(x ← dy, dy ← x)
 //   bias gradient:                 conv2dBiasGrad(dy)
 import type { Gpu } from '../gpu/device.js';
-import { bindGroup, checkWorkgroups, grid, uniformParams, type Dispatch } from '../gpu/dispatch.js';
+import { bindGroup, checkWorkgroups, grid, type Dispatch } from '../gpu/dispatch.js';
 import { pipelines } from '../gpu/pipeline.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { conv2d, conv2dBackwardFilter, type Conv2dDims, type Conv2dPair } from './conv2d.js';
+import { conv2d, conv2dBackwardFilter, conv2dParams, type Conv2dDims, type Conv2dPair } from './conv2d.js';
 import { checkArgs, fail } from './args.js';
 
 export interface ConvTranspose2dOptions {
@@ -85,24 +85,7 @@ export async function convTranspose2d(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor,
   const relu = opts.activation === 'relu';
   const pipeline = await pipelines(gpu).get('conv-transpose2d', { WG: CONV_T_WG, BIAS: !!opts.bias, RELU: relu });
   const label = `convTranspose2d ${d.N}x${d.C}x${d.H}x${d.W} k${d.OC}x${d.KH}x${d.KW} s${d.SH},${d.SW} p${d.PH},${d.PW}${opts.bias ? ' +b' : ''}${relu ? ' relu' : ''}`;
-  const p = uniformParams(gpu, 'convTranspose2d.params', [
-    ['u32', d.N],
-    ['u32', d.C],
-    ['u32', d.H],
-    ['u32', d.W],
-    ['u32', d.OC],
-    ['u32', d.OH],
-    ['u32', d.OW],
-    ['u32', d.KH],
-    ['u32', d.KW],
-    ['u32', d.SH],
-    ['u32', d.SW],
-    ['u32', d.PH],
-    ['u32', d.PW],
-    ['u32', 0],
-    ['u32', 0],
-    ['u32', 0],
-  ]);
+  const p = conv2dParams(gpu, 'convTranspose2d.params', d);
   const workgroups = grid(gpu, Math.ceil((d.N * Math.ceil(d.OC / 4) * d.OH * d.OW) / CONV_T_WG));
   checkWorkgroups(gpu, label, workgroups);
   return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, [p, x, w, y, opts.bias]), workgroups, owned: [p] }];

@@ -50,7 +50,8 @@ const REDUCE_TARGET_INVOCATIONS = 2048;
 /** Fewest output positions per chunk (below that the second stage costs more than it saves). */
 const MIN_CHUNK = 32;
 
-function params(gpu: Gpu, label: string, d: Conv2dDims, chunk = 0, splits = 0, len = 0): GPUBuffer {
+/** The conv kernels' uniform block (shared with conv-transpose2d, whose shader reads the same layout). */
+export function conv2dParams(gpu: Gpu, label: string, d: Conv2dDims, chunk = 0, splits = 0, len = 0): GPUBuffer {
   return uniformParams(gpu, label, [
     ['u32', d.N],
     ['u32', d.C],
@@ -114,7 +115,7 @@ export async function conv2d(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor, opts: Co
   const sg = useSubgroups(gpu);
   const pipeline = await pipelines(gpu).get('conv2d', defines(!!opts.bias, relu, ob, sg));
   const label = `conv2d ${dimsLabel(d)}${opts.bias ? ' +b' : ''}${relu ? ' relu' : ''} ob${ob}${sg ? ' sg' : ''}`;
-  const p = params(gpu, 'conv2d.params', d);
+  const p = conv2dParams(gpu, 'conv2d.params', d);
   return [
     {
       label,
@@ -152,7 +153,7 @@ export async function conv2dBackwardData(gpu: Gpu, dy: Tensor, w: Tensor, dx: Te
     const ob = conv2dChannelBlock(f.OC);
     const pipeline = await pipelines(gpu).get('conv2d', defines(false, false, ob, true, true));
     const label = `conv2d.backward_data ${dimsLabel(d)} flip ob${ob} sg`;
-    const p = params(gpu, 'conv2d.backward_data.params', f);
+    const p = conv2dParams(gpu, 'conv2d.backward_data.params', f);
     return [
       {
         label,
@@ -165,7 +166,7 @@ export async function conv2dBackwardData(gpu: Gpu, dy: Tensor, w: Tensor, dx: Te
   }
   const pipeline = await pipelines(gpu).get('conv2d', defines(false, false), 'backward_data');
   const label = `conv2d.backward_data ${dimsLabel(d)}`;
-  const p = params(gpu, 'conv2d.backward_data.params', d);
+  const p = conv2dParams(gpu, 'conv2d.backward_data.params', d);
   return [
     {
       label,
@@ -199,7 +200,7 @@ function twoStage(
 ): Dispatch[] {
   const P = d.N * d.OH * d.OW;
   const { splits, chunk } = splitPlan(gpu, P, blocks, outLen);
-  const p = params(gpu, `${name}.params`, d, chunk, splits, outLen);
+  const p = conv2dParams(gpu, `${name}.params`, d, chunk, splits, outLen);
   const label = `${name} ${dimsLabel(d)} splits ${splits}`;
   if (splits === 1) {
     return [{ label, pipeline: stage1Pipeline, bindGroup: stage1(stage1Pipeline, p, out, label), workgroups: groupsFor(gpu, blocks), owned: [p] }];
@@ -267,7 +268,7 @@ async function filterSubgroups(gpu: Gpu, x: Tensor, dy: Tensor, dw: Tensor, d: C
   const chunk = Math.ceil(P / splits);
   splits = Math.ceil(P / chunk);
   const name = 'conv2d.backward_filter';
-  const p = params(gpu, `${name}.params`, d, chunk, splits, outLen);
+  const p = conv2dParams(gpu, `${name}.params`, d, chunk, splits, outLen);
   const label = `${name} ${dimsLabel(d)} sg ob${ob} splits ${splits}`;
   const groups: [number, number, number] = [jbGroups, obCount, splits];
   checkWorkgroups(gpu, label, groups);
