@@ -160,41 +160,25 @@ export class StepPlan {
       throw new Error(`plan: data has ${D} features per sample, model '${spec.name}' expects [${spec.input}]`);
     const x0 = this.alloc([B, ...spec.input], 'batch.x');
     this.input = x0;
+    // the batch gather's operands (classification adds the labels)
+    const gatherArgs = () => ({
+      state: this.state,
+      perm: this.perm,
+      data: data.inputs,
+      bytes: data.bytes,
+      n: data.n,
+      D,
+      out: x0.reshape([B * D]),
+      scale: data.scale,
+      shift: data.shift,
+    });
     if (spec.task === 'classification') {
       if (!data.labels) throw new Error(`plan: model '${spec.name}' needs labels`);
       const labels = this.alloc([B], 'batch.labels', 'u32');
-      if (gatherOn)
-        gather.push(
-          ...(await gatherBatch(gpu, {
-            state: this.state,
-            perm: this.perm,
-            data: data.inputs,
-            bytes: data.bytes,
-            n: data.n,
-            D,
-            out: x0.reshape([B * D]),
-            scale: data.scale,
-            shift: data.shift,
-            labels: data.labels,
-            outLabels: labels,
-          })),
-        );
+      if (gatherOn) gather.push(...(await gatherBatch(gpu, { ...gatherArgs(), labels: data.labels, outLabels: labels })));
       return { gather, labels };
     }
-    if (gatherOn)
-      gather.push(
-        ...(await gatherBatch(gpu, {
-          state: this.state,
-          perm: this.perm,
-          data: data.inputs,
-          bytes: data.bytes,
-          n: data.n,
-          D,
-          out: x0.reshape([B * D]),
-          scale: data.scale,
-          shift: data.shift,
-        })),
-      );
+    if (gatherOn) gather.push(...(await gatherBatch(gpu, gatherArgs())));
     if (spec.task === 'autoencoder') return { gather, target: x0 };
     if (!data.targets || !data.T) throw new Error(`plan: model '${spec.name}' needs regression targets`);
     const target = this.alloc([B, data.T], 'batch.target');
