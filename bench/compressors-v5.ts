@@ -11,7 +11,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { compressBytes, decompressBytes, type PredictorResolver } from '../src/codec/v5/index.js';
 import { loadShippedPredictor, SHIPPED_MODEL_IDS } from '../src/codec/pretrained/index.js';
 import type { BytePredictor } from '../src/codec/predictor.js';
-import { CountPredictor } from '../tests/predictor-double.js';
+import { CountPredictor } from './predictor-double.js';
 import type { CompressorRow } from './compressor-row.js';
 
 export type V5RowKind = 'pretrained' | 'double' | 'cm';

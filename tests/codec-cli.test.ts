@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compressBytes } from '../src/codec/v5/index.js';
-import { CountPredictor } from './predictor-double.js';
+import { CountPredictor } from '../bench/predictor-double.js';
 import { SHIPPED_MODEL_IDS } from '../src/codec/pretrained/index.js';
 
 const BIN = join(import.meta.dirname, '../bin/slimgpu.js'),

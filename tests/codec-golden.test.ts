@@ -16,7 +16,7 @@ import { NoModel } from '../src/codec/model.js';
 import { SLIMZ_VERSION } from '../src/codec/container.js';
 import { compressBytes, decompressBytes, V5_VERSION, V6_VERSION, type PredictorResolver, type V5EncodeOptions } from '../src/codec/v5/index.js';
 import { CountModel } from './codec-double.js';
-import { CountPredictor } from './predictor-double.js';
+import { CountPredictor } from '../bench/predictor-double.js';
 import { loadPredictorById, SHIPPED_MODEL_IDS } from '../src/codec/pretrained/index.js';
 import { shippedResolver } from '../src/codec/v5/shipped.js';
 

@@ -1,5 +1,5 @@
 // .slimz v5 (src/codec/v5): the binary header, single and records framing, the CM alone and with a
-// fixed predictor (a deterministic double, tests/predictor-double.ts), streaming in odd pieces, and
+// fixed predictor (a deterministic double, bench/predictor-double.ts), streaming in odd pieces, and
 // every bad input named.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CodecError } from '../src/codec/errors.js';
 import { compressBytes, decompressBytes, decodeStream, encodeStream, defaultStreams, type PredictorResolver } from '../src/codec/v5/index.js';
 import { shippedResolver } from '../src/codec/v5/shipped.js';
-import { CountPredictor } from './predictor-double.js';
+import { CountPredictor } from '../bench/predictor-double.js';
 import { rng } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
