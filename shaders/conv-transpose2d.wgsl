@@ -8,17 +8,7 @@
 // Defines: WG (workgroup size), BIAS, RELU. Indices come from num_workgroups/workgroup_id (1-D grids
 // split over x and y).
 
-struct Params {
-  N: u32, C: u32, H: u32, W: u32,
-  OC: u32, OH: u32, OW: u32, KH: u32,
-  KW: u32, SH: u32, SW: u32, PH: u32,
-  PW: u32, _p0: u32, _p1: u32, _p2: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+#include "conv2d-io.wgsl"
 #if ${BIAS}
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 #endif
