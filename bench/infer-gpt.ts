@@ -7,11 +7,10 @@
 // in Chromium).
 import type { Gpu } from '../src/gpu/device.js';
 import { CompressedModel } from '../src/io/compressed-model.js';
-import { loadCompressed, serializeCompressed, type CompressInput } from '../src/io/export.js';
-import type { WeightSharing } from '../src/compress/sharing.js';
+import { loadCompressed, serializeCompressed } from '../src/io/export.js';
+import { syntheticCompressed } from '../src/io/synthetic-compressed.js';
 import { Decoder, sampleLogits } from '../src/nn/decode.js';
-import { gptSpec, modelParams, resolveModel } from '../src/nn/model.js';
-import { Rng } from '../src/data/random.js';
+import { gptSpec } from '../src/nn/model.js';
 import { median } from './infer-core.js';
 
 const basename = (f: string) => f.split('/').pop()!;
@@ -21,45 +20,7 @@ export function randomGptFile(preset: string, sparsity = 0.75, bits = 5, seed = 
   const m = /^gpt:(\d+)-(\d+)-(\d+)-(\d+)$/.exec(preset);
   if (!m) throw new Error(`bench infer: '${preset}' is neither a file nor a gpt:L-D-H-T preset`);
   const spec = gptSpec({ L: +m[1]!, D: +m[2]!, H: +m[3]!, T: +m[4]! });
-  const r = new Rng(seed);
-  const values = new Map<string, Float32Array>(),
-    masks = new Map<string, Float32Array>();
-  const sharing: WeightSharing = { init: 'linear', iterations: 0, layers: {} };
-  const K = 2 ** bits;
-  const codebook = Float32Array.from({ length: K }, (_, i) => (i - K / 2 + 0.5) * 0.02);
-  for (const p of modelParams(resolveModel(spec))) {
-    const n = p.shape.reduce((a, b) => a * b, 1);
-    const v = new Float32Array(n);
-    if (!p.prunable) {
-      v.fill(p.name.endsWith('.weight') ? 1 : 0); // layer norm gain 1, biases 0
-      values.set(p.name, v);
-      continue;
-    }
-    const mask = new Float32Array(n),
-      assignments: number[] = [];
-    for (let i = 0; i < n; i++) {
-      if (r.uniform() < sparsity) continue;
-      mask[i] = 1;
-      const a = Math.min(K - 1, Math.floor(r.uniform() * K));
-      assignments.push(a);
-      v[i] = codebook[a]!;
-    }
-    values.set(p.name, v);
-    masks.set(p.name, mask);
-    sharing.layers[p.layer] = {
-      layer: p.layer,
-      param: p.name,
-      shape: p.shape,
-      bits,
-      codebook,
-      assignments: Uint8Array.from(assignments),
-      kept: assignments.length,
-      params: n,
-      counts: new Uint32Array(K),
-    };
-  }
-  const input: CompressInput = { spec, values, masks, sharing };
-  return serializeCompressed(input);
+  return serializeCompressed(syntheticCompressed(spec, { sparsity, bits, seed, step: 0.02, dense: 'identity' }));
 }
 
 /** Tokens/s and GPU bytes, dense decoder vs compressed, interleaved rounds of `tokens` greedy steps. */
