@@ -3,8 +3,8 @@
 // agreement of the counting and the coding paths), the model file, and .slimg v3 + v2 golden files.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BLOCK_CONTEXTS, BlockCounter, BlockDecoder, BlockEncoder, codeBlocks } from '../src/image/block-coder.js';
-import { blockModelFromBytes, blockQuantise, serializeBlockModel, type BlockModel } from '../src/image/block-model.js';
+import { BlockCounter, BlockDecoder, BlockEncoder, codeBlocks } from '../src/image/block-coder.js';
+import { blockModelFromBytes, blockQuantise, serializeBlockModel } from '../src/image/block-model.js';
 import { blockAnalysisCpu, blockAnalysisFast, blockSynthesisCpu, blockWeights, principalColours, ZIGZAG } from '../src/image/block-transform.js';
 import { ImageCodec } from '../src/image/codec.js';
 import { decodeImage } from '../src/image/files.js';
@@ -14,15 +14,11 @@ import { ImageError } from '../src/image/raw.js';
 import { readSlimg, writeSlimg } from '../src/image/slimg.js';
 import { ImageTransforms } from '../src/image/transforms.js';
 import { expectClose, rng, testGpu, uniform } from './helpers.js';
+import { flatBlockModel } from './image-fixtures.js';
 
 const FIX = 'tests/fixtures/slimg/';
 
-function flatModel(planes: number): BlockModel {
-  const colour = planes === 3 ? Float32Array.from(principalColours(uniform(300, 4, 0, 1))) : Float32Array.of(1);
-  const f = (v: number) => new Float32Array(8).fill(v);
-  const init = Array.from({ length: 8 }, () => ({ p: new Uint16Array(BLOCK_CONTEXTS).fill(32768), n: new Uint8Array(BLOCK_CONTEXTS) }));
-  return { planes, colour, steps: Float32Array.from([0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3]), round: f(0.3), recon: f(0.1), tail: f(0.9), iso: f(0), chroma: f(1), deblock: f(1), init };
-}
+const flatModel = flatBlockModel;
 
 /** Sparse Laplacian-ish coefficients, decaying with frequency, with a few huge ones. */
 function randomCoefs(planes: number, bh: number, bw: number, seed: number): Int32Array {

@@ -45,8 +45,9 @@ export const BLOCK_CONTEXTS = DC_BASE + 2 * DC_ACT * 3 * (MAG + 2);
 const INV = INV_ZIGZAG;
 const BAND = Int32Array.from({ length: COEFS }, (_, k) => Math.min(Math.floor(ZIGZAG[k]! / BLOCK) + (ZIGZAG[k]! % BLOCK), BANDS) - 1);
 const GROUP = Int32Array.from(BAND, (b) => [0, 1, 2, 2, 3, 3, 4, 4, 4][Math.max(b, 0)]!);
-const LEFT_IN = Int32Array.from({ length: COEFS }, (_, k) => (ZIGZAG[k]! % BLOCK > 0 ? INV[ZIGZAG[k]! - 1]! : -1));
-const UP_IN = Int32Array.from({ length: COEFS }, (_, k) => (ZIGZAG[k]! >= BLOCK ? INV[ZIGZAG[k]! - BLOCK]! : -1));
+// the lower-frequency neighbours of coefficient k in its block (never the DC: it is coded after the AC)
+const LEFT_IN = Int32Array.from({ length: COEFS }, (_, k) => (ZIGZAG[k]! % BLOCK > 0 && ZIGZAG[k]! - 1 > 0 ? INV[ZIGZAG[k]! - 1]! : -1));
+const UP_IN = Int32Array.from({ length: COEFS }, (_, k) => (ZIGZAG[k]! > BLOCK ? INV[ZIGZAG[k]! - BLOCK]! : -1));
 
 const bucket = (v: number, edges: readonly number[]) => {
   let i = 0;
@@ -186,7 +187,8 @@ function codeAc(c: BlockBits, q: Int32Array, p: number, pt: number, i: number, l
   for (let k = 1; k < COEFS && rem > 0; k++) {
     const idx = off + k * plane + i;
     const nb = (li >= 0 ? Math.abs(q[off + k * plane + li]!) : 0) + (ui >= 0 ? Math.abs(q[off + k * plane + ui]!) : 0);
-    const inb = (LEFT_IN[k]! >= 0 ? Math.abs(q[off + LEFT_IN[k]! * plane + i]!) : 0) + (UP_IN[k]! >= 0 ? Math.abs(q[off + UP_IN[k]! * plane + i]!) : 0);
+    const inb =
+      (LEFT_IN[k]! >= 0 ? Math.abs(q[off + LEFT_IN[k]! * plane + i]!) : 0) + (UP_IN[k]! >= 0 ? Math.abs(q[off + UP_IN[k]! * plane + i]!) : 0);
     const nbb = bucket(nb, NB_EDGES);
     const v = q[idx]!;
     let sig = 1;

@@ -55,7 +55,8 @@ export function blockWeights(colour: ArrayLike<number>, planes: number): Float32
         v = ZIGZAG[k]! % BLOCK;
       for (let c = 0; c < planes; c++)
         for (let y = 0; y < BLOCK; y++)
-          for (let x = 0; x < BLOCK; x++) w[(((p * COEFS + k) * planes + c) * BLOCK + y) * BLOCK + x] = colour[p * planes + c]! * b[u * BLOCK + y]! * b[v * BLOCK + x]!;
+          for (let x = 0; x < BLOCK; x++)
+            w[(((p * COEFS + k) * planes + c) * BLOCK + y) * BLOCK + x] = colour[p * planes + c]! * b[u * BLOCK + y]! * b[v * BLOCK + x]!;
     }
   return w;
 }

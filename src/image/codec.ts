@@ -134,7 +134,15 @@ export class ImageCodec {
     const quality = opts.quality ?? DEFAULT_QUALITY;
     const { id, model, index, q, tile, tiles } = await this.latents(img, opts);
     const head = { modelId: id, quality, channels: img.channels, width: img.width, height: img.height, tile };
-    if (model.block) return writeSlimg(head, encodeBlockTiles(model.block, index, tiles.map((t, i) => ({ q: q[i]!, bh: t.ph / 8, bw: t.pw / 8 }))));
+    if (model.block)
+      return writeSlimg(
+        head,
+        encodeBlockTiles(
+          model.block,
+          index,
+          tiles.map((t, i) => ({ q: q[i]!, bh: t.ph / 8, bw: t.pw / 8 })),
+        ),
+      );
     const tables = model.tables[index]!;
     const enc = new RangeEncoder();
     for (const lat of q) encodeLatent(enc, lat, model.m, tables);

@@ -86,7 +86,10 @@ export const IMAGE_PRESETS: Record<string, ImagePreset> = Object.fromEntries([
   ['img:photo', { channels: 3, about: 'RGB, mate-backgrounds photo patches (λ sweep)', ladder: PHOTO_LADDER }],
   ['img:fashion', { channels: 1, about: 'grayscale, Fashion-MNIST (λ sweep)', ladder: FASHION_LADDER }],
   // the block codec (session 7, the default): DCT on learned colour axes + context-adaptive integer coding
-  ['img:dct', { file: 'dct.safetensors', channels: 3, about: 'RGB block codec (PCA colour + DCT, context-adaptive), fitted to mate-backgrounds patches' }],
+  [
+    'img:dct',
+    { file: 'dct.safetensors', channels: 3, about: 'RGB block codec (PCA colour + DCT, context-adaptive), fitted to mate-backgrounds patches' },
+  ],
   ['img:dct-g', { file: 'dct-g.safetensors', channels: 1, about: 'grayscale block codec (DCT, context-adaptive), fitted to Fashion-MNIST' }],
   // the sweep's members on a ladder's R-D hull are shipped (the others were dominated: docs/images.md)
   ...PHOTO_MEMBERS.map(([k, l]) => member('photo', k, l, 3, 'RGB, mate-backgrounds photo patches')),

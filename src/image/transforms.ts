@@ -25,8 +25,18 @@ export class ImageTransforms {
     private readonly gpu: Gpu,
     readonly model: ImageModel,
   ) {
-    this.a = model.analysis.map((c) => ({ w: createTensor(gpu, c.wShape, c.w), b: createTensor(gpu, [c.b.length], c.b), oc: c.wShape[0], g: c.geometry ?? BALLE }));
-    this.s = model.synthesis.map((c) => ({ w: createTensor(gpu, c.wShape, c.w), b: createTensor(gpu, [c.b.length], c.b), oc: c.wShape[1], g: c.geometry ?? BALLE }));
+    this.a = model.analysis.map((c) => ({
+      w: createTensor(gpu, c.wShape, c.w),
+      b: createTensor(gpu, [c.b.length], c.b),
+      oc: c.wShape[0],
+      g: c.geometry ?? BALLE,
+    }));
+    this.s = model.synthesis.map((c) => ({
+      w: createTensor(gpu, c.wShape, c.w),
+      b: createTensor(gpu, [c.b.length], c.b),
+      oc: c.wShape[1],
+      g: c.geometry ?? BALLE,
+    }));
   }
 
   /** x (C, H, W) in [0, 1], H and W multiples of the model's factor → the latent (M, H/f, W/f). */
@@ -34,7 +44,10 @@ export class ImageTransforms {
     return this.chain(x, [1, this.model.channels, h, w], this.a, async (inp, l, last) => {
       const [n, , ih, iw] = inp.shape as [number, number, number, number];
       const out = createTensor(this.gpu, [n, l.oc, ih / l.g.stride, iw / l.g.stride]);
-      return [out, await conv2d(this.gpu, inp, l.w, out, { stride: l.g.stride, padding: l.g.padding, bias: l.b, activation: last ? 'none' : 'relu' })];
+      return [
+        out,
+        await conv2d(this.gpu, inp, l.w, out, { stride: l.g.stride, padding: l.g.padding, bias: l.b, activation: last ? 'none' : 'relu' }),
+      ];
     });
   }
 
