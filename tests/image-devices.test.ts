@@ -22,7 +22,7 @@ const sha = (q: Int32Array[]) => {
 
 describe('image codec across devices', () => {
   it.skipIf(!existsSync(swiftshader) || !existsSync(script))(
-    'SwiftShader decodes lavapipe-encoded latents to the same integers (gray and RGB, two ladder rungs)',
+    'SwiftShader decodes lavapipe-encoded latents to the same integers (gray and RGB; img:dct, img:dct-g and the Ballé ladders)',
     async () => {
       const gpu = await testGpu();
       const codec = new ImageCodec(gpu, loadImageModel);
