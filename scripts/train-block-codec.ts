@@ -162,7 +162,7 @@ function main(argv: string[]): number {
   const which = argv[0] as keyof typeof SETS;
   if (!SETS[which]) {
     console.error(
-      'usage: node dist/scripts/train-block-codec.js photo|fashion [--out FILE] [--eval N] [--round R] [--recon D] [--n0 N] [--no-write]',
+      'usage: node dist/scripts/train-block-codec.js photo|fashion [--out FILE] [--eval N] [--every K] [--no-write] [--round R] [--recon D] [--tail T] [--iso T] [--chroma F] [--n0 N] [--deblock S]',
     );
     return 2;
   }
