@@ -12,6 +12,8 @@ import photo1 from '../models/img/photo-1.safetensors?url';
 import photo3 from '../models/img/photo-3.safetensors?url';
 import fashion1 from '../models/img/fashion-1.safetensors?url';
 import fashion3 from '../models/img/fashion-3.safetensors?url';
+import dct from '../models/img/dct.safetensors?url';
+import dctG from '../models/img/dct-g.safetensors?url';
 
 interface Row {
   codec: string;
@@ -30,8 +32,10 @@ const probe: ImageProbe = { state: 'init', rows: [] };
 const w = window as unknown as { __image: ImageProbe; __imageDecodeLatents?: (b: number[]) => Promise<number[]> };
 w.__image = probe;
 
-// the λ members of the img:photo / img:fashion ladders (ImageCodec asks for the member a quality uses)
+// the block codec (the default) and the λ members of the img:photo / img:fashion ladders (ImageCodec asks for the member a quality uses)
 const URLS: Record<string, string> = {
+  'img:dct': dct,
+  'img:dct-g': dctG,
   'img:photo-1': photo1,
   'img:photo-3': photo3,
   'img:fashion-1': fashion1,

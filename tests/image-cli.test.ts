@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../src/image/files.js';
 import { encodePnm } from '../src/image/pnm.js';
 import { cli } from './helpers.js';
-import { randomImage, tinyModelBytes } from './image-fixtures.js';
+import { flatBlockModelBytes, randomImage, tinyModelBytes } from './image-fixtures.js';
 
 describe('slimgpu image compress / decompress', () => {
   const dir = mkdtempSync(join(tmpdir(), 'slimgpu-image-cli-'));
@@ -17,6 +17,9 @@ describe('slimgpu image compress / decompress', () => {
       writeFileSync(join(dir, `photo-${k}.safetensors`), tinyModelBytes(3, 6, 5, 10 + k));
       writeFileSync(join(dir, `fashion-${k}.safetensors`), tinyModelBytes(1, 4, 3, 20 + k));
     }
+    // the default block codec (img:dct, img:dct-g) with flat initial context states
+    writeFileSync(join(dir, 'dct.safetensors'), flatBlockModelBytes(3));
+    writeFileSync(join(dir, 'dct-g.safetensors'), flatBlockModelBytes(1));
     process.env.SLIMGPU_IMAGE_MODELS = dir;
   });
   afterAll(() => {

@@ -22,23 +22,26 @@ const sha = (q: Int32Array[]) => {
 
 describe('image codec across devices', () => {
   it.skipIf(!existsSync(swiftshader) || !existsSync(script))(
-    'SwiftShader decodes lavapipe-encoded latents to the same integers (gray and RGB, two ladder rungs)',
+    'SwiftShader decodes lavapipe-encoded latents to the same integers (gray and RGB; img:dct, img:dct-g and the Ballé ladders)',
     async () => {
       const gpu = await testGpu();
       const codec = new ImageCodec(gpu, loadImageModel);
       const dir = mkdtempSync(join(tmpdir(), 'slimg-dev-'));
       const want: Record<string, string> = {};
       try {
-        for (const [channels, quality] of [
-          [3, 2],
-          [3, 7],
-          [1, 3],
-          [1, 8],
+        // the default block codec (img:dct, img:dct-g) and the Ballé ladders (img:photo, img:fashion)
+        for (const [channels, quality, modelId] of [
+          [3, 2, undefined],
+          [3, 7, undefined],
+          [1, 3, undefined],
+          [1, 8, undefined],
+          [3, 5, 'img:photo'],
+          [1, 6, 'img:fashion'],
         ] as const) {
           const n = 36,
             data = new Uint8Array(n * n * channels).map((_, i) => (i * 37 + (i >> 6) * 11 + quality) % 256);
-          const bytes = await codec.compress({ width: n, height: n, channels, data }, { quality });
-          const f = `c${channels}-q${quality}.slimg`;
+          const bytes = await codec.compress({ width: n, height: n, channels, data }, { quality, modelId });
+          const f = `c${channels}-q${quality}${modelId ? '-' + modelId.slice(4) : ''}.slimg`;
           writeFileSync(join(dir, f), bytes);
           want[f] = sha((await codec.decodeLatents(bytes)).q);
         }

@@ -1,6 +1,9 @@
 // Fixtures of the image codec tests: random integer tables, a small random model file, smooth test images.
 import { serializeSafetensors, type TensorMap } from '../src/io/safetensors.js';
 import { QUALITIES } from '../src/image/model.js';
+import { BLOCK_CONTEXTS } from '../src/image/block-coder.js';
+import { serializeBlockModel, type BlockModel } from '../src/image/block-model.js';
+import { principalColours } from '../src/image/block-transform.js';
 import type { RawImage } from '../src/image/raw.js';
 import { rng, uniform } from './helpers.js';
 
@@ -64,3 +67,14 @@ export function randomImage(w: number, h: number, c: number, seed: number): RawI
       for (let k = 0; k < c; k++) data[(y * w + x) * c + k] = Math.round(127 + 90 * Math.sin(x / 5 + k) * Math.cos(y / 7) + 20 * r());
   return { width: w, height: h, channels: c, data };
 }
+
+/** A block-codec model (img:dct) with flat initial context states. */
+export function flatBlockModel(planes: number): BlockModel {
+  const colour = planes === 3 ? Float32Array.from(principalColours(uniform(300, 4, 0, 1))) : Float32Array.of(1);
+  const f = (v: number) => new Float32Array(8).fill(v);
+  const init = Array.from({ length: 8 }, () => ({ p: new Uint16Array(BLOCK_CONTEXTS).fill(32768), n: new Uint8Array(BLOCK_CONTEXTS) }));
+  const steps = Float32Array.from([0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3]);
+  return { planes, colour, steps, round: f(0.3), recon: f(0.1), tail: f(0.9), iso: f(0), chroma: f(1), deblock: f(1), init };
+}
+
+export const flatBlockModelBytes = (planes: number): Uint8Array => serializeBlockModel(flatBlockModel(planes));

@@ -11,7 +11,7 @@ import { ImageTransforms } from '../src/image/transforms.js';
 import { conv2dCpu } from '../src/reference/conv2d.js';
 import { convTranspose2dCpu } from '../src/reference/conv-transpose2d.js';
 import { expectClose, rng, testGpu, uniform } from './helpers.js';
-import { randomFreq, randomImage, tinyModelBytes } from './image-fixtures.js';
+import { flatBlockModelBytes, randomFreq, randomImage, tinyModelBytes } from './image-fixtures.js';
 
 describe('image latent coder', () => {
   it('round-trips latents with escapes, and fails on a truncated stream', () => {
@@ -46,6 +46,8 @@ describe('image codec on the GPU', () => {
   const models: Record<string, ImageModel> = {
     'img:photo': parseImageModel(tinyModelBytes(3, 6, 5, 10), 'img:photo'),
     'img:fashion': parseImageModel(tinyModelBytes(1, 4, 3, 20), 'img:fashion'),
+    'img:dct': parseImageModel(flatBlockModelBytes(3), 'img:dct'),
+    'img:dct-g': parseImageModel(flatBlockModelBytes(1), 'img:dct-g'),
   };
   const resolve = async (id: string) => {
     const m = models[id.replace(/-\d$/, '')]; // the ladders' members (img:photo-1 ..) share one tiny model here
@@ -127,7 +129,7 @@ describe('image codec on the GPU', () => {
     const gpu = await testGpu();
     const codec = new ImageCodec(gpu, resolve);
     const bytes = await codec.compress(randomImage(20, 12, 3, 1), { quality: 5 });
-    expect(readSlimg(bytes).header).toMatchObject({ modelId: 'img:photo', quality: 5, width: 20, height: 12, channels: 3 });
+    expect(readSlimg(bytes).header).toMatchObject({ modelId: 'img:dct', quality: 5, width: 20, height: 12, channels: 3 });
     const flipped = bytes.slice();
     flipped[bytes.length - 8] ^= 0x10;
     await expect(codec.decompress(flipped, 'f.slimg')).rejects.toThrow(/'f.slimg' is damaged: CRC-32/);

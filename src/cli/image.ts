@@ -110,7 +110,12 @@ export function addImageCommand(program: Command): void {
     .argument('<file>', 'the image')
     .option('-o, --output <file>', 'the .slimg file to write (default: FILE with .slimg)')
     .option('-q, --quality <q>', `1 (smallest) .. 8 (best), default ${DEFAULT_QUALITY}`, int('--quality', 1, 8), DEFAULT_QUALITY)
-    .addOption(new Option('--model <id>', 'image model (default: img:photo for RGB, img:fashion for grayscale)').choices(Object.keys(IMAGE_PRESETS)))
+    .addOption(
+      new Option(
+        '--model <id>',
+        'image model (default: img:dct for RGB, img:dct-g for grayscale; img:photo / img:fashion: the Ballé ladders)',
+      ).choices(Object.keys(IMAGE_PRESETS)),
+    )
     .option('--tile <n>', `tile size in pixels, a multiple of 8 (default ${DEFAULT_TILE})`, int('--tile', 8, 4096), DEFAULT_TILE)
     .option('--lossless', 'code the pixels exactly (a causal pixel model mixed into the CM coder; CPU only)')
     .option('--json', 'print a JSON summary on stdout')

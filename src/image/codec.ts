@@ -7,6 +7,8 @@ import { RangeDecoder, RangeEncoder } from '../codec/rangecoder.js';
 import { CodecError } from '../codec/errors.js';
 import { decodeLatent, encodeLatent } from './latent-coder.js';
 import { decodeLossless, encodeLossless } from './lossless.js';
+import { deblock } from './deblock.js';
+import { blockDequantise, blockQuantise, decodeBlockTiles, encodeBlockTiles } from './block-model.js';
 import { modelForQuality, type ImageModel } from './model.js';
 import { ImageError, type RawImage } from './raw.js';
 import { readSlimg, writeSlimg, MAX_PIXELS } from './slimg.js';
@@ -20,7 +22,7 @@ export const LOSSLESS_ID = 'img:lossless';
 export interface CompressImageOptions {
   /** 1 (smallest) .. 8 (best), default 4. */
   quality?: number;
-  /** Default: img:photo for RGB, img:fashion for grayscale. */
+  /** Default: img:dct for RGB, img:dct-g for grayscale (the block codec; the Ballé ladders are img:photo / img:fashion). */
   modelId?: string;
   tile?: number;
   /** Code the pixels exactly (src/image/lossless.ts); quality, model and tile are ignored. */
@@ -101,7 +103,7 @@ export class ImageCodec {
   ): Promise<{ id: string; model: ImageModel; index: number; tiles: Tile[]; q: Int32Array[]; tile: number }> {
     if (img.channels !== 1 && img.channels !== 3) throw new ImageError(`images have 1 or 3 channels, got ${img.channels}`);
     if (img.width * img.height > MAX_PIXELS) throw new ImageError(`the image is ${img.width}x${img.height}; at most ${MAX_PIXELS} pixels`);
-    const id = opts.modelId ?? (img.channels === 3 ? 'img:photo' : 'img:fashion');
+    const id = opts.modelId ?? (img.channels === 3 ? 'img:dct' : 'img:dct-g');
     const { member, index } = modelForQuality(id, opts.quality ?? DEFAULT_QUALITY);
     const tr = await this.get(member);
     const model = tr.model;
@@ -114,7 +116,8 @@ export class ImageCodec {
     const q: Int32Array[] = [];
     for (const t of tiles) {
       const y = await tr.analysis(tilePlanes(img, t), t.ph, t.pw);
-      q.push(Int32Array.from(y, (v) => Math.round(v / step)));
+      if (model.block) q.push(blockQuantise(y, model.block, index, (t.ph * t.pw) / 64));
+      else q.push(Int32Array.from(y, (v) => Math.round(v / step)));
     }
     return { id, model, index, tiles, q, tile };
   }
@@ -129,11 +132,21 @@ export class ImageCodec {
       );
     }
     const quality = opts.quality ?? DEFAULT_QUALITY;
-    const { id, model, index, q, tile } = await this.latents(img, opts);
+    const { id, model, index, q, tile, tiles } = await this.latents(img, opts);
+    const head = { modelId: id, quality, channels: img.channels, width: img.width, height: img.height, tile };
+    if (model.block)
+      return writeSlimg(
+        head,
+        encodeBlockTiles(
+          model.block,
+          index,
+          tiles.map((t, i) => ({ q: q[i]!, bh: t.ph / 8, bw: t.pw / 8 })),
+        ),
+      );
     const tables = model.tables[index]!;
     const enc = new RangeEncoder();
     for (const lat of q) encodeLatent(enc, lat, model.m, tables);
-    return writeSlimg({ modelId: id, quality, channels: img.channels, width: img.width, height: img.height, tile }, enc.finish());
+    return writeSlimg(head, enc.finish());
   }
 
   /** Decodes the latents only (integers: identical on every device). */
@@ -148,8 +161,14 @@ export class ImageCodec {
       throw new ImageError(`'${name ?? '.slimg data'}' has ${h.channels} channels but its model '${h.modelId}' codes ${model.channels}`);
     const tables = model.tables[index]!;
     const tiles = tilesOf(h.width, h.height, h.tile, model.factor);
-    const dec = new RangeDecoder(payload, `'${name ?? '.slimg data'}' payload`);
+    const where = `'${name ?? '.slimg data'}' payload`;
     try {
+      if (model.block) {
+        const dims = tiles.map((t) => ({ bh: t.ph / 8, bw: t.pw / 8 }));
+        const q = decodeBlockTiles(model.block, index, payload, dims, where);
+        return { model, index, tiles, q, width: h.width, height: h.height, channels: h.channels, quality: h.quality };
+      }
+      const dec = new RangeDecoder(payload, where);
       const q = tiles.map((t) => decodeLatent(dec, model.m, (t.ph / model.factor) * (t.pw / model.factor), tables));
       dec.end();
       return { model, index, tiles, q, width: h.width, height: h.height, channels: h.channels, quality: h.quality };
@@ -174,8 +193,11 @@ export class ImageCodec {
     const step = d.model.steps[d.index]!;
     const img: RawImage = { width: d.width, height: d.height, channels: d.channels, data: new Uint8Array(d.width * d.height * d.channels) };
     for (const [i, t] of d.tiles.entries()) {
-      const y = Float32Array.from(d.q[i]!, (v) => v * step);
-      placeTile(img, t, await tr.synthesis(y, t.ph / d.model.factor, t.pw / d.model.factor));
+      const b = d.model.block;
+      const y = b ? blockDequantise(d.q[i]!, b, d.index, (t.ph * t.pw) / 64) : Float32Array.from(d.q[i]!, (v) => v * step);
+      const planes = await tr.synthesis(y, t.ph / d.model.factor, t.pw / d.model.factor);
+      if (b) deblock(planes, d.channels, t.ph, t.pw, (b.deblock[d.index]! * b.steps[d.index]!) / 4);
+      placeTile(img, t, planes);
     }
     return img;
   }

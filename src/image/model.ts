@@ -8,12 +8,16 @@
 // Parsed as untrusted input: every shape is checked against the others.
 import { parseSafetensors, type SafeTensor } from '../io/safetensors.js';
 import { latentTables, type LatentTables } from './latent-coder.js';
+import { blockModelWeights, isBlockModelFile, parseBlockModel, type BlockModel } from './block-model.js';
+import { BLOCK } from './block-transform.js';
 import { ImageError } from './raw.js';
 
 export interface ConvWeights {
   w: Float32Array;
   wShape: [number, number, number, number];
   b: Float32Array;
+  /** Default: stride 2, padding 2, output padding 1 (the Ballé transforms); the block codec: 8, 0, 0. */
+  geometry?: { stride: number; padding: number; outputPadding: number };
 }
 
 export interface ImageModel {
@@ -29,6 +33,8 @@ export interface ImageModel {
   tables: LatentTables[];
   /** Bytes of the synthesis weights + tables as stored (f32 weights, u16/i32 tables): the decoder's size. */
   decoderBytes: number;
+  /** Set for the block codec (img:dct presets): its quantiser and context coder replace steps/tables. */
+  block?: BlockModel;
 }
 
 /**
@@ -79,6 +85,12 @@ const member = (data: string, k: number, lambda: number, channels: number, about
 export const IMAGE_PRESETS: Record<string, ImagePreset> = Object.fromEntries([
   ['img:photo', { channels: 3, about: 'RGB, mate-backgrounds photo patches (λ sweep)', ladder: PHOTO_LADDER }],
   ['img:fashion', { channels: 1, about: 'grayscale, Fashion-MNIST (λ sweep)', ladder: FASHION_LADDER }],
+  // the block codec (session 7, the default): DCT on learned colour axes + context-adaptive integer coding
+  [
+    'img:dct',
+    { file: 'dct.safetensors', channels: 3, about: 'RGB block codec (PCA colour + DCT, context-adaptive), fitted to mate-backgrounds patches' },
+  ],
+  ['img:dct-g', { file: 'dct-g.safetensors', channels: 1, about: 'grayscale block codec (DCT, context-adaptive), fitted to Fashion-MNIST' }],
   // the sweep's members on a ladder's R-D hull are shipped (the others were dominated: docs/images.md)
   ...PHOTO_MEMBERS.map(([k, l]) => member('photo', k, l, 3, 'RGB, mate-backgrounds photo patches')),
   ...FASHION_MEMBERS.map(([k, l]) => member('fashion', k, l, 1, 'grayscale, Fashion-MNIST')),
@@ -121,6 +133,7 @@ export function parseImageModel(bytes: Uint8Array, id: string): ImageModel {
   } catch (e) {
     throw new ImageError(`${where}: not a readable safetensors file (${(e as Error).message})`);
   }
+  if (isBlockModelFile(t)) return blockImageModel(parseBlockModel(t, where), id, bytes.length);
   const analysis = [0, 1, 2].map((i) => conv(t, `a${i}`, where, false));
   const synthesis = [0, 1, 2].map((i) => conv(t, `s${i}`, where, true));
   const channels = analysis[0]!.wShape[1],
@@ -164,4 +177,23 @@ export function modelForQuality(id: string, quality: number): { member: string; 
   if (!ladder) return { member: id, index };
   const [m, q] = ladder[quality - 1]!;
   return { member: m, index: qualityIndex(q) };
+}
+
+/** The block codec as an ImageModel: one 8×8 stride-8 convolution each way (weights from the colour matrix and the DCT). */
+function blockImageModel(block: BlockModel, id: string, fileBytes: number): ImageModel {
+  const p = block.planes,
+    w = blockModelWeights(block),
+    geometry = { stride: BLOCK, padding: 0, outputPadding: 0 };
+  return {
+    id,
+    channels: p,
+    m: p * BLOCK * BLOCK,
+    factor: BLOCK,
+    analysis: [{ w, wShape: [p * BLOCK * BLOCK, p, BLOCK, BLOCK], b: new Float32Array(p * BLOCK * BLOCK), geometry }],
+    synthesis: [{ w, wShape: [p * BLOCK * BLOCK, p, BLOCK, BLOCK], b: new Float32Array(p), geometry }],
+    steps: block.steps,
+    tables: [],
+    decoderBytes: fileBytes,
+    block,
+  };
 }

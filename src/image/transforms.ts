@@ -13,7 +13,9 @@ interface Layer {
   w: Tensor;
   b: Tensor;
   oc: number;
+  g: { stride: number; padding: number; outputPadding: number };
 }
+const BALLE = { stride: 2, padding: 2, outputPadding: 1 };
 
 export class ImageTransforms {
   private readonly a: Layer[];
@@ -23,16 +25,29 @@ export class ImageTransforms {
     private readonly gpu: Gpu,
     readonly model: ImageModel,
   ) {
-    this.a = model.analysis.map((c) => ({ w: createTensor(gpu, c.wShape, c.w), b: createTensor(gpu, [c.b.length], c.b), oc: c.wShape[0] }));
-    this.s = model.synthesis.map((c) => ({ w: createTensor(gpu, c.wShape, c.w), b: createTensor(gpu, [c.b.length], c.b), oc: c.wShape[1] }));
+    this.a = model.analysis.map((c) => ({
+      w: createTensor(gpu, c.wShape, c.w),
+      b: createTensor(gpu, [c.b.length], c.b),
+      oc: c.wShape[0],
+      g: c.geometry ?? BALLE,
+    }));
+    this.s = model.synthesis.map((c) => ({
+      w: createTensor(gpu, c.wShape, c.w),
+      b: createTensor(gpu, [c.b.length], c.b),
+      oc: c.wShape[1],
+      g: c.geometry ?? BALLE,
+    }));
   }
 
   /** x (C, H, W) in [0, 1], H and W multiples of the model's factor → the latent (M, H/f, W/f). */
   async analysis(x: Float32Array, h: number, w: number): Promise<Float32Array> {
     return this.chain(x, [1, this.model.channels, h, w], this.a, async (inp, l, last) => {
       const [n, , ih, iw] = inp.shape as [number, number, number, number];
-      const out = createTensor(this.gpu, [n, l.oc, ih / 2, iw / 2]);
-      return [out, await conv2d(this.gpu, inp, l.w, out, { stride: 2, padding: 2, bias: l.b, activation: last ? 'none' : 'relu' })];
+      const out = createTensor(this.gpu, [n, l.oc, ih / l.g.stride, iw / l.g.stride]);
+      return [
+        out,
+        await conv2d(this.gpu, inp, l.w, out, { stride: l.g.stride, padding: l.g.padding, bias: l.b, activation: last ? 'none' : 'relu' }),
+      ];
     });
   }
 
@@ -40,11 +55,9 @@ export class ImageTransforms {
   async synthesis(y: Float32Array, h: number, w: number): Promise<Float32Array> {
     return this.chain(y, [1, this.model.m, h, w], this.s, async (inp, l, last) => {
       const [n, , ih, iw] = inp.shape as [number, number, number, number];
-      const out = createTensor(this.gpu, [n, l.oc, ih * 2, iw * 2]);
-      return [
-        out,
-        await convTranspose2d(this.gpu, inp, l.w, out, { stride: 2, padding: 2, outputPadding: 1, bias: l.b, activation: last ? 'none' : 'relu' }),
-      ];
+      const out = createTensor(this.gpu, [n, l.oc, ih * l.g.stride, iw * l.g.stride]);
+      const { stride, padding, outputPadding } = l.g;
+      return [out, await convTranspose2d(this.gpu, inp, l.w, out, { stride, padding, outputPadding, bias: l.b, activation: last ? 'none' : 'relu' })];
     });
   }
 
