@@ -41,7 +41,10 @@ async function main(): Promise<void> {
     source = `movielens:${dir}`;
   }
   const gpu = await createGpu();
-  const rows: string[] = ['| data | model | epochs (best) | NDCG@10 | HR@10 | /popularity | s / epoch (contended) |', '|---|---|---:|---:|---:|---:|---:|'];
+  const rows: string[] = [
+    '| data | model | epochs (best) | NDCG@10 | HR@10 | /popularity | s / epoch (contended) |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  ];
   try {
     for (const model of arg('models', 'rec:seq-2-64-2-32,rec:dae-64,rec:mf-64').split(',')) {
       const seq = model.startsWith('rec:seq');
@@ -63,11 +66,7 @@ async function main(): Promise<void> {
         `| ${source.replace(/^movielens:.*/, 'generated sequential u.data')} | ${model} | ${epochs} (${t.best}) | ${t.test.ndcg.toFixed(4)} | ${t.test.hr.toFixed(4)} | ${(t.test.ndcg / t.popularity.test.ndcg).toFixed(2)}× | ${secs.toFixed(2)} |`,
       );
       if (rows.length === 3)
-        rows.splice(
-          2,
-          0,
-          `| | popularity | | ${t.popularity.test.ndcg.toFixed(4)} | ${t.popularity.test.hr.toFixed(4)} | 1.00× | |`,
-        );
+        rows.splice(2, 0, `| | popularity | | ${t.popularity.test.ndcg.toFixed(4)} | ${t.popularity.test.hr.toFixed(4)} | 1.00× | |`);
       t.model.dispose();
     }
     console.log(rows.join('\n'));

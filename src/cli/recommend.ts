@@ -154,7 +154,7 @@ function trainingFlags(c: Command): Command {
     .description('train a recommender (rec:mf-D) on interaction data; also `train --task recommend`')
     .option(
       '--model <name>',
-      'rec:dae-D (users = mean of an item table over their items), rec:mf-D (a table of users) or rec:seq-L-D-H-T (SASRec: a GPT over the user\'s item sequence); full-softmax loss',
+      "rec:dae-D (users = mean of an item table over their items), rec:mf-D (a table of users) or rec:seq-L-D-H-T (SASRec: a GPT over the user's item sequence); full-softmax loss",
       'rec:dae-64',
     )
     .option('--data <source>', `interaction data: ${REC_DATA_SOURCES.join(', ')}`, 'debian-deps')

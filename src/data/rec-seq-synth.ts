@@ -36,7 +36,8 @@ export const SEQ_SYNTH_DEFAULTS: Required<SeqSynthOptions> = {
 /** The u.data text (see the file comment). */
 export function sequentialUData(opts: SeqSynthOptions = {}): string {
   const o = { ...SEQ_SYNTH_DEFAULTS, ...opts };
-  if (!Number.isInteger(o.items) || o.items % o.clusters !== 0) throw new RangeError(`rec-seq-synth: items must be a multiple of clusters, got ${o.items}`);
+  if (!Number.isInteger(o.items) || o.items % o.clusters !== 0)
+    throw new RangeError(`rec-seq-synth: items must be a multiple of clusters, got ${o.items}`);
   if (o.maxLength > o.items / 2 || o.minLength < 1 || o.minLength > o.maxLength)
     throw new RangeError(`rec-seq-synth: need 1 ≤ minLength ≤ maxLength ≤ items / 2, got ${o.minLength}..${o.maxLength}`);
   const r = mulberry32(o.seed);

@@ -100,10 +100,10 @@ export function evalTokens(split: RecSplit, users: ArrayLike<number>, target: 'v
   return out;
 }
 
-/** The windows in a seeded order (whole windows move), padded with empty windows to a multiple of B. */
+/** The windows `order` names, in that order (whole windows move), padded with empty windows to a multiple of B. */
 export function batchedWindows(w: SeqWindows, order: ArrayLike<number>, B: number, PAD: number): { tokens: Uint32Array; targets: Uint32Array } {
   const T = w.T;
-  const rows = Math.ceil(w.n / B) * B;
+  const rows = Math.max(1, Math.ceil(order.length / B)) * B;
   const tokens = new Uint32Array(rows * T).fill(PAD),
     targets = new Uint32Array(rows * T).fill(NO_TARGET);
   for (let r = 0; r < order.length; r++) {

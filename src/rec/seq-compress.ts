@@ -49,21 +49,31 @@ export async function seqMasks(net: Network, popularity: Uint32Array, plan: RecC
     const items = v.name === `${ITEMS}.weight`;
     const s = items ? plan.itemSparsity : plan.userSparsity;
     const D = v.shape[1]!;
-    const allowed = items && plan.rareItems > 0 ? (i: number) => Math.floor(i / D) >= popularity.length || popularity[Math.floor(i / D)]! >= plan.rareItems : undefined;
+    const allowed =
+      items && plan.rareItems > 0
+        ? (i: number) => Math.floor(i / D) >= popularity.length || popularity[Math.floor(i / D)]! >= plan.rareItems
+        : undefined;
     masks.set(v.name, magnitudeMask(vals, Math.round((1 - s) * vals.length), allowed));
   }
   return masks;
 }
 
 /** The stages (dense → pruned + fine-tuned → shared, exported, loaded back), each with the test HR/NDCG. */
-export async function compressSeq(gpu: Gpu, t: SeqTrained, plan: RecCompressPlan, say: (l: string) => void = () => {}): Promise<{ rows: StageRow[]; bytes: Uint8Array }> {
+export async function compressSeq(
+  gpu: Gpu,
+  t: SeqTrained,
+  plan: RecCompressPlan,
+  say: (l: string) => void = () => {},
+): Promise<{ rows: StageRow[]; bytes: Uint8Array }> {
   const m = t.model;
   const net = m.net;
   const dense = 4 * net.paramCount;
   const rows: StageRow[] = [];
   const add = (stage: string, tables: TableSize[], bytes: number, test: Metrics) => {
     rows.push({ stage, tables, bytes, ratio: dense / bytes, test });
-    say(`stage ${stage}: ${bytes} bytes (${(dense / bytes).toFixed(1)}× smaller than fp32 dense), test NDCG@10 ${test.ndcg.toFixed(4)} (${(100 * (test.ndcg / t.test.ndcg - 1)).toFixed(1)}%)`);
+    say(
+      `stage ${stage}: ${bytes} bytes (${(dense / bytes).toFixed(1)}× smaller than fp32 dense), test NDCG@10 ${test.ndcg.toFixed(4)} (${(100 * (test.ndcg / t.test.ndcg - 1)).toFixed(1)}%)`,
+    );
   };
   const denseTables = fileTables(await exportCompressed(net), net).map((x) => ({ ...x, bytes: 4 * x.params, bits: 32 }));
   add('dense fp32', denseTables, dense, t.test);
@@ -90,7 +100,12 @@ export async function compressSeq(gpu: Gpu, t: SeqTrained, plan: RecCompressPlan
     `pruned E ${pct(plan.itemSparsity)}%${plan.rareItems > 0 ? ` (items seen < ${plan.rareItems} times: whole rows)` : ''}, the other matrices ${pct(plan.userSparsity)}%; masked fine-tuning: ${plan.fineTuneEpochs} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s, kept epoch ${best.e} (validation NDCG ${best.ndcg.toFixed(4)})`,
   );
   const pruned = await exportCompressed(net);
-  add(`pruned ${pct(plan.userSparsity)}/${pct(plan.itemSparsity)}% + fine-tune`, fileTables(pruned, net), pruned.length, await rankSeq(net, t.split, t.testUsers, 'test'));
+  add(
+    `pruned ${pct(plan.userSparsity)}/${pct(plan.itemSparsity)}% + fine-tune`,
+    fileTables(pruned, net),
+    pruned.length,
+    await rankSeq(net, t.split, t.testUsers, 'test'),
+  );
 
   const bits: Record<string, number> = {};
   for (const l of net.layers) if (l.weightShape) bits[l.name] = l.name === ITEMS ? plan.itemBits : plan.userBits;
@@ -104,7 +119,12 @@ export async function compressSeq(gpu: Gpu, t: SeqTrained, plan: RecCompressPlan
       for (let i = 0; i < v.length; i++)
         if (g[i] !== v[i]) throw new Error(`rec:seq: the exported file decodes ${k}[${i}] to ${g[i]}, the evaluated network holds ${v[i]}`);
     }
-    add(`+ k-means ${plan.userBits}/${plan.itemBits} bits, huffman`, fileTables(bytes, back), bytes.length, await rankSeq(back, t.split, t.testUsers, 'test'));
+    add(
+      `+ k-means ${plan.userBits}/${plan.itemBits} bits, huffman`,
+      fileTables(bytes, back),
+      bytes.length,
+      await rankSeq(back, t.split, t.testUsers, 'test'),
+    );
   } finally {
     back.dispose();
   }

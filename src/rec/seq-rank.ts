@@ -5,7 +5,6 @@
 // into H (nUsers, D) at the user's id. Then GpuRanker scores S = H·Eᵀ with E the token table's
 // first nItems rows (the tied head minus PAD, bias 0), excludes the user's items and takes the
 // top 10 (rank-topk) — one more submission, one readback of the top lists.
-import type { Gpu } from '../gpu/device.js';
 import { destroyDispatches, encodeDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { createTensor, Tensor } from '../gpu/tensor.js';
 import { recGatherRows, recScatterRows } from '../kernels/rec-softmax.js';
@@ -62,7 +61,12 @@ export class SeqRanker {
     this.tokens = this.alloc([toks.length], 'seqrank.tokens', 'u32', toks);
     this.x0 = this.alloc([R, T], 'seqrank.x0', 'u32');
     const tIds = this.alloc([ids.length], 'seqrank.users', 'u32', ids);
-    const last = this.alloc([R], 'seqrank.last', 'u32', Uint32Array.from({ length: R }, (_, b) => b * T + T - 1));
+    const last = this.alloc(
+      [R],
+      'seqrank.last',
+      'u32',
+      Uint32Array.from({ length: R }, (_, b) => b * T + T - 1),
+    );
     // the graph without its tied head: its output is ln_f's (R, T, D)
     const spec = { ...net.spec, layers: net.spec.layers.filter((l) => l.kind !== 'tiedHead') };
     const ctx: GraphContext = {

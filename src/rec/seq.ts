@@ -82,7 +82,17 @@ export class SeqModel {
   private readonly owned: Tensor[] = [];
   private records: Dispatch[][] = [];
   private shared: Dispatch[][] = [];
-  private bufs!: { tokens: Tensor; rowptr: Tensor; items: Tensor; perm: Tensor; loss: Tensor; x0: Tensor; state: Tensor; table: Tensor; hyper: Tensor };
+  private bufs!: {
+    tokens: Tensor;
+    rowptr: Tensor;
+    items: Tensor;
+    perm: Tensor;
+    loss: Tensor;
+    x0: Tensor;
+    state: Tensor;
+    table: Tensor;
+    hyper: Tensor;
+  };
 
   private constructor(
     readonly gpu: Gpu,
@@ -129,7 +139,12 @@ export class SeqModel {
       tokens: this.alloc([slots], 'seq.tokens', 'u32'),
       rowptr: this.alloc([slots + 1], 'seq.rowptr', 'u32'),
       items: this.alloc([Math.max(1, this.windows.pairs)], 'seq.items', 'u32'),
-      perm: this.alloc([slots], 'seq.perm', 'u32', Uint32Array.from({ length: slots }, (_, i) => i)),
+      perm: this.alloc(
+        [slots],
+        'seq.perm',
+        'u32',
+        Uint32Array.from({ length: slots }, (_, i) => i),
+      ),
       loss: this.alloc([slots], 'seq.loss'),
       x0: this.alloc([B, T], 'seq.x0', 'u32'),
       state: this.alloc([4], 'seq.state', 'u32'),
@@ -178,7 +193,7 @@ export class SeqModel {
     const { gpu, B } = this;
     const T = this.cfg.T;
     const order = shuffledIndices(this.windows.n, this.o.seed, this.epoch);
-    const { tokens, targets } = batchedWindows(this.windows, order, this.steps * B, this.nItems);
+    const { tokens, targets } = batchedWindows(this.windows, order, B, this.nItems);
     const csr = targetCsr(targets);
     this.bufs.tokens.write(tokens);
     this.bufs.rowptr.write(csr.rowptr);
