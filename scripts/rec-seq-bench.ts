@@ -84,6 +84,7 @@ async function main(): Promise<void> {
         weightDecay: seq ? num('weight-decay', SEQ_DEFAULTS.weightDecay) : 0,
         seed: 0,
         evalUsers: num('eval-users', 2000),
+        reshuffle: !process.argv.includes('--no-reshuffle'),
       };
       const say = (l: string) => console.log(`[${model}] ${l}`);
       const t = seq ? await trainSeqRecommender(gpu, cfg, say) : await trainRecommender(gpu, cfg, say);

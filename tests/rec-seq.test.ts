@@ -12,6 +12,7 @@ import {
   evalTokens,
   knownItems,
   NO_TARGET,
+  reshuffledTraining,
   SeqDataError,
   targetCsr,
   trainingWindows,
@@ -87,6 +88,16 @@ describe('rec:seq sequence builder', () => {
     expect(Array.from(evalTokens(split, [0], 'test', 3))).toEqual([id('x2'), id('x3'), id('x5')]);
     expect(Array.from(evalTokens(split, [0], 'valid', 6))).toEqual([PAD, PAD, PAD, id('x1'), id('x2'), id('x3')]);
     expect(Array.from(evalTokens(split, [3], 'test', 3))).toEqual([PAD, id('x3'), id('x2')]);
+  });
+
+  it('reshuffles an untimed log per epoch: same items per user, held-out items unchanged', () => {
+    const r = reshuffledTraining(split, 0, 1);
+    for (let u = 0; u < split.nUsers; u++) {
+      const seg = (a: Uint32Array) => Array.from(a.subarray(split.trainPtr[u]!, split.trainPtr[u + 1]!)).sort();
+      expect(seg(r.trainItems)).toEqual(seg(split.trainItems));
+    }
+    expect(r.valid).toBe(split.valid);
+    expect(Array.from(reshuffledTraining(split, 0, 1).trainItems)).toEqual(Array.from(r.trainItems));
   });
 
   it('refuses unknown ids and bad lengths by name', () => {

@@ -1,13 +1,13 @@
 // `slimgpu train --task recommend --model rec:seq-L-D-H-T` (recommend.ts hands rec:seq models here):
 // the same flags; --batch counts windows of T items per step, and --lr, --batch and --weight-decay
-// take rec:seq's own defaults (SEQ_DEFAULTS) when not given. --compress runs the networks' Deep
+// take rec:seq's own defaults (SEQ_DEFAULTS; --fine-tune-lr: SEQ_FINE_TUNE_LR) when not given. --compress runs the networks' Deep
 // Compression path (src/rec/seq-compress.ts): --item-sparsity/--item-bits act on the item table
 // (wte, also the tied output layer), --user-sparsity/--user-bits on every other matrix.
 import type { Command } from 'commander';
 import { createGpu } from '../gpu/device.js';
 import type { RecCompressPlan } from '../rec/compress.js';
 import type { RecConfig } from '../rec/run.js';
-import { SEQ_DEFAULTS } from '../rec/seq.js';
+import { SEQ_DEFAULTS, SEQ_FINE_TUNE_LR } from '../rec/seq.js';
 import { compressSeq, formatSeqStages } from '../rec/seq-compress.js';
 import { trainSeqRecommender } from '../rec/seq-run.js';
 
@@ -29,6 +29,7 @@ export async function seqRecommendCommand(
   cmd?: Command,
 ): Promise<void> {
   const c = seqConfig(cfg, cmd);
+  if (cmd?.getOptionValueSource('fineTuneLr') !== 'cli') plan = { ...plan, fineTuneLr: SEQ_FINE_TUNE_LR };
   const say = f.json ? () => {} : (l: string) => console.log(l);
   const gpu = await createGpu();
   try {

@@ -6,9 +6,12 @@
 //                    pairs, then the T before them, ...), left-padded: input PAD, target NO_TARGET;
 //   evalTokens:      per evaluated user, the last T tokens of [PAD, known items] (known = training
 //                    items; for the test also the validation item), left-padded with PAD — the model's
-//                    output at position T − 1 is its prediction of the held-out item.
+//                    output at position T − 1 is its prediction of the held-out item;
+//   reshuffledTraining: without timestamps, each epoch a fresh seeded order of every user's
+//                    training items (rec:seq's default for untimed logs).
 // An item id outside [0, nItems) is a SeqDataError (never a silent wrong token).
 import { DataError } from './dataset.js';
+import { Rng, mix32 } from './random.js';
 import type { RecSplit } from './rec-split.js';
 
 /** A target slot that predicts nothing (padding). */
@@ -90,6 +93,27 @@ export function trainingWindows(split: RecSplit, T: number): SeqWindows {
     }
   }
   return { n, T, tokens, targets, pairs: split.trainItems.length };
+}
+
+/**
+ * The split with each user's training items in a fresh seeded order (epoch e): for a log without
+ * timestamps, whose order is a random permutation anyway, every epoch then shows the model other
+ * prefixes of the same sets. Validation and test items are unchanged.
+ */
+export function reshuffledTraining(split: RecSplit, seed: number, epoch: number): RecSplit {
+  const items = split.trainItems.slice();
+  for (let u = 0; u < split.nUsers; u++) {
+    const lo = split.trainPtr[u]!,
+      n = split.trainPtr[u + 1]! - lo;
+    const rng = new Rng(mix32((seed >>> 0) ^ mix32(u + 0x5e9 * (epoch + 1))));
+    for (let i = n - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      const t = items[lo + i]!;
+      items[lo + i] = items[lo + j]!;
+      items[lo + j] = t;
+    }
+  }
+  return { ...split, trainItems: items };
 }
 
 /** Per user of `users`: the context tokens (users.length·T) that predict its `target` item. */

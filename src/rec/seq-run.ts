@@ -13,6 +13,8 @@ import { rankSeq, SeqRanker } from './seq-rank.js';
 export interface SeqRecConfig extends RecConfig {
   /** Global gradient-norm clip (default 1). */
   clip?: number;
+  /** Untimed logs: reshuffle each user's training items every epoch (default true). */
+  reshuffle?: boolean;
 }
 
 export interface SeqTrained {
@@ -50,7 +52,14 @@ export async function trainSeqRecommender(gpu: Gpu, cfg: SeqRecConfig, say: (lin
     test: scoreLists(split, testUsers, popularityLists(split, testUsers, 'test'), 'test'),
   };
   say(`popularity (valid, ${vUsers.length} users): ${fmt(popularity.valid)}`);
-  const opts: SeqOptions = { batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, seed: cfg.seed, clip: cfg.clip ?? SEQ_DEFAULTS.clip };
+  const opts: SeqOptions = {
+    batch: cfg.batch,
+    lr: cfg.lr,
+    weightDecay: cfg.weightDecay,
+    seed: cfg.seed,
+    clip: cfg.clip ?? SEQ_DEFAULTS.clip,
+    reshuffle: cfg.reshuffle ?? SEQ_DEFAULTS.reshuffle,
+  };
   const model = await SeqModel.create(gpu, split, c, opts);
   say(
     `rec:seq: ${model.net.paramCount} parameters, ${model.windows.n} windows of T = ${c.T} (${model.windows.pairs} next-item targets), ${model.steps} steps of ${model.B} windows per epoch`,

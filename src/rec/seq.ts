@@ -17,7 +17,7 @@ import { recSoftmaxXent } from '../kernels/rec-softmax.js';
 import { advanceStep, prepareStep } from '../kernels/step.js';
 import { shuffledIndices } from '../data/random.js';
 import type { RecSplit } from '../data/rec-split.js';
-import { batchedWindows, targetCsr, trainingWindows, type SeqWindows } from '../data/rec-sequences.js';
+import { batchedWindows, reshuffledTraining, targetCsr, trainingWindows, type SeqWindows } from '../data/rec-sequences.js';
 import { compileBackward, compileForward, type GraphContext } from '../nn/graph.js';
 import { gptSpec, type ModelSpec } from '../nn/model.js';
 import { Network } from '../nn/network.js';
@@ -65,9 +65,24 @@ export interface SeqOptions {
   seed?: number;
   /** Steps per command encoder. */
   chunk?: number;
+  /** Without timestamps: a fresh seeded order of each user's training items every epoch (default true). */
+  reshuffle?: boolean;
 }
 
-export const SEQ_DEFAULTS = { batch: 128, lr: 0.002, weightDecay: 0.01, beta1: 0.9, beta2: 0.98, clip: 1, seed: 0, chunk: 16 } as const;
+export const SEQ_DEFAULTS = {
+  batch: 128,
+  lr: 0.002,
+  weightDecay: 0.01,
+  beta1: 0.9,
+  beta2: 0.98,
+  clip: 1,
+  seed: 0,
+  chunk: 16,
+  reshuffle: true,
+} as const;
+
+/** The masked fine-tuning's learning rate after pruning (--compress), a quarter of the training rate. */
+export const SEQ_FINE_TUNE_LR = 0.0005;
 
 export class SeqModel {
   readonly net: Network;
@@ -75,7 +90,7 @@ export class SeqModel {
   readonly nItems: number;
   readonly B: number;
   readonly steps: number;
-  readonly windows: SeqWindows;
+  windows: SeqWindows;
   epoch = 0;
   private step = 0;
   private readonly o: Required<SeqOptions>;
@@ -192,6 +207,9 @@ export class SeqModel {
   async trainEpoch(): Promise<number> {
     const { gpu, B } = this;
     const T = this.cfg.T;
+    // an untimed log's order is a random permutation: show other permutations (same window count per user)
+    if (!this.split.timed && this.o.reshuffle && this.epoch > 0)
+      this.windows = trainingWindows(reshuffledTraining(this.split, this.o.seed, this.epoch), T);
     const order = shuffledIndices(this.windows.n, this.o.seed, this.epoch);
     const { tokens, targets } = batchedWindows(this.windows, order, B, this.nItems);
     const csr = targetCsr(targets);
