@@ -8,6 +8,7 @@ import { REC_DEFAULTS, trainRecommender, type RecConfig } from '../rec/run.js';
 import { REC_COMPRESS_DEFAULTS, type RecCompressPlan } from '../rec/compress.js';
 import { compressRecommender, formatStages } from '../rec/stages.js';
 import { RATING_DEFAULTS } from '../rec/ratings.js';
+import { seqRecommendCommand } from './recommend-seq.js';
 
 /** `slimgpu train --task recommend ...` → `slimgpu recommend ...` (other argv unchanged). */
 export function routeRecommend(argv: string[]): string[] {
@@ -70,7 +71,7 @@ interface RecFlags {
   json?: boolean;
 }
 
-async function recommendCommand(f: RecFlags): Promise<void> {
+async function recommendCommand(f: RecFlags, cmd?: Command): Promise<void> {
   const evalUsers = f.evalUsers === 'all' ? Infinity : Number(f.evalUsers);
   if (!(evalUsers >= 1) || (Number.isFinite(evalUsers) && !Number.isInteger(evalUsers)))
     throw new Error(`slimgpu: --eval-users must be a positive integer or 'all', got '${f.evalUsers}'`);
@@ -103,6 +104,7 @@ async function recommendCommand(f: RecFlags): Promise<void> {
     fineTuneEpochs: f.fineTuneEpochs,
     fineTuneLr: f.fineTuneLr,
   };
+  if (f.model.startsWith('rec:seq')) return seqRecommendCommand(cfg, plan, f, cmd); // rec:seq-L-D-H-T: src/cli/recommend-seq.ts
   const say = f.json ? () => {} : (l: string) => console.log(l);
   const gpu = await createGpu();
   try {
@@ -152,7 +154,7 @@ function trainingFlags(c: Command): Command {
     .description('train a recommender (rec:mf-D) on interaction data; also `train --task recommend`')
     .option(
       '--model <name>',
-      'rec:dae-D (users = mean of an item table over their items) or rec:mf-D (a table of users); full-softmax loss',
+      "rec:dae-D (users = mean of an item table over their items), rec:mf-D (a table of users) or rec:seq-L-D-H-T (SASRec: a GPT over the user's item sequence); full-softmax loss",
       'rec:dae-64',
     )
     .option('--data <source>', `interaction data: ${REC_DATA_SOURCES.join(', ')}`, 'debian-deps')
