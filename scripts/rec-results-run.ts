@@ -94,7 +94,9 @@ export async function recResults(gpu: Gpu, argv: string[], outDir = 'results', c
   const arg = argOf(argv);
   const { cfg, dim, base } = configOf(argv);
   const json = arg('plans-json');
-  const plans = json ? parsePlansJson(json, base, dim) : parsePlansList(arg('plans') ?? `${base.userSparsity}:${base.itemSparsity}:${base.userBits}:${base.itemBits}`, base);
+  const plans = json
+    ? parsePlansJson(json, base, dim)
+    : parsePlansList(arg('plans') ?? `${base.userSparsity}:${base.itemSparsity}:${base.userBits}:${base.itemBits}`, base);
   const load = arg('load-dense');
   if (load) await loadDense(load, cfg);
   const lines: string[] = [];
@@ -150,4 +152,24 @@ export async function recResults(gpu: Gpu, argv: string[], outDir = 'results', c
   await writeFile(arg('out-json') ?? `${outDir}/rec-results.json`, JSON.stringify(full, null, 2) + '\n');
   t.model.dispose();
   return planTable;
+}
+
+/** The recommendation section of results/RESULTS.md, from OUT/rec-results.json ('' when there is none). */
+export async function recSection(outDir: string): Promise<string> {
+  let j: { when: string; model: string; data: string; argv: string[]; planTable: string };
+  try {
+    j = JSON.parse(await readFile(`${outDir}/rec-results.json`, 'utf8')) as typeof j;
+  } catch {
+    return '';
+  }
+  if (!j.planTable) return '';
+  return [
+    '',
+    `## Recommendation: compressed embedding tables (${j.model} on ${j.data})`,
+    '',
+    `Deep Compression's table for a recommender (docs/rec-compression.md): each plan starts from the same dense tables; the ratio is fp32 dense bytes / the \`.slim.safetensors\` file; NDCG@10 by full ranking over every item, all test users. Run ${j.when} by \`npm run results -- --only rec\`; the stages of each plan are in REC-RESULTS.md.`,
+    '',
+    j.planTable,
+    '',
+  ].join('\n');
 }

@@ -140,7 +140,16 @@ describe('plans and the gradual schedule', () => {
     const base = REC_COMPRESS_DEFAULTS;
     expect(parsePlansJson('[{"mixedDims":"8:0.5,2","userSparsity":0}]', base, 8)[0]!.mixedDims).toEqual({ dims: [8, 2], shares: [0.5] });
     expect(parsePlansList('0.5:0.5:2:2', base)[0]!.userBits).toBe(2);
-    for (const bad of ['{}', '[]', 'x', '[{"nope":1}]', '[{"userSparsity":1}]', '[{"userBits":9}]', '[{"mixedDims":"9:0.5,2"}]', '[{"gradual":true,"fineTuneEpochs":0}]'])
+    for (const bad of [
+      '{}',
+      '[]',
+      'x',
+      '[{"nope":1}]',
+      '[{"userSparsity":1}]',
+      '[{"userBits":9}]',
+      '[{"mixedDims":"9:0.5,2"}]',
+      '[{"gradual":true,"fineTuneEpochs":0}]',
+    ])
       expect(() => parsePlansJson(bad, base, 8), bad).toThrow(RecPlanError);
     for (const bad of ['0.5:0.5:4', '0.5:0.5:4:x', '1.5:0.5:4:4']) expect(() => parsePlansList(bad, base), bad).toThrow(RecPlanError);
   });
@@ -196,7 +205,9 @@ describe('mixed dimensions + gradual pruning on the GPU', () => {
     const kept = dec.values.get('item.weight')!.reduce((a, x) => a + (x !== 0 ? 1 : 0), 0);
     expect(kept).toBeLessThanOrEqual(180 * (16 * 0.2 + 8 * 0.3 + 2 * 0.5) + 1);
     expect(c.rows[2]!.test.ndcg).toBeGreaterThan(1.5 * t.popularity.test.ndcg);
-    expect(formatPlanTable([{ plan, rows: c.rows }], t.popularity.test.ndcg)).toMatch(/\| mixed 16:0.2,8:0.3,2 · prune 30\/0% gradual · 3 ep @ 0.005 · 3\/3 bits \|/);
+    expect(formatPlanTable([{ plan, rows: c.rows }], t.popularity.test.ndcg)).toMatch(
+      /\| mixed 16:0.2,8:0.3,2 · prune 30\/0% gradual · 3 ep @ 0.005 · 3\/3 bits \|/,
+    );
     t.model.dispose();
   }, 120_000);
 });

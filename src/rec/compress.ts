@@ -115,7 +115,7 @@ export function pruneMasks(
     const mV = magnitudeMask(V, Math.round((1 - sparsity.V) * V.length), rare);
     return { U: mU, V: mV };
   }
-  if (!counts) throw new Error('rec: pruneMasks with mixed dimensions needs the rows\' training counts');
+  if (!counts) throw new Error("rec: pruneMasks with mixed dimensions needs the rows' training counts");
   const md = plan.mixedDims;
   const within = (vals: Float32Array, prefix: Float32Array, s: number) => {
     let kept = 0;

@@ -27,7 +27,8 @@ export function parseMixedDims(text: string, D: number): MixedDims {
   const parts = text.split(',').map((p) => p.trim());
   const dims: number[] = [],
     shares: number[] = [];
-  const bad = (why: string) => new MixedDimsError(`--mixed-dims '${text}': ${why} (expected D0:F0,D1:F1,…,DL, e.g. ${D}:0.1,${D >> 1}:0.3,${D >> 3})`);
+  const bad = (why: string) =>
+    new MixedDimsError(`--mixed-dims '${text}': ${why} (expected D0:F0,D1:F1,…,DL, e.g. ${D}:0.1,${D >> 1}:0.3,${D >> 3})`);
   parts.forEach((p, k) => {
     const last = k === parts.length - 1;
     const m = last ? /^(\d+)$/.exec(p) : /^(\d+):(0?\.\d+|0|1(?:\.0*)?)$/.exec(p);

@@ -48,7 +48,8 @@ export function parsePlansJson(text: string, base: RecCompressPlan, D: number): 
     const rec = o as Record<string, unknown>;
     for (const key of Object.keys(rec)) if (!KEYS.has(key)) throw new RecPlanError(`--plans-json: plan ${k} has an unknown field '${key}'`);
     const { mixedDims, ...rest } = rec;
-    if (mixedDims !== undefined && typeof mixedDims !== 'string') throw new RecPlanError(`--plans-json: plan ${k}'s mixedDims must be a string like "64:0.1,16"`);
+    if (mixedDims !== undefined && typeof mixedDims !== 'string')
+      throw new RecPlanError(`--plans-json: plan ${k}'s mixedDims must be a string like "64:0.1,16"`);
     try {
       return checkPlan({ ...base, ...rest, mixedDims: mixedDims === undefined ? base.mixedDims : parseMixedDims(mixedDims, D) } as RecCompressPlan);
     } catch (e) {

@@ -138,7 +138,9 @@ export function expandV3(metadata: Record<string, string>, tensorBytes: Map<stri
     }
     if (!/^\d{1,15}$/.test(tok[2]!)) bad(`kept must be an integer, got ${JSON.stringify(tok[2])}`);
     const kept = Number(tok[2]);
-    const ix = INDEX_RE.exec(tok[3]!) ?? bad(`index must be f, m, r{bits}p{entries} or r{bits}h{entries}:{bytes} (R, C: the prefix indices), got ${JSON.stringify(tok[3])}`);
+    const ix =
+      INDEX_RE.exec(tok[3]!) ??
+      bad(`index must be f, m, r{bits}p{entries} or r{bits}h{entries}:{bytes} (R, C: the prefix indices), got ${JSON.stringify(tok[3])}`);
     const vx = VALUES_RE.exec(tok[4]!) ?? bad(`values must be f, {bits}p{K} or {bits}h{K}:{bytes}, got ${JSON.stringify(tok[4])}`);
     const rel = ix![3] !== undefined;
     if (rel && (ix![5] === 'h') !== (ix![7] !== undefined)) bad('a huffman index (h) and only it carries :{bytes}');

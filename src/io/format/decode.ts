@@ -318,8 +318,8 @@ export function decodeSparse(bytes: Uint8Array, opts: DecodeOptions = {}): Decod
                 w,
               )
             : entry.indexCoding === 'huffman'
-            ? decodeRelativeHuffman(ibytes, entry.indexEntries, entry.indexBits, n, entry.kept, `${w} (huffman)`)
-            : decodeRelative(ibytes, entry.indexEntries, entry.indexBits, n, entry.kept, w);
+              ? decodeRelativeHuffman(ibytes, entry.indexEntries, entry.indexBits, n, entry.kept, `${w} (huffman)`)
+              : decodeRelative(ibytes, entry.indexEntries, entry.indexBits, n, entry.kept, w);
     if (entry.bits === 32) {
       params.push({ entry, positions, values: f32From(u8(t.values), `${what}: kept values`, fail) });
       continue;

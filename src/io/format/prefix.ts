@@ -47,7 +47,8 @@ export function positionsFromPrefix(len: Uint32Array, shape: readonly number[], 
   if (len.length !== L) throw new CompressedModelError(`${what}: ${len.length} lengths, the ${kind} index of a [${R}, ${C}] weight has ${L}`);
   let sum = 0;
   for (let k = 0; k < L; k++) {
-    if (len[k]! > lim) throw new CompressedModelError(`${what}: length ${k} is ${len[k]}, more than the ${lim} ${kind === 'rowprefix' ? 'columns' : 'rows'}`);
+    if (len[k]! > lim)
+      throw new CompressedModelError(`${what}: length ${k} is ${len[k]}, more than the ${lim} ${kind === 'rowprefix' ? 'columns' : 'rows'}`);
     sum += len[k]!;
   }
   if (sum !== kept) throw new CompressedModelError(`${what}: the lengths add up to ${sum} kept positions, the metadata says ${kept}`);
