@@ -191,9 +191,11 @@ describe('mixed dimensions + gradual pruning on the GPU', () => {
       fineTuneLr: 0.005,
       userBits: 3,
       itemBits: 3,
+      shareEpochs: 1,
     };
     const c = await compressRecommender(gpu, t, plan, (l) => lines.push(l));
     expect(lines.some((l) => /gradually over 2 epochs/.test(l))).toBe(true);
+    expect(lines.some((l) => /^shared retraining: 1 rounds \(epoch \+ k-means\), kept round [01] /.test(l))).toBe(true);
     expect(c.rows[1]!.stage).toBe('mixed 16:0.2,8:0.3,2 + pruned 30/0% gradually + fine-tune');
     const dec = decodeCompressed(c.bytes);
     const meta = parseSafetensors(c.bytes).metadata!;
@@ -206,7 +208,7 @@ describe('mixed dimensions + gradual pruning on the GPU', () => {
     expect(kept).toBeLessThanOrEqual(180 * (16 * 0.2 + 8 * 0.3 + 2 * 0.5) + 1);
     expect(c.rows[2]!.test.ndcg).toBeGreaterThan(1.5 * t.popularity.test.ndcg);
     expect(formatPlanTable([{ plan, rows: c.rows }], t.popularity.test.ndcg)).toMatch(
-      /\| mixed 16:0.2,8:0.3,2 · prune 30\/0% gradual · 3 ep @ 0.005 · 3\/3 bits \|/,
+      /\| mixed 16:0.2,8:0.3,2 · prune 30\/0% gradual · 3 ep @ 0.005 · 3\/3 bits \+ 1 retrain rounds \|/,
     );
     t.model.dispose();
   }, 120_000);

@@ -37,6 +37,8 @@ export interface RecCompressPlan {
   gradual?: boolean;
   /** Gradual: epochs over which the sparsity rises to its target (default: all but the last fine-tuning epoch). */
   rampEpochs?: number;
+  /** Rounds of one masked epoch (at fineTuneLr) then k-means again after the sharing, keeping the round with the best validation NDCG (0: none). */
+  shareEpochs?: number;
 }
 
 export const REC_COMPRESS_DEFAULTS: RecCompressPlan = {

@@ -13,7 +13,7 @@ export class RecPlanError extends Error {
   }
 }
 
-const KEYS = new Set([...Object.keys(REC_COMPRESS_DEFAULTS), 'mixedDims', 'gradual', 'rampEpochs']);
+const KEYS = new Set([...Object.keys(REC_COMPRESS_DEFAULTS), 'mixedDims', 'gradual', 'rampEpochs', 'shareEpochs']);
 
 /** Checks a plan's numbers (named errors: the sparsities in [0, 1), bits 1..8, epochs ≥ 0, …). */
 export function checkPlan(p: RecCompressPlan): RecCompressPlan {
@@ -29,6 +29,7 @@ export function checkPlan(p: RecCompressPlan): RecCompressPlan {
   chk('fineTuneLr', p.fineTuneLr, (x) => x >= 0, '≥ 0');
   chk('rareItems', p.rareItems, int(0, 2 ** 31), 'a non-negative integer');
   chk('iterations', p.iterations, int(0, 1000), 'an integer in 0..1000');
+  if (p.shareEpochs !== undefined) chk('shareEpochs', p.shareEpochs, int(0, 1000), 'an integer in 0..1000');
   if (p.gradual && p.fineTuneEpochs < 1) throw new RecPlanError('rec plan: a gradual plan needs fineTuneEpochs ≥ 1');
   if (p.rampEpochs !== undefined) chk('rampEpochs', p.rampEpochs, int(1, p.fineTuneEpochs), `an integer in 1..fineTuneEpochs (${p.fineTuneEpochs})`);
   return p;
@@ -77,7 +78,10 @@ export function describePlan(p: RecCompressPlan): string {
   if (p.userSparsity > 0 || p.itemSparsity > 0 || !p.mixedDims)
     parts.push(`prune ${(100 * p.userSparsity).toFixed(0)}/${(100 * p.itemSparsity).toFixed(0)}%${p.gradual ? ' gradual' : ''}`);
   if (p.rareItems > 0) parts.push(`rare < ${p.rareItems}`);
-  parts.push(`${p.fineTuneEpochs} ep @ ${p.fineTuneLr}`, `${p.userBits}/${p.itemBits} bits`);
+  parts.push(
+    `${p.fineTuneEpochs} ep @ ${p.fineTuneLr}`,
+    `${p.userBits}/${p.itemBits} bits${p.shareEpochs ? ` + ${p.shareEpochs} retrain rounds` : ''}`,
+  );
   return parts.join(' · ');
 }
 
