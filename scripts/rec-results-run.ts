@@ -25,8 +25,17 @@ export const REC_RESULTS_ARGS = [
   '0.01',
   '--plans-json',
   JSON.stringify([
-    { userSparsity: 0.5, itemSparsity: 0.5, userBits: 2, itemBits: 2, fineTuneEpochs: 1 },
-    { mixedDims: '64:0.1,32:0.2,16:0.3,8', userSparsity: 0, itemSparsity: 0, userBits: 2, itemBits: 2, fineTuneEpochs: 3, fineTuneLr: 0.002 },
+    { userSparsity: 0.5, itemSparsity: 0.5, userBits: 2, itemBits: 2, fineTuneEpochs: 2, fineTuneLr: 0.002, shareEpochs: 2 },
+    {
+      mixedDims: '64:0.15,32:0.2,16:0.3,8',
+      userSparsity: 0,
+      itemSparsity: 0,
+      userBits: 2,
+      itemBits: 2,
+      fineTuneEpochs: 4,
+      fineTuneLr: 0.004,
+      shareEpochs: 2,
+    },
   ]),
 ];
 
@@ -172,4 +181,10 @@ export async function recSection(outDir: string): Promise<string> {
     j.planTable,
     '',
   ].join('\n');
+}
+
+/** `md` with its recommendation section (from '\n## Recommendation: compressed embedding tables' to the end) replaced by `section`. */
+export function replaceRecSection(md: string, section: string): string {
+  const at = md.indexOf('\n## Recommendation: compressed embedding tables');
+  return (at >= 0 ? md.slice(0, at) : md.replace(/\n*$/, '\n')) + section;
 }

@@ -21,7 +21,7 @@ import { parseSafetensors } from '../src/io/safetensors.js';
 import type { DatasetSplit } from '../src/data/dataset.js';
 import type { WeightSharing } from '../src/compress/sharing.js';
 import { markdown as mnistMarkdown, type LayerRow, type Row } from './results-table.js';
-import { recResults, recSection, REC_RESULTS_ARGS } from './rec-results-run.js';
+import { recResults, recSection, replaceRecSection, REC_RESULTS_ARGS } from './rec-results-run.js';
 
 interface Plan {
   data: 'mnist' | 'fashion-mnist';
@@ -345,8 +345,11 @@ async function main(): Promise<void> {
     const load = arg('--rec-load-dense');
     await recResults(gpu, [...REC_RESULTS_ARGS, ...(load ? ['--load-dense', load] : [])], outDir, 'npm run results -- --only rec');
     recMd = await recSection(outDir);
-    await mkdir(outDir, { recursive: true });
-    await writeFile(`${outDir}/RESULTS.md`, markdown(rows, gpu.info.description || gpu.info.device, quickMode));
+    // no MNIST rows known here (results.json is not kept): the rec section replaces its old self in RESULTS.md
+    const md = rows.length
+      ? markdown(rows, gpu.info.description || gpu.info.device, quickMode)
+      : replaceRecSection(await readFile(`${outDir}/RESULTS.md`, 'utf8').catch(() => ''), recMd);
+    await writeFile(`${outDir}/RESULTS.md`, md);
   }
   gpu.destroy();
   console.log(markdown(rows, gpu.info.description || gpu.info.device, quickMode));

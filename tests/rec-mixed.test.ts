@@ -15,6 +15,7 @@ import { MixedDimsError, parseMixedDims, prefixMask, rowDims } from '../src/rec/
 import { parsePlansJson, parsePlansList, RecPlanError, formatPlanTable } from '../src/rec/plans.js';
 import { compressRecommender, sparsityAtEpoch } from '../src/rec/stages.js';
 import { trainRecommender } from '../src/rec/run.js';
+import { replaceRecSection, REC_RESULTS_ARGS } from '../scripts/rec-results-run.js';
 import { rng, testGpu } from './helpers.js';
 
 let dir: string;
@@ -152,6 +153,17 @@ describe('plans and the gradual schedule', () => {
     ])
       expect(() => parsePlansJson(bad, base, 8), bad).toThrow(RecPlanError);
     for (const bad of ['0.5:0.5:4', '0.5:0.5:4:x', '1.5:0.5:4:4']) expect(() => parsePlansList(bad, base), bad).toThrow(RecPlanError);
+  });
+});
+
+describe('npm run results: the recommendation group', () => {
+  it('its plans parse, and its section replaces only itself in RESULTS.md', () => {
+    const i = REC_RESULTS_ARGS.indexOf('--plans-json');
+    expect(parsePlansJson(REC_RESULTS_ARGS[i + 1]!, REC_COMPRESS_DEFAULTS, 64).length).toBeGreaterThan(0);
+    const sec = '\n## Recommendation: compressed embedding tables (x)\n\n| plan |\n';
+    const md = '# slimgpu results\n\n| mnist |\n';
+    expect(replaceRecSection(md, sec)).toBe(md + sec);
+    expect(replaceRecSection(md + sec, sec.replace('(x)', '(y)'))).toBe(md + sec.replace('(x)', '(y)'));
   });
 });
 

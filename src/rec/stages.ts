@@ -51,6 +51,7 @@ async function pruneAndFineTune(gpu: Gpu, t: RecTrained, plan: RecCompressPlan) 
   let masks = await remask(sparsityAtEpoch(plan, R === 0 ? 0 : 1));
   m.setLr(plan.fineTuneLr);
   const t0 = performance.now();
+  const seen: string[] = [];
   let best: { e: number; ndcg: number; tables: Awaited<ReturnType<typeof m.readTables>> } | undefined;
   if (R === 0) best = { e: 0, ndcg: (await rankModel(gpu, m, t.validUsers, 'valid')).ndcg, tables: await m.readTables() };
   for (let e = 1; e <= Math.max(plan.fineTuneEpochs, R); e++) {
@@ -58,10 +59,11 @@ async function pruneAndFineTune(gpu: Gpu, t: RecTrained, plan: RecCompressPlan) 
     await m.trainEpoch();
     if (e < R) continue;
     const v = await rankModel(gpu, m, t.validUsers, 'valid');
+    seen.push(`${e}: ${v.ndcg.toFixed(4)}`);
     if (!best || v.ndcg > best.ndcg) best = { e, ndcg: v.ndcg, tables: await m.readTables() };
   }
   m.writeTables(best!.tables);
-  const note = `pruned U ${(100 * plan.userSparsity).toFixed(0)}%, V ${(100 * plan.itemSparsity).toFixed(0)}%${plan.mixedDims ? ` within mixed dims ${formatMixedDims(plan.mixedDims)}` : ''}${R ? ` gradually over ${R} epochs` : ''} (rare items < ${plan.rareItems}: whole rows); masked fine-tuning: ${plan.fineTuneEpochs} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s, kept epoch ${best!.e} (best validation NDCG ${best!.ndcg.toFixed(4)})`;
+  const note = `pruned U ${(100 * plan.userSparsity).toFixed(0)}%, V ${(100 * plan.itemSparsity).toFixed(0)}%${plan.mixedDims ? ` within mixed dims ${formatMixedDims(plan.mixedDims)}` : ''}${R ? ` gradually over ${R} epochs` : ''} (rare items < ${plan.rareItems}: whole rows); masked fine-tuning: ${plan.fineTuneEpochs} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s, kept epoch ${best!.e} (best validation NDCG ${best!.ndcg.toFixed(4)}; per epoch ${seen.join(', ') || '-'})`;
   return { masks, note };
 }
 
@@ -124,14 +126,16 @@ async function retrainShared(gpu: Gpu, t: RecTrained, plan: RecCompressPlan, mas
   const bits = { U: plan.userBits, V: plan.itemBits };
   let best = { r: 0, ndcg: (await rankModel(gpu, m, t.validUsers, 'valid')).ndcg, tables: await m.readTables() };
   const first = best.ndcg;
+  const rounds: string[] = [];
   for (let r = 1; r <= plan.shareEpochs!; r++) {
     await m.trainEpoch();
     await shareTables(gpu, m, bits, plan.iterations, masks);
     const v = await rankModel(gpu, m, t.validUsers, 'valid');
+    rounds.push(v.ndcg.toFixed(4));
     if (v.ndcg > best.ndcg) best = { r, ndcg: v.ndcg, tables: await m.readTables() };
   }
   m.writeTables(best.tables);
-  return `shared retraining: ${plan.shareEpochs} rounds (epoch + k-means), kept round ${best.r} (validation NDCG ${best.ndcg.toFixed(4)}, first sharing ${first.toFixed(4)})`;
+  return `shared retraining: ${plan.shareEpochs} rounds (epoch + k-means), kept round ${best.r} (validation NDCG ${best.ndcg.toFixed(4)}, first sharing ${first.toFixed(4)}, rounds ${rounds.join(', ')})`;
 }
 
 /** The Deep-Compression-style table: stage, bytes per table, ratio, test HR/NDCG and its change. */
