@@ -99,7 +99,7 @@ async function saveDense(file: string, cfg: RecConfig, t: RecTrained, dense: { U
 }
 
 /** Runs the table for `argv` (rec-results' flags); returns the plan table (markdown). */
-export async function recResults(gpu: Gpu, argv: string[], outDir = 'results', command = 'npm run results:rec --'): Promise<string> {
+export async function recResults(gpu: Gpu, argv: string[], outDir = 'results', command = 'npm run results:rec'): Promise<string> {
   const arg = argOf(argv);
   const { cfg, dim, base } = configOf(argv);
   const json = arg('plans-json');
@@ -144,7 +144,7 @@ export async function recResults(gpu: Gpu, argv: string[], outDir = 'results', c
     `# Recommendation: compressed embedding tables (${cfg.model} on ${cfg.data})`,
     '',
     `Run ${when} on ${gpu.info.description || gpu.info.device} (${seconds.toFixed(0)} s in all; timings on a shared machine are contended).`,
-    `Command: \`${command} ${argv.map((a) => (/^[\w.:/=,-]+$/.test(a) ? a : `'${a}'`)).join(' ')}\``,
+    `Command: \`${command}\` (= \`npm run results:rec -- ${argv.map((a) => (/^[\w.:/=,-]+$/.test(a) ? a : `'${a}'`)).join(' ')}\`)`,
     '',
     planTable,
     '',
@@ -163,11 +163,11 @@ export async function recResults(gpu: Gpu, argv: string[], outDir = 'results', c
   return planTable;
 }
 
-/** The recommendation section of results/RESULTS.md, from OUT/rec-results.json ('' when there is none). */
+/** The recommendation section of results/RESULTS.md, from OUT/rec-plans.json (written by `npm run results -- --only rec`; '' when there is none). */
 export async function recSection(outDir: string): Promise<string> {
   let j: { when: string; model: string; data: string; argv: string[]; planTable: string };
   try {
-    j = JSON.parse(await readFile(`${outDir}/rec-results.json`, 'utf8')) as typeof j;
+    j = JSON.parse(await readFile(`${outDir}/rec-plans.json`, 'utf8')) as typeof j;
   } catch {
     return '';
   }
@@ -176,7 +176,7 @@ export async function recSection(outDir: string): Promise<string> {
     '',
     `## Recommendation: compressed embedding tables (${j.model} on ${j.data})`,
     '',
-    `Deep Compression's table for a recommender (docs/rec-compression.md): each plan starts from the same dense tables; the ratio is fp32 dense bytes / the \`.slim.safetensors\` file; NDCG@10 by full ranking over every item, all test users. Run ${j.when} by \`npm run results -- --only rec\`; the stages of each plan are in REC-RESULTS.md.`,
+    `Deep Compression's table for a recommender (docs/rec-compression.md): each plan starts from the same dense tables; the ratio is fp32 dense bytes / the \`.slim.safetensors\` file; NDCG@10 by full ranking over every item, all test users. Run ${j.when} by \`npm run results -- --only rec\`${j.argv.includes('--load-dense') ? ' (from saved dense tables, `--rec-load-dense`)' : ''}; the stages of each plan are in REC-PLANS.md.`,
     '',
     j.planTable,
     '',

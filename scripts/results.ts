@@ -343,7 +343,15 @@ async function main(): Promise<void> {
   if (recToo) {
     // --rec-load-dense FILE: the dense tables saved by `npm run results:rec -- --save-dense FILE` (same model and data)
     const load = arg('--rec-load-dense');
-    await recResults(gpu, [...REC_RESULTS_ARGS, ...(load ? ['--load-dense', load] : [])], outDir, 'npm run results -- --only rec');
+    const recArgs = [
+      ...REC_RESULTS_ARGS,
+      ...(load ? ['--load-dense', load] : []),
+      '--out-md',
+      `${outDir}/REC-PLANS.md`,
+      '--out-json',
+      `${outDir}/rec-plans.json`,
+    ];
+    await recResults(gpu, recArgs, outDir, `npm run results -- --only rec${load ? ` --rec-load-dense ${load}` : ''}`);
     recMd = await recSection(outDir);
     // no MNIST rows known here (results.json is not kept): the rec section replaces its old self in RESULTS.md
     const md = rows.length
