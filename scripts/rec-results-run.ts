@@ -32,7 +32,7 @@ export const REC_RESULTS_ARGS = [
       itemSparsity: 0,
       userBits: 2,
       itemBits: 2,
-      fineTuneEpochs: 4,
+      fineTuneEpochs: 3,
       fineTuneLr: 0.004,
       shareEpochs: 2,
     },
