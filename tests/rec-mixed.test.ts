@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompressedModelError, decodeCompressed, serializeCompressed } from '../src/io/format/index.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { mfSpec, REC_COMPRESS_DEFAULTS, transpose } from '../src/rec/compress.js';
-import { MixedDimsError, parseMixedDims, prefixMask, rowDims } from '../src/rec/mixed.js';
+import { MixedDimsError, parseMixedDims, prefixMask, rowCounts, rowDims } from '../src/rec/mixed.js';
 import { parsePlansJson, parsePlansList, RecPlanError, formatPlanTable } from '../src/rec/plans.js';
 import { compressRecommender, sparsityAtEpoch } from '../src/rec/stages.js';
 import { trainRecommender } from '../src/rec/run.js';
@@ -222,6 +222,27 @@ describe('mixed dimensions + gradual pruning on the GPU', () => {
     expect(formatPlanTable([{ plan, rows: c.rows }], t.popularity.test.ndcg)).toMatch(
       /\| mixed 16:0.2,8:0.3,2 · prune 30\/0% gradual · 3 ep @ 0.005 · 3\/3 bits \+ 1 retrain rounds \|/,
     );
+    t.model.dispose();
+  }, 120_000);
+
+  it('rec:mf-16: users bucketed by their training items, items by popularity, prefix indices', async () => {
+    const gpu = await testGpu();
+    await writeFile(join(dir, 'u.data'), clustered(6));
+    const cfg = { data: `movielens:${dir}`, model: 'rec:mf-16', epochs: 3, batch: 64, lr: 0.05, weightDecay: 0, seed: 1, evalUsers: 200 };
+    const t = await trainRecommender(gpu, cfg);
+    const mixedDims = parseMixedDims('16:0.25,8:0.25,4', 16);
+    const plan = { ...REC_COMPRESS_DEFAULTS, mixedDims, userSparsity: 0, itemSparsity: 0, fineTuneEpochs: 1, fineTuneLr: 0.01 };
+    const c = await compressRecommender(gpu, t, plan);
+    const meta = parseSafetensors(c.bytes).metadata!;
+    // every user has 7 training items: ties fill the buckets in row order, so the mask is a column prefix too (16 lengths: smaller)
+    expect(meta.params).toMatch(/user\.weight 600x16 4800 C\d/);
+    expect(meta.params).toMatch(/item\.weight 16x180 \d+ C\d/);
+    const dec = decodeCompressed(c.bytes);
+    const users = rowCounts(t.split, 'mf').U;
+    const dims = rowDims(users, mixedDims);
+    const { U } = await t.model.readTables();
+    expect(Array.from(dec.values.get('user.weight')!)).toEqual(Array.from(U));
+    for (let u = 0; u < 600; u++) for (let d = dims[u]!; d < 16; d++) expect(U[u * 16 + d]).toBe(0);
     t.model.dispose();
   }, 120_000);
 });
