@@ -95,6 +95,15 @@ def positions(p, index, n):
         e = huffman(index, p["indexEntries"], 2 ** p["indexBits"]).astype(np.int64)
     else:
         e = unpack(index, p["indexEntries"], p["indexBits"]).astype(np.int64)
+    if p["index"] in ("rowprefix", "colprefix"):
+        # §4: the weight as [R, C]; row r keeps its first e[r] columns (rowprefix) or column c its first e[c] rows (colprefix)
+        R = p["shape"][0]
+        C = n // R
+        row = p["index"] == "rowprefix"
+        check(e.size == (R if row else C) and (e.size == 0 or e.max() <= (C if row else R)), f"{p['name']}: bad {p['index']} lengths")
+        keep = (np.arange(C)[None, :] < e[:, None]) if row else (np.arange(R)[:, None] < e[None, :])
+        return np.flatnonzero(keep)
+    check(p["index"] == "relative", f"{p['name']}: unknown index {p['index']!r}")
     step = np.where(e == 0, 2 ** p["indexBits"] - 1, e)  # 0 = filler: advance 2^r − 1, keep nothing
     pos = np.cumsum(step) - 1
     return pos[e != 0]
@@ -149,16 +158,16 @@ def expand_v3(meta, t):
             params.append({"name": name, "kind": "f32", "shape": shape})
             take(name, 4 * n)
             continue
-        ix = re.fullmatch(r"(f)|(m)|r(\d+)([ph])(\d+)(?::(\d+))?", tok[3])
+        ix = re.fullmatch(r"(f)|(m)|([rRC])(\d+)([ph])(\d+)(?::(\d+))?", tok[3])
         vx = re.fullmatch(r"(f)|(\d+)([ph])(\d+)(?::(\d+))?", tok[4])
         check(ix and vx and tok[2].isdigit(), f"params entry {i} {entry[:80]!r}: bad index or values token")
-        p = {"name": name, "kind": "sparse", "shape": shape, "kept": int(tok[2]), "index": "full" if ix[1] else "bitmask" if ix[2] else "relative",
-             "indexBits": int(ix[3] or 0), "indexEntries": int(ix[5] or 0), "indexCoding": "huffman" if ix[4] == "h" else "packed",
+        p = {"name": name, "kind": "sparse", "shape": shape, "kept": int(tok[2]), "index": "full" if ix[1] else "bitmask" if ix[2] else {"r": "relative", "R": "rowprefix", "C": "colprefix"}[ix[3]],
+             "indexBits": int(ix[4] or 0), "indexEntries": int(ix[6] or 0), "indexCoding": "huffman" if ix[5] == "h" else "packed",
              "bits": 32 if vx[1] else int(vx[2]), "codebook": 0 if vx[1] else int(vx[4]), "valueCoding": "huffman" if vx[3] == "h" else "packed"}
-        check((ix[4] == "h") == (ix[6] is not None) and (vx[3] == "h") == (vx[5] is not None), f"params entry {i}: only huffman sections carry :bytes")
+        check((ix[5] == "h") == (ix[7] is not None) and (vx[3] == "h") == (vx[5] is not None), f"params entry {i}: only huffman sections carry :bytes")
         params.append(p)
         take(name + ".index", 0 if p["index"] == "full" else (n + 7) // 8 if p["index"] == "bitmask"
-             else int(ix[6]) if ix[6] else (p["indexEntries"] * p["indexBits"] + 7) // 8)
+             else int(ix[7]) if ix[7] else (p["indexEntries"] * p["indexBits"] + 7) // 8)
         take(name + ".values", 4 * p["kept"] if vx[1] else int(vx[5]) if vx[5] else (p["kept"] * p["bits"] + 7) // 8)
         if not vx[1]:
             take(name + ".codebook", 4 * p["codebook"])

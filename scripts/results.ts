@@ -1,4 +1,6 @@
-// npm run results [-- --quick] [-- --only TEXT]: Deep Compression's MNIST table, reproduced.
+// npm run results [-- --quick] [-- --only TEXT]: Deep Compression's MNIST table, reproduced, and the
+//   recommender's (ratio vs NDCG@10, scripts/rec-results-run.ts): `--only rec` runs that group alone
+//   (not part of --quick, which CI runs).
 //   For LeNet-300-100 and LeNet-5 on full MNIST (60k/10k) and on Fashion-MNIST: train dense, prune
 //   the trained model with per-layer targets while retraining (gradual, polynomial), share the kept
 //   weights with per-layer k-means codebooks, fine-tune the centroids, and write the
@@ -18,7 +20,8 @@ import { compressInputOf, compressedSizes, serializeCompressed } from '../src/io
 import { parseSafetensors } from '../src/io/safetensors.js';
 import type { DatasetSplit } from '../src/data/dataset.js';
 import type { WeightSharing } from '../src/compress/sharing.js';
-import { markdown, type LayerRow, type Row } from './results-table.js';
+import { markdown as mnistMarkdown, type LayerRow, type Row } from './results-table.js';
+import { recResults, recSection, replaceRecSection, REC_RESULTS_ARGS } from './rec-results-run.js';
 
 interface Plan {
   data: 'mnist' | 'fashion-mnist';
@@ -287,6 +290,10 @@ async function runPlan(gpu: Gpu, split: DatasetSplit, p: Plan, cacheDir: string 
   }
 }
 
+// RESULTS.md: the MNIST tables, then the recommendation table of OUT/rec-results.json when there is one
+let recMd = '';
+const markdown = (rows: Row[], adapter: string, quick: boolean) => mnistMarkdown(rows, adapter, quick) + recMd;
+
 async function main(): Promise<void> {
   const quickMode = process.argv.includes('--quick');
   const arg = (k: string) => {
@@ -297,6 +304,9 @@ async function main(): Promise<void> {
   const only = arg('--only');
   // dense checkpoints are reused across runs unless --no-cache
   const cacheDir = process.argv.includes('--no-cache') ? undefined : (arg('--cache') ?? `${outDir}/cache`);
+  // the recommendation group: `--only rec`, or every full run (not --quick: CI runs that)
+  const recToo = only ? only.split(',').some((o) => o.trim() === 'rec') : !quickMode;
+  recMd = await recSection(outDir);
   if (process.argv.includes('--render')) {
     // rewrite RESULTS.md from results.json (e.g. after merging rows of separate --only runs)
     const j = JSON.parse(await readFile(`${outDir}/results.json`, 'utf8')) as { adapter: string; quick: boolean; rows: Row[] };
@@ -329,6 +339,25 @@ async function main(): Promise<void> {
     await mkdir(outDir, { recursive: true });
     await writeFile(`${outDir}/RESULTS.md`, markdown(rows, adapter, quickMode));
     await writeFile(`${outDir}/results.json`, JSON.stringify({ adapter, quick: quickMode, rows }, null, 1) + '\n');
+  }
+  if (recToo) {
+    // --rec-load-dense FILE: the dense tables saved by `npm run results:rec -- --save-dense FILE` (same model and data)
+    const load = arg('--rec-load-dense');
+    const recArgs = [
+      ...REC_RESULTS_ARGS,
+      ...(load ? ['--load-dense', load] : []),
+      '--out-md',
+      `${outDir}/REC-PLANS.md`,
+      '--out-json',
+      `${outDir}/rec-plans.json`,
+    ];
+    await recResults(gpu, recArgs, outDir, `npm run results -- --only rec${load ? ` --rec-load-dense ${load}` : ''}`);
+    recMd = await recSection(outDir);
+    // no MNIST rows known here (results.json is not kept): the rec section replaces its old self in RESULTS.md
+    const md = rows.length
+      ? markdown(rows, gpu.info.description || gpu.info.device, quickMode)
+      : replaceRecSection(await readFile(`${outDir}/RESULTS.md`, 'utf8').catch(() => ''), recMd);
+    await writeFile(`${outDir}/RESULTS.md`, md);
   }
   gpu.destroy();
   console.log(markdown(rows, gpu.info.description || gpu.info.device, quickMode));

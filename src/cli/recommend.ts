@@ -4,7 +4,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createGpu } from '../gpu/device.js';
 import { REC_DATA_SOURCES } from '../data/interactions-load.js';
-import { REC_DEFAULTS, trainRecommender, type RecConfig } from '../rec/run.js';
+import { parseRecModel, REC_DEFAULTS, trainRecommender, type RecConfig } from '../rec/run.js';
+import { parseMixedDims } from '../rec/mixed.js';
+import { checkPlan, RecPlanError } from '../rec/plans.js';
 import { REC_COMPRESS_DEFAULTS, type RecCompressPlan } from '../rec/compress.js';
 import { compressRecommender, formatStages } from '../rec/stages.js';
 import { RATING_DEFAULTS } from '../rec/ratings.js';
@@ -67,8 +69,21 @@ interface RecFlags {
   itemBits: number;
   fineTuneEpochs: number;
   fineTuneLr: number;
+  mixedDims?: string;
+  gradual?: boolean;
+  rampEpochs?: number;
   out?: string;
   json?: boolean;
+}
+
+/** --mixed-dims, --gradual, --ramp-epochs (docs/rec-compression.md); checked before any training. */
+function mixedPlan(f: RecFlags): Partial<RecCompressPlan> {
+  const mixedDims = f.mixedDims === undefined ? undefined : parseMixedDims(f.mixedDims, parseRecModel(f.model).dim);
+  const p = { ...REC_COMPRESS_DEFAULTS, fineTuneEpochs: f.fineTuneEpochs, mixedDims, gradual: f.gradual, rampEpochs: f.rampEpochs };
+  if (f.rampEpochs !== undefined && !f.gradual) throw new RecPlanError('slimgpu: --ramp-epochs needs --gradual');
+  if ((f.mixedDims !== undefined || f.gradual) && !f.compress) throw new RecPlanError('slimgpu: --mixed-dims and --gradual need --compress');
+  checkPlan(p);
+  return { mixedDims, gradual: f.gradual, rampEpochs: f.rampEpochs };
 }
 
 async function recommendCommand(f: RecFlags, cmd?: Command): Promise<void> {
@@ -103,6 +118,7 @@ async function recommendCommand(f: RecFlags, cmd?: Command): Promise<void> {
     itemBits: f.itemBits,
     fineTuneEpochs: f.fineTuneEpochs,
     fineTuneLr: f.fineTuneLr,
+    ...mixedPlan(f),
   };
   if (f.model.startsWith('rec:seq')) return seqRecommendCommand(cfg, plan, f, cmd); // rec:seq-L-D-H-T: src/cli/recommend-seq.ts
   const say = f.json ? () => {} : (l: string) => console.log(l);
@@ -248,7 +264,17 @@ function compressFlags(c: Command): Command {
       num('--fine-tune-epochs', { int: true, min: 0 }),
       REC_COMPRESS_DEFAULTS.fineTuneEpochs,
     )
-    .option('--fine-tune-lr <x>', 'learning rate of the masked fine-tuning', num('--fine-tune-lr', { min: 0 }), REC_COMPRESS_DEFAULTS.fineTuneLr);
+    .option('--fine-tune-lr <x>', 'learning rate of the masked fine-tuning', num('--fine-tune-lr', { min: 0 }), REC_COMPRESS_DEFAULTS.fineTuneLr)
+    .option(
+      '--mixed-dims <D0:F0,…,DL>',
+      'per-frequency mixed dimensions: the most frequent F0 of the rows keep D0 columns, the next F1 D1, …, the rest DL (e.g. 64:0.1,32:0.2,16:0.3,8)',
+    )
+    .option('--gradual', 'prune gradually (polynomial schedule) over the fine-tuning epochs instead of at once')
+    .option(
+      '--ramp-epochs <n>',
+      'with --gradual: epochs over which the sparsity rises (default: fine-tune epochs − 1)',
+      num('--ramp-epochs', { int: true, min: 1 }),
+    );
 }
 
 export function addRecommendCommand(program: Command): void {

@@ -17,6 +17,7 @@ import type { ModelSpec } from '../nn/model.js';
 import { compressedSizes, decodeCompressed, serializeCompressed } from '../io/format/index.js';
 import type { Metrics } from './eval.js';
 import type { MfModel, RecKind } from './mf.js';
+import { prefixMask, rowDims, type MixedDims } from './mixed.js';
 
 export interface RecCompressPlan {
   /** Fraction of U's entries pruned (by |w|). */
@@ -30,6 +31,14 @@ export interface RecCompressPlan {
   fineTuneEpochs: number;
   fineTuneLr: number;
   iterations: number;
+  /** Per-frequency mixed dimensions (src/rec/mixed.ts); the sparsities then prune within the kept columns. */
+  mixedDims?: MixedDims;
+  /** Gradual pruning (the classifiers' polynomial schedule, src/nn/schedule.ts) over the first `rampEpochs` fine-tuning epochs instead of all at once. */
+  gradual?: boolean;
+  /** Gradual: epochs over which the sparsity rises to its target (default: all but the last fine-tuning epoch). */
+  rampEpochs?: number;
+  /** Rounds of one masked epoch (at fineTuneLr) then k-means again after the sharing, keeping the round with the best validation NDCG (0: none). */
+  shareEpochs?: number;
 }
 
 export const REC_COMPRESS_DEFAULTS: RecCompressPlan = {
@@ -92,17 +101,31 @@ export function magnitudeMask(a: Float32Array, keep: number, allowed?: (i: numbe
   return m;
 }
 
-/** The masks of stage 1 for the model's current tables. */
+/** The masks of stage 1 for the model's current tables (`counts`: the rows' training counts, for mixed dimensions; `sparsity`: in place of the plan's, e.g. a gradual step). */
 export function pruneMasks(
   U: Float32Array,
   V: Float32Array,
   popularity: Uint32Array,
   D: number,
   plan: RecCompressPlan,
+  counts?: { U: ArrayLike<number>; V: ArrayLike<number> },
+  sparsity: { U: number; V: number } = { U: plan.userSparsity, V: plan.itemSparsity },
 ): { U: Float32Array; V: Float32Array } {
-  const mU = magnitudeMask(U, Math.round((1 - plan.userSparsity) * U.length));
-  const mV = magnitudeMask(V, Math.round((1 - plan.itemSparsity) * V.length), (i) => popularity[Math.floor(i / D)]! >= plan.rareItems);
-  return { U: mU, V: mV };
+  const rare = (i: number) => popularity[Math.floor(i / D)]! >= plan.rareItems;
+  if (!plan.mixedDims) {
+    const mU = magnitudeMask(U, Math.round((1 - sparsity.U) * U.length));
+    const mV = magnitudeMask(V, Math.round((1 - sparsity.V) * V.length), rare);
+    return { U: mU, V: mV };
+  }
+  if (!counts) throw new Error("rec: pruneMasks with mixed dimensions needs the rows' training counts");
+  const md = plan.mixedDims;
+  const within = (vals: Float32Array, prefix: Float32Array, s: number) => {
+    let kept = 0;
+    for (const x of prefix) kept += x;
+    return s > 0 ? magnitudeMask(vals, Math.round((1 - s) * kept), (i) => prefix[i] !== 0) : prefix;
+  };
+  const pV = prefixMask(rowDims(counts.V, md), D).map((x, i) => (rare(i) ? x : 0));
+  return { U: within(U, prefixMask(rowDims(counts.U, md), D), sparsity.U), V: within(V, pV, sparsity.V) };
 }
 
 /** k-means sharing of the masked U and V on the GPU; the model's tables become codebook values. */
@@ -205,7 +228,7 @@ export async function exportTables(
       },
     };
   }
-  const bytes = serializeCompressed({ spec, values, masks, sharing });
+  const bytes = serializeCompressed({ spec, values, masks, sharing }, { prefixIndex: true });
   const dec = decodeCompressed(bytes);
   for (const [k, v] of values) {
     const got = dec.values.get(k)!;

@@ -26,6 +26,8 @@ export interface RecConfig {
   ratingEpochs?: number;
   /** Factors of the rating head (default 16). */
   ratingDim?: number;
+  /** Start from these tables (e.g. a saved dense model); with epochs 0 they are the model, untrained. */
+  initTables?: { U: Float32Array; V: Float32Array; b: Float32Array };
 }
 
 export const REC_DEFAULTS = { epochs: 8, batch: 512, lr: 0.01, weightDecay: 0, seed: 0, evalUsers: 5000, userLrScale: 1 } as const;
@@ -102,6 +104,7 @@ export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: str
     kind,
   });
   await model.build();
+  if (cfg.initTables) model.writeTables(cfg.initTables);
   const ranker = await GpuRanker.create(gpu, split, { U: model.U, V: model.V, b: model.b, kind }, vUsers, 'valid');
   const epochs: EpochRow[] = [];
   let best = -1,
@@ -122,7 +125,8 @@ export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: str
   } finally {
     ranker.dispose();
   }
-  model.writeTables(bestTables!);
+  if (best < 0) best = 0;
+  model.writeTables(bestTables ?? (await model.readTables()));
   const test = await rankModel(gpu, model, testUsers, 'test');
   say(
     `best epoch ${best}: test (${testUsers.length} users) model ${fmt(test)} | popularity ${fmt(popularity.test)} | NDCG ratio ${(test.ndcg / Math.max(1e-12, popularity.test.ndcg)).toFixed(2)}×`,

@@ -5,6 +5,67 @@ import type { Gpu } from '../gpu/device.js';
 import { exportTables, pruneMasks, shareTables, type RecCompressPlan, type StageRow } from './compress.js';
 import type { RecTrained } from './run.js';
 import { rankModel } from './run.js';
+import { formatMixedDims, rowCounts } from './mixed.js';
+import { sparsityAt, type SparsitySchedule } from '../nn/schedule.js';
+
+/** The epochs of a gradual plan's ramp (the sparsity reaches its target at the end of the last). */
+export function rampEpochsOf(plan: RecCompressPlan): number {
+  if (!plan.gradual) return 0;
+  const r = plan.rampEpochs ?? Math.max(1, plan.fineTuneEpochs - 1);
+  if (!Number.isInteger(r) || r < 1 || r > plan.fineTuneEpochs)
+    throw new RangeError(`rec: rampEpochs must be an integer in 1..fineTuneEpochs (${plan.fineTuneEpochs}), got ${r}`);
+  return r;
+}
+
+/**
+ * The sparsity of each table during fine-tuning epoch e (1-based): one-shot plans prune to the
+ * target before epoch 1; gradual ones follow the polynomial schedule (Zhu & Gupta; src/nn/schedule.ts)
+ * with the masks refreshed before each of the first `rampEpochs` epochs, reaching the target before the last of them.
+ */
+export function sparsityAtEpoch(plan: RecCompressPlan, e: number): { U: number; V: number } {
+  const R = rampEpochsOf(plan);
+  if (R === 0) return { U: plan.userSparsity, V: plan.itemSparsity };
+  const at = (target: number) => {
+    const s: SparsitySchedule = { kind: 'polynomial', target, initial: 0, beginStep: 0, endStep: R, frequency: 1 };
+    return sparsityAt(s, Math.min(e, R));
+  };
+  return { U: at(plan.userSparsity), V: at(plan.itemSparsity) };
+}
+
+/**
+ * Stage 1: the masks (mixed dimensions, rare rows, magnitude; gradual plans step by step) and the
+ * masked fine-tuning, keeping the epoch with the best validation NDCG among those at the target
+ * sparsity (one-shot plans: epoch 0, the pruned tables before fine-tuning, included).
+ */
+async function pruneAndFineTune(gpu: Gpu, t: RecTrained, plan: RecCompressPlan) {
+  const m = t.model;
+  const counts = rowCounts(t.split, m.kind);
+  const R = rampEpochsOf(plan);
+  const remask = async (s: { U: number; V: number }) => {
+    const { U, V } = await m.readTables();
+    const masks = pruneMasks(U, V, t.split.popularity, m.D, plan, counts, s);
+    m.writeTables({ U: U.map((x, i) => x * masks.U[i]!), V: V.map((x, i) => x * masks.V[i]!) });
+    await m.setMask(masks);
+    return masks;
+  };
+  let masks = await remask(sparsityAtEpoch(plan, R === 0 ? 0 : 1));
+  m.setLr(plan.fineTuneLr);
+  const t0 = performance.now();
+  const seen: string[] = [];
+  let best: { e: number; ndcg: number; tables: Awaited<ReturnType<typeof m.readTables>> } | undefined;
+  if (R === 0) best = { e: 0, ndcg: (await rankModel(gpu, m, t.validUsers, 'valid')).ndcg, tables: await m.readTables() };
+  for (let e = 1; e <= Math.max(plan.fineTuneEpochs, R); e++) {
+    if (e > 1 && e <= R) masks = await remask(sparsityAtEpoch(plan, e));
+    await m.trainEpoch();
+    if (e < R) continue;
+    const v = await rankModel(gpu, m, t.validUsers, 'valid');
+    seen.push(`${e}: ${v.ndcg.toFixed(4)}`);
+    if (!best || v.ndcg > best.ndcg) best = { e, ndcg: v.ndcg, tables: await m.readTables() };
+  }
+  m.writeTables(best!.tables);
+  const note = `pruned U ${(100 * plan.userSparsity).toFixed(0)}%, V ${(100 * plan.itemSparsity).toFixed(0)}%${plan.mixedDims ? ` within mixed dims ${formatMixedDims(plan.mixedDims)}` : ''}${R ? ` gradually over ${R} epochs` : ''} (rare items < ${plan.rareItems}: whole rows); masked fine-tuning: ${plan.fineTuneEpochs} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s, kept epoch ${best!.e} (best validation NDCG ${best!.ndcg.toFixed(4)}; per epoch ${seen.join(', ') || '-'})`;
+  return { masks, note };
+}
 
 export async function compressRecommender(
   gpu: Gpu,
@@ -32,26 +93,11 @@ export async function compressRecommender(
     t.test,
   );
 
-  const { U, V } = await m.readTables();
-  const masks = pruneMasks(U, V, t.split.popularity, m.D, plan);
-  m.writeTables({ U: U.map((x, i) => x * masks.U[i]!), V: V.map((x, i) => x * masks.V[i]!) });
-  await m.setMask(masks);
-  m.setLr(plan.fineTuneLr);
-  // masked fine-tuning, keeping the epoch (0 = none) with the best validation NDCG
-  const t0 = performance.now();
-  let best = { e: 0, ndcg: (await rankModel(gpu, m, t.validUsers, 'valid')).ndcg, tables: await m.readTables() };
-  for (let e = 1; e <= plan.fineTuneEpochs; e++) {
-    await m.trainEpoch();
-    const v = await rankModel(gpu, m, t.validUsers, 'valid');
-    if (v.ndcg > best.ndcg) best = { e, ndcg: v.ndcg, tables: await m.readTables() };
-  }
-  m.writeTables(best.tables);
-  say(
-    `pruned U ${(100 * plan.userSparsity).toFixed(0)}%, V ${(100 * plan.itemSparsity).toFixed(0)}% (rare items < ${plan.rareItems}: whole rows); masked fine-tuning: ${plan.fineTuneEpochs} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s, kept epoch ${best.e} (best validation NDCG ${best.ndcg.toFixed(4)})`,
-  );
+  const { masks, note } = await pruneAndFineTune(gpu, t, plan);
+  say(note);
   const pruned = await exportTables(m, masks);
   add(
-    `pruned ${(100 * plan.userSparsity).toFixed(0)}/${(100 * plan.itemSparsity).toFixed(0)}% + fine-tune`,
+    `${plan.mixedDims ? `mixed ${formatMixedDims(plan.mixedDims)} + ` : ''}pruned ${(100 * plan.userSparsity).toFixed(0)}/${(100 * plan.itemSparsity).toFixed(0)}%${plan.gradual ? ' gradually' : ''} + fine-tune`,
     pruned.tables,
     pruned.bytes.length,
     await rankModel(gpu, m, t.testUsers, 'test'),
@@ -59,9 +105,37 @@ export async function compressRecommender(
 
   const bits = { U: plan.userBits, V: plan.itemBits };
   await shareTables(gpu, m, bits, plan.iterations, masks);
+  if (plan.shareEpochs) say(await retrainShared(gpu, t, plan, masks));
   const shared = await exportTables(m, masks, bits);
-  add(`+ k-means ${bits.U}/${bits.V} bits, huffman`, shared.tables, shared.bytes.length, await rankModel(gpu, m, t.testUsers, 'test'));
+  add(
+    `+ k-means ${bits.U}/${bits.V} bits${plan.shareEpochs ? ` (${plan.shareEpochs} retrain rounds)` : ''}, huffman`,
+    shared.tables,
+    shared.bytes.length,
+    await rankModel(gpu, m, t.testUsers, 'test'),
+  );
   return { rows, bytes: shared.bytes };
+}
+
+/**
+ * After k-means: rounds of one masked epoch (the shared weights move freely) then k-means again
+ * (fresh linear init), keeping the round (0 = the first sharing) with the best validation NDCG — a
+ * cheap stand-in for Deep Compression's centroid fine-tuning that also lets weights change cluster.
+ */
+async function retrainShared(gpu: Gpu, t: RecTrained, plan: RecCompressPlan, masks: { U: Float32Array; V: Float32Array }): Promise<string> {
+  const m = t.model;
+  const bits = { U: plan.userBits, V: plan.itemBits };
+  let best = { r: 0, ndcg: (await rankModel(gpu, m, t.validUsers, 'valid')).ndcg, tables: await m.readTables() };
+  const first = best.ndcg;
+  const rounds: string[] = [];
+  for (let r = 1; r <= plan.shareEpochs!; r++) {
+    await m.trainEpoch();
+    await shareTables(gpu, m, bits, plan.iterations, masks);
+    const v = await rankModel(gpu, m, t.validUsers, 'valid');
+    rounds.push(v.ndcg.toFixed(4));
+    if (v.ndcg > best.ndcg) best = { r, ndcg: v.ndcg, tables: await m.readTables() };
+  }
+  m.writeTables(best.tables);
+  return `shared retraining: ${plan.shareEpochs} rounds (epoch + k-means), kept round ${best.r} (validation NDCG ${best.ndcg.toFixed(4)}, first sharing ${first.toFixed(4)}, rounds ${rounds.join(', ')})`;
 }
 
 /** The Deep-Compression-style table: stage, bytes per table, ratio, test HR/NDCG and its change. */

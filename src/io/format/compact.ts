@@ -7,6 +7,7 @@
 //             sparse: `NAME SHAPE KEPT INDEX VALUES`    e.g. `dense1.weight 784x300 18816 r8h19126:10181 5h30:9259`
 //             SHAPE   dims joined by 'x'
 //             INDEX   `f` full | `m` bitmask | `r{r}p{E}` relative packed | `r{r}h{E}:{bytes}` relative huffman
+//                     (`R…` / `C…` in place of `r…`: the rowprefix / colprefix index, E lengths of r bits)
 //             VALUES  `f` f32 | `{b}p{K}` packed codebook indices | `{b}h{K}:{bytes}` huffman codebook indices
 // The sections follow in the order of "params": per sparse weight index, values, codebook (b ≤ 16);
 // per f32 parameter its values. Each section's length follows from its entry (huffman: the explicit
@@ -80,8 +81,8 @@ export function compactParams(entries: ParamEntry[], huffmanBytes: HuffmanBytes)
           : e.index === 'bitmask'
             ? 'm'
             : e.indexCoding === 'huffman'
-              ? `r${e.indexBits}h${e.indexEntries}:${huffmanBytes(t.index)}`
-              : `r${e.indexBits}p${e.indexEntries}`;
+              ? `${INDEX_LETTER[e.index]}${e.indexBits}h${e.indexEntries}:${huffmanBytes(t.index)}`
+              : `${INDEX_LETTER[e.index]}${e.indexBits}p${e.indexEntries}`;
       const values =
         e.bits === 32 ? 'f' : e.valueCoding === 'huffman' ? `${e.bits}h${e.codebook}:${huffmanBytes(t.values)}` : `${e.bits}p${e.codebook}`;
       return `${head} ${e.kept} ${index} ${values}`;
@@ -96,7 +97,10 @@ export interface ExpandedV3 {
 }
 
 const INT = '(\\d{1,15})';
-const INDEX_RE = new RegExp(`^(?:(f)|(m)|r${INT}(p|h)${INT}(?::${INT})?)$`);
+const INDEX_RE = new RegExp(`^(?:(f)|(m)|([rRC])${INT}(p|h)${INT}(?::${INT})?)$`);
+/** The letter of an entry-coded index: r relative, R rowprefix, C colprefix. */
+const INDEX_LETTER: Record<string, string> = { relative: 'r', rowprefix: 'R', colprefix: 'C' };
+const INDEX_OF_LETTER: Record<string, string> = { r: 'relative', R: 'rowprefix', C: 'colprefix' };
 const VALUES_RE = new RegExp(`^(?:(f)|${INT}(p|h)${INT}(?::${INT})?)$`);
 
 /** Expands the terse metadata of a v3 file whose "data" tensor holds `dataBytes` bytes. */
@@ -134,14 +138,16 @@ export function expandV3(metadata: Record<string, string>, tensorBytes: Map<stri
     }
     if (!/^\d{1,15}$/.test(tok[2]!)) bad(`kept must be an integer, got ${JSON.stringify(tok[2])}`);
     const kept = Number(tok[2]);
-    const ix = INDEX_RE.exec(tok[3]!) ?? bad(`index must be f, m, r{bits}p{entries} or r{bits}h{entries}:{bytes}, got ${JSON.stringify(tok[3])}`);
+    const ix =
+      INDEX_RE.exec(tok[3]!) ??
+      bad(`index must be f, m, r{bits}p{entries} or r{bits}h{entries}:{bytes} (R, C: the prefix indices), got ${JSON.stringify(tok[3])}`);
     const vx = VALUES_RE.exec(tok[4]!) ?? bad(`values must be f, {bits}p{K} or {bits}h{K}:{bytes}, got ${JSON.stringify(tok[4])}`);
     const rel = ix![3] !== undefined;
-    if (rel && (ix![4] === 'h') !== (ix![6] !== undefined)) bad('a huffman index (h) and only it carries :{bytes}');
+    if (rel && (ix![5] === 'h') !== (ix![7] !== undefined)) bad('a huffman index (h) and only it carries :{bytes}');
     const shared = vx![1] === undefined;
     if (shared && (vx![3] === 'h') !== (vx![5] !== undefined)) bad('huffman values (h) and only they carry :{bytes}');
-    const indexBits = rel ? Number(ix![3]) : 0,
-      indexEntries = rel ? Number(ix![5]) : 0,
+    const indexBits = rel ? Number(ix![4]) : 0,
+      indexEntries = rel ? Number(ix![6]) : 0,
       bits = shared ? Number(vx![2]) : 32,
       K = shared ? Number(vx![4]) : 0;
     const e = {
@@ -149,10 +155,10 @@ export function expandV3(metadata: Record<string, string>, tensorBytes: Map<stri
       kind: 'sparse',
       shape,
       kept,
-      index: ix![1] ? 'full' : ix![2] ? 'bitmask' : 'relative',
+      index: ix![1] ? 'full' : ix![2] ? 'bitmask' : INDEX_OF_LETTER[ix![3]!],
       indexBits,
       indexEntries,
-      indexCoding: rel && ix![4] === 'h' ? 'huffman' : 'packed',
+      indexCoding: rel && ix![5] === 'h' ? 'huffman' : 'packed',
       bits,
       codebook: K,
       valueCoding: shared && vx![3] === 'h' ? 'huffman' : 'packed',
@@ -166,7 +172,7 @@ export function expandV3(metadata: Record<string, string>, tensorBytes: Map<stri
         : e.index === 'bitmask'
           ? packedBytes(n, 1)
           : e.indexCoding === 'huffman'
-            ? Number(ix![6])
+            ? Number(ix![7])
             : packedBytes(indexEntries, indexBits),
     );
     take(t.values, !shared ? kept * 4 : e.valueCoding === 'huffman' ? Number(vx![5]) : packedBytes(kept, bits));

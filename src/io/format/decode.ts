@@ -23,6 +23,7 @@ import {
   type SectionCoding,
 } from './layout.js';
 import { decodeBitmask, decodeRelative, decodeRelativeHuffman, unpackBits } from './sparse.js';
+import { positionsFromPrefix, prefixDims } from './prefix.js';
 import { thrower } from '../../gpu/errors.js';
 
 export interface DecodeOptions {
@@ -152,14 +153,17 @@ function readParamEntry(
   }
   const kept = int('kept', 0, n);
   const index = o.index as IndexEncoding;
-  if (index !== 'full' && index !== 'bitmask' && index !== 'relative')
-    fail(`${at} ('${name}'): index must be "full", "bitmask" or "relative", got ${JSON.stringify(o.index)}`);
-  const rel = index === 'relative';
+  const prefix = index === 'rowprefix' || index === 'colprefix';
+  if (index !== 'full' && index !== 'bitmask' && index !== 'relative' && !(prefix && !v1))
+    fail(`${at} ('${name}'): index must be "full", "bitmask", "relative"${v1 ? '' : ', "rowprefix" or "colprefix"'}, got ${JSON.stringify(o.index)}`);
+  const rel = index === 'relative' || prefix;
   const indexBits = rel ? int('indexBits', 1, MAX_INDEX_BITS) : int('indexBits', 0, 0);
-  // every entry advances at least one position: a relative index has at most n entries
-  const indexEntries = rel ? int('indexEntries', kept, n) : int('indexEntries', 0, 0);
+  // every entry advances at least one position: a relative index has at most n entries; a prefix index has one length per row (column)
+  const { R, C } = prefixDims(p!.shape);
+  const L = index === 'rowprefix' ? R : C;
+  const indexEntries = prefix ? int('indexEntries', L, L) : rel ? int('indexEntries', kept, n) : int('indexEntries', 0, 0);
   if (index === 'full' && kept !== n) fail(`${at} ('${name}'): index "full" means all ${n} weights are kept, but kept is ${kept}`);
-  const indexCoding = coding('indexCoding', rel && 2 ** indexBits <= HUFFMAN_MAX_ALPHABET, `a relative index of at most 15-bit entries`);
+  const indexCoding = coding('indexCoding', rel && 2 ** indexBits <= HUFFMAN_MAX_ALPHABET, `a relative or prefix index of at most 15-bit entries`);
   const bits = o.bits === 32 ? 32 : int('bits', 1, 16);
   const codebook = bits === 32 ? int('codebook', 0, 0) : int('codebook', 1, 2 ** bits);
   const valueCoding = coding('valueCoding', bits !== 32, 'a codebook (bits ≤ 16)');
@@ -303,9 +307,19 @@ export function decodeSparse(bytes: Uint8Array, opts: DecodeOptions = {}): Decod
         ? Uint32Array.from({ length: n }, (_, i) => i)
         : entry.index === 'bitmask'
           ? decodeBitmask(ibytes, n, entry.kept, w)
-          : entry.indexCoding === 'huffman'
-            ? decodeRelativeHuffman(ibytes, entry.indexEntries, entry.indexBits, n, entry.kept, `${w} (huffman)`)
-            : decodeRelative(ibytes, entry.indexEntries, entry.indexBits, n, entry.kept, w);
+          : entry.index === 'rowprefix' || entry.index === 'colprefix'
+            ? positionsFromPrefix(
+                entry.indexCoding === 'huffman'
+                  ? huffmanDecode(ibytes, 2 ** entry.indexBits, entry.indexEntries, `${w} (huffman)`)
+                  : unpackBits(ibytes, entry.indexEntries, entry.indexBits, w),
+                entry.shape,
+                entry.index,
+                entry.kept,
+                w,
+              )
+            : entry.indexCoding === 'huffman'
+              ? decodeRelativeHuffman(ibytes, entry.indexEntries, entry.indexBits, n, entry.kept, `${w} (huffman)`)
+              : decodeRelative(ibytes, entry.indexEntries, entry.indexBits, n, entry.kept, w);
     if (entry.bits === 32) {
       params.push({ entry, positions, values: f32From(u8(t.values), `${what}: kept values`, fail) });
       continue;

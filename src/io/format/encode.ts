@@ -24,6 +24,8 @@ export interface EncodeOptions {
   entropyCoding?: boolean;
   /** 3 (default): the compact header, one "data" tensor (compact.ts); 2: one tensor per section, JSON metadata (byte-identical to earlier v2 files). */
   formatVersion?: 2 | 3;
+  /** Also consider the rowprefix / colprefix indices (mixed dimensions, src/rec/mixed.ts) where smaller (default false: other files stay byte-identical). */
+  prefixIndex?: boolean;
 }
 
 export function f32Bytes(values: Float32Array): Uint8Array {
@@ -132,7 +134,7 @@ export function encodeCompressed(input: CompressInput, opts: EncodeOptions = {})
     }
     const positions = keptPositions(p.name, v!, input.masks?.get(p.name), fail);
     const kept = positions.length;
-    const idx = chooseIndex(positions, n, { huffman });
+    const idx = chooseIndex(positions, n, { huffman, prefixShape: opts.prefixIndex ? p.shape : undefined });
     tensors[t.index] = u8(idx.bytes);
     const s = shared[p.layer];
     let bits = 32,

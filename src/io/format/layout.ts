@@ -10,7 +10,7 @@
 //   "params": JSON array, one entry per parameter of the model (every weight and bias once):
 //     prunable weights  { "name": "dense1.weight", "kind": "sparse", "shape": [784, 300],
 //                         "kept": 18816,                  positions kept (mask ≠ 0)
-//                         "index": "full" | "bitmask" | "relative",
+//                         "index": "full" | "bitmask" | "relative" | "rowprefix" | "colprefix",
 //                         "indexBits": r,                 relative only (else 0): bits per entry, 1..16
 //                         "indexEntries": E,              relative only (else 0): entries incl. fillers
 //                         "indexCoding": "packed" | "huffman",   v2 only; huffman only with relative
@@ -33,6 +33,9 @@
 //                                position (gaps larger than 2^r − 1). Stored as
 //                                  packed:  E values of r bits (⌈E·r/8⌉ bytes)
 //                                  huffman: a huffman section of E symbols over the alphabet 2^r
+//                      rowprefix/colprefix (v2/v3): E = R (or C) lengths of r bits, packed or huffman
+//                                as relative entries: row r keeps its first len[r] columns (or column c
+//                                its first len[c] rows) of the weight seen as [shape[0], rest] (prefix.ts)
 //   "<name>.values"    the kept values in position order:
 //                        b = 32:            kept × f32 little-endian
 //                        b ≤ 16, packed:    kept codebook indices of b bits (⌈kept·b/8⌉ bytes)
@@ -70,7 +73,7 @@ export const DEFAULT_MAX_PARAMS = 100_000_000;
 /** Largest relative-index entry width. */
 export const MAX_INDEX_BITS = 16;
 
-export type IndexEncoding = 'full' | 'bitmask' | 'relative';
+export type IndexEncoding = 'full' | 'bitmask' | 'relative' | 'rowprefix' | 'colprefix';
 export type SectionCoding = 'packed' | 'huffman';
 
 export interface SparseParamEntry {
@@ -133,10 +136,10 @@ export function sectionSizes(e: ParamEntry): SectionSize[] {
   else if (e.index === 'bitmask') out.push({ tensor: t.index, what: 'the bitmask index', min: packedBytes(n, 1), max: packedBytes(n, 1) });
   else if (e.indexCoding === 'packed') {
     const b = packedBytes(e.indexEntries, e.indexBits);
-    out.push({ tensor: t.index, what: `the relative index (${e.indexBits}-bit packed)`, min: b, max: b });
+    out.push({ tensor: t.index, what: `the ${e.index} index (${e.indexBits}-bit packed)`, min: b, max: b });
   } else {
     const [min, max] = huffmanRange(e.indexEntries, 2 ** e.indexBits);
-    out.push({ tensor: t.index, what: `the relative index (huffman over ${e.indexBits}-bit entries)`, min, max });
+    out.push({ tensor: t.index, what: `the ${e.index} index (huffman over ${e.indexBits}-bit entries)`, min, max });
   }
   if (e.bits === 32) out.push({ tensor: t.values, what: 'f32 kept values', min: e.kept * 4, max: e.kept * 4 });
   else if (e.valueCoding === 'packed')

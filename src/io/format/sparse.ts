@@ -4,6 +4,7 @@
 import { CompressedModelError } from './errors.js';
 import { histogram, huffmanEncode, huffmanLengths, huffmanSectionBytes, huffmanDecode, HUFFMAN_MAX_ALPHABET } from './huffman.js';
 import { MAX_INDEX_BITS, packedBytes, type IndexEncoding, type SectionCoding } from './layout.js';
+import { prefixBits, prefixLengths, type PrefixIndex } from './prefix.js';
 
 /** `count` values of `width` bits (1..24) packed LSB first into ⌈count·width/8⌉ bytes. */
 export function packBits(values: ArrayLike<number>, width: number, count = values.length): Uint8Array {
@@ -159,8 +160,28 @@ export interface ChosenIndex {
  * The smallest index for `positions` of n: full (all kept), bitmask, or relative with the best r,
  * packed or (when `huffman`) huffman-coded. Ties go to the simpler encoding.
  */
-export function chooseIndex(positions: Uint32Array, n: number, opts: { huffman?: boolean } = {}): ChosenIndex {
+export function chooseIndex(positions: Uint32Array, n: number, opts: { huffman?: boolean; prefixShape?: readonly number[] } = {}): ChosenIndex {
   if (positions.length === n) return { index: 'full', bits: 0, entries: 0, coding: 'packed', bytes: new Uint8Array(0) };
+  const best = chooseClassic(positions, n, opts);
+  return opts.prefixShape ? (choosePrefix(positions, opts.prefixShape, best, opts.huffman) ?? best) : best;
+}
+
+/** A rowprefix or colprefix index (prefix.ts) when the positions form such a pattern and it is smaller than `than`. */
+function choosePrefix(positions: Uint32Array, shape: readonly number[], than: ChosenIndex, huffman?: boolean): ChosenIndex | undefined {
+  let best: ChosenIndex | undefined;
+  for (const kind of ['rowprefix', 'colprefix'] as PrefixIndex[]) {
+    const len = prefixLengths(positions, shape, kind);
+    if (!len) continue;
+    const r = prefixBits(len);
+    const cands: ChosenIndex[] = [{ index: kind, bits: r, entries: len.length, coding: 'packed', bytes: packBits(len, r) }];
+    if (huffman && 2 ** r <= HUFFMAN_MAX_ALPHABET)
+      cands.push({ index: kind, bits: r, entries: len.length, coding: 'huffman', bytes: huffmanEncode(len, 2 ** r) });
+    for (const c of cands) if (c.bytes.length < (best ?? than).bytes.length) best = c;
+  }
+  return best;
+}
+
+function chooseClassic(positions: Uint32Array, n: number, opts: { huffman?: boolean }): ChosenIndex {
   let best = { size: packedBytes(n, 1), r: 0, coding: 'packed' as SectionCoding };
   for (let r = 1; r <= MAX_INDEX_BITS; r++) {
     const size = packedBytes(relativeEntries(positions, r), r);
