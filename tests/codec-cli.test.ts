@@ -16,7 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const text = new Uint8Array(readFileSync(join(import.meta.dirname, 'fixtures/slimz/input.txt')));
 
 function run(args: string[], input?: Uint8Array) {
-  const r = spawnSync(process.execPath, ['--import', NO_WEBGPU, BIN, ...args], { input, cwd: dir, maxBuffer: 1 << 26, timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--import', NO_WEBGPU, BIN, ...args], { input, cwd: dir, maxBuffer: 1 << 26, timeout: 600_000 }); // a primed model (the default) primes once per process: ~10 s of CPU, minutes on a loaded machine
   return { code: r.status, stdout: new Uint8Array(r.stdout), stderr: r.stderr.toString() };
 }
 

@@ -9,11 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { BitEncoder, CmModel, encodeByte } from '../src/codec/cm/index.js';
 import { cloneCm } from '../src/codec/cm/clone.js';
 import { CpuBytePredictor, CpuBytePrime } from '../src/codec/pretrained/cpu.js';
+import { GpuBytePredictor } from '../src/codec/pretrained/gpu.js';
 import { decodeByteMlp, encodeByteMlp } from '../src/codec/pretrained/file.js';
 import { predictorOfFile } from '../src/codec/pretrained/index.js';
 import { isPrimedFile, primeText, readPrimedFile, writePrimedFile } from '../src/codec/pretrained/primed.js';
 import { compressBytes, decompressBytes } from '../src/codec/v5/index.js';
 import { randomByteMlp } from '../src/reference/bytemlp.js';
+import { testGpu } from './helpers.js';
 
 const DIR = join(import.meta.dirname, 'fixtures/slimz');
 const input = new Uint8Array(readFileSync(join(DIR, 'input.txt')));
@@ -56,6 +58,21 @@ describe('priming', () => {
     // the header names the model as for any predictor (20 bytes for a 2,400-byte single record)
     expect(p6.header).toMatchObject({ kind: 'predictor', modelId: ID.slice(0, 16) });
   }, 30_000);
+
+  it('a primed file coded on the GPU path (lavapipe) decodes on the CPU path, and the other way: priming runs on the CPU either way', async () => {
+    const gpu = await testGpu();
+    const small = randomByteMlp(7, 16, 16, 32, { emb: 6, l1: 8, l2: 9, l3: 10 });
+    const prime7 = new CpuBytePrime(prime.subarray(0, 3000), 1000, 16, small);
+    const cpu = new CpuBytePredictor(ID, 'cpu', small, prime7);
+    const gp = GpuBytePredictor.create(gpu, ID, 'gpu', small, prime7);
+    const text = input.subarray(0, 600);
+    const viaGpu = await compressBytes(text, gp);
+    const viaCpu = await compressBytes(text, cpu);
+    expect(Buffer.from(viaGpu.bytes).equals(Buffer.from(viaCpu.bytes))).toBe(true);
+    expect((await decompressBytes(viaGpu.bytes, async () => cpu)).text).toEqual(text);
+    expect((await decompressBytes(viaCpu.bytes, async () => gp)).text).toEqual(text);
+    gp.weights.dispose();
+  }, 60_000);
 
   it('a primed model file: written, recognised, read back, loaded with its prime; damaged ones refused by name', async () => {
     const small = encodeByteMlp(randomByteMlp(3, 16, 16, 32));
