@@ -108,5 +108,5 @@ describe('slimgpu compress / decompress, gzip style (CM alone: no GPU is ever lo
       expect(run(['decompress'], text).stderr).toMatch(/not a \.slimz file/);
       expect(run(['decompress'], new Uint8Array(0)).code).not.toBe(0);
     });
-  });
+  }, 600_000); // four runs of the default (primed) model: ~10 s of CPU of priming each
 });
