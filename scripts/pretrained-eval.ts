@@ -1,89 +1,35 @@
-// Measures the shipped pretrained byte model (issue 22) on held-out text: the CM coder's output with
-// the model's tables mixed in vs CM alone, brotli -11 (Node zlib), xz -9e and zpaq -m5, for pieces of
-// 1, 4, 16, 64 KB and 1 MB; the model alone in bits/byte; the speed of the CPU and GPU paths.
-//   node dist/scripts/pretrained-eval.js [--gpu] [--quick] [--out results/pretrained-eval.json]
-// Coder bytes are the BitEncoder's output for one stream (no container header: add its ≤ 24 bytes).
+// Measures the shipped pretrained models (issue 22) on held-out text, as the codec writes files: for
+// pieces of 1, 4, 16, 64 KB and 1 MB of English (the Jargon File), French and source code, the .slimz
+// file bytes (header included) of the CM alone (`--model none`), of the old default (a model without
+// a prime) and of the new default (a primed model), beside brotli -11 (Node zlib), xz -9e and zpaq -m5;
+// the model alone in bits/byte; the priming's fixed cost; 1 MB encode and decode speed (CPU path).
+//   node dist/scripts/pretrained-eval.js [--quick] [--model FILE] [--old FILE] [--out results/pretrained-eval.json]
+// Every new-default file of the first piece of each row is decoded and compared.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, constants as Z } from 'node:zlib';
-import { BitEncoder, CmModel, encodeByte } from '../src/codec/cm/index.js';
-import { codeBits } from '../src/codec/frequencies.js';
-import { cumFromLogits, ByteMlpCpu, type ByteMlpModel } from '../src/codec/pretrained/bytemlp.js';
-import { CpuBytePredictor } from '../src/codec/pretrained/cpu.js';
-import { GpuBytePredictor } from '../src/codec/pretrained/gpu.js';
-import { decodeByteMlp } from '../src/codec/pretrained/file.js';
+import { predictorOfFile } from '../src/codec/pretrained/index.js';
 import { SHIPPED_MODELS } from '../src/codec/pretrained/registry.js';
-import { createGpu, type Gpu } from '../src/gpu/device.js';
+import type { BytePredictor, BytePrime } from '../src/codec/predictor.js';
+import { compressBytes, decompressBytes } from '../src/codec/v5/index.js';
+import { PREDICTOR_WEIGHT } from '../src/codec/v5/coder.js';
+import { primeCm } from '../src/codec/v5/prime.js';
 
 const args = process.argv.slice(2);
-const useGpu = args.includes('--gpu');
 const quick = args.includes('--quick');
-const outPath = args.includes('--out') ? args[args.indexOf('--out') + 1]! : 'results/pretrained-eval.json';
-const modelPath = args.includes('--model') ? args[args.indexOf('--model') + 1]! : `models/${SHIPPED_MODELS[0]!.file}`;
+const opt = (k: string, d: string) => (args.includes(k) ? args[args.indexOf(k) + 1]! : d);
+const outPath = opt('--out', 'results/pretrained-eval.json');
+const newPath = opt('--model', `models/${SHIPPED_MODELS[0]!.file}`);
+const oldPath = opt('--old', 'models/bytemlp-2.slim.safetensors');
 
-const CHUNK = 2048;
-
-/** Integer logits of every position of data (contexts newest first, 0 before the start), chunk by chunk. */
-async function* logitsOf(m: ByteMlpModel, data: Uint8Array, gpu: Gpu | null, gp: GpuBytePredictor | null): AsyncGenerator<[number, Int32Array]> {
-  const cpu = gpu ? null : new ByteMlpCpu(m);
-  const batch = gp?.batch();
-  const ctx = new Uint8Array(CHUNK * m.ctx);
-  const out = new Int32Array(CHUNK * 256);
-  for (let s = 0; s < data.length; s += CHUNK) {
-    const R = Math.min(CHUNK, data.length - s);
-    for (let r = 0; r < R; r++)
-      for (let p = 0; p < m.ctx; p++) {
-        const t = s + r - 1 - p;
-        ctx[r * m.ctx + p] = t >= 0 ? data[t]! : 0;
-      }
-    if (batch) yield [s, await batch.logits(ctx, R)];
-    else {
-      for (let r = 0; r < R; r++) cpu!.logits(ctx, r * m.ctx, out, r * 256);
-      yield [s, out];
-    }
-  }
-  batch?.dispose();
-}
-
-interface Coded {
-  cm: number;
-  mixed: number;
-  modelBits: number;
-  modelSeconds: number;
-}
-
-async function code(m: ByteMlpModel, data: Uint8Array, gpu: Gpu | null, gp: GpuBytePredictor | null): Promise<Coded> {
-  const cmAlone = new CmModel(1),
-    encA = new BitEncoder();
-  const cmMixed = new CmModel(1),
-    encB = new BitEncoder();
-  const cum = new Uint32Array(257);
-  let modelBits = 0,
-    modelSeconds = 0,
-    t0 = performance.now();
-  for await (const [s, logits] of logitsOf(m, data, gpu, gp)) {
-    modelSeconds += (performance.now() - t0) / 1000;
-    const R = Math.min(CHUNK, data.length - s);
-    for (let r = 0; r < R; r++) {
-      const b = data[s + r]!;
-      cumFromLogits(logits, r * 256, cum);
-      modelBits += codeBits(cum, b);
-      encodeByte(cmMixed, encB, 0, b, cum);
-      encodeByte(cmAlone, encA, 0, b, null);
-    }
-    t0 = performance.now();
-  }
-  return { cm: encA.finish().length, mixed: encB.finish().length, modelBits, modelSeconds };
-}
-
-function others(data: Uint8Array): { brotli: number; xz: number; zpaq: number | null } {
+function others(data: Uint8Array): { brotli: number; xz: number; zpaq: number } {
   const brotli = brotliCompressSync(data, {
     params: { [Z.BROTLI_PARAM_QUALITY]: 11, [Z.BROTLI_PARAM_LGWIN]: 24, [Z.BROTLI_PARAM_SIZE_HINT]: data.length },
   }).length;
   const xz = execFileSync('xz', ['-9e', '-c', '-T1'], { input: data, maxBuffer: 1 << 28 }).length;
-  let zpaq: number | null = null;
+  let zpaq = NaN;
   const dir = mkdtempSync(join(tmpdir(), 'zpaq-'));
   try {
     writeFileSync(join(dir, 'f'), data);
@@ -120,38 +66,96 @@ function sourceText(): Uint8Array {
   return new Uint8Array(Buffer.concat(files.map((f) => readFileSync(f))));
 }
 
-/** Model-only throughput: the CPU path (1 stream), and on the GPU 16 streams per step (decoding) and 2048 positions per call (encoding). */
-async function speeds(m: ByteMlpModel, text: Uint8Array, gp: GpuBytePredictor | null): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  const kbps = (n: number, t0: number) => +(n / 1024 / ((performance.now() - t0) / 1000)).toFixed(2);
-  const steps = async (st: { next(): Promise<Uint32Array[]>; push(b: Int32Array): void }, n: number, T: number) => {
-    const t0 = performance.now();
-    for (let t = 0; t < T; t++) {
-      await st.next();
-      st.push(Int32Array.from({ length: n }, (_, s) => text[s * T + t]!));
-    }
-    return kbps(n * T, t0);
+interface Row {
+  name: string;
+  size: number;
+  count: number;
+  raw: number;
+  brotli: number;
+  xz: number;
+  zpaq: number;
+  none: number;
+  old: number;
+  new: number;
+  modelBits: number;
+  /** Means over the pieces of file/brotli − 1 (new default, old default). */
+  newVsBrotli: number;
+  oldVsBrotli: number;
+  encodeSeconds: number;
+  decodeSeconds: number;
+}
+
+async function measure(name: string, text: Uint8Array, size: number, count: number, oldP: BytePredictor, newP: BytePredictor): Promise<Row> {
+  const r: Row = {
+    name,
+    size,
+    count,
+    raw: 0,
+    brotli: 0,
+    xz: 0,
+    zpaq: 0,
+    none: 0,
+    old: 0,
+    new: 0,
+    modelBits: 0,
+    newVsBrotli: 0,
+    oldVsBrotli: 0,
+    encodeSeconds: 0,
+    decodeSeconds: 0,
   };
-  out.cpu1 = await steps(new CpuBytePredictor('x', 'x', m).open(1), 1, 4096);
-  if (gp) {
-    const st = gp.open(16);
-    await steps(st, 16, 4); // compile, warm
-    out.gpu16streams = await steps(st, 16, 256);
-    st.dispose();
+  let first = true;
+  for (const piece of pieces(text, size, count)) {
+    const o = others(piece);
+    const none = await compressBytes(piece, null);
+    const old = await compressBytes(piece, oldP);
     const t0 = performance.now();
-    for await (const _ of logitsOf(m, text.subarray(0, 65536), gp.gpu, gp)) {
-      /* timing only */
+    const neu = await compressBytes(piece, newP);
+    r.encodeSeconds += (performance.now() - t0) / 1000;
+    if (first) {
+      const t1 = performance.now();
+      const back = await decompressBytes(neu.bytes, async () => newP);
+      r.decodeSeconds = (performance.now() - t1) / 1000;
+      if (!Buffer.from(back.text).equals(Buffer.from(piece))) throw new Error(`${name} ${size}: the new default's file does not decode to the piece`);
+      first = false;
     }
-    out.gpuBatch2048 = kbps(65536, t0);
+    r.raw += piece.length;
+    r.brotli += o.brotli;
+    r.xz += o.xz;
+    r.zpaq += o.zpaq;
+    r.none += none.bytes.length;
+    r.old += old.bytes.length;
+    r.new += neu.bytes.length;
+    r.modelBits += old.modelBits;
+    r.newVsBrotli += (neu.bytes.length / o.brotli - 1) / count;
+    r.oldVsBrotli += (old.bytes.length / o.brotli - 1) / count;
   }
-  return out;
+  return r;
+}
+
+function line(r: Row): string {
+  const pct = (x: number) => `${x > 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+  return (
+    `${r.name} ${r.size / 1024} KB ×${r.count}: raw ${r.raw} brotli ${r.brotli} xz ${r.xz} zpaq ${r.zpaq} none ${r.none} old ${r.old} new ${r.new} ` +
+    `(${((8 * r.new) / r.raw).toFixed(3)} b/B) | new vs brotli ${pct(r.newVsBrotli)} (old ${pct(r.oldVsBrotli)}), new vs none ${pct(r.new / r.none - 1)}, ` +
+    `model alone ${(r.modelBits / r.raw).toFixed(3)} b/B`
+  );
+}
+
+async function primingCost(p: BytePredictor): Promise<number | null> {
+  if (!p.prime) return null;
+  const t0 = performance.now();
+  await primeCm(p.prime as BytePrime, { streams: 1, refine: 6, externalWeight: PREDICTOR_WEIGHT });
+  return (performance.now() - t0) / 1000;
 }
 
 async function main(): Promise<void> {
-  const bytes = new Uint8Array(readFileSync(modelPath));
-  const m = decodeByteMlp(bytes, modelPath);
-  const gpu = useGpu ? await createGpu() : null;
-  const gp = gpu ? GpuBytePredictor.create(gpu, 'eval', modelPath, m) : null;
+  const newBytes = new Uint8Array(readFileSync(newPath));
+  const newP = await predictorOfFile(newBytes, newPath);
+  const oldP = await predictorOfFile(new Uint8Array(readFileSync(oldPath)), oldPath);
+  const primeSeconds = await primingCost(newP);
+  console.log(
+    `new ${newPath} (${newBytes.length} B, id ${newP.id}), old ${oldPath}; priming (once per process): ${primeSeconds?.toFixed(2) ?? '-'} s`,
+  );
   const english = new Uint8Array(readFileSync('runs/corpus/heldout/english-jargon.txt'));
   const french = new Uint8Array(readFileSync('runs/corpus/heldout/french-man.txt'));
   const source = sourceText();
@@ -160,9 +164,8 @@ async function main(): Promise<void> {
     ? [
         ['english', english, K, 4],
         ['english', english, 4 * K, 2],
-        ['english', english, 16 * K, 1],
-        ['french', french, 16 * K, 1],
-        ['source', source, 16 * K, 1],
+        ['french', french, 4 * K, 2],
+        ['source', source, 4 * K, 2],
       ]
     : [
         ['english', english, K, 16],
@@ -175,46 +178,35 @@ async function main(): Promise<void> {
         ['source', source, 4 * K, 4],
         ['source', source, 64 * K, 1],
       ];
-  const rows = [];
+  const rows: Row[] = [];
   for (const [name, text, size, count] of plan) {
-    const agg = { name, size, count, raw: 0, brotli: 0, xz: 0, zpaq: 0, cm: 0, mixed: 0, modelBits: 0, modelSeconds: 0, ratioVsBrotli: 0 };
-    let ratios = 0;
-    for (const piece of pieces(text, size, count)) {
-      const c = await code(m, piece, gpu, gp);
-      const o = others(piece);
-      agg.raw += piece.length;
-      agg.brotli += o.brotli;
-      agg.xz += o.xz;
-      agg.zpaq += o.zpaq ?? NaN;
-      agg.cm += c.cm;
-      agg.mixed += c.mixed;
-      agg.modelBits += c.modelBits;
-      agg.modelSeconds += c.modelSeconds;
-      ratios += c.mixed / o.brotli;
-    }
-    agg.ratioVsBrotli = ratios / count;
-    rows.push(agg);
-    const bpb = (x: number) => ((8 * x) / agg.raw).toFixed(3);
-    console.log(
-      `${name} ${size / K} KB ×${count}: brotli ${agg.brotli} xz ${agg.xz} zpaq ${agg.zpaq} cm ${agg.cm} (${bpb(agg.cm)}) cm+model ${agg.mixed} (${bpb(agg.mixed)}) ` +
-        `model alone ${(agg.modelBits / agg.raw).toFixed(3)} b/B; mean cm+model/brotli ${agg.ratioVsBrotli.toFixed(3)}; vs cm ${(agg.mixed / agg.cm - 1) * 100 > 0 ? '+' : ''}${((agg.mixed / agg.cm - 1) * 100).toFixed(2)}%; ` +
-        `model ${(agg.raw / 1024 / agg.modelSeconds).toFixed(1)} KB/s (${gpu ? 'GPU ' + gpu.info.description : 'CPU'})`,
-    );
+    const r = await measure(name, text, size, count, oldP, newP);
+    rows.push(r);
+    console.log(line(r));
   }
-  const speed = await speeds(m, english, gp);
-  console.log(`speed (model only, KB/s): ${JSON.stringify(speed)}`);
+  const small = rows.filter((r) => r.name === 'english' && r.size <= 64 * K);
+  const mean = (k: 'newVsBrotli' | 'oldVsBrotli') => small.reduce((s, r) => s + r[k], 0) / small.length;
+  const mb = rows.find((r) => r.size === 1024 * K);
+  const speed = mb ? { encodeKBps: +(1024 / mb.encodeSeconds).toFixed(1), decodeKBps: +(1024 / mb.decodeSeconds).toFixed(1) } : null;
+  console.log(
+    `English 1-64 KB, mean of sizes vs brotli -11: new ${(100 * mean('newVsBrotli')).toFixed(2)}%, old ${(100 * mean('oldVsBrotli')).toFixed(2)}%`,
+  );
+  if (speed)
+    console.log(`1 MiB new default (CPU path, priming included in neither): encode ${speed.encodeKBps} KB/s, decode ${speed.decodeKBps} KB/s`);
   const res = {
-    model: modelPath,
-    modelBytes: bytes.length,
-    path: gpu ? `gpu ${gpu.info.device} ${gpu.info.description}` : 'cpu',
+    model: newPath,
+    modelBytes: newBytes.length,
+    id: newP.id,
+    old: oldPath,
+    primeSeconds,
     rows,
+    meanNewVsBrotli: mean('newVsBrotli'),
+    meanOldVsBrotli: mean('oldVsBrotli'),
     speed,
     date: new Date().toISOString(),
   };
   writeFileSync(`${outPath}.tmp`, JSON.stringify(res, null, 1));
   renameSync(`${outPath}.tmp`, outPath);
-  gp?.weights.dispose();
-  gpu?.destroy();
 }
 
 await main();

@@ -16,7 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const text = new Uint8Array(readFileSync(join(import.meta.dirname, 'fixtures/slimz/input.txt')));
 
 function run(args: string[], input?: Uint8Array) {
-  const r = spawnSync(process.execPath, ['--import', NO_WEBGPU, BIN, ...args], { input, cwd: dir, maxBuffer: 1 << 26, timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--import', NO_WEBGPU, BIN, ...args], { input, cwd: dir, maxBuffer: 1 << 26, timeout: 600_000 }); // a primed model (the default) primes once per process: ~10 s of CPU, minutes on a loaded machine
   return { code: r.status, stdout: new Uint8Array(r.stdout), stderr: r.stderr.toString() };
 }
 
@@ -108,5 +108,5 @@ describe('slimgpu compress / decompress, gzip style (CM alone: no GPU is ever lo
       expect(run(['decompress'], text).stderr).toMatch(/not a \.slimz file/);
       expect(run(['decompress'], new Uint8Array(0)).code).not.toBe(0);
     });
-  });
+  }, 600_000); // four runs of the default (primed) model: ~10 s of CPU of priming each
 });

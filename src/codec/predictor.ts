@@ -18,6 +18,23 @@ export interface BytePredictor {
    * path, where streams only cost compression).
    */
   readonly batched?: boolean;
+  /**
+   * The model's built-in dictionary (absent: none). Encoder and decoder run the CM over this text,
+   * with this model's tables, before a file's first byte (v5/prime.ts); it is part of the model
+   * file, so the id names it.
+   */
+  readonly prime?: BytePrime;
+}
+
+/** Text a model primes the coder with (brotli's built-in dictionary, done with the model). */
+export interface BytePrime {
+  readonly text: Uint8Array;
+  /** The first cmOnly bytes run through the CM alone (no tables: 3× faster), the rest with the model's tables. */
+  readonly cmOnly: number;
+  /** log2 of the CM's table size for every file coded with this model, whatever its length (the primed state's). */
+  readonly memoryLog2: number;
+  /** One stream of the model's tables on the CPU path (the same bits as open(1) on any device): priming runs there. */
+  open(): PredictorStreams;
 }
 
 /** n streams of one BytePredictor, advanced together (one batched evaluation per call of next()). */

@@ -1,5 +1,5 @@
 // BytePredictor on the plain-TypeScript integer path (Node and the browser; no GPU).
-import type { BytePredictor, PredictorStreams } from '../predictor.js';
+import type { BytePredictor, BytePrime, PredictorStreams } from '../predictor.js';
 import { ByteMlpCpu, cumFromLogits, type ByteMlpModel } from './bytemlp.js';
 
 /** The contexts of n streams: ctx bytes per stream, newest first, 0 before the start. */
@@ -72,6 +72,8 @@ export class CpuBytePredictor implements BytePredictor {
     readonly id: string,
     readonly name: string,
     model: ByteMlpModel,
+    /** The model's prime (primed model files), or none. */
+    readonly prime?: BytePrime,
   ) {
     this.net = new ByteMlpCpu(model);
   }
@@ -79,5 +81,22 @@ export class CpuBytePredictor implements BytePredictor {
   open(n: number): CpuPredictorStreams {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`open: n must be a positive integer, got ${n}`);
     return new CpuPredictorStreams(this.net, n);
+  }
+}
+
+/** A primed model's prime text with its model's tables on the CPU path (built on first use). */
+export class CpuBytePrime implements BytePrime {
+  private net: ByteMlpCpu | null = null;
+
+  constructor(
+    readonly text: Uint8Array,
+    readonly cmOnly: number,
+    readonly memoryLog2: number,
+    private readonly model: ByteMlpModel,
+  ) {}
+
+  open(): CpuPredictorStreams {
+    this.net ??= new ByteMlpCpu(this.model);
+    return new CpuPredictorStreams(this.net, 1);
   }
 }

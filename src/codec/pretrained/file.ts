@@ -8,6 +8,7 @@ import type { ModelSpec } from '../../nn/model.js';
 import type { SharedLayer, WeightSharing } from '../../compress/sharing.js';
 import { codecFail } from '../errors.js';
 import type { ByteMlpModel } from './bytemlp.js';
+import { isPrimedFile, readPrimedFile } from './primed.js';
 
 const NAME = /^bytemlp-v1 ctx=(\d+) dim=(\d+) hidden=(\d+) sh=(\d+) emb=(\d+) l1=(\d+) l2=(\d+) l3=(\d+)$/;
 
@@ -108,8 +109,9 @@ function ints(v: Float32Array | undefined, what: string): Float32Array {
   return v!;
 }
 
-/** The model in a .slim.safetensors file (a CodecError when it is not a bytemlp file). */
+/** The model in a .slim.safetensors file, or in a primed model file (primed.ts); a CodecError when it is neither. */
 export function decodeByteMlp(bytes: Uint8Array, name = 'model'): ByteMlpModel {
+  if (isPrimedFile(bytes)) bytes = readPrimedFile(bytes, name).model;
   const d = decodeCompressed(bytes, { name });
   const g = NAME.exec(d.spec.name);
   if (!g) codecFail(`${name}: not a bytemlp model (spec '${d.spec.name}')`);

@@ -5,7 +5,7 @@ import type { Gpu } from '../../gpu/device.js';
 import { run } from '../../gpu/dispatch.js';
 import { createTensor, type Tensor } from '../../gpu/tensor.js';
 import { byteMlpForward, ByteMlpWeights } from '../../kernels/bytemlp.js';
-import type { BytePredictor, PredictorStreams } from '../predictor.js';
+import type { BytePredictor, BytePrime, PredictorStreams } from '../predictor.js';
 import { cumFromLogits, type ByteMlpModel } from './bytemlp.js';
 import { Histories } from './cpu.js';
 
@@ -88,10 +88,12 @@ export class GpuBytePredictor implements BytePredictor {
     readonly name: string,
     readonly gpu: Gpu,
     readonly weights: ByteMlpWeights,
+    /** The model's prime (primed model files): run on the CPU path, which gives the same bits. */
+    readonly prime?: BytePrime,
   ) {}
 
-  static create(gpu: Gpu, id: string, name: string, model: ByteMlpModel): GpuBytePredictor {
-    return new GpuBytePredictor(id, name, gpu, ByteMlpWeights.upload(gpu, model));
+  static create(gpu: Gpu, id: string, name: string, model: ByteMlpModel, prime?: BytePrime): GpuBytePredictor {
+    return new GpuBytePredictor(id, name, gpu, ByteMlpWeights.upload(gpu, model), prime);
   }
 
   open(n: number): GpuPredictorStreams {

@@ -4,16 +4,17 @@
 // id (sha256), decoded once and cached, then evaluated on the CPU or on a GPU (same bits).
 import type { Gpu } from '../../gpu/device.js';
 import { codecFail } from '../errors.js';
-import type { BytePredictor } from '../predictor.js';
+import type { BytePredictor, BytePrime } from '../predictor.js';
 import type { ByteMlpModel } from './bytemlp.js';
-import { CpuBytePredictor } from './cpu.js';
+import { CpuBytePredictor, CpuBytePrime } from './cpu.js';
 import { decodeByteMlp } from './file.js';
 import { GpuBytePredictor } from './gpu.js';
+import { isPrimedFile, primeText, readPrimedFile } from './primed.js';
 import { SHIPPED_MODELS } from './registry.js';
 
 export { SHIPPED_MODELS } from './registry.js';
 export type { ShippedModel } from './registry.js';
-export { CpuBytePredictor } from './cpu.js';
+export { CpuBytePredictor, CpuBytePrime } from './cpu.js';
 export { GpuBytePredictor } from './gpu.js';
 
 export interface PredictorOptions {
@@ -28,7 +29,12 @@ export const SHIPPED_MODEL_IDS: readonly string[] = SHIPPED_MODELS.map((m) => m.
 export type ModelSource = (file: string) => Promise<Uint8Array>;
 
 let source: ModelSource | null = null;
-const cache = new Map<string, Promise<ByteMlpModel>>();
+/** A loaded model file: the network, and its prime (one object per id, so primed CM states are shared: v5/prime.ts). */
+interface Loaded {
+  model: ByteMlpModel;
+  prime?: BytePrime;
+}
+const cache = new Map<string, Promise<Loaded>>();
 
 /**
  * The browser's (or any host's) loader hook: where model files come from. The default reads
@@ -68,11 +74,26 @@ export async function modelId(bytes: Uint8Array): Promise<string> {
   return Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-async function loadModel(id: string, file: string): Promise<ByteMlpModel> {
+async function loadModel(id: string, file: string): Promise<Loaded> {
   const bytes = await (source ?? defaultSource)(file);
   const got = await modelId(bytes);
   if (got !== id) codecFail(`the model file ${file} fails its hash: expected id ${id}, the file has ${got} (damaged or replaced)`);
-  return decodeByteMlp(bytes, file);
+  return decodeModelFile(bytes, file);
+}
+
+async function decodeModelFile(bytes: Uint8Array, file: string): Promise<Loaded> {
+  const model = decodeByteMlp(bytes, file);
+  if (!isPrimedFile(bytes)) return { model };
+  const parts = readPrimedFile(bytes, file);
+  const text = await primeText(parts, file);
+  return { model, prime: new CpuBytePrime(text, parts.info.cmOnly, parts.info.memoryLog2, model) };
+}
+
+/** A predictor of model file bytes that need not be shipped (evaluations of a candidate; id = its hash). */
+export async function predictorOfFile(bytes: Uint8Array, name: string, opts: PredictorOptions = {}): Promise<BytePredictor> {
+  const id = await modelId(bytes);
+  const { model, prime } = await decodeModelFile(bytes, name);
+  return opts.gpu ? GpuBytePredictor.create(opts.gpu, id, name, model, prime) : new CpuBytePredictor(id, name, model, prime);
 }
 
 /** The default pretrained model (SHIPPED_MODEL_IDS[0]). */
@@ -92,6 +113,6 @@ export async function loadPredictorById(id: string, opts: PredictorOptions = {})
     cache.set(id, p);
     p.catch(() => cache.delete(id));
   }
-  const model = await p;
-  return opts.gpu ? GpuBytePredictor.create(opts.gpu, id, entry!.file, model) : new CpuBytePredictor(id, entry!.file, model);
+  const { model, prime } = await p;
+  return opts.gpu ? GpuBytePredictor.create(opts.gpu, id, entry!.file, model, prime) : new CpuBytePredictor(id, entry!.file, model, prime);
 }

@@ -8,6 +8,9 @@ export interface ShippedModel {
 }
 
 export const SHIPPED_MODELS: readonly ShippedModel[] = [
+  // session 7: bytemlp-2's network + a prime of 768 KiB of Debian fortunes (a primed model file,
+  // pretrained/primed.ts: the CM runs over the prime before every file; docs/pretrained.md "Priming")
+  { id: '8c2f97c069378dbecb46acfd4ad46f9b', file: 'bytemlp-2-fortunes.slim.safetensors' },
   // session 6: the session-5 model trained 72 more minutes (--init-int, lr 1e-3 cosine, QAT last 15%)
   { id: 'c2e0fcc3c711fb8fefe3587d55ef4141', file: 'bytemlp-2.slim.safetensors' },
   // session 5: 60 minutes from scratch

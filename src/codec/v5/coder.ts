@@ -6,7 +6,8 @@
 import { decodeByte, encodeByte, BitDecoder, BitEncoder, CmModel } from '../cm/index.js';
 import { codeBits } from '../frequencies.js';
 import { codecFail } from '../errors.js';
-import type { BytePredictor, PredictorStreams } from '../predictor.js';
+import type { BytePredictor, BytePrime, PredictorStreams } from '../predictor.js';
+import { primedCm } from './prime.js';
 
 /**
  * The CM mixer's starting weight (16.16) of the predictor's inputs: 0.5, where codec 4 starts every
@@ -35,11 +36,24 @@ export class RecordCoder {
     memoryLog2: number,
     /** The file's codec version: 6 refines with four APMs (CmOptions.refine), 5 with two. */
     version: 5 | 6 = 6,
+    /** The CM to start from (a primed one: RecordCoder.open); default a fresh one. */
+    cm?: CmModel,
   ) {
-    this.cm = new CmModel(streams, { memoryLog2, refine: version, ...(predictor ? { externalWeight: PREDICTOR_WEIGHT } : {}) });
+    this.cm = cm ?? new CmModel(streams, { memoryLog2, refine: version, ...(predictor ? { externalWeight: PREDICTOR_WEIGHT } : {}) });
     this.ps = predictor ? predictor.open(streams) : null;
     if (this.ps && this.ps.n !== streams) codecFail(`the predictor opened ${this.ps.n} streams, ${streams} were asked for`);
     this.push = new Int32Array(streams);
+  }
+
+  /**
+   * The coder of a file: a fresh CM, or — when the predictor has a prime (a primed model file) — a
+   * copy of the CM primed with it, whose table size is the prime's (memoryLog2 is then ignored).
+   */
+  static async open(streams: number, predictor: BytePredictor | null, memoryLog2: number, version: 5 | 6 = 6): Promise<RecordCoder> {
+    if (!predictor?.prime) return new RecordCoder(streams, predictor, memoryLog2, version);
+    const p = predictor as BytePredictor & { prime: BytePrime };
+    const cm = await primedCm(p, { streams, refine: version, externalWeight: PREDICTOR_WEIGHT });
+    return new RecordCoder(streams, predictor, p.prime.memoryLog2, version, cm);
   }
 
   private async tables(): Promise<Uint32Array[] | null> {

@@ -106,7 +106,7 @@ export async function* encodeStream(
   };
   const head = encodeV5Header(header);
   stats.header = header;
-  const coder = new RecordCoder(streams, predictor, memoryFor(single ? first.length : undefined), version);
+  const coder = await RecordCoder.open(streams, predictor, memoryFor(single ? first.length : undefined), version);
   const out = (b: Uint8Array) => {
     stats.outBytes += b.length;
     return b;
@@ -196,7 +196,7 @@ export async function* decodeStream(
   if (!h.records && h.length! > max)
     codecFail(`the header declares a text of ${h.length} bytes, more than maxBytes = ${max}; refused (raise maxBytes if the file is genuine)`);
   const predictor = await predictorFor(h, resolve);
-  const coder = new RecordCoder(h.streams, predictor, memoryFor(h.records ? undefined : h.length), h.version ?? 5);
+  const coder = await RecordCoder.open(h.streams, predictor, memoryFor(h.records ? undefined : h.length), h.version ?? 5);
   const t0 = Date.now();
   try {
     if (!h.records) {
