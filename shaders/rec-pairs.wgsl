@@ -19,6 +19,10 @@
 //   pair_mul (one invocation per (m, c)): out[m, c] = x[m, c]·y[row, c]     (dG ⊙ u: the item side)
 //   pair_score (one invocation per pair): out[m] = Σ_c x[m, c]·y[c] + Σ_j z[m, j]·w[j] + bias[item]
 //           (C = p.C, J = p.J; 0 for a padding pair)
+//   pair_score1 (one invocation per dense pair m = r·N + i; a one-layer tower fused, nothing
+//           materialised): out[m] = Σ_c vg[c]·x[r, c]·y[i, c] + Σ_j vm[j]·relu(z[r, j] + w[i, j]) + bias[i]
+//           with x = Ue, y = V (C = p.C columns), z = P, w = Q (J = p.J columns) — the full ranking of
+//           rec:ncf-D-H without the (R·N, H) hidden layer in memory.
 //   segment_sum (one invocation per (r, c)): out[r, c] (+)= Σ_{m of row r} x[m, c]·(y[item, c] if
 //           p.flags & 1) — the pairs of a row are consecutive (per of them); p.flags & 2: accumulate.
 // Sums run in a fixed order: the same bits on every run.
@@ -39,6 +43,8 @@ struct Params { R: u32, M: u32, N: u32, C: u32, per: u32, base: u32, U: u32, K: 
 @group(0) @binding(10) var<storage, read_write> out: array<f32>;
 @group(0) @binding(11) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(12) var<uniform> seed: vec4<u32>;
+@group(0) @binding(13) var<storage, read> vg: array<f32>;
+@group(0) @binding(14) var<storage, read> vm: array<f32>;
 
 fn hash32(v: u32) -> u32 {
   var h = v;
@@ -196,6 +202,20 @@ fn pair_score(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   var h = 0.0;
   for (var j = 0u; j < p.J; j++) { h += z[m * p.J + j] * w[j]; }
   out[m] = s + h + bias[ri.y];
+}
+
+@compute @workgroup_size(${WG}, 1, 1)
+fn pair_score1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) t: u32) {
+  let m = flat(wid, nwg, t);
+  if (m >= p.M) { return; }
+  let r = m / p.N;
+  let i = m % p.N;
+  var s = 0.0;
+  for (var c = 0u; c < p.C; c++) { s += vg[c] * x[r * p.C + c] * y[i * p.C + c]; }
+  var h = 0.0;
+  for (var j = 0u; j < p.J; j++) { h += vm[j] * max(z[r * p.J + j] + w[i * p.J + j], 0.0); }
+  out[m] = s + h + bias[i];
 }
 
 @compute @workgroup_size(${WG}, 1, 1)

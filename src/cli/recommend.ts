@@ -8,6 +8,8 @@ import { REC_DEFAULTS, trainRecommender, type RecConfig } from '../rec/run.js';
 import { REC_COMPRESS_DEFAULTS, type RecCompressPlan } from '../rec/compress.js';
 import { compressRecommender, formatStages } from '../rec/stages.js';
 import { RATING_DEFAULTS } from '../rec/ratings.js';
+import { isNcfName } from '../rec/ncf-run.js';
+import { recommendNcf } from './recommend-ncf.js';
 
 /** `slimgpu train --task recommend ...` → `slimgpu recommend ...` (other argv unchanged). */
 export function routeRecommend(argv: string[]): string[] {
@@ -39,6 +41,11 @@ function num(name: string, opts: { int?: boolean; min?: number; max?: number } =
   };
 }
 
+function lossName(v: string): 'softmax' | 'bpr' {
+  if (v !== 'softmax' && v !== 'bpr') throw new InvalidArgumentError(`--loss must be 'softmax' or 'bpr', got '${v}'`);
+  return v;
+}
+
 interface RecFlags {
   model: string;
   data: string;
@@ -68,6 +75,8 @@ interface RecFlags {
   fineTuneLr: number;
   out?: string;
   json?: boolean;
+  loss?: 'softmax' | 'bpr';
+  pairs?: number;
 }
 
 async function recommendCommand(f: RecFlags): Promise<void> {
@@ -86,6 +95,8 @@ async function recommendCommand(f: RecFlags): Promise<void> {
     evalUsers,
     ratingEpochs: f.ratingEpochs,
     ratingDim: f.ratingDim,
+    loss: f.loss,
+    pairs: f.pairs,
     dataOptions: {
       minItemUsers: f.minItemUsers,
       minUserItems: f.minUserItems,
@@ -103,6 +114,7 @@ async function recommendCommand(f: RecFlags): Promise<void> {
     fineTuneEpochs: f.fineTuneEpochs,
     fineTuneLr: f.fineTuneLr,
   };
+  if (isNcfName(f.model)) return recommendNcf(cfg, plan, f);
   const say = f.json ? () => {} : (l: string) => console.log(l);
   const gpu = await createGpu();
   try {
@@ -152,9 +164,11 @@ function trainingFlags(c: Command): Command {
     .description('train a recommender (rec:mf-D) on interaction data; also `train --task recommend`')
     .option(
       '--model <name>',
-      'rec:dae-D (users = mean of an item table over their items) or rec:mf-D (a table of users); full-softmax loss',
+      'rec:dae-D (users = mean of an item table over their items), rec:mf-D (a table of users) or rec:ncf-D-H… (NeuMF: GMF + an MLP tower of widths H…, BPR)',
       'rec:dae-64',
     )
+    .option('--loss <name>', 'softmax (rec:mf / rec:dae default: the full multinomial likelihood) or bpr (sampled pairs; rec:ncf: the only one)', lossName)
+    .option('--pairs <n>', '--loss bpr: seeded (positive, negative) pairs per user per step', num('--pairs', { int: true, min: 1, max: 256 }))
     .option('--data <source>', `interaction data: ${REC_DATA_SOURCES.join(', ')}`, 'debian-deps')
     .option('--epochs <n>', 'epochs', num('--epochs', { int: true, min: 1 }), REC_DEFAULTS.epochs)
     .option('--batch <n>', 'users per step (a multiple of 64)', num('--batch', { int: true, min: 64 }), REC_DEFAULTS.batch)

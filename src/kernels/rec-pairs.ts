@@ -6,6 +6,7 @@
 //   recPairGmf:     out (M, C) = rows[row(m)] ⊙ table[item(m)]
 //   recPairMul:     out (M, C) = x (M, C) ⊙ rows[row(m)]
 //   recPairScore:   out (M) = g (M, C)·hg (C) + a (M, J)·hm (J) + bias[item(m)]
+//   recPairScore1:  out (R·N) = the score of every (row, item) of a one-layer tower, fused (ranking)
 //   recSegmentSum:  out (R, C) (+)= Σ over each row's `per` consecutive pairs of x (⊙ table[item])
 // row(m) = m / per and item(m) = pitems[m]; per = 0: dense pairs, row m / N, item m % N.
 import type { Gpu } from '../gpu/device.js';
@@ -45,6 +46,8 @@ interface Binds {
   out?: Bind;
   loss?: Bind;
   seed?: Bind;
+  vg?: Bind;
+  vm?: Bind;
 }
 
 async function record(gpu: Gpu, entry: string, d: Dims, b: Binds, groups: number, tag: string): Promise<Dispatch[]> {
@@ -64,7 +67,7 @@ async function record(gpu: Gpu, entry: string, d: Dims, b: Binds, groups: number
     ['u32', 0],
   ]);
   const label = `recPairs.${entry} ${tag}`;
-  const binds = [u, b.x, b.y, b.z, b.w, b.bias, b.pitems, b.perm, b.rowptr, b.items, b.out, b.loss, b.seed];
+  const binds = [u, b.x, b.y, b.z, b.w, b.bias, b.pitems, b.perm, b.rowptr, b.items, b.out, b.loss, b.seed, b.vg, b.vm];
   return [{ label, pipeline, bindGroup: bindGroup(gpu, pipeline, label, binds), workgroups: grid(gpu, Math.max(1, groups)), owned: [u] }];
 }
 
@@ -298,6 +301,46 @@ export async function recPairScore(gpu: Gpu, s: PairScoreArgs): Promise<Dispatch
   if (s.per > 0 && s.pitems.size < M) fail(op, `pitems must hold M = ${M} items, got ${s.pitems.size}`);
   const b = { x: s.g, y: s.hg, z: s.a, w: s.hm, bias: s.bias, pitems: s.pitems, out: s.out };
   return record(gpu, 'pair_score', { M, N, C, J, per: s.per }, b, groupsOf(M), `${M} C=${C} J=${J} N=${N}`);
+}
+
+export interface PairScore1Args {
+  /** (R, C) users' vectors. */
+  ue: Tensor;
+  /** (N, C) items' vectors. */
+  v: Tensor;
+  /** (R, J) = Ue·W1u + c1. */
+  p: Tensor;
+  /** (N, J) = V·W1v. */
+  q: Tensor;
+  hg: Tensor;
+  hm: Tensor;
+  bias: Tensor;
+  /** (R, N) scores, written. */
+  out: Tensor;
+}
+
+/** One dispatch: the dense scores of rec:ncf-D-H (one hidden layer) without materialising the hidden layer. */
+export async function recPairScore1(gpu: Gpu, a: PairScore1Args): Promise<Dispatch[]> {
+  const op = 'recPairScore1';
+  if (!a || typeof a !== 'object') fail(op, 'args must be an object { ue, v, p, q, hg, hm, bias, out }');
+  checkArgs(op, {
+    ue: { t: a.ue, rank: 2, dtype: 'f32', what: '(R, C)' },
+    v: { t: a.v, rank: 2, dtype: 'f32', what: '(N, C)' },
+    p: { t: a.p, rank: 2, dtype: 'f32', what: '(R, J)' },
+    q: { t: a.q, rank: 2, dtype: 'f32', what: '(N, J)' },
+    hg: { t: a.hg, dtype: 'f32' },
+    hm: { t: a.hm, dtype: 'f32' },
+    bias: { t: a.bias, dtype: 'f32' },
+    out: { t: a.out, rank: 2, dtype: 'f32', what: '(R, N)', out: true },
+  });
+  const [R, C] = a.ue.shape as [number, number];
+  const [N, J] = a.q.shape as [number, number];
+  const same = (x: Tensor, s: number[]) => x.shape[0] === s[0] && x.shape[1] === s[1];
+  if (!same(a.v, [N, C]) || !same(a.p, [R, J]) || !same(a.out, [R, N]))
+    fail(op, `shapes disagree: ue [${a.ue.shape}], v [${a.v.shape}], p [${a.p.shape}], q [${a.q.shape}], out [${a.out.shape}] (want v (N, C), p (R, J), out (R, N))`);
+  if (a.hg.size !== C || a.hm.size !== J || a.bias.size !== N) fail(op, `hg, hm, bias must hold C = ${C}, J = ${J}, N = ${N} values, got ${a.hg.size}, ${a.hm.size}, ${a.bias.size}`);
+  const b = { x: a.ue, y: a.v, z: a.p, w: a.q, bias: a.bias, vg: a.hg, vm: a.hm, out: a.out };
+  return record(gpu, 'pair_score1', { M: R * N, N, C, J }, b, groupsOf(R * N), `${R}x${N} C=${C} J=${J}`);
 }
 
 export interface SegmentSumArgs {

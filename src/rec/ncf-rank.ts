@@ -1,5 +1,6 @@
 // Full-catalogue ranking of rec:ncf on the GPU: per chunk of R users (R·items pairs, sized so each
-// pair tensor stays ≤ 16 MiB), a user is the mean of U over its known items (train, + validation
+// pair tensor stays ≤ 16 MiB; with one hidden layer the score is fused, rec-pairs.pair_score1, and
+// nothing per pair is stored), a user is the mean of U over its known items (train, + validation
 // for the test) → P = Ue·W1u + c1 → a1 = relu(P[row] + Q[item]) over every (user, item) of the chunk
 // (rec-pairs with dense pairs; Q = V·W1v once per run) → the MLP's other layers (matmul + ReLU) →
 // G = Ue[row] ⊙ V[item] → scores (R, items) → rank-topk. Every chunk records into one encoder and
@@ -9,7 +10,7 @@ import { destroyDispatches, encodeDispatches, type Dispatch } from '../gpu/dispa
 import { createTensor, type Tensor } from '../gpu/tensor.js';
 import { matmul } from '../kernels/matmul.js';
 import { rankTopk } from '../kernels/rank-topk.js';
-import { recPairGmf, recPairRelu, recPairScore } from '../kernels/rec-pairs.js';
+import { recPairGmf, recPairRelu, recPairScore, recPairScore1 } from '../kernels/rec-pairs.js';
 import { createSeedBuffer, recMultiHot } from '../kernels/rec-softmax.js';
 import type { RecSplit } from '../data/rec-split.js';
 import { exclusionCsr, scoreLists, TOP_K, type Metrics, type Target } from './eval.js';
@@ -53,7 +54,8 @@ export class NcfRanker {
       D = m.D,
       t = m.tower,
       L = m.hidden.length;
-    const R = ncfChunkRows(nI, Math.max(D, ...m.hidden));
+    const fused = L === 1;
+    const R = fused ? ncfChunkRows(nI, 16) : ncfChunkRows(nI, Math.max(D, ...m.hidden));
     const nChunks = Math.ceil(users.length / R);
     const rows = new Uint32Array(nChunks * R).fill(split.nUsers);
     rows.set(users);
@@ -70,9 +72,9 @@ export class NcfRanker {
       Ue = f32([R, D], 'ncfrank.Ue'),
       P = f32([R, m.hidden[0]!], 'ncfrank.P'),
       Q = f32([nI, m.hidden[0]!], 'ncfrank.Q'),
-      G = f32([R * nI, D], 'ncfrank.G'),
       S = f32([R, nI], 'ncfrank.S');
-    const act = m.hidden.map((h, l) => f32([R * nI, h], `ncfrank.act${l + 1}`));
+    const G = fused ? undefined : f32([R * nI, D], 'ncfrank.G');
+    const act = fused ? [] : m.hidden.map((h, l) => f32([R * nI, h], `ncfrank.act${l + 1}`));
     this.seed = createSeedBuffer(gpu, 'ncfrank.seed');
     this.records.push(...(await matmul(gpu, m.V, t.W1v, Q)));
     for (let c = 0; c < nChunks; c++) {
@@ -81,14 +83,19 @@ export class NcfRanker {
         ...(await recMultiHot(gpu, { perm: tRows, rowptr: tPtr, items: tCols, out: A, seed: this.seed, base })),
         ...(await matmul(gpu, A, m.U, Ue)),
         ...(await matmul(gpu, Ue, t.W1u, P, { bias: t.c1 })),
-        ...(await recPairRelu(gpu, { rows: P, table: Q, pitems: dummy, out: act[0]!, per: 0 })),
       );
+      const rank = await rankTopk(gpu, { scores: S, rows: tRows, rowptr: tPtr, cols: tCols, outIdx: this.outIdx, outVal, k: TOP_K, base });
+      if (fused) {
+        this.records.push(...(await recPairScore1(gpu, { ue: Ue, v: m.V, p: P, q: Q, hg: t.hg, hm: t.hm, bias: m.b, out: S })), ...rank);
+        continue;
+      }
+      this.records.push(...(await recPairRelu(gpu, { rows: P, table: Q, pitems: dummy, out: act[0]!, per: 0 })));
       for (let l = 1; l < L; l++)
         this.records.push(...(await matmul(gpu, act[l - 1]!, t.layers[l - 1]!.W, act[l]!, { bias: t.layers[l - 1]!.c, activation: 'relu' })));
       this.records.push(
-        ...(await recPairGmf(gpu, { rows: Ue, table: m.V, pitems: dummy, out: G, per: 0 })),
-        ...(await recPairScore(gpu, { g: G, hg: t.hg, a: act[L - 1]!, hm: t.hm, bias: m.b, pitems: dummy, out: S, per: 0 })),
-        ...(await rankTopk(gpu, { scores: S, rows: tRows, rowptr: tPtr, cols: tCols, outIdx: this.outIdx, outVal, k: TOP_K, base })),
+        ...(await recPairGmf(gpu, { rows: Ue, table: m.V, pitems: dummy, out: G!, per: 0 })),
+        ...(await recPairScore(gpu, { g: G!, hg: t.hg, a: act[L - 1]!, hm: t.hm, bias: m.b, pitems: dummy, out: S, per: 0 })),
+        ...rank,
       );
     }
   }

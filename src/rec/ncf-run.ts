@@ -33,12 +33,8 @@ export function parseNcfModel(name: string): { dim: number; hidden: number[] } {
   return { dim: dims[0]!, hidden: dims.slice(1) };
 }
 
-export interface NcfConfig extends RecConfig {
-  /** (positive, negative) pairs per user per step (default 8). */
-  pairs?: number;
-  /** Loss: only 'bpr' for rec:ncf. */
-  loss?: string;
-}
+/** RecConfig; `loss` must be 'bpr' (or absent), `pairs` defaults to 8. */
+export type NcfConfig = RecConfig;
 
 export interface NcfTrained {
   log: InteractionLog;
@@ -57,7 +53,7 @@ const fmt = (m: Metrics) => `HR@10 ${m.hr.toFixed(4)}  NDCG@10 ${m.ndcg.toFixed(
 /** Trains rec:ncf per the config, printing progress lines through `say`. */
 export async function trainNcf(gpu: Gpu, cfg: NcfConfig, say: (line: string) => void = () => {}): Promise<NcfTrained> {
   const { dim, hidden } = parseNcfModel(cfg.model);
-  if (cfg.loss !== undefined && cfg.loss !== 'bpr')
+  if (cfg.loss !== undefined && (cfg.loss as string) !== 'bpr')
     throw new RecModelError(
       `slimgpu: rec:ncf trains with --loss bpr only, got '${cfg.loss}' (a full softmax would run the MLP tower over every item at every step)`,
     );

@@ -51,6 +51,9 @@ export interface Tower<T> {
   hm: T;
 }
 
+/** The pair-sampling seed of an epoch (the dropout's is mix32(seed ^ mix32(epoch + 1)), as rec:dae's). */
+export const pairSeedOf = (seed: number, epoch: number): number => mix32(seed ^ mix32(epoch + 0x9e3779b9));
+
 /** Segment names, sizes and 2-D shapes of the arena, in order. */
 export function ncfSegments(nI: number, D: number, hidden: number[]): { name: string; shape: number[] }[] {
   const H1 = hidden[0]!,
@@ -233,7 +236,7 @@ export class NcfModel {
     perm.set(order);
     this.perm.write(perm);
     writeSeed(gpu, this.seeds.drop, mix32(this.opts.seed ^ mix32(this.epoch + 1)));
-    writeSeed(gpu, this.seeds.pairs, mix32(this.opts.seed ^ mix32(this.epoch + 0x9e3779b9)));
+    writeSeed(gpu, this.seeds.pairs, pairSeedOf(this.opts.seed, this.epoch));
     for (let s = 0; s < this.steps; s += this.opts.chunk) {
       const enc = gpu.device.createCommandEncoder({ label: `ncf.epoch${this.epoch}` });
       for (let j = s; j < Math.min(this.steps, s + this.opts.chunk); j++) encodeDispatches(enc, this.records[j]!, `ncf.step${j}`);
@@ -269,6 +272,11 @@ export class NcfModel {
     if (t.V) this.V.write(t.V);
     if (t.b) this.b.write(t.b);
     if (t.rest) new Tensor<'f32'>(this.gpu, this.w.buffer, [t.rest.length], 'f32', this.offsets.W1u * 4, false).write(t.rest);
+  }
+
+  /** The arena's gradient after the last step (tests: with lr 0 a step leaves the weights as they were). */
+  async readGradient(): Promise<Float32Array> {
+    return (await this.grads.g.read()) as Float32Array;
   }
 
   resetOptimizer(): void {

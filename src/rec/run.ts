@@ -6,7 +6,7 @@ import { loadRecData, type RecDataOptions } from '../data/interactions-load.js';
 import type { InteractionLog } from '../data/interactions.js';
 import type { RecSplit } from '../data/rec-split.js';
 import { evalUsers, GpuRanker, popularityLists, scoreLists, type Metrics, type Target } from './eval.js';
-import { MfModel, type RecKind } from './mf.js';
+import { MfModel, type RecKind, type RecLoss } from './mf.js';
 import { fitRatings, ratingLines, ratingSplit, type RatingResult } from './ratings.js';
 
 export interface RecConfig {
@@ -26,6 +26,10 @@ export interface RecConfig {
   ratingEpochs?: number;
   /** Factors of the rating head (default 16). */
   ratingDim?: number;
+  /** Ranking loss: 'softmax' (rec:mf / rec:dae default) or 'bpr' (rec:ncf: the only one). */
+  loss?: RecLoss;
+  /** --loss bpr: (positive, negative) pairs per user per step. */
+  pairs?: number;
 }
 
 export const REC_DEFAULTS = { epochs: 8, batch: 512, lr: 0.01, weightDecay: 0, seed: 0, evalUsers: 5000, userLrScale: 1 } as const;
@@ -100,6 +104,8 @@ export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: str
     seed: cfg.seed,
     userLrScale: cfg.userLrScale,
     kind,
+    loss: cfg.loss,
+    pairs: cfg.pairs,
   });
   await model.build();
   const ranker = await GpuRanker.create(gpu, split, { U: model.U, V: model.V, b: model.b, kind }, vUsers, 'valid');

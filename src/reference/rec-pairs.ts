@@ -158,3 +158,28 @@ export function recSegmentSumCpu(
     }
   return out;
 }
+
+/** The fused one-layer score of every (row, item): Σ hg·ue⊙v + Σ hm·relu(p + q) + bias, (R·N). */
+export function recPairScore1Cpu(
+  ue: ArrayLike<number>,
+  v: ArrayLike<number>,
+  p: ArrayLike<number>,
+  q: ArrayLike<number>,
+  hg: ArrayLike<number>,
+  hm: ArrayLike<number>,
+  bias: ArrayLike<number>,
+  R: number,
+): Float64Array {
+  const C = hg.length,
+    J = hm.length,
+    N = bias.length;
+  const out = new Float64Array(R * N);
+  for (let r = 0; r < R; r++)
+    for (let i = 0; i < N; i++) {
+      let s = bias[i]!;
+      for (let c = 0; c < C; c++) s += hg[c]! * ue[r * C + c]! * v[i * C + c]!;
+      for (let j = 0; j < J; j++) s += hm[j]! * Math.max(p[r * J + j]! + q[i * J + j]!, 0);
+      out[r * N + i] = s;
+    }
+  return out;
+}
