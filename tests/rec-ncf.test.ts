@@ -65,7 +65,12 @@ function lossCpu(w: Float64Array, m: NcfModel, sp: RecSplit, seed: number): numb
         return Math.max(z, 0);
       });
       for (let l = 1; l < hidden.length; l++)
-        a = Array.from({ length: hidden[l]! }, (_, h) => Math.max(a.reduce((s, x, j) => s + x * at(`W${l + 1}`, j * hidden[l]! + h), at(`c${l + 1}`, h)), 0));
+        a = Array.from({ length: hidden[l]! }, (_, h) =>
+          Math.max(
+            a.reduce((s, x, j) => s + x * at(`W${l + 1}`, j * hidden[l]! + h), at(`c${l + 1}`, h)),
+            0,
+          ),
+        );
       let s = at('b', i) + a.reduce((t, x, j) => t + x * at('hm', j), 0);
       for (let d = 0; d < D; d++) s += at('hg', d) * ue[d]! * at('V', i * D + d);
       return s;
@@ -142,7 +147,17 @@ describe('rec:ncf', () => {
   it('rec:mf and rec:dae train with --loss bpr', async () => {
     const gpu = await testGpu();
     await writeFile(join(dir, 'u.data'), clustered(5));
-    const t = await trainRecommender(gpu, { data: `movielens:${dir}`, model: 'rec:dae-16', epochs: 5, batch: 64, lr: 0.02, weightDecay: 0, seed: 2, evalUsers: 200, loss: 'bpr' });
+    const t = await trainRecommender(gpu, {
+      data: `movielens:${dir}`,
+      model: 'rec:dae-16',
+      epochs: 5,
+      batch: 64,
+      lr: 0.02,
+      weightDecay: 0,
+      seed: 2,
+      evalUsers: 200,
+      loss: 'bpr',
+    });
     expect(t.test.ndcg).toBeGreaterThan(2 * t.popularity.test.ndcg);
     expect(t.epochs[t.epochs.length - 1]!.loss).toBeLessThan(Math.log(2)); // BPR starts at log 2
     t.model.dispose();
@@ -153,8 +168,18 @@ describe('rec:ncf', () => {
       expect(() => parseNcfModel(bad), bad).toThrow(/RecModel|unknown recommendation model 'rec:ncf/);
     expect(parseNcfModel('rec:ncf-32-64-32')).toEqual({ dim: 32, hidden: [64, 32] });
     const gpu = await testGpu();
-    await expect(trainNcf(gpu, { data: `movielens:${dir}`, model: 'rec:ncf-8-8', epochs: 1, batch: 64, lr: 0.01, weightDecay: 0, seed: 0, evalUsers: 10, loss: 'softmax' })).rejects.toThrow(
-      /rec:ncf trains with --loss bpr only, got 'softmax'/,
-    );
+    await expect(
+      trainNcf(gpu, {
+        data: `movielens:${dir}`,
+        model: 'rec:ncf-8-8',
+        epochs: 1,
+        batch: 64,
+        lr: 0.01,
+        weightDecay: 0,
+        seed: 0,
+        evalUsers: 10,
+        loss: 'softmax',
+      }),
+    ).rejects.toThrow(/rec:ncf trains with --loss bpr only, got 'softmax'/);
   });
 });

@@ -13,6 +13,7 @@ import {
   recPairRelu,
   recPairSample,
   recPairScore,
+  recPairScore1,
   recSegmentSum,
 } from '../src/kernels/rec-pairs.js';
 import { createSeedBuffer, writeSeed } from '../src/kernels/rec-softmax.js';
@@ -21,6 +22,7 @@ import {
   recBprDenseCpu,
   recPairMulCpu,
   recPairSampleCpu,
+  recPairScore1Cpu,
   recPairScoreCpu,
   recPairTableCpu,
   recSegmentSumCpu,
@@ -50,7 +52,12 @@ async function sampled(gpu: Gpu, R: number, K: number, N: number, U: number, bas
   const perm = Uint32Array.from({ length: base + R }, (_, i) => (i % 7 === 6 ? U + 1 : (i * 5 + seed) % U));
   const sb = createSeedBuffer(gpu, 't.seed');
   writeSeed(gpu, sb, 0x1234567 + seed);
-  const t = { perm: u32(gpu, perm), rowptr: u32(gpu, c.rowptr), items: u32(gpu, c.items), pitems: createTensor(gpu, [2 * R * K], undefined, { dtype: 'u32' }) };
+  const t = {
+    perm: u32(gpu, perm),
+    rowptr: u32(gpu, c.rowptr),
+    items: u32(gpu, c.items),
+    pitems: createTensor(gpu, [2 * R * K], undefined, { dtype: 'u32' }),
+  };
   await run(gpu, await recPairSample(gpu, { ...t, seed: sb, R, K, N, base }));
   return { gpuItems: await t.pitems.read(), c: { ...c, perm }, seed: 0x1234567 + seed, t, sb };
 }
@@ -117,7 +124,14 @@ describe('rec-pairs sampling and BPR', () => {
       const scores = uniform(R * N, N, -2, 2);
       const sb = createSeedBuffer(gpu);
       writeSeed(gpu, sb, 77);
-      const t = { scores: f32(gpu, [R, N], scores), perm: u32(gpu, perm), rowptr: u32(gpu, c.rowptr), items: u32(gpu, c.items), ds: f32(gpu, [R, N]), loss: f32(gpu, [R + 2]) };
+      const t = {
+        scores: f32(gpu, [R, N], scores),
+        perm: u32(gpu, perm),
+        rowptr: u32(gpu, c.rowptr),
+        items: u32(gpu, c.items),
+        ds: f32(gpu, [R, N]),
+        loss: f32(gpu, [R + 2]),
+      };
       await run(gpu, await recBprDense(gpu, { ...t, seed: sb, K, base: 2 }));
       const ref = recBprDenseCpu(scores, R, N, { ...c, perm }, 77, K, 2);
       expectClose(await t.ds.read(), ref.ds, { atol: 1e-6, rtol: 1e-5 }, `ds ${R}x${N}`);
@@ -161,7 +175,16 @@ describe('rec-pairs NCF ops', () => {
       }
       await run(gpu, await recPairMul(gpu, { x: tx, rows: tRows, pitems: tp, out, per, N }));
       expectClose(await out.read(), recPairMulCpu(x, rows, C, M, per, N, pit), { atol: 1e-6, rtol: 1e-5 }, `mul ${tag}`);
-      const args = { g: tx, hg: T(f32(gpu, [C], hg)), a: T(f32(gpu, [M, J], a)), hm: T(f32(gpu, [J], hm)), bias: T(f32(gpu, [N], bias)), pitems: tp, out: sc, per };
+      const args = {
+        g: tx,
+        hg: T(f32(gpu, [C], hg)),
+        a: T(f32(gpu, [M, J], a)),
+        hm: T(f32(gpu, [J], hm)),
+        bias: T(f32(gpu, [N], bias)),
+        pitems: tp,
+        out: sc,
+        per,
+      };
       await run(gpu, await recPairScore(gpu, args));
       expectClose(await sc.read(), recPairScoreCpu(x, hg, a, hm, bias, pit, M, per), { atol: 1e-5, rtol: 1e-5 }, `score ${tag}`);
       if (per > 0) {
@@ -176,17 +199,72 @@ describe('rec-pairs NCF ops', () => {
     }
   });
 
+  it('the fused one-layer score equals the reference on awkward shapes', async () => {
+    const gpu = await testGpu();
+    for (const [R, N, C, J] of [
+      [1, 1, 1, 1],
+      [3, 13, 5, 7],
+      [17, 67, 3, 9],
+    ] as const) {
+      const d = {
+        ue: uniform(R * C, 1),
+        v: uniform(N * C, 2),
+        p: uniform(R * J, 3),
+        q: uniform(N * J, 4),
+        hg: uniform(C, 5),
+        hm: uniform(J, 6),
+        bias: uniform(N, 7),
+      };
+      const t = {
+        ue: f32(gpu, [R, C], d.ue),
+        v: f32(gpu, [N, C], d.v),
+        p: f32(gpu, [R, J], d.p),
+        q: f32(gpu, [N, J], d.q),
+        hg: f32(gpu, [C], d.hg),
+        hm: f32(gpu, [J], d.hm),
+        bias: f32(gpu, [N], d.bias),
+        out: f32(gpu, [R, N]),
+      };
+      await run(gpu, await recPairScore1(gpu, t));
+      expectClose(await t.out.read(), recPairScore1Cpu(d.ue, d.v, d.p, d.q, d.hg, d.hm, d.bias, R), { atol: 1e-5, rtol: 1e-5 }, `score1 ${R}x${N}`);
+      for (const x of Object.values(t)) x.dispose();
+    }
+    const a = f32(gpu, [2, 3]);
+    await expect(
+      recPairScore1(gpu, {
+        ue: a,
+        v: a,
+        p: a,
+        q: f32(gpu, [4, 3]),
+        hg: f32(gpu, [3]),
+        hm: f32(gpu, [3]),
+        bias: f32(gpu, [4]),
+        out: f32(gpu, [2, 4]),
+      }),
+    ).rejects.toThrow(/recPairScore1: shapes disagree/);
+  });
+
   it('refuses bad arguments with named errors', async () => {
     const gpu = await testGpu();
     const a = f32(gpu, [4, 3]),
       b = f32(gpu, [5, 2]),
       p = u32(gpu, new Uint32Array(8));
-    await expect(recPairRelu(gpu, { rows: a, table: b, pitems: p, out: f32(gpu, [8, 3]), per: 2 })).rejects.toThrow(/recPairRelu: table must have 3 columns/);
-    await expect(recPairGmf(gpu, { rows: a, table: f32(gpu, [5, 3]), pitems: p, out: f32(gpu, [9, 3]), per: 2 })).rejects.toThrow(/recPairGmf: 9 pairs need/);
-    await expect(recSegmentSum(gpu, { x: a, out: f32(gpu, [4, 3]), per: 0, pitems: p })).rejects.toThrow(/recSegmentSum: per must be a positive integer/);
-    await expect(recBpr(gpu, { scores: f32(gpu, [6]), pitems: p, ds: f32(gpu, [8]), loss: f32(gpu, [2]), R: 2, K: 2, N: 5 })).rejects.toThrow(/recBpr: scores must hold 2·R·K = 8/);
+    await expect(recPairRelu(gpu, { rows: a, table: b, pitems: p, out: f32(gpu, [8, 3]), per: 2 })).rejects.toThrow(
+      /recPairRelu: table must have 3 columns/,
+    );
+    await expect(recPairGmf(gpu, { rows: a, table: f32(gpu, [5, 3]), pitems: p, out: f32(gpu, [9, 3]), per: 2 })).rejects.toThrow(
+      /recPairGmf: 9 pairs need/,
+    );
+    await expect(recSegmentSum(gpu, { x: a, out: f32(gpu, [4, 3]), per: 0, pitems: p })).rejects.toThrow(
+      /recSegmentSum: per must be a positive integer/,
+    );
+    await expect(recBpr(gpu, { scores: f32(gpu, [6]), pitems: p, ds: f32(gpu, [8]), loss: f32(gpu, [2]), R: 2, K: 2, N: 5 })).rejects.toThrow(
+      /recBpr: scores must hold 2·R·K = 8/,
+    );
     const sb = createSeedBuffer(gpu);
-    await expect(recPairSample(gpu, { perm: p, rowptr: p, items: p, pitems: u32(gpu, new Uint32Array(2)), seed: sb, R: 2, K: 1, N: 5 })).rejects.toThrow(/pitems must hold 2·R·K = 4/);
+    await expect(
+      recPairSample(gpu, { perm: p, rowptr: p, items: p, pitems: u32(gpu, new Uint32Array(2)), seed: sb, R: 2, K: 1, N: 5 }),
+    ).rejects.toThrow(/pitems must hold 2·R·K = 4/);
     sb.destroy();
   });
 });

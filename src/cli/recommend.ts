@@ -167,7 +167,11 @@ function trainingFlags(c: Command): Command {
       'rec:dae-D (users = mean of an item table over their items), rec:mf-D (a table of users) or rec:ncf-D-H… (NeuMF: GMF + an MLP tower of widths H…, BPR)',
       'rec:dae-64',
     )
-    .option('--loss <name>', 'softmax (rec:mf / rec:dae default: the full multinomial likelihood) or bpr (sampled pairs; rec:ncf: the only one)', lossName)
+    .option(
+      '--loss <name>',
+      'softmax (rec:mf / rec:dae default: the full multinomial likelihood) or bpr (sampled pairs; rec:ncf: the only one)',
+      lossName,
+    )
     .option('--pairs <n>', '--loss bpr: seeded (positive, negative) pairs per user per step', num('--pairs', { int: true, min: 1, max: 256 }))
     .option('--data <source>', `interaction data: ${REC_DATA_SOURCES.join(', ')}`, 'debian-deps')
     .option('--epochs <n>', 'epochs', num('--epochs', { int: true, min: 1 }), REC_DEFAULTS.epochs)

@@ -337,8 +337,12 @@ export async function recPairScore1(gpu: Gpu, a: PairScore1Args): Promise<Dispat
   const [N, J] = a.q.shape as [number, number];
   const same = (x: Tensor, s: number[]) => x.shape[0] === s[0] && x.shape[1] === s[1];
   if (!same(a.v, [N, C]) || !same(a.p, [R, J]) || !same(a.out, [R, N]))
-    fail(op, `shapes disagree: ue [${a.ue.shape}], v [${a.v.shape}], p [${a.p.shape}], q [${a.q.shape}], out [${a.out.shape}] (want v (N, C), p (R, J), out (R, N))`);
-  if (a.hg.size !== C || a.hm.size !== J || a.bias.size !== N) fail(op, `hg, hm, bias must hold C = ${C}, J = ${J}, N = ${N} values, got ${a.hg.size}, ${a.hm.size}, ${a.bias.size}`);
+    fail(
+      op,
+      `shapes disagree: ue [${a.ue.shape}], v [${a.v.shape}], p [${a.p.shape}], q [${a.q.shape}], out [${a.out.shape}] (want v (N, C), p (R, J), out (R, N))`,
+    );
+  if (a.hg.size !== C || a.hm.size !== J || a.bias.size !== N)
+    fail(op, `hg, hm, bias must hold C = ${C}, J = ${J}, N = ${N} values, got ${a.hg.size}, ${a.hm.size}, ${a.bias.size}`);
   const b = { x: a.ue, y: a.v, z: a.p, w: a.q, bias: a.bias, vg: a.hg, vm: a.hm, out: a.out };
   return record(gpu, 'pair_score1', { M: R * N, N, C, J }, b, groupsOf(R * N), `${R}x${N} C=${C} J=${J}`);
 }

@@ -224,7 +224,18 @@ export class MfModel {
         ...input,
         ...(await matmul(gpu, Ub, this.V, S, { transposeB: true, bias: this.b })),
         ...(this.pairSeed
-          ? await recBprDense(gpu, { scores: S, perm: this.perm, rowptr, items, ds: dS, loss: this.loss, seed: this.pairSeed, K: this.opts.pairs ?? 8, base, scale: 1 / B })
+          ? await recBprDense(gpu, {
+              scores: S,
+              perm: this.perm,
+              rowptr,
+              items,
+              ds: dS,
+              loss: this.loss,
+              seed: this.pairSeed,
+              K: this.opts.pairs ?? 8,
+              base,
+              scale: 1 / B,
+            })
           : await recSoftmaxXent(gpu, { scores: S, perm: this.perm, rowptr, items, ds: dS, loss: this.loss, base, scale: 1 / B })),
         ...(await colsum(gpu, dS, gr.db)),
         ...(await matmul(gpu, dS, Ub, gr.dV, { transposeA: true })),

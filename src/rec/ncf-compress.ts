@@ -72,7 +72,13 @@ function ncfValues(m: NcfModel, t: { U: Float32Array; V: Float32Array; b: Float3
 }
 
 /** U, V, b and the tower (arena order) from a decoded rec:ncf file. */
-export function ncfFromFile(bytes: Uint8Array): { spec: ModelSpec; U: Float32Array; V: Float32Array; b: Float32Array; tower: Map<string, Float32Array> } {
+export function ncfFromFile(bytes: Uint8Array): {
+  spec: ModelSpec;
+  U: Float32Array;
+  V: Float32Array;
+  b: Float32Array;
+  tower: Map<string, Float32Array>;
+} {
   const d = decodeCompressed(bytes);
   const get = (k: string) => {
     const x = d.values.get(k);
@@ -133,7 +139,9 @@ export async function compressNcf(gpu: Gpu, t: NcfTrained, plan: RecCompressPlan
   const rows: StageRow[] = [];
   const add = (stage: string, tables: TableSize[], bytes: number, test: StageRow['test']) => {
     rows.push({ stage, tables, bytes, ratio: dense / bytes, test });
-    say(`stage ${stage}: ${bytes} bytes (${(dense / bytes).toFixed(1)}× smaller than fp32 dense), test NDCG@10 ${test.ndcg.toFixed(4)} (${(100 * (test.ndcg / t.test.ndcg - 1)).toFixed(1)}%)`);
+    say(
+      `stage ${stage}: ${bytes} bytes (${(dense / bytes).toFixed(1)}× smaller than fp32 dense), test NDCG@10 ${test.ndcg.toFixed(4)} (${(100 * (test.ndcg / t.test.ndcg - 1)).toFixed(1)}%)`,
+    );
   };
   const dt = (table: string, n: number) => ({ table, params: n, kept: n, bits: 32, bytes: 4 * n });
   add('dense fp32', [dt('U (item inputs)', m.nI * m.D), dt('V (items)', m.nI * m.D), dt('b + tower', m.nI + towerN)], dense, t.test);

@@ -66,8 +66,18 @@ export async function trainNcf(gpu: Gpu, cfg: NcfConfig, say: (line: string) => 
     test: scoreLists(split, testUsers, popularityLists(split, testUsers, 'test'), 'test'),
   };
   say(`popularity (valid, ${vUsers.length} users): ${fmt(popularity.valid)}`);
-  const model = new NcfModel(gpu, split, { dim, hidden, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, seed: cfg.seed, pairs: cfg.pairs });
-  say(`model rec:ncf D ${dim}, MLP ${hidden.join('-')}, BPR with ${model.K} (positive, negative) pairs per user per step, ${model.steps} steps of ${model.B} users per epoch`);
+  const model = new NcfModel(gpu, split, {
+    dim,
+    hidden,
+    batch: cfg.batch,
+    lr: cfg.lr,
+    weightDecay: cfg.weightDecay,
+    seed: cfg.seed,
+    pairs: cfg.pairs,
+  });
+  say(
+    `model rec:ncf D ${dim}, MLP ${hidden.join('-')}, BPR with ${model.K} (positive, negative) pairs per user per step, ${model.steps} steps of ${model.B} users per epoch`,
+  );
   await model.build();
   const ranker = await NcfRanker.create(gpu, split, model, vUsers, 'valid');
   const epochs: EpochRow[] = [];
@@ -81,7 +91,9 @@ export async function trainNcf(gpu: Gpu, cfg: NcfConfig, say: (line: string) => 
       const t1 = performance.now();
       const valid = scoreLists(split, vUsers, await ranker.run(), 'valid');
       epochs.push({ epoch: e, loss, valid, seconds });
-      say(`epoch ${String(e).padStart(3)}  loss ${loss.toFixed(4)}  valid ${fmt(valid)}  ${seconds.toFixed(2)} s (+ ranking ${((performance.now() - t1) / 1000).toFixed(2)} s)`);
+      say(
+        `epoch ${String(e).padStart(3)}  loss ${loss.toFixed(4)}  valid ${fmt(valid)}  ${seconds.toFixed(2)} s (+ ranking ${((performance.now() - t1) / 1000).toFixed(2)} s)`,
+      );
       if (best < 0 || valid.ndcg > epochs[best - 1]!.valid.ndcg) {
         best = e;
         bestTables = await model.readTables();

@@ -107,7 +107,8 @@ async function forward(m: NcfModel, c: StepContext, sc: NcfScratch, base: number
     ...(await matmul(gpu, m.V, t.W1v, sc.Q)),
     ...(await recPairRelu(gpu, { rows: sc.P, table: sc.Q, pitems: sc.pitems, out: sc.act[0]!, per })),
   ];
-  for (let l = 1; l < L; l++) out.push(...(await matmul(gpu, sc.act[l - 1]!, t.layers[l - 1]!.W, sc.act[l]!, { bias: t.layers[l - 1]!.c, activation: 'relu' })));
+  for (let l = 1; l < L; l++)
+    out.push(...(await matmul(gpu, sc.act[l - 1]!, t.layers[l - 1]!.W, sc.act[l]!, { bias: t.layers[l - 1]!.c, activation: 'relu' })));
   out.push(
     ...(await recPairGmf(gpu, { rows: sc.Ue, table: m.V, pitems: sc.pitems, out: sc.G, per })),
     ...(await recPairScore(gpu, { g: sc.G, hg: t.hg, a: sc.act[L - 1]!, hm: t.hm, bias: m.b, pitems: sc.pitems, out: sc.s, per })),

@@ -110,12 +110,27 @@ export class NcfModel {
     readonly split: RecSplit,
     opts: NcfOptions,
   ) {
-    this.opts = { dim: 0, hidden: [], batch: 512, pairs: 8, lr: 0.005, weightDecay: 0, seed: 0, initStd: 0.05, chunk: 16, drop: 0.5, ...defined(opts) };
+    this.opts = {
+      dim: 0,
+      hidden: [],
+      batch: 512,
+      pairs: 8,
+      lr: 0.005,
+      weightDecay: 0,
+      seed: 0,
+      initStd: 0.05,
+      chunk: 16,
+      drop: 0.5,
+      ...defined(opts),
+    };
     const o = this.opts;
     if (!Number.isInteger(o.dim) || o.dim < 1) throw new RangeError(`rec:ncf: dim must be a positive integer, got ${o.dim}`);
-    if (!o.hidden.length || o.hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new RangeError(`rec:ncf: hidden sizes must be positive integers, got [${o.hidden}]`);
-    if (!Number.isInteger(o.batch) || o.batch < 64 || o.batch % 64 !== 0) throw new RangeError(`rec:ncf: batch must be a multiple of 64, got ${o.batch}`);
-    if (!Number.isInteger(o.pairs) || o.pairs < 1 || o.pairs > 256) throw new RangeError(`rec:ncf: pairs must be an integer in 1..256, got ${o.pairs}`);
+    if (!o.hidden.length || o.hidden.some((h) => !Number.isInteger(h) || h < 1))
+      throw new RangeError(`rec:ncf: hidden sizes must be positive integers, got [${o.hidden}]`);
+    if (!Number.isInteger(o.batch) || o.batch < 64 || o.batch % 64 !== 0)
+      throw new RangeError(`rec:ncf: batch must be a multiple of 64, got ${o.batch}`);
+    if (!Number.isInteger(o.pairs) || o.pairs < 1 || o.pairs > 256)
+      throw new RangeError(`rec:ncf: pairs must be an integer in 1..256, got ${o.pairs}`);
     this.users = split.nUsers;
     this.nU = this.nI = split.nItems;
     this.D = o.dim;
@@ -202,7 +217,8 @@ export class NcfModel {
     this.disposeRecords();
     const { gpu } = this;
     const o = this.offsets;
-    const seg = (x: Tensor | undefined, from: number, to: number) => (x ? new Tensor<'f32'>(gpu, x.buffer, [to - from], 'f32', from * 4, false) : undefined);
+    const seg = (x: Tensor | undefined, from: number, to: number) =>
+      x ? new Tensor<'f32'>(gpu, x.buffer, [to - from], 'f32', from * 4, false) : undefined;
     const part = (from: number, to: number) => ({
       w: seg(this.w, from, to)!,
       g: seg(this.grads.g, from, to)!,
@@ -216,7 +232,11 @@ export class NcfModel {
       ...(await adamw(gpu, part(0, o.end), this.hyper, { decayEnd: o.b })),
       ...(await advanceStep(gpu, state)),
     ];
-    const built = await ncfStepRecords(this, { perm: this.perm, loss: this.loss, seeds: this.seeds, grad: this.grads.g, state, drop: this.opts.drop }, this.scratch);
+    const built = await ncfStepRecords(
+      this,
+      { perm: this.perm, loss: this.loss, seeds: this.seeds, grad: this.grads.g, state, drop: this.opts.drop },
+      this.scratch,
+    );
     this.scratch = built.scratch;
     this.records = built.steps.map((s, i) => [...s, ...(i === 0 ? update : update.map((d) => ({ ...d, owned: undefined })))]);
   }

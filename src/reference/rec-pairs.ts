@@ -101,7 +101,15 @@ export function recPairTableCpu(
   return out;
 }
 
-export function recPairMulCpu(x: ArrayLike<number>, rows: ArrayLike<number>, C: number, M: number, per: number, N: number, pitems: ArrayLike<number>) {
+export function recPairMulCpu(
+  x: ArrayLike<number>,
+  rows: ArrayLike<number>,
+  C: number,
+  M: number,
+  per: number,
+  N: number,
+  pitems: ArrayLike<number>,
+) {
   const out = new Float64Array(M * C);
   for (let m = 0; m < M; m++) {
     const r = rowItem(m, per, N, pitems)[0];
