@@ -15,7 +15,36 @@ import { embeddingBackward } from '../kernels/embedding.js';
 import { colsum, matmul } from '../kernels/matmul.js';
 import { recBpr, recPairGmf, recPairMul, recPairRelu, recPairSample, recPairScore, recSegmentSum } from '../kernels/rec-pairs.js';
 import { recMultiHot } from '../kernels/rec-softmax.js';
-import type { NcfModel } from './ncf.js';
+import type { Gpu } from '../gpu/device.js';
+import type { RecSplit } from '../data/rec-split.js';
+
+/** The tower's parameters, as views of an arena. */
+export interface Tower<T> {
+  W1u: T;
+  W1v: T;
+  c1: T;
+  /** Layers 2..L: weight (H_{l-1}, H_l) and bias (H_l). */
+  layers: { W: T; c: T }[];
+  hg: T;
+  hm: T;
+}
+
+/** What a step needs of the model (src/rec/ncf.ts's NcfModel). */
+export interface StepModel {
+  gpu: Gpu;
+  split: RecSplit;
+  B: number;
+  K: number;
+  nI: number;
+  D: number;
+  hidden: number[];
+  steps: number;
+  U: Tensor;
+  V: Tensor;
+  b: Tensor;
+  tower: Tower<Tensor>;
+  viewsOf(x: Tensor): { U: Tensor; V: Tensor; b: Tensor; tower: Tower<Tensor> };
+}
 
 export interface NcfScratch {
   rowptr: Tensor;
@@ -50,7 +79,7 @@ export interface StepContext {
   drop: number;
 }
 
-function makeScratch(m: NcfModel, state: Tensor): NcfScratch {
+function makeScratch(m: StepModel, state: Tensor): NcfScratch {
   const { gpu, B, nI, D, hidden, split: sp } = m;
   const M = 2 * B * m.K;
   const owned: Tensor[] = [];
@@ -87,14 +116,14 @@ function makeScratch(m: NcfModel, state: Tensor): NcfScratch {
 }
 
 /** The step records (without the optimizer update) and the scratch they use. */
-export async function ncfStepRecords(m: NcfModel, c: StepContext, old?: NcfScratch): Promise<{ steps: Dispatch[][]; scratch: NcfScratch }> {
+export async function ncfStepRecords(m: StepModel, c: StepContext, old?: NcfScratch): Promise<{ steps: Dispatch[][]; scratch: NcfScratch }> {
   const sc = old ?? makeScratch(m, c.state);
   const steps: Dispatch[][] = [];
   for (let s = 0; s < m.steps; s++) steps.push([...(await forward(m, c, sc, s * m.B)), ...(await backward(m, c, sc))]);
   return { steps, scratch: sc };
 }
 
-async function forward(m: NcfModel, c: StepContext, sc: NcfScratch, base: number): Promise<Dispatch[]> {
+async function forward(m: StepModel, c: StepContext, sc: NcfScratch, base: number): Promise<Dispatch[]> {
   const { gpu, B, K, nI } = m;
   const t = m.tower,
     per = 2 * K,
@@ -117,7 +146,7 @@ async function forward(m: NcfModel, c: StepContext, sc: NcfScratch, base: number
   return out;
 }
 
-async function backward(m: NcfModel, c: StepContext, sc: NcfScratch): Promise<Dispatch[]> {
+async function backward(m: StepModel, c: StepContext, sc: NcfScratch): Promise<Dispatch[]> {
   const { gpu, K, nI, D } = m;
   const t = m.tower,
     g = m.viewsOf(c.grad),

@@ -17,7 +17,9 @@ import { advanceStep } from '../kernels/step.js';
 import { createSeedBuffer, writeSeed } from '../kernels/rec-softmax.js';
 import { Rng, mix32, shuffledIndices } from '../data/random.js';
 import type { RecSplit } from '../data/rec-split.js';
-import { ncfStepRecords, type NcfScratch } from './ncf-step.js';
+import { ncfStepRecords, type NcfScratch, type Tower } from './ncf-step.js';
+
+export type { Tower } from './ncf-step.js';
 
 export interface NcfOptions {
   dim: number;
@@ -39,17 +41,6 @@ const pad64 = (n: number) => Math.ceil(n / 64) * 64;
 
 /** The options without their undefined fields (so they do not override the defaults). */
 const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-
-/** The tower's parameters, as views of an arena. */
-export interface Tower<T> {
-  W1u: T;
-  W1v: T;
-  c1: T;
-  /** Layers 2..L: weight (H_{l-1}, H_l) and bias (H_l). */
-  layers: { W: T; c: T }[];
-  hg: T;
-  hm: T;
-}
 
 /** The pair-sampling seed of an epoch (the dropout's is mix32(seed ^ mix32(epoch + 1)), as rec:dae's). */
 export const pairSeedOf = (seed: number, epoch: number): number => mix32(seed ^ mix32(epoch + 0x9e3779b9));
