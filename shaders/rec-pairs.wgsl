@@ -6,7 +6,8 @@
 //           pitems[2(r·K + k)] = a training item of the user, uniform (integer hash of seed, user, 2k),
 //           pitems[2(r·K + k) + 1] = an item not among the user's training items (up to 8 hashed
 //           tries of (seed, user, 2k + 1, try); the last try is kept if all 8 hit the user's items);
-//           padding rows and users without items: both N.
+//           padding rows and users without items: both N. p.flags & 4 (popular negatives): a try is
+//           the item of a hashed training interaction, items[h % rowptr[U]] (probability ∝ popularity).
 //   bpr (one invocation per row r): with d_k = s[2(rK + k)] − s[2(rK + k) + 1],
 //           loss[base + r] = (1/K)·Σ_k softplus(−d_k),  out[pos] = −scale·σ(−d_k)/K, out[neg] = −out[pos]
 //           (= ∂(scale·Σ_r loss_r)/∂s); padding pairs: 0.
@@ -67,7 +68,8 @@ fn pair_of(u: u32, k: u32, lo: u32, hi: u32) -> vec2<u32> {
   let pos = items[lo + draw(u, 2u * k) % (hi - lo)];
   var neg = 0u;
   for (var t = 0u; t < 8u; t++) {
-    neg = draw(u, (2u * k + 1u) ^ (t << 24u)) % p.N;
+    let h = draw(u, (2u * k + 1u) ^ (t << 24u));
+    if ((p.flags & 4u) != 0u) { neg = items[h % rowptr[p.U]]; } else { neg = h % p.N; }
     if (!has_item(lo, hi, neg)) { break; }
   }
   return vec2<u32>(pos, neg);

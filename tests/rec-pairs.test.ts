@@ -87,6 +87,35 @@ describe('rec-pairs sampling and BPR', () => {
     }
   });
 
+  it('popular negatives: the same pairs as the CPU twin, drawn from the log’s interactions', async () => {
+    const gpu = await testGpu();
+    const R = 9,
+      K = 5,
+      N = 41,
+      U = 8;
+    const c = csr(U, N, 6, 3);
+    const perm = Uint32Array.from({ length: R }, (_, i) => (i * 3) % (U + 1));
+    const sb = createSeedBuffer(gpu, 't.seed');
+    writeSeed(gpu, sb, 99);
+    const t = {
+      perm: u32(gpu, perm),
+      rowptr: u32(gpu, c.rowptr),
+      items: u32(gpu, c.items),
+      pitems: createTensor(gpu, [2 * R * K], undefined, { dtype: 'u32' }),
+    };
+    await run(gpu, await recPairSample(gpu, { ...t, seed: sb, R, K, N, negatives: 'popular' }));
+    const ref = recPairSampleCpu({ ...c, perm }, 99, R, K, N, 0, true);
+    expect(Array.from(await t.pitems.read())).toEqual(Array.from(ref));
+    expect(Array.from(ref)).not.toEqual(Array.from(recPairSampleCpu({ ...c, perm }, 99, R, K, N, 0, false)));
+    const logged = new Set(c.items);
+    for (let m = 1; m < ref.length; m += 2) if (ref[m]! < N) expect(logged.has(ref[m]!)).toBe(true);
+    await expect(recPairSample(gpu, { ...t, seed: sb, R, K, N, negatives: 'bogus' as 'popular' })).rejects.toThrow(
+      /negatives must be 'uniform' or 'popular'/,
+    );
+    for (const x of Object.values(t)) x.dispose();
+    sb.destroy();
+  });
+
   it('BPR: GPU = float64 reference, and ds is the derivative of scale·Σ loss (finite differences)', async () => {
     const gpu = await testGpu();
     const R = 6,

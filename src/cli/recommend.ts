@@ -46,6 +46,11 @@ function lossName(v: string): 'softmax' | 'bpr' {
   return v;
 }
 
+function negativesName(v: string): 'uniform' | 'popular' {
+  if (v !== 'uniform' && v !== 'popular') throw new InvalidArgumentError(`--negatives must be 'uniform' or 'popular', got '${v}'`);
+  return v;
+}
+
 interface RecFlags {
   model: string;
   data: string;
@@ -77,6 +82,7 @@ interface RecFlags {
   json?: boolean;
   loss?: 'softmax' | 'bpr';
   pairs?: number;
+  negatives?: 'uniform' | 'popular';
 }
 
 async function recommendCommand(f: RecFlags): Promise<void> {
@@ -97,6 +103,7 @@ async function recommendCommand(f: RecFlags): Promise<void> {
     ratingDim: f.ratingDim,
     loss: f.loss,
     pairs: f.pairs,
+    negatives: f.negatives,
     dataOptions: {
       minItemUsers: f.minItemUsers,
       minUserItems: f.minUserItems,
@@ -173,6 +180,11 @@ function trainingFlags(c: Command): Command {
       lossName,
     )
     .option('--pairs <n>', '--loss bpr: seeded (positive, negative) pairs per user per step', num('--pairs', { int: true, min: 1, max: 256 }))
+    .option(
+      '--negatives <kind>',
+      "--loss bpr: 'uniform' over the items (default) or 'popular' (drawn from the training log: ∝ popularity)",
+      negativesName,
+    )
     .option('--data <source>', `interaction data: ${REC_DATA_SOURCES.join(', ')}`, 'debian-deps')
     .option('--epochs <n>', 'epochs', num('--epochs', { int: true, min: 1 }), REC_DEFAULTS.epochs)
     .option('--batch <n>', 'users per step (a multiple of 64)', num('--batch', { int: true, min: 64 }), REC_DEFAULTS.batch)

@@ -97,6 +97,15 @@ export interface PairSampleArgs {
   /** Items. */
   N: number;
   base?: number;
+  /** 'uniform' (default) or 'popular': negatives drawn from the log's interactions (∝ popularity). */
+  negatives?: Negatives;
+}
+
+export type Negatives = 'uniform' | 'popular';
+
+function negativesFlag(op: string, n: Negatives | undefined): number {
+  if (n !== undefined && n !== 'uniform' && n !== 'popular') fail(op, `negatives must be 'uniform' or 'popular', got '${n as string}'`);
+  return n === 'popular' ? 4 : 0;
 }
 
 /** One dispatch: K (positive, negative) pairs per row (see the shader). */
@@ -119,7 +128,7 @@ export async function recPairSample(gpu: Gpu, a: PairSampleArgs): Promise<Dispat
   checkBase(op, base, a.perm, a.R, a.rowptr);
   if (a.pitems.size < 2 * a.R * a.K) fail(op, `pitems must hold 2·R·K = ${2 * a.R * a.K} items, got ${a.pitems.size}`);
   checkSeed(op, a.seed);
-  const d = { R: a.R, K: a.K, N: a.N, base, U: a.rowptr.size - 1 };
+  const d = { R: a.R, K: a.K, N: a.N, base, U: a.rowptr.size - 1, flags: negativesFlag(op, a.negatives) };
   const b = { perm: a.perm, rowptr: a.rowptr, items: a.items, pitems: a.pitems, seed: a.seed };
   return record(gpu, 'sample', d, b, groupsOf(a.R * a.K), `${a.R}x${a.K} N=${a.N} base=${base}`);
 }
@@ -177,6 +186,7 @@ export interface BprDenseArgs {
   K: number;
   base?: number;
   scale?: number;
+  negatives?: Negatives;
 }
 
 /** One dispatch: BPR over a dense score matrix (rec:mf / rec:dae with --loss bpr). */
@@ -199,7 +209,7 @@ export async function recBprDense(gpu: Gpu, a: BprDenseArgs): Promise<Dispatch[]
   checkBase(op, base, a.perm, R, a.rowptr);
   if (a.loss.size < base + R) fail(op, `loss must hold base + R = ${base + R} values, got ${a.loss.size}`);
   checkSeed(op, a.seed);
-  const d = { R, N, K: a.K, base, scale, U: a.rowptr.size - 1 };
+  const d = { R, N, K: a.K, base, scale, U: a.rowptr.size - 1, flags: negativesFlag(op, a.negatives) };
   const b = { x: a.scores, perm: a.perm, rowptr: a.rowptr, items: a.items, out: a.ds, loss: a.loss, seed: a.seed };
   return record(gpu, 'bpr_dense', d, b, R, `${R}x${N} K=${a.K} base=${base}`);
 }

@@ -23,7 +23,7 @@ import { adamw, adamwBiasCorrection, createAdamWHyper, writeAdamWHyper } from '.
 import { colsum, matmul } from '../kernels/matmul.js';
 import { createSeedBuffer, recGatherRows, recMultiHot, recScatterRows, recSoftmaxXent, writeSeed } from '../kernels/rec-softmax.js';
 import { advanceStep } from '../kernels/step.js';
-import { recBprDense } from '../kernels/rec-pairs.js';
+import { recBprDense, type Negatives } from '../kernels/rec-pairs.js';
 import { Rng, mix32, shuffledIndices } from '../data/random.js';
 import type { RecSplit } from '../data/rec-split.js';
 
@@ -50,6 +50,8 @@ export interface MfOptions {
   loss?: RecLoss;
   /** --loss bpr: pairs per user per step (default 8). */
   pairs?: number;
+  /** --loss bpr: 'uniform' (default) or 'popular' negatives. */
+  negatives?: Negatives;
 }
 
 export type RecLoss = 'softmax' | 'bpr';
@@ -104,6 +106,7 @@ export class MfModel {
       drop: 0.5,
       loss: 'softmax',
       pairs: 8,
+      negatives: 'uniform',
       ...opts,
     };
     const o = this.opts;
@@ -233,6 +236,7 @@ export class MfModel {
               loss: this.loss,
               seed: this.pairSeed,
               K: this.opts.pairs ?? 8,
+              negatives: this.opts.negatives,
               base,
               scale: 1 / B,
             })

@@ -74,9 +74,10 @@ export async function trainNcf(gpu: Gpu, cfg: NcfConfig, say: (line: string) => 
     weightDecay: cfg.weightDecay,
     seed: cfg.seed,
     pairs: cfg.pairs,
+    negatives: cfg.negatives,
   });
   say(
-    `model rec:ncf D ${dim}, MLP ${hidden.join('-')}, BPR with ${model.K} (positive, negative) pairs per user per step, ${model.steps} steps of ${model.B} users per epoch`,
+    `model rec:ncf D ${dim}, MLP ${hidden.join('-')}, BPR with ${model.K} (positive, ${cfg.negatives ?? 'uniform'} negative) pairs per user per step, ${model.steps} steps of ${model.B} users per epoch`,
   );
   await model.build();
   const ranker = await NcfRanker.create(gpu, split, model, vUsers, 'valid');

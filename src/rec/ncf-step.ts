@@ -13,7 +13,7 @@ import { createTensor, Tensor } from '../gpu/tensor.js';
 import { reluBackward } from '../kernels/elementwise.js';
 import { embeddingBackward } from '../kernels/embedding.js';
 import { colsum, matmul } from '../kernels/matmul.js';
-import { recBpr, recPairGmf, recPairMul, recPairRelu, recPairSample, recPairScore, recSegmentSum } from '../kernels/rec-pairs.js';
+import { type Negatives, recBpr, recPairGmf, recPairMul, recPairRelu, recPairSample, recPairScore, recSegmentSum } from '../kernels/rec-pairs.js';
 import { recMultiHot } from '../kernels/rec-softmax.js';
 import type { Gpu } from '../gpu/device.js';
 import type { RecSplit } from '../data/rec-split.js';
@@ -77,6 +77,7 @@ export interface StepContext {
   grad: Tensor;
   state: Tensor;
   drop: number;
+  negatives: Negatives;
 }
 
 function makeScratch(m: StepModel, state: Tensor): NcfScratch {
@@ -131,7 +132,18 @@ async function forward(m: StepModel, c: StepContext, sc: NcfScratch, base: numbe
   const out: Dispatch[] = [
     ...(await recMultiHot(gpu, { perm: c.perm, rowptr: sc.rowptr, items: sc.items, out: sc.A, seed: c.seeds.drop, base, drop: c.drop })),
     ...(await matmul(gpu, sc.A, m.U, sc.Ue)),
-    ...(await recPairSample(gpu, { perm: c.perm, rowptr: sc.rowptr, items: sc.items, pitems: sc.pitems, seed: c.seeds.pairs, R: B, K, N: nI, base })),
+    ...(await recPairSample(gpu, {
+      perm: c.perm,
+      rowptr: sc.rowptr,
+      items: sc.items,
+      pitems: sc.pitems,
+      seed: c.seeds.pairs,
+      R: B,
+      K,
+      N: nI,
+      base,
+      negatives: c.negatives,
+    })),
     ...(await matmul(gpu, sc.Ue, t.W1u, sc.P, { bias: t.c1 })),
     ...(await matmul(gpu, m.V, t.W1v, sc.Q)),
     ...(await recPairRelu(gpu, { rows: sc.P, table: sc.Q, pitems: sc.pitems, out: sc.act[0]!, per })),

@@ -17,6 +17,7 @@ import { advanceStep } from '../kernels/step.js';
 import { createSeedBuffer, writeSeed } from '../kernels/rec-softmax.js';
 import { Rng, mix32, shuffledIndices } from '../data/random.js';
 import type { RecSplit } from '../data/rec-split.js';
+import type { Negatives } from '../kernels/rec-pairs.js';
 import { ncfStepRecords, type NcfScratch, type Tower } from './ncf-step.js';
 
 export type { Tower } from './ncf-step.js';
@@ -35,6 +36,8 @@ export interface NcfOptions {
   chunk?: number;
   /** Fraction of a user's items dropped from its input per epoch. */
   drop?: number;
+  /** BPR negatives: 'uniform' over the items (default) or 'popular' (∝ training count). */
+  negatives?: Negatives;
 }
 
 const pad64 = (n: number) => Math.ceil(n / 64) * 64;
@@ -112,6 +115,7 @@ export class NcfModel {
       initStd: 0.05,
       chunk: 16,
       drop: 0.5,
+      negatives: 'uniform',
       ...defined(opts),
     };
     const o = this.opts;
@@ -225,7 +229,7 @@ export class NcfModel {
     ];
     const built = await ncfStepRecords(
       this,
-      { perm: this.perm, loss: this.loss, seeds: this.seeds, grad: this.grads.g, state, drop: this.opts.drop },
+      { perm: this.perm, loss: this.loss, seeds: this.seeds, grad: this.grads.g, state, drop: this.opts.drop, negatives: this.opts.negatives },
       this.scratch,
     );
     this.scratch = built.scratch;

@@ -7,6 +7,7 @@ import type { InteractionLog } from '../data/interactions.js';
 import type { RecSplit } from '../data/rec-split.js';
 import { evalUsers, GpuRanker, popularityLists, scoreLists, type Metrics, type Target } from './eval.js';
 import { MfModel, type RecKind, type RecLoss } from './mf.js';
+import type { Negatives } from '../kernels/rec-pairs.js';
 import { fitRatings, ratingLines, ratingSplit, type RatingResult } from './ratings.js';
 
 export interface RecConfig {
@@ -30,6 +31,8 @@ export interface RecConfig {
   loss?: RecLoss;
   /** --loss bpr: (positive, negative) pairs per user per step. */
   pairs?: number;
+  /** --loss bpr: 'uniform' or 'popular' negatives. */
+  negatives?: Negatives;
 }
 
 export const REC_DEFAULTS = { epochs: 8, batch: 512, lr: 0.01, weightDecay: 0, seed: 0, evalUsers: 5000, userLrScale: 1 } as const;
@@ -106,6 +109,7 @@ export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: str
     kind,
     loss: cfg.loss,
     pairs: cfg.pairs,
+    negatives: cfg.negatives,
   });
   await model.build();
   const ranker = await GpuRanker.create(gpu, split, { U: model.U, V: model.V, b: model.b, kind }, vUsers, 'valid');

@@ -10,12 +10,23 @@ export function hash32(v: number): number {
 
 const draw = (seed: number, u: number, j: number) => hash32((hash32((seed ^ hash32(u)) >>> 0) ^ j) >>> 0);
 
-/** The k-th (positive, negative) pair of user u whose training items are items[lo .. hi). */
-export function pairOf(seed: number, u: number, k: number, lo: number, hi: number, items: ArrayLike<number>, N: number): [number, number] {
+/** The k-th (positive, negative) pair of user u whose training items are items[lo .. hi); popularOf (the
+ *  log's interaction count): negatives drawn from the log's interactions (∝ popularity), not uniformly. */
+export function pairOf(
+  seed: number,
+  u: number,
+  k: number,
+  lo: number,
+  hi: number,
+  items: ArrayLike<number>,
+  N: number,
+  popularOf?: number,
+): [number, number] {
   const pos = items[lo + (draw(seed, u, 2 * k) % (hi - lo))]!;
   let neg = 0;
   for (let t = 0; t < 8; t++) {
-    neg = draw(seed, u, ((2 * k + 1) ^ (t << 24)) >>> 0) % N;
+    const h = draw(seed, u, ((2 * k + 1) ^ (t << 24)) >>> 0);
+    neg = popularOf === undefined ? h % N : items[h % popularOf]!;
     let has = false;
     for (let j = lo; j < hi; j++) if (items[j] === neg) has = true;
     if (!has) break;
@@ -29,14 +40,14 @@ export interface UserCsr {
   items: ArrayLike<number>;
 }
 
-export function recPairSampleCpu(c: UserCsr, seed: number, R: number, K: number, N: number, base = 0): Uint32Array {
+export function recPairSampleCpu(c: UserCsr, seed: number, R: number, K: number, N: number, base = 0, popular = false): Uint32Array {
   const U = c.rowptr.length - 1;
   const out = new Uint32Array(2 * R * K).fill(N);
   for (let r = 0; r < R; r++) {
     const u = c.perm[base + r]!;
     if (u >= U || c.rowptr[u + 1]! <= c.rowptr[u]!) continue;
     for (let k = 0; k < K; k++) {
-      const [p, n] = pairOf(seed, u, k, c.rowptr[u]!, c.rowptr[u + 1]!, c.items, N);
+      const [p, n] = pairOf(seed, u, k, c.rowptr[u]!, c.rowptr[u + 1]!, c.items, N, popular ? c.rowptr[U]! : undefined);
       out[2 * (r * K + k)] = p;
       out[2 * (r * K + k) + 1] = n;
     }
@@ -64,8 +75,18 @@ export function recBprCpu(s: ArrayLike<number>, pitems: ArrayLike<number>, R: nu
 }
 
 /** BPR over a dense (R, N) score matrix, the pairs sampled as recPairSampleCpu does. */
-export function recBprDenseCpu(s: ArrayLike<number>, R: number, N: number, c: UserCsr, seed: number, K: number, base = 0, scale = 1 / R) {
-  const pitems = recPairSampleCpu(c, seed, R, K, N, base);
+export function recBprDenseCpu(
+  s: ArrayLike<number>,
+  R: number,
+  N: number,
+  c: UserCsr,
+  seed: number,
+  K: number,
+  base = 0,
+  scale = 1 / R,
+  popular = false,
+) {
+  const pitems = recPairSampleCpu(c, seed, R, K, N, base, popular);
   const ds = new Float64Array(R * N),
     loss = new Float64Array(R);
   const ps = Float64Array.from(pitems, (i, m) => (i < N ? s[Math.floor(m / (2 * K)) * N + i]! : 0));
