@@ -1,4 +1,5 @@
-// rec:mf-D — matrix factorisation trained on the GPU with the multinomial (full-softmax) loss:
+// rec:mf-D — matrix factorisation trained on the GPU with the multinomial (full-softmax) loss (or, with
+// loss: 'bpr', BPR over seeded sampled pairs: rec-pairs.bpr_dense, the same dense score matrix):
 //   score(u, i) = U[u]·V[i] + b[i];
 // rec:dae-D — the same with U a second item table and a user the mean of U over the user's items
 //   (a linear denoising autoencoder, Mult-DAE without the nonlinearity: half of each user's items
@@ -226,21 +227,7 @@ export class MfModel {
       this.records.push([
         ...input,
         ...(await matmul(gpu, Ub, this.V, S, { transposeB: true, bias: this.b })),
-        ...(this.pairSeed
-          ? await recBprDense(gpu, {
-              scores: S,
-              perm: this.perm,
-              rowptr,
-              items,
-              ds: dS,
-              loss: this.loss,
-              seed: this.pairSeed,
-              K: this.opts.pairs ?? 8,
-              negatives: this.opts.negatives,
-              base,
-              scale: 1 / B,
-            })
-          : await recSoftmaxXent(gpu, { scores: S, perm: this.perm, rowptr, items, ds: dS, loss: this.loss, base, scale: 1 / B })),
+        ...(await this.lossRecord(S, dS, rowptr, items, base)),
         ...(await colsum(gpu, dS, gr.db)),
         ...(await matmul(gpu, dS, Ub, gr.dV, { transposeA: true })),
         ...(await matmul(gpu, dS, this.V, dUb)),
@@ -249,6 +236,13 @@ export class MfModel {
         ...clear,
       ]);
     }
+  }
+
+  /** The loss dispatch of one step: the full softmax, or BPR over sampled pairs (--loss bpr). */
+  private async lossRecord(S: Tensor, dS: Tensor, rowptr: Tensor, items: Tensor, base: number): Promise<Dispatch[]> {
+    const a = { scores: S, perm: this.perm, rowptr, items, ds: dS, loss: this.loss, base, scale: 1 / this.B };
+    if (!this.pairSeed) return recSoftmaxXent(this.gpu, a);
+    return recBprDense(this.gpu, { ...a, seed: this.pairSeed, K: this.opts.pairs ?? 8, negatives: this.opts.negatives });
   }
 
   private scratch?: { rowptr: Tensor; items: Tensor; Ub: Tensor; S: Tensor; dS: Tensor; dUb: Tensor; state: Tensor; A?: Tensor };
