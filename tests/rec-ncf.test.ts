@@ -17,6 +17,9 @@ import { compressNcf, ncfFromFile } from '../src/rec/ncf-compress.js';
 import { parseNcfModel, trainNcf } from '../src/rec/ncf-run.js';
 import { trainRecommender } from '../src/rec/run.js';
 import { recPairSampleCpu } from '../src/reference/rec-pairs.js';
+import { rankTopkCpu } from '../src/reference/rank-topk.js';
+import { evalUsers, exclusionCsr } from '../src/rec/eval.js';
+import { NcfRanker } from '../src/rec/ncf-rank.js';
 import { rng, testGpu } from './helpers.js';
 
 let dir: string;
@@ -45,38 +48,39 @@ function clustered(seed: number, users = 600): string {
   return lines.join('\n') + '\n';
 }
 
+/** The float64 NCF score of item i for a user whose known items are `known` (the arena `w`). */
+function scoreCpu(w: Float64Array, m: NcfModel, known: ArrayLike<number>, i: number): number {
+  const { D, hidden } = m;
+  const at = (name: string, j: number) => w[m.offsets[name]! + j]!;
+  const ue = new Float64Array(D);
+  for (let j = 0; j < known.length; j++) for (let d = 0; d < D; d++) ue[d] += at('U', known[j]! * D + d) / known.length;
+  let a = Array.from({ length: hidden[0]! }, (_, h) => {
+    let z = at('c1', h);
+    for (let d = 0; d < D; d++) z += ue[d]! * at('W1u', d * hidden[0]! + h) + at('V', i * D + d) * at('W1v', d * hidden[0]! + h);
+    return Math.max(z, 0);
+  });
+  for (let l = 1; l < hidden.length; l++)
+    a = Array.from({ length: hidden[l]! }, (_, h) =>
+      Math.max(
+        a.reduce((s, x, j) => s + x * at(`W${l + 1}`, j * hidden[l]! + h), at(`c${l + 1}`, h)),
+        0,
+      ),
+    );
+  let s = at('b', i) + a.reduce((t, x, j) => t + x * at('hm', j), 0);
+  for (let d = 0; d < D; d++) s += at('hg', d) * ue[d]! * at('V', i * D + d);
+  return s;
+}
+
 /** The float64 BPR objective of one step (all users in one batch of B rows, no dropout) of the arena `w`. */
 function lossCpu(w: Float64Array, m: NcfModel, sp: RecSplit, seed: number): number {
-  const { nI: N, D, hidden, K, B } = m;
-  const o = m.offsets;
-  const at = (name: string, i: number) => w[o[name]! + i]!;
+  const { nI: N, K, B } = m;
   let total = 0;
   for (let u = 0; u < sp.nUsers; u++) {
-    const lo = sp.trainPtr[u]!,
-      hi = sp.trainPtr[u + 1]!;
-    if (hi <= lo) continue;
-    const ue = new Float64Array(D);
-    for (let j = lo; j < hi; j++) for (let d = 0; d < D; d++) ue[d] += at('U', sp.trainItems[j]! * D + d) / (hi - lo);
+    const known = sp.trainItems.subarray(sp.trainPtr[u]!, sp.trainPtr[u + 1]!);
+    if (known.length === 0) continue;
     const pit = recPairSampleCpu({ perm: [u], rowptr: sp.trainPtr, items: sp.trainItems }, pairSeedOf(seed, 0), 1, K, N);
-    const score = (i: number) => {
-      let a = Array.from({ length: hidden[0]! }, (_, h) => {
-        let z = at('c1', h);
-        for (let d = 0; d < D; d++) z += ue[d]! * at('W1u', d * hidden[0]! + h) + at('V', i * D + d) * at('W1v', d * hidden[0]! + h);
-        return Math.max(z, 0);
-      });
-      for (let l = 1; l < hidden.length; l++)
-        a = Array.from({ length: hidden[l]! }, (_, h) =>
-          Math.max(
-            a.reduce((s, x, j) => s + x * at(`W${l + 1}`, j * hidden[l]! + h), at(`c${l + 1}`, h)),
-            0,
-          ),
-        );
-      let s = at('b', i) + a.reduce((t, x, j) => t + x * at('hm', j), 0);
-      for (let d = 0; d < D; d++) s += at('hg', d) * ue[d]! * at('V', i * D + d);
-      return s;
-    };
     for (let k = 0; k < K; k++) {
-      const d = score(pit[2 * k]!) - score(pit[2 * k + 1]!);
+      const d = scoreCpu(w, m, known, pit[2 * k]!) - scoreCpu(w, m, known, pit[2 * k + 1]!);
       total += (Math.max(-d, 0) + Math.log1p(Math.exp(-Math.abs(d)))) / K / B;
     }
   }
@@ -142,6 +146,40 @@ describe('rec:ncf', () => {
     for (const [k, v] of [['history.weight', f.U] as const, ['item.bias', f.b] as const, ['mlp1u.weight', f.tower.get('mlp1u.weight')!] as const])
       expect(Buffer.from((py.tensors[k]!.data as Float32Array).buffer).equals(Buffer.from(v.buffer))).toBe(true);
     t.model.dispose();
+  }, 60_000);
+
+  it('the GPU ranking (fused one-layer and materialised two-layer towers) equals the CPU top lists', async () => {
+    const gpu = await testGpu();
+    await writeFile(join(dir, 'u.data'), clustered(4, 120));
+    const { split } = await loadRecData(`movielens:${dir}`, { seed: 0 });
+    for (const hidden of [[6], [6, 5]]) {
+      const m = new NcfModel(gpu, split, { dim: 4, hidden, batch: 64, seed: 3 });
+      const r = rng(11);
+      const t0 = await m.readTables();
+      m.writeTables({
+        U: t0.U.map(() => 2 * r() - 1),
+        V: t0.V.map(() => 2 * r() - 1),
+        b: t0.b.map(() => r() - 0.5),
+        rest: t0.rest.map(() => 2 * r() - 1),
+      });
+      const w = Float64Array.from((await m.w.read()) as Float32Array);
+      const users = evalUsers(split).subarray(0, 23);
+      const rk = await NcfRanker.create(gpu, split, m, users, 'test');
+      const top = await rk.run();
+      rk.dispose();
+      const { rowptr, cols } = exclusionCsr(split, 'test');
+      const N = split.nItems;
+      const S = new Float32Array(users.length * N);
+      users.forEach((u, k) => {
+        const known = cols.subarray(rowptr[u]!, rowptr[u + 1]!);
+        for (let i = 0; i < N; i++) S[k * N + i] = scoreCpu(w, m, known, i);
+      });
+      const ref = rankTopkCpu(S, users.length, N, 10, Array.from(users), rowptr, cols);
+      let same = 0;
+      for (let j = 0; j < top.length; j++) same += top[j] === ref.idx[j] ? 1 : 0;
+      expect(same / top.length, `hidden ${hidden}`).toBeGreaterThan(0.97); // f32 vs f64 near-ties may swap
+      m.dispose();
+    }
   }, 60_000);
 
   it('rec:mf and rec:dae train with --loss bpr', async () => {
