@@ -17,6 +17,7 @@ export async function recommendNcf(cfg: NcfConfig, plan: RecCompressPlan, f: { c
       model: cfg.model,
       loss: 'bpr',
       pairs: t.model.K,
+      negatives: cfg.negatives ?? 'uniform',
       users: t.split.nUsers,
       items: t.split.nItems,
       interactions: t.split.interactions,
