@@ -23,6 +23,7 @@ import { topkMaskCases } from './kernels/topk-mask.js';
 import { qatCases } from './kernels/qat.js';
 import { rankTopkCases } from './kernels/rank-topk.js';
 import { recSoftmaxCases } from './kernels/rec-softmax.js';
+import { recPairsCases } from './kernels/rec-pairs.js';
 
 export type { BenchCase, Prepared } from './kernels/case.js';
 import type { BenchCase } from './kernels/case.js';
@@ -50,4 +51,5 @@ export const KERNEL_SUITES: Suite[] = [
   { name: 'qat', cases: qatCases },
   { name: 'rank-topk', cases: rankTopkCases },
   { name: 'rec-softmax', cases: recSoftmaxCases },
+  { name: 'rec-pairs', cases: recPairsCases },
 ];

@@ -11,6 +11,8 @@ import { REC_COMPRESS_DEFAULTS, type RecCompressPlan } from '../rec/compress.js'
 import { compressRecommender, formatStages } from '../rec/stages.js';
 import { RATING_DEFAULTS } from '../rec/ratings.js';
 import { seqRecommendCommand } from './recommend-seq.js';
+import { isNcfName } from '../rec/ncf-run.js';
+import { recommendNcf } from './recommend-ncf.js';
 
 /** `slimgpu train --task recommend ...` → `slimgpu recommend ...` (other argv unchanged). */
 export function routeRecommend(argv: string[]): string[] {
@@ -40,6 +42,16 @@ function num(name: string, opts: { int?: boolean; min?: number; max?: number } =
     }
     return x;
   };
+}
+
+function lossName(v: string): 'softmax' | 'bpr' {
+  if (v !== 'softmax' && v !== 'bpr') throw new InvalidArgumentError(`--loss must be 'softmax' or 'bpr', got '${v}'`);
+  return v;
+}
+
+function negativesName(v: string): 'uniform' | 'popular' {
+  if (v !== 'uniform' && v !== 'popular') throw new InvalidArgumentError(`--negatives must be 'uniform' or 'popular', got '${v}'`);
+  return v;
 }
 
 interface RecFlags {
@@ -74,6 +86,9 @@ interface RecFlags {
   rampEpochs?: number;
   out?: string;
   json?: boolean;
+  loss?: 'softmax' | 'bpr';
+  pairs?: number;
+  negatives?: 'uniform' | 'popular';
 }
 
 /** --mixed-dims, --gradual, --ramp-epochs (docs/rec-compression.md); checked before any training. */
@@ -86,11 +101,12 @@ function mixedPlan(f: RecFlags): Partial<RecCompressPlan> {
   return { mixedDims, gradual: f.gradual, rampEpochs: f.rampEpochs };
 }
 
-async function recommendCommand(f: RecFlags, cmd?: Command): Promise<void> {
+/** The run configuration of the flags (checked). */
+function recConfigOf(f: RecFlags): RecConfig {
   const evalUsers = f.evalUsers === 'all' ? Infinity : Number(f.evalUsers);
   if (!(evalUsers >= 1) || (Number.isFinite(evalUsers) && !Number.isInteger(evalUsers)))
     throw new Error(`slimgpu: --eval-users must be a positive integer or 'all', got '${f.evalUsers}'`);
-  const cfg: RecConfig = {
+  return {
     data: f.data,
     model: f.model,
     epochs: f.epochs,
@@ -102,6 +118,9 @@ async function recommendCommand(f: RecFlags, cmd?: Command): Promise<void> {
     evalUsers,
     ratingEpochs: f.ratingEpochs,
     ratingDim: f.ratingDim,
+    loss: f.loss,
+    pairs: f.pairs,
+    negatives: f.negatives,
     dataOptions: {
       minItemUsers: f.minItemUsers,
       minUserItems: f.minUserItems,
@@ -109,6 +128,10 @@ async function recommendCommand(f: RecFlags, cmd?: Command): Promise<void> {
       columns: { user: f.userColumn, item: f.itemColumn, rating: f.ratingColumn, timestamp: f.timestampColumn },
     },
   };
+}
+
+async function recommendCommand(f: RecFlags, cmd?: Command): Promise<void> {
+  const cfg = recConfigOf(f);
   const plan: RecCompressPlan = {
     ...REC_COMPRESS_DEFAULTS,
     userSparsity: f.userSparsity,
@@ -121,6 +144,7 @@ async function recommendCommand(f: RecFlags, cmd?: Command): Promise<void> {
     ...mixedPlan(f),
   };
   if (f.model.startsWith('rec:seq')) return seqRecommendCommand(cfg, plan, f, cmd); // rec:seq-L-D-H-T: src/cli/recommend-seq.ts
+  if (isNcfName(f.model)) return recommendNcf(cfg, plan, f);
   const say = f.json ? () => {} : (l: string) => console.log(l);
   const gpu = await createGpu();
   try {
@@ -170,8 +194,19 @@ function trainingFlags(c: Command): Command {
     .description('train a recommender (rec:mf-D) on interaction data; also `train --task recommend`')
     .option(
       '--model <name>',
-      "rec:dae-D (users = mean of an item table over their items), rec:mf-D (a table of users) or rec:seq-L-D-H-T (SASRec: a GPT over the user's item sequence); full-softmax loss",
+      "rec:dae-D (users = mean of an item table over their items), rec:mf-D (a table of users), rec:ncf-D-H… (NeuMF: GMF + an MLP tower of widths H…, BPR) or rec:seq-L-D-H-T (SASRec: a GPT over the user's item sequence)",
       'rec:dae-64',
+    )
+    .option(
+      '--loss <name>',
+      'softmax (rec:mf / rec:dae default: the full multinomial likelihood) or bpr (sampled pairs; rec:ncf: the only one)',
+      lossName,
+    )
+    .option('--pairs <n>', '--loss bpr: seeded (positive, negative) pairs per user per step', num('--pairs', { int: true, min: 1, max: 256 }))
+    .option(
+      '--negatives <kind>',
+      "--loss bpr: 'uniform' over the items (default) or 'popular' (drawn from the training log: ∝ popularity)",
+      negativesName,
     )
     .option('--data <source>', `interaction data: ${REC_DATA_SOURCES.join(', ')}`, 'debian-deps')
     .option('--epochs <n>', 'epochs', num('--epochs', { int: true, min: 1 }), REC_DEFAULTS.epochs)

@@ -15,4 +15,5 @@ export * from './qat.js';
 export * from './spmm.js';
 export * from './rank-topk.js';
 export * from './rec-softmax.js';
+export * from './rec-pairs.js';
 export * from './bytemlp.js';

@@ -170,7 +170,7 @@ export async function shareTables(
 }
 
 /** Codebook (distinct kept values, ascending) and each kept value's index, in position order. */
-function codebookOf(vals: Float32Array, mask: Float32Array, bits: number, name: string, param: string, shape: number[]) {
+export function codebookOf(vals: Float32Array, mask: Float32Array, bits: number, name: string, param: string, shape: number[]) {
   const distinct = [...new Set(Array.from(vals).filter((_, i) => mask[i] !== 0))].sort((a, b) => a - b);
   if (distinct.length > 2 ** bits) throw new Error(`rec: table ${name} holds ${distinct.length} distinct kept values, more than 2^${bits}`);
   const at = new Map(distinct.map((v, i) => [v, i]));

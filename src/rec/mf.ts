@@ -1,4 +1,5 @@
-// rec:mf-D — matrix factorisation trained on the GPU with the multinomial (full-softmax) loss:
+// rec:mf-D — matrix factorisation trained on the GPU with the multinomial (full-softmax) loss (or, with
+// loss: 'bpr', BPR over seeded sampled pairs: rec-pairs.bpr_dense, the same dense score matrix):
 //   score(u, i) = U[u]·V[i] + b[i];
 // rec:dae-D — the same with U a second item table and a user the mean of U over the user's items
 //   (a linear denoising autoencoder, Mult-DAE without the nonlinearity: half of each user's items
@@ -23,6 +24,7 @@ import { adamw, adamwBiasCorrection, createAdamWHyper, writeAdamWHyper } from '.
 import { colsum, matmul } from '../kernels/matmul.js';
 import { createSeedBuffer, recGatherRows, recMultiHot, recScatterRows, recSoftmaxXent, writeSeed } from '../kernels/rec-softmax.js';
 import { advanceStep } from '../kernels/step.js';
+import { recBprDense, type Negatives } from '../kernels/rec-pairs.js';
 import { Rng, mix32, shuffledIndices } from '../data/random.js';
 import type { RecSplit } from '../data/rec-split.js';
 
@@ -45,7 +47,15 @@ export interface MfOptions {
   kind?: RecKind;
   /** rec:dae: fraction of each user's items dropped from the input per epoch (denoising). */
   drop?: number;
+  /** 'softmax' (default): the full multinomial likelihood; 'bpr': BPR over `pairs` seeded (positive, negative) pairs per user (src/kernels/rec-pairs.ts). */
+  loss?: RecLoss;
+  /** --loss bpr: pairs per user per step (default 8). */
+  pairs?: number;
+  /** --loss bpr: 'uniform' (default) or 'popular' negatives. */
+  negatives?: Negatives;
 }
+
+export type RecLoss = 'softmax' | 'bpr';
 
 export type RecKind = 'mf' | 'dae';
 
@@ -95,6 +105,9 @@ export class MfModel {
       userLrScale: 1,
       kind: 'mf',
       drop: 0.5,
+      loss: 'softmax',
+      pairs: 8,
+      negatives: 'uniform',
       ...opts,
     };
     const o = this.opts;
@@ -175,6 +188,7 @@ export class MfModel {
       A: this.kind === 'dae' ? t(createTensor(gpu, [B, nI], undefined, { label: 'mf.A' })) : undefined,
     };
     if (this.kind === 'dae' && !this.seed) this.seed = createSeedBuffer(gpu, 'mf.seed');
+    if (this.opts.loss === 'bpr' && !this.pairSeed) this.pairSeed = createSeedBuffer(gpu, 'mf.seed.pairs');
     this.scratch = tensorsOnce;
     const { rowptr, items, Ub, S, dS, dUb, state, A } = tensorsOnce;
     const gr = this.grads;
@@ -213,7 +227,7 @@ export class MfModel {
       this.records.push([
         ...input,
         ...(await matmul(gpu, Ub, this.V, S, { transposeB: true, bias: this.b })),
-        ...(await recSoftmaxXent(gpu, { scores: S, perm: this.perm, rowptr, items, ds: dS, loss: this.loss, base, scale: 1 / B })),
+        ...(await this.lossRecord(S, dS, rowptr, items, base)),
         ...(await colsum(gpu, dS, gr.db)),
         ...(await matmul(gpu, dS, Ub, gr.dV, { transposeA: true })),
         ...(await matmul(gpu, dS, this.V, dUb)),
@@ -224,8 +238,16 @@ export class MfModel {
     }
   }
 
+  /** The loss dispatch of one step: the full softmax, or BPR over sampled pairs (--loss bpr). */
+  private async lossRecord(S: Tensor, dS: Tensor, rowptr: Tensor, items: Tensor, base: number): Promise<Dispatch[]> {
+    const a = { scores: S, perm: this.perm, rowptr, items, ds: dS, loss: this.loss, base, scale: 1 / this.B };
+    if (!this.pairSeed) return recSoftmaxXent(this.gpu, a);
+    return recBprDense(this.gpu, { ...a, seed: this.pairSeed, K: this.opts.pairs ?? 8, negatives: this.opts.negatives });
+  }
+
   private scratch?: { rowptr: Tensor; items: Tensor; Ub: Tensor; S: Tensor; dS: Tensor; dUb: Tensor; state: Tensor; A?: Tensor };
   private seed?: GPUBuffer;
+  private pairSeed?: GPUBuffer;
 
   /** The CSR of training items and the users' rows, for the evaluator. */
   get trainCsr(): { rowptr: Tensor; items: Tensor } {
@@ -240,6 +262,7 @@ export class MfModel {
     const order = shuffledIndices(nU, this.opts.seed, this.epoch);
     const perm = new Uint32Array(this.steps * B).fill(nU);
     if (this.seed) writeSeed(gpu, this.seed, mix32(this.opts.seed ^ mix32(this.epoch + 1)));
+    if (this.pairSeed) writeSeed(gpu, this.pairSeed, mix32(this.opts.seed ^ mix32(this.epoch + 0x9e3779b9)));
     perm.set(order);
     this.perm.write(perm);
     for (let s = 0; s < this.steps; s += this.opts.chunk) {
@@ -301,5 +324,6 @@ export class MfModel {
     this.mask?.dispose();
     for (const t of this.tensors) t.dispose();
     this.seed?.destroy();
+    this.pairSeed?.destroy();
   }
 }

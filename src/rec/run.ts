@@ -6,7 +6,8 @@ import { loadRecData, type RecDataOptions } from '../data/interactions-load.js';
 import type { InteractionLog } from '../data/interactions.js';
 import type { RecSplit } from '../data/rec-split.js';
 import { evalUsers, GpuRanker, popularityLists, scoreLists, type Metrics, type Target } from './eval.js';
-import { MfModel, type RecKind } from './mf.js';
+import { MfModel, type RecKind, type RecLoss } from './mf.js';
+import type { Negatives } from '../kernels/rec-pairs.js';
 import { fitRatings, ratingLines, ratingSplit, type RatingResult } from './ratings.js';
 
 export interface RecConfig {
@@ -28,6 +29,12 @@ export interface RecConfig {
   ratingDim?: number;
   /** Start from these tables (e.g. a saved dense model); with epochs 0 they are the model, untrained. */
   initTables?: { U: Float32Array; V: Float32Array; b: Float32Array };
+  /** Ranking loss: 'softmax' (rec:mf / rec:dae default) or 'bpr' (rec:ncf: the only one). */
+  loss?: RecLoss;
+  /** --loss bpr: (positive, negative) pairs per user per step. */
+  pairs?: number;
+  /** --loss bpr: 'uniform' or 'popular' negatives. */
+  negatives?: Negatives;
 }
 
 export const REC_DEFAULTS = { epochs: 8, batch: 512, lr: 0.01, weightDecay: 0, seed: 0, evalUsers: 5000, userLrScale: 1 } as const;
@@ -36,7 +43,7 @@ export const REC_DEFAULTS = { epochs: 8, batch: 512, lr: 0.01, weightDecay: 0, s
 export function parseRecModel(name: string): { kind: RecKind; dim: number } {
   const m = /^rec:(mf|dae)-(\d+)$/.exec(name);
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 1024)
-    throw new Error(`slimgpu: unknown recommendation model '${name}' (expected rec:mf-D or rec:dae-D with D in 1..1024, e.g. rec:mf-64)`);
+    throw new Error(`slimgpu: unknown recommendation model '${name}' (expected rec:mf-D or rec:dae-D with D in 1..1024, e.g. rec:mf-64; rec:ncf-D-H… and rec:seq-L-D-H-T are the other model families)`);
   return { kind: m[1] as RecKind, dim: Number(m[2]) };
 }
 
@@ -102,6 +109,9 @@ export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: str
     seed: cfg.seed,
     userLrScale: cfg.userLrScale,
     kind,
+    loss: cfg.loss,
+    pairs: cfg.pairs,
+    negatives: cfg.negatives,
   });
   await model.build();
   if (cfg.initTables) model.writeTables(cfg.initTables);
