@@ -43,7 +43,9 @@ export const REC_DEFAULTS = { epochs: 8, batch: 512, lr: 0.01, weightDecay: 0, s
 export function parseRecModel(name: string): { kind: RecKind; dim: number } {
   const m = /^rec:(mf|dae)-(\d+)$/.exec(name);
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 1024)
-    throw new Error(`slimgpu: unknown recommendation model '${name}' (expected rec:mf-D or rec:dae-D with D in 1..1024, e.g. rec:mf-64; rec:ncf-D-H… and rec:seq-L-D-H-T are the other model families)`);
+    throw new Error(
+      `slimgpu: unknown recommendation model '${name}' (expected rec:mf-D or rec:dae-D with D in 1..1024, e.g. rec:mf-64; rec:ncf-D-H… and rec:seq-L-D-H-T are the other model families)`,
+    );
   return { kind: m[1] as RecKind, dim: Number(m[2]) };
 }
 
