@@ -26,8 +26,8 @@ const FASHION = '/usr/share/datasets/fashion-mnist/';
 const SETS = {
   photo: { id: 'img:dct', steps: [0.025, 0.038, 0.059, 0.09, 0.139, 0.213, 0.326, 0.5], out: 'models/img/dct.safetensors' },
   fashion: { id: 'img:dct-g', steps: [0.01, 0.016, 0.025, 0.04, 0.063, 0.1, 0.16, 0.25], out: 'models/img/dct-g.safetensors' },
-  // img:dct-g2: 15 qualities, steps geometric from 0.4 down to 0.01 (ratio ≈ 1.30), mirrored padding
-  fashion2: { id: 'img:dct-g2', steps: geometric(0.01, 0.4, 15), out: 'models/img/dct-g2.safetensors' },
+  // img:dct-g2: 15 qualities, steps geometric from 0.4 down to 0.01 (ratio ≈ 1.30), mirrored padding, dead zone 0.35
+  fashion2: { id: 'img:dct-g2', steps: geometric(0.01, 0.4, 15), out: 'models/img/dct-g2.safetensors', round: 0.35 },
 };
 
 /** n steps from lo (finest) to hi, geometric, rounded to 4 significant digits. */
@@ -134,10 +134,7 @@ function evalQuality(test: Coefs[], m: BlockModel, qi: number, id: string, weigh
     const enc = new BlockEncoder(m.init[qi]!);
     codeBlocks(enc, q, m.planes, bh, bw);
     const payload = enc.enc.finish();
-    const file = writeSlimg(
-      { modelId: id, quality: levels - qi, channels: m.planes, width: t.img.width, height: t.img.height, tile: 256 },
-      payload,
-    );
+    const file = writeSlimg({ modelId: id, quality: levels - qi, channels: m.planes, width: t.img.width, height: t.img.height, tile: 256 }, payload);
     bpp += (8 * file.length) / (t.img.width * t.img.height);
     const x = blockSynthesisCpu(blockDequantise(q, m, qi, plane), m.planes, bh, bw, weights);
     deblock(x, m.planes, t.h, t.w, (m.deblock[qi]! * m.steps[qi]!) / 4);
@@ -176,7 +173,20 @@ function main(argv: string[]): number {
     return 2;
   }
   const set = { ...SETS[which] };
-  const opt = { out: set.out, pad: '', eval: 0, round: 0.3, recon: 0.1, n0: 12, write: true, every: 1, tail: 1.3, iso: 1.0, chroma: 1, deblock: -1 };
+  const opt = {
+    out: set.out,
+    pad: '',
+    eval: 0,
+    round: 'round' in set ? set.round : 0.3,
+    recon: 0.1,
+    n0: 12,
+    write: true,
+    every: 1,
+    tail: 1.3,
+    iso: 1.0,
+    chroma: 1,
+    deblock: -1,
+  };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--no-write') opt.write = false;

@@ -57,7 +57,8 @@ export function parseBlockModel(t: Record<string, SafeTensor>, where: string): B
   if (planes !== 1 && planes !== 3) throw new ImageError(`${where}: blk.colour must be 1x1 or 3x3`);
   const colour = f32(t, 'blk.colour', where, planes * planes);
   const levels = t['blk.steps']?.data.length ?? 0;
-  if (levels < 1 || levels > MAX_BLOCK_QUALITIES) throw new ImageError(`${where}: blk.steps must have 1..${MAX_BLOCK_QUALITIES} qualities, has ${levels}`);
+  if (levels < 1 || levels > MAX_BLOCK_QUALITIES)
+    throw new ImageError(`${where}: blk.steps must have 1..${MAX_BLOCK_QUALITIES} qualities, has ${levels}`);
   const steps = f32(t, 'blk.steps', where, levels),
     round = f32(t, 'blk.round', where, levels),
     recon = f32(t, 'blk.recon', where, levels),
