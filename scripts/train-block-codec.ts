@@ -1,7 +1,10 @@
 // Fits an img:dct model (src/image/block-model.ts) to training images and measures it on held-out ones
 // against JPEG's entropy-coded data (cjpeg -optimize, headers stripped) — CPU only, no GPU needed:
-//   node dist/scripts/train-block-codec.js photo|fashion [--out FILE] [--eval N] [--every K] [--no-write]
+//   node dist/scripts/train-block-codec.js photo|fashion|fashion2 [--out FILE] [--eval N] [--every K] [--no-write]
 //     [--round R] [--recon D] [--tail T] [--iso T] [--chroma F] [--n0 N] [--deblock S (default −1: fitted per quality)]
+//     [--pad edge|mirror (default: mirror for fashion2)] [--steps s1,s2,… (finest first; 1..15 qualities)]
+// fashion2 = img:dct-g2 (15 qualities, mirrored padding, dead zone 0.35); it also prints, for each of
+// JPEG's data-only points ≥ 0.5 bpp, our best point at or below its rate minus JPEG's PSNR.
 // What is learned: the colour transform (principal axes of the training pixels), the initial
 // state (P(1), count) of every context of the block coder at each quality (counts over the training
 // images: the learned prior), and the deblocking strength of each quality (best training PSNR). Runs in about a minute; a rerun recomputes everything (nothing to resume).
@@ -168,7 +171,7 @@ function main(argv: string[]): number {
   const which = argv[0] as keyof typeof SETS;
   if (!SETS[which]) {
     console.error(
-      'usage: node dist/scripts/train-block-codec.js photo|fashion [--out FILE] [--eval N] [--every K] [--no-write] [--round R] [--recon D] [--tail T] [--iso T] [--chroma F] [--n0 N] [--deblock S]',
+      'usage: node dist/scripts/train-block-codec.js photo|fashion|fashion2 [--out FILE] [--eval N] [--every K] [--no-write] [--round R] [--recon D] [--tail T] [--iso T] [--chroma F] [--n0 N] [--deblock S] [--pad edge|mirror] [--steps s1,s2,...]',
     );
     return 2;
   }
