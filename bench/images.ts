@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createGpu } from '../src/gpu/device.js';
 import { ImageCodec } from '../src/image/codec.js';
-import { IMAGE_PRESETS, modelForQuality, QUALITIES } from '../src/image/model.js';
+import { IMAGE_PRESETS, modelForQuality, presetQualities } from '../src/image/model.js';
 import { loadImageModel } from '../src/image/node.js';
 import { deepCompressModel, storedSize, type DeepCompressReport } from '../src/image/deep-compress.js';
 import { psnr, type RawImage } from '../src/image/raw.js';
@@ -96,7 +96,10 @@ async function slimgpuCurve(
   const points: RdPoint[] = [];
   let encodeMs = 0,
     decodeMs = 0;
-  for (let quality = 1; quality <= QUALITIES; quality++) {
+  // the codec's default when no model is named (img:dct for RGB, img:dct-g2 for grayscale)
+  const id = modelId ?? (images[0]!.channels === 3 ? 'img:dct' : 'img:dct-g2'),
+    levels = presetQualities(id);
+  for (let quality = 1; quality <= levels; quality++) {
     let bpp = 0,
       p = 0;
     for (const img of images) {
@@ -109,12 +112,11 @@ async function slimgpuCurve(
       bpp += (8 * bytes.length) / (img.width * img.height);
       p += Math.min(psnr(img.data, out.data), 100);
     }
-    const id = modelId ?? (images[0]!.channels === 3 ? 'img:photo' : 'img:fashion');
     const m = modelForQuality(id, quality);
     const step = (await loadImageModel(m.member)).steps[m.index]!;
     points.push({ bpp: bpp / images.length, psnr: p / images.length, setting: `quality ${quality} (${m.member}, step ${step.toFixed(2)})` });
   }
-  const n = images.length * QUALITIES;
+  const n = images.length * levels;
   return { curve: { codec: name, points }, encodeMs: encodeMs / n, decodeMs: decodeMs / n };
 }
 

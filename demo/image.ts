@@ -14,6 +14,7 @@ import fashion1 from '../models/img/fashion-1.safetensors?url';
 import fashion3 from '../models/img/fashion-3.safetensors?url';
 import dct from '../models/img/dct.safetensors?url';
 import dctG from '../models/img/dct-g.safetensors?url';
+import dctG2 from '../models/img/dct-g2.safetensors?url';
 
 interface Row {
   codec: string;
@@ -36,6 +37,7 @@ w.__image = probe;
 const URLS: Record<string, string> = {
   'img:dct': dct,
   'img:dct-g': dctG,
+  'img:dct-g2': dctG2,
   'img:photo-1': photo1,
   'img:photo-3': photo3,
   'img:fashion-1': fashion1,

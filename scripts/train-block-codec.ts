@@ -1,7 +1,10 @@
 // Fits an img:dct model (src/image/block-model.ts) to training images and measures it on held-out ones
 // against JPEG's entropy-coded data (cjpeg -optimize, headers stripped) — CPU only, no GPU needed:
-//   node dist/scripts/train-block-codec.js photo|fashion [--out FILE] [--eval N] [--every K] [--no-write]
+//   node dist/scripts/train-block-codec.js photo|fashion|fashion2 [--out FILE] [--eval N] [--every K] [--no-write]
 //     [--round R] [--recon D] [--tail T] [--iso T] [--chroma F] [--n0 N] [--deblock S (default −1: fitted per quality)]
+//     [--pad edge|mirror (default: mirror for fashion2)] [--steps s1,s2,… (finest first; 1..15 qualities)]
+// fashion2 = img:dct-g2 (15 qualities, mirrored padding, dead zone 0.35); it also prints, for each of
+// JPEG's data-only points ≥ 0.5 bpp, our best point at or below its rate minus JPEG's PSNR.
 // What is learned: the colour transform (principal axes of the training pixels), the initial
 // state (P(1), count) of every context of the block coder at each quality (counts over the training
 // images: the learned prior), and the deblocking strength of each quality (best training PSNR). Runs in about a minute; a rerun recomputes everything (nothing to resume).
@@ -10,12 +13,13 @@ import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BLOCK_CONTEXT_KINDS, BLOCK_CONTEXTS, BlockCounter, BlockEncoder, codeBlocks, RATE_LIMIT } from '../src/image/block-coder.js';
-import { BLOCK_QUALITIES, blockDequantise, blockQuantise, serializeBlockModel, type BlockModel } from '../src/image/block-model.js';
+import { blockDequantise, blockQuantise, serializeBlockModel, type BlockModel } from '../src/image/block-model.js';
 import { blockAnalysisFast, blockSynthesisCpu, blockWeights, principalColours, COEFS } from '../src/image/block-transform.js';
 import { deblock } from '../src/image/deblock.js';
+import { padEdge, padMirror } from '../src/image/block-pad.js';
 import { psnr, type RawImage } from '../src/image/raw.js';
 import { writeSlimg } from '../src/image/slimg.js';
-import { bdRate, type RdPoint } from '../bench/images-metrics.js';
+import { bdRate, psnrMargins, type RdPoint } from '../bench/images-metrics.js';
 import { jpegData, JPEG_QUALITIES } from '../bench/images-tools.js';
 
 const PATCHES = 'results/cache/image-patches/photo-rgb64-';
@@ -25,7 +29,14 @@ const FASHION = '/usr/share/datasets/fashion-mnist/';
 const SETS = {
   photo: { id: 'img:dct', steps: [0.025, 0.038, 0.059, 0.09, 0.139, 0.213, 0.326, 0.5], out: 'models/img/dct.safetensors' },
   fashion: { id: 'img:dct-g', steps: [0.01, 0.016, 0.025, 0.04, 0.063, 0.1, 0.16, 0.25], out: 'models/img/dct-g.safetensors' },
+  // img:dct-g2: 15 qualities, steps geometric from 0.4 down to 0.01 (ratio ≈ 1.30), mirrored padding, dead zone 0.35
+  fashion2: { id: 'img:dct-g2', steps: geometric(0.01, 0.4, 15), out: 'models/img/dct-g2.safetensors', round: 0.35 },
 };
+
+/** n steps from lo (finest) to hi, geometric, rounded to 4 significant digits. */
+function geometric(lo: number, hi: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => Number((lo * (hi / lo) ** (i / (n - 1))).toPrecision(4)));
+}
 
 function patches(split: string): RawImage[] {
   const raw = new Uint8Array(readFileSync(`${PATCHES}${split}.u8`)),
@@ -43,15 +54,15 @@ function fashion(file: string, n: number, every = 1): RawImage[] {
 }
 
 /** Planar [0, 1], edge-padded to multiples of 8. */
-export function planar(img: RawImage): { x: Float32Array; h: number; w: number } {
+export function planar(img: RawImage, mirror = false): { x: Float32Array; h: number; w: number } {
   const h = Math.ceil(img.height / 8) * 8,
     w = Math.ceil(img.width / 8) * 8,
     c = img.channels,
     x = new Float32Array(c * h * w);
+  const pad = mirror ? padMirror : padEdge;
   for (let k = 0; k < c; k++)
     for (let r = 0; r < h; r++)
-      for (let q = 0; q < w; q++)
-        x[(k * h + r) * w + q] = img.data[(Math.min(r, img.height - 1) * img.width + Math.min(q, img.width - 1)) * c + k]! / 255;
+      for (let q = 0; q < w; q++) x[(k * h + r) * w + q] = img.data[(pad(r, img.height) * img.width + pad(q, img.width)) * c + k]! / 255;
   return { x, h, w };
 }
 
@@ -71,9 +82,9 @@ interface Coefs {
   img: RawImage;
 }
 
-function analyse(images: RawImage[], colour: Float32Array, planes: number): Coefs[] {
+function analyse(images: RawImage[], colour: Float32Array, planes: number, mirror: boolean): Coefs[] {
   return images.map((img) => {
-    const { x, h, w } = planar(img);
+    const { x, h, w } = planar(img, mirror);
     return { y: blockAnalysisFast(x, colour, planes, h, w), h, w, img };
   });
 }
@@ -115,6 +126,7 @@ function fitDeblock(train: Coefs[], m: BlockModel, qi: number, weights: Float32A
 
 /** One quality on held-out images: mean bpp (whole .slimg file) and mean PSNR. */
 function evalQuality(test: Coefs[], m: BlockModel, qi: number, id: string, weights: Float32Array): RdPoint {
+  const levels = m.steps.length;
   let bpp = 0,
     ps = 0;
   for (const t of test) {
@@ -125,10 +137,7 @@ function evalQuality(test: Coefs[], m: BlockModel, qi: number, id: string, weigh
     const enc = new BlockEncoder(m.init[qi]!);
     codeBlocks(enc, q, m.planes, bh, bw);
     const payload = enc.enc.finish();
-    const file = writeSlimg(
-      { modelId: id, quality: BLOCK_QUALITIES - qi, channels: m.planes, width: t.img.width, height: t.img.height, tile: 256 },
-      payload,
-    );
+    const file = writeSlimg({ modelId: id, quality: levels - qi, channels: m.planes, width: t.img.width, height: t.img.height, tile: 256 }, payload);
     bpp += (8 * file.length) / (t.img.width * t.img.height);
     const x = blockSynthesisCpu(blockDequantise(q, m, qi, plane), m.planes, bh, bw, weights);
     deblock(x, m.planes, t.h, t.w, (m.deblock[qi]! * m.steps[qi]!) / 4);
@@ -162,20 +171,37 @@ function main(argv: string[]): number {
   const which = argv[0] as keyof typeof SETS;
   if (!SETS[which]) {
     console.error(
-      'usage: node dist/scripts/train-block-codec.js photo|fashion [--out FILE] [--eval N] [--every K] [--no-write] [--round R] [--recon D] [--tail T] [--iso T] [--chroma F] [--n0 N] [--deblock S]',
+      'usage: node dist/scripts/train-block-codec.js photo|fashion|fashion2 [--out FILE] [--eval N] [--every K] [--no-write] [--round R] [--recon D] [--tail T] [--iso T] [--chroma F] [--n0 N] [--deblock S] [--pad edge|mirror] [--steps s1,s2,...]',
     );
     return 2;
   }
-  const set = SETS[which];
-  const opt = { out: set.out, eval: 0, round: 0.3, recon: 0.1, n0: 12, write: true, every: 1, tail: 1.3, iso: 1.0, chroma: 1, deblock: -1 };
+  const set = { ...SETS[which] };
+  const opt = {
+    out: set.out,
+    pad: '',
+    eval: 0,
+    round: 'round' in set ? set.round : 0.3,
+    recon: 0.1,
+    n0: 12,
+    write: true,
+    every: 1,
+    tail: 1.3,
+    iso: 1.0,
+    chroma: 1,
+    deblock: -1,
+  };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--no-write') opt.write = false;
     else if (a === '--out') opt.out = argv[++i]!;
+    else if (a === '--pad') opt.pad = argv[++i]!;
+    else if (a === '--steps') set.steps = argv[++i]!.split(',').map(Number);
     else if (['--eval', '--round', '--recon', '--n0', '--every', '--tail', '--iso', '--chroma', '--deblock'].includes(a))
       opt[a.slice(2) as 'eval'] = Number(argv[++i]);
     else throw new Error(`unknown argument ${a}`);
   }
+  const levels = set.steps.length,
+    mirror = opt.pad === 'mirror' || (opt.pad === '' && which === 'fashion2');
   const t0 = performance.now();
   const trainImgs = which === 'photo' ? patches('train') : fashion('train-images-idx3-ubyte.gz', 4000);
   const testImgs = which === 'photo' ? patches('heldout') : fashion('t10k-images-idx3-ubyte.gz', opt.eval || 500);
@@ -190,22 +216,24 @@ function main(argv: string[]): number {
     planes,
     colour,
     steps: Float32Array.from(set.steps),
-    round: new Float32Array(BLOCK_QUALITIES).fill(opt.round),
-    recon: new Float32Array(BLOCK_QUALITIES).fill(opt.recon),
-    tail: new Float32Array(BLOCK_QUALITIES).fill(opt.tail),
-    iso: new Float32Array(BLOCK_QUALITIES).fill(opt.iso),
-    chroma: new Float32Array(BLOCK_QUALITIES).fill(opt.chroma),
-    deblock: new Float32Array(BLOCK_QUALITIES).fill(opt.deblock),
+    round: new Float32Array(levels).fill(opt.round),
+    recon: new Float32Array(levels).fill(opt.recon),
+    tail: new Float32Array(levels).fill(opt.tail),
+    iso: new Float32Array(levels).fill(opt.iso),
+    chroma: new Float32Array(levels).fill(opt.chroma),
+    deblock: new Float32Array(levels).fill(opt.deblock),
     init: [],
+    mirror,
   };
   const tr = analyse(
       trainImgs.filter((_, i) => i % opt.every === 0),
       colour,
       planes,
+      mirror,
     ),
-    te = analyse(test, colour, planes);
+    te = analyse(test, colour, planes, mirror);
   const curve: RdPoint[] = [];
-  for (let qi = BLOCK_QUALITIES - 1; qi >= 0; qi--) {
+  for (let qi = levels - 1; qi >= 0; qi--) {
     fitInit(tr, m, qi, opt.n0);
     if (opt.deblock < 0)
       m.deblock[qi] = fitDeblock(
@@ -215,7 +243,7 @@ function main(argv: string[]): number {
         weights,
       );
     const pt = evalQuality(te, m, qi, set.id, weights);
-    curve.push({ ...pt, setting: `quality ${BLOCK_QUALITIES - qi} (step ${(m.steps[qi]! * 255).toFixed(1)}/255, deblock ${m.deblock[qi]})` });
+    curve.push({ ...pt, setting: `quality ${levels - qi} (step ${(m.steps[qi]! * 255).toFixed(1)}/255, deblock ${m.deblock[qi]})` });
   }
   // where the bits go at the middle quality
   const mid = new BlockCounter(m.init[4]!);
@@ -232,6 +260,10 @@ function main(argv: string[]): number {
   console.log(`ours : ${curve.map((p) => `${p.bpp.toFixed(3)}/${p.psnr.toFixed(2)}`).join(' ')}`);
   console.log(`deblock per quality index 7..0: ${Array.from(m.deblock).reverse().join(' ')}`);
   console.log(`jpeg data: ${jp.map((p) => `${p.bpp.toFixed(3)}/${p.psnr.toFixed(2)}`).join(' ')}`);
+  const worst = psnrMargins(jp, curve, 0.5)
+    .map((p) => (typeof p.margin === 'number' ? `${p.bpp.toFixed(2)}:${p.margin >= 0 ? '+' : ''}${p.margin.toFixed(2)}` : `${p.bpp.toFixed(2)}:none`))
+    .join(' ');
+  console.log(`vs JPEG data at each of its points >= 0.5 bpp (our best point within its rate, dB): ${worst}`);
   console.log(
     `BD-rate vs JPEG data only: ${bd ? `${bd.bdRate.toFixed(1)}% over ${bd.psnrFrom.toFixed(1)}-${bd.psnrTo.toFixed(1)} dB` : 'no overlap'}`,
   );

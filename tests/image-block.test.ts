@@ -158,7 +158,8 @@ describe('.slimg v3 and golden files', () => {
       expect(worst, slimg).toBeLessThanOrEqual(1); // the synthesis is f32: identical on lavapipe, ±1 allowed elsewhere
       if (slimg.includes('v3')) {
         const src = decodeImage(new Uint8Array(readFileSync(FIX + slimg.replace(/\.v3\.slimg$/, '.png'))));
-        const again = await codec.compress(src, { quality: readSlimg(bytes).header.quality });
+        const { quality, modelId } = readSlimg(bytes).header;
+        const again = await codec.compress(src, { quality, modelId });
         expect(Buffer.from(again).equals(Buffer.from(bytes)), slimg).toBe(true);
       }
     }

@@ -20,6 +20,7 @@ describe('slimgpu image compress / decompress', () => {
     // the default block codec (img:dct, img:dct-g) with flat initial context states
     writeFileSync(join(dir, 'dct.safetensors'), flatBlockModelBytes(3));
     writeFileSync(join(dir, 'dct-g.safetensors'), flatBlockModelBytes(1));
+    writeFileSync(join(dir, 'dct-g2.safetensors'), flatBlockModelBytes(1, 15, true));
     process.env.SLIMGPU_IMAGE_MODELS = dir;
   });
   afterAll(() => {
@@ -52,9 +53,9 @@ describe('slimgpu image compress / decompress', () => {
     expect(d.code).not.toBe(0);
     expect(d.stderr).toMatch(/truncated/);
     expect(existsSync(join(dir, 'cut.png'))).toBe(false);
-    const q = await cli(['image', 'compress', join(dir, 'a.png'), '-o', join(dir, 'q.slimg'), '--quality', '9']);
+    const q = await cli(['image', 'compress', join(dir, 'a.png'), '-o', join(dir, 'q.slimg'), '--quality', '16']);
     expect(q.code).not.toBe(0);
-    expect(q.stderr).toMatch(/--quality must be an integer from 1 to 8/);
+    expect(q.stderr).toMatch(/--quality must be an integer from 1 to 15/);
     const m = await cli(['image', 'decompress', join(dir, 'missing.slimg'), '-o', join(dir, 'm.png')]);
     expect(m.stderr).toMatch(/cannot read/);
     expect(existsSync(join(dir, 'm.png'))).toBe(false);

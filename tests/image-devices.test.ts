@@ -22,14 +22,14 @@ const sha = (q: Int32Array[]) => {
 
 describe('image codec across devices', () => {
   it.skipIf(!existsSync(swiftshader) || !existsSync(script))(
-    'SwiftShader decodes lavapipe-encoded latents to the same integers (gray and RGB; img:dct, img:dct-g and the Ballé ladders)',
+    'SwiftShader decodes lavapipe-encoded latents to the same integers (gray and RGB; img:dct, img:dct-g2 and the Ballé ladders)',
     async () => {
       const gpu = await testGpu();
       const codec = new ImageCodec(gpu, loadImageModel);
       const dir = mkdtempSync(join(tmpdir(), 'slimg-dev-'));
       const want: Record<string, string> = {};
       try {
-        // the default block codec (img:dct, img:dct-g) and the Ballé ladders (img:photo, img:fashion)
+        // the default block codec (img:dct, img:dct-g2) and the Ballé ladders (img:photo, img:fashion)
         for (const [channels, quality, modelId] of [
           [3, 2, undefined],
           [3, 7, undefined],

@@ -68,13 +68,17 @@ export function randomImage(w: number, h: number, c: number, seed: number): RawI
   return { width: w, height: h, channels: c, data };
 }
 
-/** A block-codec model (img:dct) with flat initial context states. */
-export function flatBlockModel(planes: number): BlockModel {
+/** A block-codec model (img:dct; img:dct-g2: 15 levels, mirrored padding) with flat initial context states. */
+export function flatBlockModel(planes: number, levels = 8, mirror = false): BlockModel {
   const colour = planes === 3 ? Float32Array.from(principalColours(uniform(300, 4, 0, 1))) : Float32Array.of(1);
-  const f = (v: number) => new Float32Array(8).fill(v);
-  const init = Array.from({ length: 8 }, () => ({ p: new Uint16Array(BLOCK_CONTEXTS).fill(32768), n: new Uint8Array(BLOCK_CONTEXTS) }));
-  const steps = Float32Array.from([0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3]);
-  return { planes, colour, steps, round: f(0.3), recon: f(0.1), tail: f(0.9), iso: f(0), chroma: f(1), deblock: f(1), init };
+  const f = (v: number) => new Float32Array(levels).fill(v);
+  const init = Array.from({ length: levels }, () => ({ p: new Uint16Array(BLOCK_CONTEXTS).fill(32768), n: new Uint8Array(BLOCK_CONTEXTS) }));
+  const steps =
+    levels === 8
+      ? Float32Array.from([0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3])
+      : Float32Array.from({ length: levels }, (_, i) => 0.01 * 1.3 ** i);
+  return { planes, colour, steps, round: f(0.3), recon: f(0.1), tail: f(0.9), iso: f(0), chroma: f(1), deblock: f(1), init, mirror };
 }
 
-export const flatBlockModelBytes = (planes: number): Uint8Array => serializeBlockModel(flatBlockModel(planes));
+export const flatBlockModelBytes = (planes: number, levels = 8, mirror = false): Uint8Array =>
+  serializeBlockModel(flatBlockModel(planes, levels, mirror));

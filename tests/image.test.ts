@@ -48,6 +48,7 @@ describe('image codec on the GPU', () => {
     'img:fashion': parseImageModel(tinyModelBytes(1, 4, 3, 20), 'img:fashion'),
     'img:dct': parseImageModel(flatBlockModelBytes(3), 'img:dct'),
     'img:dct-g': parseImageModel(flatBlockModelBytes(1), 'img:dct-g'),
+    'img:dct-g2': parseImageModel(flatBlockModelBytes(1, 15, true), 'img:dct-g2'),
   };
   const resolve = async (id: string) => {
     const m = models[id.replace(/-\d$/, '')]; // the ladders' members (img:photo-1 ..) share one tiny model here

@@ -109,11 +109,11 @@ export function addImageCommand(program: Command): void {
     .description('compress a PNG, JPEG or PGM/PPM image into a .slimg file')
     .argument('<file>', 'the image')
     .option('-o, --output <file>', 'the .slimg file to write (default: FILE with .slimg)')
-    .option('-q, --quality <q>', `1 (smallest) .. 8 (best), default ${DEFAULT_QUALITY}`, int('--quality', 1, 8), DEFAULT_QUALITY)
+    .option('-q, --quality <q>', `1 (smallest) .. 8 (best; 15 for img:dct-g2), default ${DEFAULT_QUALITY}`, int('--quality', 1, 15), DEFAULT_QUALITY)
     .addOption(
       new Option(
         '--model <id>',
-        'image model (default: img:dct for RGB, img:dct-g for grayscale; img:photo / img:fashion: the Ballé ladders)',
+        'image model (default: img:dct for RGB, img:dct-g2 for grayscale; img:photo / img:fashion: the Ballé ladders)',
       ).choices(Object.keys(IMAGE_PRESETS)),
     )
     .option('--tile <n>', `tile size in pixels, a multiple of 8 (default ${DEFAULT_TILE})`, int('--tile', 8, 4096), DEFAULT_TILE)

@@ -1,6 +1,9 @@
 // The block codec's model file (img:dct presets; scripts/train-block-codec.ts writes them):
 //   blk.colour  F32 (P, P)   orthonormal colour transform (P = 1 or 3 planes)
-//   blk.steps   F32 (8)      quantisation step of each quality index (0 = finest), pixels in [0, 1]
+//   blk.steps   F32 (L)      quantisation step of each quality index (0 = finest), pixels in [0, 1];
+//                            L = the number of qualities, 1..15 (img:dct, img:dct-g: 8; img:dct-g2: 15);
+//                            every per-quality tensor below has L entries
+//   blk.pad     F32 (1)      optional, encoder only: 1 = mirrored edge padding (src/image/block-pad.ts), else replicated
 //   blk.round   F32 (8)      the encoder's rounding offset (0.5 = nearest; smaller = a dead zone)
 //   blk.recon   F32 (8)      the decoder's reconstruction: ŷ = sign(q)·(|q| − recon)·step for q ≠ 0
 //   blk.tail    F32 (8)      the encoder's trailing-ones threshold: a block's last non-zero AC coefficients
@@ -18,6 +21,8 @@ import { BLOCK, blockWeights, COEFS, INV_ZIGZAG, ZIGZAG } from './block-transfor
 import { ImageError } from './raw.js';
 
 export const BLOCK_QUALITIES = 8;
+/** The most qualities a block model may have (the .slimg quality field is 4 bits, 0 unused). */
+export const MAX_BLOCK_QUALITIES = 15;
 
 export interface BlockModel {
   planes: number;
@@ -30,6 +35,8 @@ export interface BlockModel {
   chroma: Float32Array;
   deblock: Float32Array;
   init: ContextInit[];
+  /** Encoder only: mirror the image into the padding of its last block row / column (else replicate the edge). */
+  mirror?: boolean;
 }
 
 export function isBlockModelFile(t: Record<string, SafeTensor>): boolean {
@@ -49,37 +56,43 @@ export function parseBlockModel(t: Record<string, SafeTensor>, where: string): B
   const planes = c?.shape[0] ?? 0;
   if (planes !== 1 && planes !== 3) throw new ImageError(`${where}: blk.colour must be 1x1 or 3x3`);
   const colour = f32(t, 'blk.colour', where, planes * planes);
-  const steps = f32(t, 'blk.steps', where, BLOCK_QUALITIES),
-    round = f32(t, 'blk.round', where, BLOCK_QUALITIES),
-    recon = f32(t, 'blk.recon', where, BLOCK_QUALITIES),
-    tail = f32(t, 'blk.tail', where, BLOCK_QUALITIES),
-    iso = f32(t, 'blk.iso', where, BLOCK_QUALITIES),
-    chroma = f32(t, 'blk.chroma', where, BLOCK_QUALITIES),
-    deblock = f32(t, 'blk.deblock', where, BLOCK_QUALITIES);
+  const levels = t['blk.steps']?.data.length ?? 0;
+  if (levels < 1 || levels > MAX_BLOCK_QUALITIES)
+    throw new ImageError(`${where}: blk.steps must have 1..${MAX_BLOCK_QUALITIES} qualities, has ${levels}`);
+  const steps = f32(t, 'blk.steps', where, levels),
+    round = f32(t, 'blk.round', where, levels),
+    recon = f32(t, 'blk.recon', where, levels),
+    tail = f32(t, 'blk.tail', where, levels),
+    iso = f32(t, 'blk.iso', where, levels),
+    chroma = f32(t, 'blk.chroma', where, levels),
+    deblock = f32(t, 'blk.deblock', where, levels),
+    mirror = 'blk.pad' in t ? f32(t, 'blk.pad', where, 1)[0] === 1 : false;
   if (chroma.some((s) => !(s > 0))) throw new ImageError(`${where}: blk.chroma must be positive`);
   if (steps.some((s) => !(s > 0))) throw new ImageError(`${where}: blk.steps must be positive`);
   const init: ContextInit[] = [];
-  for (let q = 0; q < BLOCK_QUALITIES; q++) {
+  for (let q = 0; q < levels; q++) {
     const p = t[`blk.p.${q}`],
       n = t[`blk.n.${q}`];
     if (p?.dtype !== 'U16' || n?.dtype !== 'U8' || p.data.length !== BLOCK_CONTEXTS || n.data.length !== BLOCK_CONTEXTS)
       throw new ImageError(`${where}: blk.p.${q} (U16) and blk.n.${q} (U8) must have ${BLOCK_CONTEXTS} entries each`);
     init.push({ p: p.data as Uint16Array, n: n.data as Uint8Array });
   }
-  return { planes, colour, steps, round, recon, tail, iso, chroma, deblock, init };
+  return { planes, colour, steps, round, recon, tail, iso, chroma, deblock, init, mirror };
 }
 
 export function serializeBlockModel(m: BlockModel, metadata: Record<string, string> = {}): Uint8Array {
+  const L = m.steps.length;
   const t: Record<string, SafeTensor> = {
     'blk.colour': { dtype: 'F32', shape: [m.planes, m.planes], data: m.colour },
-    'blk.steps': { dtype: 'F32', shape: [BLOCK_QUALITIES], data: m.steps },
-    'blk.round': { dtype: 'F32', shape: [BLOCK_QUALITIES], data: m.round },
-    'blk.recon': { dtype: 'F32', shape: [BLOCK_QUALITIES], data: m.recon },
-    'blk.tail': { dtype: 'F32', shape: [BLOCK_QUALITIES], data: m.tail },
-    'blk.iso': { dtype: 'F32', shape: [BLOCK_QUALITIES], data: m.iso },
-    'blk.chroma': { dtype: 'F32', shape: [BLOCK_QUALITIES], data: m.chroma },
-    'blk.deblock': { dtype: 'F32', shape: [BLOCK_QUALITIES], data: m.deblock },
+    'blk.steps': { dtype: 'F32', shape: [L], data: m.steps },
+    'blk.round': { dtype: 'F32', shape: [L], data: m.round },
+    'blk.recon': { dtype: 'F32', shape: [L], data: m.recon },
+    'blk.tail': { dtype: 'F32', shape: [L], data: m.tail },
+    'blk.iso': { dtype: 'F32', shape: [L], data: m.iso },
+    'blk.chroma': { dtype: 'F32', shape: [L], data: m.chroma },
+    'blk.deblock': { dtype: 'F32', shape: [L], data: m.deblock },
   };
+  if (m.mirror) t['blk.pad'] = { dtype: 'F32', shape: [1], data: Float32Array.of(1) };
   for (const [q, s] of m.init.entries()) {
     t[`blk.p.${q}`] = { dtype: 'U16', shape: [BLOCK_CONTEXTS], data: s.p };
     t[`blk.n.${q}`] = { dtype: 'U8', shape: [BLOCK_CONTEXTS], data: s.n };

@@ -8,8 +8,9 @@ import { CodecError } from '../codec/errors.js';
 import { decodeLatent, encodeLatent } from './latent-coder.js';
 import { decodeLossless, encodeLossless } from './lossless.js';
 import { deblock } from './deblock.js';
+import { padEdge, padMirror } from './block-pad.js';
 import { blockDequantise, blockQuantise, decodeBlockTiles, encodeBlockTiles } from './block-model.js';
-import { modelForQuality, type ImageModel } from './model.js';
+import { modelForQuality, presetQualities, type ImageModel } from './model.js';
 import { ImageError, type RawImage } from './raw.js';
 import { readSlimg, writeSlimg, MAX_PIXELS } from './slimg.js';
 import { ImageTransforms } from './transforms.js';
@@ -20,9 +21,9 @@ export const DEFAULT_QUALITY = 4;
 export const LOSSLESS_ID = 'img:lossless';
 
 export interface CompressImageOptions {
-  /** 1 (smallest) .. 8 (best), default 4. */
+  /** 1 (smallest) .. 8 (best; 15 for img:dct-g2, the grayscale default), default 4. */
   quality?: number;
-  /** Default: img:dct for RGB, img:dct-g for grayscale (the block codec; the Ballé ladders are img:photo / img:fashion). */
+  /** Default: img:dct for RGB, img:dct-g2 for grayscale (the block codec; the Ballé ladders are img:photo / img:fashion). */
   modelId?: string;
   tile?: number;
   /** Code the pixels exactly (src/image/lossless.ts); quality, model and tile are ignored. */
@@ -50,15 +51,16 @@ function tilesOf(width: number, height: number, tile: number, factor: number): T
   return out;
 }
 
-/** The tile as planar floats in [0, 1], edges repeated into the padding. */
-function tilePlanes(img: RawImage, t: Tile): Float32Array {
+/** The tile as planar floats in [0, 1], edges repeated (or mirrored) into the padding. */
+function tilePlanes(img: RawImage, t: Tile, mirror = false): Float32Array {
   const c = img.channels,
-    out = new Float32Array(c * t.ph * t.pw);
+    out = new Float32Array(c * t.ph * t.pw),
+    pad = mirror ? padMirror : padEdge;
   for (let k = 0; k < c; k++) {
     for (let r = 0; r < t.ph; r++) {
-      const sy = t.y + Math.min(r, t.h - 1);
+      const sy = t.y + pad(r, t.h);
       for (let q = 0; q < t.pw; q++) {
-        const sx = t.x + Math.min(q, t.w - 1);
+        const sx = t.x + pad(q, t.w);
         out[(k * t.ph + r) * t.pw + q] = img.data[(sy * img.width + sx) * c + k]! / 255;
       }
     }
@@ -76,6 +78,13 @@ function placeTile(img: RawImage, t: Tile, planes: Float32Array): void {
       }
     }
   }
+}
+
+/** A model file whose quality count differs from its preset's (the file decides what quality q means) is a named error. */
+function checkLevels(model: ImageModel, index: number, member: string): void {
+  const n = model.block ? model.block.steps.length : model.tables.length,
+    want = presetQualities(member);
+  if (n !== want || index >= n) throw new ImageError(`image model '${member}' has ${n} qualities; its preset has ${want}`);
 }
 
 export class ImageCodec {
@@ -103,11 +112,12 @@ export class ImageCodec {
   ): Promise<{ id: string; model: ImageModel; index: number; tiles: Tile[]; q: Int32Array[]; tile: number }> {
     if (img.channels !== 1 && img.channels !== 3) throw new ImageError(`images have 1 or 3 channels, got ${img.channels}`);
     if (img.width * img.height > MAX_PIXELS) throw new ImageError(`the image is ${img.width}x${img.height}; at most ${MAX_PIXELS} pixels`);
-    const id = opts.modelId ?? (img.channels === 3 ? 'img:dct' : 'img:dct-g');
+    const id = opts.modelId ?? (img.channels === 3 ? 'img:dct' : 'img:dct-g2');
     const { member, index } = modelForQuality(id, opts.quality ?? DEFAULT_QUALITY);
     const tr = await this.get(member);
     const model = tr.model;
     if (model.channels !== img.channels) throw new ImageError(`model '${id}' codes ${model.channels}-channel images, the image has ${img.channels}`);
+    checkLevels(model, index, member);
     const step = model.steps[index]!;
     const tile = opts.tile ?? DEFAULT_TILE;
     if (!Number.isInteger(tile) || tile < 8 || tile % 8 !== 0 || tile > 4096)
@@ -115,7 +125,7 @@ export class ImageCodec {
     const tiles = tilesOf(img.width, img.height, tile, model.factor);
     const q: Int32Array[] = [];
     for (const t of tiles) {
-      const y = await tr.analysis(tilePlanes(img, t), t.ph, t.pw);
+      const y = await tr.analysis(tilePlanes(img, t, model.block?.mirror), t.ph, t.pw);
       if (model.block) q.push(blockQuantise(y, model.block, index, (t.ph * t.pw) / 64));
       else q.push(Int32Array.from(y, (v) => Math.round(v / step)));
     }
@@ -157,6 +167,7 @@ export class ImageCodec {
     const { header: h, payload } = readSlimg(bytes, name);
     const { member, index } = modelForQuality(h.modelId, h.quality);
     const model = (await this.get(member)).model;
+    checkLevels(model, index, member);
     if (model.channels !== h.channels)
       throw new ImageError(`'${name ?? '.slimg data'}' has ${h.channels} channels but its model '${h.modelId}' codes ${model.channels}`);
     const tables = model.tables[index]!;

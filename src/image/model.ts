@@ -47,6 +47,8 @@ export interface ImagePreset {
   channels: number;
   about: string;
   ladder?: readonly (readonly [string, number])[];
+  /** Number of qualities (default QUALITIES = 8; the block codec's img:dct-g2: 15). */
+  qualities?: number;
 }
 /** Shipped λ members: [index in the sweep, λ] (scripts/train-image-codecs.sh). */
 const PHOTO_MEMBERS: [number, number][] = [
@@ -91,6 +93,15 @@ export const IMAGE_PRESETS: Record<string, ImagePreset> = Object.fromEntries([
     { file: 'dct.safetensors', channels: 3, about: 'RGB block codec (PCA colour + DCT, context-adaptive), fitted to mate-backgrounds patches' },
   ],
   ['img:dct-g', { file: 'dct-g.safetensors', channels: 1, about: 'grayscale block codec (DCT, context-adaptive), fitted to Fashion-MNIST' }],
+  [
+    'img:dct-g2',
+    {
+      file: 'dct-g2.safetensors',
+      channels: 1,
+      qualities: 15,
+      about: 'grayscale block codec, 15 qualities, mirrored edge padding, fitted to Fashion-MNIST (the grayscale default)',
+    },
+  ],
   // the sweep's members on a ladder's R-D hull are shipped (the others were dominated: docs/images.md)
   ...PHOTO_MEMBERS.map(([k, l]) => member('photo', k, l, 3, 'RGB, mate-backgrounds photo patches')),
   ...FASHION_MEMBERS.map(([k, l]) => member('fashion', k, l, 1, 'grayscale, Fashion-MNIST')),
@@ -163,16 +174,18 @@ export function parseImageModel(bytes: Uint8Array, id: string): ImageModel {
   return { id, channels, m, factor: 2 ** LAYERS, analysis, synthesis, steps, tables, decoderBytes };
 }
 
-/** Quality 1 (smallest) .. 8 (best) → the index of its tables and step. */
-export function qualityIndex(quality: number): number {
-  if (!Number.isInteger(quality) || quality < 1 || quality > QUALITIES)
-    throw new ImageError(`quality must be an integer from 1 to ${QUALITIES}, got ${quality}`);
-  return QUALITIES - quality;
+/** Quality 1 (smallest) .. n (best; 8 unless the preset says otherwise) → the index of its tables and step. */
+export function qualityIndex(quality: number, n = QUALITIES): number {
+  if (!Number.isInteger(quality) || quality < 1 || quality > n) throw new ImageError(`quality must be an integer from 1 to ${n}, got ${quality}`);
+  return n - quality;
 }
 
-/** The model file and table index that quality 1..8 of preset `id` uses (a ladder's member, or the preset itself). */
+/** How many qualities preset `id` has (8 unless it says otherwise). */
+export const presetQualities = (id: string): number => IMAGE_PRESETS[id]?.qualities ?? QUALITIES;
+
+/** The model file and table index that quality 1..n of preset `id` uses (a ladder's member, or the preset itself). */
 export function modelForQuality(id: string, quality: number): { member: string; index: number } {
-  const index = qualityIndex(quality);
+  const index = qualityIndex(quality, presetQualities(id));
   const ladder = IMAGE_PRESETS[id]?.ladder;
   if (!ladder) return { member: id, index };
   const [m, q] = ladder[quality - 1]!;

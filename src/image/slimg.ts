@@ -1,7 +1,7 @@
 // The .slimg container, checked before anything is decoded. Version 3 (written since session 7):
 //   "SLIMG" (5 bytes), version u8 = 3,
 //   model u8: 1.. = SLIMG_MODELS[model − 1], or 0 followed by the id as length u8 + ASCII bytes,
-//   quality (1..8) | channels (1 or 3) << 4 | 0x80 when the tile is the default 256, in one byte,
+//   quality (1..15; 1..8 for 8-quality models) | channels (1 or 3) << 4 | 0x80 when the tile is the default 256, in one byte,
 //   width, height, [tile / 8 unless default]: unsigned LEB128 varints,
 //   payload (every byte up to the CRC), CRC-32 u32 LE of every byte before it.
 // (14 bytes of overhead for a 64×64 image with a listed model; version 2 needed 23-28.)
@@ -19,7 +19,7 @@ import { ImageError } from './raw.js';
 export const SLIMG_MAGIC = 'SLIMG';
 export const SLIMG_VERSION = 3;
 /** Model ids with a one-byte code in version 3 (append only: the code is the index + 1). */
-export const SLIMG_MODELS = ['img:dct', 'img:dct-g', 'img:photo', 'img:fashion', 'img:lossless'] as const;
+export const SLIMG_MODELS = ['img:dct', 'img:dct-g', 'img:photo', 'img:fashion', 'img:lossless', 'img:dct-g2'] as const;
 const DEFAULT_TILE_V3 = 256;
 /** Largest width·height accepted (the decoder would allocate 4 bytes per sample). */
 export const MAX_PIXELS = 1 << 28;
@@ -119,7 +119,7 @@ export function readSlimg(bytes: Uint8Array, name = '.slimg data'): { header: Sl
     fail(
       `is damaged: CRC-32 ${actual.toString(16).padStart(8, '0')} != stored ${stored.toString(16).padStart(8, '0')}${version === 3 ? ' (or truncated: version 3 has no payload length)' : ''}`,
     );
-  if (quality < 1 || quality > 8) fail(`has quality ${quality} (1..8)`);
+  if (quality < 1 || quality > (version === 2 ? 8 : 15)) fail(`has quality ${quality} (1..${version === 2 ? 8 : 15})`);
   if (channels !== 1 && channels !== 3) fail(`has ${channels} channels (1 or 3)`);
   if (width < 1 || height < 1 || width * height > MAX_PIXELS) fail(`has size ${width}x${height} (1..${MAX_PIXELS} pixels)`);
   if (tile < 8 || tile % 8 !== 0) fail(`has tile size ${tile} (a multiple of 8)`);
