@@ -8,7 +8,7 @@ import { padEdge, padMirror } from '../src/image/block-pad.js';
 import { blockAnalysisFast, ZIGZAG } from '../src/image/block-transform.js';
 import { ImageCodec } from '../src/image/codec.js';
 import { decodeImage } from '../src/image/files.js';
-import { modelForQuality, parseImageModel, type ImageModel } from '../src/image/model.js';
+import { modelForQuality, parseImageModel, presetDefaultQuality, type ImageModel } from '../src/image/model.js';
 import { loadImageModel } from '../src/image/node.js';
 import { ImageError } from '../src/image/raw.js';
 import { readSlimg, writeSlimg } from '../src/image/slimg.js';
@@ -100,6 +100,10 @@ describe('the shipped img:dct-g2', () => {
     expect(worst).toBeLessThanOrEqual(1); // the synthesis is f32: identical on lavapipe, ±1 allowed elsewhere
     const src = decodeImage(new Uint8Array(readFileSync(FIX + 'fashion-0.png')));
     expect(Buffer.from(await codec.compress(src, { quality: readSlimg(bytes).header.quality })).equals(Buffer.from(bytes))).toBe(true);
+    // no quality given: the preset's own default (8 of 15 — about the rate of the 8-quality presets' 4)
+    expect(presetDefaultQuality('img:dct-g2')).toBe(8);
+    expect(presetDefaultQuality('img:dct')).toBe(4);
+    expect(readSlimg(await codec.compress(src)).header).toMatchObject({ modelId: 'img:dct-g2', quality: 8 });
     codec.dispose();
   });
 });

@@ -10,6 +10,7 @@ import { readImageFile, writeImageFile } from '../image/files.js';
 import { IMAGE_PRESETS } from '../image/model.js';
 import { loadImageModel } from '../image/node.js';
 import { ImageError, psnr } from '../image/raw.js';
+import { readSlimg } from '../image/slimg.js';
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -32,7 +33,7 @@ async function withCodec<T>(fn: (codec: ImageCodec) => Promise<T>): Promise<T> {
 
 interface CompressFlags {
   output?: string;
-  quality: number;
+  quality?: number;
   model?: string;
   tile: number;
   lossless?: boolean;
@@ -51,7 +52,7 @@ async function compressCommand(file: string, f: CompressFlags): Promise<void> {
     width: img.width,
     height: img.height,
     channels: img.channels,
-    quality: f.lossless ? 'lossless' : f.quality,
+    quality: f.lossless ? 'lossless' : readSlimg(bytes).header.quality,
     bytes: bytes.length,
     bpp: (8 * bytes.length) / (img.width * img.height),
     seconds: (performance.now() - t0) / 1000,
@@ -59,7 +60,7 @@ async function compressCommand(file: string, f: CompressFlags): Promise<void> {
   if (f.json) console.log(JSON.stringify(summary));
   else
     console.error(
-      `${file} (${img.width}x${img.height}x${img.channels}) -> ${out}: ${bytes.length} B, ${summary.bpp.toFixed(3)} bpp, ${f.lossless ? 'lossless' : `quality ${f.quality}`}`,
+      `${file} (${img.width}x${img.height}x${img.channels}) -> ${out}: ${bytes.length} B, ${summary.bpp.toFixed(3)} bpp, ${f.lossless ? 'lossless' : `quality ${summary.quality}`}`,
     );
 }
 
@@ -109,7 +110,11 @@ export function addImageCommand(program: Command): void {
     .description('compress a PNG, JPEG or PGM/PPM image into a .slimg file')
     .argument('<file>', 'the image')
     .option('-o, --output <file>', 'the .slimg file to write (default: FILE with .slimg)')
-    .option('-q, --quality <q>', `1 (smallest) .. 8 (best; 15 for img:dct-g2), default ${DEFAULT_QUALITY}`, int('--quality', 1, 15), DEFAULT_QUALITY)
+    .option(
+      '-q, --quality <q>',
+      `1 (smallest) .. 8 (best; 15 for img:dct-g2), default ${DEFAULT_QUALITY} (8 for img:dct-g2)`,
+      int('--quality', 1, 15),
+    )
     .addOption(
       new Option(
         '--model <id>',

@@ -10,13 +10,13 @@ import { decodeLossless, encodeLossless } from './lossless.js';
 import { deblock } from './deblock.js';
 import { padEdge, padMirror } from './block-pad.js';
 import { blockDequantise, blockQuantise, decodeBlockTiles, encodeBlockTiles } from './block-model.js';
-import { modelForQuality, presetQualities, type ImageModel } from './model.js';
+import { modelForQuality, presetDefaultQuality, presetQualities, type ImageModel } from './model.js';
 import { ImageError, type RawImage } from './raw.js';
 import { readSlimg, writeSlimg, MAX_PIXELS } from './slimg.js';
 import { ImageTransforms } from './transforms.js';
 
 export const DEFAULT_TILE = 256;
-export const DEFAULT_QUALITY = 4;
+export { DEFAULT_QUALITY } from './model.js';
 /** The model id of losslessly coded files (no model file: src/image/lossless.ts). */
 export const LOSSLESS_ID = 'img:lossless';
 
@@ -109,11 +109,12 @@ export class ImageCodec {
   async latents(
     img: RawImage,
     opts: CompressImageOptions = {},
-  ): Promise<{ id: string; model: ImageModel; index: number; tiles: Tile[]; q: Int32Array[]; tile: number }> {
+  ): Promise<{ id: string; model: ImageModel; index: number; tiles: Tile[]; q: Int32Array[]; tile: number; quality: number }> {
     if (img.channels !== 1 && img.channels !== 3) throw new ImageError(`images have 1 or 3 channels, got ${img.channels}`);
     if (img.width * img.height > MAX_PIXELS) throw new ImageError(`the image is ${img.width}x${img.height}; at most ${MAX_PIXELS} pixels`);
     const id = opts.modelId ?? (img.channels === 3 ? 'img:dct' : 'img:dct-g2');
-    const { member, index } = modelForQuality(id, opts.quality ?? DEFAULT_QUALITY);
+    const quality = opts.quality ?? presetDefaultQuality(id);
+    const { member, index } = modelForQuality(id, quality);
     const tr = await this.get(member);
     const model = tr.model;
     if (model.channels !== img.channels) throw new ImageError(`model '${id}' codes ${model.channels}-channel images, the image has ${img.channels}`);
@@ -129,7 +130,7 @@ export class ImageCodec {
       if (model.block) q.push(blockQuantise(y, model.block, index, (t.ph * t.pw) / 64));
       else q.push(Int32Array.from(y, (v) => Math.round(v / step)));
     }
-    return { id, model, index, tiles, q, tile };
+    return { id, model, index, tiles, q, tile, quality };
   }
 
   async compress(img: RawImage, opts: CompressImageOptions = {}): Promise<Uint8Array> {
@@ -141,8 +142,7 @@ export class ImageCodec {
         encodeLossless(img),
       );
     }
-    const quality = opts.quality ?? DEFAULT_QUALITY;
-    const { id, model, index, q, tile, tiles } = await this.latents(img, opts);
+    const { id, model, index, q, tile, tiles, quality } = await this.latents(img, opts);
     const head = { modelId: id, quality, channels: img.channels, width: img.width, height: img.height, tile };
     if (model.block)
       return writeSlimg(

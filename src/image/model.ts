@@ -49,6 +49,8 @@ export interface ImagePreset {
   ladder?: readonly (readonly [string, number])[];
   /** Number of qualities (default QUALITIES = 8; the block codec's img:dct-g2: 15). */
   qualities?: number;
+  /** The quality used when none is given (default 4 of 8): about the same rate and PSNR on every preset. */
+  defaultQuality?: number;
 }
 /** Shipped λ members: [index in the sweep, λ] (scripts/train-image-codecs.sh). */
 const PHOTO_MEMBERS: [number, number][] = [
@@ -99,6 +101,7 @@ export const IMAGE_PRESETS: Record<string, ImagePreset> = Object.fromEntries([
       file: 'dct-g2.safetensors',
       channels: 1,
       qualities: 15,
+      defaultQuality: 8,
       about: 'grayscale block codec, 15 qualities, mirrored edge padding, fitted to Fashion-MNIST (the grayscale default)',
     },
   ],
@@ -182,6 +185,12 @@ export function qualityIndex(quality: number, n = QUALITIES): number {
 
 /** How many qualities preset `id` has (8 unless it says otherwise). */
 export const presetQualities = (id: string): number => IMAGE_PRESETS[id]?.qualities ?? QUALITIES;
+
+/** The quality of an 8-quality preset when none is given (each preset may say its own: presetDefaultQuality). */
+export const DEFAULT_QUALITY = 4;
+
+/** The quality preset `id` uses when none is given (4 of 8; 8 of img:dct-g2's 15: ~2.4 bpp, as img:dct-g's 4 was). */
+export const presetDefaultQuality = (id: string): number => IMAGE_PRESETS[id]?.defaultQuality ?? DEFAULT_QUALITY;
 
 /** The model file and table index that quality 1..n of preset `id` uses (a ladder's member, or the preset itself). */
 export function modelForQuality(id: string, quality: number): { member: string; index: number } {
