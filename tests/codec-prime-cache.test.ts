@@ -9,7 +9,7 @@ import { BitEncoder, CmModel, encodeByte } from '../src/codec/cm/index.js';
 import { layoutOf, loadCmState, saveCmState } from '../src/codec/cm/state.js';
 import { CpuBytePredictor, CpuBytePrime } from '../src/codec/pretrained/cpu.js';
 import { decodeByteMlp } from '../src/codec/pretrained/file.js';
-import { diskPrimedStore, primeCacheDir } from '../src/codec/v5/prime-cache.js';
+import { decodePrimeFile, diskPrimedStore, encodePrimeFile, primeCacheDir } from '../src/codec/v5/prime-cache.js';
 import { setPrimedStore } from '../src/codec/v5/prime.js';
 import { compressBytes, decompressBytes } from '../src/codec/v5/index.js';
 
@@ -42,6 +42,13 @@ describe('primed-state cache', () => {
     expect(code(b).equals(code(a))).toBe(true);
     expect(layoutOf(new CmModel(2, { memoryLog2: 16, refine: 5 }))).not.toBe(layoutOf(new CmModel(2, { memoryLog2: 16, refine: 6 })));
     expect(() => loadCmState(new CmModel(1, { memoryLog2: 16, refine: 5 }), saveCmState(a))).toThrow(/CM state/);
+    const file = encodePrimeFile('k', saveCmState(a)); // raw (encoding 0) files load too
+    const back = decodePrimeFile(file, 'k');
+    expect(typeof back !== 'string' && back.encoding === 0 && Buffer.from(back.stored).equals(Buffer.from(saveCmState(a)))).toBe(true);
+    expect(decodePrimeFile(file, 'j')).toBe('another key');
+    expect(decodePrimeFile(file.subarray(0, file.length - 1), 'k')).toBe('wrong length');
+    file[0] ^= 1;
+    expect(decodePrimeFile(file, 'k')).toBe('not a primed-state cache file');
   });
 
   it('a second call loads the state from disk and codes byte-identically; a damaged file is ignored and rewritten', async () => {
