@@ -11,6 +11,7 @@ import { loadPredictorById, loadShippedPredictor } from '../codec/pretrained/ind
 import type { BytePredictor } from '../codec/predictor.js';
 import { decodeStream, encodeStream, isV5, type V5Header, type V5Stats } from '../codec/v5/index.js';
 import { shippedResolver } from '../codec/v5/shipped.js';
+import { installPrimeCache } from '../codec/v5/prime-cache.js';
 import { compressInteractions, decompressInteractions, isSlimrFile } from './interactions.js';
 import { CliError, checkOutput, openInput, peek, readAll, removeInput, writeOutput, type Input, type Output } from './codec-io.js';
 import type { CodecProgress } from '../codec/model.js';
@@ -322,6 +323,7 @@ function ioFlags(c: Command): Command {
 }
 
 export function addCodecCommands(program: Command): void {
+  installPrimeCache(); // primed states from the on-disk cache (docs/cli.md, SLIMGPU_CACHE_DIR)
   const d = GPT_CODEC_DEFAULTS;
   ioFlags(
     program

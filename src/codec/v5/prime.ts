@@ -43,6 +43,22 @@ export async function primeCm(prime: BytePrime, s: CmSettings): Promise<CmModel>
   return cm;
 }
 
+/**
+ * Where primed states come from besides computing them: the Node entry points install an on-disk
+ * cache (prime-cache.ts, `installPrimeCache`); the browser keeps none and primes in memory.
+ */
+export interface PrimedStore {
+  /** The primed CM of `predictor` for `s`: a stored one, or `compute()` (which the store may keep). */
+  get(predictor: BytePredictor & { prime: BytePrime }, s: CmSettings, compute: () => Promise<CmModel>): Promise<CmModel>;
+}
+
+let store: PrimedStore | null = null;
+
+/** Sets (or with null removes) the store every primed state of this process is asked from first. */
+export function setPrimedStore(s: PrimedStore | null): void {
+  store = s;
+}
+
 /** A fresh copy of the primed CM of `predictor` for these settings (computed on first use, then cached). */
 export async function primedCm(predictor: BytePredictor & { prime: BytePrime }, s: CmSettings): Promise<CmModel> {
   const prime = predictor.prime;
@@ -51,7 +67,7 @@ export async function primedCm(predictor: BytePredictor & { prime: BytePrime }, 
   const key = `${s.streams}/${s.refine}/${s.externalWeight}`;
   let p = byKey.get(key);
   if (!p) {
-    p = primeCm(prime, s);
+    p = store ? store.get(predictor, s, () => primeCm(prime, s)) : primeCm(prime, s);
     byKey.set(key, p);
     p.catch(() => byKey.delete(key));
   }
