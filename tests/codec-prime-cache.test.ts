@@ -9,7 +9,7 @@ import { BitEncoder, CmModel, encodeByte } from '../src/codec/cm/index.js';
 import { layoutOf, loadCmState, saveCmState } from '../src/codec/cm/state.js';
 import { CpuBytePredictor, CpuBytePrime } from '../src/codec/pretrained/cpu.js';
 import { decodeByteMlp } from '../src/codec/pretrained/file.js';
-import { decodePrimeFile, diskPrimedStore, encodePrimeFile, primeCacheDir } from '../src/codec/v5/prime-cache.js';
+import { decodePrimeFile, diskPrimedStore, encodePrimeFile, primeCacheDir, primeCacheKey, primeCodeHash } from '../src/codec/v5/prime-cache.js';
 import { setPrimedStore } from '../src/codec/v5/prime.js';
 import { compressBytes, decompressBytes } from '../src/codec/v5/index.js';
 
@@ -80,6 +80,21 @@ describe('primed-state cache', () => {
   }, 40_000);
 
   it('a state of another key is never used; the cache can be turned off; an unwritable folder warns once', async () => {
+    // the key covers the code that computes a state: other code, another key (and another file name)
+    const code = await primeCodeHash();
+    expect(code).toMatch(/^[0-9a-f]{64}$/);
+    expect(await primeCodeHash()).toBe(code);
+    const p = predictor(),
+      s = { streams: 1, refine: 6 as const, externalWeight: 0 };
+    const fresh = new CmModel(1, { memoryLog2: p.prime.memoryLog2, refine: 6 });
+    expect(primeCacheKey(p, s, fresh, code)).not.toBe(
+      primeCacheKey(
+        p,
+        s,
+        fresh,
+        code.replace(/^./, (c) => (c === '0' ? '1' : '0')),
+      ),
+    );
     const dir = freshDir();
     const store = diskPrimedStore({ env: { SLIMGPU_CACHE_DIR: dir } });
     setPrimedStore(store);

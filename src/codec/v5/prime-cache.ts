@@ -7,15 +7,16 @@
 //   f64 stored length | state (cm/state.ts), deflated at level 1 | sha256 of everything before it.
 // Deflate level 1 makes the 72 MB state of the default model 10.7 MB; inflating it costs ~0.25 s
 // (contended), partly paid back by hashing and reading 7x fewer bytes (docs/pretrained.md).
-// The key names the model (its id and a sha256 of its prime text), the CM settings and a sha256 of
-// the CmModel's layout (cm/state.ts layoutOf of a fresh model), so a state written by other code is
-// never loaded. A file that fails any check is ignored, recomputed and rewritten (atomically); a
+// The key names the model (its id and a sha256 of its prime text), the CM settings, a sha256 of
+// the CmModel's layout (cm/state.ts layoutOf of a fresh model) and a sha256 of the codec's code
+// (primeCodeHash), so a state written by other code is never loaded. A file that fails any check is ignored, recomputed and rewritten (atomically); a
 // failed write warns once and never fails the command. SLIMGPU_CACHE_DIR=off or SLIMGPU_NO_CACHE=1
 // turns the cache off.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { deflateRaw, inflateRaw } from 'node:zlib';
 import { writeFileAtomic } from '../../io/files.js';
 import { CmModel } from '../cm/index.js';
@@ -43,9 +44,10 @@ const inflate = (b: Uint8Array) => new Promise<Uint8Array>((ok, fail) => inflate
 const sha256 = (b: Uint8Array | string): Buffer => createHash('sha256').update(b).digest();
 
 /** The cache key of the primed state of `predictor` with settings `s`; `fresh` is a new CmModel made with them. */
-export function primeCacheKey(predictor: BytePredictor & { prime: BytePrime }, s: CmSettings, fresh: CmModel): string {
+export function primeCacheKey(predictor: BytePredictor & { prime: BytePrime }, s: CmSettings, fresh: CmModel, code = ''): string {
   const p = predictor.prime;
   return JSON.stringify({
+    code,
     format: PRIME_CACHE_FORMAT,
     model: predictor.id,
     prime: sha256(p.text).toString('hex'),
@@ -57,6 +59,30 @@ export function primeCacheKey(predictor: BytePredictor & { prime: BytePrime }, s
     layout: sha256(layoutOf(fresh)).toString('hex'),
     littleEndian: new Uint8Array(new Uint16Array([1]).buffer)[0] === 1,
   });
+}
+
+let codeHash: Promise<string> | undefined;
+
+/**
+ * A sha256 over the code that computes a primed state — every module of the codec layer (this
+ * folder's parent: the CM, the coder, the byte model's predictors, frequencies) and the byte model's
+ * CPU reference — so a state written by other code is never loaded, even when the layout and the
+ * model are the same (a changed update rule would otherwise make files that only this machine
+ * decodes). Read once per process (~100 small files).
+ */
+export function primeCodeHash(): Promise<string> {
+  codeHash ??= (async () => {
+    const roots = [fileURLToPath(new URL('..', import.meta.url)), fileURLToPath(new URL('../../reference/', import.meta.url))];
+    const h = createHash('sha256');
+    for (const [k, root] of roots.entries()) {
+      const names = (await readdir(root, { recursive: true }))
+        .filter((f) => /\.(js|ts|mjs)$/.test(f) && !f.endsWith('.d.ts') && (k === 0 || /bytemlp/.test(f)))
+        .sort();
+      for (const f of names) h.update(`${k}/${f}\0`).update(await readFile(join(root, f)));
+    }
+    return h.digest('hex');
+  })();
+  return codeHash;
 }
 
 /** The whole cache file for `key` and the state bytes. */
@@ -112,7 +138,7 @@ export function diskPrimedStore(opts: { env?: Env; warn?: (message: string) => v
       const dir = primeCacheDir(opts.env ?? process.env);
       if (!dir) return compute();
       const fresh = new CmModel(s.streams, { memoryLog2: predictor.prime.memoryLog2, refine: s.refine, externalWeight: s.externalWeight });
-      const key = primeCacheKey(predictor, s, fresh);
+      const key = primeCacheKey(predictor, s, fresh, await primeCodeHash());
       const path = join(dir, `primed-${sha256(key).toString('hex').slice(0, 32)}.bin`);
       const file = await readFile(path).catch(() => null);
       const state = file ? decodePrimeFile(file, key) : 'absent';
