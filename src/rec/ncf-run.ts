@@ -2,13 +2,12 @@
 // rec:ncf trained epoch by epoch with the BPR loss (validation HR/NDCG after each by full ranking on
 // a seeded sample of users), then the test metrics of the epoch with the best validation NDCG.
 import type { Gpu } from '../gpu/device.js';
-import { loadRecData } from '../data/interactions-load.js';
 import type { InteractionLog } from '../data/interactions.js';
 import type { RecSplit } from '../data/rec-split.js';
-import { evalUsers, popularityLists, scoreLists, type Metrics } from './eval.js';
+import { scoreLists, type Metrics } from './eval.js';
 import { NcfModel } from './ncf.js';
 import { NcfRanker, rankNcf } from './ncf-rank.js';
-import { datasetLines, type EpochRow, type RecConfig } from './run.js';
+import { epochsKeepingBest, recSetup, testLine, type EpochRow, type EpochsRun, type RecConfig } from './run.js';
 
 export class RecModelError extends Error {
   constructor(message: string) {
@@ -48,8 +47,6 @@ export interface NcfTrained {
   validUsers: Uint32Array;
 }
 
-const fmt = (m: Metrics) => `HR@10 ${m.hr.toFixed(4)}  NDCG@10 ${m.ndcg.toFixed(4)}`;
-
 /** Trains rec:ncf per the config, printing progress lines through `say`. */
 export async function trainNcf(gpu: Gpu, cfg: NcfConfig, say: (line: string) => void = () => {}): Promise<NcfTrained> {
   const { dim, hidden } = parseNcfModel(cfg.model);
@@ -57,15 +54,7 @@ export async function trainNcf(gpu: Gpu, cfg: NcfConfig, say: (line: string) => 
     throw new RecModelError(
       `slimgpu: rec:ncf trains with --loss bpr only, got '${cfg.loss}' (a full softmax would run the MLP tower over every item at every step)`,
     );
-  const { log, split } = await loadRecData(cfg.data, { seed: cfg.seed, ...cfg.dataOptions });
-  for (const l of datasetLines(log, split)) say(l);
-  const vUsers = evalUsers(split, Number.isFinite(cfg.evalUsers) ? cfg.evalUsers : undefined, cfg.seed);
-  const testUsers = evalUsers(split);
-  const popularity = {
-    valid: scoreLists(split, vUsers, popularityLists(split, vUsers, 'valid'), 'valid'),
-    test: scoreLists(split, testUsers, popularityLists(split, testUsers, 'test'), 'test'),
-  };
-  say(`popularity (valid, ${vUsers.length} users): ${fmt(popularity.valid)}`);
+  const { log, split, vUsers, testUsers, popularity } = await recSetup(cfg, say);
   const model = new NcfModel(gpu, split, {
     dim,
     hidden,
@@ -81,32 +70,24 @@ export async function trainNcf(gpu: Gpu, cfg: NcfConfig, say: (line: string) => 
   );
   await model.build();
   const ranker = await NcfRanker.create(gpu, split, model, vUsers, 'valid');
-  const epochs: EpochRow[] = [];
-  let best = -1,
-    bestTables: Awaited<ReturnType<NcfModel['readTables']>> | undefined;
+  let run: EpochsRun<Awaited<ReturnType<NcfModel['readTables']>>>;
   try {
-    for (let e = 1; e <= cfg.epochs; e++) {
-      const t0 = performance.now();
-      const loss = await model.trainEpoch();
-      const seconds = (performance.now() - t0) / 1000;
-      const t1 = performance.now();
-      const valid = scoreLists(split, vUsers, await ranker.run(), 'valid');
-      epochs.push({ epoch: e, loss, valid, seconds });
-      say(
-        `epoch ${String(e).padStart(3)}  loss ${loss.toFixed(4)}  valid ${fmt(valid)}  ${seconds.toFixed(2)} s (+ ranking ${((performance.now() - t1) / 1000).toFixed(2)} s)`,
-      );
-      if (best < 0 || valid.ndcg > epochs[best - 1]!.valid.ndcg) {
-        best = e;
-        bestTables = await model.readTables();
-      }
-    }
+    run = await epochsKeepingBest(
+      cfg.epochs,
+      {
+        train: () => model.trainEpoch(),
+        validate: async () => scoreLists(split, vUsers, await ranker.run(), 'valid'),
+        snapshot: () => model.readTables(),
+        showRanking: true,
+      },
+      say,
+    );
   } finally {
     ranker.dispose();
   }
-  model.writeTables(bestTables!);
+  const { epochs, best } = run;
+  model.writeTables(run.state!);
   const test = await rankNcf(gpu, model, testUsers, 'test');
-  say(
-    `best epoch ${best}: test (${testUsers.length} users) model ${fmt(test)} | popularity ${fmt(popularity.test)} | NDCG ratio ${(test.ndcg / Math.max(1e-12, popularity.test.ndcg)).toFixed(2)}×`,
-  );
+  say(testLine(best, testUsers, test, popularity.test));
   return { log, split, model, popularity, epochs, best, test, testUsers, validUsers: vUsers };
 }

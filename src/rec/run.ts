@@ -89,13 +89,25 @@ export function datasetLines(log: InteractionLog, s: RecSplit): string[] {
   ];
 }
 
-const fmt = (m: Metrics) => `HR@10 ${m.hr.toFixed(4)}  NDCG@10 ${m.ndcg.toFixed(4)}`;
+/** "HR@10 … NDCG@10 …" of a metrics pair, as every report line prints it. */
+export const fmtMetrics = (m: Metrics) => `HR@10 ${m.hr.toFixed(4)}  NDCG@10 ${m.ndcg.toFixed(4)}`;
+const fmt = fmtMetrics;
 
-/** Trains per the config, printing progress lines through `say`. */
-export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: string) => void = () => {}): Promise<RecTrained> {
-  const { dim, kind } = parseRecModel(cfg.model);
+/** What every recommender's run starts with: the data and split, the evaluated users, popularity. */
+export interface RecSetup {
+  log: InteractionLog;
+  split: RecSplit;
+  /** The seeded sample validated per epoch, and every evaluated user (tested once). */
+  vUsers: Uint32Array;
+  testUsers: Uint32Array;
+  popularity: { valid: Metrics; test: Metrics };
+}
+
+/** Loads and splits the data, says its lines (and `note`'s, after them), picks the users and prints the popularity baseline. */
+export async function recSetup(cfg: RecConfig, say: (line: string) => void, note?: (s: RecSplit) => string): Promise<RecSetup> {
   const { log, split } = await loadRecData(cfg.data, { seed: cfg.seed, ...cfg.dataOptions });
   for (const l of datasetLines(log, split)) say(l);
+  if (note) say(note(split));
   const vUsers = evalUsers(split, Number.isFinite(cfg.evalUsers) ? cfg.evalUsers : undefined, cfg.seed);
   const testUsers = evalUsers(split);
   const popularity = {
@@ -103,6 +115,55 @@ export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: str
     test: scoreLists(split, testUsers, popularityLists(split, testUsers, 'test'), 'test'),
   };
   say(`popularity (valid, ${vUsers.length} users): ${fmt(popularity.valid)}`);
+  return { log, split, vUsers, testUsers, popularity };
+}
+
+export interface EpochsRun<S> {
+  epochs: EpochRow[];
+  /** The epoch with the best validation NDCG (1-based; −1 when no epoch ran). */
+  best: number;
+  /** `snapshot()` taken after that epoch. */
+  state: S | undefined;
+}
+
+/**
+ * `n` epochs of train → validate, each said in one line (with the ranking's own time when
+ * `showRanking`), keeping a snapshot of the model after the epoch with the best validation NDCG.
+ */
+export async function epochsKeepingBest<S>(
+  n: number,
+  r: { train: () => Promise<number>; validate: () => Promise<Metrics>; snapshot: () => Promise<S>; showRanking?: boolean },
+  say: (line: string) => void,
+): Promise<EpochsRun<S>> {
+  const epochs: EpochRow[] = [];
+  let best = -1,
+    state: S | undefined;
+  for (let e = 1; e <= n; e++) {
+    const t0 = performance.now();
+    const loss = await r.train();
+    const seconds = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const valid = await r.validate();
+    epochs.push({ epoch: e, loss, valid, seconds });
+    const ranking = r.showRanking ? ` (+ ranking ${((performance.now() - t1) / 1000).toFixed(2)} s)` : '';
+    say(`epoch ${String(e).padStart(3)}  loss ${loss.toFixed(4)}  valid ${fmt(valid)}  ${seconds.toFixed(2)} s${ranking}`);
+    if (best < 0 || valid.ndcg > epochs[best - 1]!.valid.ndcg) {
+      best = e;
+      state = await r.snapshot();
+    }
+  }
+  return { epochs, best, state };
+}
+
+/** The report's test line: the best epoch, the model beside popularity and their NDCG ratio. */
+export function testLine(best: number, testUsers: Uint32Array, test: Metrics, popularity: Metrics): string {
+  return `best epoch ${best}: test (${testUsers.length} users) model ${fmt(test)} | popularity ${fmt(popularity)} | NDCG ratio ${(test.ndcg / Math.max(1e-12, popularity.ndcg)).toFixed(2)}×`;
+}
+
+/** Trains per the config, printing progress lines through `say`. */
+export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: string) => void = () => {}): Promise<RecTrained> {
+  const { dim, kind } = parseRecModel(cfg.model);
+  const { log, split, vUsers, testUsers, popularity } = await recSetup(cfg, say);
   const model = new MfModel(gpu, split, {
     dim,
     batch: cfg.batch,
@@ -118,31 +179,25 @@ export async function trainRecommender(gpu: Gpu, cfg: RecConfig, say: (line: str
   await model.build();
   if (cfg.initTables) model.writeTables(cfg.initTables);
   const ranker = await GpuRanker.create(gpu, split, { U: model.U, V: model.V, b: model.b, kind }, vUsers, 'valid');
-  const epochs: EpochRow[] = [];
-  let best = -1,
-    bestTables: Awaited<ReturnType<MfModel['readTables']>> | undefined;
+  let run: EpochsRun<Awaited<ReturnType<MfModel['readTables']>>>;
   try {
-    for (let e = 1; e <= cfg.epochs; e++) {
-      const t0 = performance.now();
-      const loss = await model.trainEpoch();
-      const seconds = (performance.now() - t0) / 1000;
-      const valid = scoreLists(split, vUsers, await ranker.run(), 'valid');
-      epochs.push({ epoch: e, loss, valid, seconds });
-      say(`epoch ${String(e).padStart(3)}  loss ${loss.toFixed(4)}  valid ${fmt(valid)}  ${seconds.toFixed(2)} s`);
-      if (best < 0 || valid.ndcg > epochs[best - 1]!.valid.ndcg) {
-        best = e;
-        bestTables = await model.readTables();
-      }
-    }
+    run = await epochsKeepingBest(
+      cfg.epochs,
+      {
+        train: () => model.trainEpoch(),
+        validate: async () => scoreLists(split, vUsers, await ranker.run(), 'valid'),
+        snapshot: () => model.readTables(),
+      },
+      say,
+    );
   } finally {
     ranker.dispose();
   }
-  if (best < 0) best = 0;
-  model.writeTables(bestTables ?? (await model.readTables()));
+  const { epochs } = run;
+  const best = Math.max(run.best, 0);
+  model.writeTables(run.state ?? (await model.readTables()));
   const test = await rankModel(gpu, model, testUsers, 'test');
-  say(
-    `best epoch ${best}: test (${testUsers.length} users) model ${fmt(test)} | popularity ${fmt(popularity.test)} | NDCG ratio ${(test.ndcg / Math.max(1e-12, popularity.test.ndcg)).toFixed(2)}×`,
-  );
+  say(testLine(best, testUsers, test, popularity.test));
   const rs = ratingSplit(log, cfg.seed);
   const ratings = rs && fitRatings(rs, { dim: cfg.ratingDim, epochs: cfg.ratingEpochs, seed: cfg.seed }).result;
   for (const l of ratingLines(ratings)) say(l);
