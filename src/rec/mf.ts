@@ -304,13 +304,7 @@ export class MfModel {
   /** Sets (or clears) the arena mask from per-table 0/1 arrays and rebuilds the step records. */
   async setMask(m?: { U: Float32Array; V: Float32Array }): Promise<void> {
     this.mask?.dispose();
-    this.mask = undefined;
-    if (m) {
-      const full = new Float32Array(this.offsets.end).fill(1);
-      full.set(m.U, this.offsets.U);
-      full.set(m.V, this.offsets.V);
-      this.mask = createTensor(this.gpu, [this.offsets.end], full, { label: 'mf.mask' });
-    }
+    this.mask = m && tableArenaMask(this.gpu, this.offsets, m, 'mf.mask');
     await this.build();
   }
 
@@ -326,4 +320,17 @@ export class MfModel {
     this.seed?.destroy();
     this.pairSeed?.destroy();
   }
+}
+
+/** An arena's 0/1 mask from the U and V tables' masks (every other entry kept), for AdamW's masked update. */
+export function tableArenaMask(
+  gpu: Gpu,
+  offsets: { U: number; V: number; end: number },
+  m: { U: Float32Array; V: Float32Array },
+  label: string,
+): Tensor {
+  const full = new Float32Array(offsets.end).fill(1);
+  full.set(m.U, offsets.U);
+  full.set(m.V, offsets.V);
+  return createTensor(gpu, [offsets.end], full, { label });
 }

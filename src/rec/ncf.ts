@@ -18,6 +18,7 @@ import { createSeedBuffer, writeSeed } from '../kernels/rec-softmax.js';
 import { Rng, mix32, shuffledIndices } from '../data/random.js';
 import type { RecSplit } from '../data/rec-split.js';
 import type { Negatives } from '../kernels/rec-pairs.js';
+import { tableArenaMask } from './mf.js';
 import { ncfStepRecords, type NcfScratch, type Tower } from './ncf-step.js';
 
 export type { Tower } from './ncf-step.js';
@@ -301,13 +302,7 @@ export class NcfModel {
   /** Sets (or clears) the arena mask from U's and V's 0/1 arrays (the tower is not pruned) and rebuilds. */
   async setMask(m?: { U: Float32Array; V: Float32Array }): Promise<void> {
     this.mask?.dispose();
-    this.mask = undefined;
-    if (m) {
-      const full = new Float32Array(this.offsets.end).fill(1);
-      full.set(m.U, this.offsets.U);
-      full.set(m.V, this.offsets.V);
-      this.mask = createTensor(this.gpu, [this.offsets.end], full, { label: 'ncf.mask' });
-    }
+    this.mask = m && tableArenaMask(this.gpu, this.offsets, m, 'ncf.mask');
     await this.build();
   }
 
