@@ -14,6 +14,7 @@ import type { Network } from '../nn/network.js';
 import { magnitudeMask, type RecCompressPlan, type StageRow, type TableSize } from './compress.js';
 import type { Metrics } from './eval.js';
 import { rankSeq, SeqRanker } from './seq-rank.js';
+import { formatStages } from './stages.js';
 import type { SeqTrained } from './seq-run.js';
 
 const ITEMS = 'wte';
@@ -133,19 +134,5 @@ export async function compressSeq(
 
 /** The stage table (network / item-table bytes, ratio, test HR/NDCG, change, ratio to popularity). */
 export function formatSeqStages(rows: StageRow[], popularityNdcg: number): string {
-  const base = rows[0]!.test.ndcg;
-  const head = ['stage', 'network bytes', 'E bytes', 'rest', 'total', 'ratio', 'HR@10', 'NDCG@10', 'ΔNDCG', '/popularity'];
-  const body = rows.map((r) => [
-    r.stage,
-    ...r.tables.map((x) => String(x.bytes)),
-    String(r.bytes),
-    `${r.ratio.toFixed(1)}×`,
-    r.test.hr.toFixed(4),
-    r.test.ndcg.toFixed(4),
-    `${(100 * (r.test.ndcg / base - 1)).toFixed(1)}%`,
-    `${(r.test.ndcg / popularityNdcg).toFixed(2)}×`,
-  ]);
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join('  ');
-  return [line(head), ...body.map(line)].join('\n');
+  return formatStages(rows, popularityNdcg, ['network bytes', 'E bytes']);
 }

@@ -139,9 +139,9 @@ async function retrainShared(gpu: Gpu, t: RecTrained, plan: RecCompressPlan, mas
 }
 
 /** The Deep-Compression-style table: stage, bytes per table, ratio, test HR/NDCG and its change. */
-export function formatStages(rows: StageRow[], popularityNdcg: number): string {
+export function formatStages(rows: StageRow[], popularityNdcg: number, tables: readonly string[] = ['U bytes', 'V bytes']): string {
   const base = rows[0]!.test.ndcg;
-  const head = ['stage', 'U bytes', 'V bytes', 'rest', 'total', 'ratio', 'HR@10', 'NDCG@10', 'ΔNDCG', '/popularity'];
+  const head = ['stage', ...tables, 'rest', 'total', 'ratio', 'HR@10', 'NDCG@10', 'ΔNDCG', '/popularity'];
   const body = rows.map((r) => [
     r.stage,
     ...r.tables.map((x) => String(x.bytes)),
